@@ -1,0 +1,45 @@
+# Two commands matter: `make demo` and `make test`. Both build the virtualenv first and
+# need nothing but python3 and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   ?= data/demo
+DEMO_EMPLOYEES ?= 1000
+DEMO_DAYS ?= 30
+
+.PHONY: venv demo test lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	rm -rf $(DEMO)
+	$(BIN)/insiderwatch simulate --employees $(DEMO_EMPLOYEES) --days $(DEMO_DAYS) --seed 7 \
+		--out $(DEMO)/dataset --truth $(DEMO)/truth.json --bad-rows 0.0005
+	$(BIN)/insiderwatch ingest $(DEMO)/dataset --db $(DEMO)/insiderwatch.duckdb
+	$(BIN)/insiderwatch ingest $(DEMO)/dataset --db $(DEMO)/insiderwatch.duckdb
+	$(BIN)/insiderwatch stats --db $(DEMO)/insiderwatch.duckdb
+	$(BIN)/insiderwatch rejects --db $(DEMO)/insiderwatch.duckdb --limit 5
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_ingest.py
+
+clean:
+	rm -rf $(VENV) data build .pytest_cache .hypothesis

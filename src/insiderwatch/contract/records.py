@@ -1,0 +1,181 @@
+"""Interchange contract v1: the typed records every stage exchanges.
+
+These msgspec Structs are the single source of truth for the contract. The Arrow
+schemas, the ingest validation and the JSON Schema export are all derived from them
+(see :mod:`insiderwatch.contract.tables`), so a column added here shows up everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, ClassVar, Literal
+
+import msgspec
+
+CONTRACT_VERSION = "1"
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Score = Annotated[float, msgspec.Meta(ge=0, le=100)]
+
+Action = Literal["login", "search", "view", "update", "export", "print", "copy", "message", "download"]
+FieldCategory = Literal["name", "email", "phone", "address", "payment", "orders", "notes"]
+Severity = Literal["low", "medium", "high", "critical"]
+
+ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
+FIELD_CATEGORIES: tuple[str, ...] = FieldCategory.__args__  # type: ignore[attr-defined]
+SEVERITIES: tuple[str, ...] = Severity.__args__  # type: ignore[attr-defined]
+
+# Where an export/copy/message/download went. `external:` and `cloud:` carry a domain or
+# service name so that detectors can tell a partner domain from a webmail one.
+DESTINATION_PATTERN = r"^(local|usb|printer|personal_email|external:[^\s:]+|cloud:[^\s:]+)$"
+Destination = Annotated[str, msgspec.Meta(pattern=DESTINATION_PATTERN)]
+
+
+def _doc(text: str, **extra: str) -> msgspec.Meta:
+    return msgspec.Meta(description=text, extra=extra or None)
+
+
+class Record(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=False):
+    """Base of every contract record. Subclasses declare their table and key."""
+
+    table: ClassVar[str]
+    key: ClassVar[tuple[str, ...]]
+    doc: ClassVar[str]
+
+
+# --- context tables ---------------------------------------------------------------
+
+
+class Employee(Record, kw_only=True):
+    table = "employees"
+    key = ("employee_id",)
+    doc = "One row per workforce identity (employee, contractor, service account)."
+
+    employee_id: Annotated[Id, _doc("Stable id, used everywhere else.")]
+    display_name: Annotated[str, _doc("Name shown to authorised investigators.")] = ""
+    surname: Annotated[str, _doc("For relationship checks.")] = ""
+    role: Annotated[str, _doc("Job function, e.g. cs_agent, seller_support, fraud_investigator.")]
+    team: Annotated[str, _doc("Team or queue.")] = ""
+    site: Annotated[str, _doc("Office / country.")] = ""
+    manager_id: Annotated[Id | None, _doc("The employee's manager.")] = None
+    hired_on: Annotated[dt.date, _doc("First working day.")]
+    departs_on: Annotated[dt.date | None, _doc("Known end date; empty if none.")] = None
+    home_postcode: Annotated[str | None, _doc("For neighbour / household checks.")] = None
+
+
+class Customer(Record, kw_only=True):
+    table = "customers"
+    key = ("customer_id",)
+    doc = (
+        "One row per customer account (from the CRM). Email and phone are normalised and "
+        "kept only as keyed hashes once ingested."
+    )
+
+    customer_id: Annotated[Id, _doc("Customer account id.")]
+    surname: Annotated[str, _doc("For relationship checks.")] = ""
+    postcode: Annotated[str, _doc("Postal code.")] = ""
+    email: Annotated[str | None, _doc("Raw email; stored as a keyed hash.", pii="email")] = None
+    phone: Annotated[str | None, _doc("Raw phone, any formatting; stored as a keyed hash.", pii="phone")] = None
+    is_vip: Annotated[bool, _doc("Celebrity, executive, journalist ...")] = False
+
+
+class Case(Record, kw_only=True):
+    table = "cases"
+    # A case appears on several rows when it is reassigned; each row is one assignment.
+    key = ("case_id", "employee_id", "opened_at")
+    doc = "Work items that justify access (support tickets, disputes, investigations)."
+
+    case_id: Annotated[Id, _doc("Case / ticket id.")]
+    customer_id: Annotated[Id, _doc("Customer the case is about.")]
+    employee_id: Annotated[Id, _doc("Assignee.")]
+    opened_at: Annotated[dt.datetime, _doc("When the assignment started (UTC).")]
+    closed_at: Annotated[dt.datetime | None, _doc("Empty while open.")] = None
+    channel: Annotated[str, _doc("phone, chat, email, internal ...")] = ""
+
+
+class Order(Record, kw_only=True):
+    table = "orders"
+    key = ("order_id",)
+    doc = "Optional customer-seller relations (who may serve whom in seller support)."
+
+    order_id: Annotated[Id, _doc("Order id.")]
+    customer_id: Annotated[Id, _doc("Buyer.")]
+    seller_id: Annotated[Id, _doc("Seller.")]
+    ordered_at: Annotated[dt.datetime, _doc("Order time (UTC).")]
+
+
+class Canary(Record, kw_only=True):
+    table = "canaries"
+    key = ("customer_id",)
+    doc = "Optional decoy customer records planted by the security team."
+
+    customer_id: Annotated[Id, _doc("Decoy customer id.")]
+    note: Annotated[str, _doc("Where and why it was planted.")] = ""
+
+
+# --- events -----------------------------------------------------------------------
+
+
+class AccessEvent(Record, kw_only=True):
+    table = "access"
+    key = ("event_id",)
+    doc = "One row per access by a workforce identity to customer data."
+
+    event_id: Annotated[Id, _doc("Unique; re-ingesting the same event_id never double counts.")]
+    time: Annotated[dt.datetime, _doc("Event time, ISO 8601 with Z or offset (naive = UTC).")]
+    employee_id: Annotated[Id, _doc("Who accessed; must exist in employees.")]
+    action: Annotated[Action, _doc("What was done.")]
+    customer_ids: Annotated[
+        list[Id], _doc("Customers whose data was shown; in CSV a ';'-separated string.")
+    ] = []
+    fields: Annotated[list[FieldCategory], _doc("Data categories exposed.")] = []
+    record_count: Annotated[
+        Annotated[int, msgspec.Meta(ge=0)] | None,
+        _doc("Rows shown; defaults to the number of customer_ids."),
+    ] = None
+    app: Annotated[str, _doc("Tool used.")] = ""
+    case_id: Annotated[Id | None, _doc("Justification the tool captured, if any.")] = None
+    src_ip: Annotated[str, _doc("Source IP address.")] = ""
+    device_id: Annotated[str, _doc("Device identifier.")] = ""
+    destination: Annotated[
+        Destination | None, _doc("For export/copy/message/download: where the data went.")
+    ] = None
+
+
+# --- outputs (produced by detection and attribution) -------------------------------
+
+
+class Alert(msgspec.Struct, kw_only=True, frozen=True):
+    """One line of alerts.jsonl."""
+
+    alert_id: Id
+    employee_id: Id
+    score: Score
+    severity: Severity
+    detected_at: Annotated[
+        dt.datetime,
+        _doc("Event time of the latest event the alert needed; never earlier than its evidence."),
+    ]
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    detectors: list[str]
+    reasons: list[str]
+    event_ids: list[str]
+    customer_ids: list[str]
+
+
+class Suspect(msgspec.Struct, kw_only=True, frozen=True):
+    employee_id: Id
+    score: Score
+    matched_customers: list[str]
+    explanation: str
+
+
+class SuspectReport(msgspec.Struct, kw_only=True, frozen=True):
+    """suspects.json: ranked best first."""
+
+    suspects: list[Suspect]
+
+
+INPUT_RECORDS: tuple[type[Record], ...] = (Employee, Customer, Case, Order, Canary, AccessEvent)
+OUTPUT_RECORDS: tuple[type[msgspec.Struct], ...] = (Alert, SuspectReport)

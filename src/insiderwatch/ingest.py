@@ -1,0 +1,134 @@
+"""Ingest a dataset folder into the store: sources -> contract -> store.
+
+The CLI and (later) the service call :func:`ingest_dataset`; progress is reported through
+a callback so the library stays free of terminal code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from insiderwatch.contract import TABLES
+from insiderwatch.errors import InsiderwatchError, UnreadableFileError
+from insiderwatch.privacy import HashKey
+from insiderwatch.sources import DatasetFile, RawBatch, discover, reader_for
+from insiderwatch.sources.readers import LINE, ROW
+from insiderwatch.store import Store
+from insiderwatch.store.loader import BatchLoader, LoadCounts
+
+Progress = Callable[[DatasetFile, int], None]  # (file, bytes of it done so far)
+
+
+@dataclass
+class FileResult:
+    file: DatasetFile
+    counts: LoadCounts
+    batch_id: int | None = None
+    error: str | None = None
+    unknown_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestReport:
+    root: Path
+    files: list[FileResult] = field(default_factory=list)
+    ignored: list[Path] = field(default_factory=list)
+
+    @property
+    def totals(self) -> LoadCounts:
+        total = LoadCounts()
+        for result in self.files:
+            total.add(result.counts)
+        return total
+
+    @property
+    def errors(self) -> list[FileResult]:
+        return [r for r in self.files if r.error]
+
+
+def _check_columns(file: DatasetFile, columns: list[str] | None) -> list[str]:
+    """Unknown columns (reported, ignored); a missing required column fails the file."""
+    if columns is None:
+        return []
+    spec = TABLES[file.table]
+    present = {c.lower() for c in columns}
+    missing = [c for c in spec.required if c.lower() not in present]
+    if missing:
+        raise UnreadableFileError(
+            f"{file.path}: missing required column(s) {', '.join(missing)} for table "
+            f"{file.table} (has: {', '.join(columns) or 'none'})"
+        )
+    known = {c.lower() for c in spec.names}
+    return [c for c in columns if c.lower() not in known and c not in (ROW, LINE)]
+
+
+def ingest_file(
+    store: Store,
+    file: DatasetFile,
+    key: HashKey,
+    *,
+    phone_region: str = "GB",
+    batch_rows: int = 500_000,
+    progress: Progress | None = None,
+) -> FileResult:
+    reader = reader_for(file, batch_rows)
+    result = FileResult(file=file, counts=LoadCounts())
+    try:
+        result.unknown_columns = _check_columns(file, reader.columns())
+    except InsiderwatchError as exc:
+        result.error = str(exc)
+        return result
+    source = str(file.path)
+    result.batch_id = store.new_batch(file.table, source, file.format)
+    loader = BatchLoader(store, TABLES[file.table], source, result.batch_id, key, phone_region)
+    status = "done"
+    try:
+        for raw in reader.batches():
+            _load_atomically(store, loader, raw, result.counts)
+            if progress:
+                progress(file, reader.bytes_done)
+    except InsiderwatchError as exc:
+        # Batches already loaded stay loaded: re-running the file skips them as duplicates.
+        result.error, status = str(exc), "failed"
+    store.finish_batch(result.batch_id, result.counts.as_dict(), status)
+    return result
+
+
+def _load_atomically(store: Store, loader: BatchLoader, raw: RawBatch, into: LoadCounts) -> None:
+    store.con.execute("BEGIN TRANSACTION")
+    try:
+        counts = loader.load(raw)
+    except BaseException:
+        store.con.execute("ROLLBACK")
+        loader.cleanup()
+        raise
+    store.con.execute("COMMIT")
+    loader.cleanup()
+    into.add(counts)
+
+
+def ingest_dataset(
+    store: Store,
+    root: Path,
+    key: HashKey,
+    *,
+    phone_region: str = "GB",
+    batch_rows: int = 500_000,
+    progress: Progress | None = None,
+    on_file_start: Callable[[DatasetFile], None] | None = None,
+) -> IngestReport:
+    """Load every contract file under ``root``; context tables first, then events."""
+    dataset = discover(root)
+    store.bind_key(key)
+    report = IngestReport(root=root, ignored=dataset.ignored)
+    for file in dataset.in_load_order():
+        if on_file_start:
+            on_file_start(file)
+        report.files.append(
+            ingest_file(
+                store, file, key, phone_region=phone_region, batch_rows=batch_rows, progress=progress
+            )
+        )
+    return report

@@ -1,0 +1,175 @@
+"""The settings registry: every setting has a name, a default and help, in one place.
+
+Precedence is flag > environment (``INSIDERWATCH_<NAME>``) > config file > default. The
+config file is TOML: ``--config PATH``, else ``$INSIDERWATCH_CONFIG``, else
+``insiderwatch.toml`` in the working directory when present. ``docs/settings.md`` and the
+``insiderwatch settings`` command are generated from this registry.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from insiderwatch.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False  # never printed
+
+    @property
+    def env_var(self) -> str:
+        return f"INSIDERWATCH_{self.name.upper()}"
+
+
+def _bool(value: str) -> bool:
+    low = str(value).strip().lower()
+    if low in {"1", "true", "yes", "on"}:
+        return True
+    if low in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be >= 0")
+    return number
+
+
+def _default_secret_file() -> str:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "insiderwatch", "hash.key")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("db", "insiderwatch.duckdb", "Path of the DuckDB analytics store."),
+    Setting(
+        "secret_file",
+        None,
+        "File holding the per-deployment key for hashing customer emails and phones. Created "
+        "on first use (mode 0600). Keep it outside the database and its backups. "
+        "Default: $XDG_CONFIG_HOME/insiderwatch/hash.key.",
+    ),
+    Setting(
+        "hash_key",
+        None,
+        "The hashing key itself, as hex (e.g. from a secrets manager); overrides secret_file.",
+        secret=True,
+    ),
+    Setting(
+        "phone_region",
+        "GB",
+        "Region (ISO 3166 alpha-2) for phone numbers written without a country code.",
+        lambda v: v.strip().upper(),
+    ),
+    Setting(
+        "memory_limit",
+        "1GB",
+        "Memory the store engine may use before spilling to disk (DuckDB syntax, e.g. 2GB).",
+    ),
+    Setting("threads", 0, "Worker threads for the store engine; 0 = all cores.", _positive_int),
+    Setting(
+        "batch_rows",
+        500_000,
+        "Rows per batch when streaming CSV and JSON Lines files into the store.",
+        _positive_int,
+    ),
+)
+
+REGISTRY: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+class Settings(Mapping[str, Any]):
+    """Resolved settings; read as attributes (``settings.db``) or items."""
+
+    def __init__(self, values: dict[str, Any], sources: dict[str, str]) -> None:
+        self._values = values
+        self._sources = sources
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def source(self, name: str) -> str:
+        """Where the value came from: flag, env, file or default."""
+        return self._sources[name]
+
+    @property
+    def secret_path(self) -> Path:
+        return Path(self._values["secret_file"] or _default_secret_file()).expanduser()
+
+
+def _config_file(explicit: str | Path | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    if env := os.environ.get("INSIDERWATCH_CONFIG"):
+        return Path(env)
+    local = Path("insiderwatch.toml")
+    return local if local.exists() else None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    # Settings may sit at the top level or under [insiderwatch].
+    return dict(data.get("insiderwatch", data))
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve every setting; unknown names and bad values fail here, at start-up."""
+    environ = os.environ if environ is None else environ
+    path = _config_file(config_file)
+    from_file = _read_file(path) if path else {}
+    unknown = sorted(set(from_file) - set(REGISTRY))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for setting in SETTINGS:
+        flag = (flags or {}).get(setting.name)
+        if flag is not None:
+            raw, source = flag, "flag"
+        elif setting.env_var in environ:
+            raw, source = environ[setting.env_var], "env"
+        elif setting.name in from_file:
+            raw, source = from_file[setting.name], f"file {path}"
+        else:
+            values[setting.name], sources[setting.name] = setting.default, "default"
+            continue
+        try:
+            values[setting.name] = setting.parse(str(raw)) if raw is not None else None
+        except ValueError as exc:
+            raise ConfigError(f"setting {setting.name} (from {source}): {exc}") from None
+        sources[setting.name] = source
+    return Settings(values, sources)

@@ -1,0 +1,229 @@
+"""File readers: turn CSV, JSON Lines and Parquet files into raw batches.
+
+A reader does not validate; it only splits a file into records and numbers them, so that
+every problem found later can name its row. Records it cannot even split (a CSV line with
+the wrong number of fields) come back as ``malformed`` so they reach the dead letters too.
+
+Row numbers count records from the top of the file with the CSV header as row 1, i.e.
+the line number when no value spans lines; for JSON Lines they are line numbers; for
+Parquet the 1-based row index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from insiderwatch.errors import UnreadableFileError
+from insiderwatch.registry import Registry
+from insiderwatch.sources.dataset import DatasetFile
+
+ROW = "_row"  # column carrying each record's row number
+LINE = "_line"  # column carrying a raw JSON line
+
+# A byte that never occurs unescaped in valid JSON, so splitting on it keeps each line whole.
+_NO_SPLIT = "\x1e"
+_BLOCK_BYTES = 16 << 20
+
+
+@dataclass
+class RawBatch:
+    """Records as read. ``layout`` tells how to interpret them:
+
+    * ``columns``: ``data`` (or the DuckDB ``relation``) has one column per source field;
+    * ``json``: ``data`` has a single ``_line`` column holding one JSON document per row.
+    """
+
+    layout: Literal["columns", "json"]
+    data: pa.Table | None = None
+    relation: str | None = None  # SQL relation the store reads directly (Parquet)
+    malformed: list[tuple[int, str]] = field(default_factory=list)  # (row, raw text)
+    rows: int = 0  # records in this batch, malformed included
+
+
+class Reader:
+    """Base class; ``format`` is the registry name."""
+
+    format: ClassVar[str]
+
+    def __init__(self, file: DatasetFile, batch_rows: int = 500_000) -> None:
+        self.file = file
+        self.batch_rows = max(1, batch_rows)
+        self.bytes_done = 0  # progress through the file on disk, for progress bars
+
+    def columns(self) -> list[str] | None:
+        """Column names when the format declares them up front (None for JSON Lines)."""
+        return None
+
+    def batches(self) -> Iterator[RawBatch]:
+        raise NotImplementedError
+
+    def _fail(self, exc: Exception) -> UnreadableFileError:
+        return UnreadableFileError(f"{self.file.path}: cannot read as {self.format}: {exc}")
+
+
+READERS: Registry[type[Reader]] = Registry("readers")
+
+
+def _stream(file: DatasetFile) -> tuple[pa.NativeFile, pa.NativeFile]:
+    """(on-disk file, decompressed stream); the first tells how far the read has got."""
+    raw = pa.OSFile(str(file.path), "rb")
+    return raw, (pa.CompressedInputStream(raw, "gzip") if file.compressed else raw)
+
+
+def _number_rows(first_row: int, good: int, bad_rows: list[int]) -> tuple[np.ndarray, int]:
+    """Row numbers of ``good`` records that follow ``first_row``, skipping malformed ones."""
+    span = np.arange(first_row, first_row + good + len(bad_rows), dtype=np.int64)
+    if bad_rows:
+        span = span[~np.isin(span, np.asarray(bad_rows, dtype=np.int64))]
+    return span[:good], first_row + good + len(bad_rows)
+
+
+class _LineBatcher:
+    """Groups a pyarrow CSV stream into batches and numbers their rows."""
+
+    def __init__(self, reader: Reader, raw: pa.NativeFile, first_row: int) -> None:
+        self.reader = reader
+        self.raw = raw
+        self.next_row = first_row
+        self.bad: list[tuple[int, str]] = []
+
+    def on_invalid(self, row: pacsv.InvalidRow) -> str:
+        self.bad.append((row.number if row.number is not None else -1, row.text))
+        return "skip"
+
+    def run(self, stream: pacsv.CSVStreamingReader, layout: Literal["columns", "json"]):
+        pending: list[pa.RecordBatch] = []
+        pending_rows = 0
+
+        def flush() -> RawBatch:
+            nonlocal pending, pending_rows
+            table = pa.Table.from_batches(pending, schema=stream.schema)
+            bad, self.bad = self.bad, []
+            rows, self.next_row = _number_rows(self.next_row, table.num_rows, [r for r, _ in bad])
+            table = table.append_column(ROW, pa.array(rows))
+            pending, pending_rows = [], 0
+            return RawBatch(layout=layout, data=table, malformed=bad, rows=table.num_rows + len(bad))
+
+        try:
+            for batch in stream:
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                if pending_rows >= self.reader.batch_rows:
+                    self.reader.bytes_done = self.raw.tell()
+                    yield flush()
+        except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+            raise self.reader._fail(exc) from None
+        if pending or self.bad:
+            self.reader.bytes_done = self.reader.file.size
+            yield flush()
+
+
+class CsvReader(Reader):
+    format = "csv"
+
+    def columns(self) -> list[str]:
+        if not hasattr(self, "_columns"):
+            try:
+                raw, fh = _stream(self.file)
+                with raw, fh:
+                    stream = pacsv.open_csv(
+                        fh,
+                        read_options=pacsv.ReadOptions(block_size=1 << 16, use_threads=False),
+                        parse_options=pacsv.ParseOptions(invalid_row_handler=lambda r: "skip"),
+                    )
+                    self._columns = list(stream.schema.names)
+            except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+                raise self._fail(exc) from None
+        return self._columns
+
+    def batches(self) -> Iterator[RawBatch]:
+        names = self.columns()
+        try:
+            raw, fh = _stream(self.file)
+            batcher = _LineBatcher(self, raw, first_row=2)  # row 1 is the header
+            stream = pacsv.open_csv(
+                fh,
+                read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=True),
+                parse_options=pacsv.ParseOptions(
+                    invalid_row_handler=batcher.on_invalid, newlines_in_values=True
+                ),
+                # Everything as text: typing is the contract's job, so bad values become
+                # dead letters with a reason instead of a failed file.
+                convert_options=pacsv.ConvertOptions(
+                    column_types={n: pa.string() for n in names},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+            raise self._fail(exc) from None
+        with raw, fh:
+            yield from batcher.run(stream, "columns")
+
+
+class JsonLinesReader(Reader):
+    format = "jsonl"
+
+    def batches(self) -> Iterator[RawBatch]:
+        try:
+            raw, fh = _stream(self.file)
+            batcher = _LineBatcher(self, raw, first_row=1)
+            stream = pacsv.open_csv(
+                fh,
+                read_options=pacsv.ReadOptions(
+                    column_names=[LINE], block_size=_BLOCK_BYTES, use_threads=True
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=_NO_SPLIT,
+                    quote_char=False,
+                    escape_char=False,
+                    ignore_empty_lines=False,
+                    invalid_row_handler=batcher.on_invalid,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={LINE: pa.string()}, strings_can_be_null=False
+                ),
+            )
+        except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+            raise self._fail(exc) from None
+        with raw, fh:
+            yield from batcher.run(stream, "json")
+
+
+class ParquetReader(Reader):
+    format = "parquet"
+
+    def columns(self) -> list[str]:
+        try:
+            return list(pq.read_schema(self.file.path).names)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise self._fail(exc) from None
+
+    def batches(self) -> Iterator[RawBatch]:
+        try:
+            parquet = pq.ParquetFile(self.file.path)
+            total = max(1, parquet.metadata.num_rows)
+            next_row = 1
+            for batch in parquet.iter_batches(batch_size=self.batch_rows):
+                rows = np.arange(next_row, next_row + batch.num_rows, dtype=np.int64)
+                next_row += batch.num_rows
+                self.bytes_done = int(self.file.size * (next_row - 1) / total)
+                table = pa.Table.from_batches([batch]).append_column(ROW, pa.array(rows))
+                yield RawBatch(layout="columns", data=table, rows=batch.num_rows)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise self._fail(exc) from None
+
+
+for _reader in (CsvReader, JsonLinesReader, ParquetReader):
+    READERS.register(_reader.format, _reader, origin=f"{__name__}:{_reader.__name__}")
+
+
+def reader_for(file: DatasetFile, batch_rows: int = 500_000) -> Reader:
+    return READERS.get(file.format)(file, batch_rows)

@@ -1,0 +1,81 @@
+"""The analytics store's tables, generated from the contract so they cannot drift.
+
+Context tables are keyed (re-ingest updates a row in place); ``access`` has no index on
+purpose: uniqueness of ``event_id`` is enforced by the loader with an anti-join, which is
+much cheaper than maintaining an index over hundreds of millions of events.
+"""
+
+from __future__ import annotations
+
+from insiderwatch.contract import LOAD_ORDER, TABLES, ColumnSpec, TableSpec
+
+SCHEMA_VERSION = "1"
+
+SQL_TYPES: dict[str, str] = {
+    "str": "VARCHAR",
+    "int": "BIGINT",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
+    "list": "VARCHAR[]",
+}
+
+# Tables whose rows are events (append-only, deduplicated by key) rather than context
+# (upserted by key).
+EVENT_TABLES = frozenset({"access"})
+
+
+def sql_type(col: ColumnSpec) -> str:
+    return "VARCHAR" if col.pii else SQL_TYPES[col.kind]
+
+
+def table_ddl(spec: TableSpec) -> str:
+    cols = [
+        f"{c.stored_name} {sql_type(c)}{' NOT NULL' if c.required else ''}" for c in spec.columns
+    ]
+    cols.append("batch_id BIGINT NOT NULL")
+    if spec.name not in EVENT_TABLES:
+        cols.append(f"PRIMARY KEY ({', '.join(spec.key)})")
+    return f"CREATE TABLE IF NOT EXISTS {spec.name} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+BOOKKEEPING_DDL = (
+    "CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE SEQUENCE IF NOT EXISTS batch_seq START 1",
+    """CREATE TABLE IF NOT EXISTS ingest_batches (
+  batch_id BIGINT PRIMARY KEY,
+  table_name VARCHAR NOT NULL,
+  source VARCHAR NOT NULL,
+  format VARCHAR NOT NULL,
+  started_at TIMESTAMPTZ NOT NULL,
+  finished_at TIMESTAMPTZ,
+  rows_read BIGINT DEFAULT 0,
+  loaded BIGINT DEFAULT 0,
+  updated BIGINT DEFAULT 0,
+  duplicates BIGINT DEFAULT 0,
+  rejected BIGINT DEFAULT 0,
+  fields_dropped BIGINT DEFAULT 0,
+  status VARCHAR NOT NULL
+)""",
+    # One row per bad record (or dropped field). letter_id fingerprints table, source, row
+    # and content, so re-ingesting the same bad file updates the letter instead of adding one.
+    """CREATE TABLE IF NOT EXISTS dead_letters (
+  letter_id VARCHAR PRIMARY KEY,
+  table_name VARCHAR NOT NULL,
+  source VARCHAR NOT NULL,
+  row_no BIGINT,
+  field VARCHAR,
+  reason VARCHAR NOT NULL,
+  problems VARCHAR[],
+  disposition VARCHAR NOT NULL,
+  record_key VARCHAR,
+  record VARCHAR,
+  first_batch BIGINT NOT NULL,
+  last_batch BIGINT NOT NULL,
+  resolved_batch BIGINT
+)""",
+)
+
+
+def all_ddl() -> list[str]:
+    return [*BOOKKEEPING_DDL, *(table_ddl(TABLES[name]) for name in LOAD_ORDER)]

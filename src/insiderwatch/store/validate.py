@@ -1,0 +1,184 @@
+"""Contract validation as one set-based query per batch.
+
+For every column of a table the contract gives a parse expression and a list of checks;
+this module turns them into DuckDB SQL that yields the parsed columns plus ``_problems``,
+the list of ``field:reason`` codes that apply to the row (empty = the row is good). Doing
+it in SQL keeps ingest vectorised: millions of rows are checked without a Python loop.
+This is ingest-side and DuckDB-specific on purpose; detection queries use Ibis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from insiderwatch.contract import ColumnSpec, TableSpec
+from insiderwatch.sources.readers import LINE, ROW
+
+TRUE_WORDS = ("true", "t", "1", "yes", "y")
+FALSE_WORDS = ("false", "f", "0", "no", "n")
+
+INVALID_REASON = {
+    "int": "not_an_integer",
+    "bool": "not_a_boolean",
+    "date": "not_a_date",
+    "timestamp": "not_a_timestamp",
+    "list": "not_a_list",
+    "str": "not_a_string",
+}
+
+NATIVE_MATCH = {
+    "int": ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"),
+    "bool": ("BOOLEAN",),
+    "date": ("DATE",),
+    "timestamp": ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"),
+    "list": ("VARCHAR[]",),
+}
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join(quote_str(v) for v in values) + "]"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A column whose value must exist in another table (e.g. a known employee)."""
+
+    column: str
+    table: str
+    key: str
+    reason: str
+
+
+def _split_list(text_expr: str) -> str:
+    return f"list_filter(list_transform(string_split({text_expr}, ';'), lambda x: trim(x)), lambda x: x <> '')"
+
+
+def _clean_list(list_expr: str) -> str:
+    return (
+        f"list_filter(list_transform({list_expr}, lambda x: trim(CAST(x AS VARCHAR))), "
+        "lambda x: x IS NOT NULL AND x <> '')"
+    )
+
+
+def _parse(col: ColumnSpec, src: str | None, src_type: str | None) -> tuple[str, str]:
+    """(parsed expression, expression true when the source holds a value)."""
+    if src is None:
+        empty = "CAST([] AS VARCHAR[])" if col.kind == "list" else "NULL"
+        return empty, "FALSE"
+    ref = quote_ident(src)
+    if src_type == "JSON":  # only list columns of JSON Lines are read as JSON
+        present = f"({ref} IS NOT NULL AND json_type({ref}) <> 'NULL')"
+        as_text = f"json_extract_string({ref}, '$')"
+        parsed = (
+            f"CASE WHEN NOT {present} THEN CAST([] AS VARCHAR[]) "
+            f"WHEN json_type({ref}) = 'ARRAY' THEN {_clean_list(f'json_extract_string({ref}, {chr(39)}$[*]{chr(39)})')} "
+            f"WHEN json_type({ref}) IN ('VARCHAR', 'BIGINT', 'UBIGINT') THEN {_split_list(as_text)} END"
+        )
+        return parsed, present
+    if src_type in NATIVE_MATCH.get(col.kind, ()):
+        present = f"({ref} IS NOT NULL)"
+        if col.kind == "list":
+            return f"coalesce({_clean_list(ref)}, CAST([] AS VARCHAR[]))", present
+        if col.kind == "timestamp":
+            return f"CAST({ref} AS TIMESTAMPTZ)", present
+        return f"CAST({ref} AS {dict(int='BIGINT', bool='BOOLEAN', date='DATE')[col.kind]})", present
+    # Everything else is read as text; an empty string means "no value".
+    text = f"NULLIF(trim(CAST({ref} AS VARCHAR)), '')"
+    present = f"({text} IS NOT NULL)"
+    parsed = {
+        "str": text,
+        "int": f"TRY_CAST({text} AS BIGINT)",
+        "bool": (
+            f"CASE WHEN lower({text}) IN {tuple(TRUE_WORDS)} THEN TRUE "
+            f"WHEN lower({text}) IN {tuple(FALSE_WORDS)} THEN FALSE END"
+        ),
+        "date": f"TRY_CAST({text} AS DATE)",
+        "timestamp": f"TRY_CAST({text} AS TIMESTAMPTZ)",
+        "list": f"coalesce({_split_list(text)}, CAST([] AS VARCHAR[]))",
+    }[col.kind]
+    if col.kind == "list":
+        parsed = f"CASE WHEN {present} THEN {_split_list(text)} ELSE CAST([] AS VARCHAR[]) END"
+    return parsed, present
+
+
+def _checks(col: ColumnSpec, parsed: str, present: str) -> list[str]:
+    """SQL expressions yielding 'field:reason' when the check fails, else NULL."""
+    name = col.name
+    fail = lambda cond, reason: f"CASE WHEN {cond} THEN '{name}:{reason}' END"  # noqa: E731
+    checks = []
+    if col.required:
+        checks.append(fail(f"NOT {present}", "missing"))
+    checks.append(fail(f"{present} AND ({parsed}) IS NULL", INVALID_REASON[col.kind]))
+    if col.choices and col.kind == "str":
+        checks.append(fail(f"NOT list_contains({_sql_list(col.choices)}, {parsed})", "unknown_value"))
+    if col.choices and col.kind == "list":
+        checks.append(
+            fail(
+                f"len(list_filter({parsed}, lambda x: NOT list_contains({_sql_list(col.choices)}, x))) > 0",
+                "unknown_value",
+            )
+        )
+    if col.pattern:
+        checks.append(fail(f"NOT regexp_full_match({parsed}, {quote_str(col.pattern)})", "bad_format"))
+    if col.max_length:
+        checks.append(fail(f"length({parsed}) > {col.max_length}", "too_long"))
+    if col.min_value is not None:
+        checks.append(fail(f"{parsed} < {col.min_value}", "out_of_range"))
+    return checks
+
+
+def json_relation(spec: TableSpec, relation: str) -> str:
+    """Rows of well-formed JSON objects from a ``_line`` relation, one column per field."""
+    fields = ", ".join(
+        f'"{c.name}": "{"JSON" if c.kind == "list" else "VARCHAR"}"' for c in spec.columns
+    )
+    return (
+        f"(SELECT {ROW}, unnest(s) FROM (SELECT {ROW}, try(from_json({LINE}, '{{{fields}}}')) AS s "
+        f"FROM {relation} WHERE json_valid({LINE}) AND left(ltrim({LINE}), 1) = '{{') WHERE s IS NOT NULL)"
+    )
+
+
+def staged_select(
+    spec: TableSpec,
+    relation: str,
+    source_types: Mapping[str, str],
+    references: tuple[Reference, ...] = (),
+) -> str:
+    """SELECT of the parsed columns, ``_row`` and ``_problems`` over ``relation``.
+
+    ``source_types`` maps each source column present to its engine type ("JSON" for list
+    fields read from JSON Lines); contract columns missing from it are treated as empty.
+    Choice-constrained values (actions, field categories) are compared lower-cased.
+    """
+    by_lower = {name.lower(): name for name in source_types}
+    inner, problems = [ROW], []
+    for col in spec.columns:
+        src = col.name if col.name in source_types else by_lower.get(col.name.lower())
+        parsed, present = _parse(col, src, source_types.get(src) if src else None)
+        if col.choices:
+            parsed = (
+                f"list_transform({parsed}, lambda x: lower(x))" if col.kind == "list" else f"lower({parsed})"
+            )
+        inner.append(f"{parsed} AS {col.name}")
+        inner.append(f"{present} AS _has_{col.name}")
+        problems.extend(_checks(col, col.name, f"_has_{col.name}"))
+    problems.extend(
+        f"CASE WHEN {r.column} IS NOT NULL AND {r.column} NOT IN "
+        f"(SELECT {r.key} FROM {r.table}) THEN '{r.column}:{r.reason}' END"
+        for r in references
+    )
+    columns = ", ".join([ROW, *spec.names])
+    problem_list = "list_filter([" + ", ".join(problems) + "], lambda x: x IS NOT NULL)"
+    return (
+        f"SELECT {columns}, {problem_list} AS _problems "
+        f"FROM (SELECT {', '.join(inner)} FROM {relation})"
+    )
