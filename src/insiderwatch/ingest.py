@@ -13,7 +13,7 @@ from pathlib import Path
 from insiderwatch.contract import TABLES
 from insiderwatch.errors import InsiderwatchError, UnreadableFileError
 from insiderwatch.privacy import HashKey
-from insiderwatch.sources import DatasetFile, RawBatch, discover, reader_for
+from insiderwatch.sources import DatasetFile, discover, reader_for
 from insiderwatch.sources.readers import LINE, ROW
 from insiderwatch.store import Store
 from insiderwatch.store.loader import BatchLoader, LoadCounts
@@ -86,7 +86,7 @@ def ingest_file(
     status = "done"
     try:
         for raw in reader.batches():
-            _load_atomically(store, loader, raw, result.counts)
+            result.counts.add(loader.load_in_transaction(raw))
             if progress:
                 progress(file, reader.bytes_done)
     except InsiderwatchError as exc:
@@ -94,19 +94,6 @@ def ingest_file(
         result.error, status = str(exc), "failed"
     store.finish_batch(result.batch_id, result.counts.as_dict(), status)
     return result
-
-
-def _load_atomically(store: Store, loader: BatchLoader, raw: RawBatch, into: LoadCounts) -> None:
-    store.con.execute("BEGIN TRANSACTION")
-    try:
-        counts = loader.load(raw)
-    except BaseException:
-        store.con.execute("ROLLBACK")
-        loader.cleanup()
-        raise
-    store.con.execute("COMMIT")
-    loader.cleanup()
-    into.add(counts)
 
 
 def ingest_dataset(

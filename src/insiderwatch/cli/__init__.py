@@ -1,1 +1,11 @@
-def main() -> None: ...
+"""The ``insiderwatch`` command line: thin wrappers over library functions."""
+
+from insiderwatch.cli import data, inspect, meta  # noqa: F401  (registers the commands)
+from insiderwatch.cli.app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

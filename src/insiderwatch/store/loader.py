@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from insiderwatch.contract import TableSpec
 from insiderwatch.privacy import HashKey, normalize_email, normalize_phone
@@ -105,10 +106,13 @@ class BatchLoader:
                 if name != ROW
             }
         self._letters_for_malformed(batch.malformed, counts)
-        stage = staged_select(self.spec, relation, types, REFERENCES.get(self.spec.name, ()))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage}")
+        stage_sql = staged_select(self.spec, relation, types, REFERENCES.get(self.spec.name, ()))
+        # The parsed batch is held as Arrow and scanned in place by later queries, which
+        # avoids copying it into a temporary table.
+        stage = con.sql(stage_sql).to_arrow_table()
         if self.pii:
-            self._hash_personal_data(counts)
+            stage = self._hash_personal_data(stage)
+        con.register("_stage", stage)
         self._letters_for_problems(batch.layout, counts)
         if self.spec.name in EVENT_TABLES:
             self._append_events(counts)
@@ -118,14 +122,28 @@ class BatchLoader:
         counts.duplicates = counts.rows_read - counts.rejected - counts.loaded - counts.updated
         return counts
 
+    def load_in_transaction(self, batch: RawBatch) -> LoadCounts:
+        """Load a batch all-or-nothing: rows, letters and segment registration commit together."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            counts = self.load(batch)
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            self.cleanup()
+            self.store.refresh_views()
+            raise
+        self.con.execute("COMMIT")
+        self.cleanup()
+        return counts
+
     def cleanup(self) -> None:
         """Drop the batch's temporary tables (after its transaction ended)."""
         self.con.unregister("_raw")
-        self.con.execute("DROP TABLE IF EXISTS _stage")
+        self.con.unregister("_stage")
         self.con.execute("DROP TABLE IF EXISTS _good")
 
     def scalar(self, sql: str) -> int:
-        return int(self.con.execute(sql).fetchone()[0])
+        return int(self.con.execute(sql).fetchall()[0][0])
 
     # -- dead letters -----------------------------------------------------------------
     def _insert_letters(self, select_sql: str) -> None:
@@ -257,36 +275,27 @@ class BatchLoader:
         )
 
     # -- personal data ----------------------------------------------------------------
-    def _hash_personal_data(self, counts: LoadCounts) -> None:
-        """Normalise and hash email/phone; the raw values never reach a stored table."""
-        names = [c.name for c in self.pii]
-        rows = self.con.sql(
-            f"SELECT {ROW}, {', '.join(names)} FROM _stage WHERE len(_problems) = 0"
-        ).to_arrow_table()
-        columns: dict[str, pa.Array] = {ROW: rows[ROW]}
-        dropped: list[list[str]] = [[] for _ in range(rows.num_rows)]
+    def _hash_personal_data(self, stage: pa.Table) -> pa.Table:
+        """Normalise and hash email/phone; the raw values never reach a stored table.
+
+        Rows already rejected keep no hash; a value that cannot be normalised drops just
+        that field and is noted in ``_dropped`` (the row still loads).
+        """
+        ok = pc.equal(pc.list_value_length(stage["_problems"]), 0).to_pylist()
+        dropped: list[list[str]] = [[] for _ in range(stage.num_rows)]
         for col in self.pii:
             normalize, reason = _NORMALIZERS[col.pii]
-            raw = rows[col.name].to_pylist()
-            normal = [None if v is None else normalize(v, self.phone_region) for v in raw]
-            for i, (before, after) in enumerate(zip(raw, normal, strict=True)):
-                if before is not None and after is None:
+            raw = stage[col.name].to_pylist()
+            normal = []
+            for i, value in enumerate(raw):
+                clean = normalize(value, self.phone_region) if value is not None and ok[i] else None
+                if clean is None and value is not None and ok[i]:
                     dropped[i].append(f"{col.name}:{reason}")
-            columns[col.stored_name] = pa.array(self.key.digest_many(col.pii, normal), pa.string())
-        columns["_dropped"] = pa.array(dropped, pa.list_(pa.string()))
-        self.con.register("_hashed", pa.table(columns))
-        try:
-            raw_names = ", ".join(f"s.{n}" for n in names)
-            self.con.execute(
-                f"""
-                CREATE OR REPLACE TEMP TABLE _stage AS
-                SELECT s.* EXCLUDE ({raw_names}), {', '.join(f'h.{c.stored_name}' for c in self.pii)},
-                       coalesce(h._dropped, CAST([] AS VARCHAR[])) AS _dropped
-                FROM _stage s LEFT JOIN _hashed h ON h.{ROW} = s.{ROW}
-                """
-            )
-        finally:
-            self.con.unregister("_hashed")
+                normal.append(clean)
+            index = stage.schema.get_field_index(col.name)
+            hashed = pa.array(self.key.digest_many(col.pii, normal), pa.string())
+            stage = stage.set_column(index, col.stored_name, hashed)
+        return stage.append_column("_dropped", pa.array(dropped, pa.list_(pa.string())))
 
     # -- loading ----------------------------------------------------------------------
     def _stored_select(self, alias: str) -> str:
@@ -300,18 +309,33 @@ class BatchLoader:
         return ", ".join(exprs)
 
     def _append_events(self, counts: LoadCounts) -> None:
-        key = self.spec.key[0]
-        inserted = self.scalar(
-            f"""
-            INSERT INTO {self.spec.name}
-            SELECT {self._stored_select('s')}, {self.batch_id}
-            FROM _stage s
-            WHERE len(s._problems) = 0
-              AND NOT EXISTS (SELECT 1 FROM {self.spec.name} e WHERE e.{key} = s.{key})
-            QUALIFY row_number() OVER (PARTITION BY s.{key} ORDER BY s.{ROW}) = 1
-            """
+        """Append new events as a Parquet segment; skip ids already stored or repeated."""
+        spec, key = self.spec, self.spec.key[0]
+        good = "len(s._problems) = 0"
+        total, distinct = self.con.execute(
+            f"SELECT count(*), count(DISTINCT {key}) FROM _stage s WHERE {good}"
+        ).fetchall()[0]
+        # The window that keeps the first of repeated ids is costly; skip it when the
+        # batch has no repeats (the common case).
+        first_only = (
+            f"QUALIFY row_number() OVER (PARTITION BY s.{key} ORDER BY s.{ROW}) = 1"
+            if distinct < total
+            else ""
         )
-        counts.loaded += inserted
+        new = self.con.sql(
+            f"""
+            SELECT {self._stored_select('s')}, CAST({self.batch_id} AS BIGINT) AS batch_id
+            FROM _stage s
+            WHERE {good} AND NOT EXISTS (SELECT 1 FROM {spec.name} e WHERE e.{key} = s.{key})
+            {first_only}
+            """
+        ).to_arrow_table()
+        if new.num_rows:
+            schema = spec.stored_arrow_schema().append(pa.field("batch_id", pa.int64()))
+            new = new.rename_columns(schema.names).cast(schema)
+            self.store.add_segment(spec.name, new, self.batch_id)
+            self.store.refresh_views()
+        counts.loaded += new.num_rows
 
     def _upsert_context(self, counts: LoadCounts) -> None:
         spec = self.spec

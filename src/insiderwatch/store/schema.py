@@ -1,8 +1,11 @@
 """The analytics store's tables, generated from the contract so they cannot drift.
 
-Context tables are keyed (re-ingest updates a row in place); ``access`` has no index on
-purpose: uniqueness of ``event_id`` is enforced by the loader with an anti-join, which is
-much cheaper than maintaining an index over hundreds of millions of events.
+Context tables are keyed DuckDB tables (re-ingest updates a row in place). Events are
+append-only and by far the largest: they are kept as Parquet segments owned by the store
+(listed in ``event_segments``) and exposed as the ``access`` view. Writing Parquet is
+several times faster than DuckDB's own compressed storage on a small machine, and the
+same segments can be read by a cluster engine without an export. Uniqueness of
+``event_id`` is enforced by the loader with an anti-join rather than an index.
 """
 
 from __future__ import annotations
@@ -27,6 +30,17 @@ EVENT_TABLES = frozenset({"access"})
 
 def sql_type(col: ColumnSpec) -> str:
     return "VARCHAR" if col.pii else SQL_TYPES[col.kind]
+
+
+def stored_columns(spec: TableSpec) -> list[tuple[str, str]]:
+    """(name, SQL type) of the table as stored, with the ingest batch that wrote the row."""
+    return [(c.stored_name, sql_type(c)) for c in spec.columns] + [("batch_id", "BIGINT")]
+
+
+def empty_select(spec: TableSpec) -> str:
+    """A typed, empty SELECT with the stored columns (the view over zero segments)."""
+    cols = ", ".join(f"CAST(NULL AS {typ}) AS {name}" for name, typ in stored_columns(spec))
+    return f"SELECT {cols} WHERE FALSE"
 
 
 def table_ddl(spec: TableSpec) -> str:
@@ -74,8 +88,20 @@ BOOKKEEPING_DDL = (
   last_batch BIGINT NOT NULL,
   resolved_batch BIGINT
 )""",
+    # Parquet files holding events; paths are relative to the store's folder so the
+    # store can be moved or copied as a whole.
+    """CREATE TABLE IF NOT EXISTS event_segments (
+  path VARCHAR PRIMARY KEY,
+  table_name VARCHAR NOT NULL,
+  batch_id BIGINT NOT NULL,
+  rows BIGINT NOT NULL,
+  bytes BIGINT NOT NULL,
+  min_time TIMESTAMPTZ,
+  max_time TIMESTAMPTZ
+)""",
 )
 
 
 def all_ddl() -> list[str]:
-    return [*BOOKKEEPING_DDL, *(table_ddl(TABLES[name]) for name in LOAD_ORDER)]
+    context = [table_ddl(TABLES[n]) for n in LOAD_ORDER if n not in EVENT_TABLES]
+    return [*BOOKKEEPING_DDL, *context]

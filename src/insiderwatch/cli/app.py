@@ -1,0 +1,66 @@
+"""The Typer application and what every command shares (options, output, errors).
+
+Exit codes: 0 done (rejected rows are reported, not fatal); 1 an error, a file that could
+not be read, or ``--strict`` with any row rejected; 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from insiderwatch.errors import InsiderwatchError
+from insiderwatch.settings import Settings, load_settings
+
+app = typer.Typer(
+    name="insiderwatch",
+    help="Watch how the workforce uses customer personal data and catch misuse early.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()  # tables: stdout
+err = Console(stderr=True)  # progress and messages: stderr, so stdout stays parseable
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Store file [default: setting `db`].", show_default=False),
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings file.", show_default=False)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def settings_for(db: Path | None, config: Path | None, **flags) -> Settings:
+    try:
+        return load_settings({"db": db, **flags}, config_file=config)
+    except InsiderwatchError as exc:
+        raise fail(exc) from None
+
+
+def print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def fail(exc: InsiderwatchError | str) -> typer.Exit:
+    """Print the error (it already names file:row:field where known) and exit 1."""
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(1)
+
+
+def parse_when(value: str | None, option: str) -> datetime | None:
+    """ISO 8601 time from an option; a naive time is UTC like everywhere else."""
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint=option) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

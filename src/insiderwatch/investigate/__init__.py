@@ -1,0 +1,1 @@
+"""Investigation: timelines of what an employee did, and (later) leak attribution."""
