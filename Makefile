@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 DEMO_EMPLOYEES ?= 1000
 DEMO_DAYS ?= 30
 
-.PHONY: venv demo test lint format bench clean
+.PHONY: venv demo test lint format bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
+
+docs: $(STAMP)
+	$(BIN)/python tools/gen_docs.py
 
 clean:
 	rm -rf $(VENV) data build .pytest_cache .hypothesis

@@ -30,7 +30,7 @@ err = Console(stderr=True)  # progress and messages: stderr, so stdout stays par
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help="Store file [default: setting `db`].", show_default=False),
+    typer.Option("--db", help="Store file (default: the `db` setting).", show_default=False),
 ]
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file.", show_default=False)

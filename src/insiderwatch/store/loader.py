@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -109,13 +110,16 @@ class BatchLoader:
         stage_sql = staged_select(self.spec, relation, types, REFERENCES.get(self.spec.name, ()))
         # The parsed batch is held as Arrow and scanned in place by later queries, which
         # avoids copying it into a temporary table.
-        stage = con.sql(stage_sql).to_arrow_table()
+        if self.spec.name in EVENT_TABLES:
+            stage = con.sql(self._new_events_select(stage_sql)).to_arrow_table()
+        else:
+            stage = con.sql(stage_sql).to_arrow_table()
         if self.pii:
             stage = self._hash_personal_data(stage)
         con.register("_stage", stage)
         self._letters_for_problems(batch.layout, counts)
         if self.spec.name in EVENT_TABLES:
-            self._append_events(counts)
+            self._append_events(stage, counts)
         else:
             self._upsert_context(counts)
         self._resolve_letters()
@@ -298,44 +302,59 @@ class BatchLoader:
         return stage.append_column("_dropped", pa.array(dropped, pa.list_(pa.string())))
 
     # -- loading ----------------------------------------------------------------------
-    def _stored_select(self, alias: str) -> str:
+    def _stored_select(self, alias: str, aliased: bool = False) -> str:
         exprs = []
         for col in self.spec.columns:
             if col.name == "record_count":
                 # The contract's default: a record per customer shown.
-                exprs.append(f"coalesce({alias}.record_count, len({alias}.customer_ids))")
+                expr = f"coalesce({alias}.record_count, len({alias}.customer_ids))"
             else:
-                exprs.append(f"{alias}.{col.stored_name}")
+                expr = f"{alias}.{col.stored_name}"
+            exprs.append(f"{expr} AS {col.stored_name}" if aliased else expr)
         return ", ".join(exprs)
 
-    def _append_events(self, counts: LoadCounts) -> None:
-        """Append new events as a Parquet segment; skip ids already stored or repeated."""
+    def _new_events_select(self, stage_sql: str) -> str:
+        """One pass over the batch: parsed, checked, and events already stored dropped.
+
+        Rejected rows are kept (with their problems) for the letters; good rows whose id
+        is already in the store are dropped here and counted as duplicates.
+        """
+        key = self.spec.key[0]
+        return f"""
+            SELECT s.{ROW}, s._problems, {self._stored_select('s', aliased=True)}
+            FROM ({stage_sql}) s
+            WHERE len(s._problems) > 0
+               OR NOT EXISTS (SELECT 1 FROM {self.spec.name} e WHERE e.{key} = s.{key})
+        """
+
+    def _append_events(self, stage: pa.Table, counts: LoadCounts) -> None:
+        """Write the batch's new, valid events as a Parquet segment."""
         spec, key = self.spec, self.spec.key[0]
-        good = "len(s._problems) = 0"
-        total, distinct = self.con.execute(
-            f"SELECT count(*), count(DISTINCT {key}) FROM _stage s WHERE {good}"
-        ).fetchall()[0]
-        # The window that keeps the first of repeated ids is costly; skip it when the
-        # batch has no repeats (the common case).
-        first_only = (
-            f"QUALIFY row_number() OVER (PARTITION BY s.{key} ORDER BY s.{ROW}) = 1"
-            if distinct < total
-            else ""
-        )
-        new = self.con.sql(
-            f"""
-            SELECT {self._stored_select('s')}, CAST({self.batch_id} AS BIGINT) AS batch_id
-            FROM _stage s
-            WHERE {good} AND NOT EXISTS (SELECT 1 FROM {spec.name} e WHERE e.{key} = s.{key})
-            {first_only}
-            """
-        ).to_arrow_table()
-        if new.num_rows:
-            schema = spec.stored_arrow_schema().append(pa.field("batch_id", pa.int64()))
-            new = new.rename_columns(schema.names).cast(schema)
+        problems = pc.list_value_length(stage["_problems"])
+        good = stage if pc.max(problems).as_py() in (0, None) else stage.filter(pc.equal(problems, 0))
+        self.con.register("_good_events", good)
+        try:
+            distinct = self.scalar(f"SELECT count(DISTINCT {key}) FROM _good_events")
+        finally:
+            self.con.unregister("_good_events")
+        if distinct < good.num_rows:
+            # Repeats inside the batch: keep the first of each id (rare, so the costly
+            # window runs only then).
+            self.con.register("_repeats", good)
+            try:
+                good = self.con.sql(
+                    f"SELECT * FROM _repeats QUALIFY "
+                    f"row_number() OVER (PARTITION BY {key} ORDER BY {ROW}) = 1"
+                ).to_arrow_table()
+            finally:
+                self.con.unregister("_repeats")
+        if good.num_rows:
+            schema = spec.stored_arrow_schema()
+            new = good.select(schema.names).cast(schema)
+            new = new.append_column("batch_id", pa.array(np.full(new.num_rows, self.batch_id)))
             self.store.add_segment(spec.name, new, self.batch_id)
             self.store.refresh_views()
-        counts.loaded += new.num_rows
+        counts.loaded += good.num_rows
 
     def _upsert_context(self, counts: LoadCounts) -> None:
         spec = self.spec

@@ -87,7 +87,15 @@ def _parse(col: ColumnSpec, src: str | None, src_type: str | None) -> tuple[str,
     if src_type in NATIVE_MATCH.get(col.kind, ()):
         present = f"({ref} IS NOT NULL)"
         if col.kind == "list":
-            return f"coalesce({_clean_list(ref)}, CAST([] AS VARCHAR[]))", present
+            # Typed lists are usually clean already: only rows holding an empty or
+            # padded element pay for the element-wise clean-up.
+            clean = (
+                f"CASE WHEN {ref} IS NULL THEN CAST([] AS VARCHAR[]) "
+                f"WHEN list_contains({ref}, '') OR list_contains({ref}, NULL) "
+                f"OR list_bool_or(list_transform({ref}, lambda x: x <> trim(x))) "
+                f"THEN {_clean_list(ref)} ELSE {ref} END"
+            )
+            return clean, present
         if col.kind == "timestamp":
             return f"CAST({ref} AS TIMESTAMPTZ)", present
         return f"CAST({ref} AS {dict(int='BIGINT', bool='BOOLEAN', date='DATE')[col.kind]})", present

@@ -1,0 +1,112 @@
+"""Reference documentation generated from the code itself.
+
+``docs/contract.md``, ``docs/settings.md`` and ``docs/cli.md`` hold generated sections
+between ``<!-- generated:NAME -->`` markers; ``python tools/gen_docs.py`` rewrites them and
+a test fails when they are stale, so the docs cannot drift from the contract, the
+settings registry or the real ``--help``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from insiderwatch.contract import LOAD_ORDER, TABLES
+from insiderwatch.settings import SETTINGS
+
+_TYPE_NAMES = {
+    "str": "str",
+    "int": "int",
+    "bool": "bool",
+    "date": "date (YYYY-MM-DD)",
+    "timestamp": "timestamp (ISO 8601, UTC)",
+    "list": "list[str] (CSV: `;`-separated)",
+}
+
+
+def contract_tables() -> str:
+    parts = []
+    for name in LOAD_ORDER:
+        spec = TABLES[name]
+        parts.append(f"### `{name}`\n\n{spec.doc} Key: `{', '.join(spec.key)}`.\n")
+        parts.append("| column | type | required | allowed / format | meaning |")
+        parts.append("|---|---|---|---|---|")
+        for col in spec.columns:
+            allowed = ""
+            if col.choices:
+                allowed = ", ".join(f"`{c}`" for c in col.choices)
+            elif col.pattern:
+                allowed = f"`{col.pattern}`"
+            elif col.min_value is not None:
+                allowed = f">= {col.min_value}"
+            meaning = col.doc + (f" Stored only as `{col.stored_name}` (keyed hash)." if col.pii else "")
+            parts.append(
+                f"| {col.name} | {_TYPE_NAMES[col.kind]} | {'yes' if col.required else ''} "
+                f"| {allowed} | {meaning} |"
+            )
+        parts.append("")
+    return "\n".join(parts).strip() + "\n"
+
+
+def settings_table() -> str:
+    rows = ["| setting | environment | default | meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = "" if s.default is None else f"`{s.default}`"
+        rows.append(f"| `{s.name}` | `{s.env_var}` | {default} | {s.help} |")
+    return "\n".join(rows) + "\n"
+
+
+def cli_reference() -> str:
+    """The real --help of every command, as the user sees it (100 columns, no colour)."""
+    import typer.main
+    from typer.testing import CliRunner
+
+    from insiderwatch.cli import app
+
+    env = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
+    runner = CliRunner()
+    parts = ["```text\n" + _plain(runner.invoke(app, ["--help"], env=env).output) + "\n```\n"]
+    for name in typer.main.get_command(app).commands:
+        text = _plain(runner.invoke(app, [name, "--help"], env=env).output)
+        parts.append(f"### `insiderwatch {name}`\n\n```text\n{text}\n```\n")
+    return "\n".join(parts)
+
+
+def _plain(text: str) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+GENERATORS = {
+    "docs/contract.md": {"tables": contract_tables},
+    "docs/settings.md": {"settings": settings_table},
+    "docs/cli.md": {"commands": cli_reference},
+}
+
+
+def render(path: Path, sections: dict) -> str:
+    text = path.read_text()
+    for name, make in sections.items():
+        pattern = re.compile(
+            rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.DOTALL
+        )
+        if not pattern.search(text):
+            raise ValueError(f"{path}: missing <!-- generated:{name} --> markers")
+        text = pattern.sub(lambda m, make=make: m.group(1) + make() + m.group(2), text)
+    return text
+
+
+def stale(root: Path) -> list[str]:
+    """Docs whose generated sections differ from what the code says now."""
+    return [rel for rel, sections in GENERATORS.items() if (root / rel).read_text() != render(root / rel, sections)]
+
+
+def write_all(root: Path) -> list[str]:
+    changed = []
+    for rel, sections in GENERATORS.items():
+        path = root / rel
+        new = render(path, sections)
+        if new != path.read_text():
+            path.write_text(new)
+            changed.append(rel)
+    return changed
