@@ -45,6 +45,7 @@ class RawBatch:
     relation: str | None = None  # SQL relation the store reads directly (Parquet)
     malformed: list[tuple[int, str]] = field(default_factory=list)  # (row, raw text)
     rows: int = 0  # records in this batch, malformed included
+    typed: bool = False  # column types come from the producer (Parquet), not from text
 
 
 class Reader:
@@ -198,6 +199,12 @@ class JsonLinesReader(Reader):
 
 
 class ParquetReader(Reader):
+    """Parquet is typed and columnar: the store engine reads it itself, in parallel.
+
+    Batches follow row groups (merged up to ``batch_rows``; a huge group is split by
+    row ranges) so that each one reads only its part of the file.
+    """
+
     format = "parquet"
 
     def columns(self) -> list[str]:
@@ -206,19 +213,38 @@ class ParquetReader(Reader):
         except (pa.ArrowInvalid, OSError) as exc:
             raise self._fail(exc) from None
 
-    def batches(self) -> Iterator[RawBatch]:
+    def ranges(self) -> list[tuple[int, int]]:
+        """[start, end) row ranges of the batches."""
         try:
-            parquet = pq.ParquetFile(self.file.path)
-            total = max(1, parquet.metadata.num_rows)
-            next_row = 1
-            for batch in parquet.iter_batches(batch_size=self.batch_rows):
-                rows = np.arange(next_row, next_row + batch.num_rows, dtype=np.int64)
-                next_row += batch.num_rows
-                self.bytes_done = int(self.file.size * (next_row - 1) / total)
-                table = pa.Table.from_batches([batch]).append_column(ROW, pa.array(rows))
-                yield RawBatch(layout="columns", data=table, rows=batch.num_rows)
+            meta = pq.ParquetFile(self.file.path).metadata
         except (pa.ArrowInvalid, OSError) as exc:
             raise self._fail(exc) from None
+        bounds, start, end = [], 0, 0
+        for i in range(meta.num_row_groups):
+            end += meta.row_group(i).num_rows
+            if end - start >= self.batch_rows:
+                bounds.append((start, end))
+                start = end
+        if end > start:
+            bounds.append((start, end))
+        split = []
+        for begin, stop in bounds:
+            step = self.batch_rows if stop - begin > 2 * self.batch_rows else stop - begin
+            split.extend((b, min(b + step, stop)) for b in range(begin, stop, max(step, 1)))
+        return split
+
+    def batches(self) -> Iterator[RawBatch]:
+        path = str(self.file.path).replace("'", "''")
+        ranges = self.ranges()
+        total = ranges[-1][1] if ranges else 0
+        for begin, end in ranges:
+            relation = (
+                f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {ROW} "
+                f"FROM read_parquet('{path}', file_row_number = true) "
+                f"WHERE file_row_number >= {begin} AND file_row_number < {end})"
+            )
+            self.bytes_done = int(self.file.size * end / max(total, 1))
+            yield RawBatch(layout="columns", relation=relation, rows=end - begin, typed=True)
 
 
 for _reader in (CsvReader, JsonLinesReader, ParquetReader):

@@ -20,7 +20,14 @@ from insiderwatch.privacy import HashKey, normalize_email, normalize_phone
 from insiderwatch.sources.readers import LINE, ROW, RawBatch
 from insiderwatch.store.duckdb_store import Store
 from insiderwatch.store.schema import EVENT_TABLES
-from insiderwatch.store.validate import Reference, json_relation, quote_ident, quote_str, staged_select
+from insiderwatch.store.validate import (
+    TEXT,
+    Reference,
+    json_relation,
+    quote_ident,
+    quote_str,
+    staged_select,
+)
 
 REDACTED = "<redacted>"
 
@@ -90,17 +97,20 @@ class BatchLoader:
     def load(self, batch: RawBatch) -> LoadCounts:
         counts = LoadCounts(rows_read=batch.rows)
         con = self.con
-        con.register("_raw", batch.data)
+        if batch.data is not None:
+            con.register("_raw", batch.data)
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT * FROM {batch.relation}")
         if batch.layout == "json":
             blank = self.scalar(f"SELECT count(*) FROM _raw WHERE trim({LINE}) = ''")
             counts.rows_read -= blank
             self._letters_for_bad_json(counts)
             relation = json_relation(self.spec, "_raw")
-            types = {c.name: ("JSON" if c.kind == "list" else "VARCHAR") for c in self.spec.columns}
+            types = {c.name: ("JSON" if c.kind == "list" else TEXT) for c in self.spec.columns}
         else:
             relation = "_raw"
             types = {
-                name: typ
+                name: (typ if batch.typed else TEXT)
                 for name, typ in con.execute(
                     "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM _raw)"
                 ).fetchall()
@@ -143,6 +153,7 @@ class BatchLoader:
     def cleanup(self) -> None:
         """Drop the batch's temporary tables (after its transaction ended)."""
         self.con.unregister("_raw")
+        self.con.execute("DROP VIEW IF EXISTS _raw")
         self.con.unregister("_stage")
         self.con.execute("DROP TABLE IF EXISTS _good")
 

@@ -27,7 +27,12 @@ INVALID_REASON = {
     "str": "not_a_string",
 }
 
+# Source type of columns read as untrusted text (CSV, JSON): trimmed and parsed. A
+# typed VARCHAR (Parquet) is taken as written, since its producer typed it.
+TEXT = "TEXT"
+
 NATIVE_MATCH = {
+    "str": ("VARCHAR",),
     "int": ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"),
     "bool": ("BOOLEAN",),
     "date": ("DATE",),
@@ -75,7 +80,7 @@ def _parse(col: ColumnSpec, src: str | None, src_type: str | None) -> tuple[str,
         empty = "CAST([] AS VARCHAR[])" if col.kind == "list" else "NULL"
         return empty, "FALSE"
     ref = quote_ident(src)
-    if src_type == "JSON":  # only list columns of JSON Lines are read as JSON
+    if src_type == "JSON":  # list columns of JSON Lines are read as JSON
         present = f"({ref} IS NOT NULL AND json_type({ref}) <> 'NULL')"
         as_text = f"json_extract_string({ref}, '$')"
         parsed = (
@@ -87,15 +92,15 @@ def _parse(col: ColumnSpec, src: str | None, src_type: str | None) -> tuple[str,
     if src_type in NATIVE_MATCH.get(col.kind, ()):
         present = f"({ref} IS NOT NULL)"
         if col.kind == "list":
-            # Typed lists are usually clean already: only rows holding an empty or
-            # padded element pay for the element-wise clean-up.
+            # Typed lists come from typed producers: elements are taken as written, and
+            # only a list holding an empty element pays for the element-wise filter.
             clean = (
                 f"CASE WHEN {ref} IS NULL THEN CAST([] AS VARCHAR[]) "
-                f"WHEN list_contains({ref}, '') OR list_contains({ref}, NULL) "
-                f"OR list_bool_or(list_transform({ref}, lambda x: x <> trim(x))) "
-                f"THEN {_clean_list(ref)} ELSE {ref} END"
+                f"WHEN list_contains({ref}, '') THEN {_clean_list(ref)} ELSE {ref} END"
             )
             return clean, present
+        if col.kind == "str":
+            return f"NULLIF({ref}, '')", f"(NULLIF({ref}, '') IS NOT NULL)"
         if col.kind == "timestamp":
             return f"CAST({ref} AS TIMESTAMPTZ)", present
         return f"CAST({ref} AS {dict(int='BIGINT', bool='BOOLEAN', date='DATE')[col.kind]})", present
@@ -118,22 +123,21 @@ def _parse(col: ColumnSpec, src: str | None, src_type: str | None) -> tuple[str,
     return parsed, present
 
 
-def _checks(col: ColumnSpec, parsed: str, present: str) -> list[str]:
-    """SQL expressions yielding 'field:reason' when the check fails, else NULL."""
+def _checks(col: ColumnSpec, parsed: str, present: str) -> list[tuple[str, str]]:
+    """(condition that is true when the check fails, 'field:reason') pairs."""
     name = col.name
-    fail = lambda cond, reason: f"CASE WHEN {cond} THEN '{name}:{reason}' END"  # noqa: E731
+    fail = lambda cond, reason: (cond, f"{name}:{reason}")  # noqa: E731
     checks = []
     if col.required:
         checks.append(fail(f"NOT {present}", "missing"))
-    checks.append(fail(f"{present} AND ({parsed}) IS NULL", INVALID_REASON[col.kind]))
+    if col.kind != "str":  # a present string always parses
+        checks.append(fail(f"{present} AND ({parsed}) IS NULL", INVALID_REASON[col.kind]))
     if col.choices and col.kind == "str":
         checks.append(fail(f"NOT list_contains({_sql_list(col.choices)}, {parsed})", "unknown_value"))
     if col.choices and col.kind == "list":
+        allowed = ", ".join(quote_str(c) for c in col.choices)
         checks.append(
-            fail(
-                f"len(list_filter({parsed}, lambda x: NOT list_contains({_sql_list(col.choices)}, x))) > 0",
-                "unknown_value",
-            )
+            fail(f"len(list_filter({parsed}, lambda x: x NOT IN ({allowed}))) > 0", "unknown_value")
         )
     if col.pattern:
         checks.append(fail(f"NOT regexp_full_match({parsed}, {quote_str(col.pattern)})", "bad_format"))
@@ -172,21 +176,29 @@ def staged_select(
     for col in spec.columns:
         src = col.name if col.name in source_types else by_lower.get(col.name.lower())
         parsed, present = _parse(col, src, source_types.get(src) if src else None)
-        if col.choices:
-            parsed = (
-                f"list_transform({parsed}, lambda x: lower(x))" if col.kind == "list" else f"lower({parsed})"
-            )
+        if col.choices and col.kind == "list":
+            parsed = f"list_transform({parsed}, lambda x: lower(x))"
+        elif col.choices:
+            parsed = f"lower({parsed})"
         inner.append(f"{parsed} AS {col.name}")
-        inner.append(f"{present} AS _has_{col.name}")
-        problems.extend(_checks(col, col.name, f"_has_{col.name}"))
+        if col.kind == "str" and src is not None:
+            # A string is present exactly when its parsed value is: no second trim.
+            has = f"({col.name} IS NOT NULL)"
+        else:
+            inner.append(f"{present} AS _has_{col.name}")
+            has = f"_has_{col.name}"
+        problems.extend(_checks(col, col.name, has))
     problems.extend(
-        f"CASE WHEN {r.column} IS NOT NULL AND {r.column} NOT IN "
-        f"(SELECT {r.key} FROM {r.table}) THEN '{r.column}:{r.reason}' END"
+        (f"{r.column} IS NOT NULL AND {r.column} NOT IN (SELECT {r.key} FROM {r.table})", f"{r.column}:{r.reason}")
         for r in references
     )
     columns = ", ".join([ROW, *spec.names])
-    problem_list = "list_filter([" + ", ".join(problems) + "], lambda x: x IS NOT NULL)"
+    # Most rows are good: one cheap boolean decides, and only rows that fail a check pay
+    # for naming their problems (CASE evaluates a branch only on the rows it selects).
+    any_failed = " OR ".join(f"({cond}) IS TRUE" for cond, _ in problems)
+    named = "concat_ws(',', " + ", ".join(f"CASE WHEN {cond} THEN '{code}' END" for cond, code in problems) + ")"
     return (
-        f"SELECT {columns}, {problem_list} AS _problems "
+        f"SELECT {columns}, CASE WHEN {any_failed} THEN string_split({named}, ',') "
+        f"ELSE CAST([] AS VARCHAR[]) END AS _problems "
         f"FROM (SELECT {', '.join(inner)} FROM {relation})"
     )

@@ -1,0 +1,26 @@
+"""Simulate a company's staff, customers and a month of access to customer data.
+
+The output follows the interchange contract (:mod:`insiderwatch.contract`) and comes with
+a ground truth of who the insiders are and which events were malicious. Used by the demo,
+the tests and the detection benchmarks.
+
+    company = simulate(SimulationConfig(employees=2000, days=30, seed=7))
+    write_dataset(company, Path("data/demo/dataset"), fmt="parquet")
+    write_truth(company, Path("data/demo/truth.json"))
+"""
+
+from insiderwatch.simulate.config import Company, SimulationConfig, TextOnlyRows
+from insiderwatch.simulate.core import simulate
+from insiderwatch.simulate.insiders import SCENARIOS
+from insiderwatch.simulate.writer import FORMATS, write_dataset, write_truth
+
+__all__ = [
+    "FORMATS",
+    "SCENARIOS",
+    "Company",
+    "SimulationConfig",
+    "TextOnlyRows",
+    "simulate",
+    "write_dataset",
+    "write_truth",
+]

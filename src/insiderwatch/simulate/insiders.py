@@ -1,0 +1,331 @@
+"""Insider scenarios: staff who misuse their access, mixed into their normal work.
+
+Insiders are picked before the schedule is built (a departing exporter needs a departure
+date) and before customer strings exist (a relationship snooper needs relatives and
+neighbours among the customers). Their malicious events start only after a few days, so
+every detector gets a baseline first, and stay inside their shifts unless the scenario says
+otherwise (exfiltration often happens hours after the harvesting).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from insiderwatch.simulate.company import NO_DAY, ROLE, Customers, Roster
+from insiderwatch.simulate.config import SimulationConfig
+from insiderwatch.simulate.kit import HOUR, MINUTE, SECOND, dedupe_ragged, expand
+from insiderwatch.simulate.schedule import Schedule
+from insiderwatch.simulate.vocab import ACT, APP, DEST, FS
+from insiderwatch.simulate.world import World
+
+SCENARIOS: tuple[str, ...] = (
+    "bulk_exfiltration",
+    "slow_drip",
+    "vip_snooping",
+    "relationship_snooping",
+    "departing_exporter",
+    "canary_harvester",
+)
+# Roles an insider may hold; VIP care is excluded because VIP look-ups are its normal work.
+_INSIDER_ROLES = ("cs_agent", "seller_support", "supervisor", "fraud_investigator",
+                  "engineer", "data_analyst")  # fmt: skip
+_EXFIL_DESTINATIONS = ("personal_email", "cloud:dropbox", "usb", "external:filedrop.example",
+                       "cloud:google-drive", "external:paste.example")  # fmt: skip
+
+
+@dataclass
+class Insider:
+    number: int
+    emp: int
+    scenario: str
+    start_day: int  # malicious activity starts on or after this day
+
+
+def warm_up_days(days: int) -> int:
+    """Days of clean history before any malicious event."""
+    return min(max(2, min(5, days // 5)), max(days - 1, 0))
+
+
+def choose_insiders(
+    cfg: SimulationConfig, rng: np.random.Generator, roster: Roster, customers: Customers
+) -> list[Insider]:
+    r = roster
+    staff = len(r.staff)
+    n = round(cfg.insider_rate * staff)
+    if cfg.insider_rate > 0 and cfg.employees >= 600:
+        n = max(n, len(SCENARIOS))
+    kind = r.team_kind(np.arange(r.n))
+    eligible = np.flatnonzero(
+        np.isin(r.role, [ROLE[x] for x in _INSIDER_ROLES])
+        & (kind != "vip")
+        & (r.hired_day <= -30)  # long enough in post to have a history
+        & (r.departs_day >= NO_DAY)
+        & (r.transfer_day >= NO_DAY)
+        & (r.home_pc >= 0)
+    )
+    n = min(n, len(eligible))
+    if n == 0:
+        return []
+    chosen = rng.choice(eligible, n, replace=False)
+    # Shuffled rounds of all scenarios: each kind appears once before any repeats, and the
+    # mix stays balanced for benchmarks.
+    rounds = -(-n // len(SCENARIOS))
+    scenarios = [str(x) for _ in range(rounds) for x in rng.permutation(SCENARIOS)][:n]
+    days = cfg.days
+    warm = warm_up_days(days)
+    out: list[Insider] = []
+    for number, (emp, scenario) in enumerate(zip(chosen.tolist(), scenarios, strict=True)):
+        if scenario == "slow_drip":  # starts early: it runs for weeks
+            start = int(rng.integers(warm, max(warm + 1, int(days * 0.3))))
+        elif scenario == "departing_exporter":
+            leaves = int(rng.integers(max(warm + 2, int(days * 0.6)), days + 7))
+            r.departs_day[emp] = leaves
+            start = max(warm, leaves - 21)
+        else:
+            start = int(rng.integers(warm, max(warm + 1, int(days * 0.55))))
+        if scenario == "relationship_snooping":
+            _ensure_relatives(rng, customers, int(r.surname[emp]), int(r.home_pc[emp]))
+        out.append(Insider(number, emp, scenario, start))
+    return out
+
+
+def _ensure_relatives(rng: np.random.Generator, c: Customers, surname: int, postcode: int) -> None:
+    """Make sure the snooper has namesakes and neighbours among the customers."""
+    ordinary = ~c.canary & ~c.vip
+    for attr, value, want in (("surname", surname, 4), ("postcode", postcode, 3)):
+        column = getattr(c, attr)
+        have = np.flatnonzero(ordinary & (column == value))
+        if len(have) < want:
+            others = np.flatnonzero(ordinary & (column != value))
+            column[rng.choice(others, want - len(have), replace=False)] = value
+
+
+def ensure_on_duty(schedule: Schedule, roster: Roster, insiders: list[Insider]) -> None:
+    """An insider needs shifts after the warm-up; in tiny windows leave may leave none."""
+    for ins in insiders:
+        last = min(int(roster.departs_day[ins.emp]), schedule.days - 1)
+        first = min(ins.start_day, last)
+        if not schedule.works[ins.emp, first : last + 1].any():
+            schedule.force_work(ins.emp, np.arange(first, min(first + 2, last + 1)))
+
+
+# --- scenario generators ------------------------------------------------------------------
+
+
+def _workdays(w: World, emp: int, first: int, last: int | None = None) -> np.ndarray:
+    last = w.schedule.days - 1 if last is None else min(last, w.schedule.days - 1)
+    days = np.flatnonzero(w.schedule.works[emp, first : last + 1]) + first
+    if not len(days):  # ensure_on_duty gave shifts from min(first, last) on
+        days = np.flatnonzero(w.schedule.works[emp, : last + 1])
+    return days
+
+
+def _at(
+    w: World,
+    rng: np.random.Generator,
+    emp: int,
+    days: np.ndarray,
+    lo: float = 0.02,
+    hi: float = 0.95,
+) -> np.ndarray:
+    """Random moments in the employee's shifts on ``days`` (between fractions lo and hi)."""
+    return w.schedule.at(np.full(len(days), emp), days, rng.uniform(lo, hi, len(days)))
+
+
+def _searches(
+    w: World, ins: Insider, t: np.ndarray, lists: tuple[np.ndarray, np.ndarray], app: str
+) -> None:
+    lengths, flat = lists
+    w.log.add(
+        time=t,
+        emp=ins.emp,
+        action=ACT["search"],
+        fields=FS["search"],
+        app=APP[app],
+        ragged=(lengths, flat),
+        record_count=lengths,
+        insider=ins.number,
+    )
+
+
+def _views(w: World, ins: Insider, t: np.ndarray, cust: np.ndarray, fields: str) -> None:
+    w.log.add(
+        time=t,
+        emp=ins.emp,
+        action=ACT["view"],
+        fields=FS[fields],
+        app=APP["crm"],
+        cust=cust,
+        insider=ins.number,
+    )
+
+
+def _exfiltrate(w: World, ins: Insider, t: int, cust: np.ndarray, action: str, dest: str) -> None:
+    t = min(t, w.schedule.end_us - MINUTE)
+    w.log.add(
+        time=np.array([t]),
+        emp=ins.emp,
+        action=ACT[action],
+        fields=FS["profile"],
+        app=APP["crm"],
+        ragged=(np.array([len(cust)]), cust),
+        record_count=len(cust),
+        dest=DEST[dest],
+        insider=ins.number,
+    )
+
+
+def _gaps(rng: np.random.Generator, t: int, n: int, lo: float, hi: float) -> np.ndarray:
+    return t + np.cumsum(rng.uniform(lo, hi, n) * SECOND).astype(np.int64)
+
+
+def bulk_exfiltration(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """Bursts of wide searches without a case, then the harvest leaves within hours."""
+    days = _workdays(w, ins.emp, ins.start_day)
+    for day in np.sort(rng.choice(days, min(len(days), int(rng.integers(1, 4))), replace=False)):
+        t = int(_at(w, rng, ins.emp, np.array([day]), 0.1, 0.6)[0])
+        ns = int(rng.integers(8, 41))
+        times = _gaps(rng, t, ns, 20, 180)
+        lengths, flat = w.random_lists(rng, rng.integers(20, 121, ns))
+        _searches(w, ins, times, (lengths, flat), "crm-search")
+        nv = int(rng.integers(2, 11))
+        _views(w, ins, np.sort(rng.integers(t, times[-1] + 1, nv)), rng.choice(flat, nv), "profile")
+        harvest = np.unique(flat)
+        for _ in range(int(rng.integers(1, 3))):
+            keep = rng.choice(
+                harvest, max(1, int(len(harvest) * rng.uniform(0.6, 1.0))), replace=False
+            )
+            action = str(rng.choice(["export", "download", "message"], p=[0.45, 0.3, 0.25]))
+            dest = "personal_email" if action == "message" else str(rng.choice(_EXFIL_DESTINATIONS))
+            when = int(times[-1] + rng.uniform(0.5, 4) * HOUR)
+            _exfiltrate(w, ins, when, np.sort(keep), action, dest)
+
+
+def slow_drip(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """A handful of unexplained contact-detail look-ups a day, for weeks."""
+    days = _workdays(w, ins.emp, ins.start_day)
+    days = days[rng.random(len(days)) >= 0.2]
+    if not len(days):
+        days = _workdays(w, ins.emp, ins.start_day)[:1]
+    rows = expand(rng.integers(3, 16, len(days)))
+    _views(w, ins, _at(w, rng, ins.emp, days[rows]), w.any_customer(rng, len(rows)), "contact")
+
+
+def vip_snooping(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """Curiosity about famous customers: their records opened with no case."""
+    days = _workdays(w, ins.emp, ins.start_day)
+    targets = rng.choice(w.vip_pool, min(len(w.vip_pool), int(rng.integers(3, 9))), replace=False)
+    n = int(rng.integers(4, 16))
+    t = _at(w, rng, ins.emp, rng.choice(days, n))
+    cust = rng.choice(targets, n)
+    m = rng.random(n) < 0.35
+    _searches(
+        w,
+        ins,
+        t[m] - (rng.uniform(20, 90, m.sum()) * SECOND).astype(np.int64),
+        w.search_results(rng, cust[m], 2.0),
+        "crm-search",
+    )
+    _views(w, ins, t, cust, "profile_orders")
+
+
+def relationship_snooping(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """Looking up namesakes (family, an ex) and neighbours."""
+    r, c = w.roster, w.customers
+    days = _workdays(w, ins.emp, ins.start_day)
+    same = w.by_surname.group(int(r.surname[ins.emp]))
+    near = w.by_postcode.group(int(r.home_pc[ins.emp]))
+    same = same[~c.vip[same]]
+    near = near[~c.vip[near]]
+    targets = np.unique(np.concatenate([
+        rng.choice(same, min(6, len(same)), replace=False),
+        rng.choice(near, min(5, len(near)), replace=False),
+    ]))  # fmt: skip
+    n = int(rng.integers(5, 21))
+    t = _at(w, rng, ins.emp, rng.choice(days, n))
+    cust = rng.choice(targets, n)
+    m = rng.random(n) < 0.4
+    namesake = c.surname[cust] == r.surname[ins.emp]
+    for by, sel in (("surname", m & namesake), ("postcode", m & ~namesake)):
+        _searches(
+            w, ins, t[sel] - 45 * SECOND, w.search_results(rng, cust[sel], 2.0, by=by), "crm-search"
+        )
+    _views(w, ins, t, cust, "profile_orders")
+
+
+def departing_exporter(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """Lists taken home in the weeks before leaving."""
+    r = w.roster
+    last = int(r.departs_day[ins.emp])
+    days = _workdays(w, ins.emp, ins.start_day, last)
+    portfolio = w.team_portfolio[r.team[ins.emp]]
+    for day in np.sort(rng.choice(days, int(rng.integers(3, 9)))):
+        t = int(_at(w, rng, ins.emp, np.array([day]), 0.1, 0.7)[0])
+        ns = int(rng.integers(2, 7))
+        times = _gaps(rng, t, ns, 30, 300)
+        sizes = rng.integers(30, 201, ns)
+        if portfolio > 0:  # a seller-support leaver takes the portfolio's buyers
+            flat = w.orders.pick_buyers(
+                rng, np.full(sizes.sum(), portfolio), np.full(sizes.sum(), t)
+            )
+            flat = np.where(flat >= 0, flat, w.any_customer(rng, len(flat)))
+            lengths, flat = dedupe_ragged(sizes, flat)
+        else:
+            lengths, flat = w.random_lists(rng, sizes)
+        app = "seller-portal" if portfolio > 0 else "crm-search"
+        _searches(w, ins, times, (lengths, flat), app)
+        action = str(rng.choice(["export", "download", "print"], p=[0.5, 0.35, 0.15]))
+        dest = (
+            "printer"
+            if action == "print"
+            else str(rng.choice(["personal_email", "usb", "cloud:dropbox", "cloud:google-drive"]))
+        )
+        when = int(times[-1] + rng.uniform(1, 20) * MINUTE)
+        _exfiltrate(w, ins, when, np.unique(flat), action, dest)
+
+
+def canary_harvester(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """Wide harvesting that sweeps up planted decoy records among real ones."""
+    canaries = w.customers.canaries
+    days = _workdays(w, ins.emp, ins.start_day)
+    episodes = np.sort(rng.choice(days, min(len(days), int(rng.integers(2, 6))), replace=False))
+    harvested: list[np.ndarray] = []
+    for day in episodes:
+        t = int(_at(w, rng, ins.emp, np.array([day]), 0.1, 0.7)[0])
+        ns = int(rng.integers(3, 9))
+        times = _gaps(rng, t, ns, 30, 240)
+        lengths, flat = w.random_lists(rng, rng.integers(50, 301, ns))
+        planted = rng.integers(1, 4, ns) * (rng.random(ns) < 0.5)
+        planted[0] = max(planted[0], 1)  # every episode touches at least one decoy
+        rows = np.concatenate([expand(lengths), expand(planted)])
+        values = np.concatenate([flat, rng.choice(canaries, planted.sum())])
+        order = np.argsort(rows, kind="stable")
+        lengths, flat = dedupe_ragged(np.bincount(rows, minlength=ns), values[order])
+        _searches(w, ins, times, (lengths, flat), "crm-search")
+        nv = int(rng.integers(2, 7))
+        seen_canaries = np.intersect1d(flat, canaries)
+        cust = np.concatenate([rng.choice(seen_canaries, 1), rng.choice(flat, nv - 1)])
+        _views(w, ins, np.sort(rng.integers(t, times[-1] + 10 * MINUTE, nv)), cust, "profile")
+        harvested.append(flat)
+    if rng.random() < 0.6:
+        when = int(
+            w.schedule.at(np.array([ins.emp]), np.array([episodes[-1]]), np.array([0.97]))[0]
+        )
+        _exfiltrate(w, ins, when, np.unique(np.concatenate(harvested)), "export", "personal_email")
+
+
+GENERATORS = {
+    "bulk_exfiltration": bulk_exfiltration,
+    "slow_drip": slow_drip,
+    "vip_snooping": vip_snooping,
+    "relationship_snooping": relationship_snooping,
+    "departing_exporter": departing_exporter,
+    "canary_harvester": canary_harvester,
+}
+
+
+def generate_malicious(w: World, insiders: list[Insider]) -> None:
+    for ins in insiders:  # one pass per insider
+        GENERATORS[ins.scenario](w, ins, w.rng(f"insider:{ins.number}"))

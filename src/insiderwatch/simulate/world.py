@@ -1,0 +1,82 @@
+"""Shared state of one simulation run and the customer-picking helpers generators share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from insiderwatch.simulate.company import ROLE, Customers, Orders, Roster
+from insiderwatch.simulate.config import SimulationConfig
+from insiderwatch.simulate.events import CaseBook, EventLog
+from insiderwatch.simulate.kit import CdfSampler, Groups, dedupe_ragged, expand, rng_for
+from insiderwatch.simulate.people import NamePools
+from insiderwatch.simulate.schedule import Schedule
+
+
+@dataclass
+class World:
+    cfg: SimulationConfig
+    pools: NamePools
+    roster: Roster
+    customers: Customers
+    orders: Orders
+    schedule: Schedule
+    log: EventLog = field(default_factory=EventLog)
+    cases: CaseBook = field(default_factory=CaseBook)
+
+    def __post_init__(self) -> None:
+        c = self.customers
+        benign = c.benign
+        self.benign = benign
+        # Canaries are left out of every benign pool: only a harvester ever touches them.
+        self.popular = CdfSampler(c.popularity[benign], values=benign)
+        self.by_surname = Groups(c.surname[benign], len(self.pools.surnames), members=benign)
+        self.by_postcode = Groups(c.postcode[benign], len(self.pools.postcodes), members=benign)
+        self.vip_pool = np.intersect1d(c.vips, benign)
+        r = self.roster
+        workers = np.flatnonzero(r.role != ROLE["supervisor"])
+        self.teammates = Groups(r.team[workers], len(r.teams), members=workers)
+        self.team_portfolio = np.array([t.portfolio for t in r.teams])
+
+    def rng(self, stream: str) -> np.random.Generator:
+        return rng_for(self.cfg.seed, stream)
+
+    def any_customer(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Uniform over all customers staff may see (for bulk and random look-ups)."""
+        return self.benign[rng.integers(0, len(self.benign), n)]
+
+    def search_results(
+        self,
+        rng: np.random.Generator,
+        targets: np.ndarray,
+        extra_mean: float,
+        by: str = "surname",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Result lists of name searches: the target first, then namesakes (or neighbours).
+
+        Returns (lengths, flat customer numbers) with no customer twice in one list.
+        """
+        groups = self.by_surname if by == "surname" else self.by_postcode
+        keys = (self.customers.surname if by == "surname" else self.customers.postcode)[targets]
+        extra = rng.poisson(extra_mean, len(targets))
+        rows = expand(extra)
+        found = groups.pick(rng, keys[rows])
+        row_of = np.concatenate([np.arange(len(targets)), rows])
+        value = np.concatenate([targets, np.where(found >= 0, found, targets[rows])])
+        order = np.argsort(row_of, kind="stable")
+        lengths = np.bincount(row_of, minlength=len(targets))
+        return dedupe_ragged(lengths, value[order])
+
+    def random_lists(
+        self, rng: np.random.Generator, sizes: np.ndarray, first: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Lists of ``sizes[i]`` random customers (optionally led by ``first[i]``)."""
+        rows = expand(sizes)
+        value = self.any_customer(rng, len(rows))
+        if first is not None:
+            rows = np.concatenate([np.arange(len(sizes)), rows])
+            value = np.concatenate([first, value])
+            order = np.argsort(rows, kind="stable")
+            rows, value = rows[order], value[order]
+        return dedupe_ragged(np.bincount(rows, minlength=len(sizes)), value)

@@ -1,0 +1,43 @@
+"""The reference docs are generated from the code; fail when they are stale."""
+
+from pathlib import Path
+
+import pytest
+
+from insiderwatch.contract import TABLES
+from insiderwatch.docgen import GENERATORS, render, stale
+from insiderwatch.settings import SETTINGS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_generated_docs_are_current():
+    assert stale(ROOT) == [], "run `python tools/gen_docs.py` and commit the result"
+
+
+@pytest.mark.parametrize("rel", sorted(GENERATORS))
+def test_render_keeps_hand_written_text(rel):
+    path = ROOT / rel
+    rendered = render(path, GENERATORS[rel])
+    # Text outside the markers is left alone.
+    head = path.read_text().split("<!-- generated:")[0]
+    assert rendered.startswith(head)
+
+
+def test_every_setting_and_column_is_documented():
+    settings_doc = (ROOT / "docs/settings.md").read_text()
+    for setting in SETTINGS:
+        assert f"`{setting.name}`" in settings_doc
+        assert setting.env_var in settings_doc
+    contract_doc = (ROOT / "docs/contract.md").read_text()
+    for spec in TABLES.values():
+        assert f"### `{spec.name}`" in contract_doc
+        for col in spec.columns:
+            assert f"| {col.name} |" in contract_doc
+
+
+def test_missing_markers_are_an_error(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# no markers here\n")
+    with pytest.raises(ValueError, match="missing"):
+        render(page, {"tables": lambda: "x"})
