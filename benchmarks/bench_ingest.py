@@ -82,7 +82,10 @@ def ingest_run(dataset: Path, work: Path) -> dict:
         elif leftover.exists():
             leftover.unlink()
     done = subprocess.run(
-        [sys.executable, "-c", RUNNER, str(dataset), str(db)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", RUNNER, str(dataset), str(db)],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["store_bytes"] = folder_bytes(db, work / "bench.segments")
@@ -90,16 +93,22 @@ def ingest_run(dataset: Path, work: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000000,10000000", help="comma-separated event counts")
-    parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir)")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="scratch folder (default: a temp dir)"
+    )
     args = parser.parse_args()
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     work = args.work or Path(tempfile.mkdtemp(prefix="insiderwatch-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {describe()}")
-    print("targets: >= 1M events/s from Parquet, >= 300k events/s from JSON Lines, "
-          "peak memory <= 2 GiB at 10M, within 3x of the raw DuckDB read")
+    print(
+        "targets: >= 1M events/s from Parquet, >= 300k events/s from JSON Lines, "
+        "peak memory <= 2 GiB at 10M, within 3x of the raw DuckDB read"
+    )
     header = f"{'events':>11} {'format':>8} {'events/s':>11} {'seconds':>8} {'peak MiB':>9} {'MiB/M events':>13} {'x raw read':>11}"
     print(header)
     for n in sizes:
@@ -115,7 +124,9 @@ def main() -> None:
                 f"TO '{jsonl_dir / 'access.jsonl'}' (FORMAT json)"
             )
         raw = raw_read_seconds(pq_dir / "access.parquet")
-        print(f"{n:>11,} {'raw read':>8} {n / raw:>11,.0f} {raw:>8.2f} {'':>9} {'':>13} {'1.0':>11}")
+        print(
+            f"{n:>11,} {'raw read':>8} {n / raw:>11,.0f} {raw:>8.2f} {'':>9} {'':>13} {'1.0':>11}"
+        )
         for fmt, folder in (("parquet", pq_dir), ("jsonl", jsonl_dir)):
             r = ingest_run(folder, work)
             if r["errors"] or r["events"] != n:

@@ -46,7 +46,9 @@ def events(n: int, seed: int = 1, employees_n: int = 2000, start_id: int = 0) ->
         {
             "event_id": np.char.add("ev-", np.arange(start_id, start_id + n).astype(str)),
             "time": pa.array(times, pa.timestamp("us", tz="UTC")),
-            "employee_id": np.char.add("E", np.char.zfill(rng.integers(0, employees_n, n).astype(str), 5)),
+            "employee_id": np.char.add(
+                "E", np.char.zfill(rng.integers(0, employees_n, n).astype(str), 5)
+            ),
             "action": ACTIONS[action_idx],
             "customer_ids": pa.ListArray.from_arrays(pa.array(offsets), pa.array(customers)),
             "fields": fields.take(pa.array(field_idx)),

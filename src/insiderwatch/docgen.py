@@ -39,7 +39,9 @@ def contract_tables() -> str:
                 allowed = f"`{col.pattern}`"
             elif col.min_value is not None:
                 allowed = f">= {col.min_value}"
-            meaning = col.doc + (f" Stored only as `{col.stored_name}` (keyed hash)." if col.pii else "")
+            meaning = col.doc + (
+                f" Stored only as `{col.stored_name}` (keyed hash)." if col.pii else ""
+            )
             parts.append(
                 f"| {col.name} | {_TYPE_NAMES[col.kind]} | {'yes' if col.required else ''} "
                 f"| {allowed} | {meaning} |"
@@ -98,7 +100,11 @@ def render(path: Path, sections: dict) -> str:
 
 def stale(root: Path) -> list[str]:
     """Docs whose generated sections differ from what the code says now."""
-    return [rel for rel, sections in GENERATORS.items() if (root / rel).read_text() != render(root / rel, sections)]
+    return [
+        rel
+        for rel, sections in GENERATORS.items()
+        if (root / rel).read_text() != render(root / rel, sections)
+    ]
 
 
 def write_all(root: Path) -> list[str]:

@@ -115,7 +115,12 @@ def ingest_dataset(
             on_file_start(file)
         report.files.append(
             ingest_file(
-                store, file, key, phone_region=phone_region, batch_rows=batch_rows, progress=progress
+                store,
+                file,
+                key,
+                phone_region=phone_region,
+                batch_rows=batch_rows,
+                progress=progress,
             )
         )
     return report

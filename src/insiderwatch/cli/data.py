@@ -51,7 +51,9 @@ def simulate(
     bad_rows: Annotated[
         float, typer.Option(min=0, max=0.5, help="Share of extra broken rows, to exercise ingest.")
     ] = 0.0,
-    fmt: Annotated[str, typer.Option("--format", help="parquet, csv, jsonl or jsonl.gz.")] = "parquet",
+    fmt: Annotated[
+        str, typer.Option("--format", help="parquet, csv, jsonl or jsonl.gz.")
+    ] = "parquet",
     truth: Annotated[
         Path | None, typer.Option(help="Ground truth JSON, kept outside the dataset.")
     ] = None,
@@ -95,7 +97,14 @@ def simulate(
     seconds = time.perf_counter() - began
     counts = {name: table.num_rows for name, table in company.tables.items()}
     if as_json:
-        print_json({"out": str(out_dir), "files": [str(f) for f in files], "rows": counts, "seconds": seconds})
+        print_json(
+            {
+                "out": str(out_dir),
+                "files": [str(f) for f in files],
+                "rows": counts,
+                "seconds": seconds,
+            }
+        )
         return
     table = Table(title=f"Simulated company in {out_dir} ({seconds:.1f} s)")
     table.add_column("table")
@@ -130,7 +139,16 @@ def _ingest_progress(report_files: list[DatasetFile]):
 
 def _print_report(report: IngestReport, seconds: float) -> None:
     table = Table(title=f"Ingested {report.root} in {seconds:.1f} s")
-    for name in ("table", "file", "read", "loaded", "updated", "duplicates", "rejected", "fields dropped"):
+    for name in (
+        "table",
+        "file",
+        "read",
+        "loaded",
+        "updated",
+        "duplicates",
+        "rejected",
+        "fields dropped",
+    ):
         table.add_column(name, justify="left" if name in ("table", "file") else "right")
     for r in report.files:
         c = r.counts
@@ -253,7 +271,12 @@ def rejects(
                 if as_json:
                     print_json(
                         [
-                            {"table": r.table, "source": r.source, "letters": r.letters, **r.counts.as_dict()}
+                            {
+                                "table": r.table,
+                                "source": r.source,
+                                "letters": r.letters,
+                                **r.counts.as_dict(),
+                            }
                             for r in results
                         ]
                     )
@@ -267,7 +290,10 @@ def rejects(
                         out.print("nothing to replay")
                 return
             letters = list_letters(
-                store, table=table, reason=reason, include_resolved=include_resolved,
+                store,
+                table=table,
+                reason=reason,
+                include_resolved=include_resolved,
                 limit=None if export else (limit or None),
             )
             if export:

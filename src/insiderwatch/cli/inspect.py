@@ -44,11 +44,15 @@ def stats(db: DbOption = None, config: ConfigOption = None, as_json: JsonOption 
     table.add_row("dead letters (open)", f"{result.dead_letters_open:,}")
     table.add_row("dead letters (resolved)", f"{result.dead_letters_resolved:,}")
     table.add_row("ingest batches", f"{result.batches:,}")
-    table.add_row("event segments", f"{result.segments:,} ({result.segment_bytes / 2**20:,.1f} MiB)")
+    table.add_row(
+        "event segments", f"{result.segments:,} ({result.segment_bytes / 2**20:,.1f} MiB)"
+    )
     out.print(table)
     if result.first_event:
         days = result.events_per_day
-        out.print(f"events from {result.first_event:%Y-%m-%d %H:%M} to {result.last_event:%Y-%m-%d %H:%M} UTC")
+        out.print(
+            f"events from {result.first_event:%Y-%m-%d %H:%M} to {result.last_event:%Y-%m-%d %H:%M} UTC"
+        )
         out.print(
             f"events/day {days[0][0]:%m-%d} {sparkline([n for _, n in days])} {days[-1][0]:%m-%d}"
             f"  (min {min(n for _, n in days):,}, max {max(n for _, n in days):,})"
@@ -77,11 +81,27 @@ def timeline(
         print_json([e.as_dict() for e in entries])
         return
     table = Table(title=f"Timeline of {employee_id} ({len(entries)} events)")
-    for name in ("time (UTC)", "action", "customers", "fields", "rows", "app", "case", "open cases", "where to"):
+    for name in (
+        "time (UTC)",
+        "action",
+        "customers",
+        "fields",
+        "rows",
+        "app",
+        "case",
+        "open cases",
+        "where to",
+    ):
         table.add_column(name, overflow="fold")
     for e in entries:
-        shown = ", ".join(e.customer_ids[:3]) + (f" +{len(e.customer_ids) - 3}" if len(e.customer_ids) > 3 else "")
-        covered = ", ".join(e.open_cases) if e.open_cases else ("[yellow]none[/]" if e.customer_ids else "")
+        shown = ", ".join(e.customer_ids[:3]) + (
+            f" +{len(e.customer_ids) - 3}" if len(e.customer_ids) > 3 else ""
+        )
+        covered = (
+            ", ".join(e.open_cases)
+            if e.open_cases
+            else ("[yellow]none[/]" if e.customer_ids else "")
+        )
         table.add_row(
             f"{e.time:%Y-%m-%d %H:%M:%S}",
             e.action,

@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from insiderwatch.cli.app import ConfigOption, DbOption, JsonOption, app, err, out, print_json, settings_for
+from insiderwatch.cli.app import (
+    ConfigOption,
+    DbOption,
+    JsonOption,
+    app,
+    err,
+    out,
+    print_json,
+    settings_for,
+)
 from insiderwatch.contract.jsonschema import contract_schemas, write_schemas
 from insiderwatch.settings import SETTINGS
 
@@ -51,7 +60,12 @@ def settings(db: DbOption = None, config: ConfigOption = None, as_json: JsonOpti
     for name in ("name", "value", "source", "env", "help"):
         table.add_column(name, overflow="fold")
     for row in rows:
-        table.add_row(*(str(row[k]) if row[k] is not None else "" for k in ("name", "value", "source", "env", "help")))
+        table.add_row(
+            *(
+                str(row[k]) if row[k] is not None else ""
+                for k in ("name", "value", "source", "env", "help")
+            )
+        )
     out.print(table)
 
 

@@ -16,7 +16,14 @@ from insiderwatch.contract.records import (
     Suspect,
     SuspectReport,
 )
-from insiderwatch.contract.tables import LOAD_ORDER, TABLES, ColumnSpec, TableSpec, table_spec, to_arrow
+from insiderwatch.contract.tables import (
+    LOAD_ORDER,
+    TABLES,
+    ColumnSpec,
+    TableSpec,
+    table_spec,
+    to_arrow,
+)
 
 __all__ = [
     "ACTIONS",

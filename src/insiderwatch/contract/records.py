@@ -17,7 +17,9 @@ CONTRACT_VERSION = "1"
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Score = Annotated[float, msgspec.Meta(ge=0, le=100)]
 
-Action = Literal["login", "search", "view", "update", "export", "print", "copy", "message", "download"]
+Action = Literal[
+    "login", "search", "view", "update", "export", "print", "copy", "message", "download"
+]
 FieldCategory = Literal["name", "email", "phone", "address", "payment", "orders", "notes"]
 Severity = Literal["low", "medium", "high", "critical"]
 
@@ -75,7 +77,9 @@ class Customer(Record, kw_only=True):
     surname: Annotated[str, _doc("For relationship checks.")] = ""
     postcode: Annotated[str, _doc("Postal code.")] = ""
     email: Annotated[str | None, _doc("Raw email; stored as a keyed hash.", pii="email")] = None
-    phone: Annotated[str | None, _doc("Raw phone, any formatting; stored as a keyed hash.", pii="phone")] = None
+    phone: Annotated[
+        str | None, _doc("Raw phone, any formatting; stored as a keyed hash.", pii="phone")
+    ] = None
     is_vip: Annotated[bool, _doc("Celebrity, executive, journalist ...")] = False
 
 

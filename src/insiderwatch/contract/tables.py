@@ -75,7 +75,9 @@ class TableSpec:
 
     def arrow_schema(self) -> pa.Schema:
         """Schema of the table as it is exchanged (raw values, before hashing)."""
-        return pa.schema([pa.field(c.name, c.arrow_type, nullable=not c.required) for c in self.columns])
+        return pa.schema(
+            [pa.field(c.name, c.arrow_type, nullable=not c.required) for c in self.columns]
+        )
 
     def stored_arrow_schema(self) -> pa.Schema:
         """Schema of the table as kept in the store (personal data replaced by hashes)."""

@@ -41,7 +41,9 @@ class HashKey:
         new = hmac.new
         sha = hashlib.sha256
         key = self.secret
-        return [None if v is None else new(key, prefix + v.encode(), sha).hexdigest() for v in values]
+        return [
+            None if v is None else new(key, prefix + v.encode(), sha).hexdigest() for v in values
+        ]
 
 
 def load_or_create_key(path: Path, hex_key: str | None = None) -> HashKey:

@@ -110,7 +110,9 @@ class _LineBatcher:
             rows, self.next_row = _number_rows(self.next_row, table.num_rows, [r for r, _ in bad])
             table = table.append_column(ROW, pa.array(rows))
             pending, pending_rows = [], 0
-            return RawBatch(layout=layout, data=table, malformed=bad, rows=table.num_rows + len(bad))
+            return RawBatch(
+                layout=layout, data=table, malformed=bad, rows=table.num_rows + len(bad)
+            )
 
         try:
             for batch in stream:

@@ -17,10 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from insiderwatch.contract import CONTRACT_VERSION
+from insiderwatch.contract import CONTRACT_VERSION, TABLES
 from insiderwatch.errors import ConfigError, InsiderwatchError
 from insiderwatch.privacy import HashKey
-from insiderwatch.contract import TABLES
 from insiderwatch.store.schema import EVENT_TABLES, SCHEMA_VERSION, all_ddl, empty_select
 
 

@@ -231,7 +231,10 @@ class BatchLoader:
             patch = "{" + ", ".join(f'"{c.name}": "{REDACTED}"' for c in self.pii) + "}"
             return f"json_merge_patch(raw.{LINE}, {quote_str(patch)})"
         raw_cols = [
-            name for (name,) in self.con.execute("SELECT column_name FROM (DESCRIBE SELECT * FROM _raw)").fetchall()
+            name
+            for (name,) in self.con.execute(
+                "SELECT column_name FROM (DESCRIBE SELECT * FROM _raw)"
+            ).fetchall()
             if name != ROW
         ]
         pii = {c.name for c in self.pii}
@@ -266,10 +269,12 @@ class BatchLoader:
                 FROM _stage s JOIN _raw raw ON raw.{ROW} = s.{ROW}
                 WHERE len(s._problems) = 0 AND len(s._dropped) > 0
             """
-            n = self.scalar("SELECT count(*) FROM _stage WHERE len(_problems) = 0 AND len(_dropped) > 0")
+            n = self.scalar(
+                "SELECT count(*) FROM _stage WHERE len(_problems) = 0 AND len(_dropped) > 0"
+            )
             counts.fields_dropped += n
             if n:
-                for (reason, c) in self.con.execute(
+                for reason, c in self.con.execute(
                     "SELECT unnest(_dropped) AS p, count(*) FROM _stage "
                     "WHERE len(_problems) = 0 GROUP BY p"
                 ).fetchall():
@@ -332,7 +337,7 @@ class BatchLoader:
         """
         key = self.spec.key[0]
         return f"""
-            SELECT s.{ROW}, s._problems, {self._stored_select('s', aliased=True)}
+            SELECT s.{ROW}, s._problems, {self._stored_select("s", aliased=True)}
             FROM ({stage_sql}) s
             WHERE len(s._problems) > 0
                OR NOT EXISTS (SELECT 1 FROM {self.spec.name} e WHERE e.{key} = s.{key})
@@ -342,23 +347,27 @@ class BatchLoader:
         """Write the batch's new, valid events as a Parquet segment."""
         spec, key = self.spec, self.spec.key[0]
         problems = pc.list_value_length(stage["_problems"])
-        good = stage if pc.max(problems).as_py() in (0, None) else stage.filter(pc.equal(problems, 0))
+        good = (
+            stage if pc.max(problems).as_py() in (0, None) else stage.filter(pc.equal(problems, 0))
+        )
+        # Ids repeated inside the batch keep their first row. Finding the few repeated
+        # ids with a GROUP BY and dropping only their later rows is far cheaper than a
+        # window over the whole batch.
         self.con.register("_good_events", good)
         try:
-            distinct = self.scalar(f"SELECT count(DISTINCT {key}) FROM _good_events")
+            later = self.con.sql(
+                f"""
+                SELECT {ROW} FROM _good_events
+                WHERE {key} IN (
+                    SELECT {key} FROM _good_events GROUP BY {key} HAVING count(*) > 1
+                )
+                QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {ROW}) > 1
+                """
+            ).to_arrow_table()[ROW]
         finally:
             self.con.unregister("_good_events")
-        if distinct < good.num_rows:
-            # Repeats inside the batch: keep the first of each id (rare, so the costly
-            # window runs only then).
-            self.con.register("_repeats", good)
-            try:
-                good = self.con.sql(
-                    f"SELECT * FROM _repeats QUALIFY "
-                    f"row_number() OVER (PARTITION BY {key} ORDER BY {ROW}) = 1"
-                ).to_arrow_table()
-            finally:
-                self.con.unregister("_repeats")
+        if len(later):
+            good = good.filter(pc.invert(pc.is_in(good[ROW], value_set=later)))
         if good.num_rows:
             schema = spec.stored_arrow_schema()
             new = good.select(schema.names).cast(schema)
@@ -375,7 +384,7 @@ class BatchLoader:
         self.con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _good AS
-            SELECT {self._stored_select('s')} FROM _stage s WHERE len(s._problems) = 0
+            SELECT {self._stored_select("s")} FROM _stage s WHERE len(s._problems) = 0
             QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY s.{ROW} DESC) = 1
             """
         )
@@ -384,7 +393,9 @@ class BatchLoader:
         new = self.scalar(
             f"SELECT count(*) FROM _good g WHERE NOT EXISTS (SELECT 1 FROM {spec.name} t WHERE {on})"
         )
-        changed = self.scalar(f"SELECT count(*) FROM _good g JOIN {spec.name} t ON {on} WHERE {differs}")
+        changed = self.scalar(
+            f"SELECT count(*) FROM _good g JOIN {spec.name} t ON {on} WHERE {differs}"
+        )
         if new or changed:
             self.con.execute(
                 f"""

@@ -28,7 +28,10 @@ class StoreStats:
     def as_dict(self) -> dict:
         return {
             "tables": self.tables,
-            "dead_letters": {"open": self.dead_letters_open, "resolved": self.dead_letters_resolved},
+            "dead_letters": {
+                "open": self.dead_letters_open,
+                "resolved": self.dead_letters_resolved,
+            },
             "ingest_batches": self.batches,
             "event_segments": {"files": self.segments, "bytes": self.segment_bytes},
             "first_event": self.first_event.isoformat() if self.first_event else None,
@@ -80,7 +83,9 @@ def sparkline(values: list[int]) -> str:
         return ""
     blocks = "▁▂▃▄▅▆▇█"
     top = max(values) or 1
-    return "".join(blocks[min(len(blocks) - 1, int(v / top * (len(blocks) - 1) + 0.5))] for v in values)
+    return "".join(
+        blocks[min(len(blocks) - 1, int(v / top * (len(blocks) - 1) + 0.5))] for v in values
+    )
 
 
 __all__ = ["StoreStats", "ibis", "sparkline", "store_stats"]

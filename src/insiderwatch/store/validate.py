@@ -33,10 +33,25 @@ TEXT = "TEXT"
 
 NATIVE_MATCH = {
     "str": ("VARCHAR",),
-    "int": ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"),
+    "int": (
+        "BIGINT",
+        "INTEGER",
+        "SMALLINT",
+        "TINYINT",
+        "UBIGINT",
+        "UINTEGER",
+        "USMALLINT",
+        "UTINYINT",
+    ),
     "bool": ("BOOLEAN",),
     "date": ("DATE",),
-    "timestamp": ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"),
+    "timestamp": (
+        "TIMESTAMP WITH TIME ZONE",
+        "TIMESTAMP",
+        "TIMESTAMP_NS",
+        "TIMESTAMP_MS",
+        "TIMESTAMP_S",
+    ),
     "list": ("VARCHAR[]",),
 }
 
@@ -103,7 +118,10 @@ def _parse(col: ColumnSpec, src: str | None, src_type: str | None) -> tuple[str,
             return f"NULLIF({ref}, '')", f"(NULLIF({ref}, '') IS NOT NULL)"
         if col.kind == "timestamp":
             return f"CAST({ref} AS TIMESTAMPTZ)", present
-        return f"CAST({ref} AS {dict(int='BIGINT', bool='BOOLEAN', date='DATE')[col.kind]})", present
+        return (
+            f"CAST({ref} AS {dict(int='BIGINT', bool='BOOLEAN', date='DATE')[col.kind]})",
+            present,
+        )
     # Everything else is read as text; an empty string means "no value".
     text = f"NULLIF(trim(CAST({ref} AS VARCHAR)), '')"
     present = f"({text} IS NOT NULL)"
@@ -133,14 +151,18 @@ def _checks(col: ColumnSpec, parsed: str, present: str) -> list[tuple[str, str]]
     if col.kind != "str":  # a present string always parses
         checks.append(fail(f"{present} AND ({parsed}) IS NULL", INVALID_REASON[col.kind]))
     if col.choices and col.kind == "str":
-        checks.append(fail(f"NOT list_contains({_sql_list(col.choices)}, {parsed})", "unknown_value"))
+        checks.append(
+            fail(f"NOT list_contains({_sql_list(col.choices)}, {parsed})", "unknown_value")
+        )
     if col.choices and col.kind == "list":
         allowed = ", ".join(quote_str(c) for c in col.choices)
         checks.append(
             fail(f"len(list_filter({parsed}, lambda x: x NOT IN ({allowed}))) > 0", "unknown_value")
         )
     if col.pattern:
-        checks.append(fail(f"NOT regexp_full_match({parsed}, {quote_str(col.pattern)})", "bad_format"))
+        checks.append(
+            fail(f"NOT regexp_full_match({parsed}, {quote_str(col.pattern)})", "bad_format")
+        )
     if col.max_length:
         checks.append(fail(f"length({parsed}) > {col.max_length}", "too_long"))
     if col.min_value is not None:
@@ -189,14 +211,21 @@ def staged_select(
             has = f"_has_{col.name}"
         problems.extend(_checks(col, col.name, has))
     problems.extend(
-        (f"{r.column} IS NOT NULL AND {r.column} NOT IN (SELECT {r.key} FROM {r.table})", f"{r.column}:{r.reason}")
+        (
+            f"{r.column} IS NOT NULL AND {r.column} NOT IN (SELECT {r.key} FROM {r.table})",
+            f"{r.column}:{r.reason}",
+        )
         for r in references
     )
     columns = ", ".join([ROW, *spec.names])
     # Most rows are good: one cheap boolean decides, and only rows that fail a check pay
     # for naming their problems (CASE evaluates a branch only on the rows it selects).
     any_failed = " OR ".join(f"({cond}) IS TRUE" for cond, _ in problems)
-    named = "concat_ws(',', " + ", ".join(f"CASE WHEN {cond} THEN '{code}' END" for cond, code in problems) + ")"
+    named = (
+        "concat_ws(',', "
+        + ", ".join(f"CASE WHEN {cond} THEN '{code}' END" for cond, code in problems)
+        + ")"
+    )
     return (
         f"SELECT {columns}, CASE WHEN {any_failed} THEN string_split({named}, ',') "
         f"ELSE CAST([] AS VARCHAR[]) END AS _problems "
