@@ -63,7 +63,7 @@ def events(n: int, seed: int = 1, employees_n: int = 2000, start_id: int = 0) ->
     return table.cast(TABLES["access"].arrow_schema())
 
 
-def write_parquet_dataset(folder: Path, n: int, chunk: int = 2_000_000) -> Path:
+def write_parquet_dataset(folder: Path, n: int, chunk: int = 500_000) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(employees(), folder / "employees.parquet")
     path = folder / "access.parquet"

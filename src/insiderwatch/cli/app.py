@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.settings import Settings, load_settings
@@ -51,7 +52,8 @@ def print_json(data) -> None:
 
 def fail(exc: InsiderwatchError | str) -> typer.Exit:
     """Print the error (it already names file:row:field where known) and exit 1."""
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    # Escaped: file and column names may hold brackets that Rich would take for markup.
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
     return typer.Exit(1)
 
 

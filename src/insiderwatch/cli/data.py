@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -176,13 +177,14 @@ def _print_report(report: IngestReport, seconds: float) -> None:
         out.print(why)
     for r in report.files:
         if r.unknown_columns:
-            err.print(f"{r.file.path}: ignored unknown column(s): {', '.join(r.unknown_columns)}")
+            unknown = ", ".join(r.unknown_columns)
+            err.print(escape(f"{r.file.path}: ignored unknown column(s): {unknown}"))
         if r.error:
-            err.print(f"[bold red]error:[/] {r.error}")
+            err.print(f"[bold red]error:[/] {escape(r.error)}")
     if report.ignored:
         names = ", ".join(str(p.relative_to(report.root)) for p in report.ignored[:10])
         more = f" and {len(report.ignored) - 10} more" if len(report.ignored) > 10 else ""
-        err.print(f"not contract files, ignored: {names}{more}")
+        err.print(escape(f"not contract files, ignored: {names}{more}"))
 
 
 @app.command()

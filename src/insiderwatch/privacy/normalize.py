@@ -21,9 +21,15 @@ def normalize_email(raw: str | None) -> str | None:
     """Trimmed, NFKC-folded, lower-cased email, ``mailto:`` removed; None when not an email."""
     if raw is None:
         return None
-    value = unicodedata.normalize("NFKC", str(raw)).strip().strip("<>").strip()
-    if value.lower().startswith("mailto:"):
-        value = value[7:]
+    value = unicodedata.normalize("NFKC", str(raw))
+    # Until nothing changes, so that "mailto:<a@b.c>" is "<mailto:a@b.c>" is "a@b.c".
+    while True:
+        before = value
+        value = value.strip().strip("<>").strip()
+        if value.lower().startswith("mailto:"):
+            value = value[7:]
+        if value == before:
+            break
     value = value.lower()
     return value if _EMAIL.match(value) else None
 

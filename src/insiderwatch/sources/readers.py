@@ -78,6 +78,13 @@ def _stream(file: DatasetFile) -> tuple[pa.NativeFile, pa.NativeFile]:
     return raw, (pa.CompressedInputStream(raw, "gzip") if file.compressed else raw)
 
 
+def _without_row_column(table: pa.Table) -> pa.Table:
+    """Drop a source column named like ours (``_row``): it is not in the contract, and
+    two columns of that name would make the row numbers ambiguous."""
+    keep = [i for i, name in enumerate(table.column_names) if name.lower() != ROW]
+    return table if len(keep) == table.num_columns else table.select(keep)
+
+
 def _number_rows(first_row: int, good: int, bad_rows: list[int]) -> tuple[np.ndarray, int]:
     """Row numbers of ``good`` records that follow ``first_row``, skipping malformed ones."""
     span = np.arange(first_row, first_row + good + len(bad_rows), dtype=np.int64)
@@ -105,7 +112,7 @@ class _LineBatcher:
 
         def flush() -> RawBatch:
             nonlocal pending, pending_rows
-            table = pa.Table.from_batches(pending, schema=stream.schema)
+            table = _without_row_column(pa.Table.from_batches(pending, schema=stream.schema))
             bad, self.bad = self.bad, []
             rows, self.next_row = _number_rows(self.next_row, table.num_rows, [r for r, _ in bad])
             table = table.append_column(ROW, pa.array(rows))
@@ -153,7 +160,9 @@ class CsvReader(Reader):
             batcher = _LineBatcher(self, raw, first_row=2)  # row 1 is the header
             stream = pacsv.open_csv(
                 fh,
-                read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=True),
+                # Single-threaded: only then does pyarrow tell the row number of a
+                # malformed row (and it is no slower on a small machine).
+                read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=False),
                 parse_options=pacsv.ParseOptions(
                     invalid_row_handler=batcher.on_invalid, newlines_in_values=True
                 ),
@@ -181,7 +190,7 @@ class JsonLinesReader(Reader):
             stream = pacsv.open_csv(
                 fh,
                 read_options=pacsv.ReadOptions(
-                    column_names=[LINE], block_size=_BLOCK_BYTES, use_threads=True
+                    column_names=[LINE], block_size=_BLOCK_BYTES, use_threads=False
                 ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=_NO_SPLIT,
@@ -194,7 +203,12 @@ class JsonLinesReader(Reader):
                     column_types={LINE: pa.string()}, strings_can_be_null=False
                 ),
             )
-        except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+        except pa.ArrowInvalid as exc:
+            if str(exc).startswith("Empty CSV file"):  # not even one line: no records
+                raw.close()
+                return
+            raise self._fail(exc) from None
+        except (OSError, UnicodeDecodeError) as exc:
             raise self._fail(exc) from None
         with raw, fh:
             yield from batcher.run(stream, "json")
@@ -239,9 +253,12 @@ class ParquetReader(Reader):
         path = str(self.file.path).replace("'", "''")
         ranges = self.ranges()
         total = ranges[-1][1] if ranges else 0
+        # A source column named like ours (``_row``) is dropped, not mixed up with ours.
+        clash = ['"' + c.replace('"', '""') + '"' for c in self.columns() if c.lower() == ROW]
+        exclude = ", ".join(["file_row_number", *clash])
         for begin, end in ranges:
             relation = (
-                f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {ROW} "
+                f"(SELECT * EXCLUDE ({exclude}), file_row_number + 1 AS {ROW} "
                 f"FROM read_parquet('{path}', file_row_number = true) "
                 f"WHERE file_row_number >= {begin} AND file_row_number < {end})"
             )

@@ -51,6 +51,9 @@ class Store:
             self.con = duckdb.connect(str(self.path), read_only=read_only, config=config)
         except duckdb.Error as exc:
             raise InsiderwatchError(f"cannot open store {self.path}: {exc}") from None
+        # Contract times are UTC: a time without offset is UTC and event days are UTC
+        # days, whatever the host's local zone.
+        self.con.execute("SET TimeZone = 'UTC'")
         if not read_only:
             self._migrate()
         self.refresh_views()

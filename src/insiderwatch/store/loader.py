@@ -23,7 +23,7 @@ from insiderwatch.store.schema import EVENT_TABLES
 from insiderwatch.store.validate import (
     TEXT,
     Reference,
-    json_relation,
+    json_objects_select,
     quote_ident,
     quote_str,
     staged_select,
@@ -102,10 +102,12 @@ class BatchLoader:
         else:
             con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT * FROM {batch.relation}")
         if batch.layout == "json":
-            blank = self.scalar(f"SELECT count(*) FROM _raw WHERE trim({LINE}) = ''")
-            counts.rows_read -= blank
-            self._letters_for_bad_json(counts)
-            relation = json_relation(self.spec, "_raw")
+            # Parse each line once into Arrow; later queries scan the parsed columns.
+            objects = con.sql(json_objects_select(self.spec, "_raw")).to_arrow_table()
+            con.register("_json", objects)
+            if objects.num_rows < batch.data.num_rows:
+                self._letters_for_bad_json(counts)
+            relation = "_json"
             types = {c.name: ("JSON" if c.kind == "list" else TEXT) for c in self.spec.columns}
         else:
             relation = "_raw"
@@ -153,6 +155,8 @@ class BatchLoader:
     def cleanup(self) -> None:
         """Drop the batch's temporary tables (after its transaction ended)."""
         self.con.unregister("_raw")
+        self.con.unregister("_json")
+        self.con.unregister("_not_objects")
         self.con.execute("DROP VIEW IF EXISTS _raw")
         self.con.unregister("_stage")
         self.con.execute("DROP TABLE IF EXISTS _good")
@@ -183,14 +187,24 @@ class BatchLoader:
         )
 
     def _letters_for_bad_json(self, counts: LoadCounts) -> None:
+        """Letters for lines that are not JSON objects; blank lines are skipped uncounted."""
+        self.con.register(
+            "_not_objects",
+            self.con.sql(
+                f"SELECT {ROW}, {LINE} FROM _raw WHERE {ROW} NOT IN (SELECT {ROW} FROM _json)"
+            ).to_arrow_table(),
+        )
+        others = "_not_objects"
+        blank = self.scalar(f"SELECT count(*) FROM {others} WHERE trim({LINE}) = ''")
+        counts.rows_read -= blank
         record = "NULL" if self.pii else LINE  # a broken customer line may hold raw PII
         bad = f"""
             SELECT {ROW} AS row_no,
-                   [CASE WHEN json_valid({LINE}) THEN 'line:not_an_object' ELSE 'line:malformed_json' END]
-                       AS problems,
+                   [CASE WHEN json_valid({LINE}) THEN 'line:not_an_object'
+                         ELSE 'line:malformed_json' END] AS problems,
                    NULL AS record_key, {record} AS record, 'rejected' AS disposition
-            FROM _raw
-            WHERE trim({LINE}) <> '' AND NOT (json_valid({LINE}) AND left(ltrim({LINE}), 1) = '{{')
+            FROM {others}
+            WHERE trim({LINE}) <> ''
         """
         self._count_and_insert(bad, counts)
 
@@ -238,8 +252,9 @@ class BatchLoader:
             if name != ROW
         ]
         pii = {c.name for c in self.pii}
-        parts = [
-            f"{quote_str(n)}: " + (quote_str(REDACTED) if n in pii else f"raw.{quote_ident(n)}")
+        parts = [  # headers match the contract case-insensitively, and so must redaction
+            f"{quote_str(n)}: "
+            + (quote_str(REDACTED) if n.lower() in pii else f"raw.{quote_ident(n)}")
             for n in raw_cols
         ]
         return f"CAST(to_json({{{', '.join(parts)}}}) AS VARCHAR)"
@@ -293,6 +308,20 @@ class BatchLoader:
               AND d.record_key IN (SELECT {key} FROM {spec.name} t)
             """
         )
+        if self.pii:
+            # A dropped field is resolved when the record comes again with it valid.
+            fresh = " || '|' || ".join(f"coalesce(CAST(s.{k} AS VARCHAR), '')" for k in spec.key)
+            self.con.execute(
+                f"""
+                UPDATE dead_letters d SET resolved_batch = {self.batch_id}
+                WHERE d.resolved_batch IS NULL AND d.disposition = 'field_dropped'
+                  AND d.table_name = {quote_str(spec.name)}
+                  AND d.record_key IN (
+                    SELECT {fresh} FROM _stage s
+                    WHERE len(s._problems) = 0 AND len(s._dropped) = 0
+                  )
+                """
+            )
 
     # -- personal data ----------------------------------------------------------------
     def _hash_personal_data(self, stage: pa.Table) -> pa.Table:

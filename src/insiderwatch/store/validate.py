@@ -170,14 +170,23 @@ def _checks(col: ColumnSpec, parsed: str, present: str) -> list[tuple[str, str]]
     return checks
 
 
-def json_relation(spec: TableSpec, relation: str) -> str:
-    """Rows of well-formed JSON objects from a ``_line`` relation, one column per field."""
+def json_objects_select(spec: TableSpec, relation: str) -> str:
+    """Rows of ``relation`` whose ``_line`` is a JSON object, one column per field.
+
+    The JSON is parsed once per line (``try`` turns a malformed line into NULL rather
+    than an error); lines that are not objects are left out, and the caller finds them
+    with an anti-join on ``_row`` to name what is wrong with each.
+    """
     fields = ", ".join(
         f'"{c.name}": "{"JSON" if c.kind == "list" else "VARCHAR"}"' for c in spec.columns
     )
+    looks_like_object = (
+        f"CASE WHEN starts_with({LINE}, '{{') THEN TRUE "
+        f"ELSE regexp_matches({LINE}, '^\\s*\\{{') END"
+    )
     return (
-        f"(SELECT {ROW}, unnest(s) FROM (SELECT {ROW}, try(from_json({LINE}, '{{{fields}}}')) AS s "
-        f"FROM {relation} WHERE json_valid({LINE}) AND left(ltrim({LINE}), 1) = '{{') WHERE s IS NOT NULL)"
+        f"SELECT {ROW}, unnest(s) FROM (SELECT {ROW}, try(from_json({LINE}, '{{{fields}}}')) AS s "
+        f"FROM {relation} WHERE {looks_like_object}) WHERE s IS NOT NULL"
     )
 
 
