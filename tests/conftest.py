@@ -1,0 +1,87 @@
+"""Shared fixtures: an isolated environment, a store and the command line.
+
+Every test runs with ``INSIDERWATCH_SECRET_FILE`` pointing into its own tmp folder (so no
+test ever writes a key into the home directory), no other ``INSIDERWATCH_*`` variable set
+and the tmp folder as working directory (so a stray ``insiderwatch.toml`` cannot leak in).
+Datasets are written with the helpers in ``sample_data.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import insiderwatch.cli  # noqa: F401  (registers the commands on the app)
+from insiderwatch.cli import app
+from insiderwatch.ingest import IngestReport, ingest_dataset
+from insiderwatch.privacy import HashKey
+from insiderwatch.store import Store
+from sample_data import KEY_HEX
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Deprecation noise from Ibis's own use of DuckDB and pandas, not from this project.
+    for message in ("fetch_arrow_table", "The 'future.infer_string' option"):
+        config.addinivalue_line("filterwarnings", f"ignore:{message}")
+
+
+# --- fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Keep every test away from the real environment, home directory and cwd."""
+    for name in list(os.environ):
+        if name.startswith("INSIDERWATCH_"):
+            monkeypatch.delenv(name)
+    secret = tmp_path / "secrets" / "hash.key"
+    monkeypatch.setenv("INSIDERWATCH_SECRET_FILE", str(secret))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    return secret
+
+
+@pytest.fixture
+def hash_key() -> HashKey:
+    return HashKey(bytes.fromhex(KEY_HEX))
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "store" / "iw.duckdb"
+
+
+@pytest.fixture
+def store(store_path: Path) -> Iterator[Store]:
+    with Store(store_path, threads=1) as opened:
+        yield opened
+
+
+@pytest.fixture
+def ingest(store: Store, hash_key: HashKey) -> Callable[..., IngestReport]:
+    """``ingest(path)``: load a dataset folder or file into the test's store."""
+
+    def run(root: Path, **kwargs: Any) -> IngestReport:
+        return ingest_dataset(store, root, kwargs.pop("key", hash_key), **kwargs)
+
+    return run
+
+
+@pytest.fixture
+def cli() -> Callable[..., Any]:
+    """``cli(*args)``: run the command line in-process; stdout and stderr kept apart.
+
+    A wide terminal keeps Rich from truncating table cells; messages may still wrap,
+    which is why tests compare them through ``sample_data.flat``.
+    """
+    runner = CliRunner()
+
+    def invoke(*args: str | Path, env: dict[str, str] | None = None):
+        return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200", **(env or {})})
+
+    return invoke

@@ -1,0 +1,373 @@
+"""Personal data: normalisation, keyed hashing, the key file, and nothing raw in the store."""
+
+from __future__ import annotations
+
+import re
+import stat
+
+import pyarrow as pa
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from insiderwatch.contract import TABLES
+from insiderwatch.errors import ConfigError
+from insiderwatch.ingest import ingest_dataset
+from insiderwatch.privacy import HashKey, load_or_create_key, normalize_email, normalize_phone
+from insiderwatch.store import Store
+from insiderwatch.store.rejects import list_letters
+from sample_data import (
+    CUSTOMERS,
+    FORMATS,
+    KEY_HEX,
+    OTHER_KEY_HEX,
+    sample,
+    write_sample,
+    write_table,
+)
+
+E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+FAST = settings(max_examples=60, deadline=None)
+
+# --- normalisation ---------------------------------------------------------------------
+
+emailish = st.builds(
+    "{}{}{}@{}.{}{}".format,
+    st.sampled_from(["", " ", "mailto:", "MAILTO:", "<", "<mailto:", "mailto:<", "\t"]),
+    st.from_regex(r"[A-Za-z0-9._%+-]{1,12}", fullmatch=True),
+    st.sampled_from(["", "+tag"]),
+    st.from_regex(r"[A-Za-z0-9-]{1,10}", fullmatch=True),
+    st.sampled_from(["com", "CO.UK", "org"]),
+    st.sampled_from(["", " ", ">", "> ", "\n"]),
+)
+phoneish = st.from_regex(r"[+0(]?[0-9 ().\-+]{0,22}", fullmatch=True)
+
+
+@FAST
+@given(st.one_of(st.text(), emailish))
+def test_normalize_email_never_raises_and_is_idempotent(raw):
+    email = normalize_email(raw)
+    if email is None:
+        return
+    assert email == email.lower() == email.strip()
+    assert email.count("@") == 1
+    assert not email.startswith(("mailto:", "<")) and not email.endswith(">")
+    assert normalize_email(email) == email
+
+
+@FAST
+@given(st.one_of(st.text(), phoneish))
+def test_normalize_phone_never_raises_and_is_idempotent(raw):
+    phone = normalize_phone(raw)
+    if phone is None:
+        return
+    assert E164.match(phone), phone
+    assert normalize_phone(phone) == phone
+
+
+@FAST
+@given(
+    prefix=st.sampled_from(["0", "+44 ", "+44", "0044 ", "+44 (0)", "(0"]),
+    rest=st.from_regex(r"[0-9]{3}", fullmatch=True),
+    sep=st.sampled_from(["", " ", "-", "."]),
+)
+def test_formatting_variants_of_a_uk_mobile_agree(prefix, rest, sep):
+    digits = "7700900" + rest
+    body = f"{digits[:4]}{sep}{digits[4:7]}{sep}{digits[7:]}"
+    raw = f"(0{digits[:4]}) {digits[4:]}" if prefix == "(0" else prefix + body
+    assert normalize_phone(raw) == normalize_phone("0" + digits) == "+44" + digits
+
+
+@pytest.mark.parametrize(
+    "raw", ["07700 900123", "+44 7700 900123", "0044 7700-900-123", "(07700) 900123", "07700900123"]
+)
+def test_uk_number_variants_normalise_to_one_e164(raw):
+    assert normalize_phone(raw) == "+447700900123"
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "   ", "12", "hello", "+", "0044", "07700 9001234567890123", None]
+)
+def test_not_a_phone(raw):
+    assert normalize_phone(raw) is None
+
+
+def test_phone_region_applies_to_numbers_without_country_code():
+    us = normalize_phone("(202) 555-0143", "US")
+    assert us == normalize_phone("+1 202 555 0143")
+    assert normalize_phone("(202) 555-0143", "GB") != us
+    # A number with a country code ignores the region.
+    assert normalize_phone("+44 7700 900123", "US") == normalize_phone("07700 900123", "GB")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Jo.Smith@Example.COM",
+        "jo.smith@example.com",
+        "  jo.smith@example.com\t",
+        "mailto:Jo.Smith@example.com",
+        "MAILTO:jo.smith@EXAMPLE.com",
+        "<jo.smith@example.com>",
+        "<mailto:jo.smith@example.com>",
+        "mailto:<jo.smith@example.com>",
+        "\uff4a\uff4f.smith@example.com",  # full-width "jo", folded by NFKC
+    ],
+)
+def test_email_variants_match(raw):
+    assert normalize_email(raw) == "jo.smith@example.com"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [None, "", "  ", "not-an-email", "a@b", "a b@c.d", "a@@b.c", "@b.c", "a@b.c d", "mailto:"],
+)
+def test_not_an_email(raw):
+    assert normalize_email(raw) is None
+
+
+# --- hashing ---------------------------------------------------------------------------
+
+
+def test_same_key_same_digest_different_key_different_digest():
+    key, same, other = HashKey(b"k" * 32), HashKey(b"k" * 32), HashKey(b"j" * 32)
+    value = "jo.smith@example.com"
+    assert key.digest("email", value) == same.digest("email", value)
+    assert key.digest("email", value) != other.digest("email", value)
+    assert key.fingerprint == same.fingerprint != other.fingerprint
+    assert re.fullmatch(r"[0-9a-f]{64}", key.digest("email", value))
+
+
+def test_kinds_are_kept_apart():
+    key = HashKey(b"k" * 32)
+    assert key.digest("email", "x") != key.digest("phone", "x")
+    # The separator keeps ("ab", "c") and ("a", "bc") apart too.
+    assert key.digest("ab", "c") != key.digest("a", "bc")
+
+
+@FAST
+@given(st.lists(st.one_of(st.none(), st.text(max_size=20)), max_size=10))
+def test_digest_many_equals_digest(values):
+    key = HashKey(b"k" * 32)
+    assert key.digest_many("phone", values) == [key.digest("phone", v) for v in values]
+
+
+def test_digest_of_none_is_none_and_fingerprint_hides_the_key():
+    key = HashKey(bytes.fromhex(KEY_HEX))
+    assert key.digest("email", None) is None
+    assert KEY_HEX not in key.fingerprint
+    assert len(key.fingerprint) == 16
+
+
+# --- the key file ----------------------------------------------------------------------
+
+
+def test_key_file_created_private_and_reused(tmp_path):
+    path = tmp_path / "deep" / "folder" / "hash.key"
+    first = load_or_create_key(path)
+    assert path.exists()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first.secret) >= 16
+    again = load_or_create_key(path)
+    assert again == first
+    assert bytes.fromhex(path.read_text().strip()) == first.secret
+
+
+def test_hex_key_overrides_the_file(tmp_path):
+    path = tmp_path / "hash.key"
+    key = load_or_create_key(path, KEY_HEX)
+    assert key.secret == bytes.fromhex(KEY_HEX)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("hex_key", "file_text", "message"),
+    [
+        ("abcd", None, "at least 16 bytes"),
+        ("zz" * 16, None, "not valid hex"),
+        (None, "abcd\n", "too short"),
+        (None, "not hex at all", "not hex"),
+    ],
+)
+def test_bad_keys_are_refused(tmp_path, hex_key, file_text, message):
+    path = tmp_path / "hash.key"
+    if file_text is not None:
+        path.write_text(file_text)
+    with pytest.raises(ConfigError, match=message):
+        load_or_create_key(path, hex_key)
+
+
+def test_store_refuses_a_different_key(store):
+    store.bind_key(HashKey(bytes.fromhex(KEY_HEX)))
+    store.bind_key(HashKey(bytes.fromhex(KEY_HEX)))  # the same key again is fine
+    other = HashKey(bytes.fromhex(OTHER_KEY_HEX))
+    with pytest.raises(ConfigError) as info:
+        store.bind_key(other)
+    message = str(info.value)
+    assert other.fingerprint in message
+    assert HashKey(bytes.fromhex(KEY_HEX)).fingerprint in message
+    assert "secret_file" in message and "hash_key" in message
+
+
+def test_ingest_with_another_key_fails_before_loading(tmp_path, store, ingest):
+    ingest(write_sample(tmp_path / "data", only=("employees",)))
+    before = store.scalar("SELECT max(batch_id) FROM ingest_batches")
+    with pytest.raises(ConfigError):
+        ingest(tmp_path / "data", key=HashKey(bytes.fromhex(OTHER_KEY_HEX)))
+    assert store.scalar("SELECT max(batch_id) FROM ingest_batches") == before
+
+
+def test_cli_uses_the_hash_key_setting_and_refuses_another(cli, tmp_path, isolated_env):
+    data = write_sample(tmp_path / "data", only=("employees",))
+    db = tmp_path / "iw.duckdb"
+    assert cli("ingest", data, "--db", db, env={"INSIDERWATCH_HASH_KEY": KEY_HEX}).exit_code == 0
+    assert not isolated_env.exists(), "hash_key overrides the key file"
+    with Store(db, create=False, read_only=True) as store:
+        assert store.meta("hash_key_fingerprint") == HashKey(bytes.fromhex(KEY_HEX)).fingerprint
+    result = cli("ingest", data, "--db", db, env={"INSIDERWATCH_HASH_KEY": OTHER_KEY_HEX})
+    assert result.exit_code == 1
+    assert "secret_file" in result.stderr
+
+
+# --- no raw personal data in the store -------------------------------------------------
+
+BAD_CUSTOMERS = [
+    # Loaded, but email and phone cannot be normalised: both fields dropped.
+    {
+        "customer_id": "c4",
+        "surname": "Grey",
+        "email": "grey-at-example.net",
+        "phone": "no-phone-please",
+    },
+    # Rejected for another column; its letter keeps the row, redacted.
+    {
+        "customer_id": "c5",
+        "surname": "Pink",
+        "email": "pink.panther@example.net",
+        "phone": "07700 900555",
+        "is_vip": "maybe",
+    },
+]
+
+
+def _raw_strings(rows) -> set[str]:
+    out = set()
+    for row in rows:
+        for name in ("email", "phone"):
+            value = row.get(name)
+            if value:
+                out |= {value, value.strip().lower()}
+                if normalize_email(value):
+                    out.add(normalize_email(value))
+                if normalize_phone(value):
+                    out.add(normalize_phone(value))
+    return out
+
+
+def _store_bytes(folder) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _write_customers(folder, fmt, rows, header_case):
+    """Customers with the email/phone headers in ``header_case``; Parquet as plain text."""
+    rename = {"email": header_case("email"), "phone": header_case("phone")}
+    rows = [{rename.get(k, k): _as_text(v) for k, v in r.items()} for r in rows]
+    if fmt == "parquet":
+        names = list(dict.fromkeys(k for r in rows for k in r))
+        schema = pa.schema([(n, pa.string()) for n in names])
+        return write_table(folder, "customers", rows, fmt, schema=schema)
+    return write_table(folder, "customers", rows, fmt)
+
+
+def _as_text(value):
+    return str(value).lower() if isinstance(value, bool) else value
+
+
+# Headers match the contract case-insensitively in CSV and Parquet (JSON keys are exact).
+HEADER_CASES = [(fmt, str.lower) for fmt in FORMATS] + [
+    (fmt, case) for fmt in ("csv", "parquet") for case in (str.title, str.upper)
+]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "header_case"), HEADER_CASES, ids=[f"{f}-{c.__name__}" for f, c in HEADER_CASES]
+)
+def test_no_raw_email_or_phone_anywhere_in_the_store(tmp_path, fmt, header_case, hash_key):
+    data = tmp_path / "data"
+    rows = sample("customers") + BAD_CUSTOMERS
+    _write_customers(data, fmt, rows, header_case)
+    folder = tmp_path / "store"
+    with Store(folder / "iw.duckdb", threads=1) as store:
+        report = ingest_dataset(store, data, hash_key)
+        totals = report.totals
+        assert not report.errors
+        assert totals.rejected == 1 and totals.fields_dropped == 1
+        letters = list_letters(store, table="customers")
+        assert {letter["record_key"] for letter in letters} == {"c4", "c5"}
+        surname_stored = store.scalar("SELECT count(*) FROM customers WHERE surname = 'Smith'")
+        assert surname_stored == 1
+    raw = _raw_strings(rows)
+    assert raw, "the test needs raw values to look for"
+    for path, content in _store_bytes(folder).items():
+        for value in raw:
+            assert value.encode() not in content, f"{value!r} found in {path}"
+    for letter in letters:
+        for value in raw:
+            assert value not in (letter["record"] or ""), letter
+
+
+def test_store_bytes_check_can_see_plain_text(tmp_path, store, ingest):
+    """Guard for the test above: a value that is stored in clear is found in the files."""
+    marker = "Zanzibarian-Surname-Marker"
+    rows = sample("customers")
+    rows[0]["surname"] = marker
+    ingest(write_table(tmp_path / "data", "customers", rows))
+    store.con.execute("CHECKPOINT")
+    found = [p for p, b in _store_bytes(store.path.parent).items() if marker.encode() in b]
+    assert found
+
+
+def test_invalid_email_or_phone_drops_only_that_field(tmp_path, store, ingest, hash_key):
+    rows = sample("customers") + BAD_CUSTOMERS[:1]
+    (result,) = ingest(write_table(tmp_path / "data", "customers", rows)).files
+    counts = result.counts
+    assert counts.loaded == len(rows) and counts.rejected == 0 and counts.fields_dropped == 1
+    email_hash, phone_hash, surname = store.con.execute(
+        "SELECT email_hash, phone_hash, surname FROM customers WHERE customer_id = 'c4'"
+    ).fetchall()[0]
+    assert email_hash is None and phone_hash is None and surname == "Grey"
+    (letter,) = list_letters(store, table="customers")
+    assert letter["disposition"] == "field_dropped"
+    assert letter["row_no"] == len(rows) + 1  # header is row 1
+    assert (letter["field"], letter["reason"]) == ("email", "not_an_email")
+    assert set(letter["problems"]) == {"email:not_an_email", "phone:not_a_phone"}
+    assert "<redacted>" in letter["record"]
+
+
+def test_stored_hashes_are_keyed_hashes_of_normalised_values(tmp_path, store, ingest, hash_key):
+    rows = sample("customers")
+    twin = {"customer_id": "c9", "email": "  JO.SMITH@example.com ", "phone": "+44 7700 900123"}
+    ingest(write_table(tmp_path / "data", "customers", [*rows, twin]))
+    hashes = dict(
+        store.con.execute("SELECT customer_id, [email_hash, phone_hash] FROM customers").fetchall()
+    )
+    assert hashes["c9"] == hashes["c1"]
+    for row in CUSTOMERS:
+        expected = [
+            hash_key.digest("email", normalize_email(row.get("email"))),
+            hash_key.digest("phone", normalize_phone(row.get("phone"))),
+        ]
+        assert hashes[row["customer_id"]] == expected
+    columns = [d[0] for d in store.con.execute("SELECT * FROM customers LIMIT 0").description]
+    assert "email" not in columns and "phone" not in columns
+    assert set(TABLES["customers"].stored_arrow_schema().names) <= set(columns)
+
+
+@FAST
+@given(email=emailish)
+def test_same_email_in_any_case_hashes_identically(email):
+    assume(normalize_email(email) is not None)
+    key = HashKey(bytes.fromhex(KEY_HEX))
+    variants = {email, email.upper(), email.lower(), f" {email.swapcase()} "}
+    digests = {key.digest("email", normalize_email(v)) for v in variants}
+    assert len(digests) == 1
