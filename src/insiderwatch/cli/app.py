@@ -7,6 +7,7 @@ not be read, or ``--strict`` with any row rejected; 2 usage error.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,8 +27,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()  # tables: stdout
-err = Console(stderr=True)  # progress and messages: stderr, so stdout stays parseable
+# Piped output (CI logs, `| less`) gets 120 columns instead of Rich's 80 so that counts
+# in the summary tables are not cut short.
+_WIDTH = shutil.get_terminal_size((120, 24)).columns
+out = Console(width=_WIDTH)  # tables: stdout
+err = Console(stderr=True, width=_WIDTH)  # progress and messages: stderr; stdout stays parseable
 
 DbOption = Annotated[
     Path | None,
