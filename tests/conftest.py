@@ -52,13 +52,9 @@ def hash_key() -> HashKey:
 
 
 @pytest.fixture
-def store_path(tmp_path: Path) -> Path:
-    return tmp_path / "store" / "iw.duckdb"
-
-
-@pytest.fixture
-def store(store_path: Path) -> Iterator[Store]:
-    with Store(store_path, threads=1) as opened:
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty store in ``tmp_path/store`` (the folder holds everything it writes)."""
+    with Store(tmp_path / "store" / "iw.duckdb", threads=1) as opened:
         yield opened
 
 

@@ -22,7 +22,6 @@ from insiderwatch.contract import TABLES
 
 UTC = dt.UTC
 FORMATS = ("csv", "jsonl", "jsonl.gz", "parquet")
-TEXT_FORMATS = ("csv", "jsonl", "jsonl.gz")
 KEY_HEX = "00112233445566778899aabbccddeeff" * 2
 OTHER_KEY_HEX = "ffeeddccbbaa99887766554433221100" * 2
 

@@ -18,7 +18,6 @@ from insiderwatch.store import Store
 from insiderwatch.store.rejects import list_letters
 from sample_data import (
     CUSTOMERS,
-    FORMATS,
     KEY_HEX,
     OTHER_KEY_HEX,
     sample,
@@ -284,7 +283,7 @@ def _as_text(value):
 
 
 # Headers match the contract case-insensitively in CSV and Parquet (JSON keys are exact).
-HEADER_CASES = [(fmt, str.lower) for fmt in FORMATS] + [
+HEADER_CASES = [(fmt, str.lower) for fmt in ("csv", "jsonl", "parquet")] + [
     (fmt, case) for fmt in ("csv", "parquet") for case in (str.title, str.upper)
 ]
 
