@@ -603,3 +603,26 @@ def test_corrected_customer_resolves_its_field_dropped_letter(tmp_path, store, i
     assert list_letters(store) == []
     (resolved,) = list_letters(store, include_resolved=True)
     assert resolved["resolved_batch"] == fixed.batch_id
+
+
+def test_fractional_record_count_is_rejected_not_rounded(tmp_path, store, hash_key):
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "employees.csv").write_text(
+        "employee_id,role,hired_on\ne1,cs_agent,2024-01-01\n"
+    )
+    (tmp_path / "ds" / "access.csv").write_text(
+        "event_id,time,employee_id,action,customer_ids,record_count\n"
+        "a1,2026-09-01T10:00:00Z,e1,view,c1,3.5\n"
+        "a2,2026-09-01T10:00:00Z,e1,view,c1,+2\n"
+    )
+    report = ingest_dataset(store, tmp_path / "ds", hash_key)
+    access = next(r for r in report.files if r.file.table == "access")
+    assert access.counts.reasons["record_count:not_an_integer"] == 1
+    assert store.scalar("SELECT record_count FROM access WHERE event_id = 'a2'") == 2
+
+
+def test_absent_boolean_takes_the_contract_default(tmp_path, store, hash_key):
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "customers.csv").write_text("customer_id,surname\nc1,Smith\n")
+    ingest_dataset(store, tmp_path / "ds", hash_key)
+    assert store.scalar("SELECT is_vip FROM customers WHERE customer_id = 'c1'") is False

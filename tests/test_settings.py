@@ -80,11 +80,14 @@ def test_config_file_from_working_directory_environment_or_flag(tmp_path, monkey
     assert load_settings(environ={}).db == "local.duckdb"
     # $INSIDERWATCH_CONFIG wins over the local file ...
     env_file = _toml(tmp_path / "env.toml", 'db = "env-file.duckdb"\n')
+    environ = {"INSIDERWATCH_CONFIG": str(env_file)}
+    assert load_settings(environ=environ).db == "env-file.duckdb"
+    # ... the process environment is used when none is passed ...
     monkeypatch.setenv("INSIDERWATCH_CONFIG", str(env_file))
-    assert load_settings(environ={}).db == "env-file.duckdb"
+    assert load_settings().db == "env-file.duckdb"
     # ... and an explicit file wins over both.
     explicit = _toml(tmp_path / "x.toml", 'db = "explicit.duckdb"\n')
-    assert load_settings(config_file=explicit, environ={}).db == "explicit.duckdb"
+    assert load_settings(config_file=explicit, environ=environ).db == "explicit.duckdb"
 
 
 def test_unknown_key_in_file_is_an_error_naming_it(tmp_path):

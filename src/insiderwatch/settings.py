@@ -121,10 +121,10 @@ class Settings(Mapping[str, Any]):
         return Path(self._values["secret_file"] or _default_secret_file()).expanduser()
 
 
-def _config_file(explicit: str | Path | None) -> Path | None:
+def _config_file(explicit: str | Path | None, environ: Mapping[str, str]) -> Path | None:
     if explicit:
         return Path(explicit)
-    if env := os.environ.get("INSIDERWATCH_CONFIG"):
+    if env := environ.get("INSIDERWATCH_CONFIG"):
         return Path(env)
     local = Path("insiderwatch.toml")
     return local if local.exists() else None
@@ -149,7 +149,7 @@ def load_settings(
 ) -> Settings:
     """Resolve every setting; unknown names and bad values fail here, at start-up."""
     environ = os.environ if environ is None else environ
-    path = _config_file(config_file)
+    path = _config_file(config_file, environ)
     from_file = _read_file(path) if path else {}
     unknown = sorted(set(from_file) - set(REGISTRY))
     if unknown:

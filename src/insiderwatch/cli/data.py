@@ -154,11 +154,13 @@ def _print_report(report: IngestReport, seconds: float) -> None:
     for r in report.files:
         c = r.counts
         if r.error:
-            table.add_row(r.file.table, r.file.path.name, "[red]unreadable[/]", "", "", "", "", "")
+            table.add_row(
+                r.file.table, escape(r.file.path.name), "[red]unreadable[/]", "", "", "", "", ""
+            )
             continue
         table.add_row(
             r.file.table,
-            r.file.path.name,
+            escape(r.file.path.name),
             f"{c.rows_read:,}",
             f"{c.loaded:,}",
             f"{c.updated:,}",
@@ -197,6 +199,9 @@ def ingest(
 ) -> None:
     """Load a dataset in the contract format; bad rows go to the dead letters."""
     settings = settings_for(db, config)
+    if not dataset.exists():
+        # Checked before the store is opened, so a mistyped path leaves no empty store.
+        raise fail(f"dataset not found: {dataset}")
     began = time.perf_counter()
     try:
         key = load_or_create_key(settings.secret_path, settings.hash_key)

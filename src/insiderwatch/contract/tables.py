@@ -31,6 +31,7 @@ class ColumnSpec:
     max_length: int | None = None
     min_value: int | None = None
     pii: str | None = None  # "email" / "phone": normalised and stored only as a keyed hash
+    default: bool | None = None  # value stored when a boolean is absent (e.g. is_vip = False)
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -139,6 +140,7 @@ def _column(field: mi.Field) -> ColumnSpec:
         max_length=max_length,
         min_value=min_value,
         pii=extra.get("pii"),
+        default=field.default if isinstance(field.default, bool) else None,
     )
 
 

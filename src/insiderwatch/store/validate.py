@@ -127,7 +127,8 @@ def _parse(col: ColumnSpec, src: str | None, src_type: str | None) -> tuple[str,
     present = f"({text} IS NOT NULL)"
     parsed = {
         "str": text,
-        "int": f"TRY_CAST({text} AS BIGINT)",
+        # Only whole numbers: a cast alone would round "3.5" to 4.
+        "int": f"CASE WHEN regexp_full_match({text}, '[+-]?[0-9]+') THEN TRY_CAST({text} AS BIGINT) END",
         "bool": (
             f"CASE WHEN lower({text}) IN {tuple(TRUE_WORDS)} THEN TRUE "
             f"WHEN lower({text}) IN {tuple(FALSE_WORDS)} THEN FALSE END"
@@ -211,6 +212,8 @@ def staged_select(
             parsed = f"list_transform({parsed}, lambda x: lower(x))"
         elif col.choices:
             parsed = f"lower({parsed})"
+        if col.default is not None:
+            parsed = f"CASE WHEN {present} THEN {parsed} ELSE {str(col.default).upper()} END"
         inner.append(f"{parsed} AS {col.name}")
         if col.kind == "str" and src is not None:
             # A string is present exactly when its parsed value is: no second trim.
