@@ -75,6 +75,20 @@ def raw_read_seconds(parquet: Path) -> float:
     return time.perf_counter() - began
 
 
+def copy_floor_seconds(parquet: Path, work: Path) -> float:
+    """DuckDB reading the file and writing it back as zstd Parquet: the least any ingest
+    that keeps its own copy must pay, before validating anything."""
+    out = work / "copy-floor.parquet"
+    began = time.perf_counter()
+    duckdb.execute(
+        f"COPY (SELECT * FROM read_parquet('{parquet}')) TO '{out}' "
+        "(FORMAT parquet, COMPRESSION zstd)"
+    )
+    seconds = time.perf_counter() - began
+    out.unlink()
+    return seconds
+
+
 def ingest_run(dataset: Path, work: Path) -> dict:
     db = work / "bench.duckdb"
     for leftover in (db, work / "bench.segments", work / "bench.duckdb.wal"):
