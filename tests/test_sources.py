@@ -429,3 +429,25 @@ def test_parquet_with_unexpected_types_is_validated_not_fatal(tmp_path, store, i
     assert access.counts.rejected == 3
     assert access.counts.reasons["time:not_a_timestamp"] == 3
     assert access.counts.reasons["record_count:not_an_integer"] == 1
+
+
+def test_row_numbers_stay_exact_across_read_ahead_blocks(tmp_path, monkeypatch):
+    """pyarrow reports malformed rows of the next block early; numbering must not drift."""
+    from insiderwatch.sources import readers
+
+    monkeypatch.setattr(readers, "_BLOCK_BYTES", 4096)
+    path = tmp_path / "access.csv"
+    lines = ["event_id,time,employee_id,action"]
+    for i in range(3000):
+        lines.append(f"b{i},x" if i % 97 == 5 else f"e{i},2026-09-01T00:00:00Z,e1,view")
+    path.write_text("\n".join(lines) + "\n")
+    reader = readers.reader_for(classify(path), batch_rows=250)
+    malformed = []
+    for batch in reader.batches():
+        for event_id, row in zip(
+            batch.data["event_id"].to_pylist(), batch.data["_row"].to_pylist(), strict=True
+        ):
+            assert int(event_id[1:]) + 2 == row
+        malformed += batch.malformed
+    assert len(malformed) == sum(1 for i in range(3000) if i % 97 == 5)
+    assert all(int(text.split(",")[0][1:]) + 2 == row for row, text in malformed)

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
+
 from insiderwatch.contract import TABLES
 from insiderwatch.errors import InsiderwatchError, UnreadableFileError
 from insiderwatch.privacy import HashKey
@@ -80,7 +83,9 @@ def ingest_file(
     except InsiderwatchError as exc:
         result.error = str(exc)
         return result
-    source = str(file.path)
+    # The absolute path names the file in letters, so `data/x.csv` and `/abs/data/x.csv`
+    # are one source.
+    source = str(file.path.resolve())
     result.batch_id = store.new_batch(file.table, source, file.format)
     loader = BatchLoader(store, TABLES[file.table], source, result.batch_id, key, phone_region)
     status = "done"
@@ -92,6 +97,10 @@ def ingest_file(
     except InsiderwatchError as exc:
         # Batches already loaded stay loaded: re-running the file skips them as duplicates.
         result.error, status = str(exc), "failed"
+    except (duckdb.Error, pa.ArrowException) as exc:
+        # An engine error is a bug or a value no check anticipated: the file is reported
+        # as failed (not the whole run), with what the engine said.
+        result.error, status = f"{file.path}: could not load: {exc}", "failed"
     store.finish_batch(result.batch_id, result.counts.as_dict(), status)
     return result
 

@@ -83,7 +83,10 @@ def discover(root: Path) -> Dataset:
         dataset.files.append(found)
         return dataset
     for path in sorted(root.rglob("*")):
-        if path.is_dir() or any(part.startswith(".") for part in path.relative_to(root).parts):
+        parts = path.relative_to(root).parts
+        # Hidden files and a store's own event segments (a store kept inside the dataset
+        # folder) are never input.
+        if path.is_dir() or any(p.startswith(".") or p.endswith(".segments") for p in parts):
             continue
         parent = path.parent.name.lower() if path.parent != root else None
         hint = parent if parent in LOAD_ORDER else None

@@ -110,10 +110,19 @@ class _LineBatcher:
         pending: list[pa.RecordBatch] = []
         pending_rows = 0
 
-        def flush() -> RawBatch:
+        def flush(last: bool = False) -> RawBatch:
             nonlocal pending, pending_rows
             table = _without_row_column(pa.Table.from_batches(pending, schema=stream.schema))
-            bad, self.bad = self.bad, []
+            # pyarrow parses ahead: malformed rows of the next block may already have been
+            # reported. A malformed row belongs here only if it falls before the end of
+            # this batch's span; the rest wait for the next flush.
+            self.bad.sort(key=lambda item: item[0])
+            take = 0
+            while take < len(self.bad) and (
+                last or self.bad[take][0] < self.next_row + table.num_rows + take
+            ):
+                take += 1
+            bad, self.bad = self.bad[:take], self.bad[take:]
             rows, self.next_row = _number_rows(self.next_row, table.num_rows, [r for r, _ in bad])
             table = table.append_column(ROW, pa.array(rows))
             pending, pending_rows = [], 0
@@ -132,7 +141,7 @@ class _LineBatcher:
             raise self.reader._fail(exc) from None
         if pending or self.bad:
             self.reader.bytes_done = self.reader.file.size
-            yield flush()
+            yield flush(last=True)
 
 
 class CsvReader(Reader):

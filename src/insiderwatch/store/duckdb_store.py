@@ -33,7 +33,8 @@ class Store:
         memory_limit: str = "1GB",
         threads: int = 0,
     ) -> None:
-        self.path = Path(path)
+        # Absolute, so the view's segment paths work from any working directory.
+        self.path = Path(path).resolve()
         self.read_only = read_only
         if not create and not self.path.exists():
             raise InsiderwatchError(
@@ -86,8 +87,9 @@ class Store:
     # -- event segments -------------------------------------------------------------
     @property
     def segments_dir(self) -> Path:
-        """Folder of the Parquet event segments, beside the database file."""
-        return self.path.parent / f"{self.path.stem}.segments"
+        """Folder of the Parquet event segments, beside the database file (named after the
+        whole file name, so `x.duckdb` and `x.db` never share one)."""
+        return self.path.parent / f"{self.path.name}.segments"
 
     def segment_files(self, table: str = "access") -> list[Path]:
         rows = self.con.execute(
@@ -120,6 +122,8 @@ class Store:
         folder.mkdir(parents=True, exist_ok=True)
         n = self.scalar("SELECT count(*) FROM event_segments WHERE batch_id = ?", [batch_id])
         final = folder / f"batch-{batch_id:06d}-{n:04d}.parquet"
+        if final.exists():
+            raise InsiderwatchError(f"{final} already exists: another store shares this folder?")
         partial = final.with_suffix(".parquet.partial")
         # Unique ids gain nothing from dictionary encoding and it costs a third of the write.
         dictionary = [n for n in data.column_names if n not in ("event_id", "customer_ids")]

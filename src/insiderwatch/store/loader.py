@@ -182,7 +182,9 @@ class BatchLoader:
               last_batch = excluded.last_batch,
               problems = excluded.problems,
               field = excluded.field,
-              reason = excluded.reason
+              reason = excluded.reason,
+              -- seen again, so open again; the resolve step closes it if that is justified
+              resolved_batch = NULL
             """
         )
 

@@ -116,10 +116,11 @@ def _parse(col: ColumnSpec, src: str | None, src_type: str | None) -> tuple[str,
             return clean, present
         if col.kind == "str":
             return f"NULLIF({ref}, '')", f"(NULLIF({ref}, '') IS NOT NULL)"
+        # TRY_CAST: a typed value can still be out of range (an unsigned 2^64 - 1).
         if col.kind == "timestamp":
-            return f"CAST({ref} AS TIMESTAMPTZ)", present
+            return f"TRY_CAST({ref} AS TIMESTAMPTZ)", present
         return (
-            f"CAST({ref} AS {dict(int='BIGINT', bool='BOOLEAN', date='DATE')[col.kind]})",
+            f"TRY_CAST({ref} AS {dict(int='BIGINT', bool='BOOLEAN', date='DATE')[col.kind]})",
             present,
         )
     # Everything else is read as text; an empty string means "no value".
