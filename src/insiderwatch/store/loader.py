@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from insiderwatch.contract import TableSpec
+from insiderwatch.errors import InsiderwatchError
 from insiderwatch.privacy import HashKey, normalize_email, normalize_phone
 from insiderwatch.sources.readers import LINE, ROW, RawBatch
 from insiderwatch.store.duckdb_store import Store
@@ -123,7 +124,7 @@ class BatchLoader:
         # The parsed batch is held as Arrow and scanned in place by later queries, which
         # avoids copying it into a temporary table.
         if self.spec.name in EVENT_TABLES:
-            stage = con.sql(self._new_events_select(stage_sql)).to_arrow_table()
+            stage = self._mark_repeats(con.sql(self._events_select(stage_sql)).to_arrow_table())
         else:
             stage = con.sql(stage_sql).to_arrow_table()
         if self.pii:
@@ -135,7 +136,12 @@ class BatchLoader:
         else:
             self._upsert_context(counts)
         self._resolve_letters()
-        counts.duplicates = counts.rows_read - counts.rejected - counts.loaded - counts.updated
+        if counts.rows_read != counts.loaded + counts.updated + counts.duplicates + counts.rejected:
+            # Every bucket is counted on its own, so a row that vanished shows up here.
+            raise InsiderwatchError(
+                f"{self.source}: internal error: {counts.as_dict()} do not add up; "
+                "the batch was rolled back"
+            )
         return counts
 
     def load_in_transaction(self, batch: RawBatch) -> LoadCounts:
@@ -299,15 +305,19 @@ class BatchLoader:
                 self._insert_letters(dropped)
 
     def _resolve_letters(self) -> None:
-        """A rejected record whose key is now stored (fixed file, replay) is resolved."""
+        """A rejected record is resolved when a good row with its key arrives in a later
+        batch (a corrected file, a replay, the original re-sent): loaded, updated or
+        identical to what is stored. A key merely being stored is not enough, since a
+        rejected correction of a known employee would then vanish at once."""
         spec = self.spec
-        key = " || '|' || ".join(f"coalesce(CAST(t.{k} AS VARCHAR), '')" for k in spec.key)
+        good_keys = " || '|' || ".join(f"coalesce(CAST(s.{k} AS VARCHAR), '')" for k in spec.key)
         self.con.execute(
             f"""
             UPDATE dead_letters d SET resolved_batch = {self.batch_id}
             WHERE d.resolved_batch IS NULL AND d.disposition = 'rejected'
               AND d.table_name = {quote_str(spec.name)} AND d.record_key IS NOT NULL
-              AND d.record_key IN (SELECT {key} FROM {spec.name} t)
+              AND d.last_batch < {self.batch_id}
+              AND d.record_key IN (SELECT {good_keys} FROM _stage s WHERE len(s._problems) = 0)
             """
         )
         if self.pii:
@@ -360,52 +370,84 @@ class BatchLoader:
             exprs.append(f"{expr} AS {col.stored_name}" if aliased else expr)
         return ", ".join(exprs)
 
-    def _new_events_select(self, stage_sql: str) -> str:
-        """One pass over the batch: parsed, checked, and events already stored dropped.
+    # What must agree for a re-sent event to be the same event. Lists are left out so
+    # that a re-ingest does not read every stored list back.
+    _IDENTITY = ("time", "employee_id", "action", "destination", "record_count")
 
-        Rejected rows are kept (with their problems) for the letters; good rows whose id
-        is already in the store are dropped here and counted as duplicates.
+    def _events_select(self, stage_sql: str) -> str:
+        """One pass over the batch: parsed, checked, and compared with stored events.
+
+        ``_stored`` marks good rows whose id is already stored; ``_conflict`` those whose
+        stored event differs (same id, different time, person, action ...): a reused id
+        must not hide an export, so it becomes a letter instead of a duplicate.
         """
         key = self.spec.key[0]
+        differs = " OR ".join(f"e.{c} IS DISTINCT FROM n.{c}" for c in self._IDENTITY)
         return f"""
-            SELECT s.{ROW}, s._problems, {self._stored_select("s", aliased=True)}
-            FROM ({stage_sql}) s
-            WHERE len(s._problems) > 0
-               OR NOT EXISTS (SELECT 1 FROM {self.spec.name} e WHERE e.{key} = s.{key})
+            SELECT n.*, e.{key} IS NOT NULL AS _stored,
+                   e.{key} IS NOT NULL AND ({differs}) AS _conflict
+            FROM (
+                SELECT s.{ROW}, s._problems, {self._stored_select("s", aliased=True)}
+                FROM ({stage_sql}) s
+            ) n
+            LEFT JOIN (SELECT {key}, {", ".join(self._IDENTITY)} FROM {self.spec.name}) e
+              ON e.{key} = n.{key} AND len(n._problems) = 0
         """
 
-    def _append_events(self, stage: pa.Table, counts: LoadCounts) -> None:
-        """Write the batch's new, valid events as a Parquet segment."""
-        spec, key = self.spec, self.spec.key[0]
-        problems = pc.list_value_length(stage["_problems"])
-        good = (
-            stage if pc.max(problems).as_py() in (0, None) else stage.filter(pc.equal(problems, 0))
-        )
-        # Ids repeated inside the batch keep their first row. Finding the few repeated
-        # ids with a GROUP BY and dropping only their later rows is far cheaper than a
-        # window over the whole batch.
-        self.con.register("_good_events", good)
+    def _mark_repeats(self, stage: pa.Table) -> pa.Table:
+        """Add ``_duplicate`` and turn conflicting re-uses of an id into problems.
+
+        Within the batch, the first row of an id wins; a later row equal to it is a
+        duplicate, a different one a conflict. Repeated ids are found with a GROUP BY and
+        only their rows are windowed, far cheaper than a window over the whole batch.
+        """
+        key, ident = self.spec.key[0], ", ".join(self._IDENTITY)
+        self.con.register("_candidates", stage)
         try:
             later = self.con.sql(
                 f"""
-                SELECT {ROW} FROM _good_events
-                WHERE {key} IN (
-                    SELECT {key} FROM _good_events GROUP BY {key} HAVING count(*) > 1
+                SELECT {ROW}, hash({ident}) <> first_value(hash({ident}))
+                    OVER (PARTITION BY {key} ORDER BY {ROW}) AS differs
+                FROM _candidates
+                WHERE len(_problems) = 0 AND NOT _stored AND {key} IN (
+                    SELECT {key} FROM _candidates WHERE len(_problems) = 0
+                    GROUP BY {key} HAVING count(*) > 1
                 )
                 QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {ROW}) > 1
                 """
-            ).to_arrow_table()[ROW]
+            ).to_arrow_table()
         finally:
-            self.con.unregister("_good_events")
-        if len(later):
-            good = good.filter(pc.invert(pc.is_in(good[ROW], value_set=later)))
-        if good.num_rows:
+            self.con.unregister("_candidates")
+        rows = stage[ROW]
+        repeat = pc.is_in(rows, value_set=later[ROW])
+        repeat_conflict = pc.is_in(rows, value_set=later.filter(later["differs"])[ROW])
+        conflict = pc.or_(pc.fill_null(stage["_conflict"], False), repeat_conflict)
+        stored = pc.fill_null(stage["_stored"], False)
+        duplicate = pc.and_(pc.or_(stored, repeat), pc.invert(conflict))
+        if pc.any(conflict).as_py():
+            problems = stage["_problems"].to_pylist()
+            for i in pc.indices_nonzero(conflict).to_pylist():
+                problems[i] = [f"{key}:conflicting_duplicate"]
+            index = stage.schema.get_field_index("_problems")
+            stage = stage.set_column(index, "_problems", pa.array(problems, pa.list_(pa.string())))
+        return stage.append_column("_duplicate", duplicate)
+
+    def _append_events(self, stage: pa.Table, counts: LoadCounts) -> None:
+        """Write the batch's new, valid events as a Parquet segment."""
+        spec = self.spec
+        good = pc.equal(pc.list_value_length(stage["_problems"]), 0)
+        duplicate = pc.and_(good, stage["_duplicate"])
+        new = stage.filter(pc.and_(good, pc.invert(stage["_duplicate"])))
+        if new.num_rows:
             schema = spec.stored_arrow_schema()
-            new = good.select(schema.names).cast(schema)
-            new = new.append_column("batch_id", pa.array(np.full(new.num_rows, self.batch_id)))
-            self.store.add_segment(spec.name, new, self.batch_id)
+            table = new.select(schema.names).cast(schema)
+            table = table.append_column(
+                "batch_id", pa.array(np.full(table.num_rows, self.batch_id))
+            )
+            self.store.add_segment(spec.name, table, self.batch_id)
             self.store.refresh_views()
-        counts.loaded += good.num_rows
+        counts.loaded += new.num_rows
+        counts.duplicates += pc.sum(duplicate).as_py() or 0
 
     def _upsert_context(self, counts: LoadCounts) -> None:
         spec = self.spec
@@ -435,5 +477,9 @@ class BatchLoader:
                 WHERE NOT EXISTS (SELECT 1 FROM {spec.name} t WHERE {on} AND NOT ({differs}))
                 """
             )
+        good = self.scalar("SELECT count(*) FROM _stage WHERE len(_problems) = 0")
+        distinct = self.scalar("SELECT count(*) FROM _good")
         counts.loaded += new
         counts.updated += changed
+        # Unchanged rows, plus earlier rows of a key repeated within the input.
+        counts.duplicates += (distinct - new - changed) + (good - distinct)

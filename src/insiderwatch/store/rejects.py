@@ -103,17 +103,25 @@ class ReplayResult:
 
 def replay(store: Store, key: HashKey, *, phone_region: str = "GB") -> list[ReplayResult]:
     """Re-validate every open rejected record that still has its content."""
+    # Two open letters of one source can share a row number (the file was edited between
+    # ingests). Rows are matched by number inside a batch, so such letters go into
+    # separate rounds: the n-th letter of each row number in round n.
     groups = store.con.execute(
         """
-        SELECT table_name, source, list(row_no ORDER BY row_no), list(record ORDER BY row_no)
-        FROM dead_letters
-        WHERE resolved_batch IS NULL AND disposition = 'rejected' AND record IS NOT NULL
-          AND left(ltrim(record), 1) = '{'
-        GROUP BY ALL ORDER BY table_name, source
+        SELECT table_name, source, round, list(row_no ORDER BY row_no), list(record ORDER BY row_no)
+        FROM (
+            SELECT *, row_number() OVER (
+                PARTITION BY table_name, source, row_no ORDER BY first_batch, letter_id
+            ) AS round
+            FROM dead_letters
+            WHERE resolved_batch IS NULL AND disposition = 'rejected' AND record IS NOT NULL
+              AND left(ltrim(record), 1) = '{'
+        )
+        GROUP BY ALL ORDER BY table_name, source, round
         """
     ).fetchall()
     results = []
-    for table, source, rows, records in groups:
+    for table, source, _round, rows, records in groups:
         if table in NOT_REPLAYABLE:
             continue
         batch = RawBatch(
