@@ -3,6 +3,7 @@ letters that reopen, and identity of a source file."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from insiderwatch.ingest import ingest_dataset
@@ -109,3 +110,51 @@ def test_relative_and_absolute_paths_are_one_source(tmp_path, store, hash_key, m
     ingest_dataset(store, Path("ds"), hash_key)
     ingest_dataset(store, folder.resolve(), hash_key)
     assert len(list_letters(store, table="access")) == 1
+
+
+def test_customer_letters_keep_no_oddly_named_personal_columns(tmp_path, store, hash_key):
+    folder = tmp_path / "ds"
+    _write(
+        folder,
+        "customers.csv",
+        "customer_id,E-Mail,Phone,is_vip\nc1,eve@example.com,+447700900123,maybe\n",
+    )
+    _write(
+        folder / "more",
+        "customers.jsonl",
+        '{"customer_id":"c2","EMAIL":"bob@example.com","is_vip":"perhaps"}\n',
+    )
+    ingest_dataset(store, folder, hash_key)
+    letters = list_letters(store, table="customers")
+    assert len(letters) == 2
+    for letter in letters:
+        assert "@example.com" not in letter["record"] and "7700" not in letter["record"]
+
+
+def test_missing_header_error_does_not_echo_the_first_row(tmp_path, store, hash_key):
+    folder = tmp_path / "ds"
+    _write(folder, "customers.csv", "c1,Smith,AB1 2CD,alice@example.com,+447700900123\n")
+    (result,) = ingest_dataset(store, folder, hash_key).files
+    assert result.error and "customer_id" in result.error
+    assert "alice@example.com" not in result.error and "7700" not in result.error
+
+
+def test_zone_names_and_date_times_for_dates_are_rejected(tmp_path, store, hash_key):
+    folder = tmp_path / "ds"
+    _write(
+        folder,
+        "employees.csv",
+        "employee_id,role,hired_on\ne1,cs_agent,2024-01-01\ne2,cs_agent,2024-01-01T23:30:00-05:00\n",
+    )
+    _write(
+        folder,
+        "access.csv",
+        HEADER + "a1,2026-09-01 10:00 PST,e1,view,c1,\na2,2026-09-01T10:00:00-0500,e1,view,c1,\n",
+    )
+    report = ingest_dataset(store, folder, hash_key)
+    reasons = sum((r.counts.reasons for r in report.files), start=Counter())
+    assert reasons["hired_on:not_a_date"] == 1
+    assert reasons["time:not_a_timestamp"] == 1
+    assert str(store.scalar("SELECT time FROM access WHERE event_id = 'a2'")).startswith(
+        "2026-09-01 15:00:00"
+    )

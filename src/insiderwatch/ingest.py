@@ -59,9 +59,14 @@ def _check_columns(file: DatasetFile, columns: list[str] | None) -> list[str]:
     present = {c.lower() for c in columns}
     missing = [c for c in spec.required if c.lower() not in present]
     if missing:
+        # Name only the contract's columns: a file without a header has data in its
+        # first row, and that may be a customer's email.
+        known = [c for c in columns if c.lower() in {n.lower() for n in spec.names}]
+        others = len(columns) - len(known)
         raise UnreadableFileError(
             f"{file.path}: missing required column(s) {', '.join(missing)} for table "
-            f"{file.table} (has: {', '.join(columns) or 'none'})"
+            f"{file.table} (contract columns found: {', '.join(known) or 'none'}"
+            f"{f'; {others} other column(s)' if others else ''}; is the header row missing?)"
         )
     known = {c.lower() for c in spec.names}
     return [c for c in columns if c.lower() not in known and c not in (ROW, LINE)]

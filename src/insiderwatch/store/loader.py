@@ -30,8 +30,6 @@ from insiderwatch.store.validate import (
     staged_select,
 )
 
-REDACTED = "<redacted>"
-
 # Referential checks: an access or a case by someone not on the roster is rejected, so a
 # late roster can be loaded and the letters replayed.
 REFERENCES: dict[str, tuple[Reference, ...]] = {
@@ -246,12 +244,21 @@ class BatchLoader:
             self._insert_letters(select_sql)
 
     def _record_json(self, layout: str) -> str:
-        """SQL for the raw record kept in a letter, personal data redacted."""
+        """SQL for the raw record kept in a letter.
+
+        Tables with personal data keep only their non-personal contract columns: a
+        redaction list could miss a column named ``E-Mail`` or a JSON key ``EMAIL``, a
+        whitelist cannot.
+        """
         if layout == "json":
             if not self.pii:
                 return f"raw.{LINE}"
-            patch = "{" + ", ".join(f'"{c.name}": "{REDACTED}"' for c in self.pii) + "}"
-            return f"json_merge_patch(raw.{LINE}, {quote_str(patch)})"
+            parts = [
+                f"{quote_str(c.name)}: json_extract_string(raw.{LINE}, {quote_str('$.' + c.name)})"
+                for c in self.spec.columns
+                if not c.pii
+            ]
+            return f"CAST(to_json({{{', '.join(parts)}}}) AS VARCHAR)"
         raw_cols = [
             name
             for (name,) in self.con.execute(
@@ -259,12 +266,11 @@ class BatchLoader:
             ).fetchall()
             if name != ROW
         ]
-        pii = {c.name for c in self.pii}
-        parts = [  # headers match the contract case-insensitively, and so must redaction
-            f"{quote_str(n)}: "
-            + (quote_str(REDACTED) if n.lower() in pii else f"raw.{quote_ident(n)}")
-            for n in raw_cols
-        ]
+        if self.pii:
+            # Headers match the contract case-insensitively; keep the known, non-personal ones.
+            allowed = {c.name for c in self.spec.columns if not c.pii}
+            raw_cols = [n for n in raw_cols if n.lower() in allowed]
+        parts = [f"{quote_str(n)}: raw.{quote_ident(n)}" for n in raw_cols]
         return f"CAST(to_json({{{', '.join(parts)}}}) AS VARCHAR)"
 
     def _letters_for_problems(self, layout: str, counts: LoadCounts) -> None:

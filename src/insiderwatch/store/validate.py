@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from insiderwatch.contract import ColumnSpec, TableSpec
 from insiderwatch.sources.readers import LINE, ROW
 
+ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+ISO_TIMESTAMP = ISO_DATE + r"([T ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?"
+
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
 
@@ -134,12 +137,12 @@ def _parse(col: ColumnSpec, src: str | None, src_type: str | None) -> tuple[str,
             f"CASE WHEN lower({text}) IN {tuple(TRUE_WORDS)} THEN TRUE "
             f"WHEN lower({text}) IN {tuple(FALSE_WORDS)} THEN FALSE END"
         ),
-        "date": f"TRY_CAST({text} AS DATE)",
-        "timestamp": f"TRY_CAST({text} AS TIMESTAMPTZ)",
-        "list": f"coalesce({_split_list(text)}, CAST([] AS VARCHAR[]))",
+        # ISO 8601 only: the engine's cast also reads zone names ("PST", "IST"), which
+        # are ambiguous, and would drop the offset of a date-time given for a date.
+        "date": f"CASE WHEN regexp_full_match({text}, {quote_str(ISO_DATE)}) THEN TRY_CAST({text} AS DATE) END",
+        "timestamp": f"CASE WHEN regexp_full_match({text}, {quote_str(ISO_TIMESTAMP)}) THEN TRY_CAST({text} AS TIMESTAMPTZ) END",
+        "list": f"CASE WHEN {present} THEN {_split_list(text)} ELSE CAST([] AS VARCHAR[]) END",
     }[col.kind]
-    if col.kind == "list":
-        parsed = f"CASE WHEN {present} THEN {_split_list(text)} ELSE CAST([] AS VARCHAR[]) END"
     return parsed, present
 
 
