@@ -118,7 +118,7 @@ def simulate(
         err.print(f"ground truth: {truth} ({len(insiders)} insiders)")
 
 
-def _ingest_progress(report_files: list[DatasetFile]):
+def _ingest_progress():
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -206,7 +206,7 @@ def ingest(
     try:
         key = load_or_create_key(settings.secret_path, settings.hash_key)
         with open_store(settings) as store:
-            bar, on_file_start, progress = _ingest_progress([])
+            bar, on_file_start, progress = _ingest_progress()
             with bar:
                 report = ingest_dataset(
                     store,

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from insiderwatch.errors import UnreadableFileError
+from insiderwatch.errors import Location, UnreadableFileError
 from insiderwatch.registry import Registry
 from insiderwatch.sources.dataset import DatasetFile
 
@@ -66,7 +66,9 @@ class Reader:
         raise NotImplementedError
 
     def _fail(self, exc: Exception) -> UnreadableFileError:
-        return UnreadableFileError(f"{self.file.path}: cannot read as {self.format}: {exc}")
+        return UnreadableFileError(
+            f"cannot read as {self.format}: {exc}", Location(file=str(self.file.path))
+        )
 
 
 READERS: Registry[type[Reader]] = Registry("readers")

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from insiderwatch.contract import CONTRACT_VERSION, TABLES
 from insiderwatch.errors import ConfigError, InsiderwatchError
 from insiderwatch.privacy import HashKey
-from insiderwatch.store.schema import EVENT_TABLES, SCHEMA_VERSION, all_ddl, empty_select
+from insiderwatch.store.schema import COUNTERS, EVENT_TABLES, SCHEMA_VERSION, all_ddl, empty_select
 
 
 class Store:
@@ -194,7 +194,7 @@ class Store:
         return int(batch_id)
 
     def finish_batch(self, batch_id: int, counts: dict[str, int], status: str = "done") -> None:
-        cols = ("rows_read", "loaded", "updated", "duplicates", "rejected", "fields_dropped")
+        cols = COUNTERS
         self.con.execute(
             f"UPDATE ingest_batches SET {', '.join(f'{c} = ?' for c in cols)}, "
             "finished_at = now(), status = ? WHERE batch_id = ?",

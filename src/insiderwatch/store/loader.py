@@ -20,7 +20,7 @@ from insiderwatch.errors import InsiderwatchError
 from insiderwatch.privacy import HashKey, normalize_email, normalize_phone
 from insiderwatch.sources.readers import LINE, ROW, RawBatch
 from insiderwatch.store.duckdb_store import Store
-from insiderwatch.store.schema import EVENT_TABLES
+from insiderwatch.store.schema import COUNTERS, EVENT_TABLES
 from insiderwatch.store.validate import (
     TEXT,
     Reference,
@@ -54,19 +54,12 @@ class LoadCounts:
     reasons: Counter = field(default_factory=Counter)
 
     def add(self, other: LoadCounts) -> None:
-        for name in ("rows_read", "loaded", "updated", "duplicates", "rejected", "fields_dropped"):
+        for name in COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.reasons.update(other.reasons)
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "rows_read": self.rows_read,
-            "loaded": self.loaded,
-            "updated": self.updated,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "fields_dropped": self.fields_dropped,
-        }
+        return {name: getattr(self, name) for name in COUNTERS}
 
 
 class BatchLoader:
@@ -165,6 +158,12 @@ class BatchLoader:
         self.con.unregister("_stage")
         self.con.execute("DROP TABLE IF EXISTS _good")
 
+    def _key_sql(self, alias: str) -> str:
+        """A record's key as one string (``a|b`` for composite keys), as kept in letters."""
+        return " || '|' || ".join(
+            f"coalesce(CAST({alias}.{k} AS VARCHAR), '')" for k in self.spec.key
+        )
+
     def scalar(self, sql: str) -> int:
         return int(self.con.execute(sql).fetchall()[0][0])
 
@@ -201,7 +200,9 @@ class BatchLoader:
             ).to_arrow_table(),
         )
         others = "_not_objects"
-        blank = self.scalar(f"SELECT count(*) FROM {others} WHERE trim({LINE}) = ''")
+        blank = self.scalar(
+            f"SELECT count(*) FROM {others} WHERE regexp_full_match({LINE}, '\\s*')"
+        )
         counts.rows_read -= blank
         record = "NULL" if self.pii else LINE  # a broken customer line may hold raw PII
         bad = f"""
@@ -210,7 +211,7 @@ class BatchLoader:
                          ELSE 'line:malformed_json' END] AS problems,
                    NULL AS record_key, {record} AS record, 'rejected' AS disposition
             FROM {others}
-            WHERE trim({LINE}) <> ''
+            WHERE NOT regexp_full_match({LINE}, '\\s*')
         """
         self._count_and_insert(bad, counts)
 
@@ -274,7 +275,7 @@ class BatchLoader:
         return f"CAST(to_json({{{', '.join(parts)}}}) AS VARCHAR)"
 
     def _letters_for_problems(self, layout: str, counts: LoadCounts) -> None:
-        key = " || '|' || ".join(f"coalesce(CAST(s.{k} AS VARCHAR), '')" for k in self.spec.key)
+        key = self._key_sql("s")
         record = self._record_json(layout)
         rejected = f"""
             SELECT s.{ROW} AS row_no, s._problems AS problems, {key} AS record_key,
@@ -316,7 +317,7 @@ class BatchLoader:
         identical to what is stored. A key merely being stored is not enough, since a
         rejected correction of a known employee would then vanish at once."""
         spec = self.spec
-        good_keys = " || '|' || ".join(f"coalesce(CAST(s.{k} AS VARCHAR), '')" for k in spec.key)
+        good_keys = self._key_sql("s")
         self.con.execute(
             f"""
             UPDATE dead_letters d SET resolved_batch = {self.batch_id}
@@ -328,7 +329,7 @@ class BatchLoader:
         )
         if self.pii:
             # A dropped field is resolved when the record comes again with it valid.
-            fresh = " || '|' || ".join(f"coalesce(CAST(s.{k} AS VARCHAR), '')" for k in spec.key)
+            fresh = self._key_sql("s")
             self.con.execute(
                 f"""
                 UPDATE dead_letters d SET resolved_batch = {self.batch_id}

@@ -27,6 +27,9 @@ SQL_TYPES: dict[str, str] = {
 # (upserted by key).
 EVENT_TABLES = frozenset({"access"})
 
+# What every ingest batch counts; the same names are columns of ingest_batches.
+COUNTERS = ("rows_read", "loaded", "updated", "duplicates", "rejected", "fields_dropped")
+
 
 def sql_type(col: ColumnSpec) -> str:
     return "VARCHAR" if col.pii else SQL_TYPES[col.kind]
