@@ -139,10 +139,14 @@ def main() -> None:
         if not (jsonl_dir / "access.jsonl").exists():
             jsonl_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy(pq_dir / "employees.parquet", jsonl_dir / "employees.parquet")
+            # Written under another name first, so an interrupted run leaves no half file
+            # that a later run would take for the whole one.
+            partial = jsonl_dir / "partial.json"
             duckdb.execute(
                 f"COPY (SELECT * FROM read_parquet('{pq_dir / 'access.parquet'}')) "
-                f"TO '{jsonl_dir / 'access.jsonl'}' (FORMAT json)"
+                f"TO '{partial}' (FORMAT json)"
             )
+            partial.rename(jsonl_dir / "access.jsonl")
         raw = raw_read_seconds(pq_dir / "access.parquet")
         print(
             f"{n:>11,} {'raw read':>8} {n / raw:>11,.0f} {raw:>8.2f} {'':>9} {'':>13} {'1.0':>11}"

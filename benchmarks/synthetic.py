@@ -67,7 +67,9 @@ def write_parquet_dataset(folder: Path, n: int, chunk: int = 500_000) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(employees(), folder / "employees.parquet")
     path = folder / "access.parquet"
-    with pq.ParquetWriter(path, TABLES["access"].arrow_schema()) as writer:
+    partial = folder / "partial.parquet.tmp"  # renamed when complete: no half files
+    with pq.ParquetWriter(partial, TABLES["access"].arrow_schema()) as writer:
         for i, begin in enumerate(range(0, n, chunk)):
             writer.write_table(events(min(chunk, n - begin), seed=i + 1, start_id=begin))
+    partial.rename(path)
     return path
