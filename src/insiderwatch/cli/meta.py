@@ -20,9 +20,10 @@ from insiderwatch.cli.app import (
 )
 from insiderwatch.contract.jsonschema import contract_schemas, write_schemas
 from insiderwatch.settings import SETTINGS
+from insiderwatch.sources.readers import READERS
 
 # Every registry of plug-ins, by kind; later stages add theirs here.
-PLUGIN_REGISTRIES = ("insiderwatch.sources.readers:READERS",)
+PLUGIN_REGISTRIES = (READERS,)
 
 
 @app.command()
@@ -72,12 +73,8 @@ def settings(db: DbOption = None, config: ConfigOption = None, as_json: JsonOpti
 @app.command()
 def plugins(as_json: JsonOption = False) -> None:
     """Loaded plug-ins of every kind, built-in and third-party alike."""
-    import importlib
-
     rows = []
-    for ref in PLUGIN_REGISTRIES:
-        module, attr = ref.split(":")
-        registry = getattr(importlib.import_module(module), attr)
+    for registry in PLUGIN_REGISTRIES:
         for name, _item in registry:
             rows.append({"kind": registry.kind, "name": name, "origin": registry.origin(name)})
     if as_json:

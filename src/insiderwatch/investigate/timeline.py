@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import ibis
-
 from insiderwatch.store.duckdb_store import Store
 
 
@@ -103,6 +101,3 @@ def _names(value) -> list[str]:
 
 def _text(value) -> str | None:
     return None if value is None or value != value else str(value)
-
-
-__all__ = ["TimelineEntry", "ibis", "timeline"]

@@ -199,9 +199,8 @@ class BatchLoader:
                 f"SELECT {ROW}, {LINE} FROM _raw WHERE {ROW} NOT IN (SELECT {ROW} FROM _json)"
             ).to_arrow_table(),
         )
-        others = "_not_objects"
         blank = self.scalar(
-            f"SELECT count(*) FROM {others} WHERE regexp_full_match({LINE}, '\\s*')"
+            f"SELECT count(*) FROM _not_objects WHERE regexp_full_match({LINE}, '\\s*')"
         )
         counts.rows_read -= blank
         record = "NULL" if self.pii else LINE  # a broken customer line may hold raw PII
@@ -210,7 +209,7 @@ class BatchLoader:
                    [CASE WHEN json_valid({LINE}) THEN 'line:not_an_object'
                          ELSE 'line:malformed_json' END] AS problems,
                    NULL AS record_key, {record} AS record, 'rejected' AS disposition
-            FROM {others}
+            FROM _not_objects
             WHERE NOT regexp_full_match({LINE}, '\\s*')
         """
         self._count_and_insert(bad, counts)
@@ -317,26 +316,25 @@ class BatchLoader:
         identical to what is stored. A key merely being stored is not enough, since a
         rejected correction of a known employee would then vanish at once."""
         spec = self.spec
-        good_keys = self._key_sql("s")
+        keys = self._key_sql("s")
         self.con.execute(
             f"""
             UPDATE dead_letters d SET resolved_batch = {self.batch_id}
             WHERE d.resolved_batch IS NULL AND d.disposition = 'rejected'
               AND d.table_name = {quote_str(spec.name)} AND d.record_key IS NOT NULL
               AND d.last_batch < {self.batch_id}
-              AND d.record_key IN (SELECT {good_keys} FROM _stage s WHERE len(s._problems) = 0)
+              AND d.record_key IN (SELECT {keys} FROM _stage s WHERE len(s._problems) = 0)
             """
         )
         if self.pii:
             # A dropped field is resolved when the record comes again with it valid.
-            fresh = self._key_sql("s")
             self.con.execute(
                 f"""
                 UPDATE dead_letters d SET resolved_batch = {self.batch_id}
                 WHERE d.resolved_batch IS NULL AND d.disposition = 'field_dropped'
                   AND d.table_name = {quote_str(spec.name)}
                   AND d.record_key IN (
-                    SELECT {fresh} FROM _stage s
+                    SELECT {keys} FROM _stage s
                     WHERE len(s._problems) = 0 AND len(s._dropped) = 0
                   )
                 """
@@ -485,8 +483,7 @@ class BatchLoader:
                 """
             )
         good = self.scalar("SELECT count(*) FROM _stage WHERE len(_problems) = 0")
-        distinct = self.scalar("SELECT count(*) FROM _good")
         counts.loaded += new
         counts.updated += changed
-        # Unchanged rows, plus earlier rows of a key repeated within the input.
-        counts.duplicates += (distinct - new - changed) + (good - distinct)
+        # Unchanged rows, and earlier rows of a key repeated within the input.
+        counts.duplicates += good - new - changed

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-import ibis
-
 from insiderwatch.contract import LOAD_ORDER
 from insiderwatch.store.duckdb_store import Store
 
@@ -70,7 +68,7 @@ def store_stats(store: Store) -> StoreStats:
         first_event=when(span["first"].iloc[0]),
         last_event=when(span["last"].iloc[0]),
         events_per_day=[
-            (getattr(d, "date", lambda d=d: d)(), int(n))
+            (d.date() if isinstance(d, datetime) else d, int(n))
             for d, n in zip(per_day["day"], per_day["events"], strict=True)
         ],
         key_fingerprint=store.meta("hash_key_fingerprint"),
@@ -86,6 +84,3 @@ def sparkline(values: list[int]) -> str:
     return "".join(
         blocks[min(len(blocks) - 1, int(v / top * (len(blocks) - 1) + 0.5))] for v in values
     )
-
-
-__all__ = ["StoreStats", "ibis", "sparkline", "store_stats"]
