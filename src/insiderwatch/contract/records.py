@@ -168,16 +168,72 @@ class Alert(msgspec.Struct, kw_only=True, frozen=True):
     customer_ids: list[str]
 
 
+Share = Annotated[float, msgspec.Meta(ge=0, le=1)]
+Count = Annotated[int, msgspec.Meta(ge=0)]
+
+
 class Suspect(msgspec.Struct, kw_only=True, frozen=True):
+    """One employee who could have leaked (part of) a list found outside."""
+
+    rank: Annotated[int, msgspec.Meta(ge=1), _doc("1 = most likely.")]
     employee_id: Id
-    score: Score
-    matched_customers: list[str]
-    explanation: str
+    score: Annotated[
+        Score,
+        _doc(
+            "Posterior probability (%) that this employee leaked the customers still "
+            "unexplained when they were ranked (see docs/attribution.md)."
+        ),
+    ]
+    leaker: Annotated[
+        bool, _doc("Part of the union of leakers that explains the list (ranked first).")
+    ] = False
+    matched_customers: Annotated[
+        list[str], _doc("Leaked customers whose leaked details this employee saw before found_at.")
+    ]
+    explains: Annotated[
+        list[str],
+        _doc("For a leaker: the leaked customers no higher-ranked leaker had seen."),
+    ] = []
+    canaries: Annotated[list[str], _doc("Canaries found in the leak that this employee held.")] = []
+    coverage: Annotated[Share, _doc("Share of the matched leak this employee saw.")] = 0.0
+    exclusivity: Annotated[
+        Share, _doc("Share of this employee's matched customers that no other employee saw.")
+    ] = 0.0
+    reach: Annotated[
+        Count, _doc("Distinct customers whose leaked kind of details they saw (approximate).")
+    ] = 0
+    first_exposure: dt.datetime | None = None
+    last_exposure: dt.datetime | None = None
+    explanation: Annotated[str, _doc("Plain-language reasons, for a case file.")]
+
+
+class LeakRows(msgspec.Struct, kw_only=True, frozen=True):
+    """What became of the rows of a leaked list."""
+
+    read: Count
+    junk: Annotated[Count, _doc("No usable email, phone or name with postcode.")]
+    duplicates: Count
+    matched_one: Count
+    matched_several: Annotated[Count, _doc("Matched more than one customer (shared phone ...).")]
+    matched_none: Count
+    junk_reasons: Annotated[dict[str, int], _doc("Junk rows by field:reason.")] = {}
+    junk_locations: Annotated[
+        list[str], _doc("The first junk rows as file:row:field reason (never their content).")
+    ] = []
 
 
 class SuspectReport(msgspec.Struct, kw_only=True, frozen=True):
     """suspects.json: ranked best first."""
 
+    leak_file: str
+    found_at: dt.datetime | None = None
+    generated_at: dt.datetime
+    rows: LeakRows
+    customers_matched: Count
+    canaries_found: list[str] = []
+    unexplained_customers: Annotated[
+        list[str], _doc("Matched customers that none of the leakers saw (noise or unseen).")
+    ] = []
     suspects: list[Suspect]
 
 

@@ -1,0 +1,90 @@
+"""Who saw the leaked customers' leaked details, and how many customers each person sees.
+
+An employee is *exposed* to a leaked customer when, before the leak was found, an event
+of theirs showed that customer (viewed directly or listed in a search result) with at
+least one of the field categories the leak holds for them: a leaked phone number
+implicates those who saw ``phone``. Lists found outside are often merged from several
+sources, so seeing one of a row's leaked details is enough.
+
+One scan of the events answers both questions: the exposures to the leaked customers,
+and each employee's *reach* (distinct customers whose details of those kinds they saw),
+which the guilt model needs to tell a specific match from a coincidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyarrow as pa
+
+from insiderwatch.canary.plan import has_plans
+from insiderwatch.investigate.matching import LeakMatch
+from insiderwatch.store.duckdb_store import Store
+
+
+@dataclass(frozen=True)
+class Exposure:
+    pairs: pa.Table  # employee_id, customer_id, first_seen, last_seen (planted canaries too)
+    reach: dict[str, int]  # employee_id -> distinct customers seen (approximate)
+    population: int  # customers the company holds (the chance a random row is a given one)
+    staff: int  # employees on the roster (the prior over who leaked)
+
+
+def exposure(store: Store, match: LeakMatch, found_at: datetime | None) -> Exposure:
+    con = store.con
+    con.register("_leaked", match.customers.select(["customer_id", "categories"]))
+    try:
+        before = "AND time < $found_at" if found_at is not None else ""
+        grouped = con.sql(
+            f"""
+            SELECT u.employee_id, l.customer_id, GROUPING(l.customer_id) = 1 AS is_total,
+                   min(u.time) AS first_seen, max(u.time) AS last_seen,
+                   approx_count_distinct(u.cid) AS reach
+            FROM (
+                SELECT employee_id, time, fields, unnest(customer_ids) AS cid
+                FROM access
+                WHERE list_has_any(fields, $categories) {before}
+            ) u
+            LEFT JOIN _leaked l ON l.customer_id = u.cid AND list_has_any(u.fields, l.categories)
+            GROUP BY GROUPING SETS ((u.employee_id), (u.employee_id, l.customer_id))
+            """,
+            params={"categories": match.categories}
+            | ({"found_at": found_at} if found_at is not None else {}),
+        ).to_arrow_table()
+        con.register("_grouped", grouped)
+        pairs = con.sql(
+            f"""
+            SELECT employee_id, customer_id, min(first_seen) AS first_seen,
+                   max(last_seen) AS last_seen
+            FROM (
+                SELECT employee_id, customer_id, first_seen, last_seen FROM _grouped
+                WHERE NOT is_total AND customer_id IS NOT NULL
+                {_planted_sql(store, found_at)}
+            )
+            GROUP BY ALL ORDER BY employee_id, customer_id
+            """
+        ).to_arrow_table()
+        reach = dict(
+            con.execute("SELECT employee_id, reach FROM _grouped WHERE is_total").fetchall()
+        )
+        population = int(store.scalar("SELECT count(*) FROM customers"))
+        staff = int(store.scalar("SELECT count(*) FROM employees"))
+    finally:
+        con.unregister("_leaked")
+        con.unregister("_grouped")
+    return Exposure(pairs=pairs, reach=reach, population=max(population, 1), staff=max(staff, 1))
+
+
+def _planted_sql(store: Store, found_at: datetime | None) -> str:
+    """Planted canaries count as seen by their holders from the day they were planted."""
+    if not has_plans(store):
+        return ""
+    when = "" if found_at is None else f"AND p.planted_at < TIMESTAMPTZ '{found_at.isoformat()}'"
+    return f"""
+        UNION ALL
+        SELECT h.employee_id, h.customer_id, p.planted_at, p.planted_at
+        FROM canary_holders h JOIN canary_decoys d USING (customer_id)
+        JOIN canary_plans p USING (plan_id)
+        WHERE h.customer_id IN (SELECT customer_id FROM _leaked) {when}
+    """
