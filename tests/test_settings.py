@@ -53,6 +53,10 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "memory_limit": "2GB",
         "threads": "4",
         "batch_rows": "1000",
+        "identity_map": "roles.csv",
+        "sql_map": "tables.yaml",
+        "internal_apps": "pgwatch",
+        "pg_log_line_prefix": "%m [%p] ",
     }
     assert set(values) == set(REGISTRY), "a new setting needs a value here"
     environ = {REGISTRY[name].env_var: value for name, value in values.items()}

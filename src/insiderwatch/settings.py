@@ -17,6 +17,18 @@ from typing import Any
 
 from insiderwatch.errors import ConfigError
 
+# Monitoring and tooling that read database tables on their own behalf, not a person's.
+DEFAULT_INTERNAL_APPS = (
+    "insiderwatch",
+    "pg_stat_monitor",
+    "pgwatch",
+    "pganalyze",
+    "postgres_exporter",
+    "mysqld_exporter",
+    "datadog-agent",
+    "check_postgres",
+)
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -84,6 +96,28 @@ SETTINGS: tuple[Setting, ...] = (
         500_000,
         "Rows per batch when streaming CSV and JSON Lines files into the store.",
         _positive_int,
+    ),
+    Setting(
+        "identity_map",
+        None,
+        "CSV file (columns identity, employee_id) naming the employee behind each log "
+        "identity: database role, app user name. Unmapped identities are kept as their own.",
+    ),
+    Setting(
+        "sql_map",
+        None,
+        "YAML file naming which database tables and columns hold customer data and what "
+        "kind (see docs/sources.md); without it, table and column names are guessed.",
+    ),
+    Setting(
+        "internal_apps",
+        ",".join(DEFAULT_INTERNAL_APPS),
+        "Application names (comma-separated) whose database reads are monitoring, not staff.",
+    ),
+    Setting(
+        "pg_log_line_prefix",
+        "%m [%p] %q%u@%d ",
+        "The PostgreSQL log_line_prefix of stderr logs read with --source pgaudit.",
     ),
 )
 

@@ -191,14 +191,54 @@ def _print_report(report: IngestReport, seconds: float) -> None:
 
 @app.command()
 def ingest(
-    dataset: Annotated[Path, typer.Argument(help="Dataset folder (or one contract file).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Dataset folder (or one contract file); with --source, log files or folders.",
+            show_default=False,
+        ),
+    ],
+    source: Annotated[
+        str, typer.Option(help="Source kind (see `insiderwatch sources list`).")
+    ] = "dataset",
+    mapping: Annotated[
+        Path | None, typer.Option(help="Mapping file (YAML) for --source mapped.")
+    ] = None,
+    identity_map: Annotated[
+        Path | None,
+        typer.Option(help="CSV mapping log identities to employees [setting identity_map]."),
+    ] = None,
+    from_start: Annotated[
+        bool,
+        typer.Option(
+            help="Read logs from the top, not from where the last run stopped "
+            "(events already stored still count once)."
+        ),
+    ] = False,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any row is rejected.")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Load a dataset in the contract format; bad rows go to the dead letters."""
-    settings = settings_for(db, config)
+    """Load a dataset in the contract format, or logs through a source kind; bad rows go
+    to the dead letters."""
+    settings = settings_for(db, config, identity_map=identity_map)
+    if source != "dataset":
+        from insiderwatch.cli.sources import ingest_with_source
+
+        ingest_with_source(
+            settings,
+            source,
+            paths,
+            mapping=mapping,
+            from_start=from_start,
+            strict=strict,
+            as_json=as_json,
+        )
+        return
+    if len(paths) != 1:
+        raise fail("a dataset is one folder or file; several paths need --source")
+    dataset = paths[0]
     if not dataset.exists():
         # Checked before the store is opened, so a mistyped path leaves no empty store.
         raise fail(f"dataset not found: {dataset}")

@@ -20,10 +20,11 @@ from insiderwatch.cli.app import (
 )
 from insiderwatch.contract.jsonschema import contract_schemas, write_schemas
 from insiderwatch.settings import SETTINGS
+from insiderwatch.sources.kinds import SOURCES
 from insiderwatch.sources.readers import READERS
 
 # Every registry of plug-ins, by kind; later stages add theirs here.
-PLUGIN_REGISTRIES = (READERS,)
+PLUGIN_REGISTRIES = (READERS, SOURCES)
 
 
 @app.command()

@@ -102,6 +102,27 @@ BOOKKEEPING_DDL = (
   min_time TIMESTAMPTZ,
   max_time TIMESTAMPTZ
 )""",
+    # How far each followed log has been read (issue 5): the file is recognised by its
+    # first line, so a rotated log keeps its place and a replaced one starts over.
+    """CREATE TABLE IF NOT EXISTS source_offsets (
+  source VARCHAR PRIMARY KEY,
+  kind VARCHAR NOT NULL,
+  identity VARCHAR NOT NULL,
+  byte_offset BIGINT NOT NULL,
+  line BIGINT NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL
+)""",
+    # SQL statements behind database-audit events, without their literals (which hold
+    # personal data): one row per shape, and which event ran which shape.
+    """CREATE TABLE IF NOT EXISTS statement_fingerprints (
+  fingerprint VARCHAR PRIMARY KEY,
+  kind VARCHAR NOT NULL,
+  statement VARCHAR NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS event_statements (
+  event_id VARCHAR PRIMARY KEY,
+  fingerprint VARCHAR NOT NULL
+)""",
 )
 
 

@@ -1,0 +1,260 @@
+"""Ingest logs through a source kind: log -> contract batches -> the store's loader.
+
+Each file is read from where the previous run stopped (``source_offsets``), so running
+the same command on a growing log loads only what is new; event ids are derived from the
+log itself, so even a re-read from the top never double counts. Identities without a
+mapping are registered on the roster as ``unmapped`` before their events load, so their
+events are kept, not rejected.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from insiderwatch.contract import TABLES
+from insiderwatch.errors import InsiderwatchError, UnreadableFileError
+from insiderwatch.privacy import HashKey
+from insiderwatch.settings import Settings
+from insiderwatch.sources.follow import START, Position, file_identity
+from insiderwatch.sources.identity import UNMAPPED_ROLE, IdentityMap
+from insiderwatch.sources.kinds import LogSource, SourceOptions, source_for
+from insiderwatch.sources.readers import ROW, RawBatch
+from insiderwatch.sources.rows import STATEMENT
+from insiderwatch.sources.sql_access import SqlMap
+from insiderwatch.store import Store
+from insiderwatch.store.loader import BatchLoader, LoadCounts
+
+Progress = Callable[[Path, int], None]  # (file, bytes of it done so far)
+
+
+@dataclass
+class SourceFileResult:
+    path: Path
+    kind: str
+    table: str
+    counts: LoadCounts = field(default_factory=LoadCounts)
+    skipped: Counter = field(default_factory=Counter)
+    start_line: int = 0  # lines already read by earlier runs
+    batch_id: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class SourceReport:
+    kind: str
+    files: list[SourceFileResult] = field(default_factory=list)
+    unmapped: Counter = field(default_factory=Counter)  # made-up identity -> events
+
+    @property
+    def totals(self) -> LoadCounts:
+        total = LoadCounts()
+        for result in self.files:
+            total.add(result.counts)
+        return total
+
+    @property
+    def errors(self) -> list[SourceFileResult]:
+        return [r for r in self.files if r.error]
+
+
+def source_options(settings: Settings, mapping: Path | None = None) -> SourceOptions:
+    """Source options from the settings (identity map, SQL map, internal apps ...)."""
+    path = lambda name: Path(settings[name]) if settings[name] else None  # noqa: E731
+    return SourceOptions(
+        identities=IdentityMap.from_csv(path("identity_map")),
+        sql_map=SqlMap.load(path("sql_map")),
+        internal_apps=frozenset(
+            a.strip() for a in str(settings.internal_apps).split(",") if a.strip()
+        ),
+        mapping=mapping,
+        log_line_prefix=settings.pg_log_line_prefix,
+        batch_rows=min(settings.batch_rows or 100_000, 100_000),
+    )
+
+
+def log_files(paths: list[Path]) -> list[Path]:
+    """The files named, folders expanded (hidden files skipped), in name order."""
+    found: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise UnreadableFileError(f"not found: {path}")
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and not any(s.startswith(".") for s in p.parts)
+                )
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def saved_position(store: Store, source: str, path: Path) -> Position:
+    row = store.con.execute(
+        "SELECT identity, byte_offset, line FROM source_offsets WHERE source = ?", [source]
+    ).fetchall()
+    if not row or row[0][0] != file_identity(path):
+        return START
+    return Position(int(row[0][1]), int(row[0][2]))
+
+
+def _save_position(store: Store, source: str, kind: str, identity: str, at: Position) -> None:
+    store.con.execute(
+        "INSERT OR REPLACE INTO source_offsets VALUES (?, ?, ?, ?, ?, now())",
+        [source, kind, identity, at.offset, at.line],
+    )
+
+
+def _register_unmapped(
+    store: Store, key: HashKey, source: LogSource, raw: RawBatch, origin: str
+) -> None:
+    """Put identities without a mapping on the roster, so their events load."""
+    made_up = source.options.identities.first_seen
+    if raw.data is None or not made_up or "employee_id" not in raw.data.column_names:
+        return
+    ids = {e for e in raw.data["employee_id"].to_pylist() if e in made_up}
+    known = {
+        r[0]
+        for r in store.con.execute(
+            "SELECT employee_id FROM employees WHERE list_contains(?, employee_id)", [list(ids)]
+        ).fetchall()
+    }
+    new = sorted(ids - known)
+    if not new:
+        return
+    hired = [_first_day(made_up[e]) for e in new]
+    batch = RawBatch(
+        layout="columns",
+        data=pa.table(
+            {
+                "employee_id": new,
+                "display_name": [e.split(":", 1)[-1] for e in new],
+                "role": [UNMAPPED_ROLE] * len(new),
+                "team": [source.kind] * len(new),
+                "hired_on": hired,
+                ROW: pa.array(np.arange(1, len(new) + 1, dtype=np.int64)),
+            }
+        ),
+        rows=len(new),
+    )
+    batch_id = store.new_batch("employees", origin, f"{source.kind}:unmapped")
+    loader = BatchLoader(store, TABLES["employees"], origin, batch_id, key)
+    counts = loader.load_in_transaction(batch)
+    store.finish_batch(batch_id, counts.as_dict())
+
+
+def _first_day(time: str) -> str:
+    try:
+        return (
+            datetime.fromisoformat(time.replace("Z", "+00:00")).astimezone(UTC).date().isoformat()
+        )
+    except ValueError:
+        return date.today().isoformat()
+
+
+def _save_statements(store: Store, source: LogSource, raw: RawBatch) -> None:
+    if source.fingerprints:
+        store.con.executemany(
+            "INSERT OR IGNORE INTO statement_fingerprints VALUES (?, ?, ?)",
+            [[f, source.kind, text] for f, text in source.fingerprints.items()],
+        )
+        source.fingerprints.clear()
+    if raw.data is not None and STATEMENT in raw.data.column_names:
+        pairs = raw.data.select(["event_id", STATEMENT]).filter(pc.is_valid(raw.data[STATEMENT]))
+        store.con.register("_statements", pairs)
+        try:
+            store.con.execute(
+                f"INSERT OR IGNORE INTO event_statements SELECT DISTINCT event_id, {STATEMENT} "
+                "FROM _statements WHERE event_id IS NOT NULL"
+            )
+        finally:
+            store.con.unregister("_statements")
+
+
+def ingest_log_file(
+    store: Store,
+    kind: str,
+    path: Path,
+    key: HashKey,
+    options: SourceOptions,
+    *,
+    phone_region: str = "GB",
+    from_start: bool = False,
+    progress: Progress | None = None,
+) -> SourceFileResult:
+    source = source_for(kind, options)
+    if not isinstance(source, LogSource):
+        raise InsiderwatchError(f"source {kind!r} does not read log files")
+    origin = str(path.resolve())
+    table = source.table or "access"
+    result = SourceFileResult(path=path, kind=kind, table=table)
+    start = START if from_start else saved_position(store, origin, path)
+    result.start_line = start.line
+    result.batch_id = store.new_batch(table, origin, kind)
+    loader = BatchLoader(store, TABLES[table], origin, result.batch_id, key, phone_region)
+    status = "done"
+    try:
+        for raw in source.batches(path, start):
+            if table == "access":
+                _register_unmapped(store, key, source, raw, origin)
+            result.counts.add(loader.load_in_transaction(raw))
+            _save_statements(store, source, raw)
+            _save_position(store, origin, kind, source.identity, source.position)
+            if progress:
+                progress(path, source.bytes_done)
+        # Lines after the last event (server messages, internal statements) are done too.
+        _save_position(store, origin, kind, source.identity, source.position)
+        if progress:
+            progress(path, path.stat().st_size)
+    except InsiderwatchError as exc:
+        result.error, status = str(exc), "failed"
+    except (duckdb.Error, pa.ArrowException) as exc:
+        result.error, status = f"{path}: could not load: {exc}", "failed"
+    result.skipped = source.skipped
+    store.finish_batch(result.batch_id, result.counts.as_dict(), status)
+    return result
+
+
+def ingest_logs(
+    store: Store,
+    kind: str,
+    paths: list[Path],
+    key: HashKey,
+    options: SourceOptions,
+    *,
+    phone_region: str = "GB",
+    from_start: bool = False,
+    progress: Progress | None = None,
+    on_file_start: Callable[[Path], None] | None = None,
+) -> SourceReport:
+    """Load every file of ``paths`` (folders expanded) through source ``kind``."""
+    store.bind_key(key)
+    report = SourceReport(kind=kind)
+    for path in log_files(paths):
+        if on_file_start:
+            on_file_start(path)
+        report.files.append(
+            ingest_log_file(
+                store,
+                kind,
+                path,
+                key,
+                options,
+                phone_region=phone_region,
+                from_start=from_start,
+                progress=progress,
+            )
+        )
+    report.unmapped = options.identities.unmapped
+    return report

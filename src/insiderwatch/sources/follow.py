@@ -1,0 +1,100 @@
+"""Read a log line by line from a remembered position, like a log shipper.
+
+A position is (byte offset, line number) just after the last complete line consumed.
+Only whole lines are handed out: a last line without its newline is still being written,
+so it is left for the next run. A file is recognised by its first line (not its path),
+so a rotated log keeps its position under its new name and a truncated or replaced log
+starts again from the top. Gzip files are read through a decompressor; their offsets
+count decompressed bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from insiderwatch.errors import Location, UnreadableFileError
+
+
+@dataclass(frozen=True)
+class Position:
+    offset: int = 0  # bytes (decompressed for gzip) before the next line to read
+    line: int = 0  # number of the last line consumed (the next line is line + 1)
+
+
+START = Position()
+
+
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _open(path: Path) -> IO[bytes]:
+    try:
+        return gzip.open(path, "rb") if is_gzip(path) else path.open("rb")
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot open: {exc}", Location(file=str(path))) from None
+
+
+def file_identity(path: Path) -> str:
+    """Fingerprint of the file's first complete line ('' while it has none)."""
+    with _open(path) as fh:
+        first = fh.readline()
+    if not first.endswith(b"\n"):
+        return ""
+    return hashlib.sha256(first).hexdigest()[:24]
+
+
+class LineReader:
+    """Iterates over the complete lines of ``path`` from ``start``, decoded as UTF-8.
+
+    ``position`` always names the point after the last line handed out, so a caller
+    that stops after a record can save it and resume exactly there.
+    """
+
+    def __init__(self, path: Path, start: Position = START) -> None:
+        self.path = path
+        self.position = start
+        self.size = path.stat().st_size
+        self._fh = _open(path)
+        self._raw = getattr(self._fh, "fileobj", None) or self._fh  # on-disk progress
+        try:
+            self._fh.seek(start.offset)
+        except (OSError, EOFError) as exc:
+            raise UnreadableFileError(
+                f"cannot seek to byte {start.offset}: {exc}", Location(file=str(path))
+            ) from None
+
+    @property
+    def bytes_done(self) -> int:
+        """How far through the file on disk the read has got (for progress bars)."""
+        return min(self._raw.tell(), self.size)
+
+    def __iter__(self) -> Iterator[str]:
+        offset, line = self.position.offset, self.position.line
+        try:
+            for raw in self._fh:
+                if not raw.endswith(b"\n"):
+                    return  # being written: next run
+                offset += len(raw)
+                line += 1
+                self.position = Position(offset, line)
+                yield raw.decode("utf-8", errors="replace")
+        except (OSError, EOFError) as exc:
+            raise UnreadableFileError(
+                f"read failed after line {line}: {exc}", Location(file=str(self.path), row=line)
+            ) from None
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> LineReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,203 @@
+"""pgaudit, the PostgreSQL audit extension: csvlog and stderr log formats.
+
+A pgaudit entry is a server log message ``AUDIT: SESSION,<statement id>,<substatement
+id>,<class>,<command>,<object type>,<object>,<statement>,<parameter>[,<rows>]``. With
+``pgaudit.log_relation`` one statement is logged once per table it touches; those
+repeats share statement ids and become one event. Other server messages are counted as
+``not_audit`` and left alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections import OrderedDict
+from collections.abc import Iterator
+
+from insiderwatch.sources.follow import LineReader
+from insiderwatch.sources.readers import RawBatch
+from insiderwatch.sources.rows import RowBuffer
+from insiderwatch.sources.sql_log import SqlLogSource, iso_time
+
+_AUDIT = "AUDIT: "
+_SEEN = 100_000  # statement keys remembered to fold per-relation repeats
+# csvlog columns (PostgreSQL 13+; 14 and 15 append more, which are not needed here)
+_TIME, _USER, _DB, _PID, _FROM, _SESSION, _MESSAGE, _APP, _BACKEND = 0, 1, 2, 3, 4, 5, 13, 22, 23
+
+# log_line_prefix escapes -> regex; %q ends the part only session processes print.
+_PREFIX = {
+    "m": r"(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Za-z0-9+:-]+)?)",
+    "t": r"(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [A-Za-z0-9+:-]+)?)",
+    "p": r"(?P<pid>\d+)",
+    "u": r"(?P<user>[^\s@]*)",
+    "d": r"(?P<db>[^\s@]*)",
+    "a": r"(?P<app>.*?)",
+    "h": r"(?P<host>[^\s(]*)",
+    "r": r"(?P<host>[^\s(]*)(?:\(\d+\))?",
+    "c": r"(?P<session>[0-9a-f]+\.[0-9a-f]+)",
+}
+
+
+def prefix_regex(prefix: str) -> re.Pattern[str]:
+    """Regex for log lines written with ``log_line_prefix = prefix``."""
+    parts: list[str] = []
+    used: set[str] = set()
+    optional_from = None
+    i = 0
+    while i < len(prefix):
+        ch = prefix[i]
+        if ch == "%" and i + 1 < len(prefix):
+            code = prefix[i + 1]
+            i += 2
+            if code == "q":
+                optional_from = len(parts)
+            elif code == "%":
+                parts.append("%")
+            elif code in _PREFIX:
+                pattern = _PREFIX[code]
+                name = re.search(r"\?P<(\w+)>", pattern)
+                if name and name[1] in used:  # a second %m/%t: match, don't capture
+                    pattern = pattern.replace(f"?P<{name[1]}>", "?:")
+                elif name:
+                    used.add(name[1])
+                parts.append(pattern)
+            else:
+                parts.append(r"\S*?")  # other escapes: not needed, just skipped
+            continue
+        parts.append(re.escape(ch))
+        i += 1
+    if optional_from is not None:
+        parts[optional_from:] = ["(?:" + "".join(parts[optional_from:]) + ")?"]
+    return re.compile("^" + "".join(parts) + r"(?P<level>[A-Z0-9]+):  (?P<message>.*)$", re.S)
+
+
+class PgauditSource(SqlLogSource):
+    kind = "pgaudit"
+    description = "PostgreSQL pgaudit entries in the server's csvlog or stderr log."
+    dialect = "postgres"
+
+    def read(self, reader: LineReader) -> Iterator[RawBatch]:
+        self._seen: OrderedDict[tuple[str, ...], None] = OrderedDict()
+        name = reader.path.name.lower()
+        records = self._csv(reader) if ".csv" in name else self._stderr(reader)
+        buffer = self.new_buffer()
+        for line, fields in records:
+            if fields is None:
+                buffer.reject(line, "not a PostgreSQL log record (text withheld)")
+            else:
+                self._record(buffer, line, fields)
+            if len(buffer) >= self.options.batch_rows:
+                yield buffer.flush()
+        if len(buffer):
+            yield buffer.flush()
+
+    # -- formats ----------------------------------------------------------------------
+    def _csv(self, reader: LineReader) -> Iterator[tuple[int, dict[str, str] | None]]:
+        base, previous = reader.position.line, 0
+        rows = csv.reader(reader)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except csv.Error:
+                if reader.bytes_done >= reader.size:
+                    return  # a record still being written: read it next time
+                row = None
+            line, previous = base + previous + 1, rows.line_num
+            self.position = reader.position
+            if row is None or len(row) <= _APP:
+                yield line, None
+                continue
+            yield (
+                line,
+                {
+                    "time": row[_TIME],
+                    "user": row[_USER],
+                    "pid": row[_PID],
+                    "host": row[_FROM].rsplit(":", 1)[0] if row[_FROM] != "[local]" else "",
+                    "session": row[_SESSION],
+                    "message": row[_MESSAGE],
+                    "app": row[_APP],
+                    "backend": row[_BACKEND] if len(row) > _BACKEND else "client backend",
+                },
+            )
+
+    def _stderr(self, reader: LineReader) -> Iterator[tuple[int, dict[str, str] | None]]:
+        pattern = prefix_regex(self.options.log_line_prefix)
+        pending: tuple[int, list[str]] | None = None
+        end = reader.position
+        for text in reader:
+            if text.startswith("\t") and pending:  # continuation of a multi-line message
+                pending[1].append("\n" + text[1:].rstrip("\n"))
+            else:
+                if pending:
+                    self.position = end
+                    yield self._stderr_record(pattern, *pending)
+                pending = (reader.position.line, [text.rstrip("\n")])
+            end = reader.position
+        if pending:
+            self.position = end
+            yield self._stderr_record(pattern, *pending)
+
+    def _stderr_record(
+        self, pattern: re.Pattern[str], line: int, parts: list[str]
+    ) -> tuple[int, dict[str, str] | None]:
+        m = pattern.match("".join(parts))
+        if not m:
+            return line, None
+        found = m.groupdict()
+        return line, {
+            "time": found.get("time") or "",
+            "user": found.get("user") or "",
+            "pid": found.get("pid") or "",
+            "host": found.get("host") or "",
+            "session": found.get("session") or "",
+            "message": found["message"] if found["level"] == "LOG" else "",
+            "app": found.get("app") or "",
+            "backend": "client backend",
+        }
+
+    # -- one record -------------------------------------------------------------------
+    def _record(self, buffer: RowBuffer, line: int, rec: dict[str, str]) -> None:
+        message = rec["message"]
+        if not message.startswith(_AUDIT):
+            self.skipped["not_audit"] += 1
+            return
+        try:
+            entry = next(csv.reader([message[len(_AUDIT) :]]))
+        except (csv.Error, StopIteration):
+            entry = []
+        if len(entry) < 9 or not entry[1].isdigit() or not entry[2].isdigit():
+            buffer.reject(line, "malformed pgaudit entry (text withheld)")
+            return
+        _type, statement_id, sub_id, _class, command, _otype, relation, statement = entry[:8]
+        # Without a session id (a stderr prefix without %c) the file and line name it.
+        session = rec["session"] or f"{self.identity}:{rec['pid']}:{line}"
+        # One statement is logged again per relation (log_relation) and per substatement
+        # of the same text (COPY (SELECT ...) logs the SELECT too): one event for all.
+        key = (session, statement_id, hashlib.sha256(statement.encode()).hexdigest()[:16])
+        if key in self._seen:
+            self.skipped["same_statement"] += 1
+            return
+        self._seen[key] = None
+        if len(self._seen) > _SEEN:
+            self._seen.popitem(last=False)
+        if rec["backend"] not in ("", "client backend"):
+            self.skipped["internal"] += 1  # autovacuum, background workers
+            return
+        rows = entry[9] if len(entry) > 9 else ""
+        self.emit(
+            buffer,
+            line,
+            event_id=self.event_id(*key),
+            time=iso_time(rec["time"]),
+            user=rec["user"],
+            statement=statement,
+            command=command,
+            table=relation,
+            app=rec["app"],
+            src_ip=rec["host"],
+            rows=int(rows) if rows.isdigit() else None,
+        )

@@ -1,0 +1,185 @@
+"""Private database servers for the real-log tests: PostgreSQL with pgaudit, MariaDB
+with the server_audit plugin. Each runs from a temporary folder on its own port and is
+stopped by the fixture that started it. Servers refuse to run as root, so under root
+(CI) they run as the packages' service user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_service_user(user: str) -> list[str]:
+    return ["runuser", "-u", user, "--"] if os.geteuid() == 0 else []
+
+
+def _service_dir(user: str) -> Path:
+    """A temporary folder the server's user owns (pytest's tmp folders are root-only)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"iw-{user}-"))
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam(user)
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+    folder.chmod(0o755)
+    return folder
+
+
+def _wait_for(check, what: str, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not happen within {seconds:.0f} s")
+
+
+# --- PostgreSQL ------------------------------------------------------------------------
+
+
+def _pg_bindir() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.fail("PostgreSQL server binaries not found (apt-get install postgresql)")
+    return Path(found[-1]).parent
+
+
+class Postgres:
+    """initdb + pg_ctl on 127.0.0.1:<port> with pgaudit; logs as csvlog and stderr."""
+
+    LOG_LINE_PREFIX = "%m [%p] %c %q%u@%d [%a] "
+
+    def __init__(self) -> None:
+        self.bin = _pg_bindir()
+        libdir = subprocess.run(
+            [str(self.bin / "pg_config"), "--pkglibdir"], capture_output=True, text=True
+        ).stdout.strip()
+        if not Path(libdir, "pgaudit.so").exists():
+            pytest.fail(
+                f"pgaudit is not installed in {libdir}: apt-get install postgresql-15-pgaudit"
+            )
+        self.root = _service_dir("postgres")
+        self.data = self.root / "data"
+        self.logs = self.root / "log"
+        self.port = free_port()
+        self.sudo = _as_service_user("postgres")
+
+    def start(self) -> None:
+        if not self.data.exists():
+            subprocess.run(
+                [
+                    *self.sudo,
+                    str(self.bin / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--no-sync",
+                ],
+                check=True,
+                capture_output=True,
+            )
+            conf = {
+                "listen_addresses": "'127.0.0.1'",
+                "port": str(self.port),
+                "unix_socket_directories": f"'{self.root}'",
+                "shared_preload_libraries": "'pgaudit'",
+                "pgaudit.log": "'read, write'",
+                "pgaudit.log_relation": "on",
+                "pgaudit.log_rows": "on",
+                "logging_collector": "on",
+                "log_destination": "'csvlog,stderr'",
+                "log_directory": f"'{self.logs}'",
+                "log_filename": "'postgresql.log'",
+                "log_timezone": "'UTC'",
+                "log_line_prefix": f"'{self.LOG_LINE_PREFIX}'",
+                "fsync": "off",
+            }
+            with (self.data / "postgresql.conf").open("a") as fh:
+                fh.writelines(f"{k} = {v}\n" for k, v in conf.items())
+        subprocess.run(
+            [
+                *self.sudo,
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-w",
+                "-l",
+                str(self.root / "server.log"),
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self) -> None:
+        """Stop (which also flushes the logs)."""
+        subprocess.run(
+            [
+                *self.sudo,
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-w",
+                "-m",
+                "fast",
+                "stop",
+            ],
+            capture_output=True,
+        )
+
+    def psql(self, sql: str, user: str = "postgres", app: str = "psql") -> str:
+        done = subprocess.run(
+            [
+                str(self.bin / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                user,
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-c",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PGAPPNAME": app},
+        )
+        if done.returncode:
+            raise RuntimeError(f"psql failed: {done.stderr}")
+        return done.stdout
+
+    @property
+    def csvlog(self) -> Path:
+        return self.logs / "postgresql.csv"
+
+    @property
+    def stderr_log(self) -> Path:
+        return self.logs / "postgresql.log"
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
