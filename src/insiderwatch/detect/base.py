@@ -1,0 +1,102 @@
+"""What every detector is, and the step context it works in.
+
+A detector is a class with its catalogue entry (id, version, what it catches, why, false
+positives, how to investigate), a typed ``Config`` and one method returning a SQL query
+over the step's tables (``step_events``, ``step_touch``, ``employee_days`` of earlier days)
+that yields findings with these columns:
+
+``employee_id, time, first_time, points, severity, critical, key, reason, event_ids,
+customer_ids``
+
+``time`` is the event time of the latest event the finding used; ``key`` makes the
+finding unique within the detector for that employee (re-running a step replaces the
+finding instead of adding one). Findings may only use events at or before ``time``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import msgspec
+
+from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.registry import Registry
+
+FINDING_COLUMNS = ("employee_id", "time", "first_time", "points", "severity", "critical", "key",
+                   "reason", "event_ids", "customer_ids")  # fmt: skip
+
+
+class NoConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    pass
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """One step of the engine: events in [start, end) of ``day``, lookback from
+    ``lookback_start``, baselines from [baseline_start, day)."""
+
+    day: dt.date
+    start: dt.datetime
+    end: dt.datetime
+    lookback_start: dt.datetime
+    baseline_start: dt.date
+    config: DetectionConfig
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"day": self.day, "s": self.start, "e": self.end, "ls": self.lookback_start,
+                "b0": self.baseline_start}  # fmt: skip
+
+
+class Detector:
+    id: ClassVar[str]
+    version: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str]  # what it catches
+    why: ClassVar[str]  # why that is a sign of misuse
+    false_positives: ClassVar[str]
+    investigate: ClassVar[str]
+    Config: ClassVar[type[msgspec.Struct]] = NoConfig
+
+    def sql(self, ctx: StepContext, config: Any) -> str:
+        raise NotImplementedError
+
+
+DETECTORS: Registry[type[Detector]] = Registry("detectors")
+
+
+def execute(con, sql: str, params: dict[str, Any] | None = None):
+    """Run ``sql`` with the named parameters it uses (DuckDB refuses unused ones)."""
+    used = set(re.findall(r"\$([A-Za-z_]\w*)", sql))
+    return con.execute(sql, {k: v for k, v in (params or {}).items() if k in used})
+
+
+def sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_list(values) -> str:
+    return "[" + ", ".join(sql_str(str(v)) for v in values) + "]::VARCHAR[]"
+
+
+def matches_any(patterns: list[str], *columns: str) -> str:
+    """SQL: any column equals a pattern, or starts with it when it ends in '*'."""
+    tests = [
+        f"starts_with({col}, {sql_str(p[:-1])})" if p.endswith("*") else f"{col} = {sql_str(p)}"
+        for p in patterns
+        for col in columns
+    ]
+    return "(" + " OR ".join(tests or ["FALSE"]) + ")"
+
+
+def destination_class_sql(cfg: DetectionConfig, column: str = "destination") -> str:
+    """'internal', 'allowed' or 'external' for a destination column."""
+    d = cfg.destinations
+
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL WHEN {matches_any(d.internal, column)} THEN 'internal' "
+        f"WHEN {matches_any(d.allowed, column)} THEN 'allowed' ELSE 'external' END"
+    )

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import msgspec
+
+from insiderwatch.detect.base import Detector, StepContext
+
+
+class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    min_history_days: int = 5  # before that every device is new
+    burst_customers: int = 10  # unexplained customers after the new device/address
+    window_hours: int = 4
+    points: float = 20.0
+    unusual_hour_points: float = 10.0
+
+
+class AccountMisuse(Detector):
+    id = "account_misuse"
+    version = "1"
+    title = "New device or address, then a burst of access"
+    description = (
+        "A device or source address the employee has never used, followed within hours by "
+        "unexplained access to many customers; more points when it happens outside the "
+        "hours the employee usually works."
+    )
+    why = (
+        "Stolen or shared credentials, and insiders working from a personal machine to "
+        "avoid controls, show up as a new device at an odd hour that goes straight for "
+        "customer data."
+    )
+    false_positives = (
+        "A replaced laptop, travel, working from home; these rarely come with a burst of "
+        "unexplained access, which is why both are required."
+    )
+    investigate = (
+        "Ask IT whether the device is company-issued and the address expected; check the "
+        "SSO log for the login; if neither, treat as compromised credentials: reset and "
+        "review everything the session touched."
+    )
+    Config = Config
+
+    def sql(self, ctx: StepContext, config: Config) -> str:
+        c = config
+        return f"""
+WITH history AS (
+  SELECT employee_id, count(*) AS days,
+         quantile_disc(hour(first_time), 0.05) AS usual_start,
+         quantile_disc(hour(last_time), 0.95) AS usual_end
+  FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
+),
+seen AS (
+  SELECT e.employee_id, k.kind, k.value, min(e.time) AS t_new, arg_min(e.event_id, e.time) AS new_event
+  FROM step_events e
+  CROSS JOIN LATERAL (VALUES ('device', e.device_id), ('ip', e.src_ip)) k(kind, value)
+  WHERE e.in_step AND k.value <> ''
+  GROUP BY ALL
+),
+new_things AS (
+  SELECT s.* , h.usual_start, h.usual_end
+  FROM seen s JOIN history h USING (employee_id)
+  WHERE h.days >= {c.min_history_days}
+    AND NOT EXISTS (SELECT 1 FROM employee_footprint f WHERE f.employee_id = s.employee_id
+                    AND f.kind = s.kind AND f.value = s.value AND f.first_seen < $s)
+),
+first_new AS (
+  SELECT employee_id, min(t_new) AS t_new, arg_min(kind || ' ' || value, t_new) AS what,
+         arg_min(new_event, t_new) AS new_event, any_value(usual_start) AS usual_start,
+         any_value(usual_end) AS usual_end
+  FROM new_things GROUP BY employee_id
+),
+after AS (
+  SELECT n.*, t.customer_id, t.time, t.event_id,
+         row_number() OVER (PARTITION BY n.employee_id ORDER BY t.time, t.customer_id) AS rn
+  FROM first_new n
+  JOIN (SELECT employee_id, customer_id, min(time) AS time, arg_min(event_id, time) AS event_id
+        FROM step_touch WHERE in_step AND NOT explained GROUP BY ALL) t
+    ON t.employee_id = n.employee_id AND t.time >= n.t_new
+   AND t.time <= n.t_new + to_hours({c.window_hours})
+),
+burst AS (
+  SELECT employee_id, max(time) AS time, any_value(t_new) AS t_new, any_value(what) AS what,
+         any_value(new_event) AS new_event,
+         NOT (hour(any_value(t_new)) BETWEEN any_value(usual_start) AND any_value(usual_end))
+           AS odd_hour,
+         list(DISTINCT event_id) AS event_ids, list(DISTINCT customer_id) AS customer_ids
+  FROM after WHERE rn <= {c.burst_customers}
+  GROUP BY employee_id HAVING max(rn) >= {c.burst_customers}
+)
+SELECT employee_id, time, t_new AS first_time,
+       {c.points} + CASE WHEN odd_hour THEN {c.unusual_hour_points} ELSE 0 END AS points,
+       CASE WHEN odd_hour THEN 'high' ELSE 'medium' END AS severity, FALSE AS critical,
+       strftime($day, '%Y-%m-%d') AS key,
+       format('first use of {{}} at {{}} UTC{{}}, then {{}} customers looked up with no case '
+              'within {{}} h', what, strftime(t_new, '%H:%M'),
+              CASE WHEN odd_hour THEN ' (outside their usual hours)' ELSE '' END,
+              len(customer_ids), {c.window_hours}) AS reason,
+       list_distinct(list_prepend(new_event, event_ids)) AS event_ids, customer_ids
+FROM burst
+"""

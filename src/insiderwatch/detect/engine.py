@@ -1,0 +1,254 @@
+"""The incremental detection engine, in event time.
+
+History and live data go through the same loop: the events are cut into steps (UTC
+days by default) processed in time order. Each step is a handful of set-based queries:
+explain every access (:mod:`~insiderwatch.detect.explain`), write the day's per-employee
+figures (the baselines of later steps), run every detector, remember new devices. What
+a step leaves in the store (``employee_days``, ``employee_footprint``, ``findings``,
+``access_explained``) is the state the next step starts from; a detector only sees
+earlier days' state and this step's events up to each finding's time.
+
+The last step is usually partial (live data stops mid-day). It is processed up to the
+latest event and redone on the next run, which replaces its findings. Late events (a
+batch whose events fall before the watermark) and a changed configuration rewind the
+engine to the first affected day. Alerts are recomputed from all findings at the end
+(:mod:`~insiderwatch.detect.risk`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import msgspec
+import pyarrow as pa
+
+from insiderwatch.detect.base import DETECTORS, FINDING_COLUMNS, Detector, StepContext, execute
+from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.explain import build_step
+from insiderwatch.detect.risk import score_findings
+from insiderwatch.detect.rules import load_rules
+from insiderwatch.detect.state import DAILY_TABLES, ensure_tables
+from insiderwatch.store.duckdb_store import Store
+
+DAY = dt.timedelta(days=1)
+# Exfiltration sequences look back this far into the previous step.
+LOOKBACK = dt.timedelta(hours=24)
+
+
+@dataclass
+class DetectionRun:
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
+    steps: int = 0
+    events: int = 0
+    findings: int = 0
+    alerts: int = 0
+    rewound: str | None = None
+    per_detector: dict[str, int] = field(default_factory=dict)
+
+
+def active_detectors(cfg: DetectionConfig) -> list[Detector]:
+    classes = [cls for _, cls in DETECTORS] + load_rules(cfg.rule_paths)
+    return [cls() for cls in classes if cls.id not in cfg.disabled]
+
+
+def _config_fingerprint(cfg: DetectionConfig, detectors: list[Detector]) -> str:
+    versions = sorted(f"{d.id}@{d.version}" for d in detectors)
+    blob = msgspec.json.encode([msgspec.to_builtins(cfg), versions])
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _utc_day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def _first_day(store: Store, fingerprint: str) -> tuple[dt.date | None, str | None]:
+    """Where this run starts: the watermark, or earlier if something changed."""
+    earliest = store.scalar("SELECT min(time) FROM access")
+    if earliest is None:
+        return None, None
+    watermark = store.meta("detect_watermark")
+    if watermark is None:
+        return earliest.date(), None
+    if store.meta("detect_config") != fingerprint:
+        return earliest.date(), "configuration or detectors changed: full replay"
+    day = dt.date.fromisoformat(watermark)
+    last_batch = int(store.meta("detect_last_batch") or 0)
+    late = store.scalar(
+        "SELECT min(min_time) FROM event_segments WHERE table_name = 'access' AND batch_id > ?",
+        [last_batch],
+    )
+    if late is not None and late.date() < day:
+        return late.date(), f"late events from {late.date()}: replaying from there"
+    return day, None
+
+
+def run_detection(
+    store: Store,
+    cfg: DetectionConfig,
+    *,
+    until: dt.datetime | None = None,
+    progress: Callable[[int, int, dt.date], None] | None = None,
+) -> DetectionRun:
+    """Process every step from the watermark up to ``until`` (default: the latest event)."""
+    con = store.con
+    ensure_tables(con)
+    detectors = active_detectors(cfg)
+    fingerprint = _config_fingerprint(cfg, detectors)
+    run = DetectionRun()
+    first, run.rewound = _first_day(store, fingerprint)
+    latest = store.scalar("SELECT max(time) FROM access")
+    if until is not None and latest is not None:
+        latest = min(latest, until)
+    if first is None or latest is None or first > latest.date():
+        _write_alerts(store, cfg)
+        return run
+    last = latest.date()
+    con.execute("BEGIN")
+    try:
+        for table in DAILY_TABLES:
+            con.execute(f"DELETE FROM {table} WHERE day >= ?", [first])
+        con.execute("DELETE FROM employee_footprint WHERE first_seen >= ?", [_utc_day_start(first)])
+        total = (last - first).days + 1
+        day = first
+        while day <= last:
+            start = _utc_day_start(day)
+            # The last step stops just after the latest event; it is redone next run.
+            end = min(start + DAY, latest + dt.timedelta(microseconds=1))
+            ctx = StepContext(
+                day=day,
+                start=start,
+                end=end,
+                lookback_start=start - LOOKBACK,
+                baseline_start=day - dt.timedelta(days=cfg.baseline_days),
+                config=cfg,
+            )
+            run.events += _step(store, ctx, detectors, run)
+            run.steps += 1
+            if progress:
+                progress(run.steps, total, day)
+            day += DAY
+        complete = latest >= _utc_day_start(last) + DAY - dt.timedelta(microseconds=1)
+        store.set_meta("detect_watermark", (last + DAY if complete else last).isoformat())
+        store.set_meta("detect_config", fingerprint)
+        store.set_meta(
+            "detect_last_batch",
+            str(store.scalar("SELECT coalesce(max(batch_id), 0) FROM event_segments")),
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    run.first_day, run.last_day = first, last
+    run.alerts = _write_alerts(store, cfg)
+    return run
+
+
+def _step(store: Store, ctx: StepContext, detectors: list[Detector], run: DetectionRun) -> int:
+    con = store.con
+    cfg = ctx.config
+    build_step(con, cfg, ctx.start, ctx.end, ctx.lookback_start)
+    execute(
+        con,
+        """INSERT INTO access_explained
+           SELECT event_id, $day, employee_id, role, explanation FROM step_events WHERE in_step""",
+        ctx.params,
+    )
+    execute(con, _EMPLOYEE_DAY_SQL, ctx.params)
+    for det in detectors:
+        sql = det.sql(ctx, cfg.detector_config(det))
+        cols = ", ".join(FINDING_COLUMNS)
+        count = execute(
+            con,
+            f"""INSERT OR REPLACE INTO findings
+                SELECT md5($detector || '|' || employee_id || '|' || key), $detector, $version,
+                       employee_id, $day, time, first_time, points, severity, critical, reason,
+                       event_ids, coalesce(customer_ids, []), NULL
+                FROM (SELECT {cols} FROM ({sql}))""",
+            {**ctx.params, "detector": det.id, "version": det.version},
+        ).fetchall()[0][0]
+        run.per_detector[det.id] = run.per_detector.get(det.id, 0) + count
+        run.findings += count
+    con.execute(
+        """INSERT OR IGNORE INTO employee_footprint
+           SELECT employee_id, kind, value, min(time) FROM (
+             SELECT employee_id, time, 'device' AS kind, device_id AS value FROM step_events
+             WHERE in_step AND device_id <> ''
+             UNION ALL
+             SELECT employee_id, time, 'ip', src_ip FROM step_events WHERE in_step AND src_ip <> ''
+           ) GROUP BY ALL"""
+    )
+    return int(store.scalar("SELECT count(*) FROM step_events WHERE in_step"))
+
+
+_EMPLOYEE_DAY_SQL = """
+INSERT OR REPLACE INTO employee_days
+WITH unexplained AS (
+  SELECT employee_id, customer_id, max(weight) AS weight
+  FROM step_touch WHERE in_step AND NOT explained GROUP BY ALL
+),
+per_customer AS (
+  SELECT u.employee_id, count(*) AS customers, sum(u.weight) AS weight,
+         count(*) FILTER (WHERE c.is_vip) AS vip
+  FROM unexplained u LEFT JOIN customers c USING (customer_id) GROUP BY ALL
+),
+search_extra AS (
+  SELECT employee_id, sum(ln(1 + record_count - len(customer_ids))) AS weight
+  FROM step_events
+  WHERE in_step AND NOT explained AND action = 'search' AND record_count > len(customer_ids)
+  GROUP BY ALL
+)
+SELECT e.employee_id, $day, any_value(e.role), any_value(e.team), any_value(e.peer_group),
+       count(*),
+       count(*) FILTER (WHERE e.action <> 'login'),
+       count(*) FILTER (WHERE NOT e.explained),
+       coalesce(any_value(c.customers), 0),
+       coalesce(any_value(c.weight), 0) + coalesce(any_value(x.weight), 0),
+       coalesce(any_value(c.vip), 0),
+       coalesce(sum(e.record_count) FILTER (
+         WHERE e.action IN ('export', 'download', 'print', 'copy', 'message')), 0),
+       min(e.time), max(e.time)
+FROM step_events e
+LEFT JOIN per_customer c USING (employee_id)
+LEFT JOIN search_extra x USING (employee_id)
+WHERE e.in_step
+GROUP BY e.employee_id
+"""
+
+
+def _write_alerts(store: Store, cfg: DetectionConfig) -> int:
+    con = store.con
+    ensure_tables(con)
+    cur = con.execute(
+        "SELECT finding_id, detector, employee_id, time, first_time, points, critical, reason, "
+        "event_ids, customer_ids FROM findings ORDER BY time, detector, finding_id"
+    )
+    names = [d[0] for d in cur.description]
+    findings = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    departs = dict(
+        con.execute(
+            "SELECT employee_id, departs_on FROM employees WHERE departs_on IS NOT NULL"
+        ).fetchall()
+    )
+    alerts, suppressed = score_findings(findings, departs, cfg)
+    con.execute("BEGIN")
+    try:
+        con.execute("UPDATE findings SET suppressed_by = NULL")
+        if suppressed:
+            con.executemany(
+                "UPDATE findings SET suppressed_by = ? WHERE finding_id = ?",
+                [(reason, fid) for fid, reason in suppressed.items()],
+            )
+        con.execute("DELETE FROM alerts")
+        if alerts:
+            con.register("new_alerts", pa.Table.from_pylist(alerts))
+            con.execute("INSERT INTO alerts SELECT * FROM new_alerts")
+            con.unregister("new_alerts")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(alerts)

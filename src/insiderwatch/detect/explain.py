@@ -1,0 +1,190 @@
+"""Explanation of access: which business reason, if any, makes each access legitimate.
+
+Everything else in detection works on what is left unexplained, so this runs first in
+every step. An access (one event, one customer shown) is explained, in this order, by:
+
+``own_case``       an open case of that customer assigned to the employee (with slack);
+``callback``       such a case closed within the callback window;
+``team_case``      a case of that customer assigned to someone the employee manages;
+``case_linked``    the case id the tool captured is the employee's open case about that
+                   customer, or any open case of theirs for investigation roles;
+``portfolio``      a role that serves sellers' buyers, and the customer bought from a
+                   seller the employee's team has served in past cases;
+``policy:ROLE`` / ``policy:ROLE@APP``   a role policy (service accounts, warehouse analysts).
+
+A search is explained when any customer it returned is (it found the case's customer);
+another event when all its customers are. Logins are not data access: ``login``.
+"""
+
+from __future__ import annotations
+
+from insiderwatch.detect.base import execute, matches_any, sql_list
+from insiderwatch.detect.config import DetectionConfig
+
+# A touch's weight for the sensitivity of what was exposed; contact details together
+# (email and phone: what sellers and spammers buy) weigh more than their parts.
+FIELD_WEIGHTS = {"name": 0.5, "email": 1.5, "phone": 1.5, "address": 1.0, "payment": 3.0,
+                 "orders": 0.5, "notes": 0.5}  # fmt: skip
+CONTACT_BONUS = 1.0
+
+
+def weight_expr(fields: str = "fields") -> str:
+    parts = " + ".join(
+        f"(CASE WHEN list_contains({fields}, '{f}') THEN {w} ELSE 0 END)"
+        for f, w in FIELD_WEIGHTS.items()
+    )
+    both = f"list_contains({fields}, 'email') AND list_contains({fields}, 'phone')"
+    return f"({parts} + CASE WHEN {both} THEN {CONTACT_BONUS} ELSE 0 END)"
+
+
+def build_step(con, cfg: DetectionConfig, start, end, lookback_start) -> None:
+    """Create temp tables ``step_events`` and ``step_touch`` for events in
+    [lookback_start, end); rows at or after ``start`` are this step's (``in_step``).
+
+    Cases are read as known at ``end``: case rows opened later do not exist yet, and a
+    close time after ``end`` is not known yet (the case is still open).
+    """
+    x = cfg.explanation
+    params = {
+        "s": start,
+        "e": end,
+        "ls": lookback_start,
+        "before": x.slack_before_minutes,
+        "after": x.slack_after_minutes,
+        "cb": x.callback_hours,
+        "sup": x.supervisor_after_hours,
+        "hist": x.portfolio_history_days,
+        "minc": x.portfolio_min_cases,
+    }
+    policy_apps = [f"{role}@{app}" for role, apps in x.policy_apps.items() for app in apps]
+    execute(
+        con,
+        """
+CREATE OR REPLACE TEMP TABLE step_cases AS
+SELECT case_id, customer_id, employee_id, opened_at,
+       CASE WHEN closed_at <= $e THEN closed_at END AS closed_at
+FROM cases
+WHERE opened_at < $e
+  AND (closed_at IS NULL OR closed_at >= $ls - to_hours($cb + $sup))
+""",
+        params,
+    )
+    execute(
+        con,
+        f"""
+CREATE OR REPLACE TEMP TABLE step_events AS
+SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
+       coalesce(a.record_count, len(a.customer_ids)) AS record_count, a.app, a.case_id,
+       a.src_ip, a.device_id, a.destination,
+       e.role, e.team, e.surname, e.home_postcode, e.departs_on,
+       -- Peers: same role in the same family of teams ("fraud-6" and "fraud-10").
+       e.role || ':' || regexp_replace(coalesce(e.team, ''), '[-_ ]*[0-9]+$', '') AS peer_group,
+       a.time >= $s AS in_step,
+       CASE WHEN a.action = 'login' THEN 'login'
+            WHEN list_contains({sql_list(x.policy_roles)}, e.role) THEN 'policy:' || e.role
+            WHEN list_contains({sql_list(policy_apps)}, e.role || '@' || a.app)
+                 THEN 'policy:' || e.role || '@' || a.app
+       END AS policy
+FROM access a JOIN employees e USING (employee_id)
+WHERE a.time >= $ls AND a.time < $e
+""",
+        params,
+    )
+    execute(
+        con,
+        f"""
+CREATE OR REPLACE TEMP TABLE step_touch AS
+WITH touch AS (
+  SELECT event_id, time, employee_id, role, team, peer_group, action, case_id, fields, in_step,
+         unnest(customer_ids) AS customer_id
+  FROM step_events WHERE policy IS NULL
+),
+own AS (
+  SELECT t.event_id, t.customer_id,
+         bool_or(t.time BETWEEN c.opened_at - to_minutes($before)
+                 AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_minutes($after)) AS own_case,
+         bool_or(t.time > c.closed_at AND t.time <= c.closed_at + to_hours($cb)) AS callback
+  FROM touch t JOIN step_cases c USING (customer_id, employee_id)
+  GROUP BY ALL
+),
+managed AS (
+  SELECT DISTINCT t.event_id, t.customer_id
+  FROM touch t
+  JOIN step_cases c ON c.customer_id = t.customer_id
+  JOIN employees m ON m.employee_id = c.employee_id AND m.manager_id = t.employee_id
+  WHERE t.time BETWEEN c.opened_at - to_minutes($before)
+                   AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_hours($sup)
+),
+linked AS (
+  SELECT DISTINCT t.event_id, t.customer_id
+  FROM touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
+  WHERE t.time BETWEEN c.opened_at - to_minutes($before)
+                   AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_minutes($after)
+    AND (c.customer_id = t.customer_id OR {matches_any(x.investigation_roles, "t.role", "t.team")})
+),
+team_sellers AS (  -- sellers each portfolio team has served, learned from its past cases
+  SELECT e.team, o.seller_id
+  FROM cases c
+  JOIN employees e ON e.employee_id = c.employee_id
+  JOIN orders o ON o.customer_id = c.customer_id AND o.ordered_at <= c.opened_at
+  WHERE list_contains({sql_list(x.portfolio_roles)}, e.role)
+    AND c.opened_at >= $s - to_days($hist) AND c.opened_at < $s
+  GROUP BY ALL HAVING count(DISTINCT c.case_id) >= $minc
+),
+portfolio AS (
+  SELECT DISTINCT t.event_id, t.customer_id
+  FROM touch t
+  JOIN orders o ON o.customer_id = t.customer_id AND o.ordered_at <= t.time
+  JOIN team_sellers ts ON ts.team = t.team AND ts.seller_id = o.seller_id
+  WHERE list_contains({sql_list(x.portfolio_roles)}, t.role)
+)
+SELECT t.*, {weight_expr("t.fields")} AS weight,
+       CASE WHEN o.own_case THEN 'own_case'
+            WHEN o.callback THEN 'callback'
+            WHEN m.event_id IS NOT NULL THEN 'team_case'
+            WHEN l.event_id IS NOT NULL THEN 'case_linked'
+            WHEN p.event_id IS NOT NULL THEN 'portfolio'
+       END AS touch_explanation
+FROM touch t
+LEFT JOIN own o USING (event_id, customer_id)
+LEFT JOIN managed m USING (event_id, customer_id)
+LEFT JOIN linked l USING (event_id, customer_id)
+LEFT JOIN portfolio p USING (event_id, customer_id)
+""",
+        params,
+    )
+    # Event-level explanation, then copied back onto each touch: a search's namesakes
+    # share the search's reason.
+    execute(
+        con,
+        """
+CREATE OR REPLACE TEMP TABLE step_event_explained AS
+SELECT e.event_id,
+       coalesce(e.policy,
+                CASE WHEN e.action = 'search' THEN x.any_reason
+                     WHEN x.all_explained THEN x.any_reason END) AS explanation
+FROM step_events e
+LEFT JOIN (
+  SELECT event_id, any_value(touch_explanation) AS any_reason,
+         bool_and(touch_explanation IS NOT NULL) AS all_explained
+  FROM step_touch GROUP BY event_id
+) x USING (event_id)
+""",
+    )
+    execute(
+        con,
+        """
+CREATE OR REPLACE TEMP TABLE step_events AS
+SELECT e.*, x.explanation, x.explanation IS NOT NULL AS explained
+FROM step_events e JOIN step_event_explained x USING (event_id)
+""",
+    )
+    execute(
+        con,
+        """
+CREATE OR REPLACE TEMP TABLE step_touch AS
+SELECT t.*, e.explanation, e.explained, e.record_count, e.destination, e.app,
+       e.src_ip, e.device_id
+FROM step_touch t JOIN step_events e USING (event_id)
+""",
+    )

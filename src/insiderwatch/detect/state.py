@@ -1,0 +1,81 @@
+"""Tables the detection engine keeps in the store, so a later run continues where the
+last one stopped and a replay of history ends in the same state as running live."""
+
+from __future__ import annotations
+
+DETECT_DDL = (
+    # Which explanation made each access legitimate; NULL when none did.
+    """CREATE TABLE IF NOT EXISTS access_explained (
+  event_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  employee_id VARCHAR NOT NULL,
+  role VARCHAR,
+  explanation VARCHAR
+)""",
+    # One row per employee and day with activity: the baselines are built from these.
+    """CREATE TABLE IF NOT EXISTS employee_days (
+  employee_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  role VARCHAR,
+  team VARCHAR,
+  peer_group VARCHAR,
+  events BIGINT,
+  data_events BIGINT,
+  unexplained_events BIGINT,
+  unexplained_customers BIGINT,
+  unexplained_weight DOUBLE,
+  unexplained_vip BIGINT,
+  outbound_records BIGINT,
+  first_time TIMESTAMPTZ,
+  last_time TIMESTAMPTZ,
+  PRIMARY KEY (employee_id, day)
+)""",
+    # Devices and addresses each employee has used, and hours they usually work.
+    """CREATE TABLE IF NOT EXISTS employee_footprint (
+  employee_id VARCHAR NOT NULL,
+  kind VARCHAR NOT NULL,
+  value VARCHAR NOT NULL,
+  first_seen TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (employee_id, kind, value)
+)""",
+    """CREATE TABLE IF NOT EXISTS findings (
+  finding_id VARCHAR PRIMARY KEY,
+  detector VARCHAR NOT NULL,
+  detector_version VARCHAR NOT NULL,
+  employee_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  time TIMESTAMPTZ NOT NULL,
+  first_time TIMESTAMPTZ NOT NULL,
+  points DOUBLE NOT NULL,
+  severity VARCHAR NOT NULL,
+  critical BOOLEAN NOT NULL,
+  reason VARCHAR NOT NULL,
+  event_ids VARCHAR[] NOT NULL,
+  customer_ids VARCHAR[] NOT NULL,
+  suppressed_by VARCHAR
+)""",
+    """CREATE TABLE IF NOT EXISTS alerts (
+  alert_id VARCHAR PRIMARY KEY,
+  employee_id VARCHAR NOT NULL,
+  status VARCHAR NOT NULL,
+  score DOUBLE NOT NULL,
+  severity VARCHAR NOT NULL,
+  detected_at TIMESTAMPTZ NOT NULL,
+  first_seen TIMESTAMPTZ NOT NULL,
+  last_seen TIMESTAMPTZ NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL,
+  detectors VARCHAR[] NOT NULL,
+  reasons VARCHAR[] NOT NULL,
+  event_ids VARCHAR[] NOT NULL,
+  customer_ids VARCHAR[] NOT NULL,
+  finding_ids VARCHAR[] NOT NULL
+)""",
+)
+
+# Tables holding per-day state: a rewind to day D deletes their rows from D on.
+DAILY_TABLES = ("access_explained", "employee_days", "findings")
+
+
+def ensure_tables(con) -> None:
+    for ddl in DETECT_DDL:
+        con.execute(ddl)
