@@ -48,7 +48,7 @@ def build_report(
     leaked, ex = model_inputs(match, exposed)
     ranked = rank(leaked, ex)
     shown = [r for r in ranked if r.leaker] + [r for r in ranked if not r.leaker][: max(top, 0)]
-    suspects = _suspects(shown, leaked, ex, exposed.pairs)
+    suspects = _suspects(shown, leaked, ex, exposed.pairs, any(r.leaker for r in ranked))
     explained = {leaked.ids[c] for r in ranked if r.leaker for c in r.explains}
     return SuspectReport(
         leak_file=reading.file,
@@ -93,7 +93,11 @@ def model_inputs(match: LeakMatch, exposed: Exposure) -> tuple[LeakedCustomers, 
 
 
 def _suspects(
-    shown: list[Ranked], leaked: LeakedCustomers, ex: Exposures, pairs: pa.Table
+    shown: list[Ranked],
+    leaked: LeakedCustomers,
+    ex: Exposures,
+    pairs: pa.Table,
+    leakers_found: bool,
 ) -> list[Suspect]:
     n = len(leaked.ids)
     holders = np.bincount(ex.cust, minlength=n)  # staff exposed to each leaked customer
@@ -123,7 +127,7 @@ def _suspects(
             reach=int(ex.reach[r.employee]),
             first_exposure=min((first[p] for p in rows), default=None),
             last_exposure=max((last[p] for p in rows), default=None),
-            explanation=_explain(r, custs, alone, canaries, leaked, ex, holders),
+            explanation=_explain(r, custs, alone, canaries, leaked, ex, holders, leakers_found),
         )
         out.append(suspect)
     return out
@@ -137,6 +141,7 @@ def _explain(
     leaked: LeakedCustomers,
     ex: Exposures,
     holders: np.ndarray,
+    leakers_found: bool,
 ) -> str:
     n = len(leaked.ids)
     share = ex.reach[r.employee] / ex.population
@@ -158,8 +163,12 @@ def _explain(
             f"Explains {len(r.explains)} customers no higher-ranked suspect saw; "
             f"{r.probability:.1%} likely to have leaked them."
         )
+    elif leakers_found:
+        parts.append(
+            f"{r.probability:.1%} likely to have leaked what the leakers above do not explain."
+        )
     else:
-        parts.append(f"{r.probability:.1%} likely to have leaked the list.")
+        parts.append(f"{r.probability:.1%} likely to have leaked (part of) the list.")
     return " ".join(parts)
 
 

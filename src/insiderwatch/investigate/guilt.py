@@ -15,13 +15,16 @@ hypothesis that the whole list came from elsewhere, each leaked customer with we
 
 ``eps`` is estimated for each hypothesis (its maximum-likelihood value given hits and
 misses), so a list that is half noise does not sink its leaker. With a prior of one half
-that the list came from elsewhere and the other half spread evenly over the staff, the
-scores become posterior probabilities. A customer seen by many staff raises them all
-alike and so tells them apart by nothing; one seen by a single person speaks for itself.
+that the list came from elsewhere and the other half spread evenly over the staff, an
+employee's score ``s`` becomes the probability ``1 / (1 + staff * exp(-s))`` that they
+leaked rather than the list came from elsewhere. A customer seen by many staff raises
+them all alike and so tells them apart by nothing; one seen by one person speaks for
+itself.
 
-**Several leakers.** The most probable employee explains the customers they saw; the
-remaining customers are scored again on their own and the best explanation of *those* is
-the next leaker, until what is left is more likely noise than anyone's doing.
+**Several leakers.** The best-scoring employee, if more likely a leaker than not,
+explains the customers they saw; the remaining customers are scored again on their own
+and the best explanation of *those* is the next leaker, until what is left is more
+likely noise than anyone's doing (or ``MAX_LEAKERS`` are named).
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 CANARY_RARITY = 1e-4  # a decoy's chance of turning up outside unleaked, vs a real customer's
-PRIOR_ELSEWHERE = 0.5  # prior that nobody inside leaked the list
 EPS_FLOOR = 0.01  # some noise is always possible: typos, a customer on two lists
 MAX_LEAKERS = 5
 
@@ -77,53 +79,55 @@ def log_ratios(
     )
 
 
-def posteriors(scores: np.ndarray, staff: int) -> tuple[np.ndarray, float]:
-    """(P(employee i leaked) for each scored employee, P(nobody inside))."""
-    # Staff with no hit score 0, like "elsewhere"; they share the rest of the mass.
-    unseen = max(staff - len(scores), 0)
-    each = np.log((1.0 - PRIOR_ELSEWHERE) / max(staff, len(scores), 1))
-    logits = np.concatenate([scores + each, [np.log(PRIOR_ELSEWHERE)]])
-    top = logits.max()
-    mass = np.exp(logits - top)
-    rest = unseen * np.exp(each - top)
-    norm = mass.sum() + rest
-    return mass[:-1] / norm, float(mass[-1] / norm)
+def probability(scores: np.ndarray, staff: int) -> np.ndarray:
+    """P(employee leaked | their evidence) against the list having come from elsewhere.
+
+    Prior: one half that nobody inside leaked, the other half spread evenly over the
+    staff, so the prior odds for one employee are 1 : staff.
+    """
+    return 1.0 / (1.0 + np.exp(np.log(max(staff, 1)) - scores))
 
 
-def _round(leaked: LeakedCustomers, ex: Exposures, active: np.ndarray) -> np.ndarray:
+def _scores(leaked: LeakedCustomers, ex: Exposures, active: np.ndarray) -> np.ndarray:
     w = np.where(active, leaked.weights, 0.0)
     pair_w = w[ex.cust]
     canary = leaked.is_canary[ex.cust]
     n = len(ex.employees)
     hits = np.bincount(ex.emp, weights=np.where(canary, 0.0, pair_w), minlength=n)
     canary_hits = np.bincount(ex.emp, weights=np.where(canary, pair_w, 0.0), minlength=n)
-    scores = log_ratios(hits, canary_hits, float(w.sum()), ex.reach, ex.population)
-    return posteriors(scores, ex.staff)[0]
+    return log_ratios(hits, canary_hits, float(w.sum()), ex.reach, ex.population)
 
 
 def rank(leaked: LeakedCustomers, ex: Exposures) -> list[Ranked]:
-    """Leakers first (greedy union), then everyone else exposed by first-round posterior."""
-    n_cust = len(leaked.ids)
+    """Leakers first (greedy union), then everyone else exposed, by how well they would
+    explain what the leakers leave unexplained (the whole list when there are none)."""
+    n_cust, n_emp = len(leaked.ids), len(ex.employees)
+    seen = np.zeros((n_emp, n_cust), dtype=bool)
+    seen[ex.emp, ex.cust] = True
     active = np.ones(n_cust, dtype=bool)
-    seen = [np.zeros(n_cust, dtype=bool) for _ in ex.employees]
-    for e, c in zip(ex.emp, ex.cust, strict=True):
-        seen[e][c] = True
-    first = _round(leaked, ex, active) if ex.employees else np.zeros(0)
+    first = _scores(leaked, ex, active)
+    scores = first
+    threshold = np.log(max(ex.staff, 1))  # even odds against "from elsewhere"
     ranked: list[Ranked] = []
-    chosen: set[int] = set()
-    probability = first
-    while ex.employees and active.any() and len(ranked) < MAX_LEAKERS:
-        candidates = [i for i in np.argsort(-probability, kind="stable") if i not in chosen]
-        best = int(candidates[0]) if candidates else -1
-        if best < 0 or probability[best] < 0.5 or not (seen[best] & active).any():
+    while active.any() and len(ranked) < MAX_LEAKERS:
+        useful = (seen & active).any(axis=1)
+        useful[[r.employee for r in ranked]] = False
+        if not useful.any():
             break
-        ranked.append(Ranked(best, float(probability[best]), True, _indices(seen[best] & active)))
-        chosen.add(best)
+        best = int(np.flatnonzero(useful)[np.argmax(scores[useful])])
+        if scores[best] < threshold:
+            break
+        explains = _indices(seen[best] & active)
+        ranked.append(
+            Ranked(best, float(probability(scores[best : best + 1], ex.staff)[0]), True, explains)
+        )
         active &= ~seen[best]
-        if active.any():
-            probability = _round(leaked, ex, active)
-    others = [int(i) for i in np.argsort(-first, kind="stable") if int(i) not in chosen]
-    ranked += [Ranked(i, float(first[i]), False) for i in others]
+        scores = _scores(leaked, ex, active)
+    rest = scores if ranked else first
+    chosen = {r.employee for r in ranked}
+    order = np.lexsort((-first, -rest))  # by what is left to explain, then by the whole list
+    chance = probability(rest, ex.staff)
+    ranked += [Ranked(int(i), float(chance[i]), False) for i in order if int(i) not in chosen]
     return ranked
 
 
