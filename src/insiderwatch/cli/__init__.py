@@ -1,6 +1,14 @@
 """The ``insiderwatch`` command line: thin wrappers over library functions."""
 
-from insiderwatch.cli import attribute, canary, data, inspect, meta, sources  # noqa: F401  (registers the commands)
+from insiderwatch.cli import (  # noqa: F401  (registers the commands)
+    attribute,
+    canary,
+    data,
+    detect,
+    inspect,
+    meta,
+    sources,
+)
 from insiderwatch.cli.app import app
 
 

@@ -166,7 +166,7 @@ def _step(store: Store, ctx: StepContext, detectors: list[Detector], run: Detect
             f"""INSERT OR REPLACE INTO findings
                 SELECT md5($detector || '|' || employee_id || '|' || key), $detector, $version,
                        employee_id, $day, time, first_time, points, severity, critical, reason,
-                       event_ids, coalesce(customer_ids, []), NULL
+                       list_sort(event_ids), list_sort(coalesce(customer_ids, [])), NULL
                 FROM (SELECT {cols} FROM ({sql}))""",
             {**ctx.params, "detector": det.id, "version": det.version},
         ).fetchall()[0][0]

@@ -10,7 +10,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     internal_points: float = 10.0
     internal_min_records: int = 20  # a bulk print or local export without a reason
     lookback_hours: int = 24  # harvesting that an export may be carrying out
-    sequence_min_customers: int = 20
+    sequence_min_customers: int = 20  # of the exported customers, looked up before
     max_evidence: int = 500
 
 
@@ -58,37 +58,35 @@ flagged AS (
      OR (dest_class = 'internal' AND record_count >= {c.internal_min_records})
      OR (dest_class IS NULL AND record_count >= {c.internal_min_records})
 ),
-before AS (  -- unexplained look-ups in the hours before each flagged event
-  SELECT f.event_id, count(DISTINCT t.customer_id) AS harvested,
-         min(t.time) AS first_time,
-         list(DISTINCT t.event_id)[1:{c.max_evidence}] AS harvest_events,
-         count(DISTINCT t.customer_id) FILTER (WHERE list_contains(f.customer_ids, t.customer_id))
-           AS carried
+carried AS (  -- customers in it that were looked up with no case in the hours before
+  SELECT f.event_id, count(DISTINCT t.customer_id) AS carried, min(t.time) AS first_time,
+         list(DISTINCT t.event_id)[1:{c.max_evidence}] AS harvest_events
   FROM flagged f
   JOIN step_touch t ON t.employee_id = f.employee_id AND NOT t.explained
    AND t.action IN ('search', 'view') AND t.time <= f.time
    AND t.time >= f.time - to_hours({c.lookback_hours})
+   AND list_contains(f.customer_ids, t.customer_id)
   GROUP BY f.event_id
 )
 SELECT f.employee_id, f.time, coalesce(b.first_time, f.time) AS first_time,
        CASE WHEN f.dest_class = 'external' THEN {c.external_points} ELSE {c.internal_points} END
          * (1 + log10(greatest(f.record_count, 1)) / 2) AS points,
-       CASE WHEN coalesce(b.harvested, 0) >= {c.sequence_min_customers}
+       CASE WHEN coalesce(b.carried, 0) >= {c.sequence_min_customers}
                  AND f.dest_class = 'external' THEN 'critical'
-            WHEN f.dest_class = 'external' OR coalesce(b.harvested, 0) >= {c.sequence_min_customers}
+            WHEN f.dest_class = 'external' OR coalesce(b.carried, 0) >= {c.sequence_min_customers}
                  THEN 'high'
             ELSE 'medium' END AS severity,
-       coalesce(b.harvested, 0) >= {c.sequence_min_customers} AND f.dest_class = 'external'
+       coalesce(b.carried, 0) >= {c.sequence_min_customers} AND f.dest_class = 'external'
          AS critical,
        f.event_id AS key,
        format('{{}} {{}} customer record(s) to {{}} ({{}}) with no case{{}}', f.action,
               f.record_count, coalesce(f.destination, 'an unknown destination'),
               coalesce(f.dest_class, 'unknown'),
-              CASE WHEN coalesce(b.harvested, 0) > 0
-                   THEN format(', {{:.1f}} h after looking up {{}} customers with no case ({{}} of them in it)',
-                               epoch(f.time - b.first_time) / 3600, b.harvested, b.carried)
+              CASE WHEN coalesce(b.carried, 0) > 0
+                   THEN format(', {{:.1f}} h after looking up {{}} of them with no case',
+                               epoch(f.time - b.first_time) / 3600, b.carried)
                    ELSE '' END) AS reason,
        list_distinct(list_concat([f.event_id], coalesce(b.harvest_events, []))) AS event_ids,
        f.customer_ids[1:{c.max_evidence}] AS customer_ids
-FROM flagged f LEFT JOIN before b USING (event_id)
+FROM flagged f LEFT JOIN carried b USING (event_id)
 """

@@ -1,0 +1,72 @@
+"""Reading alerts from the store in the contract's format, and alerts.jsonl."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+from insiderwatch.contract import Alert
+from insiderwatch.store.duckdb_store import Store
+
+_FIELDS = tuple(f.name for f in msgspec.structs.fields(Alert))
+
+
+def _has_table(store: Store, name: str) -> bool:
+    """Detection tables exist once detection ran; a read-only store cannot create them."""
+    return bool(store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]))
+
+
+def read_alerts(store: Store, limit: int | None = None) -> list[Alert]:
+    """Alerts ranked by score (highest first), then by detection time."""
+    if not _has_table(store, "alerts"):
+        return []
+    sql = f"SELECT {', '.join(_FIELDS)} FROM alerts ORDER BY score DESC, detected_at, alert_id"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    cur = store.con.execute(sql)
+    return [Alert(**dict(zip(_FIELDS, row, strict=True))) for row in cur.fetchall()]
+
+
+def write_alerts_jsonl(alerts: list[Alert], path: Path) -> None:
+    """One alert per line; written beside then renamed, so a reader never sees half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    encoder = msgspec.json.Encoder()
+    with partial.open("wb") as fh:
+        for alert in alerts:
+            fh.write(encoder.encode(alert) + b"\n")
+    partial.replace(path)
+
+
+@dataclass(frozen=True)
+class ExplainedShare:
+    role: str
+    accesses: int
+    explained: int
+    by_reason: dict[str, int]
+
+    @property
+    def share(self) -> float:
+        return self.explained / self.accesses if self.accesses else 0.0
+
+
+def explained_share(store: Store) -> list[ExplainedShare]:
+    """Per role: data accesses (logins excluded) and how many a reason explained."""
+    if not _has_table(store, "access_explained"):
+        return []
+    rows = store.con.execute(
+        """SELECT role, coalesce(explanation, '') AS reason, count(*)
+           FROM access_explained WHERE explanation IS DISTINCT FROM 'login'
+           GROUP BY ALL ORDER BY role"""
+    ).fetchall()
+    per_role: dict[str, dict[str, int]] = {}
+    for role, reason, n in rows:
+        per_role.setdefault(role or "", {})[reason] = n
+    out = []
+    for role, reasons in per_role.items():
+        total = sum(reasons.values())
+        unexplained = reasons.pop("", 0)
+        out.append(ExplainedShare(role, total, total - unexplained, reasons))
+    return sorted(out, key=lambda s: -s.accesses)

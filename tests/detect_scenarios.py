@@ -1,0 +1,160 @@
+"""A small hand-built company for detector tests, with one insider act per scenario.
+
+Twelve support agents in one team and their supervisor work eight ordinary days: six
+cases a day, each customer viewed under its case, plus one quick look-up with no case.
+On day 9 the scenario's act is added. Every expectation in the tests is derived from the
+act (which employee, which events, when), so a detector that fires for anyone else, or
+at another event, fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+UTC = dt.UTC
+AGENTS = [f"a{i:02d}" for i in range(12)]
+INSIDER = "a00"
+ACT_DAY = 9
+
+
+def at(day: int, hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 9, 1, tzinfo=UTC) + dt.timedelta(
+        days=day - 1, hours=hour, minutes=minute, seconds=second
+    )
+
+
+@dataclass
+class Company:
+    employees: list[dict[str, Any]] = field(default_factory=list)
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    canaries: list[dict[str, Any]] = field(default_factory=list)
+    access: list[dict[str, Any]] = field(default_factory=list)
+    act: list[str] = field(default_factory=list)  # event ids of the scenario's act
+
+    def event(self, employee: str, time: dt.datetime, action: str, customers: list[str],
+              fields: list[str], *, act: bool = False, **extra: Any) -> str:  # fmt: skip
+        event_id = f"ev{len(self.access):06d}"
+        row = {"event_id": event_id, "time": time, "employee_id": employee, "action": action,
+               "customer_ids": customers, "fields": fields, "app": "crm",
+               "src_ip": f"10.0.0.{AGENTS.index(employee) + 1 if employee in AGENTS else 99}",
+               "device_id": f"dev-{employee}", **extra}  # fmt: skip
+        self.access.append(row)
+        if act:
+            self.act.append(event_id)
+        return event_id
+
+    def write(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        for table in ("employees", "customers", "cases", "canaries", "access"):
+            with (folder / f"{table}.jsonl").open("w") as fh:
+                for row in getattr(self, table):
+                    fh.write(json.dumps(row, default=_iso) + "\n")
+        return folder
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat()
+
+
+def base_company(days: int = ACT_DAY - 1, seed: int = 1) -> Company:
+    rng = random.Random(seed)
+    c = Company()
+    c.employees.append({"employee_id": "sup", "surname": "Boss", "role": "supervisor",
+                        "team": "cs-1", "hired_on": "2020-01-01", "home_postcode": "ZZ9 9ZZ"})  # fmt: skip
+    for i, e in enumerate(AGENTS):
+        c.employees.append({"employee_id": e, "surname": f"Agent{i}", "role": "cs_agent",
+                            "team": "cs-1", "manager_id": "sup", "hired_on": "2020-01-01",
+                            "home_postcode": f"HP{i} 1AA"})  # fmt: skip
+    for i in range(400):
+        c.customers.append({"customer_id": f"c{i:03d}", "surname": f"Cust{i}",
+                            "postcode": f"PC{i % 40} 2BB", "email": f"c{i}@example.com",
+                            "phone": f"+44 7700 9{i:05d}", "is_vip": i < 3})  # fmt: skip
+    # Relatives for the relationship scenario: same surname and postcode as the insider.
+    c.customers.append({"customer_id": "rel1", "surname": "Agent0", "postcode": "HP0 1AA"})
+    c.customers.append({"customer_id": "decoy1", "surname": "Trap", "postcode": "TR1 1AP"})
+    c.canaries.append({"customer_id": "decoy1", "note": "planted in search results"})
+    # Cases are about c003-c199, quick look-ups about c350-c399; the acts use c200-c349.
+    ordinary = [f"c{i:03d}" for i in range(3, 200)]
+    quick = [f"c{i:03d}" for i in range(350, 400)]
+    n_case = 0
+    for day in range(1, days + 1):
+        for e in AGENTS:
+            for k in range(6):
+                cust = rng.choice(ordinary)
+                opened = at(day, 9 + k, rng.randrange(0, 20))
+                n_case += 1
+                case_id = f"k{n_case:05d}"
+                c.cases.append({"case_id": case_id, "customer_id": cust, "employee_id": e,
+                                "opened_at": opened,
+                                "closed_at": opened + dt.timedelta(minutes=30)})  # fmt: skip
+                c.event(e, opened + dt.timedelta(minutes=5), "view", [cust],
+                        ["name", "email", "phone", "address"], case_id=case_id)  # fmt: skip
+            c.event(e, at(day, 16, 30), "view", [rng.choice(quick)], ["name", "orders"])
+    return c
+
+
+def scenario(name: str) -> Company:
+    """The base company plus the act named after the detector that must catch it."""
+    c = base_company()
+    d = ACT_DAY
+    for e in AGENTS[1:]:  # the others have an ordinary day 9 as well
+        c.event(e, at(d, 10), "view", ["c100"], ["name"])
+    ins = INSIDER
+    if name == "volume":
+        for k in range(40):
+            c.event(ins, at(d, 10, k), "view", [f"c{200 + k:03d}"], ["name", "orders"], act=True)
+    elif name == "sensitivity":
+        for k in range(7):  # too few customers for the volume line, but contact details
+            c.event(ins, at(d, 10, k), "view", [f"c{200 + k:03d}"],
+                    ["name", "email", "phone", "address", "payment"], act=True)  # fmt: skip
+    elif name == "exfiltration":
+        harvest = [f"c{200 + k:03d}" for k in range(30)]
+        c.event(ins, at(d, 10), "search", harvest, ["name", "email", "phone"], act=True)
+        c.event(ins, at(d, 13), "export", harvest, ["name", "email", "phone"],
+                destination="personal_email", act=True)  # fmt: skip
+    elif name == "relationship":
+        c.event(ins, at(d, 11), "view", ["rel1"], ["name", "address"], act=True)
+    elif name == "vip":
+        c.event(ins, at(d, 11), "view", ["c001"], ["name", "orders"], act=True)
+    elif name == "canary":
+        c.event(ins, at(d, 11), "search", ["c150", "decoy1", "c151"], ["name"], act=True)
+    elif name == "account_misuse":
+        for k in range(12):
+            c.event(ins, at(d, 2, k), "view", [f"c{200 + k:03d}"], ["name"],
+                    device_id="dev-unknown", src_ip="203.0.113.9", act=True)  # fmt: skip
+    elif name == "departing":
+        for row in c.employees:
+            if row["employee_id"] == ins:
+                row["departs_on"] = (at(d, 0) + dt.timedelta(days=10)).date().isoformat()
+        c.event(ins, at(d, 15), "print", ["c250", "c251", "c252"], ["name", "address"],
+                destination="printer", act=True)  # fmt: skip
+    elif name == "rule:0c6f4b0e-5a53-4c61-9a55-2d8b7f1f1a01":
+        c.event(ins, at(d, 15), "download", ["c250"], ["name"], destination="usb", act=True)
+    elif name == "rule:night-contact-lookups":
+        for k in range(10):
+            c.event(ins, at(d, 1, k), "view", [f"c{300 + k:03d}"], ["email", "phone"], act=True)
+    else:
+        raise KeyError(name)
+    return c
+
+
+# Detectors each scenario must trigger (besides the one it is named after, others may
+# legitimately fire too: a night sweep of contact details is also a volume spike).
+SCENARIOS = (
+    "volume",
+    "sensitivity",
+    "exfiltration",
+    "relationship",
+    "vip",
+    "canary",
+    "account_misuse",
+    "departing",
+    "rule:0c6f4b0e-5a53-4c61-9a55-2d8b7f1f1a01",
+    "rule:night-contact-lookups",
+)

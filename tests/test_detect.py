@@ -1,0 +1,235 @@
+"""Detectors on hand-built scenarios with known answers, the risk engine, and the
+engine's promise that replay never uses a later event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from detect_scenarios import ACT_DAY, INSIDER, SCENARIOS, at, base_company, scenario
+from insiderwatch.detect import DetectionConfig, active_detectors, run_detection
+from insiderwatch.detect.base import DETECTORS
+from insiderwatch.detect.config import Suppression
+from insiderwatch.detect.rules import load_rules
+from insiderwatch.ingest import ingest_dataset
+from insiderwatch.privacy import HashKey
+from insiderwatch.store import Store
+from sample_data import KEY_HEX
+
+KEY = HashKey(bytes.fromhex(KEY_HEX))
+
+
+def detect(company, folder: Path, cfg: DetectionConfig | None = None, **kwargs):
+    company.write(folder / "dataset")
+    store = Store(folder / "iw.duckdb", threads=1)
+    ingest_dataset(store, folder / "dataset", KEY)
+    run = run_detection(store, cfg or DetectionConfig(), **kwargs)
+    return store, run
+
+
+def findings(store: Store) -> list[dict]:
+    cur = store.con.execute(
+        "SELECT detector, employee_id, time, reason, event_ids, customer_ids, critical, points "
+        "FROM findings ORDER BY time, detector, finding_id"
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+@pytest.fixture(scope="module")
+def quiet_company(tmp_path_factory):
+    store, run = detect(base_company(days=ACT_DAY), tmp_path_factory.mktemp("quiet"))
+    yield store, run
+    store.close()
+
+
+def test_an_ordinary_company_raises_nothing(quiet_company):
+    store, run = quiet_company
+    assert run.steps == ACT_DAY
+    assert findings(store) == []
+    assert store.scalar("SELECT count(*) FROM alerts") == 0
+
+
+def test_case_work_is_explained_and_quick_lookups_are_not(quiet_company):
+    store, _ = quiet_company
+    rows = dict(
+        store.con.execute(
+            "SELECT coalesce(explanation, 'none'), count(*) FROM access_explained GROUP BY ALL"
+        ).fetchall()
+    )
+    # Six case views and one look-up with no case per agent and day.
+    assert rows == {"own_case": 6 * 12 * ACT_DAY, "none": 12 * ACT_DAY}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_each_detector_catches_its_scenario_and_nobody_else(name, tmp_path):
+    company = scenario(name)
+    store, _ = detect(company, tmp_path)
+    found = findings(store)
+    mine = [f for f in found if f["detector"] == name]
+    assert mine, f"{name} did not fire"
+    assert {f["employee_id"] for f in found} == {INSIDER}
+    act = set(company.act)
+    act_times = {r["event_id"]: r["time"] for r in company.access if r["event_id"] in act}
+    for f in mine:
+        # Evidence is the act, and the finding is stamped with its latest event.
+        assert set(f["event_ids"]) <= act
+        assert f["time"] == max(act_times[e] for e in f["event_ids"])
+        assert f["reason"]
+    store.close()
+
+
+def test_every_registered_detector_has_a_golden_scenario():
+    registered = {d.id for d in active_detectors(DetectionConfig())}
+    assert registered <= set(SCENARIOS), registered - set(SCENARIOS)
+    assert set(DETECTORS.names()) <= set(SCENARIOS)
+
+
+def test_volume_fires_at_the_crossing_event_and_again_when_it_doubles(tmp_path):
+    company = scenario("volume")
+    store, _ = detect(company, tmp_path)
+    volume = [f for f in findings(store) if f["detector"] == "volume"]
+    floor = DetectionConfig().detector_config(DETECTORS.get("volume")()).floor
+    # 40 customers in a row with a threshold of 8: levels 1, 2 and 4 are crossed.
+    assert [len(f["customer_ids"]) for f in volume] == [floor, 2 * floor, 4 * floor]
+    first_act_times = sorted(r["time"] for r in company.access if r["event_id"] in company.act)
+    assert volume[0]["time"] == first_act_times[int(floor) - 1]
+    assert "looked at 8 customers with no case" in volume[0]["reason"]
+    store.close()
+
+
+def test_exfiltration_after_harvest_is_critical_and_raises_an_alert(tmp_path):
+    company = scenario("exfiltration")
+    store, _ = detect(company, tmp_path)
+    (exfil,) = [f for f in findings(store) if f["detector"] == "exfiltration"]
+    assert exfil["critical"]
+    assert exfil["time"] == at(ACT_DAY, 13)
+    assert (
+        "personal_email" in exfil["reason"]
+        and "3.0 h after looking up 30 of them" in exfil["reason"]
+    )
+    (alert,) = store.con.execute(
+        "SELECT employee_id, severity, detected_at, detectors FROM alerts"
+    ).fetchall()
+    assert alert[0] == INSIDER and alert[1] == "critical"
+    # The volume finding (10:00) already gave points; the alert opened no later than 13:00.
+    assert alert[2] <= at(ACT_DAY, 13)
+    assert "exfiltration" in alert[3]
+    store.close()
+
+
+def test_a_suppression_silences_the_detector_until_it_expires(tmp_path):
+    company = scenario("canary")
+    until = at(ACT_DAY, 0).date()
+    cfg = DetectionConfig(
+        suppressions=[
+            Suppression(
+                employee_id=INSIDER, detector="canary", until=until, reason="red-team exercise"
+            )
+        ]  # fmt: skip
+    )
+    store, _ = detect(company, tmp_path, cfg)
+    rows = store.con.execute(
+        "SELECT suppressed_by FROM findings WHERE detector = 'canary'"
+    ).fetchall()
+    assert rows and all("red-team exercise" in r[0] for r in rows)
+    assert store.scalar("SELECT count(*) FROM alerts") == 0
+    store.close()
+
+
+def test_alerts_merge_repeated_findings(tmp_path):
+    company = scenario("vip")
+    for k, cust in enumerate(["c000", "c002"]):  # more VIPs, later the same day
+        company.event(INSIDER, at(ACT_DAY, 14 + k), "view", [cust], ["name"], act=True)
+    store, _ = detect(company, tmp_path)
+    n_findings = store.scalar("SELECT count(*) FROM findings WHERE detector = 'vip'")
+    assert n_findings == 3
+    alerts = store.con.execute("SELECT finding_ids FROM alerts").fetchall()
+    assert len(alerts) == 1 and len(alerts[0][0]) == 3
+    store.close()
+
+
+def _truncate(company, cutoff: dt.datetime):
+    """What the company's systems held at ``cutoff``: earlier events, cases opened by
+    then, closed only if closed by then."""
+    out = scenario.__globals__["Company"](
+        employees=company.employees, customers=company.customers, canaries=company.canaries
+    )
+    out.access = [r for r in company.access if r["time"] <= cutoff]
+    for case in company.cases:
+        if case["opened_at"] <= cutoff:
+            closed = case["closed_at"] if case["closed_at"] <= cutoff else None
+            out.cases.append({**case, "closed_at": closed})
+    return out
+
+
+def _everything():
+    company = base_company()
+    ins = INSIDER
+    d = ACT_DAY
+    for k in range(30):
+        company.event(ins, at(d, 9, k), "view", [f"c{200 + k:03d}"], ["name", "email", "phone"])
+    company.event(ins, at(d, 11), "search", ["c150", "decoy1"], ["name"])
+    company.event(ins, at(d, 12, 30), "export", [f"c{200 + k:03d}" for k in range(30)],
+                  ["email", "phone"], destination="usb")  # fmt: skip
+    company.event("a01", at(d, 14), "view", ["c001"], ["name"])
+    return company
+
+
+@pytest.mark.parametrize("cutoff", [at(ACT_DAY, 9, 20), at(ACT_DAY, 12), at(ACT_DAY, 13)])
+def test_replay_never_uses_future_events(cutoff, tmp_path):
+    company = _everything()
+    full, _ = detect(company, tmp_path / "full")
+    cut, _ = detect(_truncate(company, cutoff), tmp_path / "cut")
+    later = [f for f in findings(full) if f["time"] <= cutoff]
+    assert later, "the cutoff should leave some findings to compare"
+    assert findings(cut) == later
+    full.close()
+    cut.close()
+
+
+def test_live_runs_in_pieces_end_where_one_replay_ends(tmp_path):
+    company = _everything()
+    once, _ = detect(company, tmp_path / "once")
+    store, first = detect(company, tmp_path / "pieces", until=at(ACT_DAY, 10))
+    assert first.last_day == at(ACT_DAY, 0).date()
+    second = run_detection(store, DetectionConfig())
+    assert second.steps == 1  # only the unfinished day is redone
+    assert findings(store) == findings(once)
+    alerts = "SELECT alert_id, detected_at, score FROM alerts ORDER BY alert_id"
+    assert store.con.execute(alerts).fetchall() == once.con.execute(alerts).fetchall()
+    once.close()
+    store.close()
+
+
+def test_late_events_rewind_the_engine(tmp_path):
+    company = _everything()
+    store, _ = detect(company, tmp_path)
+    late = tmp_path / "late"
+    late.mkdir()
+    row = {"event_id": "late1", "time": at(2, 10).isoformat(), "employee_id": "a05",
+           "action": "search", "customer_ids": ["decoy1"], "fields": ["name"]}  # fmt: skip
+    (late / "access.jsonl").write_text(msgspec.json.encode(row).decode() + "\n")
+    ingest_dataset(store, late, KEY)
+    run = run_detection(store, DetectionConfig())
+    assert run.rewound and "late events" in run.rewound
+    assert run.first_day == at(2, 0).date()
+    assert "a05" in {f["employee_id"] for f in findings(store) if f["detector"] == "canary"}
+    store.close()
+
+
+def test_rule_files_are_validated(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "title: t\nlogsource: {product: insiderwatch}\n"
+        "detection: {sel: {salary: 1}, condition: sel}\n"
+    )
+    with pytest.raises(Exception, match="unknown field"):
+        load_rules([bad])
+    native = tmp_path / "n.yml"
+    native.write_text("id: x\ntitle: t\nwhere: {colour: red}\n")
+    with pytest.raises(Exception, match="where.colour"):
+        load_rules([native])
