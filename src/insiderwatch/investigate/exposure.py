@@ -36,6 +36,9 @@ def exposure(store: Store, match: LeakMatch, found_at: datetime | None) -> Expos
     con.register("_leaked", match.customers.select(["customer_id", "categories"]))
     try:
         before = "AND time < $found_at" if found_at is not None else ""
+        # One list_contains per category is about twice as fast as list_has_any here.
+        categories = {f"c{i}": c for i, c in enumerate(match.categories)}
+        shows = " OR ".join(f"list_contains(fields, ${name})" for name in categories) or "FALSE"
         grouped = con.sql(
             f"""
             SELECT u.employee_id, l.customer_id, GROUPING(l.customer_id) = 1 AS is_total,
@@ -44,13 +47,12 @@ def exposure(store: Store, match: LeakMatch, found_at: datetime | None) -> Expos
             FROM (
                 SELECT employee_id, time, fields, unnest(customer_ids) AS cid
                 FROM access
-                WHERE list_has_any(fields, $categories) {before}
+                WHERE ({shows}) {before}
             ) u
             LEFT JOIN _leaked l ON l.customer_id = u.cid AND list_has_any(u.fields, l.categories)
             GROUP BY GROUPING SETS ((u.employee_id), (u.employee_id, l.customer_id))
             """,
-            params={"categories": match.categories}
-            | ({"found_at": found_at} if found_at is not None else {}),
+            params=categories | ({"found_at": found_at} if found_at is not None else {}),
         ).to_arrow_table()
         con.register("_grouped", grouped)
         pairs = con.sql(
