@@ -24,14 +24,16 @@ from insiderwatch.contract import TABLES
 from insiderwatch.errors import InsiderwatchError, UnreadableFileError
 from insiderwatch.privacy import HashKey
 from insiderwatch.settings import Settings
-from insiderwatch.sources.follow import START, Position, file_identity
+from insiderwatch.sources.follow import START, LineReader, Position, file_identity
 from insiderwatch.sources.identity import UNMAPPED_ROLE, IdentityMap
 from insiderwatch.sources.kinds import LogSource, SourceOptions, source_for
+from insiderwatch.sources.mapped import MappedSource
 from insiderwatch.sources.readers import ROW, RawBatch
 from insiderwatch.sources.rows import STATEMENT
 from insiderwatch.sources.sql_access import SqlMap
 from insiderwatch.store import Store
 from insiderwatch.store.loader import BatchLoader, LoadCounts
+from insiderwatch.store.validate import TEXT, staged_select
 
 Progress = Callable[[Path, int], None]  # (file, bytes of it done so far)
 
@@ -121,6 +123,7 @@ def _register_unmapped(
 ) -> None:
     """Put identities without a mapping on the roster, so their events load."""
     made_up = source.options.identities.first_seen
+    kind = source.identity_kind
     if raw.data is None or not made_up or "employee_id" not in raw.data.column_names:
         return
     ids = {e for e in raw.data["employee_id"].to_pylist() if e in made_up}
@@ -141,14 +144,14 @@ def _register_unmapped(
                 "employee_id": new,
                 "display_name": [e.split(":", 1)[-1] for e in new],
                 "role": [UNMAPPED_ROLE] * len(new),
-                "team": [source.kind] * len(new),
+                "team": [kind] * len(new),
                 "hired_on": hired,
                 ROW: pa.array(np.arange(1, len(new) + 1, dtype=np.int64)),
             }
         ),
         rows=len(new),
     )
-    batch_id = store.new_batch("employees", origin, f"{source.kind}:unmapped")
+    batch_id = store.new_batch("employees", origin, f"{kind}:unmapped")
     loader = BatchLoader(store, TABLES["employees"], origin, batch_id, key)
     counts = loader.load_in_transaction(batch)
     store.finish_batch(batch_id, counts.as_dict())
@@ -206,7 +209,7 @@ def ingest_log_file(
     status = "done"
     try:
         for raw in source.batches(path, start):
-            if table == "access":
+            if table in ("access", "cases"):  # both must name a known employee
                 _register_unmapped(store, key, source, raw, origin)
             result.counts.add(loader.load_in_transaction(raw))
             _save_statements(store, source, raw)
@@ -258,3 +261,30 @@ def ingest_logs(
         )
     report.unmapped = options.identities.unmapped
     return report
+
+
+def check_mapping(mapping: Path, sample: Path, limit: int = 20) -> dict:
+    """Map the first ``limit`` records of ``sample``: the records as mapped, per column
+    what could not be mapped, and the contract's problems (without roster checks)."""
+    source = MappedSource(SourceOptions(mapping=mapping, batch_rows=limit))
+    with LineReader(sample) as reader:
+        source.identity = file_identity(sample)
+        chunk = next(source.chunks(reader), None)
+    if chunk is None:
+        return {"records": [], "fields": {}, "malformed": [], "problems": {}}
+    table, malformed = chunk
+    fields = source.diagnose(table)
+    batch = source.map_batch(table, malformed)
+    con = duckdb.connect()
+    con.register("_mapped", batch.data)
+    spec = TABLES[source.table or "access"]
+    types = {name: TEXT for name in batch.data.column_names if name != ROW}
+    staged = con.sql(staged_select(spec, "_mapped", types)).to_arrow_table()
+    problems = Counter(p for row in staged["_problems"].to_pylist() for p in row)
+    records = batch.data.drop_columns([ROW]).to_pylist()
+    return {
+        "records": records,
+        "fields": fields,
+        "malformed": batch.malformed,
+        "problems": dict(problems),
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -19,10 +20,11 @@ from rich.table import Table
 
 from insiderwatch.cli.app import JsonOption, app, err, fail, out, print_json
 from insiderwatch.errors import InsiderwatchError
-from insiderwatch.ingest_sources import SourceReport, ingest_logs, source_options
+from insiderwatch.ingest_sources import SourceReport, check_mapping, ingest_logs, source_options
 from insiderwatch.privacy import load_or_create_key
 from insiderwatch.settings import Settings
 from insiderwatch.sources.kinds import SOURCES
+from insiderwatch.sources.mapping import Mapping, shipped_mappings
 from insiderwatch.store import open_store
 
 sources_app = typer.Typer(
@@ -38,8 +40,12 @@ def list_sources(as_json: JsonOption = False) -> None:
         {"kind": name, "table": cls.table or "(all)", "description": cls.description}
         for name, cls in SOURCES
     ]
+    mappings = [
+        {"mapping": name, "table": m.table, "format": m.format, "description": m.description}
+        for name, m in ((n, Mapping.load(p)) for n, p in shipped_mappings().items())
+    ]
     if as_json:
-        print_json(rows)
+        print_json({"kinds": rows, "mappings": mappings})
         return
     table = Table(title="Source kinds (ingest --source KIND)")
     for name in ("kind", "table", "description"):
@@ -47,6 +53,12 @@ def list_sources(as_json: JsonOption = False) -> None:
     for row in rows:
         table.add_row(row["kind"], row["table"], row["description"])
     out.print(table)
+    shipped = Table(title="Shipped mappings (ingest --source mapped --mapping NAME)")
+    for name in ("mapping", "table", "format", "description"):
+        shipped.add_column(name, overflow="fold")
+    for row in mappings:
+        shipped.add_row(row["mapping"], row["table"], row["format"], row["description"])
+    out.print(shipped)
 
 
 def _progress():
@@ -157,3 +169,44 @@ def ingest_with_source(
         _print_report(report, seconds)
     if report.errors or (strict and totals.rejected):
         raise typer.Exit(1)
+
+
+@sources_app.command("check")
+def check(
+    mapping: Annotated[Path, typer.Argument(help="Mapping file (YAML).")],
+    sample: Annotated[Path, typer.Argument(help="A sample of the log (JSON Lines or CSV).")],
+    limit: Annotated[int, typer.Option(min=1, help="Records of the sample to map.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Map the first records of SAMPLE and show them, with every field that could not be
+    mapped and what the contract would reject."""
+    try:
+        report = check_mapping(mapping, sample, limit)
+    except InsiderwatchError as exc:
+        raise fail(exc) from None
+    if as_json:
+        print_json(report)
+        return
+    events = Table(title=f"First {len(report['records'])} mapped records of {sample.name}")
+    names = list(report["records"][0]) if report["records"] else []
+    for name in names:
+        events.add_column(name, overflow="fold")
+    for record in report["records"]:
+        events.add_row(*(escape(str(record[n])) if record[n] is not None else "" for n in names))
+    out.print(events)
+    fields = Table(title="Fields")
+    for name in ("column", "from", "absent", "values not in the map"):
+        fields.add_column(name, overflow="fold")
+    for target, info in report["fields"].items():
+        absent = info["absent"]
+        fields.add_row(
+            target,
+            escape(info["path"]),
+            f"[yellow]{absent}[/]" if absent else "0",
+            escape(", ".join(info["unmapped_values"])),
+        )
+    out.print(fields)
+    for line, why in report["malformed"]:
+        err.print(escape(f"{sample}:{line}: {why}"))
+    for reason, n in report["problems"].items():
+        err.print(escape(f"the contract would reject {n} record(s): {reason}"))

@@ -60,6 +60,11 @@ class LogSource(Source):
         self.identity = ""
 
     @property
+    def identity_kind(self) -> str:
+        """The prefix of identities without a mapping (``pgaudit:alice``)."""
+        return self.kind
+
+    @property
     def bytes_done(self) -> int:
         return self._reader.bytes_done if self._reader else 0
 

@@ -1,0 +1,334 @@
+"""Declarative mappings: any JSON Lines or CSV log -> contract records, from a YAML file.
+
+A mapping names, for each contract column, where its value comes from (a dotted path or
+a JMESPath expression in the JSON record, a column of the CSV file, or a constant) and
+how to turn it into the contract's value (a value map, a default, list splitting, a time
+format, a prefix). It compiles to one DuckDB query per batch, so mapped logs are read
+set-at-a-time; only JMESPath expressions that are not plain paths run per record.
+
+    name: my-crm
+    format: jsonl            # or csv
+    table: access            # or employees, cases, ...
+    identity: crm            # employee ids go through the identity map as crm:<id>
+    fields:
+      time: ts
+      employee_id: user.id
+      action: {path: op, map: {READ: view, EXPORT: export}}
+      customer_ids: {path: "records[*].customer", split: ","}
+      fields: {const: [name, email]}
+
+See docs/sources.md for every key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from insiderwatch.contract import TABLES
+from insiderwatch.errors import ConfigError, Location
+from insiderwatch.sources.readers import LINE, ROW
+
+_SIMPLE_PATH = re.compile(r"^[A-Za-z_@$][\w@$-]*(?:\.[A-Za-z_@$][\w@$-]*|\[\d+\])*$")
+_RULE_KEYS = {"path", "const", "map", "default", "split", "format", "prefix"}
+_ISO = "%Y-%m-%dT%H:%M:%S.%f"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    target: str
+    path: str | None = None
+    const: Any = None
+    map: dict[str, Any] | None = None
+    default: Any = None
+    split: str | None = None
+    format: str | None = None  # time: iso, epoch_s, epoch_ms or a strptime pattern
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class Filter:
+    path: str
+    values: tuple[str, ...]
+
+
+@dataclass
+class Mapping:
+    name: str
+    format: str
+    table: str
+    rules: dict[str, FieldRule]
+    identity: str | None = None
+    filter: Filter | None = None
+    description: str = ""
+    source: str = "<mapping>"  # file it came from, for messages
+    _jmespath: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # -- loading ----------------------------------------------------------------------
+    @classmethod
+    def find(cls, name_or_path: Path | str) -> Mapping:
+        """A mapping file, or one shipped with insiderwatch by name (``salesforce-api``)."""
+        path = Path(name_or_path)
+        if path.exists():
+            return cls.load(path)
+        shipped = shipped_mappings()
+        if str(name_or_path) in shipped:
+            return cls.load(shipped[str(name_or_path)])
+        raise ConfigError(
+            f"mapping not found: {name_or_path} (shipped mappings: {', '.join(shipped)})"
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Mapping:
+        import yaml
+
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read mapping: {exc}", Location(str(path))) from None
+        return cls.from_dict(doc, str(path))
+
+    @classmethod
+    def from_dict(cls, doc: Any, source: str = "<mapping>") -> Mapping:
+        where = lambda key: Location(source, field=key)  # noqa: E731
+        if not isinstance(doc, dict):
+            raise ConfigError("a mapping is a YAML mapping (key: value)", Location(source))
+        table = doc.get("table", "access")
+        if table not in TABLES:
+            raise ConfigError(f"unknown table {table!r}", where("table"))
+        fmt = doc.get("format", "jsonl")
+        if fmt not in ("jsonl", "csv"):
+            raise ConfigError(f"format must be jsonl or csv, not {fmt!r}", where("format"))
+        columns = set(TABLES[table].names)
+        rules: dict[str, FieldRule] = {}
+        for target, spec in (doc.get("fields") or {}).items():
+            if target not in columns:
+                raise ConfigError(
+                    f"{target!r} is not a column of {table} (columns: {', '.join(TABLES[table].names)})",
+                    where(f"fields.{target}"),
+                )
+            rules[target] = _rule(target, spec, fmt, where(f"fields.{target}"))
+        missing = [c for c in TABLES[table].required if c not in rules and c != "event_id"]
+        if missing:
+            raise ConfigError(
+                f"required column(s) not mapped: {', '.join(missing)}", where("fields")
+            )
+        flt = doc.get("filter")
+        if flt is not None:
+            if not isinstance(flt, dict) or "path" not in flt or "in" not in flt:
+                raise ConfigError("filter needs path and in: [values]", where("filter"))
+            flt = Filter(str(flt["path"]), tuple(str(v) for v in flt["in"]))
+        mapping = cls(
+            name=str(doc.get("name") or Path(source).stem),
+            format=fmt,
+            table=table,
+            rules=rules,
+            identity=doc.get("identity"),
+            filter=flt,
+            description=str(doc.get("description") or ""),
+            source=source,
+        )
+        mapping._compile_jmespath()
+        return mapping
+
+    def _compile_jmespath(self) -> None:
+        import jmespath
+        from jmespath.exceptions import JMESPathError
+
+        paths = [r.path for r in self.rules.values() if r.path]
+        if self.filter:
+            paths.append(self.filter.path)
+        for path in paths:
+            if self.format == "jsonl" and not _SIMPLE_PATH.match(path):
+                try:
+                    self._jmespath[path] = jmespath.compile(path)
+                except JMESPathError as exc:
+                    raise ConfigError(
+                        f"bad JMESPath {path!r}: {exc}", Location(self.source)
+                    ) from None
+
+    # -- SQL --------------------------------------------------------------------------
+    @cached_property
+    def _json_paths(self) -> list[str]:
+        """Plain JSON paths in a fixed order: extracted together, in one parse per line."""
+        found = [r.path for r in self.rules.values() if r.path]
+        if self.filter:
+            found.append(self.filter.path)
+        return [p for p in dict.fromkeys(found) if p not in self._jmespath]
+
+    def source_sql(self, path: str) -> str:
+        if self.format == "csv":
+            return f"NULLIF(trim({quote_ident(path)}), '')"
+        if path in self._jmespath:
+            return quote_ident(_jp_column(path))
+        return f"NULLIF(_v[{self._json_paths.index(path) + 1}], '')"
+
+    def _value_sql(self, rule: FieldRule) -> str:
+        list_column = TABLES[self.table].column(rule.target).kind == "list"
+        if rule.path is None:
+            return _const_sql(rule.const)
+        value = self.source_sql(rule.path)
+        if list_column and self.format == "jsonl" and rule.path not in self._jmespath:
+            # A JSON array arrives as its JSON text: join its elements the contract's way.
+            value = (
+                f"CASE WHEN starts_with({value}, '[') THEN coalesce(array_to_string("
+                f"try(from_json({value}, '[\"VARCHAR\"]')), ';'), {value}) ELSE {value} END"
+            )
+        if rule.split:
+            value = f"replace({value}, {quote_str(rule.split)}, ';')"
+        if rule.map:
+            whens = " ".join(
+                f"WHEN {quote_str(str(k))} THEN {_const_sql(v)}" for k, v in rule.map.items()
+            )
+            fallback = _const_sql(rule.default) if rule.default is not None else value
+            value = f"CASE {value} {whens} ELSE {fallback} END"
+        elif rule.default is not None:
+            value = f"coalesce({value}, {_const_sql(rule.default)})"
+        if rule.format:
+            value = _time_sql(value, rule.format, TABLES[self.table].column(rule.target).kind)
+        if rule.prefix:
+            value = f"{quote_str(rule.prefix)} || {value}"
+        return value
+
+    def select_sql(self, relation: str, file_identity: str) -> str:
+        """The mapped batch: one VARCHAR column per mapped contract column, and _row."""
+        columns = [f"{ROW}"]
+        derived = None
+        if "event_id" in TABLES[self.table].names:
+            # Without an id in the record, the file and line name it, so a re-read
+            # never double counts.
+            seed = quote_str(f"{self.name}:{file_identity}:")
+            derived = f"{quote_str(self.name + '-')} || md5({seed} || {ROW})"
+            if "event_id" not in self.rules:
+                columns.append(f"{derived} AS event_id")
+        for target, rule in self.rules.items():
+            value = self._value_sql(rule)
+            if target == "event_id" and derived:
+                value = f"coalesce({value}, {derived})"
+            columns.append(f"CAST({value} AS VARCHAR) AS {quote_ident(target)}")
+        return (
+            f"SELECT {', '.join(columns)} FROM {self.parsed_relation(relation)} {self.where_sql()}"
+        )
+
+    def where_sql(self) -> str:
+        """The mapping's filter as a WHERE clause ('' without one)."""
+        if not self.filter:
+            return ""
+        allowed = ", ".join(quote_str(v) for v in self.filter.values)
+        return f"WHERE {self.source_sql(self.filter.path)} IN ({allowed})"
+
+    def parsed_relation(self, relation: str) -> str:
+        """``relation`` with the plain JSON paths extracted into ``_v``."""
+        if self.format == "csv" or not self._json_paths:
+            return relation
+        paths = ", ".join(quote_str("$." + p) for p in self._json_paths)
+        return f"(SELECT *, json_extract_string({LINE}, [{paths}]) AS _v FROM {relation})"
+
+    # -- per-record JMESPath ----------------------------------------------------------
+    def add_jmespath_columns(self, table: pa.Table) -> pa.Table:
+        if not self._jmespath:
+            return table
+        docs = []
+        for text in table[LINE].to_pylist():
+            try:
+                docs.append(json.loads(text))
+            except (ValueError, TypeError):
+                docs.append(None)
+        for path, compiled in self._jmespath.items():
+            values = [_text(compiled.search(d)) if isinstance(d, dict) else None for d in docs]
+            table = table.append_column(_jp_column(path), pa.array(values, pa.string()))
+        return table
+
+
+def shipped_mappings() -> dict[str, Path]:
+    """Mappings shipped with insiderwatch, by name (file name without .yaml)."""
+    folder = Path(__file__).with_name("mappings")
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def _jp_column(path: str) -> str:
+    return "_jp_" + str(abs(hash(path)))
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == [] or value == "":
+        return None
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value if v is not None)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _const_sql(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, list | tuple):
+        return quote_str(";".join(str(v) for v in value))
+    if isinstance(value, bool):
+        return quote_str(str(value).lower())
+    return quote_str(str(value))
+
+
+def _time_sql(value: str, fmt: str, kind: str) -> str:
+    out = "%Y-%m-%d" if kind == "date" else _ISO
+    zone = "" if kind == "date" else " || 'Z'"
+    if fmt == "iso":
+        return value
+    if fmt in ("epoch_s", "epoch_ms"):
+        scale = 1000.0 if fmt == "epoch_ms" else 1.0
+        parsed = f"to_timestamp(TRY_CAST({value} AS DOUBLE) / {scale})"
+    else:
+        parsed = f"try_strptime({value}, {quote_str(fmt)})"
+    # An unparseable value stays as written, so the contract rejects it by name.
+    return f"coalesce(strftime({parsed}, {quote_str(out)}){zone}, {value})"
+
+
+def _rule(target: str, spec: Any, fmt: str, where: Location) -> FieldRule:
+    if isinstance(spec, str):
+        return FieldRule(target, path=spec)
+    if not isinstance(spec, dict):
+        raise ConfigError("give a path, or {path|const: ..., map, default, ...}", where)
+    unknown = set(spec) - _RULE_KEYS
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(_RULE_KEYS))})",
+            where,
+        )
+    if ("path" in spec) == ("const" in spec):
+        raise ConfigError("give exactly one of path and const", where)
+    mapping = spec.get("map")
+    if mapping is not None and not isinstance(mapping, dict):
+        raise ConfigError("map must be a mapping of source value: contract value", where)
+    return FieldRule(
+        target,
+        path=str(spec["path"]) if "path" in spec else None,
+        const=spec.get("const"),
+        map={str(k): v for k, v in mapping.items()} if mapping else None,
+        default=spec.get("default"),
+        split=spec.get("split"),
+        format=spec.get("format"),
+        prefix=str(spec.get("prefix") or ""),
+    )
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory engine for mapping batches (times rendered in UTC)."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con
