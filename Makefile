@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 DEMO_EMPLOYEES ?= 1000
 DEMO_DAYS ?= 30
 
-.PHONY: venv demo test lint format bench docs clean
+.PHONY: venv demo test lint format bench bench-detect docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,7 @@ demo: $(STAMP)
 	$(BIN)/insiderwatch ingest $(DEMO)/dataset --db $(DEMO)/insiderwatch.duckdb
 	$(BIN)/insiderwatch stats --db $(DEMO)/insiderwatch.duckdb
 	$(BIN)/insiderwatch rejects --db $(DEMO)/insiderwatch.duckdb --limit 5
+	$(BIN)/insiderwatch detect --db $(DEMO)/insiderwatch.duckdb --out $(DEMO)/alerts.jsonl --top 5
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -40,6 +41,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
+
+bench-detect: $(STAMP)
+	$(BIN)/python benchmarks/bench_detect.py
 
 docs: $(STAMP)
 	$(BIN)/python tools/gen_docs.py

@@ -233,3 +233,16 @@ def test_rule_files_are_validated(tmp_path):
     native.write_text("id: x\ntitle: t\nwhere: {colour: red}\n")
     with pytest.raises(Exception, match="where.colour"):
         load_rules([native])
+
+
+def test_the_configuration_example_in_the_docs_loads(tmp_path):
+    from insiderwatch.detect import load_detection_config
+
+    text = (Path(__file__).parent.parent / "docs" / "detections.md").read_text()
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "detect.toml").write_text(example)
+    cfg = load_detection_config(tmp_path / "detect.toml")
+    assert cfg.suppressions[0].until == dt.date(2026, 12, 31)
+    assert cfg.detectors["volume"]["floor"] == 10
+    assert cfg.detector_config(DETECTORS.get("volume")()).floor == 10

@@ -1,6 +1,7 @@
 """Reference documentation generated from the code itself.
 
-``docs/contract.md``, ``docs/settings.md`` and ``docs/cli.md`` hold generated sections
+``docs/contract.md``, ``docs/settings.md``, ``docs/cli.md`` and ``docs/detections.md`` hold
+generated sections
 between ``<!-- generated:NAME -->`` markers; ``python tools/gen_docs.py`` rewrites them and
 a test fails when they are stale, so the docs cannot drift from the contract, the
 settings registry or the real ``--help``.
@@ -74,6 +75,30 @@ def cli_reference() -> str:
     return "\n".join(parts)
 
 
+def detection_catalogue() -> str:
+    """Every detector and built-in rule, from its own metadata and config model."""
+    import msgspec
+
+    from insiderwatch.detect import DetectionConfig, active_detectors
+
+    parts = []
+    for det in active_detectors(DetectionConfig()):
+        parts.append(f"### `{det.id}` (version {det.version}): {det.title}\n")
+        parts.append(f"**What it catches.** {det.description}\n")
+        parts.append(f"**Why it matters.** {det.why}\n")
+        parts.append(f"**False positives.** {det.false_positives}\n")
+        parts.append(f"**How to investigate.** {det.investigate}\n")
+        fields = msgspec.structs.fields(det.Config)
+        if fields:
+            defaults = msgspec.to_builtins(det.Config())
+            parts.append(
+                f"Settings (`[detectors.{det.id}]`): "
+                + ", ".join(f"`{f.name} = {defaults[f.name]!r}`" for f in fields)
+                + "\n"
+            )
+    return "\n".join(parts)
+
+
 def _plain(text: str) -> str:
     text = re.sub(r"\x1b\[[0-9;]*m", "", text)
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
@@ -83,6 +108,7 @@ GENERATORS = {
     "docs/contract.md": {"tables": contract_tables},
     "docs/settings.md": {"settings": settings_table},
     "docs/cli.md": {"commands": cli_reference},
+    "docs/detections.md": {"catalogue": detection_catalogue},
 }
 
 
