@@ -183,3 +183,110 @@ class Postgres:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+# --- MariaDB ---------------------------------------------------------------------------
+
+
+class Mariadb:
+    """A private mariadbd with the server_audit plugin logging connects, queries, tables."""
+
+    def __init__(self) -> None:
+        for tool in ("mariadb-install-db", "mariadb"):
+            if shutil.which(tool) is None:
+                pytest.fail(f"{tool} not found (apt-get install mariadb-server mariadb-client)")
+        self.daemon = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+        self.root = _service_dir("mysql")
+        self.data = self.root / "data"
+        self.audit_log = self.root / "server_audit.log"
+        self.port = free_port()
+        self.sudo = _as_service_user("mysql")
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        if not self.data.exists():
+            subprocess.run(
+                [
+                    *self.sudo,
+                    "mariadb-install-db",
+                    "--no-defaults",
+                    f"--datadir={self.data}",
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                ],
+                check=True,
+                capture_output=True,
+            )
+        self.process = subprocess.Popen(
+            [
+                *self.sudo,
+                self.daemon,
+                "--no-defaults",
+                f"--datadir={self.data}",
+                f"--port={self.port}",
+                f"--socket={self.root / 'mysqld.sock'}",
+                "--bind-address=127.0.0.1",
+                f"--pid-file={self.root / 'mysqld.pid'}",
+                f"--log-error={self.root / 'error.log'}",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=16M",
+                "--plugin-load-add=server_audit",
+                "--server-audit-logging=ON",
+                "--server-audit-events=CONNECT,QUERY,TABLE",
+                f"--server-audit-file-path={self.audit_log}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_for(self._ready, "MariaDB start")
+
+    def _ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"mariadbd exited; see {self.root / 'error.log'}")
+        done = subprocess.run(
+            [
+                "mariadb",
+                "--no-defaults",
+                "-h",
+                "127.0.0.1",
+                "-P",
+                str(self.port),
+                "-u",
+                "root",
+                "-e",
+                "SELECT 1",
+            ],
+            capture_output=True,
+        )
+        return done.returncode == 0
+
+    def sql(self, sql: str, user: str = "root") -> str:
+        done = subprocess.run(
+            [
+                "mariadb",
+                "--no-defaults",
+                "-h",
+                "127.0.0.1",
+                "-P",
+                str(self.port),
+                "-u",
+                user,
+                "-e",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode:
+            raise RuntimeError(f"mariadb failed: {done.stderr}")
+        return done.stdout
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=60)
+        self.process = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
