@@ -5,6 +5,7 @@ from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     canary,
     data,
     detect,
+    export,
     inspect,
     meta,
     sources,

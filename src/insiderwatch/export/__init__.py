@@ -1,0 +1,1 @@
+"""Export: our outputs in other systems' formats (OCSF for security data lakes)."""
