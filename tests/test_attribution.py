@@ -18,7 +18,7 @@ from insiderwatch.contract import SuspectReport
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.investigate.attribution import attribute
-from insiderwatch.investigate.guilt import log_ratios
+from insiderwatch.investigate.guilt import Exposures, LeakedCustomers, log_ratios, rank
 from insiderwatch.investigate.leak import clean_email, clean_phone, read_leak
 from insiderwatch.investigate.matching import match_leak
 from insiderwatch.privacy import HashKey, normalize_email, normalize_phone
@@ -260,6 +260,25 @@ def test_scores_reward_specific_matches_over_wide_reach():
     canary = log_ratios(np.zeros(1), np.array([1.0]), 1.0, np.array([50.0]), 10_000)
     ordinary = log_ratios(np.ones(1), np.zeros(1), 1.0, np.array([50.0]), 10_000)
     assert canary[0] > ordinary[0] + 5
+
+
+def test_two_colluders_beat_the_innocent_who_shares_a_canary_with_each():
+    # Canary k1 was shown to A and C, canary k2 to B and C; A and B also leaked one
+    # ordinary customer each. C alone explains both canaries; only A and B together
+    # explain everything.
+    leaked = LeakedCustomers(
+        ids=["k1", "k2", "r1", "r2"],
+        weights=np.ones(4),
+        is_canary=np.array([True, True, False, False]),
+    )
+    seen = {"A": [0, 2], "B": [1, 3], "C": [0, 1]}
+    names = sorted(seen)
+    emp = np.array([names.index(e) for e in names for _ in seen[e]])
+    cust = np.array([c for e in names for c in seen[e]])
+    ex = Exposures(names, emp, cust, np.full(3, 300.0), population=100_000, staff=1000)
+    order = rank(leaked, ex)
+    assert {names[r.employee] for r in order if r.leaker} == {"A", "B"}
+    assert names[order[2].employee] == "C" and not order[2].leaker
 
 
 # --- command line -------------------------------------------------------------------------
