@@ -56,17 +56,19 @@ def peak_rss() -> int:
         return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM"))
 
 
-def score(ranked: list[tuple[str, dt.datetime]], insiders: dict, employee_days: int) -> list[dict]:
-    """Recall, precision and time-to-detect per budget for alerts ranked best first."""
+def score(ranked: list[tuple[str, list]], insiders: dict, employee_days: int) -> list[dict]:
+    """Recall, precision and time-to-detect per budget for alerts ranked best first; each
+    alert is (employee, the times of its findings)."""
     out = []
     for budget in BUDGETS:
         k = max(1, round(budget * employee_days / 1000))
         top = ranked[:k]
         caught: dict[str, float] = {}
         true_alerts = 0
-        for emp, when in top:
+        for emp, times in top:
             ins = insiders.get(emp)
-            if ins is None or when < ins["first"]:
+            when = next((t for t in times if ins and t >= ins["first"]), None)
+            if when is None:
                 continue
             true_alerts += 1
             hours = (when - ins["first"]).total_seconds() / 3600
@@ -90,7 +92,7 @@ def score(ranked: list[tuple[str, dt.datetime]], insiders: dict, employee_days: 
     return out
 
 
-def isolation_forest(store: Store) -> list[tuple[str, dt.datetime]]:
+def isolation_forest(store: Store) -> list[tuple[str, list[dt.datetime]]]:
     from sklearn.ensemble import IsolationForest
 
     table = store.con.sql(FEATURES).to_arrow_table()
@@ -101,7 +103,7 @@ def isolation_forest(store: Store) -> list[tuple[str, dt.datetime]]:
     order = np.argsort(-anomaly, kind="stable")
     emps = table.column("employee_id").to_pylist()
     last = table.column("last_time").to_pylist()
-    return [(emps[i], last[i]) for i in order]
+    return [(emps[i], [last[i]]) for i in order]
 
 
 def main() -> None:
@@ -136,8 +138,15 @@ def main() -> None:
             run = run_detection(store, DetectionConfig())
             detect_s = time.perf_counter() - began
             events = run.events
+            # An alert may open on earlier findings and absorb the malicious ones later:
+            # it detects the insider at its first finding from their first malicious
+            # event on, so every alert carries all its finding times.
             alerts = store.con.execute(
-                "SELECT employee_id, detected_at FROM alerts ORDER BY score DESC, detected_at"
+                """SELECT a.employee_id, list_sort(list(f.time)) AS times
+                   FROM alerts a, unnest(a.finding_ids) AS u(finding_id)
+                   JOIN findings f ON f.finding_id = u.finding_id
+                   GROUP BY a.alert_id, a.employee_id, a.score, a.detected_at
+                   ORDER BY a.score DESC, a.detected_at, a.alert_id"""
             ).fetchall()
             malicious = [e for i in truth["insiders"] for e in i["event_ids"]]
             store.con.execute("CREATE TEMP TABLE malicious (event_id VARCHAR)")
