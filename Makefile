@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 DEMO_EMPLOYEES ?= 1000
 DEMO_DAYS ?= 30
 
-.PHONY: venv demo test lint format bench bench-detect docs clean
+.PHONY: venv demo test lint format bench bench-detect bench-attribution docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench: $(STAMP)
 
 bench-detect: $(STAMP)
 	$(BIN)/python benchmarks/bench_detect.py
+
+bench-attribution: $(STAMP)
+	$(BIN)/python benchmarks/bench_attribution.py
 
 docs: $(STAMP)
 	$(BIN)/python tools/gen_docs.py
