@@ -69,9 +69,11 @@ def cli_reference() -> str:
     env = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
     runner = CliRunner()
     parts = ["```text\n" + _plain(runner.invoke(app, ["--help"], env=env).output) + "\n```\n"]
-    for name in typer.main.get_command(app).commands:
-        text = _plain(runner.invoke(app, [name, "--help"], env=env).output)
-        parts.append(f"### `insiderwatch {name}`\n\n```text\n{text}\n```\n")
+    for name, command in typer.main.get_command(app).commands.items():
+        # A group's sub-commands (`canary plan`) get their own section after the group.
+        for path in [[name]] + [[name, sub] for sub in getattr(command, "commands", {})]:
+            text = _plain(runner.invoke(app, [*path, "--help"], env=env).output)
+            parts.append(f"### `insiderwatch {' '.join(path)}`\n\n```text\n{text}\n```\n")
     return "\n".join(parts)
 
 
