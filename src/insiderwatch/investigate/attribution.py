@@ -7,12 +7,14 @@ leak was found (exposure.py) -> guilt model and union of leakers (guilt.py) -> t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from insiderwatch.canary.code import decode
 from insiderwatch.contract import LeakRows, Suspect, SuspectReport
 from insiderwatch.investigate.exposure import Exposure, exposure
 from insiderwatch.investigate.guilt import Exposures, LeakedCustomers, Ranked, rank
@@ -48,7 +50,8 @@ def build_report(
     leaked, ex = model_inputs(match, exposed)
     ranked = rank(leaked, ex)
     shown = [r for r in ranked if r.leaker] + [r for r in ranked if not r.leaker][: max(top, 0)]
-    suspects = _suspects(shown, leaked, ex, exposed.pairs, any(r.leaker for r in ranked))
+    evidence = _Evidence.of(leaked, ex, exposed.pairs, any(r.leaker for r in ranked))
+    suspects = _suspects(shown, evidence)
     explained = {leaked.ids[c] for r in ranked if r.leaker for c in r.explains}
     return SuspectReport(
         leak_file=reading.file,
@@ -92,17 +95,35 @@ def model_inputs(match: LeakMatch, exposed: Exposure) -> tuple[LeakedCustomers, 
     return leaked, ex
 
 
-def _suspects(
-    shown: list[Ranked],
-    leaked: LeakedCustomers,
-    ex: Exposures,
-    pairs: pa.Table,
-    leakers_found: bool,
-) -> list[Suspect]:
-    n = len(leaked.ids)
-    holders = np.bincount(ex.cust, minlength=n)  # staff exposed to each leaked customer
-    first = pairs["first_seen"].to_pylist()
-    last = pairs["last_seen"].to_pylist()
+@dataclass(frozen=True)
+class _Evidence:
+    """What every suspect's entry is drawn from."""
+
+    leaked: LeakedCustomers
+    ex: Exposures
+    pairs: pa.Table
+    holders: np.ndarray  # per leaked customer: staff exposed to it
+    leakers_found: bool
+    named_by_canaries: set[str]  # staff the canary code alone names
+
+    @classmethod
+    def of(cls, leaked: LeakedCustomers, ex: Exposures, pairs: pa.Table, leakers_found: bool):
+        canary_holders: dict[int, list[str]] = {}
+        for e, c in zip(ex.emp.tolist(), ex.cust.tolist(), strict=True):
+            if leaked.is_canary[c]:
+                canary_holders.setdefault(c, []).append(ex.employees[e])
+        decoded = decode(canary_holders, canary_holders)
+        # An innocent holds at most two found canaries when at most two people leaked
+        # (canary/code.py), so three or more name a leaker, and the rest decodes from there.
+        named = {e for e, _ in decoded} if decoded and decoded[0][1] >= 3 else set()
+        holders = np.bincount(ex.cust, minlength=len(leaked.ids))
+        return cls(leaked, ex, pairs, holders, leakers_found, named)
+
+
+def _suspects(shown: list[Ranked], ev: _Evidence) -> list[Suspect]:
+    leaked, ex = ev.leaked, ev.ex
+    first = ev.pairs["first_seen"].to_pylist()
+    last = ev.pairs["last_seen"].to_pylist()
     by_emp: dict[int, list[int]] = {}
     for p, e in enumerate(ex.emp.tolist()):
         by_emp.setdefault(e, []).append(p)
@@ -111,38 +132,29 @@ def _suspects(
     for rank_no, r in enumerate(shown, start=1):
         rows = by_emp.get(r.employee, [])
         custs = sorted(int(ex.cust[p]) for p in rows)
-        alone = sum(1 for c in custs if holders[c] == 1)
-        canaries = [leaked.ids[c] for c in custs if leaked.is_canary[c]]
-        coverage = float(leaked.weights[custs].sum()) / total
-        suspect = Suspect(
-            rank=rank_no,
-            employee_id=ex.employees[r.employee],
-            score=round(100.0 * r.probability, 2),
-            leaker=r.leaker,
-            matched_customers=[leaked.ids[c] for c in custs],
-            explains=[leaked.ids[c] for c in r.explains],
-            canaries=canaries,
-            coverage=round(min(coverage, 1.0), 4),
-            exclusivity=round(alone / len(custs), 4) if custs else 0.0,
-            reach=int(ex.reach[r.employee]),
-            first_exposure=min((first[p] for p in rows), default=None),
-            last_exposure=max((last[p] for p in rows), default=None),
-            explanation=_explain(r, custs, alone, canaries, leaked, ex, holders, leakers_found),
+        alone = sum(1 for c in custs if ev.holders[c] == 1)
+        out.append(
+            Suspect(
+                rank=rank_no,
+                employee_id=ex.employees[r.employee],
+                score=round(100.0 * r.probability, 2),
+                leaker=r.leaker,
+                matched_customers=[leaked.ids[c] for c in custs],
+                explains=[leaked.ids[c] for c in r.explains],
+                canaries=[leaked.ids[c] for c in custs if leaked.is_canary[c]],
+                coverage=round(min(float(leaked.weights[custs].sum()) / total, 1.0), 4),
+                exclusivity=round(alone / len(custs), 4) if custs else 0.0,
+                reach=int(ex.reach[r.employee]),
+                first_exposure=min((first[p] for p in rows), default=None),
+                last_exposure=max((last[p] for p in rows), default=None),
+                explanation=_explain(r, custs, alone, ev),
+            )
         )
-        out.append(suspect)
     return out
 
 
-def _explain(
-    r: Ranked,
-    custs: list[int],
-    alone: int,
-    canaries: list[str],
-    leaked: LeakedCustomers,
-    ex: Exposures,
-    holders: np.ndarray,
-    leakers_found: bool,
-) -> str:
+def _explain(r: Ranked, custs: list[int], alone: int, ev: _Evidence) -> str:
+    leaked, ex = ev.leaked, ev.ex
     n = len(leaked.ids)
     share = ex.reach[r.employee] / ex.population
     parts = [
@@ -151,19 +163,20 @@ def _explain(
         f"sees about {int(ex.reach[r.employee]):,} customers ({_pct(share)} of all), so "
         f"about {share * n:.1f} matches would be coincidence."
     ]
+    canaries = [c for c in custs if leaked.is_canary[c]]
     if canaries:
-        found = int(leaked.is_canary.sum())
-        widest = max(int(holders[leaked.ids.index(c)]) for c in canaries)
         parts.append(
-            f"Held {len(canaries)} of the {found} canaries found in the leak "
-            f"(each shown to at most {widest} staff)."
+            f"Held {len(canaries)} of the {int(leaked.is_canary.sum())} canaries found in the "
+            f"leak (each shown to at most {max(int(ev.holders[c]) for c in canaries)} staff)."
         )
+    if ex.employees[r.employee] in ev.named_by_canaries:
+        parts.append("Unless more than two people acted together, the canaries alone name them.")
     if r.leaker:
         parts.append(
             f"Explains {len(r.explains)} customers no higher-ranked suspect saw; "
             f"{r.probability:.1%} likely to have leaked them."
         )
-    elif leakers_found:
+    elif ev.leakers_found:
         parts.append(
             f"{r.probability:.1%} likely to have leaked what the leakers above do not explain."
         )
