@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import random
 from pathlib import Path
@@ -176,6 +177,26 @@ def test_jsonl_leaks_with_odd_keys_and_broken_lines(world, tmp_path):
     assert reading.junk == {"line:malformed_json": 1, "line:not_an_object": 1}
     assert [str(loc) for loc, _ in reading.problems] == [f"{path}:2:line", f"{path}:3:line"]
     assert match_leak(world, reading).customers["customer_id"].to_pylist() == [cid(7), cid(8)]
+
+
+@pytest.mark.parametrize(
+    ("name", "delimiter", "encoding"),
+    [("a.csv", ",", "utf-8"), ("b.csv", ";", "utf-8-sig"), ("c.tsv", "\t", "latin-1"),
+     ("d.txt", "|", "utf-8"), ("e.csv.gz", ";", "utf-8")],
+)  # fmt: skip
+def test_delimiters_encodings_and_gzip_are_read(world, tmp_path, name, delimiter, encoding):
+    text = delimiter.join(["Müller", "E-Mail Address", "Mobile"]) + "\n"
+    text += "".join(delimiter.join(["x", email(i), phone(i)]) + "\n" for i in (1, 2, 3))
+    data = text.encode(encoding)
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    reading = read_leak(path, KEY)
+    assert (reading.rows_read, reading.rows.num_rows) == (3, 3)
+    assert match_leak(world, reading).customers["customer_id"].to_pylist() == [
+        cid(1),
+        cid(2),
+        cid(3),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,9 @@ KINDS: tuple[str, ...] = tuple(ALIASES)
 SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json")
 # How many junk rows are located one by one in the report; the rest are only counted.
 MAX_PROBLEMS = 20
+# What is kept of a row: hashes, and the surname and postcode (stored in clear for
+# customers too) for rows with neither email nor phone.
+_STORED = ("email_hash", "phone_hash", "surname", "postcode")
 
 
 @dataclass
@@ -209,9 +212,6 @@ def read_leak(path: Path, key: HashKey, phone_region: str = "GB") -> LeakReading
          for name, values in columns.items()}
     )  # fmt: skip
     return reading
-
-
-_STORED = ("email_hash", "phone_hash", "surname", "postcode")
 
 
 def _clean(record: dict[str, str | None], key: HashKey, region: str) -> tuple | str:
