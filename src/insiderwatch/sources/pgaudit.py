@@ -12,8 +12,8 @@ from __future__ import annotations
 import csv
 import re
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from insiderwatch.sources.follow import LineReader
 from insiderwatch.sources.readers import RawBatch
@@ -72,6 +72,19 @@ def prefix_regex(prefix: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(parts) + r"(?P<level>[A-Z0-9]+):  (?P<message>.*)$", re.S)
 
 
+class _Record(NamedTuple):
+    """The parts of a server log record an audit event needs."""
+
+    time: str
+    user: str
+    pid: str
+    host: str
+    session: str
+    message: str
+    app: str
+    backend: str
+
+
 _QUOTED_STATEMENT = re.compile(r'"((?:[^"]|"")*)"(?:,(.*))?$', re.S)
 
 
@@ -97,7 +110,7 @@ class PgauditSource(SqlLogSource):
     dialect = "postgres"
 
     def read(self, reader: LineReader) -> Iterator[RawBatch]:
-        self._seen: OrderedDict[tuple[str, ...], None] = OrderedDict()
+        self._seen: dict[tuple[str, ...], None] = {}  # insertion-ordered: oldest first
         name = reader.path.name.lower()
         records = self._csv(reader) if ".csv" in name else self._stderr(reader)
         buffer = self.new_buffer()
@@ -112,7 +125,7 @@ class PgauditSource(SqlLogSource):
             yield buffer.flush()
 
     # -- formats ----------------------------------------------------------------------
-    def _csv(self, reader: LineReader) -> Iterator[tuple[int, dict[str, str] | None]]:
+    def _csv(self, reader: LineReader) -> Iterator[tuple[int, _Record | None]]:
         base, previous = reader.position.line, 0
         rows = csv.reader(reader)
         while True:
@@ -131,19 +144,19 @@ class PgauditSource(SqlLogSource):
                 continue
             yield (
                 line,
-                {
-                    "time": row[_TIME],
-                    "user": row[_USER],
-                    "pid": row[_PID],
-                    "host": row[_FROM].rsplit(":", 1)[0] if row[_FROM] != "[local]" else "",
-                    "session": row[_SESSION],
-                    "message": row[_MESSAGE],
-                    "app": row[_APP],
-                    "backend": row[_BACKEND] if len(row) > _BACKEND else "client backend",
-                },
+                _Record(
+                    row[_TIME],
+                    row[_USER],
+                    row[_PID],
+                    row[_FROM].rsplit(":", 1)[0] if row[_FROM] != "[local]" else "",
+                    row[_SESSION],
+                    row[_MESSAGE],
+                    row[_APP],
+                    row[_BACKEND] if len(row) > _BACKEND else "client backend",
+                ),
             )
 
-    def _stderr(self, reader: LineReader) -> Iterator[tuple[int, dict[str, str] | None]]:
+    def _stderr(self, reader: LineReader) -> Iterator[tuple[int, _Record | None]]:
         pattern = prefix_regex(self.options.log_line_prefix)
         pending: tuple[int, list[str]] | None = None
         end = reader.position
@@ -162,25 +175,25 @@ class PgauditSource(SqlLogSource):
 
     def _stderr_record(
         self, pattern: re.Pattern[str], line: int, parts: list[str]
-    ) -> tuple[int, dict[str, str] | None]:
+    ) -> tuple[int, _Record | None]:
         m = pattern.match("".join(parts))
         if not m:
             return line, None
         found = m.groupdict()
-        return line, {
-            "time": found.get("time") or "",
-            "user": found.get("user") or "",
-            "pid": found.get("pid") or "",
-            "host": found.get("host") or "",
-            "session": found.get("session") or "",
-            "message": found["message"] if found["level"] == "LOG" else "",
-            "app": found.get("app") or "",
-            "backend": "client backend",
-        }
+        return line, _Record(
+            found.get("time") or "",
+            found.get("user") or "",
+            found.get("pid") or "",
+            found.get("host") or "",
+            found.get("session") or "",
+            found["message"] if found["level"] == "LOG" else "",
+            found.get("app") or "",
+            "client backend",
+        )
 
     # -- one record -------------------------------------------------------------------
-    def _record(self, buffer: RowBuffer, line: int, rec: dict[str, str]) -> None:
-        message = rec["message"]
+    def _record(self, buffer: RowBuffer, line: int, rec: _Record) -> None:
+        message = rec.message
         if not message.startswith(_AUDIT):
             self.skipped["not_audit"] += 1
             return
@@ -190,7 +203,7 @@ class PgauditSource(SqlLogSource):
             return
         _type, statement_id, sub_id, _class, command, _otype, relation, statement = entry[:8]
         # Without a session id (a stderr prefix without %c) the file and line name it.
-        session = rec["session"] or f"{self.identity}:{rec['pid']}:{line}"
+        session = rec.session or f"{self.identity}:{rec.pid}:{line}"
         # One statement is logged again per relation (log_relation) and per substatement
         # of the same text (COPY (SELECT ...) logs the SELECT too): one event for all.
         key = (session, statement_id, str(zlib.crc32(statement.encode())))
@@ -199,8 +212,8 @@ class PgauditSource(SqlLogSource):
             return
         self._seen[key] = None
         if len(self._seen) > _SEEN:
-            self._seen.popitem(last=False)
-        if rec["backend"] not in ("", "client backend"):
+            del self._seen[next(iter(self._seen))]
+        if rec.backend not in ("", "client backend"):
             self.skipped["internal"] += 1  # autovacuum, background workers
             return
         rows = entry[9] if len(entry) > 9 else ""
@@ -208,12 +221,12 @@ class PgauditSource(SqlLogSource):
             buffer,
             line,
             event_id=self.event_id(*key),
-            time=iso_time(rec["time"]),
-            user=rec["user"],
+            time=iso_time(rec.time),
+            user=rec.user,
             statement=statement,
             command=command,
             table=relation,
-            app=rec["app"],
-            src_ip=rec["host"],
+            app=rec.app,
+            src_ip=rec.host,
             rows=int(rows) if rows.isdigit() else None,
         )
