@@ -264,3 +264,56 @@ def test_cli_sources_check_and_list(cli):
 def test_mapped_source_needs_a_mapping(store, hash_key, tmp_path):
     with pytest.raises(InsiderwatchError, match="needs --mapping"):
         _ingest(store, hash_key, "mapped", DATA / "ocsf-events.jsonl")
+
+
+def test_round_trip_through_an_app_shaped_log(tmp_path, hash_key):
+    """Contract events written in another shape and mapped back equal the same events
+    loaded directly."""
+    from insiderwatch.contract import ACTIONS
+    from insiderwatch.ingest import ingest_dataset
+    from insiderwatch.store import Store
+    from sample_data import sample, write_sample
+
+    events = sample("access")
+    log = tmp_path / "app.jsonl"
+    with log.open("w") as fh:
+        for e in events:
+            shaped = {
+                "evt": {"id": e["event_id"]},
+                "when": int(e["time"].timestamp() * 1000),
+                "who": {"id": e["employee_id"]},
+                "what": e["action"].upper(),
+                "customers": [{"id": c} for c in e.get("customer_ids", [])],
+                "data": "|".join(e.get("fields", [])),
+                "count": e.get("record_count"),
+                "tool": e.get("app", ""),
+                "ticket": e.get("case_id"),
+                "net": {"ip": e.get("src_ip", ""), "device": e.get("device_id", "")},
+                "to": e.get("destination"),
+            }
+            fh.write(json.dumps(shaped) + "\n")
+    mapping = tmp_path / "shape.yaml"
+    mapping.write_text(
+        "format: jsonl\nfields:\n"
+        "  event_id: evt.id\n"
+        "  time: {path: when, format: epoch_ms}\n"
+        "  employee_id: who.id\n"
+        f"  action: {{path: what, map: {{{', '.join(f'{a.upper()}: {a}' for a in ACTIONS)}}}}}\n"
+        "  customer_ids: 'customers[*].id'\n"
+        "  fields: {path: data, split: '|'}\n"
+        "  record_count: count\n  app: tool\n  case_id: ticket\n"
+        "  src_ip: net.ip\n  device_id: net.device\n  destination: to\n"
+    )
+    direct_dir, mapped_dir = tmp_path / "direct", tmp_path / "mapped"
+    write_sample(direct_dir, "jsonl", only=("employees", "access"))
+    write_sample(mapped_dir, "jsonl", only=("employees",))
+    query = "SELECT * EXCLUDE (batch_id) FROM access ORDER BY event_id"
+    with Store(tmp_path / "d.duckdb", threads=1) as direct:
+        ingest_dataset(direct, direct_dir, hash_key)
+        expected = direct.con.execute(query).fetchall()
+    with Store(tmp_path / "m.duckdb", threads=1) as store:
+        ingest_dataset(store, mapped_dir, hash_key)
+        result = _ingest(store, hash_key, "mapped", log, mapping).files[0]
+        assert result.error is None
+        got = store.con.execute(query).fetchall()
+    assert got == expected and len(got) == len(events)

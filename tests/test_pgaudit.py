@@ -3,6 +3,7 @@ server wrote, and check the events (who, what, which customers, which fields).""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,20 @@ def test_cli_ingest_with_source(cli, server, tmp_path: Path):
     )
     assert result.exit_code == 0, result.stderr
     assert '"pgaudit:alice"' in result.stdout  # listed as unmapped
+    roles = tmp_path / "roles.csv"
+    roles.write_text("identity,employee_id\nbob,E404\n")
+    mapped = cli(
+        "ingest",
+        "--source",
+        "pgaudit",
+        server.csvlog,
+        "--identity-map",
+        roles,
+        "--db",
+        tmp_path / "d.duckdb",
+        "--json",
+    )
+    report = json.loads(mapped.stdout)
+    # bob's events now name E404, who is not on the roster: rejected, and replayable.
+    assert report["reasons"]["employee_id:unknown_employee"] == 3
+    assert "pgaudit:bob" not in report["unmapped_identities"]
