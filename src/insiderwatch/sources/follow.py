@@ -13,15 +13,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from insiderwatch.errors import Location, UnreadableFileError
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):  # a tuple: one is made per line read, so it must be cheap
     offset: int = 0  # bytes (decompressed for gzip) before the next line to read
     line: int = 0  # number of the last line consumed (the next line is line + 1)
 
