@@ -317,3 +317,12 @@ def test_round_trip_through_an_app_shaped_log(tmp_path, hash_key):
         assert result.error is None
         got = store.con.execute(query).fetchall()
     assert got == expected and len(got) == len(events)
+
+
+def test_cli_mistakes_leave_no_store_behind(cli, tmp_path):
+    db = tmp_path / "never.duckdb"
+    no_mapping = cli("ingest", "--source", "mapped", DATA / "ocsf-events.jsonl", "--db", db)
+    assert no_mapping.exit_code == 1 and "needs --mapping" in no_mapping.stderr
+    missing = cli("ingest", "--source", "ocsf", tmp_path / "nope.jsonl", "--db", db)
+    assert missing.exit_code == 1 and "not found" in missing.stderr
+    assert not db.exists()

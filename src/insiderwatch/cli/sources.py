@@ -20,10 +20,16 @@ from rich.table import Table
 
 from insiderwatch.cli.app import JsonOption, app, err, fail, out, print_json
 from insiderwatch.errors import InsiderwatchError
-from insiderwatch.ingest_sources import SourceReport, check_mapping, ingest_logs, source_options
+from insiderwatch.ingest_sources import (
+    SourceReport,
+    check_mapping,
+    ingest_logs,
+    log_files,
+    source_options,
+)
 from insiderwatch.privacy import load_or_create_key
 from insiderwatch.settings import Settings
-from insiderwatch.sources.kinds import SOURCES
+from insiderwatch.sources.kinds import SOURCES, source_for
 from insiderwatch.sources.mapping import Mapping, shipped_mappings
 from insiderwatch.store import open_store
 
@@ -122,8 +128,10 @@ def ingest_with_source(
     """``ingest --source KIND``: the command body for every kind but ``dataset``."""
     began = time.perf_counter()
     try:
-        SOURCES.get(kind)
         options = source_options(settings, mapping)
+        # Checked before the store is opened, so a mistake leaves no empty store behind.
+        source_for(kind, options)
+        log_files(paths)
         key = load_or_create_key(settings.secret_path, settings.hash_key)
         with open_store(settings) as store:
             bar, on_file_start, progress = _progress()
