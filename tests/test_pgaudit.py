@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from insiderwatch.ingest import ingest_dataset
-from insiderwatch.ingest_sources import ingest_logs
+from insiderwatch.ingest_sources import ingest_logs, unmapped_identities
 from insiderwatch.sources.identity import IdentityMap
 from insiderwatch.sources.kinds import SourceOptions
 from sample_data import write_table
@@ -138,6 +138,8 @@ def test_unmapped_role_is_kept_and_listed(loaded):
         "SELECT role, team FROM employees WHERE employee_id = 'pgaudit:analyst'"
     ).fetchall()[0]
     assert (role, team) == ("unmapped", "pgaudit")
+    listed = {r["identity"]: r["events"] for r in unmapped_identities(store)}
+    assert listed["pgaudit:analyst"] == 3
 
 
 def test_statement_literals_are_not_stored(loaded, tmp_path):
@@ -224,3 +226,8 @@ def test_cli_ingest_with_source(cli, server, tmp_path: Path):
     # bob's events now name E404, who is not on the roster: rejected, and replayable.
     assert report["reasons"]["employee_id:unknown_employee"] == 3
     assert "pgaudit:bob" not in report["unmapped_identities"]
+    listed = cli("sources", "identities", "--db", tmp_path / "d.duckdb", "--json")
+    assert {r["identity"] for r in json.loads(listed.stdout)} >= {
+        "pgaudit:alice",
+        "pgaudit:analyst",
+    }

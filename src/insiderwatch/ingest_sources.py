@@ -288,3 +288,16 @@ def check_mapping(mapping: Path, sample: Path, limit: int = 20) -> dict:
         "malformed": batch.malformed,
         "problems": dict(problems),
     }
+
+
+def unmapped_identities(store: Store) -> list[dict]:
+    """Identities kept without a mapping, with their events: who to add to the map."""
+    rows = store.con.execute(
+        f"""
+        SELECT e.employee_id, e.team AS source, e.hired_on AS first_seen, count(a.event_id) AS events
+        FROM employees e LEFT JOIN access a ON a.employee_id = e.employee_id
+        WHERE e.role = '{UNMAPPED_ROLE}'
+        GROUP BY ALL ORDER BY events DESC, e.employee_id
+        """
+    ).fetchall()
+    return [{"identity": i, "source": s, "first_seen": str(f), "events": n} for i, s, f, n in rows]

@@ -18,7 +18,17 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from insiderwatch.cli.app import JsonOption, app, err, fail, out, print_json
+from insiderwatch.cli.app import (
+    ConfigOption,
+    DbOption,
+    JsonOption,
+    app,
+    err,
+    fail,
+    out,
+    print_json,
+    settings_for,
+)
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.ingest_sources import (
     SourceReport,
@@ -26,6 +36,7 @@ from insiderwatch.ingest_sources import (
     ingest_logs,
     log_files,
     source_options,
+    unmapped_identities,
 )
 from insiderwatch.privacy import load_or_create_key
 from insiderwatch.settings import Settings
@@ -218,3 +229,27 @@ def check(
         err.print(escape(f"{sample}:{line}: {why}"))
     for reason, n in report["problems"].items():
         err.print(escape(f"the contract would reject {n} record(s): {reason}"))
+
+
+@sources_app.command("identities")
+def identities(
+    db: DbOption = None, config: ConfigOption = None, as_json: JsonOption = False
+) -> None:
+    """Log identities kept without a mapping (add them to the identity map)."""
+    settings = settings_for(db, config)
+    try:
+        with open_store(settings, create=False, read_only=True) as store:
+            rows = unmapped_identities(store)
+    except InsiderwatchError as exc:
+        raise fail(exc) from None
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="Identities without a mapping (setting identity_map)")
+    for name in ("identity", "source", "first seen", "events"):
+        table.add_column(name, justify="right" if name == "events" else "left")
+    for row in rows:
+        table.add_row(
+            escape(row["identity"]), row["source"], row["first_seen"], f"{row['events']:,}"
+        )
+    out.print(table)
