@@ -36,7 +36,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "surname": ("surname", "lastname", "familyname"),
     "postcode": ("postcode", "postalcode", "zip", "zipcode", "postcodezip", "post"),
 }  # fmt: skip
-KINDS: tuple[str, ...] = tuple(ALIASES)
 SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json")
 # How many junk rows are located one by one in the report; the rest are only counted.
 MAX_PROBLEMS = 20
