@@ -26,7 +26,7 @@ from insiderwatch.privacy import HashKey, normalize_email, normalize_phone
 from insiderwatch.simulate import SimulationConfig, simulate, write_dataset
 from insiderwatch.store import Store
 from leak_world import FOUND, cid, email, phone, surname, write_world
-from sample_data import KEY_HEX, flat
+from sample_data import KEY_HEX, OTHER_KEY_HEX, flat
 
 KEY = HashKey(bytes.fromhex(KEY_HEX))
 
@@ -328,11 +328,13 @@ def test_cli_writes_the_contract_report_and_no_raw_details(world, tmp_path, cli)
     assert msgspec.json.decode(as_json.stdout, type=SuspectReport).customers_matched == 6
 
 
-def test_cli_refuses_to_invent_a_key(world, tmp_path, cli):
+def test_cli_refuses_to_invent_a_key_or_use_another(world, tmp_path, cli):
     leak = leak_of(tmp_path / "leak.csv", [1])
     result = cli("attribute", leak, "--db", world.path)
     assert result.exit_code == 1
     assert "nohashingkey" in flat(result.stderr)
+    other = cli("attribute", leak, "--db", world.path, env={"INSIDERWATCH_HASH_KEY": OTHER_KEY_HEX})
+    assert other.exit_code == 1 and "washashedwithkey" in flat(other.stderr)
 
 
 # --- end to end on a simulated company ----------------------------------------------------

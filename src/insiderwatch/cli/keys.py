@@ -19,10 +19,5 @@ def existing_key(settings: Settings, store: Store) -> HashKey:
             "the customers were ingested with"
         )
     key = load_or_create_key(settings.secret_path, settings.hash_key)
-    known = store.meta("hash_key_fingerprint")
-    if known is not None and known != key.fingerprint:
-        raise ConfigError(
-            f"store {store.path} was hashed with key {known}, but the configured key is "
-            f"{key.fingerprint}: point secret_file/hash_key at the original key"
-        )
+    store.check_key(key)
     return key

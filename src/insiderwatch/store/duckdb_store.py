@@ -160,10 +160,14 @@ class Store:
         Hashes made with another key never match, so mixing keys would silently break
         leak matching and relationship checks.
         """
-        known = self.meta("hash_key_fingerprint")
-        if known is None:
+        self.check_key(key)
+        if self.meta("hash_key_fingerprint") is None:
             self.set_meta("hash_key_fingerprint", key.fingerprint)
-        elif known != key.fingerprint:
+
+    def check_key(self, key: HashKey) -> None:
+        """Refuse a key other than the one the store was hashed with (if it has one)."""
+        known = self.meta("hash_key_fingerprint")
+        if known is not None and known != key.fingerprint:
             raise ConfigError(
                 f"store {self.path} was hashed with key {known}, but the configured key is "
                 f"{key.fingerprint}: point secret_file/hash_key at the original key"
