@@ -326,3 +326,11 @@ def test_cli_mistakes_leave_no_store_behind(cli, tmp_path):
     missing = cli("ingest", "--source", "ocsf", tmp_path / "nope.jsonl", "--db", db)
     assert missing.exit_code == 1 and "not found" in missing.stderr
     assert not db.exists()
+
+
+def test_check_maps_only_the_first_records(tmp_path):
+    sample = tmp_path / "many.jsonl"
+    line = (DATA / "ocsf-events.jsonl").read_text().splitlines()[0]
+    sample.write_text((line + "\n") * 50)
+    report = check_mapping(shipped_mappings()["ocsf"], sample, limit=5)
+    assert len(report["records"]) == 5

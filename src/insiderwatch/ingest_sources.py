@@ -79,7 +79,7 @@ def source_options(settings: Settings, mapping: Path | None = None) -> SourceOpt
         ),
         mapping=mapping,
         log_line_prefix=settings.pg_log_line_prefix,
-        batch_rows=min(settings.batch_rows or 100_000, 100_000),
+        batch_rows=settings.batch_rows or 500_000,
     )
 
 
@@ -273,6 +273,7 @@ def check_mapping(mapping: Path, sample: Path, limit: int = 20) -> dict:
     if chunk is None:
         return {"records": [], "fields": {}, "malformed": [], "problems": {}}
     table, malformed = chunk
+    table = table.slice(0, limit)  # a JSON chunk is a whole block of lines
     fields = source.diagnose(table)
     batch = source.map_batch(table, malformed)
     con = duckdb.connect()

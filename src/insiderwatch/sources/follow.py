@@ -88,6 +88,32 @@ class LineReader:
                 f"read failed after line {line}: {exc}", Location(file=str(self.path), row=line)
             ) from None
 
+    def blocks(self, block_bytes: int = 1 << 22) -> Iterator[tuple[int, list[str]]]:
+        """Complete lines in blocks: (number of the block's first line, its lines without
+        newlines). Splitting whole blocks is several times faster than line by line;
+        ``position`` is after the block's last line when the block is handed out."""
+        offset, line = self.position.offset, self.position.line
+        carry = b""
+        try:
+            while chunk := self._fh.read(block_bytes):
+                data = carry + chunk
+                end = data.rfind(b"\n") + 1
+                if not end:
+                    carry = data
+                    continue
+                whole, carry = data[:end], data[end:]
+                lines = whole.decode("utf-8", errors="replace").split("\n")
+                lines.pop()  # the empty string after the last newline
+                offset += len(whole)
+                self.position = Position(offset, line + len(lines))
+                yield line + 1, lines
+                line += len(lines)
+        except (OSError, EOFError) as exc:
+            raise UnreadableFileError(
+                f"read failed after line {line}: {exc}", Location(file=str(self.path), row=line)
+            ) from None
+        # A last line without its newline is being written: left for the next run.
+
     def close(self) -> None:
         self._fh.close()
 

@@ -51,13 +51,14 @@ class IdentityMap:
             raise ConfigError(f"cannot read identity map: {exc}", Location(str(path))) from None
         return cls(mapping)
 
-    def resolve(self, kind: str, name: str, time: str = "") -> str:
-        """The employee id for ``name`` as logged by source ``kind``."""
+    def resolve(self, kind: str, name: str, time: str = "", events: int = 1) -> str:
+        """The employee id for ``name`` as logged by source ``kind`` (in ``events``
+        events, the first at ``time``)."""
         found = self._map.get(f"{kind}:{name}") or self._map.get(name)
         if found:
             return found
         own = f"{kind}:{name}"
-        self.unmapped[own] += 1
+        self.unmapped[own] += events
         if time and own not in self.first_seen:
             self.first_seen[own] = time
         return own

@@ -32,7 +32,7 @@ class SourceOptions:
     internal_apps: frozenset[str] = frozenset(DEFAULT_INTERNAL_APPS)
     mapping: Path | None = None  # for mapped sources
     log_line_prefix: str = "%m [%p] %q%u@%d "  # PostgreSQL stderr logs (Debian's default)
-    batch_rows: int = 100_000
+    batch_rows: int = 500_000  # records per batch (the setting batch_rows)
 
 
 class Source:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from insiderwatch.errors import ConfigError, Location
 from insiderwatch.sources.follow import LineReader
@@ -56,19 +57,22 @@ class MappedSource(LogSource):
 
     # -- reading ----------------------------------------------------------------------
     def _json_chunks(self, reader: LineReader) -> Iterator[tuple[pa.Table, list]]:
-        lines: list[str] = []
-        rows: list[int] = []
-        for text in reader:
-            if text.strip():  # blank lines are not records
-                lines.append(text)
-                rows.append(reader.position.line)
-            if len(lines) >= self.options.batch_rows:
+        pending: list[pa.Table] = []
+        count = 0
+        for first, lines in reader.blocks():
+            rows = np.arange(first, first + len(lines), dtype=np.int64)
+            table = _json_table(lines, rows)
+            # Blank lines are not records.
+            table = table.filter(pc.invert(pc.match_substring_regex(table[LINE], r"^\s*$")))
+            pending.append(table)
+            count += table.num_rows
+            if count >= self.options.batch_rows:
                 self.position = reader.position
-                yield _json_table(lines, rows), []
-                lines, rows = [], []
+                yield pa.concat_tables(pending), []
+                pending, count = [], 0
         self.position = reader.position
-        if lines:
-            yield _json_table(lines, rows), []
+        if count:
+            yield pa.concat_tables(pending), []
 
     def _csv_chunks(self, reader: LineReader) -> Iterator[tuple[pa.Table, list]]:
         header = self._header(reader)
@@ -186,20 +190,35 @@ class MappedSource(LogSource):
         return found
 
     def _resolve_identities(self, mapped: pa.Table) -> pa.Table:
-        identities, kind = self.options.identities, self.identity_kind
-        times = mapped["time"].to_pylist() if "time" in mapped.column_names else None
+        """Employee ids through the identity map, once per distinct name (not per row)."""
+        names = mapped["employee_id"]
+        times = (
+            mapped["time"] if "time" in mapped.column_names else pa.nulls(len(names), pa.string())
+        )
+        firsts = (
+            pa.table({"name": names, "time": times})
+            .group_by("name")
+            .aggregate([("time", "min"), ([], "count_all")])
+        )
         resolved = [
-            identities.resolve(kind, name, times[i] if times else "") if name else None
-            for i, name in enumerate(mapped["employee_id"].to_pylist())
+            self.options.identities.resolve(self.identity_kind, name, first or "", count)
+            if name
+            else None
+            for name, first, count in zip(
+                firsts["name"].to_pylist(),
+                firsts["time_min"].to_pylist(),
+                firsts["count_all"].to_pylist(),
+                strict=True,
+            )
         ]
+        lookup = pc.index_in(names, value_set=firsts["name"])
+        column = pc.take(pa.array(resolved, pa.string()), lookup)
         index = mapped.schema.get_field_index("employee_id")
-        return mapped.set_column(index, "employee_id", pa.array(resolved, pa.string()))
+        return mapped.set_column(index, "employee_id", column)
 
 
-def _json_table(lines: list[str], rows: list[int]) -> pa.Table:
-    return pa.table(
-        {LINE: pa.array(lines, pa.string()), ROW: pa.array(np.asarray(rows, dtype=np.int64))}
-    )
+def _json_table(lines: list[str], rows: np.ndarray) -> pa.Table:
+    return pa.table({LINE: pa.array(lines, pa.string()), ROW: pa.array(rows)})
 
 
 def _csv_table(header: list[str], columns: list[list[str]], rows: list[int]) -> pa.Table:

@@ -40,7 +40,7 @@ class MariadbAuditSource(SqlLogSource):
         for text in reader:
             self.position = reader.position
             self._line(buffer, reader.position.line, text.rstrip("\n"))
-            if len(buffer) >= self.options.batch_rows:
+            if len(buffer) >= self.batch_rows:
                 yield buffer.flush()
         if len(buffer):
             yield buffer.flush()

@@ -119,7 +119,7 @@ class PgauditSource(SqlLogSource):
                 buffer.reject(line, "not a PostgreSQL log record (text withheld)")
             else:
                 self._record(buffer, line, fields)
-            if len(buffer) >= self.options.batch_rows:
+            if len(buffer) >= self.batch_rows:
                 yield buffer.flush()
         if len(buffer):
             yield buffer.flush()

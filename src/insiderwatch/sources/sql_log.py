@@ -39,6 +39,13 @@ class SqlLogSource(LogSource):
         super().__init__(options)
         self.statements = StatementReader(self.options.sql_map, self.dialect)
 
+    # Audit rows are built one by one as Python objects; smaller batches bound memory.
+    ROW_BATCH = 100_000
+
+    @property
+    def batch_rows(self) -> int:
+        return max(1, min(self.options.batch_rows, self.ROW_BATCH))
+
     def new_buffer(self) -> RowBuffer:
         return RowBuffer("access", extra=(STATEMENT,))
 
