@@ -120,3 +120,22 @@ def test_line_reader_resumes_at_a_position(tmp_path):
     with LineReader(path, stop) as reader:
         assert list(reader) == ["three\n"]
         assert reader.position.line == 3
+
+
+def test_gzipped_audit_logs_are_read(tmp_path):
+    import gzip
+
+    path = tmp_path / "postgresql.csv.gz"
+    path.write_bytes(gzip.compress((AUDIT + "\n").encode()))
+    source = source_for("pgaudit", SourceOptions())
+    batches = list(source.batches(path))
+    assert batches[0].data.to_pylist()[0]["customer_ids"] == "7"
+    assert source.position.line == 1
+    mariadb = tmp_path / "server_audit.log.gz"
+    mariadb.write_bytes(gzip.compress((MARIADB + "\n").encode()))
+    rows = list(source_for("mariadb-audit", SourceOptions()).batches(mariadb))[0].data.to_pylist()
+    assert (rows[0]["action"], rows[0]["customer_ids"], rows[0]["time"]) == (
+        "view",
+        "3",
+        "2026-09-01T10:00:00",
+    )
