@@ -170,6 +170,9 @@ def test_rerun_reads_only_new_lines_and_never_double_counts(loaded, server, hash
     ).files[0]
     assert replay.counts.loaded == 0
     assert replay.counts.duplicates == first.files[0].counts.loaded
+    assert (
+        store.scalar("SELECT count(*) - count(DISTINCT event_id) FROM event_statements") == 0
+    )  # one statement per event, however often the log is read
     # The stderr log of the same server names the same sessions: same events.
     options.log_line_prefix = server.LOG_LINE_PREFIX
     other = ingest_logs(store, "pgaudit", [server.stderr_log], hash_key, options).files[0]

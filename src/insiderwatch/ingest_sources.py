@@ -178,8 +178,9 @@ def _save_statements(store: Store, source: LogSource, raw: RawBatch) -> None:
         store.con.register("_statements", pairs)
         try:
             store.con.execute(
-                f"INSERT OR IGNORE INTO event_statements SELECT DISTINCT event_id, {STATEMENT} "
-                "FROM _statements WHERE event_id IS NOT NULL"
+                f"INSERT INTO event_statements SELECT DISTINCT event_id, {STATEMENT} "
+                "FROM _statements WHERE event_id IS NOT NULL "
+                "AND event_id NOT IN (SELECT event_id FROM event_statements)"
             )
         finally:
             store.con.unregister("_statements")
