@@ -118,6 +118,11 @@ def scenario(name: str) -> Company:
         c.event(ins, at(d, 10), "search", harvest, ["name", "email", "phone"], act=True)
         c.event(ins, at(d, 13), "export", harvest, ["name", "email", "phone"],
                 destination="personal_email", act=True)  # fmt: skip
+    elif name == "sustained":  # four a day: under every daily line, not under the weekly one
+        for day in range(d - 4, d + 1):
+            for k in range(4):
+                c.event(ins, at(day, 11, k), "view", [f"c{200 + 4 * (day - d + 4) + k:03d}"],
+                        ["email", "phone"], act=True)  # fmt: skip
     elif name == "relationship":
         c.event(ins, at(d, 11), "view", ["rel1"], ["name", "address"], act=True)
     elif name == "vip":
@@ -155,6 +160,7 @@ SCENARIOS = (
     "canary",
     "account_misuse",
     "departing",
+    "sustained",
     "rule:0c6f4b0e-5a53-4c61-9a55-2d8b7f1f1a01",
     "rule:night-contact-lookups",
 )

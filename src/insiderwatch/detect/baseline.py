@@ -2,8 +2,9 @@
 
 Volume and sensitivity both ask "has today's unexplained access, so far, gone past what
 is usual for this person and for people in the same role?". Usual is robust: the median
-plus k scaled median absolute deviations of the employee's own earlier days, and the
-given quantile of the role's earlier employee-days (the cold-start baseline, and a guard
+plus k scaled median absolute deviations of the employee's own earlier days (leaving out
+days this detector flagged, so a slow harvest does not become the usual), and the
+given quantile (99th by default) of the peers' earlier employee-days (the cold-start baseline, and a guard
 against flagging someone for a normal busy day in a variable role). The measure is a
 running sum in event time, so a finding fires at the very event that crosses the line
 and never uses a later one; crossing twice, four and eight times the line are further
@@ -21,16 +22,18 @@ class ThresholdConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     floor: float  # never flag below this
     mad_k: float = 4.0
     min_own_days: int = 5  # fewer days of history: peers only (cold start)
-    # Peers' history needed before judging anyone: on the first days of a deployment
-    # there is no baseline at all, and guessing floods the queue.
-    min_peer_days: int = 20
-    peer_quantile: float = 0.95
+    # History needed before judging anyone (a learning period): on the first days of a
+    # deployment the baselines are too thin, and guessing floods the queue.
+    min_peer_days: int = 20  # employee-days of the peer group
+    min_history_days: int = 5  # distinct days
+    peer_quantile: float = 0.99
     points: float = 12.0  # per level crossed
     levels: list[float] = msgspec.field(default_factory=lambda: [1.0, 2.0, 4.0, 8.0])
     max_evidence: int = 500
 
 
 def running_excess_sql(
+    detector: str,
     ctx: StepContext,
     cfg: ThresholdConfig,
     contributions: str,
@@ -47,19 +50,25 @@ def running_excess_sql(
     return f"""
 WITH contrib AS ({contributions}),
 history AS (
-  SELECT employee_id, peer_group, {history_column} AS v FROM employee_days
+  SELECT employee_id, peer_group, day, {history_column} AS v FROM employee_days
   WHERE day >= $b0 AND day < $day
 ),
+own_history AS (  -- days this detector flagged teach nothing about the usual
+  SELECT * FROM history h
+  WHERE NOT EXISTS (SELECT 1 FROM findings f WHERE f.detector = {sql_str(detector)}
+                    AND f.employee_id = h.employee_id AND f.day = h.day)
+),
 own AS (
-  SELECT employee_id, count(*) AS own_days, median(v) AS own_median FROM history GROUP BY ALL
+  SELECT employee_id, count(*) AS own_days, median(v) AS own_median FROM own_history GROUP BY ALL
 ),
 own_mad AS (
   SELECT h.employee_id, median(abs(h.v - o.own_median)) AS mad
-  FROM history h JOIN own o USING (employee_id) GROUP BY ALL
+  FROM own_history h JOIN own o USING (employee_id) GROUP BY ALL
 ),
 peer AS (
   SELECT peer_group, quantile_cont(v, {cfg.peer_quantile}) AS peer_q FROM history
-  GROUP BY ALL HAVING count(*) >= {cfg.min_peer_days}
+  GROUP BY ALL
+  HAVING count(*) >= {cfg.min_peer_days} AND count(DISTINCT day) >= {cfg.min_history_days}
 ),
 thresholds AS (
   SELECT c.employee_id, any_value(o.own_median) AS own_median, any_value(o.own_days) AS own_days,

@@ -30,7 +30,7 @@ from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.explain import build_step
 from insiderwatch.detect.risk import score_findings
 from insiderwatch.detect.rules import load_rules
-from insiderwatch.detect.state import DAILY_TABLES, ensure_tables
+from insiderwatch.detect.state import DAILY_TABLES, ensure_tables, reset_if_outdated
 from insiderwatch.store.duckdb_store import Store
 
 DAY = dt.timedelta(days=1)
@@ -95,7 +95,7 @@ def run_detection(
 ) -> DetectionRun:
     """Process every step from the watermark up to ``until`` (default: the latest event)."""
     con = store.con
-    ensure_tables(con)
+    reset_if_outdated(store)
     detectors = active_detectors(cfg)
     fingerprint = _config_fingerprint(cfg, detectors)
     run = DetectionRun()
@@ -195,6 +195,12 @@ per_customer AS (
          count(*) FILTER (WHERE c.is_vip) AS vip
   FROM unexplained u LEFT JOIN customers c USING (customer_id) GROUP BY ALL
 ),
+contact AS (
+  SELECT employee_id, count(DISTINCT customer_id) AS customers FROM step_touch
+  WHERE in_step AND NOT explained AND action <> 'search'
+    AND (list_contains(fields, 'email') OR list_contains(fields, 'phone'))
+  GROUP BY ALL
+),
 search_extra AS (
   SELECT employee_id, sum(ln(1 + record_count - len(customer_ids))) AS weight
   FROM step_events
@@ -208,12 +214,14 @@ SELECT e.employee_id, $day, any_value(e.role), any_value(e.team), any_value(e.pe
        coalesce(any_value(c.customers), 0),
        coalesce(any_value(c.weight), 0) + coalesce(any_value(x.weight), 0),
        coalesce(any_value(c.vip), 0),
+       coalesce(any_value(k.customers), 0),
        coalesce(sum(e.record_count) FILTER (
          WHERE e.action IN ('export', 'download', 'print', 'copy', 'message')), 0),
        min(e.time), max(e.time)
 FROM step_events e
 LEFT JOIN per_customer c USING (employee_id)
 LEFT JOIN search_extra x USING (employee_id)
+LEFT JOIN contact k USING (employee_id)
 WHERE e.in_step
 GROUP BY e.employee_id
 """

@@ -25,6 +25,7 @@ DETECT_DDL = (
   unexplained_customers BIGINT,
   unexplained_weight DOUBLE,
   unexplained_vip BIGINT,
+  unexplained_contact BIGINT,
   outbound_records BIGINT,
   first_time TIMESTAMPTZ,
   last_time TIMESTAMPTZ,
@@ -74,8 +75,24 @@ DETECT_DDL = (
 
 # Tables holding per-day state: a rewind to day D deletes their rows from D on.
 DAILY_TABLES = ("access_explained", "employee_days", "findings")
+ALL_TABLES = (*DAILY_TABLES, "employee_footprint", "alerts")
+# Bumped when a table above changes shape: the state is then rebuilt by a full replay.
+STATE_VERSION = "2"
 
 
 def ensure_tables(con) -> None:
     for ddl in DETECT_DDL:
         con.execute(ddl)
+
+
+def reset_if_outdated(store) -> bool:
+    """Drop detection state written by another version of these tables."""
+    if store.meta("detect_state_version") == STATE_VERSION:
+        ensure_tables(store.con)
+        return False
+    for table in ALL_TABLES:
+        store.con.execute(f"DROP TABLE IF EXISTS {table}")
+    ensure_tables(store.con)
+    store.con.execute("DELETE FROM store_meta WHERE key = 'detect_watermark'")
+    store.set_meta("detect_state_version", STATE_VERSION)
+    return True

@@ -62,8 +62,10 @@ WHERE in_step AND NOT explained AND action = 'search' AND record_count > len(cus
 """
         describe = (
             "format('exposed sensitive data worth {} points with no case by {} UTC "
-            "(contact details weigh most); usual day {}; peers'' 95th percentile {}', "
+            "(contact details weigh most); usual day {}; peers'' 99th percentile {}', "
             f"{fmt_num('total')}, strftime(time, '%H:%M'), {fmt_num('own_median')}, "
             f"{fmt_num('peer_q')})"
         )
-        return running_excess_sql(ctx, config, contributions, "unexplained_weight", describe)
+        return running_excess_sql(
+            self.id, ctx, config, contributions, "unexplained_weight", describe
+        )

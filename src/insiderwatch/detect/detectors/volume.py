@@ -15,7 +15,7 @@ class Volume(Detector):
     description = (
         "Counts, in event time, the distinct customers an employee looked at today with no "
         "case or policy to explain it, and fires when the count passes both the employee's "
-        "own usual day (median + 4 MAD) and the 95th percentile of peers in the same role; "
+        "own usual day (median + 4 MAD) and the 99th percentile of peers (same role, same family of teams); "
         "again at 2x, 4x and 8x."
     )
     why = (
@@ -44,8 +44,10 @@ GROUP BY employee_id, customer_id
 """
         describe = (
             "format('looked at {} customers with no case by {} UTC; usual day {}; "
-            "peers'' 95th percentile {}', "
+            "peers'' 99th percentile {}', "
             f"{fmt_num('total')}, strftime(time, '%H:%M'), {fmt_num('own_median')}, "
             f"{fmt_num('peer_q')})"
         )
-        return running_excess_sql(ctx, config, contributions, "unexplained_customers", describe)
+        return running_excess_sql(
+            self.id, ctx, config, contributions, "unexplained_customers", describe
+        )
