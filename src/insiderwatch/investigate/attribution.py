@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from insiderwatch.canary.code import decode
 from insiderwatch.contract import LeakRows, Suspect, SuspectReport
@@ -122,8 +123,8 @@ class _Evidence:
 
 def _suspects(shown: list[Ranked], ev: _Evidence) -> list[Suspect]:
     leaked, ex = ev.leaked, ev.ex
-    first = ev.pairs["first_seen"].to_pylist()
-    last = ev.pairs["last_seen"].to_pylist()
+    # Times stay in Arrow: only the shown suspects' spans become Python datetimes.
+    first, last = ev.pairs["first_seen"], ev.pairs["last_seen"]
     by_emp: dict[int, list[int]] = {}
     for p, e in enumerate(ex.emp.tolist()):
         by_emp.setdefault(e, []).append(p)
@@ -145,8 +146,8 @@ def _suspects(shown: list[Ranked], ev: _Evidence) -> list[Suspect]:
                 coverage=round(min(float(leaked.weights[custs].sum()) / total, 1.0), 4),
                 exclusivity=round(alone / len(custs), 4) if custs else 0.0,
                 reach=int(ex.reach[r.employee]),
-                first_exposure=min((first[p] for p in rows), default=None),
-                last_exposure=max((last[p] for p in rows), default=None),
+                first_exposure=pc.min(first.take(rows)).as_py() if rows else None,
+                last_exposure=pc.max(last.take(rows)).as_py() if rows else None,
                 explanation=_explain(r, custs, alone, ev),
             )
         )
