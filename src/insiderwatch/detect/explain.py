@@ -37,8 +37,10 @@ def weight_expr(fields: str = "fields") -> str:
     return f"({parts} + CASE WHEN {both} THEN {CONTACT_BONUS} ELSE 0 END)"
 
 
-def build_step(con, cfg: DetectionConfig, start, end, lookback_start) -> None:
-    """Create temp tables ``step_events`` and ``step_touch`` for events in
+def build_step(
+    con, cfg: DetectionConfig, start, end, lookback_start, source: str = "access"
+) -> None:
+    """Create temp tables ``step_events`` and ``step_touch`` for events of ``source`` in
     [lookback_start, end); rows at or after ``start`` are this step's (``in_step``).
 
     Cases are read as known at ``end``: case rows opened later do not exist yet, and a
@@ -73,6 +75,7 @@ WHERE opened_at < $e
         con,
         f"""
 CREATE OR REPLACE TEMP TABLE step_events AS
+SELECT *, policy AS explanation, policy IS NOT NULL AS explained FROM (
 SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
        coalesce(a.record_count, len(a.customer_ids)) AS record_count, a.app, a.case_id,
        a.src_ip, a.device_id, a.destination,
@@ -85,8 +88,9 @@ SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
             WHEN list_contains({sql_list(policy_apps)}, e.role || '@' || a.app)
                  THEN 'policy:' || e.role || '@' || a.app
        END AS policy
-FROM access a JOIN employees e USING (employee_id)
+FROM {source} a JOIN employees e USING (employee_id)
 WHERE a.time >= $ls AND a.time < $e
+)
 """,
         params,
     )
@@ -96,7 +100,7 @@ WHERE a.time >= $ls AND a.time < $e
 CREATE OR REPLACE TEMP TABLE step_touch AS
 WITH touch AS (
   SELECT event_id, time, employee_id, role, team, peer_group, action, case_id, fields, in_step,
-         unnest(customer_ids) AS customer_id
+         record_count, destination, app, src_ip, device_id, unnest(customer_ids) AS customer_id
   FROM step_events WHERE policy IS NULL
 ),
 own AS (
@@ -144,7 +148,8 @@ SELECT t.*, {weight_expr("t.fields")} AS weight,
             WHEN m.event_id IS NOT NULL THEN 'team_case'
             WHEN l.event_id IS NOT NULL THEN 'case_linked'
             WHEN p.event_id IS NOT NULL THEN 'portfolio'
-       END AS touch_explanation
+       END AS touch_explanation,
+       NULL::VARCHAR AS explanation, FALSE AS explained
 FROM touch t
 LEFT JOIN own o USING (event_id, customer_id)
 LEFT JOIN managed m USING (event_id, customer_id)
@@ -154,37 +159,24 @@ LEFT JOIN portfolio p USING (event_id, customer_id)
         params,
     )
     # Event-level explanation, then copied back onto each touch: a search's namesakes
-    # share the search's reason.
+    # share the search's reason. Updated in place: rebuilding the tables costs more.
     execute(
         con,
         """
-CREATE OR REPLACE TEMP TABLE step_event_explained AS
-SELECT e.event_id,
-       coalesce(e.policy,
-                CASE WHEN e.action = 'search' THEN x.any_reason
-                     WHEN x.all_explained THEN x.any_reason END) AS explanation
-FROM step_events e
-LEFT JOIN (
+UPDATE step_events e SET explanation = x.any_reason, explained = TRUE
+FROM (
   SELECT event_id, any_value(touch_explanation) AS any_reason,
          bool_and(touch_explanation IS NOT NULL) AS all_explained
   FROM step_touch GROUP BY event_id
-) x USING (event_id)
+) x
+WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
+  AND (e.action = 'search' OR x.all_explained)
 """,
     )
     execute(
         con,
         """
-CREATE OR REPLACE TEMP TABLE step_events AS
-SELECT e.*, x.explanation, x.explanation IS NOT NULL AS explained
-FROM step_events e JOIN step_event_explained x USING (event_id)
-""",
-    )
-    execute(
-        con,
-        """
-CREATE OR REPLACE TEMP TABLE step_touch AS
-SELECT t.*, e.explanation, e.explained, e.record_count, e.destination, e.app,
-       e.src_ip, e.device_id
-FROM step_touch t JOIN step_events e USING (event_id)
+UPDATE step_touch t SET explanation = e.explanation, explained = e.explained
+FROM step_events e WHERE t.event_id = e.event_id AND e.explained
 """,
     )
