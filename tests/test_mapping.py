@@ -334,3 +334,10 @@ def test_check_maps_only_the_first_records(tmp_path):
     sample.write_text((line + "\n") * 50)
     report = check_mapping(shipped_mappings()["ocsf"], sample, limit=5)
     assert len(report["records"]) == 5
+
+
+def test_csv_with_a_byte_order_mark(store, hash_key, tmp_path):
+    log = tmp_path / "api.csv"
+    log.write_text("\ufeff" + (DATA / "salesforce-api.csv").read_text(), encoding="utf-8")
+    result = _ingest(store, hash_key, "mapped", log, "salesforce-api").files[0]
+    assert result.error is None and result.counts.loaded == 3

@@ -103,7 +103,8 @@ class MappedSource(LogSource):
     def _header(self, reader: LineReader) -> list[str]:
         with LineReader(reader.path) as top:
             first = next(iter(top), "")
-        return next(csv.reader(io.StringIO(first)), [])
+        # Exports from Windows tools often start with a byte-order mark.
+        return next(csv.reader(io.StringIO(first.removeprefix("\ufeff"))), [])
 
     def _check_columns(self, header: list[str], reader: LineReader) -> None:
         wanted = {r.path for r in self.mapping.rules.values() if r.path}
