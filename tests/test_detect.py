@@ -246,3 +246,16 @@ def test_the_configuration_example_in_the_docs_loads(tmp_path):
     assert cfg.suppressions[0].until == dt.date(2026, 12, 31)
     assert cfg.detectors["volume"]["floor"] == 10
     assert cfg.detector_config(DETECTORS.get("volume")()).floor == 10
+
+
+def test_a_case_explains_viewing_a_customer_never_sending_them_out(tmp_path):
+    company = base_company()
+    case = company.cases[0]
+    inside = case["opened_at"] + dt.timedelta(minutes=10)
+    company.event(case["employee_id"], inside, "export", [case["customer_id"]],
+                  ["email", "phone"], destination="personal_email")  # fmt: skip
+    store, _ = detect(company, tmp_path)
+    (exfil,) = [f for f in findings(store) if f["detector"] == "exfiltration"]
+    assert exfil["employee_id"] == case["employee_id"] and exfil["time"] == inside
+    assert "viewing them is explained: own_case" in exfil["reason"]
+    store.close()

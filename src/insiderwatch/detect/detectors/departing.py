@@ -9,6 +9,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     window_days: int = 28
     outbound_points: float = 20.0
     min_customers: int = 10  # unexplained customers in a day before leaving
+    # Bulk exports count even when a portfolio or case explains viewing the customers.
+    bulk_records: int = 20
     volume_points: float = 12.0
 
 
@@ -18,7 +20,8 @@ class Departing(Detector):
     title = "Taking data before leaving"
     description = (
         "For staff with a known departure date in the next weeks: any unexplained export, "
-        "download, print or copy (wherever it goes), and unexplained look-ups of more than "
+        "download, print or copy (wherever it goes), any bulk one even when viewing the "
+        "customers is explained, and unexplained look-ups of more than "
         "a handful of customers in a day. The risk engine also weighs all their findings "
         "more."
     )
@@ -41,24 +44,26 @@ class Departing(Detector):
         return f"""
 WITH leaving AS (
   SELECT * FROM step_events
-  WHERE in_step AND NOT explained AND departs_on IS NOT NULL
+  WHERE in_step AND departs_on IS NOT NULL
     AND departs_on >= $day AND departs_on <= $day + to_days({c.window_days})
 ),
 outbound AS (
   SELECT employee_id, time, time AS first_time, {c.outbound_points} AS points,
          'high' AS severity, FALSE AS critical, event_id AS key,
-         format('{{}} {{}} customer record(s) to {{}} with no case, {{}} day(s) before leaving on {{}}',
+         format('{{}} {{}} customer record(s) to {{}}{{}}, {{}} day(s) before leaving on {{}}',
                 action, record_count, coalesce(destination, 'an unknown destination'),
+                CASE WHEN explained THEN '' ELSE ' with no case' END,
                 departs_on - $day, departs_on) AS reason,
          [event_id] AS event_ids, customer_ids
   FROM leaving
   WHERE action IN ('export', 'download', 'print', 'copy', 'message') AND record_count > 0
+    AND (NOT explained OR record_count >= {c.bulk_records})
 ),
 touched AS (
   SELECT l.employee_id, l.departs_on, c.customer_id, min(l.time) AS time,
          arg_min(l.event_id, l.time) AS event_id
   FROM leaving l CROSS JOIN unnest(l.customer_ids) AS c(customer_id)
-  WHERE l.action IN ('search', 'view')
+  WHERE l.action IN ('search', 'view') AND NOT l.explained
   GROUP BY ALL
 ),
 ranked AS (

@@ -19,9 +19,10 @@ class Exfiltration(Detector):
     version = "1"
     title = "Data leaving without a reason"
     description = (
-        "Exports, downloads, prints, copies and messages of customer data that no case or "
-        "policy explains. Outside the company (USB, personal email, unknown domains or "
-        "cloud services) is high; a bulk print or local export is medium. When the data "
+        "Exports, downloads, prints, copies and messages of customer data: anything sent "
+        "outside the company (USB, personal email, unknown domains or cloud services) is "
+        "high, whatever case or policy explains looking at the customers; a bulk print or "
+        "local export that nothing explains is medium. When the data "
         "follows unexplained look-ups of many customers in the hours before (harvest then "
         "export), the finding is critical."
     )
@@ -48,15 +49,14 @@ class Exfiltration(Detector):
 WITH outbound AS (
   SELECT o.*, {dest_class} AS dest_class
   FROM step_events o
-  WHERE o.in_step AND NOT o.explained
-    AND o.action IN ('export', 'download', 'print', 'copy', 'message')
+  WHERE o.in_step AND o.action IN ('export', 'download', 'print', 'copy', 'message')
     AND o.record_count > 0
 ),
-flagged AS (
+flagged AS (  -- a case explains looking at a customer, never sending them outside
   SELECT * FROM outbound
   WHERE dest_class = 'external'
-     OR (dest_class = 'internal' AND record_count >= {c.internal_min_records})
-     OR (dest_class IS NULL AND record_count >= {c.internal_min_records})
+     OR (NOT explained AND coalesce(dest_class, 'internal') = 'internal'
+         AND record_count >= {c.internal_min_records})
 ),
 carried AS (  -- customers in it that were looked up with no case in the hours before
   SELECT f.event_id, count(DISTINCT t.customer_id) AS carried, min(t.time) AS first_time,
@@ -79,9 +79,11 @@ SELECT f.employee_id, f.time, coalesce(b.first_time, f.time) AS first_time,
        coalesce(b.carried, 0) >= {c.sequence_min_customers} AND f.dest_class = 'external'
          AS critical,
        f.event_id AS key,
-       format('{{}} {{}} customer record(s) to {{}} ({{}}) with no case{{}}', f.action,
+       format('{{}} {{}} customer record(s) to {{}} ({{}}){{}}{{}}', f.action,
               f.record_count, coalesce(f.destination, 'an unknown destination'),
               coalesce(f.dest_class, 'unknown'),
+              CASE WHEN f.explained THEN format(' (viewing them is explained: {{}})', f.explanation)
+                   ELSE ' with no case' END,
               CASE WHEN coalesce(b.carried, 0) > 0
                    THEN format(', {{:.1f}} h after looking up {{}} of them with no case',
                                epoch(f.time - b.first_time) / 3600, b.carried)
