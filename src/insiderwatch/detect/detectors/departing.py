@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext
+from insiderwatch.detect.base import Detector, StepContext, destination_class_sql
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     window_days: int = 28
     outbound_points: float = 20.0
     min_customers: int = 10  # unexplained customers in a day before leaving
-    # Bulk exports count even when a portfolio or case explains viewing the customers.
+    # Bulk exports count even when a portfolio or case explains viewing the customers
+    # (not a role policy's routine extracts, nor ones to allowed company services).
     bulk_records: int = 20
     volume_points: float = 12.0
 
@@ -21,7 +22,7 @@ class Departing(Detector):
     description = (
         "For staff with a known departure date in the next weeks: any unexplained export, "
         "download, print or copy (wherever it goes), any bulk one even when viewing the "
-        "customers is explained, and unexplained look-ups of more than "
+        "customers is explained by a case or portfolio, and unexplained look-ups of more than "
         "a handful of customers in a day. The risk engine also weighs all their findings "
         "more."
     )
@@ -41,6 +42,7 @@ class Departing(Detector):
 
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
+        dest_class = destination_class_sql(ctx.config)
         return f"""
 WITH leaving AS (
   SELECT * FROM step_events
@@ -57,7 +59,9 @@ outbound AS (
          [event_id] AS event_ids, customer_ids
   FROM leaving
   WHERE action IN ('export', 'download', 'print', 'copy', 'message') AND record_count > 0
-    AND (NOT explained OR record_count >= {c.bulk_records})
+    AND (NOT explained
+         OR (record_count >= {c.bulk_records} AND NOT starts_with(explanation, 'policy:')
+             AND {dest_class} IS DISTINCT FROM 'allowed'))
 ),
 touched AS (
   SELECT l.employee_id, l.departs_on, c.customer_id, min(l.time) AS time,
