@@ -48,6 +48,7 @@ SELECT employee_id, time::DATE AS day, max(time) AS last_time,
        count(DISTINCT device_id) AS devices
 FROM (SELECT *, unnest(CASE WHEN len(customer_ids) = 0 THEN [NULL] ELSE customer_ids END) AS c FROM access)
 GROUP BY ALL
+ORDER BY employee_id, day  -- a fixed row order keeps the forest's fit repeatable
 """
 
 
