@@ -243,40 +243,15 @@ class Mariadb:
     def _ready(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
             raise RuntimeError(f"mariadbd exited; see {self.root / 'error.log'}")
-        done = subprocess.run(
-            [
-                "mariadb",
-                "--no-defaults",
-                "-h",
-                "127.0.0.1",
-                "-P",
-                str(self.port),
-                "-u",
-                "root",
-                "-e",
-                "SELECT 1",
-            ],
-            capture_output=True,
-        )
+        done = self._client("SELECT 1", "root")
         return done.returncode == 0
 
+    def _client(self, sql: str, user: str) -> subprocess.CompletedProcess:
+        command = ["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", str(self.port)]
+        return subprocess.run([*command, "-u", user, "-e", sql], capture_output=True, text=True)
+
     def sql(self, sql: str, user: str = "root") -> str:
-        done = subprocess.run(
-            [
-                "mariadb",
-                "--no-defaults",
-                "-h",
-                "127.0.0.1",
-                "-P",
-                str(self.port),
-                "-u",
-                user,
-                "-e",
-                sql,
-            ],
-            capture_output=True,
-            text=True,
-        )
+        done = self._client(sql, user)
         if done.returncode:
             raise RuntimeError(f"mariadb failed: {done.stderr}")
         return done.stdout

@@ -33,11 +33,10 @@ class FileResult:
     unknown_columns: list[str] = field(default_factory=list)
 
 
-@dataclass
-class IngestReport:
-    root: Path
-    files: list[FileResult] = field(default_factory=list)
-    ignored: list[Path] = field(default_factory=list)
+class PerFileReport:
+    """A report made of per-file results that each carry ``counts`` and ``error``."""
+
+    files: list
 
     @property
     def totals(self) -> LoadCounts:
@@ -47,8 +46,15 @@ class IngestReport:
         return total
 
     @property
-    def errors(self) -> list[FileResult]:
+    def errors(self) -> list:
         return [r for r in self.files if r.error]
+
+
+@dataclass
+class IngestReport(PerFileReport):
+    root: Path
+    files: list[FileResult] = field(default_factory=list)
+    ignored: list[Path] = field(default_factory=list)
 
 
 def _check_columns(file: DatasetFile, columns: list[str] | None) -> list[str]:

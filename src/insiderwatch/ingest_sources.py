@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from insiderwatch.contract import TABLES
 from insiderwatch.errors import InsiderwatchError, UnreadableFileError
+from insiderwatch.ingest import PerFileReport
 from insiderwatch.privacy import HashKey
 from insiderwatch.settings import Settings
 from insiderwatch.sources.follow import START, LineReader, Position, file_identity
@@ -51,21 +52,10 @@ class SourceFileResult:
 
 
 @dataclass
-class SourceReport:
+class SourceReport(PerFileReport):
     kind: str
     files: list[SourceFileResult] = field(default_factory=list)
     unmapped: Counter = field(default_factory=Counter)  # made-up identity -> events
-
-    @property
-    def totals(self) -> LoadCounts:
-        total = LoadCounts()
-        for result in self.files:
-            total.add(result.counts)
-        return total
-
-    @property
-    def errors(self) -> list[SourceFileResult]:
-        return [r for r in self.files if r.error]
 
 
 def source_options(settings: Settings, mapping: Path | None = None) -> SourceOptions:

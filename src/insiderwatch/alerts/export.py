@@ -13,14 +13,9 @@ from insiderwatch.store.duckdb_store import Store
 _FIELDS = tuple(f.name for f in msgspec.structs.fields(Alert))
 
 
-def _has_table(store: Store, name: str) -> bool:
-    """Detection tables exist once detection ran; a read-only store cannot create them."""
-    return bool(store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]))
-
-
 def read_alerts(store: Store, limit: int | None = None) -> list[Alert]:
     """Alerts ranked by score (highest first), then by detection time."""
-    if not _has_table(store, "alerts"):
+    if not store.has_table("alerts"):
         return []
     sql = f"SELECT {', '.join(_FIELDS)} FROM alerts ORDER BY score DESC, detected_at, alert_id"
     if limit is not None:
@@ -54,7 +49,7 @@ class ExplainedShare:
 
 def explained_share(store: Store) -> list[ExplainedShare]:
     """Per role: data accesses (logins excluded) and how many a reason explained."""
-    if not _has_table(store, "access_explained"):
+    if not store.has_table("access_explained"):
         return []
     rows = store.con.execute(
         """SELECT role, coalesce(explanation, '') AS reason, count(*)

@@ -59,11 +59,7 @@ class CanaryPlan:
 
 
 def has_plans(store: Store) -> bool:
-    return bool(
-        store.scalar(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'canary_decoys'"
-        )
-    )
+    return store.has_table("canary_decoys")
 
 
 def staff_at(store: Store, when: datetime) -> list[str]:

@@ -61,6 +61,37 @@ def fail(exc: InsiderwatchError | str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def file_progress():
+    """A byte progress bar per file read: ``(bar, start(key, label, size), advance(key,
+    done))``, on stderr."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TransferSpeedColumn,
+    )
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
+    tasks: dict[object, int] = {}
+
+    def start(key: object, label: str, size: int) -> None:
+        tasks[key] = bar.add_task(escape(label), total=size)
+
+    def advance(key: object, done: int) -> None:
+        bar.update(tasks[key], completed=done)
+
+    return bar, start, advance
+
+
 def parse_when(value: str | None, option: str) -> datetime | None:
     """ISO 8601 time from an option; a naive time is UTC like everywhere else."""
     if value is None:

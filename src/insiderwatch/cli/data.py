@@ -11,11 +11,9 @@ import typer
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
-    TransferSpeedColumn,
 )
 from rich.table import Table
 
@@ -26,6 +24,7 @@ from insiderwatch.cli.app import (
     app,
     err,
     fail,
+    file_progress,
     out,
     print_json,
     settings_for,
@@ -119,21 +118,13 @@ def simulate(
 
 
 def _ingest_progress():
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeElapsedColumn(),
-        console=err,
-    )
-    tasks: dict[Path, int] = {}
+    bar, start, advance = file_progress()
 
     def on_file_start(file: DatasetFile) -> None:
-        tasks[file.path] = bar.add_task(f"{file.table:<9} {file.path.name}", total=file.size)
+        start(file.path, f"{file.table:<9} {file.path.name}", file.size)
 
     def progress(file: DatasetFile, done: int) -> None:
-        bar.update(tasks[file.path], completed=done)
+        advance(file.path, done)
 
     return bar, on_file_start, progress
 

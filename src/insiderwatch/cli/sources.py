@@ -8,14 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
 from insiderwatch.cli.app import (
@@ -25,6 +17,7 @@ from insiderwatch.cli.app import (
     app,
     err,
     fail,
+    file_progress,
     out,
     print_json,
     settings_for,
@@ -79,21 +72,13 @@ def list_sources(as_json: JsonOption = False) -> None:
 
 
 def _progress():
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeElapsedColumn(),
-        console=err,
-    )
-    tasks: dict[Path, int] = {}
+    bar, start, advance = file_progress()
 
     def on_file_start(path: Path) -> None:
-        tasks[path] = bar.add_task(escape(path.name), total=path.stat().st_size)
+        start(path, path.name, path.stat().st_size)
 
     def progress(path: Path, done: int) -> None:
-        bar.update(tasks[path], completed=done)
+        advance(path, done)
 
     return bar, on_file_start, progress
 

@@ -124,4 +124,4 @@ def fmt_num(expr: str) -> str:
     return f"CASE WHEN {expr} IS NULL THEN 'n/a' ELSE format('{{:.3g}}', {expr}::DOUBLE) END"
 
 
-__all__ = ["ThresholdConfig", "running_excess_sql", "fmt_num", "sql_str"]
+__all__ = ["ThresholdConfig", "running_excess_sql", "fmt_num"]

@@ -88,7 +88,6 @@ class Suppression(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fiel
 
 
 class DetectionConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    step_hours: int = 24
     baseline_days: int = 28
     explanation: Explanation = Explanation()
     destinations: Destinations = Destinations()

@@ -27,10 +27,10 @@ import pyarrow as pa
 
 from insiderwatch.detect.base import DETECTORS, FINDING_COLUMNS, Detector, StepContext, execute
 from insiderwatch.detect.config import DetectionConfig
-from insiderwatch.detect.explain import build_step
+from insiderwatch.detect.explain import UNEXPLAINED_WIDE_SEARCH, UNLISTED_ROWS_WEIGHT, build_step
 from insiderwatch.detect.risk import score_findings
 from insiderwatch.detect.rules import load_rules
-from insiderwatch.detect.state import DAILY_TABLES, ensure_tables, reset_if_outdated
+from insiderwatch.detect.state import DAILY_TABLES, reset_if_outdated
 from insiderwatch.store.duckdb_store import Store
 
 DAY = dt.timedelta(days=1)
@@ -193,7 +193,7 @@ def _step(store: Store, ctx: StepContext, detectors: list[Detector], run: Detect
     return int(store.scalar("SELECT count(*) FROM step_events WHERE in_step"))
 
 
-_EMPLOYEE_DAY_SQL = """
+_EMPLOYEE_DAY_SQL = f"""
 INSERT OR REPLACE INTO employee_days
 WITH unexplained AS (
   SELECT employee_id, customer_id, max(weight) AS weight
@@ -211,9 +211,8 @@ contact AS (
   GROUP BY ALL
 ),
 search_extra AS (
-  SELECT employee_id, sum(ln(1 + record_count - len(customer_ids))) AS weight
-  FROM step_events
-  WHERE in_step AND NOT explained AND action = 'search' AND record_count > len(customer_ids)
+  SELECT employee_id, sum({UNLISTED_ROWS_WEIGHT}) AS weight
+  FROM step_events WHERE {UNEXPLAINED_WIDE_SEARCH}
   GROUP BY ALL
 )
 SELECT e.employee_id, $day, any_value(e.role), any_value(e.team), any_value(e.peer_group),
@@ -238,7 +237,6 @@ GROUP BY e.employee_id
 
 def _write_alerts(store: Store, cfg: DetectionConfig) -> int:
     con = store.con
-    ensure_tables(con)
     cur = con.execute(
         "SELECT finding_id, detector, employee_id, time, first_time, points, critical, reason, "
         "event_ids, customer_ids FROM findings ORDER BY time, detector, finding_id"

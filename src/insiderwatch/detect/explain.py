@@ -28,6 +28,15 @@ FIELD_WEIGHTS = {"name": 0.5, "email": 1.5, "phone": 1.5, "address": 1.0, "payme
 CONTACT_BONUS = 1.0
 
 
+# Rows a search returned beyond the customers it listed (warehouse queries list none):
+# each such search adds a little, growing with the log of the extra rows. Shared by the
+# sensitivity detector's running sum and the daily figure its baselines are built from.
+UNLISTED_ROWS_WEIGHT = "ln(1 + record_count - len(customer_ids))"
+UNEXPLAINED_WIDE_SEARCH = (
+    "in_step AND NOT explained AND action = 'search' AND record_count > len(customer_ids)"
+)
+
+
 def weight_expr(fields: str = "fields") -> str:
     parts = " + ".join(
         f"(CASE WHEN list_contains({fields}, '{f}') THEN {w} ELSE 0 END)"

@@ -63,8 +63,7 @@ class RuleDetector(Detector):
     level: str
     source: Path
 
-    def findings_sql(self, ctx: StepContext, matches: str, count_distinct: str | None,
-                     count: int) -> str:  # fmt: skip
+    def findings_sql(self, matches: str, count_distinct: str | None, count: int) -> str:
         points = LEVEL_POINTS[self.level]
         critical = "TRUE" if self.level == "critical" else "FALSE"
         if count_distinct == "customer_id":  # each customer counts at its first match
@@ -177,7 +176,7 @@ def load_rule(path: Path) -> type[RuleDetector]:
 
     def sql(self, ctx: StepContext, config: Any) -> str:
         matches = f"SELECT * FROM ({rule_events_sql(ctx)}) WHERE {where}"
-        return self.findings_sql(ctx, matches, threshold.distinct, threshold.count)
+        return self.findings_sql(matches, threshold.distinct, threshold.count)
 
     return type(
         f"Rule_{meta['id']}",

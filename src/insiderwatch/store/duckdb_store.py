@@ -186,6 +186,13 @@ class Store:
             self._ibis = ibis.duckdb.from_connection(self.con)
         return self._ibis
 
+    def has_table(self, name: str) -> bool:
+        """Whether a table exists (later stages create theirs on first use; a read-only
+        store cannot)."""
+        return bool(
+            self.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name])
+        )
+
     def scalar(self, sql: str, params: list | None = None) -> Any:
         # fetchall, not fetchone: DuckDB keeps a result "unfinished" until drained.
         rows = self.con.execute(sql, params or []).fetchall()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import Detector, StepContext
 from insiderwatch.detect.baseline import ThresholdConfig, fmt_num, running_excess_sql
+from insiderwatch.detect.explain import UNEXPLAINED_WIDE_SEARCH, UNLISTED_ROWS_WEIGHT
 
 
 class Config(ThresholdConfig, frozen=True, kw_only=True):
@@ -39,7 +40,7 @@ class Sensitivity(Detector):
     def sql(self, ctx: StepContext, config: Config) -> str:
         # Each customer counts once a day with the most sensitive set of fields it was
         # opened with so far; rows a search returned beyond its list add a little each.
-        contributions = """
+        contributions = f"""
 WITH firsts AS (
   SELECT employee_id, any_value(peer_group) AS peer_group, customer_id, fields,
          min(time) AS time, arg_min(event_id, time) AS event_id, any_value(weight) AS weight
@@ -56,9 +57,8 @@ SELECT employee_id, peer_group, time, event_id, customer_id,
 FROM ranked
 UNION ALL
 SELECT employee_id, peer_group, time, event_id, NULL AS customer_id,
-       ln(1 + record_count - len(customer_ids)) AS value
-FROM step_events
-WHERE in_step AND NOT explained AND action = 'search' AND record_count > len(customer_ids)
+       {UNLISTED_ROWS_WEIGHT} AS value
+FROM step_events WHERE {UNEXPLAINED_WIDE_SEARCH}
 """
         describe = (
             "format('exposed sensitive data worth {} points with no case by {} UTC "
