@@ -107,7 +107,7 @@ def timeline(
             e.action,
             shown,
             ",".join(e.fields),
-            str(e.record_count),
+            "?" if e.record_count is None else str(e.record_count),
             e.app or "",
             e.case_id or "",
             covered,

@@ -135,7 +135,7 @@ class AccessEvent(Record, kw_only=True):
     fields: Annotated[list[FieldCategory], _doc("Data categories exposed.")] = []
     record_count: Annotated[
         Annotated[int, msgspec.Meta(ge=0)] | None,
-        _doc("Rows shown; defaults to the number of customer_ids."),
+        _doc("Rows shown; defaults to the number of customer_ids, else unknown (null)."),
     ] = None
     app: Annotated[str, _doc("Tool used.")] = ""
     case_id: Annotated[Id | None, _doc("Justification the tool captured, if any.")] = None

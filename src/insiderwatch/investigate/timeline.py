@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import pandas as pd
+
 from insiderwatch.store.duckdb_store import Store
 
 
@@ -19,7 +21,7 @@ class TimelineEntry:
     action: str
     customer_ids: list[str]
     fields: list[str]
-    record_count: int
+    record_count: int | None  # None: the log gave no row count
     app: str | None
     case_id: str | None  # what the tool captured
     destination: str | None
@@ -80,7 +82,7 @@ def timeline(
                 action=row.action,
                 customer_ids=list(row.customer_ids),
                 fields=list(row.fields),
-                record_count=int(row.record_count),
+                record_count=None if pd.isna(row.record_count) else int(row.record_count),
                 app=_text(row.app),
                 case_id=_text(row.case_id),
                 destination=_text(row.destination),

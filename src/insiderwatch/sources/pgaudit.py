@@ -2,8 +2,9 @@
 
 A pgaudit entry is a server log message ``AUDIT: SESSION,<statement id>,<substatement
 id>,<class>,<command>,<object type>,<object>,<statement>,<parameter>[,<rows>]``. With
-``pgaudit.log_relation`` one statement is logged once per table it touches; those
-repeats share statement ids and become one event. Other server messages are counted as
+``pgaudit.log_relation`` one statement is logged once per table it touches, and an
+OBJECT entry repeats a SESSION one; those repeats share the statement id and text and
+become one event, which names every table logged. Other server messages are counted as
 ``not_audit`` and left alone.
 """
 
@@ -12,7 +13,8 @@ from __future__ import annotations
 import csv
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from insiderwatch.sources.follow import LineReader
@@ -21,7 +23,7 @@ from insiderwatch.sources.rows import RowBuffer
 from insiderwatch.sources.sql_log import SqlLogSource, iso_time
 
 _AUDIT = "AUDIT: "
-_SEEN = 100_000  # statement keys remembered to fold per-relation repeats
+_SESSIONS = 100_000  # sessions whose current statement is remembered to fold repeats
 # csvlog columns (PostgreSQL 13+; 14 and 15 append more, which are not needed here)
 _TIME, _USER, _DB, _PID, _FROM, _SESSION, _MESSAGE, _APP, _BACKEND = 0, 1, 2, 3, 4, 5, 13, 22, 23
 
@@ -36,6 +38,7 @@ _PREFIX = {
     "h": r"(?P<host>[^\s(]*)",
     "r": r"(?P<host>[^\s(]*)(?:\(\d+\))?",
     "c": r"(?P<session>[0-9a-f]+\.[0-9a-f]+)",
+    "b": r"(?P<backend>[a-z][a-z ]*?)",
 }
 
 
@@ -85,23 +88,28 @@ class _Record(NamedTuple):
     backend: str
 
 
-_QUOTED_STATEMENT = re.compile(r'"((?:[^"]|"")*)"(?:,(.*))?$', re.S)
-
-
 def _audit_fields(text: str) -> list[str]:
     """The fields of a pgaudit entry. pgaudit quotes a field only when it holds a comma,
-    quote or newline; only the statement can, so it alone needs unquoting (a regex is
-    several times faster than a CSV parser per entry)."""
-    head = text.split(",", 7)
-    if len(head) < 8:
+    quote or newline (the statement, the object name or the parameter list); a line
+    without quotes is split directly, which is several times faster than a CSV parser."""
+    if '"' not in text:
+        return text.split(",")
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error:
         return []
-    rest = head.pop()
-    if not rest.startswith('"'):
-        return head + rest.split(",")
-    m = _QUOTED_STATEMENT.match(rest)
-    if not m:
-        return []
-    return [*head, m[1].replace('""', '"'), *(m[2].split(",") if m[2] is not None else [])]
+
+
+@dataclass
+class _Statement:
+    """The first entry of one logged statement and every relation its repeats name."""
+
+    line: int
+    record: _Record
+    entry: list[str]
+    event_key: tuple[str, ...]
+    relations: list[str] = field(default_factory=list)
+    emitted: bool = False
 
 
 class PgauditSource(SqlLogSource):
@@ -110,7 +118,10 @@ class PgauditSource(SqlLogSource):
     dialect = "postgres"
 
     def read(self, reader: LineReader) -> Iterator[RawBatch]:
-        self._seen: dict[tuple[str, ...], None] = {}  # insertion-ordered: oldest first
+        # session -> (statement id, {statement text checksum: statement}): a statement's
+        # repeats follow each other within its session, before the session's next one.
+        self._current: dict[str, tuple[str, dict[int, _Statement]]] = {}
+        self._user_in_prefix = "%u" in self.options.log_line_prefix
         name = reader.path.name.lower()
         records = self._csv(reader) if ".csv" in name else self._stderr(reader)
         buffer = self.new_buffer()
@@ -120,7 +131,9 @@ class PgauditSource(SqlLogSource):
             else:
                 self._record(buffer, line, fields)
             if len(buffer) >= self.batch_rows:
+                self._emit_pending(buffer)
                 yield buffer.flush()
+        self._emit_pending(buffer)
         if len(buffer):
             yield buffer.flush()
 
@@ -186,10 +199,16 @@ class PgauditSource(SqlLogSource):
             found.get("pid") or "",
             found.get("host") or "",
             found.get("session") or "",
-            found["message"] if found["level"] == "LOG" else "",
+            # pgaudit.log_level may be any level (NOTICE, WARNING ...), not just LOG.
+            found["message"],
             found.get("app") or "",
-            "client backend",
+            found.get("backend") or self._stderr_backend(found),
         )
+
+    def _stderr_backend(self, found: dict[str, str | None]) -> str:
+        """A line without the user the prefix prints for sessions comes from a process
+        that is no session (a parallel worker, autovacuum): not staff access."""
+        return "background" if self._user_in_prefix and not found.get("user") else ""
 
     # -- one record -------------------------------------------------------------------
     def _record(self, buffer: RowBuffer, line: int, rec: _Record) -> None:
@@ -201,32 +220,64 @@ class PgauditSource(SqlLogSource):
         if len(entry) < 9 or not entry[1].isdigit() or not entry[2].isdigit():
             buffer.reject(line, "malformed pgaudit entry (text withheld)")
             return
-        _type, statement_id, sub_id, _class, command, _otype, relation, statement = entry[:8]
-        # Without a session id (a stderr prefix without %c) the file and line name it.
-        session = rec.session or f"{self.identity}:{rec.pid}:{line}"
-        # One statement is logged again per relation (log_relation) and per substatement
-        # of the same text (COPY (SELECT ...) logs the SELECT too): one event for all.
-        key = (session, statement_id, str(zlib.crc32(statement.encode())))
-        if key in self._seen:
-            self.skipped["same_statement"] += 1
-            return
-        self._seen[key] = None
-        if len(self._seen) > _SEEN:
-            del self._seen[next(iter(self._seen))]
         if rec.backend not in ("", "client backend"):
-            self.skipped["internal"] += 1  # autovacuum, background workers
+            self.skipped["internal"] += 1  # autovacuum, parallel and background workers
             return
-        rows = entry[9] if len(entry) > 9 else ""
-        self.emit(
-            buffer,
-            line,
-            event_id=self.event_id(*key),
-            time=iso_time(rec.time),
-            user=rec.user,
-            statement=statement,
-            command=command,
-            table=relation,
-            app=rec.app,
-            src_ip=rec.host,
-            rows=int(rows) if rows.isdigit() else None,
-        )
+        statement_id, relation, text = entry[1], entry[6], entry[7]
+        # Without a session id (a stderr prefix without %c) the backend's pid scopes the
+        # statement ids, and the statement's first line names the event.
+        session = rec.session or f"{self.identity}:{rec.pid}"
+        checksum = zlib.crc32(text.encode())
+        current = self._current.get(session)
+        if current is None or current[0] != statement_id:
+            if current is not None:
+                self._emit_statements(buffer, current[1].values())
+            current = (statement_id, {})
+            self._remember(buffer, session, current)
+        statements = current[1]
+        if checksum in statements:  # a per-relation or OBJECT repeat
+            self.skipped["same_statement"] += 1
+            statements[checksum].relations.append(relation)
+            return
+        key = (session, statement_id, str(checksum)) if rec.session else (session, str(line))
+        statements[checksum] = _Statement(line, rec, entry, key, [relation])
+
+    def _remember(
+        self, buffer: RowBuffer, session: str, current: tuple[str, dict[int, _Statement]]
+    ) -> None:
+        self._current.pop(session, None)
+        self._current[session] = current  # insertion order: the longest idle first
+        if len(self._current) > _SESSIONS:
+            oldest = next(iter(self._current))
+            self._emit_statements(buffer, self._current.pop(oldest)[1].values())
+
+    def _emit_pending(self, buffer: RowBuffer) -> None:
+        """Every statement not yet an event becomes one (before a batch is handed on);
+        later repeats of it are still recognised and counted."""
+        for _, statements in self._current.values():
+            self._emit_statements(buffer, statements.values())
+
+    def _emit_statements(self, buffer: RowBuffer, statements: Iterable[_Statement]) -> None:
+        for st in statements:
+            if st.emitted:
+                continue
+            st.emitted = True
+            command, entry, rec = st.entry[4], st.entry, st.record
+            if command.upper() == "PREPARE":
+                self.skipped["prepare"] += 1  # defined, not run: its EXECUTE is logged
+                continue
+            rows = entry[9] if len(entry) > 9 else ""
+            self.emit(
+                buffer,
+                st.line,
+                event_id=self.event_id(*st.event_key),
+                time=iso_time(rec.time),
+                user=rec.user,
+                statement=entry[7],
+                command=command,
+                table=entry[6],
+                relations=tuple(r for r in dict.fromkeys(st.relations) if r),
+                app=rec.app,
+                src_ip=rec.host,
+                rows=int(rows) if rows.isdigit() else None,
+            )

@@ -63,6 +63,20 @@ SYSTEM_SCHEMAS = frozenset(
 # WHERE id OPERATOR(pg_catalog.=) $1 FOR KEY SHARE OF x``): not staff access.
 _FK_CHECK = re.compile(r"^\s*SELECT \d+ FROM ONLY .* FOR KEY SHARE OF ", re.I | re.S)
 _RANGE_LIMIT = 1000  # a wider id range is a bulk read, not a list of customers
+# A prepared statement is logged as its PREPARE text when it is executed: the statement
+# that ran is what follows AS.
+_PREPARE = re.compile(r"^\s*PREPARE\s+\w+\s*(?:\([^)]*\))?\s+AS\s+", re.I)
+NOT_LOGGED = "<not logged>"  # pgaudit.log_statement = off: only command and relation
+# What a logged command does when the statement text cannot tell (not logged, or a
+# syntax the parser does not know, such as SQL/PGQ GRAPH_TABLE).
+_COMMAND_OPERATIONS: dict[str, Operation] = {
+    "SELECT": "read",
+    "INSERT": "write",
+    "UPDATE": "write",
+    "DELETE": "write",
+    "MERGE": "write",
+    "TRUNCATE TABLE": "write",
+}
 
 _TABLE_GUESSES: tuple[tuple[str, tuple[str, ...], str | None, bool], ...] = (
     # (table name pattern, categories SELECT * exposes, customer-id column, rows are customers)
@@ -224,15 +238,41 @@ class StatementReader:
         self.dialect = dialect
         self.analyse = lru_cache(maxsize=50_000)(self._analyse)
 
-    def read(self, sql: str, command: str = "", table: str = "") -> Access:
+    def read(
+        self, sql: str, command: str = "", table: str = "", relations: tuple[str, ...] = ()
+    ) -> Access:
         """``command`` and ``table``, when the log names them, pick the statement meant
-        when one logged text holds several."""
-        normalised, literals = split_literals(sql, self.dialect)
+        when one logged text holds several; ``relations`` (every table the log names for
+        the statement) stand in when the text shows no customer table."""
+        normalised, literals = split_literals(_PREPARE.sub("", sql, count=1), self.dialect)
         analysis = self.analyse(normalised, command, table)
+        if relations and not analysis.tables and not analysis.internal:
+            logged = self.logged_relations(command, relations, analysis)
+            if logged.tables:
+                return Access(logged, ())
         ids = [literals[i] for i in analysis.id_refs if i < len(literals)]
         for bounds in analysis.ranges:
             ids.extend(_expand(literals, *bounds))
         return Access(analysis, tuple(dict.fromkeys(ids)))
+
+    def logged_relations(
+        self, command: str, relations: tuple[str, ...], analysis: Analysis
+    ) -> Analysis:
+        """What the log's command and relation names say: every category the tables hold,
+        no customer ids (the predicate is unknown, so a bulk read)."""
+        data = {
+            name: rule
+            for raw in relations
+            if not _is_system(raw) and (rule := self.map.rule(name := _table_name(raw)))
+        }
+        operation = _COMMAND_OPERATIONS.get(command.upper(), "other")
+        return Analysis(
+            operation,
+            tuple(data),
+            tuple(dict.fromkeys(c for r in data.values() for c in r.categories)),
+            fingerprint=analysis.fingerprint,
+            text=analysis.text,
+        )
 
     # -- analysis -------------------------------------------------------------------
     def _analyse(self, normalised: str, command: str, table: str) -> Analysis:
@@ -264,11 +304,16 @@ class StatementReader:
         data = {t: r for t, r in rules.items() if r}
         fields = tuple(dict.fromkeys(c for r in data.values() for c in r.categories))
         op: Operation = "read"
-        if re.match(r"\s*(insert|update|delete|merge)", normalised, re.I):
+        if _DDL.match(normalised):
+            op = "other"  # CREATE PROCEDURE/TRIGGER ... defines, runs nothing now
+        elif re.match(r"\s*(insert|update|delete|merge)", normalised, re.I):
             op = "write"
         elif re.match(r"\s*copy\b.*\bto\b", normalised, re.I | re.S):
             op = "export"
         return Analysis(op, tuple(data), fields, fingerprint=fingerprint, text=text)
+
+
+_DDL = re.compile(r"\s*(?:create|alter|drop|comment|grant|revoke)\b", re.I)
 
 
 def _merge(parts: list[Analysis], fingerprint: str, text: str) -> Analysis:
@@ -312,6 +357,13 @@ def _table_name(raw: str) -> str:
 def _is_system(raw: str) -> bool:
     parts = raw.replace('"', "").replace("`", "").lower().split(".")
     return (len(parts) > 1 and parts[-2] in SYSTEM_SCHEMAS) or parts[-1].startswith("pg_")
+
+
+def _materialized(tree: exp.Create) -> bool:
+    properties = tree.args.get("properties")
+    return bool(properties) and any(
+        isinstance(p, exp.MaterializedProperty) for p in properties.expressions
+    )
 
 
 def _marker(node: exp.Expression) -> int | None:
@@ -381,7 +433,11 @@ class _StatementWalk:
         if isinstance(tree, exp.Delete | exp.Merge):
             return "write", []
         if isinstance(tree, exp.Create) and isinstance(tree.expression, exp.Query):
-            return "copy", self._read_fields()
+            # CREATE TABLE / MATERIALIZED VIEW ... AS SELECT stores the rows; a view
+            # only stores the query (DDL).
+            if tree.kind == "TABLE" or _materialized(tree):
+                return "copy", self._read_fields()
+            return "other", []
         if isinstance(tree, exp.Query):
             return "read", self._read_fields()
         return "other", []

@@ -60,6 +60,7 @@ class SqlLogSource(LogSource):
         statement: str,
         command: str = "",
         table: str = "",
+        relations: tuple[str, ...] = (),
         app: str = "",
         src_ip: str = "",
         rows: int | None = None,
@@ -67,7 +68,7 @@ class SqlLogSource(LogSource):
         if app in self.options.internal_apps:
             self.skipped["monitoring"] += 1
             return
-        access = self.statements.read(statement, command, table)
+        access = self.statements.read(statement, command, table, relations)
         analysis = access.analysis
         if analysis.internal:
             self.skipped["internal"] += 1

@@ -1,0 +1,139 @@
+"""Public real samples (tests/data/real, origins in its README) read by each source kind,
+with the events they must give checked by hand: counts, actions, tables, users."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from insiderwatch.sources.kinds import SourceOptions, source_for
+from insiderwatch.sources.sql_access import SqlMap
+
+REAL = Path(__file__).parent / "data" / "real"
+REGRESSION_MAP = SqlMap.load(REAL / "sql-map.yaml")
+
+
+def _read(kind: str, path: Path, **options) -> tuple[list[dict], list, dict]:
+    """(events ordered by source line, malformed lines, skipped counts) of one file."""
+    source = source_for(kind, SourceOptions(**options))
+    batches = list(source.batches(path))
+    rows = [row for b in batches for row in b.data.to_pylist()]
+    return (
+        sorted(rows, key=lambda r: r["_row"]),
+        [m for b in batches for m in b.malformed],
+        dict(source.skipped),
+    )
+
+
+# -- pgaudit: its own regression output, in Debian's default stderr format ------------
+
+# (line, user, action, fields, record_count) read by hand from the fixture.
+PGAUDIT_EVENTS = [
+    (3, "pgaudit:regress_user2", "update", "name", None),  # EXECUTE of a prepared INSERT
+    (6, "pgaudit:regress_user2", "update", "name", None),
+    (8, "pgaudit:regress_user1", "search", "name", None),  # SELECT name FROM account
+    (11, "pgaudit:regress_user1", "update", "", None),  # OBJECT + SESSION: one event
+    (17, "pgaudit:regress_user1", "update", "", None),
+    (24, "pgaudit:regress_user1", "search", "name;notes", None),  # statement <not logged>
+    (35, "pgaudit:postgres", "export", "name;notes", None),  # COPY account TO stdout
+    (36, "pgaudit:postgres", "copy", "name;notes", None),  # CREATE TABLE AS, twice logged
+    (47, "pgaudit:postgres", "view", "name;notes", None),  # EXECUTE ... WHERE id = $1
+    (65, "pgaudit:postgres", "update", "", "1"),  # trigger UPDATE, parameters ",,,,1"
+    (68, "pgaudit:postgres", "update", "name", "1"),
+    (70, "pgaudit:postgres", "update", "", "1"),
+    (73, "pgaudit:postgres", "update", "name", "1"),
+    (75, "pgaudit:postgres", "update", "", "1"),
+    (78, "pgaudit:postgres", "update", "name", "1"),
+    (80, "pgaudit:postgres", "search", "name", None),  # GRAPH_TABLE over graph_vertex
+]
+
+
+@pytest.fixture(scope="module")
+def pgaudit_regression():
+    return _read("pgaudit", REAL / "pgaudit-regression.log", sql_map=REGRESSION_MAP)
+
+
+def test_pgaudit_regression_output_gives_the_hand_checked_events(pgaudit_regression):
+    events, malformed, skipped = pgaudit_regression
+    got = [
+        (e["_row"], e["employee_id"], e["action"], e["fields"], e["record_count"])
+        for e in events
+    ]
+    assert malformed == []
+    assert got == PGAUDIT_EVENTS
+
+
+def test_pgaudit_repeats_without_a_session_id_fold_into_one_event(pgaudit_regression):
+    events, _, skipped = pgaudit_regression
+    # OBJECT+SESSION of two UPDATEs, the CREATE TABLE AS substatement, the graph's table.
+    assert skipped["same_statement"] == 4
+    assert len({e["event_id"] for e in events}) == len(events)
+
+
+def test_pgaudit_definitions_are_not_access(pgaudit_regression):
+    events, _, skipped = pgaudit_regression
+    # PREPARE only defines (its EXECUTE is the event at line 47); CREATE VIEW ... AS
+    # SELECT, CREATE FUNCTION/TRIGGER, SET, ALTER ROLE read nothing.
+    assert skipped["prepare"] == 1
+    assert 32 not in {e["_row"] for e in events}  # CREATE VIEW vw_test3 AS SELECT ...
+    assert skipped["not_customer_data"] == 19
+
+
+STDERR = "%m [%p] %q%u@%d "
+
+
+def _stderr_log(tmp_path: Path, lines: list[str]) -> Path:
+    path = tmp_path / "postgresql-15-main.log"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_pgaudit_quoted_parameters_with_commas_keep_the_row_count(tmp_path):
+    path = _stderr_log(
+        tmp_path,
+        [
+            "2026-09-01 10:00:00.000 UTC [7] ann@shop LOG:  AUDIT: SESSION,1,1,READ,SELECT,"
+            'TABLE,public.customers,"SELECT name FROM customers WHERE city = $1 AND x = $2",'
+            '"Paris, France,2",14'
+        ],
+    )
+    events, malformed, _ = _read("pgaudit", path, log_line_prefix=STDERR)
+    assert malformed == []
+    assert [(e["action"], e["record_count"]) for e in events] == [("search", "14")]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "worker", "session"),
+    [
+        # A parallel worker is no session: Debian's prefix prints nothing after %q.
+        (STDERR, "[8] ", "[7] ann@shop "),
+        ("%m [%p] [%b] %q%u@%d ", "[8] [parallel worker] ", "[7] [client backend] ann@shop "),
+    ],
+)
+def test_pgaudit_parallel_worker_lines_are_skipped_not_rejected(tmp_path, prefix, worker, session):
+    entry = "LOG:  AUDIT: SESSION,1,1,READ,SELECT,,,SELECT * FROM customers,<not logged>"
+    path = _stderr_log(
+        tmp_path,
+        [f"2026-09-01 10:00:00.000 UTC {worker}{entry}", f"2026-09-01 10:00:00.000 UTC {session}{entry}"],
+    )
+    events, malformed, skipped = _read("pgaudit", path, log_line_prefix=prefix)
+    assert malformed == []
+    assert [(e["_row"], e["employee_id"]) for e in events] == [(2, "pgaudit:ann")]
+    assert skipped["internal"] == 1
+
+
+def test_pgaudit_session_reusing_a_pid_is_a_new_statement(tmp_path):
+    # Statement ids restart in a new session on the same pid: not a repeat.
+    entry = "AUDIT: SESSION,{},1,READ,SELECT,,,SELECT * FROM customers,<not logged>"
+    path = _stderr_log(
+        tmp_path,
+        [
+            f"2026-09-01 10:00:00.000 UTC [7] ann@shop LOG:  {entry.format(1)}",
+            f"2026-09-01 10:00:01.000 UTC [7] ann@shop LOG:  {entry.format(2)}",
+            f"2026-09-01 11:00:00.000 UTC [7] bob@shop LOG:  {entry.format(1)}",
+        ],
+    )
+    events, _, skipped = _read("pgaudit", path, log_line_prefix=STDERR)
+    assert [e["employee_id"] for e in events] == ["pgaudit:ann", "pgaudit:ann", "pgaudit:bob"]
+    assert "same_statement" not in skipped
