@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from insiderwatch.errors import ConfigError
 from insiderwatch.sources.kinds import SourceOptions, source_for
 from insiderwatch.sources.sql_access import SqlMap
 
@@ -137,3 +138,74 @@ def test_pgaudit_session_reusing_a_pid_is_a_new_statement(tmp_path):
     events, _, skipped = _read("pgaudit", path, log_line_prefix=STDERR)
     assert [e["employee_id"] for e in events] == ["pgaudit:ann", "pgaudit:ann", "pgaudit:bob"]
     assert "same_statement" not in skipped
+
+
+# -- MariaDB server_audit: its mysql-test results ---------------------------------------
+
+
+def test_mariadb_trigger_statements_are_not_the_users_writes():
+    events, malformed, skipped = _read(
+        "mariadb-audit", REAL / "mariadb-triggers.log", sql_map=REGRESSION_MAP
+    )
+    # Three INSERTs into source, and the one the called procedure ran: each fired two
+    # triggers (dest, dest_2) per row, logged before it and counted, not loaded.
+    assert malformed == []
+    assert [(e["_row"], e["action"]) for e in events] == [
+        (11, "update"),
+        (14, "update"),
+        (19, "update"),
+        (24, "update"),
+    ]
+    assert skipped["trigger"] == 12
+    # CREATE TABLE/TRIGGER/PROCEDURE, CALL, DROP, SET and USE show no customer data.
+    assert skipped["not_customer_data"] == 12
+
+
+def test_mariadb_create_procedure_is_not_a_search(tmp_path):
+    path = tmp_path / "server_audit.log"
+    path.write_text(
+        "20260901 10:00:00,db1,ann,localhost,4,45,QUERY,shop,'CREATE PROCEDURE p (IN i int)"
+        "\\nBEGIN\\nSELECT * FROM customers WHERE id = i;\\nEND',0\n"
+    )
+    events, _, skipped = _read("mariadb-audit", path)
+    assert (events, skipped) == ([], {"not_customer_data": 1})
+
+
+@pytest.mark.parametrize(
+    ("name", "table_events"), [("mariadb-tables.log", 10), ("mariadb-tables-only.log", 5)]
+)
+def test_mariadb_table_events_accompany_queries_or_stand_alone(name, table_events):
+    events, malformed, skipped = _read("mariadb-audit", REAL / name, sql_map=REGRESSION_MAP)
+    assert malformed == []
+    # insert into t1, select * from t1, insert into t2, select * from t2: with QUERY
+    # lines from the statements, with TABLE lines alone from their WRITE/READ lines.
+    assert [(e["action"], e["fields"], e["employee_id"]) for e in events] == [
+        ("update", "name", "mariadb-audit:root"),
+        ("search", "name", "mariadb-audit:root"),
+        ("update", "name", "mariadb-audit:root"),
+        ("search", "name", "mariadb-audit:root"),
+    ]
+    assert skipped["table_event"] == table_events
+
+
+@pytest.mark.parametrize(
+    ("date_format", "stamp", "time"),
+    [
+        ("%Y%m%d %H:%i:%s", "20260901 10:00:05", "2026-09-01T10:00:05"),
+        ("%Y-%m-%d %H:%i:%s %z", "2026-09-01 15:00:05 +0500", "2026-09-01T15:00:05+05:00"),
+        ("%d/%M/%Y %T", "01/September/2026 10:00:05", "2026-09-01T10:00:05"),
+    ],
+)
+def test_mariadb_custom_timestamp_format(tmp_path, date_format, stamp, time):
+    path = tmp_path / "server_audit.log"
+    path.write_text(f"{stamp},db1,ann,localhost,4,9,QUERY,shop,'SELECT * FROM customers',0\n")
+    events, malformed, _ = _read("mariadb-audit", path, mariadb_timestamp_format=date_format)
+    assert malformed == []
+    assert [e["time"] for e in events] == [time]
+
+
+def test_mariadb_timestamp_format_without_a_time_is_refused(tmp_path):
+    path = tmp_path / "server_audit.log"
+    path.write_text("2026-09-01,db1,ann,localhost,4,9,QUERY,shop,'SELECT 1',0\n")
+    with pytest.raises(ConfigError, match="mariadb_timestamp_format"):
+        _read("mariadb-audit", path, mariadb_timestamp_format="CUSTOM-DATE %Y-%m-%d")

@@ -57,6 +57,7 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "sql_map": "tables.yaml",
         "internal_apps": "pgwatch",
         "pg_log_line_prefix": "%m [%p] ",
+        "mariadb_timestamp_format": "%Y-%m-%d %H:%i:%s",
     }
     assert set(values) == set(REGISTRY), "a new setting needs a value here"
     environ = {REGISTRY[name].env_var: value for name, value in values.items()}

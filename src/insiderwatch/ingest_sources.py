@@ -69,6 +69,7 @@ def source_options(settings: Settings, mapping: Path | None = None) -> SourceOpt
         ),
         mapping=mapping,
         log_line_prefix=settings.pg_log_line_prefix,
+        mariadb_timestamp_format=settings.mariadb_timestamp_format,
         batch_rows=settings.batch_rows or 500_000,
     )
 

@@ -119,6 +119,12 @@ SETTINGS: tuple[Setting, ...] = (
         "%m [%p] %q%u@%d ",
         "The PostgreSQL log_line_prefix of stderr logs read with --source pgaudit.",
     ),
+    Setting(
+        "mariadb_timestamp_format",
+        "%Y%m%d %H:%i:%s",
+        "The server_audit_timestamp_format of MariaDB audit logs (DATE_FORMAT "
+        "specifiers, as set on the server) read with --source mariadb-audit.",
+    ),
 )
 
 REGISTRY: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -32,6 +32,7 @@ class SourceOptions:
     internal_apps: frozenset[str] = frozenset(DEFAULT_INTERNAL_APPS)
     mapping: Path | None = None  # for mapped sources
     log_line_prefix: str = "%m [%p] %q%u@%d "  # PostgreSQL stderr logs (Debian's default)
+    mariadb_timestamp_format: str = "%Y%m%d %H:%i:%s"  # server_audit_timestamp_format
     batch_rows: int = 500_000  # records per batch (the setting batch_rows)
 
 
