@@ -106,7 +106,7 @@ def test_salesforce_api_and_report_export(store, hash_key):
             "sfdc-3nWgxWbDKWWDIk0FKT",
             "export",
             ["address", "email", "name", "phone"],
-            0,
+            None,  # ReportExport logs no row count: unknown, not 0
             "salesforce",
             "local",
         ),
@@ -155,13 +155,14 @@ def test_ocsf_input(store, hash_key):
     ids = IdentityMap({"ocsf:u-ann": "E1"})
     result = _ingest(store, hash_key, "ocsf", DATA / "ocsf-events.jsonl", identities=ids).files[0]
     assert result.skipped["filtered"] == 1  # an Authentication event carries no data access
+    assert result.skipped["missing_required"] == 1  # an API call on no customer
     got = [
         (e["employee_id"], e["action"], e["customer_ids"], e["app"], e["src_ip"])
         for e in _access(store)
     ]
     assert got == [
         ("E1", "view", ["c-9"], "crm", "10.0.0.5"),
-        ("ocsf:u-bob", "search", [], "warehouse", "10.0.0.6"),
+        ("ocsf:u-bob", "search", ["c-7"], "warehouse", "10.0.0.6"),  # type "Contact"
         ("E1", "export", ["c-1", "c-2"], "portal", "10.0.0.5"),
     ]
     ids_ = [e["event_id"] for e in _access(store)]

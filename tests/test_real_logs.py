@@ -3,12 +3,15 @@ with the events they must give checked by hand: counts, actions, tables, users."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from insiderwatch.errors import ConfigError
 from insiderwatch.sources.kinds import SourceOptions, source_for
+from insiderwatch.sources.mapping import shipped_mappings
 from insiderwatch.sources.sql_access import SqlMap
 
 REAL = Path(__file__).parent / "data" / "real"
@@ -209,3 +212,60 @@ def test_mariadb_timestamp_format_without_a_time_is_refused(tmp_path):
     path.write_text("2026-09-01,db1,ann,localhost,4,9,QUERY,shop,'SELECT 1',0\n")
     with pytest.raises(ConfigError, match="mariadb_timestamp_format"):
         _read("mariadb-audit", path, mariadb_timestamp_format="CUSTOM-DATE %Y-%m-%d")
+
+
+# -- OCSF: the OCSF examples repository ----------------------------------------------
+
+
+def test_ocsf_api_calls_on_no_customer_are_not_access():
+    # GitHub (an "Other" activity), Okta (a create on no resource) and AWS CloudTrail (a
+    # read of no resource): none names a customer.
+    events, malformed, skipped = _read("ocsf", REAL / "ocsf-api-activity.jsonl")
+    assert (events, malformed) == ([], [])
+    assert skipped == {"filtered": 1, "missing_required": 2}
+
+
+def test_ocsf_epochs_are_read_by_magnitude(tmp_path):
+    # The shipped mapping without its customer requirement, to see every time.
+    shipped = yaml.safe_load(shipped_mappings()["ocsf"].read_text())
+    shipped.pop("require")
+    shipped["filter"]["in"].append(600399)
+    mapping = tmp_path / "ocsf-all.yaml"
+    mapping.write_text(yaml.safe_dump(shipped))
+    events, _, _ = _read("mapped", REAL / "ocsf-api-activity.jsonl", mapping=mapping)
+    # milliseconds (GitHub, AWS) and seconds (Okta's sample) agree with their time_dt.
+    assert [e["time"] for e in events] == [
+        "2024-10-17T14:42:46.108000Z",
+        "2024-08-13T15:58:20.000000Z",
+        "2023-09-21T22:22:52.000000Z",
+    ]
+
+
+def _ocsf_event(**changes) -> str:
+    event = {
+        "type_uid": 600302,
+        "time": 1788253200000,
+        "actor": {"user": {"uid": "u-ann"}},
+        "resources": [{"type": "Patient", "uid": "p-1"}, {"type": "Template", "uid": "t-1"}],
+    }
+    event.update(changes)
+    return json.dumps(event) + "\n"
+
+
+def test_ocsf_microsecond_epochs_and_customer_resource_types(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text(_ocsf_event(time=1788253200123456) + _ocsf_event(time=1788253200))
+    events, malformed, _ = _read("ocsf", path)
+    assert malformed == []
+    assert [(e["time"], e["customer_ids"]) for e in events] == [
+        ("2026-09-01T09:00:00.123456Z", "p-1"),
+        ("2026-09-01T09:00:00.000000Z", "p-1"),
+    ]
+
+
+def test_ocsf_events_without_uid_get_the_same_id_in_any_file(tmp_path):
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text(_ocsf_event() + _ocsf_event(time=1788253260000))
+    second.write_text("\n" + _ocsf_event(time=1788253260000))
+    ids = [[e["event_id"] for e in _read("ocsf", p)[0]] for p in (first, second)]
+    assert ids[1] == ids[0][1:] and ids[0][0] != ids[0][1]

@@ -140,6 +140,8 @@ class MappedSource(LogSource):
             con.unregister("_in")
         if candidates > mapped.num_rows:
             self.skipped["filtered"] += candidates - mapped.num_rows
+        if mapping.require:
+            mapped = self._with_required(mapped)
         if mapping.identity and "employee_id" in mapped.column_names:
             mapped = self._resolve_identities(mapped)
         return RawBatch(
@@ -148,6 +150,16 @@ class MappedSource(LogSource):
             malformed=malformed,
             rows=mapped.num_rows + len(malformed),
         )
+
+    def _with_required(self, mapped: pa.Table) -> pa.Table:
+        """Records with a value in every ``require``d column; the others are counted."""
+        keep = pa.array(np.ones(mapped.num_rows, dtype=bool))
+        for column in self.mapping.require:
+            keep = pc.and_(keep, pc.fill_null(pc.not_equal(mapped[column], ""), False))
+        missing = mapped.num_rows - pc.sum(keep).as_py() if mapped.num_rows else 0
+        if missing:
+            self.skipped["missing_required"] += missing
+        return mapped.filter(keep)
 
     def diagnose(self, table: pa.Table) -> dict[str, dict]:
         """Per mapped column: records whose source value is absent, and source values

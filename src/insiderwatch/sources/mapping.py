@@ -3,7 +3,7 @@
 A mapping names, for each contract column, where its value comes from (a dotted path or
 a JMESPath expression in the JSON record, a column of the CSV file, or a constant) and
 how to turn it into the contract's value (a value map, a default, list splitting, a time
-format, a prefix). It compiles to one DuckDB query per batch, so mapped logs are read
+format, a prefix to add or strip). It compiles to one DuckDB query per batch, so mapped logs are read
 set-at-a-time; only JMESPath expressions that are not plain paths run per record.
 
     name: my-crm
@@ -16,6 +16,7 @@ set-at-a-time; only JMESPath expressions that are not plain paths run per record
       action: {path: op, map: {READ: view, EXPORT: export}}
       customer_ids: {path: "records[*].customer", split: ","}
       fields: {const: [name, email]}
+    require: [customer_ids]  # records without customers are not access: counted, not loaded
 
 See docs/sources.md for every key.
 """
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import jmespath
+import jmespath.functions
 import pyarrow as pa
 
 from insiderwatch.contract import TABLES
@@ -37,7 +40,9 @@ from insiderwatch.errors import ConfigError, Location
 from insiderwatch.sources.readers import LINE, ROW
 
 _SIMPLE_PATH = re.compile(r"^[A-Za-z_@$][\w@$-]*(?:\.[A-Za-z_@$][\w@$-]*|\[\d+\])*$")
-_RULE_KEYS = {"path", "const", "map", "default", "split", "format", "prefix"}
+_RULE_KEYS = {"path", "const", "map", "default", "split", "format", "prefix", "strip_prefix"}
+# Epoch magnitudes: below 1e11 seconds (until the year 5138), then ms, µs, ns.
+_EPOCH_SCALE = "CASE WHEN abs({v}) < 1e11 THEN 1 WHEN abs({v}) < 1e14 THEN 1e3 WHEN abs({v}) < 1e17 THEN 1e6 ELSE 1e9 END"
 _ISO = "%Y-%m-%dT%H:%M:%S.%f"
 
 
@@ -59,6 +64,7 @@ class FieldRule:
     split: str | None = None
     format: str | None = None  # time: iso, epoch_s, epoch_ms or a strptime pattern
     prefix: str = ""
+    strip_prefix: str = ""  # removed from the value (each list element): "Patient/123" -> "123"
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,8 @@ class Mapping:
     rules: dict[str, FieldRule]
     identity: str | None = None
     filter: Filter | None = None
+    require: tuple[str, ...] = ()  # columns a record needs a value in to be loaded
+    id_from: str = "line"  # without an event_id value: from the file and "line", or "content"
     description: str = ""
     source: str = "<mapping>"  # file it came from, for messages
     _jmespath: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -133,6 +141,12 @@ class Mapping:
             if not isinstance(flt, dict) or "path" not in flt or "in" not in flt:
                 raise ConfigError("filter needs path and in: [values]", where("filter"))
             flt = Filter(str(flt["path"]), tuple(str(v) for v in flt["in"]))
+        require = doc.get("require") or []
+        if not isinstance(require, list) or not set(require) <= set(rules):
+            raise ConfigError("require lists mapped columns (fields)", where("require"))
+        id_from = doc.get("id_from", "line")
+        if id_from not in ("line", "content") or (id_from == "content" and fmt != "jsonl"):
+            raise ConfigError("id_from is line, or content (jsonl only)", where("id_from"))
         mapping = cls(
             name=str(doc.get("name") or Path(source).stem),
             format=fmt,
@@ -140,6 +154,8 @@ class Mapping:
             rules=rules,
             identity=doc.get("identity"),
             filter=flt,
+            require=tuple(require),
+            id_from=id_from,
             description=str(doc.get("description") or ""),
             source=source,
         )
@@ -147,7 +163,6 @@ class Mapping:
         return mapping
 
     def _compile_jmespath(self) -> None:
-        import jmespath
         from jmespath.exceptions import JMESPathError
 
         paths = [r.path for r in self.rules.values() if r.path]
@@ -201,6 +216,8 @@ class Mapping:
             value = f"coalesce({value}, {_const_sql(rule.default)})"
         if rule.format:
             value = _time_sql(value, rule.format, TABLES[self.table].column(rule.target).kind)
+        if rule.strip_prefix:
+            value = f"regexp_replace({value}, {quote_str('(^|;)' + re.escape(rule.strip_prefix))}, '\\1', 'g')"
         if rule.prefix:
             value = f"{quote_str(rule.prefix)} || {value}"
         return value
@@ -212,8 +229,13 @@ class Mapping:
         if "event_id" in TABLES[self.table].names:
             # Without an id in the record, the file and line name it, so a re-read
             # never double counts.
+            # id_from content: the record itself, so the same event in two files (a
+            # producer without ids re-sending, a rotated copy) still loads once.
             seed = quote_str(f"{self.name}:{file_identity}:")
-            derived = f"{quote_str(self.name + '-')} || md5({seed} || {ROW})"
+            basis = f"{seed} || {ROW}"
+            if self.id_from == "content":
+                basis = f"{quote_str(self.name + ':')} || CAST(json({LINE}) AS VARCHAR)"
+            derived = f"{quote_str(self.name + '-')} || md5({basis})"
             if "event_id" not in self.rules:
                 columns.append(f"{derived} AS event_id")
         for target, rule in self.rules.items():
@@ -250,7 +272,10 @@ class Mapping:
             except (ValueError, TypeError):
                 docs.append(None)
         for path, compiled in self._jmespath.items():
-            values = [_text(compiled.search(d)) if isinstance(d, dict) else None for d in docs]
+            values = [
+                _text(compiled.search(d, options=_JMESPATH_OPTIONS)) if isinstance(d, dict) else None
+                for d in docs
+            ]
             table = table.append_column(_jp_column(path), pa.array(values, pa.string()))
         return table
 
@@ -293,6 +318,9 @@ def _time_sql(value: str, fmt: str, kind: str) -> str:
     if fmt in ("epoch_s", "epoch_ms"):
         scale = 1000.0 if fmt == "epoch_ms" else 1.0
         parsed = f"to_timestamp(TRY_CAST({value} AS DOUBLE) / {scale})"
+    elif fmt == "epoch":
+        number = f"TRY_CAST({value} AS DOUBLE)"
+        parsed = f"to_timestamp({number} / {_EPOCH_SCALE.format(v=number)})"
     else:
         parsed = f"try_strptime({value}, {quote_str(fmt)})"
     # An unparseable value stays as written, so the contract rejects it by name.
@@ -324,6 +352,7 @@ def _rule(target: str, spec: Any, fmt: str, where: Location) -> FieldRule:
         split=spec.get("split"),
         format=spec.get("format"),
         prefix=str(spec.get("prefix") or ""),
+        strip_prefix=str(spec.get("strip_prefix") or ""),
     )
 
 
@@ -332,3 +361,15 @@ def connection() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+class _Functions(jmespath.functions.Functions):
+    """JMESPath plus ``matches(value, regex)``: a case-insensitive regex search, so that a
+    mapping can pick records by a pattern (``resources[?matches(type, 'patient')]``)."""
+
+    @jmespath.functions.signature({"types": []}, {"types": ["string"]})
+    def _func_matches(self, value: Any, pattern: str) -> bool:
+        return value is not None and re.search(pattern, str(value), re.I) is not None
+
+
+_JMESPATH_OPTIONS = jmespath.Options(custom_functions=_Functions())
