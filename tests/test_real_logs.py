@@ -61,8 +61,7 @@ def pgaudit_regression():
 def test_pgaudit_regression_output_gives_the_hand_checked_events(pgaudit_regression):
     events, malformed, skipped = pgaudit_regression
     got = [
-        (e["_row"], e["employee_id"], e["action"], e["fields"], e["record_count"])
-        for e in events
+        (e["_row"], e["employee_id"], e["action"], e["fields"], e["record_count"]) for e in events
     ]
     assert malformed == []
     assert got == PGAUDIT_EVENTS
@@ -119,7 +118,10 @@ def test_pgaudit_parallel_worker_lines_are_skipped_not_rejected(tmp_path, prefix
     entry = "LOG:  AUDIT: SESSION,1,1,READ,SELECT,,,SELECT * FROM customers,<not logged>"
     path = _stderr_log(
         tmp_path,
-        [f"2026-09-01 10:00:00.000 UTC {worker}{entry}", f"2026-09-01 10:00:00.000 UTC {session}{entry}"],
+        [
+            f"2026-09-01 10:00:00.000 UTC {worker}{entry}",
+            f"2026-09-01 10:00:00.000 UTC {session}{entry}",
+        ],
     )
     events, malformed, skipped = _read("pgaudit", path, log_line_prefix=prefix)
     assert malformed == []
@@ -269,3 +271,70 @@ def test_ocsf_events_without_uid_get_the_same_id_in_any_file(tmp_path):
     second.write_text("\n" + _ocsf_event(time=1788253260000))
     ids = [[e["event_id"] for e in _read("ocsf", p)[0]] for p in (first, second)]
     assert ids[1] == ids[0][1:] and ids[0][0] != ids[0][1]
+
+
+# -- FHIR AuditEvent: HL7's examples --------------------------------------------------
+
+
+def test_fhir_auditevents_give_who_opened_which_patient():
+    events, malformed, skipped = _read(
+        "mapped", REAL / "fhir-auditevents.jsonl", mapping=Path("fhir-auditevent")
+    )
+    assert malformed == []
+    got = [(e["event_id"], e["employee_id"], e["action"], e["customer_ids"]) for e in events]
+    assert got == [
+        # an export of Patient/example (and its version 1): one patient
+        ("fhir-audit-example-disclosure", "fhir:SomeIdiot@nowhere", "export", "example"),
+        ("fhir-audit-example-rest-create-traceID", "fhir:95", "update", "example"),
+    ]
+    assert [e["time"] for e in events] == ["2013-09-22T00:08:00Z", "2019-12-04T11:59:28.646+00:00"]
+    assert skipped == {"missing_required": 1}  # a search of Encounters names no patient
+
+
+def _fhir_event(who: dict, reference: str = "Patient/p-7") -> str:
+    return json.dumps(
+        {
+            "id": "e1",
+            "recorded": "2026-09-01T10:00:00Z",
+            "action": "R",
+            "agent": [{"who": who, "requestor": True}],
+            "entity": [{"what": {"reference": reference}}],
+        }
+    )
+
+
+def test_fhir_prefixes_are_stripped_and_patients_reading_their_record_skipped(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    lines = [
+        _fhir_event({"reference": "Practitioner/dr-1"}),
+        _fhir_event({"reference": "Patient/p-7"}),
+        _fhir_event({"reference": "Practitioner/dr-1"}, reference="Observation/o-1"),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    events, _, skipped = _read("mapped", path, mapping=Path("fhir-auditevent"))
+    assert [(e["employee_id"], e["action"], e["customer_ids"]) for e in events] == [
+        ("fhir:dr-1", "view", "p-7")
+    ]
+    assert skipped == {"filtered": 1, "missing_required": 1}
+
+
+# -- Zendesk: an end user updating their own ticket -----------------------------------
+
+
+def test_zendesk_audits_by_the_requester_are_not_staff_access(tmp_path):
+    audit = {
+        "id": 1,
+        "ticket_id": 47,
+        "created_at": "2026-09-01T09:15:00Z",
+        "events": [{"type": "Create", "field_name": "requester_id", "value": 35436}],
+    }
+    path = tmp_path / "audits.jsonl"
+    path.write_text(
+        json.dumps({**audit, "author_id": 35436})
+        + "\n"
+        + json.dumps({**audit, "id": 2, "author_id": 9})
+        + "\n"
+    )
+    events, _, skipped = _read("mapped", path, mapping=Path("zendesk-ticket-audits"))
+    assert [(e["employee_id"], e["customer_ids"]) for e in events] == [("zendesk:9", "35436")]
+    assert skipped == {"filtered": 1}

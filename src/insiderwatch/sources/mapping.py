@@ -40,7 +40,10 @@ from insiderwatch.errors import ConfigError, Location
 from insiderwatch.sources.readers import LINE, ROW
 
 _SIMPLE_PATH = re.compile(r"^[A-Za-z_@$][\w@$-]*(?:\.[A-Za-z_@$][\w@$-]*|\[\d+\])*$")
-_RULE_KEYS = {"path", "const", "map", "default", "split", "format", "prefix", "strip_prefix"}
+_RULE_KEYS = {
+    *("path", "const", "map", "default", "split", "format", "prefix"),
+    *("strip_prefix", "extract"),
+}
 # Epoch magnitudes: below 1e11 seconds (until the year 5138), then ms, µs, ns.
 _EPOCH_SCALE = "CASE WHEN abs({v}) < 1e11 THEN 1 WHEN abs({v}) < 1e14 THEN 1e3 WHEN abs({v}) < 1e17 THEN 1e6 ELSE 1e9 END"
 _ISO = "%Y-%m-%dT%H:%M:%S.%f"
@@ -64,7 +67,10 @@ class FieldRule:
     split: str | None = None
     format: str | None = None  # time: iso, epoch_s, epoch_ms or a strptime pattern
     prefix: str = ""
-    strip_prefix: str = ""  # removed from the value (each list element): "Patient/123" -> "123"
+    # Applied to the value, or each element of a list: prefixes removed ("Patient/123" ->
+    # "123"), then a regex's first group kept (elements it does not match are dropped).
+    strip_prefix: tuple[str, ...] = ()
+    extract: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class Mapping:
     identity: str | None = None
     filter: Filter | None = None
     require: tuple[str, ...] = ()  # columns a record needs a value in to be loaded
+    skip_when: str | None = None  # JMESPath: records where it is true are filtered out
     id_from: str = "line"  # without an event_id value: from the file and "line", or "content"
     description: str = ""
     source: str = "<mapping>"  # file it came from, for messages
@@ -155,6 +162,7 @@ class Mapping:
             identity=doc.get("identity"),
             filter=flt,
             require=tuple(require),
+            skip_when=_skip_when(doc.get("skip_when"), fmt, where("skip_when")),
             id_from=id_from,
             description=str(doc.get("description") or ""),
             source=source,
@@ -168,8 +176,9 @@ class Mapping:
         paths = [r.path for r in self.rules.values() if r.path]
         if self.filter:
             paths.append(self.filter.path)
-        for path in paths:
-            if self.format == "jsonl" and not _SIMPLE_PATH.match(path):
+        for path in paths + ([self.skip_when] if self.skip_when else []):
+            # skip_when is a condition: JMESPath evaluates it even when it looks like a path.
+            if self.format == "jsonl" and (path == self.skip_when or not _SIMPLE_PATH.match(path)):
                 try:
                     self._jmespath[path] = jmespath.compile(path)
                 except JMESPathError as exc:
@@ -216,8 +225,8 @@ class Mapping:
             value = f"coalesce({value}, {_const_sql(rule.default)})"
         if rule.format:
             value = _time_sql(value, rule.format, TABLES[self.table].column(rule.target).kind)
-        if rule.strip_prefix:
-            value = f"regexp_replace({value}, {quote_str('(^|;)' + re.escape(rule.strip_prefix))}, '\\1', 'g')"
+        if rule.strip_prefix or rule.extract:
+            value = _each_element(value, rule)
         if rule.prefix:
             value = f"{quote_str(rule.prefix)} || {value}"
         return value
@@ -248,11 +257,14 @@ class Mapping:
         )
 
     def where_sql(self) -> str:
-        """The mapping's filter as a WHERE clause ('' without one)."""
-        if not self.filter:
-            return ""
-        allowed = ", ".join(quote_str(v) for v in self.filter.values)
-        return f"WHERE {self.source_sql(self.filter.path)} IN ({allowed})"
+        """The mapping's filter and skip_when as a WHERE clause ('' without them)."""
+        conditions = []
+        if self.filter:
+            allowed = ", ".join(quote_str(v) for v in self.filter.values)
+            conditions.append(f"{self.source_sql(self.filter.path)} IN ({allowed})")
+        if self.skip_when:
+            conditions.append(f"{quote_ident(_jp_column(self.skip_when))} IS DISTINCT FROM 'True'")
+        return f"WHERE {' AND '.join(conditions)}" if conditions else ""
 
     def parsed_relation(self, relation: str) -> str:
         """``relation`` with the plain JSON paths extracted into ``_v``."""
@@ -273,7 +285,9 @@ class Mapping:
                 docs.append(None)
         for path, compiled in self._jmespath.items():
             values = [
-                _text(compiled.search(d, options=_JMESPATH_OPTIONS)) if isinstance(d, dict) else None
+                _text(compiled.search(d, options=_JMESPATH_OPTIONS))
+                if isinstance(d, dict)
+                else None
                 for d in docs
             ]
             table = table.append_column(_jp_column(path), pa.array(values, pa.string()))
@@ -284,6 +298,26 @@ def shipped_mappings() -> dict[str, Path]:
     """Mappings shipped with insiderwatch, by name (file name without .yaml)."""
     folder = Path(__file__).with_name("mappings")
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def _each_element(value: str, rule: FieldRule) -> str:
+    """``value`` with strip_prefix and extract applied to each ';'-separated element."""
+    element = "x"
+    for prefix in rule.strip_prefix:
+        p = quote_str(prefix)
+        element = f"CASE WHEN starts_with({element}, {p}) THEN {element}[{len(prefix) + 1}:] ELSE {element} END"
+    if rule.extract:
+        element = f"regexp_extract({element}, {quote_str(rule.extract)}, 1)"
+    kept = f"list_filter(list_transform(string_split({value}, ';'), lambda x: {element}), lambda x: x <> '')"
+    return f"CASE WHEN {value} IS NULL THEN NULL ELSE nullif(array_to_string(list_distinct({kept}), ';'), '') END"
+
+
+def _skip_when(condition: Any, fmt: str, where: Location) -> str | None:
+    if condition is None:
+        return None
+    if not isinstance(condition, str) or fmt != "jsonl":
+        raise ConfigError("skip_when is one JMESPath condition (jsonl mappings)", where)
+    return condition
 
 
 def _jp_column(path: str) -> str:
@@ -352,7 +386,8 @@ def _rule(target: str, spec: Any, fmt: str, where: Location) -> FieldRule:
         split=spec.get("split"),
         format=spec.get("format"),
         prefix=str(spec.get("prefix") or ""),
-        strip_prefix=str(spec.get("strip_prefix") or ""),
+        strip_prefix=_strings(spec.get("strip_prefix"), where),
+        extract=_regex(spec.get("extract"), where),
     )
 
 
@@ -373,3 +408,22 @@ class _Functions(jmespath.functions.Functions):
 
 
 _JMESPATH_OPTIONS = jmespath.Options(custom_functions=_Functions())
+
+
+def _strings(value: Any, where: Location) -> tuple[str, ...]:
+    values = [value] if isinstance(value, str) else value or []
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise ConfigError("give a text or a list of texts", where)
+    return tuple(values)
+
+
+def _regex(value: Any, where: Location) -> str | None:
+    if value is None:
+        return None
+    try:
+        groups = re.compile(str(value)).groups
+    except re.error as exc:
+        raise ConfigError(f"bad regex {value!r}: {exc}", where) from None
+    if groups < 1:
+        raise ConfigError("extract needs a group: the part in (...) is kept", where)
+    return str(value)

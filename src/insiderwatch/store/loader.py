@@ -371,9 +371,7 @@ class BatchLoader:
                 # The contract's default: a record per customer named; with neither a
                 # count nor a customer (a bulk read whose log gives no row count) the
                 # count is unknown, kept as NULL rather than a made-up 0.
-                expr = (
-                    f"coalesce({alias}.record_count, nullif(len({alias}.customer_ids), 0))"
-                )
+                expr = f"coalesce({alias}.record_count, nullif(len({alias}.customer_ids), 0))"
             else:
                 expr = f"{alias}.{col.stored_name}"
             exprs.append(f"{expr} AS {col.stored_name}" if aliased else expr)
