@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from insiderwatch.errors import ConfigError
+from insiderwatch.ingest_sources import ingest_logs
 from insiderwatch.sources.kinds import SourceOptions, source_for
 from insiderwatch.sources.mapping import shipped_mappings
 from insiderwatch.sources.sql_access import SqlMap
@@ -338,3 +339,17 @@ def test_zendesk_audits_by_the_requester_are_not_staff_access(tmp_path):
     events, _, skipped = _read("mapped", path, mapping=Path("zendesk-ticket-audits"))
     assert [(e["employee_id"], e["customer_ids"]) for e in events] == [("zendesk:9", "35436")]
     assert skipped == {"filtered": 1}
+
+
+def test_unknown_row_counts_are_stored_as_unknown_not_zero(store, hash_key):
+    options = SourceOptions(sql_map=REGRESSION_MAP)
+    report = ingest_logs(store, "pgaudit", [REAL / "pgaudit-regression.log"], hash_key, options)
+    assert report.files[0].counts.loaded == len(PGAUDIT_EVENTS)
+    counts = dict(
+        store.con.execute(
+            "SELECT action, list(DISTINCT record_count) FROM access "
+            "WHERE action IN ('search', 'export', 'copy') GROUP BY action"
+        ).fetchall()
+    )
+    # No row count logged and no customer named: unknown, where 0 would say "none shown".
+    assert counts == {"search": [None], "export": [None], "copy": [None]}
