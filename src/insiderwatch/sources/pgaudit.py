@@ -225,7 +225,7 @@ class PgauditSource(SqlLogSource):
             return
         statement_id, relation, text = entry[1], entry[6], entry[7]
         # Without a session id (a stderr prefix without %c) the backend's pid scopes the
-        # statement ids, and the statement's first line names the event.
+        # statement ids; a new session on that pid restarts them, ending the current one.
         session = rec.session or f"{self.identity}:{rec.pid}"
         checksum = zlib.crc32(text.encode())
         current = self._current.get(session)
@@ -239,7 +239,10 @@ class PgauditSource(SqlLogSource):
             self.skipped["same_statement"] += 1
             statements[checksum].relations.append(relation)
             return
-        key = (session, statement_id, str(checksum)) if rec.session else (session, str(line))
+        # Without a session id the statement's first line names it (the ids of earlier
+        # releases, so a re-read log is still recognised).
+        named = session if rec.session else f"{session}:{line}"
+        key = (named, statement_id, str(checksum))
         statements[checksum] = _Statement(line, rec, entry, key, [relation])
 
     def _remember(
