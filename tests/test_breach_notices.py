@@ -15,11 +15,11 @@ from breach_world import CONTACTS, EXPECTED, WINDOW_END, write_contacts, write_w
 from insiderwatch.contract.breach import ScopeRow, ScopeSummary, Timeline
 from insiderwatch.contract.records import FIELD_CATEGORIES
 from insiderwatch.errors import ConfigError, InsiderwatchError
-from insiderwatch.report.config import Contact, NoticeConfig, load_struct
+from insiderwatch.report.config import Contact, BreachConfig, load_struct
 from insiderwatch.report.customers import contacts, open_customer_system
 from insiderwatch.report.notices import build_notices, choose, locales, write_notices
 
-CFG = NoticeConfig(
+CFG = BreachConfig(
     company="Example Shop",
     sender="Example Shop Privacy <privacy@shop.example>",
     contact=Contact(email="privacy@shop.example", phone="+44 20 7946 0000"),
@@ -151,8 +151,8 @@ def test_config_errors_name_file_and_field(tmp_path: Path) -> None:
     bad = tmp_path / "notice.yaml"
     bad.write_text("company: X\nsender: x@y\ncontact: {email: 3, fax: 1}\n")
     with pytest.raises(ConfigError, match=r"notice.yaml:\$.contact"):
-        load_struct(bad, NoticeConfig)
+        load_struct(bad, BreachConfig)
     with pytest.raises(ConfigError, match="unknown measures bake_cake"):
         build_notices(ROWS, SUMMARY, pa.table({"customer_id": []}),
-                      NoticeConfig(company="X", sender="x@y", contact=Contact(),
+                      BreachConfig(company="X", sender="x@y", contact=Contact(),
                                    measures=["bake_cake"]))  # fmt: skip

@@ -31,7 +31,7 @@ class Contact(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     web: str = ""
 
 
-class NoticeConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+class BreachConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     company: str
     sender: str  # the From: of the notice emails
     contact: Contact
@@ -42,6 +42,13 @@ class NoticeConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     )
     contained_at: str | None = None  # ISO time the insider's access was cut, if known
     delayed_by_law_enforcement: bool = False  # California notices must say so
+    # For the regulator (GDPR Art. 33(3)): who answers its questions, and the likely
+    # consequences in the company's own words.
+    dpo: Contact | None = None
+    consequences: str = (
+        "Unwanted contact, phishing, scams and fraud attempts that use the exposed details "
+        "to seem genuine; for payment details, fraudulent payments."
+    )
 
 
 def load_struct(path: Path, kind: type[T]) -> T:

@@ -28,7 +28,7 @@ import yaml
 from insiderwatch.contract.breach import Notice, ScopeRow, ScopeSummary
 from insiderwatch.contract.records import FIELD_CATEGORIES
 from insiderwatch.errors import ConfigError
-from insiderwatch.report.config import NoticeConfig
+from insiderwatch.report.config import BreachConfig
 
 CALIFORNIA = "california"
 CALIFORNIA_JURISDICTION = "US-CA"
@@ -75,7 +75,7 @@ def build_notices(
     rows: list[ScopeRow],
     summary: ScopeSummary,
     contacts: pa.Table,
-    cfg: NoticeConfig,
+    cfg: BreachConfig,
     template: str = "auto",
     templates_dir: Path | None = None,
 ) -> NoticeRun:
@@ -92,7 +92,7 @@ def build_notices(
     return run
 
 
-def _check(cfg: NoticeConfig, template: str) -> None:
+def _check(cfg: BreachConfig, template: str) -> None:
     if template != "auto" and template not in template_names():
         raise ConfigError(f"unknown notice template {template!r} (known: auto, "
                           f"{', '.join(template_names())})")  # fmt: skip
@@ -157,7 +157,7 @@ def _notice(env, row: ScopeRow, contact: dict, summary: ScopeSummary, cfg, templ
     )
 
 
-def write_notices(run: NoticeRun, cfg: NoticeConfig, out: Path) -> dict[str, Path]:
+def write_notices(run: NoticeRun, cfg: BreachConfig, out: Path) -> dict[str, Path]:
     """``notices.csv`` (mail merge), ``eml/<customer>.eml`` for those with an email, and
     ``missing.csv`` (customers in scope the customer system does not know)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -184,7 +184,7 @@ def write_notices(run: NoticeRun, cfg: NoticeConfig, out: Path) -> dict[str, Pat
     return {"notices": merge, "eml": eml, "missing": missing}
 
 
-def email_message(n: Notice, cfg: NoticeConfig, when: datetime) -> EmailMessage:
+def email_message(n: Notice, cfg: BreachConfig, when: datetime) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = cfg.sender
     msg["To"] = formataddr((n.to_name, n.to_email))
