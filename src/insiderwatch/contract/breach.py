@@ -122,3 +122,27 @@ class DeadlineRow(msgspec.Struct, kw_only=True, frozen=True):
     citation: str
     customers: Count
     why: Annotated[str, _doc("Why it applies or not (threshold, risk).")] = ""
+
+
+class RegisterEntry(msgspec.Struct, kw_only=True, frozen=True):
+    """The breach register entry GDPR Art. 33(5) asks for: facts, effects, remedial action."""
+
+    breach_id: str
+    recorded_at: dt.datetime
+    aware_at: dt.datetime
+    period_from: dt.datetime | None
+    period_to: dt.datetime | None
+    detected_at: dt.datetime | None
+    contained_at: dt.datetime | None
+    employees: list[Id]
+    nature: str
+    categories_of_data: list[FieldCategory]
+    categories_taken_out: list[FieldCategory]
+    data_subjects: Count
+    data_subjects_taken_out: Count
+    records: Annotated[Count, _doc("Access events in scope.")]
+    jurisdictions: dict[str, Count]
+    likely_consequences: str
+    measures: list[str]
+    high_risk: bool
+    notifications: Annotated[list[str], _doc("Obligations that apply: to whom, by when, basis.")]

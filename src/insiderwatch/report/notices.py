@@ -20,7 +20,6 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import jinja2
 import msgspec
 import pyarrow as pa
 import yaml
@@ -29,6 +28,7 @@ from insiderwatch.contract.breach import Notice, ScopeRow, ScopeSummary
 from insiderwatch.contract.records import FIELD_CATEGORIES
 from insiderwatch.errors import ConfigError
 from insiderwatch.report.config import BreachConfig
+from insiderwatch.report.templating import environment
 
 CALIFORNIA = "california"
 CALIFORNIA_JURISDICTION = "US-CA"
@@ -56,19 +56,6 @@ class NoticeRun:
     @property
     def without_email(self) -> int:
         return sum(1 for n in self.notices if not n.to_email)
-
-
-def environment(templates_dir: Path | None = None) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("insiderwatch.report", "templates")]
-    if templates_dir is not None:
-        loaders.insert(0, jinja2.FileSystemLoader(templates_dir))
-    # Plain-text notices: nothing to escape; a missing variable is an error, not a blank.
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
 
 
 def build_notices(
