@@ -28,6 +28,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
 from sample_data import UTC, write_table
 
 CUSTOMERS = ("c1", "c2", "c3", "c4", "c5", "c6")

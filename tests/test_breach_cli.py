@@ -9,15 +9,15 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from breach_world import EXPECTED, write_contacts, write_world
-from sample_data import flat
 
+from breach_world import EXPECTED, write_contacts, write_world
 from insiderwatch.contract.breach import TAKEN_OUT_ACTIONS
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.report.scope import ScopeQuery, compute_scope
 from insiderwatch.simulate import SimulationConfig, simulate, write_dataset
 from insiderwatch.store import Store
+from sample_data import flat
 
 pytestmark = pytest.mark.filterwarnings("ignore:HarfBuzz-Subset")
 

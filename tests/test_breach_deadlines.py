@@ -102,8 +102,12 @@ def test_rules_file_overrides_and_errors_name_the_field(tmp_path: Path) -> None:
         "  - {recipient: authority, to: '{authority}', within_days: 5, when: promptly,"
         " citation: APPI Art. 26}\n"
     )
-    row = _row(deadlines(_summary(JP=2), load_rules(mine), AWARE, high_risk=True), "JP", "authority")
+    row = _row(
+        deadlines(_summary(JP=2), load_rules(mine), AWARE, high_risk=True), "JP", "authority"
+    )
     assert (row.to, row.due) == ("PPC", AWARE + dt.timedelta(days=5))
-    mine.write_text("jurisdictions:\n- {codes: [JP], name: J, obligations: [{recipient: nobody}]}\n")
+    mine.write_text(
+        "jurisdictions:\n- {codes: [JP], name: J, obligations: [{recipient: nobody}]}\n"
+    )
     with pytest.raises(ConfigError, match=r"rules.yaml:\$.jurisdictions\[0\].obligations\[0\]"):
         load_rules(mine)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from breach_world import CONTACTS, EXPECTED, WINDOW_END, write_contacts, write_world
 
+from breach_world import CONTACTS, EXPECTED, write_contacts
 from insiderwatch.contract.breach import ScopeRow, ScopeSummary, Timeline
 from insiderwatch.contract.records import FIELD_CATEGORIES
 from insiderwatch.errors import ConfigError, InsiderwatchError
-from insiderwatch.report.config import Contact, BreachConfig, load_struct
+from insiderwatch.report.config import BreachConfig, Contact, load_struct
 from insiderwatch.report.customers import contacts, open_customer_system
 from insiderwatch.report.notices import build_notices, choose, locales, write_notices
 
@@ -133,8 +133,10 @@ def test_sql_customer_system(tmp_path: Path) -> None:
     db = tmp_path / "crm.sqlite"
     with sqlite3.connect(db) as con:
         con.execute("CREATE TABLE people (id TEXT, full_name TEXT, mail TEXT, cc TEXT)")
-        con.executemany("INSERT INTO people VALUES (?, ?, ?, ?)",
-                        [(c["customer_id"], c["name"], c["email"], c["country"]) for c in CONTACTS])
+        con.executemany(
+            "INSERT INTO people VALUES (?, ?, ?, ?)",
+            [(c["customer_id"], c["name"], c["email"], c["country"]) for c in CONTACTS],
+        )
     system = open_customer_system(
         f"sqlite:///{db}",
         "SELECT id AS customer_id, full_name AS name, mail AS email, cc AS country FROM people",

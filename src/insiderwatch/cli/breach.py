@@ -52,16 +52,20 @@ CustomersOption = Annotated[
 ]
 CustomersQueryOption = Annotated[
     str | None,
-    typer.Option(help="SQL for a URL --customers (default: SELECT * FROM customers).",
-                 show_default=False),  # fmt: skip
+    typer.Option(
+        help="SQL for a URL --customers (default: SELECT * FROM customers).", show_default=False
+    ),  # fmt: skip
 ]
 BreachConfigOption = Annotated[
     Path, typer.Option("--breach-config", help="Company, contacts, measures (YAML or TOML).")
 ]
 TemplatesOption = Annotated[
     Path | None,
-    typer.Option("--templates", help="Folder of templates that replace the shipped ones by name.",
-                 show_default=False),  # fmt: skip
+    typer.Option(
+        "--templates",
+        help="Folder of templates that replace the shipped ones by name.",
+        show_default=False,
+    ),  # fmt: skip
 ]
 
 
@@ -135,8 +139,12 @@ def _print_summary(s: ScopeSummary) -> None:
         f"{', '.join(s.employees)}: {s.customers:,} customers exposed "
         f"({s.customers_taken_out:,} with data taken out, {s.customers_viewed_only:,} viewed "
         f"only) in {s.events:,} events; {s.events_explained_excluded:,} explained events left "
-        "out" + (f", {s.events_never_explained:,} not yet judged by detection" if
-                 s.events_never_explained else ""),  # fmt: skip
+        "out"
+        + (
+            f", {s.events_never_explained:,} not yet judged by detection"
+            if s.events_never_explained
+            else ""
+        ),  # fmt: skip
         highlight=False,
     )
     for title, counts in (("field", s.by_field), ("jurisdiction", s.by_jurisdiction)):
@@ -170,8 +178,11 @@ def notices(
     customers_query: CustomersQueryOption = None,
     breach_config: BreachConfigOption = ...,
     template: Annotated[
-        str, typer.Option(help="auto (customer's locale; California headings for US-CA), "
-                               "en, de, fr, es or california.")  # fmt: skip
+        str,
+        typer.Option(
+            help="auto (customer's locale; California headings for US-CA), "
+            "en, de, fr, es or california."
+        ),  # fmt: skip
     ] = "auto",
     templates: TemplatesOption = None,
     out_dir: Annotated[
@@ -229,9 +240,11 @@ def report(
     ] = None,
     high_risk: Annotated[
         bool | None,
-        typer.Option("--high-risk/--not-high-risk",
-                     help="Likely high risk to people (default: yes if data was taken out).",
-                     show_default=False),  # fmt: skip
+        typer.Option(
+            "--high-risk/--not-high-risk",
+            help="Likely high risk to people (default: yes if data was taken out).",
+            show_default=False,
+        ),  # fmt: skip
     ] = None,
     rules: Annotated[
         Path | None, typer.Option(help="Deadline rules (YAML) instead of the shipped ones.")

@@ -100,9 +100,9 @@ class SqlCustomers:
         import sqlalchemy as sa
 
         # The company's query wrapped, so that only customers in scope leave the database.
-        stmt = sa.text(
-            f"SELECT * FROM ({self.query}) AS q WHERE q.customer_id IN :ids"
-        ).bindparams(sa.bindparam("ids", expanding=True))
+        stmt = sa.text(f"SELECT * FROM ({self.query}) AS q WHERE q.customer_id IN :ids").bindparams(
+            sa.bindparam("ids", expanding=True)
+        )
         try:
             engine = sa.create_engine(self.url)
         except (sa.exc.ArgumentError, ImportError) as exc:
@@ -113,7 +113,7 @@ class SqlCustomers:
                 for start in range(0, len(customer_ids), 10_000):
                     chunk = customer_ids[start : start + 10_000]
                     result = conn.execute(stmt, {"ids": chunk})
-                    _require_id([(k,) for k in result.keys()], _redacted(self.url))
+                    _require_id([(k,) for k in result.keys()], _redacted(self.url))  # noqa: SIM118
                     rows.extend(dict(r._mapping) for r in result)
         except sa.exc.SQLAlchemyError as exc:
             raise InsiderwatchError(

@@ -138,7 +138,9 @@ def _sector_rows(rules: Rules, name: str, counts: dict[str, int], aware_at, high
         known = ", ".join(rules.sectors) or "none"
         raise InsiderwatchError(f"no sector rules {name!r} (known: {known})")
     covered = {
-        code: n for code, n in counts.items() if code in rule.codes or code.split("-")[0] in rule.codes
+        code: n
+        for code, n in counts.items()
+        if code in rule.codes or code.split("-")[0] in rule.codes
     }
     if not covered:
         return []
@@ -161,4 +163,3 @@ def _unplaced_row(code: str, n: int) -> DeadlineRow:
         customers=n,
         why=why,
     )
-

@@ -112,5 +112,7 @@ def read_scope(folder: Path) -> tuple[list[ScopeRow], ScopeSummary]:
         summary = msgspec.json.decode(summary_path.read_bytes(), type=ScopeSummary)
         rows = msgspec.convert(table.to_pylist(), list[ScopeRow])
     except (pa.ArrowInvalid, msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise InsiderwatchError(f"not a scope written by insiderwatch: {exc}", Location(str(folder)))
+        raise InsiderwatchError(
+            f"not a scope written by insiderwatch: {exc}", Location(str(folder))
+        ) from None
     return rows, summary
