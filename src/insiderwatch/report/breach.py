@@ -20,7 +20,7 @@ from insiderwatch.report.customers import contacts, open_customer_system
 from insiderwatch.report.deadlines import deadlines, load_rules
 from insiderwatch.report.notices import NoticeRun, build_notices, write_notices
 from insiderwatch.report.regulator import RegulatorReport, register_entry, write_report
-from insiderwatch.report.scope import Scope, ScopeQuery, compute_scope
+from insiderwatch.report.scope import Scope, ScopeQuery, compute_scope, employee_params
 from insiderwatch.report.scope_files import read_scope, summarise, write_scope
 from insiderwatch.store.duckdb_store import Store
 
@@ -68,14 +68,15 @@ def scope_breach(
 def _customers_seen(store: Store, q: ScopeQuery) -> list[str]:
     """Every customer the employees' events in the window showed (a superset of the
     scope, so that the customer system is asked once)."""
+    emps, emp_params = employee_params(q.employees)
     return [
         c
         for (c,) in store.con.execute(
-            """SELECT DISTINCT unnest(customer_ids) FROM access
-               WHERE list_contains($emps, employee_id)
+            f"""SELECT DISTINCT unnest(customer_ids) FROM access
+               WHERE employee_id IN {emps}
                  AND time >= coalesce($start, TIMESTAMPTZ '-infinity')
                  AND time <= coalesce($end, TIMESTAMPTZ 'infinity')""",
-            {"emps": q.employees, "start": q.start, "end": q.end},
+            {"start": q.start, "end": q.end, **emp_params},
         ).fetchall()
     ]
 
