@@ -54,7 +54,7 @@ CustomersQueryOption = Annotated[
     str | None,
     typer.Option(
         help="SQL for a URL --customers (default: SELECT * FROM customers).", show_default=False
-    ),  # fmt: skip
+    ),
 ]
 BreachConfigOption = Annotated[
     Path, typer.Option("--breach-config", help="Company, contacts, measures (YAML or TOML).")
@@ -65,7 +65,7 @@ TemplatesOption = Annotated[
         "--templates",
         help="Folder of templates that replace the shipped ones by name.",
         show_default=False,
-    ),  # fmt: skip
+    ),
 ]
 
 
@@ -144,7 +144,7 @@ def _print_summary(s: ScopeSummary) -> None:
             f", {s.events_never_explained:,} not yet judged by detection"
             if s.events_never_explained
             else ""
-        ),  # fmt: skip
+        ),
         highlight=False,
     )
     for title, counts in (("field", s.by_field), ("jurisdiction", s.by_jurisdiction)):
@@ -182,7 +182,7 @@ def notices(
         typer.Option(
             help="auto (customer's locale; California headings for US-CA), "
             "en, de, fr, es or california."
-        ),  # fmt: skip
+        ),
     ] = "auto",
     templates: TemplatesOption = None,
     out_dir: Annotated[
@@ -244,7 +244,7 @@ def report(
             "--high-risk/--not-high-risk",
             help="Likely high risk to people (default: yes if data was taken out).",
             show_default=False,
-        ),  # fmt: skip
+        ),
     ] = None,
     rules: Annotated[
         Path | None, typer.Option(help="Deadline rules (YAML) instead of the shipped ones.")
@@ -258,9 +258,15 @@ def report(
     try:
         cfg = load_struct(breach_config, BreachConfig)
         result, _ = regulator_report(
-            scope_dir, cfg, out_dir, parse_when(aware_at, "--aware-at"), high_risk, rules,
-            tuple(sector or ()), templates,
-        )  # fmt: skip
+            scope_dir,
+            cfg,
+            out_dir,
+            parse_when(aware_at, "--aware-at"),
+            high_risk,
+            rules,
+            tuple(sector or ()),
+            templates,
+        )
     except InsiderwatchError as exc:
         raise fail(exc) from None
     table = Table(title=f"Deadlines from {result.entry.aware_at:%Y-%m-%d %H:%M} UTC")
@@ -268,7 +274,13 @@ def report(
         table.add_column(name, justify="right" if name == "people" else "left")
     for d in result.deadlines:
         due = f"{d.due:%Y-%m-%d %H:%M}" if d.due else "no fixed period"
-        table.add_row(escape(d.jurisdiction), escape(d.to), d.applies.replace("_", " "), due,
-                      escape(d.citation), f"{d.customers:,}")  # fmt: skip
+        table.add_row(
+            escape(d.jurisdiction),
+            escape(d.to),
+            d.applies.replace("_", " "),
+            due,
+            escape(d.citation),
+            f"{d.customers:,}",
+        )
     out.print(table)
     err.print(escape(f"wrote report.html, report.pdf, register.json, register.csv to {out_dir}"))
