@@ -158,3 +158,15 @@ def test_config_errors_name_file_and_field(tmp_path: Path) -> None:
         build_notices(ROWS, SUMMARY, pa.table({"customer_id": []}),
                       BreachConfig(company="X", sender="x@y", contact=Contact(),
                                    measures=["bake_cake"]))  # fmt: skip
+
+
+def test_containment_date_from_the_config_file(tmp_path: Path, contact_rows) -> None:
+    path = tmp_path / "breach.toml"
+    path.write_text(
+        'company = "Example Shop"\nsender = "p@shop.example"\ncontained_at = "2026-09-08T17:00:00Z"\n'
+        '[contact]\nemail = "privacy@shop.example"\n'
+    )
+    cfg = load_struct(path, BreachConfig)
+    assert cfg.contained_at == dt.datetime(2026, 9, 8, 17, tzinfo=UTC)
+    (notice,) = build_notices(ROWS[:1], SUMMARY, contact_rows, cfg, template="fr").notices
+    assert "L'accès de cet employé a été coupé le 08/09/2026." in notice.body

@@ -103,6 +103,8 @@ def scope(
     Access a business reason explains is left out unless --include-explained. With
     --customers, counts by jurisdiction use where the customer system says customers live.
     """
+    if alert is not None and employee:
+        raise fail("give --employee or --alert, not both (the alert names its employee)")
     settings = settings_for(db, config)
     window = {
         "start": parse_when(start, "--from"),

@@ -13,6 +13,7 @@ measures: [access_revoked, investigation, police, monitoring]
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -40,7 +41,7 @@ class BreachConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     measures: list[str] = msgspec.field(
         default_factory=lambda: ["access_revoked", "investigation", "monitoring"]
     )
-    contained_at: str | None = None  # ISO time the insider's access was cut, if known
+    contained_at: datetime | None = None  # when the insider's access was cut, if known
     delayed_by_law_enforcement: bool = False  # California notices must say so
     # For the regulator (GDPR Art. 33(3)): who answers its questions, and the likely
     # consequences in the company's own words.

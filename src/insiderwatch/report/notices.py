@@ -112,8 +112,6 @@ def _notice(env, row: ScopeRow, contact: dict, summary: ScopeSummary, cfg, templ
     not_exposed = [f for f in FIELD_CATEGORIES if f not in row.fields]
     day = words["date_format"]
     contained = cfg.contained_at or summary.timeline.contained_at
-    if isinstance(contained, str):
-        contained = datetime.fromisoformat(contained)
     body = env.get_template(f"notice.{name}.txt.j2").render(
         company=cfg.company,
         name=contact["name"],

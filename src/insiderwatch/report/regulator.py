@@ -45,7 +45,6 @@ def register_entry(
     high_risk: bool,
 ) -> RegisterEntry:
     t = summary.timeline
-    contained = datetime.fromisoformat(cfg.contained_at) if cfg.contained_at else t.contained_at
     due = [r for r in rows if r.applies == "required"]
     return RegisterEntry(
         breach_id=breach_id(summary),
@@ -54,7 +53,7 @@ def register_entry(
         period_from=t.first_access,
         period_to=t.last_access,
         detected_at=t.detected_at,
-        contained_at=contained,
+        contained_at=cfg.contained_at or t.contained_at,
         employees=summary.employees,
         nature=_nature(summary, cfg),
         categories_of_data=[f for f in FIELD_CATEGORIES if f in summary.by_field],
