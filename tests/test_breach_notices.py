@@ -8,6 +8,7 @@ import email.policy
 import sqlite3
 from pathlib import Path
 
+import msgspec
 import pyarrow as pa
 import pytest
 
@@ -170,3 +171,10 @@ def test_containment_date_from_the_config_file(tmp_path: Path, contact_rows) -> 
     assert cfg.contained_at == dt.datetime(2026, 9, 8, 17, tzinfo=UTC)
     (notice,) = build_notices(ROWS[:1], SUMMARY, contact_rows, cfg, template="fr").notices
     assert "L'accès de cet employé a été coupé le 08/09/2026." in notice.body
+
+
+def test_one_day_of_access_reads_as_one_date(contact_rows) -> None:
+    row = _row("c2", ["email"], [])
+    same_day = msgspec.structs.replace(row, last_access=row.first_access)
+    (notice,) = build_notices([same_day], SUMMARY, contact_rows, CFG, template="en").notices
+    assert "On 04/09/2026, an employee opened" in notice.body and "Between" not in notice.body

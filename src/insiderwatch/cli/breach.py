@@ -159,9 +159,14 @@ def _print_summary(s: ScopeSummary) -> None:
     channels = ", ".join(f"{c} {n:,}" for c, n in s.by_channel.items())
     out.print(f"Customers by channel: {escape(channels)}", highlight=False)
     t = s.timeline
+
+    def when(value) -> str:
+        return f"{value:%Y-%m-%d %H:%M} UTC" if value else "-"
+
     out.print(
-        f"Timeline: first access {t.first_access or '-'}, last {t.last_access or '-'}, "
-        f"detected {t.detected_at or '-'}, contained {t.contained_at or 'unknown'}",
+        f"Timeline: first access {when(t.first_access)}, last {when(t.last_access)}, "
+        f"detected {when(t.detected_at)}, contained "
+        f"{when(t.contained_at) if t.contained_at else 'unknown'}",
         highlight=False,
     )
     if s.leak is not None:
