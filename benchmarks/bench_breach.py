@@ -9,8 +9,10 @@ the end) or, for an insider no alert named, from the first malicious event. Agai
 truth it reports the share of the insider's malicious customers in scope (recall), the
 share of customers of their exfiltrating events (export, print, copy, message, download
 or a destination) marked taken out, and how many customers in scope were not in the
-truth (the insider's own unexplained but benign access). In the same run the baseline is
-what alerts carry: the union of the customer ids of the insider's alerts (capped evidence).
+truth (the insider's own unexplained but benign access), and how many customers were
+shown only in explained access ("hidden": what --include-explained would add). In the
+same run the baseline is what alerts carry: the union of the customer ids of the
+insider's alerts (capped evidence).
 The worst case over companies and insiders is printed last.
 
 Speed: the scope of one employee in a store of synthetic events (10 M by default) with a
@@ -63,6 +65,7 @@ class InsiderResult:
     taken_truth: int
     taken_recall: float
     extra: int
+    hidden: int
     alert_recall: float
     seconds: float
 
@@ -109,6 +112,7 @@ def _measure(store: Store, profile: str, insider: dict, events) -> InsiderResult
         profile=profile, employee=emp, scenario=insider["scenario"], alerted=bool(first_alert),
         truth=len(truth), recall=_share(truth, in_scope), taken_truth=len(truth_taken),
         taken_recall=_share(truth_taken, taken), extra=len(in_scope - truth),
+        hidden=scope.explained_only_customers,
         alert_recall=_share(truth, alerted), seconds=seconds,
     )  # fmt: skip
 
@@ -137,11 +141,11 @@ def _share(want: set[str], got: set[str]) -> float:
 
 def report_completeness(results: list[InsiderResult]) -> None:
     print(f"{'company':>12} {'insider':>9} {'scenario':>20} {'alert':>5} {'truth':>6} "
-          f"{'scope':>6} {'out':>5} {'out%':>6} {'extra':>6} {'alerts%':>8} {'ms':>6}")  # fmt: skip
+          f"{'scope':>6} {'out':>5} {'out%':>6} {'extra':>6} {'hidden':>6} {'alerts%':>8} {'ms':>6}")  # fmt: skip
     for r in results:
         print(f"{r.profile:>12} {r.employee:>9} {r.scenario:>20} {'yes' if r.alerted else 'no':>5} "
               f"{r.truth:>6} {r.recall:>6.0%} {r.taken_truth:>5} {r.taken_recall:>6.0%} "
-              f"{r.extra:>6} {r.alert_recall:>8.0%} {r.seconds * 1000:>6.0f}")  # fmt: skip
+              f"{r.extra:>6} {r.hidden:>6} {r.alert_recall:>8.0%} {r.seconds * 1000:>6.0f}")  # fmt: skip
     alerted = [r for r in results if r.alerted]
     worst = min(results, key=lambda r: r.recall)
     worst_out = min(results, key=lambda r: r.taken_recall)

@@ -37,6 +37,7 @@ def test_scope_is_exactly_the_unexplained_customers_and_fields(world) -> None:
         assert row["event_ids"] == want["events"], cid
     assert got["c3"]["channels"] == ["personal_email", "screen"]
     assert scope.explained_excluded == 1  # s01, covered by the case about c1
+    assert scope.explained_only_customers == 1  # c1, seen in s01 only
     assert scope.events == 4  # s02 .. s05
 
 
@@ -44,6 +45,7 @@ def test_include_explained_and_open_window_add_what_they_should(world) -> None:
     scope = compute_scope(world, ScopeQuery(employees=["spy"], include_explained=True))
     got = _by_customer(scope)
     assert sorted(got) == sorted([*EXPECTED, "c1", "c6"])
+    assert scope.explained_only_customers == 0
     assert got["c1"]["fields"] == ["email", "name"] and got["c1"]["exposure"] == "viewed"
     assert got["c6"]["fields"] == ["payment"]
 

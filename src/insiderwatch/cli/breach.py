@@ -141,7 +141,8 @@ def _print_summary(s: ScopeSummary) -> None:
         f"{', '.join(s.employees)}: {s.customers:,} customers exposed "
         f"({s.customers_taken_out:,} with data taken out, {s.customers_viewed_only:,} viewed "
         f"only) in {s.events:,} events; {s.events_explained_excluded:,} explained events left "
-        "out"
+        f"out ({s.customers_explained_only:,} customers seen only there: --include-explained "
+        "adds them)"
         + (
             f", {s.events_never_explained:,} not yet judged by detection"
             if s.events_never_explained

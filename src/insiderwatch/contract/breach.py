@@ -82,6 +82,10 @@ class ScopeSummary(msgspec.Struct, kw_only=True, frozen=True):
     customers_viewed_only: Count
     events: Annotated[Count, _doc("Events in scope (each showed at least one customer).")]
     events_explained_excluded: Annotated[Count, _doc("Left out as explained by a reason.")] = 0
+    customers_explained_only: Annotated[
+        Count,
+        _doc("Customers shown only in explained access (what --include-explained adds)."),
+    ] = 0
     events_never_explained: Annotated[
         Count, _doc("Events detection has not yet judged; counted as unexplained.")
     ] = 0

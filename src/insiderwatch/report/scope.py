@@ -56,6 +56,7 @@ class Scope:
     rows: pa.Table  # SCOPE_SCHEMA, one row per customer
     events: int
     explained_excluded: int
+    explained_only_customers: int  # shown only in explained access: what --include-explained adds
     never_explained: int
     timeline: Timeline
     leak: LeakProof | None = None
@@ -99,6 +100,7 @@ def compute_scope(
             """SELECT count(*) FILTER (WHERE kept), count(*) FILTER (WHERE explained),
                       count(*) FILTER (WHERE NOT judged) FROM _scope_events"""
         ).fetchone()
+        explained_only = con.execute(_EXPLAINED_ONLY).fetchone()[0]
         proof = _leak_proof(store, leak_file) if leaked is not None else None
     finally:
         con.execute("DROP TABLE IF EXISTS _scope_events")
@@ -110,6 +112,7 @@ def compute_scope(
         rows=rows,
         events=events,
         explained_excluded=0 if query.include_explained else explained,
+        explained_only_customers=int(explained_only),
         never_explained=never,
         timeline=_timeline(store, query, rows),
         leak=proof,
@@ -200,6 +203,18 @@ FROM (
   FROM grouped g LEFT JOIN _juris j USING (customer_id)
 )
 ORDER BY customer_id
+"""
+
+
+# Customers the employees were shown only in access a reason explains. An explanation is
+# per event (a search is explained when any customer it returned is), so a harvesting
+# search padded with one case customer hides the rest: the count tells the investigator
+# how many --include-explained would add.
+_EXPLAINED_ONLY = """
+WITH hidden AS (SELECT DISTINCT unnest(customer_ids) AS c FROM _scope_events WHERE NOT kept),
+     shown AS (SELECT DISTINCT unnest(customer_ids) AS c FROM _scope_events WHERE kept)
+SELECT count(*) FROM hidden
+WHERE c NOT IN (SELECT c FROM shown) AND c NOT IN (SELECT customer_id FROM _leaked)
 """
 
 

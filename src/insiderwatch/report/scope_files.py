@@ -68,6 +68,7 @@ def summarise(scope: Scope) -> ScopeSummary:
         customers_viewed_only=scope.rows.num_rows - taken,
         events=scope.events,
         events_explained_excluded=scope.explained_excluded,
+        customers_explained_only=scope.explained_only_customers,
         events_never_explained=scope.never_explained,
         by_field=by_field,
         by_jurisdiction=by_jurisdiction,
