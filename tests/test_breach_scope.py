@@ -10,7 +10,7 @@ import pytest
 from breach_world import EXPECTED, WINDOW_END, write_world
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.errors import InsiderwatchError
-from insiderwatch.report.scope import ScopeQuery, compute_scope
+from insiderwatch.report.scope import ScopeQuery, compute_scope, place
 from insiderwatch.report.scope_files import read_scope, summarise, write_scope
 
 
@@ -69,7 +69,7 @@ def test_summary_counts_and_files_round_trip(world, tmp_path: Path) -> None:
 
     juris = pa.table({"customer_id": ["c2", "c3", "c4", "c5"],
                       "jurisdiction": ["DE", "US-CO", "FR", "ES"]})  # fmt: skip
-    scope = compute_scope(world, ScopeQuery(employees=["spy"], end=WINDOW_END), jurisdictions=juris)
+    scope = place(compute_scope(world, ScopeQuery(employees=["spy"], end=WINDOW_END)), juris)
     summary = summarise(scope)
     assert (summary.customers, summary.customers_taken_out, summary.customers_viewed_only) == (
         4, 2, 2,

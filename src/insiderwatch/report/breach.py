@@ -20,7 +20,7 @@ from insiderwatch.report.customers import contacts, open_customer_system
 from insiderwatch.report.deadlines import deadlines, load_rules
 from insiderwatch.report.notices import NoticeRun, build_notices, write_notices
 from insiderwatch.report.regulator import RegulatorReport, register_entry, write_report
-from insiderwatch.report.scope import Scope, ScopeQuery, compute_scope, employee_params
+from insiderwatch.report.scope import Scope, ScopeQuery, compute_scope, place
 from insiderwatch.report.scope_files import read_scope, summarise, write_scope
 from insiderwatch.store.duckdb_store import Store
 
@@ -50,35 +50,17 @@ def scope_breach(
         reading = read_leak(leak.path, leak.key, leak.phone_region)
         check_readable(reading)
         leaked = match_leak(store, reading).customers.select(["customer_id", "categories"])
-    places = None
+    scope = compute_scope(store, query, leaked=leaked, leak_file=str(leak.path) if leak else "")
     if customers is not None:
         # Only where customers live is taken from the customer system here; names and
         # addresses are read at notice time and never held with the scope.
         system = open_customer_system(customers.spec, customers.query)
-        seen = _customers_seen(store, query)
-        places = contacts(system, seen).select(["customer_id", "jurisdiction"])
-    scope = compute_scope(store, query, leaked=leaked, jurisdictions=places,
-                          leak_file=str(leak.path) if leak else "")  # fmt: skip
+        ids = scope.rows["customer_id"].to_pylist()
+        scope = place(scope, contacts(system, ids).select(["customer_id", "jurisdiction"]))
     summary = summarise(scope)
     if out is not None:
         write_scope(scope, summary, out)
     return scope, summary
-
-
-def _customers_seen(store: Store, q: ScopeQuery) -> list[str]:
-    """Every customer the employees' events in the window showed (a superset of the
-    scope, so that the customer system is asked once)."""
-    emps, emp_params = employee_params(q.employees)
-    return [
-        c
-        for (c,) in store.con.execute(
-            f"""SELECT DISTINCT unnest(customer_ids) FROM access
-               WHERE employee_id IN {emps}
-                 AND time >= coalesce($start, TIMESTAMPTZ '-infinity')
-                 AND time <= coalesce($end, TIMESTAMPTZ 'infinity')""",
-            {"start": q.start, "end": q.end, **emp_params},
-        ).fetchall()
-    ]
 
 
 def breach_notices(

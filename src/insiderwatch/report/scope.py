@@ -14,9 +14,10 @@ they saw are taken out, even where the access itself was explained.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -82,17 +83,14 @@ def compute_scope(
     store: Store,
     query: ScopeQuery,
     leaked: pa.Table | None = None,
-    jurisdictions: pa.Table | None = None,
     leak_file: str = "",
 ) -> Scope:
-    """``leaked``: customer_id, categories (a matched leak); ``jurisdictions``:
-    customer_id, jurisdiction (from the customer system)."""
+    """``leaked``: customer_id, categories (a matched leak)."""
     if not query.employees:
         raise InsiderwatchError("name at least one employee (--employee) or an alert (--alert)")
     _check_employees(store, query.employees)
     con = store.con
     con.register("_leaked", leaked if leaked is not None else _empty_leak())
-    con.register("_juris", jurisdictions if jurisdictions is not None else _empty_juris())
     try:
         _events_in_scope(store, query)
         rows = con.sql(_PER_CUSTOMER).to_arrow_table().cast(SCOPE_SCHEMA)
@@ -105,7 +103,6 @@ def compute_scope(
     finally:
         con.execute("DROP TABLE IF EXISTS _scope_events")
         con.unregister("_leaked")
-        con.unregister("_juris")
     events, explained, never = (int(n) for n in counts)
     return Scope(
         query=query,
@@ -198,9 +195,8 @@ FROM (
   SELECT g.*, list_sort(list_distinct(
            g.out_fields || list_intersect(g.fields, coalesce(g.leaked_categories, []))
          )) AS fields_taken_out,
-         g.leaked_categories IS NOT NULL AS leaked,
-         coalesce(j.jurisdiction, '') AS jurisdiction
-  FROM grouped g LEFT JOIN _juris j USING (customer_id)
+         g.leaked_categories IS NOT NULL AS leaked, '' AS jurisdiction
+  FROM grouped g
 )
 ORDER BY customer_id
 """
@@ -216,6 +212,20 @@ WITH hidden AS (SELECT DISTINCT unnest(customer_ids) AS c FROM _scope_events WHE
 SELECT count(*) FROM hidden
 WHERE c NOT IN (SELECT c FROM shown) AND c NOT IN (SELECT customer_id FROM _leaked)
 """
+
+
+def place(scope: Scope, places: pa.Table) -> Scope:
+    """The scope with each customer's jurisdiction (``places``: customer_id, jurisdiction,
+    from the customer system), asked for after the scan so that the events are read once."""
+    con = duckdb.connect()
+    con.register("rows", scope.rows)
+    con.register("places", places)
+    rows = con.sql(
+        """SELECT r.* REPLACE (coalesce(p.jurisdiction, '') AS jurisdiction)
+           FROM rows r LEFT JOIN places p USING (customer_id) ORDER BY r.customer_id"""
+    ).to_arrow_table()
+    con.close()
+    return replace(scope, rows=rows.cast(SCOPE_SCHEMA))
 
 
 def _timeline(store: Store, q: ScopeQuery, rows: pa.Table) -> Timeline:
@@ -258,8 +268,3 @@ def _leak_proof(store: Store, leak_file: str) -> LeakProof:
 def _empty_leak() -> pa.Table:
     return pa.table({"customer_id": pa.array([], pa.string()),
                      "categories": pa.array([], pa.list_(pa.string()))})  # fmt: skip
-
-
-def _empty_juris() -> pa.Table:
-    return pa.table({"customer_id": pa.array([], pa.string()),
-                     "jurisdiction": pa.array([], pa.string())})  # fmt: skip
