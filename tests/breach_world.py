@@ -82,10 +82,16 @@ CONTACTS = [
 ]  # fmt: skip
 
 
+def email(customer: str) -> str:
+    """The email ingest hashes (the customer system's own contact email may differ)."""
+    return f"{customer}@shop-customers.example"
+
+
 def write_world(folder: Path) -> Path:
     staff = [{"employee_id": e, "role": "cs_agent", "team": "t1", "hired_on": dt.date(2024, 1, 1)}
              for e in ("spy", "peer")]  # fmt: skip
-    customers = [{"customer_id": c, "surname": f"S{c}", "postcode": "X1"} for c in CUSTOMERS]
+    customers = [{"customer_id": c, "surname": f"S{c}", "postcode": "X1", "email": email(c)}
+                 for c in CUSTOMERS]  # fmt: skip
     cases = [{"case_id": "k1", "customer_id": "c1", "employee_id": "spy",
               "opened_at": at(3, 9), "channel": "phone"}]  # fmt: skip
     write_table(folder, "employees", staff, "parquet")

@@ -10,14 +10,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from breach_world import EXPECTED, write_contacts, write_world
+from breach_world import EXPECTED, email, write_contacts, write_world
 from insiderwatch.contract.breach import TAKEN_OUT_ACTIONS
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.report.scope import ScopeQuery, compute_scope
 from insiderwatch.simulate import SimulationConfig, simulate, write_dataset
 from insiderwatch.store import Store
-from sample_data import flat
+from sample_data import KEY_HEX, flat
 
 pytestmark = pytest.mark.filterwarnings("ignore:HarfBuzz-Subset")
 
@@ -68,6 +68,25 @@ def test_scope_notices_and_report_from_the_command_line(cli, world_db, tmp_path:
     assert report.exit_code == 0, report.stderr
     assert "2026-09-10 09:00" in report.stdout  # GDPR: 72 hours
     assert (tmp_path / "report" / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_leak_file_proves_taken_out(cli, world_db, tmp_path: Path) -> None:
+    key_file = tmp_path / "key.hex"
+    key_file.write_text(KEY_HEX)
+    found = tmp_path / "found.csv"
+    found.write_text(f"E-Mail\n {email('c2').upper()}\n{email('c6')}\nnot an email\n")
+    result = cli("breach", "scope", "--employee", "spy", "--to", "2026-09-10", "--leak", found,
+                 "--out", tmp_path / "scope", "--db", world_db,
+                 env={"INSIDERWATCH_SECRET_FILE": str(key_file)})  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    rows = {
+        r["customer_id"]: r for r in pq.read_table(tmp_path / "scope" / "scope.parquet").to_pylist()
+    }
+    assert rows["c2"]["fields_taken_out"] == ["email"] and rows["c2"]["leaked"]
+    assert "c6" not in rows  # spy saw c6 only after --to
+    leak = json.loads((tmp_path / "scope" / "summary.json").read_text())["leak"]
+    assert (leak["customers_matched"], leak["customers_in_scope"]) == (2, 1)
+    assert "c2@" not in (tmp_path / "scope" / "scope.csv").read_text().lower()
 
 
 def test_errors_are_messages_not_tracebacks(cli, world_db, tmp_path: Path) -> None:
