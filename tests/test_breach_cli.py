@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from breach_world import EXPECTED, email, write_contacts, write_world
+from breach_world import email, write_contacts, write_world
 from insiderwatch.contract.breach import TAKEN_OUT_ACTIONS
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.ingest import ingest_dataset
@@ -166,6 +166,3 @@ def pa_array(values):
     import pyarrow as pa
 
     return pa.array(sorted(values), pa.string())
-
-
-assert EXPECTED  # the hand-built world is shared with test_breach_scope
