@@ -2,6 +2,7 @@
 
 from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     attribute,
+    breach,
     canary,
     data,
     detect,

@@ -19,12 +19,13 @@ from insiderwatch.cli.app import (
     settings_for,
 )
 from insiderwatch.contract.jsonschema import contract_schemas, write_schemas
+from insiderwatch.report.customers import CUSTOMER_SYSTEMS
 from insiderwatch.settings import SETTINGS
 from insiderwatch.sources.kinds import SOURCES
 from insiderwatch.sources.readers import READERS
 
 # Every registry of plug-ins, by kind; later stages add theirs here.
-PLUGIN_REGISTRIES = (READERS, SOURCES)
+PLUGIN_REGISTRIES = (READERS, SOURCES, CUSTOMER_SYSTEMS)
 
 
 @app.command()
