@@ -1,0 +1,188 @@
+"""The evidence log: every stored event as a leaf of an RFC 9162 Merkle tree, in the store.
+
+Leaves are appended per ingest batch, in batch order and within a batch by event id, so
+the order is reproducible. A batch enters the log once (``evidence_batches``); a
+re-ingest stores no new events and so appends nothing. Beside the leaves the log keeps
+every *perfect* subtree hash (``evidence_nodes``): they never change once complete, so
+appending costs about one hash per new leaf and any root or proof needs only
+``log2(size)`` lookups, never a pass over all events. All of it is computed in SQL,
+level by level, set-at-a-time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from insiderwatch.errors import InsiderwatchError
+from insiderwatch.report.evidence import merkle
+from insiderwatch.report.evidence.leaf import NODE_HASH_SQL, leaf_hash_sql
+from insiderwatch.store import Store
+
+LOG_DDL = (
+    # No primary key: an index over every event costs more than the loader's own care
+    # (a batch is logged once, guarded by evidence_batches).
+    """CREATE TABLE IF NOT EXISTS evidence_leaves (
+  leaf_index BIGINT NOT NULL,
+  event_id VARCHAR NOT NULL,
+  batch_id BIGINT NOT NULL,
+  leaf_hash BLOB NOT NULL
+)""",
+    # level >= 1; node_index i at level L covers leaves [i * 2^L, (i + 1) * 2^L)
+    """CREATE TABLE IF NOT EXISTS evidence_nodes (
+  level TINYINT NOT NULL,
+  node_index BIGINT NOT NULL,
+  hash BLOB NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS evidence_batches (
+  batch_id BIGINT PRIMARY KEY,
+  first_leaf BIGINT NOT NULL,
+  leaves BIGINT NOT NULL,
+  logged_at TIMESTAMPTZ NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS evidence_heads (
+  tree_size BIGINT NOT NULL,
+  timestamp_ms BIGINT NOT NULL,
+  root_hash BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  key_id VARCHAR NOT NULL,
+  PRIMARY KEY (tree_size, timestamp_ms)
+)""",
+)
+
+
+@dataclass(frozen=True)
+class LogAppend:
+    batches: int
+    leaves: int
+    tree_size: int
+
+
+def ensure_log(store: Store) -> None:
+    for ddl in LOG_DDL:
+        store.con.execute(ddl)
+
+
+def tree_size(store: Store) -> int:
+    if not store.has_table("evidence_batches"):
+        return 0
+    return int(store.scalar("SELECT coalesce(sum(leaves), 0) FROM evidence_batches"))
+
+
+def level_sql(level: int) -> str:
+    """A level of the tree as (idx, hash): leaves at 0, stored nodes above."""
+    if level == 0:
+        return "SELECT leaf_index AS idx, leaf_hash AS hash FROM evidence_leaves"
+    return f"SELECT node_index AS idx, hash FROM evidence_nodes WHERE level = {level}"
+
+
+def append_pending(store: Store) -> LogAppend:
+    """Append the events of every batch not yet logged; one transaction."""
+    ensure_log(store)
+    pending = store.con.execute(
+        """SELECT path, batch_id FROM event_segments
+           WHERE table_name = 'access'
+             AND batch_id NOT IN (SELECT batch_id FROM evidence_batches)
+           ORDER BY batch_id, path"""
+    ).fetchall()
+    start = tree_size(store)
+    if not pending:
+        return LogAppend(0, 0, start)
+    files = ", ".join("'" + str(store.path.parent / p).replace("'", "''") + "'" for p, _ in pending)
+    con = store.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            f"""
+            INSERT INTO evidence_leaves (leaf_index, event_id, batch_id, leaf_hash)
+            SELECT {start} + row_number() OVER (ORDER BY e.batch_id, e.event_id) - 1,
+                   e.event_id, e.batch_id, {leaf_hash_sql("e")}
+            FROM read_parquet([{files}]) e
+            """
+        )
+        con.execute(
+            f"""
+            INSERT INTO evidence_batches (batch_id, first_leaf, leaves, logged_at)
+            SELECT batch_id, min(leaf_index), count(*), now()
+            FROM evidence_leaves WHERE leaf_index >= {start} GROUP BY batch_id
+            """
+        )
+        end = tree_size(store)
+        _add_nodes(store, start, end)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    return LogAppend(len({b for _, b in pending}), end - start, end)
+
+
+def _add_nodes(store: Store, old_size: int, new_size: int) -> None:
+    """Store the perfect subtrees that leaves [old_size, new_size) completed."""
+    level = 0
+    while (new_size >> (level + 1)) > (old_size >> (level + 1)):
+        first, last = old_size >> (level + 1), new_size >> (level + 1)
+        hashed = NODE_HASH_SQL.format(left="a.hash", right="b.hash")
+        store.con.execute(
+            f"""
+            INSERT INTO evidence_nodes (level, node_index, hash)
+            SELECT {level + 1}, a.idx // 2, {hashed}
+            FROM ({level_sql(level)}) a JOIN ({level_sql(level)}) b ON b.idx = a.idx + 1
+            WHERE a.idx % 2 = 0 AND a.idx >= {2 * first} AND a.idx < {2 * last}
+              AND b.idx > {2 * first} AND b.idx <= {2 * last}
+            """
+        )
+        level += 1
+
+
+def fetch_nodes(store: Store, wanted: set[merkle.Node]) -> dict[merkle.Node, bytes]:
+    """The stored hashes of the given perfect subtrees, in one query."""
+    if not wanted:
+        return {}
+    levels, indexes = zip(*wanted, strict=True)
+    store.con.register(
+        "_wanted", pa.table({"level": pa.array(levels, pa.int8()), "idx": list(indexes)})
+    )
+    try:
+        rows = store.con.execute(
+            """
+            SELECT w.level, w.idx, coalesce(l.leaf_hash, n.hash)
+            FROM _wanted w
+            LEFT JOIN evidence_leaves l ON w.level = 0 AND l.leaf_index = w.idx
+            LEFT JOIN evidence_nodes n ON w.level > 0 AND n.level = w.level
+                                      AND n.node_index = w.idx
+            """
+        ).fetchall()
+    finally:
+        store.con.unregister("_wanted")
+    nodes = {(level, idx): bytes(h) for level, idx, h in rows if h is not None}
+    missing = wanted - nodes.keys()
+    if missing:
+        raise InsiderwatchError(
+            f"the evidence log lacks {len(missing)} subtree(s), e.g. {sorted(missing)[:3]}: "
+            "run `insiderwatch evidence audit`"
+        )
+    return nodes
+
+
+def root_at(store: Store, size: int) -> bytes:
+    return merkle.root(size, fetch_nodes(store, merkle.needed_nodes([(0, size)])))
+
+
+def inclusion_proofs(store: Store, leaf_indexes: list[int], size: int) -> dict[int, list[bytes]]:
+    """Audit paths of many leaves against one tree size, fetching every node once."""
+    ranges = {i: merkle.inclusion_ranges(i, size) for i in leaf_indexes}
+    nodes = fetch_nodes(store, merkle.needed_nodes(r for rs in ranges.values() for r in rs))
+    cache: dict[merkle.Range, bytes] = {}
+
+    def hashed(r: merkle.Range) -> bytes:
+        if r not in cache:
+            cache[r] = merkle.range_hash(*r, nodes)
+        return cache[r]
+
+    return {i: [hashed(r) for r in rs] for i, rs in ranges.items()}
+
+
+def consistency_proof(store: Store, old: int, new: int) -> list[bytes]:
+    ranges = merkle.consistency_ranges(old, new)
+    return merkle.consistency_proof(old, new, fetch_nodes(store, merkle.needed_nodes(ranges)))
