@@ -19,7 +19,8 @@ from insiderwatch.store.validate import quote_str
 EVENTS = TABLES["access"]
 
 
-def _value_sql(alias: str, column) -> str:
+def value_sql(alias: str, column) -> str:
+    """A column as it appears in the leaf (times as UTC ISO text with microseconds)."""
     ref = f"{alias}.{column.stored_name}"
     if column.kind == "timestamp":
         return f"strftime({ref} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')"
@@ -28,7 +29,7 @@ def _value_sql(alias: str, column) -> str:
 
 def leaf_json_sql(alias: str = "e") -> str:
     """The leaf's bytes (as VARCHAR) of the event row ``alias``."""
-    pairs = ", ".join(f"{quote_str(c.stored_name)}, {_value_sql(alias, c)}" for c in EVENTS.columns)
+    pairs = ", ".join(f"{quote_str(c.stored_name)}, {value_sql(alias, c)}" for c in EVENTS.columns)
     return f"CAST(json_object({pairs}) AS VARCHAR)"
 
 

@@ -81,6 +81,8 @@ ComplaintKind = Literal[
     "event_missing",
     "event_added",
     "proof_invalid",
+    "log_altered",
+    "not_append_only",
 ]
 
 
