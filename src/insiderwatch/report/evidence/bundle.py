@@ -123,14 +123,14 @@ def _events(store: Store, request: ExportRequest) -> pa.Table:
     if request.time_to:
         where.append("e.time <= ?")
         params.append(request.time_to)
-    table = store.con.execute(
+    table = store.con.sql(
         f"""
         SELECT {cols}, l.leaf_index, l.leaf_hash, {leaf_hash_sql("e")} AS recomputed
         FROM access e LEFT JOIN evidence_leaves l ON l.event_id = e.event_id
         WHERE {" AND ".join(where)}
         ORDER BY e.time, e.event_id
         """,
-        params,
+        params=params,
     ).to_arrow_table()
     store.con.register("_exported", table)
     try:

@@ -22,7 +22,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from insiderwatch.errors import ConfigError
-from insiderwatch.report.evidence.log import ensure_log, root_at, tree_size
+from insiderwatch.report.evidence.log import (
+    LogAppend,
+    append_pending,
+    ensure_log,
+    root_at,
+    tree_size,
+)
 from insiderwatch.report.evidence.records import SignedTreeHead
 from insiderwatch.store import Store
 
@@ -164,3 +170,23 @@ def head_of_size(store: Store, size: int) -> SignedTreeHead | None:
     """The latest signed head of exactly this size, if one was signed."""
     found = [h for h in stored_heads(store) if h.tree_size == size]
     return found[-1] if found else None
+
+
+@dataclass(frozen=True)
+class Sealed:
+    append: LogAppend
+    head: SignedTreeHead | None
+    warning: str | None = None
+
+
+def seal_log(store: Store, key_path: Path) -> Sealed:
+    """After an ingest: log the new batches and, when a signing key is set up, sign the
+    new head (no key yet: the log still grows, and the first export signs it)."""
+    append = append_pending(store)
+    if not key_path.exists():
+        return Sealed(append, None)
+    key = load_signing_key(key_path)
+    head = head_of_size(store, append.tree_size)
+    if append.leaves or head is None:
+        head = sign_current(store, key)
+    return Sealed(append, head, key.warning)
