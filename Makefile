@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 DEMO_EMPLOYEES ?= 1000
 DEMO_DAYS ?= 30
 
-.PHONY: venv demo test lint format bench bench-detect bench-attribution docs clean
+.PHONY: venv demo test lint format bench bench-detect bench-attribution bench-breach docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ bench-detect: $(STAMP)
 
 bench-attribution: $(STAMP)
 	$(BIN)/python benchmarks/bench_attribution.py
+
+bench-breach: $(STAMP)
+	$(BIN)/python benchmarks/bench_evidence.py
 
 docs: $(STAMP)
 	$(BIN)/python tools/gen_docs.py

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.report.evidence import merkle
-from insiderwatch.report.evidence.leaf import NODE_HASH_SQL, leaf_hash_sql
+from insiderwatch.report.evidence.leaf import leaf_hash_sql
 from insiderwatch.store import Store
 
 LOG_DDL = (
@@ -118,21 +118,41 @@ def append_pending(store: Store) -> LogAppend:
 
 
 def _add_nodes(store: Store, old_size: int, new_size: int) -> None:
-    """Store the perfect subtrees that leaves [old_size, new_size) completed."""
-    level = 0
-    while (new_size >> (level + 1)) > (old_size >> (level + 1)):
-        first, last = old_size >> (level + 1), new_size >> (level + 1)
-        hashed = NODE_HASH_SQL.format(left="a.hash", right="b.hash")
-        store.con.execute(
-            f"""
-            INSERT INTO evidence_nodes (level, node_index, hash)
-            SELECT {level + 1}, a.idx // 2, {hashed}
-            FROM ({level_sql(level)}) a JOIN ({level_sql(level)}) b ON b.idx = a.idx + 1
-            WHERE a.idx % 2 = 0 AND a.idx >= {2 * first} AND a.idx < {2 * last}
-              AND b.idx > {2 * first} AND b.idx <= {2 * last}
-            """
+    """Store the perfect subtrees that leaves [old_size, new_size) completed.
+
+    Level by level in memory: the new hashes of one level, preceded by the stored left
+    sibling where the level's first new node has one, pair into the next. Hashing here
+    with hashlib measured several times faster than DuckDB's sha256() over a self-join
+    per level, and only about one node per new leaf is ever hashed.
+    """
+    hashes = (
+        store.con.sql(
+            f"SELECT leaf_hash FROM evidence_leaves WHERE leaf_index >= {old_size} ORDER BY leaf_index"
         )
-        level += 1
+        .to_arrow_table()["leaf_hash"]
+        .to_pylist()
+    )
+    level, start = 0, old_size
+    while (new_size >> (level + 1)) > (old_size >> (level + 1)):
+        if start % 2:
+            sibling = fetch_nodes(store, {(level, start - 1)})[(level, start - 1)]
+            start, hashes = start - 1, [sibling, *hashes]
+        parents = [merkle.node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes) - 1, 2)]
+        level, start, hashes = level + 1, start // 2, parents
+        store.con.register(
+            "_nodes",
+            pa.table(
+                {
+                    "level": pa.array([level] * len(parents), pa.int8()),
+                    "node_index": pa.array(range(start, start + len(parents)), pa.int64()),
+                    "hash": pa.array(parents, pa.binary()),
+                }
+            ),
+        )
+        try:
+            store.con.execute("INSERT INTO evidence_nodes SELECT * FROM _nodes")
+        finally:
+            store.con.unregister("_nodes")
 
 
 def fetch_nodes(store: Store, wanted: set[merkle.Node]) -> dict[merkle.Node, bytes]:
