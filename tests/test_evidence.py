@@ -294,20 +294,27 @@ def test_consistency_after_more_ingest(store, ingest, key, tmp_path):
         prove_consistency(store, 12)
 
 
+def flat_err(result) -> str:
+    return " ".join(result.stderr.split())
+
+
 # -- command line -------------------------------------------------------------------------
 def test_the_commands_end_to_end(cli, tmp_path):
     data = tmp_path / "d"
     write_table(data, "employees", sample("employees"))
     write_table(data, "access", events(0, 30))
     db = tmp_path / "s.duckdb"
+    result = cli("ingest", data, "--db", db)  # no key yet: the log grows, unsigned
+    assert "evidence log: +30 events, size 30, not signed yet" in flat_err(result)
     result = cli("evidence", "keygen")
     assert result.exit_code == 0, result.stderr
     key = tmp_path / "xdg" / "insiderwatch" / "evidence.key"
     assert key.stat().st_mode & 0o777 == 0o600
-    result = cli("ingest", data, "--db", db)
-    assert "evidence log: +30 events, size 30, signed" in result.stderr
+    assert cli("evidence", "keygen").exit_code == 1  # never overwrites a key
+    assert cli("evidence", "sign", "--db", db).exit_code == 0
     write_table(tmp_path / "d2", "access", events(30, 45))
-    cli("ingest", tmp_path / "d2", "--db", db)
+    result = cli("ingest", tmp_path / "d2", "--db", db)
+    assert "evidence log: +15 events, size 45, signed" in flat_err(result)
     os.chmod(key, 0o644)
     result = cli(
         "evidence",
