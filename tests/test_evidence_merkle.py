@@ -230,6 +230,4 @@ def test_needed_nodes_are_exactly_what_a_proof_reads():
     needed = merkle.needed_nodes(ranges)
     subset = {node: NODES64[node] for node in needed}
     assert merkle.inclusion_proof(17, size, subset) == merkle.inclusion_proof(17, size, NODES64)
-    assert merkle.consistency_proof(13, size, subset) == merkle.consistency_proof(
-        13, size, NODES64
-    )
+    assert merkle.consistency_proof(13, size, subset) == merkle.consistency_proof(13, size, NODES64)
