@@ -12,6 +12,7 @@ level by level, set-at-a-time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -78,60 +79,71 @@ def level_sql(level: int) -> str:
 
 
 def append_pending(store: Store) -> LogAppend:
-    """Append the events of every batch not yet logged; one transaction."""
+    """Append the events of every batch not yet logged, batch by batch; one transaction."""
     ensure_log(store)
     pending = store.con.execute(
-        """SELECT path, batch_id FROM event_segments
+        """SELECT batch_id, list(path ORDER BY path) FROM event_segments
            WHERE table_name = 'access'
              AND batch_id NOT IN (SELECT batch_id FROM evidence_batches)
-           ORDER BY batch_id, path"""
+           GROUP BY batch_id ORDER BY batch_id"""
     ).fetchall()
-    start = tree_size(store)
+    start = size = tree_size(store)
     if not pending:
         return LogAppend(0, 0, start)
-    files = ", ".join("'" + str(store.path.parent / p).replace("'", "''") + "'" for p, _ in pending)
     con = store.con
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(
-            f"""
-            INSERT INTO evidence_leaves (leaf_index, event_id, batch_id, leaf_hash)
-            SELECT {start} + row_number() OVER (ORDER BY e.batch_id, e.event_id) - 1,
-                   e.event_id, e.batch_id, {leaf_hash_sql("e")}
-            FROM read_parquet([{files}]) e
-            """
-        )
-        con.execute(
-            f"""
-            INSERT INTO evidence_batches (batch_id, first_leaf, leaves, logged_at)
-            SELECT batch_id, min(leaf_index), count(*), now()
-            FROM evidence_leaves WHERE leaf_index >= {start} GROUP BY batch_id
-            """
-        )
-        end = tree_size(store)
-        _add_nodes(store, start, end)
+        for batch_id, paths in pending:
+            added = _append_batch(store, batch_id, [store.path.parent / p for p in paths], size)
+            _add_nodes(store, size, size + len(added), added)
+            size += len(added)
     except BaseException:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
-    return LogAppend(len({b for _, b in pending}), end - start, end)
+    return LogAppend(len(pending), size - start, size)
 
 
-def _add_nodes(store: Store, old_size: int, new_size: int) -> None:
-    """Store the perfect subtrees that leaves [old_size, new_size) completed.
+def _append_batch(store: Store, batch_id: int, files: list[Path], first: int) -> list[bytes]:
+    """Leaves of one batch, ordered by event id; returns their hashes. One batch at a
+    time keeps memory bounded by the ingest batch size, however much is pending."""
+    listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    rows = store.con.sql(
+        f"SELECT e.event_id, {leaf_hash_sql('e')} AS leaf_hash "
+        f"FROM read_parquet([{listed}]) e ORDER BY e.event_id"
+    ).to_arrow_table()
+    hashes = rows["leaf_hash"].to_pylist()
+    _insert(
+        store,
+        "evidence_leaves (leaf_index, event_id, batch_id, leaf_hash)",
+        {
+            "leaf_index": pa.array(range(first, first + len(hashes)), pa.int64()),
+            "event_id": rows["event_id"],
+            "batch_id": pa.array([batch_id] * len(hashes), pa.int64()),
+            "leaf_hash": rows["leaf_hash"],
+        },
+    )
+    store.con.execute(
+        "INSERT INTO evidence_batches VALUES (?, ?, ?, now())", [batch_id, first, len(hashes)]
+    )
+    return hashes
+
+
+def _insert(store: Store, target: str, columns: dict) -> None:
+    store.con.register("_rows", pa.table(columns))
+    try:
+        store.con.execute(f"INSERT INTO {target} SELECT * FROM _rows")
+    finally:
+        store.con.unregister("_rows")
+
+
+def _add_nodes(store: Store, old_size: int, new_size: int, hashes: list[bytes]) -> None:
+    """Store the perfect subtrees that leaves [old_size, new_size) (``hashes``) completed.
 
     Level by level in memory: the new hashes of one level, preceded by the stored left
-    sibling where the level's first new node has one, pair into the next. Hashing here
-    with hashlib measured several times faster than DuckDB's sha256() over a self-join
-    per level, and only about one node per new leaf is ever hashed.
+    sibling where the level's first new node has one, pair into the next; about one node
+    per new leaf is hashed.
     """
-    hashes = (
-        store.con.sql(
-            f"SELECT leaf_hash FROM evidence_leaves WHERE leaf_index >= {old_size} ORDER BY leaf_index"
-        )
-        .to_arrow_table()["leaf_hash"]
-        .to_pylist()
-    )
     level, start = 0, old_size
     while (new_size >> (level + 1)) > (old_size >> (level + 1)):
         if start % 2:
@@ -139,20 +151,15 @@ def _add_nodes(store: Store, old_size: int, new_size: int) -> None:
             start, hashes = start - 1, [sibling, *hashes]
         parents = [merkle.node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes) - 1, 2)]
         level, start, hashes = level + 1, start // 2, parents
-        store.con.register(
-            "_nodes",
-            pa.table(
-                {
-                    "level": pa.array([level] * len(parents), pa.int8()),
-                    "node_index": pa.array(range(start, start + len(parents)), pa.int64()),
-                    "hash": pa.array(parents, pa.binary()),
-                }
-            ),
+        _insert(
+            store,
+            "evidence_nodes (level, node_index, hash)",
+            {
+                "level": pa.array([level] * len(parents), pa.int8()),
+                "node_index": pa.array(range(start, start + len(parents)), pa.int64()),
+                "hash": pa.array(parents, pa.binary()),
+            },
         )
-        try:
-            store.con.execute("INSERT INTO evidence_nodes SELECT * FROM _nodes")
-        finally:
-            store.con.unregister("_nodes")
 
 
 def fetch_nodes(store: Store, wanted: set[merkle.Node]) -> dict[merkle.Node, bytes]:
