@@ -204,12 +204,15 @@ def test_rows_altered_removed_or_added_are_named_by_event(bundle):
     ids = [r["event_id"] for r in rows]
     rows[2]["record_count"] += 100  # an export made to look bigger
     forged = {**rows[0], "event_id": "ev9999"}
-    rows = [*rows[:5], *rows[6:], forged]  # one row dropped, one planted
-    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), bundle / "events.parquet")
+    nameless = {**rows[1], "event_id": None}
+    rows = [*rows[:5], *rows[6:], forged, nameless]  # one row dropped, two planted
+    loose = pa.schema([f.with_nullable(True) for f in table.schema])
+    pq.write_table(pa.Table.from_pylist(rows, schema=loose), bundle / "events.parquet")
     found = complaints(bundle)
     assert ("event_altered", f"event {ids[2]}") in found
     assert ("event_missing", f"event {ids[5]}") in found
     assert ("event_added", "event ev9999") in found
+    assert ("event_added", "event (no id)") in found
     assert ("file_altered", "events.parquet") in found
     unchanged = {f"event {i}" for i in ids} - {f"event {ids[2]}", f"event {ids[5]}"}
     assert not {item for _, item in found} & unchanged

@@ -157,7 +157,8 @@ def _bundle_leaves(check: _Checker) -> dict[str, list[bytes]] | None:
         con.close()
     leaves: dict[str, list[bytes]] = {}
     for event_id, leaf in rows:
-        leaves.setdefault(event_id, []).append(bytes(leaf))
+        # A planted row may lack an id; it is still named, never a crash.
+        leaves.setdefault(event_id or "(no id)", []).append(bytes(leaf))
     return leaves
 
 
