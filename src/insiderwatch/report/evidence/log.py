@@ -171,18 +171,20 @@ def fetch_nodes(store: Store, wanted: set[merkle.Node]) -> dict[merkle.Node, byt
         "_wanted", pa.table({"level": pa.array(levels, pa.int8()), "idx": list(indexes)})
     )
     try:
-        rows = store.con.execute(
+        found = store.con.sql(
             """
-            SELECT w.level, w.idx, coalesce(l.leaf_hash, n.hash)
+            SELECT w.level, w.idx, coalesce(l.leaf_hash, n.hash) AS hash
             FROM _wanted w
             LEFT JOIN evidence_leaves l ON w.level = 0 AND l.leaf_index = w.idx
             LEFT JOIN evidence_nodes n ON w.level > 0 AND n.level = w.level
                                       AND n.node_index = w.idx
+            WHERE coalesce(l.leaf_hash, n.hash) IS NOT NULL
             """
-        ).fetchall()
+        ).to_arrow_table()
     finally:
         store.con.unregister("_wanted")
-    nodes = {(level, idx): bytes(h) for level, idx, h in rows if h is not None}
+    keys = zip(found["level"].to_pylist(), found["idx"].to_pylist(), strict=True)
+    nodes = dict(zip(keys, found["hash"].to_pylist(), strict=True))
     missing = wanted - nodes.keys()
     if missing:
         raise InsiderwatchError(
@@ -197,17 +199,13 @@ def root_at(store: Store, size: int) -> bytes:
 
 
 def inclusion_proofs(store: Store, leaf_indexes: list[int], size: int) -> dict[int, list[bytes]]:
-    """Audit paths of many leaves against one tree size, fetching every node once."""
+    """Audit paths of many leaves against one tree size; neighbouring leaves share most
+    of their path, so each distinct subtree range is hashed (and its nodes fetched) once."""
     ranges = {i: merkle.inclusion_ranges(i, size) for i in leaf_indexes}
-    nodes = fetch_nodes(store, merkle.needed_nodes(r for rs in ranges.values() for r in rs))
-    cache: dict[merkle.Range, bytes] = {}
-
-    def hashed(r: merkle.Range) -> bytes:
-        if r not in cache:
-            cache[r] = merkle.range_hash(*r, nodes)
-        return cache[r]
-
-    return {i: [hashed(r) for r in rs] for i, rs in ranges.items()}
+    distinct = {r for rs in ranges.values() for r in rs}
+    nodes = fetch_nodes(store, merkle.needed_nodes(distinct))
+    hashed = {r: merkle.range_hash(*r, nodes) for r in distinct}
+    return {i: [hashed[r] for r in rs] for i, rs in ranges.items()}
 
 
 def consistency_proof(store: Store, old: int, new: int) -> list[bytes]:
