@@ -51,6 +51,7 @@ bench-attribution: $(STAMP)
 
 bench-breach: $(STAMP)
 	$(BIN)/python benchmarks/bench_breach.py
+	$(BIN)/python benchmarks/bench_evidence.py
 
 docs: $(STAMP)
 	$(BIN)/python tools/gen_docs.py

@@ -59,9 +59,9 @@ def _positive_int(value: str) -> int:
     return number
 
 
-def _default_secret_file() -> str:
+def _default_secret_file(name: str = "hash.key") -> str:
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return os.path.join(base, "insiderwatch", "hash.key")
+    return os.path.join(base, "insiderwatch", name)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -78,6 +78,13 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "The hashing key itself, as hex (e.g. from a secrets manager); overrides secret_file.",
         secret=True,
+    ),
+    Setting(
+        "evidence_key_file",
+        None,
+        "Ed25519 private key (PEM) that signs the evidence log's tree heads and bundles, "
+        "made by `insiderwatch evidence keygen` (mode 0600); its public half is KEY.pub. "
+        "Keep it outside the store. Default: $XDG_CONFIG_HOME/insiderwatch/evidence.key.",
     ),
     Setting(
         "phone_region",
@@ -159,6 +166,11 @@ class Settings(Mapping[str, Any]):
     @property
     def secret_path(self) -> Path:
         return Path(self._values["secret_file"] or _default_secret_file()).expanduser()
+
+    @property
+    def evidence_key_path(self) -> Path:
+        default = _default_secret_file("evidence.key")
+        return Path(self._values["evidence_key_file"] or default).expanduser()
 
 
 def _config_file(explicit: str | Path | None, environ: Mapping[str, str]) -> Path | None:

@@ -6,6 +6,7 @@ from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     canary,
     data,
     detect,
+    evidence,
     export,
     inspect,
     meta,

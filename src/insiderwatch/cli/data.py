@@ -29,6 +29,7 @@ from insiderwatch.cli.app import (
     print_json,
     settings_for,
 )
+from insiderwatch.cli.evidence import seal_after_ingest
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.ingest import IngestReport, ingest_dataset
 from insiderwatch.privacy import load_or_create_key
@@ -248,6 +249,7 @@ def ingest(
                     progress=progress,
                     on_file_start=on_file_start,
                 )
+            seal_after_ingest(store, settings)
     except InsiderwatchError as exc:
         raise fail(exc) from None
     seconds = time.perf_counter() - began
@@ -306,6 +308,7 @@ def rejects(
                 key = load_or_create_key(settings.secret_path, settings.hash_key)
                 store.bind_key(key)
                 results = replay(store, key, phone_region=settings.phone_region)
+                seal_after_ingest(store, settings)
                 if as_json:
                     print_json(
                         [

@@ -22,6 +22,7 @@ from insiderwatch.cli.app import (
     print_json,
     settings_for,
 )
+from insiderwatch.cli.evidence import seal_after_ingest
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.ingest_sources import (
     SourceReport,
@@ -143,6 +144,7 @@ def ingest_with_source(
                     progress=progress,
                     on_file_start=on_file_start,
                 )
+            seal_after_ingest(store, settings)
     except InsiderwatchError as exc:
         raise fail(exc) from None
     seconds = time.perf_counter() - began
