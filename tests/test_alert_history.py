@@ -56,14 +56,18 @@ def dataset(tmp_path_factory) -> Path:
 
 def write_arrivals(dataset: Path, folder: Path, cuts: list[dt.datetime]) -> list[Path]:
     """The dataset's events cut at ``cuts`` into folders that arrive one after another."""
-    rows = [msgspec.json.decode(line) for line in (dataset / "access.jsonl").read_bytes().splitlines()]
+    rows = [
+        msgspec.json.decode(line) for line in (dataset / "access.jsonl").read_bytes().splitlines()
+    ]
     bounds = [FIRST, *cuts, END + dt.timedelta(days=1)]
     pieces = []
     for k, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
         piece = folder / f"arrival{k}"
         piece.mkdir()
         inside = [r for r in rows if lo <= dt.datetime.fromisoformat(r["time"]) < hi]
-        (piece / "access.jsonl").write_bytes(b"".join(msgspec.json.encode(r) + b"\n" for r in inside))
+        (piece / "access.jsonl").write_bytes(
+            b"".join(msgspec.json.encode(r) + b"\n" for r in inside)
+        )
         pieces.append(piece)
     return pieces
 
@@ -135,14 +139,14 @@ def test_alert_ids_depend_on_employee_and_opening_time_only(replayed, dataset, t
 
 def test_a_line_citing_later_evidence_is_rejected():
     t = at(ACT_DAY, 12)
-    line = dict(alert_id="A-1", employee_id="e", score=60.0, severity="medium",
-                detected_at=t, first_seen=t - dt.timedelta(hours=1),
+    line = dict(alert_id="A-1", revision=0, employee_id="e", summary="s", finding_ids=["f"], score=60.0, severity="medium",
+                detected_at=t, opened_at=t, first_seen=t - dt.timedelta(hours=1),
                 last_seen=t + dt.timedelta(minutes=1), detectors=["volume"],
                 reasons=["x"], event_ids=["e1"], customer_ids=[])  # fmt: skip
     with pytest.raises(msgspec.ValidationError, match="later than detected_at"):
         msgspec.json.decode(msgspec.json.encode(line), type=Alert)
     line["last_seen"] = t
-    assert msgspec.json.decode(msgspec.json.encode(line), type=Alert).revision == 0
+    assert msgspec.json.decode(msgspec.json.encode(line), type=Alert).last_seen == t
 
 
 def history_in_steps(dataset: Path, cuts: list[dt.datetime], *, arrive: bool = False):

@@ -156,8 +156,8 @@ class Finding(msgspec.Struct, kw_only=True, frozen=True):
     """One detector's observation about one employee: what moved, by how much, over what
     window, and the evidence. Findings are the input of the risk engine and of alerts."""
 
-    finding_id: Id
-    detector: Id
+    finding_id: Annotated[Id, _doc("Hash of detector, employee and the finding's own key.")]
+    detector: Annotated[Id, _doc("Detector id (the catalogue is in docs/detections.md).")]
     detector_version: Annotated[
         str,
         _doc(
@@ -165,17 +165,17 @@ class Finding(msgspec.Struct, kw_only=True, frozen=True):
             "has a new version and its stored findings are recomputed."
         ),
     ]
-    employee_id: Id
+    employee_id: Annotated[Id, _doc("Who the finding is about.")]
     detected_at: Annotated[
         dt.datetime, _doc("Event time of the latest event the finding used (its evidence).")
     ]
     window_start: Annotated[dt.datetime, _doc("Event time of its earliest evidence.")]
-    severity: Severity
+    severity: Annotated[Severity, _doc("The detector's own judgement of this finding.")]
     critical: Annotated[bool, _doc("Opens an alert on its own, whatever the score.")] = False
     points: Annotated[Points, _doc("What it adds to the employee's risk before decay.")]
     reason: Annotated[str, _doc("The detector's sentence, for a case file.")]
-    event_ids: list[str]
-    customer_ids: list[str] = []
+    event_ids: Annotated[list[str], _doc("Evidence: events at or before detected_at.")]
+    customer_ids: Annotated[list[str], _doc("Customers in the evidence.")] = []
     measure: Annotated[
         str | None, _doc("The baseline measure that moved (an employee_days column), if any.")
     ] = None
@@ -198,10 +198,10 @@ class Alert(msgspec.Struct, kw_only=True, frozen=True):
     alert_id: Annotated[
         Id, _doc("Stable for the employee's episode (employee + opening time), across replays.")
     ]
-    revision: Annotated[int, msgspec.Meta(ge=0), _doc("0 when it opened, then 1, 2, ...")] = 0
-    employee_id: Id
-    score: Score
-    severity: Severity
+    revision: Annotated[int, msgspec.Meta(ge=0), _doc("0 when it opened, then 1, 2, ...")]
+    employee_id: Annotated[Id, _doc("Whose episode it is.")]
+    score: Annotated[Score, _doc("Peak risk score (0-100) of the episode so far.")]
+    severity: Annotated[Severity, _doc("From the score; critical with any critical finding.")]
     detected_at: Annotated[
         dt.datetime,
         _doc(
@@ -209,14 +209,15 @@ class Alert(msgspec.Struct, kw_only=True, frozen=True):
             "evidence (a line citing later evidence is rejected)."
         ),
     ]
+    opened_at: Annotated[dt.datetime, _doc("When the alert opened (detected_at of revision 0).")]
     first_seen: Annotated[dt.datetime, _doc("Earliest evidence.")]
     last_seen: Annotated[dt.datetime, _doc("Latest evidence; never later than detected_at.")]
-    summary: Annotated[str, _doc("The episode in one sentence, built from its findings.")] = ""
-    detectors: list[str]
+    summary: Annotated[str, _doc("The episode in one sentence, built from its findings.")]
+    detectors: Annotated[list[str], _doc("Detectors that contributed, in order of first finding.")]
     reasons: Annotated[list[str], _doc("One line per detector, repeats aggregated.")]
-    event_ids: list[str]
-    customer_ids: list[str]
-    finding_ids: list[str] = []
+    event_ids: Annotated[list[str], _doc("Evidence so far (union of the findings').")]
+    customer_ids: Annotated[list[str], _doc("Customers in the evidence so far.")]
+    finding_ids: Annotated[list[str], _doc("The findings this line is built from.")]
 
     def __post_init__(self) -> None:
         if self.last_seen > self.detected_at:
@@ -226,6 +227,8 @@ class Alert(msgspec.Struct, kw_only=True, frozen=True):
             )
         if self.first_seen > self.last_seen:
             raise ValueError("first_seen is later than last_seen")
+        if self.opened_at > self.detected_at:
+            raise ValueError("opened_at is later than detected_at")
 
 
 Share = Annotated[float, msgspec.Meta(ge=0, le=1)]

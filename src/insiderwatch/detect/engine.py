@@ -211,7 +211,9 @@ class _Steps:
             self.run.findings += count
         if refresh:
             con.execute(_FOOTPRINT_SQL)
-            self.run.events += int(self.store.scalar("SELECT count(*) FROM step_events WHERE in_step"))
+            self.run.events += int(
+                self.store.scalar("SELECT count(*) FROM step_events WHERE in_step")
+            )
             self.run.steps += 1
 
     def _detect(self, det: Detector, ctx: StepContext) -> int:
@@ -221,7 +223,9 @@ class _Steps:
         params = {**ctx.params, "detector": det.id, "version": content_version(det, cfg)}
         if det.id not in self.baseline_columns:
             # Baseline columns are optional: probe once which ones this query yields.
-            names = {d[0] for d in execute(con, f"SELECT * FROM ({sql}) LIMIT 0", params).description}
+            names = {
+                d[0] for d in execute(con, f"SELECT * FROM ({sql}) LIMIT 0", params).description
+            }
             self.baseline_columns[det.id] = [c if c in names else "NULL" for c in BASELINE_COLUMNS]
         cols = ", ".join(FINDING_COLUMNS)
         baseline = ", ".join(self.baseline_columns[det.id])
@@ -327,7 +331,9 @@ def _write_alerts(store: Store, cfg: DetectionConfig) -> int:
             )
         con.execute("DELETE FROM alerts")
         if history:
-            con.register("history", pa.Table.from_pylist([msgspec.structs.asdict(a) for a in history]))
+            con.register(
+                "history", pa.Table.from_pylist([msgspec.structs.asdict(a) for a in history])
+            )
             con.execute(f"INSERT INTO alerts ({cols}) SELECT {cols} FROM history")
             con.unregister("history")
         con.execute("COMMIT")

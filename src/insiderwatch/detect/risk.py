@@ -47,6 +47,7 @@ class Episode:
 
     alert_id: str
     employee_id: str
+    opened_at: datetime
     score: float = 0.0
     severity: str = "low"
     findings: list[Finding] = field(default_factory=list)
@@ -73,6 +74,7 @@ class Episode:
             score=round(self.score, 1),
             severity=self.severity,
             detected_at=at,
+            opened_at=self.opened_at,
             first_seen=min(f.window_start for f in self.findings),
             last_seen=max(f.detected_at for f in self.findings),
             summary=summary,
@@ -152,7 +154,7 @@ def score_findings(
                     g for g in pending[:-1]
                     if g.points * math.exp(-decay_per_day * (at - g.detected_at) / timedelta(days=1)) >= 1
                 ] + [f]  # fmt: skip
-                episode = Episode(alert_id(emp, at), emp)
+                episode = Episode(alert_id(emp, at), emp, at)
                 for g in live:
                     episode.absorb(g, score)
                 current[emp] = changed[episode.alert_id] = episode

@@ -68,6 +68,7 @@ DETECT_DDL = (
   score DOUBLE NOT NULL,
   severity VARCHAR NOT NULL,
   detected_at TIMESTAMPTZ NOT NULL,
+  opened_at TIMESTAMPTZ NOT NULL,
   first_seen TIMESTAMPTZ NOT NULL,
   last_seen TIMESTAMPTZ NOT NULL,
   summary VARCHAR NOT NULL,
