@@ -133,7 +133,7 @@ def run_detection(
             "WHERE time >= ? AND time <= ? ORDER BY time",
             [_utc_day_start(begin) - LOOKBACK, latest],
         )
-        steps = _Steps(store, run, detectors, stale)
+        steps = _Steps(store, run, detectors, stale, versions)
         total = (last - begin).days + 1
         day = begin
         while day <= last:
@@ -188,9 +188,16 @@ class _Steps:
     """Runs steps: the shared state and every detector from the watermark on (``refresh``),
     only the changed detectors on earlier days."""
 
-    def __init__(self, store: Store, run: DetectionRun, detectors: list[Detector], stale):
+    def __init__(
+        self,
+        store: Store,
+        run: DetectionRun,
+        detectors: list[Detector],
+        stale: list[Detector],
+        versions: dict[str, str],
+    ):
         self.store, self.run = store, run
-        self.detectors, self.stale = detectors, stale
+        self.detectors, self.stale, self.versions = detectors, stale, versions
         self.baseline_columns: dict[str, list[str]] = {}
 
     def step(self, ctx: StepContext, *, refresh: bool) -> None:
@@ -220,7 +227,7 @@ class _Steps:
         con = self.store.con
         cfg = ctx.config
         sql = det.sql(ctx, cfg.detector_config(det))
-        params = {**ctx.params, "detector": det.id, "version": content_version(det, cfg)}
+        params = {**ctx.params, "detector": det.id, "version": self.versions[det.id]}
         if det.id not in self.baseline_columns:
             # Baseline columns are optional: probe once which ones this query yields.
             names = {

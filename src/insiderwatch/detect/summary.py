@@ -18,9 +18,12 @@ def _num(value: float | None) -> str:
 
 
 def _span(first, last) -> str:
+    """A time span, with the date only where the reader needs it to place the span."""
+    if first == last:
+        return f"at {first:%H:%M}"
     if first.date() == last.date():
-        return f"between {first:%H:%M} and {last:%H:%M} on {first:%Y-%m-%d}"
-    return f"between {first:%Y-%m-%d %H:%M} and {last:%Y-%m-%d %H:%M}"
+        return f"{first:%H:%M}-{last:%H:%M}"
+    return f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}"
 
 
 def _measured(findings: list[Finding]) -> str:
@@ -29,8 +32,8 @@ def _measured(findings: list[Finding]) -> str:
     phrase = MEASURES.get(peak.measure or "", (peak.measure or "").replace("_", " ") + " {}")
     days = len({f.detected_at.date() for f in findings})
     text = (
-        f"{phrase.format(_num(peak.observed))} {_span(peak.window_start, peak.detected_at)}"
-        f"; own usual {_num(peak.own_usual)}, peers' ceiling {_num(peak.peer_usual)}"
+        f"{phrase.format(_num(peak.observed))} {_span(peak.window_start, peak.detected_at)} "
+        f"(own usual {_num(peak.own_usual)}, peers' ceiling {_num(peak.peer_usual)})"
     )
     return text + (f" (on {days} days)" if days > 1 else "")
 
@@ -53,5 +56,10 @@ def summarise(findings: list[Finding], customers: int) -> tuple[list[str], str]:
     texts = {det: detector_line(fs) for det, fs in per_detector.items()}
     first = min(f.window_start for f in findings)
     last = max(f.detected_at for f in findings)
-    sentence = f"{customers:,} customer(s) {_span(first, last)}: " + "; then ".join(texts.values())
+    when = (
+        f"{first:%Y-%m-%d} {_span(first, last)}"
+        if first.date() == last.date()
+        else _span(first, last)
+    )
+    sentence = f"{customers:,} customer(s), {when}: " + "; then ".join(texts.values())
     return [f"{det}: {text}" for det, text in texts.items()], sentence
