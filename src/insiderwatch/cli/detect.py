@@ -30,6 +30,7 @@ from insiderwatch.cli.app import (
     settings_for,
 )
 from insiderwatch.detect import DetectionRun, active_detectors, load_detection_config, run_detection
+from insiderwatch.detect.catalog import content_version
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.store import open_store
 
@@ -189,15 +190,16 @@ def detectors_list(
     rules_config: RulesConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Every detector and rule: id, version, what it catches."""
+    """Every detector and rule: id, version (a hash of its query and settings), what it catches."""
     try:
-        found = active_detectors(load_detection_config(rules_config))
+        cfg = load_detection_config(rules_config)
+        rows = [
+            {"id": d.id, "version": content_version(d, cfg), "title": d.title,
+             "description": d.description}
+            for d in active_detectors(cfg)
+        ]  # fmt: skip
     except InsiderwatchError as exc:
         raise fail(exc) from None
-    rows = [
-        {"id": d.id, "version": d.version, "title": d.title, "description": d.description}
-        for d in found
-    ]
     if as_json:
         print_json(rows)
         return
