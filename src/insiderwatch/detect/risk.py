@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from insiderwatch.contract import Alert, Finding
 from insiderwatch.detect.config import DetectionConfig
@@ -102,63 +102,78 @@ def alert_id(employee_id: str, opened_at: datetime) -> str:
     return f"A-{digest[:16]}"
 
 
+class _Scorer:
+    """Each employee's decaying risk and open episode, fed findings in time order."""
+
+    def __init__(self, cfg: DetectionConfig, departs: dict[str, date]):
+        self.r = cfg.risk
+        self.departs = departs
+        self.decay_per_day = math.log(2) / self.r.half_life_days
+        self.risk: dict[str, tuple[float, datetime]] = {}
+        self.open: dict[str, Episode] = {}
+        # Findings since the employee's last alert opened that no episode holds.
+        self.recent: dict[str, list[Finding]] = {}
+
+    def _decayed(self, points: float, since: datetime, at: datetime) -> float:
+        days = max((at - since) / timedelta(days=1), 0.0)
+        return points * math.exp(-self.decay_per_day * days)
+
+    def _score(self, risk: float) -> float:
+        return 100 * (1 - math.exp(-risk / self.r.scale))
+
+    def _weight(self, f: Finding) -> float:
+        leaving = self.departs.get(f.employee_id)
+        if (
+            leaving is not None
+            and 0 <= (leaving - f.detected_at.date()).days <= self.r.departing_window_days
+        ):
+            return self.r.departing_weight
+        return 1.0
+
+    def add(self, f: Finding) -> Episode | None:
+        """Score ``f``; the episode it opened or changed, if any."""
+        emp, at = f.employee_id, f.detected_at
+        risk, since = self.risk.get(emp, (0.0, at))
+        risk = self._decayed(risk, since, at)
+        if emp in self.open and self._score(risk) < self.r.rearm_score:
+            del self.open[emp]  # the episode ended while the score decayed
+        risk += self._weight(f) * f.points
+        self.risk[emp] = (risk, at)
+        score = self._score(risk)
+        episode = self.open.get(emp)
+        if episode:
+            episode.absorb(f, score)
+            return episode
+        pending = self.recent.setdefault(emp, [])
+        pending.append(f)
+        if score < self.r.alert_score and not f.critical:
+            return None
+        # The alert carries the findings that still weigh in the score.
+        live = [g for g in pending[:-1] if self._decayed(g.points, g.detected_at, at) >= 1]
+        episode = self.open[emp] = Episode(alert_id(emp, at), emp, at)
+        for g in [*live, f]:
+            episode.absorb(g, score)
+        self.recent[emp] = []
+        return episode
+
+
 def score_findings(
-    findings: list[Finding], departs: dict[str, object], cfg: DetectionConfig
+    findings: list[Finding], departs: dict[str, date], cfg: DetectionConfig
 ) -> tuple[list[Alert], dict[str, str]]:
     """The alert history (lines in time order) and each finding's suppression, from
     findings in time order."""
-    r = cfg.risk
-    decay_per_day = math.log(2) / r.half_life_days
-    state: dict[str, tuple[float, datetime]] = {}
-    current: dict[str, Episode] = {}
-    recent: dict[str, list[Finding]] = {}
-    suppressed: dict[str, str] = {}
+    scorer = _Scorer(cfg, departs)
     history: list[Alert] = []
-    changed: dict[str, Episode] = {}  # alerts changed by the findings of one instant
-
-    def decayed(emp: str, at: datetime) -> float:
-        risk, since = state.get(emp, (0.0, at))
-        days = (at - since) / timedelta(days=1)
-        return risk * math.exp(-decay_per_day * max(days, 0.0))
-
-    def flush(at: datetime) -> None:
-        history.extend(changed[k].line(at) for k in sorted(changed))
-        changed.clear()
-
+    suppressed: dict[str, str] = {}
+    changed: dict[str, Episode] = {}
     for i, f in enumerate(findings):
-        emp, at = f.employee_id, f.detected_at
         reason = _suppression(cfg, f)
         if reason:
             suppressed[f.finding_id] = reason
-        else:
-            risk = decayed(emp, at)
-            episode = current.get(emp)
-            if episode and 100 * (1 - math.exp(-risk / r.scale)) < r.rearm_score:
-                del current[emp]
-                episode = None
-            weight = 1.0
-            leaving = departs.get(emp)
-            if leaving is not None and 0 <= (leaving - at.date()).days <= r.departing_window_days:
-                weight = r.departing_weight
-            risk += weight * f.points
-            state[emp] = (risk, at)
-            score = 100 * (1 - math.exp(-risk / r.scale))
-            pending = recent.setdefault(emp, [])
-            pending.append(f)
-            if episode:
-                episode.absorb(f, score)
-                changed[episode.alert_id] = episode
-            elif score >= r.alert_score or f.critical:
-                # The alert carries the findings that still weigh in the score.
-                live = [
-                    g for g in pending[:-1]
-                    if g.points * math.exp(-decay_per_day * (at - g.detected_at) / timedelta(days=1)) >= 1
-                ] + [f]  # fmt: skip
-                episode = Episode(alert_id(emp, at), emp, at)
-                for g in live:
-                    episode.absorb(g, score)
-                current[emp] = changed[episode.alert_id] = episode
-                recent[emp] = []
-        if i + 1 == len(findings) or findings[i + 1].detected_at != at:
-            flush(at)
+        elif (episode := scorer.add(f)) is not None:
+            changed[episode.alert_id] = episode
+        # One line per alert and instant: findings of the same moment change it once.
+        if i + 1 == len(findings) or findings[i + 1].detected_at != f.detected_at:
+            history.extend(changed[k].line(f.detected_at) for k in sorted(changed))
+            changed.clear()
     return history, suppressed
