@@ -11,7 +11,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from detect_scenarios import ACT_DAY, AGENTS, INSIDER, at, base_company
@@ -149,16 +149,18 @@ def test_a_line_citing_later_evidence_is_rejected():
     assert msgspec.json.decode(msgspec.json.encode(line), type=Alert).last_seen == t
 
 
-def history_in_steps(dataset: Path, cuts: list[dt.datetime], *, arrive: bool = False):
+def history_in_steps(dataset: Path, cuts: list[dt.datetime], *, arrive: str = ""):
     """Detection run once per cut (live, in pieces), then to the end. With ``arrive`` the
-    events also arrive in those pieces (the context tables first)."""
+    events also arrive in those pieces (the context tables first): "in order", or
+    "latest first" (every later piece is late and rewinds the engine)."""
     folder = Path(tempfile.mkdtemp(prefix="steps-"))
     try:
         if arrive:
             context = folder / "context"
             shutil.copytree(dataset, context, ignore=shutil.ignore_patterns("access*"))
             store = fresh_store(context, folder)
-            for piece in write_arrivals(dataset, folder, cuts):
+            pieces = write_arrivals(dataset, folder, cuts)
+            for piece in reversed(pieces) if arrive == "latest first" else pieces:
                 ingest_dataset(store, piece, KEY)
                 run_detection(store, DetectionConfig())
         else:
@@ -187,7 +189,7 @@ def test_regular_steps_give_the_history_of_one_replay(step, dataset, replayed):
     assert history == read_alert_history(replayed)
 
 
-@settings(max_examples=6, deadline=None, derandomize=True,
+@settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(
     seconds=st.lists(
@@ -195,8 +197,11 @@ def test_regular_steps_give_the_history_of_one_replay(step, dataset, replayed):
         min_size=1,
         max_size=5,
     ),
-    arrive=st.booleans(),
+    arrive=st.sampled_from(["", "in order", "latest first"]),
 )
+# Each arrival mode at least once, whatever the draw: cuts on ordinary days and in the act.
+@example(seconds=[4 * 86400 + 3 * 3600, 8 * 86400 + 10 * 3600 + 1800], arrive="in order")
+@example(seconds=[4 * 86400 + 3 * 3600, 8 * 86400 + 13 * 3600], arrive="latest first")
 def test_any_split_into_steps_gives_the_history_of_one_replay(seconds, arrive, dataset, replayed):
     cuts = [FIRST + dt.timedelta(seconds=s) for s in sorted(set(seconds))]
     found, history = history_in_steps(dataset, cuts, arrive=arrive)
