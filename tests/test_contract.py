@@ -20,6 +20,7 @@ from insiderwatch.contract import (
     Case,
     Customer,
     Employee,
+    Finding,
     Suspect,
     SuspectReport,
     table_spec,
@@ -235,6 +236,10 @@ def test_json_schema_of_outputs():
     schemas = contract_schemas()
     alert = _definition(schemas["alert"])
     assert set(alert["required"]) == set(Alert.__struct_fields__)
+    finding = _definition(schemas["finding"])
+    assert set(finding["required"]) == {
+        f.name for f in msgspec.structs.fields(Finding) if f.required
+    }
     report = schemas["suspectreport"]
     assert "Suspect" in report["$defs"]
     without_default = {f.name for f in msgspec.structs.fields(Suspect) if f.required}

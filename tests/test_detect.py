@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from detect_scenarios import ACT_DAY, INSIDER, SCENARIOS, at, base_company, scenario
+from insiderwatch.alerts import read_alert_history, read_alerts
 from insiderwatch.detect import DetectionConfig, active_detectors, run_detection
 from insiderwatch.detect.base import DETECTORS
 from insiderwatch.detect.config import Suppression
@@ -111,13 +112,14 @@ def test_exfiltration_after_harvest_is_critical_and_raises_an_alert(tmp_path):
         "personal_email" in exfil["reason"]
         and "3.0 h after looking up 30 of them" in exfil["reason"]
     )
-    (alert,) = store.con.execute(
-        "SELECT employee_id, severity, detected_at, detectors FROM alerts"
-    ).fetchall()
-    assert alert[0] == INSIDER and alert[1] == "critical"
-    # The volume finding (10:00) already gave points; the alert opened no later than 13:00.
-    assert alert[2] <= at(ACT_DAY, 13)
-    assert "exfiltration" in alert[3]
+    (alert,) = read_alerts(store)
+    assert alert.employee_id == INSIDER and alert.severity == "critical"
+    assert alert.detected_at == at(ACT_DAY, 13) and "exfiltration" in alert.detectors
+    # The volume findings (from 10:00) already gave points: the alert opened before 13:00,
+    # and its first line cites nothing later than its own time.
+    opened = read_alert_history(store)[0]
+    assert opened.alert_id == alert.alert_id and opened.revision == 0
+    assert opened.detected_at < at(ACT_DAY, 13) and "exfiltration" not in opened.detectors
     store.close()
 
 
@@ -147,8 +149,18 @@ def test_alerts_merge_repeated_findings(tmp_path):
     store, _ = detect(company, tmp_path)
     n_findings = store.scalar("SELECT count(*) FROM findings WHERE detector = 'vip'")
     assert n_findings == 3
-    alerts = store.con.execute("SELECT finding_ids FROM alerts").fetchall()
-    assert len(alerts) == 1 and len(alerts[0][0]) == 3
+    (alert,) = read_alerts(store)
+    assert len(alert.finding_ids) == 3
+    # A history: the later VIP look-ups change the open alert, each line stamped with the
+    # time of the finding that changed it; one reason line for the one detector.
+    history = read_alert_history(store)
+    assert len(history) >= 2 and [a.revision for a in history] == list(range(len(history)))
+    times = dict(store.con.execute("SELECT finding_id, time FROM findings").fetchall())
+    for before, line in zip(history, history[1:], strict=False):
+        assert line.finding_ids[: len(before.finding_ids)] == before.finding_ids
+    for line in history:
+        assert line.detected_at == max(times[f] for f in line.finding_ids)
+    assert len(alert.reasons) == 1 and "(and 2 earlier since" in alert.reasons[0]
     store.close()
 
 
@@ -199,8 +211,7 @@ def test_live_runs_in_pieces_end_where_one_replay_ends(tmp_path):
     second = run_detection(store, DetectionConfig())
     assert second.steps == 1  # only the unfinished day is redone
     assert findings(store) == findings(once)
-    alerts = "SELECT alert_id, detected_at, score FROM alerts ORDER BY alert_id"
-    assert store.con.execute(alerts).fetchall() == once.con.execute(alerts).fetchall()
+    assert read_alert_history(store) == read_alert_history(once)
     once.close()
     store.close()
 

@@ -31,13 +31,19 @@ def test_analyze_writes_contract_alerts_and_catches_the_obvious_insiders(analyze
     lines = (root / "out" / "alerts.jsonl").read_text().splitlines()
     alerts = [msgspec.json.decode(line, type=Alert) for line in lines]
     assert alerts, "no alerts at all"
-    assert [a.score for a in alerts] == sorted((a.score for a in alerts), reverse=True)
+    # The history, in the order it happened; each alert's revisions count up from 0.
+    assert [a.detected_at for a in alerts] == sorted(a.detected_at for a in alerts)
+    revisions: dict[str, list[int]] = {}
+    for a in alerts:
+        revisions.setdefault(a.alert_id, []).append(a.revision)
+    assert all(r == list(range(len(r))) for r in revisions.values())
     flagged = {a.employee_id for a in alerts}
     obvious = {i["employee_id"] for i in truth["insiders"] if i["scenario"] in FAST}
     assert obvious, "the seed should include an obvious insider"
     assert obvious <= flagged
     for a in alerts:
-        assert a.first_seen <= a.detected_at and a.reasons and a.event_ids
+        assert a.first_seen <= a.last_seen <= a.detected_at and a.reasons and a.event_ids
+        assert a.summary
 
 
 def test_detect_again_processes_only_the_unfinished_day(analyzed, cli):
@@ -48,7 +54,14 @@ def test_detect_again_processes_only_the_unfinished_day(analyzed, cli):
     assert "Detection: 0 step(s)" in result.stdout or "Detection: 1 step(s)" in result.stdout
     listed = cli("alerts", "--db", db, "--json", "--limit", "2")
     assert listed.exit_code == 0
-    assert len(json.loads(listed.stdout)) == 2
+    current = json.loads(listed.stdout)
+    assert len(current) == 2 and current[0]["score"] >= current[1]["score"]
+    # The current state of an alert is the last line of its history.
+    history = [
+        json.loads(line) for line in (root / "out" / "alerts.jsonl").read_text().splitlines()
+    ]
+    last = {a["alert_id"]: a for a in history}
+    assert all(last[a["alert_id"]]["revision"] == a["revision"] for a in current)
 
 
 def test_detectors_list_shows_every_detector_and_rule(cli):

@@ -27,16 +27,20 @@ T0 = dt.datetime(2026, 9, 1, 9, 0, tzinfo=dt.UTC)
 def _alert(**changes) -> Alert:
     values = dict(
         alert_id="a-1",
+        revision=0,
         employee_id="E1",
         score=87.5,
         severity="high",
         detected_at=T0 + dt.timedelta(hours=2),
+        opened_at=T0 + dt.timedelta(hours=1),
         first_seen=T0,
         last_seen=T0 + dt.timedelta(hours=1),
         detectors=["bulk_export", "no_case"],
         reasons=["Exported 5,000 customers to a personal email", "No open case"],
         event_ids=["ev-1", "ev-2"],
         customer_ids=["c-1", "c-2", "c-3"],
+        summary="",
+        finding_ids=["f-1"],
     )
     values.update(changes)
     return Alert(**values)
@@ -51,6 +55,19 @@ def test_finding_carries_the_alert_and_validates():
     assert finding["finding_info"]["related_events_count"] == 2
     assert [r["uid"] for r in finding["resources"]] == ["c-1", "c-2", "c-3"]
     assert finding["evidences"][0]["actor"]["user"]["uid"] == "E1"
+
+
+def test_a_later_line_of_the_history_is_an_update_of_the_same_finding():
+    opened, changed = _alert(), _alert(revision=3, summary="looked up 40 customers ...")
+    first, later = detection_finding(opened), detection_finding(changed)
+    assert (first["activity_id"], later["activity_id"]) == (1, 2)
+    assert (first["type_uid"], later["type_uid"]) == (200401, 200402)
+    assert later["finding_info"]["uid"] == first["finding_info"]["uid"]
+    assert later["finding_info"]["created_time"] == int(
+        (T0 + dt.timedelta(hours=1)).timestamp() * 1000
+    )
+    assert later["message"] == "looked up 40 customers ..."
+    assert schema_errors(later) == []
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,40 @@ def contract_tables() -> str:
     return "\n".join(parts).strip() + "\n"
 
 
+def _json_type(prop: dict) -> str:
+    if "anyOf" in prop:
+        return " or ".join(_json_type(p) for p in prop["anyOf"])
+    if "enum" in prop:
+        return " / ".join(f"`{v}`" for v in prop["enum"])
+    if prop.get("type") == "array":
+        return f"list[{_json_type(prop.get('items', {}))}]"
+    return prop.get("format", prop.get("type", "object"))
+
+
+def output_records() -> str:
+    """The fields of the records detection writes, from their JSON Schema."""
+    import msgspec
+
+    from insiderwatch.contract import Alert, Finding
+
+    parts = []
+    for record in (Finding, Alert):
+        (schema,) = msgspec.json.schema_components([record])[1].values()
+        doc = " ".join((record.__doc__ or "").split())
+        parts += [
+            f"### `{record.__name__}`\n\n{doc}\n",
+            "| field | type | required | meaning |",
+            "|---|---|---|---|",
+        ]
+        for name, prop in schema["properties"].items():
+            required = "yes" if name in schema.get("required", []) else ""
+            parts.append(
+                f"| {name} | {_json_type(prop)} | {required} | {prop.get('description', '')} |"
+            )
+        parts.append("")
+    return "\n".join(parts).strip() + "\n"
+
+
 def settings_table() -> str:
     rows = ["| setting | environment | default | meaning |", "|---|---|---|---|"]
     for s in SETTINGS:
@@ -82,10 +116,12 @@ def detection_catalogue() -> str:
     import msgspec
 
     from insiderwatch.detect import DetectionConfig, active_detectors
+    from insiderwatch.detect.catalog import content_version
 
     parts = []
     for det in active_detectors(DetectionConfig()):
-        parts.append(f"### `{det.id}` (version {det.version}): {det.title}\n")
+        version = content_version(det, DetectionConfig())
+        parts.append(f"### `{det.id}` (version `{version}`): {det.title}\n")
         parts.append(f"**What it catches.** {det.description}\n")
         parts.append(f"**Why it matters.** {det.why}\n")
         parts.append(f"**False positives.** {det.false_positives}\n")
@@ -107,7 +143,7 @@ def _plain(text: str) -> str:
 
 
 GENERATORS = {
-    "docs/contract.md": {"tables": contract_tables},
+    "docs/contract.md": {"tables": contract_tables, "outputs": output_records},
     "docs/settings.md": {"settings": settings_table},
     "docs/cli.md": {"commands": cli_reference},
     "docs/detections.md": {"catalogue": detection_catalogue},

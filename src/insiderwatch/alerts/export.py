@@ -1,4 +1,4 @@
-"""Reading alerts from the store in the contract's format, and alerts.jsonl."""
+"""Reading the alert history from the store in the contract's format, and alerts.jsonl."""
 
 from __future__ import annotations
 
@@ -13,19 +13,49 @@ from insiderwatch.store.duckdb_store import Store
 _FIELDS = tuple(f.name for f in msgspec.structs.fields(Alert))
 
 
-def read_alerts(store: Store, limit: int | None = None) -> list[Alert]:
-    """Alerts ranked by score (highest first), then by detection time."""
+def _select(store: Store, where: str, order: str, limit: int | None = None) -> list[Alert]:
     if not store.has_table("alerts"):
         return []
-    sql = f"SELECT {', '.join(_FIELDS)} FROM alerts ORDER BY score DESC, detected_at, alert_id"
+    sql = f"SELECT {', '.join(_FIELDS)} FROM alerts {where} ORDER BY {order}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     cur = store.con.execute(sql)
     return [Alert(**dict(zip(_FIELDS, row, strict=True))) for row in cur.fetchall()]
 
 
+def read_alerts(store: Store, limit: int | None = None) -> list[Alert]:
+    """Each alert as it stands now (its last line), ranked by score (highest first), then
+    by detection time."""
+    return _select(
+        store,
+        "QUALIFY revision = max(revision) OVER (PARTITION BY alert_id)",
+        "score DESC, detected_at, alert_id",
+        limit,
+    )
+
+
+def read_alert_history(store: Store) -> list[Alert]:
+    """Every line of the alert history, in the order it happened."""
+    return _select(store, "", "detected_at, alert_id, revision")
+
+
+def evidence_after_detection(store: Store) -> int:
+    """History lines citing an event later than their own ``detected_at`` (must be 0)."""
+    if not store.has_table("alerts"):
+        return 0
+    return int(
+        store.scalar(
+            """SELECT count(*) FROM (
+                 SELECT a.alert_id, a.revision FROM alerts a, unnest(a.event_ids) AS u(event_id)
+                 JOIN access x ON x.event_id = u.event_id
+                 GROUP BY a.alert_id, a.revision, a.detected_at
+                 HAVING max(x.time) > a.detected_at)"""
+        )
+    )
+
+
 def write_alerts_jsonl(alerts: list[Alert], path: Path) -> None:
-    """One alert per line; written beside then renamed, so a reader never sees half."""
+    """One history line per line; written beside then renamed, so a reader never sees half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     encoder = msgspec.json.Encoder()

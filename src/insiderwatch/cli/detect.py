@@ -11,7 +11,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from insiderwatch.alerts import explained_share, read_alerts, write_alerts_jsonl
+from insiderwatch.alerts import (
+    explained_share,
+    read_alert_history,
+    read_alerts,
+    write_alerts_jsonl,
+)
 from insiderwatch.cli.app import (
     ConfigOption,
     DbOption,
@@ -25,6 +30,7 @@ from insiderwatch.cli.app import (
     settings_for,
 )
 from insiderwatch.detect import DetectionRun, active_detectors, load_detection_config, run_detection
+from insiderwatch.detect.catalog import content_version
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.store import open_store
 
@@ -90,19 +96,16 @@ def _summary(store, run: DetectionRun, seconds: float, top: int) -> None:
 
 def _print_alerts(alerts, title: str) -> None:
     table = Table(title=title, show_lines=True)
-    for col in ("alert", "employee", "score", "severity", "detected at", "reasons", "evidence"):
+    for col in ("alert", "employee", "score", "severity", "last change", "summary", "evidence"):
         table.add_column(col)
     for a in alerts:
-        reasons = "\n".join(escape(r) for r in a.reasons[:4])
-        if len(a.reasons) > 4:
-            reasons += f"\n... and {len(a.reasons) - 4} more"
         table.add_row(
-            a.alert_id,
+            f"{a.alert_id}\nrevision {a.revision}",
             a.employee_id,
             f"{a.score:.0f}",
             a.severity,
             a.detected_at.strftime("%Y-%m-%d %H:%M"),
-            reasons,
+            escape(a.summary),
             f"{len(a.event_ids):,} events\n{len(a.customer_ids):,} customers",
         )
     out.print(table)
@@ -116,7 +119,7 @@ def analyze(
     top: Annotated[int, typer.Option(help="Alerts to show.")] = 10,
     config: ConfigOption = None,
 ) -> None:
-    """Ingest a dataset and run detection: OUT/alerts.jsonl and a summary."""
+    """Ingest a dataset and run detection: OUT/alerts.jsonl (the alert history) and a summary."""
     from insiderwatch.cli.data import ingest as ingest_command
 
     if not dataset.exists():
@@ -127,7 +130,7 @@ def analyze(
     try:
         with open_store(settings) as store:
             run, seconds = _detect(store, rules_config, None)
-            write_alerts_jsonl(read_alerts(store), out_dir / "alerts.jsonl")
+            write_alerts_jsonl(read_alert_history(store), out_dir / "alerts.jsonl")
             _summary(store, run, seconds, top)
     except InsiderwatchError as exc:
         raise fail(exc) from None
@@ -140,7 +143,8 @@ def detect(
         str | None, typer.Option(help="Process events up to this ISO time (default: all).")
     ] = None,
     alerts_out: Annotated[
-        Path | None, typer.Option("--out", help="Also write all alerts as JSON Lines here.")
+        Path | None,
+        typer.Option("--out", help="Also write the alert history as JSON Lines here."),
     ] = None,
     rules_config: RulesConfigOption = None,
     top: Annotated[int, typer.Option(help="Alerts to show.")] = 10,
@@ -153,7 +157,7 @@ def detect(
         with open_store(settings, create=False) as store:
             run, seconds = _detect(store, rules_config, until)
             if alerts_out is not None:
-                write_alerts_jsonl(read_alerts(store), alerts_out)
+                write_alerts_jsonl(read_alert_history(store), alerts_out)
             _summary(store, run, seconds, top)
     except InsiderwatchError as exc:
         raise fail(exc) from None
@@ -166,7 +170,7 @@ def alerts(
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List alerts with their reasons and evidence counts."""
+    """List alerts as they stand now (the last line of each), with their summaries."""
     settings = settings_for(db, config)
     try:
         with open_store(settings, create=False, read_only=True) as store:
@@ -186,15 +190,16 @@ def detectors_list(
     rules_config: RulesConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Every detector and rule: id, version, what it catches."""
+    """Every detector and rule: id, version (a hash of its query and settings), what it catches."""
     try:
-        found = active_detectors(load_detection_config(rules_config))
+        cfg = load_detection_config(rules_config)
+        rows = [
+            {"id": d.id, "version": content_version(d, cfg), "title": d.title,
+             "description": d.description}
+            for d in active_detectors(cfg)
+        ]  # fmt: skip
     except InsiderwatchError as exc:
         raise fail(exc) from None
-    rows = [
-        {"id": d.id, "version": d.version, "title": d.title, "description": d.description}
-        for d in found
-    ]
     if as_json:
         print_json(rows)
         return

@@ -149,23 +149,86 @@ class AccessEvent(Record, kw_only=True):
 # --- outputs (produced by detection and attribution) -------------------------------
 
 
-class Alert(msgspec.Struct, kw_only=True, frozen=True):
-    """One line of alerts.jsonl."""
+Points = Annotated[float, msgspec.Meta(ge=0)]
 
-    alert_id: Id
-    employee_id: Id
-    score: Score
-    severity: Severity
+
+class Finding(msgspec.Struct, kw_only=True, frozen=True):
+    """One detector's observation about one employee: what moved, by how much, over what
+    window, and the evidence. Findings are the input of the risk engine and of alerts."""
+
+    finding_id: Annotated[Id, _doc("Hash of detector, employee and the finding's own key.")]
+    detector: Annotated[Id, _doc("Detector id (the catalogue is in docs/detections.md).")]
+    detector_version: Annotated[
+        str,
+        _doc(
+            "Content hash of the detector's query and configuration: a changed detector "
+            "has a new version and its stored findings are recomputed."
+        ),
+    ]
+    employee_id: Annotated[Id, _doc("Who the finding is about.")]
+    detected_at: Annotated[
+        dt.datetime, _doc("Event time of the latest event the finding used (its evidence).")
+    ]
+    window_start: Annotated[dt.datetime, _doc("Event time of its earliest evidence.")]
+    severity: Annotated[Severity, _doc("The detector's own judgement of this finding.")]
+    critical: Annotated[bool, _doc("Opens an alert on its own, whatever the score.")] = False
+    points: Annotated[Points, _doc("What it adds to the employee's risk before decay.")]
+    reason: Annotated[str, _doc("The detector's sentence, for a case file.")]
+    event_ids: Annotated[list[str], _doc("Evidence: events at or before detected_at.")]
+    customer_ids: Annotated[list[str], _doc("Customers in the evidence.")] = []
+    measure: Annotated[
+        str | None, _doc("The baseline measure that moved (an employee_days column), if any.")
+    ] = None
+    observed: Annotated[float | None, _doc("Its value when the finding fired.")] = None
+    threshold: Annotated[float | None, _doc("The line it crossed.")] = None
+    own_usual: Annotated[float | None, _doc("The employee's own usual value (median).")] = None
+    peer_usual: Annotated[float | None, _doc("The peer group's high quantile.")] = None
+    suppressed_by: Annotated[str | None, _doc("Why it brings no points, if suppressed.")] = None
+
+    def __post_init__(self) -> None:
+        if self.window_start > self.detected_at:
+            raise ValueError("window_start is later than detected_at")
+
+
+class Alert(msgspec.Struct, kw_only=True, frozen=True):
+    """One line of alerts.jsonl, the alert history: an alert as it stood when it opened
+    (revision 0) or changed (score, severity, evidence). The current state of an alert is
+    its last line."""
+
+    alert_id: Annotated[
+        Id, _doc("Stable for the employee's episode (employee + opening time), across replays.")
+    ]
+    revision: Annotated[int, msgspec.Meta(ge=0), _doc("0 when it opened, then 1, 2, ...")]
+    employee_id: Annotated[Id, _doc("Whose episode it is.")]
+    score: Annotated[Score, _doc("Peak risk score (0-100) of the episode so far.")]
+    severity: Annotated[Severity, _doc("From the score; critical with any critical finding.")]
     detected_at: Annotated[
         dt.datetime,
-        _doc("Event time of the latest event the alert needed; never earlier than its evidence."),
+        _doc(
+            "Event time of the latest event this line needed; never earlier than its "
+            "evidence (a line citing later evidence is rejected)."
+        ),
     ]
-    first_seen: dt.datetime
-    last_seen: dt.datetime
-    detectors: list[str]
-    reasons: list[str]
-    event_ids: list[str]
-    customer_ids: list[str]
+    opened_at: Annotated[dt.datetime, _doc("When the alert opened (detected_at of revision 0).")]
+    first_seen: Annotated[dt.datetime, _doc("Earliest evidence.")]
+    last_seen: Annotated[dt.datetime, _doc("Latest evidence; never later than detected_at.")]
+    summary: Annotated[str, _doc("The episode in one sentence, built from its findings.")]
+    detectors: Annotated[list[str], _doc("Detectors that contributed, in order of first finding.")]
+    reasons: Annotated[list[str], _doc("One line per detector, repeats aggregated.")]
+    event_ids: Annotated[list[str], _doc("Evidence so far (union of the findings').")]
+    customer_ids: Annotated[list[str], _doc("Customers in the evidence so far.")]
+    finding_ids: Annotated[list[str], _doc("The findings this line is built from.")]
+
+    def __post_init__(self) -> None:
+        if self.last_seen > self.detected_at:
+            raise ValueError(
+                f"evidence at {self.last_seen.isoformat()} is later than detected_at "
+                f"{self.detected_at.isoformat()}"
+            )
+        if self.first_seen > self.last_seen:
+            raise ValueError("first_seen is later than last_seen")
+        if self.opened_at > self.detected_at:
+            raise ValueError("opened_at is later than detected_at")
 
 
 Share = Annotated[float, msgspec.Meta(ge=0, le=1)]
@@ -238,4 +301,4 @@ class SuspectReport(msgspec.Struct, kw_only=True, frozen=True):
 
 
 INPUT_RECORDS: tuple[type[Record], ...] = (Employee, Customer, Case, Order, Canary, AccessEvent)
-OUTPUT_RECORDS: tuple[type[msgspec.Struct], ...] = (Alert, SuspectReport)
+OUTPUT_RECORDS: tuple[type[msgspec.Struct], ...] = (Finding, Alert, SuspectReport)

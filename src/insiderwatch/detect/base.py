@@ -11,6 +11,11 @@ customer_ids``
 ``time`` is the event time of the latest event the finding used; ``key`` makes the
 finding unique within the detector for that employee (re-running a step replaces the
 finding instead of adding one). Findings may only use events at or before ``time``.
+A detector that compares a measure with a baseline also yields ``measure, observed,
+threshold, own_usual, peer_usual`` (the baseline that moved and by how much); the
+engine stores NULL for those a query leaves out. Stored findings are contract
+``Finding`` records; ``version`` is the author's revision, folded into the content hash
+that versions the detector (:mod:`~insiderwatch.detect.catalog`).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from insiderwatch.registry import Registry
 
 FINDING_COLUMNS = ("employee_id", "time", "first_time", "points", "severity", "critical", "key",
                    "reason", "event_ids", "customer_ids")  # fmt: skip
+BASELINE_COLUMNS = ("measure", "observed", "threshold", "own_usual", "peer_usual")
 
 
 class NoConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -114,7 +114,9 @@ SELECT employee_id, time, first_time, {cfg.points} AS points,
        FALSE AS critical,
        strftime($day, '%Y-%m-%d') || ':x' || level::VARCHAR AS key,
        {describe} AS reason,
-       event_ids, customer_ids
+       event_ids, customer_ids,
+       {sql_str(history_column)} AS measure, total AS observed, threshold,
+       own_median AS own_usual, peer_q AS peer_usual
 FROM found
 """
 

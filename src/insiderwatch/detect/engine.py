@@ -11,21 +11,32 @@ earlier days' state and this step's events up to each finding's time.
 The last step is usually partial (live data stops mid-day). It is processed up to the
 latest event and redone on the next run, which replaces its findings. Late events (a
 batch whose events fall before the watermark) and a changed configuration rewind the
-engine to the first affected day. Alerts are recomputed from all findings at the end
-(:mod:`~insiderwatch.detect.risk`).
+engine to the first affected day. A detector whose version (a hash of its query and
+configuration, :mod:`~insiderwatch.detect.catalog`) changed has its findings recomputed
+from the first day, alone: the shared state and the other detectors' findings stay. The
+alert history is recomputed from all findings at the end (:mod:`~insiderwatch.detect.risk`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import msgspec
 import pyarrow as pa
 
-from insiderwatch.detect.base import DETECTORS, FINDING_COLUMNS, Detector, StepContext, execute
+from insiderwatch.contract import Alert, Finding
+from insiderwatch.detect.base import (
+    BASELINE_COLUMNS,
+    DETECTORS,
+    FINDING_COLUMNS,
+    Detector,
+    StepContext,
+    execute,
+)
+from insiderwatch.detect.catalog import content_version, shared_fingerprint
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.explain import UNEXPLAINED_WIDE_SEARCH, UNLISTED_ROWS_WEIGHT, build_step
 from insiderwatch.detect.risk import score_findings
@@ -53,12 +64,6 @@ class DetectionRun:
 def active_detectors(cfg: DetectionConfig) -> list[Detector]:
     classes = [cls for _, cls in DETECTORS] + load_rules(cfg.rule_paths)
     return [cls() for cls in classes if cls.id not in cfg.disabled]
-
-
-def _config_fingerprint(cfg: DetectionConfig, detectors: list[Detector]) -> str:
-    versions = sorted(f"{d.id}@{d.version}" for d in detectors)
-    blob = msgspec.json.encode([msgspec.to_builtins(cfg), versions])
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def _utc_day_start(day: dt.date) -> dt.datetime:
@@ -93,34 +98,44 @@ def run_detection(
     until: dt.datetime | None = None,
     progress: Callable[[int, int, dt.date], None] | None = None,
 ) -> DetectionRun:
-    """Process every step from the watermark up to ``until`` (default: the latest event)."""
+    """Process every step from the watermark up to ``until`` (default: the latest event),
+    after recomputing the findings of detectors whose version changed."""
     con = store.con
     reset_if_outdated(store)
     detectors = active_detectors(cfg)
-    fingerprint = _config_fingerprint(cfg, detectors)
+    versions = {d.id: content_version(d, cfg) for d in detectors}
+    stored = json.loads(store.meta("detect_versions") or "{}")
+    stale = [d for d in detectors if stored.get(d.id) != versions[d.id]]
     run = DetectionRun()
-    first, run.rewound = _first_day(store, fingerprint)
+    first, run.rewound = _first_day(store, shared_fingerprint(cfg))
     latest = store.scalar("SELECT max(time) FROM access")
     if until is not None and latest is not None:
         latest = min(latest, until)
-    if first is None or latest is None or first > latest.date():
+    if first is None or latest is None:
         _write_alerts(store, cfg)
         return run
+    begin = first
+    if stale and stored:
+        begin = min(first, store.scalar("SELECT min(time) FROM access").date())
+        if begin < first:
+            run.rewound = f"changed detector(s) {', '.join(d.id for d in stale)}: recomputing"
     last = latest.date()
+    if begin > last:
+        run.alerts = _write_alerts(store, cfg)
+        return run
     con.execute("BEGIN")
     try:
-        for table in DAILY_TABLES:
-            con.execute(f"DELETE FROM {table} WHERE day >= ?", [first])
-        con.execute("DELETE FROM employee_footprint WHERE first_seen >= ?", [_utc_day_start(first)])
+        _forget(con, first, stale, list(versions))
         # One scan of the event segments for the whole run, sorted by time so each step
         # reads only its own blocks, instead of one scan of every segment per step.
         con.execute(
             "CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM access "
             "WHERE time >= ? AND time <= ? ORDER BY time",
-            [_utc_day_start(first) - LOOKBACK, latest],
+            [_utc_day_start(begin) - LOOKBACK, latest],
         )
-        total = (last - first).days + 1
-        day = first
+        steps = _Steps(store, run, detectors, stale, versions)
+        total = (last - begin).days + 1
+        day = begin
         while day <= last:
             start = _utc_day_start(day)
             # The last step stops just after the latest event; it is redone next run.
@@ -133,14 +148,15 @@ def run_detection(
                 baseline_start=day - dt.timedelta(days=cfg.baseline_days),
                 config=cfg,
             )
-            run.events += _step(store, ctx, detectors, run)
-            run.steps += 1
+            steps.step(ctx, refresh=day >= first)
             if progress:
                 progress(run.steps, total, day)
             day += DAY
-        complete = latest >= _utc_day_start(last) + DAY - dt.timedelta(microseconds=1)
-        store.set_meta("detect_watermark", (last + DAY if complete else last).isoformat())
-        store.set_meta("detect_config", fingerprint)
+        if last >= first:
+            complete = latest >= _utc_day_start(last) + DAY - dt.timedelta(microseconds=1)
+            store.set_meta("detect_watermark", (last + DAY if complete else last).isoformat())
+        store.set_meta("detect_config", shared_fingerprint(cfg))
+        store.set_meta("detect_versions", json.dumps(versions, sort_keys=True))
         store.set_meta(
             "detect_last_batch",
             str(store.scalar("SELECT coalesce(max(batch_id), 0) FROM event_segments")),
@@ -151,47 +167,98 @@ def run_detection(
         raise
     finally:
         con.execute("DROP TABLE IF EXISTS run_events")
-    run.first_day, run.last_day = first, last
+    run.first_day, run.last_day = begin, last
     run.alerts = _write_alerts(store, cfg)
     return run
 
 
-def _step(store: Store, ctx: StepContext, detectors: list[Detector], run: DetectionRun) -> int:
-    con = store.con
-    cfg = ctx.config
-    build_step(con, cfg, ctx.start, ctx.end, ctx.lookback_start, source="run_events")
-    execute(
-        con,
-        """INSERT INTO access_explained
-           SELECT event_id, $day, employee_id, role, explanation FROM step_events WHERE in_step""",
-        ctx.params,
+def _forget(con, first: dt.date, stale: list[Detector], active: list[str]) -> None:
+    """Drop the state a run recomputes: everything from ``first`` on, every finding of a
+    changed detector, and the findings of detectors no longer active."""
+    for table in DAILY_TABLES:
+        con.execute(f"DELETE FROM {table} WHERE day >= ?", [first])
+    con.execute("DELETE FROM employee_footprint WHERE first_seen >= ?", [_utc_day_start(first)])
+    con.execute(
+        "DELETE FROM findings WHERE list_contains(?, detector) OR NOT list_contains(?, detector)",
+        [[d.id for d in stale], active],
     )
-    execute(con, _EMPLOYEE_DAY_SQL, ctx.params)
-    for det in detectors:
+
+
+class _Steps:
+    """Runs steps: the shared state and every detector from the watermark on (``refresh``),
+    only the changed detectors on earlier days."""
+
+    def __init__(
+        self,
+        store: Store,
+        run: DetectionRun,
+        detectors: list[Detector],
+        stale: list[Detector],
+        versions: dict[str, str],
+    ):
+        self.store, self.run = store, run
+        self.detectors, self.stale, self.versions = detectors, stale, versions
+        self.baseline_columns: dict[str, list[str]] = {}
+
+    def step(self, ctx: StepContext, *, refresh: bool) -> None:
+        con = self.store.con
+        build_step(con, ctx.config, ctx.start, ctx.end, ctx.lookback_start, source="run_events")
+        if refresh:
+            execute(
+                con,
+                """INSERT INTO access_explained
+                   SELECT event_id, $day, employee_id, role, explanation
+                   FROM step_events WHERE in_step""",
+                ctx.params,
+            )
+            execute(con, _EMPLOYEE_DAY_SQL, ctx.params)
+        for det in self.detectors if refresh else self.stale:
+            count = self._detect(det, ctx)
+            self.run.per_detector[det.id] = self.run.per_detector.get(det.id, 0) + count
+            self.run.findings += count
+        if refresh:
+            con.execute(_FOOTPRINT_SQL)
+            self.run.events += int(
+                self.store.scalar("SELECT count(*) FROM step_events WHERE in_step")
+            )
+            self.run.steps += 1
+
+    def _detect(self, det: Detector, ctx: StepContext) -> int:
+        con = self.store.con
+        cfg = ctx.config
         sql = det.sql(ctx, cfg.detector_config(det))
+        params = {**ctx.params, "detector": det.id, "version": self.versions[det.id]}
+        if det.id not in self.baseline_columns:
+            # Baseline columns are optional: probe once which ones this query yields.
+            names = {
+                d[0] for d in execute(con, f"SELECT * FROM ({sql}) LIMIT 0", params).description
+            }
+            self.baseline_columns[det.id] = [c if c in names else "NULL" for c in BASELINE_COLUMNS]
         cols = ", ".join(FINDING_COLUMNS)
-        count = execute(
+        baseline = ", ".join(self.baseline_columns[det.id])
+        return execute(
             con,
-            f"""INSERT OR REPLACE INTO findings
+            f"""INSERT OR REPLACE INTO findings (finding_id, detector, detector_version,
+                  employee_id, day, time, first_time, points, severity, critical, reason,
+                  event_ids, customer_ids, {", ".join(BASELINE_COLUMNS)}, suppressed_by)
                 SELECT md5($detector || '|' || employee_id || '|' || key), $detector, $version,
                        employee_id, $day, time, first_time, points, severity, critical, reason,
-                       list_sort(event_ids), list_sort(coalesce(customer_ids, [])), NULL
-                FROM (SELECT {cols} FROM ({sql}))""",
-            {**ctx.params, "detector": det.id, "version": det.version},
+                       list_sort(event_ids), list_sort(coalesce(customer_ids, [])), {baseline},
+                       NULL
+                FROM (SELECT {cols}, {baseline} FROM ({sql}))""",
+            params,
         ).fetchall()[0][0]
-        run.per_detector[det.id] = run.per_detector.get(det.id, 0) + count
-        run.findings += count
-    con.execute(
-        """INSERT OR IGNORE INTO employee_footprint
-           SELECT employee_id, kind, value, min(time) FROM (
-             SELECT employee_id, time, 'device' AS kind, device_id AS value FROM step_events
-             WHERE in_step AND device_id <> ''
-             UNION ALL
-             SELECT employee_id, time, 'ip', src_ip FROM step_events WHERE in_step AND src_ip <> ''
-           ) GROUP BY ALL"""
-    )
-    return int(store.scalar("SELECT count(*) FROM step_events WHERE in_step"))
 
+
+_FOOTPRINT_SQL = """
+INSERT OR IGNORE INTO employee_footprint
+SELECT employee_id, kind, value, min(time) FROM (
+  SELECT employee_id, time, 'device' AS kind, device_id AS value FROM step_events
+  WHERE in_step AND device_id <> ''
+  UNION ALL
+  SELECT employee_id, time, 'ip', src_ip FROM step_events WHERE in_step AND src_ip <> ''
+) GROUP BY ALL
+"""
 
 _EMPLOYEE_DAY_SQL = f"""
 INSERT OR REPLACE INTO employee_days
@@ -235,20 +302,32 @@ GROUP BY e.employee_id
 """
 
 
-def _write_alerts(store: Store, cfg: DetectionConfig) -> int:
-    con = store.con
+def read_findings(con) -> list[Finding]:
+    """Every stored finding as a contract record, in the order the risk engine reads them."""
     cur = con.execute(
-        "SELECT finding_id, detector, employee_id, time, first_time, points, critical, reason, "
-        "event_ids, customer_ids FROM findings ORDER BY time, detector, finding_id"
+        """SELECT finding_id, detector, detector_version, employee_id, time AS detected_at,
+                  first_time AS window_start, severity, critical, points, reason, event_ids,
+                  customer_ids, measure, observed, threshold, own_usual, peer_usual,
+                  suppressed_by
+           FROM findings ORDER BY time, employee_id, detector, finding_id"""
     )
     names = [d[0] for d in cur.description]
-    findings = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    return [Finding(**dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+
+
+_ALERT_COLUMNS = tuple(f.name for f in msgspec.structs.fields(Alert))
+
+
+def _write_alerts(store: Store, cfg: DetectionConfig) -> int:
+    """Recompute the alert history from the findings; returns how many alerts it holds."""
+    con = store.con
     departs = dict(
         con.execute(
             "SELECT employee_id, departs_on FROM employees WHERE departs_on IS NOT NULL"
         ).fetchall()
     )
-    alerts, suppressed = score_findings(findings, departs, cfg)
+    history, suppressed = score_findings(read_findings(con), departs, cfg)
+    cols = ", ".join(_ALERT_COLUMNS)
     con.execute("BEGIN")
     try:
         con.execute("UPDATE findings SET suppressed_by = NULL")
@@ -258,12 +337,14 @@ def _write_alerts(store: Store, cfg: DetectionConfig) -> int:
                 [(reason, fid) for fid, reason in suppressed.items()],
             )
         con.execute("DELETE FROM alerts")
-        if alerts:
-            con.register("new_alerts", pa.Table.from_pylist(alerts))
-            con.execute("INSERT INTO alerts SELECT * FROM new_alerts")
-            con.unregister("new_alerts")
+        if history:
+            con.register(
+                "history", pa.Table.from_pylist([msgspec.structs.asdict(a) for a in history])
+            )
+            con.execute(f"INSERT INTO alerts ({cols}) SELECT {cols} FROM history")
+            con.unregister("history")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return len(alerts)
+    return len({a.alert_id for a in history})

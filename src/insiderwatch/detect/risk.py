@@ -1,4 +1,4 @@
-"""The risk engine: findings become a per-employee score with decay, and alerts.
+"""The risk engine: findings become a per-employee score with decay, and the alert history.
 
 Each finding brings ``points`` (times ``departing_weight`` in the weeks before the
 employee's departure date). Points decay with a half-life in days, so the employee's
@@ -8,11 +8,16 @@ risk at time t is
     score(t) = 100 * (1 - exp(-R(t) / scale))
 
 An alert opens when the score reaches ``alert_score`` or a critical finding arrives;
-while it is open, every new finding of that employee merges into it (score, reasons,
-evidence) instead of opening another. It closes for merging once the score has decayed
-below ``rearm_score``; a later rise opens a new alert. Suppressed findings are kept,
-marked, and bring no points. The whole computation is a pure function of the findings,
-so it is simply redone after every run: replay and live give the same alerts.
+while it is open (the employee's *episode*), every new finding of that employee joins it
+instead of opening another. The episode ends once the score has decayed below
+``rearm_score``; a later rise opens a new alert.
+
+The output is a history, not a snapshot: one line when the alert opens and one each time
+later findings change it, every line stamped with the time of the findings that made it.
+A line therefore never cites evidence later than its own ``detected_at``, and the alert id
+(employee + opening time) is the same in every replay. Suppressed findings are kept,
+marked, and bring no points. The computation is a pure function of the findings, so it
+is simply redone after every run: replay and live give the same history.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from insiderwatch.contract import Alert, Finding
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.summary import summarise
 
 SEVERITY_BANDS = ((85.0, "critical"), (70.0, "high"), (50.0, "medium"), (0.0, "low"))
 _RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -35,118 +42,138 @@ def severity_for(score: float, critical: bool = False) -> str:
 
 
 @dataclass
-class OpenAlert:
+class Episode:
+    """An open alert: the findings it holds so far and the lines it has written."""
+
     alert_id: str
     employee_id: str
-    detected_at: datetime
-    first_seen: datetime
-    last_seen: datetime
-    score: float
-    severity: str
-    findings: list[dict] = field(default_factory=list)
-    open: bool = True
+    opened_at: datetime
+    score: float = 0.0
+    severity: str = "low"
+    findings: list[Finding] = field(default_factory=list)
+    events: dict[str, None] = field(default_factory=dict)
+    customers: dict[str, None] = field(default_factory=dict)
+    revision: int = -1
 
-    def absorb(self, f: dict, score: float) -> None:
+    def absorb(self, f: Finding, score: float) -> None:
         self.findings.append(f)
-        self.first_seen = min(self.first_seen, f["first_time"])
-        self.last_seen = max(self.last_seen, f["time"])
+        self.events.update(dict.fromkeys(f.event_ids))
+        self.customers.update(dict.fromkeys(f.customer_ids))
         self.score = max(self.score, score)
-        sev = severity_for(self.score, f["critical"])
+        sev = severity_for(self.score, f.critical)
         self.severity = max(self.severity, sev, key=_RANK.__getitem__)
 
-    def row(self) -> dict:
-        def union(key: str) -> list[str]:
-            seen: dict[str, None] = {}
-            for f in self.findings:
-                seen.update(dict.fromkeys(f[key]))
-            return list(seen)
-
-        return {
-            "alert_id": self.alert_id,
-            "employee_id": self.employee_id,
-            "status": "open" if self.open else "closed",
-            "score": round(self.score, 1),
-            "severity": self.severity,
-            "detected_at": self.detected_at,
-            "first_seen": self.first_seen,
-            "last_seen": self.last_seen,
-            "updated_at": self.last_seen,
-            "detectors": list(dict.fromkeys(f["detector"] for f in self.findings)),
-            "reasons": [f["reason"] for f in self.findings],
-            "event_ids": union("event_ids"),
-            "customer_ids": union("customer_ids"),
-            "finding_ids": [f["finding_id"] for f in self.findings],
-        }
+    def line(self, at: datetime) -> Alert:
+        """The alert as it stands at ``at``, the time of its latest findings."""
+        self.revision += 1
+        reasons, summary = summarise(self.findings, len(self.customers))
+        return Alert(
+            alert_id=self.alert_id,
+            revision=self.revision,
+            employee_id=self.employee_id,
+            score=round(self.score, 1),
+            severity=self.severity,
+            detected_at=at,
+            opened_at=self.opened_at,
+            first_seen=min(f.window_start for f in self.findings),
+            last_seen=max(f.detected_at for f in self.findings),
+            summary=summary,
+            detectors=list(dict.fromkeys(f.detector for f in self.findings)),
+            reasons=reasons,
+            event_ids=list(self.events),
+            customer_ids=list(self.customers),
+            finding_ids=[f.finding_id for f in self.findings],
+        )
 
 
-def _suppression(cfg: DetectionConfig, f: dict) -> str | None:
+def _suppression(cfg: DetectionConfig, f: Finding) -> str | None:
     for s in cfg.suppressions:
         if (
-            s.employee_id == f["employee_id"]
-            and s.detector in ("*", f["detector"])
-            and f["time"].date() <= s.until
+            s.employee_id == f.employee_id
+            and s.detector in ("*", f.detector)
+            and f.detected_at.date() <= s.until
         ):
             return f"{s.reason} (until {s.until}{', ' + s.author if s.author else ''})"
     return None
 
 
-def score_findings(findings: list[dict], departs: dict[str, object], cfg: DetectionConfig):
-    """Alerts (as rows) and each finding's suppression, from findings in time order."""
-    r = cfg.risk
-    decay_per_day = math.log(2) / r.half_life_days
-    state: dict[str, tuple[float, datetime]] = {}
-    alerts: list[OpenAlert] = []
-    current: dict[str, OpenAlert] = {}
-    recent: dict[str, list[dict]] = {}
+def alert_id(employee_id: str, opened_at: datetime) -> str:
+    digest = hashlib.sha256(f"{employee_id}|{opened_at.isoformat()}".encode()).hexdigest()
+    return f"A-{digest[:16]}"
+
+
+class _Scorer:
+    """Each employee's decaying risk and open episode, fed findings in time order."""
+
+    def __init__(self, cfg: DetectionConfig, departs: dict[str, date]):
+        self.r = cfg.risk
+        self.departs = departs
+        self.decay_per_day = math.log(2) / self.r.half_life_days
+        self.risk: dict[str, tuple[float, datetime]] = {}
+        self.open: dict[str, Episode] = {}
+        # Findings since the employee's last alert opened that no episode holds.
+        self.recent: dict[str, list[Finding]] = {}
+
+    def _decayed(self, points: float, since: datetime, at: datetime) -> float:
+        days = max((at - since) / timedelta(days=1), 0.0)
+        return points * math.exp(-self.decay_per_day * days)
+
+    def _score(self, risk: float) -> float:
+        return 100 * (1 - math.exp(-risk / self.r.scale))
+
+    def _weight(self, f: Finding) -> float:
+        leaving = self.departs.get(f.employee_id)
+        if (
+            leaving is not None
+            and 0 <= (leaving - f.detected_at.date()).days <= self.r.departing_window_days
+        ):
+            return self.r.departing_weight
+        return 1.0
+
+    def add(self, f: Finding) -> Episode | None:
+        """Score ``f``; the episode it opened or changed, if any."""
+        emp, at = f.employee_id, f.detected_at
+        risk, since = self.risk.get(emp, (0.0, at))
+        risk = self._decayed(risk, since, at)
+        if emp in self.open and self._score(risk) < self.r.rearm_score:
+            del self.open[emp]  # the episode ended while the score decayed
+        risk += self._weight(f) * f.points
+        self.risk[emp] = (risk, at)
+        score = self._score(risk)
+        episode = self.open.get(emp)
+        if episode:
+            episode.absorb(f, score)
+            return episode
+        pending = self.recent.setdefault(emp, [])
+        pending.append(f)
+        if score < self.r.alert_score and not f.critical:
+            return None
+        # The alert carries the findings that still weigh in the score.
+        live = [g for g in pending[:-1] if self._decayed(g.points, g.detected_at, at) >= 1]
+        episode = self.open[emp] = Episode(alert_id(emp, at), emp, at)
+        for g in [*live, f]:
+            episode.absorb(g, score)
+        self.recent[emp] = []
+        return episode
+
+
+def score_findings(
+    findings: list[Finding], departs: dict[str, date], cfg: DetectionConfig
+) -> tuple[list[Alert], dict[str, str]]:
+    """The alert history (lines in time order) and each finding's suppression, from
+    findings in time order."""
+    scorer = _Scorer(cfg, departs)
+    history: list[Alert] = []
     suppressed: dict[str, str] = {}
-
-    def decayed(emp: str, at: datetime) -> float:
-        risk, since = state.get(emp, (0.0, at))
-        days = (at - since) / timedelta(days=1)
-        return risk * math.exp(-decay_per_day * max(days, 0.0))
-
-    for f in findings:
-        emp, at = f["employee_id"], f["time"]
+    changed: dict[str, Episode] = {}
+    for i, f in enumerate(findings):
         reason = _suppression(cfg, f)
         if reason:
-            suppressed[f["finding_id"]] = reason
-            continue
-        risk = decayed(emp, at)
-        alert = current.get(emp)
-        if alert and 100 * (1 - math.exp(-risk / r.scale)) < r.rearm_score:
-            alert.open = False
-            del current[emp]
-            alert = None
-        weight = 1.0
-        leaving = departs.get(emp)
-        if leaving is not None and 0 <= (leaving - at.date()).days <= r.departing_window_days:
-            weight = r.departing_weight
-        risk += weight * f["points"]
-        state[emp] = (risk, at)
-        score = 100 * (1 - math.exp(-risk / r.scale))
-        pending = recent.setdefault(emp, [])
-        pending.append(f)
-        if alert:
-            alert.absorb(f, score)
-        elif score >= r.alert_score or f["critical"]:
-            # The alert carries the findings that still weigh in the score.
-            live = [
-                g for g in pending
-                if g["points"] * math.exp(-decay_per_day * (at - g["time"]) / timedelta(days=1)) >= 1
-            ]  # fmt: skip
-            digest = hashlib.sha256(f"{emp}|{f['finding_id']}".encode()).hexdigest()[:16]
-            alert = OpenAlert(
-                alert_id=f"A-{digest}",
-                employee_id=emp,
-                detected_at=at,
-                first_seen=min(g["first_time"] for g in live),
-                last_seen=at,
-                score=score,
-                severity=severity_for(score, f["critical"]),
-            )
-            for g in live:
-                alert.absorb(g, score)
-            alerts.append(alert)
-            current[emp] = alert
-            recent[emp] = []
-    return [a.row() for a in alerts], suppressed
+            suppressed[f.finding_id] = reason
+        elif (episode := scorer.add(f)) is not None:
+            changed[episode.alert_id] = episode
+        # One line per alert and instant: findings of the same moment change it once.
+        if i + 1 == len(findings) or findings[i + 1].detected_at != f.detected_at:
+            history.extend(changed[k].line(f.detected_at) for k in sorted(changed))
+            changed.clear()
+    return history, suppressed

@@ -53,31 +53,49 @@ DETECT_DDL = (
   reason VARCHAR NOT NULL,
   event_ids VARCHAR[] NOT NULL,
   customer_ids VARCHAR[] NOT NULL,
+  measure VARCHAR,
+  observed DOUBLE,
+  threshold DOUBLE,
+  own_usual DOUBLE,
+  peer_usual DOUBLE,
   suppressed_by VARCHAR
 )""",
+    # The alert history: one row each time an alert opened or changed (contract Alert).
     """CREATE TABLE IF NOT EXISTS alerts (
-  alert_id VARCHAR PRIMARY KEY,
+  alert_id VARCHAR NOT NULL,
+  revision INTEGER NOT NULL,
   employee_id VARCHAR NOT NULL,
-  status VARCHAR NOT NULL,
   score DOUBLE NOT NULL,
   severity VARCHAR NOT NULL,
   detected_at TIMESTAMPTZ NOT NULL,
+  opened_at TIMESTAMPTZ NOT NULL,
   first_seen TIMESTAMPTZ NOT NULL,
   last_seen TIMESTAMPTZ NOT NULL,
-  updated_at TIMESTAMPTZ NOT NULL,
+  summary VARCHAR NOT NULL,
   detectors VARCHAR[] NOT NULL,
   reasons VARCHAR[] NOT NULL,
   event_ids VARCHAR[] NOT NULL,
   customer_ids VARCHAR[] NOT NULL,
-  finding_ids VARCHAR[] NOT NULL
+  finding_ids VARCHAR[] NOT NULL,
+  PRIMARY KEY (alert_id, revision)
 )""",
 )
+
+# What each employee_days measure counts, in words ({} is the value), for alert summaries.
+MEASURES = {
+    "unexplained_events": "{} accesses with no case",
+    "unexplained_customers": "looked up {} customers with no case",
+    "unexplained_weight": "exposed sensitive data worth {} points with no case",
+    "unexplained_vip": "looked up {} VIP customers with no case",
+    "unexplained_contact": "opened the email or phone of {} customers with no case",
+    "outbound_records": "sent out {} customer records",
+}
 
 # Tables holding per-day state: a rewind to day D deletes their rows from D on.
 DAILY_TABLES = ("access_explained", "employee_days", "findings")
 ALL_TABLES = (*DAILY_TABLES, "employee_footprint", "alerts")
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "2"
+STATE_VERSION = "3"
 
 
 def ensure_tables(con) -> None:
@@ -93,6 +111,6 @@ def reset_if_outdated(store) -> bool:
     for table in ALL_TABLES:
         store.con.execute(f"DROP TABLE IF EXISTS {table}")
     ensure_tables(store.con)
-    store.con.execute("DELETE FROM store_meta WHERE key = 'detect_watermark'")
+    store.con.execute("DELETE FROM store_meta WHERE key IN ('detect_watermark', 'detect_versions')")
     store.set_meta("detect_state_version", STATE_VERSION)
     return True

@@ -34,23 +34,27 @@ def _ms(when: dt.datetime) -> int:
 
 
 def detection_finding(alert: Alert) -> dict[str, Any]:
-    """One alert as an OCSF Detection Finding (activity Create)."""
+    """One line of the alert history as an OCSF Detection Finding: activity Create when the
+    alert opened (revision 0), Update for each later change of the same finding uid."""
     reasons = "; ".join(alert.reasons)
+    activity_id, activity = (1, "Create") if alert.revision == 0 else (2, "Update")
     return {
         "class_uid": 2004,
         "class_name": "Detection Finding",
         "category_uid": 2,
         "category_name": "Findings",
-        "activity_id": 1,
-        "activity_name": "Create",
-        "type_uid": 200401,
-        "type_name": "Detection Finding: Create",
+        "activity_id": activity_id,
+        "activity_name": activity,
+        "type_uid": 200400 + activity_id,
+        "type_name": f"Detection Finding: {activity}",
         "severity_id": SEVERITY_IDS[alert.severity],
         "severity": alert.severity.capitalize(),
         "status_id": 1,
         "status": "New",
         "time": _ms(alert.detected_at),
-        "message": reasons or f"Suspicious use of customer data by {alert.employee_id}",
+        "message": alert.summary
+        or reasons
+        or f"Suspicious use of customer data by {alert.employee_id}",
         "risk_score": round(alert.score),
         "metadata": {
             "version": OCSF_VERSION,
@@ -67,7 +71,8 @@ def detection_finding(alert: Alert) -> dict[str, Any]:
             "desc": reasons,
             "types": list(alert.detectors),
             "analytic": {"type_id": 1, "type": "Rule", "name": ", ".join(alert.detectors)},
-            "created_time": _ms(alert.detected_at),
+            "created_time": _ms(alert.opened_at),
+            "modified_time": _ms(alert.detected_at),
             "first_seen_time": _ms(alert.first_seen),
             "last_seen_time": _ms(alert.last_seen),
             "related_events": [{"uid": e} for e in alert.event_ids[:_LISTED]],

@@ -1,0 +1,47 @@
+"""The detector catalogue's version lock: a detector's version is a hash of its content.
+
+The content is what decides its findings: the query it renders (with every configuration
+value the query embeds, shared helpers included), its own configuration, and the revision
+its author declares. Change any of them and the version changes, so the engine recomputes
+that detector's stored findings instead of silently keeping ones an older detector made
+(detection-rules' version lock, without a lock file to forget to bump).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import msgspec
+
+from insiderwatch.detect.base import Detector, StepContext
+from insiderwatch.detect.config import DetectionConfig, Risk
+
+# Any fixed step renders the query: its times are parameters, not part of its text.
+_DAY = dt.date(2000, 1, 3)
+_START = dt.datetime(2000, 1, 3, tzinfo=dt.UTC)
+
+
+def content_version(detector: Detector, cfg: DetectionConfig) -> str:
+    """``<declared revision>-<hash of query text and configuration>``."""
+    ctx = StepContext(
+        day=_DAY,
+        start=_START,
+        end=_START + dt.timedelta(days=1),
+        lookback_start=_START - dt.timedelta(days=1),
+        baseline_start=_DAY - dt.timedelta(days=cfg.baseline_days),
+        config=cfg,
+    )
+    own = cfg.detector_config(detector)
+    blob = msgspec.json.encode([detector.version, detector.sql(ctx, own), own])
+    return f"{detector.version}-{hashlib.sha256(blob).hexdigest()[:12]}"
+
+
+def shared_fingerprint(cfg: DetectionConfig) -> str:
+    """The configuration every step's shared state (explanations, employee-days) depends
+    on. Per-detector settings are in each detector's version; risk and suppressions only
+    shape alerts, which are recomputed from the findings after every run."""
+    shared = msgspec.structs.replace(
+        cfg, detectors={}, rule_paths=[], disabled=[], risk=Risk(), suppressions=[]
+    )
+    return hashlib.sha256(msgspec.json.encode(shared)).hexdigest()[:16]
