@@ -62,8 +62,8 @@ class MappedSource(LogSource):
         for first, lines in reader.blocks():
             rows = np.arange(first, first + len(lines), dtype=np.int64)
             table = _json_table(lines, rows)
-            # Blank lines are not records.
-            table = table.filter(pc.invert(pc.match_substring_regex(table[LINE], r"^\s*$")))
+            # Blank lines are not records; only JSON's own whitespace makes a line blank.
+            table = table.filter(pc.invert(pc.match_substring_regex(table[LINE], r"^[ \t\r]*$")))
             pending.append(table)
             count += table.num_rows
             if count >= self.options.batch_rows:
