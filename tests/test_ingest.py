@@ -626,3 +626,42 @@ def test_absent_boolean_takes_the_contract_default(tmp_path, store, hash_key):
     (tmp_path / "ds" / "customers.csv").write_text("customer_id,surname\nc1,Smith\n")
     ingest_dataset(store, tmp_path / "ds", hash_key)
     assert store.scalar("SELECT is_vip FROM customers WHERE customer_id = 'c1'") is False
+
+
+# Times that parse but cannot be real: each rejected with its row, the rest loads.
+IMPOSSIBLE_TIMES = [
+    "0000-01-01T00:00:00Z",  # year 0: overflowed Python dates and aborted the whole ingest
+    "0001-01-01T00:00:00Z",  # made detect fail on every later run
+    "1970-01-01T00:00:00Z",  # made detect replay 20,000 days
+    "2026-09-01T10:00:00+99:99",  # not an offset
+    "9999-12-31T00:00:00Z",
+]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_impossible_times_are_dead_letters_and_the_rest_loads(tmp_path, store, ingest, fmt):
+    rows = [{"event_id": f"x{i}", **GOOD_EVENT, "time": t} for i, t in enumerate(IMPOSSIBLE_TIMES)]
+    rows.append({"event_id": "ok", **GOOD_EVENT, "time": "2026-09-01T10:00:00Z"})
+    data = write_sample(tmp_path / "d", fmt, only=EVENTS_ONLY, access=rows)
+    report = ingest(data)
+    assert not report.errors
+    assert [r[0] for r in store.con.execute("SELECT event_id FROM access").fetchall()] == ["ok"]
+    letters = [x for x in list_letters(store) if x["table_name"] == "access"]
+    assert len(letters) == len(IMPOSSIBLE_TIMES)
+    assert {x["field"] for x in letters} == {"time"}
+
+
+def test_time_window_is_a_setting(tmp_path, hash_key):
+    from insiderwatch.settings import load_settings
+    from insiderwatch.store import open_store
+
+    rows = [{"event_id": "old", **GOOD_EVENT, "time": "1995-06-01T00:00:00Z"}]
+    data = write_sample(tmp_path / "d", only=EVENTS_ONLY, access=rows)
+    for earliest, loaded in (("1990-01-01", 1), ("2000-01-01", 0)):
+        env = {
+            "INSIDERWATCH_DB": str(tmp_path / earliest / "iw.duckdb"),
+            "INSIDERWATCH_TIME_EARLIEST": earliest,
+        }
+        with open_store(load_settings(environ=env)) as store:
+            ingest_dataset(store, data, hash_key)
+            assert store.scalar("SELECT count(*) FROM access") == loaded

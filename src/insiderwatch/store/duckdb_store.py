@@ -8,7 +8,7 @@ another Ibis backend.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from insiderwatch.contract import CONTRACT_VERSION, TABLES
 from insiderwatch.errors import ConfigError, InsiderwatchError
 from insiderwatch.privacy import HashKey
 from insiderwatch.store.schema import COUNTERS, EVENT_TABLES, SCHEMA_VERSION, all_ddl, empty_select
+from insiderwatch.store.validate import TimeWindow
 
 
 class Store:
@@ -32,9 +33,11 @@ class Store:
         read_only: bool = False,
         memory_limit: str = "1GB",
         threads: int = 0,
+        time_window: TimeWindow = TimeWindow(),
     ) -> None:
         # Absolute, so the view's segment paths work from any working directory.
         self.path = Path(path).resolve()
+        self.time_window = time_window
         self.read_only = read_only
         if not create and not self.path.exists():
             raise InsiderwatchError(
@@ -223,4 +226,7 @@ def open_store(settings, *, create: bool = True, read_only: bool = False) -> Sto
         read_only=read_only,
         memory_limit=settings.memory_limit,
         threads=settings.threads,
+        time_window=TimeWindow(
+            date.fromisoformat(str(settings.time_earliest)), settings.time_days_ahead
+        ),
     )

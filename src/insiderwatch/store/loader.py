@@ -111,7 +111,13 @@ class BatchLoader:
                 if name != ROW
             }
         self._letters_for_malformed(batch.malformed, counts)
-        stage_sql = staged_select(self.spec, relation, types, REFERENCES.get(self.spec.name, ()))
+        stage_sql = staged_select(
+            self.spec,
+            relation,
+            types,
+            REFERENCES.get(self.spec.name, ()),
+            self.store.time_window,
+        )
         # The parsed batch is held as Arrow and scanned in place by later queries, which
         # avoids copying it into a temporary table.
         if self.spec.name in EVENT_TABLES:
