@@ -341,3 +341,36 @@ def test_csv_with_a_byte_order_mark(store, hash_key, tmp_path):
     log.write_text("\ufeff" + (DATA / "salesforce-api.csv").read_text(), encoding="utf-8")
     result = _ingest(store, hash_key, "mapped", log, "salesforce-api").files[0]
     assert result.error is None and result.counts.loaded == 3
+
+
+def test_a_jmespath_failing_on_one_record_rejects_only_that_record(store, hash_key, tmp_path):
+    """join() given a null used to abort the whole file; now that record is a dead letter
+    naming its field, and the records around it load."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "format: jsonl\nidentity: app\n"
+        "fields: {time: t, employee_id: u, action: {path: a, default: view}, "
+        "customer_ids: \"join(';', ids)\"}\n"
+    )
+    log = tmp_path / "app.jsonl"
+    secret = "leaky.person@example.org"
+    lines = [
+        {"t": "2026-09-01T10:00:00Z", "u": "ann", "ids": ["c1", "c2"]},
+        {"t": "2026-09-01T10:01:00Z", "u": "ann", "ids": None, "note": secret},
+        {"t": "2026-09-01T10:02:00Z", "u": "ann", "ids": [1, secret]},
+        {"t": "2026-09-01T10:03:00Z", "u": "ann", "ids": ["c3"]},
+    ]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = _ingest(store, hash_key, "mapped", log, mapping).files[0]
+    assert result.error is None
+    assert result.counts.rows_read == 4 and result.counts.loaded == 2
+    assert [e["customer_ids"] for e in _access(store)] == [["c1", "c2"], ["c3"]]
+    letters = store.con.execute(
+        "SELECT row_no, field, reason, record FROM dead_letters WHERE table_name = 'access' "
+        "ORDER BY row_no"
+    ).fetchall()
+    assert [(r, f, why) for r, f, why, _ in letters] == [
+        (2, "customer_ids", "jmespath_failed"),
+        (3, "customer_ids", "jmespath_failed"),
+    ]
+    assert all("join()" in record and secret not in record for *_, record in letters)

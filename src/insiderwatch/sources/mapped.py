@@ -123,7 +123,8 @@ class MappedSource(LogSource):
         con, mapping = self._con, self.mapping
         relation, candidates = "_in", table.num_rows
         if mapping.format == "jsonl":
-            table = mapping.add_jmespath_columns(table)
+            table, failed = mapping.add_jmespath_columns(table)
+            malformed = malformed + failed
             con.register("_in", table)
             is_object = f"coalesce(try(json_type({LINE}) = 'OBJECT'), false)"
             bad = con.execute(f"SELECT {ROW} FROM _in WHERE NOT {is_object}").fetchall()
@@ -154,7 +155,7 @@ class MappedSource(LogSource):
         the value map does not know (for ``sources check``)."""
         mapping, con = self.mapping, self._con
         if mapping.format == "jsonl":
-            table = mapping.add_jmespath_columns(table)
+            table, _ = mapping.add_jmespath_columns(table)
             objects = (
                 f"(SELECT * FROM _in WHERE coalesce(try(json_type({LINE}) = 'OBJECT'), false))"
             )

@@ -240,19 +240,54 @@ class Mapping:
         return f"(SELECT *, json_extract_string({LINE}, [{paths}]) AS _v FROM {relation})"
 
     # -- per-record JMESPath ----------------------------------------------------------
-    def add_jmespath_columns(self, table: pa.Table) -> pa.Table:
+    def add_jmespath_columns(self, table: pa.Table) -> tuple[pa.Table, list[tuple]]:
+        """``table`` with one column per JMESPath expression, less the records on which
+        an expression failed (a function given a null, say): those come back as
+        (row, why, "field:jmespath_failed"), so one odd record is a dead letter naming
+        its field and the rest of the file loads."""
         if not self._jmespath:
-            return table
+            return table, []
         docs = []
         for text in table[LINE].to_pylist():
             try:
                 docs.append(json.loads(text))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, RecursionError):
                 docs.append(None)
+        failed: dict[int, tuple[str, str]] = {}  # record index -> (field, why)
         for path, compiled in self._jmespath.items():
-            values = [_text(compiled.search(d)) if isinstance(d, dict) else None for d in docs]
+            values = [self._search(compiled, path, doc, i, failed) for i, doc in enumerate(docs)]
             table = table.append_column(_jp_column(path), pa.array(values, pa.string()))
-        return table
+        if not failed:
+            return table, []
+        rows = table[ROW].to_pylist()
+        rejected = [
+            (rows[i], f"JMESPath {why} (line withheld)", f"{target}:jmespath_failed")
+            for i, (target, why) in sorted(failed.items())
+        ]
+        keep = pa.array([i not in failed for i in range(table.num_rows)])
+        return table.filter(keep), rejected
+
+    def _search(
+        self, compiled: Any, path: str, doc: Any, index: int, failed: dict[int, tuple[str, str]]
+    ) -> str | None:
+        if not isinstance(doc, dict) or index in failed:
+            return None
+        from jmespath.exceptions import JMESPathError
+
+        try:
+            return _text(compiled.search(doc))
+        except (JMESPathError, TypeError, ValueError, RecursionError) as exc:
+            targets = [t for t, r in self.rules.items() if r.path == path]
+            failed[index] = (targets[0] if targets else "filter", f"{path!r}: {_why(exc)}")
+            return None
+
+
+def _why(exc: Exception) -> str:
+    """What went wrong, without the value (a JMESPath message quotes it: personal data)."""
+    actual = getattr(exc, "actual_type", None)
+    if actual is not None:
+        return f"{exc.function_name}() got {actual}, expects {', '.join(exc.expected_types)}"
+    return type(exc).__name__
 
 
 def shipped_mappings() -> dict[str, Path]:

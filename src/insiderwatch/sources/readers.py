@@ -43,7 +43,9 @@ class RawBatch:
     layout: Literal["columns", "json"]
     data: pa.Table | None = None
     relation: str | None = None  # SQL relation the store reads directly (Parquet)
-    malformed: list[tuple[int, str]] = field(default_factory=list)  # (row, raw text)
+    # (row, raw text or why) of records that could not be split, optionally with a third
+    # element "field:reason" when the failing field is known (default row:malformed_row)
+    malformed: list[tuple] = field(default_factory=list)
     rows: int = 0  # records in this batch, malformed included
     typed: bool = False  # column types come from the producer (Parquet), not from text
 
@@ -125,7 +127,7 @@ class _LineBatcher:
             ):
                 take += 1
             bad, self.bad = self.bad[:take], self.bad[take:]
-            rows, self.next_row = _number_rows(self.next_row, table.num_rows, [r for r, _ in bad])
+            rows, self.next_row = _number_rows(self.next_row, table.num_rows, [m[0] for m in bad])
             table = table.append_column(ROW, pa.array(rows))
             pending, pending_rows = [], 0
             return RawBatch(

@@ -30,6 +30,8 @@ from insiderwatch.store.validate import (
     staged_select,
 )
 
+MALFORMED = "row:malformed_row"  # a record the source could not split into fields
+
 # Referential checks: an access or a case by someone not on the roster is rejected, so a
 # late roster can be loaded and the letters replayed.
 REFERENCES: dict[str, tuple[Reference, ...]] = {
@@ -220,19 +222,22 @@ class BatchLoader:
         """
         self._count_and_insert(bad, counts)
 
-    def _letters_for_malformed(self, malformed: list[tuple[int, str]], counts: LoadCounts) -> None:
+    def _letters_for_malformed(self, malformed: list[tuple], counts: LoadCounts) -> None:
+        """Records a source could not even split: (row, what is known of it) and, when the
+        source knows which field failed, a third element ``field:reason``."""
         if not malformed:
             return
         rows = pa.table(
             {
-                "row_no": [r for r, _ in malformed],
-                "text": [None if self.pii else t for _, t in malformed],
+                "row_no": pa.array([m[0] for m in malformed], pa.int64()),
+                "text": pa.array([None if self.pii else m[1] for m in malformed], pa.string()),
+                "problem": [m[2] if len(m) > 2 else MALFORMED for m in malformed],
             }
         )
         self.con.register("_malformed", rows)
         try:
             self._count_and_insert(
-                "SELECT row_no, ['row:malformed_row'] AS problems, NULL AS record_key, "
+                "SELECT row_no, [problem] AS problems, NULL AS record_key, "
                 "text AS record, 'rejected' AS disposition FROM _malformed",
                 counts,
             )
