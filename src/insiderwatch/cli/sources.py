@@ -210,7 +210,7 @@ def check(
             escape(", ".join(info["unmapped_values"])),
         )
     out.print(fields)
-    for line, why, *problem in report["malformed"]:
+    for line, why, *_ in report["malformed"]:
         err.print(escape(f"{sample}:{line}: {why}"))
     for reason, n in report["problems"].items():
         err.print(escape(f"the contract would reject {n} record(s): {reason}"))
