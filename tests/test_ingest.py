@@ -665,3 +665,43 @@ def test_time_window_is_a_setting(tmp_path, hash_key):
         with open_store(load_settings(environ=env)) as store:
             ingest_dataset(store, data, hash_key)
             assert store.scalar("SELECT count(*) FROM access") == loaded
+
+
+def test_a_killed_ingest_is_marked_aborted_and_its_files_removed(tmp_path, hash_key):
+    """A process killed mid-batch left the batch `running` forever and its segment files
+    on disk; the next writer marks it aborted and deletes files the catalog never listed."""
+    import subprocess
+    import sys
+    import textwrap
+
+    data = write_sample(tmp_path / "d", only=EVENTS_ONLY)
+    db = tmp_path / "s" / "iw.duckdb"
+    with Store(db, threads=1) as store:
+        ingest_dataset(store, data, hash_key)
+        kept = store.segment_files()
+        events = store.scalar("SELECT count(*) FROM access")
+    assert kept and events
+    killed = textwrap.dedent(
+        f"""
+        import os
+        from insiderwatch.store import Store
+        store = Store({str(db)!r}, threads=1)
+        batch = store.new_batch("access", "dying.csv", "csv")
+        folder = store.segments_dir / "access"
+        (folder / f"batch-{{batch:06d}}-0000.parquet.partial").write_bytes(b"half")
+        (folder / f"batch-{{batch:06d}}-0001.parquet").write_bytes(b"whole, never listed")
+        store.con.execute("CHECKPOINT")
+        os.kill(os.getpid(), 9)
+        """
+    )
+    assert subprocess.run([sys.executable, "-c", killed]).returncode == -9
+    with Store(db, threads=1) as store:
+        assert len(store.aborted) == 1
+        status = store.scalar(
+            "SELECT status FROM ingest_batches WHERE batch_id = ?", [store.aborted[0]]
+        )
+        assert status == "aborted"
+        assert sorted((store.segments_dir / "access").iterdir()) == sorted(kept)
+        assert store.scalar("SELECT count(*) FROM access") == events
+    with Store(db, threads=1) as store:
+        assert store.aborted == []  # reported once

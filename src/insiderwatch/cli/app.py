@@ -50,6 +50,17 @@ def settings_for(db: Path | None, config: Path | None, **flags) -> Settings:
         raise fail(exc) from None
 
 
+def note_aborted(store) -> None:
+    """Say when opening the store found batches of an earlier, killed run."""
+    if store.aborted:
+        ids = ", ".join(str(b) for b in store.aborted)
+        err.print(
+            f"[yellow]found {len(store.aborted)} batch(es) of an interrupted run "
+            f"({ids}): marked aborted, their unlisted files removed; nothing of them "
+            "was loaded, so ingest them again[/]"
+        )
+
+
 def print_json(data) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 

@@ -25,6 +25,7 @@ from insiderwatch.cli.app import (
     err,
     fail,
     file_progress,
+    note_aborted,
     out,
     print_json,
     settings_for,
@@ -237,6 +238,7 @@ def ingest(
     try:
         key = load_or_create_key(settings.secret_path, settings.hash_key)
         with open_store(settings) as store:
+            note_aborted(store)
             bar, on_file_start, progress = _ingest_progress()
             with bar:
                 report = ingest_dataset(

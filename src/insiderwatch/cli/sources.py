@@ -18,6 +18,7 @@ from insiderwatch.cli.app import (
     err,
     fail,
     file_progress,
+    note_aborted,
     out,
     print_json,
     settings_for,
@@ -130,6 +131,7 @@ def ingest_with_source(
         log_files(paths)
         key = load_or_create_key(settings.secret_path, settings.hash_key)
         with open_store(settings) as store:
+            note_aborted(store)
             bar, on_file_start, progress = _progress()
             with bar:
                 report = ingest_logs(

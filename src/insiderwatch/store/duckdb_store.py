@@ -58,8 +58,10 @@ class Store:
         # Contract times are UTC: a time without offset is UTC and event days are UTC
         # days, whatever the host's local zone.
         self.con.execute("SET TimeZone = 'UTC'")
+        self.aborted: list[int] = []  # batches found interrupted by an earlier run
         if not read_only:
             self._migrate()
+            self._recover_interrupted()
         self.refresh_views()
         self._ibis = None
 
@@ -86,6 +88,24 @@ class Store:
                 f"store {self.path} has schema version {version}; this insiderwatch expects "
                 f"{SCHEMA_VERSION}"
             )
+
+    def _recover_interrupted(self) -> None:
+        """DuckDB admits one writing process, so a batch still ``running`` when the store
+        opens for writing was killed: it is marked ``aborted``, and segment files the
+        catalog does not list (written by a transaction that never committed) are
+        deleted. Nothing of such a batch was ever visible, so nothing else changes."""
+        self.aborted = [
+            r[0]
+            for r in self.con.execute(
+                "UPDATE ingest_batches SET status = 'aborted', finished_at = now() "
+                "WHERE status = 'running' RETURNING batch_id"
+            ).fetchall()
+        ]
+        listed = {p for (p,) in self.con.execute("SELECT path FROM event_segments").fetchall()}
+        for table in EVENT_TABLES:
+            for file in (self.segments_dir / table).glob("batch-*.parquet*"):
+                if str(file.relative_to(self.path.parent)) not in listed:
+                    file.unlink(missing_ok=True)
 
     # -- event segments -------------------------------------------------------------
     @property
