@@ -374,3 +374,44 @@ def test_a_jmespath_failing_on_one_record_rejects_only_that_record(store, hash_k
         (3, "customer_ids", "jmespath_failed"),
     ]
     assert all("join()" in record and secret not in record for *_, record in letters)
+
+
+EXPORT_MAPPING = (
+    "format: csv\nidentity: app\n"
+    "fields: {time: When, employee_id: Who, action: {path: What, default: view}, "
+    "record_count: Rows}\n"
+)
+
+
+def _export_csv(path, rows):
+    path.write_text("When,Who,What,Rows\n" + "".join(f"{r}\n" for r in rows))
+
+
+def test_a_rotated_csv_with_the_same_header_is_read_whole(store, hash_key, tmp_path):
+    """A daily export replaced by the next day's (same header, so the same first line)
+    reused the old byte offset: rows were skipped or read from mid-line, and the new rows
+    were taken for conflicting duplicates of the old ones, with exit 0."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(EXPORT_MAPPING)
+    log = tmp_path / "exports.csv"
+    _export_csv(log, [f"2026-09-01T10:0{i}:00Z,ann,export,{i + 1}" for i in range(4)])
+    first = _ingest(store, hash_key, "mapped", log, mapping).files[0]
+    assert first.counts.loaded == 4 and not first.restarted
+    # Rotated: a new file under the same name, longer than the old one, same header.
+    _export_csv(log, [f"2026-09-02T11:0{i}:00Z,ann,export,{i + 10}" for i in range(6)])
+    second = _ingest(store, hash_key, "mapped", log, mapping).files[0]
+    assert second.restarted and second.start_line == 0
+    assert (second.counts.loaded, second.counts.rejected, second.counts.duplicates) == (6, 0, 0)
+    assert store.scalar("SELECT count(*) FROM access") == 10
+    # Truncated below the saved offset (copytruncate) and rewritten: read from the top.
+    _export_csv(log, ["2026-09-03T09:00:00Z,ann,export,99"])
+    third = _ingest(store, hash_key, "mapped", log, mapping).files[0]
+    assert third.restarted and third.counts.loaded == 1
+    # Appended to: the position is kept, only the new row is read.
+    with log.open("a") as fh:
+        fh.write("2026-09-03T09:05:00Z,ann,export,7\n")
+    fourth = _ingest(store, hash_key, "mapped", log, mapping).files[0]
+    assert not fourth.restarted and fourth.start_line == 2
+    assert (fourth.counts.rows_read, fourth.counts.loaded) == (1, 1)
+    again = _ingest(store, hash_key, "mapped", log, mapping, from_start=True).files[0]
+    assert (again.counts.loaded, again.counts.duplicates) == (0, 2)

@@ -108,6 +108,12 @@ def _print_report(report: SourceReport, seconds: float) -> None:
     if report.unmapped:
         who = ", ".join(f"{k} ({v:,} events)" for k, v in report.unmapped.most_common())
         err.print(escape(f"identities without a mapping, kept as their own: {who}"))
+    for r in report.files:
+        if r.restarted:
+            err.print(
+                f"[yellow]{escape(str(r.path))}: changed since the last run (rotated, "
+                "truncated or replaced): read from the top[/]"
+            )
     for r in report.errors:
         err.print(f"[bold red]error:[/] {escape(r.error or '')}")
 
@@ -162,6 +168,7 @@ def ingest_with_source(
                         "path": str(r.path),
                         "table": r.table,
                         "from_line": r.start_line + 1,
+                        "restarted": r.restarted,
                         "batch_id": r.batch_id,
                         "error": r.error,
                         "skipped": dict(r.skipped),

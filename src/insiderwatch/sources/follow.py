@@ -2,10 +2,12 @@
 
 A position is (byte offset, line number) just after the last complete line consumed.
 Only whole lines are handed out: a last line without its newline is still being written,
-so it is left for the next run. A file is recognised by its first line (not its path),
-so a rotated log keeps its position under its new name and a truncated or replaced log
-starts again from the top. Gzip files are read through a decompressor; their offsets
-count decompressed bytes.
+so it is left for the next run. A position is only reused when the file is still the
+one it was taken in: same first line, and the bytes just before the offset unchanged
+(``position_check``). A CSV export rotated under the same header, a truncated log or a
+replaced one fails the check and is read from the top (event ids derive from the
+records, so nothing is counted twice). Gzip files are read through a decompressor; their
+offsets count decompressed bytes.
 """
 
 from __future__ import annotations
@@ -46,6 +48,29 @@ def file_identity(path: Path) -> str:
     if not first.endswith(b"\n"):
         return ""
     return hashlib.sha256(first).hexdigest()[:24]
+
+
+_CHECK_BYTES = 4096
+
+
+def position_check(path: Path, offset: int) -> str:
+    """Fingerprint of what lies before ``offset``: the last 4 KiB before it in a plain
+    file (appending never changes them; rotation, truncation or replacement does), and
+    for a gzip archive, which is never appended to, its size and first 64 KiB."""
+    try:
+        if is_gzip(path):
+            with path.open("rb") as fh:
+                head = fh.read(1 << 16)
+            return f"gz:{path.stat().st_size}:{hashlib.sha256(head).hexdigest()[:24]}"
+        start = max(0, offset - _CHECK_BYTES)
+        with path.open("rb") as fh:
+            fh.seek(start)
+            window = fh.read(offset - start)
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot open: {exc}", Location(file=str(path))) from None
+    if len(window) < offset - start:
+        return "shorter"  # truncated below the offset: never equal to a real check
+    return hashlib.sha256(window).hexdigest()[:24]
 
 
 class LineReader:

@@ -210,10 +210,14 @@ class Mapping:
         columns = [f"{ROW}"]
         derived = None
         if "event_id" in TABLES[self.table].names:
-            # Without an id in the record, the file and line name it, so a re-read
-            # never double counts.
+            # Without an id in the record, the file, line and content name it: a re-read
+            # never double counts, and a file rotated under the same header (same first
+            # line) cannot give its records the ids of the old file's.
             seed = quote_str(f"{self.name}:{file_identity}:")
-            derived = f"{quote_str(self.name + '-')} || md5({seed} || {ROW})"
+            content = LINE if self.format == "jsonl" else "CAST(_rec AS VARCHAR)"
+            derived = (
+                f"{quote_str(self.name + '-')} || md5({seed} || {ROW} || ':' || md5({content}))"
+            )
             if "event_id" not in self.rules:
                 columns.append(f"{derived} AS event_id")
         for target, rule in self.rules.items():
@@ -222,7 +226,8 @@ class Mapping:
                 value = f"coalesce({value}, {derived})"
             columns.append(f"CAST({value} AS VARCHAR) AS {quote_ident(target)}")
         return (
-            f"SELECT {', '.join(columns)} FROM {self.parsed_relation(relation)} {self.where_sql()}"
+            f"SELECT {', '.join(columns)} FROM {self.parsed_relation(relation)} AS _rec "
+            f"{self.where_sql()}"
         )
 
     def where_sql(self) -> str:
