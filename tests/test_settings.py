@@ -58,6 +58,7 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "internal_apps": "pgwatch",
         "pg_log_line_prefix": "%m [%p] ",
         "time_earliest": "2001-02-03",
+        "max_line_bytes": "4096",
         "time_days_ahead": "7",
     }
     assert set(values) == set(REGISTRY), "a new setting needs a value here"

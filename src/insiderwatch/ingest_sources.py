@@ -26,6 +26,7 @@ from insiderwatch.ingest import PerFileReport
 from insiderwatch.privacy import HashKey
 from insiderwatch.settings import Settings
 from insiderwatch.sources.follow import (
+    MAX_LINE_BYTES,
     START,
     LineReader,
     Position,
@@ -77,6 +78,7 @@ def source_options(settings: Settings, mapping: Path | None = None) -> SourceOpt
         mapping=mapping,
         log_line_prefix=settings.pg_log_line_prefix,
         batch_rows=settings.batch_rows or 500_000,
+        max_line_bytes=settings.max_line_bytes or MAX_LINE_BYTES,
     )
 
 

@@ -103,6 +103,13 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "max_line_bytes",
+        16 << 20,
+        "Lines longer than this (bytes) are dead letters line:too_long; they are skipped as "
+        "they stream past, never held in memory whole.",
+        _positive_int,
+    ),
+    Setting(
         "time_earliest",
         "1990-01-01",
         "Event times before this UTC day are rejected as time:out_of_range (a year-0 or "
