@@ -503,10 +503,16 @@ def test_missing_required_column_fails_the_file_naming_it(tmp_path, store, inges
 
 
 def test_unreadable_file_mid_way_is_marked_failed(tmp_path, store, ingest):
+    import gzip
+
     data = write_sample(tmp_path / "d", only=EVENTS_ONLY, access=[])
-    (data / "access.csv").write_bytes(b"event_id,time,employee_id,action\nz1,\xff\xfe,e1,view\n")
+    body = b"event_id,time,employee_id,action\n" + b"".join(
+        f"z{i},2026-09-01T00:00:00Z,e{i % 97},view\n".encode() for i in range(50_000)
+    )
+    packed = gzip.compress(body)
+    (data / "access.csv.gz").write_bytes(packed[: len(packed) // 2])  # cut off mid-way
     result = ingest(data).files[-1]
-    assert result.error and str(data / "access.csv") in result.error
+    assert result.error and str(data / "access.csv.gz") in result.error
     status = store.scalar("SELECT status FROM ingest_batches WHERE batch_id = ?", [result.batch_id])
     assert status == "failed"
 
@@ -705,3 +711,27 @@ def test_a_killed_ingest_is_marked_aborted_and_its_files_removed(tmp_path, hash_
         assert store.scalar("SELECT count(*) FROM access") == events
     with Store(db, threads=1) as store:
         assert store.aborted == []  # reported once
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_bad_bytes_and_over_long_lines_are_letters_and_the_rest_loads(tmp_path, store, ingest, fmt):
+    """One invalid UTF-8 byte, or one line over the limit, used to fail the whole file."""
+    rows = [{"event_id": f"g{i}", **GOOD_EVENT} for i in range(4)]
+    data = write_sample(tmp_path / "d", fmt, only=EVENTS_ONLY, access=rows)
+    path = next(data.glob("access.*"))
+    lines = path.read_bytes().splitlines(keepends=True)
+    first = 1 if fmt == "csv" else 0  # the CSV header stays
+    lines[first + 1] = b"\xff\xfe" + lines[first + 1]  # row/line 3 (csv) or 2 (jsonl)
+    lines[first + 2] = lines[first + 2].rstrip(b"\n") + b"z" * 9000 + b"\n"
+    path.write_bytes(b"".join(lines))
+    report = ingest(data, max_line_bytes=4096)
+    assert not report.errors
+    (access,) = [f for f in report.files if f.file.table == "access"]
+    assert (access.counts.rows_read, access.counts.loaded, access.counts.rejected) == (4, 2, 2)
+    assert sorted(r[0] for r in store.con.execute("SELECT event_id FROM access").fetchall()) == [
+        "g0",
+        "g3",
+    ]
+    letters = {(x["row_no"], x["field"], x["reason"]) for x in list_letters(store)}
+    row = first + 2
+    assert letters == {(row, "line", "invalid_utf8"), (row + 1, "line", "too_long")}

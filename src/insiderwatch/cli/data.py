@@ -247,6 +247,7 @@ def ingest(
                     key,
                     phone_region=settings.phone_region,
                     batch_rows=settings.batch_rows,
+                    max_line_bytes=settings.max_line_bytes,
                     progress=progress,
                     on_file_start=on_file_start,
                 )

@@ -81,6 +81,10 @@ TOO_LONG = "line:too_long"
 NOT_UTF8 = "line:invalid_utf8"
 
 
+def _ignore(line: int) -> None:
+    pass
+
+
 class BoundedLines:
     """Splits a byte stream into runs of complete lines in bounded memory.
 
@@ -95,13 +99,16 @@ class BoundedLines:
         self,
         read: Callable[[int], bytes],
         limit: int,
-        on_too_long: Callable[[int], None],
+        on_too_long: Callable[[int], None] = _ignore,
         first_line: int = 0,
         keep_last: bool = False,
     ) -> None:
         self.read, self.limit, self.on_too_long = read, max(1, limit), on_too_long
         self.line = first_line  # lines handed out so far
         self.keep_last = keep_last
+        # Line numbers only name over-long lines for a reader that numbers lines itself;
+        # a caller that numbers records another way (a CSV parser) saves the count.
+        self.count_lines = on_too_long is not _ignore
 
     def runs(self, block_bytes: int) -> Iterator[tuple[int, bytes]]:
         carry, skipped = b"", -1  # skipped >= 0: bytes of an over-long line dropped so far
@@ -119,7 +126,8 @@ class BoundedLines:
             if len(whole) > self.limit:
                 yield from self._split_long(whole)
             elif whole:
-                self.line += whole.count(b"\n")
+                if self.count_lines:
+                    self.line += whole.count(b"\n")
                 yield len(whole), whole
             if len(carry) > self.limit:
                 carry, skipped = b"", len(carry)

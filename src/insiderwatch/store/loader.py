@@ -200,7 +200,9 @@ class BatchLoader:
         )
 
     def _letters_for_bad_json(self, counts: LoadCounts) -> None:
-        """Letters for lines that are not JSON objects; blank lines are skipped uncounted."""
+        """Letters for lines that are not JSON objects; blank lines are skipped uncounted.
+        Only JSON's own whitespace makes a line blank (as for mapped JSON logs): a form
+        feed or a Unicode space is a malformed record, not nothing."""
         self.con.register(
             "_not_objects",
             self.con.sql(
@@ -208,7 +210,7 @@ class BatchLoader:
             ).to_arrow_table(),
         )
         blank = self.scalar(
-            f"SELECT count(*) FROM _not_objects WHERE regexp_full_match({LINE}, '\\s*')"
+            f"SELECT count(*) FROM _not_objects WHERE regexp_full_match({LINE}, '[ \\t\\r]*')"
         )
         counts.rows_read -= blank
         record = "NULL" if self.pii else LINE  # a broken customer line may hold raw PII
@@ -218,7 +220,7 @@ class BatchLoader:
                          ELSE 'line:malformed_json' END] AS problems,
                    NULL AS record_key, {record} AS record, 'rejected' AS disposition
             FROM _not_objects
-            WHERE NOT regexp_full_match({LINE}, '\\s*')
+            WHERE NOT regexp_full_match({LINE}, '[ \\t\\r]*')
         """
         self._count_and_insert(bad, counts)
 
