@@ -249,13 +249,16 @@ class CsvReader(Reader):
                 raw, fh = _stream(self.file)
                 with raw, fh:
                     stream = pacsv.open_csv(
-                        fh,
+                        pa.PythonFile(_CheckedLines(fh, self.max_line_bytes), mode="r"),
                         read_options=pacsv.ReadOptions(block_size=1 << 16, use_threads=False),
                         parse_options=pacsv.ParseOptions(invalid_row_handler=lambda r: "skip"),
                     )
                     self._columns = list(stream.schema.names)
             except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
                 raise self._fail(exc) from None
+            bad = _rejected_line(1, self._columns[0] if self._columns else "", 0)
+            if bad:
+                raise self._fail(ValueError(f"the header is {bad[2].split(':')[1]}"))
         return self._columns
 
     def batches(self) -> Iterator[RawBatch]:
