@@ -438,3 +438,36 @@ def test_no_raw_email_in_statement_texts_or_any_table(tmp_path, hash_key):
         store.con.execute("CHECKPOINT")
     for path, content in _store_bytes(folder).items():
         assert LEAKY.encode() not in content, f"raw email found in {path}"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.mkdir(), "not a regular file"),
+        (lambda p: p.write_bytes(bytes(range(256)) * 4), "not hex"),
+        (lambda p: p.write_bytes(b"\x00\x01corrupt\xff"), "not hex"),
+    ],
+    ids=["directory", "binary", "corrupt"],
+)
+def test_an_unusable_key_file_is_a_clear_error(tmp_path, make, message):
+    path = tmp_path / "hash.key"
+    make(path)
+    with pytest.raises(ConfigError, match=message):
+        load_or_create_key(path)
+
+
+def test_a_key_file_others_can_read_is_used_with_a_warning(tmp_path):
+    from insiderwatch.privacy.hashing import KeyFileWarning
+
+    path = tmp_path / "hash.key"
+    path.write_text(KEY_HEX + "\n")
+    path.chmod(0o644)
+    with pytest.warns(KeyFileWarning, match="chmod 600"):
+        key = load_or_create_key(path)
+    assert key.secret == bytes.fromhex(KEY_HEX)
+    path.chmod(0o600)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_or_create_key(path)
