@@ -29,6 +29,7 @@ from insiderwatch.cli.app import (
     out,
     print_json,
     settings_for,
+    shown,
 )
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.ingest import IngestReport, ingest_dataset
@@ -351,7 +352,7 @@ def rejects(
     for name in ("table", "field:reason", "rows"):
         by_reason.add_column(name, justify="right" if name == "rows" else "left")
     for tbl, why, n in summary:
-        by_reason.add_row(tbl, why, f"{n:,}")
+        by_reason.add_row(tbl, shown(why), f"{n:,}")
     out.print(by_reason)
     rows = Table(title=f"First {len(letters)} letters" if letters else "No letters")
     for name in ("where", "reason", "key", "record"):
@@ -359,5 +360,10 @@ def rejects(
     for letter in letters:
         where = f"{letter['source']}:{letter['row_no']}:{letter['field']}"
         record = (letter["record"] or "")[:120]
-        rows.add_row(where, "; ".join(letter["problems"] or []), letter["record_key"] or "", record)
+        rows.add_row(
+            shown(where),
+            shown("; ".join(letter["problems"] or [])),
+            shown(letter["record_key"]),
+            shown(record),
+        )
     out.print(rows)

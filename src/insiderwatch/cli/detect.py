@@ -23,6 +23,7 @@ from insiderwatch.cli.app import (
     parse_when,
     print_json,
     settings_for,
+    shown,
 )
 from insiderwatch.detect import DetectionRun, active_detectors, load_detection_config, run_detection
 from insiderwatch.errors import InsiderwatchError
@@ -93,12 +94,12 @@ def _print_alerts(alerts, title: str) -> None:
     for col in ("alert", "employee", "score", "severity", "detected at", "reasons", "evidence"):
         table.add_column(col)
     for a in alerts:
-        reasons = "\n".join(escape(r) for r in a.reasons[:4])
+        reasons = "\n".join(shown(r) for r in a.reasons[:4])
         if len(a.reasons) > 4:
             reasons += f"\n... and {len(a.reasons) - 4} more"
         table.add_row(
             a.alert_id,
-            a.employee_id,
+            shown(a.employee_id),
             f"{a.score:.0f}",
             a.severity,
             a.detected_at.strftime("%Y-%m-%d %H:%M"),
