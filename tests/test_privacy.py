@@ -283,9 +283,10 @@ def _as_text(value):
     return str(value).lower() if isinstance(value, bool) else value
 
 
-# Headers match the contract case-insensitively in CSV and Parquet (JSON keys are exact).
-HEADER_CASES = [(fmt, str.lower) for fmt in ("csv", "jsonl", "parquet")] + [
-    (fmt, case) for fmt in ("csv", "parquet") for case in (str.title, str.upper)
+# Headers and JSON keys match the contract case-insensitively: a JSON key EMAIL used to
+# be dropped without a word.
+HEADER_CASES = [
+    (fmt, case) for fmt in ("csv", "jsonl", "parquet") for case in (str.lower, str.title, str.upper)
 ]
 
 
@@ -471,3 +472,20 @@ def test_a_key_file_others_can_read_is_used_with_a_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_or_create_key(path)
+
+
+def test_odd_customer_values_are_letters_not_hashes(tmp_path, store, ingest):
+    """An email given as a JSON array is not an email (it was hashed as its text), and
+    a 2 MB customer id is over the contract's length limit."""
+    rows = [
+        {"customer_id": "c" * (2 << 20), "surname": "Long"},
+        {"customer_id": "c9", "surname": "List", "email": ["x@example.com", "y@example.com"]},
+    ]
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "customers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = ingest(data)
+    assert not report.errors
+    assert store.scalar("SELECT email_hash FROM customers WHERE customer_id = 'c9'") is None
+    letters = {(x["row_no"], x["field"], x["reason"]) for x in list_letters(store)}
+    assert letters == {(1, "customer_id", "too_long"), (2, "email", "not_an_email")}

@@ -24,6 +24,7 @@ from insiderwatch.store.schema import COUNTERS, EVENT_TABLES
 from insiderwatch.store.validate import (
     TEXT,
     Reference,
+    case_folded_line,
     json_objects_select,
     quote_ident,
     quote_str,
@@ -97,7 +98,9 @@ class BatchLoader:
             con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT * FROM {batch.relation}")
         if batch.layout == "json":
             # Parse each line once into Arrow; later queries scan the parsed columns.
-            objects = con.sql(json_objects_select(self.spec, "_raw")).to_arrow_table()
+            objects = con.sql(
+                json_objects_select(self.spec, "_raw", self._json_line())
+            ).to_arrow_table()
             con.register("_json", objects)
             if objects.num_rows < batch.data.num_rows:
                 self._letters_for_bad_json(counts)
@@ -198,6 +201,23 @@ class BatchLoader:
               resolved_batch = NULL
             """
         )
+
+    def _json_line(self) -> str:
+        """The JSON line as parsed. Keys of personal data spelled in another case
+        (``EMAIL``) would otherwise be dropped without a word, so for tables holding
+        personal data they are matched case-insensitively, as CSV headers are; the key
+        scan costs one extra parse, paid only by those (small) tables."""
+        if not self.pii:
+            return LINE
+        keys = [
+            k
+            for (k,) in self.con.execute(
+                f"SELECT DISTINCT unnest(json_keys(try_cast({LINE} AS JSON))) FROM _raw "
+                f"WHERE starts_with(ltrim({LINE}), '{{')"
+            ).fetchall()
+            if k is not None
+        ]
+        return case_folded_line(self.spec, keys)
 
     def _letters_for_bad_json(self, counts: LoadCounts) -> None:
         """Letters for lines that are not JSON objects; blank lines are skipped uncounted.

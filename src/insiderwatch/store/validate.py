@@ -9,6 +9,7 @@ This is ingest-side and DuckDB-specific on purpose; detection queries use Ibis.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -201,7 +202,7 @@ def _checks(
     return checks
 
 
-def json_objects_select(spec: TableSpec, relation: str) -> str:
+def json_objects_select(spec: TableSpec, relation: str, line: str = LINE) -> str:
     """Rows of ``relation`` whose ``_line`` is a JSON object, one column per field.
 
     The JSON is parsed once per line (``try`` turns a malformed line into NULL rather
@@ -216,9 +217,25 @@ def json_objects_select(spec: TableSpec, relation: str) -> str:
         f"ELSE regexp_matches({LINE}, '^\\s*\\{{') END"
     )
     return (
-        f"SELECT {ROW}, unnest(s) FROM (SELECT {ROW}, try(from_json({LINE}, '{{{fields}}}')) AS s "
+        f"SELECT {ROW}, unnest(s) FROM (SELECT {ROW}, try(from_json({line}, '{{{fields}}}')) AS s "
         f"FROM {relation} WHERE {looks_like_object}) WHERE s IS NOT NULL"
     )
+
+
+def case_folded_line(spec: TableSpec, keys: list[str]) -> str:
+    """SQL for the JSON line with keys that differ from a contract column only in case
+    (``EMAIL``, ``Phone``) renamed to the column, as CSV headers already match; ``keys``
+    are the keys found in the batch. A key is a quoted name right after ``{`` or ``,``
+    and before ``:`` (inside a string value a quote is escaped, so it cannot match)."""
+    names = {c.name.lower(): c.name for c in spec.columns}
+    expr = LINE
+    for key in keys:
+        target = names.get(key.lower())
+        if target and key != target and '"' not in key and "\\" not in key:
+            pattern = quote_str(f'([{{,]\\s*)"{re.escape(key)}"(\\s*:)')
+            renamed = quote_str("\\1" + f'"{target}"' + "\\2")
+            expr = f"regexp_replace({expr}, {pattern}, {renamed}, 'g')"
+    return expr
 
 
 def staged_select(
