@@ -211,6 +211,17 @@ def test_a_partial_last_line_waits_for_the_next_run(store, hash_key, tmp_path):
         ({"fields": {"time": {"path": "t", "mapp": {}}}}, "unknown key(s) mapp"),
         ({"format": "xml", "fields": {}}, "format must be jsonl or csv"),
         ({"fields": {"time": "a[?", "employee_id": "u", "action": "a"}}, "bad JMESPath"),
+        # Wrongly typed values gave tracebacks (AttributeError, TypeError).
+        ({"fields": ["time", "employee_id"]}, "fields must be a mapping"),
+        ({"table": ["access"], "fields": {}}, "table must be a text"),
+        ({"identity": [1], "fields": {}}, "identity must be a text"),
+        (
+            {
+                "fields": {"time": "t", "employee_id": "u", "action": "a"},
+                "filter": {"path": "a", "in": 5},
+            },
+            "filter needs path and in",
+        ),
     ],
 )
 def test_bad_mappings_are_named(doc, message):

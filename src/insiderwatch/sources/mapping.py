@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -108,6 +109,7 @@ class Mapping:
         where = lambda key: Location(source, field=key)  # noqa: E731
         if not isinstance(doc, dict):
             raise ConfigError("a mapping is a YAML mapping (key: value)", Location(source))
+        _check_types(doc, where)
         table = doc.get("table", "access")
         if table not in TABLES:
             raise ConfigError(f"unknown table {table!r}", where("table"))
@@ -130,7 +132,11 @@ class Mapping:
             )
         flt = doc.get("filter")
         if flt is not None:
-            if not isinstance(flt, dict) or "path" not in flt or "in" not in flt:
+            if (
+                not isinstance(flt, dict)
+                or "path" not in flt
+                or not isinstance(flt.get("in"), list)
+            ):
                 raise ConfigError("filter needs path and in: [values]", where("filter"))
             flt = Filter(str(flt["path"]), tuple(str(v) for v in flt["in"]))
         mapping = cls(
@@ -293,6 +299,27 @@ def _why(exc: Exception) -> str:
     if actual is not None:
         return f"{exc.function_name}() got {actual}, expects {', '.join(exc.expected_types)}"
     return type(exc).__name__
+
+
+# The type each top-level key must have: a YAML slip (a list for a name, a number for a
+# format) is a ConfigError naming the key, not a traceback.
+_TOP_LEVEL = {
+    "name": str,
+    "description": str,
+    "table": str,
+    "format": str,
+    "identity": str,
+    "fields": dict,
+    "filter": dict,
+}
+
+
+def _check_types(doc: dict, where: Callable[[str], Location]) -> None:
+    for key, kind in _TOP_LEVEL.items():
+        value = doc.get(key)
+        if value is not None and not isinstance(value, kind):
+            wanted = "a text" if kind is str else "a mapping (key: value)"
+            raise ConfigError(f"{key} must be {wanted}, not {value!r}", where(key))
 
 
 def shipped_mappings() -> dict[str, Path]:
