@@ -96,8 +96,8 @@ class _CheckedLines:
     marker line naming the problem. The parser then sees one short record in its place,
     which the batcher turns into a dead letter at that row; the rest of the file loads."""
 
-    def __init__(self, stream: pa.NativeFile, limit: int) -> None:
-        self._runs = BoundedLines(stream.read, limit, keep_last=True).runs(8 << 20)
+    def __init__(self, stream: pa.NativeFile, limit: int, block: int = 8 << 20) -> None:
+        self._runs = BoundedLines(stream.read, limit, keep_last=True).runs(block)
         self._pending = b""
         self._done = False
         self.closed = False
@@ -116,6 +116,11 @@ class _CheckedLines:
             return data
         data, self._pending = self._pending, b""
         return data
+
+    def lines(self) -> Iterator[bytes]:
+        """The checked lines one by one (for reading a header without the rest)."""
+        while data := self.read():
+            yield from data.splitlines(keepends=True)
 
     def readable(self) -> bool:
         return True
@@ -248,12 +253,14 @@ class CsvReader(Reader):
             try:
                 raw, fh = _stream(self.file)
                 with raw, fh:
-                    stream = pacsv.open_csv(
-                        pa.PythonFile(_CheckedLines(fh, self.max_line_bytes), mode="r"),
-                        read_options=pacsv.ReadOptions(block_size=1 << 16, use_threads=False),
-                        parse_options=pacsv.ParseOptions(invalid_row_handler=lambda r: "skip"),
-                    )
-                    self._columns = list(stream.schema.names)
+                    # The header line alone (a header may span lines only when quoted,
+                    # which no contract header needs): read in small steps, bounded.
+                    header = next(_CheckedLines(fh, self.max_line_bytes, 1 << 16).lines(), b"")
+                stream = pacsv.open_csv(
+                    pa.BufferReader(header),
+                    read_options=pacsv.ReadOptions(use_threads=False),
+                )
+                self._columns = list(stream.schema.names)
             except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
                 raise self._fail(exc) from None
             bad = _rejected_line(1, self._columns[0] if self._columns else "", 0)
