@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 DEMO_EMPLOYEES ?= 1000
 DEMO_DAYS ?= 30
 
-.PHONY: venv demo test lint format bench bench-detect bench-attribution bench-breach docs clean
+.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution bench-breach docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,15 @@ demo: $(STAMP)
 	$(BIN)/insiderwatch rejects --db $(DEMO)/insiderwatch.duckdb --limit 5
 	$(BIN)/insiderwatch detect --db $(DEMO)/insiderwatch.duckdb --out $(DEMO)/alerts.jsonl --top 5
 
+# tools/provision.sh installs the system packages the server tests need (or says loudly
+# that it cannot); property tests run a bounded, derandomised search when CI is set.
 test: $(STAMP)
+	tools/provision.sh
 	$(BIN)/python -m pytest -q
+
+# A wide random search of every parser's property tests (the fuzz Hypothesis profile).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_fuzz.py tests/test_log_sources.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
 import insiderwatch.cli  # noqa: F401  (registers the commands on the app)
@@ -22,6 +23,29 @@ from insiderwatch.ingest import IngestReport, ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
 from sample_data import KEY_HEX
+
+# Property tests: the same examples on every CI run (a landing never depends on luck),
+# a wide random search under `make fuzz`. Tests that fix max_examples keep their number;
+# the parser fuzz targets (test_fuzz.py) take it from the profile.
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=_QUIET,
+    print_blob=True,
+)
+settings.register_profile(
+    "dev", max_examples=60, deadline=None, suppress_health_check=_QUIET, print_blob=True
+)
+settings.register_profile(
+    "fuzz", max_examples=3000, deadline=None, suppress_health_check=_QUIET, print_blob=True
+)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:

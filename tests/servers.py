@@ -54,7 +54,10 @@ def _wait_for(check, what: str, seconds: float = 30.0) -> None:
 def _pg_bindir() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
-        pytest.fail("PostgreSQL server binaries not found (apt-get install postgresql)")
+        pytest.fail(
+            "PostgreSQL server binaries not found: run tools/provision.sh as root "
+            "(installs postgresql)"
+        )
     return Path(found[-1]).parent
 
 
@@ -70,7 +73,8 @@ class Postgres:
         ).stdout.strip()
         if not Path(libdir, "pgaudit.so").exists():
             pytest.fail(
-                f"pgaudit is not installed in {libdir}: apt-get install postgresql-15-pgaudit"
+                f"pgaudit is not installed in {libdir}: run tools/provision.sh as root "
+                f"(installs postgresql-{self.bin.parent.name}-pgaudit)"
             )
         self.root = _service_dir("postgres")
         self.data = self.root / "data"
@@ -194,7 +198,10 @@ class Mariadb:
     def __init__(self) -> None:
         for tool in ("mariadb-install-db", "mariadb"):
             if shutil.which(tool) is None:
-                pytest.fail(f"{tool} not found (apt-get install mariadb-server mariadb-client)")
+                pytest.fail(
+                    f"{tool} not found: run tools/provision.sh as root "
+                    "(installs mariadb-server, mariadb-client)"
+                )
         self.daemon = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
         self.root = _service_dir("mysql")
         self.data = self.root / "data"

@@ -18,6 +18,7 @@ from insiderwatch.store.rejects import list_letters
 from insiderwatch.store.stats import store_stats
 from sample_data import (
     EVENTS_ONLY,
+    KEY_HEX,
     at,
     flat,
     sample,
@@ -294,3 +295,28 @@ def test_plugins_lists_the_readers(cli):
         ("readers", "jsonl"),
         ("readers", "parquet"),
     }
+
+
+def test_timeline_shows_log_text_inert_and_suggests_the_prefixed_name(cli, tmp_path):
+    """`timeline eng_tom` said "0 events" when the events were kept as
+    `crm:eng_tom`, and printed escape sequences (a window-title rewrite) from the data."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "format: jsonl\nidentity: crm\nfields: {time: t, employee_id: u, app: a, "
+        "action: {path: x, default: view}}\n"
+    )
+    log = tmp_path / "app.jsonl"
+    hostile = "\x1b]0;pwned\x07\x1b[2J[bold red]boom[/]"
+    log.write_text(json.dumps({"t": "2026-09-01T10:00:00Z", "u": "eng_tom", "a": hostile}) + "\n")
+    db = tmp_path / "iw.duckdb"
+    env = {"INSIDERWATCH_HASH_KEY": KEY_HEX}
+    loaded = cli("ingest", "--source", "mapped", "--mapping", mapping, log, "--db", db, env=env)
+    assert loaded.exit_code == 0, loaded.stderr
+    missing = cli("timeline", "eng_tom", "--db", db)
+    assert missing.exit_code == 0
+    assert "crm:eng_tom" in flat(missing.stderr)
+    shown = cli("timeline", "crm:eng_tom", "--db", db)
+    assert shown.exit_code == 0
+    assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
+    text = "".join(c for c in shown.stdout if c not in "│┃ \n")  # cells fold across lines
+    assert "\\x1b]0;pwned" in text and "[boldred]boom[/]" in text

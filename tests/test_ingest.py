@@ -504,10 +504,16 @@ def test_missing_required_column_fails_the_file_naming_it(tmp_path, store, inges
 
 
 def test_unreadable_file_mid_way_is_marked_failed(tmp_path, store, ingest):
+    import gzip
+
     data = write_sample(tmp_path / "d", only=EVENTS_ONLY, access=[])
-    (data / "access.csv").write_bytes(b"event_id,time,employee_id,action\nz1,\xff\xfe,e1,view\n")
+    body = b"event_id,time,employee_id,action\n" + b"".join(
+        f"z{i},2026-09-01T00:00:00Z,e{i % 97},view\n".encode() for i in range(50_000)
+    )
+    packed = gzip.compress(body)
+    (data / "access.csv.gz").write_bytes(packed[: len(packed) // 2])  # cut off mid-way
     result = ingest(data).files[-1]
-    assert result.error and str(data / "access.csv") in result.error
+    assert result.error and str(data / "access.csv.gz") in result.error
     status = store.scalar("SELECT status FROM ingest_batches WHERE batch_id = ?", [result.batch_id])
     assert status == "failed"
 
@@ -627,3 +633,106 @@ def test_absent_boolean_takes_the_contract_default(tmp_path, store, hash_key):
     (tmp_path / "ds" / "customers.csv").write_text("customer_id,surname\nc1,Smith\n")
     ingest_dataset(store, tmp_path / "ds", hash_key)
     assert store.scalar("SELECT is_vip FROM customers WHERE customer_id = 'c1'") is False
+
+
+# Times that parse but cannot be real: each rejected with its row, the rest loads.
+IMPOSSIBLE_TIMES = [
+    "0000-01-01T00:00:00Z",  # year 0: overflowed Python dates and aborted the whole ingest
+    "0001-01-01T00:00:00Z",  # made detect fail on every later run
+    "1970-01-01T00:00:00Z",  # made detect replay 20,000 days
+    "2026-09-01T10:00:00+99:99",  # not an offset
+    "9999-12-31T00:00:00Z",
+]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_impossible_times_are_dead_letters_and_the_rest_loads(tmp_path, store, ingest, fmt):
+    rows = [{"event_id": f"x{i}", **GOOD_EVENT, "time": t} for i, t in enumerate(IMPOSSIBLE_TIMES)]
+    rows.append({"event_id": "ok", **GOOD_EVENT, "time": "2026-09-01T10:00:00Z"})
+    data = write_sample(tmp_path / "d", fmt, only=EVENTS_ONLY, access=rows)
+    report = ingest(data)
+    assert not report.errors
+    assert [r[0] for r in store.con.execute("SELECT event_id FROM access").fetchall()] == ["ok"]
+    letters = [x for x in list_letters(store) if x["table_name"] == "access"]
+    assert len(letters) == len(IMPOSSIBLE_TIMES)
+    assert {x["field"] for x in letters} == {"time"}
+
+
+def test_time_window_is_a_setting(tmp_path, hash_key):
+    from insiderwatch.settings import load_settings
+    from insiderwatch.store import open_store
+
+    rows = [{"event_id": "old", **GOOD_EVENT, "time": "1995-06-01T00:00:00Z"}]
+    data = write_sample(tmp_path / "d", only=EVENTS_ONLY, access=rows)
+    for earliest, loaded in (("1990-01-01", 1), ("2000-01-01", 0)):
+        env = {
+            "INSIDERWATCH_DB": str(tmp_path / earliest / "iw.duckdb"),
+            "INSIDERWATCH_TIME_EARLIEST": earliest,
+        }
+        with open_store(load_settings(environ=env)) as store:
+            ingest_dataset(store, data, hash_key)
+            assert store.scalar("SELECT count(*) FROM access") == loaded
+
+
+def test_a_killed_ingest_is_marked_aborted_and_its_files_removed(tmp_path, hash_key):
+    """A process killed mid-batch left the batch `running` forever and its segment files
+    on disk; the next writer marks it aborted and deletes files the catalog never listed."""
+    import subprocess
+    import sys
+    import textwrap
+
+    data = write_sample(tmp_path / "d", only=EVENTS_ONLY)
+    db = tmp_path / "s" / "iw.duckdb"
+    with Store(db, threads=1) as store:
+        ingest_dataset(store, data, hash_key)
+        kept = store.segment_files()
+        events = store.scalar("SELECT count(*) FROM access")
+    assert kept and events
+    killed = textwrap.dedent(
+        f"""
+        import os
+        from insiderwatch.store import Store
+        store = Store({str(db)!r}, threads=1)
+        batch = store.new_batch("access", "dying.csv", "csv")
+        folder = store.segments_dir / "access"
+        (folder / f"batch-{{batch:06d}}-0000.parquet.partial").write_bytes(b"half")
+        (folder / f"batch-{{batch:06d}}-0001.parquet").write_bytes(b"whole, never listed")
+        store.con.execute("CHECKPOINT")
+        os.kill(os.getpid(), 9)
+        """
+    )
+    assert subprocess.run([sys.executable, "-c", killed]).returncode == -9
+    with Store(db, threads=1) as store:
+        assert len(store.aborted) == 1
+        status = store.scalar(
+            "SELECT status FROM ingest_batches WHERE batch_id = ?", [store.aborted[0]]
+        )
+        assert status == "aborted"
+        assert sorted((store.segments_dir / "access").iterdir()) == sorted(kept)
+        assert store.scalar("SELECT count(*) FROM access") == events
+    with Store(db, threads=1) as store:
+        assert store.aborted == []  # reported once
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_bad_bytes_and_over_long_lines_are_letters_and_the_rest_loads(tmp_path, store, ingest, fmt):
+    """One invalid UTF-8 byte, or one line over the limit, used to fail the whole file."""
+    rows = [{"event_id": f"g{i}", **GOOD_EVENT} for i in range(4)]
+    data = write_sample(tmp_path / "d", fmt, only=EVENTS_ONLY, access=rows)
+    path = next(data.glob("access.*"))
+    lines = path.read_bytes().splitlines(keepends=True)
+    first = 1 if fmt == "csv" else 0  # the CSV header stays
+    lines[first + 1] = b"\xff\xfe" + lines[first + 1]  # row/line 3 (csv) or 2 (jsonl)
+    lines[first + 2] = lines[first + 2].rstrip(b"\n") + b"z" * 9000 + b"\n"
+    path.write_bytes(b"".join(lines))
+    report = ingest(data, max_line_bytes=4096)
+    assert not report.errors
+    (access,) = [f for f in report.files if f.file.table == "access"]
+    assert (access.counts.rows_read, access.counts.loaded, access.counts.rejected) == (4, 2, 2)
+    assert sorted(r[0] for r in store.con.execute("SELECT event_id FROM access").fetchall()) == [
+        "g0",
+        "g3",
+    ]
+    letters = {(x["row_no"], x["field"], x["reason"]) for x in list_letters(store)}
+    row = first + 2
+    assert letters == {(row, "line", "invalid_utf8"), (row + 1, "line", "too_long")}

@@ -212,6 +212,17 @@ def test_a_partial_last_line_waits_for_the_next_run(store, hash_key, tmp_path):
         ({"fields": {"time": {"path": "t", "mapp": {}}}}, "unknown key(s) mapp"),
         ({"format": "xml", "fields": {}}, "format must be jsonl or csv"),
         ({"fields": {"time": "a[?", "employee_id": "u", "action": "a"}}, "bad JMESPath"),
+        # Wrongly typed values gave tracebacks (AttributeError, TypeError).
+        ({"fields": ["time", "employee_id"]}, "fields must be a mapping"),
+        ({"table": ["access"], "fields": {}}, "table must be a text"),
+        ({"identity": [1], "fields": {}}, "identity must be a text"),
+        (
+            {
+                "fields": {"time": "t", "employee_id": "u", "action": "a"},
+                "filter": {"path": "a", "in": 5},
+            },
+            "filter needs path and in",
+        ),
     ],
 )
 def test_bad_mappings_are_named(doc, message):
@@ -342,3 +353,77 @@ def test_csv_with_a_byte_order_mark(store, hash_key, tmp_path):
     log.write_text("\ufeff" + (DATA / "salesforce-api.csv").read_text(), encoding="utf-8")
     result = _ingest(store, hash_key, "mapped", log, "salesforce-api").files[0]
     assert result.error is None and result.counts.loaded == 3
+
+
+def test_a_jmespath_failing_on_one_record_rejects_only_that_record(store, hash_key, tmp_path):
+    """join() given a null used to abort the whole file; now that record is a dead letter
+    naming its field, and the records around it load."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "format: jsonl\nidentity: app\n"
+        "fields: {time: t, employee_id: u, action: {path: a, default: view}, "
+        "customer_ids: \"join(';', ids)\"}\n"
+    )
+    log = tmp_path / "app.jsonl"
+    secret = "leaky.person@example.org"
+    lines = [
+        {"t": "2026-09-01T10:00:00Z", "u": "ann", "ids": ["c1", "c2"]},
+        {"t": "2026-09-01T10:01:00Z", "u": "ann", "ids": None, "note": secret},
+        {"t": "2026-09-01T10:02:00Z", "u": "ann", "ids": [1, secret]},
+        {"t": "2026-09-01T10:03:00Z", "u": "ann", "ids": ["c3"]},
+    ]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = _ingest(store, hash_key, "mapped", log, mapping).files[0]
+    assert result.error is None
+    assert result.counts.rows_read == 4 and result.counts.loaded == 2
+    assert [e["customer_ids"] for e in _access(store)] == [["c1", "c2"], ["c3"]]
+    letters = store.con.execute(
+        "SELECT row_no, field, reason, record FROM dead_letters WHERE table_name = 'access' "
+        "ORDER BY row_no"
+    ).fetchall()
+    assert [(r, f, why) for r, f, why, _ in letters] == [
+        (2, "customer_ids", "jmespath_failed"),
+        (3, "customer_ids", "jmespath_failed"),
+    ]
+    assert all("join()" in record and secret not in record for *_, record in letters)
+
+
+EXPORT_MAPPING = (
+    "format: csv\nidentity: app\n"
+    "fields: {time: When, employee_id: Who, action: {path: What, default: view}, "
+    "record_count: Rows}\n"
+)
+
+
+def _export_csv(path, rows):
+    path.write_text("When,Who,What,Rows\n" + "".join(f"{r}\n" for r in rows))
+
+
+def test_a_rotated_csv_with_the_same_header_is_read_whole(store, hash_key, tmp_path):
+    """A daily export replaced by the next day's (same header, so the same first line)
+    reused the old byte offset: rows were skipped or read from mid-line, and the new rows
+    were taken for conflicting duplicates of the old ones, with exit 0."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(EXPORT_MAPPING)
+    log = tmp_path / "exports.csv"
+    _export_csv(log, [f"2026-09-01T10:0{i}:00Z,ann,export,{i + 1}" for i in range(4)])
+    first = _ingest(store, hash_key, "mapped", log, mapping).files[0]
+    assert first.counts.loaded == 4 and not first.restarted
+    # Rotated: a new file under the same name, longer than the old one, same header.
+    _export_csv(log, [f"2026-09-02T11:0{i}:00Z,ann,export,{i + 10}" for i in range(6)])
+    second = _ingest(store, hash_key, "mapped", log, mapping).files[0]
+    assert second.restarted and second.start_line == 0
+    assert (second.counts.loaded, second.counts.rejected, second.counts.duplicates) == (6, 0, 0)
+    assert store.scalar("SELECT count(*) FROM access") == 10
+    # Truncated below the saved offset (copytruncate) and rewritten: read from the top.
+    _export_csv(log, ["2026-09-03T09:00:00Z,ann,export,99"])
+    third = _ingest(store, hash_key, "mapped", log, mapping).files[0]
+    assert third.restarted and third.counts.loaded == 1
+    # Appended to: the position is kept, only the new row is read.
+    with log.open("a") as fh:
+        fh.write("2026-09-03T09:05:00Z,ann,export,7\n")
+    fourth = _ingest(store, hash_key, "mapped", log, mapping).files[0]
+    assert not fourth.restarted and fourth.start_line == 2
+    assert (fourth.counts.rows_read, fourth.counts.loaded) == (1, 1)
+    again = _ingest(store, hash_key, "mapped", log, mapping, from_start=True).files[0]
+    assert (again.counts.loaded, again.counts.duplicates) == (0, 2)

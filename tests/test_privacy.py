@@ -283,9 +283,10 @@ def _as_text(value):
     return str(value).lower() if isinstance(value, bool) else value
 
 
-# Headers match the contract case-insensitively in CSV and Parquet (JSON keys are exact).
-HEADER_CASES = [(fmt, str.lower) for fmt in ("csv", "jsonl", "parquet")] + [
-    (fmt, case) for fmt in ("csv", "parquet") for case in (str.title, str.upper)
+# Headers and JSON keys match the contract case-insensitively: a JSON key EMAIL used to
+# be dropped without a word.
+HEADER_CASES = [
+    (fmt, case) for fmt in ("csv", "jsonl", "parquet") for case in (str.lower, str.title, str.upper)
 ]
 
 
@@ -372,3 +373,119 @@ def test_same_email_in_any_case_hashes_identically(email):
     variants = {email, email.upper(), email.lower(), f" {email.swapcase()} "}
     digests = {key.digest("email", normalize_email(v)) for v in variants}
     assert len(digests) == 1
+
+
+# --- statement texts from database audit logs ------------------------------------------
+
+LEAKY = "leaky.customer@example.org"
+PG_STATEMENTS = [
+    f"select id from customers where note = 'x\\' and email = '{LEAKY}'",
+    f"select id from customers where email = $q1${LEAKY}$q1$",
+    f"select id /* a /* nested */ {LEAKY} */ from customers where id = 1",
+    f"select id from customers where email = '{LEAKY}",
+]
+MARIADB_STATEMENTS = [
+    f"SELECT id FROM customers # {LEAKY}\\nWHERE id = 1",
+    f'SELECT id FROM customers WHERE email = \\"{LEAKY}\\"',
+]
+
+
+def _pgaudit_line(n: int, sql: str) -> str:
+    quoted = sql.replace('"', '""')
+    return (
+        f'2026-09-01 10:00:0{n}.000 UTC,"alice","shop",42,"10.0.0.1:5000",6b0c.2a,{n},"SELECT",'
+        f'2026-09-01 10:00:00 UTC,3/2,0,LOG,00000,"AUDIT: SESSION,{n},1,READ,SELECT,TABLE,'
+        f'public.customers,{quoted},<not logged>,1",,,,,,,,,"psql","client backend",,0'
+    )
+
+
+def _all_table_text(store: Store) -> str:
+    """Every value of every table and view, as text."""
+    names = [r[0] for r in store.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+    names += [
+        r[0]
+        for r in store.con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+        ).fetchall()
+    ]
+    return "\n".join(str(store.con.execute(f'SELECT * FROM "{name}"').fetchall()) for name in names)
+
+
+def test_no_raw_email_in_statement_texts_or_any_table(tmp_path, hash_key):
+    from insiderwatch.ingest_sources import ingest_logs
+    from insiderwatch.sources.kinds import SourceOptions
+
+    pg = tmp_path / "postgresql.csv"
+    pg.write_text("\n".join(_pgaudit_line(i + 1, s) for i, s in enumerate(PG_STATEMENTS)) + "\n")
+    maria = tmp_path / "server_audit.log"
+    maria.write_text(
+        "\n".join(
+            f"20260901 10:00:0{i},db1,alice,10.0.0.1,12,{i},QUERY,shop,'{s}',0"
+            for i, s in enumerate(MARIADB_STATEMENTS)
+        )
+        + "\n"
+    )
+    folder = tmp_path / "store"
+    with Store(folder / "iw.duckdb", threads=1) as store:
+        for kind, path in (("pgaudit", pg), ("mariadb-audit", maria)):
+            report = ingest_logs(store, kind, [path], hash_key, SourceOptions())
+            assert not [f.error for f in report.files if f.error]
+        statements = store.scalar("SELECT count(*) FROM statement_fingerprints")
+        assert statements >= 2, "the statements must have reached the store"
+        assert store.scalar("SELECT count(*) FROM access") == len(PG_STATEMENTS) + len(
+            MARIADB_STATEMENTS
+        )
+        assert LEAKY not in _all_table_text(store)
+        store.con.execute("CHECKPOINT")
+    for path, content in _store_bytes(folder).items():
+        assert LEAKY.encode() not in content, f"raw email found in {path}"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.mkdir(), "not a regular file"),
+        (lambda p: p.write_bytes(bytes(range(256)) * 4), "not hex"),
+        (lambda p: p.write_bytes(b"\x00\x01corrupt\xff"), "not hex"),
+    ],
+    ids=["directory", "binary", "corrupt"],
+)
+def test_an_unusable_key_file_is_a_clear_error(tmp_path, make, message):
+    path = tmp_path / "hash.key"
+    make(path)
+    with pytest.raises(ConfigError, match=message):
+        load_or_create_key(path)
+
+
+def test_a_key_file_others_can_read_is_used_with_a_warning(tmp_path):
+    from insiderwatch.privacy.hashing import KeyFileWarning
+
+    path = tmp_path / "hash.key"
+    path.write_text(KEY_HEX + "\n")
+    path.chmod(0o644)
+    with pytest.warns(KeyFileWarning, match="chmod 600"):
+        key = load_or_create_key(path)
+    assert key.secret == bytes.fromhex(KEY_HEX)
+    path.chmod(0o600)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_or_create_key(path)
+
+
+def test_odd_customer_values_are_letters_not_hashes(tmp_path, store, ingest):
+    """An email given as a JSON array is not an email (it was hashed as its text), and
+    a 2 MB customer id is over the contract's length limit."""
+    rows = [
+        {"customer_id": "c" * (2 << 20), "surname": "Long"},
+        {"customer_id": "c9", "surname": "List", "email": ["x@example.com", "y@example.com"]},
+    ]
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "customers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = ingest(data)
+    assert not report.errors
+    assert store.scalar("SELECT email_hash FROM customers WHERE customer_id = 'c9'") is None
+    letters = {(x["row_no"], x["field"], x["reason"]) for x in list_letters(store)}
+    assert letters == {(1, "customer_id", "too_long"), (2, "email", "not_an_email")}

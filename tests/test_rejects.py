@@ -205,3 +205,18 @@ def test_replay_loads_events_once_the_employee_exists(tmp_path, store, ingest, h
 
 def test_replay_with_nothing_open(store, hash_key):
     assert replay(store, hash_key) == []
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_export_csv_defuses_formula_cells(lettered, tmp_path, start):
+    """A log line is attacker-written: a cell a spreadsheet would run as a formula
+    (=cmd|'/c calc'!A1) is exported with a leading quote."""
+    letters = list_letters(lettered)
+    payload = f"{start}cmd|'/c calc'!A1"
+    letters[0] = {**letters[0], "record": payload, "record_key": payload}
+    path = tmp_path / "letters.csv"
+    export_letters(letters, path)
+    with path.open(newline="") as fh:
+        first = next(csv.DictReader(fh))
+    assert first["record"] == first["record_key"] == "'" + payload
+    assert not any(v.startswith(("=", "+", "@")) for v in first.values())

@@ -59,12 +59,16 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "pg_log_line_prefix": "%m [%p] ",
         "mariadb_timestamp_format": "%Y-%m-%d %H:%i:%s",
         "evidence_key_file": str(tmp_path / "evidence.key"),
+        "time_earliest": "2001-02-03",
+        "max_line_bytes": "4096",
+        "time_days_ahead": "7",
     }
     assert set(values) == set(REGISTRY), "a new setting needs a value here"
     environ = {REGISTRY[name].env_var: value for name, value in values.items()}
     resolved = load_settings(environ=environ)
     assert resolved.phone_region == "FR"
     assert resolved.threads == 4 and resolved.batch_rows == 1000
+    assert (resolved.time_earliest, resolved.time_days_ahead) == ("2001-02-03", 7)
     assert resolved.secret_path == tmp_path / "k"
     assert resolved.evidence_key_path == tmp_path / "evidence.key"
     assert all(resolved.source(name) == "env" for name in values)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from insiderwatch.contract import ACTIONS, FIELD_CATEGORIES, TABLES
@@ -245,8 +244,8 @@ def test_empty_files(tmp_path):
     [
         ("access.parquet", b"PAR1 this is not parquet"),
         ("access.jsonl.gz", b"not gzip at all"),
-        ("access.csv", b"event_id,time\n" + b"\xff\xfe,\x80\n"),
-        ("access.jsonl", b'{"event_id": "\xff"}\n'),
+        ("access.csv", b"event_\xff,ti\x80me\n" + b"1,2\n"),  # a header that is not text
+        ("access.jsonl.gz", gzip.compress(b'{"event_id": "1"}\n' * 20_000)[:300]),  # cut off
     ],
 )
 def test_unreadable_files_raise_naming_the_file(tmp_path, name, content):
@@ -257,6 +256,22 @@ def test_unreadable_files_raise_naming_the_file(tmp_path, name, content):
         reader.columns()
         list(reader.batches())
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "rows"),
+    [
+        ("access.csv", b"event_id,time\n1,a\n\xff\xfe,\x80\n3,c\n", [2, 4]),
+        ("access.jsonl", b'{"event_id": "1"}\n{"event_id": "\xff"}\n{"event_id": "3"}\n', [1, 3]),
+    ],
+)
+def test_a_line_that_is_not_utf8_is_malformed_and_the_rest_is_read(tmp_path, name, content, rows):
+    path = tmp_path / name
+    path.write_bytes(content)
+    (batch,) = reader_for(classify(path)).batches()
+    assert batch.data[ROW].to_pylist() == rows
+    assert [m[2] for m in batch.malformed] == ["line:invalid_utf8"]
+    assert batch.rows == 3
 
 
 # --- fuzzing a full ingest -------------------------------------------------------------
@@ -330,12 +345,14 @@ _line = st.text(st.characters(blacklist_characters="\n\r", codec="utf-8"), max_s
 
 @FUZZ
 @given(lines=st.lists(_line, max_size=8))
+@example(lines=["\x0c"]).via("found by the random search: a form feed is not blank")
+@example(lines=["\u3000", " \t"]).via("a Unicode space is a record, a tab is blank")
 def test_arbitrary_jsonl_lines_are_each_accounted_for(target, lines):
     content = "".join(line + "\n" for line in lines).encode()
     result, _ = _ingest_bytes(target, "jsonl", content)
     assert result is not None and result.error is None
-    # Blank lines are skipped; the engine's trim removes Unicode space separators.
-    blank = [all(unicodedata.category(c) == "Zs" for c in line) for line in lines]
+    # Blank lines are skipped; only JSON's whitespace (space, tab) makes a line blank.
+    blank = [all(c in " \t" for c in line) for line in lines]
     assert result.counts.rows_read == blank.count(False)
 
 

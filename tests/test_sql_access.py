@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from insiderwatch.errors import ConfigError
-from insiderwatch.sources.sql_access import SqlMap, StatementReader, split_literals
+from insiderwatch.sources.sql_access import UNPARSED, SqlMap, StatementReader, split_literals
 
 
 @pytest.mark.parametrize(
@@ -147,3 +147,51 @@ def test_any_text_is_analysed_without_crashing(text):
     for dialect in ("postgres", "mysql"):
         access = StatementReader(dialect=dialect).read(text)
         assert isinstance(access.customer_ids, tuple)
+
+
+def test_deeply_nested_statement_is_guessed_not_a_crash():
+    """Fifty nested parentheses overflowed the parser's recursion and stopped every
+    later line of the log; now the statement keeps a guessed shape and no text."""
+    reader = StatementReader()
+    nested = "SELECT email FROM customers WHERE id = " + "(" * 400 + "1" + ")" * 400
+    access = reader.read(nested)
+    assert access.analysis.tables == ("customers",)
+    assert access.analysis.text == UNPARSED
+    assert reader.read("SELECT email FROM customers WHERE id = 3").customer_ids == ("3",)
+
+
+HIDDEN = "ann.hidden@example.com"
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        # A backslash does not escape in a standard PostgreSQL string: 'x\' is closed.
+        ("postgres", f"SELECT id FROM customers WHERE note = 'x\\' AND email = '{HIDDEN}'"),
+        ("postgres", f"SELECT id FROM customers WHERE email = $q1${HIDDEN}$q1$"),
+        ("postgres", f"SELECT id FROM customers WHERE email = $${HIDDEN}$$"),
+        ("postgres", f"SELECT id /* a /* nested */ {HIDDEN} */ FROM customers WHERE id = 1"),
+        ("postgres", f"SELECT id FROM customers WHERE email = E'it\\'s {HIDDEN}'"),
+        ("postgres", f"SELECT id FROM customers WHERE email = '{HIDDEN}"),  # never closed
+        ("mysql", f"SELECT id FROM customers # {HIDDEN}\nWHERE id = 1"),
+        ("mysql", f'SELECT id FROM customers WHERE email = "{HIDDEN}"'),
+        ("mysql", f"SELECT id FROM customers WHERE email = 'it\\'s {HIDDEN}'"),
+    ],
+)
+def test_no_literal_or_comment_reaches_the_stored_text(dialect, sql):
+    access = StatementReader(dialect=dialect).read(sql)
+    assert access.customer_data
+    for part in (HIDDEN, "ann.hidden", "example.com"):
+        assert part not in access.analysis.text
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(["postgres", "mysql"]),
+    st.sampled_from(["'{}'", "$$ {} $$", "$t1${}$t1$", "/* {} */", "-- {}\n", "E'{}'", "'{}"]),
+    st.text(alphabet="ab'\\$/*-#\" ", max_size=12),
+)
+def test_stored_text_never_holds_a_quoted_value(dialect, wrapper, noise):
+    sql = f"SELECT id FROM customers WHERE note = {wrapper.format(noise + HIDDEN)} AND id = 2"
+    text = StatementReader(dialect=dialect).read(sql).analysis.text
+    assert "hidden" not in text and "example" not in text

@@ -17,6 +17,7 @@ from insiderwatch.contract import TABLES
 from insiderwatch.errors import InsiderwatchError, UnreadableFileError
 from insiderwatch.privacy import HashKey
 from insiderwatch.sources import DatasetFile, discover, reader_for
+from insiderwatch.sources.follow import MAX_LINE_BYTES
 from insiderwatch.sources.readers import LINE, ROW
 from insiderwatch.store import Store
 from insiderwatch.store.loader import BatchLoader, LoadCounts
@@ -85,9 +86,10 @@ def ingest_file(
     *,
     phone_region: str = "GB",
     batch_rows: int = 500_000,
+    max_line_bytes: int = MAX_LINE_BYTES,
     progress: Progress | None = None,
 ) -> FileResult:
-    reader = reader_for(file, batch_rows)
+    reader = reader_for(file, batch_rows, max_line_bytes)
     result = FileResult(file=file, counts=LoadCounts())
     try:
         result.unknown_columns = _check_columns(file, reader.columns())
@@ -123,6 +125,7 @@ def ingest_dataset(
     *,
     phone_region: str = "GB",
     batch_rows: int = 500_000,
+    max_line_bytes: int = MAX_LINE_BYTES,
     progress: Progress | None = None,
     on_file_start: Callable[[DatasetFile], None] | None = None,
 ) -> IngestReport:
@@ -140,6 +143,7 @@ def ingest_dataset(
                 key,
                 phone_region=phone_region,
                 batch_rows=batch_rows,
+                max_line_bytes=max_line_bytes,
                 progress=progress,
             )
         )

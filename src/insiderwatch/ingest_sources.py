@@ -25,7 +25,14 @@ from insiderwatch.errors import InsiderwatchError, UnreadableFileError
 from insiderwatch.ingest import PerFileReport
 from insiderwatch.privacy import HashKey
 from insiderwatch.settings import Settings
-from insiderwatch.sources.follow import START, LineReader, Position, file_identity
+from insiderwatch.sources.follow import (
+    MAX_LINE_BYTES,
+    START,
+    LineReader,
+    Position,
+    file_identity,
+    position_check,
+)
 from insiderwatch.sources.identity import UNMAPPED_ROLE, IdentityMap
 from insiderwatch.sources.kinds import LogSource, SourceOptions, source_for
 from insiderwatch.sources.mapped import MappedSource
@@ -47,6 +54,7 @@ class SourceFileResult:
     counts: LoadCounts = field(default_factory=LoadCounts)
     skipped: Counter = field(default_factory=Counter)
     start_line: int = 0  # lines already read by earlier runs
+    restarted: bool = False  # a saved position was refused: the file changed under it
     batch_id: int | None = None
     error: str | None = None
 
@@ -71,6 +79,7 @@ def source_options(settings: Settings, mapping: Path | None = None) -> SourceOpt
         log_line_prefix=settings.pg_log_line_prefix,
         mariadb_timestamp_format=settings.mariadb_timestamp_format,
         batch_rows=settings.batch_rows or 500_000,
+        max_line_bytes=settings.max_line_bytes or MAX_LINE_BYTES,
     )
 
 
@@ -93,19 +102,31 @@ def log_files(paths: list[Path]) -> list[Path]:
     return found
 
 
-def saved_position(store: Store, source: str, path: Path) -> Position:
+def saved_position(store: Store, source: str, path: Path) -> tuple[Position, bool]:
+    """Where the last run stopped in ``path``, and whether a saved position was refused
+    because the file is no longer the one it was taken in (rotated, truncated, replaced)."""
     row = store.con.execute(
-        "SELECT identity, byte_offset, line FROM source_offsets WHERE source = ?", [source]
+        "SELECT identity, byte_offset, line, position_check FROM source_offsets WHERE source = ?",
+        [source],
     ).fetchall()
-    if not row or row[0][0] != file_identity(path):
-        return START
-    return Position(int(row[0][1]), int(row[0][2]))
+    if not row:
+        return START, False
+    identity, offset, line, check = row[0]
+    # A position saved before checks existed (NULL) is trusted as it was then.
+    if identity != file_identity(path) or (
+        check is not None and check != position_check(path, int(offset))
+    ):
+        return START, True
+    return Position(int(offset), int(line)), False
 
 
 def _save_position(store: Store, source: str, kind: str, identity: str, at: Position) -> None:
+    check = position_check(Path(source), at.offset)
     store.con.execute(
-        "INSERT OR REPLACE INTO source_offsets VALUES (?, ?, ?, ?, ?, now())",
-        [source, kind, identity, at.offset, at.line],
+        "INSERT OR REPLACE INTO source_offsets "
+        "(source, kind, identity, byte_offset, line, updated_at, position_check) "
+        "VALUES (?, ?, ?, ?, ?, now(), ?)",
+        [source, kind, identity, at.offset, at.line, check],
     )
 
 
@@ -194,7 +215,7 @@ def ingest_log_file(
     origin = str(path.resolve())
     table = source.table or "access"
     result = SourceFileResult(path=path, kind=kind, table=table)
-    start = START if from_start else saved_position(store, origin, path)
+    start, result.restarted = (START, False) if from_start else saved_position(store, origin, path)
     result.start_line = start.line
     result.batch_id = store.new_batch(table, origin, kind)
     loader = BatchLoader(store, TABLES[table], origin, result.batch_id, key, phone_region)

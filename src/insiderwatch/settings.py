@@ -12,6 +12,7 @@ import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,10 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _iso_date(value: str) -> str:
+    return date.fromisoformat(str(value).strip()).isoformat()
+
+
 def _default_secret_file(name: str = "hash.key") -> str:
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     return os.path.join(base, "insiderwatch", name)
@@ -102,6 +107,28 @@ SETTINGS: tuple[Setting, ...] = (
         "batch_rows",
         500_000,
         "Rows per batch when streaming CSV and JSON Lines files into the store.",
+        _positive_int,
+    ),
+    Setting(
+        "max_line_bytes",
+        16 << 20,
+        "Lines longer than this (bytes) are dead letters line:too_long; they are skipped as "
+        "they stream past, never held in memory whole.",
+        _positive_int,
+    ),
+    Setting(
+        "time_earliest",
+        "1990-01-01",
+        "Event times before this UTC day are rejected as time:out_of_range (a year-0 or "
+        "1970 time is a broken clock or a forged line, and would make detection replay "
+        "decades day by day).",
+        _iso_date,
+    ),
+    Setting(
+        "time_days_ahead",
+        2,
+        "Event times more than this many days after the ingest are rejected as "
+        "time:out_of_range (clock skew is hours, not days).",
         _positive_int,
     ),
     Setting(

@@ -7,6 +7,7 @@ not be read, or ``--strict`` with any row rejected; 2 usage error.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from datetime import UTC, datetime
@@ -48,6 +49,30 @@ def settings_for(db: Path | None, config: Path | None, **flags) -> Settings:
         return load_settings({"db": db, **flags}, config_file=config)
     except InsiderwatchError as exc:
         raise fail(exc) from None
+
+
+# Control characters (ESC starts sequences that move the cursor, rewrite the screen or
+# the window title) and bidirectional overrides, in text that comes from logs.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(value: object) -> str:
+    """Data as terminal text: unsafe characters written as \\xNN / \\uNNNN, and Rich
+    markup escaped, so a value from a log can neither style nor rewrite the terminal."""
+    text = "" if value is None else str(value)
+    text = _UNSAFE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+    return escape(text)
+
+
+def note_aborted(store) -> None:
+    """Say when opening the store found batches of an earlier, killed run."""
+    if store.aborted:
+        ids = ", ".join(str(b) for b in store.aborted)
+        err.print(
+            f"[yellow]found {len(store.aborted)} batch(es) of an interrupted run "
+            f"({ids}): marked aborted, their unlisted files removed; nothing of them "
+            "was loaded, so ingest them again[/]"
+        )
 
 
 def print_json(data) -> None:

@@ -25,9 +25,11 @@ from insiderwatch.cli.app import (
     err,
     fail,
     file_progress,
+    note_aborted,
     out,
     print_json,
     settings_for,
+    shown,
 )
 from insiderwatch.cli.evidence import seal_after_ingest
 from insiderwatch.errors import InsiderwatchError
@@ -238,6 +240,7 @@ def ingest(
     try:
         key = load_or_create_key(settings.secret_path, settings.hash_key)
         with open_store(settings) as store:
+            note_aborted(store)
             bar, on_file_start, progress = _ingest_progress()
             with bar:
                 report = ingest_dataset(
@@ -246,6 +249,7 @@ def ingest(
                     key,
                     phone_region=settings.phone_region,
                     batch_rows=settings.batch_rows,
+                    max_line_bytes=settings.max_line_bytes,
                     progress=progress,
                     on_file_start=on_file_start,
                 )
@@ -351,7 +355,7 @@ def rejects(
     for name in ("table", "field:reason", "rows"):
         by_reason.add_column(name, justify="right" if name == "rows" else "left")
     for tbl, why, n in summary:
-        by_reason.add_row(tbl, why, f"{n:,}")
+        by_reason.add_row(tbl, shown(why), f"{n:,}")
     out.print(by_reason)
     rows = Table(title=f"First {len(letters)} letters" if letters else "No letters")
     for name in ("where", "reason", "key", "record"):
@@ -359,5 +363,10 @@ def rejects(
     for letter in letters:
         where = f"{letter['source']}:{letter['row_no']}:{letter['field']}"
         record = (letter["record"] or "")[:120]
-        rows.add_row(where, "; ".join(letter["problems"] or []), letter["record_key"] or "", record)
+        rows.add_row(
+            shown(where),
+            shown("; ".join(letter["problems"] or [])),
+            shown(letter["record_key"]),
+            shown(record),
+        )
     out.print(rows)

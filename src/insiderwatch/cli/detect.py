@@ -28,6 +28,7 @@ from insiderwatch.cli.app import (
     parse_when,
     print_json,
     settings_for,
+    shown,
 )
 from insiderwatch.detect import DetectionRun, active_detectors, load_detection_config, run_detection
 from insiderwatch.detect.catalog import content_version
@@ -101,7 +102,7 @@ def _print_alerts(alerts, title: str) -> None:
     for a in alerts:
         table.add_row(
             f"{a.alert_id}\nrevision {a.revision}",
-            a.employee_id,
+            shown(a.employee_id),
             f"{a.score:.0f}",
             a.severity,
             a.detected_at.strftime("%Y-%m-%d %H:%M"),

@@ -12,13 +12,16 @@ from insiderwatch.cli.app import (
     DbOption,
     JsonOption,
     app,
+    err,
     fail,
     out,
     parse_when,
     print_json,
     settings_for,
+    shown,
 )
 from insiderwatch.errors import InsiderwatchError
+from insiderwatch.investigate.timeline import other_names
 from insiderwatch.investigate.timeline import timeline as employee_timeline
 from insiderwatch.store import open_store
 from insiderwatch.store.stats import sparkline, store_stats
@@ -75,12 +78,19 @@ def timeline(
     try:
         with open_store(settings, create=False, read_only=True) as store:
             entries = employee_timeline(store, employee_id, start, end, limit or None)
+            others = [] if entries else other_names(store, employee_id)
     except InsiderwatchError as exc:
         raise fail(exc) from None
+    if others:
+        err.print(
+            f"no events for {shown(employee_id)}, but they may be kept under "
+            f"{shown(', '.join(others))} (a log identity without a mapping keeps its "
+            f"source prefix): try `insiderwatch timeline {shown(others[0])}`"
+        )
     if as_json:
         print_json([e.as_dict() for e in entries])
         return
-    table = Table(title=f"Timeline of {employee_id} ({len(entries)} events)")
+    table = Table(title=f"Timeline of {shown(employee_id)} ({len(entries)} events)")
     for name in (
         "time (UTC)",
         "action",
@@ -94,23 +104,23 @@ def timeline(
     ):
         table.add_column(name, overflow="fold")
     for e in entries:
-        shown = ", ".join(e.customer_ids[:3]) + (
+        listed = ", ".join(e.customer_ids[:3]) + (
             f" +{len(e.customer_ids) - 3}" if len(e.customer_ids) > 3 else ""
         )
         covered = (
-            ", ".join(e.open_cases)
+            shown(", ".join(e.open_cases))
             if e.open_cases
             else ("[yellow]none[/]" if e.customer_ids else "")
         )
         table.add_row(
             f"{e.time:%Y-%m-%d %H:%M:%S}",
-            e.action,
-            shown,
-            ",".join(e.fields),
+            shown(e.action),
+            shown(listed),
+            shown(",".join(e.fields)),
             "?" if e.record_count is None else str(e.record_count),
-            e.app or "",
-            e.case_id or "",
+            shown(e.app),
+            shown(e.case_id),
             covered,
-            e.destination or "",
+            shown(e.destination),
         )
     out.print(table)

@@ -18,6 +18,7 @@ from insiderwatch.cli.app import (
     err,
     fail,
     file_progress,
+    note_aborted,
     out,
     print_json,
     settings_for,
@@ -108,6 +109,12 @@ def _print_report(report: SourceReport, seconds: float) -> None:
     if report.unmapped:
         who = ", ".join(f"{k} ({v:,} events)" for k, v in report.unmapped.most_common())
         err.print(escape(f"identities without a mapping, kept as their own: {who}"))
+    for r in report.files:
+        if r.restarted:
+            err.print(
+                f"[yellow]{escape(str(r.path))}: changed since the last run (rotated, "
+                "truncated or replaced): read from the top[/]"
+            )
     for r in report.errors:
         err.print(f"[bold red]error:[/] {escape(r.error or '')}")
 
@@ -131,6 +138,7 @@ def ingest_with_source(
         log_files(paths)
         key = load_or_create_key(settings.secret_path, settings.hash_key)
         with open_store(settings) as store:
+            note_aborted(store)
             bar, on_file_start, progress = _progress()
             with bar:
                 report = ingest_logs(
@@ -162,6 +170,7 @@ def ingest_with_source(
                         "path": str(r.path),
                         "table": r.table,
                         "from_line": r.start_line + 1,
+                        "restarted": r.restarted,
                         "batch_id": r.batch_id,
                         "error": r.error,
                         "skipped": dict(r.skipped),
@@ -212,7 +221,7 @@ def check(
             escape(", ".join(info["unmapped_values"])),
         )
     out.print(fields)
-    for line, why in report["malformed"]:
+    for line, why, *_ in report["malformed"]:
         err.print(escape(f"{sample}:{line}: {why}"))
     for reason, n in report["problems"].items():
         err.print(escape(f"the contract would reject {n} record(s): {reason}"))

@@ -103,3 +103,15 @@ def _names(value) -> list[str]:
 
 def _text(value) -> str | None:
     return None if value is None or value != value else str(value)
+
+
+def other_names(store: Store, employee_id: str) -> list[str]:
+    """Employee ids that end in ``:employee_id``: a log identity without a mapping is
+    kept under its source's prefix (``pgaudit:eng_tom``), so asking for ``eng_tom``
+    finds nothing while the events are there."""
+    rows = store.con.execute(
+        "SELECT employee_id FROM employees WHERE suffix(employee_id, ':' || ?) "
+        "ORDER BY employee_id LIMIT 5",
+        [employee_id],
+    ).fetchall()
+    return [r[0] for r in rows]

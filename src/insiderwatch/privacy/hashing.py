@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,33 @@ class HashKey:
         ]
 
 
+def _read_key_file(path: Path) -> bytes:
+    """The secret in ``path``; anything that is not a readable file of hex is a clear
+    error, and a key others may read is used with a warning (it should be 0600)."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: hashing key file is not a regular file")
+    try:
+        text = path.read_bytes()[:4096].decode("ascii").strip()
+        secret = bytes.fromhex(text)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the hashing key file: {exc.strerror}") from None
+    except ValueError:
+        raise ConfigError(f"{path}: hashing key file is not hex") from None
+    if len(secret) < 16:
+        raise ConfigError(f"{path}: hashing key is too short")
+    if path.stat().st_mode & 0o077:
+        warnings.warn(
+            f"{path}: the hashing key can be read by other users; chmod 600 it",
+            KeyFileWarning,
+            stacklevel=3,
+        )
+    return secret
+
+
+class KeyFileWarning(UserWarning):
+    """The hashing key file is readable or writable by users other than its owner."""
+
+
 def load_or_create_key(path: Path, hex_key: str | None = None) -> HashKey:
     """The key from ``hex_key`` if given, else from ``path``, created there on first use."""
     if hex_key:
@@ -57,14 +85,7 @@ def load_or_create_key(path: Path, hex_key: str | None = None) -> HashKey:
             raise ConfigError("hash_key must be at least 16 bytes (32 hex characters)")
         return HashKey(secret)
     if path.exists():
-        text = path.read_text().strip()
-        try:
-            secret = bytes.fromhex(text)
-        except ValueError:
-            raise ConfigError(f"{path}: hashing key file is not hex") from None
-        if len(secret) < 16:
-            raise ConfigError(f"{path}: hashing key is too short")
-        return HashKey(secret)
+        return HashKey(_read_key_file(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_bytes(KEY_BYTES)
     # Create with 0600 from the start so the key is never world-readable, even briefly.

@@ -19,9 +19,16 @@ from typing import ClassVar
 
 from insiderwatch.registry import Registry
 from insiderwatch.settings import DEFAULT_INTERNAL_APPS
-from insiderwatch.sources.follow import START, LineReader, Position, file_identity
+from insiderwatch.sources.follow import (
+    MAX_LINE_BYTES,
+    START,
+    LineReader,
+    Position,
+    file_identity,
+)
 from insiderwatch.sources.identity import IdentityMap
 from insiderwatch.sources.readers import RawBatch
+from insiderwatch.sources.rows import RowBuffer
 from insiderwatch.sources.sql_access import SqlMap
 
 
@@ -34,6 +41,7 @@ class SourceOptions:
     log_line_prefix: str = "%m [%p] %q%u@%d "  # PostgreSQL stderr logs (Debian's default)
     mariadb_timestamp_format: str = "%Y%m%d %H:%i:%s"  # server_audit_timestamp_format
     batch_rows: int = 500_000  # records per batch (the setting batch_rows)
+    max_line_bytes: int = MAX_LINE_BYTES  # longer lines are dead letters (max_line_bytes)
 
 
 class Source:
@@ -71,10 +79,15 @@ class LogSource(Source):
 
     def batches(self, path: Path, start: Position = START) -> Iterator[RawBatch]:
         self.identity = file_identity(path)
-        with LineReader(path, start) as reader:
+        with LineReader(path, start, self.options.max_line_bytes) as reader:
             self._reader = reader
             self.position = start
-            yield from self.read(reader)
+            seen: set[int] = set()
+            for batch in self.read(reader):
+                yield _with_rejected_lines(batch, reader, seen)
+            if reader.rejected:  # rejected lines after the last record
+                empty = RowBuffer(self.table or "access").flush()
+                yield _with_rejected_lines(empty, reader, seen)
 
     def read(self, reader: LineReader) -> Iterator[RawBatch]:
         raise NotImplementedError
@@ -83,6 +96,20 @@ class LogSource(Source):
         """Deterministic id: the same log record always gets the same id."""
         text = "|".join(str(p) for p in (self.kind, *parts))
         return f"{self.kind}-{hashlib.sha256(text.encode()).hexdigest()[:24]}"
+
+
+def _with_rejected_lines(batch: RawBatch, reader: LineReader, seen: set[int]) -> RawBatch:
+    """The batch plus the lines the reader rejected (too long, not UTF-8) so far: each
+    becomes a dead letter with its line number, and the batch's count includes it. Such a
+    line reaches the source kind as an empty line, which some kinds call malformed: that
+    second letter for the same line is dropped (the reader reads ahead of the kind, so
+    the reader's letter always comes first)."""
+    rejected = reader.take_rejected()
+    seen.update(r[0] for r in rejected)
+    own = [m for m in batch.malformed if len(m) > 2 or m[0] not in seen]
+    batch.rows += len(rejected) - (len(batch.malformed) - len(own))
+    batch.malformed = [*own, *rejected]
+    return batch
 
 
 class DatasetSource(Source):

@@ -62,8 +62,8 @@ class MappedSource(LogSource):
         for first, lines in reader.blocks():
             rows = np.arange(first, first + len(lines), dtype=np.int64)
             table = _json_table(lines, rows)
-            # Blank lines are not records.
-            table = table.filter(pc.invert(pc.match_substring_regex(table[LINE], r"^\s*$")))
+            # Blank lines are not records; only JSON's own whitespace makes a line blank.
+            table = table.filter(pc.invert(pc.match_substring_regex(table[LINE], r"^[ \t\r]*$")))
             pending.append(table)
             count += table.num_rows
             if count >= self.options.batch_rows:
@@ -123,7 +123,8 @@ class MappedSource(LogSource):
         con, mapping = self._con, self.mapping
         relation, candidates = "_in", table.num_rows
         if mapping.format == "jsonl":
-            table = mapping.add_jmespath_columns(table)
+            table, failed = mapping.add_jmespath_columns(table)
+            malformed = malformed + failed
             con.register("_in", table)
             is_object = f"coalesce(try(json_type({LINE}) = 'OBJECT'), false)"
             bad = con.execute(f"SELECT {ROW} FROM _in WHERE NOT {is_object}").fetchall()
@@ -166,7 +167,7 @@ class MappedSource(LogSource):
         the value map does not know (for ``sources check``)."""
         mapping, con = self.mapping, self._con
         if mapping.format == "jsonl":
-            table = mapping.add_jmespath_columns(table)
+            table, _ = mapping.add_jmespath_columns(table)
             objects = (
                 f"(SELECT * FROM _in WHERE coalesce(try(json_type({LINE}) = 'OBJECT'), false))"
             )

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -123,6 +124,7 @@ class Mapping:
         where = lambda key: Location(source, field=key)  # noqa: E731
         if not isinstance(doc, dict):
             raise ConfigError("a mapping is a YAML mapping (key: value)", Location(source))
+        _check_types(doc, where)
         table = doc.get("table", "access")
         if table not in TABLES:
             raise ConfigError(f"unknown table {table!r}", where("table"))
@@ -145,7 +147,11 @@ class Mapping:
             )
         flt = doc.get("filter")
         if flt is not None:
-            if not isinstance(flt, dict) or "path" not in flt or "in" not in flt:
+            if (
+                not isinstance(flt, dict)
+                or "path" not in flt
+                or not isinstance(flt.get("in"), list)
+            ):
                 raise ConfigError("filter needs path and in: [values]", where("filter"))
             flt = Filter(str(flt["path"]), tuple(str(v) for v in flt["in"]))
         require = doc.get("require") or []
@@ -236,12 +242,14 @@ class Mapping:
         columns = [f"{ROW}"]
         derived = None
         if "event_id" in TABLES[self.table].names:
-            # Without an id in the record, the file and line name it, so a re-read
-            # never double counts.
-            # id_from content: the record itself, so the same event in two files (a
+            # Without an id in the record, the file, line and content name it: a re-read
+            # never double counts, and a file rotated under the same header (same first
+            # line) cannot give its records the ids of the old file's.
+            # id_from content: the record alone, so the same event in two files (a
             # producer without ids re-sending, a rotated copy) still loads once.
             seed = quote_str(f"{self.name}:{file_identity}:")
-            basis = f"{seed} || {ROW}"
+            content = LINE if self.format == "jsonl" else "CAST(_rec AS VARCHAR)"
+            basis = f"{seed} || {ROW} || ':' || md5({content})"
             if self.id_from == "content":
                 basis = f"{quote_str(self.name + ':')} || CAST(json({LINE}) AS VARCHAR)"
             derived = f"{quote_str(self.name + '-')} || md5({basis})"
@@ -253,7 +261,8 @@ class Mapping:
                 value = f"coalesce({value}, {derived})"
             columns.append(f"CAST({value} AS VARCHAR) AS {quote_ident(target)}")
         return (
-            f"SELECT {', '.join(columns)} FROM {self.parsed_relation(relation)} {self.where_sql()}"
+            f"SELECT {', '.join(columns)} FROM {self.parsed_relation(relation)} AS _rec "
+            f"{self.where_sql()}"
         )
 
     def where_sql(self) -> str:
@@ -274,24 +283,75 @@ class Mapping:
         return f"(SELECT *, json_extract_string({LINE}, [{paths}]) AS _v FROM {relation})"
 
     # -- per-record JMESPath ----------------------------------------------------------
-    def add_jmespath_columns(self, table: pa.Table) -> pa.Table:
+    def add_jmespath_columns(self, table: pa.Table) -> tuple[pa.Table, list[tuple]]:
+        """``table`` with one column per JMESPath expression, less the records on which
+        an expression failed (a function given a null, say): those come back as
+        (row, why, "field:jmespath_failed"), so one odd record is a dead letter naming
+        its field and the rest of the file loads."""
         if not self._jmespath:
-            return table
+            return table, []
         docs = []
         for text in table[LINE].to_pylist():
             try:
                 docs.append(json.loads(text))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, RecursionError):
                 docs.append(None)
+        failed: dict[int, tuple[str, str]] = {}  # record index -> (field, why)
         for path, compiled in self._jmespath.items():
-            values = [
-                _text(compiled.search(d, options=_JMESPATH_OPTIONS))
-                if isinstance(d, dict)
-                else None
-                for d in docs
-            ]
+            values = [self._search(compiled, path, doc, i, failed) for i, doc in enumerate(docs)]
             table = table.append_column(_jp_column(path), pa.array(values, pa.string()))
-        return table
+        if not failed:
+            return table, []
+        rows = table[ROW].to_pylist()
+        rejected = [
+            (rows[i], f"JMESPath {why} (line withheld)", f"{target}:jmespath_failed")
+            for i, (target, why) in sorted(failed.items())
+        ]
+        keep = pa.array([i not in failed for i in range(table.num_rows)])
+        return table.filter(keep), rejected
+
+    def _search(
+        self, compiled: Any, path: str, doc: Any, index: int, failed: dict[int, tuple[str, str]]
+    ) -> str | None:
+        if not isinstance(doc, dict) or index in failed:
+            return None
+        from jmespath.exceptions import JMESPathError
+
+        try:
+            return _text(compiled.search(doc, options=_JMESPATH_OPTIONS))
+        except (JMESPathError, TypeError, ValueError, RecursionError) as exc:
+            targets = [t for t, r in self.rules.items() if r.path == path]
+            failed[index] = (targets[0] if targets else "filter", f"{path!r}: {_why(exc)}")
+            return None
+
+
+def _why(exc: Exception) -> str:
+    """What went wrong, without the value (a JMESPath message quotes it: personal data)."""
+    actual = getattr(exc, "actual_type", None)
+    if actual is not None:
+        return f"{exc.function_name}() got {actual}, expects {', '.join(exc.expected_types)}"
+    return type(exc).__name__
+
+
+# The type each top-level key must have: a YAML slip (a list for a name, a number for a
+# format) is a ConfigError naming the key, not a traceback.
+_TOP_LEVEL = {
+    "name": str,
+    "description": str,
+    "table": str,
+    "format": str,
+    "identity": str,
+    "fields": dict,
+    "filter": dict,
+}
+
+
+def _check_types(doc: dict, where: Callable[[str], Location]) -> None:
+    for key, kind in _TOP_LEVEL.items():
+        value = doc.get(key)
+        if value is not None and not isinstance(value, kind):
+            wanted = "a text" if kind is str else "a mapping (key: value)"
+            raise ConfigError(f"{key} must be {wanted}, not {value!r}", where(key))
 
 
 def shipped_mappings() -> dict[str, Path]:

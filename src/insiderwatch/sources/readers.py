@@ -17,12 +17,14 @@ from typing import ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from insiderwatch.errors import Location, UnreadableFileError
 from insiderwatch.registry import Registry
 from insiderwatch.sources.dataset import DatasetFile
+from insiderwatch.sources.follow import MAX_LINE_BYTES, NOT_UTF8, TOO_LONG, BoundedLines
 
 ROW = "_row"  # column carrying each record's row number
 LINE = "_line"  # column carrying a raw JSON line
@@ -30,6 +32,9 @@ LINE = "_line"  # column carrying a raw JSON line
 # A byte that never occurs unescaped in valid JSON, so splitting on it keeps each line whole.
 _NO_SPLIT = "\x1e"
 _BLOCK_BYTES = 16 << 20
+# Put in place of a line the parser must not see (too long, not UTF-8), followed by the
+# problem: no real record starts with two ASCII SUB characters and these words.
+_MARK = "\x1a\x1ainsiderwatch-rejected-line:"
 
 
 @dataclass
@@ -43,7 +48,9 @@ class RawBatch:
     layout: Literal["columns", "json"]
     data: pa.Table | None = None
     relation: str | None = None  # SQL relation the store reads directly (Parquet)
-    malformed: list[tuple[int, str]] = field(default_factory=list)  # (row, raw text)
+    # (row, raw text or why) of records that could not be split, optionally with a third
+    # element "field:reason" when the failing field is known (default row:malformed_row)
+    malformed: list[tuple] = field(default_factory=list)
     rows: int = 0  # records in this batch, malformed included
     typed: bool = False  # column types come from the producer (Parquet), not from text
 
@@ -53,9 +60,12 @@ class Reader:
 
     format: ClassVar[str]
 
-    def __init__(self, file: DatasetFile, batch_rows: int = 500_000) -> None:
+    def __init__(
+        self, file: DatasetFile, batch_rows: int = 500_000, max_line_bytes: int = MAX_LINE_BYTES
+    ) -> None:
         self.file = file
         self.batch_rows = max(1, batch_rows)
+        self.max_line_bytes = max(1, max_line_bytes)
         self.bytes_done = 0  # progress through the file on disk, for progress bars
 
     def columns(self) -> list[str] | None:
@@ -80,6 +90,76 @@ def _stream(file: DatasetFile) -> tuple[pa.NativeFile, pa.NativeFile]:
     return raw, (pa.CompressedInputStream(raw, "gzip") if file.compressed else raw)
 
 
+class _CheckedLines:
+    """What the CSV parser reads: the file's bytes, except that a line longer than the
+    limit (skipped as it streams past, never held) or one that is not UTF-8 becomes a
+    marker line naming the problem. The parser then sees one short record in its place,
+    which the batcher turns into a dead letter at that row; the rest of the file loads."""
+
+    def __init__(self, stream: pa.NativeFile, limit: int, block: int = 8 << 20) -> None:
+        self._runs = BoundedLines(stream.read, limit, keep_last=True).runs(block)
+        self._pending = b""
+        self._done = False
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        """At most ``size`` bytes, one run of lines at a time: a short read is allowed
+        (only an empty one means the end), and handing runs on whole saves a copy."""
+        if not self._pending and not self._done:
+            try:
+                consumed, run = next(self._runs)
+                self._pending = _checked(consumed, run)
+            except StopIteration:
+                self._done = True
+        if 0 <= size < len(self._pending):
+            data, self._pending = self._pending[:size], self._pending[size:]
+            return data
+        data, self._pending = self._pending, b""
+        return data
+
+    def lines(self) -> Iterator[bytes]:
+        """The checked lines one by one (for reading a header without the rest)."""
+        while data := self.read():
+            yield from data.splitlines(keepends=True)
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _checked(consumed: int, run: bytes) -> bytes:
+    if consumed != len(run):  # an over-long line, dropped
+        return f"{_MARK}{TOO_LONG}\n".encode()
+    if run.isascii():  # the common case, checked far faster than by decoding
+        return run
+    try:
+        run.decode("utf-8")
+        return run
+    except UnicodeDecodeError:
+        marker = f"{_MARK}{NOT_UTF8}".encode()
+        return b"\n".join(_utf8_or(line, marker) for line in run.split(b"\n"))
+
+
+def _utf8_or(line: bytes, marker: bytes) -> bytes:
+    try:
+        line.decode("utf-8")
+        return line
+    except UnicodeDecodeError:
+        return marker
+
+
+def _rejected_line(row: int, text: str, limit: int) -> tuple[int, str, str] | None:
+    """(row, why, problem) when ``text`` is a marker line, else None."""
+    if not text.startswith(_MARK):
+        return None
+    problem = text[len(_MARK) :].strip()
+    if problem == TOO_LONG:
+        return row, f"line longer than {limit:,} bytes (line withheld)", TOO_LONG
+    return row, "not valid UTF-8 (line withheld)", NOT_UTF8
+
+
 def _without_row_column(table: pa.Table) -> pa.Table:
     """Drop a source column named like ours (``_row``): it is not in the contract, and
     two columns of that name would make the row numbers ambiguous."""
@@ -102,11 +182,28 @@ class _LineBatcher:
         self.reader = reader
         self.raw = raw
         self.next_row = first_row
-        self.bad: list[tuple[int, str]] = []
+        self.bad: list[tuple] = []
 
     def on_invalid(self, row: pacsv.InvalidRow) -> str:
-        self.bad.append((row.number if row.number is not None else -1, row.text))
+        number = row.number if row.number is not None else -1
+        marked = _rejected_line(number, row.text, self.reader.max_line_bytes)
+        self.bad.append(marked or (number, row.text))
         return "skip"
+
+    def _take_marked(self, table: pa.Table) -> tuple[pa.Table, list[tuple]]:
+        """Marker lines the parser read as records (a one-column file, JSON Lines)."""
+        if table.num_columns < 2 or not pa.types.is_string(table.schema.field(0).type):
+            return table, []
+        hit = pc.fill_null(pc.starts_with(table.column(0), _MARK), False)
+        if not pc.any(hit).as_py():
+            return table, []
+        limit = self.reader.max_line_bytes
+        found = table.filter(hit)
+        marked = [
+            _rejected_line(row, text, limit)
+            for row, text in zip(found[ROW].to_pylist(), found.column(0).to_pylist(), strict=True)
+        ]
+        return table.filter(pc.invert(hit)), marked
 
     def run(self, stream: pacsv.CSVStreamingReader, layout: Literal["columns", "json"]):
         pending: list[pa.RecordBatch] = []
@@ -125,8 +222,10 @@ class _LineBatcher:
             ):
                 take += 1
             bad, self.bad = self.bad[:take], self.bad[take:]
-            rows, self.next_row = _number_rows(self.next_row, table.num_rows, [r for r, _ in bad])
+            rows, self.next_row = _number_rows(self.next_row, table.num_rows, [m[0] for m in bad])
             table = table.append_column(ROW, pa.array(rows))
+            table, marked = self._take_marked(table)
+            bad += marked
             pending, pending_rows = [], 0
             return RawBatch(
                 layout=layout, data=table, malformed=bad, rows=table.num_rows + len(bad)
@@ -154,14 +253,19 @@ class CsvReader(Reader):
             try:
                 raw, fh = _stream(self.file)
                 with raw, fh:
-                    stream = pacsv.open_csv(
-                        fh,
-                        read_options=pacsv.ReadOptions(block_size=1 << 16, use_threads=False),
-                        parse_options=pacsv.ParseOptions(invalid_row_handler=lambda r: "skip"),
-                    )
-                    self._columns = list(stream.schema.names)
+                    # The header line alone (a header may span lines only when quoted,
+                    # which no contract header needs): read in small steps, bounded.
+                    header = next(_CheckedLines(fh, self.max_line_bytes, 1 << 16).lines(), b"")
+                stream = pacsv.open_csv(
+                    pa.BufferReader(header),
+                    read_options=pacsv.ReadOptions(use_threads=False),
+                )
+                self._columns = list(stream.schema.names)
             except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
                 raise self._fail(exc) from None
+            bad = _rejected_line(1, self._columns[0] if self._columns else "", 0)
+            if bad:
+                raise self._fail(ValueError(f"the header is {bad[2].split(':')[1]}"))
         return self._columns
 
     def batches(self) -> Iterator[RawBatch]:
@@ -170,7 +274,7 @@ class CsvReader(Reader):
             raw, fh = _stream(self.file)
             batcher = _LineBatcher(self, raw, first_row=2)  # row 1 is the header
             stream = pacsv.open_csv(
-                fh,
+                pa.PythonFile(_CheckedLines(fh, self.max_line_bytes), mode="r"),
                 # Single-threaded: only then does pyarrow tell the row number of a
                 # malformed row (and it is no slower on a small machine).
                 read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=False),
@@ -199,7 +303,7 @@ class JsonLinesReader(Reader):
             raw, fh = _stream(self.file)
             batcher = _LineBatcher(self, raw, first_row=1)
             stream = pacsv.open_csv(
-                fh,
+                pa.PythonFile(_CheckedLines(fh, self.max_line_bytes), mode="r"),
                 read_options=pacsv.ReadOptions(
                     column_names=[LINE], block_size=_BLOCK_BYTES, use_threads=False
                 ),
@@ -281,5 +385,7 @@ for _reader in (CsvReader, JsonLinesReader, ParquetReader):
     READERS.register(_reader.format, _reader, origin=f"{__name__}:{_reader.__name__}")
 
 
-def reader_for(file: DatasetFile, batch_rows: int = 500_000) -> Reader:
-    return READERS.get(file.format)(file, batch_rows)
+def reader_for(
+    file: DatasetFile, batch_rows: int = 500_000, max_line_bytes: int = MAX_LINE_BYTES
+) -> Reader:
+    return READERS.get(file.format)(file, batch_rows, max_line_bytes)

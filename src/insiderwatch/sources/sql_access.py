@@ -38,23 +38,35 @@ Operation = Literal["read", "write", "export", "copy", "other"]
 
 # Literals per dialect; quoted identifiers and comments are matched first so that a
 # quote inside them is not taken for a string. Comments are dropped (they may hold data).
+# PostgreSQL: a plain '...' string treats a backslash as an ordinary character
+# (standard_conforming_strings, the default since 9.1); only E'...' strings escape with
+# it. Dollar-quote tags may hold digits ($q1$...$q1$). MySQL escapes with a backslash
+# and also comments with '#'.
 _KEEP = {"postgres": r'"(?:[^"]|"")*"', "mysql": r"`(?:[^`]|``)*`"}
 _STRINGS = {
-    "postgres": r"[EeNn]?'(?:[^'\\]|''|\\.)*'|\$(?P<tag>[A-Za-z_]*)\$.*?\$(?P=tag)\$",
+    "postgres": r"[Ee]'(?:[^'\\]|''|\\.)*'|[Nn]?'(?:[^']|'')*'"
+    r"|\$(?P<tag>(?:[A-Za-z_][A-Za-z_0-9]*)?)\$.*?\$(?P=tag)\$",
     "mysql": r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"",
 }
+# A quote that never closes: everything after it is a literal, never statement text.
+_OPEN = {"postgres": r"[EeNn]?'|\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$", "mysql": r"['\"]"}
+_COMMENTS = {"postgres": r"--[^\n]*|/\*", "mysql": r"--[^\n]*|#[^\n]*|/\*"}
 _NUMBER = r"(?<![\w$.])\d+(?:\.\d*)?(?:[eE][-+]?\d+)?(?![\w.])"
 # Characters a token can start with: the lookahead lets the engine skip every other
 # position at once, which nearly halves the time spent per statement.
-_FIRST = {"postgres": "-/\"'$0-9EeNn", "mysql": "-/`'\"0-9"}
+_FIRST = {"postgres": "-/\"'$0-9EeNn", "mysql": "-/#`'\"0-9"}
 _TOKENS = {
     d: re.compile(
-        rf"(?=[{_FIRST[d]}])(?:(?P<keep>{_KEEP[d]})|(?P<comment>--[^\n]*|/\*.*?\*/)"
-        rf"|(?P<lit>{_STRINGS[d]}|{_NUMBER}))",
+        rf"(?=[{_FIRST[d]}])(?:(?P<keep>{_KEEP[d]})|(?P<comment>{_COMMENTS[d]})"
+        rf"|(?P<lit>{_STRINGS[d]}|{_NUMBER})|(?P<open>{_OPEN[d]}))",
         re.S,
     )
     for d in _KEEP
 }
+_BLOCK_EDGE = re.compile(r"/\*|\*/")
+# Stored in place of a statement the parser could not read: its text was not proven
+# free of literals, so none of it is kept.
+UNPARSED = "<unparsed statement: text withheld>"
 
 SYSTEM_SCHEMAS = frozenset(
     {"pg_catalog", "information_schema", "pg_toast", "mysql", "performance_schema", "sys"}
@@ -209,25 +221,48 @@ class Access:
 
 def split_literals(sql: str, dialect: Dialect) -> tuple[str, list[str]]:
     """(statement with literal i replaced by the integer i, the literals' values)."""
+    pattern, nested = _TOKENS[dialect], dialect == "postgres"
     literals: list[str] = []
-
-    def swap(m: re.Match) -> str:
-        kind = m.lastgroup
+    out: list[str] = []
+    pos = 0
+    while m := pattern.search(sql, pos):
+        out.append(sql[pos : m.start()])
+        kind, end = m.lastgroup, m.end()
         if kind == "keep":
-            return m[0]
-        if kind == "comment":
-            return " "
-        text = m[0]
-        if text[0] in "'\"" or text[:2].lower() in ("e'", "n'"):
-            quote = text[-1]
-            body = text[text.index(quote) + 1 : -1]
-            text = body.replace(quote * 2, quote)
-        elif text.startswith("$"):
-            text = text[text.index("$", 1) + 1 : text.rindex("$", 0, -1)]
-        literals.append(text)
-        return str(len(literals) - 1)
+            out.append(m[0])
+        elif kind == "comment":
+            if m[0] == "/*":
+                end = _block_comment_end(sql, end, nested)
+            out.append(" ")
+        else:
+            text = m[0]
+            if kind == "open":  # unterminated: the rest of the text is the literal
+                text, end = sql[end:], len(sql)
+            elif text[0] in "'\"" or text[:2].lower() in ("e'", "n'"):
+                quote = text[-1]
+                body = text[text.index(quote) + 1 : -1]
+                text = body.replace(quote * 2, quote)
+            elif text.startswith("$"):
+                text = text[text.index("$", 1) + 1 : text.rindex("$", 0, -1)]
+            literals.append(text)
+            out.append(str(len(literals) - 1))
+        pos = end
+    out.append(sql[pos:])
+    return "".join(out), literals
 
-    return _TOKENS[dialect].sub(swap, sql), literals
+
+def _block_comment_end(sql: str, pos: int, nested: bool) -> int:
+    """Where a block comment opened just before ``pos`` ends (PostgreSQL nests them);
+    an unclosed comment runs to the end of the text."""
+    depth = 1
+    for edge in _BLOCK_EDGE.finditer(sql, pos):
+        if edge[0] == "*/":
+            depth -= 1
+        elif nested:
+            depth += 1
+        if depth == 0:
+            return edge.end()
+    return len(sql)
 
 
 class StatementReader:
@@ -276,11 +311,18 @@ class StatementReader:
 
     # -- analysis -------------------------------------------------------------------
     def _analyse(self, normalised: str, command: str, table: str) -> Analysis:
+        try:
+            return self._analyse_parsed(normalised, command, table)
+        except RecursionError:
+            # Deeply nested text (any database user can log one) is more than the parser
+            # can hold: the event keeps the shape guessed from the text, ingest goes on.
+            return self._guess(normalised, _fingerprint(normalised))
+
+    def _analyse_parsed(self, normalised: str, command: str, table: str) -> Analysis:
         command, table = command.upper(), _table_name(table)
-        text = _fingerprint_text(normalised)
-        fingerprint = hashlib.sha256(text.encode()).hexdigest()[:16]
+        fingerprint = _fingerprint(normalised)
         if _FK_CHECK.match(normalised):
-            return Analysis("read", (), (), internal=True, fingerprint=fingerprint, text=text)
+            return Analysis("read", (), (), internal=True, fingerprint=fingerprint, text=UNPARSED)
         try:
             trees = [t for t in sqlglot.parse(normalised, read=self.dialect) if t is not None]
         except SqlglotError:
@@ -293,11 +335,11 @@ class StatementReader:
             ]
             trees = named or matching or trees
         if not trees:
-            return self._guess(normalised, text, fingerprint)
+            return self._guess(normalised, fingerprint)
         parts = [_StatementWalk(tree, self.map).result() for tree in trees]
-        return _merge(parts, fingerprint, text)
+        return _merge(parts, fingerprint, _literal_free_text(trees, self.dialect))
 
-    def _guess(self, normalised: str, text: str, fingerprint: str) -> Analysis:
+    def _guess(self, normalised: str, fingerprint: str) -> Analysis:
         """Unparseable text: tables by pattern, every category they hold, no ids (bulk)."""
         names = re.findall(r"\b(?:from|join|into|update|copy)\s+([\w.\"`]+)", normalised, re.I)
         rules = {_table_name(n): self.map.rule(_table_name(n)) for n in names if not _is_system(n)}
@@ -310,7 +352,7 @@ class StatementReader:
             op = "write"
         elif re.match(r"\s*copy\b.*\bto\b", normalised, re.I | re.S):
             op = "export"
-        return Analysis(op, tuple(data), fields, fingerprint=fingerprint, text=text)
+        return Analysis(op, tuple(data), fields, fingerprint=fingerprint, text=UNPARSED)
 
 
 _DDL = re.compile(r"\s*(?:create|alter|drop|comment|grant|revoke)\b", re.I)
@@ -334,10 +376,27 @@ def _merge(parts: list[Analysis], fingerprint: str, text: str) -> Analysis:
     )
 
 
-def _fingerprint_text(normalised: str) -> str:
+def _fingerprint(normalised: str) -> str:
+    """The shape's id: statements differing only in literals (or IN-list length) share it."""
     text = re.sub(r"(?<![\w$.])\d+(?![\w.])", "?", normalised)
     text = re.sub(r"\(\s*\?(?:\s*,\s*\?)+\s*\)", "(?)", text)  # IN lists of any length
-    return re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+", " ", text).strip()
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _literal_free_text(trees: list[exp.Expression], dialect: Dialect) -> str:
+    """The statement as stored: regenerated from the parse tree with every literal node
+    replaced by ``?`` and comments left out, so no value the regular-expression pass
+    might have missed can reach the store."""
+    placeholder = exp.Var(this="?")
+    texts = [
+        tree.transform(lambda n: placeholder.copy() if isinstance(n, exp.Literal) else n).sql(
+            dialect=dialect, comments=False
+        )
+        for tree in trees
+    ]
+    text = "; ".join(texts)
+    return re.sub(r"\(\s*\?(?:\s*,\s*\?)+\s*\)", "(?)", text)  # IN lists of any length
 
 
 def _expand(

@@ -8,7 +8,7 @@ another Ibis backend.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from insiderwatch.contract import CONTRACT_VERSION, TABLES
 from insiderwatch.errors import ConfigError, InsiderwatchError
 from insiderwatch.privacy import HashKey
 from insiderwatch.store.schema import COUNTERS, EVENT_TABLES, SCHEMA_VERSION, all_ddl, empty_select
+from insiderwatch.store.validate import TimeWindow
 
 
 class Store:
@@ -32,9 +33,11 @@ class Store:
         read_only: bool = False,
         memory_limit: str = "1GB",
         threads: int = 0,
+        time_window: TimeWindow = TimeWindow(),
     ) -> None:
         # Absolute, so the view's segment paths work from any working directory.
         self.path = Path(path).resolve()
+        self.time_window = time_window
         self.read_only = read_only
         if not create and not self.path.exists():
             raise InsiderwatchError(
@@ -55,8 +58,10 @@ class Store:
         # Contract times are UTC: a time without offset is UTC and event days are UTC
         # days, whatever the host's local zone.
         self.con.execute("SET TimeZone = 'UTC'")
+        self.aborted: list[int] = []  # batches found interrupted by an earlier run
         if not read_only:
             self._migrate()
+            self._recover_interrupted()
         self.refresh_views()
         self._ibis = None
 
@@ -83,6 +88,24 @@ class Store:
                 f"store {self.path} has schema version {version}; this insiderwatch expects "
                 f"{SCHEMA_VERSION}"
             )
+
+    def _recover_interrupted(self) -> None:
+        """DuckDB admits one writing process, so a batch still ``running`` when the store
+        opens for writing was killed: it is marked ``aborted``, and segment files the
+        catalog does not list (written by a transaction that never committed) are
+        deleted. Nothing of such a batch was ever visible, so nothing else changes."""
+        self.aborted = [
+            r[0]
+            for r in self.con.execute(
+                "UPDATE ingest_batches SET status = 'aborted', finished_at = now() "
+                "WHERE status = 'running' RETURNING batch_id"
+            ).fetchall()
+        ]
+        listed = {p for (p,) in self.con.execute("SELECT path FROM event_segments").fetchall()}
+        for table in EVENT_TABLES:
+            for file in (self.segments_dir / table).glob("batch-*.parquet*"):
+                if str(file.relative_to(self.path.parent)) not in listed:
+                    file.unlink(missing_ok=True)
 
     # -- event segments -------------------------------------------------------------
     @property
@@ -223,4 +246,7 @@ def open_store(settings, *, create: bool = True, read_only: bool = False) -> Sto
         read_only=read_only,
         memory_limit=settings.memory_limit,
         threads=settings.threads,
+        time_window=TimeWindow(
+            date.fromisoformat(str(settings.time_earliest)), settings.time_days_ahead
+        ),
     )

@@ -24,11 +24,14 @@ from insiderwatch.store.schema import COUNTERS, EVENT_TABLES
 from insiderwatch.store.validate import (
     TEXT,
     Reference,
+    case_folded_line,
     json_objects_select,
     quote_ident,
     quote_str,
     staged_select,
 )
+
+MALFORMED = "row:malformed_row"  # a record the source could not split into fields
 
 # Referential checks: an access or a case by someone not on the roster is rejected, so a
 # late roster can be loaded and the letters replayed.
@@ -95,7 +98,9 @@ class BatchLoader:
             con.execute(f"CREATE OR REPLACE TEMP VIEW _raw AS SELECT * FROM {batch.relation}")
         if batch.layout == "json":
             # Parse each line once into Arrow; later queries scan the parsed columns.
-            objects = con.sql(json_objects_select(self.spec, "_raw")).to_arrow_table()
+            objects = con.sql(
+                json_objects_select(self.spec, "_raw", self._json_line())
+            ).to_arrow_table()
             con.register("_json", objects)
             if objects.num_rows < batch.data.num_rows:
                 self._letters_for_bad_json(counts)
@@ -111,7 +116,13 @@ class BatchLoader:
                 if name != ROW
             }
         self._letters_for_malformed(batch.malformed, counts)
-        stage_sql = staged_select(self.spec, relation, types, REFERENCES.get(self.spec.name, ()))
+        stage_sql = staged_select(
+            self.spec,
+            relation,
+            types,
+            REFERENCES.get(self.spec.name, ()),
+            self.store.time_window,
+        )
         # The parsed batch is held as Arrow and scanned in place by later queries, which
         # avoids copying it into a temporary table.
         if self.spec.name in EVENT_TABLES:
@@ -191,8 +202,27 @@ class BatchLoader:
             """
         )
 
+    def _json_line(self) -> str:
+        """The JSON line as parsed. Keys of personal data spelled in another case
+        (``EMAIL``) would otherwise be dropped without a word, so for tables holding
+        personal data they are matched case-insensitively, as CSV headers are; the key
+        scan costs one extra parse, paid only by those (small) tables."""
+        if not self.pii:
+            return LINE
+        keys = [
+            k
+            for (k,) in self.con.execute(
+                f"SELECT DISTINCT unnest(json_keys(try_cast({LINE} AS JSON))) FROM _raw "
+                f"WHERE starts_with(ltrim({LINE}), '{{')"
+            ).fetchall()
+            if k is not None
+        ]
+        return case_folded_line(self.spec, keys)
+
     def _letters_for_bad_json(self, counts: LoadCounts) -> None:
-        """Letters for lines that are not JSON objects; blank lines are skipped uncounted."""
+        """Letters for lines that are not JSON objects; blank lines are skipped uncounted.
+        Only JSON's own whitespace makes a line blank (as for mapped JSON logs): a form
+        feed or a Unicode space is a malformed record, not nothing."""
         self.con.register(
             "_not_objects",
             self.con.sql(
@@ -200,7 +230,7 @@ class BatchLoader:
             ).to_arrow_table(),
         )
         blank = self.scalar(
-            f"SELECT count(*) FROM _not_objects WHERE regexp_full_match({LINE}, '\\s*')"
+            f"SELECT count(*) FROM _not_objects WHERE regexp_full_match({LINE}, '[ \\t\\r]*')"
         )
         counts.rows_read -= blank
         record = "NULL" if self.pii else LINE  # a broken customer line may hold raw PII
@@ -210,23 +240,26 @@ class BatchLoader:
                          ELSE 'line:malformed_json' END] AS problems,
                    NULL AS record_key, {record} AS record, 'rejected' AS disposition
             FROM _not_objects
-            WHERE NOT regexp_full_match({LINE}, '\\s*')
+            WHERE NOT regexp_full_match({LINE}, '[ \\t\\r]*')
         """
         self._count_and_insert(bad, counts)
 
-    def _letters_for_malformed(self, malformed: list[tuple[int, str]], counts: LoadCounts) -> None:
+    def _letters_for_malformed(self, malformed: list[tuple], counts: LoadCounts) -> None:
+        """Records a source could not even split: (row, what is known of it) and, when the
+        source knows which field failed, a third element ``field:reason``."""
         if not malformed:
             return
         rows = pa.table(
             {
-                "row_no": [r for r, _ in malformed],
-                "text": [None if self.pii else t for _, t in malformed],
+                "row_no": pa.array([m[0] for m in malformed], pa.int64()),
+                "text": pa.array([None if self.pii else m[1] for m in malformed], pa.string()),
+                "problem": [m[2] if len(m) > 2 else MALFORMED for m in malformed],
             }
         )
         self.con.register("_malformed", rows)
         try:
             self._count_and_insert(
-                "SELECT row_no, ['row:malformed_row'] AS problems, NULL AS record_key, "
+                "SELECT row_no, [problem] AS problems, NULL AS record_key, "
                 "text AS record, 'rejected' AS disposition FROM _malformed",
                 counts,
             )

@@ -90,7 +90,19 @@ def export_letters(letters: list[dict], path: Path) -> None:
         writer = csv.DictWriter(fh, fieldnames=LETTER_COLUMNS)
         writer.writeheader()
         for letter in letters:
-            writer.writerow({**letter, "problems": ";".join(letter["problems"] or [])})
+            row = {**letter, "problems": ";".join(letter["problems"] or [])}
+            writer.writerow({k: _inert(v) for k, v in row.items()})
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP: CSV
+# injection); a dead letter holds whatever a log line said, so such a cell is quoted.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 @dataclass

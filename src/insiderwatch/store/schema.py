@@ -102,8 +102,8 @@ BOOKKEEPING_DDL = (
   min_time TIMESTAMPTZ,
   max_time TIMESTAMPTZ
 )""",
-    # How far each followed log has been read (issue 5): the file is recognised by its
-    # first line, so a rotated log keeps its place and a replaced one starts over.
+    # How far each followed log has been read (issue 5): a position is reused only while
+    # the file still has its first line and the bytes before the offset (position_check).
     """CREATE TABLE IF NOT EXISTS source_offsets (
   source VARCHAR PRIMARY KEY,
   kind VARCHAR NOT NULL,
@@ -112,6 +112,8 @@ BOOKKEEPING_DDL = (
   line BIGINT NOT NULL,
   updated_at TIMESTAMPTZ NOT NULL
 )""",
+    # Positions saved before the check existed have none, and are trusted as before.
+    "ALTER TABLE source_offsets ADD COLUMN IF NOT EXISTS position_check VARCHAR",
     # SQL statements behind database-audit events, without their literals (which hold
     # personal data): one row per shape, and which event ran which shape.
     """CREATE TABLE IF NOT EXISTS statement_fingerprints (

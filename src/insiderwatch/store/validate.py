@@ -9,14 +9,20 @@ This is ingest-side and DuckDB-specific on purpose; detection queries use Ibis.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from insiderwatch.contract import ColumnSpec, TableSpec
 from insiderwatch.sources.readers import LINE, ROW
 
 ISO_DATE = r"\d{4}-\d{2}-\d{2}"
-ISO_TIMESTAMP = ISO_DATE + r"([T ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?"
+# Offsets exist from -12:00 to +14:00; the engine would read "+99:99" as a shift of
+# four days, so anything outside 00-14 hours and 00-59 minutes is not a time.
+ISO_TIMESTAMP = ISO_DATE + (
+    r"([T ]\d{2}:\d{2}(:\d{2}([.,]\d{1,9})?)?)?([Zz]|[+-](0\d|1[0-4])(:?[0-5]\d)?)?"
+)
 
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
@@ -146,7 +152,26 @@ def _parse(col: ColumnSpec, src: str | None, src_type: str | None) -> tuple[str,
     return parsed, present
 
 
-def _checks(col: ColumnSpec, parsed: str, present: str) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class TimeWindow:
+    """The instants an event time may take (settings ``time_earliest`` and
+    ``time_days_ahead``). A year-0 or 1970 time is an error in the log, not an event: let
+    in, it overflows Python dates or makes detection replay decades day by day. A time
+    more than a few days after the ingest is clock trouble or forgery."""
+
+    earliest: date = date(1990, 1, 1)
+    days_ahead: int = 2
+
+    def outside(self, parsed: str) -> str:
+        return (
+            f"({parsed} < TIMESTAMPTZ '{self.earliest.isoformat()} 00:00:00+00' "
+            f"OR {parsed} > now() + INTERVAL {int(self.days_ahead)} DAY)"
+        )
+
+
+def _checks(
+    col: ColumnSpec, parsed: str, present: str, window: TimeWindow
+) -> list[tuple[str, str]]:
     """(condition that is true when the check fails, 'field:reason') pairs."""
     name = col.name
     fail = lambda cond, reason: (cond, f"{name}:{reason}")  # noqa: E731
@@ -172,10 +197,12 @@ def _checks(col: ColumnSpec, parsed: str, present: str) -> list[tuple[str, str]]
         checks.append(fail(f"length({parsed}) > {col.max_length}", "too_long"))
     if col.min_value is not None:
         checks.append(fail(f"{parsed} < {col.min_value}", "out_of_range"))
+    if col.kind == "timestamp":
+        checks.append(fail(window.outside(parsed), "out_of_range"))
     return checks
 
 
-def json_objects_select(spec: TableSpec, relation: str) -> str:
+def json_objects_select(spec: TableSpec, relation: str, line: str = LINE) -> str:
     """Rows of ``relation`` whose ``_line`` is a JSON object, one column per field.
 
     The JSON is parsed once per line (``try`` turns a malformed line into NULL rather
@@ -190,9 +217,25 @@ def json_objects_select(spec: TableSpec, relation: str) -> str:
         f"ELSE regexp_matches({LINE}, '^\\s*\\{{') END"
     )
     return (
-        f"SELECT {ROW}, unnest(s) FROM (SELECT {ROW}, try(from_json({LINE}, '{{{fields}}}')) AS s "
+        f"SELECT {ROW}, unnest(s) FROM (SELECT {ROW}, try(from_json({line}, '{{{fields}}}')) AS s "
         f"FROM {relation} WHERE {looks_like_object}) WHERE s IS NOT NULL"
     )
+
+
+def case_folded_line(spec: TableSpec, keys: list[str]) -> str:
+    """SQL for the JSON line with keys that differ from a contract column only in case
+    (``EMAIL``, ``Phone``) renamed to the column, as CSV headers already match; ``keys``
+    are the keys found in the batch. A key is a quoted name right after ``{`` or ``,``
+    and before ``:`` (inside a string value a quote is escaped, so it cannot match)."""
+    names = {c.name.lower(): c.name for c in spec.columns}
+    expr = LINE
+    for key in keys:
+        target = names.get(key.lower())
+        if target and key != target and '"' not in key and "\\" not in key:
+            pattern = quote_str(f'([{{,]\\s*)"{re.escape(key)}"(\\s*:)')
+            renamed = quote_str("\\1" + f'"{target}"' + "\\2")
+            expr = f"regexp_replace({expr}, {pattern}, {renamed}, 'g')"
+    return expr
 
 
 def staged_select(
@@ -200,6 +243,7 @@ def staged_select(
     relation: str,
     source_types: Mapping[str, str],
     references: tuple[Reference, ...] = (),
+    window: TimeWindow = TimeWindow(),
 ) -> str:
     """SELECT of the parsed columns, ``_row`` and ``_problems`` over ``relation``.
 
@@ -225,7 +269,7 @@ def staged_select(
         else:
             inner.append(f"{present} AS _has_{col.name}")
             has = f"_has_{col.name}"
-        problems.extend(_checks(col, col.name, has))
+        problems.extend(_checks(col, col.name, has, window))
     problems.extend(
         (
             f"{r.column} IS NOT NULL AND {r.column} NOT IN (SELECT {r.key} FROM {r.table})",
