@@ -162,6 +162,11 @@ def main() -> None:
                    FROM access_explained x ANTI JOIN malicious USING (event_id)
                    WHERE explanation IS DISTINCT FROM 'login' AND role <> 'service_account'"""
             ).fetchall()[0]
+            per_role = store.con.execute(
+                """SELECT role, count(*) FILTER (WHERE explanation IS NOT NULL) / count(*), count(*)
+                   FROM access_explained x ANTI JOIN malicious USING (event_id)
+                   WHERE explanation IS DISTINCT FROM 'login' GROUP BY ALL ORDER BY 3 DESC"""
+            ).fetchall()
             employee_days = store.scalar("SELECT count(*) FROM employee_days")
             baseline = isolation_forest(store)
         insiders = {
@@ -175,6 +180,7 @@ def main() -> None:
     print(f"{len(insiders)} insiders; {employee_days:,} employee-days; {len(alerts)} alerts raised")
     print(f"benign accesses explained: {explained[0] / explained[1]:.1%} of {explained[1]:,} "
           f"(staff only, service accounts excluded: {people[0] / people[1]:.1%} of {people[1]:,})")  # fmt: skip
+    print("explained per role: " + ", ".join(f"{r} {share:.0%}" for r, share, _ in per_role))
     print(f"ingest  {events:,} events in {ingest_s:.1f} s = {events / ingest_s:,.0f} events/s")
     print(f"detect  {events:,} events in {detect_s:.1f} s = {events / detect_s:,.0f} events/s "
           f"({run.steps} daily steps)")  # fmt: skip

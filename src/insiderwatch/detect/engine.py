@@ -29,6 +29,7 @@ from insiderwatch.detect.base import DETECTORS, FINDING_COLUMNS, Detector, StepC
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.explain import UNEXPLAINED_WIDE_SEARCH, UNLISTED_ROWS_WEIGHT, build_step
 from insiderwatch.detect.risk import score_findings
+from insiderwatch.detect.routine import record_flows
 from insiderwatch.detect.rules import load_rules
 from insiderwatch.detect.state import DAILY_TABLES, reset_if_outdated
 from insiderwatch.store.duckdb_store import Store
@@ -86,6 +87,16 @@ def _first_day(store: Store, fingerprint: str) -> tuple[dt.date | None, str | No
     return day, None
 
 
+def _learning_ends(store: Store, cfg: DetectionConfig) -> dt.date:
+    """The first day detectors judge: after the learning window of the whole history
+    (none when routine is off or comes from a reviewed policy file)."""
+    earliest = store.scalar("SELECT min(time) FROM access").date()
+    r = cfg.routine
+    if not r.enabled or r.policy_file is not None:
+        return earliest
+    return earliest + dt.timedelta(days=r.learning_days)
+
+
 def run_detection(
     store: Store,
     cfg: DetectionConfig,
@@ -120,6 +131,7 @@ def run_detection(
             [_utc_day_start(first) - LOOKBACK, latest],
         )
         total = (last - first).days + 1
+        learned_from = _learning_ends(store, cfg)
         day = first
         while day <= last:
             start = _utc_day_start(day)
@@ -132,6 +144,7 @@ def run_detection(
                 lookback_start=start - LOOKBACK,
                 baseline_start=day - dt.timedelta(days=cfg.baseline_days),
                 config=cfg,
+                learning=day < learned_from,
             )
             run.events += _step(store, ctx, detectors, run)
             run.steps += 1
@@ -159,7 +172,7 @@ def run_detection(
 def _step(store: Store, ctx: StepContext, detectors: list[Detector], run: DetectionRun) -> int:
     con = store.con
     cfg = ctx.config
-    build_step(con, cfg, ctx.start, ctx.end, ctx.lookback_start, source="run_events")
+    build_step(con, cfg, ctx.params, source="run_events")
     execute(
         con,
         """INSERT INTO access_explained
@@ -168,6 +181,8 @@ def _step(store: Store, ctx: StepContext, detectors: list[Detector], run: Detect
     )
     execute(con, _EMPLOYEE_DAY_SQL, ctx.params)
     for det in detectors:
+        if ctx.learning and not det.during_learning:
+            continue
         sql = det.sql(ctx, cfg.detector_config(det))
         cols = ", ".join(FINDING_COLUMNS)
         count = execute(
@@ -181,6 +196,7 @@ def _step(store: Store, ctx: StepContext, detectors: list[Detector], run: Detect
         ).fetchall()[0][0]
         run.per_detector[det.id] = run.per_detector.get(det.id, 0) + count
         run.findings += count
+    record_flows(con, ctx.params)
     con.execute(
         """INSERT OR IGNORE INTO employee_footprint
            SELECT employee_id, kind, value, min(time) FROM (

@@ -17,9 +17,11 @@ class Vip(Detector):
     version = "1"
     title = "VIP account opened without a case"
     description = (
-        "Unexplained views of customers flagged VIP (celebrities, executives, journalists): "
-        "one finding per VIP and day, at the first view, weighing less where such views are "
-        "the peers' everyday work."
+        "Unexplained targeted look-ups (a view or search showing at most "
+        "targeted_max_customers customers) of customers flagged VIP (celebrities, "
+        "executives, journalists): one finding per VIP and day, at the first look-up, "
+        "weighing less where such look-ups are the peers' everyday work. A VIP among the "
+        "rows of a broad search or export is not singled out."
     )
     why = (
         "Curiosity about famous customers is frequent, and their data is what the press "
@@ -49,6 +51,6 @@ SELECT t.employee_id, min(t.time) AS time, min(t.time) AS first_time,
        [arg_min(t.event_id, t.time)] AS event_ids, [t.customer_id] AS customer_ids
 FROM step_touch t JOIN customers c USING (customer_id)
 LEFT JOIN peers p ON p.peer_group = t.peer_group
-WHERE t.in_step AND NOT t.explained AND c.is_vip AND t.action <> 'search'
+WHERE t.in_step AND NOT t.explained AND c.is_vip AND t.breadth <= $targeted
 GROUP BY t.employee_id, t.customer_id
 """
