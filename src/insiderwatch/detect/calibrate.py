@@ -89,5 +89,7 @@ def policy_yaml(cal: Calibration) -> str:
     """The routine as a reviewed policy file (see :data:`POLICY_HEADER`)."""
     keys = ReviewedFlow.__struct_fields__
     flows = [{k: getattr(f, k) for k in keys} for f in cal.flows]
-    body = yaml.safe_dump({"flows": flows}, sort_keys=False, allow_unicode=True, width=100)
+    body = yaml.safe_dump(
+        {"flows": flows}, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
+    )
     return POLICY_HEADER.format(day=cal.day or "no day yet") + "\n" + body
