@@ -259,3 +259,22 @@ def test_a_case_explains_viewing_a_customer_never_sending_them_out(tmp_path):
     assert exfil["employee_id"] == case["employee_id"] and exfil["time"] == inside
     assert "viewing them is explained: own_case" in exfil["reason"]
     store.close()
+
+
+def test_a_vip_among_many_rows_is_not_snooping_a_targeted_lookup_is(tmp_path):
+    company = base_company()
+    d = ACT_DAY
+    broad = ["c001", *(f"c{200 + k:03d}" for k in range(40))]  # a VIP among 41 customers
+    company.event("a01", at(d, 10), "search", broad, ["name"])
+    company.event(INSIDER, at(d, 11), "search", ["c002"], ["name", "email"], act=True)
+    store, _ = detect(company, tmp_path)
+    vip = [f for f in findings(store) if f["detector"] == "vip"]
+    assert [(f["employee_id"], f["customer_ids"]) for f in vip] == [(INSIDER, ["c002"])]
+    # The broad search weighs 1/breadth per customer in the sensitivity measure.
+    weights = store.con.execute(
+        "SELECT employee_id, unexplained_weight FROM employee_days WHERE day = ? "
+        "AND employee_id IN ('a01', ?) ORDER BY employee_id",
+        [at(d, 0).date(), INSIDER],
+    ).fetchall()
+    assert dict(weights)["a01"] < dict(weights)[INSIDER]
+    store.close()

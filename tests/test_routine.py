@@ -91,7 +91,9 @@ def world(tmp_path_factory):
 def test_what_most_of_the_group_does_regularly_becomes_routine(world):
     c, store = world
     why = explanations(store)
-    lake = [r for e in ANALYSTS for r in by(c, e, destination="cloud:lake") if r["record_count"] < 1000]
+    lake = [
+        r for e in ANALYSTS for r in by(c, e, destination="cloud:lake") if r["record_count"] < 1000
+    ]
     after = [r for r in lake if r["time"] >= at(8, 0)]
     before = [r for r in lake if r["time"] < at(8, 0)]
     assert {why[r["event_id"]] for r in after} == {"routine"}
@@ -167,9 +169,10 @@ def test_routine_uses_no_future(world, tmp_path):
     cut.access = [r for r in c.access if r["time"] <= cutoff]
     store = detect(cut, tmp_path)
     query = "SELECT * FROM routine_flows WHERE day <= ? ORDER BY ALL"
-    assert store.con.execute(query, [cutoff.date()]).fetchall() == full.con.execute(
-        query, [cutoff.date()]
-    ).fetchall()
+    assert (
+        store.con.execute(query, [cutoff.date()]).fetchall()
+        == full.con.execute(query, [cutoff.date()]).fetchall()
+    )
     ids = {r["event_id"] for r in cut.access}
     assert explanations(store) == {k: v for k, v in explanations(full).items() if k in ids}
     store.close()
