@@ -211,3 +211,30 @@ def test_calibration_reports_alerts_per_day(world):
     assert total and sum(d.alerts for d in cal.alerts_per_day) == total
     assert all(d.day >= at(8, 0).date() for d in cal.alerts_per_day)  # after learning
     assert dt.date(2026, 9, ACT) in {d.day for d in cal.alerts_per_day}
+
+
+def test_no_default_names_an_app_or_destination_of_the_simulator():
+    import msgspec
+
+    from insiderwatch.simulate import vocab
+
+    defaults = msgspec.to_builtins(DetectionConfig())
+    words = set()
+
+    def walk(value) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                words.add(str(k))
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str):
+            words.add(value)
+
+    walk(defaults)
+    # Apps and company-specific destinations (the contract's kinds, like usb, may appear).
+    vocabulary = set(vocab.APPS) | {d for d in vocab.DESTINATIONS if ":" in d}
+    assert not words & vocabulary
+    prefixes = [w[:-1] for w in words if ":" in w and w.endswith("*")]  # destination prefixes
+    assert not [p for p in prefixes if any(v.startswith(p) for v in vocabulary)]

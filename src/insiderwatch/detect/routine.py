@@ -98,8 +98,9 @@ usual AS (
          quantile_cont(max_breadth, $breadth_q) AS breadth_q
   FROM doer_days GROUP BY ALL
 ),
-usual_hours AS (  -- hours and fields seen on enough of those employee-days
-  SELECT grp, app, action, destination, list_sort(list(hour)) AS hours FROM (
+usual_hours AS (  -- the span of hours, and the fields, seen on enough employee-days
+  SELECT grp, app, action, destination,
+         range(min(hour), max(hour) + 1)::INTEGER[] AS hours FROM (
     SELECT grp, app, action, destination, hour FROM (
       SELECT grp, app, action, destination, unnest(hours) AS hour FROM doer_days
     ) GROUP BY ALL HAVING count(*) >= $hour_days
