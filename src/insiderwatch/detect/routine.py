@@ -8,14 +8,15 @@ family, see :mod:`~insiderwatch.detect.explain`) when, in the baseline window be
 step's day,
 
 * at least ``min_employees`` distinct staff and ``min_share`` of the group's active staff
-  did it on ``regular_share`` of their working days (and on ``min_days`` days at least):
-  one insider can never make his own harvesting routine;
+  did it (each on ``min_days`` days at least): one insider can never make his own
+  harvesting routine;
+* it happened on ``regular_share`` of the days the group worked;
 * the group's history goes back ``learning_days`` days.
 
 Identities active in most hours of the day are machines (service accounts): each is a
 group of one, whose own regular flows are its routine. An event of a routine flow is
 explained (``routine``) when its breadth (records) stays within ``breadth_factor`` times
-the doers' usual widest access, at an hour and with fields the doers use. A look-up of a
+the doers' usual widest access, within the span of hours and with fields the doers use. A look-up of a
 few particular customers by a person is never routine: only a business reason explains
 it, and its usual amount is what the volume baselines already learn.
 
