@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from detect_scenarios import ACT_DAY, INSIDER, SCENARIOS, at, base_company, scenario
+from detect_scenarios import ACT_DAY, AGENTS, INSIDER, SCENARIOS, at, base_company, scenario
 from insiderwatch.detect import DetectionConfig, active_detectors, run_detection
 from insiderwatch.detect.base import DETECTORS
 from insiderwatch.detect.config import Suppression
@@ -278,3 +278,21 @@ def test_a_vip_among_many_rows_is_not_snooping_a_targeted_lookup_is(tmp_path):
     ).fetchall()
     assert dict(weights)["a01"] < dict(weights)[INSIDER]
     store.close()
+
+
+def test_vip_lookups_weigh_by_their_percentile_among_peers(tmp_path):
+    """Where every peer looks up a VIP without a case each day, one more weighs little."""
+    company = scenario("vip")
+    for day in range(1, ACT_DAY):
+        for e in AGENTS:
+            company.event(e, at(day, 12), "view", ["c000"], ["name"])
+    store, _ = detect(company, tmp_path)
+    points = DetectionConfig().detector_config(DETECTORS.get("vip")()).points
+    mine = [f for f in findings(store) if f["detector"] == "vip" and f["employee_id"] == INSIDER]
+    lone, _ = detect(scenario("vip"), tmp_path / "lone")
+    (alone,) = [f for f in findings(lone) if f["detector"] == "vip"]
+    assert alone["points"] == points and "more than on 100% of peers' days" in alone["reason"]
+    (act,) = [f for f in mine if f["customer_ids"] == ["c001"]]
+    assert act["points"] < 0.2 * points
+    store.close()
+    lone.close()

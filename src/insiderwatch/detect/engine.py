@@ -212,12 +212,13 @@ def _step(store: Store, ctx: StepContext, detectors: list[Detector], run: Detect
 _EMPLOYEE_DAY_SQL = f"""
 INSERT OR REPLACE INTO employee_days
 WITH unexplained AS (
-  SELECT employee_id, customer_id, max(weight) AS weight
+  SELECT employee_id, customer_id, max(weight) AS weight,
+         bool_or(breadth <= $targeted) AS targeted
   FROM step_touch WHERE in_step AND NOT explained GROUP BY ALL
 ),
-per_customer AS (
+per_customer AS (  -- VIPs singled out by a targeted look-up (what the vip detector counts)
   SELECT u.employee_id, count(*) AS customers, sum(u.weight) AS weight,
-         count(*) FILTER (WHERE c.is_vip) AS vip
+         count(*) FILTER (WHERE c.is_vip AND u.targeted) AS vip
   FROM unexplained u LEFT JOIN customers c USING (customer_id) GROUP BY ALL
 ),
 contact AS (
