@@ -7,8 +7,9 @@ from insiderwatch.detect.base import Detector, StepContext, destination_class_sq
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     external_points: float = 30.0
-    # A cloud or external destination nobody in the peer group has sent data to before,
-    # with no harvest before it: a new data flow to review, not exfiltration.
+    # A cloud or external destination that is not the peer group's routine (new to the
+    # group, or used by a few of them), with no harvest before it: a data flow to review,
+    # not exfiltration.
     new_flow_points: float = 5.0
     internal_points: float = 10.0
     internal_min_records: int = 20  # a bulk print or local export without a reason
@@ -22,13 +23,13 @@ class Exfiltration(Detector):
     version = "1"
     title = "Data leaving without a reason"
     description = (
-        "Exports, downloads, prints, copies and messages of customer data: anything sent "
-        "outside the company (USB, personal email, cloud services and domains that are "
-        "neither allowed nor the peer group's learned routine) is high, whatever case "
-        "explains looking at the customers; a bulk print or local export that nothing "
-        "explains is medium. A cloud or external destination new to the peer group is a "
-        "low 'new data flow'. When the data follows unexplained look-ups of many customers "
-        "in the hours before (harvest then export), the finding is critical."
+        "Exports, downloads, prints, copies and messages of customer data. Anything on "
+        "USB or to a personal mailbox is high, whatever case explains looking at the "
+        "customers; a cloud service or domain that is neither allowed nor the peer group's "
+        "learned routine is a low 'data flow' to review (new to the group, or used by few "
+        "of them); a bulk print or local export that nothing explains is medium. When the "
+        "data follows unexplained look-ups of many customers in the hours before (harvest "
+        "then export), the finding is critical (high when it stays inside)."
     )
     why = (
         "Selling data means getting it out. Insiders use the export button, a download, "
@@ -64,8 +65,8 @@ known AS (  -- destinations the peer group sent data to in the baseline window
 ),
 flagged AS (  -- a case explains looking at a customer, never sending them outside;
               -- the group's routine explains sending them where it always does
-  SELECT o.*, o.dest_class = 'external' AND NOT o.outside AND k.destination IS NULL
-           AS new_flow
+  SELECT o.*, o.dest_class = 'external' AND NOT o.outside AS unvetted,
+         k.destination IS NULL AS new_flow
   FROM outbound o
   LEFT JOIN known k ON k.peer_group = o.peer_group AND k.destination = o.destination
   WHERE (o.dest_class = 'external' AND o.explanation IS DISTINCT FROM 'routine')
@@ -88,19 +89,20 @@ judged AS (
   FROM flagged f LEFT JOIN carried b USING (event_id)
 )
 SELECT f.employee_id, f.time, coalesce(f.harvest_start, f.time) AS first_time,
-       CASE WHEN f.new_flow AND NOT f.sequence THEN {c.new_flow_points}
+       CASE WHEN f.unvetted AND NOT f.sequence THEN {c.new_flow_points}
             WHEN f.dest_class = 'external' THEN {c.external_points}
             ELSE {c.internal_points} END
          * (1 + log10(greatest(f.record_count, 1)) / 2) AS points,
        CASE WHEN f.sequence AND f.dest_class = 'external' THEN 'critical'
-            WHEN f.new_flow THEN 'low'
+            WHEN f.unvetted THEN 'low'
             WHEN f.dest_class = 'external' OR f.sequence THEN 'high'
             ELSE 'medium' END AS severity,
        f.sequence AND f.dest_class = 'external' AS critical,
        f.event_id AS key,
        format('{{}}{{}} {{}} customer record(s) to {{}} ({{}}){{}}{{}}',
-              CASE WHEN f.new_flow AND NOT f.sequence THEN 'new data flow for the peer group: '
-                   ELSE '' END,
+              CASE WHEN NOT f.unvetted OR f.sequence THEN ''
+                   WHEN f.new_flow THEN 'new data flow for the peer group: '
+                   ELSE 'data flow outside the peer group''s routine: ' END,
               f.action,
               f.record_count, coalesce(f.destination, 'an unknown destination'),
               coalesce(f.dest_class, 'unknown'),
