@@ -21,6 +21,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 class Exfiltration(Detector):
     id = "exfiltration"
     version = "1"
+    # USB and personal email need no learned routine to judge: watched from the first day.
+    during_learning = True
     title = "Data leaving without a reason"
     description = (
         "Exports, downloads, prints, copies and messages of customer data. Anything on "
@@ -69,9 +71,10 @@ flagged AS (  -- a case explains looking at a customer, never sending them outsi
          k.destination IS NULL AS new_flow
   FROM outbound o
   LEFT JOIN known k ON k.peer_group = o.peer_group AND k.destination = o.destination
-  WHERE (o.dest_class = 'external' AND o.explanation IS DISTINCT FROM 'routine')
-     OR (NOT o.explained AND coalesce(o.dest_class, 'internal') = 'internal'
-         AND o.record_count >= {c.internal_min_records})
+  WHERE ((o.dest_class = 'external' AND (o.outside OR o.explanation IS DISTINCT FROM 'routine'))
+         OR (NOT o.explained AND coalesce(o.dest_class, 'internal') = 'internal'
+             AND o.record_count >= {c.internal_min_records}))
+    AND {"o.outside" if ctx.learning else "TRUE"}  -- learning: only what no routine explains
 ),
 carried AS (  -- customers in it that were looked up with no case in the hours before
   SELECT f.event_id, count(DISTINCT t.customer_id) AS carried, min(t.time) AS first_time,
