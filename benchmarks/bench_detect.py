@@ -167,6 +167,16 @@ def main() -> None:
                    FROM access_explained x ANTI JOIN malicious USING (event_id)
                    WHERE explanation IS DISTINCT FROM 'login' AND role <> 'service_account'"""
             ).fetchall()[0]
+            # Per role, over all days and after the routine's learning window.
+            per_role = store.con.execute(
+                """SELECT role, count(*) FILTER (WHERE explanation IS NOT NULL) / count(*),
+                          count(*) FILTER (WHERE explanation IS NOT NULL AND learned)
+                            / count(*) FILTER (WHERE learned), count(*)
+                   FROM (SELECT *, day >= min(day) OVER () + ? AS learned FROM access_explained) x
+                   ANTI JOIN malicious USING (event_id)
+                   WHERE explanation IS DISTINCT FROM 'login' GROUP BY ALL ORDER BY 4 DESC""",
+                [DetectionConfig().routine.learning_days],
+            ).fetchall()
             employee_days = store.scalar("SELECT count(*) FROM employee_days")
             baseline = isolation_forest(store)
         insiders = {
@@ -183,6 +193,8 @@ def main() -> None:
     )
     print(f"benign accesses explained: {explained[0] / explained[1]:.1%} of {explained[1]:,} "
           f"(staff only, service accounts excluded: {people[0] / people[1]:.1%} of {people[1]:,})")  # fmt: skip
+    print("explained per role (all days / after the learning window): "
+          + ", ".join(f"{r} {share:.0%}/{learned:.0%}" for r, share, learned, _ in per_role))  # fmt: skip
     print(f"ingest  {events:,} events in {ingest_s:.1f} s = {events / ingest_s:,.0f} events/s")
     print(f"detect  {events:,} events in {detect_s:.1f} s = {events / detect_s:,.0f} events/s "
           f"({run.steps} daily steps)")  # fmt: skip

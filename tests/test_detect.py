@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from detect_scenarios import ACT_DAY, INSIDER, SCENARIOS, at, base_company, scenario
+from detect_scenarios import ACT_DAY, AGENTS, INSIDER, SCENARIOS, at, base_company, scenario
 from insiderwatch.alerts import read_alert_history, read_alerts
 from insiderwatch.detect import DetectionConfig, active_detectors, run_detection
 from insiderwatch.detect.base import DETECTORS
@@ -270,3 +270,40 @@ def test_a_case_explains_viewing_a_customer_never_sending_them_out(tmp_path):
     assert exfil["employee_id"] == case["employee_id"] and exfil["time"] == inside
     assert "viewing them is explained: own_case" in exfil["reason"]
     store.close()
+
+
+def test_a_vip_among_many_rows_is_not_snooping_a_targeted_lookup_is(tmp_path):
+    company = base_company()
+    d = ACT_DAY
+    broad = ["c001", *(f"c{200 + k:03d}" for k in range(40))]  # a VIP among 41 customers
+    company.event("a01", at(d, 10), "search", broad, ["name"])
+    company.event(INSIDER, at(d, 11), "search", ["c002"], ["name", "email"], act=True)
+    store, _ = detect(company, tmp_path)
+    vip = [f for f in findings(store) if f["detector"] == "vip"]
+    assert [(f["employee_id"], f["customer_ids"]) for f in vip] == [(INSIDER, ["c002"])]
+    # The broad search weighs 1/breadth per customer in the sensitivity measure.
+    weights = store.con.execute(
+        "SELECT employee_id, unexplained_weight FROM employee_days WHERE day = ? "
+        "AND employee_id IN ('a01', ?) ORDER BY employee_id",
+        [at(d, 0).date(), INSIDER],
+    ).fetchall()
+    assert dict(weights)["a01"] < dict(weights)[INSIDER]
+    store.close()
+
+
+def test_vip_lookups_weigh_by_their_percentile_among_peers(tmp_path):
+    """Where every peer looks up a VIP without a case each day, one more weighs little."""
+    company = scenario("vip")
+    for day in range(1, ACT_DAY):
+        for e in AGENTS:
+            company.event(e, at(day, 12), "view", ["c000"], ["name"])
+    store, _ = detect(company, tmp_path)
+    points = DetectionConfig().detector_config(DETECTORS.get("vip")()).points
+    mine = [f for f in findings(store) if f["detector"] == "vip" and f["employee_id"] == INSIDER]
+    lone, _ = detect(scenario("vip"), tmp_path / "lone")
+    (alone,) = [f for f in findings(lone) if f["detector"] == "vip"]
+    assert alone["points"] == points and "more than on 100% of peers' days" in alone["reason"]
+    (act,) = [f for f in mine if f["customer_ids"] == ["c001"]]
+    assert act["points"] < 0.2 * points
+    store.close()
+    lone.close()

@@ -64,6 +64,23 @@ def test_detect_again_processes_only_the_unfinished_day(analyzed, cli):
     assert all(last[a["alert_id"]]["revision"] == a["revision"] for a in current)
 
 
+def test_calibrate_shows_the_routine_and_writes_a_policy_file(analyzed, cli):
+    import yaml
+
+    root, _ = analyzed
+    db = root / "out" / "insiderwatch.duckdb"
+    policy = root / "routine-policy.yaml"
+    result = cli("calibrate", "--db", db, "--out", policy)
+    assert result.exit_code == 0, result.stderr
+    assert "Routine learned as of" in result.stdout
+    assert "Alerts a deployment would have opened per day" in result.stdout
+    flows = yaml.safe_load(policy.read_text())["flows"]
+    assert flows and all(f["max_records"] >= 1 and f["group"] for f in flows)
+    shown = json.loads(cli("calibrate", "--db", db, "--json").stdout)
+    assert len(shown["flows"]) == len(flows)
+    assert sum(d["alerts"] for d in shown["alerts_per_day"]) > 0
+
+
 def test_detectors_list_shows_every_detector_and_rule(cli):
     result = cli("detectors", "list", "--json")
     assert result.exit_code == 0

@@ -1,4 +1,4 @@
-"""Detection commands: analyze (ingest + detect), detect, alerts, detectors list."""
+"""Detection commands: analyze (ingest + detect), detect, calibrate, alerts, detectors list."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from insiderwatch.cli.app import (
     shown,
 )
 from insiderwatch.detect import DetectionRun, active_detectors, load_detection_config, run_detection
+from insiderwatch.detect.calibrate import calibration, policy_yaml
 from insiderwatch.detect.catalog import content_version
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.store import open_store
@@ -162,6 +163,57 @@ def detect(
             _summary(store, run, seconds, top)
     except InsiderwatchError as exc:
         raise fail(exc) from None
+
+
+@app.command()
+def calibrate(
+    policy_out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the learned routine here as a policy file (YAML)."),
+    ] = None,
+    rules_config: RulesConfigOption = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the learned routine per peer group and the alerts per day; write a policy file."""
+    settings = settings_for(db, config)
+    try:
+        with open_store(settings, create=False) as store:
+            run_detection(store, load_detection_config(rules_config))
+            found = calibration(store)
+    except InsiderwatchError as exc:
+        raise fail(exc) from None
+    if policy_out is not None:
+        policy_out.write_text(policy_yaml(found))
+        err.print(f"Policy written to {policy_out}: review it, commit it, then set "
+                  "[routine] policy_file in the detection settings.")  # fmt: skip
+    if as_json:
+        import msgspec
+
+        print_json(msgspec.to_builtins(found))
+        return
+    _print_routine(found)
+
+
+def _print_routine(found) -> None:
+    table = Table(title=f"Routine learned as of {found.day} ({len(found.flows)} flows)")
+    for col in ("group", "flow", "doers", "employee-days", "median / max records", "hours"):
+        table.add_column(col, justify="right" if col in ("doers", "employee-days") else "left")
+    for f in found.flows:
+        dest = f" -> {f.destination}" if f.destination else ""
+        doers = f"{f.doers} of {f.staff}" if f.doers is not None else "reviewed"
+        median = f"{f.median_records:,.0f}" if f.median_records is not None else "-"
+        hours = f"{min(f.hours):02d}-{max(f.hours):02d} UTC" if f.hours else "-"
+        table.add_row(escape(f.group), escape(f"{f.action} {f.app}{dest}"), doers,
+                      f"{f.employee_days or '-'}", f"{median} / {f.max_records:,}", hours)  # fmt: skip
+    out.print(table)
+    days = Table(title="Alerts a deployment would have opened per day")
+    for col in ("day", "alerts", "critical", "high", "medium", "low"):
+        days.add_column(col, justify="left" if col == "day" else "right")
+    for d in found.alerts_per_day:
+        days.add_row(str(d.day), *(str(v) for v in (d.alerts, d.critical, d.high, d.medium, d.low)))
+    out.print(days)
 
 
 @app.command()

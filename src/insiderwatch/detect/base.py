@@ -50,11 +50,13 @@ class StepContext:
     lookback_start: dt.datetime
     baseline_start: dt.date
     config: DetectionConfig
+    learning: bool = False  # inside the learning window
 
     @property
     def params(self) -> dict[str, Any]:
         return {"day": self.day, "s": self.start, "e": self.end, "ls": self.lookback_start,
-                "b0": self.baseline_start}  # fmt: skip
+                "b0": self.baseline_start,
+                "targeted": self.config.targeted_max_customers}  # fmt: skip
 
 
 class Detector:
@@ -66,6 +68,10 @@ class Detector:
     false_positives: ClassVar[str]
     investigate: ClassVar[str]
     Config: ClassVar[type[msgspec.Struct]] = NoConfig
+    # Whether it runs in the learning window (the first ``routine.learning_days`` days of
+    # history), when routine is not known yet and every analyst export would look odd.
+    # Only detectors that no routine can explain (a decoy touched) do.
+    during_learning: ClassVar[bool] = False
 
     def sql(self, ctx: StepContext, config: Any) -> str:
         raise NotImplementedError

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import yaml
 
 from insiderwatch.errors import ConfigError
 
@@ -42,27 +43,67 @@ class Explanation(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fiel
     portfolio_roles: list[str] = msgspec.field(default_factory=lambda: ["seller_support"])
     portfolio_min_cases: int = 3
     portfolio_history_days: int = 60
-    # Role policies: identities whose every access is explained by what they are
-    # (service accounts); their volume is still watched against their own baseline.
-    policy_roles: list[str] = msgspec.field(default_factory=lambda: ["service_account"])
-    # (role, app) pairs allowed bulk, customer-less queries (e.g. analysts in the warehouse).
-    policy_apps: dict[str, list[str]] = msgspec.field(
-        default_factory=lambda: {"data_analyst": ["warehouse-sql"]}
-    )
+    # Role policies: identities whose every access is explained by what they are; their
+    # volume is still watched against their own baseline. None by default: service
+    # accounts and analysts are explained by their learned routine (see ``Routine``).
+    policy_roles: list[str] = []
+    # (role, app) pairs allowed bulk, customer-less queries, e.g. {analyst = ["bi"]}.
+    policy_apps: dict[str, list[str]] = {}
 
 
 class Destinations(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """Where data may go without leaving the company's control."""
 
     internal: list[str] = msgspec.field(default_factory=lambda: ["local", "printer"])
+    # The contract's kinds that always leave the company's control: sending there is
+    # never a mere "new data flow".
+    outside: list[str] = msgspec.field(default_factory=lambda: ["usb", "personal_email"])
     # cloud:/external: targets the company owns or has contracts with; '*' ends a prefix.
-    allowed: list[str] = msgspec.field(
-        default_factory=lambda: [
-            "cloud:company-*",
-            "cloud:dsar-portal",
-            "external:partner-bank.example",
-        ]
-    )
+    # Empty by default: a destination a peer group sends to routinely is learned (see
+    # ``Routine``); list here only what should be trusted from the first day.
+    allowed: list[str] = []
+
+
+class ReviewedFlow(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """One routine flow of a reviewed policy file (``insiderwatch calibrate --out``)."""
+
+    group: str  # a peer group (role:team family) or 'self:<employee_id>' for a machine
+    app: str
+    action: str
+    destination: str = ""  # '' when the action sends nothing anywhere
+    max_records: int  # wider accesses are not routine
+    hours: list[int] = msgspec.field(default_factory=lambda: list(range(24)))  # UTC
+    fields: list[str] = []
+    evidence: str = ""
+
+
+class Routine(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """What most of a peer group does regularly is explained by that routine.
+
+    A flow (app, action, destination) is routine for a peer group when at least
+    ``min_employees`` distinct staff and ``min_share`` of the group's active staff did it
+    (each on ``min_days`` days) in the baseline window, on ``regular_share`` of the group's
+    days, within the breadth, hours and fields they usually use. One insider can never make
+    a routine of his own.
+    """
+
+    enabled: bool = True
+    min_employees: int = 3
+    min_share: float = 0.5
+    regular_share: float = 0.2  # of the group's days with activity: about weekly
+    min_days: int = 1  # days each of them must have done it
+    learning_days: int = 7  # days of a group's history before anything is routine for it
+    # Routine breadth: this factor times the given quantile of the doers' widest daily access.
+    breadth_quantile: float = 0.9
+    breadth_factor: float = 4.0
+    min_hour_days: int = 2  # an hour is routine once the flow ran in it on this many days
+    # Identities active in this many distinct hours of a typical day are machines (service
+    # accounts): each learns its own routine, as a group of one.
+    machine_min_hours: int = 18
+    # A reviewed policy file (YAML, from `insiderwatch calibrate --out`): when set, its flows
+    # are the routine and nothing is learned; a flow removed from it explains nothing.
+    policy_file: str | None = None
+    reviewed: list[ReviewedFlow] = []  # read from policy_file at load
 
 
 class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -92,6 +133,12 @@ class DetectionConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_
     explanation: Explanation = Explanation()
     destinations: Destinations = Destinations()
     risk: Risk = Risk()
+    routine: Routine = Routine()
+    # A look-up returning at most this many customers concerns particular people: only a
+    # business reason explains it (never routine), and VIP, relationship and sensitivity
+    # weigh it in full. Broader accesses weigh 1/breadth of that (one VIP in a 1,000-row
+    # export is not snooping on her).
+    targeted_max_customers: int = 3
     suppressions: list[Suppression] = []
     # Per-detector parameters, validated by each detector's own Config model.
     detectors: dict[str, dict[str, Any]] = {}
@@ -117,6 +164,32 @@ def load_detection_config(path: Path | None) -> DetectionConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
-        return msgspec.convert(raw, DetectionConfig, strict=False)
+        cfg = msgspec.convert(raw, DetectionConfig, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    if cfg.routine.policy_file is None:
+        return cfg
+    policy = Path(path).parent / cfg.routine.policy_file
+    routine = msgspec.structs.replace(cfg.routine, reviewed=load_policy_file(policy))
+    return msgspec.structs.replace(cfg, routine=routine)
+
+
+def load_policy_file(path: Path) -> list[ReviewedFlow]:
+    """The reviewed routine flows of a policy file; its contents join the configuration's
+    fingerprint, so editing the file re-runs detection."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    flows = (raw or {}).get("flows") if isinstance(raw, dict) else None
+    if not isinstance(flows, list):
+        raise ConfigError(f"{path}: expected a mapping with a list under 'flows'")
+    out = []
+    for i, flow in enumerate(flows, start=1):
+        try:
+            out.append(msgspec.convert(flow, ReviewedFlow, strict=False))
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"{path}: flow {i}: {exc}") from None
+    return out

@@ -40,6 +40,7 @@ from insiderwatch.detect.catalog import content_version, shared_fingerprint
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.explain import UNEXPLAINED_WIDE_SEARCH, UNLISTED_ROWS_WEIGHT, build_step
 from insiderwatch.detect.risk import score_findings
+from insiderwatch.detect.routine import record_flows
 from insiderwatch.detect.rules import load_rules
 from insiderwatch.detect.state import DAILY_TABLES, reset_if_outdated
 from insiderwatch.store.duckdb_store import Store
@@ -91,6 +92,16 @@ def _first_day(store: Store, fingerprint: str) -> tuple[dt.date | None, str | No
     return day, None
 
 
+def _learning_ends(store: Store, cfg: DetectionConfig) -> dt.date:
+    """The first day detectors judge: after the learning window of the whole history
+    (none when routine is off or comes from a reviewed policy file)."""
+    earliest = store.scalar("SELECT min(time) FROM access").date()
+    r = cfg.routine
+    if not r.enabled or r.policy_file is not None:
+        return earliest
+    return earliest + dt.timedelta(days=r.learning_days)
+
+
 def run_detection(
     store: Store,
     cfg: DetectionConfig,
@@ -135,6 +146,7 @@ def run_detection(
         )
         steps = _Steps(store, run, detectors, stale, versions)
         total = (last - begin).days + 1
+        learned_from = _learning_ends(store, cfg)
         day = begin
         while day <= last:
             start = _utc_day_start(day)
@@ -147,6 +159,7 @@ def run_detection(
                 lookback_start=start - LOOKBACK,
                 baseline_start=day - dt.timedelta(days=cfg.baseline_days),
                 config=cfg,
+                learning=day < learned_from,
             )
             steps.step(ctx, refresh=day >= first)
             if progress:
@@ -202,7 +215,7 @@ class _Steps:
 
     def step(self, ctx: StepContext, *, refresh: bool) -> None:
         con = self.store.con
-        build_step(con, ctx.config, ctx.start, ctx.end, ctx.lookback_start, source="run_events")
+        build_step(con, ctx.config, ctx.params, source="run_events")
         if refresh:
             execute(
                 con,
@@ -213,10 +226,13 @@ class _Steps:
             )
             execute(con, _EMPLOYEE_DAY_SQL, ctx.params)
         for det in self.detectors if refresh else self.stale:
+            if ctx.learning and not det.during_learning:
+                continue
             count = self._detect(det, ctx)
             self.run.per_detector[det.id] = self.run.per_detector.get(det.id, 0) + count
             self.run.findings += count
         if refresh:
+            record_flows(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
             self.run.events += int(
                 self.store.scalar("SELECT count(*) FROM step_events WHERE in_step")
@@ -263,12 +279,13 @@ SELECT employee_id, kind, value, min(time) FROM (
 _EMPLOYEE_DAY_SQL = f"""
 INSERT OR REPLACE INTO employee_days
 WITH unexplained AS (
-  SELECT employee_id, customer_id, max(weight) AS weight
+  SELECT employee_id, customer_id, max(weight) AS weight,
+         bool_or(breadth <= $targeted) AS targeted
   FROM step_touch WHERE in_step AND NOT explained GROUP BY ALL
 ),
-per_customer AS (
+per_customer AS (  -- VIPs singled out by a targeted look-up (what the vip detector counts)
   SELECT u.employee_id, count(*) AS customers, sum(u.weight) AS weight,
-         count(*) FILTER (WHERE c.is_vip) AS vip
+         count(*) FILTER (WHERE c.is_vip AND u.targeted) AS vip
   FROM unexplained u LEFT JOIN customers c USING (customer_id) GROUP BY ALL
 ),
 contact AS (

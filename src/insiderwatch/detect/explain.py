@@ -10,7 +10,9 @@ every step. An access (one event, one customer shown) is explained, in this orde
                    customer, or any open case of theirs for investigation roles;
 ``portfolio``      a role that serves sellers' buyers, and the customer bought from a
                    seller the employee's team has served in past cases;
-``policy:ROLE`` / ``policy:ROLE@APP``   a role policy (service accounts, warehouse analysts).
+``policy:ROLE`` / ``policy:ROLE@APP``   a role policy configured by the company;
+``routine``        a flow most of the employee's peer group does regularly (learned, see
+                   :mod:`~insiderwatch.detect.routine`).
 
 A search is explained when any customer it returned is (it found the case's customer);
 another event when all its customers are. Logins are not data access: ``login``.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import execute, matches_any, sql_list
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.routine import explain_by_routine
 
 # A touch's weight for the sensitivity of what was exposed; contact details together
 # (email and phone: what sellers and spammers buy) weigh more than their parts.
@@ -46,20 +49,17 @@ def weight_expr(fields: str = "fields") -> str:
     return f"({parts} + CASE WHEN {both} THEN {CONTACT_BONUS} ELSE 0 END)"
 
 
-def build_step(
-    con, cfg: DetectionConfig, start, end, lookback_start, source: str = "access"
-) -> None:
+def build_step(con, cfg: DetectionConfig, step: dict, source: str = "access") -> None:
     """Create temp tables ``step_events`` and ``step_touch`` for events of ``source`` in
-    [lookback_start, end); rows at or after ``start`` are this step's (``in_step``).
+    [lookback_start ``$ls``, end ``$e``); rows at or after ``$s`` are this step's
+    (``in_step``). ``step`` holds the step's parameters (``StepContext.params``).
 
     Cases are read as known at ``end``: case rows opened later do not exist yet, and a
     close time after ``end`` is not known yet (the case is still open).
     """
     x = cfg.explanation
     params = {
-        "s": start,
-        "e": end,
-        "ls": lookback_start,
+        **step,
         "before": x.slack_before_minutes,
         "after": x.slack_after_minutes,
         "cb": x.callback_hours,
@@ -109,7 +109,8 @@ WHERE a.time >= $ls AND a.time < $e
 CREATE OR REPLACE TEMP TABLE step_touch AS
 WITH touch AS (
   SELECT event_id, time, employee_id, role, team, peer_group, action, case_id, fields, in_step,
-         record_count, destination, app, src_ip, device_id, unnest(customer_ids) AS customer_id
+         record_count, destination, app, src_ip, device_id, len(customer_ids) AS breadth,
+         unnest(customer_ids) AS customer_id
   FROM step_events WHERE policy IS NULL
 ),
 own AS (
@@ -151,7 +152,8 @@ portfolio AS (
   JOIN team_sellers ts ON ts.team = t.team AND ts.seller_id = o.seller_id
   WHERE list_contains({sql_list(x.portfolio_roles)}, t.role)
 )
-SELECT t.*, {weight_expr("t.fields")} AS weight,
+-- What a broad access exposes of one customer weighs 1/breadth (beyond a targeted look-up).
+SELECT t.*, {weight_expr("t.fields")} * least(1.0, $targeted / greatest(t.breadth, 1)) AS weight,
        CASE WHEN o.own_case THEN 'own_case'
             WHEN o.callback THEN 'callback'
             WHEN m.event_id IS NOT NULL THEN 'team_case'
@@ -169,6 +171,7 @@ LEFT JOIN portfolio p USING (event_id, customer_id)
     )
     # Event-level explanation, then copied back onto each touch: a search's namesakes
     # share the search's reason. Updated in place: rebuilding the tables costs more.
+    # Learned routine comes after business reasons, before the copy onto touches.
     execute(
         con,
         """
@@ -182,6 +185,7 @@ WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
   AND (e.action = 'search' OR x.all_explained)
 """,
     )
+    explain_by_routine(con, cfg, step)
     execute(
         con,
         """

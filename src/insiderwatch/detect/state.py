@@ -31,6 +31,40 @@ DETECT_DDL = (
   last_time TIMESTAMPTZ,
   PRIMARY KEY (employee_id, day)
 )""",
+    # Each employee's flows per day (app, action, destination): what routine is learned from.
+    """CREATE TABLE IF NOT EXISTS routine_days (
+  employee_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  peer_group VARCHAR,
+  app VARCHAR NOT NULL,
+  action VARCHAR NOT NULL,
+  destination VARCHAR NOT NULL,
+  events BIGINT NOT NULL,
+  max_breadth BIGINT,
+  median_breadth DOUBLE,
+  fields VARCHAR[],
+  hours INTEGER[],
+  PRIMARY KEY (employee_id, day, app, action, destination)
+)""",
+    # The routine in force on each day, per group ('self:<id>' for a machine), with its
+    # evidence; reviewed flows of a policy file leave the counts NULL.
+    """CREATE TABLE IF NOT EXISTS routine_flows (
+  day DATE NOT NULL,
+  grp VARCHAR NOT NULL,
+  machine BOOLEAN NOT NULL,
+  app VARCHAR NOT NULL,
+  action VARCHAR NOT NULL,
+  destination VARCHAR NOT NULL,
+  doers BIGINT,
+  staff BIGINT,
+  employee_days BIGINT,
+  events BIGINT,
+  median_breadth DOUBLE,
+  max_records BIGINT NOT NULL,
+  hours INTEGER[] NOT NULL,
+  fields VARCHAR[] NOT NULL,
+  evidence VARCHAR NOT NULL
+)""",
     # Devices and addresses each employee has used, and hours they usually work.
     """CREATE TABLE IF NOT EXISTS employee_footprint (
   employee_id VARCHAR NOT NULL,
@@ -92,10 +126,10 @@ MEASURES = {
 }
 
 # Tables holding per-day state: a rewind to day D deletes their rows from D on.
-DAILY_TABLES = ("access_explained", "employee_days", "findings")
+DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days", "routine_flows")
 ALL_TABLES = (*DAILY_TABLES, "employee_footprint", "alerts")
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "3"
+STATE_VERSION = "4"
 
 
 def ensure_tables(con) -> None:

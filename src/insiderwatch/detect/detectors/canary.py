@@ -12,6 +12,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 class Canary(Detector):
     id = "canary"
     version = "1"
+    during_learning = True
     title = "Decoy customer record touched"
     description = (
         "Any access to a canary (a decoy customer planted by the security team, listed in "

@@ -61,6 +61,7 @@ outbound AS (
   WHERE action IN ('export', 'download', 'print', 'copy', 'message') AND record_count > 0
     AND (NOT explained
          OR (record_count >= {c.bulk_records} AND NOT starts_with(explanation, 'policy:')
+             AND explanation IS DISTINCT FROM 'routine'
              AND {dest_class} IS DISTINCT FROM 'allowed'))
 ),
 touched AS (

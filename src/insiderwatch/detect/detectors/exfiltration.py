@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext, destination_class_sql
+from insiderwatch.detect.base import Detector, StepContext, destination_class_sql, matches_any
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     external_points: float = 30.0
+    # A cloud or external destination that is not the peer group's routine (new to the
+    # group, or used by a few of them), with no harvest before it: a data flow to review,
+    # not exfiltration.
+    new_flow_points: float = 5.0
     internal_points: float = 10.0
     internal_min_records: int = 20  # a bulk print or local export without a reason
     lookback_hours: int = 24  # harvesting that an export may be carrying out
@@ -17,14 +21,17 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 class Exfiltration(Detector):
     id = "exfiltration"
     version = "1"
+    # USB and personal email need no learned routine to judge: watched from the first day.
+    during_learning = True
     title = "Data leaving without a reason"
     description = (
-        "Exports, downloads, prints, copies and messages of customer data: anything sent "
-        "outside the company (USB, personal email, unknown domains or cloud services) is "
-        "high, whatever case or policy explains looking at the customers; a bulk print or "
-        "local export that nothing explains is medium. When the data "
-        "follows unexplained look-ups of many customers in the hours before (harvest then "
-        "export), the finding is critical."
+        "Exports, downloads, prints, copies and messages of customer data. Anything on "
+        "USB or to a personal mailbox is high, whatever case explains looking at the "
+        "customers; a cloud service or domain that is neither allowed nor the peer group's "
+        "learned routine is a low 'data flow' to review (new to the group, or used by few "
+        "of them); a bulk print or local export that nothing explains is medium. When the "
+        "data follows unexplained look-ups of many customers in the hours before (harvest "
+        "then export), the finding is critical (high when it stays inside)."
     )
     why = (
         "Selling data means getting it out. Insiders use the export button, a download, "
@@ -32,8 +39,9 @@ class Exfiltration(Detector):
         "classic pattern of data theft."
     )
     false_positives = (
-        "Partner or cloud destinations the company uses but has not listed in "
-        "destinations.allowed; legitimate reports exported by roles without a policy."
+        "Partner or cloud destinations the company uses that are not yet routine for the "
+        "peer group (list them in destinations.allowed, or review the calibrated policy); "
+        "legitimate reports exported broader than the group's usual."
     )
     investigate = (
         "Check the destination (is it a company service?), the record count, and which "
@@ -45,18 +53,28 @@ class Exfiltration(Detector):
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
         dest_class = destination_class_sql(ctx.config, "o.destination")
+        outside = matches_any(ctx.config.destinations.outside, "o.destination")
         return f"""
 WITH outbound AS (
-  SELECT o.*, {dest_class} AS dest_class
+  SELECT o.*, {dest_class} AS dest_class, {outside} AS outside
   FROM step_events o
   WHERE o.in_step AND o.action IN ('export', 'download', 'print', 'copy', 'message')
     AND o.record_count > 0
 ),
-flagged AS (  -- a case explains looking at a customer, never sending them outside
-  SELECT * FROM outbound
-  WHERE dest_class = 'external'
-     OR (NOT explained AND coalesce(dest_class, 'internal') = 'internal'
-         AND record_count >= {c.internal_min_records})
+known AS (  -- destinations the peer group sent data to in the baseline window
+  SELECT DISTINCT peer_group, destination FROM routine_days
+  WHERE day >= $b0 AND day < $day AND destination <> ''
+),
+flagged AS (  -- a case explains looking at a customer, never sending them outside;
+              -- the group's routine explains sending them where it always does
+  SELECT o.*, o.dest_class = 'external' AND NOT o.outside AS unvetted,
+         k.destination IS NULL AS new_flow
+  FROM outbound o
+  LEFT JOIN known k ON k.peer_group = o.peer_group AND k.destination = o.destination
+  WHERE ((o.dest_class = 'external' AND (o.outside OR o.explanation IS DISTINCT FROM 'routine'))
+         OR (NOT o.explained AND coalesce(o.dest_class, 'internal') = 'internal'
+             AND o.record_count >= {c.internal_min_records}))
+    AND {"o.outside" if ctx.learning else "TRUE"}  -- learning: only what no routine explains
 ),
 carried AS (  -- customers in it that were looked up with no case in the hours before
   SELECT f.event_id, count(DISTINCT t.customer_id) AS carried, min(t.time) AS first_time,
@@ -67,28 +85,37 @@ carried AS (  -- customers in it that were looked up with no case in the hours b
    AND t.time >= f.time - to_hours({c.lookback_hours})
    AND list_contains(f.customer_ids, t.customer_id)
   GROUP BY f.event_id
+),
+judged AS (
+  SELECT f.*, coalesce(b.carried, 0) AS carried, b.first_time AS harvest_start,
+         b.harvest_events, coalesce(b.carried, 0) >= {c.sequence_min_customers} AS sequence
+  FROM flagged f LEFT JOIN carried b USING (event_id)
 )
-SELECT f.employee_id, f.time, coalesce(b.first_time, f.time) AS first_time,
-       CASE WHEN f.dest_class = 'external' THEN {c.external_points} ELSE {c.internal_points} END
+SELECT f.employee_id, f.time, coalesce(f.harvest_start, f.time) AS first_time,
+       CASE WHEN f.unvetted AND NOT f.sequence THEN {c.new_flow_points}
+            WHEN f.dest_class = 'external' THEN {c.external_points}
+            ELSE {c.internal_points} END
          * (1 + log10(greatest(f.record_count, 1)) / 2) AS points,
-       CASE WHEN coalesce(b.carried, 0) >= {c.sequence_min_customers}
-                 AND f.dest_class = 'external' THEN 'critical'
-            WHEN f.dest_class = 'external' OR coalesce(b.carried, 0) >= {c.sequence_min_customers}
-                 THEN 'high'
+       CASE WHEN f.sequence AND f.dest_class = 'external' THEN 'critical'
+            WHEN f.unvetted THEN 'low'
+            WHEN f.dest_class = 'external' OR f.sequence THEN 'high'
             ELSE 'medium' END AS severity,
-       coalesce(b.carried, 0) >= {c.sequence_min_customers} AND f.dest_class = 'external'
-         AS critical,
+       f.sequence AND f.dest_class = 'external' AS critical,
        f.event_id AS key,
-       format('{{}} {{}} customer record(s) to {{}} ({{}}){{}}{{}}', f.action,
+       format('{{}}{{}} {{}} customer record(s) to {{}} ({{}}){{}}{{}}',
+              CASE WHEN NOT f.unvetted OR f.sequence THEN ''
+                   WHEN f.new_flow THEN 'new data flow for the peer group: '
+                   ELSE 'data flow outside the peer group''s routine: ' END,
+              f.action,
               f.record_count, coalesce(f.destination, 'an unknown destination'),
               coalesce(f.dest_class, 'unknown'),
               CASE WHEN f.explained THEN format(' (viewing them is explained: {{}})', f.explanation)
                    ELSE ' with no case' END,
-              CASE WHEN coalesce(b.carried, 0) > 0
+              CASE WHEN f.carried > 0
                    THEN format(', {{:.1f}} h after looking up {{}} of them with no case',
-                               epoch(f.time - b.first_time) / 3600, b.carried)
+                               epoch(f.time - f.harvest_start) / 3600, f.carried)
                    ELSE '' END) AS reason,
-       list_distinct(list_concat([f.event_id], coalesce(b.harvest_events, []))) AS event_ids,
+       list_distinct(list_concat([f.event_id], coalesce(f.harvest_events, []))) AS event_ids,
        f.customer_ids[1:{c.max_evidence}] AS customer_ids
-FROM flagged f LEFT JOIN carried b USING (event_id)
+FROM judged f
 """

@@ -18,7 +18,8 @@ class Relationship(Detector):
     version = "1"
     title = "Looking up family, neighbours or namesakes"
     description = (
-        "Unexplained views of customers who share the employee's surname and postcode "
+        "Unexplained targeted look-ups (at most targeted_max_customers customers shown) of "
+        "customers who share the employee's surname and postcode "
         "(household), live in the employee's postcode (neighbour), or share a rare surname "
         "(relative or ex-partner)."
     )
@@ -55,7 +56,7 @@ hits AS (
   JOIN employees e USING (employee_id)
   JOIN customers cu USING (customer_id)
   LEFT JOIN surname_share s ON s.surname = lower(cu.surname)
-  WHERE t.in_step AND NOT t.explained AND t.action <> 'search'
+  WHERE t.in_step AND NOT t.explained AND t.breadth <= $targeted
 ),
 kinds AS (
   SELECT *, CASE WHEN same_name AND same_postcode THEN 'household'

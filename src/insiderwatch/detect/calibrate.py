@@ -1,0 +1,95 @@
+"""Calibration: what detection learned as routine, what it would have alerted on per day,
+and the reviewed policy file an administrator edits and commits (policy as code).
+
+The routine in force at the latest step (``routine_flows``) becomes a YAML file of flows;
+configured as ``[routine] policy_file``, its flows are the routine from then on, so a flow
+the reviewer deletes explains nothing and one they add explains its events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+import yaml
+
+from insiderwatch.detect.config import ReviewedFlow
+from insiderwatch.store.duckdb_store import Store
+
+POLICY_HEADER = """\
+# insiderwatch routine policy, written by `insiderwatch calibrate` from the routine it
+# learned on {day}. Review it like code: each flow explains the accesses of a peer group
+# (role:team family; 'self:<id>' is a machine account's own routine) in one app, with one
+# action and destination, up to max_records records per access, in the listed UTC hours,
+# showing only the listed fields. Delete a flow that is not legitimate work, tighten
+# max_records, then commit the file and name it in the detection settings:
+#
+#   [routine]
+#   policy_file = "routine-policy.yaml"
+#
+# With it configured nothing is learned any more: only these flows are routine.
+"""
+
+
+class LearnedFlow(ReviewedFlow, kw_only=True, frozen=True):
+    """A routine flow with its evidence counts (NULL for reviewed flows)."""
+
+    machine: bool
+    doers: int | None = None
+    staff: int | None = None
+    employee_days: int | None = None
+    events: int | None = None
+    median_records: float | None = None
+
+
+class DayAlerts(msgspec.Struct, kw_only=True, frozen=True):
+    day: dt.date
+    alerts: int
+    critical: int
+    high: int
+    medium: int
+    low: int
+
+
+class Calibration(msgspec.Struct, kw_only=True, frozen=True):
+    day: dt.date | None  # the step whose routine is shown
+    flows: list[LearnedFlow]
+    alerts_per_day: list[DayAlerts]
+
+
+def calibration(store: Store) -> Calibration:
+    """The routine of the latest detection step and the alerts opened per day."""
+    if not store.has_table("routine_flows"):
+        return Calibration(day=None, flows=[], alerts_per_day=[])
+    day = store.scalar("SELECT max(day) FROM routine_flows")
+    cur = store.con.execute(
+        """SELECT grp AS "group", app, action, destination, max_records, hours, fields,
+                  evidence, machine, doers, staff, employee_days, events,
+                  median_breadth AS median_records
+           FROM routine_flows WHERE day = ?
+           ORDER BY machine, grp, app, action, destination""",
+        [day],
+    )
+    names = [d[0] for d in cur.description]
+    flows = [LearnedFlow(**dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+    per_day = store.con.execute(
+        """SELECT detected_at::DATE AS day, count(*) AS alerts,
+                  count(*) FILTER (WHERE severity = 'critical') AS critical,
+                  count(*) FILTER (WHERE severity = 'high') AS high,
+                  count(*) FILTER (WHERE severity = 'medium') AS medium,
+                  count(*) FILTER (WHERE severity = 'low') AS low
+           FROM alerts GROUP BY ALL ORDER BY day"""
+    ).fetchall()
+    days = [DayAlerts(day=r[0], alerts=r[1], critical=r[2], high=r[3], medium=r[4], low=r[5])
+            for r in per_day]  # fmt: skip
+    return Calibration(day=day, flows=flows, alerts_per_day=days)
+
+
+def policy_yaml(cal: Calibration) -> str:
+    """The routine as a reviewed policy file (see :data:`POLICY_HEADER`)."""
+    keys = ReviewedFlow.__struct_fields__
+    flows = [{k: getattr(f, k) for k in keys} for f in cal.flows]
+    body = yaml.safe_dump(
+        {"flows": flows}, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
+    )
+    return POLICY_HEADER.format(day=cal.day or "no day yet") + "\n" + body

@@ -1,0 +1,210 @@
+"""Learned routine: what most of a peer group does regularly explains itself.
+
+A company's analysts query the warehouse and export to its cloud bucket, its service
+accounts sync and extract all night; none of that has a case, and no default can know
+the names of those apps and destinations. So each step learns them from history: a
+*flow* is (app, action, destination), and it is routine for a peer group (role and team
+family, see :mod:`~insiderwatch.detect.explain`) when, in the baseline window before the
+step's day,
+
+* at least ``min_employees`` distinct staff and ``min_share`` of the group's active staff
+  did it (each on ``min_days`` days at least): one insider can never make his own
+  harvesting routine;
+* it happened on ``regular_share`` of the days the group worked;
+* the group's history goes back ``learning_days`` days.
+
+Identities active in most hours of the day are machines (service accounts): each is a
+group of one, whose own regular flows are its routine. An event of a routine flow is
+explained (``routine``) when its breadth (records) stays within ``breadth_factor`` times
+the doers' usual widest access, within the span of hours and with fields the doers use. A look-up of a
+few particular customers by a person is never routine: only a business reason explains
+it, and its usual amount is what the volume baselines already learn.
+
+Each step writes the routine in force (with its evidence) to ``routine_flows`` and its
+own flows to ``routine_days``, the history of later steps. Days on which the employee had
+a critical finding never enter the history. With a reviewed policy file configured, its
+flows are the routine instead, and nothing is learned.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from insiderwatch.detect.base import execute
+from insiderwatch.detect.config import DetectionConfig
+
+OUTBOUND = "('export', 'download', 'print', 'copy', 'message')"
+
+# This step's flows, the history routine is learned from.
+_RECORD_SQL = """
+INSERT OR REPLACE INTO routine_days
+SELECT employee_id, $day, any_value(peer_group), coalesce(app, '') AS app, action,
+       coalesce(destination, '') AS destination, count(*) AS events,
+       max(record_count) AS max_breadth, median(record_count) AS median_breadth,
+       list_sort(list_distinct(flatten(list(fields)))) AS fields,
+       list_sort(list(DISTINCT hour(time))) AS hours
+FROM step_events WHERE in_step AND action <> 'login'
+GROUP BY employee_id, coalesce(app, ''), action, coalesce(destination, '')
+"""
+
+_LEARN_SQL = """
+INSERT INTO routine_flows
+WITH hist AS (  -- a day with a critical finding teaches nothing about routine
+  SELECT r.* FROM routine_days r
+  WHERE r.day >= $b0 AND r.day < $day
+    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = r.employee_id
+                    AND f.day = r.day AND f.critical)
+),
+machines AS (  -- active in most hours of a typical day: a service account
+  SELECT employee_id FROM (
+    SELECT employee_id, day, len(list_distinct(flatten(list(hours)))) AS hours
+    FROM hist GROUP BY ALL
+  ) GROUP BY ALL HAVING $day - min(day) >= $learn AND median(hours) >= $machine_hours
+),
+grouped AS (
+  SELECT h.*, CASE WHEN m.employee_id IS NULL THEN h.peer_group
+                   ELSE 'self:' || h.employee_id END AS grp
+  FROM hist h LEFT JOIN machines m USING (employee_id)
+),
+groups AS (
+  SELECT grp, count(DISTINCT employee_id) AS staff, count(DISTINCT day) AS days,
+         $day - min(day) AS span
+  FROM grouped GROUP BY ALL
+),
+flows AS (
+  SELECT grp, app, action, destination, count(DISTINCT day) AS days
+  FROM grouped GROUP BY ALL
+),
+regular AS (  -- who does each flow
+  SELECT grp, app, action, destination, employee_id
+  FROM grouped GROUP BY ALL HAVING count(*) >= $min_days
+),
+routine AS (  -- done by enough of the group, on enough of the group's days
+  SELECT r.grp, r.app, r.action, r.destination, count(*) AS doers,
+         any_value(g.staff) AS staff
+  FROM regular r JOIN groups g USING (grp) JOIN flows f USING (grp, app, action, destination)
+  WHERE g.span >= $learn AND f.days >= $regular * g.days
+  GROUP BY ALL
+  HAVING count(*) >= CASE WHEN starts_with(r.grp, 'self:') THEN 1 ELSE $min_employees END
+     AND count(*) >= $min_share * any_value(g.staff)
+),
+doer_days AS (  -- the routine doers' employee-days of each routine flow
+  SELECT g.* FROM grouped g
+  JOIN regular r USING (grp, app, action, destination, employee_id)
+  SEMI JOIN routine USING (grp, app, action, destination)
+),
+usual AS (
+  SELECT grp, app, action, destination, count(*) AS employee_days, sum(events) AS events,
+         median(median_breadth) AS median_breadth,
+         quantile_cont(max_breadth, $breadth_q) AS breadth_q
+  FROM doer_days GROUP BY ALL
+),
+usual_hours AS (  -- the span of hours, and the fields, seen on enough employee-days
+  SELECT grp, app, action, destination,
+         range(min(hour), max(hour) + 1)::INTEGER[] AS hours FROM (
+    SELECT grp, app, action, destination, hour FROM (
+      SELECT grp, app, action, destination, unnest(hours) AS hour FROM doer_days
+    ) GROUP BY ALL HAVING count(*) >= $hour_days
+  ) GROUP BY grp, app, action, destination
+),
+usual_fields AS (
+  SELECT grp, app, action, destination, list_sort(list(field)) AS fields FROM (
+    SELECT grp, app, action, destination, field FROM (
+      SELECT grp, app, action, destination, unnest(fields) AS field FROM doer_days
+    ) GROUP BY ALL HAVING count(*) >= $hour_days
+  ) GROUP BY grp, app, action, destination
+)
+SELECT $day, r.grp, starts_with(r.grp, 'self:'), r.app, r.action, r.destination,
+       r.doers, r.staff, u.employee_days, u.events, u.median_breadth,
+       ceil(greatest(u.breadth_q, 1) * $breadth_factor)::BIGINT AS max_records,
+       coalesce(h.hours, []), coalesce(f.fields, []),
+       format('routine for {}: {} of {} {} {}{} regularly ({} employee-days in {} days), '
+              || 'median {} records', r.grp, r.doers, r.staff, r.action,
+              CASE WHEN r.app = '' THEN 'in an unnamed app' ELSE 'in ' || r.app END,
+              CASE WHEN r.destination = '' THEN '' ELSE ' to ' || r.destination END,
+              u.employee_days, $window, round(u.median_breadth)::BIGINT) AS evidence
+FROM routine r JOIN usual u USING (grp, app, action, destination)
+LEFT JOIN usual_hours h USING (grp, app, action, destination)
+LEFT JOIN usual_fields f USING (grp, app, action, destination)
+"""
+
+_REVIEWED_SQL = """
+INSERT INTO routine_flows
+SELECT $day, "group", starts_with("group", 'self:'), app, action, destination,
+       NULL, NULL, NULL, NULL, NULL, max_records, hours, fields,
+       CASE WHEN evidence = '' THEN 'reviewed routine for ' || "group" ELSE evidence END
+FROM reviewed_flows
+"""
+
+# Events of a routine flow within its breadth, hours and fields; a person's look-up of a
+# few particular customers is left to business reasons.
+_EXPLAIN_SQL = f"""
+UPDATE step_events e SET explanation = 'routine', explained = TRUE
+FROM (
+  SELECT DISTINCT e.event_id
+  FROM step_events e
+  JOIN routine_flows r
+    ON r.day = $day AND r.app = coalesce(e.app, '') AND r.action = e.action
+   AND r.destination = coalesce(e.destination, '')
+   AND (r.grp = e.peer_group OR r.grp = 'self:' || e.employee_id)
+  WHERE NOT e.explained AND e.policy IS NULL AND e.action <> 'login'
+    AND e.record_count <= r.max_records
+    AND list_contains(r.hours, hour(e.time))
+    AND list_has_all(r.fields, e.fields)
+    AND (r.machine OR e.action IN {OUTBOUND}
+         OR NOT len(e.customer_ids) BETWEEN 1 AND $targeted)
+) x
+WHERE e.event_id = x.event_id
+"""
+
+
+def learn_routine(con, cfg: DetectionConfig, params: dict) -> None:
+    """Write the routine in force on ``$day`` to ``routine_flows``: learned from the
+    history before the day, or the reviewed policy file's flows."""
+    r = cfg.routine
+    if r.policy_file is not None:
+        rows = [
+            {"group": f.group, "app": f.app, "action": f.action, "destination": f.destination,
+             "max_records": f.max_records, "hours": f.hours, "fields": f.fields,
+             "evidence": f.evidence}
+            for f in r.reviewed
+        ]  # fmt: skip
+        con.register("reviewed_flows", _reviewed_table(rows))
+        try:
+            execute(con, _REVIEWED_SQL, params)
+        finally:
+            con.unregister("reviewed_flows")
+        return
+    window = (params["day"] - params["b0"]).days
+    execute(
+        con,
+        _LEARN_SQL,
+        {**params, "learn": r.learning_days, "machine_hours": r.machine_min_hours,
+         "min_days": r.min_days, "regular": r.regular_share, "min_employees": r.min_employees,
+         "min_share": r.min_share, "breadth_q": r.breadth_quantile,
+         "breadth_factor": r.breadth_factor, "hour_days": r.min_hour_days,
+         "window": window},
+    )  # fmt: skip
+
+
+def _reviewed_table(rows: list[dict]) -> pa.Table:
+    schema = pa.schema(
+        [("group", pa.string()), ("app", pa.string()), ("action", pa.string()),
+         ("destination", pa.string()), ("max_records", pa.int64()),
+         ("hours", pa.list_(pa.int32())), ("fields", pa.list_(pa.string())),
+         ("evidence", pa.string())]
+    )  # fmt: skip
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def explain_by_routine(con, cfg: DetectionConfig, params: dict) -> None:
+    """Explain this step's events that follow the routine learned for their group."""
+    if not cfg.routine.enabled:
+        return
+    learn_routine(con, cfg, params)
+    execute(con, _EXPLAIN_SQL, params)
+
+
+def record_flows(con, params: dict) -> None:
+    """Add this step's flows to the history later steps learn from."""
+    execute(con, _RECORD_SQL, params)
