@@ -13,9 +13,11 @@ from insiderwatch.contract.records import (
     Employee,
     LeakRows,
     Order,
+    OutsideSource,
     Record,
     Suspect,
     SuspectReport,
+    Verdict,
 )
 from insiderwatch.contract.tables import (
     LOAD_ORDER,
@@ -42,10 +44,12 @@ __all__ = [
     "Employee",
     "LeakRows",
     "Order",
+    "OutsideSource",
     "Record",
     "Suspect",
     "SuspectReport",
     "TableSpec",
+    "Verdict",
     "table_spec",
     "to_arrow",
 ]
