@@ -8,6 +8,7 @@ from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     export,
     inspect,
     meta,
+    outside,
     sources,
 )
 from insiderwatch.cli.app import app
