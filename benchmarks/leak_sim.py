@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import csv
 import shutil
+import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -296,15 +298,25 @@ def write(rng, c: Company, leak: Leak, path: Path) -> Path:
 
 
 def attribute_once(
-    c: Company, path: Path, calibration: Calibration | None = None
-) -> tuple[SuspectReport, Exposure]:
-    """What `insiderwatch attribute` does, keeping the exposures for the naive peer."""
+    store: Store,
+    found_at: datetime,
+    path: Path,
+    mapped: Sequence[MappedSource] = (),
+    calibration: Calibration | None = None,
+) -> tuple[SuspectReport, Exposure, float]:
+    """What `insiderwatch attribute` does, keeping the exposures for the naive peer, and
+    the seconds it took."""
+    began = time.perf_counter()
     reading = read_leak(path, KEY)
-    match = match_leak(c.store, reading)
-    exposed = exposure(c.store, match, c.found_at)
-    outside = outside_sets(c.store, match, c.found_at, c.mapped)
-    report = build_report(reading, match, exposed, c.found_at, 10, outside.sets, calibration)
-    return report, exposed
+    match = match_leak(store, reading)
+    exposed = exposure(store, match, found_at)
+    outside = outside_sets(store, match, found_at, mapped)
+    report = build_report(reading, match, exposed, found_at, 10, outside.sets, calibration)
+    return report, exposed, time.perf_counter() - began
+
+
+def attribute_leak(c: Company, rng, leak: Leak, path: Path):
+    return attribute_once(c.store, c.found_at, write(rng, c, leak, path), c.mapped)
 
 
 def naive_ranking(exposed: Exposure, rng: np.random.Generator) -> list[str]:
@@ -322,3 +334,43 @@ def hypotheses(report: SuspectReport, leak: Leak) -> list[tuple[str, float, floa
     out += [("outside", o.margin, o.score / 100, o.source in truth)
             for o in report.outside_sources]  # fmt: skip
     return out
+
+
+# --- a mix of every kind of leak --------------------------------------------------------
+
+OUTSIDE_SCENARIOS = ("seller-base", "seller-share", "partner", "processor", "breach", "public",
+                     "random")  # fmt: skip
+SIZES = (5, 20, 100, 1000)
+NOISE = (0.0, 0.2, 0.5)
+
+
+def insider_leak(rng, c: Company, n_leakers: int, size: int, noise: float, canaries: bool):
+    need = -(-round(size * (1 - noise)) // n_leakers)
+    staff = sorted(e for e, s in c.seen.items() if len(s) >= need)
+    if len(staff) < n_leakers:
+        return None
+    leakers = [str(x) for x in rng.choice(staff, n_leakers, replace=False)]
+    extra = canary_rows(rng, c, leakers) if canaries else []
+    return Leak("insider", make_leak(rng, c, leakers, size, noise), leakers, [], extra)
+
+
+def leak_mix(rng, c: Company, per_kind: int):
+    """``per_kind`` leaks of each kind: insiders (random size, noise, one or two leakers,
+    canaries or not), insiders' harvests, each outside scenario, and mixed lists."""
+    for _ in range(per_kind):
+        leak = insider_leak(rng, c, int(rng.integers(1, 3)), int(rng.choice(SIZES)),
+                            float(rng.choice(NOISE)), bool(rng.random() < 0.3))  # fmt: skip
+        if leak is not None:
+            yield leak
+    harvesters = sorted(e for e, h in c.harvests.items() if len(h) >= 16)
+    for _ in range(per_kind if harvesters else 0):
+        who = str(rng.choice(harvesters))
+        size = int(rng.choice([20, 100]))
+        yield Leak("harvest", make_leak(rng, c, [who], size, 0.2, c.harvests), [who], [])
+    for scenario in OUTSIDE_SCENARIOS:
+        for _ in range(per_kind):
+            yield outside_leak(rng, c, scenario, int(rng.choice(SIZES)))
+    mixers = sorted(e for e, h in c.harvests.items() if len(h) >= 20)
+    for _ in range(per_kind if mixers else 0):
+        kind = str(rng.choice(["seller", "breach", "partner"]))
+        yield mixed_leak(rng, c, str(rng.choice(mixers)), kind, int(rng.choice([40, 100])))
