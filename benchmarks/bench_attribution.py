@@ -31,7 +31,7 @@ stated probability against whether it really was a source, per decile of stated.
 
 Speed: a 1,000-record leak against a store of synthetic events (10 M by default).
 
-    python benchmarks/bench_attribution.py [--trials 4] [--companies 3] [--events 10000000]
+    python benchmarks/bench_attribution.py [--trials 2] [--companies 3] [--events 10000000]
         [--work DIR]
 """
 
@@ -374,7 +374,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--trials", type=int, default=4, help="leaks per table row (0 skips accuracy)"
+        "--trials", type=int, default=2, help="leaks per insider table row (0 skips accuracy)"
     )
     parser.add_argument("--companies", type=int, default=len(EVAL), help="how many of EVAL")
     parser.add_argument("--events", type=int, default=10_000_000, help="0 skips the speed run")
@@ -403,7 +403,7 @@ def main() -> None:
         tally = Tally(company.label)
         accuracy(company, work, args.trials, tally)
         harvests(company, work, max(1, args.trials // 2), tally)
-        outside(company, work, 2 * args.trials, tally)
+        outside(company, work, 3 * args.trials, tally)
         mixed(company, work, 2 * args.trials, tally)
         company.store.close()
         tallies.append(tally)

@@ -8,7 +8,7 @@ for outside sources apart, an isotonic regression (scikit-learn) of "this hypoth
 really was a source of the list" on its margin, over every hypothesis the report shows.
 Writes src/insiderwatch/investigate/calibration.json with how it was made.
 
-    python benchmarks/calibrate_attribution.py [--per-kind 40] [--work DIR]
+    python benchmarks/calibrate_attribution.py [--per-kind 30] [--work DIR]
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def fit(points: list[tuple[float, bool]]) -> dict[str, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--per-kind", type=int, default=40, help="leaks of each kind per company")
+    parser.add_argument("--per-kind", type=int, default=30, help="leaks of each kind per company")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (kept if given)")
     parser.add_argument("--out", type=Path, default=TARGET)
     args = parser.parse_args()
