@@ -216,9 +216,8 @@ def outside(c: Company, work: Path, trials: int, tally: Tally) -> None:
             for t in range(trials):
                 leak = outside_leak(rng, c, scenario, size)
                 path = write(rng, c, leak, work / f"outside-{t}.csv")
-                report, exposed, spent = attribute_once(c.store, c.found_at, path, c.mapped)
+                report, _, spent, alone = attribute_once(c.store, c.found_at, path, c.mapped)
                 seconds.append(spent)
-                alone, _, _ = attribute_once(c.store, c.found_at, path)  # no outside sources
                 named += any(s.leaker for s in report.suspects)
                 staff_only += any(s.leaker for s in alone.suspects)
                 verdict = report.verdict
@@ -354,7 +353,7 @@ def speed(work: Path, events: int) -> None:
         model_s, naive_s = [], []
         first = ""
         for _ in range(3):
-            report, exposed, spent = attribute_once(store, FOUND_SYNTHETIC, path)
+            report, exposed, spent, _ = attribute_once(store, FOUND_SYNTHETIC, path)
             model_s.append(spent)
             first = report.suspects[0].employee_id
             began = time.perf_counter()
@@ -403,7 +402,7 @@ def main() -> None:
         tally = Tally(company.label)
         accuracy(company, work, args.trials, tally)
         harvests(company, work, max(1, args.trials // 2), tally)
-        outside(company, work, 3 * args.trials, tally)
+        outside(company, work, 4 * args.trials, tally)
         mixed(company, work, 2 * args.trials, tally)
         company.store.close()
         tallies.append(tally)

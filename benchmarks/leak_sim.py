@@ -303,20 +303,25 @@ def attribute_once(
     path: Path,
     mapped: Sequence[MappedSource] = (),
     calibration: Calibration | None = None,
-) -> tuple[SuspectReport, Exposure, float]:
-    """What `insiderwatch attribute` does, keeping the exposures for the naive peer, and
-    the seconds it took."""
+) -> tuple[SuspectReport, Exposure, float, SuspectReport]:
+    """What `insiderwatch attribute` does, keeping the exposures for the naive peer, the
+    seconds it took, and (untimed) the report of the same model without outside sources."""
     began = time.perf_counter()
     reading = read_leak(path, KEY)
     match = match_leak(store, reading)
     exposed = exposure(store, match, found_at)
     outside = outside_sets(store, match, found_at, mapped)
     report = build_report(reading, match, exposed, found_at, 10, outside.sets, calibration)
-    return report, exposed, time.perf_counter() - began
+    seconds = time.perf_counter() - began
+    staff_only = build_report(reading, match, exposed, found_at, 10, None, calibration)
+    return report, exposed, seconds, staff_only
 
 
 def attribute_leak(c: Company, rng, leak: Leak, path: Path):
-    return attribute_once(c.store, c.found_at, write(rng, c, leak, path), c.mapped)
+    """The report, exposures and seconds of one leak (see attribute_once)."""
+    report, exposed, seconds, _ = attribute_once(c.store, c.found_at, write(rng, c, leak, path),
+                                                 c.mapped)  # fmt: skip
+    return report, exposed, seconds
 
 
 def naive_ranking(exposed: Exposure, rng: np.random.Generator) -> list[str]:
