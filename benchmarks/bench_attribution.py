@@ -406,8 +406,7 @@ def main() -> None:
         mixed(company, work, 2 * args.trials, tally)
         company.store.close()
         tallies.append(tally)
-    if tallies:
-        summary(tallies)
+        summary(tallies)  # so far: a long run that is stopped still reports
     if args.events:
         speed(work, args.events)
     if args.work is None:
