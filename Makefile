@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 DEMO_EMPLOYEES ?= 1000
 DEMO_DAYS ?= 30
 
-.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution bench-breach docs clean
+.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ bench-detect: $(STAMP)
 
 bench-attribution: $(STAMP)
 	$(BIN)/python benchmarks/bench_attribution.py
+
+# Refits src/insiderwatch/investigate/calibration.json on companies the benchmark does not use.
+calibrate-attribution: $(STAMP)
+	$(BIN)/python benchmarks/calibrate_attribution.py
 
 bench-breach: $(STAMP)
 	$(BIN)/python benchmarks/bench_breach.py

@@ -1,8 +1,14 @@
-"""Attribution benchmark: how often the leaker comes first, and how fast, at scale.
+"""Attribution benchmark: how often the leaker comes first, whether anyone is accused of a
+list no employee made, whether the stated probabilities hold, and how fast, at scale.
 
 Run with `make bench-attribution`. Prints the machine and the figures; asserts nothing.
 
-Accuracy: a simulated company (`insiderwatch simulate`), and leaks built from it. A leak
+Companies: EVAL below, three simulated companies of different sizes and seeds, none of
+them one the calibration was fitted on; each with sellers (from its orders), an earlier
+breach list, a list of customers public by choice, a partner and a processor
+(benchmarks/leak_sim.py). The summary reports the worst company for each target.
+
+Insider leaks: a leak
 of N records with noise share p holds N*(1-p) customers drawn at random from those whose
 email or phone the leaker saw (for a pair: half from each), plus N*p customers none of
 the leakers saw, written messily (case, spaces, country codes, spreadsheet damage) from
@@ -14,9 +20,19 @@ In the same run the naive peer ranks staff by how many leaked customers they saw
 Top-1: the leaker first (pair: one of them first). Top-3: the leaker in the first three
 (pair: both). "canary top-1" counts only the leaks that hold at least one canary.
 
+Outside leaks (no employee made them): a seller's whole base (sellers of at most 2,000
+customers), half of it, a partner's or processor's share, a sample of the earlier breach
+or of the public list, random customers with strangers. "employee named" must stay under
+1%; "staff-only named" is the same model without the outside hypotheses, in the same
+run. Mixed leaks: half an insider's harvest, half a seller's, breach's or partner's rows.
+
+Calibration: every hypothesis each report shows (suspects and outside sources), its
+stated probability against whether it really was a source, per decile of stated.
+
 Speed: a 1,000-record leak against a store of synthetic events (10 M by default).
 
-    python benchmarks/bench_attribution.py [--trials 20] [--events 10000000] [--work DIR]
+    python benchmarks/bench_attribution.py [--trials 2] [--companies 3] [--events 10000000]
+        [--work DIR]
 """
 
 from __future__ import annotations
@@ -28,8 +44,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -37,186 +52,39 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from insiderwatch.canary.code import field_size
-from insiderwatch.canary.decoys import parse_phone_range
-from insiderwatch.canary.plan import CanaryPlan, make_plan
 from insiderwatch.ingest import ingest_dataset
-from insiderwatch.investigate.attribution import build_report
-from insiderwatch.investigate.exposure import Exposure, exposure
-from insiderwatch.investigate.leak import read_leak
-from insiderwatch.investigate.matching import match_leak
-from insiderwatch.privacy import HashKey
-from insiderwatch.simulate import SimulationConfig, simulate, write_dataset
+from insiderwatch.investigate.calibration import shipped
 from insiderwatch.store import Store
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from leak_sim import (  # noqa: E402
+    KEY,
+    NOISE,
+    OUTSIDE_SCENARIOS,
+    SIZES,
+    Company,
+    Leak,
+    attribute_leak,
+    attribute_once,
+    build_company,
+    hypotheses,
+    insider_leak,
+    make_leak,
+    mixed_leak,
+    naive_ranking,
+    outside_leak,
+    write,
+)
 from machine import describe  # noqa: E402
 from synthetic import write_parquet_dataset  # noqa: E402
 
-KEY = HashKey(b"bench-attribution-key-0123456789")
-SIZES = (5, 20, 100, 1000)
-NOISE = (0.0, 0.2, 0.5)
-CANARY_SHOWS = 0.3  # chance each of a leaker's decoys is in what they leaked
-DECOY_PHONES = "+447700900000:+447700900999"  # the drama block: no simulated customer has one
 FOUND_SYNTHETIC = datetime(2026, 12, 1, tzinfo=UTC)  # after every synthetic event
-
-
-# --- the simulated company ---------------------------------------------------------------
-
-
-@dataclass
-class Company:
-    store: Store
-    found_at: datetime
-    emails: list[str | None]  # raw, by customer index
-    phones: list[str | None]
-    index: dict[str, int]  # customer id -> index
-    seen: dict[str, np.ndarray]  # employee -> indices of customers whose contacts they saw
-    plan: CanaryPlan
-    harvests: dict[str, np.ndarray]  # insider -> customers of their malicious events they saw
-
-
-def build_company(work: Path, employees: int, days: int) -> Company:
-    data, db = work / "sim" / "dataset", work / "sim" / "iw.duckdb"
-    if db.exists():
-        shutil.rmtree(work / "sim")
-    company = simulate(SimulationConfig(employees=employees, days=days, seed=21))
-    write_dataset(company, data, "parquet")
-    store = Store(db)
-    ingest_dataset(store, data, KEY)
-    raw = pq.read_table(data / "customers.parquet", columns=["customer_id", "email", "phone"])
-    ids = raw["customer_id"].to_pylist()
-    found_at = datetime.fromisoformat(company.truth["window"]["end"])
-    start = datetime.fromisoformat(company.truth["window"]["start"])
-    plan = make_plan(
-        store,
-        KEY,
-        8 * field_size(employees),  # 8 decoys per employee
-        domain="inbox.example",
-        phone_range=parse_phone_range(DECOY_PHONES),
-        planted_at=start,
-        created_at=start,
-        rng=np.random.default_rng(5),
-    )
-    index = {c: i for i, c in enumerate(ids)}
-    service = set(company.truth["service_accounts"])
-    seen = {
-        e: np.array([index[c] for c in cs], dtype=np.int64)
-        for e, cs in _contacts_seen(store, found_at).items()
-        if e not in service
-    }
-    harvests = {
-        i["employee_id"]: np.intersect1d([index[c] for c in i["customer_ids"]],
-                                         seen.get(i["employee_id"], []))
-        for i in company.truth["insiders"]
-    }  # fmt: skip
-    return Company(store, found_at, raw["email"].to_pylist(), raw["phone"].to_pylist(),
-                   index, seen, plan, harvests)  # fmt: skip
-
-
-def _contacts_seen(store: Store, found_at: datetime) -> dict[str, list[str]]:
-    rows = store.con.execute(
-        "SELECT employee_id, list(DISTINCT cid) FROM (SELECT employee_id, unnest(customer_ids) "
-        "AS cid FROM access WHERE time < ? AND list_has_any(fields, ['email', 'phone'])) "
-        "GROUP BY 1",
-        [found_at],
-    ).fetchall()
-    return dict(rows)
-
-
-# --- leaks ------------------------------------------------------------------------------
-
-
-def messy_email(rng: np.random.Generator, email: str) -> str:
-    form = rng.integers(4)
-    value = email.upper() if form == 0 else email
-    return [value, f" {value} ", f"mailto:{value}", f'"Customer" <{value}>'][form]
-
-
-def messy_phone(rng: np.random.Generator, phone: str) -> str:
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    national = digits[2:] if digits.startswith("44") else digits.lstrip("0")
-    form = rng.integers(5)
-    return [
-        f"+44 {national[:4]} {national[4:]}",
-        f"0{national}",
-        f"0044-{national[:4]}-{national[4:]}",
-        f"'0{national[:4]} {national[4:]}",
-        f"{national}.0",
-    ][form]
-
-
-def leak_rows(rng: np.random.Generator, c: Company, customers: list[int]) -> list[list[str]]:
-    rows = []
-    for i in customers:
-        email, phone = c.emails[i], c.phones[i]
-        keep_email = email is not None and (phone is None or rng.random() < 0.8)
-        keep_phone = phone is not None and (not keep_email or rng.random() < 0.6)
-        rows.append([messy_email(rng, email) if keep_email else "",
-                     messy_phone(rng, phone) if keep_phone else ""])  # fmt: skip
-    return rows
-
-
-def make_leak(
-    rng, c: Company, leakers: list[str], size: int, noise: float, source=None
-) -> list[int]:
-    """Customer indices: a share of what the leakers saw (or of ``source``) plus noise."""
-    source = source or c.seen
-    real = round(size * (1 - noise))
-    shares = [real // len(leakers) + (k < real % len(leakers)) for k in range(len(leakers))]
-    taken: set[int] = set()
-    for who, share in zip(leakers, shares, strict=True):
-        pool = np.setdiff1d(source[who], np.fromiter(taken, dtype=np.int64))
-        # Two leakers' sets may overlap: the second then adds what is left of theirs.
-        taken |= set(rng.choice(pool, min(share, len(pool)), replace=False).tolist())
-    exposed = np.unique(np.concatenate([c.seen[w] for w in leakers]))
-    others = rng.choice(len(c.emails), (size - real) * 3 + 10)
-    others = [int(i) for i in others if not np.isin(i, exposed)][: size - real]
-    return sorted(taken) + others
-
-
-def canary_rows(rng, c: Company, leakers: list[str]) -> list[list[str]]:
-    # Staff hired after the plan was planted hold no decoys.
-    held = [w for w in leakers if w in c.plan.code.lines]
-    decoys = [c.plan.decoys[k] for w in held for k in c.plan.code.codeword(w)]
-    shown = [d for d in decoys if rng.random() < CANARY_SHOWS]
-    return [[messy_email(rng, d.email), messy_phone(rng, d.phone)] for d in shown]
-
-
-def write_leak(path: Path, rows: list[list[str]]) -> Path:
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["E-mail", "Mobile"])
-        writer.writerows(rows)
-        writer.writerow(["n/a", "unknown"])  # junk
-        if rows:
-            writer.writerow(rows[0])  # a duplicate
-    return path
-
-
-# --- one attribution, and the naive peer on the same exposures --------------------------
-
-
-def attribute_once(
-    store: Store, found_at: datetime, path: Path
-) -> tuple[list[str], Exposure, float]:
-    """What `insiderwatch attribute` does, keeping the exposures for the naive peer."""
-    began = time.perf_counter()
-    reading = read_leak(path, KEY)
-    match = match_leak(store, reading)
-    exposed = exposure(store, match, found_at)
-    report = build_report(reading, match, exposed, found_at, top=10)
-    seconds = time.perf_counter() - began
-    return [s.employee_id for s in report.suspects], exposed, seconds
-
-
-def naive_ranking(exposed: Exposure, rng: np.random.Generator) -> list[str]:
-    """Staff by leaked customers seen; ties in random order (a count has no tie-break)."""
-    counts = Counter(exposed.pairs["employee_id"].to_pylist())
-    tiebreak = {e: rng.random() for e in counts}
-    return sorted(counts, key=lambda e: (-counts[e], tiebreak[e]))
+# (employees, days, seed) of the companies evaluated: none is one the calibration was
+# fitted on (benchmarks/calibrate_attribution.py, FIT).
+EVAL = ((400, 7, 21), (700, 7, 22), (1000, 10, 23))
+OUTSIDE_SIZES = (20, 100, 1000)
 
 
 def hit(ranking: list[str], leakers: list[str], top: int) -> bool:
@@ -226,30 +94,67 @@ def hit(ranking: list[str], leakers: list[str], top: int) -> bool:
     return all(w in head for w in leakers)
 
 
-# --- the accuracy table -----------------------------------------------------------------
+# --- insider leaks: the accuracy table ------------------------------------------------------
 
 
-def accuracy(c: Company, work: Path, trials: int) -> dict[tuple, dict]:
+@dataclass
+class Tally:
+    """What one company's run found; the summary reports the worst company."""
+
+    label: str
+    insider_top1: list[bool] = field(default_factory=list)
+    naive_top1: list[bool] = field(default_factory=list)
+    flagged_outside: list[bool] = field(default_factory=list)  # an employee named, no one did
+    flagged_staff_only: list[bool] = field(default_factory=list)  # same, without outside
+    points: list[tuple[str, float, bool]] = field(default_factory=list)  # kind, stated, truth
+    cells: dict[tuple, dict] = field(default_factory=dict)
+
+
+def accuracy(c: Company, work: Path, trials: int, tally: Tally) -> None:
     print(
         f"{'records':>7} {'noise':>5} {'leakers':>7} {'canaries':>8} {'trials':>6} "
         f"{'top-1':>6} {'top-3':>6} {'naive-1':>7} {'naive-3':>7} {'w/canary':>8} "
         f"{'canary top-1':>12} {'median s':>8}"
     )
-    cells: dict[tuple, dict] = {}
     for size in SIZES:
         for noise in NOISE:
             for n_leakers in (1, 2):
-                need = -(-round(size * (1 - noise)) // n_leakers)
-                staff = sorted(e for e, s in c.seen.items() if len(s) >= need)
-                if len(staff) < n_leakers:
-                    print(f"{size:>7} {noise:>5.0%} {n_leakers:>7}  (no staff saw {need})")
-                    continue
                 for with_canaries in (False, True):
                     rng = np.random.default_rng([size, int(noise * 100), n_leakers])
-                    row = _cell(c, work, rng, staff, size, noise, n_leakers, with_canaries, trials)
-                    cells[size, noise, n_leakers, with_canaries] = row
+                    row = _cell(c, work, rng, (size, noise, n_leakers, with_canaries), trials,
+                                tally)  # fmt: skip
+                    if row is None:
+                        print(f"{size:>7} {noise:>5.0%} {n_leakers:>7}  (no staff saw enough)")
+                        break
+                    tally.cells[size, noise, n_leakers, with_canaries] = row
                     _print_cell(size, noise, n_leakers, with_canaries, row)
-    return cells
+
+
+def _cell(c: Company, work: Path, rng, key: tuple, trials: int, tally: Tally) -> dict | None:
+    size, noise, n_leakers, with_canaries = key
+    row = dict.fromkeys(("top1", "top3", "naive1", "naive3", "with_canary", "canary_top1"), 0)
+    row["trials"] = trials
+    seconds = []
+    for t in range(trials):
+        leak = insider_leak(rng, c, n_leakers, size, noise, with_canaries)
+        if leak is None:
+            return None
+        report, exposed, spent = attribute_leak(c, rng, leak, work / f"leak-{t}.csv")
+        seconds.append(spent)
+        ranking = [s.employee_id for s in report.suspects]
+        naive = naive_ranking(exposed, rng)
+        tally.insider_top1.append(hit(ranking, leak.leakers, 1))
+        tally.naive_top1.append(hit(naive, leak.leakers, 1))
+        tally.points += _stated(report, leak)
+        row["top1"] += hit(ranking, leak.leakers, 1)
+        row["top3"] += hit(ranking, leak.leakers, 3)
+        row["naive1"] += hit(naive, leak.leakers, 1)
+        row["naive3"] += hit(naive, leak.leakers, 3)
+        if leak.extra_rows:
+            row["with_canary"] += 1
+            row["canary_top1"] += hit(ranking, leak.leakers, 1)
+    row["median"] = statistics.median(seconds)
+    return row
 
 
 def _print_cell(size: int, noise: float, n_leakers: int, with_canaries: bool, row: dict) -> None:
@@ -262,58 +167,11 @@ def _print_cell(size: int, noise: float, n_leakers: int, with_canaries: bool, ro
     )
 
 
-def summary(cells: dict[tuple, dict]) -> None:
-    def share(rows: list[dict], hits: str, of: str = "trials") -> str:
-        got, total = sum(r[hits] for r in rows), sum(r[of] for r in rows)
-        return f"{got / total:.1%} ({got}/{total})" if total else "no leaks"
-
-    def pick(**want) -> list[dict]:
-        names = ("size", "noise", "leakers", "canaries")
-        return [r for key, r in cells.items()
-                if all(dict(zip(names, key, strict=True))[k] == v for k, v in want.items())]  # fmt: skip
-
-    single = pick(size=20, noise=0.2, leakers=1, canaries=False)
-    pairs = pick(size=100, leakers=2, canaries=False)
-    print(f"target top-1 >= 95% at 20 records, 20% noise: {share(single, 'top1')}")
-    print(f"target pair in top-3 >= 90% at 100 records (all noise levels): {share(pairs, 'top3')}")
-    print(
-        "target top-1 >= 99% when a canary is in the leak (all sizes): "
-        f"{share(pick(canaries=True), 'canary_top1', 'with_canary')}"
-    )
-    everything = list(cells.values())
-    print(
-        f"all leaks: top-1 {share(everything, 'top1')} for the model, "
-        f"{share(everything, 'naive1')} for the naive peer; top-3 {share(everything, 'top3')} "
-        f"against {share(everything, 'naive3')}"
-    )
+def _stated(report, leak: Leak) -> list[tuple[str, float, bool]]:
+    return [(kind, stated, truth) for kind, _, stated, truth in hypotheses(report, leak)]
 
 
-def _cell(c, work, rng, staff, size, noise, n_leakers, with_canaries, trials) -> dict:
-    row = dict.fromkeys(("top1", "top3", "naive1", "naive3", "with_canary", "canary_top1"), 0)
-    row["trials"] = trials
-    seconds = []
-    for t in range(trials):
-        leakers = [str(x) for x in rng.choice(staff, n_leakers, replace=False)]
-        rows = leak_rows(rng, c, make_leak(rng, c, leakers, size, noise))
-        extra = canary_rows(rng, c, leakers) if with_canaries else []
-        order = rng.permutation(len(rows) + len(extra))
-        everything = [(rows + extra)[i] for i in order]
-        path = write_leak(work / f"leak-{t}.csv", everything)
-        ranking, exposed, spent = attribute_once(c.store, c.found_at, path)
-        seconds.append(spent)
-        naive = naive_ranking(exposed, rng)
-        row["top1"] += hit(ranking, leakers, 1)
-        row["top3"] += hit(ranking, leakers, 3)
-        row["naive1"] += hit(naive, leakers, 1)
-        row["naive3"] += hit(naive, leakers, 3)
-        if extra:
-            row["with_canary"] += 1
-            row["canary_top1"] += hit(ranking, leakers, 1)
-    row["median"] = statistics.median(seconds)
-    return row
-
-
-def insiders(c: Company, work: Path, trials: int) -> None:
+def harvests(c: Company, work: Path, trials: int, tally: Tally) -> None:
     """Leaks drawn from what the simulated insiders harvested in their malicious events
     (not uniformly from all they saw): 20 and 100 records, 20% noise, no canaries."""
     rng = np.random.default_rng(99)
@@ -323,12 +181,14 @@ def insiders(c: Company, work: Path, trials: int) -> None:
         top1 = naive1 = runs = 0
         for e in who:
             for t in range(trials):
-                rows = leak_rows(rng, c, make_leak(rng, c, [e], size, 0.2, c.harvests))
-                ranking, exposed, _ = attribute_once(
-                    c.store, c.found_at, write_leak(work / f"insider-{t}.csv", rows)
-                )
+                customers = make_leak(rng, c, [e], size, 0.2, c.harvests)
+                leak = Leak("harvest", customers, [e], [])
+                report, exposed, _ = attribute_leak(c, rng, leak, work / f"insider-{t}.csv")
+                ranking = [s.employee_id for s in report.suspects]
                 top1 += hit(ranking, [e], 1)
                 naive1 += hit(naive_ranking(exposed, rng), [e], 1)
+                tally.insider_top1.append(hit(ranking, [e], 1))
+                tally.points += _stated(report, leak)
                 runs += 1
         if runs:
             print(
@@ -336,6 +196,116 @@ def insiders(c: Company, work: Path, trials: int) -> None:
                 f"20% noise: top-1 {top1 / runs:.1%} model, {naive1 / runs:.1%} naive "
                 f"over {runs} leaks"
             )
+
+
+# --- outside and mixed leaks ------------------------------------------------------------
+
+
+def outside(c: Company, work: Path, trials: int, tally: Tally) -> None:
+    """Lists no employee made: is anyone named, and is the right source named?"""
+    print(
+        f"{'outside leak':>13} {'records':>7} {'trials':>6} {'employee named':>14} "
+        f"{'staff-only named':>16} {'verdict outside':>15} {'right source':>12} {'median s':>8}"
+    )
+    for scenario in OUTSIDE_SCENARIOS:
+        sizes = (0,) if scenario == "seller-base" else OUTSIDE_SIZES
+        for size in sizes:
+            rng = np.random.default_rng([size, len(scenario), 7])
+            named = staff_only = outside_verdict = right = 0
+            seconds = []
+            for t in range(trials):
+                leak = outside_leak(rng, c, scenario, size)
+                path = write(rng, c, leak, work / f"outside-{t}.csv")
+                report, _, spent, alone = attribute_once(c.store, c.found_at, path, c.mapped)
+                seconds.append(spent)
+                named += any(s.leaker for s in report.suspects)
+                staff_only += any(s.leaker for s in alone.suspects)
+                verdict = report.verdict
+                outside_verdict += verdict is not None and verdict.kind == "outside"
+                truth = {name for _, name in leak.sources}
+                right += verdict is not None and bool(truth & set(verdict.sources))
+                tally.flagged_outside.append(any(s.leaker for s in report.suspects))
+                tally.flagged_staff_only.append(any(s.leaker for s in alone.suspects))
+                tally.points += _stated(report, leak)
+            shown = "whole" if size == 0 else str(size)
+            print(
+                f"{scenario:>13} {shown:>7} {trials:>6} {named / trials:>14.1%} "
+                f"{staff_only / trials:>16.1%} {outside_verdict / trials:>15.1%} "
+                f"{right / trials:>12.1%} {statistics.median(seconds):>8.3f}"
+            )
+
+
+def mixed(c: Company, work: Path, trials: int, tally: Tally) -> None:
+    """Half an insider's harvest, half an outside source's customers."""
+    insiders = sorted(e for e, h in c.harvests.items() if len(h) >= 20)
+    if not insiders:
+        print("mixed leaks: no simulated insider harvested 20 customers")
+        return
+    rng = np.random.default_rng(17)
+    for kind in ("seller", "breach", "partner"):
+        top1 = named = source = 0
+        for t in range(trials):
+            leak = mixed_leak(rng, c, str(rng.choice(insiders)), kind, 100)
+            report, _, _ = attribute_leak(c, rng, leak, work / f"mixed-{t}.csv")
+            ranking = [s.employee_id for s in report.suspects]
+            top1 += hit(ranking, leak.leakers, 1)
+            named += any(s.leaker and s.employee_id in leak.leakers for s in report.suspects)
+            truth = {name for _, name in leak.sources}
+            source += any(o.named and o.source in truth for o in report.outside_sources)
+            tally.insider_top1.append(hit(ranking, leak.leakers, 1))
+            tally.points += _stated(report, leak)
+        print(
+            f"mixed: insider's harvest + {kind} rows (100 records, half each), {trials} leaks: "
+            f"insider first {top1 / trials:.1%}, named leaker {named / trials:.1%}, "
+            f"{kind} named beside them {source / trials:.1%}"
+        )
+
+
+# --- calibration --------------------------------------------------------------------------
+
+
+def reliability(points: list[tuple[str, float, bool]], title: str) -> float:
+    """Stated against observed per decile of stated probability; returns the worst gap
+    over deciles with data."""
+    print(f"reliability ({title}): {'stated':>11} {'n':>6} {'mean stated':>11} {'observed':>8} "
+          f"{'gap':>6}")  # fmt: skip
+    stated = np.array([p[1] for p in points])
+    truth = np.array([p[2] for p in points], dtype=float)
+    deciles = np.minimum((stated * 10).astype(int), 9)
+    worst = 0.0
+    for d in range(10):
+        mask = deciles == d
+        if not mask.any():
+            continue
+        gap = abs(stated[mask].mean() - truth[mask].mean())
+        worst = max(worst, gap)
+        print(f"{'':>14} {d * 10:>4}-{d * 10 + 10:>3}% {int(mask.sum()):>6} "
+              f"{stated[mask].mean():>11.1%} {truth[mask].mean():>8.1%} {gap:>6.1%}")  # fmt: skip
+    return worst
+
+
+def summary(tallies: list[Tally]) -> None:
+    def rate(values: list[bool]) -> str:
+        return f"{np.mean(values):.1%} ({sum(values)}/{len(values)})" if values else "no leaks"
+
+    def worst(pick, low: bool = True) -> Tally:
+        scored = [t for t in tallies if pick(t)]
+        key = (lambda t: np.mean(pick(t))) if scored else None
+        return (min if low else max)(scored, key=key) if scored else tallies[0]
+
+    print("\nworst company, per target:")
+    t = worst(lambda t: t.insider_top1)
+    print(f"target top-1 >= 95% on insider leaks: {rate(t.insider_top1)} ({t.label}); naive "
+          f"peer {rate(t.naive_top1)}")  # fmt: skip
+    t = worst(lambda t: t.flagged_outside, low=False)
+    clean = [not f for f in t.flagged_outside]
+    print(f"target no employee named in >= 99% of leaks no employee made: {rate(clean)} "
+          f"({t.label}); staff-only model (no outside sources) "
+          f"{rate([not f for f in t.flagged_staff_only])}")  # fmt: skip
+    gaps = {t.label: reliability(t.points, t.label) for t in tallies}
+    label = max(gaps, key=gaps.get)
+    print(f"target stated within 5 points of observed in every decile: worst gap "
+          f"{gaps[label]:.1%} ({label})")  # fmt: skip
 
 
 # --- speed at scale -----------------------------------------------------------------------
@@ -383,9 +353,9 @@ def speed(work: Path, events: int) -> None:
         model_s, naive_s = [], []
         first = ""
         for _ in range(3):
-            ranking, exposed, spent = attribute_once(store, FOUND_SYNTHETIC, path)
+            report, exposed, spent, _ = attribute_once(store, FOUND_SYNTHETIC, path)
             model_s.append(spent)
-            first = ranking[0]
+            first = report.suspects[0].employee_id
             began = time.perf_counter()
             naive_ranking(exposed, rng)
             naive_s.append(time.perf_counter() - began)
@@ -403,33 +373,40 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--trials", type=int, default=20, help="leaks per table row (0 skips accuracy)"
+        "--trials", type=int, default=2, help="leaks per insider table row (0 skips accuracy)"
     )
-    parser.add_argument("--employees", type=int, default=1000)
-    parser.add_argument("--days", type=int, default=10)
+    parser.add_argument("--companies", type=int, default=len(EVAL), help="how many of EVAL")
     parser.add_argument("--events", type=int, default=10_000_000, help="0 skips the speed run")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (kept if given)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="insiderwatch-bench-attr-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {describe()}")
+    made = shipped().made
+    print(f"calibration: {made.get('method')}; fitted on companies {made.get('companies')}")
     print(
-        "targets: top-1 >= 95% at 20 records with 20% noise; pair in top-3 >= 90% at 100 "
-        "records; with canaries top-1 >= 99% when a canary is in the leak; 1,000-record leak "
-        "against 10 M events < 5 s"
+        "targets: top-1 >= 95% on insider leaks; no employee named in >= 99% of leaks no "
+        "employee made; stated probabilities within 5 points of observed in every decile; "
+        "1,000-record leak against 10 M events < 5 s"
     )
-    began = time.perf_counter()
-    company = build_company(work, args.employees, args.days)
-    events = company.store.scalar("SELECT count(*) FROM access")
-    print(
-        f"simulated company: {args.employees:,} staff, {args.days} days, {events:,} events, "
-        f"{len(company.plan.decoys)} canaries ({company.plan.code.positions} per employee); "
-        f"built in {time.perf_counter() - began:.0f} s on {date.today()}"
-    )
-    if args.trials:
-        summary(accuracy(company, work, args.trials))
-        insiders(company, work, max(1, args.trials // 4))
-    company.store.close()
+    tallies = []
+    for employees, days, seed in EVAL[: args.companies] if args.trials else ():
+        began = time.perf_counter()
+        company = build_company(work, employees, days, seed)
+        events = company.store.scalar("SELECT count(*) FROM access")
+        print(
+            f"\n== company: {employees:,} staff, {days} days, seed {seed}, {events:,} events, "
+            f"{len(company.plan.decoys)} canaries, {len(company.outside)} outside sources; "
+            f"built in {time.perf_counter() - began:.0f} s on {date.today()}"
+        )
+        tally = Tally(company.label)
+        accuracy(company, work, args.trials, tally)
+        harvests(company, work, max(1, args.trials // 2), tally)
+        outside(company, work, 4 * args.trials, tally)
+        mixed(company, work, 2 * args.trials, tally)
+        company.store.close()
+        tallies.append(tally)
+        summary(tallies)  # so far: a long run that is stopped still reports
     if args.events:
         speed(work, args.events)
     if args.work is None:

@@ -11,6 +11,9 @@ fields name, email, phone), all before ``FOUND``:
 * ``n1`` .. ``n4`` each saw ten customers of their own (20s, 30s, 70s, 80s).
 
 Customers 090-099 were seen by ``heavy`` alone, so they serve as noise rows.
+
+Sellers (orders, all before ``FOUND``): ``S-123`` sold to cus020-049 (so ``n1`` and
+``n2`` each saw a third of its base: the analyst of the story), ``S-200`` to cus070-074.
 """
 
 from __future__ import annotations
@@ -81,8 +84,21 @@ def employees() -> list[dict[str, Any]]:
     return [{"employee_id": e, "role": "cs_agent", "hired_on": dt.date(2020, 1, 1)} for e in STAFF]
 
 
+SELLERS = {"S-123": range(20, 50), "S-200": range(70, 75)}
+
+
+def orders() -> list[dict[str, Any]]:
+    return [
+        {"order_id": f"o-{seller}-{i:03d}", "customer_id": cid(i), "seller_id": seller,
+         "ordered_at": dt.datetime(2026, 8, 1 + i % 28, 12, tzinfo=UTC)}
+        for seller, ids in SELLERS.items()
+        for i in ids
+    ]  # fmt: skip
+
+
 def write_world(folder: Path) -> Path:
     write_table(folder, "employees", employees(), "parquet")
+    write_table(folder, "orders", orders(), "parquet")
     write_table(folder, "customers", customers(), "parquet")
     write_table(folder, "access", access(), "parquet")
     return folder

@@ -243,7 +243,7 @@ def test_two_leakers_are_both_named(world, tmp_path):
     assert {s.employee_id for s in leakers} == {"leaker", "partner"}
     assert [s.rank for s in leakers] == [1, 2]
     assert all(len(s.explains) == 8 for s in leakers)
-    assert "Explains 8 customers" in leakers[1].explanation
+    assert "Named leaker: explains 8 customers" in leakers[1].explanation
 
 
 def test_access_after_the_leak_was_found_does_not_count(world, tmp_path):
@@ -297,9 +297,9 @@ def test_two_colluders_beat_the_innocent_who_shares_a_canary_with_each():
     emp = np.array([names.index(e) for e in names for _ in seen[e]])
     cust = np.array([c for e in names for c in seen[e]])
     ex = Exposures(names, emp, cust, np.full(3, 300.0), population=100_000, staff=1000)
-    order = rank(leaked, ex)
-    assert {names[r.employee] for r in order if r.leaker} == {"A", "B"}
-    assert names[order[2].employee] == "C" and not order[2].leaker
+    order = rank(leaked, ex).employees
+    assert {names[r.index] for r in order if r.named} == {"A", "B"}
+    assert names[order[2].index] == "C" and not order[2].named
 
 
 # --- command line -------------------------------------------------------------------------

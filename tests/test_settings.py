@@ -55,6 +55,7 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "batch_rows": "1000",
         "identity_map": "roles.csv",
         "sql_map": "tables.yaml",
+        "outside_sources": "outside.yaml",
         "internal_apps": "pgwatch",
         "pg_log_line_prefix": "%m [%p] ",
         "mariadb_timestamp_format": "%Y-%m-%d %H:%i:%s",

@@ -144,6 +144,12 @@ SETTINGS: tuple[Setting, ...] = (
         "kind (see docs/sources.md); without it, table and column names are guessed.",
     ),
     Setting(
+        "outside_sources",
+        None,
+        "YAML file of partners and processors and the customers each holds (a query or a "
+        "CSV of customer ids), weighed beside the staff by attribute (see docs/attribution.md).",
+    ),
+    Setting(
         "internal_apps",
         ",".join(DEFAULT_INTERNAL_APPS),
         "Application names (comma-separated) whose database reads are monitoring, not staff.",

@@ -26,6 +26,7 @@ from insiderwatch.cli.keys import existing_key
 from insiderwatch.contract import SuspectReport
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.investigate.attribution import attribute as attribute_leak
+from insiderwatch.investigate.outside_map import load_mapping
 from insiderwatch.store import open_store
 
 
@@ -42,6 +43,10 @@ def attribute(
         Path | None, typer.Option("--out", help="Write suspects.json (the contract's report).")
     ] = None,
     top: Annotated[int, typer.Option(min=0, help="Suspects to list after the leakers.")] = 10,
+    outside_sources: Annotated[
+        Path | None,
+        typer.Option(help="YAML file of partners and processors [setting outside_sources]."),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
@@ -50,12 +55,17 @@ def attribute(
 
     The list is matched through the keyed hashes (its raw values are never stored), then
     everyone who saw the leaked details before --found-at is weighed by a guilt model
-    that allows for base rates, partial leaks, noise rows and several leakers. Canary
-    plans in the store are used automatically.
+    that allows for base rates, partial leaks, noise rows and several leakers, beside
+    the outside sources that could hold the same customers: every seller (from orders),
+    the lists imported with `outside import`, and the partners and processors of the
+    outside sources file. An employee is named only when they beat all of those by the
+    margin. Canary plans in the store are used automatically.
     """
-    settings = settings_for(db, config)
+    settings = settings_for(db, config, outside_sources=outside_sources)
     when = parse_when(found_at, "--found-at")
     try:
+        mapping = settings["outside_sources"]
+        mapped = load_mapping(Path(mapping)) if mapping else []
         with open_store(settings, create=False, read_only=True) as store:
             key = existing_key(settings, store)
             report = attribute_leak(
@@ -65,6 +75,7 @@ def attribute(
                 found_at=when,
                 top=top,
                 phone_region=settings.phone_region,
+                outside_sources=mapped,
             )
     except InsiderwatchError as exc:
         raise fail(exc) from None
@@ -77,6 +88,13 @@ def attribute(
         return
     _print_rows(report)
     _print_suspects(report)
+    _print_outside(report)
+    if report.verdict is not None:
+        v = report.verdict
+        out.print(
+            f"[bold]Verdict ({v.kind}, {v.probability:.1f}%):[/] {escape(v.summary)}",
+            highlight=False,
+        )
 
 
 def _print_rows(report: SuspectReport) -> None:
@@ -127,3 +145,15 @@ def _print_suspects(report: SuspectReport) -> None:
             f"{len(report.unexplained_customers):,} matched customers are explained by no "
             "leaker (noise, or seen outside the logs)."
         )
+
+
+def _print_outside(report: SuspectReport) -> None:
+    if not report.outside_sources:
+        return
+    table = Table(title="Outside sources holding leaked customers")
+    for name in ("#", "source", "kind", "named", "score %", "matched", "coverage", "size"):
+        table.add_column(name, justify="left" if name in ("source", "kind") else "right")
+    for o in report.outside_sources:
+        table.add_row(str(o.rank), escape(o.source), o.kind, "[bold]yes[/]" if o.named else "",
+                      f"{o.score:.1f}", f"{o.matched:,}", f"{o.coverage:.0%}", f"{o.size:,}")  # fmt: skip
+    out.print(table)

@@ -14,9 +14,11 @@ from insiderwatch.contract.records import (
     Finding,
     LeakRows,
     Order,
+    OutsideSource,
     Record,
     Suspect,
     SuspectReport,
+    Verdict,
 )
 from insiderwatch.contract.tables import (
     LOAD_ORDER,
@@ -44,10 +46,12 @@ __all__ = [
     "Finding",
     "LeakRows",
     "Order",
+    "OutsideSource",
     "Record",
     "Suspect",
     "SuspectReport",
     "TableSpec",
+    "Verdict",
     "table_spec",
     "to_arrow",
 ]

@@ -243,13 +243,21 @@ class Suspect(msgspec.Struct, kw_only=True, frozen=True):
     score: Annotated[
         Score,
         _doc(
-            "Posterior probability (%) that this employee leaked the customers still "
-            "unexplained when they were ranked (see docs/attribution.md)."
+            "Calibrated probability (%) that this employee leaked part of the list, from "
+            "their margin (see docs/attribution.md)."
         ),
     ]
     leaker: Annotated[
-        bool, _doc("Part of the union of leakers that explains the list (ranked first).")
+        bool,
+        _doc(
+            "Named leaker: beats the null and every outside source by the margin and "
+            "explains the minimum share (ranked first)."
+        ),
     ] = False
+    margin: Annotated[
+        float,
+        _doc("Log-likelihood margin (nats) over the best outside source or the null."),
+    ] = 0.0
     matched_customers: Annotated[
         list[str], _doc("Leaked customers whose leaked details this employee saw before found_at.")
     ]
@@ -285,6 +293,43 @@ class LeakRows(msgspec.Struct, kw_only=True, frozen=True):
     ] = []
 
 
+OutsideKind = Literal["seller", "partner", "processor", "breach", "public"]
+
+
+class OutsideSource(msgspec.Struct, kw_only=True, frozen=True):
+    """A source outside the staff that holds some of a leaked list's customers."""
+
+    rank: Annotated[int, msgspec.Meta(ge=1), _doc("1 = fits best.")]
+    source: Annotated[Id, _doc("Seller id, or the name of a list or configured source.")]
+    kind: OutsideKind
+    score: Annotated[Score, _doc("Calibrated probability (%) that the list came from it.")]
+    named: Annotated[bool, _doc("Part of the union that explains the list.")] = False
+    margin: Annotated[float, _doc("Log-likelihood margin (nats) over the best employee or null.")]
+    size: Annotated[Count, _doc("Customers this source holds.")]
+    matched: Annotated[Count, _doc("Matched customers of the list it holds.")]
+    explains: Annotated[Count, _doc("For a named source: the customers it explains.")] = 0
+    coverage: Annotated[Share, _doc("Share of the matched leak it holds.")]
+    explanation: str
+
+
+class Verdict(msgspec.Struct, kw_only=True, frozen=True):
+    """Who the list came from, as far as the evidence allows."""
+
+    kind: Annotated[
+        Literal["employee", "outside", "none"],
+        _doc("employee: a leaker is named; outside: an outside source, no employee; none."),
+    ]
+    sources: Annotated[list[str], _doc("Named leakers, or the best outside source.")] = []
+    probability: Annotated[
+        Score,
+        _doc(
+            "Calibrated probability (%) that the first named source is one; for none, "
+            "that no employee listed leaked."
+        ),
+    ]
+    summary: Annotated[str, _doc("One sentence for the case file.")]
+
+
 class SuspectReport(msgspec.Struct, kw_only=True, frozen=True):
     """suspects.json: ranked best first."""
 
@@ -298,6 +343,10 @@ class SuspectReport(msgspec.Struct, kw_only=True, frozen=True):
         list[str], _doc("Matched customers that none of the leakers saw (noise or unseen).")
     ] = []
     suspects: list[Suspect]
+    outside_sources: Annotated[
+        list[OutsideSource], _doc("Sellers, partners, lists ... holding leaked customers.")
+    ] = []
+    verdict: Verdict | None = None
 
 
 INPUT_RECORDS: tuple[type[Record], ...] = (Employee, Customer, Case, Order, Canary, AccessEvent)

@@ -27,7 +27,7 @@ from insiderwatch.store.duckdb_store import Store
 class Exposure:
     pairs: pa.Table  # employee_id, customer_id, first_seen, last_seen (planted canaries too)
     reach: dict[str, int]  # employee_id -> distinct customers seen (approximate)
-    population: int  # customers the company holds (the chance a random row is a given one)
+    population: int  # customers holding a leaked kind of detail (a random row is one of them)
     staff: int  # employees on the roster (the prior over who leaked)
 
 
@@ -42,11 +42,14 @@ def exposure(store: Store, match: LeakMatch, found_at: datetime | None) -> Expos
         # One GROUP BY over (employee, leaked customer or NULL): the NULL group's distinct
         # count plus the employee's leaked groups is their reach. Cheaper than GROUPING
         # SETS, which updates a distinct-count sketch per (employee, customer) as well.
+        # Exact, not approximate: for a service account that sees nearly everyone, a
+        # sketch's few percent too low is enough to make a large random list look like
+        # theirs.
         grouped = con.sql(
             f"""
             SELECT u.employee_id, l.customer_id,
                    min(u.time) AS first_seen, max(u.time) AS last_seen,
-                   approx_count_distinct(u.cid) FILTER (WHERE l.customer_id IS NULL) AS others
+                   count(DISTINCT u.cid) FILTER (WHERE l.customer_id IS NULL) AS others
             FROM (
                 SELECT employee_id, time, fields, unnest(customer_ids) AS cid
                 FROM access
@@ -75,12 +78,23 @@ def exposure(store: Store, match: LeakMatch, found_at: datetime | None) -> Expos
                 "SELECT employee_id, sum(others) + count(customer_id) FROM _grouped GROUP BY 1"
             ).fetchall()
         )
-        population = int(store.scalar("SELECT count(*) FROM customers"))
+        population = int(store.scalar(
+            f"SELECT count(*) FROM customers WHERE {_holds_detail(match.categories)}"
+        ))  # fmt: skip
         staff = int(store.scalar("SELECT count(*) FROM employees"))
     finally:
         con.unregister("_leaked")
         con.unregister("_grouped")
     return Exposure(pairs=pairs, reach=reach, population=max(population, 1), staff=max(staff, 1))
+
+
+def _holds_detail(categories: list[str]) -> str:
+    """Customers who could be on a list of these kinds of details at all: a list of emails
+    is drawn from the customers who have an email, not from everyone."""
+    tests = {"email": "email_hash IS NOT NULL", "phone": "phone_hash IS NOT NULL"}
+    if not categories or any(c not in tests for c in categories):
+        return "TRUE"
+    return " OR ".join(tests[c] for c in categories)
 
 
 def _planted_sql(store: Store, found_at: datetime | None) -> str:
