@@ -46,8 +46,8 @@ from insiderwatch.investigate.exposure import Exposure, exposure
 from insiderwatch.investigate.leak import read_leak
 from insiderwatch.investigate.matching import match_leak
 from insiderwatch.privacy import HashKey
-from insiderwatch.simulate import SimulationConfig, simulate, write_dataset
 from insiderwatch.store import Store
+from insiderwatch_sim import SimulationConfig, simulate, write_dataset
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

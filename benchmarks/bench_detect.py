@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from insiderwatch.detect import DetectionConfig, run_detection  # noqa: E402
 from insiderwatch.ingest import ingest_dataset  # noqa: E402
 from insiderwatch.privacy import HashKey  # noqa: E402
-from insiderwatch.simulate import SimulationConfig, simulate, write_dataset, write_truth  # noqa: E402
 from insiderwatch.store import Store  # noqa: E402
+from insiderwatch_sim import SimulationConfig, simulate, write_dataset, write_truth  # noqa: E402
 from machine import describe  # noqa: E402
 
 BUDGETS = (0.5, 1.0, 2.0, 5.0)

@@ -60,8 +60,8 @@ def simulate(
     as_json: JsonOption = False,
 ) -> None:
     """Simulate a believable company (staff, customers, cases, accesses, insiders)."""
-    from insiderwatch.simulate import SimulationConfig, write_dataset, write_truth
-    from insiderwatch.simulate import simulate as run_simulation
+    from insiderwatch_sim import SimulationConfig, write_dataset, write_truth
+    from insiderwatch_sim import simulate as run_simulation
 
     if fmt not in {"parquet", "csv", "jsonl", "jsonl.gz"}:
         raise typer.BadParameter("choose parquet, csv, jsonl or jsonl.gz", param_hint="--format")

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from insiderwatch.simulate.company import ROLE, Customers, Orders, Roster
-from insiderwatch.simulate.config import SimulationConfig
-from insiderwatch.simulate.events import CaseBook, EventLog
-from insiderwatch.simulate.kit import CdfSampler, Groups, dedupe_ragged, expand, rng_for
-from insiderwatch.simulate.people import NamePools
-from insiderwatch.simulate.schedule import Schedule
+from insiderwatch_sim.company import ROLE, Customers, Orders, Roster
+from insiderwatch_sim.config import SimulationConfig
+from insiderwatch_sim.events import CaseBook, EventLog
+from insiderwatch_sim.kit import CdfSampler, Groups, dedupe_ragged, expand, rng_for
+from insiderwatch_sim.people import NamePools
+from insiderwatch_sim.schedule import Schedule
 
 
 @dataclass

@@ -13,11 +13,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from insiderwatch.contract import TABLES
-from insiderwatch.simulate import vocab
-from insiderwatch.simulate.company import NO_DAY, ROLE
-from insiderwatch.simulate.config import TextOnlyRows
-from insiderwatch.simulate.events import CaseBook, Events, concat_events, take_events
-from insiderwatch.simulate.kit import (
+from insiderwatch_sim import vocab
+from insiderwatch_sim.company import NO_DAY, ROLE
+from insiderwatch_sim.config import TextOnlyRows
+from insiderwatch_sim.events import CaseBook, Events, concat_events, take_events
+from insiderwatch_sim.kit import (
     DAY,
     NULL_INT,
     fixed_ids,
@@ -27,7 +27,7 @@ from insiderwatch.simulate.kit import (
     take,
     timestamps,
 )
-from insiderwatch.simulate.world import World
+from insiderwatch_sim.world import World
 
 # Reasons a validating ingest must reject or skip a row. Those in TEXT_ONLY_REASONS cannot
 # be represented in the typed Arrow table, so they only appear in CSV and JSON Lines files.

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from insiderwatch.simulate.company import NO_DAY, PATTERNS, ROLE, SHIFT_NAMES, SHIFTS, Roster
-from insiderwatch.simulate.config import SUPPORTED_REGIONS, SimulationConfig
-from insiderwatch.simulate.kit import DAY, HOUR, MINUTE, expand
+from insiderwatch_sim.company import NO_DAY, PATTERNS, ROLE, SHIFT_NAMES, SHIFTS, Roster
+from insiderwatch_sim.config import SUPPORTED_REGIONS, SimulationConfig
+from insiderwatch_sim.kit import DAY, HOUR, MINUTE, expand
 
 
 @dataclass

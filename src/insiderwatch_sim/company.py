@@ -13,10 +13,10 @@ import numpy as np
 import pyarrow as pa
 
 from insiderwatch.contract import TABLES
-from insiderwatch.simulate import vocab
-from insiderwatch.simulate.config import SimulationConfig
-from insiderwatch.simulate.kit import DAY, CdfSampler, fixed_ids, take, timestamps
-from insiderwatch.simulate.people import NamePools, emails, phones
+from insiderwatch_sim import vocab
+from insiderwatch_sim.config import SimulationConfig
+from insiderwatch_sim.kit import DAY, CdfSampler, fixed_ids, take, timestamps
+from insiderwatch_sim.people import NamePools, emails, phones
 
 ROLES: tuple[str, ...] = (
     "cs_agent", "seller_support", "fraud_investigator", "data_analyst", "supervisor",

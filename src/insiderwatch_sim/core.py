@@ -9,15 +9,15 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from insiderwatch.simulate.activity import generate_benign
-from insiderwatch.simulate.assemble import (
+from insiderwatch_sim.activity import generate_benign
+from insiderwatch_sim.assemble import (
     TEXT_ONLY_REASONS,
     Assembled,
     assemble_access,
     case_ids,
     cases_table,
 )
-from insiderwatch.simulate.company import (
+from insiderwatch_sim.company import (
     NO_DAY,
     ROLE,
     build_customers,
@@ -30,17 +30,17 @@ from insiderwatch.simulate.company import (
     orders_table,
     seller_ids,
 )
-from insiderwatch.simulate.config import Company, SimulationConfig
-from insiderwatch.simulate.insiders import (
+from insiderwatch_sim.config import Company, SimulationConfig
+from insiderwatch_sim.insiders import (
     Insider,
     choose_insiders,
     ensure_on_duty,
     generate_malicious,
 )
-from insiderwatch.simulate.kit import DAY, ragged_index, rng_for
-from insiderwatch.simulate.people import build_pools
-from insiderwatch.simulate.schedule import build_schedule
-from insiderwatch.simulate.world import World
+from insiderwatch_sim.kit import DAY, ragged_index, rng_for
+from insiderwatch_sim.people import build_pools
+from insiderwatch_sim.schedule import build_schedule
+from insiderwatch_sim.world import World
 
 Progress = Callable[[str, float], None]
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from insiderwatch.simulate.company import ROLE
-from insiderwatch.simulate.kit import DAY, HOUR, MINUTE, NEVER, SECOND, expand
-from insiderwatch.simulate.vocab import ACT, APP, APPS, CHANNEL, DEST, FS
-from insiderwatch.simulate.world import World
+from insiderwatch_sim.company import ROLE
+from insiderwatch_sim.kit import DAY, HOUR, MINUTE, NEVER, SECOND, expand
+from insiderwatch_sim.vocab import ACT, APP, APPS, CHANNEL, DEST, FS
+from insiderwatch_sim.world import World
 
 
 def _choice(rng: np.random.Generator, table: dict[str, float], n: int, index: dict) -> np.ndarray:

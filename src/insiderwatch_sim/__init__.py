@@ -9,10 +9,10 @@ the tests and the detection benchmarks.
     write_truth(company, Path("data/demo/truth.json"))
 """
 
-from insiderwatch.simulate.config import Company, SimulationConfig, TextOnlyRows
-from insiderwatch.simulate.core import simulate
-from insiderwatch.simulate.insiders import SCENARIOS
-from insiderwatch.simulate.writer import FORMATS, write_dataset, write_truth
+from insiderwatch_sim.config import Company, SimulationConfig, TextOnlyRows
+from insiderwatch_sim.core import simulate
+from insiderwatch_sim.insiders import SCENARIOS
+from insiderwatch_sim.writer import FORMATS, write_dataset, write_truth
 
 __all__ = [
     "FORMATS",

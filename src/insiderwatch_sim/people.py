@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from insiderwatch.simulate import vocab
-from insiderwatch.simulate.kit import CdfSampler
+from insiderwatch_sim import vocab
+from insiderwatch_sim.kit import CdfSampler
 
 
 @dataclass

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from insiderwatch.simulate.company import NO_DAY, ROLE, Customers, Roster
-from insiderwatch.simulate.config import SimulationConfig
-from insiderwatch.simulate.kit import HOUR, MINUTE, SECOND, dedupe_ragged, expand
-from insiderwatch.simulate.schedule import Schedule
-from insiderwatch.simulate.vocab import ACT, APP, DEST, FS
-from insiderwatch.simulate.world import World
+from insiderwatch_sim.company import NO_DAY, ROLE, Customers, Roster
+from insiderwatch_sim.config import SimulationConfig
+from insiderwatch_sim.kit import HOUR, MINUTE, SECOND, dedupe_ragged, expand
+from insiderwatch_sim.schedule import Schedule
+from insiderwatch_sim.vocab import ACT, APP, DEST, FS
+from insiderwatch_sim.world import World
 
 SCENARIOS: tuple[str, ...] = (
     "bulk_exfiltration",
