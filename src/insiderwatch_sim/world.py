@@ -24,6 +24,7 @@ class World:
     schedule: Schedule
     log: EventLog = field(default_factory=EventLog)
     cases: CaseBook = field(default_factory=CaseBook)
+    insiders: list = field(default_factory=list)  # set once malicious activity is generated
 
     def __post_init__(self) -> None:
         c = self.customers
@@ -40,7 +41,7 @@ class World:
         self.team_portfolio = np.array([t.portfolio for t in r.teams])
 
     def rng(self, stream: str) -> np.random.Generator:
-        return rng_for(self.cfg.seed, stream)
+        return rng_for(self.cfg.stream_seed, stream)
 
     def any_customer(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Uniform over all customers staff may see (for bulk and random look-ups)."""
