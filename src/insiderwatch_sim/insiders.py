@@ -379,24 +379,26 @@ def low_and_slow(w: World, ins: Insider, rng: np.random.Generator) -> None:
 
 
 def _open_cases(w: World, emp: int, t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """For each moment, a case open then: the insider's own if any, else anyone's."""
+    """For each moment, a random case open then: the insider's own where there is one, else
+    one of their team's, else anyone's (-1 when no case is open at all)."""
     rows = w.cases.rows()
+    r = w.roster
+    team = np.flatnonzero(r.team == r.team[emp])
+    everyone = rng.choice(len(rows["num"]), min(len(rows["num"]), 20_000), replace=False)
     out = np.full(len(t), -1, dtype=np.int64)
-    for pool in (rows["emp"] == emp, np.ones(len(rows["emp"]), dtype=bool)):
-        num, opened, closed = rows["num"][pool], rows["opened"][pool], rows["closed"][pool]
+    for pool in (
+        np.flatnonzero(rows["emp"] == emp),
+        np.flatnonzero(np.isin(rows["emp"], team)),
+        everyone,
+    ):
         todo = np.flatnonzero(out < 0)
-        if not len(todo) or not len(num):
+        if not len(todo) or not len(pool):
             continue
-        # Cases sorted by opening: those opened before t, of which pick one still open.
-        order = np.argsort(opened, kind="stable")
-        num, opened, closed = num[order], opened[order], closed[order]
-        upto = np.searchsorted(opened, t[todo], side="right")
-        for attempt in range(8):  # a few random draws; most moments have many open cases
-            pick = np.minimum((rng.random(len(todo)) * upto).astype(np.int64), len(num) - 1)
-            ok = (upto > 0) & (closed[pick] > t[todo]) & (out[todo] < 0)
-            out[todo[ok]] = num[pick[ok]]
-            if attempt == 7 or (out[todo] >= 0).all():
-                break
+        # moments x cases: small (a hundred moments, a few thousand cases at most)
+        is_open = (rows["opened"][pool] <= t[todo, None]) & (t[todo, None] < rows["closed"][pool])
+        weight = is_open * rng.random(is_open.shape)
+        found = is_open.any(axis=1)
+        out[todo[found]] = rows["num"][pool][weight[found].argmax(axis=1)]
     return out
 
 

@@ -42,9 +42,9 @@ ROLE_POOLS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 APP_POOLS: dict[str, tuple[str, ...]] = {
-    "sso": ("sso", "okta", "idp", "login", "auth", "adfs", "keycloak", "signin"),
-    "crm": ("crm", "zendesk", "salesforce", "helix", "carehub", "c360", "freshdesk", "dynamics"),
-    "crm-search": ("crm-search", "zendesk-search", "sf-lookup", "helix-find", "carehub-search",
+    "sso": ("sso", "okta", "idp", "pingone", "entra-id", "adfs", "keycloak", "onelogin"),
+    "crm": ("crm", "kustomer", "gladly", "helix", "carehub", "c360", "freshdesk", "dynamics"),
+    "crm-search": ("crm-search", "kustomer-search", "gladly-lookup", "helix-find", "carehub-search",
                    "c360-query", "freshdesk-find", "dyn-search"),
     "seller-portal": ("seller-portal", "merchant-center", "partner-hub", "vendor-central",
                       "marketplace-admin", "retailer-desk", "supplier-portal", "shopkeeper"),
@@ -138,7 +138,7 @@ TEAM_POOLS: dict[str, tuple[str, ...]] = {
 SITE_POOLS: tuple[tuple[str, ...], ...] = (
     ("London", "Manchester", "Glasgow", "Cardiff"),
     ("New York", "Austin", "Manila", "Tampa"),
-    ("Singapore", "Kuala Lumpur", "Sydney", "Cebu"),
+    ("Singapore", "Kuala Lumpur", "Jakarta", "Cebu"),
     ("Berlin", "Leipzig", "Lisbon", "Krakow"),
     ("San Francisco", "Denver", "Guadalajara", "Phoenix"),
     ("Sydney", "Brisbane", "Auckland", "Perth"),
