@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -186,3 +187,11 @@ def test_accomplices_split_one_harvest(aware: Company) -> None:
     sent = set(exports[0]["customer_ids"])
     assert set(partner["customer_ids"]) <= sent  # the lead sends what the partner looked up
     assert set(_events(aware, partner)["action"].to_pylist()) == {"view"}  # sends nothing
+
+
+def test_every_profile_and_scenario_is_documented() -> None:
+    from insiderwatch_sim.insiders import GENERATORS
+
+    doc = (Path(__file__).parents[1] / "docs" / "simulator.md").read_text()
+    for name in [*PROFILES.names(), *GENERATORS]:
+        assert f"| `{name}` |" in doc, name
