@@ -186,13 +186,22 @@ def _views(
     )
 
 
-def _exfiltrate(w: World, ins: Insider, t: int, cust: np.ndarray, action: str, dest: str) -> None:
+def _exfiltrate(
+    w: World,
+    ins: Insider,
+    t: int,
+    cust: np.ndarray,
+    action: str,
+    dest: str,
+    fields: str = "profile",
+) -> None:
+    """One outbound event carrying the list ``cust``."""
     t = min(t, w.schedule.end_us - MINUTE)
     w.log.add(
         time=np.array([t]),
         emp=ins.emp,
         action=ACT[action],
-        fields=FS["profile"],
+        fields=FS[fields],
         app=APP["crm"],
         ragged=(np.array([len(cust)]), cust),
         record_count=len(cust),
@@ -363,19 +372,8 @@ def low_and_slow(w: World, ins: Insider, rng: np.random.Generator) -> None:
     _views(w, ins, t, cust, "contact")
     weeks = (t - t[0]) // (7 * DAY) if len(t) else t
     for week in np.unique(weeks):  # a handful of weeks
-        batch = cust[weeks == week]
         when = int(t[weeks == week][-1] + 2 * MINUTE)
-        w.log.add(
-            time=np.array([when]),
-            emp=ins.emp,
-            action=ACT["copy"],
-            fields=FS["contact"],
-            app=APP["crm"],
-            ragged=(np.array([len(batch)]), batch),
-            record_count=len(batch),
-            dest=DEST["local"],
-            insider=ins.number,
-        )
+        _exfiltrate(w, ins, when, np.unique(cust[weeks == week]), "copy", "local", fields="contact")
 
 
 def _open_cases(w: World, emp: int, t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -430,18 +428,8 @@ def spread_harvest(w: World, ins: Insider, rng: np.random.Generator) -> None:
     _views(w, ins, t, cust, "profile")
     pages = np.arange(len(t)) // 25  # a page of 25 records once it is full
     for page in np.unique(pages):
-        batch = cust[pages == page]
-        w.log.add(
-            time=np.array([int(t[pages == page][-1] + 5 * MINUTE)]),
-            emp=ins.emp,
-            action=ACT["print"],
-            fields=FS["profile"],
-            app=APP["crm"],
-            ragged=(np.array([len(batch)]), batch),
-            record_count=len(batch),
-            dest=DEST["printer"],
-            insider=ins.number,
-        )
+        when = int(t[pages == page][-1] + 5 * MINUTE)
+        _exfiltrate(w, ins, when, np.unique(cust[pages == page]), "print", "printer")
 
 
 def accomplices(w: World, ins: Insider, rng: np.random.Generator) -> None:
