@@ -193,9 +193,6 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     loader_every_hours: int = 1  # the warehouse loader's export cadence
     scenarios: tuple[str, ...] = BLATANT_SCENARIOS
 
-    def role(self, kind: str) -> str:
-        return self.roles[kind]
-
     def vocabulary(self) -> set[str]:
         """Every name this profile makes up (what a shipped default must never mention)."""
         names = {*self.roles.values(), *self.apps.values(), *self.teams.values(), *self.sites}
@@ -213,7 +210,7 @@ def _varied(number: int, name: str, description: str, **knobs) -> Profile:
         return {kind: names[number % len(names)] for kind, names in pools.items()}
 
     sep = knobs.get("separator", "-")
-    apps = {k: v.replace("-", sep) if sep != "-" else v for k, v in pick(APP_POOLS).items()}
+    apps = {k: v.replace("-", sep) for k, v in pick(APP_POOLS).items()}
     sites = SITE_POOLS[number % len(SITE_POOLS)]
     return Profile(
         name=name,
