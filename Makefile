@@ -51,8 +51,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_sources.py
 
+# e.g. make bench-detect BENCH_DETECT_ARGS="--employees 2000 --jobs 2"
 bench-detect: $(STAMP)
-	$(BIN)/python benchmarks/bench_detect.py
+	$(BIN)/python benchmarks/bench_detect.py $(BENCH_DETECT_ARGS)
 
 bench-attribution: $(STAMP)
 	$(BIN)/python benchmarks/bench_attribution.py

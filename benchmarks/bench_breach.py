@@ -43,8 +43,8 @@ from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.detect.state import ensure_tables
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.report.scope import ScopeQuery, compute_scope, query_for_alert
-from insiderwatch.simulate import SimulationConfig, simulate, write_dataset
 from insiderwatch.store import Store
+from insiderwatch_sim import SimulationConfig, simulate, write_dataset
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

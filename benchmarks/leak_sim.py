@@ -48,8 +48,8 @@ from insiderwatch.investigate.outside import outside_sets
 from insiderwatch.investigate.outside_lists import import_list
 from insiderwatch.investigate.outside_map import MappedSource, load_mapping
 from insiderwatch.privacy import HashKey
-from insiderwatch.simulate import SimulationConfig, simulate, write_dataset
 from insiderwatch.store import Store
+from insiderwatch_sim import SimulationConfig, simulate, write_dataset
 
 KEY = HashKey(b"bench-attribution-key-0123456789")
 DECOY_PHONES = "+447700900000:+447700900999"  # the drama block: no simulated customer has one

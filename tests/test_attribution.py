@@ -23,8 +23,8 @@ from insiderwatch.investigate.guilt import Exposures, LeakedCustomers, log_ratio
 from insiderwatch.investigate.leak import clean_email, clean_phone, read_leak
 from insiderwatch.investigate.matching import match_leak
 from insiderwatch.privacy import HashKey, normalize_email, normalize_phone
-from insiderwatch.simulate import SimulationConfig, simulate, write_dataset
 from insiderwatch.store import Store
+from insiderwatch_sim import SimulationConfig, simulate, write_dataset
 from leak_world import FOUND, cid, email, phone, surname, write_world
 from sample_data import KEY_HEX, OTHER_KEY_HEX, flat
 

@@ -15,8 +15,8 @@ from insiderwatch.contract.breach import TAKEN_OUT_ACTIONS
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.report.scope import ScopeQuery, compute_scope
-from insiderwatch.simulate import SimulationConfig, simulate, write_dataset
 from insiderwatch.store import Store
+from insiderwatch_sim import SimulationConfig, simulate, write_dataset
 from sample_data import KEY_HEX, flat
 
 pytestmark = pytest.mark.filterwarnings("ignore:HarfBuzz-Subset")

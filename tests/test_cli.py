@@ -153,6 +153,8 @@ def test_unknown_columns_and_ignored_files_are_reported(cli, db, tmp_path):
         ["timeline", "e1", "--limit", "many"],
         ["rejects", "--limit", "x"],
         ["simulate", "--out", "x", "--employees", "1"],
+        ["simulate", "--out", "x", "--employees", "20"],
+        ["simulate", "--out", "x", "--profile", "nowhere-inc"],
     ],
 )
 def test_usage_errors_exit_2(cli, args):

@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from insiderwatch.contract import Alert
-from insiderwatch.simulate import SimulationConfig, simulate, write_dataset, write_truth
+from insiderwatch_sim import SimulationConfig, simulate, write_dataset, write_truth
 
 # Scenarios that leave unmistakable traces within a day (a harvest then an export, a decoy).
 FAST = {"bulk_exfiltration", "canary_harvester", "departing_exporter"}

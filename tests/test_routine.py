@@ -216,7 +216,7 @@ def test_calibration_reports_alerts_per_day(world):
 def test_no_default_names_an_app_or_destination_of_the_simulator():
     import msgspec
 
-    from insiderwatch.simulate import vocab
+    from insiderwatch_sim import vocab
 
     defaults = msgspec.to_builtins(DetectionConfig())
     words = set()

@@ -22,7 +22,7 @@ import pytest
 
 from insiderwatch.contract import ACTIONS, FIELD_CATEGORIES, TABLES, AccessEvent
 from insiderwatch.contract.records import DESTINATION_PATTERN
-from insiderwatch.simulate import (
+from insiderwatch_sim import (
     FORMATS,
     SCENARIOS,
     Company,

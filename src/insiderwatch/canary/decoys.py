@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from insiderwatch.canary.names import COMMON_SURNAMES, FIRST_NAMES
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.privacy import normalize_email, normalize_phone
-from insiderwatch.simulate.vocab import COMMON_SURNAMES, FIRST_NAMES
 
 # Local parts carry a short random tag: unique, unguessable by someone who knows the
 # naming scheme, and still looking like the many "name.surname.x7" addresses people have.

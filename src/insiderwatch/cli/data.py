@@ -51,6 +51,9 @@ def simulate(
         int | None, typer.Option(help="Customer accounts [default: 100 per employee].")
     ] = None,
     insider_rate: Annotated[float, typer.Option(min=0, max=0.5, help="Share of insiders.")] = 0.01,
+    profile: Annotated[
+        str, typer.Option(help="Kind of company: classic, us-marketplace, eu-telco ... (see docs).")
+    ] = "classic",
     bad_rows: Annotated[
         float, typer.Option(min=0, max=0.5, help="Share of extra broken rows, to exercise ingest.")
     ] = 0.0,
@@ -63,8 +66,8 @@ def simulate(
     as_json: JsonOption = False,
 ) -> None:
     """Simulate a believable company (staff, customers, cases, accesses, insiders)."""
-    from insiderwatch.simulate import SimulationConfig, write_dataset, write_truth
-    from insiderwatch.simulate import simulate as run_simulation
+    from insiderwatch_sim import SimulationConfig, write_dataset, write_truth
+    from insiderwatch_sim import simulate as run_simulation
 
     if fmt not in {"parquet", "csv", "jsonl", "jsonl.gz"}:
         raise typer.BadParameter("choose parquet, csv, jsonl or jsonl.gz", param_hint="--format")
@@ -74,15 +77,19 @@ def simulate(
         raise typer.BadParameter(f"not a date: {start!r}", param_hint="--start") from None
     if truth is not None and truth.resolve().is_relative_to(out_dir.resolve()):
         raise typer.BadParameter("keep the ground truth outside the dataset", param_hint="--truth")
-    config = SimulationConfig(
-        employees=employees,
-        days=days,
-        seed=seed,
-        start=first_day,
-        customers=customers,
-        insider_rate=insider_rate,
-        bad_row_rate=bad_rows,
-    )
+    try:
+        config = SimulationConfig(
+            employees=employees,
+            days=days,
+            seed=seed,
+            start=first_day,
+            customers=customers,
+            insider_rate=insider_rate,
+            bad_row_rate=bad_rows,
+            profile=profile,
+        )
+    except ValueError as exc:  # out-of-range sizes, an unknown profile
+        raise typer.BadParameter(str(exc)) from None
     began = time.perf_counter()
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err

@@ -9,15 +9,15 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from insiderwatch.simulate.activity import generate_benign
-from insiderwatch.simulate.assemble import (
+from insiderwatch_sim.activity import generate_benign
+from insiderwatch_sim.assemble import (
     TEXT_ONLY_REASONS,
     Assembled,
     assemble_access,
     case_ids,
     cases_table,
 )
-from insiderwatch.simulate.company import (
+from insiderwatch_sim.company import (
     NO_DAY,
     ROLE,
     build_customers,
@@ -30,17 +30,17 @@ from insiderwatch.simulate.company import (
     orders_table,
     seller_ids,
 )
-from insiderwatch.simulate.config import Company, SimulationConfig
-from insiderwatch.simulate.insiders import (
+from insiderwatch_sim.config import Company, SimulationConfig
+from insiderwatch_sim.insiders import (
     Insider,
     choose_insiders,
     ensure_on_duty,
     generate_malicious,
 )
-from insiderwatch.simulate.kit import DAY, ragged_index, rng_for
-from insiderwatch.simulate.people import build_pools
-from insiderwatch.simulate.schedule import build_schedule
-from insiderwatch.simulate.world import World
+from insiderwatch_sim.kit import DAY, ragged_index, rng_for
+from insiderwatch_sim.people import build_pools
+from insiderwatch_sim.schedule import build_schedule
+from insiderwatch_sim.world import World
 
 Progress = Callable[[str, float], None]
 
@@ -53,7 +53,7 @@ def simulate(config: SimulationConfig, progress: Progress | None = None) -> Comp
     """
     report: Progress = progress or (lambda stage, fraction: None)
     cfg = config
-    seed = cfg.seed
+    seed = cfg.stream_seed
     report("roster", 0.0)
     pools = build_pools(rng_for(seed, "pools"), n_postcodes=max(300, cfg.n_customers // 9))
     roster = build_roster(cfg, rng_for(seed, "roster"), pools)
@@ -111,6 +111,7 @@ def _truth(
     insider_col = ev.cols["insider"]
     starts = ev.cust_start
     out_insiders = []
+    by_number = {ins.number: ins for ins in insiders}
     for ins in insiders:  # one pass per insider
         rows = np.flatnonzero(insider_col == ins.number)
         if not len(rows):
@@ -120,7 +121,9 @@ def _truth(
             {
                 "employee_id": ids[ins.emp],
                 "scenario": ins.scenario,
-                "role": r.role_name(ins.emp),
+                # accomplices: the pair's lead, the same for both
+                "group": ids[by_number[ins.group].emp] if ins.group >= 0 else None,
+                "role": cfg.company.roles[r.role_name(ins.emp)],
                 "team": r.teams[r.team[ins.emp]].name,
                 "first_malicious_at": _iso(ev.cols["time"][rows].min()),
                 "last_malicious_at": _iso(ev.cols["time"][rows].max()),
@@ -179,5 +182,6 @@ def _truth(
         "bad_rows": dict(built.bad_rows),
         "bad_rows_text_only": list(TEXT_ONLY_REASONS) if built.bad_rows else [],
         "counts": counts,
-        "roles": {role: int((r.role == ROLE[role]).sum()) for role in ROLE},
+        "profile": cfg.profile,
+        "roles": {cfg.company.roles[role]: int((r.role == ROLE[role]).sum()) for role in ROLE},
     }

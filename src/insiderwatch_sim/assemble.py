@@ -13,11 +13,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from insiderwatch.contract import TABLES
-from insiderwatch.simulate import vocab
-from insiderwatch.simulate.company import NO_DAY, ROLE
-from insiderwatch.simulate.config import TextOnlyRows
-from insiderwatch.simulate.events import CaseBook, Events, concat_events, take_events
-from insiderwatch.simulate.kit import (
+from insiderwatch_sim import vocab
+from insiderwatch_sim.company import NO_DAY, ROLE
+from insiderwatch_sim.config import TextOnlyRows
+from insiderwatch_sim.events import CaseBook, Events, concat_events, take_events
+from insiderwatch_sim.kit import (
     DAY,
     NULL_INT,
     fixed_ids,
@@ -27,7 +27,7 @@ from insiderwatch.simulate.kit import (
     take,
     timestamps,
 )
-from insiderwatch.simulate.world import World
+from insiderwatch_sim.world import World
 
 # Reasons a validating ingest must reject or skip a row. Those in TEXT_ONLY_REASONS cannot
 # be represented in the typed Arrow table, so they only appear in CSV and JSON Lines files.
@@ -93,7 +93,7 @@ def _identities(w: World, ev: Events, rng: np.random.Generator) -> tuple[pa.Arra
     site_no = {name: i for i, name in enumerate(sorted({t.site for t in r.teams}))}
     for e in range(n_emp):  # three identities per roster row
         if r.svc_app[e] >= 0:
-            app = vocab.APPS[r.svc_app[e]]
+            app = w.cfg.company.apps[vocab.APPS[r.svc_app[e]]]
             ips += [f"10.200.{e % 250}.{11 + h}" for h in range(3)]
             devices += [f"srv-{app}-{h + 1:02d}" for h in range(3)]
             continue
@@ -191,6 +191,7 @@ def assemble_access(
     c = ev.cols
     src_ip, device = _identities(w, ev, rng)
     rc = c["record_count"]
+    company = w.cfg.company  # the generators' kinds, in this company's words
     columns = {
         "event_id": event_ids,
         "time": timestamps(c["time"]),
@@ -199,11 +200,13 @@ def assemble_access(
         "customer_ids": list_array(ev.cust_len, cust_ids.take(pa.array(ev.cust_flat))),
         "fields": _fields(c["fields"]),
         "record_count": pa.array(rc, pa.int64(), mask=rc == NULL_INT),
-        "app": take(list(vocab.APPS), c["app"]),
+        "app": take([company.apps[a] for a in vocab.APPS], c["app"]),
         "case_id": take(case_id_of, c["case"]),
         "src_ip": src_ip,
         "device_id": device,
-        "destination": take(list(vocab.DESTINATION_NAMES), c["dest"]),
+        "destination": take(
+            [company.destinations.get(d, d) for d in vocab.DESTINATION_NAMES], c["dest"]
+        ),
     }
     access = pa.table(columns, schema=TABLES["access"].arrow_schema())
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from insiderwatch.simulate.kit import NEVER, NULL_INT, ragged_index
+from insiderwatch_sim.kit import NEVER, NULL_INT, ragged_index
 
 # Per-event int64 columns (ragged customer lists are kept apart as lengths + flat values).
 COLUMNS: tuple[str, ...] = (

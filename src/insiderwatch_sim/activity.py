@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from insiderwatch.simulate.company import ROLE
-from insiderwatch.simulate.kit import DAY, HOUR, MINUTE, NEVER, SECOND, expand
-from insiderwatch.simulate.vocab import ACT, APP, APPS, CHANNEL, DEST, FS
-from insiderwatch.simulate.world import World
+from insiderwatch_sim.company import ROLE
+from insiderwatch_sim.kit import DAY, HOUR, MINUTE, NEVER, SECOND, expand
+from insiderwatch_sim.vocab import ACT, APP, APPS, CHANNEL, DEST, FS
+from insiderwatch_sim.world import World
 
 
 def _choice(rng: np.random.Generator, table: dict[str, float], n: int, index: dict) -> np.ndarray:
@@ -26,9 +26,10 @@ def _choice(rng: np.random.Generator, table: dict[str, float], n: int, index: di
     return codes[rng.choice(len(names), n, p=p / p.sum())]
 
 
-def _captured(rng: np.random.Generator, case: np.ndarray, p: float) -> np.ndarray:
-    """The case id as the tool logged it: tools miss it now and then."""
-    return np.where(rng.random(len(case)) < p, case, -1)
+def _captured(w: World, rng: np.random.Generator, case: np.ndarray, p: float) -> np.ndarray:
+    """The case id as the tool logged it: tools miss it now and then, some companies' tools
+    (or habits) more often than others."""
+    return np.where(rng.random(len(case)) < p * w.cfg.company.case_link, case, -1)
 
 
 def _between(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -166,7 +167,7 @@ def case_work(w: World, emps: np.ndarray, prof: CaseProfile) -> None:
         app=APP[prof.search_app],
         ragged=(lengths, flat),
         record_count=lengths,
-        case=_captured(rng, num[m], 0.6),
+        case=_captured(w, rng, num[m], 0.6),
     )
     # Views during the contact (which ends before the case is closed).
     rows = expand(1 + rng.poisson(prof.views_extra, n))
@@ -177,7 +178,7 @@ def case_work(w: World, emps: np.ndarray, prof: CaseProfile) -> None:
         fields=_choice(rng, prof.view_fields, len(rows), FS),
         app=APP[prof.app],
         cust=cust[rows],
-        case=_captured(rng, num[rows], prof.capture_p),
+        case=_captured(w, rng, num[rows], prof.capture_p),
     )
     # Occasional updates, copies to the clipboard, prints.
     for action, p, fields, dest in (
@@ -194,7 +195,7 @@ def case_work(w: World, emps: np.ndarray, prof: CaseProfile) -> None:
             fields=FS[fields],
             app=APP[prof.app],
             cust=cust[m],
-            case=_captured(rng, num[m], 0.97),
+            case=_captured(w, rng, num[m], 0.97),
             dest=dest,
         )
     # Follow-ups of long cases, by whoever holds the case then.
@@ -212,7 +213,7 @@ def case_work(w: World, emps: np.ndarray, prof: CaseProfile) -> None:
         fields=_choice(rng, prof.view_fields, len(rows), FS),
         app=APP[prof.app],
         cust=cust[rows],
-        case=_captured(rng, num[rows], prof.capture_p),
+        case=_captured(w, rng, num[rows], prof.capture_p),
         keep=ok,
     )
     # Callbacks: the customer rings back after the case was closed.
@@ -246,6 +247,7 @@ def nocase_work(
         return
     rng = w.rng(f"nocase:{name}")
     s = w.schedule
+    per_day *= w.cfg.company.nocase
     emp, day = s.units(rng, emps, per_day * w.roster.act[emps])
     t = s.at(emp, day, rng.random(len(emp)))
     cust = _case_customers(w, rng, customers, emp, day, t)
@@ -327,7 +329,7 @@ def fraud_work(w: World, emps: np.ndarray, rate: float = 0.5, name: str = "fraud
         app=APP["fraud-workbench"],
         ragged=(lengths, flat),
         record_count=lengths,
-        case=_captured(rng, s_case, 0.85),
+        case=_captured(w, rng, s_case, 0.85),
     )
     # Linked accounts: everyone at the target's postcode.
     l2, f2 = w.search_results(rng, s_target, 3.0, by="postcode")
@@ -339,7 +341,7 @@ def fraud_work(w: World, emps: np.ndarray, rate: float = 0.5, name: str = "fraud
         app=APP["fraud-workbench"],
         ragged=(l2, f2),
         record_count=l2,
-        case=_captured(rng, s_case, 0.85),
+        case=_captured(w, rng, s_case, 0.85),
     )
     # Views of customers from the search results.
     vr = expand(2 + rng.poisson(4, k))
@@ -352,7 +354,7 @@ def fraud_work(w: World, emps: np.ndarray, rate: float = 0.5, name: str = "fraud
         fields=FS["full"],
         app=APP["fraud-workbench"],
         cust=pick,
-        case=_captured(rng, s_case[vr], 0.85),
+        case=_captured(w, rng, s_case[vr], 0.85),
     )
     # Evidence downloads and, rarely, a referral to the partner bank.
     for action, p, dest, fields in (
@@ -442,7 +444,7 @@ def engineer_work(w: World, emps: np.ndarray) -> None:
         fields=FS["full"],
         app=APP["admin-console"],
         cust=cust[rows],
-        case=_captured(rng, num[rows], 0.9),
+        case=_captured(w, rng, num[rows], 0.9),
     )
 
 
@@ -500,6 +502,7 @@ def service_work(w: World) -> None:
         app = APPS[r.svc_app[e]]
         rng = w.rng(f"service:{e}")
         rate, actions, fields, batch = SERVICES[app]
+        rate *= w.cfg.company.service_rate
         n = rng.poisson(rate * rng.lognormal(0, 0.3) * s.days * 24 * 60)
         hour = rng.choice(24, n, p=_DIURNAL / _DIURNAL.sum())
         t = s.t0 + rng.integers(0, s.days, n) * DAY + hour * HOUR
@@ -522,10 +525,11 @@ def service_work(w: World) -> None:
                 ragged=(lengths, flat),
                 record_count=lengths,
             )
-        if app == "warehouse-loader":  # hourly extracts into the company warehouse
-            hours = np.arange(s.days * 24)
+        if app == "warehouse-loader":  # regular extracts into the company warehouse
+            hours = np.arange(0, s.days * 24, w.cfg.company.loader_every_hours)
             t = s.t0 + hours * HOUR + (rng.uniform(0, 5, len(hours)) * MINUTE).astype(np.int64)
-            rows = np.clip(rng.lognormal(np.log(40_000), 0.4, len(hours)), 1000, None)
+            per_run = 40_000 * w.cfg.company.loader_every_hours**0.5  # longer gaps, bigger runs
+            rows = np.clip(rng.lognormal(np.log(per_run), 0.4, len(hours)), 1000, None)
             w.log.add(
                 time=t,
                 emp=e,

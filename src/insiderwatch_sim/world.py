@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from insiderwatch.simulate.company import ROLE, Customers, Orders, Roster
-from insiderwatch.simulate.config import SimulationConfig
-from insiderwatch.simulate.events import CaseBook, EventLog
-from insiderwatch.simulate.kit import CdfSampler, Groups, dedupe_ragged, expand, rng_for
-from insiderwatch.simulate.people import NamePools
-from insiderwatch.simulate.schedule import Schedule
+from insiderwatch_sim.company import ROLE, Customers, Orders, Roster
+from insiderwatch_sim.config import SimulationConfig
+from insiderwatch_sim.events import CaseBook, EventLog
+from insiderwatch_sim.kit import CdfSampler, Groups, dedupe_ragged, expand, rng_for
+from insiderwatch_sim.people import NamePools
+from insiderwatch_sim.schedule import Schedule
 
 
 @dataclass
@@ -24,6 +24,7 @@ class World:
     schedule: Schedule
     log: EventLog = field(default_factory=EventLog)
     cases: CaseBook = field(default_factory=CaseBook)
+    insiders: list = field(default_factory=list)  # set once malicious activity is generated
 
     def __post_init__(self) -> None:
         c = self.customers
@@ -40,7 +41,7 @@ class World:
         self.team_portfolio = np.array([t.portfolio for t in r.teams])
 
     def rng(self, stream: str) -> np.random.Generator:
-        return rng_for(self.cfg.seed, stream)
+        return rng_for(self.cfg.stream_seed, stream)
 
     def any_customer(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Uniform over all customers staff may see (for bulk and random look-ups)."""

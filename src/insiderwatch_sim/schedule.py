@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from insiderwatch.simulate.company import NO_DAY, PATTERNS, ROLE, SHIFT_NAMES, SHIFTS, Roster
-from insiderwatch.simulate.config import SUPPORTED_REGIONS, SimulationConfig
-from insiderwatch.simulate.kit import DAY, HOUR, MINUTE, expand
+from insiderwatch_sim.company import NO_DAY, PATTERNS, ROLE, SHIFT_NAMES, SHIFTS, Roster
+from insiderwatch_sim.config import SimulationConfig
+from insiderwatch_sim.kit import DAY, HOUR, MINUTE, expand
 
 
 @dataclass
@@ -82,8 +82,8 @@ class Schedule:
 
 
 def local_offsets(cfg: SimulationConfig) -> np.ndarray:
-    """UTC offset (hours) of the region's clock at noon of each simulated day."""
-    zone = ZoneInfo(SUPPORTED_REGIONS[cfg.region])
+    """UTC offset (hours) of the staff's clock at noon of each simulated day."""
+    zone = ZoneInfo(cfg.company.timezone)
     out = np.zeros(cfg.days)
     for d in range(cfg.days):  # one per day
         noon = dt.datetime.combine(cfg.start + dt.timedelta(days=d), dt.time(12), zone)
@@ -135,6 +135,7 @@ def build_schedule(cfg: SimulationConfig, rng: np.random.Generator, roster: Rost
     works[roster.role == ROLE["service_account"]] = False
 
     base = np.array([SHIFTS[s][0] for s in SHIFT_NAMES])[roster.shift]
+    base = base + cfg.company.shift_shift_hours
     length = np.array([SHIFTS[s][1] for s in SHIFT_NAMES])[roster.shift]
     start_local = base[:, None] + (roster.jitter_min[:, None] + rng.normal(0, 8, (n, days))) / 60
     overtime = np.where(rng.random((n, days)) < 0.06, rng.uniform(0.5, 2.0, (n, days)), 0.0)

@@ -13,10 +13,11 @@ import numpy as np
 import pyarrow as pa
 
 from insiderwatch.contract import TABLES
-from insiderwatch.simulate import vocab
-from insiderwatch.simulate.config import SimulationConfig
-from insiderwatch.simulate.kit import DAY, CdfSampler, fixed_ids, take, timestamps
-from insiderwatch.simulate.people import NamePools, emails, phones
+from insiderwatch_sim import vocab
+from insiderwatch_sim.config import SimulationConfig
+from insiderwatch_sim.kit import DAY, CdfSampler, fixed_ids, take, timestamps
+from insiderwatch_sim.people import NamePools, emails, phones
+from insiderwatch_sim.profiles import Profile
 
 ROLES: tuple[str, ...] = (
     "cs_agent", "seller_support", "fraud_investigator", "data_analyst", "supervisor",
@@ -110,41 +111,24 @@ class Roster:
 
 def build_roster(cfg: SimulationConfig, rng: np.random.Generator, pools: NamePools) -> Roster:
     e_total, days = cfg.employees, cfg.days
-    n_svc = max(1, round(e_total * 0.004))
+    company = cfg.company
+    mix = company.mix
+    n_svc = max(1, round(e_total * mix.service_accounts))
     staff = e_total - n_svc
     n_mgr = max(1, round(staff / 200))
     front = staff - n_mgr
-    n_eng = max(1, round(front * 0.05))
-    n_ana = max(1, round(front * 0.04))
-    n_fraud = max(1, round(front * 0.05))
-    n_seller = max(2, round(front * 0.12))
-    n_vip = max(2, round(front * 0.015))
+    n_eng = max(1, round(front * mix.engineer))
+    n_ana = max(1, round(front * mix.data_analyst))
+    n_fraud = max(1, round(front * mix.fraud_investigator))
+    n_seller = max(2, round(front * mix.seller_support))
+    n_vip = max(2, round(front * mix.vip))
     rest = front - n_eng - n_ana - n_fraud - n_seller - n_vip  # cs agents and supervisors
     n_seller_teams = max(1, round(n_seller / 8))
     n_fraud_teams = max(1, round(n_fraud / 10))
     n_cs_teams = max(1, round(rest / 13))
     n_cs = rest - n_seller_teams - n_fraud_teams - 1 - n_cs_teams  # one supervisor per team
 
-    teams: list[Team] = []
-    site_names = [s for s, _ in vocab.SITES]
-    site_p = np.array([w for _, w in vocab.SITES])
-    n_night = max(1 if n_cs_teams >= 4 else 0, round(n_cs_teams * 0.1))
-    per_site: dict[str, int] = {}
-    for k in range(n_cs_teams):
-        night = k >= n_cs_teams - n_night
-        site = "Glasgow" if night else str(rng.choice(site_names, p=site_p / site_p.sum()))
-        per_site[site] = per_site.get(site, 0) + 1
-        name = f"cs-{site.lower()}-{'night-' if night else ''}{per_site[site]}"
-        teams.append(Team(name, "cs_night" if night else "cs", site))
-    teams.append(Team("vip-care", "vip", "London"))
-    for p in range(1, n_seller_teams + 1):
-        teams.append(Team(f"seller-support-{p}", "seller", "Manchester", portfolio=p))
-    for k in range(1, n_fraud_teams + 1):
-        teams.append(Team(f"fraud-{k}", "fraud", "London"))
-    teams.append(Team("analytics", "analytics", "London"))
-    teams.append(Team("engineering", "engineering", "London"))
-    teams.append(Team("operations", "operations", "London"))
-    teams.append(Team("platform", "platform", "cloud"))
+    teams = _teams(company, rng, n_cs_teams, n_seller_teams, n_fraud_teams)
     by_kind: dict[str, list[int]] = {}
     for i, t in enumerate(teams):
         by_kind.setdefault(t.kind, []).append(i)
@@ -285,20 +269,61 @@ def build_roster(cfg: SimulationConfig, rng: np.random.Generator, pools: NamePoo
         remote_share=remote,
         svc_app=svc_app,
     )
-    roster.ids = _employee_ids(roster)
+    roster.ids = _employee_ids(roster, company)
     return roster
 
 
-def _employee_ids(roster: Roster) -> list[str]:
+def _teams(
+    company: Profile, rng: np.random.Generator, n_cs: int, n_seller: int, n_fraud: int
+) -> list[Team]:
+    """The company's teams, named in its own words: customer service per site (night teams
+    at the last site), VIP care, one seller-support team per portfolio, fraud, and one team
+    each of analysts, engineers, managers and service accounts."""
+    sep, stem = company.separator, company.teams
+    sites = list(company.sites)
+    head, second = sites[0], sites[min(1, len(sites) - 1)]
+    site_p = np.array(company.site_weights[: len(sites)], dtype=float)
+    n_night = max(1 if n_cs >= 4 and company.mix.night_teams > 0 else 0,
+                  round(n_cs * company.mix.night_teams))  # fmt: skip
+
+    def slug(text: str) -> str:
+        return text.lower().replace(" ", sep)
+
+    teams: list[Team] = []
+    per_site: dict[str, int] = {}
+    for k in range(n_cs):
+        night = k >= n_cs - n_night
+        site = (
+            (company.night_site or sites[-1])
+            if night
+            else str(rng.choice(sites, p=site_p / site_p.sum()))
+        )
+        per_site[site] = per_site.get(site, 0) + 1
+        parts = (
+            [stem["cs"], slug(site)] + ([stem["night"]] if night else []) + [str(per_site[site])]
+        )
+        teams.append(Team(sep.join(parts), "cs_night" if night else "cs", site))
+    teams.append(Team(stem["vip"], "vip", head))
+    for p in range(1, n_seller + 1):
+        teams.append(Team(f"{stem['seller']}{sep}{p}", "seller", second, portfolio=p))
+    for k in range(1, n_fraud + 1):
+        teams.append(Team(f"{stem['fraud']}{sep}{k}", "fraud", head))
+    for kind in ("analytics", "engineering", "operations"):
+        teams.append(Team(stem[kind], kind, head))
+    teams.append(Team(stem["platform"], "platform", "cloud"))
+    return teams
+
+
+def _employee_ids(roster: Roster, company: Profile) -> list[str]:
     ids: list[str] = []
     seen: dict[str, int] = {}
     for e in range(roster.n):  # a few thousand rows
         if roster.svc_app[e] >= 0:
-            base = "svc-" + vocab.APPS[roster.svc_app[e]]
+            base = company.service_id.format(company.apps[vocab.APPS[roster.svc_app[e]]])
             seen[base] = seen.get(base, 0) + 1
             ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
         else:
-            ids.append(f"emp-{e + 1:05d}")
+            ids.append(company.staff_id.format(e + 1))
     return ids
 
 
@@ -308,8 +333,11 @@ def employees_table(roster: Roster, cfg: SimulationConfig, pools: NamePools) -> 
     svc = roster.svc_app >= 0
     first = [pools.first_names[i] for i in roster.first]
     sur = [pools.surnames[i] for i in roster.surname]
+    company = cfg.company
     display = [
-        f"{vocab.APPS[roster.svc_app[e]]} service" if svc[e] else f"{first[e]} {sur[e]}"
+        f"{company.apps[vocab.APPS[roster.svc_app[e]]]} service"
+        if svc[e]
+        else f"{first[e]} {sur[e]}"
         for e in range(n)
     ]
 
@@ -320,7 +348,7 @@ def employees_table(roster: Roster, cfg: SimulationConfig, pools: NamePools) -> 
         "employee_id": pa.array(roster.ids),
         "display_name": pa.array(display),
         "surname": pa.array(["" if svc[e] else sur[e] for e in range(n)]),
-        "role": take(list(ROLES), roster.role),
+        "role": take([company.roles[r] for r in ROLES], roster.role),
         "team": take([t.name for t in roster.teams], roster.team),
         "site": take([t.site for t in roster.teams], roster.team),
         "manager_id": take(roster.ids, roster.manager),

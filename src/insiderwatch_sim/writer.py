@@ -15,8 +15,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from insiderwatch.contract import LOAD_ORDER
-from insiderwatch.simulate.config import Company, TextOnlyRows
-from insiderwatch.simulate.kit import iso_z
+from insiderwatch_sim.config import Company, TextOnlyRows
+from insiderwatch_sim.kit import iso_z
 
 FORMATS: tuple[str, ...] = ("parquet", "csv", "jsonl", "jsonl.gz")
 CHUNK_ROWS = 250_000  # rows converted and written at a time

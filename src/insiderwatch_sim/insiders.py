@@ -13,21 +13,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from insiderwatch.simulate.company import NO_DAY, ROLE, Customers, Roster
-from insiderwatch.simulate.config import SimulationConfig
-from insiderwatch.simulate.kit import HOUR, MINUTE, SECOND, dedupe_ragged, expand
-from insiderwatch.simulate.schedule import Schedule
-from insiderwatch.simulate.vocab import ACT, APP, DEST, FS
-from insiderwatch.simulate.world import World
+from insiderwatch_sim.company import NO_DAY, ROLE, Customers, Roster
+from insiderwatch_sim.config import SimulationConfig
+from insiderwatch_sim.kit import DAY, HOUR, MINUTE, SECOND, dedupe_ragged, expand
+from insiderwatch_sim.profiles import BLATANT_SCENARIOS
+from insiderwatch_sim.schedule import Schedule
+from insiderwatch_sim.vocab import ACT, APP, DEST, FS
+from insiderwatch_sim.world import World
 
-SCENARIOS: tuple[str, ...] = (
-    "bulk_exfiltration",
-    "slow_drip",
-    "vip_snooping",
-    "relationship_snooping",
-    "departing_exporter",
-    "canary_harvester",
-)
+# The classic profile's scenarios; profiles choose theirs from these and RULE_AWARE_SCENARIOS.
+SCENARIOS: tuple[str, ...] = BLATANT_SCENARIOS
+# Scenarios that run for weeks start early in the window.
+_LONG_RUNNING = ("slow_drip", "low_and_slow", "spread_harvest", "accomplices")
 # Roles an insider may hold; VIP care is excluded because VIP look-ups are its normal work.
 _INSIDER_ROLES = ("cs_agent", "seller_support", "supervisor", "fraud_investigator",
                   "engineer", "data_analyst")  # fmt: skip
@@ -41,6 +38,7 @@ class Insider:
     emp: int
     scenario: str
     start_day: int  # malicious activity starts on or after this day
+    group: int = -1  # accomplices: the number of the pair's lead (the lead's own number)
 
 
 def warm_up_days(days: int) -> int:
@@ -54,8 +52,9 @@ def choose_insiders(
     r = roster
     staff = len(r.staff)
     n = round(cfg.insider_rate * staff)
+    kinds = cfg.company.scenarios
     if cfg.insider_rate > 0 and cfg.employees >= 600:
-        n = max(n, len(SCENARIOS))
+        n = max(n, len(kinds))
     kind = r.team_kind(np.arange(r.n))
     eligible = np.flatnonzero(
         np.isin(r.role, [ROLE[x] for x in _INSIDER_ROLES])
@@ -71,13 +70,13 @@ def choose_insiders(
     chosen = rng.choice(eligible, n, replace=False)
     # Shuffled rounds of all scenarios: each kind appears once before any repeats, and the
     # mix stays balanced for benchmarks.
-    rounds = -(-n // len(SCENARIOS))
-    scenarios = [str(x) for _ in range(rounds) for x in rng.permutation(SCENARIOS)][:n]
+    rounds = -(-n // len(kinds))
+    scenarios = [str(x) for _ in range(rounds) for x in rng.permutation(kinds)][:n]
     days = cfg.days
     warm = warm_up_days(days)
     out: list[Insider] = []
     for number, (emp, scenario) in enumerate(zip(chosen.tolist(), scenarios, strict=True)):
-        if scenario == "slow_drip":  # starts early: it runs for weeks
+        if scenario in _LONG_RUNNING:  # starts early: it runs for weeks
             start = int(rng.integers(warm, max(warm + 1, int(days * 0.3))))
         elif scenario == "departing_exporter":
             leaves = int(rng.integers(max(warm + 2, int(days * 0.6)), days + 7))
@@ -88,6 +87,23 @@ def choose_insiders(
         if scenario == "relationship_snooping":
             _ensure_relatives(rng, customers, int(r.surname[emp]), int(r.home_pc[emp]))
         out.append(Insider(number, emp, scenario, start))
+    return out + _partners(rng, r, out, np.setdiff1d(eligible, chosen))
+
+
+def _partners(
+    rng: np.random.Generator, r: Roster, insiders: list[Insider], free: np.ndarray
+) -> list[Insider]:
+    """A second insider for every accomplice, from the same team when there is one."""
+    out: list[Insider] = []
+    for lead in insiders:  # a handful at most
+        if lead.scenario != "accomplices" or not len(free):
+            continue
+        mates = free[r.team[free] == r.team[lead.emp]]
+        partner = int(rng.choice(mates if len(mates) else free))
+        free = free[free != partner]
+        lead.group = lead.number
+        number = len(insiders) + len(out)
+        out.append(Insider(number, partner, "accomplices", lead.start_day, group=lead.number))
     return out
 
 
@@ -150,7 +166,14 @@ def _searches(
     )
 
 
-def _views(w: World, ins: Insider, t: np.ndarray, cust: np.ndarray, fields: str) -> None:
+def _views(
+    w: World,
+    ins: Insider,
+    t: np.ndarray,
+    cust: np.ndarray,
+    fields: str,
+    case: np.ndarray | None = None,
+) -> None:
     w.log.add(
         time=t,
         emp=ins.emp,
@@ -158,17 +181,27 @@ def _views(w: World, ins: Insider, t: np.ndarray, cust: np.ndarray, fields: str)
         fields=FS[fields],
         app=APP["crm"],
         cust=cust,
+        case=case,
         insider=ins.number,
     )
 
 
-def _exfiltrate(w: World, ins: Insider, t: int, cust: np.ndarray, action: str, dest: str) -> None:
+def _exfiltrate(
+    w: World,
+    ins: Insider,
+    t: int,
+    cust: np.ndarray,
+    action: str,
+    dest: str,
+    fields: str = "profile",
+) -> None:
+    """One outbound event carrying the list ``cust``."""
     t = min(t, w.schedule.end_us - MINUTE)
     w.log.add(
         time=np.array([t]),
         emp=ins.emp,
         action=ACT[action],
-        fields=FS["profile"],
+        fields=FS[fields],
         app=APP["crm"],
         ragged=(np.array([len(cust)]), cust),
         record_count=len(cust),
@@ -316,7 +349,112 @@ def canary_harvester(w: World, ins: Insider, rng: np.random.Generator) -> None:
         _exfiltrate(w, ins, when, np.unique(np.concatenate(harvested)), "export", "personal_email")
 
 
+# --- insiders who know the rules ------------------------------------------------------------
+# They know the thresholds and the case-linking rules: a few look-ups a day, under a real
+# ticket's id where they can, harvests spread over weeks or between two people, and nothing
+# sent outside through a logged channel (photos of the screen, notes by hand).
+
+
+def _spread(w: World, ins: Insider, rng: np.random.Generator, lo: int, hi: int) -> np.ndarray:
+    """Moments in the insider's shifts from the start day on: ``lo``..``hi`` a day on about
+    three workdays in four, so it blends into the ordinary rhythm."""
+    days = _workdays(w, ins.emp, ins.start_day)
+    days = days[rng.random(len(days)) < 0.75] if len(days) > 1 else days
+    rows = expand(rng.integers(lo, hi + 1, len(days)))
+    return np.sort(_at(w, rng, ins.emp, days[rows]))
+
+
+def low_and_slow(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """One to four contact look-ups a day without a case, for weeks; a small copy to the
+    clipboard (an internal destination) every week or so."""
+    t = _spread(w, ins, rng, 1, 4)
+    cust = w.any_customer(rng, len(t))
+    _views(w, ins, t, cust, "contact")
+    weeks = (t - t[0]) // (7 * DAY) if len(t) else t
+    for week in np.unique(weeks):  # a handful of weeks
+        when = int(t[weeks == week][-1] + 2 * MINUTE)
+        _exfiltrate(w, ins, when, np.unique(cust[weeks == week]), "copy", "local", fields="contact")
+
+
+def _open_cases(w: World, emp: int, t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each moment, a random case open then: the insider's own where there is one, else
+    one of their team's, else anyone's (-1 when no case is open at all)."""
+    rows = w.cases.rows()
+    r = w.roster
+    team = np.flatnonzero(r.team == r.team[emp])
+    everyone = rng.choice(len(rows["num"]), min(len(rows["num"]), 20_000), replace=False)
+    out = np.full(len(t), -1, dtype=np.int64)
+    for pool in (
+        np.flatnonzero(rows["emp"] == emp),
+        np.flatnonzero(np.isin(rows["emp"], team)),
+        everyone,
+    ):
+        todo = np.flatnonzero(out < 0)
+        if not len(todo) or not len(pool):
+            continue
+        # moments x cases: small (a hundred moments, a few thousand cases at most)
+        is_open = (rows["opened"][pool] <= t[todo, None]) & (t[todo, None] < rows["closed"][pool])
+        weight = is_open * rng.random(is_open.shape)
+        found = is_open.any(axis=1)
+        out[todo[found]] = rows["num"][pool][weight[found].argmax(axis=1)]
+    return out
+
+
+def ticket_cover(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """Look-ups logged under the id of a real, open but unrelated case."""
+    t = _spread(w, ins, rng, 2, 8)
+    cust = w.any_customer(rng, len(t))
+    case = _open_cases(w, ins.emp, t, rng)
+    m = rng.random(len(t)) < 0.3
+    lengths, flat = w.search_results(rng, cust[m], 2.0)
+    w.log.add(
+        time=t[m] - 40 * SECOND,
+        emp=ins.emp,
+        action=ACT["search"],
+        fields=FS["search"],
+        app=APP["crm-search"],
+        ragged=(lengths, flat),
+        record_count=lengths,
+        case=case[m],
+        insider=ins.number,
+    )
+    _views(w, ins, t, cust, "profile", case=case)
+
+
+def spread_harvest(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """A list built a few records a day over weeks, printed a page at a time."""
+    t = _spread(w, ins, rng, 3, 10)
+    cust = w.any_customer(rng, len(t))
+    _views(w, ins, t, cust, "profile")
+    pages = np.arange(len(t)) // 25  # a page of 25 records once it is full
+    for page in np.unique(pages):
+        when = int(t[pages == page][-1] + 5 * MINUTE)
+        _exfiltrate(w, ins, when, np.unique(cust[pages == page]), "print", "printer")
+
+
+def accomplices(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """Two colleagues split one harvest: each looks up a few customers a day, and the lead
+    sends the whole list out once, at the end, mixed into an ordinary-looking export."""
+    if ins.group != ins.number:  # the lead generates the pair's work
+        return
+    pair = [ins] + [p for p in w.insiders if p.group == ins.number and p is not ins]
+    harvest = []
+    for member in pair:
+        t = _spread(w, member, rng, 2, 6)
+        cust = w.any_customer(rng, len(t))
+        _views(w, member, t, cust, "contact")
+        harvest.append(cust)
+    days = _workdays(w, ins.emp, ins.start_day)
+    when = int(_at(w, rng, ins.emp, days[-1:], 0.85, 0.95)[0])
+    dest = str(rng.choice(["personal_email", "cloud:dropbox", "usb"]))
+    _exfiltrate(w, ins, when, np.unique(np.concatenate(harvest)), "export", dest)
+
+
 GENERATORS = {
+    "low_and_slow": low_and_slow,
+    "ticket_cover": ticket_cover,
+    "spread_harvest": spread_harvest,
+    "accomplices": accomplices,
     "bulk_exfiltration": bulk_exfiltration,
     "slow_drip": slow_drip,
     "vip_snooping": vip_snooping,
@@ -327,5 +465,6 @@ GENERATORS = {
 
 
 def generate_malicious(w: World, insiders: list[Insider]) -> None:
+    w.insiders = insiders
     for ins in insiders:  # one pass per insider
         GENERATORS[ins.scenario](w, ins, w.rng(f"insider:{ins.number}"))

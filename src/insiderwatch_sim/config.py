@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-# Regions whose names, postcodes, phone numbers and clock the simulator knows.
-SUPPORTED_REGIONS: dict[str, str] = {"GB": "Europe/London"}
+from insiderwatch_sim.profiles import PROFILES, Profile
+
+# Regions whose names, postcodes and phone numbers the simulator knows (the staff's clock
+# is the profile's).
+SUPPORTED_REGIONS: tuple[str, ...] = ("GB",)
 MIN_EMPLOYEES = 30
 
 
@@ -24,7 +28,8 @@ class SimulationConfig:
     customers: int | None = None  # default: 100 per employee (min 5,000)
     insider_rate: float = 0.01  # share of staff (not service accounts) who are insiders
     bad_row_rate: float = 0.0  # extra deliberately broken access rows, per valid event
-    region: str = "GB"
+    region: str = "GB"  # customers' names, postcodes and phone numbers
+    profile: str = "classic"  # the kind of company (profiles.PROFILES)
 
     def __post_init__(self) -> None:
         if self.employees < MIN_EMPLOYEES:
@@ -37,11 +42,28 @@ class SimulationConfig:
             raise ValueError("insider_rate must be between 0 and 0.5")
         if not 0.0 <= self.bad_row_rate <= 0.5:
             raise ValueError("bad_row_rate must be between 0 and 0.5")
+        if self.profile not in PROFILES.names():
+            raise ValueError(
+                f"profile {self.profile!r} is not known (known: {', '.join(PROFILES.names())})"
+            )
         if self.region not in SUPPORTED_REGIONS:
             raise ValueError(
                 f"region {self.region!r} is not simulated (supported: "
                 f"{', '.join(SUPPORTED_REGIONS)})"
             )
+
+    @property
+    def stream_seed(self) -> int:
+        """The seed every random stream derives from. Mixing the profile in makes each
+        profile x seed a different company; the classic profile keeps the original
+        simulator's streams, so its companies (the demo's, the tests') are unchanged."""
+        if self.profile == "classic":
+            return self.seed
+        return self.seed * 1_000_003 + zlib.crc32(self.profile.encode())
+
+    @property
+    def company(self) -> Profile:
+        return PROFILES.get(self.profile)
 
     @property
     def n_customers(self) -> int:

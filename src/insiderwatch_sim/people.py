@@ -13,8 +13,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from insiderwatch.simulate import vocab
-from insiderwatch.simulate.kit import CdfSampler
+from insiderwatch.canary.names import COMMON_SURNAMES, FIRST_NAMES
+from insiderwatch_sim import vocab
+from insiderwatch_sim.kit import CdfSampler
 
 
 @dataclass
@@ -29,9 +30,9 @@ class NamePools:
 def build_pools(rng: np.random.Generator, n_postcodes: int) -> NamePools:
     rare = [h + t.lower() for h in vocab.RARE_SURNAME_HEADS for t in vocab.RARE_SURNAME_TAILS]
     # Rare names by construction may collide with common ones ("Greenwood"); keep one copy.
-    rare = [name for name in rare if name not in set(vocab.COMMON_SURNAMES)]
-    surnames = list(vocab.COMMON_SURNAMES) + rare
-    n_common = len(vocab.COMMON_SURNAMES)
+    rare = [name for name in rare if name not in set(COMMON_SURNAMES)]
+    surnames = list(COMMON_SURNAMES) + rare
+    n_common = len(COMMON_SURNAMES)
     # Zipf-like weights for the common names (Smith is ~10x the 10th name); the rare tail
     # shares about 12% of people, so most rare names are held by a handful of people.
     common = 1.0 / np.arange(1, n_common + 1) ** 0.9
@@ -40,7 +41,7 @@ def build_pools(rng: np.random.Generator, n_postcodes: int) -> NamePools:
     return NamePools(
         surnames=surnames,
         surname_sampler=CdfSampler(np.concatenate([common, tail])),
-        first_names=list(vocab.FIRST_NAMES),
+        first_names=list(FIRST_NAMES),
         postcodes=_postcodes(rng, n_postcodes),
         postcode_sampler=CdfSampler(rng.lognormal(0.0, 0.7, n_postcodes)),
     )
