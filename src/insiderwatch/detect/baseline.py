@@ -123,7 +123,12 @@ FROM found
 
 def fmt_num(expr: str) -> str:
     """A number for a sentence: whole numbers without decimals, others with one."""
-    return f"CASE WHEN {expr} IS NULL THEN 'n/a' ELSE format('{{:.3g}}', {expr}::DOUBLE) END"
+    value = f"({expr})::DOUBLE"
+    return (
+        f"CASE WHEN {expr} IS NULL THEN 'n/a' "
+        f"WHEN {value} = round({value}) THEN format('{{:,}}', {value}::BIGINT) "
+        f"ELSE format('{{:,.1f}}', {value}) END"
+    )
 
 
 __all__ = ["ThresholdConfig", "running_excess_sql", "fmt_num"]
