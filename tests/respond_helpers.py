@@ -6,11 +6,10 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from insiderwatch.contract.records import Alert
 from insiderwatch.respond.config import ResponseConfig, load_config
-from insiderwatch.respond.store import ResponseStore, create_tables
+from insiderwatch.respond.store import ResponseStore
+from insiderwatch.store.ops import open_ops
 
 T0 = dt.datetime(2026, 9, 28, 10, 2, tzinfo=dt.UTC)
 
@@ -53,9 +52,8 @@ def alert(
 
 
 def response_store(tmp_path: Path) -> ResponseStore:
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'ops.sqlite'}")
-    create_tables(engine)
-    return ResponseStore(engine)
+    """The response tables in a fresh operational store (SQLite, migrated to head)."""
+    return ResponseStore(open_ops(f"sqlite:///{tmp_path / 'ops.sqlite'}").engine)
 
 
 def config_from(tmp_path: Path, text: str) -> ResponseConfig:

@@ -208,3 +208,16 @@ def test_revoke_sessions_and_notify(tmp_path, hash_key, scim, monkeypatch) -> No
     [message] = chat.received
     assert "waiting for approval: revoke_sessions" in message.json()["text"]
     assert "E5" not in message.body.decode()
+
+
+def test_the_trail_is_append_only(tmp_path, hash_key, scim) -> None:
+    import sqlalchemy as sa
+
+    r = responder(tmp_path, hash_key, scim, "  - {name: one, mode: dry-run, actions: [suspend]}\n")
+    r.handle([alert("E6")])
+    r.close()
+    with (
+        pytest.raises(sa.exc.DatabaseError, match="append-only"),
+        r.contain.store.engine.begin() as con,
+    ):
+        con.execute(sa.text("UPDATE containment_events SET actor = 'someone else'"))

@@ -155,6 +155,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Application names (comma-separated) whose database reads are monitoring, not staff.",
     ),
     Setting(
+        "ops_url",
+        None,
+        "SQLAlchemy URL of the operational store (triage, containment, deliveries): "
+        "sqlite:///PATH or postgresql+psycopg://... Default: a SQLite file beside the "
+        "analytics store (x.duckdb -> x.ops.sqlite).",
+    ),
+    Setting(
+        "respond_config",
+        None,
+        "YAML response file: alert sinks, routes, the SCIM and session targets and the "
+        "containment playbooks (see docs/respond.md). Without it nothing is sent.",
+    ),
+    Setting(
         "pg_log_line_prefix",
         "%m [%p] %q%u@%d ",
         "The PostgreSQL log_line_prefix of stderr logs read with --source pgaudit.",

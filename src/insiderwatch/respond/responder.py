@@ -135,5 +135,12 @@ class Responder:
         self.flush()
         self.deliverer.close()
 
+    def __enter__(self) -> Responder:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
 
 __all__ = ["Handled", "Responder", "SubjectLookup", "unknown_subject"]
