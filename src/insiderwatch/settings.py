@@ -72,6 +72,15 @@ def _default_secret_file(name: str = "hash.key") -> str:
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "insiderwatch.duckdb", "Path of the DuckDB analytics store."),
     Setting(
+        "ops_url",
+        None,
+        "SQLAlchemy URL of the operational store (triage, cases, users, tokens, audit log, "
+        "containment, deliveries): "
+        "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB. Default: a SQLite "
+        "file beside the analytics store (x.duckdb -> x.ops.sqlite).",
+        secret=True,
+    ),
+    Setting(
         "secret_file",
         None,
         "File holding the per-deployment key for hashing customer emails and phones. Created "
@@ -153,13 +162,6 @@ SETTINGS: tuple[Setting, ...] = (
         "internal_apps",
         ",".join(DEFAULT_INTERNAL_APPS),
         "Application names (comma-separated) whose database reads are monitoring, not staff.",
-    ),
-    Setting(
-        "ops_url",
-        None,
-        "SQLAlchemy URL of the operational store (triage, containment, deliveries): "
-        "sqlite:///PATH or postgresql+psycopg://... Default: a SQLite file beside the "
-        "analytics store (x.duckdb -> x.ops.sqlite).",
     ),
     Setting(
         "respond_config",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from insiderwatch.app.ops import open_ops_store
 from insiderwatch.errors import ConfigError
 from insiderwatch.privacy import HashKey, load_or_create_key
 from insiderwatch.respond.config import ResponseConfig, load_config
@@ -12,11 +13,10 @@ from insiderwatch.respond.delivery import Clock, utcnow
 from insiderwatch.respond.responder import Responder, SubjectLookup, unknown_subject
 from insiderwatch.respond.store import ResponseStore
 from insiderwatch.settings import Settings
-from insiderwatch.store.ops import default_url, open_ops
 
 
 def response_store(settings: Settings) -> ResponseStore:
-    return ResponseStore(open_ops(settings.ops_url or default_url(settings.db)).engine)
+    return ResponseStore(open_ops_store(settings).engine)
 
 
 def response_config(settings: Settings) -> ResponseConfig:
