@@ -63,6 +63,8 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "time_earliest": "2001-02-03",
         "max_line_bytes": "4096",
         "time_days_ahead": "7",
+        "ops_url": "postgresql+psycopg://iw@localhost/iw",
+        "rules_config": "rules.toml",
     }
     assert set(values) == set(REGISTRY), "a new setting needs a value here"
     environ = {REGISTRY[name].env_var: value for name, value in values.items()}

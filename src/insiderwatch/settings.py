@@ -72,6 +72,19 @@ def _default_secret_file(name: str = "hash.key") -> str:
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "insiderwatch.duckdb", "Path of the DuckDB analytics store."),
     Setting(
+        "ops_url",
+        None,
+        "SQLAlchemy URL of the operational store (alert workflow, users, tokens, audit "
+        "log), e.g. postgresql+psycopg://user@host/insiderwatch. Default: a SQLite file "
+        "beside the analytics store (DB.ops.sqlite).",
+    ),
+    Setting(
+        "rules_config",
+        None,
+        "Detection settings (TOML): explanations, destinations, risk, suppressions "
+        "(the --rules-config of the detection commands).",
+    ),
+    Setting(
         "secret_file",
         None,
         "File holding the per-deployment key for hashing customer emails and phones. Created "
