@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -31,7 +32,7 @@ def analyzed(dataset, tmp_path_factory) -> list[Alert]:
     out = tmp_path_factory.mktemp("analyze")
     analysis = app.analyze_dataset(_deployment(out), dataset, out)
     assert analysis.detection is not None and analysis.alerts_file is not None
-    lines = open(analysis.alerts_file, "rb").read().splitlines()
+    lines = Path(analysis.alerts_file).read_bytes().splitlines()
     return [msgspec.json.decode(line, type=Alert) for line in lines]
 
 
