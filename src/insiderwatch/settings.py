@@ -76,7 +76,7 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "SQLAlchemy URL of the operational store (alert workflow, users, tokens, audit "
         "log), e.g. postgresql+psycopg://user@host/insiderwatch. Default: a SQLite file "
-        "beside the analytics store (DB.ops.sqlite).",
+        "beside the analytics store (x.duckdb -> x.ops.sqlite).",
     ),
     Setting(
         "rules_config",

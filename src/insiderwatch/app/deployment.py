@@ -21,6 +21,7 @@ from insiderwatch.sources.identity import IdentityMap
 from insiderwatch.sources.kinds import SourceOptions
 from insiderwatch.sources.sql_access import SqlMap
 from insiderwatch.store import Store
+from insiderwatch.store.ops.db import OpsStore, default_url, open_ops
 from insiderwatch.store.validate import TimeWindow
 
 
@@ -63,6 +64,10 @@ class Deployment:
         with self.open_store(create=create, read_only=read_only) as opened:
             yield opened
 
+    def open_ops(self) -> OpsStore:
+        """The operational store (triage, users, tokens, audit log), migrated to head."""
+        return open_ops(self.ops_url)
+
     def source_options(self, mapping: Path | None = None) -> SourceOptions:
         """How log sources read (identity map, SQL map, internal apps ...)."""
         s = self.settings
@@ -82,9 +87,7 @@ class Deployment:
 
 
 def _ops_url(settings: Settings, store_path: Path) -> str:
-    if settings.ops_url:
-        return str(settings.ops_url)
-    return f"sqlite:///{store_path.resolve().with_name(store_path.name + '.ops.sqlite')}"
+    return str(settings.ops_url) if settings.ops_url else default_url(store_path)
 
 
 def from_settings(settings: Settings) -> Deployment:
