@@ -74,9 +74,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ops_url",
         None,
-        "SQLAlchemy URL of the operational store (alert workflow, users, tokens, audit "
-        "log), e.g. postgresql+psycopg://user@host/insiderwatch. Default: a SQLite file "
-        "beside the analytics store (x.duckdb -> x.ops.sqlite).",
+        "SQLAlchemy URL of the operational store (triage, cases, users, tokens, audit log): "
+        "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB. Default: a SQLite "
+        "file beside the analytics store (x.duckdb -> x.ops.sqlite).",
+        secret=True,
     ),
     Setting(
         "rules_config",
