@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.response import open_responder, response_store
 from insiderwatch.contract.records import Alert
 from insiderwatch.respond.config import ResponseConfig, load_config
 from insiderwatch.respond.records import Containment, Subject
-from insiderwatch.settings import Settings
 from insiderwatch.store.duckdb_store import Store
 
 
@@ -19,27 +19,27 @@ def check_playbooks(path: Path) -> ResponseConfig:
 
 
 def list_actions(
-    settings: Settings, status: str | None = None, limit: int = 50
+    deployment: Deployment, status: str | None = None, limit: int = 50
 ) -> list[Containment]:
-    return response_store(settings).actions(status=status, limit=limit)
+    return response_store(deployment).actions(status=status, limit=limit)
 
 
-def show_action(settings: Settings, action_id: str) -> Containment:
-    return response_store(settings).action(action_id)
+def show_action(deployment: Deployment, action_id: str) -> Containment:
+    return response_store(deployment).action(action_id)
 
 
-def approve_action(settings: Settings, action_id: str, who: str, note: str = "") -> Containment:
-    with open_responder(settings) as responder:
+def approve_action(deployment: Deployment, action_id: str, who: str, note: str = "") -> Containment:
+    with open_responder(deployment) as responder:
         return responder.contain.approve(action_id, who, note)
 
 
-def reject_action(settings: Settings, action_id: str, who: str, note: str = "") -> Containment:
-    with open_responder(settings) as responder:
+def reject_action(deployment: Deployment, action_id: str, who: str, note: str = "") -> Containment:
+    with open_responder(deployment) as responder:
         return responder.contain.reject(action_id, who, note)
 
 
-def reinstate_action(settings: Settings, action_id: str, who: str, why: str) -> Containment:
-    with open_responder(settings) as responder:
+def reinstate_action(deployment: Deployment, action_id: str, who: str, why: str) -> Containment:
+    with open_responder(deployment) as responder:
         return responder.contain.reinstate(action_id, who, why)
 
 

@@ -31,18 +31,17 @@ from insiderwatch.cli.app import (
     DbOption,
     JsonOption,
     app,
+    deployment_for,
     err,
     fail,
     out,
     print_json,
-    settings_for,
     shown,
 )
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.export.ocsf import read_alerts
 from insiderwatch.respond.records import Containment, Delivery
 from insiderwatch.respond.responder import unknown_subject
-from insiderwatch.store import open_store
 
 OpsUrlOption = Annotated[
     str | None,
@@ -77,8 +76,8 @@ app.add_typer(contain_app, name="contain")
 app.add_typer(deliveries_app, name="deliveries")
 
 
-def _settings(db, config, ops_url, respond_config):
-    return settings_for(db, config, ops_url=ops_url, respond_config=respond_config)
+def _deployment(db, config, ops_url, respond_config):
+    return deployment_for(db, config, ops_url=ops_url, respond_config=respond_config)
 
 
 def _public(action: Containment) -> dict[str, Any]:
@@ -96,15 +95,15 @@ def respond_command(
     respond_config: RespondConfigOption = None,
 ) -> None:
     """Send an alert history through the routes and playbooks, as the live loop does."""
-    settings = _settings(db, config, ops_url, respond_config)
+    deployment = _deployment(db, config, ops_url, respond_config)
     try:
         lines = list(read_alerts(alerts))
         with ExitStack() as stack:
             subjects = unknown_subject
-            if Path(settings.db).exists():  # roles and learned routine, when there is a store
-                store = stack.enter_context(open_store(settings, read_only=True))
+            if deployment.store_path.exists():  # roles and learned routine, from the store
+                store = stack.enter_context(deployment.open_store(read_only=True))
                 subjects = StoreSubjects(store)
-            responder = stack.enter_context(open_responder(settings, subjects=subjects))
+            responder = stack.enter_context(open_responder(deployment, subjects=subjects))
             done = responder.handle(lines)
             storms = responder.flush()
     except InsiderwatchError as exc:
@@ -152,7 +151,7 @@ def contain_list(
 ) -> None:
     """Containment actions, newest first."""
     try:
-        actions = list_actions(_settings(db, config, ops_url, None), status, limit)
+        actions = list_actions(_deployment(db, config, ops_url, None), status, limit)
     except InsiderwatchError as exc:
         raise fail(exc) from None
     if as_json:
@@ -186,7 +185,7 @@ def contain_show(
 ) -> None:
     """One containment action with its trail (who, when, what, why)."""
     try:
-        action = show_action(_settings(db, config, ops_url, None), action_id)
+        action = show_action(_deployment(db, config, ops_url, None), action_id)
     except InsiderwatchError as exc:
         raise fail(exc) from None
     if as_json:
@@ -227,7 +226,7 @@ def contain_approve(
     respond_config: RespondConfigOption = None,
 ) -> None:
     """Approve a pending action; it runs once enough distinct people approved."""
-    _decide(approve_action, _settings(db, config, ops_url, respond_config), action_id, by, note)
+    _decide(approve_action, _deployment(db, config, ops_url, respond_config), action_id, by, note)
 
 
 @contain_app.command("reject")
@@ -241,7 +240,7 @@ def contain_reject(
     respond_config: RespondConfigOption = None,
 ) -> None:
     """Reject a pending action; it will not run."""
-    _decide(reject_action, _settings(db, config, ops_url, respond_config), action_id, by, note)
+    _decide(reject_action, _deployment(db, config, ops_url, respond_config), action_id, by, note)
 
 
 @contain_app.command("reinstate")
@@ -255,7 +254,7 @@ def contain_reinstate(
     respond_config: RespondConfigOption = None,
 ) -> None:
     """Reverse a done action (suspend: SCIM PATCH active=true)."""
-    _decide(reinstate_action, _settings(db, config, ops_url, respond_config), action_id, by, why)
+    _decide(reinstate_action, _deployment(db, config, ops_url, respond_config), action_id, by, why)
 
 
 def _delivery_row(d: Delivery) -> list[str]:
@@ -295,7 +294,7 @@ def deliveries_list(
 ) -> None:
     """Deliveries of alert notices, newest first (dead ones are the dead letters)."""
     try:
-        items = list_deliveries(_settings(db, config, ops_url, None), status, limit)
+        items = list_deliveries(_deployment(db, config, ops_url, None), status, limit)
     except InsiderwatchError as exc:
         raise fail(exc) from None
     _deliveries_out(items, as_json)
@@ -314,9 +313,9 @@ def deliveries_replay(
     as_json: JsonOption = False,
 ) -> None:
     """Send deliveries again with the same notice, tries and backoff."""
-    settings = _settings(db, config, ops_url, respond_config)
+    deployment = _deployment(db, config, ops_url, respond_config)
     try:
-        items = replay_deliveries(settings, delivery_ids or [], dead)
+        items = replay_deliveries(deployment, delivery_ids or [], dead)
     except InsiderwatchError as exc:
         raise fail(exc) from None
     _deliveries_out(items, as_json)
