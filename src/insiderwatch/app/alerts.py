@@ -8,6 +8,7 @@ from pathlib import Path
 import msgspec
 
 from insiderwatch.alerts import read_alert_history
+from insiderwatch.app.ops import open_ops_store
 from insiderwatch.contract import Alert
 from insiderwatch.contract.workflow import (
     AlertDossier,
@@ -18,6 +19,7 @@ from insiderwatch.contract.workflow import (
     TriagedAlert,
 )
 from insiderwatch.errors import UnreadableFileError
+from insiderwatch.settings import Settings
 from insiderwatch.store import Store
 from insiderwatch.store.ops import OpsStore, audit, reads, workflow
 from insiderwatch.store.ops.history import HistoryLine, record_history
@@ -85,6 +87,13 @@ def sync_store(ops: OpsStore, store: Store, *, actor: str) -> SyncReport:
     """Record the alert history the analytics store holds (what detection wrote)."""
     lines = [HistoryLine(a, f"{a.alert_id}:{a.revision}") for a in read_alert_history(store)]
     return _sync(ops, lines, [], f"store {store.path}", actor)
+
+
+def record_detection(settings: Settings, store: Store) -> SyncReport:
+    """What ``detect`` and ``analyze`` do after each run: the history into the
+    operational store the settings name."""
+    with open_ops_store(settings) as ops:
+        return sync_store(ops, store, actor="detection")
 
 
 def triage(

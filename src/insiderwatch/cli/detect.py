@@ -17,6 +17,8 @@ from insiderwatch.alerts import (
     read_alerts,
     write_alerts_jsonl,
 )
+from insiderwatch.app.alerts import record_detection
+from insiderwatch.app.ops import ops_url
 from insiderwatch.cli.app import (
     ConfigOption,
     DbOption,
@@ -35,6 +37,7 @@ from insiderwatch.detect.calibrate import calibration, policy_yaml
 from insiderwatch.detect.catalog import content_version
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.store import open_store
+from insiderwatch.store.ops.db import redacted
 
 RulesConfigOption = Annotated[
     Path | None,
@@ -96,6 +99,15 @@ def _summary(store, run: DetectionRun, seconds: float, top: int) -> None:
     _print_alerts(read_alerts(store, top), title=f"Top {top} alerts")
 
 
+def _record(settings, store) -> None:
+    """Detection's history into the operational store, where triage happens."""
+    report = record_detection(settings, store)
+    out.print(
+        f"Alert history recorded for triage: {report.recorded:,} new line(s), "
+        f"{report.alerts_opened:,} new alert(s) ({redacted(ops_url(settings))})."
+    )
+
+
 def _print_alerts(alerts, title: str) -> None:
     table = Table(title=title, show_lines=True)
     for col in ("alert", "employee", "score", "severity", "last change", "summary", "evidence"):
@@ -134,6 +146,7 @@ def analyze(
             run, seconds = _detect(store, rules_config, None)
             write_alerts_jsonl(read_alert_history(store), out_dir / "alerts.jsonl")
             _summary(store, run, seconds, top)
+            _record(settings, store)
     except InsiderwatchError as exc:
         raise fail(exc) from None
     out.print(f"Alerts written to {out_dir / 'alerts.jsonl'}")
@@ -161,6 +174,7 @@ def detect(
             if alerts_out is not None:
                 write_alerts_jsonl(read_alert_history(store), alerts_out)
             _summary(store, run, seconds, top)
+            _record(settings, store)
     except InsiderwatchError as exc:
         raise fail(exc) from None
 
@@ -216,14 +230,24 @@ def _print_routine(found) -> None:
     out.print(days)
 
 
-@app.command()
+# A group that still lists when called alone: its sub-commands (cli/ops.py) record the
+# alerts in the operational store and triage them.
+alerts_app = typer.Typer()
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.callback(invoke_without_command=True)
 def alerts(
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="Alerts to show, highest score first.")] = 20,
     db: DbOption = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List alerts as they stand now (the last line of each), with their summaries."""
+    """List alerts as they stand now (the last line of each), with their summaries; the
+    sub-commands record them in the operational store and triage them."""
+    if ctx.invoked_subcommand is not None:
+        return
     settings = settings_for(db, config)
     try:
         with open_store(settings, create=False, read_only=True) as store:
