@@ -18,23 +18,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from insiderwatch.app import alerts as alert_cases
 from insiderwatch.app import tokens as token_cases
 from insiderwatch.app import users as user_cases
-from insiderwatch.app.ops import audit_entries, local_actor, open_ops_store, verify_audit
+from insiderwatch.app.ops import audit_entries, local_actor, verify_audit
 from insiderwatch.cli.app import (
     ConfigOption,
     DbOption,
     JsonOption,
     app,
+    deployment_for,
     err,
     fail,
     out,
     print_json,
-    settings_for,
     shown,
 )
 from insiderwatch.cli.detect import alerts_app
 from insiderwatch.contract.workflow import ALERT_STATES, CLOSE_REASONS, ROLES
 from insiderwatch.errors import InsiderwatchError
-from insiderwatch.store import open_store
 from insiderwatch.store.ops import OpsStore
 from insiderwatch.store.ops.db import redacted
 
@@ -69,15 +68,15 @@ WhyOption = Annotated[str, typer.Option("--why", help="Why, for the record.")]
 def _ops(db: Path | None, config: Path | None, ops_url: str | None) -> Iterator[OpsStore]:
     """The opened store; the project's errors and a database failing mid-way end the
     command with one line, never a traceback."""
-    settings = settings_for(db, config, ops_url=ops_url)
+    deployment = deployment_for(db, config, ops_url=ops_url)
     try:
-        with open_ops_store(settings) as ops:
+        with deployment.open_ops() as ops:
             yield ops
     except InsiderwatchError as exc:
         raise fail(exc) from None
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        where = redacted(ops_url or settings.ops_url or "the default ops store")
+        where = redacted(deployment.ops_url)
         raise fail(f"ops store {where}: {reason}") from None
 
 
@@ -111,8 +110,7 @@ def alerts_sync(
         if source is not None:
             report = alert_cases.sync_file(ops, source, actor=actor)
         else:
-            with open_store(settings_for(db, config), create=False, read_only=True) as store:
-                report = alert_cases.sync_store(ops, store, actor=actor)
+            report = alert_cases.sync_deployment(deployment_for(db, config), ops, actor=actor)
     if as_json:
         _json(report)
         return
