@@ -80,6 +80,12 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting(
+        "rules_config",
+        None,
+        "Detection settings (TOML): explanations, destinations, risk, suppressions "
+        "(the --rules-config of the detection commands).",
+    ),
+    Setting(
         "secret_file",
         None,
         "File holding the per-deployment key for hashing customer emails and phones. Created "
