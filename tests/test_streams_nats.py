@@ -13,7 +13,8 @@ import nats
 import nats.errors
 import pytest
 
-from insiderwatch.collect import StoreSink
+from insiderwatch.app import from_settings
+from insiderwatch.app.collect import StoreSink
 from insiderwatch.settings import load_settings
 from insiderwatch.sources.streams.nats import NatsCollector, NatsConfig, message_batch
 from sample_data import at, write_sample
@@ -31,7 +32,7 @@ def nats_server() -> Iterator[Nats]:
 @pytest.fixture
 def sink(store, hash_key, ingest, tmp_path) -> StoreSink:
     ingest(write_sample(tmp_path / "roster", only=("employees",)))
-    return StoreSink(store, hash_key, load_settings(environ={}))
+    return StoreSink(from_settings(load_settings(environ={})), store, hash_key)
 
 
 def _config(server: Nats, **kw) -> NatsConfig:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from insiderwatch.collect import StoreSink
+from insiderwatch.app import from_settings
+from insiderwatch.app.collect import StoreSink
 from insiderwatch.errors import ConfigError
 from insiderwatch.settings import load_settings
 from insiderwatch.sources.streams.tail import Tailer, TailSource, expand, load_tail_sources
@@ -51,7 +52,7 @@ def setup(tmp_path, hash_key):
 
 def tailer(db: Path, key, sources) -> tuple[Store, Tailer]:
     store = Store(db, threads=1)
-    sink = StoreSink(store, key, load_settings(environ={}))
+    sink = StoreSink(from_settings(load_settings(environ={})), store, key)
     return store, Tailer(sources, sink.read_log, interval=0.1)
 
 

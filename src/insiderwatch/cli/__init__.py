@@ -11,6 +11,7 @@ from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     export,
     inspect,
     meta,
+    ops,
     outside,
     sources,
 )

@@ -11,22 +11,21 @@ from typing import Annotated
 
 import typer
 
+from insiderwatch.app import ingest_key, seal
+from insiderwatch.app.collect import Collectors, StoreSink, collectors_for, run_collectors
 from insiderwatch.cli.app import (
     ConfigOption,
     DbOption,
     JsonOption,
     app,
+    deployment_for,
     err,
     fail,
     note_aborted,
+    note_evidence,
     print_json,
-    settings_for,
 )
-from insiderwatch.cli.evidence import seal_after_ingest
-from insiderwatch.collect import Collectors, StoreSink, collectors_for, run_collectors
 from insiderwatch.errors import InsiderwatchError
-from insiderwatch.privacy import load_or_create_key
-from insiderwatch.store import open_store
 
 
 async def _until_signal(collectors: Collectors, seconds: float | None) -> None:
@@ -86,22 +85,22 @@ def collect(
 
     Events are committed before they are acknowledged, so a restart resumes without
     losing or double counting any. `insiderwatch serve` runs the same collectors."""
-    settings = settings_for(db, config, nats_url=nats_url, tail_sources=tail_sources)
-    if not settings.nats_url and not settings.tail_sources:
+    deployment = deployment_for(db, config, nats_url=nats_url, tail_sources=tail_sources)
+    if not deployment.settings.nats_url and not deployment.settings.tail_sources:
         raise fail(
             "nothing to collect: set nats_url or tail_sources (or --nats-url, --tail-sources)"
         )
     began = time.perf_counter()
     try:
-        key = load_or_create_key(settings.secret_path, settings.hash_key)
-        with open_store(settings) as store:
-            note_aborted(store)
+        key = ingest_key(deployment.settings)
+        with deployment.open_store() as store:
+            note_aborted(store.aborted)
             store.bind_key(key)
-            collectors = collectors_for(StoreSink(store, key, settings))
+            collectors = collectors_for(StoreSink(deployment, store, key))
             err.print("collecting; Ctrl-C stops")
             with contextlib.suppress(KeyboardInterrupt):
                 asyncio.run(_until_signal(collectors, seconds))
-            seal_after_ingest(store, settings)
+            note_evidence(seal(store, deployment))
     except InsiderwatchError as exc:
         raise fail(exc) from None
     summary = _summary(collectors, time.perf_counter() - began)

@@ -13,7 +13,7 @@ a new day's log is picked up) and every file that changed since the last look is
 from its checkpoint by the ``read`` function the caller gives, which loads it and saves
 the checkpoint durably in the store. Files are read oldest first: after a rotation the
 renamed file, which takes over the checkpoint its old name left (see
-``ingest_sources.saved_position``), is finished before the new file starts.
+``ingest.logs.saved_position``), is finished before the new file starts.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Run the continuous collectors (NATS JetStream, log tailing) against the store.
+"""Collect continuously: the NATS JetStream consumer and log tailing, into the store.
 
-:class:`StoreSink` is what the collectors commit through: the same loader as files (one
-transaction per batch: events, dead letters and counters together), behind a lock so
-that the collectors, each on its own thread, take turns as the store's one writer.
-:func:`run_collectors` starts the ones the settings enable and runs until stopped.
+:class:`StoreSink` is what the collectors commit through: the one ingest pipeline (each
+batch in its own transaction: events, dead letters and counters together), behind a lock
+so that the collectors, each on its own thread, take turns as the store's one writer.
+:func:`run_collectors` runs the ones the settings enable until stopped.
 """
 
 from __future__ import annotations
@@ -15,42 +15,38 @@ from pathlib import Path
 
 import duckdb
 
-from insiderwatch.contract import TABLES
-from insiderwatch.ingest_sources import SourceFileResult, ingest_log_file, source_options
+from insiderwatch.app.deployment import Deployment
+from insiderwatch.errors import InsiderwatchError
+from insiderwatch.ingest.logs import SourceFileResult, ingest_log_file
+from insiderwatch.ingest.pipeline import load
 from insiderwatch.privacy import HashKey
-from insiderwatch.settings import Settings
 from insiderwatch.sources.readers import RawBatch
 from insiderwatch.sources.streams.nats import NatsCollector, NatsConfig
 from insiderwatch.sources.streams.tail import Tailer, TailSource, load_tail_sources
 from insiderwatch.store import Store
-from insiderwatch.store.loader import BatchLoader, LoadCounts
+from insiderwatch.store.loader import LoadCounts
 
 
 @dataclass
 class StoreSink:
-    """Commits collector batches into one store, one writer at a time."""
+    """Commits collector batches into one open store, one writer at a time."""
 
+    deployment: Deployment
     store: Store
     key: HashKey
-    settings: Settings
     lock: threading.Lock = field(default_factory=threading.Lock)
     loaded: LoadCounts = field(default_factory=LoadCounts)
 
     def commit(self, origin: str, table: str, batch: RawBatch) -> LoadCounts:
+        """Load one batch; raises when it did not commit (the collector must not ack)."""
+        fmt = origin.split(":", 1)[0]
+        region = self.deployment.phone_region
         with self.lock:
-            store = self.store
-            batch_id = store.new_batch(table, origin, origin.split(":", 1)[0])
-            loader = BatchLoader(
-                store, TABLES[table], origin, batch_id, self.key, self.settings.phone_region
-            )
-            try:
-                counts = loader.load_in_transaction(batch)
-            except BaseException:
-                store.finish_batch(batch_id, {}, "failed")
-                raise
-            store.finish_batch(batch_id, counts.as_dict())
-            self.loaded.add(counts)
-            return counts
+            done = load(self.store, table, origin, fmt, self.key, [batch], phone_region=region)
+            if done.error:
+                raise InsiderwatchError(done.error)
+            self.loaded.add(done.counts)
+            return done.counts
 
     def healthy(self) -> bool:
         with self.lock:
@@ -61,8 +57,7 @@ class StoreSink:
             return True
 
     def read_log(self, source: TailSource, path: Path) -> SourceFileResult:
-        mapping = Path(source.mapping) if source.mapping else None
-        options = source_options(self.settings, mapping)
+        options = self.deployment.source_options(Path(source.mapping) if source.mapping else None)
         with self.lock:
             result = ingest_log_file(
                 self.store,
@@ -70,7 +65,7 @@ class StoreSink:
                 path,
                 self.key,
                 options,
-                phone_region=self.settings.phone_region,
+                phone_region=self.deployment.phone_region,
             )
             self.loaded.add(result.counts)
             return result
@@ -86,7 +81,8 @@ class Collectors:
 
 
 def collectors_for(sink: StoreSink) -> Collectors:
-    settings = sink.settings
+    """The collectors the deployment's settings enable (a bad tail file fails here)."""
+    settings = sink.deployment.settings
     found = Collectors(sink)
     if settings.nats_url:
         found.nats = NatsCollector(NatsConfig.from_settings(settings), sink)
