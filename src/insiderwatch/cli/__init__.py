@@ -13,6 +13,7 @@ from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     meta,
     ops,
     outside,
+    respond,
     sources,
 )
 from insiderwatch.cli.app import app
