@@ -8,6 +8,7 @@ Datasets are written with the helpers in ``sample_data.py``.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -105,3 +106,31 @@ def cli() -> Callable[..., Any]:
         return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200", **(env or {})})
 
     return invoke
+
+
+# --- the operational store on both backends ---------------------------------------------
+
+
+_OPS_DATABASES = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def ops_postgres() -> Iterator[Any]:
+    """One private PostgreSQL for the session's ops-store tests (a database per test)."""
+    from servers import Postgres
+
+    server = Postgres(pgaudit=False)
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ops_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL of an empty operational store: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ops.sqlite'}"
+    server = request.getfixturevalue("ops_postgres")
+    name = f"ops_{next(_OPS_DATABASES)}"
+    server.psql(f"CREATE DATABASE {name}")
+    return f"postgresql+psycopg://postgres@127.0.0.1:{server.port}/{name}"

@@ -62,16 +62,18 @@ def _pg_bindir() -> Path:
 
 
 class Postgres:
-    """initdb + pg_ctl on 127.0.0.1:<port> with pgaudit; logs as csvlog and stderr."""
+    """initdb + pg_ctl on 127.0.0.1:<port>, with pgaudit unless ``pgaudit=False`` (the
+    operational store needs a plain server); logs as csvlog and stderr."""
 
     LOG_LINE_PREFIX = "%m [%p] %c %q%u@%d [%a] "
 
-    def __init__(self) -> None:
+    def __init__(self, pgaudit: bool = True) -> None:
         self.bin = _pg_bindir()
+        self.pgaudit = pgaudit
         libdir = subprocess.run(
             [str(self.bin / "pg_config"), "--pkglibdir"], capture_output=True, text=True
         ).stdout.strip()
-        if not Path(libdir, "pgaudit.so").exists():
+        if pgaudit and not Path(libdir, "pgaudit.so").exists():
             pytest.fail(
                 f"pgaudit is not installed in {libdir}: run tools/provision.sh as root "
                 f"(installs postgresql-{self.bin.parent.name}-pgaudit)"
@@ -102,10 +104,6 @@ class Postgres:
                 "listen_addresses": "'127.0.0.1'",
                 "port": str(self.port),
                 "unix_socket_directories": f"'{self.root}'",
-                "shared_preload_libraries": "'pgaudit'",
-                "pgaudit.log": "'read, write'",
-                "pgaudit.log_relation": "on",
-                "pgaudit.log_rows": "on",
                 "logging_collector": "on",
                 "log_destination": "'csvlog,stderr'",
                 "log_directory": f"'{self.logs}'",
@@ -114,6 +112,13 @@ class Postgres:
                 "log_line_prefix": f"'{self.LOG_LINE_PREFIX}'",
                 "fsync": "off",
             }
+            if self.pgaudit:
+                conf |= {
+                    "shared_preload_libraries": "'pgaudit'",
+                    "pgaudit.log": "'read, write'",
+                    "pgaudit.log_relation": "on",
+                    "pgaudit.log_rows": "on",
+                }
             with (self.data / "postgresql.conf").open("a") as fh:
                 fh.writelines(f"{k} = {v}\n" for k, v in conf.items())
         subprocess.run(

@@ -73,6 +73,7 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "compact_min_segments": "4",
         "rules_config": "rules.toml",
         "alerts_out": "alerts.jsonl",
+        "ops_url": "postgresql+psycopg://iw@127.0.0.1/ops",
     }
     assert set(values) == set(REGISTRY), "a new setting needs a value here"
     environ = {REGISTRY[name].env_var: value for name, value in values.items()}
@@ -170,7 +171,8 @@ def test_default_secret_path_is_under_xdg_config(tmp_path, monkeypatch):
 
 def test_env_var_names():
     assert [s.env_var for s in SETTINGS] == [f"INSIDERWATCH_{s.name.upper()}" for s in SETTINGS]
-    assert [s.name for s in SETTINGS if s.secret] == ["hash_key"]
+    # ops_url may carry a database password
+    assert [s.name for s in SETTINGS if s.secret] == ["ops_url", "hash_key"]
 
 
 # --- through the command line ----------------------------------------------------------

@@ -8,15 +8,15 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from insiderwatch.web.api import create_app
-from test_web import COLLECTOR, READER, company, make_service  # noqa: F401 (fixture)
+from test_web import company, make_service  # noqa: F401 (fixture)
 
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory, company):  # noqa: F811
-    service, _ = make_service(tmp_path_factory.mktemp("fuzz"), company[0])
+    service, tokens = make_service(tmp_path_factory.mktemp("fuzz"), company[0])
     app = create_app(service, run_service=False)
     service.start()
-    yield schemathesis.openapi.from_asgi("/openapi.json", app)
+    yield schemathesis.openapi.from_asgi("/openapi.json", app), tokens
     service.stop()
 
 
@@ -34,7 +34,8 @@ def fuzz(operation, token: str) -> None:
 
 
 def test_every_operation_keeps_to_its_schema(api_schema):
-    operations = [result.ok() for result in api_schema.get_all_operations()]
+    schema, tokens = api_schema
+    operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} >= {"/v1/events", "/v1/alerts", "/healthz"}
     for operation in operations:
-        fuzz(operation, COLLECTOR if operation.path == "/v1/events" else READER)
+        fuzz(operation, tokens.collector if operation.path == "/v1/events" else tokens.reader)

@@ -79,6 +79,14 @@ def _default_secret_file(name: str = "hash.key") -> str:
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "insiderwatch.duckdb", "Path of the DuckDB analytics store."),
     Setting(
+        "ops_url",
+        None,
+        "SQLAlchemy URL of the operational store (triage, cases, users, tokens, audit log): "
+        "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB. Default: a SQLite "
+        "file beside the analytics store (x.duckdb -> x.ops.sqlite).",
+        secret=True,
+    ),
+    Setting(
         "secret_file",
         None,
         "File holding the per-deployment key for hashing customer emails and phones. Created "

@@ -11,6 +11,7 @@ from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     inspect,
     meta,
     outside,
+    serve,
     sources,
 )
 from insiderwatch.cli.app import app

@@ -38,12 +38,26 @@ Table = Literal[tuple(TABLES)]  # type: ignore[valid-type]
 _REFUSALS = {
     401: {"model": Problem, "description": "No valid token."},
     422: {"model": Problem, "description": "Invalid parameters."},
+    503: {"model": Problem, "description": "Operational store unavailable: retry."},
 }
 
 
 def _unauthorized(what: str) -> HTTPException:
     return HTTPException(401, f"a valid {what} token is required",
                          headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+
+
+def _ops(fn, *args):
+    """Ask the operational store; when it cannot answer, the request is refused with 503
+    and Retry-After (the client retries; nothing is half done)."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        raise HTTPException(
+            503,
+            f"operational store unavailable: {type(exc).__name__}",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from None
 
 
 def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
@@ -76,13 +90,13 @@ def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
 
     def collector(token: Token) -> str:
-        source = token and service.ops.collector_source(token.credentials)
+        source = token and _ops(service.ops.collector_source, token.credentials)
         if not source:
             raise _unauthorized("collector")
         return source
 
     def reader(token: Token) -> str:
-        name = token and service.ops.reader_name(token.credentials)
+        name = token and _ops(service.ops.reader_name, token.credentials)
         if not name:
             raise _unauthorized("reader")
         return name
@@ -96,7 +110,7 @@ def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
             400: {"model": Problem, "description": "Body not JSON, gzip or UTF-8."},
             413: {"model": Problem, "description": "Body over max_request_bytes."},
             415: {"model": Problem, "description": "Unsupported type or encoding."},
-            503: {"model": Problem, "description": "Writer busy: retry after Retry-After."},
+            503: {"model": Problem, "description": "Writer or operational store busy: retry."},
         },
         openapi_extra={
             "requestBody": {
@@ -196,9 +210,8 @@ def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
     @app.get(
         "/v1/employees/{employee}/timeline",
         response_model=TimelineOut,
-        responses={**_REFUSALS, 404: {"model": Problem, "description": "No such employee."},
-                   503: {"model": Problem, "description": "Audit log unavailable."}},
-    )  # fmt: skip
+        responses={**_REFUSALS, 404: {"model": Problem, "description": "No such employee."}},
+    )
     def employee_timeline(
         employee: str,
         who: Annotated[str, Depends(reader)],
@@ -212,10 +225,7 @@ def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
             employee_id = service.pseudonyms.resolve(store, employee)
             if employee_id is None:
                 raise HTTPException(404, f"no employee {employee}")
-            try:
-                service.ops.audit_read(who, "timeline", employee_id)
-            except Exception as exc:  # no audit record, no data
-                raise HTTPException(503, f"audit log unavailable: {exc}") from None
+            _ops(service.ops.audit_read, who, "timeline", employee_id)  # no record, no data
             entries = timeline(store, employee_id, _utc(since), _utc(until), limit)
         return TimelineOut(
             employee=employee,
@@ -250,7 +260,7 @@ def _alerts(service: Service, alert_id: str | None = None) -> list[AlertOut]:
     for line in history:
         if alert_id is None or line.alert_id == alert_id:
             by_id.setdefault(line.alert_id, []).append(line)
-    states = service.ops.alert_states(list(by_id)) if by_id else {}
+    states = _ops(service.ops.alert_states, list(by_id)) if by_id else {}
     return [_alert_out(service, lines, states.get(i, "new")) for i, lines in by_id.items()]
 
 

@@ -1,0 +1,203 @@
+"""Typed records of the operational store: what people create and must never be
+recomputed away (alert triage, cases, users, API tokens, the audit log).
+
+The states and the moves allowed between them are data here, so the store enforces,
+the CLI and the HTTP API show, and the docs describe the same workflow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import msgspec
+
+AlertState = Literal["new", "triaging", "escalated", "closed"]
+ALERT_STATES: tuple[AlertState, ...] = ("new", "triaging", "escalated", "closed")
+
+# Reopening a closed alert goes back to triage: a closing reason can turn out wrong.
+ALERT_MOVES: dict[str, tuple[str, ...]] = {
+    "new": ("triaging", "closed"),
+    "triaging": ("escalated", "closed"),
+    "escalated": ("closed",),
+    "closed": ("triaging",),
+}
+
+CloseReason = Literal[
+    "true_positive",
+    "known_business_reason",
+    "data_quality",
+    "expected_role_behaviour",
+    "duplicate",
+    "other",
+]
+CLOSE_REASONS: tuple[CloseReason, ...] = (
+    "true_positive",
+    "known_business_reason",
+    "data_quality",
+    "expected_role_behaviour",
+    "duplicate",
+    "other",
+)
+
+CaseState = Literal["new", "investigating", "confirmed", "dismissed", "closed"]
+CASE_STATES: tuple[CaseState, ...] = ("new", "investigating", "confirmed", "dismissed", "closed")
+CASE_MOVES: dict[str, tuple[str, ...]] = {
+    "new": ("investigating", "dismissed"),
+    "investigating": ("confirmed", "dismissed"),
+    "confirmed": ("closed",),
+    "dismissed": ("closed", "investigating"),
+    "closed": (),
+}
+
+Role = Literal["admin", "analyst", "investigator", "privacy_officer", "auditor"]
+ROLES: tuple[Role, ...] = ("admin", "analyst", "investigator", "privacy_officer", "auditor")
+
+TokenKind = Literal["source", "user"]
+
+UtcTime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
+
+
+class Transition(msgspec.Struct, kw_only=True, frozen=True):
+    """One workflow move of an alert or a case: who, when, from what to what, and why."""
+
+    subject: Literal["alert", "case"]
+    subject_id: str
+    from_state: str | None
+    to_state: str
+    actor: str
+    at: UtcTime
+    why: str = ""
+    close_reason: CloseReason | None = None
+    case_id: int | None = None
+
+
+class Assignment(msgspec.Struct, kw_only=True, frozen=True):
+    alert_id: str
+    assignee: str | None
+    actor: str
+    at: UtcTime
+    why: str = ""
+
+
+class Note(msgspec.Struct, kw_only=True, frozen=True):
+    note_id: int
+    alert_id: str
+    author: str
+    at: UtcTime
+    text: str
+
+
+class TriagedAlert(msgspec.Struct, kw_only=True, frozen=True):
+    """An alert as the operational store holds it: detection's latest line (score,
+    severity, summary) beside what people did with it (state, assignee, case)."""
+
+    alert_id: str
+    employee_id: str
+    revision: int
+    score: float
+    severity: str
+    summary: str
+    opened_at: UtcTime
+    detected_at: UtcTime
+    state: AlertState
+    state_since: UtcTime
+    assignee: str | None = None
+    case_id: int | None = None
+    close_reason: CloseReason | None = None
+
+
+class AlertDossier(msgspec.Struct, kw_only=True, frozen=True):
+    """Everything about one alert: its current triage, detection's lines, the workflow."""
+
+    alert: TriagedAlert
+    revisions: list[dict]
+    transitions: list[Transition]
+    assignments: list[Assignment]
+    notes: list[Note]
+
+
+class CaseFile(msgspec.Struct, kw_only=True, frozen=True):
+    """An investigation case (distinct from the contract's ``Case``, the business case
+    that explains an access)."""
+
+    case_id: int
+    title: str
+    state: CaseState
+    created_by: str
+    created_at: UtcTime
+    alert_ids: list[str] = []
+
+
+class SyncRejected(msgspec.Struct, kw_only=True, frozen=True):
+    where: str  # file:line, or alert_id:revision for a conflicting line
+    reason: str
+
+
+class SyncReport(msgspec.Struct, kw_only=True, frozen=True):
+    """What recording an alert history did: lines read, new, already there, rejected."""
+
+    read: int
+    recorded: int
+    duplicates: int
+    alerts_opened: int
+    rejected: list[SyncRejected] = []
+
+
+class User(msgspec.Struct, kw_only=True, frozen=True):
+    name: str
+    role: Role
+    created_at: UtcTime
+    disabled_at: UtcTime | None = None
+
+
+class TokenInfo(msgspec.Struct, kw_only=True, frozen=True):
+    """An API token as listed: never the token itself, only its first characters."""
+
+    token_id: int
+    kind: TokenKind
+    owner: str  # the collector source or the user name
+    prefix: str
+    created_at: UtcTime
+    last_used_at: UtcTime | None = None
+    revoked_at: UtcTime | None = None
+
+
+class NewToken(msgspec.Struct, kw_only=True, frozen=True):
+    """A token just made: ``token`` is shown this once and stored only as a hash."""
+
+    info: TokenInfo
+    token: str
+
+
+class AuditEntry(msgspec.Struct, kw_only=True, frozen=True):
+    """One line of the append-only audit log: who did or read what, when, and why."""
+
+    seq: int
+    at: UtcTime
+    actor: str
+    action: str
+    subject_kind: str
+    subject_id: str
+    why: str = ""
+    detail: dict = {}
+    prev_hash: str
+    hash: str
+
+
+class AuditProblem(msgspec.Struct, kw_only=True, frozen=True):
+    seq: int
+    reason: str
+
+
+class AuditVerification(msgspec.Struct, kw_only=True, frozen=True):
+    """The audit log's chain checked end to end. ``head`` is the last hash: kept outside
+    the store it also proves that no entry was cut off the end."""
+
+    entries: int
+    head: str
+    problems: list[AuditProblem] = []
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems

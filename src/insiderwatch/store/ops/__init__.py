@@ -1,0 +1,6 @@
+"""The operational store (SQLAlchemy + Alembic; SQLite embedded, PostgreSQL for a
+service): what people create and must never be recomputed away."""
+
+from insiderwatch.store.ops.db import OpsStore, default_url, open_ops
+
+__all__ = ["OpsStore", "default_url", "open_ops"]

@@ -1,0 +1,1 @@
+"""One module per schema revision; each names the one before it (``down_revision``)."""

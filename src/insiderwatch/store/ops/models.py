@@ -1,0 +1,217 @@
+"""The operational store's tables as typed SQLAlchemy models.
+
+The migrations in ``migrations/versions`` create exactly these tables (a test compares
+them); a change here needs a new migration beside the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from insiderwatch.contract.workflow import (
+    ALERT_STATES,
+    CASE_STATES,
+    CLOSE_REASONS,
+    ROLES,
+)
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """An instant in UTC on every backend: SQLite keeps no zone, so aware times are
+    converted to UTC on the way in and marked UTC on the way out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: give a time zone")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+ID = String(128)
+NAME = String(64)
+
+
+class AlertRow(Base):
+    """An alert: detection's latest line (score, summary) beside the triage people did."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint(one_of("state", ALERT_STATES), name="alerts_state"),
+        CheckConstraint(
+            f"close_reason IS NULL OR {one_of('close_reason', CLOSE_REASONS)}",
+            name="alerts_close_reason",
+        ),
+        Index("alerts_state_score", "state", "score"),
+    )
+
+    alert_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    employee_id: Mapped[str] = mapped_column(ID, index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    detected_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    state_since: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    assignee: Mapped[str | None] = mapped_column(NAME)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.case_id"))
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class AlertLine(Base):
+    """One line of the alert history as detection wrote it, kept verbatim (JSON)."""
+
+    __tablename__ = "alert_lines"
+
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.alert_id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    detected_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    line_hash: Mapped[str] = mapped_column(String(64))
+    line: Mapped[str] = mapped_column(Text)
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    __table_args__ = (CheckConstraint(one_of("state", CASE_STATES), name="cases_state"),)
+
+    case_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(NAME)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class TransitionRow(Base):
+    """Every workflow move of an alert or a case (append-only, a trigger refuses changes)."""
+
+    __tablename__ = "transitions"
+    __table_args__ = (
+        CheckConstraint("subject IN ('alert', 'case')", name="transitions_subject"),
+        Index("transitions_subject_id", "subject", "subject_id"),
+    )
+
+    transition_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(8))
+    subject_id: Mapped[str] = mapped_column(ID)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(NAME)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    why: Mapped[str] = mapped_column(Text, default="")
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class AssignmentRow(Base):
+    __tablename__ = "assignments"
+
+    assignment_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.alert_id"), index=True)
+    assignee: Mapped[str | None] = mapped_column(NAME)
+    actor: Mapped[str] = mapped_column(NAME)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    why: Mapped[str] = mapped_column(Text, default="")
+
+
+class NoteRow(Base):
+    __tablename__ = "notes"
+
+    note_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.alert_id"), index=True)
+    author: Mapped[str] = mapped_column(NAME)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(one_of("role", ROLES), name="users_role"),)
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class TokenRow(Base):
+    """An API token, stored only as the SHA-256 of the token (high entropy, so a plain
+    hash is enough: there is nothing to guess)."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("kind IN ('source', 'user')", name="api_tokens_kind"),)
+
+    token_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    owner: Mapped[str] = mapped_column(NAME)
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class AuditRow(Base):
+    """The append-only audit log. ``seq`` is assigned by the writer (not a sequence,
+    which leaves gaps on rollback) so that a gap means a deleted entry."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(NAME)
+    action: Mapped[str] = mapped_column(String(64))
+    subject_kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(ID)
+    why: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text)  # JSON, hashed exactly as stored
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class SyncRejectRow(Base):
+    """An alert-history line that could not be recorded, kept with its reason. Its id
+    hashes source, location and line, so syncing the same bad file again adds nothing."""
+
+    __tablename__ = "sync_rejects"
+
+    reject_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    line: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
