@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from insiderwatch.ingest_sources import ingest_logs  # noqa: E402
+from insiderwatch.ingest import ingest_logs  # noqa: E402
 from insiderwatch.privacy import HashKey  # noqa: E402
 from insiderwatch.sources.identity import IdentityMap  # noqa: E402
 from insiderwatch.sources.kinds import SourceOptions, source_for  # noqa: E402

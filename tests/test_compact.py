@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from insiderwatch.app.deployment import load_deployment
+from insiderwatch.app.ingest import ingest_records
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
@@ -12,7 +14,6 @@ from insiderwatch.report.evidence.audit import audit_store
 from insiderwatch.report.evidence.log import append_pending
 from insiderwatch.store import Store
 from insiderwatch.store.compact import compact_segments
-from insiderwatch.web.lines import load_lines
 from sample_data import KEY_HEX
 from test_alert_history import episode_company
 
@@ -27,8 +28,13 @@ def small_batches(tmp_path, pieces: int) -> tuple[Store, list[str]]:
     ingest_dataset(store, folder, KEY)
     size = len(lines) // pieces + 1
     for k in range(0, len(lines), size):
-        load_lines(store, "access", "http:test", [lines[k : k + size]], KEY)
+        load(store, lines[k : k + size])
     return store, lines
+
+
+def load(store: Store, lines: list[str]):
+    deployment = load_deployment({"db": str(store.path), "hash_key": KEY_HEX})
+    return ingest_records(deployment, "access", lines, source="test", store=store, sealed=False)
 
 
 def snapshot(store: Store):
@@ -54,8 +60,8 @@ def test_small_segments_merge_into_one_with_every_event_once(tmp_path):
     assert not any(f.exists() for f in files)
     assert snapshot(reopened) == before
     # Loading the same events again finds them all stored.
-    again = load_lines(reopened, "access", "http:test", [lines], KEY)[0]
-    assert (again.batch.loaded, again.batch.duplicates) == (0, len(lines))
+    again = load(reopened, lines).totals
+    assert (again.loaded, again.duplicates) == (0, len(lines))
     # Detection carries on without seeing the merged segment as late events.
     assert run_detection(reopened, DetectionConfig()).rewound is None
     reopened.close()
@@ -78,7 +84,7 @@ def test_sealed_and_unsealed_batches_never_merge_together(tmp_path):
         for k in range(4)
     ]
     for line in extra:
-        load_lines(store, "access", "http:test", [[line]], KEY)
+        load(store, [line])
     run_detection(store, DetectionConfig())
     done = compact_segments(store, min_segments=2)
     assert (done.merged, done.written) == (8, 2)

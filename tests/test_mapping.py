@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from insiderwatch.errors import ConfigError, InsiderwatchError
-from insiderwatch.ingest_sources import check_mapping, ingest_logs
+from insiderwatch.ingest import check_mapping, ingest_logs
 from insiderwatch.sources.identity import IdentityMap
 from insiderwatch.sources.kinds import SourceOptions
 from insiderwatch.sources.mapping import Mapping, shipped_mappings

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from insiderwatch.ingest import ingest_dataset
-from insiderwatch.ingest_sources import ingest_logs
+from insiderwatch.ingest import ingest_dataset, ingest_logs
 from insiderwatch.sources.identity import IdentityMap
 from insiderwatch.sources.kinds import SourceOptions
 from sample_data import write_table

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from insiderwatch.ingest import ingest_dataset
-from insiderwatch.ingest_sources import ingest_logs, unmapped_identities
+from insiderwatch.ingest import ingest_dataset, ingest_logs, unmapped_identities
 from insiderwatch.sources.identity import IdentityMap
 from insiderwatch.sources.kinds import SourceOptions
 from sample_data import write_table

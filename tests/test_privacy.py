@@ -412,7 +412,7 @@ def _all_table_text(store: Store) -> str:
 
 
 def test_no_raw_email_in_statement_texts_or_any_table(tmp_path, hash_key):
-    from insiderwatch.ingest_sources import ingest_logs
+    from insiderwatch.ingest import ingest_logs
     from insiderwatch.sources.kinds import SourceOptions
 
     pg = tmp_path / "postgresql.csv"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from insiderwatch.errors import ConfigError
-from insiderwatch.ingest_sources import ingest_logs
+from insiderwatch.ingest import ingest_logs
 from insiderwatch.sources.kinds import SourceOptions, source_for
 from insiderwatch.sources.mapping import shipped_mappings
 from insiderwatch.sources.sql_access import SqlMap

@@ -83,7 +83,7 @@ def test_the_allowed_import_site_exists() -> None:
 @pytest.mark.parametrize(
     "module",
     ["insiderwatch.cli", "insiderwatch.detect", "insiderwatch.investigate", "insiderwatch.canary.plan",
-     "insiderwatch.ingest", "insiderwatch.ingest_sources", "insiderwatch.store"],
+     "insiderwatch.ingest", "insiderwatch.app", "insiderwatch.store"],
 )  # fmt: skip
 def test_importing_the_runtime_does_not_load_the_simulator(module: str) -> None:
     code = f"import sys, {module}; print({SIM!r} in sys.modules)"

@@ -87,6 +87,12 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting(
+        "rules_config",
+        None,
+        "Detection settings (TOML): explanations, destinations, risk, suppressions "
+        "(the --rules-config of the detection commands).",
+    ),
+    Setting(
         "secret_file",
         None,
         "File holding the per-deployment key for hashing customer emails and phones. Created "
@@ -221,12 +227,6 @@ SETTINGS: tuple[Setting, ...] = (
         "The writer merges event segments smaller than a load batch once this many have "
         "accumulated (each HTTP batch writes one).",
         _positive_int,
-    ),
-    Setting(
-        "rules_config",
-        None,
-        "Detection settings file (TOML) for live detection: explanations, destinations, "
-        "risk, suppressions (as `detect --rules-config`).",
     ),
     Setting(
         "alerts_out",

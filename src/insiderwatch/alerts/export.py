@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 
 from insiderwatch.contract import Alert
+from insiderwatch.contract.runs import ExplainedShare
 from insiderwatch.store.duckdb_store import Store
 
 _FIELDS = tuple(f.name for f in msgspec.structs.fields(Alert))
@@ -65,18 +65,6 @@ def write_alerts_jsonl(alerts: list[Alert], path: Path) -> None:
     partial.replace(path)
 
 
-@dataclass(frozen=True)
-class ExplainedShare:
-    role: str
-    accesses: int
-    explained: int
-    by_reason: dict[str, int]
-
-    @property
-    def share(self) -> float:
-        return self.explained / self.accesses if self.accesses else 0.0
-
-
 def explained_share(store: Store) -> list[ExplainedShare]:
     """Per role: data accesses (logins excluded) and how many a reason explained."""
     if not store.has_table("access_explained"):
@@ -93,5 +81,9 @@ def explained_share(store: Store) -> list[ExplainedShare]:
     for role, reasons in per_role.items():
         total = sum(reasons.values())
         unexplained = reasons.pop("", 0)
-        out.append(ExplainedShare(role, total, total - unexplained, reasons))
+        out.append(
+            ExplainedShare(
+                role=role, accesses=total, explained=total - unexplained, by_reason=reasons
+            )
+        )
     return sorted(out, key=lambda s: -s.accesses)

@@ -18,6 +18,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from insiderwatch.app import Deployment, from_settings
+from insiderwatch.contract.runs import EvidenceNote
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.settings import Settings, load_settings
 
@@ -51,6 +53,14 @@ def settings_for(db: Path | None, config: Path | None, **flags) -> Settings:
         raise fail(exc) from None
 
 
+def deployment_for(db: Path | None, config: Path | None, **flags) -> Deployment:
+    """The deployment from flags > env > config file > defaults; bad settings exit 1."""
+    try:
+        return from_settings(load_settings({"db": db, **flags}, config_file=config))
+    except InsiderwatchError as exc:
+        raise fail(exc) from None
+
+
 # Control characters (ESC starts sequences that move the cursor, rewrite the screen or
 # the window title) and bidirectional overrides, in text that comes from logs.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -64,15 +74,33 @@ def shown(value: object) -> str:
     return escape(text)
 
 
-def note_aborted(store) -> None:
+def note_aborted(aborted: list[int]) -> None:
     """Say when opening the store found batches of an earlier, killed run."""
-    if store.aborted:
-        ids = ", ".join(str(b) for b in store.aborted)
+    if aborted:
+        ids = ", ".join(str(b) for b in aborted)
         err.print(
-            f"[yellow]found {len(store.aborted)} batch(es) of an interrupted run "
+            f"[yellow]found {len(aborted)} batch(es) of an interrupted run "
             f"({ids}): marked aborted, their unlisted files removed; nothing of them "
             "was loaded, so ingest them again[/]"
         )
+
+
+def note_evidence(note: EvidenceNote | None) -> None:
+    """What sealing the evidence log after an ingest did."""
+    if note is None:
+        return
+    if note.warning:
+        err.print(f"[yellow]warning:[/] {escape(note.warning)}")
+    if note.leaves:
+        signed = "signed" if note.signed else "not signed yet (no key: `evidence keygen`)"
+        err.print(f"evidence log: +{note.leaves:,} events, size {note.tree_size:,}, {signed}")
+
+
+def print_struct(record) -> None:
+    """A contract record as JSON on stdout (datetimes as ISO 8601)."""
+    import msgspec
+
+    print_json(msgspec.to_builtins(record))
 
 
 def print_json(data) -> None:

@@ -11,23 +11,20 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from insiderwatch.app import attribute as attribute_leak
 from insiderwatch.cli.app import (
     ConfigOption,
     DbOption,
     JsonOption,
     app,
+    deployment_for,
     err,
     fail,
     out,
     parse_when,
-    settings_for,
 )
-from insiderwatch.cli.keys import existing_key
 from insiderwatch.contract import SuspectReport
 from insiderwatch.errors import InsiderwatchError
-from insiderwatch.investigate.attribution import attribute as attribute_leak
-from insiderwatch.investigate.outside_map import load_mapping
-from insiderwatch.store import open_store
 
 
 @app.command()
@@ -61,22 +58,10 @@ def attribute(
     outside sources file. An employee is named only when they beat all of those by the
     margin. Canary plans in the store are used automatically.
     """
-    settings = settings_for(db, config, outside_sources=outside_sources)
+    deployment = deployment_for(db, config, outside_sources=outside_sources)
     when = parse_when(found_at, "--found-at")
     try:
-        mapping = settings["outside_sources"]
-        mapped = load_mapping(Path(mapping)) if mapping else []
-        with open_store(settings, create=False, read_only=True) as store:
-            key = existing_key(settings, store)
-            report = attribute_leak(
-                store,
-                key,
-                leak_file,
-                found_at=when,
-                top=top,
-                phone_region=settings.phone_region,
-                outside_sources=mapped,
-            )
+        report = attribute_leak(deployment, leak_file, found_at=when, top=top)
     except InsiderwatchError as exc:
         raise fail(exc) from None
     encoded = msgspec.json.format(msgspec.json.encode(report), indent=2)

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from insiderwatch.app.keys import existing_key
 from insiderwatch.cli.app import (
     ConfigOption,
     DbOption,
@@ -22,7 +23,6 @@ from insiderwatch.cli.app import (
     parse_when,
     settings_for,
 )
-from insiderwatch.cli.keys import existing_key
 from insiderwatch.contract.breach import ScopeSummary
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.report.breach import (

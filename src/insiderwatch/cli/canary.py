@@ -11,6 +11,7 @@ import numpy as np
 import typer
 from rich.markup import escape
 
+from insiderwatch.app.keys import existing_key
 from insiderwatch.canary.decoys import check_domain, parse_phone_range
 from insiderwatch.canary.plan import export_plan, make_plan
 from insiderwatch.cli.app import (
@@ -25,7 +26,6 @@ from insiderwatch.cli.app import (
     print_json,
     settings_for,
 )
-from insiderwatch.cli.keys import existing_key
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.store import open_store
 

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import msgspec
 import typer
 from rich.markup import escape
 from rich.progress import (
@@ -17,27 +18,28 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from insiderwatch.app import Deployment, failed, from_settings, ingest_paths, replay_rejects
 from insiderwatch.cli.app import (
     ConfigOption,
     DbOption,
     JsonOption,
     app,
+    deployment_for,
     err,
     fail,
     file_progress,
     note_aborted,
+    note_evidence,
     out,
     print_json,
+    print_struct,
     settings_for,
     shown,
 )
-from insiderwatch.cli.evidence import seal_after_ingest
+from insiderwatch.contract.runs import DatasetReport, LogReport
 from insiderwatch.errors import InsiderwatchError
-from insiderwatch.ingest import IngestReport, ingest_dataset
-from insiderwatch.privacy import load_or_create_key
-from insiderwatch.sources import DatasetFile
 from insiderwatch.store import open_store
-from insiderwatch.store.rejects import export_letters, list_letters, reason_counts, replay
+from insiderwatch.store.rejects import export_letters, list_letters, reason_counts
 
 
 @app.command()
@@ -127,20 +129,18 @@ def simulate(
         err.print(f"ground truth: {truth} ({len(insiders)} insiders)")
 
 
-def _ingest_progress():
+def ingest_bars():
+    """Progress bars for the files of a dataset: (bar, on_file_start, progress)."""
     bar, start, advance = file_progress()
 
-    def on_file_start(file: DatasetFile) -> None:
-        start(file.path, f"{file.table:<9} {file.path.name}", file.size)
+    def on_file_start(path: Path, table: str, size: int) -> None:
+        start(path, f"{table:<9} {path.name}", size)
 
-    def progress(file: DatasetFile, done: int) -> None:
-        advance(file.path, done)
-
-    return bar, on_file_start, progress
+    return bar, on_file_start, advance
 
 
-def _print_report(report: IngestReport, seconds: float) -> None:
-    table = Table(title=f"Ingested {report.root} in {seconds:.1f} s")
+def _print_report(report: DatasetReport) -> None:
+    table = Table(title=f"Ingested {report.dataset} in {report.seconds:.1f} s")
     for name in (
         "table",
         "file",
@@ -153,41 +153,84 @@ def _print_report(report: IngestReport, seconds: float) -> None:
     ):
         table.add_column(name, justify="left" if name in ("table", "file") else "right")
     for r in report.files:
-        c = r.counts
+        name = escape(Path(r.path).name)
         if r.error:
-            table.add_row(
-                r.file.table, escape(r.file.path.name), "[red]unreadable[/]", "", "", "", "", ""
-            )
+            table.add_row(r.table, name, "[red]unreadable[/]", "", "", "", "", "")
             continue
         table.add_row(
-            r.file.table,
-            escape(r.file.path.name),
-            f"{c.rows_read:,}",
-            f"{c.loaded:,}",
-            f"{c.updated:,}",
-            f"{c.duplicates:,}",
-            f"[yellow]{c.rejected:,}[/]" if c.rejected else "0",
-            f"{c.fields_dropped:,}",
+            r.table,
+            name,
+            f"{r.rows_read:,}",
+            f"{r.loaded:,}",
+            f"{r.updated:,}",
+            f"{r.duplicates:,}",
+            f"[yellow]{r.rejected:,}[/]" if r.rejected else "0",
+            f"{r.fields_dropped:,}",
         )
     out.print(table)
-    reasons = report.totals.reasons
-    if reasons:
+    if report.reasons:
         why = Table(title="Rejected or dropped, by reason (see `insiderwatch rejects`)")
         why.add_column("field:reason")
         why.add_column("rows", justify="right")
-        for reason, n in reasons.most_common():
+        for reason, n in sorted(report.reasons.items(), key=lambda item: -item[1]):
             why.add_row(reason, f"{n:,}")
         out.print(why)
     for r in report.files:
         if r.unknown_columns:
             unknown = ", ".join(r.unknown_columns)
-            err.print(escape(f"{r.file.path}: ignored unknown column(s): {unknown}"))
+            err.print(escape(f"{r.path}: ignored unknown column(s): {unknown}"))
         if r.error:
             err.print(f"[bold red]error:[/] {escape(r.error)}")
     if report.ignored:
-        names = ", ".join(str(p.relative_to(report.root)) for p in report.ignored[:10])
+        root = Path(report.dataset)
+        names = ", ".join(str(Path(p).relative_to(root)) for p in report.ignored[:10])
         more = f" and {len(report.ignored) - 10} more" if len(report.ignored) > 10 else ""
         err.print(escape(f"not contract files, ignored: {names}{more}"))
+
+
+def run_ingest(
+    deployment: Deployment,
+    paths: list[Path],
+    *,
+    source: str = "dataset",
+    mapping: Path | None = None,
+    from_start: bool = False,
+    as_json: bool = False,
+) -> DatasetReport | LogReport:
+    """Ingest with progress bars, then the report (a table, or JSON)."""
+    from insiderwatch.cli.sources import log_progress
+
+    bar, on_file_start, progress = ingest_bars() if source == "dataset" else log_progress()
+    try:
+        with bar:
+            report = ingest_paths(
+                deployment,
+                paths,
+                source=source,
+                mapping=mapping,
+                from_start=from_start,
+                progress=progress,
+                on_file_start=on_file_start,
+            )
+    except InsiderwatchError as exc:
+        raise fail(exc) from None
+    print_ingest(report, as_json=as_json)
+    return report
+
+
+def print_ingest(report: DatasetReport | LogReport, *, as_json: bool) -> None:
+    """The notes on stderr, then the report as a table or JSON."""
+    from insiderwatch.cli.sources import print_log_report
+
+    note_aborted(report.interrupted)
+    note_evidence(report.evidence)
+    if as_json:
+        # The notes went to stderr; stdout keeps the report's shape.
+        print_struct(msgspec.structs.replace(report, interrupted=[], evidence=None))
+    elif isinstance(report, DatasetReport):
+        _print_report(report)
+    else:
+        print_log_report(report)
 
 
 @app.command()
@@ -223,73 +266,12 @@ def ingest(
 ) -> None:
     """Load a dataset in the contract format, or logs through a source kind; bad rows go
     to the dead letters."""
-    settings = settings_for(db, config, identity_map=identity_map)
-    if source != "dataset":
-        from insiderwatch.cli.sources import ingest_with_source
-
-        ingest_with_source(
-            settings,
-            source,
-            paths,
-            mapping=mapping,
-            from_start=from_start,
-            strict=strict,
-            as_json=as_json,
-        )
-        return
-    if len(paths) != 1:
-        raise fail("a dataset is one folder or file; several paths need --source")
-    dataset = paths[0]
-    if not dataset.exists():
-        # Checked before the store is opened, so a mistyped path leaves no empty store.
-        raise fail(f"dataset not found: {dataset}")
-    began = time.perf_counter()
-    try:
-        key = load_or_create_key(settings.secret_path, settings.hash_key)
-        with open_store(settings) as store:
-            note_aborted(store)
-            bar, on_file_start, progress = _ingest_progress()
-            with bar:
-                report = ingest_dataset(
-                    store,
-                    dataset,
-                    key,
-                    phone_region=settings.phone_region,
-                    batch_rows=settings.batch_rows,
-                    max_line_bytes=settings.max_line_bytes,
-                    progress=progress,
-                    on_file_start=on_file_start,
-                )
-            seal_after_ingest(store, settings)
-    except InsiderwatchError as exc:
-        raise fail(exc) from None
-    seconds = time.perf_counter() - began
-    totals = report.totals
-    if as_json:
-        print_json(
-            {
-                "dataset": str(report.root),
-                "seconds": seconds,
-                "totals": totals.as_dict(),
-                "reasons": dict(totals.reasons),
-                "files": [
-                    {
-                        "path": str(r.file.path),
-                        "table": r.file.table,
-                        "format": r.file.format,
-                        "batch_id": r.batch_id,
-                        "error": r.error,
-                        "unknown_columns": r.unknown_columns,
-                        **r.counts.as_dict(),
-                    }
-                    for r in report.files
-                ],
-                "ignored": [str(p) for p in report.ignored],
-            }
-        )
-    else:
-        _print_report(report, seconds)
-    if report.errors or (strict and totals.rejected):
+    deployment = deployment_for(db, config, identity_map=identity_map)
+    report = run_ingest(
+        deployment, paths, source=source, mapping=mapping, from_start=from_start,
+        as_json=as_json,
+    )  # fmt: skip
+    if failed(report) or (strict and report.totals.rejected):
         raise typer.Exit(1)
 
 
@@ -316,29 +298,17 @@ def rejects(
     try:
         with open_store(settings, create=False) as store:
             if do_replay:
-                key = load_or_create_key(settings.secret_path, settings.hash_key)
-                store.bind_key(key)
-                results = replay(store, key, phone_region=settings.phone_region)
-                seal_after_ingest(store, settings)
+                replayed = replay_rejects(from_settings(settings), store=store)
+                note_evidence(replayed.evidence)
                 if as_json:
-                    print_json(
-                        [
-                            {
-                                "table": r.table,
-                                "source": r.source,
-                                "letters": r.letters,
-                                **r.counts.as_dict(),
-                            }
-                            for r in results
-                        ]
-                    )
+                    print_struct(replayed.results)
                 else:
-                    for r in results:
+                    for r in replayed.results:
                         out.print(
                             f"{r.table} from {r.source}: {r.letters} replayed, "
-                            f"{r.counts.loaded} loaded, {r.counts.rejected} still rejected"
+                            f"{r.loaded} loaded, {r.rejected} still rejected"
                         )
-                    if not results:
+                    if not replayed.results:
                         out.print("nothing to replay")
                 return
             letters = list_letters(

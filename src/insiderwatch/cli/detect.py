@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -11,30 +10,27 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from insiderwatch.alerts import (
-    explained_share,
-    read_alert_history,
-    read_alerts,
-    write_alerts_jsonl,
-)
+from insiderwatch.app import analyze_dataset, current_alerts
+from insiderwatch.app import calibrate as calibrate_routine
+from insiderwatch.app import detect as run_detect
 from insiderwatch.cli.app import (
     ConfigOption,
     DbOption,
     JsonOption,
     app,
+    deployment_for,
     err,
     fail,
     out,
     parse_when,
     print_json,
-    settings_for,
     shown,
 )
-from insiderwatch.detect import DetectionRun, active_detectors, load_detection_config, run_detection
-from insiderwatch.detect.calibrate import calibration, policy_yaml
+from insiderwatch.contract.runs import DetectionReport
+from insiderwatch.detect import active_detectors
+from insiderwatch.detect.calibrate import policy_yaml
 from insiderwatch.detect.catalog import content_version
 from insiderwatch.errors import InsiderwatchError
-from insiderwatch.store import open_store
 
 RulesConfigOption = Annotated[
     Path | None,
@@ -49,10 +45,9 @@ detectors_app = typer.Typer(help="The detection catalogue.", no_args_is_help=Tru
 app.add_typer(detectors_app, name="detectors")
 
 
-def _detect(store, rules_config: Path | None, until: str | None) -> tuple[DetectionRun, float]:
-    cfg = load_detection_config(rules_config)
-    began = time.perf_counter()
-    with Progress(
+def _detect_progress():
+    """A transient bar of the detection steps (days), on stderr."""
+    bar = Progress(
         TextColumn("detecting"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -60,25 +55,26 @@ def _detect(store, rules_config: Path | None, until: str | None) -> tuple[Detect
         TimeElapsedColumn(),
         console=err,
         transient=True,
-    ) as bar:
-        task = bar.add_task("", total=None)
+    )
+    task = bar.add_task("", total=None)
 
-        def progress(done: int, total: int, day) -> None:
-            bar.update(task, completed=done, total=total, description=f"day {day}")
+    def progress(done: int, total: int, day) -> None:
+        bar.update(task, completed=done, total=total, description=f"day {day}")
 
-        run = run_detection(store, cfg, until=parse_when(until, "--until"), progress=progress)
-    return run, time.perf_counter() - began
+    return bar, progress
 
 
-def _summary(store, run: DetectionRun, seconds: float, top: int) -> None:
+def _summary(report: DetectionReport, top: int) -> None:
+    run = report.summary
     if run.rewound:
         err.print(f"[yellow]{escape(run.rewound)}[/]")
+    seconds = run.seconds
     rate = run.events / seconds if seconds else 0
     out.print(
         f"Detection: {run.steps} step(s), {run.events:,} events in {seconds:.1f} s "
         f"({rate:,.0f} events/s), {run.findings:,} findings, {run.alerts} alert(s) in total."
     )
-    shares = explained_share(store)
+    shares = report.explained
     if shares:
         table = Table(title="Accesses explained by a business reason")
         for col in ("role", "accesses", "explained", "main reasons"):
@@ -93,7 +89,7 @@ def _summary(store, run: DetectionRun, seconds: float, top: int) -> None:
         explained = sum(s.explained for s in shares)
         table.add_row("all", f"{total:,}", f"{explained / total:.1%}" if total else "-", "")
         out.print(table)
-    _print_alerts(read_alerts(store, top), title=f"Top {top} alerts")
+    _print_alerts(report.top_alerts, title=f"Top {top} alerts")
 
 
 def _print_alerts(alerts, title: str) -> None:
@@ -122,21 +118,39 @@ def analyze(
     config: ConfigOption = None,
 ) -> None:
     """Ingest a dataset and run detection: OUT/alerts.jsonl (the alert history) and a summary."""
-    from insiderwatch.cli.data import ingest as ingest_command
+    from insiderwatch.cli.data import ingest_bars, print_ingest
 
-    if not dataset.exists():
-        raise fail(f"dataset not found: {dataset}")
-    db = out_dir / "insiderwatch.duckdb"
-    ingest_command(paths=[dataset], db=db, config=config)
-    settings = settings_for(db, config)
+    deployment = deployment_for(None, config, rules_config=rules_config)
+    files_bar, on_file_start, advance = ingest_bars()
+    steps_bar, step = _detect_progress()
+
+    def progress(done: int, total: int, day) -> None:
+        if files_bar.live.is_started:  # one live display at a time: files, then steps
+            files_bar.stop()
+            steps_bar.start()
+        step(done, total, day)
+
+    files_bar.start()
     try:
-        with open_store(settings) as store:
-            run, seconds = _detect(store, rules_config, None)
-            write_alerts_jsonl(read_alert_history(store), out_dir / "alerts.jsonl")
-            _summary(store, run, seconds, top)
+        analysis = analyze_dataset(
+            deployment,
+            dataset,
+            out_dir,
+            top=top,
+            progress=advance,
+            on_file_start=on_file_start,
+            detect_progress=progress,
+        )
     except InsiderwatchError as exc:
         raise fail(exc) from None
-    out.print(f"Alerts written to {out_dir / 'alerts.jsonl'}")
+    finally:
+        files_bar.stop()
+        steps_bar.stop()
+    print_ingest(analysis.ingest, as_json=False)
+    if analysis.detection is None:
+        raise typer.Exit(1)
+    _summary(analysis.detection, top)
+    out.print(f"Alerts written to {analysis.alerts_file}")
 
 
 @app.command()
@@ -154,15 +168,17 @@ def detect(
     config: ConfigOption = None,
 ) -> None:
     """Run detection on the store from where the last run stopped."""
-    settings = settings_for(db, config)
+    deployment = deployment_for(db, config, rules_config=rules_config)
+    when = parse_when(until, "--until")
+    bar, progress = _detect_progress()
     try:
-        with open_store(settings, create=False) as store:
-            run, seconds = _detect(store, rules_config, until)
-            if alerts_out is not None:
-                write_alerts_jsonl(read_alert_history(store), alerts_out)
-            _summary(store, run, seconds, top)
+        with bar:
+            report = run_detect(
+                deployment, until=when, top=top, alerts_out=alerts_out, progress=progress
+            )
     except InsiderwatchError as exc:
         raise fail(exc) from None
+    _summary(report, top)
 
 
 @app.command()
@@ -177,11 +193,9 @@ def calibrate(
     as_json: JsonOption = False,
 ) -> None:
     """Show the learned routine per peer group and the alerts per day; write a policy file."""
-    settings = settings_for(db, config)
+    deployment = deployment_for(db, config, rules_config=rules_config)
     try:
-        with open_store(settings, create=False) as store:
-            run_detection(store, load_detection_config(rules_config))
-            found = calibration(store)
+        found = calibrate_routine(deployment)
     except InsiderwatchError as exc:
         raise fail(exc) from None
     if policy_out is not None:
@@ -224,10 +238,9 @@ def alerts(
     as_json: JsonOption = False,
 ) -> None:
     """List alerts as they stand now (the last line of each), with their summaries."""
-    settings = settings_for(db, config)
+    deployment = deployment_for(db, config)
     try:
-        with open_store(settings, create=False, read_only=True) as store:
-            found = read_alerts(store, limit)
+        found = current_alerts(deployment, limit)
     except InsiderwatchError as exc:
         raise fail(exc) from None
     if as_json:
@@ -245,7 +258,7 @@ def detectors_list(
 ) -> None:
     """Every detector and rule: id, version (a hash of its query and settings), what it catches."""
     try:
-        cfg = load_detection_config(rules_config)
+        cfg = deployment_for(None, None, rules_config=rules_config).detection
         rows = [
             {"id": d.id, "version": content_version(d, cfg), "title": d.title,
              "description": d.description}

@@ -36,8 +36,7 @@ from insiderwatch.report.evidence.sth import (
     sign_current,
 )
 from insiderwatch.report.evidence.verify import verify_bundle
-from insiderwatch.settings import Settings
-from insiderwatch.store import Store, open_store
+from insiderwatch.store import open_store
 
 evidence_app = typer.Typer(
     help="Sealed evidence: a signed Merkle log of every event, bundles verifiable offline.",
@@ -60,19 +59,6 @@ PublicKeyOption = Annotated[
         show_default=False,
     ),
 ]
-
-
-def seal_after_ingest(store: Store, settings: Settings) -> None:
-    """Log the batches an ingest stored and sign the new head (called by ingest commands)."""
-    sealed = seal_log(store, settings.evidence_key_path)
-    if sealed.warning:
-        err.print(f"[yellow]warning:[/] {escape(sealed.warning)}")
-    if sealed.append.leaves:
-        signed = "signed" if sealed.head else "not signed yet (no key: `evidence keygen`)"
-        err.print(
-            f"evidence log: +{sealed.append.leaves:,} events, size {sealed.append.tree_size:,}, "
-            f"{signed}"
-        )
 
 
 def _print_complaints(complaints: list[Complaint], ok: str) -> None:

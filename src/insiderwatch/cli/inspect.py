@@ -7,11 +7,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from insiderwatch.app import timeline as employee_timeline
 from insiderwatch.cli.app import (
     ConfigOption,
     DbOption,
     JsonOption,
     app,
+    deployment_for,
     err,
     fail,
     out,
@@ -21,8 +23,6 @@ from insiderwatch.cli.app import (
     shown,
 )
 from insiderwatch.errors import InsiderwatchError
-from insiderwatch.investigate.timeline import other_names
-from insiderwatch.investigate.timeline import timeline as employee_timeline
 from insiderwatch.store import open_store
 from insiderwatch.store.stats import sparkline, store_stats
 
@@ -73,14 +73,15 @@ def timeline(
     as_json: JsonOption = False,
 ) -> None:
     """An employee's accesses in time order, with the cases open for those customers."""
-    settings = settings_for(db, config)
+    deployment = deployment_for(db, config)
     start, end = parse_when(since, "--since"), parse_when(until, "--until")
     try:
-        with open_store(settings, create=False, read_only=True) as store:
-            entries = employee_timeline(store, employee_id, start, end, limit or None)
-            others = [] if entries else other_names(store, employee_id)
+        found = employee_timeline(
+            deployment, employee_id, since=start, until=end, limit=limit or None
+        )
     except InsiderwatchError as exc:
         raise fail(exc) from None
+    entries, others = found.entries, found.other_names
     if others:
         err.print(
             f"no events for {shown(employee_id)}, but they may be kept under "

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from insiderwatch.app.keys import existing_key
 from insiderwatch.cli.app import (
     ConfigOption,
     DbOption,
@@ -21,7 +22,6 @@ from insiderwatch.cli.app import (
     print_json,
     settings_for,
 )
-from insiderwatch.cli.keys import existing_key
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.investigate.outside_lists import LIST_KINDS, ImportedList, import_list
 from insiderwatch.investigate.outside_lists import imported_lists as stored_lists

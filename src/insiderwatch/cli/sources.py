@@ -1,8 +1,8 @@
-"""Commands about source kinds: list them, check a mapping, ingest logs through one."""
+"""Commands about source kinds: list them, check a mapping, the unmapped identities;
+and the report of `ingest --source KIND`."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -18,24 +18,14 @@ from insiderwatch.cli.app import (
     err,
     fail,
     file_progress,
-    note_aborted,
     out,
     print_json,
     settings_for,
 )
-from insiderwatch.cli.evidence import seal_after_ingest
+from insiderwatch.contract.runs import LogReport
 from insiderwatch.errors import InsiderwatchError
-from insiderwatch.ingest_sources import (
-    SourceReport,
-    check_mapping,
-    ingest_logs,
-    log_files,
-    source_options,
-    unmapped_identities,
-)
-from insiderwatch.privacy import load_or_create_key
-from insiderwatch.settings import Settings
-from insiderwatch.sources.kinds import SOURCES, source_for
+from insiderwatch.ingest import check_mapping, unmapped_identities
+from insiderwatch.sources.kinds import SOURCES
 from insiderwatch.sources.mapping import Mapping, shipped_mappings
 from insiderwatch.store import open_store
 
@@ -73,117 +63,53 @@ def list_sources(as_json: JsonOption = False) -> None:
     out.print(shipped)
 
 
-def _progress():
+def log_progress():
     bar, start, advance = file_progress()
 
-    def on_file_start(path: Path) -> None:
-        start(path, path.name, path.stat().st_size)
+    def on_file_start(path: Path, kind: str, size: int) -> None:
+        start(path, path.name, size)
 
-    def progress(path: Path, done: int) -> None:
-        advance(path, done)
-
-    return bar, on_file_start, progress
+    return bar, on_file_start, advance
 
 
-def _print_report(report: SourceReport, seconds: float) -> None:
-    table = Table(title=f"Ingested {report.kind} logs in {seconds:.1f} s")
+def print_log_report(report: LogReport) -> None:
+    table = Table(title=f"Ingested {report.source} logs in {report.seconds:.1f} s")
     names = ("file", "from line", "read", "loaded", "duplicates", "rejected", "skipped")
     for name in names:
         table.add_column(name, justify="left" if name == "file" else "right")
     for r in report.files:
-        c = r.counts
-        skipped = ", ".join(f"{k} {v:,}" for k, v in r.skipped.most_common())
+        skipped = ", ".join(
+            f"{k} {v:,}" for k, v in sorted(r.skipped.items(), key=lambda item: -item[1])
+        )
         table.add_row(
-            escape(r.path.name),
-            f"{r.start_line + 1:,}",
-            "[red]failed[/]" if r.error else f"{c.rows_read:,}",
-            f"{c.loaded:,}",
-            f"{c.duplicates:,}",
-            f"[yellow]{c.rejected:,}[/]" if c.rejected else "0",
+            escape(Path(r.path).name),
+            f"{r.from_line:,}",
+            "[red]failed[/]" if r.error else f"{r.rows_read:,}",
+            f"{r.loaded:,}",
+            f"{r.duplicates:,}",
+            f"[yellow]{r.rejected:,}[/]" if r.rejected else "0",
             escape(skipped) or "0",
         )
     out.print(table)
-    if report.totals.reasons:
-        why = ", ".join(f"{k} {v:,}" for k, v in report.totals.reasons.most_common())
+    if report.reasons:
+        why = ", ".join(f"{k} {v:,}" for k, v in _most_common(report.reasons))
         err.print(escape(f"rejected by reason (see `insiderwatch rejects`): {why}"))
-    if report.unmapped:
-        who = ", ".join(f"{k} ({v:,} events)" for k, v in report.unmapped.most_common())
+    if report.unmapped_identities:
+        who = ", ".join(f"{k} ({v:,} events)" for k, v in _most_common(report.unmapped_identities))
         err.print(escape(f"identities without a mapping, kept as their own: {who}"))
     for r in report.files:
         if r.restarted:
             err.print(
-                f"[yellow]{escape(str(r.path))}: changed since the last run (rotated, "
+                f"[yellow]{escape(r.path)}: changed since the last run (rotated, "
                 "truncated or replaced): read from the top[/]"
             )
-    for r in report.errors:
-        err.print(f"[bold red]error:[/] {escape(r.error or '')}")
+    for r in report.files:
+        if r.error:
+            err.print(f"[bold red]error:[/] {escape(r.error)}")
 
 
-def ingest_with_source(
-    settings: Settings,
-    kind: str,
-    paths: list[Path],
-    *,
-    mapping: Path | None,
-    from_start: bool,
-    strict: bool,
-    as_json: bool,
-) -> None:
-    """``ingest --source KIND``: the command body for every kind but ``dataset``."""
-    began = time.perf_counter()
-    try:
-        options = source_options(settings, mapping)
-        # Checked before the store is opened, so a mistake leaves no empty store behind.
-        source_for(kind, options)
-        log_files(paths)
-        key = load_or_create_key(settings.secret_path, settings.hash_key)
-        with open_store(settings) as store:
-            note_aborted(store)
-            bar, on_file_start, progress = _progress()
-            with bar:
-                report = ingest_logs(
-                    store,
-                    kind,
-                    paths,
-                    key,
-                    options,
-                    phone_region=settings.phone_region,
-                    from_start=from_start,
-                    progress=progress,
-                    on_file_start=on_file_start,
-                )
-            seal_after_ingest(store, settings)
-    except InsiderwatchError as exc:
-        raise fail(exc) from None
-    seconds = time.perf_counter() - began
-    totals = report.totals
-    if as_json:
-        print_json(
-            {
-                "source": kind,
-                "seconds": seconds,
-                "totals": totals.as_dict(),
-                "reasons": dict(totals.reasons),
-                "unmapped_identities": dict(report.unmapped),
-                "files": [
-                    {
-                        "path": str(r.path),
-                        "table": r.table,
-                        "from_line": r.start_line + 1,
-                        "restarted": r.restarted,
-                        "batch_id": r.batch_id,
-                        "error": r.error,
-                        "skipped": dict(r.skipped),
-                        **r.counts.as_dict(),
-                    }
-                    for r in report.files
-                ],
-            }
-        )
-    else:
-        _print_report(report, seconds)
-    if report.errors or (strict and totals.rejected):
-        raise typer.Exit(1)
+def _most_common(counts: dict[str, int]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: -item[1])
 
 
 @sources_app.command("check")

@@ -6,33 +6,12 @@ customers shown, and was open at the time. Written once with Ibis (portable back
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
 
+from insiderwatch.contract.investigate import TimelineEntry
 from insiderwatch.store.duckdb_store import Store
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    event_id: str
-    time: datetime
-    action: str
-    customer_ids: list[str]
-    fields: list[str]
-    record_count: int | None  # None: the log gave no row count
-    app: str | None
-    case_id: str | None  # what the tool captured
-    destination: str | None
-    src_ip: str | None
-    device_id: str | None
-    open_cases: list[str]  # cases of this employee open for these customers at that time
-
-    def as_dict(self) -> dict:
-        d = self.__dict__.copy()
-        d["time"] = self.time.isoformat()
-        return d
 
 
 def timeline(

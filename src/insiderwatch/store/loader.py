@@ -85,12 +85,17 @@ class BatchLoader:
         self.key = key
         self.phone_region = phone_region
         self.pii = [c for c in spec.columns if c.pii]
+        # Per-record outcomes of the last batch's good records (row, loaded / updated /
+        # duplicate), kept only when asked: a collector answers per line, a file does not.
+        self.track_rows = False
+        self.outcomes: pa.Table | None = None
         if self.pii and key is None:
             raise ValueError(f"{spec.name} holds personal data: a hashing key is required")
 
     # -- entry point ------------------------------------------------------------------
     def load(self, batch: RawBatch) -> LoadCounts:
         counts = LoadCounts(rows_read=batch.rows)
+        self.outcomes = None
         con = self.con
         if batch.data is not None:
             con.register("_raw", batch.data)
@@ -488,6 +493,13 @@ class BatchLoader:
             self.store.refresh_views()
         counts.loaded += new.num_rows
         counts.duplicates += pc.sum(duplicate).as_py() or 0
+        if self.track_rows:
+            self.outcomes = pa.table(
+                {
+                    ROW: stage[ROW].filter(good),
+                    "outcome": pc.if_else(duplicate.filter(good), "duplicate", "loaded"),
+                }
+            )
 
     def _upsert_context(self, counts: LoadCounts) -> None:
         spec = self.spec
@@ -497,12 +509,15 @@ class BatchLoader:
         self.con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _good AS
-            SELECT {self._stored_select("s")} FROM _stage s WHERE len(s._problems) = 0
+            SELECT {self._stored_select("s", aliased=True)}, s.{ROW}
+            FROM _stage s WHERE len(s._problems) = 0
             QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY s.{ROW} DESC) = 1
             """
         )
         on = " AND ".join(f"g.{k} = t.{k}" for k in spec.key)
         differs = " OR ".join(f"g.{c} IS DISTINCT FROM t.{c}" for c in cols)
+        if self.track_rows:
+            self._context_outcomes(on, differs)
         new = self.scalar(
             f"SELECT count(*) FROM _good g WHERE NOT EXISTS (SELECT 1 FROM {spec.name} t WHERE {on})"
         )
@@ -512,8 +527,8 @@ class BatchLoader:
         if new or changed:
             self.con.execute(
                 f"""
-                INSERT OR REPLACE INTO {spec.name}
-                SELECT g.*, {self.batch_id} FROM _good g
+                INSERT OR REPLACE INTO {spec.name} ({", ".join(cols)}, batch_id)
+                SELECT {", ".join(f"g.{c}" for c in cols)}, {self.batch_id} FROM _good g
                 WHERE NOT EXISTS (SELECT 1 FROM {spec.name} t WHERE {on} AND NOT ({differs}))
                 """
             )
@@ -522,3 +537,19 @@ class BatchLoader:
         counts.updated += changed
         # Unchanged rows, and earlier rows of a key repeated within the input.
         counts.duplicates += good - new - changed
+
+    def _context_outcomes(self, on: str, differs: str) -> None:
+        """Before the upsert: each good row is new, a change, or what is stored already
+        (an earlier row of a key repeated within the input is a duplicate too)."""
+        self.outcomes = self.con.sql(
+            f"""
+            SELECT s.{ROW}, CASE
+                WHEN g.{ROW} IS NULL THEN 'duplicate'
+                WHEN NOT EXISTS (SELECT 1 FROM {self.spec.name} t WHERE {on}) THEN 'loaded'
+                WHEN EXISTS (SELECT 1 FROM {self.spec.name} t WHERE {on} AND ({differs}))
+                    THEN 'updated'
+                ELSE 'duplicate' END AS outcome
+            FROM _stage s LEFT JOIN _good g ON g.{ROW} = s.{ROW}
+            WHERE len(s._problems) = 0
+            """
+        ).to_arrow_table()

@@ -7,6 +7,7 @@ import datetime as dt
 from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
+import msgspec
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -14,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from insiderwatch.alerts import read_alert_history
 from insiderwatch.contract import TABLES, Alert
+from insiderwatch.errors import InsiderwatchError
 from insiderwatch.investigate.timeline import timeline
 from insiderwatch.web.body import BodyError, body_lines
 from insiderwatch.web.models import (
@@ -22,7 +24,7 @@ from insiderwatch.web.models import (
     BatchOut,
     EventsAccepted,
     Health,
-    LineProblemOut,
+    LineOut,
     Problem,
     TimelineEntryOut,
     TimelineOut,
@@ -108,6 +110,7 @@ def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
         responses={
             **_REFUSALS,
             400: {"model": Problem, "description": "Body not JSON, gzip or UTF-8."},
+            422: {"model": Problem, "description": "Invalid parameters, or a batch that failed."},
             413: {"model": Problem, "description": "Body over max_request_bytes."},
             415: {"model": Problem, "description": "Unsupported type or encoding."},
             503: {"model": Problem, "description": "Writer or operational store busy: retry."},
@@ -153,19 +156,18 @@ def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
             raise HTTPException(
                 503, f"busy: {exc}", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
             ) from None
-        result = await asyncio.wrap_future(future)
+        try:
+            result = await asyncio.wrap_future(future)
+        except InsiderwatchError as exc:
+            raise HTTPException(422, str(exc)) from None
         return EventsAccepted(
-            lines=result.lines,
-            accepted=result.lines - result.rejected,
-            rejected=result.rejected,
-            problems=[LineProblemOut(**p.__dict__) for p in result.problems],
+            lines=len(result.lines),
+            accepted=result.count("accepted"),
+            duplicates=result.count("duplicate"),
+            rejected=result.count("rejected"),
+            problems=[LineOut(**msgspec.structs.asdict(r)) for r in result.lines if r.reasons],
             batch=BatchOut(
-                id=result.batch_id,
-                requests=result.batch_requests,
-                loaded=result.batch.loaded,
-                updated=result.batch.updated,
-                duplicates=result.batch.duplicates,
-                rejected=result.batch.rejected,
+                source=result.batch.source, id=result.batch.batch_id, requests=result.requests
             ),
         )
 

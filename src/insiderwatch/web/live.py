@@ -1,7 +1,7 @@
 """Live detection: the engine advances on arriving events, in short steps, and every new
 line of the alert history is published once.
 
-A step is exactly what ``insiderwatch detect`` does (``run_detection``: from the watermark
+A step is exactly what ``insiderwatch detect`` does (``detect_step``: from the watermark
 to the latest event, late events rewinding it), so the live alert history is the history a
 replay of the same events gives. It runs on the writer thread (it writes the engine's
 state) when ``detect_after_events`` events have been loaded, or ``detect_interval_seconds``
@@ -23,9 +23,9 @@ from typing import Protocol
 import msgspec
 
 from insiderwatch.alerts import read_alert_history
+from insiderwatch.app.deployment import Deployment
+from insiderwatch.app.detect import detect_step
 from insiderwatch.contract import Alert
-from insiderwatch.detect import DetectionConfig, run_detection
-from insiderwatch.store.compact import compact_segments
 from insiderwatch.store.duckdb_store import Store
 from insiderwatch.web.metrics import Metrics
 
@@ -97,7 +97,7 @@ class LiveDetection:
 
     def __init__(
         self,
-        cfg: DetectionConfig,
+        deployment: Deployment,
         sinks: list[AlertSink],
         metrics: Metrics,
         *,
@@ -105,7 +105,7 @@ class LiveDetection:
         after_events: int = 20_000,
         retry_max: float = 30.0,
     ) -> None:
-        self.cfg, self.sinks, self.metrics = cfg, sinks, metrics
+        self.deployment, self.sinks, self.metrics = deployment, sinks, metrics
         self.interval, self.after_events, self.retry_max = interval, max(1, after_events), retry_max
         self.new_events = 0
         self.waiting_since: float | None = None  # first event loaded since the last step
@@ -135,7 +135,7 @@ class LiveDetection:
         if self.waiting_since is not None:
             began = time.monotonic()
             self.new_events, self.waiting_since = 0, None
-            run_detection(store, self.cfg)
+            detect_step(self.deployment, store=store)
             self.steps += 1
             self.metrics.step_seconds.observe(time.monotonic() - began)
             self.metrics.lag.set(0)
@@ -163,33 +163,3 @@ class LiveDetection:
         )
         self.metrics.alert_lines.inc(len(lines))
         self.retry_at, self.failures = None, 0
-
-
-class Compactor:
-    """The writer's compaction duty: merges small segments every ``every`` seconds, and
-    deletes the files it replaced once no query that began before can still read them."""
-
-    def __init__(
-        self, metrics: Metrics, *, min_segments: int, small_rows: int, every: float = 10.0,
-        grace: float = 60.0,
-    ) -> None:  # fmt: skip
-        self.metrics = metrics
-        self.min_segments, self.small_rows = min_segments, small_rows
-        self.every, self.grace = every, grace
-        self.next_at = time.monotonic() + every
-        self.retired: list[tuple[float, Path]] = []
-
-    def due(self, now: float) -> float | None:
-        return self.next_at - now
-
-    def run(self, store: Store) -> None:
-        now = time.monotonic()
-        self.next_at = now + self.every
-        for _due, path in [r for r in self.retired if r[0] <= now]:
-            path.unlink(missing_ok=True)
-        self.retired = [r for r in self.retired if r[0] > now]
-        if self.min_segments < 2:
-            return
-        done = compact_segments(store, small_rows=self.small_rows, min_segments=self.min_segments)
-        self.metrics.segments_compacted.inc(done.merged)
-        self.retired += [(now + self.grace, p) for p in done.retired]

@@ -10,29 +10,29 @@ from pydantic import BaseModel, Field
 Severity = Literal["low", "medium", "high", "critical"]
 
 
-class LineProblemOut(BaseModel):
+class LineOut(BaseModel):
     line: int = Field(description="1-based line of the request (element of a JSON array).")
-    field: str = Field(description="The field at fault ('' when the whole line is).")
-    reason: str
-    disposition: Literal["rejected", "field_dropped"] = Field(
-        description="rejected: kept as a dead letter; field_dropped: loaded without the field."
+    status: Literal["accepted", "duplicate", "rejected", "skipped"] = Field(
+        description="accepted: stored; duplicate: already stored; rejected: kept as a dead "
+        "letter; skipped: a blank line."
+    )
+    reasons: list[str] = Field(
+        description="field:reason of a rejection, or of a personal-data field dropped."
     )
 
 
 class BatchOut(BaseModel):
-    id: int = Field(description="The ingest batch the lines were loaded in.")
-    requests: int = Field(description="Requests coalesced into that batch.")
-    loaded: int
-    updated: int
-    duplicates: int
-    rejected: int
+    source: str = Field(description="How the dead letters name the batch (then :line).")
+    id: int = Field(description="The ingest batch (ingest_batches).")
+    requests: int = Field(description="Requests coalesced into the batch.")
 
 
 class EventsAccepted(BaseModel):
     lines: int
-    accepted: int = Field(description="Lines stored (new or already stored).")
+    accepted: int = Field(description="Lines stored now.")
+    duplicates: int = Field(description="Lines stored before (a resend).")
     rejected: int = Field(description="Lines kept as dead letters.")
-    problems: list[LineProblemOut]
+    problems: list[LineOut] = Field(description="Every line rejected or loaded without a field.")
     batch: BatchOut
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uvicorn
 
-from insiderwatch.app.ops import open_ops_store
+from insiderwatch.app.deployment import from_settings
 from insiderwatch.settings import Settings
 from insiderwatch.web.api import create_app
 from insiderwatch.web.ops_gate import OpsGate
@@ -14,8 +14,9 @@ from insiderwatch.web.service import Service
 
 def build(settings: Settings) -> Service:
     """The service with the operational store as its gate and first alert sink."""
-    gate = OpsGate(open_ops_store(settings))
-    return Service(settings, gate, sinks=[gate])
+    deployment = from_settings(settings)
+    gate = OpsGate(deployment.open_ops())
+    return Service(deployment, gate, sinks=[gate])
 
 
 def serve(settings: Settings) -> None:

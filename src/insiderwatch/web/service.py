@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from insiderwatch.detect import load_detection_config
-from insiderwatch.privacy import load_or_create_key
-from insiderwatch.settings import Settings
-from insiderwatch.store.duckdb_store import Store, open_store
+from insiderwatch.app.deployment import Deployment
+from insiderwatch.app.keys import ingest_key
+from insiderwatch.store.duckdb_store import Store
+from insiderwatch.web.duties import Compactor, Sealer
 from insiderwatch.web.lines import LinesResult
 from insiderwatch.web.live import (
     AlertSink,
-    Compactor,
     JsonlSink,
     LiveDetection,
     prepare,
@@ -30,11 +29,12 @@ from insiderwatch.web.writer import Writer
 
 class Service:
     def __init__(
-        self, settings: Settings, ops: OpsPort, sinks: list[AlertSink] | None = None
+        self, deployment: Deployment, ops: OpsPort, sinks: list[AlertSink] | None = None
     ) -> None:
-        self.settings, self.ops = settings, ops
-        self.store = open_store(settings)
-        self.key = load_or_create_key(settings.secret_path, settings.hash_key)
+        self.deployment, self.ops = deployment, ops
+        self.settings = settings = deployment.settings
+        self.store = deployment.open_store()
+        self.key = ingest_key(settings)
         self.store.bind_key(self.key)
         prepare(self.store)
         self.pseudonyms = Pseudonyms(self.key)
@@ -43,22 +43,22 @@ class Service:
         if settings.alerts_out:
             sinks.append(JsonlSink(Path(settings.alerts_out)))
         self.live = LiveDetection(
-            load_detection_config(settings.rules_config),
+            deployment,
             sinks,
             self.metrics,
             interval=settings.detect_interval_seconds,
             after_events=settings.detect_after_events,
         )
         self.writer = Writer(
+            deployment,
             self.store,
-            self.key,
-            phone_region=settings.phone_region,
             queue_size=settings.writer_queue,
             coalesce_rows=settings.coalesce_rows,
             on_loaded=self._loaded,
         )
         self.writer.duties = [
             self.live,
+            Sealer(deployment),
             Compactor(
                 self.metrics,
                 min_segments=settings.compact_min_segments,
@@ -81,15 +81,15 @@ class Service:
 
     def _loaded(self, table: str, results: list[LinesResult]) -> None:
         """Writer thread, after each batch: count it and tell live detection."""
-        batch = results[0].batch
+        totals = results[0].batch.totals
         m = self.metrics
-        m.events_in.labels(table, "loaded").inc(batch.loaded)
-        m.events_in.labels(table, "updated").inc(batch.updated)
-        m.events_in.labels(table, "duplicate").inc(batch.duplicates)
-        m.events_in.labels(table, "rejected").inc(batch.rejected)
-        m.dead_letters.labels(table).inc(batch.rejected)
+        m.events_in.labels(table, "loaded").inc(totals.loaded)
+        m.events_in.labels(table, "updated").inc(totals.updated)
+        m.events_in.labels(table, "duplicate").inc(totals.duplicates)
+        m.events_in.labels(table, "rejected").inc(totals.rejected)
+        m.dead_letters.labels(table).inc(totals.rejected)
         if table == "access":
-            self.live.arrived(batch.loaded)
+            self.live.arrived(totals.loaded)
 
     @contextmanager
     def reading(self) -> Iterator[Store]:

@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from insiderwatch.privacy import HashKey
+from insiderwatch.app.deployment import Deployment
 from insiderwatch.store.duckdb_store import Store
 from insiderwatch.web.lines import LinesResult, load_lines
 
@@ -61,15 +61,14 @@ _STOP = object()
 class Writer:
     def __init__(
         self,
+        deployment: Deployment,
         store: Store,
-        key: HashKey,
         *,
-        phone_region: str = "GB",
         queue_size: int = 64,
         coalesce_rows: int = 50_000,
         on_loaded: Callable[[str, list[LinesResult]], None] | None = None,
     ) -> None:
-        self.store, self.key, self.phone_region = store, key, phone_region
+        self.deployment, self.store = deployment, store
         self.coalesce_rows = max(1, coalesce_rows)
         self.on_loaded = on_loaded
         self.duties: list[Duty] = []
@@ -173,12 +172,7 @@ class Writer:
         jobs = self._coalesce(first)
         try:
             results = load_lines(
-                self.store,
-                first.table,
-                first.source,
-                [j.lines for j in jobs],
-                self.key,
-                self.phone_region,
+                self.deployment, self.store, first.table, first.source, [j.lines for j in jobs]
             )
         except Exception as exc:
             for job in jobs:

@@ -1,7 +1,6 @@
-"""Ingest a dataset folder into the store: sources -> contract -> store.
+"""Ingest a dataset folder (files in the contract format) through the one pipeline.
 
-The CLI and (later) the service call :func:`ingest_dataset`; progress is reported through
-a callback so the library stays free of terminal code.
+Progress is reported through callbacks so the library stays free of terminal code.
 """
 
 from __future__ import annotations
@@ -10,17 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-import pyarrow as pa
-
 from insiderwatch.contract import TABLES
 from insiderwatch.errors import InsiderwatchError, UnreadableFileError
+from insiderwatch.ingest.pipeline import Hooks, load
 from insiderwatch.privacy import HashKey
 from insiderwatch.sources import DatasetFile, discover, reader_for
 from insiderwatch.sources.follow import MAX_LINE_BYTES
 from insiderwatch.sources.readers import LINE, ROW
 from insiderwatch.store import Store
-from insiderwatch.store.loader import BatchLoader, LoadCounts
+from insiderwatch.store.loader import LoadCounts
 
 Progress = Callable[[DatasetFile, int], None]  # (file, bytes of it done so far)
 
@@ -98,23 +95,19 @@ def ingest_file(
         return result
     # The absolute path names the file in letters, so `data/x.csv` and `/abs/data/x.csv`
     # are one source.
-    source = str(file.path.resolve())
-    result.batch_id = store.new_batch(file.table, source, file.format)
-    loader = BatchLoader(store, TABLES[file.table], source, result.batch_id, key, phone_region)
-    status = "done"
-    try:
-        for raw in reader.batches():
-            result.counts.add(loader.load_in_transaction(raw))
-            if progress:
-                progress(file, reader.bytes_done)
-    except InsiderwatchError as exc:
-        # Batches already loaded stay loaded: re-running the file skips them as duplicates.
-        result.error, status = str(exc), "failed"
-    except (duckdb.Error, pa.ArrowException) as exc:
-        # An engine error is a bug or a value no check anticipated: the file is reported
-        # as failed (not the whole run), with what the engine said.
-        result.error, status = f"{file.path}: could not load: {exc}", "failed"
-    store.finish_batch(result.batch_id, result.counts.as_dict(), status)
+    hooks = Hooks(progress=(lambda: progress(file, reader.bytes_done)) if progress else None)
+    loaded = load(
+        store,
+        file.table,
+        str(file.path.resolve()),
+        file.format,
+        key,
+        reader.batches(),
+        phone_region=phone_region,
+        where=str(file.path),
+        hooks=hooks,
+    )
+    result.batch_id, result.counts, result.error = loaded.batch_id, loaded.counts, loaded.error
     return result
 
 

@@ -1,0 +1,129 @@
+"""Detection use cases: a live step, a run with its summary, analyze (ingest + detect),
+calibration and the current alerts. The engine itself is :mod:`insiderwatch.detect`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+
+from insiderwatch.alerts import (
+    explained_share,
+    read_alert_history,
+    read_alerts,
+    write_alerts_jsonl,
+)
+from insiderwatch.app.deployment import Deployment
+from insiderwatch.app.ingest import failed, ingest_paths
+from insiderwatch.contract import Alert
+from insiderwatch.contract.runs import (
+    Analysis,
+    DetectionReport,
+    DetectionSummary,
+    DetectStep,
+)
+from insiderwatch.detect import run_detection
+from insiderwatch.detect.calibrate import Calibration, calibration
+from insiderwatch.store import Store
+
+DetectProgress = Callable[[int, int, dt.date], None]  # (steps done, steps, day)
+STORE_NAME = "insiderwatch.duckdb"  # the store analyze keeps in its output folder
+
+
+def _run(
+    store: Store, deployment: Deployment, until: dt.datetime | None, progress
+) -> DetectionSummary:
+    began = time.perf_counter()
+    run = run_detection(store, deployment.detection, until=until, progress=progress)
+    return DetectionSummary(
+        first_day=run.first_day,
+        last_day=run.last_day,
+        steps=run.steps,
+        events=run.events,
+        findings=run.findings,
+        alerts=run.alerts,
+        rewound=run.rewound,
+        seconds=time.perf_counter() - began,
+    )
+
+
+def detect_step(
+    deployment: Deployment,
+    *,
+    store: Store | None = None,
+    until: dt.datetime | None = None,
+    progress: DetectProgress | None = None,
+) -> DetectStep:
+    """Advance the engine over what has arrived; return the alert-history lines that
+    are new or changed (a late event may rewrite lines already published)."""
+    encode = msgspec.json.encode
+    with deployment.using(store, create=False) as s:
+        before = {encode(a) for a in read_alert_history(s)}
+        summary = _run(s, deployment, until, progress)
+        new = [a for a in read_alert_history(s) if encode(a) not in before]
+    return DetectStep(summary=summary, new_lines=new)
+
+
+def detect(
+    deployment: Deployment,
+    *,
+    until: dt.datetime | None = None,
+    top: int = 10,
+    alerts_out: Path | None = None,
+    progress: DetectProgress | None = None,
+    store: Store | None = None,
+) -> DetectionReport:
+    """Run detection from where the last run stopped; write the alert history to
+    ``alerts_out`` when given."""
+    with deployment.using(store, create=False) as s:
+        summary = _run(s, deployment, until, progress)
+        if alerts_out is not None:
+            write_alerts_jsonl(read_alert_history(s), alerts_out)
+        return DetectionReport(
+            summary=summary, explained=explained_share(s), top_alerts=read_alerts(s, top)
+        )
+
+
+def analyze_dataset(
+    deployment: Deployment,
+    dataset: Path,
+    out_dir: Path,
+    *,
+    top: int = 10,
+    progress: Callable[[Path, int], None] | None = None,
+    on_file_start: Callable[[Path, str, int], None] | None = None,
+    detect_progress: DetectProgress | None = None,
+) -> Analysis:
+    """Ingest ``dataset`` into a store in ``out_dir`` and detect; the alert history goes
+    to ``out_dir/alerts.jsonl``. A file that cannot be read stops before detection."""
+    here = deployment.with_store(out_dir / STORE_NAME)
+    ingested = ingest_paths(here, [dataset], progress=progress, on_file_start=on_file_start)
+    if failed(ingested):
+        return Analysis(ingest=ingested, detection=None, alerts_file=None)
+    alerts_file = out_dir / "alerts.jsonl"
+    report = detect(here, top=top, alerts_out=alerts_file, progress=detect_progress)
+    return Analysis(ingest=ingested, detection=report, alerts_file=str(alerts_file))
+
+
+def calibrate(deployment: Deployment, *, store: Store | None = None) -> Calibration:
+    """Bring detection up to date, then report the learned routine and alerts per day."""
+    with deployment.using(store, create=False) as s:
+        run_detection(s, deployment.detection)
+        return calibration(s)
+
+
+def current_alerts(
+    deployment: Deployment, limit: int | None = None, *, store: Store | None = None
+) -> list[Alert]:
+    """Each alert as it stands now (its last history line), highest score first."""
+    with deployment.using(store, create=False, read_only=True) as s:
+        return read_alerts(s, limit)
+
+
+def alert_history(deployment: Deployment, *, store: Store | None = None) -> list[Alert]:
+    """Every line of the alert history, in the order it happened."""
+    with deployment.using(store, create=False, read_only=True) as s:
+        return read_alert_history(s)
