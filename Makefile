@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 DEMO_EMPLOYEES ?= 1000
 DEMO_DAYS ?= 30
 
-.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach docs clean
+.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach bench-ops docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ calibrate-attribution: $(STAMP)
 bench-breach: $(STAMP)
 	$(BIN)/python benchmarks/bench_breach.py
 	$(BIN)/python benchmarks/bench_evidence.py
+
+# The operational store on SQLite and a private PostgreSQL, beside a bare INSERT.
+bench-ops: $(STAMP)
+	tools/provision.sh
+	$(BIN)/python benchmarks/bench_ops.py
 
 docs: $(STAMP)
 	$(BIN)/python tools/gen_docs.py

@@ -10,6 +10,7 @@ from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     export,
     inspect,
     meta,
+    ops,
     outside,
     serve,
     sources,
