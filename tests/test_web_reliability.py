@@ -19,11 +19,10 @@ from sqlalchemy import select
 from detect_scenarios import INSIDER
 from insiderwatch.alerts import read_alert_history
 from insiderwatch.app.alerts import alert_states, triage
-from insiderwatch.app.ops import open_ops_store
+from insiderwatch.app.deployment import load_deployment
 from insiderwatch.app.tokens import create_token
 from insiderwatch.app.users import add_user
 from insiderwatch.ingest import ingest_dataset
-from insiderwatch.settings import load_settings
 from insiderwatch.store import Store
 from insiderwatch.store.ops.models import AlertLine
 from insiderwatch.web.api import create_app
@@ -100,8 +99,7 @@ def test_kill_9_mid_stream_then_restart(tmp_path, company):  # noqa: F811
     context, lines = company
     with Store(tmp_path / "iw.duckdb", threads=1) as store:
         ingest_dataset(store, context, KEY)
-    settings = load_settings({"db": str(tmp_path / "iw.duckdb")})
-    ops = open_ops_store(settings)
+    ops = load_deployment({"db": str(tmp_path / "iw.duckdb")}).open_ops()
     add_user(ops, "ana", "analyst", "correct horse battery", actor="test")
     collector = create_token(ops, kind="source", owner="crm", actor="test").token
     reader = create_token(ops, kind="user", owner="ana", actor="test").token
