@@ -55,12 +55,14 @@ bench: $(STAMP)
 bench-detect: $(STAMP)
 	$(BIN)/python benchmarks/bench_detect.py $(BENCH_DETECT_ARGS)
 
+# e.g. make bench-attribution BENCH_ATTRIBUTION_ARGS="--jobs 2 --events 0" (or "--quick")
 bench-attribution: $(STAMP)
-	$(BIN)/python benchmarks/bench_attribution.py
+	$(BIN)/python benchmarks/bench_attribution.py $(BENCH_ATTRIBUTION_ARGS)
 
-# Refits src/insiderwatch/investigate/calibration.json on companies the benchmark does not use.
+# Refits src/insiderwatch/investigate/calibration.json on companies the benchmark does not use,
+# e.g. CALIBRATE_ATTRIBUTION_ARGS="--jobs 2 --work /tmp/calib" (kept: a refit reruns nothing).
 calibrate-attribution: $(STAMP)
-	$(BIN)/python benchmarks/calibrate_attribution.py
+	$(BIN)/python benchmarks/calibrate_attribution.py $(CALIBRATE_ATTRIBUTION_ARGS)
 
 bench-breach: $(STAMP)
 	$(BIN)/python benchmarks/bench_breach.py

@@ -71,9 +71,10 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "detect_interval_seconds": "0.5",
         "detect_after_events": "10",
         "compact_min_segments": "4",
+        "ops_url": "postgresql+psycopg://iw@127.0.0.1/ops",
+        "respond_config": "respond.yaml",
         "rules_config": "rules.toml",
         "alerts_out": "alerts.jsonl",
-        "ops_url": "postgresql+psycopg://iw@127.0.0.1/ops",
     }
     assert set(values) == set(REGISTRY), "a new setting needs a value here"
     environ = {REGISTRY[name].env_var: value for name, value in values.items()}

@@ -12,6 +12,7 @@ from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     meta,
     ops,
     outside,
+    respond,
     serve,
     sources,
 )
