@@ -221,3 +221,17 @@ def test_the_trail_is_append_only(tmp_path, hash_key, scim) -> None:
         r.contain.store.engine.begin() as con,
     ):
         con.execute(sa.text("UPDATE containment_events SET actor = 'someone else'"))
+
+
+def test_subject_looked_up_only_when_the_alert_conditions_hold(tmp_path, hash_key, scim) -> None:
+    asked: list[str] = []
+
+    def subjects(a):
+        asked.append(a.employee_id)
+        return Subject(employee_id=a.employee_id, role="agent")
+
+    book = "  - {name: one, when: {min_score: 90, roles: [agent]}, mode: dry-run, actions: [suspend]}\n"
+    r = responder(tmp_path, hash_key, scim, book, subjects=subjects)
+    done = r.handle([alert("E8", score=50), alert("E9", score=95)])
+    r.close()
+    assert asked == ["E9"] and [a.employee_id for a in done.containment] == ["E9"]

@@ -11,6 +11,7 @@ fires (its point is to tell people), except in dry-run.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from insiderwatch.contract.records import Alert
 from insiderwatch.errors import InsiderwatchError
@@ -27,12 +28,12 @@ from insiderwatch.respond.store import ResponseStore
 SYSTEM = "insiderwatch"
 
 
-def matches(when: Condition, alert: Alert, subject: Subject) -> bool:
+def matches_alert(when: Condition, alert: Alert) -> bool:
+    """The conditions on the alert itself (the role is checked against the subject)."""
     return (
         (not when.severities or alert.severity in when.severities)
         and at_least(alert.severity, when.min_severity)
         and (not when.detectors or bool(set(when.detectors) & set(alert.detectors)))
-        and (not when.roles or subject.role in when.roles)
         and alert.score >= when.min_score
     )
 
@@ -59,11 +60,16 @@ class Contain:
     def _event(self, actor: str, event: str, note: str = "") -> ContainEvent:
         return ContainEvent(at=self.clock(), actor=actor, event=event, note=note)
 
-    def consider(self, alert: Alert, subject: Subject) -> list[Containment]:
-        """The actions this alert line starts (none twice for the same alert)."""
-        started = []
+    def consider(self, alert: Alert, subjects: Callable[[Alert], Subject]) -> list[Containment]:
+        """The actions this alert line starts (none twice for the same alert). Who the
+        alert is about is looked up only when a playbook's alert conditions hold."""
+        started: list[Containment] = []
+        subject: Subject | None = None
         for book in self.config.playbooks:
-            if not matches(book.when, alert, subject):
+            if not matches_alert(book.when, alert):
+                continue
+            subject = subject or subjects(alert)
+            if book.when.roles and subject.role not in book.when.roles:
                 continue
             for spec in book.actions:
                 action_id = _action_id(alert.alert_id, book.name, spec.type)
@@ -176,12 +182,10 @@ class Contain:
 
     def expire_due(self) -> list[Containment]:
         """Mark pending actions past their expiry as expired; returns them."""
-        now = self.clock()
         out = []
-        for action in self.store.actions(status="pending", limit=10_000):
-            if action.expires_at and now >= action.expires_at:
-                self.store.move(action.action_id, "expired", self._event(SYSTEM, "expired"))
-                out.append(self.store.action(action.action_id))
+        for action_id in self.store.due(self.clock()):
+            self.store.move(action_id, "expired", self._event(SYSTEM, "expired"))
+            out.append(self.store.action(action_id))
         return out
 
     def _spec(self, action: Containment) -> ActionSpec:

@@ -110,6 +110,9 @@ class Deliverer:
             except DeliveryError as exc:
                 error = exc.message
                 continue
+            except Exception as exc:  # a plug-in's bug must not stop the worker thread
+                error = f"{sink_name}: unexpected {type(exc).__name__}: {exc}"
+                continue
             return self._record(record, "delivered", tries, "")
         return self._record(record, "dead", tries, error)
 

@@ -80,7 +80,7 @@ class Responder:
             for route in self.config.routes:
                 if _routed(route, alert):
                     self._route(route, alert, done)
-            done.containment += self.contain.consider(alert, self.subjects(alert))
+            done.containment += self.contain.consider(alert, self.subjects)
         self.contain.expire_due()
         return done
 

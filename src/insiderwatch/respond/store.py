@@ -8,6 +8,8 @@ Rows only move forward in status; the trail (``containment_events``) is append-o
 
 from __future__ import annotations
 
+import datetime as dt
+
 import msgspec
 import sqlalchemy as sa
 
@@ -55,6 +57,14 @@ class ResponseStore:
         query = sa.select(_actions.action_id).where(_actions.action_id == action_id)
         with self.engine.connect() as con:
             return con.execute(query).first() is not None
+
+    def due(self, now: dt.datetime) -> list[str]:
+        """Pending actions whose approval window has closed."""
+        query = sa.select(_actions.action_id).where(
+            _actions.status == "pending", _actions.expires_at <= now
+        )
+        with self.engine.connect() as con:
+            return [row[0] for row in con.execute(query)]
 
     def add_action(self, action: Containment, event: ContainEvent) -> None:
         row = msgspec.structs.asdict(action)
