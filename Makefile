@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 DEMO_EMPLOYEES ?= 1000
 DEMO_DAYS ?= 30
 
-.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach docs clean
+.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach bench-ops docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,16 +56,23 @@ bench: $(STAMP)
 bench-detect: $(STAMP)
 	$(BIN)/python benchmarks/bench_detect.py $(BENCH_DETECT_ARGS)
 
+# e.g. make bench-attribution BENCH_ATTRIBUTION_ARGS="--jobs 2 --events 0" (or "--quick")
 bench-attribution: $(STAMP)
-	$(BIN)/python benchmarks/bench_attribution.py
+	$(BIN)/python benchmarks/bench_attribution.py $(BENCH_ATTRIBUTION_ARGS)
 
-# Refits src/insiderwatch/investigate/calibration.json on companies the benchmark does not use.
+# Refits src/insiderwatch/investigate/calibration.json on companies the benchmark does not use,
+# e.g. CALIBRATE_ATTRIBUTION_ARGS="--jobs 2 --work /tmp/calib" (kept: a refit reruns nothing).
 calibrate-attribution: $(STAMP)
-	$(BIN)/python benchmarks/calibrate_attribution.py
+	$(BIN)/python benchmarks/calibrate_attribution.py $(CALIBRATE_ATTRIBUTION_ARGS)
 
 bench-breach: $(STAMP)
 	$(BIN)/python benchmarks/bench_breach.py
 	$(BIN)/python benchmarks/bench_evidence.py
+
+# The operational store on SQLite and a private PostgreSQL, beside a bare INSERT.
+bench-ops: $(STAMP)
+	tools/provision.sh
+	$(BIN)/python benchmarks/bench_ops.py
 
 docs: $(STAMP)
 	$(BIN)/python tools/gen_docs.py

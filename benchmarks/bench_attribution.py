@@ -26,24 +26,34 @@ or of the public list, random customers with strangers. "employee named" must st
 1%; "staff-only named" is the same model without the outside hypotheses, in the same
 run. Mixed leaks: half an insider's harvest, half a seller's, breach's or partner's rows.
 
+Middle mix (leak_sim.py): faint traces of an insider or of an outside source among
+other rows, an insider's faint share blended into an outside source's rows, a pair with
+one faint partner, and outside lists leaning towards what one innocent saw; the last two
+kinds no employee made count towards "employee named".
+
 Calibration: every hypothesis each report shows (suspects and outside sources), its
-stated probability against whether it really was a source, per decile of stated.
+stated probability against whether it really was a source, per decile of stated, with
+each decile's Wilson 95% interval and verdict (benchmarks/reliability.py), per company
+and for all companies together.
 
 Speed: a 1,000-record leak against a store of synthetic events (10 M by default).
 
-    python benchmarks/bench_attribution.py [--trials 2] [--companies 3] [--events 10000000]
-        [--work DIR]
+    python benchmarks/bench_attribution.py [--trials 2] [--middle 300] [--companies 3]
+        [--events 10000000] [--jobs 1] [--quick] [--work DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import io
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -61,23 +71,27 @@ sys.path.insert(0, str(HERE))
 
 from leak_sim import (  # noqa: E402
     KEY,
+    MIDDLE_SCENARIOS,
     NOISE,
     OUTSIDE_SCENARIOS,
     SIZES,
     Company,
     Leak,
+    Point,
     attribute_leak,
     attribute_once,
     build_company,
     hypotheses,
     insider_leak,
     make_leak,
+    middle_leak,
     mixed_leak,
     naive_ranking,
     outside_leak,
     write,
 )
 from machine import describe  # noqa: E402
+from reliability import deciles, table, tally  # noqa: E402
 from synthetic import write_parquet_dataset  # noqa: E402
 
 FOUND_SYNTHETIC = datetime(2026, 12, 1, tzinfo=UTC)  # after every synthetic event
@@ -106,7 +120,7 @@ class Tally:
     naive_top1: list[bool] = field(default_factory=list)
     flagged_outside: list[bool] = field(default_factory=list)  # an employee named, no one did
     flagged_staff_only: list[bool] = field(default_factory=list)  # same, without outside
-    points: list[tuple[str, float, bool]] = field(default_factory=list)  # kind, stated, truth
+    points: list[Point] = field(default_factory=list)  # every hypothesis every report showed
     cells: dict[tuple, dict] = field(default_factory=dict)
 
 
@@ -145,7 +159,7 @@ def _cell(c: Company, work: Path, rng, key: tuple, trials: int, tally: Tally) ->
         naive = naive_ranking(exposed, rng)
         tally.insider_top1.append(hit(ranking, leak.leakers, 1))
         tally.naive_top1.append(hit(naive, leak.leakers, 1))
-        tally.points += _stated(report, leak)
+        tally.points += hypotheses(report, leak)
         row["top1"] += hit(ranking, leak.leakers, 1)
         row["top3"] += hit(ranking, leak.leakers, 3)
         row["naive1"] += hit(naive, leak.leakers, 1)
@@ -167,10 +181,6 @@ def _print_cell(size: int, noise: float, n_leakers: int, with_canaries: bool, ro
     )
 
 
-def _stated(report, leak: Leak) -> list[tuple[str, float, bool]]:
-    return [(kind, stated, truth) for kind, _, stated, truth in hypotheses(report, leak)]
-
-
 def harvests(c: Company, work: Path, trials: int, tally: Tally) -> None:
     """Leaks drawn from what the simulated insiders harvested in their malicious events
     (not uniformly from all they saw): 20 and 100 records, 20% noise, no canaries."""
@@ -188,7 +198,7 @@ def harvests(c: Company, work: Path, trials: int, tally: Tally) -> None:
                 top1 += hit(ranking, [e], 1)
                 naive1 += hit(naive_ranking(exposed, rng), [e], 1)
                 tally.insider_top1.append(hit(ranking, [e], 1))
-                tally.points += _stated(report, leak)
+                tally.points += hypotheses(report, leak)
                 runs += 1
         if runs:
             print(
@@ -226,7 +236,7 @@ def outside(c: Company, work: Path, trials: int, tally: Tally) -> None:
                 right += verdict is not None and bool(truth & set(verdict.sources))
                 tally.flagged_outside.append(any(s.leaker for s in report.suspects))
                 tally.flagged_staff_only.append(any(s.leaker for s in alone.suspects))
-                tally.points += _stated(report, leak)
+                tally.points += hypotheses(report, leak)
             shown = "whole" if size == 0 else str(size)
             print(
                 f"{scenario:>13} {shown:>7} {trials:>6} {named / trials:>14.1%} "
@@ -253,7 +263,7 @@ def mixed(c: Company, work: Path, trials: int, tally: Tally) -> None:
             truth = {name for _, name in leak.sources}
             source += any(o.named and o.source in truth for o in report.outside_sources)
             tally.insider_top1.append(hit(ranking, leak.leakers, 1))
-            tally.points += _stated(report, leak)
+            tally.points += hypotheses(report, leak)
         print(
             f"mixed: insider's harvest + {kind} rows (100 records, half each), {trials} leaks: "
             f"insider first {top1 / trials:.1%}, named leaker {named / trials:.1%}, "
@@ -261,27 +271,45 @@ def mixed(c: Company, work: Path, trials: int, tally: Tally) -> None:
         )
 
 
+def middle(c: Company, work: Path, per_kind: int, tally: Tally) -> None:
+    """The middle mix (leak_sim.py): leaks whose sources are hard to tell. They fill the
+    reliability table between "surely" and "surely not", and the two kinds no employee
+    made (a faint trace of an outside source, an outside list leaning towards what one
+    innocent saw) count towards "employee named"."""
+    print(f"{'middle mix':>13} {'leaks':>6} {'innocent named':>14} {'leaker named':>12} "
+          f"{'source named':>12}")  # fmt: skip
+    rng = np.random.default_rng(31)
+    for scenario in MIDDLE_SCENARIOS:
+        runs = innocent = leaker = source = 0
+        for t in range(per_kind):
+            leak = middle_leak(rng, c, scenario)
+            if leak is None:
+                continue
+            report, _, _ = attribute_leak(c, rng, leak, work / f"middle-{t}.csv")
+            runs += 1
+            wrong = any(s.leaker and s.employee_id not in leak.leakers for s in report.suspects)
+            innocent += wrong
+            leaker += any(s.leaker and s.employee_id in leak.leakers for s in report.suspects)
+            truth = {name for _, name in leak.sources}
+            source += any(o.named and o.source in truth for o in report.outside_sources)
+            if not leak.leakers:
+                tally.flagged_outside.append(any(s.leaker for s in report.suspects))
+            tally.points += hypotheses(report, leak)
+        if runs:
+            print(f"{scenario:>13} {runs:>6} {innocent / runs:>14.1%} {leaker / runs:>12.1%} "
+                  f"{source / runs:>12.1%}")  # fmt: skip
+
+
 # --- calibration --------------------------------------------------------------------------
 
 
-def reliability(points: list[tuple[str, float, bool]], title: str) -> float:
-    """Stated against observed per decile of stated probability; returns the worst gap
-    over deciles with data."""
-    print(f"reliability ({title}): {'stated':>11} {'n':>6} {'mean stated':>11} {'observed':>8} "
-          f"{'gap':>6}")  # fmt: skip
-    stated = np.array([p[1] for p in points])
-    truth = np.array([p[2] for p in points], dtype=float)
-    deciles = np.minimum((stated * 10).astype(int), 9)
-    worst = 0.0
-    for d in range(10):
-        mask = deciles == d
-        if not mask.any():
-            continue
-        gap = abs(stated[mask].mean() - truth[mask].mean())
-        worst = max(worst, gap)
-        print(f"{'':>14} {d * 10:>4}-{d * 10 + 10:>3}% {int(mask.sum()):>6} "
-              f"{stated[mask].mean():>11.1%} {truth[mask].mean():>8.1%} {gap:>6.1%}")  # fmt: skip
-    return worst
+def reliability(points: list[Point], title: str) -> float:
+    """Stated against observed per decile of stated probability (benchmarks/reliability.py);
+    prints the table and returns the worst gap over deciles with data."""
+    rows = deciles([p.stated for p in points], [p.truth for p in points])
+    print(table(rows, title))
+    print(f"  {tally(rows)}")
+    return max((r.gap for r in rows), default=0.0)
 
 
 def summary(tallies: list[Tally]) -> None:
@@ -300,12 +328,15 @@ def summary(tallies: list[Tally]) -> None:
     t = worst(lambda t: t.flagged_outside, low=False)
     clean = [not f for f in t.flagged_outside]
     print(f"target no employee named in >= 99% of leaks no employee made: {rate(clean)} "
-          f"({t.label}); staff-only model (no outside sources) "
+          f"({t.label}); staff-only model (no outside sources) on the outside leaks "
           f"{rate([not f for f in t.flagged_staff_only])}")  # fmt: skip
+    everyone = [not f for t in tallies for f in t.flagged_outside]
+    print(f"  all companies together: {rate(everyone)}")
     gaps = {t.label: reliability(t.points, t.label) for t in tallies}
     label = max(gaps, key=gaps.get)
+    pooled = reliability([p for t in tallies for p in t.points], "all companies together")
     print(f"target stated within 5 points of observed in every decile: worst gap "
-          f"{gaps[label]:.1%} ({label})")  # fmt: skip
+          f"{gaps[label]:.1%} ({label}); {pooled:.1%} with all companies together")  # fmt: skip
 
 
 # --- speed at scale -----------------------------------------------------------------------
@@ -368,29 +399,12 @@ def speed(work: Path, events: int) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--trials", type=int, default=2, help="leaks per insider table row (0 skips accuracy)"
-    )
-    parser.add_argument("--companies", type=int, default=len(EVAL), help="how many of EVAL")
-    parser.add_argument("--events", type=int, default=10_000_000, help="0 skips the speed run")
-    parser.add_argument("--work", type=Path, default=None, help="scratch folder (kept if given)")
-    args = parser.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="insiderwatch-bench-attr-"))
+def run_company(spec: tuple[int, int, int], args: argparse.Namespace, work: Path):
+    """One company's tables, printed into a string (companies may run in parallel)."""
+    employees, days, seed = spec
     work.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {describe()}")
-    made = shipped().made
-    print(f"calibration: {made.get('method')}; fitted on companies {made.get('companies')}")
-    print(
-        "targets: top-1 >= 95% on insider leaks; no employee named in >= 99% of leaks no "
-        "employee made; stated probabilities within 5 points of observed in every decile; "
-        "1,000-record leak against 10 M events < 5 s"
-    )
-    tallies = []
-    for employees, days, seed in EVAL[: args.companies] if args.trials else ():
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
         began = time.perf_counter()
         company = build_company(work, employees, days, seed)
         events = company.store.scalar("SELECT count(*) FROM access")
@@ -404,9 +418,52 @@ def main() -> None:
         harvests(company, work, max(1, args.trials // 2), tally)
         outside(company, work, 4 * args.trials, tally)
         mixed(company, work, 2 * args.trials, tally)
+        middle(company, work, args.middle, tally)
         company.store.close()
-        tallies.append(tally)
-        summary(tallies)  # so far: a long run that is stopped still reports
+        print(f"company done in {time.perf_counter() - began:.0f} s")
+    return out.getvalue(), tally
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--trials", type=int, default=2, help="leaks per insider table row (0 skips accuracy)"
+    )
+    parser.add_argument("--middle", type=int, default=300,
+                        help="leaks of each middle-mix scenario per company")  # fmt: skip
+    parser.add_argument("--companies", type=int, default=len(EVAL), help="how many of EVAL")
+    parser.add_argument("--events", type=int, default=10_000_000, help="0 skips the speed run")
+    parser.add_argument("--jobs", type=int, default=1, help="companies run in parallel")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: --trials 1 --middle 20 --events 0 (figures too "
+                        "thin to judge the calibration)")  # fmt: skip
+    parser.add_argument("--work", type=Path, default=None, help="scratch folder (kept if given)")
+    args = parser.parse_args()
+    if args.quick:
+        args.trials, args.middle, args.events = 1, 20, 0
+    work = args.work or Path(tempfile.mkdtemp(prefix="insiderwatch-bench-attr-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {describe()}; {args.jobs} job(s)")
+    made = shipped().made
+    print(f"calibration: {made.get('method')}; fitted on companies {made.get('companies')}")
+    print(
+        "targets: top-1 >= 95% on insider leaks; no employee named in >= 99% of leaks no "
+        "employee made; stated probabilities within 5 points of observed in every decile; "
+        "1,000-record leak against 10 M events < 5 s"
+    )
+    tallies = []
+    # Largest first: with two jobs the smaller ones then share the other worker.
+    specs = sorted(EVAL[: args.companies], key=lambda s: -s[0] * s[1]) if args.trials else ()
+    with ProcessPoolExecutor(args.jobs) as pool:
+        runs = [pool.submit(run_company, spec, args, work / "-".join(map(str, spec)))
+                for spec in specs]  # fmt: skip
+        for done in as_completed(runs):
+            text, tally = done.result()
+            print(text, end="", flush=True)
+            tallies.append(tally)
+            summary(tallies)  # so far: a long run that is stopped still reports
     if args.events:
         speed(work, args.events)
     if args.work is None:

@@ -12,7 +12,12 @@ from it with their true sources known:
 * harvest leaks: a share of what a simulated insider took in their malicious events;
 * outside leaks: a seller's own base (whole or half), a partner's or processor's share,
   a sample of the earlier breach or of the public list, random customers;
-* mixed leaks: an insider's harvest with a seller's or the breach's rows.
+* mixed leaks: an insider's harvest with a seller's or the breach's rows;
+* the middle mix, leaks whose sources are hard to tell (so that the calibration has
+  hypotheses between "surely" and "surely not" to be fitted and judged on): a faint
+  insider (a few of what one employee saw among many strangers' and random rows), an
+  insider's small share blended into an outside source's rows, a pair with unequal
+  shares, and an outside list whose rows lean towards what one (innocent) employee saw.
 
 Leak rows are written messily (case, spaces, country codes, spreadsheet damage) from
 the raw dataset files, with a junk row and a duplicate.
@@ -331,12 +336,24 @@ def naive_ranking(exposed: Exposure, rng: np.random.Generator) -> list[str]:
     return sorted(counts, key=lambda e: (-counts[e], tiebreak[e]))
 
 
-def hypotheses(report: SuspectReport, leak: Leak) -> list[tuple[str, float, float, bool]]:
-    """(kind, margin, stated probability, truly a source) for every hypothesis shown."""
+@dataclass(frozen=True)
+class Point:
+    """One hypothesis a report showed, with what the calibration is fitted and judged on."""
+
+    kind: str  # employee or outside
+    margin: float
+    named: bool
+    stated: float  # the probability the report gave (0-1)
+    truth: bool  # really a source of the list
+    scenario: str
+
+
+def hypotheses(report: SuspectReport, leak: Leak) -> list[Point]:
+    """Every hypothesis the report shows, with whether it truly was a source."""
     truth = {name for _, name in leak.sources}
-    out = [("employee", s.margin, s.score / 100, s.employee_id in leak.leakers)
-           for s in report.suspects]  # fmt: skip
-    out += [("outside", o.margin, o.score / 100, o.source in truth)
+    out = [Point("employee", s.margin, s.leaker, s.score / 100, s.employee_id in leak.leakers,
+                 leak.scenario) for s in report.suspects]  # fmt: skip
+    out += [Point("outside", o.margin, o.named, o.score / 100, o.source in truth, leak.scenario)
             for o in report.outside_sources]  # fmt: skip
     return out
 
@@ -379,3 +396,127 @@ def leak_mix(rng, c: Company, per_kind: int):
     for _ in range(per_kind if mixers else 0):
         kind = str(rng.choice(["seller", "breach", "partner"]))
         yield mixed_leak(rng, c, str(rng.choice(mixers)), kind, int(rng.choice([40, 100])))
+
+
+# --- the middle mix: leaks whose sources are hard to tell ---------------------------------
+
+MIDDLE_SCENARIOS = ("faint-insider", "faint-source", "blend", "pair-blend", "outside-faint")
+MIDDLE_SIZES = (40, 100, 200, 400)
+OUTSIDE_KINDS = ("seller", "partner", "processor", "breach", "public")
+
+
+def middle_leak(rng, c: Company, scenario: str) -> Leak | None:
+    """One leak of ``scenario`` (MIDDLE_SCENARIOS), or None when the company has nobody
+    who fits it."""
+    return _MIDDLE[scenario](rng, c)
+
+
+def _staff_with(c: Company, need: int) -> list[str]:
+    return sorted(e for e, s in c.seen.items() if len(s) >= need)
+
+
+def _faint(rng, c: Company, held: int) -> int:
+    """How many of a holder's ``held`` customers make a faint trace: each such hit is worth
+    about log(N / held) nats, so draw the trace's worth around what the margin rule asks
+    of an employee (log of the staff and of 20, a few nats each) and convert."""
+    worth = float(rng.uniform(2.0, 16.0))
+    per_hit = float(np.log(max(len(c.emails) / max(held, 1), 1.5)))
+    return int(np.clip(np.ceil(worth / per_hit), 1, held))
+
+
+def _faint_insider(rng, c: Company) -> Leak | None:
+    """A faint trace of what one employee saw among 40 to 400 rows of others."""
+    staff = _staff_with(c, 1)
+    if not staff:
+        return None
+    who = str(rng.choice(staff))
+    size = int(rng.choice(MIDDLE_SIZES))
+    k = min(_faint(rng, c, len(c.seen[who])), size // 2)
+    own = rng.choice(c.seen[who], k, replace=False).tolist()
+    rest = unseen(rng, c, [who], size - k)
+    return Leak("faint-insider", sorted(own) + rest, [who], [], strangers(rng, size // 4))
+
+
+def _source(rng, c: Company, need: int) -> tuple[str, str] | None:
+    kind = str(rng.choice(OUTSIDE_KINDS))
+    names = sorted(n for (k, n), m in c.outside.items() if k == kind and len(m) >= need)
+    return (kind, str(rng.choice(names))) if names else None
+
+
+def _faint_source(rng, c: Company) -> Leak | None:
+    """A faint trace of an outside source's customers among 40 to 400 random ones."""
+    source = _source(rng, c, 1)
+    if source is None:
+        return None
+    size = int(rng.choice(MIDDLE_SIZES))
+    k = min(_faint(rng, c, len(c.outside[source])), size // 2)
+    own = rng.choice(c.outside[source], k, replace=False)
+    others = np.setdiff1d(rng.choice(reachable(c), size, replace=False), own)[: size - k]
+    return Leak("faint-source", sorted({*own.tolist(), *others.tolist()}), [], [source])
+
+
+def _blend(rng, c: Company) -> Leak | None:
+    """A faint trace of what an employee saw in 100 rows, the rest an outside source's."""
+    staff, source = _staff_with(c, 1), _source(rng, c, 100)
+    if not staff or source is None:
+        return None
+    who = str(rng.choice(staff))
+    own_n = min(_faint(rng, c, len(c.seen[who])), 50)
+    own = rng.choice(c.seen[who], own_n, replace=False)
+    members = np.setdiff1d(c.outside[source], own)
+    theirs = rng.choice(members, min(100 - own_n, len(members)), replace=False)
+    return Leak("blend", sorted({*own.tolist(), *theirs.tolist()}), [who], [source])
+
+
+def _pair_blend(rng, c: Company) -> Leak | None:
+    """Two employees, the second leaving only a faint trace, and 0-30% noise."""
+    size = int(rng.choice([40, 100]))
+    noise = float(rng.uniform(0.0, 0.3))
+    real = round(size * (1 - noise))
+    staff = _staff_with(c, real)
+    if len(staff) < 2:
+        return None
+    a, b = (str(x) for x in rng.choice(staff, 2, replace=False))
+    minor = min(_faint(rng, c, len(c.seen[b])), real // 2)
+    first = rng.choice(c.seen[a], real - minor, replace=False)
+    second = np.setdiff1d(c.seen[b], first)
+    second = rng.choice(second, min(minor, len(second)), replace=False)
+    picks = sorted({*first.tolist(), *second.tolist()})
+    return Leak("pair-blend", picks + unseen(rng, c, [a, b], size - real), [a, b], [])
+
+
+def _outside_faint(rng, c: Company) -> Leak | None:
+    """An outside source's rows of which 5-30% are ones an innocent employee saw (a
+    customer service agent who handled many of a seller's buyers, say): nobody leaked."""
+    size = int(rng.choice([40, 100, 200]))
+    source = _source(rng, c, size)
+    if source is None:
+        return None
+    members = c.outside[source]
+    overlap = {e: np.intersect1d(s, members) for e, s in c.seen.items()}
+    faint = round(size * float(rng.uniform(0.05, 0.3)))
+    staff = sorted(e for e, o in overlap.items() if len(o) >= faint)
+    if not staff or faint == 0:
+        return None
+    who = str(rng.choice(staff))
+    leaning = rng.choice(overlap[who], faint, replace=False)
+    rest = rng.choice(np.setdiff1d(members, leaning), size - faint, replace=False)
+    return Leak("outside-faint", sorted({*leaning.tolist(), *rest.tolist()}), [], [source])
+
+
+_MIDDLE = {
+    "faint-insider": _faint_insider,
+    "faint-source": _faint_source,
+    "blend": _blend,
+    "pair-blend": _pair_blend,
+    "outside-faint": _outside_faint,
+}
+
+
+def middle_mix(rng, c: Company, per_kind: int):
+    """``per_kind`` leaks of each middle scenario (fewer where nobody fits one)."""
+    for scenario in MIDDLE_SCENARIOS:
+        for _ in range(per_kind):
+            leak = middle_leak(rng, c, scenario)
+            if leak is not None:
+                yield leak

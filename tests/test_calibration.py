@@ -45,3 +45,51 @@ def test_probabilities_interpolate_between_fitted_points_and_stay_flat_beyond():
     assert cal.probability("employee", 5) == pytest.approx(0.5)
     assert cal.probability("employee", -100) == pytest.approx(0.2)
     assert cal.probability("employee", 100) == pytest.approx(0.8)
+
+
+# --- how the map is fitted and judged (benchmarks/calibrate_attribution.py, reliability.py) --
+
+
+@pytest.fixture(scope="module")
+def bench_modules():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import calibrate_attribution
+        import reliability
+
+        yield calibrate_attribution, reliability
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_pooled_isotonic_steps_rise_hold_enough_hypotheses_and_state_their_frequency(
+    bench_modules,
+):
+    calibrate, _ = bench_modules
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 4, 3000)
+    y = (rng.random(3000) < 1 / (1 + np.exp(-x))).astype(float)
+    steps = calibrate.pooled_isotonic(x, y, min_block=150)
+    values = [hits / n for _, _, hits, n in steps]
+    assert values == sorted(values) and len(steps) >= 5
+    assert min(n for *_, n in steps) >= 150
+    assert sum(n for *_, n in steps) == 3000 and sum(h for *_, h, _ in steps) == y.sum()
+    for low, high, hits, n in steps:  # each step's value is the frequency of its own points
+        inside = (x >= low) & (x <= high)
+        assert inside.sum() == n and y[inside].sum() == hits
+    # Without pooling, isotonic regression keeps tiny steps that state luck.
+    assert min(n for *_, n in calibrate.pooled_isotonic(x, y, min_block=1)) < 150
+
+
+def test_wilson_interval_and_the_verdict_of_a_decile(bench_modules):
+    _, rel = bench_modules
+    low, high = rel.wilson(0, 100)
+    assert low == 0 and 0.03 < high < 0.04
+    assert rel.wilson(50, 100)[0] == pytest.approx(1 - rel.wilson(50, 100)[1])
+    few = rel.deciles([0.55] * 20, [True] * 11 + [False] * 9)
+    assert [r.verdict for r in few] == ["undecided"]
+    many = rel.deciles([0.55] * 2000, [True] * 1100 + [False] * 900)
+    assert [r.verdict for r in many] == ["within 5 pts"]
+    off = rel.deciles([0.55] * 2000, [True] * 1500 + [False] * 500)
+    assert [(r.low, r.verdict) for r in off] == [(50, "off")]
+    assert "1 off" in rel.tally(off)

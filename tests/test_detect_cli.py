@@ -64,6 +64,24 @@ def test_detect_again_processes_only_the_unfinished_day(analyzed, cli):
     assert all(last[a["alert_id"]]["revision"] == a["revision"] for a in current)
 
 
+def test_detection_records_its_history_for_triage_and_keeps_triage(analyzed, cli):
+    root, _ = analyzed
+    db = root / "out" / "insiderwatch.duckdb"
+    queue = json.loads(cli("alerts", "queue", "--db", db, "--json", "--limit", "1").stdout)
+    assert queue and queue[0]["state"] == "new"
+    alert_id = queue[0]["alert_id"]
+    moved = cli("alerts", "triage", alert_id, "triaging", "--db", db, "--by", "ana")
+    assert moved.exit_code == 0, moved.stderr
+    rerun = cli("detect", "--db", db, "--top", "1")
+    assert "Alert history recorded for triage: 0 new line(s)" in rerun.stdout
+    # The file detection wrote and the store agree line for line: nothing new.
+    synced = cli("alerts", "sync", "--from", root / "out" / "alerts.jsonl", "--db", db, "--json")
+    report = json.loads(synced.stdout)
+    assert report["recorded"] == 0 and report["duplicates"] == report["read"] > 0
+    shown = json.loads(cli("alerts", "show", alert_id, "--db", db, "--json").stdout)
+    assert shown["alert"]["state"] == "triaging"
+
+
 def test_calibrate_shows_the_routine_and_writes_a_policy_file(analyzed, cli):
     import yaml
 

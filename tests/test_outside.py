@@ -9,6 +9,8 @@ import shutil
 import msgspec
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from insiderwatch.contract import SuspectReport
 from insiderwatch.errors import ConfigError, InsiderwatchError
@@ -258,6 +260,37 @@ def test_an_employee_who_explains_too_small_a_share_is_not_named():
     assert few.employees[0].margin >= MARGIN and not few.employees[0].named
     enough = _one_employee_one_source(8, 0, reach=8, size=1, n=40)
     assert enough.employees[0].named
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_whoever_is_named_beat_every_outside_source_and_chance_by_the_margin(seed):
+    """On random lists, staff and sources: a named leaker always has MARGIN over the best
+    outside source and the null when named, and saw at least MIN_SHARE of the list;
+    and an employee whose every customer a named source holds, from a base no larger
+    than what they saw, is never named (that source explains at least as much)."""
+    rng = np.random.default_rng(seed)
+    n, staff, sources = int(rng.integers(5, 80)), int(rng.integers(1, 6)), int(rng.integers(0, 4))
+    seen = rng.random((staff, n)) < rng.uniform(0.02, 0.6, (staff, 1))
+    held = rng.random((sources, n)) < rng.uniform(0.02, 0.9, (sources, 1))
+    if sources and staff > 1:  # an employee who saw only what a source holds
+        seen[-1] = held[0] & (rng.random(n) < 0.7)
+    e, c = np.nonzero(seen)
+    s, h = np.nonzero(held)
+    population = 20_000
+    reach = seen.sum(axis=1) + rng.integers(0, 2_000, staff)
+    size = held.sum(axis=1) + rng.integers(0, 2_000, sources)
+    leaked = LeakedCustomers([f"c{i}" for i in range(n)], np.ones(n), np.zeros(n, dtype=bool))
+    ex = Exposures([f"E{i}" for i in range(staff)], e, c, reach.astype(float), population, 500)
+    outside = OutsideSets([f"S{i}" for i in range(sources)], ["seller"] * sources, s, h,
+                          size.astype(float), considered=40)  # fmt: skip
+    ranking = rank(leaked, ex, outside)
+    for r in ranking.employees:
+        if r.named:
+            # (a pair's second member explains what the first did not; both saw enough)
+            assert r.margin >= MARGIN and seen[r.index].sum() >= MIN_SHARE * n
+    source_named = any(r.index == 0 and r.named for r in ranking.outside)
+    if staff > 1 and source_named and seen[-1].any() and size[0] <= reach[-1]:
+        assert not any(r.named and r.index == staff - 1 for r in ranking.employees)
 
 
 # --- command line ---------------------------------------------------------------------------

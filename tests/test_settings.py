@@ -64,6 +64,7 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "max_line_bytes": "4096",
         "time_days_ahead": "7",
         "ops_url": "postgresql+psycopg://iw@127.0.0.1/ops",
+        "respond_config": "respond.yaml",
         "rules_config": "rules.toml",
     }
     assert set(values) == set(REGISTRY), "a new setting needs a value here"

@@ -14,10 +14,11 @@ set -uo pipefail
 pg_major() { ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1; }
 
 PACKAGES=(
-    "PostgreSQL server (pgaudit tests)|ls /usr/lib/postgresql/*/bin/initdb|postgresql"
+    "PostgreSQL server (pgaudit and ops-store tests)|ls /usr/lib/postgresql/*/bin/initdb|postgresql"
     "pgaudit extension|ls /usr/lib/postgresql/*/lib/pgaudit.so|postgresql-\$(pg_major)-pgaudit"
     "MariaDB server (server_audit tests)|command -v mariadb-install-db && command -v mariadbd|mariadb-server"
     "MariaDB client|command -v mariadb|mariadb-client"
+    "NATS server (alert delivery to NATS)|command -v nats-server || test -x /usr/sbin/nats-server|nats-server"
 )
 
 if [[ $(id -u) == 0 ]]; then

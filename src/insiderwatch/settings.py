@@ -74,7 +74,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ops_url",
         None,
-        "SQLAlchemy URL of the operational store (triage, cases, users, tokens, audit log): "
+        "SQLAlchemy URL of the operational store (triage, cases, users, tokens, audit log, "
+        "containment, deliveries): "
         "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB. Default: a SQLite "
         "file beside the analytics store (x.duckdb -> x.ops.sqlite).",
         secret=True,
@@ -167,6 +168,12 @@ SETTINGS: tuple[Setting, ...] = (
         "internal_apps",
         ",".join(DEFAULT_INTERNAL_APPS),
         "Application names (comma-separated) whose database reads are monitoring, not staff.",
+    ),
+    Setting(
+        "respond_config",
+        None,
+        "YAML response file: alert sinks, routes, the SCIM and session targets and the "
+        "containment playbooks (see docs/respond.md). Without it nothing is sent.",
     ),
     Setting(
         "pg_log_line_prefix",

@@ -8,6 +8,7 @@ from pathlib import Path
 import msgspec
 
 from insiderwatch.alerts import read_alert_history
+from insiderwatch.app.deployment import Deployment
 from insiderwatch.contract import Alert
 from insiderwatch.contract.workflow import (
     AlertDossier,
@@ -81,10 +82,23 @@ def sync_file(ops: OpsStore, path: Path, *, actor: str) -> SyncReport:
     return _sync(ops, lines, bad, str(path.resolve()), actor)
 
 
+def sync_deployment(deployment: Deployment, ops: OpsStore, *, actor: str) -> SyncReport:
+    """Record the alert history of the deployment's analytics store."""
+    with deployment.using(None, create=False, read_only=True) as store:
+        return sync_store(ops, store, actor=actor)
+
+
 def sync_store(ops: OpsStore, store: Store, *, actor: str) -> SyncReport:
     """Record the alert history the analytics store holds (what detection wrote)."""
     lines = [HistoryLine(a, f"{a.alert_id}:{a.revision}") for a in read_alert_history(store)]
     return _sync(ops, lines, [], f"store {store.path}", actor)
+
+
+def record_detection(deployment: Deployment, store: Store) -> SyncReport:
+    """What every detection run does after it: the history into the deployment's
+    operational store, where triage happens."""
+    with deployment.open_ops() as ops:
+        return sync_store(ops, store, actor="detection")
 
 
 def triage(

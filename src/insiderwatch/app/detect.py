@@ -16,6 +16,7 @@ from insiderwatch.alerts import (
     read_alerts,
     write_alerts_jsonl,
 )
+from insiderwatch.app.alerts import record_detection
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.ingest import failed, ingest_paths
 from insiderwatch.contract import Alert
@@ -83,7 +84,10 @@ def detect(
         if alerts_out is not None:
             write_alerts_jsonl(read_alert_history(s), alerts_out)
         return DetectionReport(
-            summary=summary, explained=explained_share(s), top_alerts=read_alerts(s, top)
+            summary=summary,
+            explained=explained_share(s),
+            top_alerts=read_alerts(s, top),
+            recorded=record_detection(deployment, s),
         )
 
 

@@ -1,5 +1,5 @@
-"""Opening the operational store from the settings, who a local operator is, and the
-audit log's use cases (record a read, list, verify)."""
+"""Who a local operator is, and the audit log's use cases (record a read, list,
+verify). The store itself opens through ``Deployment.open_ops``."""
 
 from __future__ import annotations
 
@@ -7,17 +7,7 @@ import getpass
 from typing import Any
 
 from insiderwatch.contract.workflow import AuditEntry, AuditVerification
-from insiderwatch.settings import Settings
-from insiderwatch.store.ops import OpsStore, audit, default_url, open_ops
-
-
-def ops_url(settings: Settings) -> str:
-    return settings.ops_url or default_url(settings.db)
-
-
-def open_ops_store(settings: Settings) -> OpsStore:
-    """The operational store the settings name, migrated to the latest schema."""
-    return open_ops(ops_url(settings))
+from insiderwatch.store.ops import OpsStore, audit
 
 
 def local_actor() -> str:

@@ -10,7 +10,9 @@ from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     export,
     inspect,
     meta,
+    ops,
     outside,
+    respond,
     sources,
 )
 from insiderwatch.cli.app import app

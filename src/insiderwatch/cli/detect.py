@@ -90,6 +90,11 @@ def _summary(report: DetectionReport, top: int) -> None:
         table.add_row("all", f"{total:,}", f"{explained / total:.1%}" if total else "-", "")
         out.print(table)
     _print_alerts(report.top_alerts, title=f"Top {top} alerts")
+    if report.recorded is not None:
+        out.print(
+            f"Alert history recorded for triage: {report.recorded.recorded:,} new line(s), "
+            f"{report.recorded.alerts_opened:,} new alert(s)."
+        )
 
 
 def _print_alerts(alerts, title: str) -> None:
@@ -230,14 +235,24 @@ def _print_routine(found) -> None:
     out.print(days)
 
 
-@app.command()
+# A group that still lists when called alone: its sub-commands (cli/ops.py) record the
+# alerts in the operational store and triage them.
+alerts_app = typer.Typer()
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.callback(invoke_without_command=True)
 def alerts(
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="Alerts to show, highest score first.")] = 20,
     db: DbOption = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List alerts as they stand now (the last line of each), with their summaries."""
+    """List alerts as they stand now (the last line of each), with their summaries; the
+    sub-commands record them in the operational store and triage them."""
+    if ctx.invoked_subcommand is not None:
+        return
     deployment = deployment_for(db, config)
     try:
         found = current_alerts(deployment, limit)

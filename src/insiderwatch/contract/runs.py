@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from insiderwatch.contract.records import Alert, Count, _doc
+from insiderwatch.contract.workflow import SyncReport
 
 # What became of one line of an in-memory batch: stored (or a context row updated), already
 # stored (or repeated within the batch), a dead letter, or a blank line (no record).
@@ -163,6 +164,10 @@ class DetectionReport(msgspec.Struct, kw_only=True, frozen=True):
     summary: DetectionSummary
     explained: Annotated[list[ExplainedShare], _doc("Per role, largest first.")]
     top_alerts: Annotated[list[Alert], _doc("Alerts as they stand now, highest score first.")]
+    recorded: Annotated[
+        SyncReport | None,
+        _doc("The alert history recorded in the operational store for triage."),
+    ] = None
 
 
 class Analysis(msgspec.Struct, kw_only=True, frozen=True):
