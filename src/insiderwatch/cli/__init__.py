@@ -4,6 +4,7 @@ from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     attribute,
     breach,
     canary,
+    collect,
     data,
     detect,
     evidence,
