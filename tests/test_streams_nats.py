@@ -14,7 +14,7 @@ import nats.errors
 import pytest
 
 from insiderwatch.app import from_settings
-from insiderwatch.app.collect import StoreSink
+from insiderwatch.app.collect import StoreSink, locked
 from insiderwatch.settings import load_settings
 from insiderwatch.sources.streams.nats import NatsCollector, NatsConfig, message_batch
 from sample_data import at, write_sample
@@ -32,7 +32,7 @@ def nats_server() -> Iterator[Nats]:
 @pytest.fixture
 def sink(store, hash_key, ingest, tmp_path) -> StoreSink:
     ingest(write_sample(tmp_path / "roster", only=("employees",)))
-    return StoreSink(from_settings(load_settings(environ={})), store, hash_key)
+    return StoreSink(from_settings(load_settings(environ={})), hash_key, locked(store))
 
 
 def _config(server: Nats, **kw) -> NatsConfig:
@@ -52,8 +52,9 @@ def event(n: int, employee: str = "e1") -> bytes:
 
 
 def stored(sink: StoreSink) -> list[str]:
-    with sink.lock:  # the collector's commits run on other threads
-        return [r[0] for r in sink.store.con.execute("SELECT event_id FROM access").fetchall()]
+    # Through the writer: the collector's commits run on other threads.
+    rows = sink.write(lambda store: store.con.execute("SELECT event_id FROM access").fetchall())
+    return [r[0] for r in rows]
 
 
 async def publish(config: NatsConfig, source: str, bodies: list[bytes]) -> None:
@@ -84,7 +85,7 @@ async def pending(config: NatsConfig) -> tuple[int, int]:
     return info.num_pending, info.num_ack_pending
 
 
-def test_events_committed_then_acked_and_bad_messages_become_letters(nats_server, sink):
+def test_events_committed_then_acked_and_bad_messages_become_letters(nats_server, sink, store):
     config = _config(nats_server)
 
     async def scenario():
@@ -100,7 +101,7 @@ def test_events_committed_then_acked_and_bad_messages_become_letters(nats_server
     assert sorted(stored(sink)) == sorted(f"n{n}" for n in range(50))
     assert (left, unacked) == (0, 0)
     assert collector.counters.committed == 54 and collector.counters.dead == 0
-    letters = sink.store.con.execute(
+    letters = store.con.execute(
         "SELECT source, row_no, field || ':' || reason FROM dead_letters ORDER BY row_no"
     ).fetchall()
     # Rows are the stream sequences of the bad messages: 26..29 (the 25 good ones first).
@@ -159,7 +160,9 @@ class FailingSink:
         return time.monotonic() >= self.down_until
 
 
-def test_poison_message_goes_to_the_dead_subject_and_an_outage_loses_nothing(nats_server, sink):
+def test_poison_message_goes_to_the_dead_subject_and_an_outage_loses_nothing(
+    nats_server, sink, store
+):
     config = _config(nats_server, max_deliver=2)
     failing = FailingSink(sink, poison=5, down_until=time.monotonic() + 1.5)
 
@@ -185,7 +188,7 @@ def test_poison_message_goes_to_the_dead_subject_and_an_outage_loses_nothing(nat
     assert [m.subject for m in dead] == [f"{config.dead_prefix}.hr"]
     assert dead[0].headers["Iw-Sequence"] == "5" and json.loads(dead[0].data)["event_id"] == "n5"
     assert sorted(stored(sink)) == sorted(f"n{n}" for n in range(1, 11) if n != 5)
-    letter = sink.store.con.execute("SELECT row_no, field, reason FROM dead_letters").fetchall()
+    letter = store.con.execute("SELECT row_no, field, reason FROM dead_letters").fetchall()
     assert letter == [(5, "message", "commit_failed")]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from insiderwatch.app import from_settings
-from insiderwatch.app.collect import StoreSink
+from insiderwatch.app.collect import StoreSink, locked
 from insiderwatch.errors import ConfigError
 from insiderwatch.settings import load_settings
 from insiderwatch.sources.streams.tail import Tailer, TailSource, expand, load_tail_sources
@@ -52,7 +52,7 @@ def setup(tmp_path, hash_key):
 
 def tailer(db: Path, key, sources) -> tuple[Store, Tailer]:
     store = Store(db, threads=1)
-    sink = StoreSink(from_settings(load_settings(environ={})), store, key)
+    sink = StoreSink(from_settings(load_settings(environ={})), key, locked(store))
     return store, Tailer(sources, sink.read_log, interval=0.1)
 
 

@@ -2,7 +2,8 @@
 
 :class:`StoreSink` is what the collectors commit through: the one ingest pipeline (each
 batch in its own transaction: events, dead letters and counters together), behind a lock
-so that the collectors, each on its own thread, take turns as the store's one writer.
+(or the service's writer task) so that the collectors, each on its own thread, take turns
+as the store's one writer.
 :func:`run_collectors` runs the ones the settings enable until stopped.
 """
 
@@ -10,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import duckdb
+from typing import TypeVar
 
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.errors import InsiderwatchError
@@ -26,49 +27,75 @@ from insiderwatch.sources.streams.tail import Tailer, TailSource, load_tail_sour
 from insiderwatch.store import Store
 from insiderwatch.store.loader import LoadCounts
 
+T = TypeVar("T")
+Write = Callable[[Callable[[Store], T]], T]  # runs a function as the store's one writer
+
+
+def locked(store: Store) -> Write:
+    """Writes to ``store`` one at a time, under a lock (the service passes its writer
+    task's queue instead)."""
+    lock = threading.Lock()
+
+    def write(fn: Callable[[Store], T]) -> T:
+        with lock:
+            return fn(store)
+
+    return write
+
 
 @dataclass
 class StoreSink:
-    """Commits collector batches into one open store, one writer at a time."""
+    """Commits collector batches through the store's one writer."""
 
     deployment: Deployment
-    store: Store
     key: HashKey
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    write: Write
+    # Told after each commit (table, counts): the service's metrics and live detection.
+    on_loaded: Callable[[str, LoadCounts], None] | None = None
     loaded: LoadCounts = field(default_factory=LoadCounts)
 
     def commit(self, origin: str, table: str, batch: RawBatch) -> LoadCounts:
         """Load one batch; raises when it did not commit (the collector must not ack)."""
         fmt = origin.split(":", 1)[0]
         region = self.deployment.phone_region
-        with self.lock:
-            done = load(self.store, table, origin, fmt, self.key, [batch], phone_region=region)
+
+        def run(store: Store) -> LoadCounts:
+            done = load(store, table, origin, fmt, self.key, [batch], phone_region=region)
             if done.error:
                 raise InsiderwatchError(done.error)
-            self.loaded.add(done.counts)
+            self._count(table, done.counts)
             return done.counts
 
+        return self.write(run)
+
     def healthy(self) -> bool:
-        with self.lock:
-            try:
-                self.store.con.execute("SELECT count(*) FROM ingest_batches").fetchall()
-            except duckdb.Error:
-                return False
-            return True
+        try:
+            self.write(lambda store: store.con.execute("SELECT 1").fetchall())
+        except Exception:  # whatever keeps the writer from answering is unhealthy
+            return False
+        return True
 
     def read_log(self, source: TailSource, path: Path) -> SourceFileResult:
         options = self.deployment.source_options(Path(source.mapping) if source.mapping else None)
-        with self.lock:
+
+        def run(store: Store) -> SourceFileResult:
             result = ingest_log_file(
-                self.store,
+                store,
                 source.kind,
                 path,
                 self.key,
                 options,
                 phone_region=self.deployment.phone_region,
             )
-            self.loaded.add(result.counts)
+            self._count(result.table, result.counts)
             return result
+
+        return self.write(run)
+
+    def _count(self, table: str, counts: LoadCounts) -> None:
+        self.loaded.add(counts)
+        if self.on_loaded:
+            self.on_loaded(table, counts)
 
 
 @dataclass

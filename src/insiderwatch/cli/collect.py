@@ -12,7 +12,13 @@ from typing import Annotated
 import typer
 
 from insiderwatch.app import ingest_key, seal
-from insiderwatch.app.collect import Collectors, StoreSink, collectors_for, run_collectors
+from insiderwatch.app.collect import (
+    Collectors,
+    StoreSink,
+    collectors_for,
+    locked,
+    run_collectors,
+)
 from insiderwatch.cli.app import (
     ConfigOption,
     DbOption,
@@ -96,7 +102,7 @@ def collect(
         with deployment.open_store() as store:
             note_aborted(store.aborted)
             store.bind_key(key)
-            collectors = collectors_for(StoreSink(deployment, store, key))
+            collectors = collectors_for(StoreSink(deployment, key, locked(store)))
             err.print("collecting; Ctrl-C stops")
             with contextlib.suppress(KeyboardInterrupt):
                 asyncio.run(_until_signal(collectors, seconds))
