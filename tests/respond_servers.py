@@ -1,22 +1,17 @@
 """Real local servers for the response tests: an HTTP receiver (webhooks, chat, session
-revocation), the scim2-server SCIM 2.0 server, a private nats-server, and syslog
-listeners on UDP and TCP. Each runs on a free loopback port for one test."""
+revocation), the scim2-server SCIM 2.0 server and syslog listeners on UDP and TCP. Each
+runs on a free loopback port. (NATS: ``servers.Nats``.)"""
 
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-
-import pytest
 
 from servers import free_port
 
@@ -98,33 +93,6 @@ class ScimServer:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
-
-
-class NatsServer:
-    """A private nats-server (from the nats-server package, see tools/provision.sh)."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("nats-server") or (
-            "/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists() else None
-        )
-        if binary is None:
-            pytest.fail(
-                "nats-server not found: run tools/provision.sh as root (installs nats-server)"
-            )
-        self.port = free_port()
-        self.url = f"nats://127.0.0.1:{self.port}"
-        self.dir = tempfile.mkdtemp(prefix="iw-nats-")
-        self.proc = subprocess.Popen(
-            [binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", self.dir],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _wait_port(self.port, "nats-server", self.proc)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class SyslogListener:

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from insiderwatch.privacy.pseudonyms import pseudonym
-from respond_helpers import alert
+from respond_helpers import alert, alert_id_of
 from respond_servers import HookServer, ScimServer
 from sample_data import KEY_HEX
 from test_respond_contain import active, create_user
@@ -82,3 +82,34 @@ def test_playbooks_check_reports_located_problems(tmp_path, cli) -> None:
     assert result.exit_code == 1
     assert f"{bad}:3:playbooks.0.mode" in result.stderr.replace("\n", "")
     assert "Traceback" not in result.stderr
+
+
+def test_sinks_and_actions_are_listed_as_plugins(cli) -> None:
+    listed = {(p["kind"], p["name"]) for p in json.loads(cli("plugins", "--json").stdout)}
+    for sink in ("webhook", "slack", "teams", "cef", "ocsf-file", "ocsf-nats"):
+        assert ("sinks", sink) in listed
+    for action in ("suspend", "revoke_sessions", "notify"):
+        assert ("response_actions", action) in listed
+
+
+def test_respond_reads_roles_from_the_store(tmp_path, cli, monkeypatch) -> None:
+    from sample_data import EVENTS_ONLY, write_sample
+
+    db = tmp_path / "iw.duckdb"
+    assert cli("ingest", write_sample(tmp_path / "ds", only=EVENTS_ONLY), "--db", db).exit_code == 0
+    history = tmp_path / "alerts.jsonl"
+    history.write_bytes(
+        b"".join(msgspec.json.encode(alert(e, score=90)) + b"\n" for e in ("e1", "e2"))
+    )
+    respond = tmp_path / "respond.yaml"
+    respond.write_text(
+        "playbooks:\n"
+        "  - {name: agents, when: {roles: [cs_agent]}, mode: dry-run, actions: [suspend]}\n"
+        "scim: {url: 'http://127.0.0.1:9/v2'}\n"
+    )
+    result = cli("respond", history, "--db", db, "--respond-config", respond)
+    assert result.exit_code == 0, result.stderr
+    [action] = json.loads(cli("contain", "list", "--json", "--db", db).stdout)
+    assert (action["playbook"], action["status"]) == ("agents", "dry_run")
+    assert action["alert_id"] == alert_id_of("e1")  # e1 is the cs_agent, e2 is not
+    assert action["employee"].startswith("anon-")

@@ -19,7 +19,8 @@ from insiderwatch.respond.notice import alert_notice
 from insiderwatch.respond.responder import Responder
 from insiderwatch.respond.sinks.chat import slack_message, teams_message
 from respond_helpers import alert, alert_id_of, config_from, response_store
-from respond_servers import HookServer, NatsServer, SyslogListener
+from respond_servers import HookServer, SyslogListener
+from servers import Nats
 
 SECRET = "hook-secret-123"
 
@@ -170,7 +171,8 @@ def test_ocsf_findings_to_file(tmp_path, hash_key) -> None:
 def test_ocsf_findings_to_nats(tmp_path: Path, hash_key) -> None:
     import nats
 
-    server = NatsServer()
+    server = Nats()
+    server.start()
     received: list[dict] = []
 
     async def subscribe_then_wait(send) -> None:
@@ -195,7 +197,7 @@ def test_ocsf_findings_to_nats(tmp_path: Path, hash_key) -> None:
     try:
         asyncio.run(subscribe_then_wait(send))
     finally:
-        server.stop()
+        server.remove()
     [finding] = received
     assert finding["class_uid"] == 2004 and finding["finding_info"]["uid"] == alert_id_of("E00042")
     assert schema_errors(finding) == []

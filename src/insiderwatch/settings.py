@@ -285,7 +285,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "nats_batch",
-        2000,
+        5000,
         "Messages fetched and committed together (one transaction, then one ack each).",
         _at_least_one,
     ),

@@ -108,4 +108,4 @@ class Notify(ContainAction):
         return "nothing to reverse"
 
 
-response_actions: Registry[type[ContainAction]] = Registry("response_actions")
+RESPONSE_ACTIONS: Registry[type[ContainAction]] = Registry("response_actions")

@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from insiderwatch.contract.records import Severity
 from insiderwatch.errors import InsiderwatchError
-from insiderwatch.respond.sinks.base import SinkConfig, sinks
+from insiderwatch.respond.sinks.base import SINKS, SinkConfig
 from insiderwatch.respond.yamlfile import FileProblems, Lines, load, problem, validate
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -140,13 +140,13 @@ def _sink_configs(raw: dict[str, Any], file: Path, lines: Lines) -> tuple[dict, 
     for name, spec in raw.items():
         at = ("sinks", name)
         kind = spec.get("type") if isinstance(spec, dict) else None
-        if kind not in sinks.names():
-            known = ", ".join(sinks.names())
+        if kind not in SINKS.names():
+            known = ", ".join(SINKS.names())
             problems.append(
                 problem(file, lines, (*at, "type"), f"unknown sink type {kind!r} (known: {known})")
             )
             continue
-        config, found = validate(sinks.get(kind).Config, spec, file, lines, at)
+        config, found = validate(SINKS.get(kind).Config, spec, file, lines, at)
         problems += found
         if config is not None:
             out[name] = config

@@ -17,7 +17,7 @@ from insiderwatch.contract.records import Alert
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.privacy.hashing import HashKey
 from insiderwatch.privacy.pseudonyms import pseudonym
-from insiderwatch.respond.actions import ActionContext, response_actions
+from insiderwatch.respond.actions import RESPONSE_ACTIONS, ActionContext
 from insiderwatch.respond.config import ActionSpec, Condition, Playbook, ResponseConfig
 from insiderwatch.respond.delivery import Clock, utcnow
 from insiderwatch.respond.notice import at_least, scrub
@@ -79,7 +79,7 @@ class Contain:
 
     def _mode(self, book: Playbook, spec: ActionSpec, subject: Subject) -> tuple[str, str]:
         """The mode to use and, when it was downgraded, why."""
-        disruptive = response_actions.get(spec.type).disruptive
+        disruptive = RESPONSE_ACTIONS.get(spec.type).disruptive
         if book.mode == "auto" and disruptive and (subject.service_account or subject.routine):
             why = (
                 "a service account"
@@ -121,7 +121,7 @@ class Contain:
     def _execute(
         self, action: Containment, spec: ActionSpec, actor: str, alert: Alert | None
     ) -> None:
-        handler = response_actions.get(action.action)()
+        handler = RESPONSE_ACTIONS.get(action.action)()
         try:
             result = handler.run(self.ctx, action, spec, alert)
         except DeliveryError as exc:
@@ -169,7 +169,7 @@ class Contain:
             )
         if not why.strip():
             raise InsiderwatchError("reinstate needs a reason")
-        handler = response_actions.get(action.action)()
+        handler = RESPONSE_ACTIONS.get(action.action)()
         try:
             result = handler.reverse(self.ctx, action)
         except DeliveryError as exc:

@@ -21,7 +21,7 @@ from insiderwatch.respond.contain import Contain
 from insiderwatch.respond.delivery import Clock, Deliverer, utcnow
 from insiderwatch.respond.notice import Notice, alert_notice, at_least, storm_notice
 from insiderwatch.respond.records import Containment, Subject
-from insiderwatch.respond.sinks.base import Sink, sinks
+from insiderwatch.respond.sinks.base import SINKS, Sink
 from insiderwatch.respond.store import ResponseStore
 from insiderwatch.respond.throttle import Throttler
 
@@ -63,7 +63,7 @@ class Responder:
         self.key = key
         self.subjects = subjects
         built: dict[str, Sink] = {
-            name: sinks.get(cfg.type)(name, cfg) for name, cfg in config.sinks.items()
+            name: SINKS.get(cfg.type)(name, cfg) for name, cfg in config.sinks.items()
         }
         self.deliverer = Deliverer(built, store, clock)
         self.throttlers = {route.name: Throttler(route.throttle) for route in config.routes}

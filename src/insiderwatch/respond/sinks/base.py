@@ -54,7 +54,7 @@ class Sink:
         """Release what ``open`` took."""
 
 
-sinks: Registry[type[Sink]] = Registry("sinks")
+SINKS: Registry[type[Sink]] = Registry("sinks")
 
 
 def secret_from_env(variable: str | None, what: str) -> bytes | None:
