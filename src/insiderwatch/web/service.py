@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from insiderwatch.app.contain import StoreSubjects
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.keys import ingest_key
+from insiderwatch.app.response import open_responder
 from insiderwatch.store.duckdb_store import Store
 from insiderwatch.web.duties import Compactor, Sealer
 from insiderwatch.web.lines import LinesResult
@@ -17,6 +19,7 @@ from insiderwatch.web.live import (
     AlertSink,
     JsonlSink,
     LiveDetection,
+    ResponderSink,
     prepare,
     unpublished_count,
 )
@@ -42,6 +45,12 @@ class Service:
         sinks = list(sinks or [])
         if settings.alerts_out:
             sinks.append(JsonlSink(Path(settings.alerts_out)))
+        # Last: a sink that failed makes every sink get the lines again, and the others
+        # are the ones that ignore a line they already have.
+        self.responder = None
+        if settings.respond_config:
+            self.responder = open_responder(deployment, subjects=StoreSubjects(self.store))
+            sinks.append(ResponderSink(self.responder))
         self.live = LiveDetection(
             deployment,
             sinks,
@@ -116,8 +125,12 @@ class Service:
         self.writer.call(self.live.run).result(timeout)
 
     def start(self) -> None:
+        if self.responder:
+            self.responder.start()
         self.writer.start()
 
     def stop(self) -> None:
         self.writer.stop()
+        if self.responder:
+            self.responder.close()
         self.store.close()
