@@ -60,6 +60,20 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _seconds(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError("must be a number of seconds > 0")
+    return number
+
+
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be >= 1")
+    return number
+
+
 def _iso_date(value: str) -> str:
     return date.fromisoformat(str(value).strip()).isoformat()
 
@@ -74,7 +88,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ops_url",
         None,
-        "SQLAlchemy URL of the operational store (triage, cases, users, tokens, audit log): "
+        "SQLAlchemy URL of the operational store (triage, cases, users, tokens, audit log, "
+        "containment, deliveries): "
         "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB. Default: a SQLite "
         "file beside the analytics store (x.duckdb -> x.ops.sqlite).",
         secret=True,
@@ -169,6 +184,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Application names (comma-separated) whose database reads are monitoring, not staff.",
     ),
     Setting(
+        "respond_config",
+        None,
+        "YAML response file: alert sinks, routes, the SCIM and session targets and the "
+        "containment playbooks (see docs/respond.md). Without it nothing is sent.",
+    ),
+    Setting(
         "pg_log_line_prefix",
         "%m [%p] %q%u@%d ",
         "The PostgreSQL log_line_prefix of stderr logs read with --source pgaudit.",
@@ -178,6 +199,64 @@ SETTINGS: tuple[Setting, ...] = (
         "%Y%m%d %H:%i:%s",
         "The server_audit_timestamp_format of MariaDB audit logs (DATE_FORMAT "
         "specifiers, as set on the server) read with --source mariadb-audit.",
+    ),
+    Setting(
+        "nats_url",
+        None,
+        "NATS server(s) the JetStream collector consumes from (e.g. nats://127.0.0.1:4222, "
+        "comma-separated for a cluster); unset: no NATS collector.",
+    ),
+    Setting(
+        "nats_stream",
+        "INSIDERWATCH",
+        "JetStream stream holding the events (created when missing, over <nats_subject_prefix>.>).",
+    ),
+    Setting(
+        "nats_durable",
+        "insiderwatch",
+        "Name of the durable pull consumer: a restart resumes where it stopped.",
+    ),
+    Setting(
+        "nats_subject_prefix",
+        "insiderwatch.events",
+        "Events of source NAME are published on <prefix>.NAME, one contract access "
+        "record (JSON) per message.",
+    ),
+    Setting(
+        "nats_dead_prefix",
+        "insiderwatch.dead",
+        "Messages that still fail to commit after nats_max_deliver tries are republished on "
+        "<prefix>.NAME (kept in the stream <nats_stream>_DEAD) and recorded as dead letters.",
+    ),
+    Setting(
+        "nats_batch",
+        2000,
+        "Messages fetched and committed together (one transaction, then one ack each).",
+        _at_least_one,
+    ),
+    Setting(
+        "nats_max_deliver",
+        5,
+        "Deliveries of a message before it is moved to the dead subject.",
+        _at_least_one,
+    ),
+    Setting(
+        "nats_ack_wait",
+        30.0,
+        "Seconds the server waits for an ack before redelivering a message.",
+        _seconds,
+    ),
+    Setting(
+        "tail_sources",
+        None,
+        "YAML file listing the logs to tail continuously (kind, paths or globs, mapping; see "
+        "docs/sources.md); unset: no tailing.",
+    ),
+    Setting(
+        "tail_interval",
+        1.0,
+        "Seconds between two looks at the tailed logs for new lines and rotated files.",
+        _seconds,
     ),
 )
 

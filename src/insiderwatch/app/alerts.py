@@ -101,6 +101,18 @@ def record_detection(deployment: Deployment, store: Store) -> SyncReport:
         return sync_store(ops, store, actor="detection")
 
 
+def record_lines(deployment: Deployment, lines: list[Alert]) -> SyncReport:
+    """A live step's new or rewritten history lines into the operational store."""
+    with deployment.open_ops() as ops:
+        return _sync(
+            ops,
+            [HistoryLine(a, f"{a.alert_id}:{a.revision}") for a in lines],
+            [],
+            "detection",
+            "detection",
+        )
+
+
 def triage(
     ops: OpsStore,
     alert_id: str,
