@@ -10,6 +10,7 @@ as the store's one writer.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from insiderwatch.sources.streams.nats import NatsCollector, NatsConfig
 from insiderwatch.sources.streams.tail import Tailer, TailSource, load_tail_sources
 from insiderwatch.store import Store
 from insiderwatch.store.loader import LoadCounts
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Write = Callable[[Callable[[Store], T]], T]  # runs a function as the store's one writer
@@ -170,5 +173,6 @@ class CollectorThread:
         self._ready.set()
         try:
             await run_collectors(self.collectors, self._stop)
-        except BaseException as exc:  # reported by the server's health, not lost
+        except Exception as exc:  # reported by the server's health, not lost
+            log.error("collectors stopped: %s", exc)
             self.error = exc

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from insiderwatch.app.collect import CollectorThread, StoreSink, collectors_for
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.keys import ingest_key
 from insiderwatch.store.duckdb_store import Store
+from insiderwatch.store.loader import LoadCounts
 from insiderwatch.web.duties import Compactor, Sealer
 from insiderwatch.web.lines import LinesResult
 from insiderwatch.web.live import (
@@ -65,6 +67,13 @@ class Service:
                 small_rows=max(settings.batch_rows // 4, 1),
             ),
         ]
+        # The NATS and tailing collectors the settings enable commit through the writer
+        # too (a full queue makes them back off, as it makes HTTP clients retry).
+        collectors = collectors_for(
+            StoreSink(deployment, self.key, self._write, on_loaded=self._collected)
+        )
+        enabled = collectors.nats is not None or collectors.tailer is not None
+        self.collectors = CollectorThread(collectors) if enabled else None
         # Events stored before a restart that detection has not seen yet (the server was
         # killed between a load and a step) are picked up by the first step.
         self.live.arrived(self._undetected())
@@ -91,6 +100,24 @@ class Service:
         if table == "access":
             self.live.arrived(totals.loaded)
 
+    def _write(self, fn):
+        """Run ``fn(store)`` as the writer (from a collector's thread) and wait for it."""
+        return self.writer.call(fn).result()
+
+    def _collected(self, table: str, counts: LoadCounts) -> None:
+        """Writer thread, after a collector's batch: the same accounting as HTTP's."""
+        m = self.metrics
+        for outcome, n in (
+            ("loaded", counts.loaded),
+            ("updated", counts.updated),
+            ("duplicate", counts.duplicates),
+            ("rejected", counts.rejected),
+        ):
+            m.events_in.labels(table, outcome).inc(n)
+        m.dead_letters.labels(table).inc(counts.rejected)
+        if table == "access":
+            self.live.arrived(counts.loaded)
+
     @contextmanager
     def reading(self) -> Iterator[Store]:
         """A reader's own cursor on the store, for the length of a request."""
@@ -104,8 +131,10 @@ class Service:
         with self.reading() as store:
             waiting = unpublished_count(store)
         alive = self.writer.alive
+        # A collector that stopped (NATS unreachable at start) leaves HTTP working.
+        collecting = self.collectors is None or self.collectors.error is None
         return Health(
-            status="ok" if alive else "degraded",
+            status="ok" if alive and collecting else "degraded",
             writer_alive=alive,
             queued=self.writer.pending,
             unpublished_alert_lines=waiting,
@@ -117,7 +146,11 @@ class Service:
 
     def start(self) -> None:
         self.writer.start()
+        if self.collectors is not None:
+            self.collectors.start()
 
     def stop(self) -> None:
+        if self.collectors is not None:
+            self.collectors.stop()  # their last batches go through the writer first
         self.writer.stop()
         self.store.close()
