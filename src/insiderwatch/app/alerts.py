@@ -77,8 +77,9 @@ def _sync(
     return report
 
 
-def record_lines(ops: OpsStore, alerts: list[Alert], *, source: str, actor: str) -> SyncReport:
-    """Record alert-history lines as detection publishes them (the live service)."""
+def record_published(ops: OpsStore, alerts: list[Alert], *, source: str, actor: str) -> SyncReport:
+    """Record alert-history lines the service publishes (it holds the ops store open and
+    retries until they are taken)."""
     lines = [HistoryLine(a, f"{a.alert_id}:{a.revision}") for a in alerts]
     return _sync(ops, lines, [], source, actor)
 

@@ -133,12 +133,20 @@ class LiveDetection:
 
     def run(self, store: Store) -> None:
         if self.waiting_since is not None:
-            began = time.monotonic()
+            began, arrived = time.monotonic(), self.new_events
             self.new_events, self.waiting_since = 0, None
-            detect_step(self.deployment, store=store)
-            self.steps += 1
+            try:
+                detect_step(self.deployment, store=store)
+                self.steps += 1
+            except Exception as exc:
+                # The step failed, or it committed and recording its lines in the ops
+                # store failed: either way it runs again at the next interval (a step
+                # with nothing new is cheap) and publishing below retries the lines.
+                self.new_events, self.waiting_since = arrived, began
+                log.warning("live detection step: %s", exc)
             self.metrics.step_seconds.observe(time.monotonic() - began)
-            self.metrics.lag.set(0)
+            if self.waiting_since is None:
+                self.metrics.lag.set(0)
         self.publish(store)
 
     def publish(self, store: Store) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import time
 
-from insiderwatch.app.alerts import alert_states, record_lines
+from insiderwatch.app.alerts import alert_states, record_published
 from insiderwatch.app.ops import record_read
 from insiderwatch.app.tokens import verify_token
 from insiderwatch.contract import Alert
@@ -67,4 +67,4 @@ class OpsGate:
         return alert_states(self.ops, alert_ids)
 
     def publish(self, lines: list[Alert]) -> None:
-        record_lines(self.ops, lines, source="live detection", actor=SERVICE_ACTOR)
+        record_published(self.ops, lines, source="live detection", actor=SERVICE_ACTOR)
