@@ -53,11 +53,16 @@ def say(text: str) -> None:
     print(f"\n\033[1m== {text}\033[0m", flush=True)
 
 
-def run(*args: str | Path, env: dict | None = None, capture: bool = False) -> str:
+def run(*args: str | Path, env: dict | None = None, capture: bool = False, stdin: str = "") -> str:
     shown = " ".join(str(a) for a in args)
     print(f"$ {shown.replace(str(BIN) + '/', '')}", flush=True)
     done = subprocess.run(
-        [str(a) for a in args], env=env, check=True, text=True, capture_output=capture
+        [str(a) for a in args],
+        env=env,
+        check=True,
+        text=True,
+        capture_output=capture,
+        input=stdin or None,
     )
     return done.stdout if capture else ""
 
@@ -173,12 +178,16 @@ def main() -> None:
         say("2. A collector token and a reader, then the server (embedded stores, no other server)")
         token = run(cli, "tokens", "create", "--source", "simulated-crm", "--db", db,
                     env=env, capture=True).strip().splitlines()[-1]  # fmt: skip
-        run(cli, "users", "add", "ana", "--role", "analyst", "--db", db, env=env)
+        run(cli, "users", "add", "ana", "--role", "analyst", "--db", db, env=env,
+            stdin="a demo password, never reused\n")  # fmt: skip
         reader = run(cli, "tokens", "create", "--user", "ana", "--db", db,
                      env=env, capture=True).strip().splitlines()[-1]  # fmt: skip
         port = free_port()
-        print(f"$ insiderwatch serve --db {db} --port {port}")
-        server = subprocess.Popen([cli, "serve", "--db", db, "--port", str(port)], env=env)
+        print(f"$ insiderwatch serve --db {db} --port {port}   (its log: {out / 'serve.log'})")
+        with (out / "serve.log").open("w") as log:
+            server = subprocess.Popen(
+                [cli, "serve", "--db", db, "--port", str(port)], env=env, stdout=log, stderr=log
+            )
         procs.append(server)
         wait_port(port, server, "insiderwatch serve")
         api = f"http://127.0.0.1:{port}"
@@ -239,7 +248,7 @@ def main() -> None:
         insiders = {i["employee_id"] for i in truth["insiders"]}
         for employee in sorted(insiders):
             state = "active" if scim_active(scim_url, employee) else "SUSPENDED (active=false)"
-            print(f"insider {employee} at the identity provider: {state}")
+            print(f"insider {employee} (from truth.json) at the identity provider: {state}")
     finally:
         for proc in procs:
             proc.terminate()
