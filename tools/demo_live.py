@@ -1,6 +1,6 @@
 """The five-minute live demo (`make demo-live`): a simulated company streams into
-`insiderwatch serve`, alerts appear, and a playbook suspends the insider at a real SCIM
-server once someone approves.
+`insiderwatch serve`, alerts appear, and a playbook of the running server suspends the
+insider at a real SCIM server once someone approves.
 
 Everything runs on this machine from a fresh folder (data/demo-live): the store and the
 operational store are embedded (DuckDB, SQLite), the SCIM 2.0 server is scim2-server
@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -175,24 +174,7 @@ def main() -> None:
         )
         run(cli, "ingest", out / "history", "--db", db, env=env)
 
-        say("2. A collector token and a reader, then the server (embedded stores, no other server)")
-        token = run(cli, "tokens", "create", "--source", "simulated-crm", "--db", db,
-                    env=env, capture=True).strip().splitlines()[-1]  # fmt: skip
-        run(cli, "users", "add", "ana", "--role", "analyst", "--db", db, env=env,
-            stdin="a demo password, never reused\n")  # fmt: skip
-        reader = run(cli, "tokens", "create", "--user", "ana", "--db", db,
-                     env=env, capture=True).strip().splitlines()[-1]  # fmt: skip
-        port = free_port()
-        print(f"$ insiderwatch serve --db {db} --port {port}   (its log: {out / 'serve.log'})")
-        with (out / "serve.log").open("w") as log:
-            server = subprocess.Popen(
-                [cli, "serve", "--db", db, "--port", str(port)], env=env, stdout=log, stderr=log
-            )
-        procs.append(server)
-        wait_port(port, server, "insiderwatch serve")
-        api = f"http://127.0.0.1:{port}"
-
-        say("3. A SCIM 2.0 identity provider (scim2-server) holding every employee, active")
+        say("2. A SCIM 2.0 identity provider (scim2-server) holding every employee, active")
         scim_port = free_port()
         scim = subprocess.Popen(
             [sys.executable, "-m", "scim2_server.testserver.cli", "--port", str(scim_port),
@@ -205,6 +187,27 @@ def main() -> None:
         employees = pq.read_table(out / "dataset" / "employees.parquet")["employee_id"].to_pylist()
         scim_users(scim_url, employees)
         print(f"{len(employees)} users at {scim_url}")
+        respond = out / "respond.yaml"
+        respond.write_text(RESPOND.format(scim_url=scim_url))
+        run(cli, "playbooks", "check", respond, env=env)
+
+        say("3. A collector token, an analyst, then the server (embedded stores, no other server)")
+        token = run(cli, "tokens", "create", "--source", "simulated-crm", "--db", db,
+                    env=env, capture=True).strip().splitlines()[-1]  # fmt: skip
+        run(cli, "users", "add", "ana", "--role", "analyst", "--db", db, env=env,
+            stdin="a demo password, never reused\n")  # fmt: skip
+        reader = run(cli, "tokens", "create", "--user", "ana", "--db", db,
+                     env=env, capture=True).strip().splitlines()[-1]  # fmt: skip
+        port = free_port()
+        env["INSIDERWATCH_RESPOND_CONFIG"] = str(respond)
+        print(f"$ insiderwatch serve --db {db} --port {port}   (its log: {out / 'serve.log'})")
+        with (out / "serve.log").open("w") as log:
+            server = subprocess.Popen(
+                [cli, "serve", "--db", db, "--port", str(port)], env=env, stdout=log, stderr=log
+            )
+        procs.append(server)
+        wait_port(port, server, "insiderwatch serve")
+        api = f"http://127.0.0.1:{port}"
 
         say(f"4. The company streams into POST /v1/events at {args.rate:,.0f} events/s")
         began = time.monotonic()
@@ -217,34 +220,26 @@ def main() -> None:
                 time.sleep(wait)
             if start % 10_000 == 0:
                 show_alerts(api, reader, seen)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not any(
-            a["severity"] == "critical" for a in http("GET", f"{api}/v1/alerts", reader)
-        ):
-            time.sleep(1)
-        show_alerts(api, reader, seen)
         print(f"streamed {len(stream):,} events in {time.monotonic() - began:.0f} s")
 
-        say("5. The server stops; the alerts go through the response file's playbooks")
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=120)
-        procs.remove(server)
-        respond = out / "respond.yaml"
-        respond.write_text(RESPOND.format(scim_url=scim_url))
-        run(cli, "playbooks", "check", respond, env=env)
-        run(cli, "respond", alerts_out, "--db", db, "--respond-config", respond, env=env)
-        pending = json.loads(run(cli, "contain", "list", "--status", "pending", "--json",
-                                 "--db", db, env=env, capture=True))  # fmt: skip
+        say("5. A playbook asks for approval to suspend (staff named by pseudonym)")
+        pending: list = []
+        deadline = time.monotonic() + 90
+        while not pending and time.monotonic() < deadline:
+            show_alerts(api, reader, seen)
+            pending = json.loads(run(cli, "contain", "list", "--status", "pending", "--json",
+                                     "--db", db, env=env, capture=True))  # fmt: skip
+            if not pending:
+                time.sleep(2)
         if not pending:
             raise SystemExit("no containment action is waiting for approval")
         # The analyst takes the surest first: a planted decoy record that was touched.
         action = next((a for a in pending if "decoy" in a["reason"]), pending[0])
-        print(f"approving {action['action_id']}: {action['reason']}")
+        print(f"pending {action['action_id']} for {action['employee']}: {action['reason']}")
 
         say("6. An analyst approves; the employee is suspended at the identity provider")
         run(cli, "contain", "approve", action["action_id"], "--by", "ana",
-            "--note", "confirmed with the team lead", "--db", db,
-            "--respond-config", respond, env=env)  # fmt: skip
+            "--note", "confirmed with the team lead", "--db", db, env=env)  # fmt: skip
         insiders = {i["employee_id"] for i in truth["insiders"]}
         for employee in sorted(insiders):
             state = "active" if scim_active(scim_url, employee) else "SUSPENDED (active=false)"

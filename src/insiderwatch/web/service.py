@@ -9,8 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from insiderwatch.app.collect import CollectorThread, StoreSink, collectors_for
+from insiderwatch.app.contain import StoreSubjects
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.keys import ingest_key
+from insiderwatch.app.response import open_responder
 from insiderwatch.store.duckdb_store import Store
 from insiderwatch.store.loader import LoadCounts
 from insiderwatch.web.duties import Compactor, Sealer
@@ -19,6 +21,7 @@ from insiderwatch.web.live import (
     AlertSink,
     JsonlSink,
     LiveDetection,
+    ResponderSink,
     prepare,
     unpublished_count,
 )
@@ -44,6 +47,12 @@ class Service:
         sinks = list(sinks or [])
         if settings.alerts_out:
             sinks.append(JsonlSink(Path(settings.alerts_out)))
+        # Last: a sink that failed makes every sink get the lines again, and the others
+        # are the ones that ignore a line they already have.
+        self.responder = None
+        if settings.respond_config:
+            self.responder = open_responder(deployment, subjects=StoreSubjects(self.store))
+            sinks.append(ResponderSink(self.responder))
         self.live = LiveDetection(
             deployment,
             sinks,
@@ -145,6 +154,8 @@ class Service:
         self.writer.call(self.live.run).result(timeout)
 
     def start(self) -> None:
+        if self.responder:
+            self.responder.start()
         self.writer.start()
         if self.collectors is not None:
             self.collectors.start()
@@ -153,4 +164,6 @@ class Service:
         if self.collectors is not None:
             self.collectors.stop()  # their last batches go through the writer first
         self.writer.stop()
+        if self.responder:
+            self.responder.close()
         self.store.close()
