@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -153,24 +152,3 @@ def test_globs_folders_and_relative_paths(tmp_path):
         kind="pgaudit", paths=[str(tmp_path / p) for p in ("pg", "pg/*.csv", "missing.log")]
     )
     assert [p.name for p in expand(source)] == ["b.csv", "a.csv"]  # oldest first
-
-
-def test_collectors_on_their_own_thread_start_and_stop(setup, tmp_path, hash_key):
-    """What a server runs beside its HTTP loop: the tailer keeps reading until stopped."""
-    from insiderwatch.app.collect import Collectors, CollectorThread
-
-    logs, sources = setup
-    write(logs / "app.csv", rows(0, 2))
-    store, tail = tailer(tmp_path / "s.duckdb", hash_key, sources)
-    background = CollectorThread(Collectors(sink=None, tailer=tail))  # type: ignore[arg-type]
-    background.start()
-    deadline = time.monotonic() + 20
-    while tail.reads < 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    write(logs / "app.csv", rows(2, 3), header=False, mode="a")
-    while tail.reads < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    background.stop()
-    assert tail.reads == 2 and background.error is None
-    assert store.scalar("SELECT count(*) FROM access") == 5
-    store.close()

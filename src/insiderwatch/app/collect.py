@@ -108,6 +108,7 @@ class Collectors:
     sink: StoreSink
     nats: NatsCollector | None = None
     tailer: Tailer | None = None
+    error: InsiderwatchError | None = None  # why NATS stopped (unreachable at start)
 
 
 def collectors_for(sink: StoreSink) -> Collectors:
@@ -133,46 +134,17 @@ async def run_collectors(collectors: Collectors, stop: asyncio.Event) -> None:
         tail_thread.start()
     try:
         if collectors.nats is not None:
-            await collectors.nats.run(stop)
-        else:
-            await stop.wait()
+            try:
+                await collectors.nats.run(stop)
+            except InsiderwatchError as exc:
+                # Tailing goes on without NATS; the error is there for /healthz and logs.
+                log.error("NATS collector stopped: %s", exc)
+                collectors.error = exc
+                collectors.nats = None
+        await stop.wait()
     finally:
         halt.set()
         if collectors.nats is not None:
             await collectors.nats.close()
         if tail_thread is not None:
             await asyncio.to_thread(tail_thread.join)
-
-
-class CollectorThread:
-    """The collectors on a thread of their own with their own event loop, for a server
-    whose main loop belongs to its HTTP framework: ``start()``, then ``stop()``."""
-
-    def __init__(self, collectors: Collectors) -> None:
-        self.collectors = collectors
-        self.error: BaseException | None = None  # what ended the collectors, if anything
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="collectors", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        self._ready.wait()
-
-    def stop(self, timeout: float = 60.0) -> None:
-        if self._loop is not None and self._stop is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
-
-    def _main(self) -> None:
-        asyncio.run(self._run())
-
-    async def _run(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        self._ready.set()
-        try:
-            await run_collectors(self.collectors, self._stop)
-        except Exception as exc:  # reported by the server's health, not lost
-            log.error("collectors stopped: %s", exc)
-            self.error = exc
