@@ -10,6 +10,7 @@ import logging
 import threading
 
 from insiderwatch.app.collect import Collectors, run_collectors
+from insiderwatch.errors import InsiderwatchError
 
 log = logging.getLogger("insiderwatch.collectors")
 
@@ -28,7 +29,17 @@ class CollectorThread:
 
     async def _main(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        self._started.set()
+        found = self.collectors
+        try:
+            # Connected (and the stream made) before start() returns: a source may
+            # publish as soon as the server is up.
+            if found.nats is not None:
+                await found.nats.connect()
+        except InsiderwatchError as exc:
+            log.error("NATS collector stopped: %s", exc)
+            found.error, found.nats = exc, None
+        finally:
+            self._started.set()
         try:
             await run_collectors(self.collectors, self._stop)
         except Exception as exc:  # /healthz reports it; HTTP collection goes on
