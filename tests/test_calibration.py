@@ -45,6 +45,22 @@ def test_probabilities_interpolate_between_fitted_points_and_stay_flat_beyond():
     assert cal.probability("employee", 5) == pytest.approx(0.5)
     assert cal.probability("employee", -100) == pytest.approx(0.2)
     assert cal.probability("employee", 100) == pytest.approx(0.8)
+    # Without a map of its own, a named hypothesis uses its kind's.
+    assert cal.probability("employee", 5, named=True) == pytest.approx(0.5)
+
+
+def test_a_named_hypothesis_is_read_from_the_named_map():
+    """At the same margin a named employee (who just cleared the rule) and an unnamed one
+    (a leaker of too small a share, often) are different evidence."""
+    maps = {
+        "employee": {"margin": [0, 10], "probability": [0.2, 0.9]},
+        "employee-named": {"margin": [3, 30], "probability": [0.3, 1.0]},
+    }
+    cal = Calibration.from_json({"made": {}, "maps": maps})
+    assert cal.probability("employee", 3) == pytest.approx(0.41)
+    assert cal.probability("employee", 3, named=True) == pytest.approx(0.3)
+    shipped_maps = shipped().margins
+    assert {"employee-named", "outside-named"} <= set(shipped_maps)
 
 
 # --- how the map is fitted and judged (benchmarks/calibrate_attribution.py, reliability.py) --
