@@ -19,8 +19,8 @@ held-out check beside how the map was made.
 The hypotheses of each company are kept in the work folder (``--work``), so a refit with
 another ``--min-block`` reruns no attribution.
 
-    python benchmarks/calibrate_attribution.py [--per-kind 30] [--middle 200]
-        [--min-block 80] [--jobs 1] [--work DIR]
+    python benchmarks/calibrate_attribution.py [--per-kind 25] [--middle 150]
+        [--min-block 400] [--jobs 1] [--work DIR]
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ TARGET = HERE.parent / "src" / "insiderwatch" / "investigate" / "calibration.jso
 def company_points(work: Path, spec: tuple[int, int, int], per_kind: int, middle: int):
     """Every hypothesis of every leak on one company; kept in ``work`` for refits."""
     employees, days, seed = spec
-    kept = work / f"points-{employees}-{days}-{seed}-{per_kind}-{middle}.json"
+    kept = _kept(work, spec, per_kind, middle)
     if kept.exists():
         return [Point(**p) for p in json.loads(kept.read_text())]
     company = build_company(work, employees, days, seed)
@@ -84,6 +84,11 @@ def company_points(work: Path, spec: tuple[int, int, int], per_kind: int, middle
     kept.write_text(json.dumps([asdict(p) for p in points]))
     print(f"company {employees} staff seed {seed}: {len(points)} hypotheses", flush=True)
     return points
+
+
+def _kept(work: Path, spec: tuple[int, int, int], per_kind: int, middle: int) -> Path:
+    employees, days, seed = spec
+    return work / f"points-{employees}-{days}-{seed}-{per_kind}-{middle}.json"
 
 
 def pooled_isotonic(x: np.ndarray, y: np.ndarray, min_block: int) -> list[list[float]]:
@@ -157,10 +162,10 @@ def held_out(by_company: dict[str, list[Point]], min_block: int) -> dict[str, st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--per-kind", type=int, default=30, help="leaks of each kind per company")
-    parser.add_argument("--middle", type=int, default=200,
+    parser.add_argument("--per-kind", type=int, default=25, help="leaks of each kind per company")
+    parser.add_argument("--middle", type=int, default=150,
                         help="leaks of each middle-mix scenario per company")  # fmt: skip
-    parser.add_argument("--min-block", type=int, default=80,
+    parser.add_argument("--min-block", type=int, default=400,
                         help="fewest hypotheses behind one stated probability")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=1, help="companies simulated in parallel")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (kept if given)")
@@ -169,6 +174,7 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="insiderwatch-calibrate-"))
     work.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
+    reused = [spec for spec in FIT if _kept(work, spec, args.per_kind, args.middle).exists()]
     with ProcessPoolExecutor(args.jobs) as pool:
         runs = [pool.submit(company_points, work, spec, args.per_kind, args.middle) for spec in FIT]
         by_company = {
@@ -190,6 +196,7 @@ def main() -> None:
         "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": describe(),
         "seconds": round(time.perf_counter() - began),
+        "companies_reused_from_work": len(reused),  # their hypotheses came from an earlier run
     }
     args.out.write_text(json.dumps({"made": made, "maps": maps}, indent=1) + "\n")
     print(f"wrote {args.out}: {made['points']} points, {made['positives']} true sources")

@@ -109,3 +109,11 @@ def test_wilson_interval_and_the_verdict_of_a_decile(bench_modules):
     off = rel.deciles([0.55] * 2000, [True] * 1500 + [False] * 500)
     assert [(r.low, r.verdict) for r in off] == [(50, "off")]
     assert "1 off" in rel.tally(off)
+
+
+def test_the_shipped_map_passed_its_held_out_check():
+    """Each fitting company, judged by a map fitted on the others, had no decile off by
+    more than 5 points that its interval could tell (a refit that fails must not ship)."""
+    made = shipped().made
+    assert len(made["held_out"]) == len(made["companies"])
+    assert all(" 0 off" in verdict for verdict in made["held_out"].values())
