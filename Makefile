@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 DEMO_EMPLOYEES ?= 1000
 DEMO_DAYS ?= 30
 
-.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach bench-ops docs clean
+.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach bench-ops bench-live docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_sources.py
+	$(BIN)/python benchmarks/bench_ingest_records.py
 
 # e.g. make bench-detect BENCH_DETECT_ARGS="--employees 2000 --jobs 2"
 bench-detect: $(STAMP)
@@ -72,6 +73,12 @@ bench-breach: $(STAMP)
 bench-ops: $(STAMP)
 	tools/provision.sh
 	$(BIN)/python benchmarks/bench_ops.py
+
+# NATS JetStream -> store: events/s and arrival-to-commit latency at 2k, 20k and the
+# highest rate, beside a bare NATS loop; e.g. BENCH_LIVE_ARGS="--seconds 30"
+bench-live: $(STAMP)
+	tools/provision.sh
+	$(BIN)/python benchmarks/bench_live.py $(BENCH_LIVE_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python tools/gen_docs.py

@@ -34,6 +34,7 @@ class Company:
     customers: list[dict[str, Any]] = field(default_factory=list)
     cases: list[dict[str, Any]] = field(default_factory=list)
     canaries: list[dict[str, Any]] = field(default_factory=list)
+    orders: list[dict[str, Any]] = field(default_factory=list)
     access: list[dict[str, Any]] = field(default_factory=list)
     act: list[str] = field(default_factory=list)  # event ids of the scenario's act
 
@@ -51,7 +52,9 @@ class Company:
 
     def write(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        for table in ("employees", "customers", "cases", "canaries", "access"):
+        for table in ("employees", "customers", "cases", "canaries", "orders", "access"):
+            if table == "orders" and not self.orders:
+                continue  # an optional table
             with (folder / f"{table}.jsonl").open("w") as fh:
                 for row in getattr(self, table):
                     fh.write(json.dumps(row, default=_iso) + "\n")

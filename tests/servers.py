@@ -277,3 +277,64 @@ class Mariadb:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+# --- NATS ------------------------------------------------------------------------------
+
+
+class Nats:
+    """A private nats-server with JetStream on 127.0.0.1:<port>; its store survives
+    ``restart`` (what a NATS restart under load must not lose)."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+        if not Path(self.binary).exists():
+            pytest.fail(
+                "nats-server not found: run tools/provision.sh as root (installs nats-server)"
+            )
+        self.root = Path(tempfile.mkdtemp(prefix="iw-nats-"))
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-js",
+                "-sd",
+                str(self.root / "jetstream"),
+                "-l",
+                str(self.root / "server.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_for(self._ready, "nats-server start")
+
+    def _ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"nats-server exited; see {self.root / 'server.log'}")
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)

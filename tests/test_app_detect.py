@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from sqlalchemy import text
 
 from detect_scenarios import ACT_DAY, INSIDER, at
 from insiderwatch import app
@@ -64,6 +65,12 @@ def test_live_steps_give_the_history_of_analyze(dataset, analyzed, tmp_path):
     assert history == analyzed
     encoded = {msgspec.json.encode(a) for a in returned}
     assert all(msgspec.json.encode(a) in encoded for a in history)
+    # The ops store, fed the lines of each step, holds the history of the replay.
+    with live.open_ops() as ops, ops.engine.connect() as con:
+        rows = con.execute(text("SELECT line FROM alert_lines WHERE superseded_at IS NULL"))
+        recorded = [msgspec.json.decode(row.line, type=Alert) for row in rows]
+    order = lambda a: (a.detected_at, a.alert_id, a.revision)  # noqa: E731
+    assert sorted(recorded, key=order) == sorted(analyzed, key=order)
 
 
 def test_a_step_with_nothing_new_returns_no_lines(dataset, tmp_path):

@@ -17,7 +17,7 @@ def test_migrations_build_the_models_from_empty(ops_url: str) -> None:
     with open_ops(ops_url) as ops, ops.engine.connect() as con:
         tables = set(inspect(con).get_table_names())
         assert set(Base.metadata.tables) <= tables
-        assert con.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert con.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         # What the migrations built is what the models describe, column for column.
         diff = compare_metadata(MigrationContext.configure(con), Base.metadata)
         assert diff == []

@@ -89,25 +89,40 @@ def test_triage_survives_a_new_revision_and_a_full_resync(ops: OpsStore, tmp_pat
     assert [r["revision"] for r in dossier.revisions] == [0, 1]
 
 
-def test_a_rewritten_line_is_rejected_and_kept_and_bad_lines_name_file_and_line(
+def test_a_rewritten_line_supersedes_and_bad_lines_name_file_and_line(
     ops: OpsStore, tmp_path: Path
 ) -> None:
-    app_alerts.sync_file(ops, write_history(tmp_path / "a.jsonl", [line("A1", 0, 40)]), actor="d")
-    bad = write_history(
+    first = write_history(tmp_path / "a.jsonl", [line("A1", 0, 40)])
+    app_alerts.sync_file(ops, first, actor="d")
+    app_alerts.triage(ops, "A1", "triaging", actor="ana")
+    # A late event made detection recompute A1's opening line.
+    later = write_history(
         tmp_path / "b.jsonl",
         [line("A1", 0, 99), line("A2", 0)],
         extra=['{"alert_id": "A3"}', "not json"],
     )
-    report = app_alerts.sync_file(ops, bad, actor="d")
-    assert (report.read, report.recorded) == (4, 1)
+    report = app_alerts.sync_file(ops, later, actor="d")
+    assert (report.read, report.recorded, report.rewritten, report.duplicates) == (4, 2, 1, 0)
     reasons = {r.where.rsplit(":", 1)[-1]: r.reason for r in report.rejected}
-    assert "conflicts with the stored line A1:0" in reasons["1"]
+    assert set(reasons) == {"3", "4"}
     assert "revision" in reasons["3"]  # a missing required field is named
-    assert set(reasons) == {"1", "3", "4"}
-    assert app_alerts.queue(ops)[0].score in (40, 40.0)  # the stored line stayed
-    app_alerts.sync_file(ops, bad, actor="d")  # the same bad file again keeps no more
+    dossier = app_alerts.show(ops, "A1", actor="ana")
+    assert dossier.alert.score == 99 and dossier.alert.state == "triaging"
+    assert [r["score"] for r in dossier.revisions] == [99]
+    assert [r["score"] for r in dossier.superseded] == [40]
+    # Content seen before changes nothing, in whatever order files come back.
+    for again in (first, later):
+        assert app_alerts.sync_file(ops, again, actor="d").recorded == 0
+    assert app_alerts.show(ops, "A1", actor="ana").alert.score == 99
     with ops.session() as s:
-        assert s.scalar(select(func.count()).select_from(SyncRejectRow)) == 3
+        assert s.scalar(select(func.count()).select_from(SyncRejectRow)) == 2
+        assert s.scalar(select(func.count()).select_from(AlertLine)) == 3
+    # Rewritten within one file (a live step then its replay): the last one is current.
+    twice = write_history(tmp_path / "c.jsonl", [line("A5", 0, 10), line("A5", 0, 20)])
+    assert app_alerts.sync_file(ops, twice, actor="d").rewritten == 1
+    shown = app_alerts.show(ops, "A5", actor="ana")
+    assert [r["score"] for r in shown.revisions] == [20]
+    assert [r["score"] for r in shown.superseded] == [10]
 
 
 def test_the_whole_workflow_is_recorded_with_who_and_why(ops: OpsStore, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ PACKAGES=(
     "pgaudit extension|ls /usr/lib/postgresql/*/lib/pgaudit.so|postgresql-\$(pg_major)-pgaudit"
     "MariaDB server (server_audit tests)|command -v mariadb-install-db && command -v mariadbd|mariadb-server"
     "MariaDB client|command -v mariadb|mariadb-client"
+    "NATS server with JetStream (collector tests, alert delivery to NATS)|command -v nats-server || test -x /usr/sbin/nats-server|nats-server"
 )
 
 if [[ $(id -u) == 0 ]]; then

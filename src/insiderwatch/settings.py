@@ -60,6 +60,27 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number >= 0:  # also refuses nan
+        raise ValueError("must be >= 0")
+    return number
+
+
+def _seconds(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError("must be a number of seconds > 0")
+    return number
+
+
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be >= 1")
+    return number
+
+
 def _iso_date(value: str) -> str:
     return date.fromisoformat(str(value).strip()).isoformat()
 
@@ -74,7 +95,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ops_url",
         None,
-        "SQLAlchemy URL of the operational store (triage, cases, users, tokens, audit log): "
+        "SQLAlchemy URL of the operational store (triage, cases, users, tokens, audit log, "
+        "containment, deliveries): "
         "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB. Default: a SQLite "
         "file beside the analytics store (x.duckdb -> x.ops.sqlite).",
         secret=True,
@@ -169,6 +191,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Application names (comma-separated) whose database reads are monitoring, not staff.",
     ),
     Setting(
+        "respond_config",
+        None,
+        "YAML response file: alert sinks, routes, the SCIM and session targets and the "
+        "containment playbooks (see docs/respond.md). Without it nothing is sent.",
+    ),
+    Setting(
         "pg_log_line_prefix",
         "%m [%p] %q%u@%d ",
         "The PostgreSQL log_line_prefix of stderr logs read with --source pgaudit.",
@@ -178,6 +206,112 @@ SETTINGS: tuple[Setting, ...] = (
         "%Y%m%d %H:%i:%s",
         "The server_audit_timestamp_format of MariaDB audit logs (DATE_FORMAT "
         "specifiers, as set on the server) read with --source mariadb-audit.",
+    ),
+    Setting("host", "127.0.0.1", "Address `insiderwatch serve` listens on."),
+    Setting("port", 8730, "Port `insiderwatch serve` listens on.", _positive_int),
+    Setting(
+        "max_request_bytes",
+        8 << 20,
+        "Largest request body `POST /v1/events` accepts, in bytes, before and after gzip "
+        "(a larger one gets 413).",
+        _positive_int,
+    ),
+    Setting(
+        "writer_queue",
+        64,
+        "Requests waiting for the store's single writer; when full, collectors get 503 with "
+        "Retry-After (back-pressure) instead of the server buffering without bound.",
+        _positive_int,
+    ),
+    Setting(
+        "coalesce_rows",
+        50_000,
+        "The writer loads queued requests of one source and table together, up to this many "
+        "lines, as one batch (one segment instead of one per request).",
+        _positive_int,
+    ),
+    Setting(
+        "detect_interval_seconds",
+        2.0,
+        "Live detection steps at least this often while new events have arrived.",
+        _positive_float,
+    ),
+    Setting(
+        "detect_after_events",
+        20_000,
+        "Live detection also steps as soon as this many new events have been loaded.",
+        _positive_int,
+    ),
+    Setting(
+        "compact_min_segments",
+        16,
+        "The writer merges event segments smaller than a load batch once this many have "
+        "accumulated (each HTTP batch writes one).",
+        _positive_int,
+    ),
+    Setting(
+        "alerts_out",
+        None,
+        "File the server appends each new alert history line to (JSON Lines), once per "
+        "line even across restarts.",
+    ),
+    Setting(
+        "nats_url",
+        None,
+        "NATS server(s) the JetStream collector consumes from (e.g. nats://127.0.0.1:4222, "
+        "comma-separated for a cluster); unset: no NATS collector.",
+    ),
+    Setting(
+        "nats_stream",
+        "INSIDERWATCH",
+        "JetStream stream holding the events (created when missing, over <nats_subject_prefix>.>).",
+    ),
+    Setting(
+        "nats_durable",
+        "insiderwatch",
+        "Name of the durable pull consumer: a restart resumes where it stopped.",
+    ),
+    Setting(
+        "nats_subject_prefix",
+        "insiderwatch.events",
+        "Events of source NAME are published on <prefix>.NAME, one contract access "
+        "record (JSON) per message.",
+    ),
+    Setting(
+        "nats_dead_prefix",
+        "insiderwatch.dead",
+        "Messages that still fail to commit after nats_max_deliver tries are republished on "
+        "<prefix>.NAME (kept in the stream <nats_stream>_DEAD) and recorded as dead letters.",
+    ),
+    Setting(
+        "nats_batch",
+        5000,
+        "Messages fetched and committed together (one transaction, then one ack each).",
+        _at_least_one,
+    ),
+    Setting(
+        "nats_max_deliver",
+        5,
+        "Deliveries of a message before it is moved to the dead subject.",
+        _at_least_one,
+    ),
+    Setting(
+        "nats_ack_wait",
+        30.0,
+        "Seconds the server waits for an ack before redelivering a message.",
+        _seconds,
+    ),
+    Setting(
+        "tail_sources",
+        None,
+        "YAML file listing the logs to tail continuously (kind, paths or globs, mapping; see "
+        "docs/sources.md); unset: no tailing.",
+    ),
+    Setting(
+        "tail_interval",
+        1.0,
+        "Seconds between two looks at the tailed logs for new lines and rotated files.",
+        _seconds,
     ),
 )
 

@@ -16,7 +16,7 @@ from insiderwatch.alerts import (
     read_alerts,
     write_alerts_jsonl,
 )
-from insiderwatch.app.alerts import record_detection
+from insiderwatch.app.alerts import record_detection, record_lines
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.ingest import failed, ingest_paths
 from insiderwatch.contract import Alert
@@ -65,7 +65,10 @@ def detect_step(
         before = {encode(a) for a in read_alert_history(s)}
         summary = _run(s, deployment, until, progress)
         new = [a for a in read_alert_history(s) if encode(a) not in before]
-    return DetectStep(summary=summary, new_lines=new)
+    # Only what changed goes to the ops store: the live path records the same lines a
+    # replay would, without re-reading the whole history every step.
+    recorded = record_lines(deployment, new) if new else None
+    return DetectStep(summary=summary, new_lines=new, recorded=recorded)
 
 
 def detect(

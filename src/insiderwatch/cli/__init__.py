@@ -4,6 +4,7 @@ from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     attribute,
     breach,
     canary,
+    collect,
     data,
     detect,
     evidence,
@@ -12,6 +13,8 @@ from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     meta,
     ops,
     outside,
+    respond,
+    serve,
     sources,
 )
 from insiderwatch.cli.app import app

@@ -20,12 +20,14 @@ from insiderwatch.cli.app import (
 )
 from insiderwatch.contract.jsonschema import contract_schemas, write_schemas
 from insiderwatch.report.customers import CUSTOMER_SYSTEMS
+from insiderwatch.respond.actions import RESPONSE_ACTIONS
+from insiderwatch.respond.sinks.base import SINKS
 from insiderwatch.settings import SETTINGS
 from insiderwatch.sources.kinds import SOURCES
 from insiderwatch.sources.readers import READERS
 
 # Every registry of plug-ins, by kind; later stages add theirs here.
-PLUGIN_REGISTRIES = (READERS, SOURCES, CUSTOMER_SYSTEMS)
+PLUGIN_REGISTRIES = (READERS, SOURCES, CUSTOMER_SYSTEMS, SINKS, RESPONSE_ACTIONS)
 
 
 @app.command()

@@ -116,7 +116,8 @@ def alerts_sync(
         return
     out.print(
         f"{report.read:,} line(s) read: {report.recorded:,} recorded "
-        f"({report.alerts_opened:,} new alert(s)), {report.duplicates:,} already there, "
+        f"({report.alerts_opened:,} new alert(s), {report.rewritten:,} rewritten), "
+        f"{report.duplicates:,} already there, "
         f"{len(report.rejected):,} rejected"
     )
     for reject in report.rejected[:20]:
@@ -229,6 +230,8 @@ def alerts_show(
               f"{'  assigned to ' + shown(a.assignee) if a.assignee else ''}"
               f"{'  case ' + str(a.case_id) if a.case_id else ''}")  # fmt: skip
     out.print(shown(a.summary), highlight=False)
+    rewritten = f", {len(found.superseded)} superseded by a later run" if found.superseded else ""
+    out.print(f"detection: {len(found.revisions)} line(s){rewritten} (--json shows them)")
     table = Table(title="history")
     for col in ("when", "who", "what", "why"):
         table.add_column(col)

@@ -143,6 +143,10 @@ class DetectStep(msgspec.Struct, kw_only=True, frozen=True):
     new_lines: Annotated[
         list[Alert], _doc("Alert-history lines this step added or changed, in history order.")
     ]
+    recorded: Annotated[
+        SyncReport | None,
+        _doc("Those lines recorded in the operational store for triage (None: no new lines)."),
+    ] = None
 
 
 class ExplainedShare(msgspec.Struct, kw_only=True, frozen=True):

@@ -111,7 +111,8 @@ class AlertDossier(msgspec.Struct, kw_only=True, frozen=True):
     """Everything about one alert: its current triage, detection's lines, the workflow."""
 
     alert: TriagedAlert
-    revisions: list[dict]
+    revisions: list[dict]  # the current line of each revision
+    superseded: list[dict]  # lines a later run rewrote (a late event changed the past)
     transitions: list[Transition]
     assignments: list[Assignment]
     notes: list[Note]
@@ -135,12 +136,14 @@ class SyncRejected(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class SyncReport(msgspec.Struct, kw_only=True, frozen=True):
-    """What recording an alert history did: lines read, new, already there, rejected."""
+    """What recording an alert history did: lines read, recorded (of which ``rewritten``
+    replaced a line a late event changed), already there, rejected."""
 
     read: int
     recorded: int
     duplicates: int
     alerts_opened: int
+    rewritten: int = 0
     rejected: list[SyncRejected] = []
 
 

@@ -32,16 +32,24 @@ class Explanation(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fiel
     callback_hours: int = 48
     # Supervisors review their reports' cases, often the day after.
     supervisor_after_hours: int = 24
-    # Roles (or teams; a trailing '*' matches a prefix) whose cases are investigations: a
-    # case id the tool captured explains every customer looked at under it, not only the
-    # case's own customer.
-    investigation_roles: list[str] = msgspec.field(
-        default_factory=lambda: ["fraud_investigator", "fraud-*"]
-    )
-    # Roles that serve the buyers of particular sellers (seller support). A team's sellers
-    # are learned from the team's own past cases, so no mapping needs to be maintained.
-    portfolio_roles: list[str] = msgspec.field(default_factory=lambda: ["seller_support"])
-    portfolio_min_cases: int = 3
+    # Investigating peer groups are learned (see detect/casework.py): a group whose staff
+    # routinely view customers other than the case's own under their own case ids. A case
+    # id such a group captured explains every customer looked at under it.
+    investigation_min_staff: int = 2  # of the group doing so in the baseline window
+    investigation_share: float = 0.5  # of the group's case-linked views being of others
+    # An investigating group's view of a customer its own explained search returned
+    # within this many hours follows the investigation.
+    drilldown_hours: int = 24
+    # Roles (or teams; a trailing '*' matches a prefix) to treat as investigating from the
+    # first day, besides the learned groups. Empty by default.
+    investigation_roles: list[str] = []
+    # A team's portfolio (sellers whose buyers it serves) is learned from its past cases:
+    # sellers at least portfolio_lift times more common among the team's cases than among
+    # all cases, in at least portfolio_min_cases of them. Roles listed in portfolio_roles
+    # need no lift (every seller with enough of their team's cases). Empty by default.
+    portfolio_roles: list[str] = []
+    portfolio_min_cases: int = 5
+    portfolio_lift: float = 1.5  # a team serving half the sellers has 2
     portfolio_history_days: int = 60
     # Role policies: identities whose every access is explained by what they are; their
     # volume is still watched against their own baseline. None by default: service
@@ -96,7 +104,7 @@ class Routine(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     # Routine breadth: this factor times the given quantile of the doers' widest daily access.
     breadth_quantile: float = 0.9
     breadth_factor: float = 4.0
-    min_hour_days: int = 2  # an hour is routine once the flow ran in it on this many days
+    min_hour_days: int = 2  # an hour is the group's once it worked in it on this many employee-days
     # Identities active in this many distinct hours of a typical day are machines (service
     # accounts): each learns its own routine, as a group of one.
     machine_min_hours: int = 18

@@ -36,6 +36,7 @@ from insiderwatch.detect.base import (
     StepContext,
     execute,
 )
+from insiderwatch.detect.casework import record_casework
 from insiderwatch.detect.catalog import content_version, shared_fingerprint
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.explain import UNEXPLAINED_WIDE_SEARCH, UNLISTED_ROWS_WEIGHT, build_step
@@ -233,6 +234,7 @@ class _Steps:
             self.run.findings += count
         if refresh:
             record_flows(con, ctx.params)
+            record_casework(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
             self.run.events += int(
                 self.store.scalar("SELECT count(*) FROM step_events WHERE in_step")

@@ -7,12 +7,16 @@ every step. An access (one event, one customer shown) is explained, in this orde
 ``callback``       such a case closed within the callback window;
 ``team_case``      a case of that customer assigned to someone the employee manages;
 ``case_linked``    the case id the tool captured is the employee's open case about that
-                   customer, or any open case of theirs for investigation roles;
-``portfolio``      a role that serves sellers' buyers, and the customer bought from a
-                   seller the employee's team has served in past cases;
+                   customer, or any open case of theirs in an investigating group;
+``portfolio``      the customer bought from a seller in the employee's team's portfolio;
+``case_search``    an investigating group's view of a customer the employee's own
+                   explained search returned shortly before;
 ``policy:ROLE`` / ``policy:ROLE@APP``   a role policy configured by the company;
 ``routine``        a flow most of the employee's peer group does regularly (learned, see
                    :mod:`~insiderwatch.detect.routine`).
+
+Investigating groups and team portfolios are learned from earlier days' case work
+(:mod:`~insiderwatch.detect.casework`), never from role names.
 
 A search is explained when any customer it returned is (it found the case's customer);
 another event when all its customers are. Logins are not data access: ``login``.
@@ -21,6 +25,7 @@ another event when all its customers are. Logins are not data access: ``login``.
 from __future__ import annotations
 
 from insiderwatch.detect.base import execute, matches_any, sql_list
+from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params, explain_drilldown
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.routine import explain_by_routine
 
@@ -66,6 +71,7 @@ def build_step(con, cfg: DetectionConfig, step: dict, source: str = "access") ->
         "sup": x.supervisor_after_hours,
         "hist": x.portfolio_history_days,
         "minc": x.portfolio_min_cases,
+        "portfolio_roles": list(x.portfolio_roles),
     }
     policy_apps = [f"{role}@{app}" for role, apps in x.policy_apps.items() for app in apps]
     execute(
@@ -103,6 +109,8 @@ WHERE a.time >= $ls AND a.time < $e
 """,
         params,
     )
+    learned = casework_params(con, cfg, step)
+    params.update(learned)
     execute(
         con,
         f"""
@@ -134,23 +142,17 @@ linked AS (
   FROM touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
   WHERE t.time BETWEEN c.opened_at - to_minutes($before)
                    AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_minutes($after)
-    AND (c.customer_id = t.customer_id OR {matches_any(x.investigation_roles, "t.role", "t.team")})
+    AND (c.customer_id = t.customer_id OR list_contains($investigating::VARCHAR[], t.peer_group)
+         OR {matches_any(x.investigation_roles, "t.role", "t.team")})
 ),
-team_sellers AS (  -- sellers each portfolio team has served, learned from its past cases
-  SELECT e.team, o.seller_id
-  FROM cases c
-  JOIN employees e ON e.employee_id = c.employee_id
-  JOIN orders o ON o.customer_id = c.customer_id AND o.ordered_at <= c.opened_at
-  WHERE list_contains({sql_list(x.portfolio_roles)}, e.role)
-    AND c.opened_at >= $s - to_days($hist) AND c.opened_at < $s
-  GROUP BY ALL HAVING count(DISTINCT c.case_id) >= $minc
+team_sellers AS (  -- each team's portfolio, learned from its past cases
+{TEAM_SELLERS_SQL}
 ),
 portfolio AS (
   SELECT DISTINCT t.event_id, t.customer_id
   FROM touch t
   JOIN orders o ON o.customer_id = t.customer_id AND o.ordered_at <= t.time
   JOIN team_sellers ts ON ts.team = t.team AND ts.seller_id = o.seller_id
-  WHERE list_contains({sql_list(x.portfolio_roles)}, t.role)
 )
 -- What a broad access exposes of one customer weighs 1/breadth (beyond a targeted look-up).
 SELECT t.*, {weight_expr("t.fields")} * least(1.0, $targeted / greatest(t.breadth, 1)) AS weight,
@@ -185,6 +187,7 @@ WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
   AND (e.action = 'search' OR x.all_explained)
 """,
     )
+    explain_drilldown(con, params)
     explain_by_routine(con, cfg, step)
     execute(
         con,

@@ -46,6 +46,16 @@ DETECT_DDL = (
   hours INTEGER[],
   PRIMARY KEY (employee_id, day, app, action, destination)
 )""",
+    # Each employee's views under a case id of their own per day, and how many were of a
+    # customer other than the case's: what investigating groups are learned from.
+    """CREATE TABLE IF NOT EXISTS casework_days (
+  employee_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  peer_group VARCHAR,
+  linked BIGINT NOT NULL,
+  linked_other BIGINT NOT NULL,
+  PRIMARY KEY (employee_id, day)
+)""",
     # The routine in force on each day, per group ('self:<id>' for a machine), with its
     # evidence; reviewed flows of a policy file leave the counts NULL.
     """CREATE TABLE IF NOT EXISTS routine_flows (
@@ -126,10 +136,11 @@ MEASURES = {
 }
 
 # Tables holding per-day state: a rewind to day D deletes their rows from D on.
-DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days", "routine_flows")
+DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days", "routine_flows",
+                "casework_days")  # fmt: skip
 ALL_TABLES = (*DAILY_TABLES, "employee_footprint", "alerts")
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "4"
+STATE_VERSION = "5"
 
 
 def ensure_tables(con) -> None:

@@ -72,20 +72,28 @@ def log_files(paths: list[Path]) -> list[Path]:
 
 def saved_position(store: Store, source: str, path: Path) -> tuple[Position, bool]:
     """Where the last run stopped in ``path``, and whether a saved position was refused
-    because the file is no longer the one it was taken in (rotated, truncated, replaced)."""
-    row = store.con.execute(
-        "SELECT identity, byte_offset, line, position_check FROM source_offsets WHERE source = ?",
-        [source],
+    because the file is no longer the one it was taken in (rotated, truncated, replaced).
+
+    A file with no valid position of its own may be one read before under another name
+    (``app.log`` renamed to ``app.log.1`` by rotation): a position saved for any path
+    whose first line and the bytes before the offset match is taken over, so the rest of
+    a rotated file is read, not the whole of it again."""
+    identity = file_identity(path)
+    rows = store.con.execute(
+        "SELECT source, identity, byte_offset, line, position_check FROM source_offsets "
+        "WHERE source = ? OR (identity = ? AND identity <> '' AND position_check IS NOT NULL) "
+        "ORDER BY byte_offset DESC",
+        [source, identity],
     ).fetchall()
-    if not row:
-        return START, False
-    identity, offset, line, check = row[0]
-    # A position saved before checks existed (NULL) is trusted as it was then.
-    if identity != file_identity(path) or (
-        check is not None and check != position_check(path, int(offset))
-    ):
-        return START, True
-    return Position(int(offset), int(line)), False
+    own = [r for r in rows if r[0] == source]
+    for _, saved, offset, line, check in own:
+        # A position saved before checks existed (NULL) is trusted as it was then.
+        if saved == identity and (check is None or check == position_check(path, int(offset))):
+            return Position(int(offset), int(line)), False
+    for other, _, offset, line, check in rows:
+        if other != source and check == position_check(path, int(offset)):
+            return Position(int(offset), int(line)), False
+    return START, bool(own)
 
 
 def _save_position(store: Store, source: str, kind: str, identity: str, at: Position) -> None:

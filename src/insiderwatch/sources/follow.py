@@ -46,8 +46,11 @@ _IDENTITY_BYTES = 1 << 20
 
 def file_identity(path: Path) -> str:
     """Fingerprint of the file's first complete line ('' while it has none)."""
-    with _open(path) as fh:
-        first = fh.readline(_IDENTITY_BYTES)  # bounded: a first line may be a gigabyte
+    try:
+        with _open(path) as fh:
+            first = fh.readline(_IDENTITY_BYTES)  # bounded: a first line may be a gigabyte
+    except (OSError, EOFError) as exc:  # a broken gzip header fails at the first read
+        raise UnreadableFileError(f"cannot read: {exc}", Location(file=str(path))) from None
     if not first.endswith(b"\n") and len(first) < _IDENTITY_BYTES:
         return ""
     return hashlib.sha256(first).hexdigest()[:24]

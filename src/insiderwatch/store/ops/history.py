@@ -1,17 +1,20 @@
 """Recording detection's alert history: idempotent, and never touching triage.
 
-A line is keyed by (alert_id, revision). The same line again is a duplicate and changes
-nothing; a different line under a key already stored is a *conflict*: it is rejected
-with its reason and the stored line stays, because a replay of the same events writes
-the same lines and anything else means the history was rewritten. A new revision moves
-the alert's detection fields (score, severity, summary) forward; state, assignee, case
-and close reason belong to people and are never written here.
+A line is keyed by (alert_id, revision) and identified by a hash of its content. Content
+seen before under its key (current or superseded) is a duplicate and changes nothing, so
+syncing the same history twice, or an older file after a newer one, records nothing. New
+content under a key already stored is a *rewrite*: a late event made detection recompute
+the past. It becomes the current line and the one it replaces stays, marked superseded
+(what the alert said before is part of the record). The alert's detection fields
+(score, severity, summary) follow its latest current line; state, assignee, case and
+close reason belong to people and are never written here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -30,7 +33,7 @@ _encode = msgspec.json.Encoder().encode
 
 @dataclass(frozen=True)
 class HistoryLine:
-    """An alert line to record, with where it came from (for rejects)."""
+    """An alert line to record, with where it came from (for messages)."""
 
     alert: Alert
     location: str
@@ -44,6 +47,7 @@ class HistoryLine:
 class _Tally:
     read: int = 0
     recorded: int = 0
+    rewritten: int = 0
     duplicates: int = 0
     opened: int = 0
     rejected: list[SyncRejected] = field(default_factory=list)
@@ -68,11 +72,11 @@ def record_history(
     at: dt.datetime | None = None,
 ) -> SyncReport:
     """Record alert-history lines (and keep ``bad`` ones, which failed to parse, with
-    their reasons and text); returns what was new, duplicate or rejected."""
+    their reasons and text); returns what was new, rewritten, duplicate or rejected."""
     now = at or dt.datetime.now(dt.UTC)
     tally = _Tally()
     for chunk in _chunks(lines):
-        _record_chunk(session, chunk, tally, source, now)
+        _record_chunk(session, chunk, tally, now)
     for reject, text in bad:
         tally.read += 1
         _keep_reject(session, source, reject, text, now)
@@ -80,85 +84,100 @@ def record_history(
     return SyncReport(
         read=tally.read,
         recorded=tally.recorded,
+        rewritten=tally.rewritten,
         duplicates=tally.duplicates,
         alerts_opened=tally.opened,
         rejected=tally.rejected,
     )
 
 
+class _Versions:
+    """Every version of each (alert_id, revision) of a chunk's alerts, and the current one."""
+
+    def __init__(self, session: Session, ids: set[str]) -> None:
+        self.seen: dict[tuple[str, int], set[str]] = defaultdict(set)
+        self.current: dict[tuple[str, int], str] = {}
+        rows = session.execute(
+            select(
+                AlertLine.alert_id, AlertLine.revision, AlertLine.line_hash, AlertLine.superseded_at
+            ).where(AlertLine.alert_id.in_(ids))
+        )
+        for r in rows:
+            self.seen[(r.alert_id, r.revision)].add(r.line_hash)
+            if r.superseded_at is None:
+                self.current[(r.alert_id, r.revision)] = r.line_hash
+
+
 def _record_chunk(
-    session: Session, chunk: list[HistoryLine], tally: _Tally, source: str, now: dt.datetime
+    session: Session, chunk: list[HistoryLine], tally: _Tally, now: dt.datetime
 ) -> None:
     ids = {line.alert.alert_id for line in chunk}
-    stored = {
-        (r.alert_id, r.revision): r.line_hash
-        for r in session.execute(
-            select(AlertLine.alert_id, AlertLine.revision, AlertLine.line_hash).where(
-                AlertLine.alert_id.in_(ids)
-            )
-        )
-    }
-    current = dict(
+    versions = _Versions(session, ids)
+    revision_now = dict(
         session.execute(
             select(AlertRow.alert_id, AlertRow.revision).where(AlertRow.alert_id.in_(ids))
         ).all()
     )
-    new_lines: list[dict] = []
+    pending: dict[tuple[str, str], dict] = {}  # (alert_id, hash) -> the row to insert
+    superseded: list[dict] = []  # stored rows that stop being current
+    fresh: list[Alert] = []
     for line in chunk:
         tally.read += 1
         text = _encode(line.alert)
         digest = _digest(text)
-        known = stored.get(line.key)
-        if known == digest:
+        if digest in versions.seen[line.key]:
             tally.duplicates += 1
             continue
-        if known is not None:
-            reject = SyncRejected(
-                where=line.location,
-                reason=f"conflicts with the stored line {line.key[0]}:{line.key[1]} "
-                "(same alert and revision, different content)",
-            )
-            _keep_reject(session, source, reject, text.decode(), now)
-            tally.rejected.append(reject)
-            continue
-        stored[line.key] = digest
-        new_lines.append(
-            {
-                "alert_id": line.alert.alert_id,
-                "revision": line.alert.revision,
-                "detected_at": line.alert.detected_at,
-                "line_hash": digest,
-                "line": text.decode(),
-            }
-        )
-    latest = _latest_per_alert(chunk, new_lines)
-    opened = [a for a in latest.values() if a.alert_id not in current]
+        if (old := versions.current.get(line.key)) is not None:
+            tally.rewritten += 1
+            if (
+                line.key[0],
+                old,
+            ) in pending:  # replaced within this chunk: never current in the store
+                pending[(line.key[0], old)]["superseded_at"] = now
+            else:
+                superseded.append(
+                    {
+                        "alert_id": line.key[0],
+                        "revision": line.key[1],
+                        "line_hash": old,
+                        "superseded_at": now,
+                    }
+                )
+        versions.seen[line.key].add(digest)
+        versions.current[line.key] = digest
+        pending[(line.key[0], digest)] = {
+            "alert_id": line.alert.alert_id,
+            "revision": line.alert.revision,
+            "line_hash": digest,
+            "detected_at": line.alert.detected_at,
+            "line": text.decode(),
+            "superseded_at": None,
+        }
+        fresh.append(line.alert)
+    latest: dict[str, Alert] = {}
+    for a in fresh:  # in history order: a later rewrite of the same revision wins
+        if a.alert_id not in latest or a.revision >= latest[a.alert_id].revision:
+            latest[a.alert_id] = a
+    opened = [a for a in latest.values() if a.alert_id not in revision_now]
     moved = [
-        a for a in latest.values() if a.alert_id in current and a.revision > current[a.alert_id]
+        a
+        for a in latest.values()
+        if a.alert_id in revision_now and a.revision >= revision_now[a.alert_id]
     ]
     if opened:
         session.execute(insert(AlertRow), [_new_alert(a, now) for a in opened])
+    # ORM bulk UPDATEs by primary key: one statement run for all rows.
     if moved:
-        # ORM bulk UPDATE by primary key: one statement run for every moved alert.
         session.execute(
             update(AlertRow), [{"alert_id": a.alert_id, **_detection(a)} for a in moved]
         )
-    if new_lines:
-        session.execute(insert(AlertLine), new_lines)
-    tally.recorded += len(new_lines)
+    if superseded:
+        session.execute(update(AlertLine), superseded)
+    if pending:
+        session.execute(insert(AlertLine), list(pending.values()))
+    tally.recorded += len(pending)
     tally.opened += len(opened)
-
-
-def _latest_per_alert(chunk: list[HistoryLine], new_lines: list[dict]) -> dict[str, Alert]:
-    fresh = {(d["alert_id"], d["revision"]) for d in new_lines}
-    latest: dict[str, Alert] = {}
-    for line in chunk:
-        a = line.alert
-        if line.key in fresh and (
-            a.alert_id not in latest or a.revision > latest[a.alert_id].revision
-        ):
-            latest[a.alert_id] = a
-    return latest
 
 
 _DETECTION_FIELDS = (

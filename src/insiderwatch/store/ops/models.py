@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -92,15 +93,28 @@ class AlertRow(Base):
 
 
 class AlertLine(Base):
-    """One line of the alert history as detection wrote it, kept verbatim (JSON)."""
+    """One line of the alert history as detection wrote it, kept verbatim (JSON). A line
+    that a later run rewrote stays, with the time it was superseded; one line per
+    (alert, revision) is current."""
 
     __tablename__ = "alert_lines"
+    __table_args__ = (
+        Index(
+            "alert_lines_current",
+            "alert_id",
+            "revision",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
+    )
 
     alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.alert_id"), primary_key=True)
     revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     detected_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-    line_hash: Mapped[str] = mapped_column(String(64))
     line: Mapped[str] = mapped_column(Text)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class CaseRow(Base):

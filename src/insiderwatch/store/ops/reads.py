@@ -47,9 +47,11 @@ def dossier(session: Session, alert_id: str) -> AlertDossier:
     row = session.get(AlertRow, alert_id)
     if row is None:
         raise WorkflowError(f"alert {alert_id}: not in the ops store (run `alerts sync` first)")
-    lines = session.scalars(
-        select(AlertLine.line).where(AlertLine.alert_id == alert_id).order_by(AlertLine.revision)
-    )
+    lines = session.execute(
+        select(AlertLine.line, AlertLine.superseded_at)
+        .where(AlertLine.alert_id == alert_id)
+        .order_by(AlertLine.revision, AlertLine.superseded_at)
+    ).all()
     moves = session.scalars(
         select(TransitionRow)
         .where(TransitionRow.subject == "alert", TransitionRow.subject_id == alert_id)
@@ -65,7 +67,8 @@ def dossier(session: Session, alert_id: str) -> AlertDossier:
     )
     return AlertDossier(
         alert=triaged(row),
-        revisions=[msgspec.json.decode(line) for line in lines],
+        revisions=[msgspec.json.decode(r.line) for r in lines if r.superseded_at is None],
+        superseded=[msgspec.json.decode(r.line) for r in lines if r.superseded_at is not None],
         transitions=[
             Transition(
                 subject="alert",

@@ -62,9 +62,19 @@ def upgrade() -> None:
         "alert_lines",
         sa.Column("alert_id", ID, sa.ForeignKey("alerts.alert_id"), primary_key=True),
         sa.Column("revision", sa.Integer, primary_key=True),
+        sa.Column("line_hash", sa.String(64), primary_key=True),
         sa.Column("detected_at", UTC_TIME, nullable=False),
-        sa.Column("line_hash", sa.String(64), nullable=False),
         sa.Column("line", sa.Text, nullable=False),
+        sa.Column("superseded_at", UTC_TIME),
+    )
+    current = sa.text("superseded_at IS NULL")
+    op.create_index(
+        "alert_lines_current",
+        "alert_lines",
+        ["alert_id", "revision"],
+        unique=True,
+        sqlite_where=current,
+        postgresql_where=current,
     )
     op.create_table(
         "transitions",

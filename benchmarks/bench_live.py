@@ -1,0 +1,311 @@
+"""Live collection benchmark: events/s and arrival-to-commit latency through NATS
+JetStream into the store, beside a bare NATS publish/consume loop in the same run.
+
+Run by `make bench-live`. Starts a private nats-server (JetStream on, its own folder),
+loads a roster into a fresh store, then starts `insiderwatch collect` (the JetStream
+collector; `insiderwatch serve` runs the same one) as a separate process and offers it
+events at fixed rates (default 2,000 and 20,000 events/s, then as fast as the publisher
+can), one event per message as a source would publish them. An event counts as
+committed when the collector has acknowledged it (it acks only after the commit), read
+from the durable consumer's ack floor every 20 ms; its latency is that moment minus the
+moment it was published. Also printed: the collector's CPU and peak memory per phase,
+and the machine. The reference is the same traffic through a bare JetStream pull
+consumer that acks without storing anything. Asserts nothing.
+
+    python benchmarks/bench_live.py [--seconds 10] [--rates 2000,20000] [--employees 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import psutil
+import pyarrow.parquet as pq
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import nats  # noqa: E402
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig  # noqa: E402
+
+from machine import describe  # noqa: E402
+from synthetic import employees, events  # noqa: E402
+
+PREFIX = "insiderwatch.events"
+STREAM, DURABLE = "INSIDERWATCH", "insiderwatch"
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_nats(folder: Path) -> tuple[subprocess.Popen, str]:
+    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(folder / "js")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, f"nats://127.0.0.1:{port}"
+        time.sleep(0.1)
+    raise SystemExit("nats-server did not start (tools/provision.sh installs it)")
+
+
+def encoded_events(n: int, employees_n: int, start_id: int, seed: int) -> list[bytes]:
+    """``n`` contract access records as JSON, one message each."""
+    rows = events(n, seed=seed, employees_n=employees_n, start_id=start_id).to_pylist()
+    encoder = msgspec.json.Encoder()
+    return [encoder.encode({k: v for k, v in row.items() if v is not None}) for row in rows]
+
+
+@dataclass
+class Phase:
+    name: str
+    offered: float | None  # events/s; None = as fast as the publisher can
+    published: int = 0
+    committed: int = 0
+    seconds: float = 0.0  # first publish to last commit
+    p50: float = float("nan")
+    p99: float = float("nan")
+    cpu: float = float("nan")  # collector CPU, % of one core
+    rss_mb: float = float("nan")
+
+    @property
+    def rate(self) -> float:
+        return self.committed / self.seconds if self.seconds else 0.0
+
+
+async def publish_paced(nc, bodies: list[bytes], rate: float | None, sent_at: np.ndarray) -> None:
+    """Core publishes (the stream stores them) in 10 ms ticks at ``rate`` events/s."""
+    tick = 0.01
+    per_tick = len(bodies) if rate is None else max(1, round(rate * tick))
+    began = time.perf_counter()
+    subject = f"{PREFIX}.bench"
+    for start in range(0, len(bodies), per_tick):
+        chunk = bodies[start : start + per_tick]
+        now = time.perf_counter()
+        for body in chunk:
+            await nc.publish(subject, body)
+        sent_at[start : start + len(chunk)] = now
+        await nc.flush()
+        if rate is not None:
+            wait = began + (start + per_tick) / rate - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+
+async def watch_acks(js, consumer: str, first_seq: int, n: int, acked_at: np.ndarray) -> None:
+    """Stamp each message with the time the consumer's ack floor passed it."""
+    done = 0
+    deadline = time.perf_counter() + 600
+    while done < n and time.perf_counter() < deadline:
+        info = await js.consumer_info(STREAM, consumer)
+        floor = min(info.ack_floor.stream_seq - first_seq + 1, n)
+        if floor > done:
+            acked_at[done:floor] = time.perf_counter()
+            done = floor
+        await asyncio.sleep(0.02)
+
+
+async def run_phase(url: str, phase: Phase, bodies: list[bytes], consumer: str, proc) -> Phase:
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    first_seq = (await js.stream_info(STREAM)).state.last_seq + 1
+    sent_at = np.zeros(len(bodies))
+    acked_at = np.zeros(len(bodies))
+    watched = psutil.Process(proc.pid) if proc else None
+    if watched:
+        watched.cpu_percent()
+    began = time.perf_counter()
+    watcher = asyncio.create_task(watch_acks(js, consumer, first_seq, len(bodies), acked_at))
+    peak = 0.0
+    sender = asyncio.create_task(publish_paced(nc, bodies, phase.offered, sent_at))
+    while not watcher.done():
+        if watched:
+            peak = max(peak, watched.memory_info().rss / 2**20)
+        await asyncio.sleep(0.1)
+    await sender
+    phase.published = len(bodies)
+    ok = acked_at > 0
+    phase.committed = int(ok.sum())
+    phase.seconds = float(acked_at[ok].max() - began) if ok.any() else 0.0
+    latency = acked_at[ok] - sent_at[ok]
+    if len(latency):
+        phase.p50, phase.p99 = (float(x) for x in np.percentile(latency, [50, 99]))
+    if watched:
+        phase.cpu, phase.rss_mb = watched.cpu_percent(), peak
+    await nc.close()
+    return phase
+
+
+async def bare_consumer(url: str, stop: asyncio.Event) -> None:
+    """The reference: a pull consumer that acks every message and stores nothing."""
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    sub = await js.pull_subscribe(
+        f"{PREFIX}.>",
+        durable="bare",
+        stream=STREAM,
+        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, max_ack_pending=8000),
+    )
+    while not stop.is_set():
+        try:
+            msgs = await sub.fetch(2000, timeout=0.05)
+        except TimeoutError:
+            continue
+        for msg in msgs:
+            await msg.ack()
+    await nc.close()
+
+
+async def reference(url: str, bodies: list[bytes]) -> Phase:
+    nc = await nats.connect(url)
+    await nc.jetstream().add_stream(StreamConfig(name=STREAM, subjects=[f"{PREFIX}.>"]))
+    await nc.close()
+    stop = asyncio.Event()
+    consumer = asyncio.create_task(bare_consumer(url, stop))
+    await asyncio.sleep(0.5)  # the consumer exists before the first message
+    phase = await run_phase(url, Phase("bare NATS loop (reference)", None), bodies, "bare", None)
+    stop.set()
+    await consumer
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await js.delete_consumer(STREAM, "bare")
+    await js.purge_stream(STREAM)
+    await nc.close()
+    return phase
+
+
+def start_collector(folder: Path, url: str, roster: Path) -> subprocess.Popen:
+    db = folder / "store" / "iw.duckdb"
+    env = {
+        **os.environ,
+        "INSIDERWATCH_SECRET_FILE": str(folder / "hash.key"),
+        "INSIDERWATCH_NATS_URL": url,
+    }
+    subprocess.run(
+        [str(BIN / "insiderwatch"), "ingest", str(roster), "--db", str(db)],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    return subprocess.Popen(
+        [str(BIN / "insiderwatch"), "collect", "--db", str(db), "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def wait_for_consumer(url: str, proc: subprocess.Popen) -> None:
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("insiderwatch collect exited at start")
+        try:
+            await js.consumer_info(STREAM, DURABLE)
+            break
+        except nats.js.errors.NotFoundError:
+            await asyncio.sleep(0.2)
+    await nc.close()
+
+
+def print_table(phases: list[Phase], ref: Phase) -> None:
+    print(
+        f"{'phase':<34} {'offered/s':>10} {'events':>9} {'committed/s':>12} "
+        f"{'p50 s':>7} {'p99 s':>7} {'CPU %':>6} {'RSS MB':>7} {'vs ref':>7}"
+    )
+    for p in [ref, *phases]:
+        offered = f"{p.offered:,.0f}" if p.offered else "max"
+        ratio = p.rate / ref.rate if ref.rate else float("nan")
+        print(
+            f"{p.name:<34} {offered:>10} {p.committed:>9,} {p.rate:>12,.0f} "
+            f"{p.p50:>7.3f} {p.p99:>7.3f} {p.cpu:>6.0f} {p.rss_mb:>7.0f} {ratio:>7.2f}"
+        )
+
+
+async def main_async(args: argparse.Namespace, folder: Path, url: str) -> None:
+    roster = folder / "roster"
+    roster.mkdir()
+    pq.write_table(employees(args.employees), roster / "employees.parquet")
+    sizes = [int(r * args.seconds) for r in args.rates] + [args.max_events]
+    print(f"encoding {sum(sizes) + args.max_events:,} events ...", flush=True)
+    ref_bodies = encoded_events(args.max_events, args.employees, 10**8, seed=99)
+    batches = [
+        encoded_events(n, args.employees, 10**7 * (i + 1), seed=i + 1) for i, n in enumerate(sizes)
+    ]
+    ref = await reference(url, ref_bodies)
+    print(f"reference: {ref.rate:,.0f} events/s", flush=True)
+    proc = start_collector(folder, url, roster)
+    try:
+        await wait_for_consumer(url, proc)
+        phases = []
+        for rate, bodies in zip([*args.rates, None], batches, strict=True):
+            name = f"NATS -> store at {rate:,.0f}/s" if rate else "NATS -> store, max rate"
+            phase = await run_phase(url, Phase(name, rate), bodies, DURABLE, proc)
+            print(f"{name}: {phase.rate:,.0f} events/s, p99 {phase.p99:.3f} s", flush=True)
+            phases.append(phase)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=120)
+    summary = msgspec.json.decode(out) if out.strip() else {}
+    print()
+    print_table(phases, ref)
+    nats_counts = summary.get("nats", {})
+    print(
+        f"\ncollector: {summary.get('loaded', 0):,} loaded, {summary.get('duplicates', 0):,} "
+        f"duplicates, {summary.get('rejected', 0):,} rejected; "
+        f"redelivered {nats_counts.get('redelivered', 0):,}"
+    )
+    sustainable = [p for p in phases if p.offered and p.rate >= 0.95 * p.offered]
+    best = max(phases, key=lambda p: p.rate)
+    print(
+        f"highest sustained: {best.rate:,.0f} events/s (p99 {best.p99:.3f} s); offered rates "
+        f"kept up with: {', '.join(f'{p.offered:,.0f}/s' for p in sustainable) or 'none'}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each paced phase")
+    parser.add_argument("--rates", default="2000,20000", help="offered events/s, comma-separated")
+    parser.add_argument("--max-events", type=int, default=200_000, help="events in the max phase")
+    parser.add_argument("--employees", type=int, default=2000)
+    args = parser.parse_args()
+    args.rates = [float(r) for r in args.rates.split(",") if r]
+    print(f"machine: {describe()}, load average {os.getloadavg()[0]:.1f}")
+    folder = Path(tempfile.mkdtemp(prefix="iw-bench-live-"))
+    server, url = start_nats(folder)
+    try:
+        asyncio.run(main_async(args, folder, url))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Learned casework: how each peer group works its cases, so no role name has to be known.
+
+Two habits of case work explain access that the case's own customer does not:
+
+* **Investigations.** Fraud and risk teams open a case about one customer and then look
+  at many others under it: the accounts a search turns up, everyone at an address. Which
+  groups work like that is learned, not configured: a peer group *investigates* when, in
+  the baseline window before the step's day, at least ``investigation_min_staff`` of its
+  staff viewed customers other than the case's own under a case id of their own, and such
+  views are at least ``investigation_share`` of all the group's case-linked views. A
+  support agent's case-linked views are of the case's customer; one insider who logs
+  unrelated look-ups under his tickets is a sliver of his group's and cannot make his
+  group investigate. For an investigating group a captured case id of the employee's own
+  open case explains every customer looked at under it (``case_linked``), and a view of a
+  customer the employee's own explained search returned in the last
+  ``drilldown_hours`` is the investigation going on (``case_search``).
+* **Portfolios.** Teams that serve particular sellers' buyers (seller support) show it in
+  their cases: a seller whose buyers are at least ``portfolio_lift`` times more common
+  among the team's cases than among all cases (and clearly above chance), in at least
+  ``portfolio_min_cases`` of them, is in the team's portfolio, and the team's look-ups of that seller's buyers are
+  explained (``portfolio``). A team that serves everyone has no seller above its share.
+
+Each step records its case-linked views per employee (``casework_days``); learning reads
+earlier days only, and days on which the employee had a critical finding teach nothing.
+"""
+
+from __future__ import annotations
+
+from insiderwatch.detect.base import execute
+from insiderwatch.detect.config import DetectionConfig
+
+# Investigating peer groups, learned from the case-linked views of earlier days.
+INVESTIGATING_SQL = """
+SELECT peer_group FROM casework_days r
+WHERE r.day >= $b0 AND r.day < $day
+  AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = r.employee_id
+                  AND f.day = r.day AND f.critical)
+GROUP BY peer_group
+HAVING count(DISTINCT employee_id) FILTER (WHERE linked_other > 0) >= $inv_staff
+   AND sum(linked_other) >= $inv_share * sum(linked)
+"""
+
+# Sellers over-represented among each team's past cases (lift over all cases); teams of
+# configured portfolio roles need no lift.
+TEAM_SELLERS_SQL = """
+SELECT team, seller_id FROM (
+  SELECT e.team, o.seller_id, count(DISTINCT c.case_id) AS n,
+         bool_or(list_contains($portfolio_roles::VARCHAR[], e.role)) AS configured,
+         sum(count(DISTINCT c.case_id)) OVER (PARTITION BY e.team) AS team_n,
+         sum(count(DISTINCT c.case_id)) OVER (PARTITION BY o.seller_id) AS seller_n,
+         sum(count(DISTINCT c.case_id)) OVER () AS all_n
+  FROM cases c
+  JOIN employees e ON e.employee_id = c.employee_id
+  JOIN orders o ON o.customer_id = c.customer_id AND o.ordered_at <= c.opened_at
+  WHERE c.opened_at >= $s - to_days($hist) AND c.opened_at < $s AND e.team IS NOT NULL
+  GROUP BY e.team, o.seller_id
+) WHERE n >= $minc AND (configured OR (
+  n * all_n >= $lift * team_n * seller_n
+  -- and clearly above chance (3 standard deviations of a Poisson count), for small teams
+  AND n - team_n * seller_n / all_n >= 3 * sqrt(team_n * seller_n / all_n)))
+"""
+
+# This step's case-linked views (searches list namesakes; views show whom the case is
+# about), the history investigating groups are learned from.
+_RECORD_SQL = """
+INSERT OR REPLACE INTO casework_days
+SELECT t.employee_id, $day, any_value(t.peer_group), count(*),
+       count(*) FILTER (WHERE c.customer_id <> t.customer_id)
+FROM step_touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
+WHERE t.in_step AND t.action <> 'search'
+GROUP BY t.employee_id
+"""
+
+# A view of a customer the employee's own explained search returned shortly before:
+# an investigating group following its search results.
+_DRILLDOWN_SQL = """
+UPDATE step_events e SET explanation = 'case_search', explained = TRUE
+FROM (
+  SELECT v.event_id
+  FROM step_touch v
+  LEFT JOIN (
+    SELECT DISTINCT t.employee_id, t.customer_id, t.time
+    FROM step_touch t JOIN step_events s USING (event_id)
+    WHERE t.action = 'search' AND s.explained AND s.explanation <> 'routine'
+  ) f ON f.employee_id = v.employee_id AND f.customer_id = v.customer_id
+     AND f.time <= v.time AND f.time >= v.time - to_hours($drill)
+  WHERE v.action <> 'search' AND list_contains($investigating::VARCHAR[], v.peer_group)
+  GROUP BY v.event_id
+  HAVING bool_and(f.employee_id IS NOT NULL)
+) x
+WHERE e.event_id = x.event_id AND NOT e.explained AND e.policy IS NULL
+"""
+
+
+def casework_params(con, cfg: DetectionConfig, step: dict) -> dict:
+    """The learned casework in force for a step: ``investigating`` peer groups."""
+    x = cfg.explanation
+    params = {**step, "inv_staff": x.investigation_min_staff, "inv_share": x.investigation_share}
+    groups = execute(con, INVESTIGATING_SQL, params).fetchall()
+    return {
+        "investigating": [g for (g,) in groups if g is not None],
+        "lift": x.portfolio_lift,
+        "drill": x.drilldown_hours,
+    }
+
+
+def explain_drilldown(con, params: dict) -> None:
+    """Explain investigating groups' views of their own explained searches' results."""
+    if params["investigating"]:
+        execute(con, _DRILLDOWN_SQL, params)
+
+
+def record_casework(con, params: dict) -> None:
+    """Add this step's case-linked views to the history later steps learn from."""
+    execute(con, _RECORD_SQL, params)
