@@ -14,14 +14,18 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.mark.parametrize("kind", ["employee", "outside"])
-def test_the_shipped_map_is_a_probability_that_never_falls_as_the_margin_grows(kind):
+@pytest.mark.parametrize("named", [False, True])
+def test_the_shipped_map_is_a_probability_that_never_falls_as_the_margin_grows(kind, named):
     cal = shipped()
-    margins, probabilities = cal.margins[kind], cal.probabilities[kind]
+    key = f"{kind}-named" if named else kind
+    margins, probabilities = cal.margins[key], cal.probabilities[key]
     assert len(margins) >= 2 and np.all(np.diff(margins) >= 0)
     assert np.all(np.diff(probabilities) >= 0)
-    assert 0 <= probabilities[0] < 0.5 < probabilities[-1] <= 1
-    sweep = [cal.probability(kind, m) for m in np.linspace(-50, 50, 101)]
+    assert 0 <= probabilities[0] <= probabilities[-1] <= 1
+    sweep = [cal.probability(kind, m, named) for m in np.linspace(-50, 50, 101)]
     assert sweep == sorted(sweep)
+    # Unnamed hypotheses are mostly not sources, named ones mostly are.
+    assert (probabilities[-1] > 0.5) if named else (probabilities[0] < 0.5)
 
 
 def test_the_map_says_how_it_was_made_on_companies_the_benchmark_does_not_evaluate():
