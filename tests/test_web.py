@@ -204,7 +204,7 @@ def test_alerts_timeline_audit_and_metrics(served, company):
     assert len(entries) == sum(json.loads(e)["employee_id"] == INSIDER for e in company[1])
     (read,) = audit_entries(ops, subject_kind="employee", subject_id=INSIDER)
     assert (read.actor, read.action) == ("ana", "employee.read")
-    assert client.get("/v1/employees/emp-unknown/timeline", headers=auth).status_code == 404
+    assert client.get("/v1/employees/anon-unknown/timeline", headers=auth).status_code == 404
     metrics = client.get("/metrics").text
     loaded = f'insiderwatch_events_total{{outcome="loaded",table="access"}} {len(company[1])}.0'
     assert loaded in metrics
@@ -225,10 +225,16 @@ def replay(context: Path, lines: list[str], folder: Path) -> list:
 
 def test_live_history_equals_a_replay_even_with_late_events(tmp_path, company):
     context, lines = company
-    out = tmp_path / "alerts.jsonl"
+    out, findings = tmp_path / "alerts.jsonl", tmp_path / "findings.jsonl"
+    respond = tmp_path / "respond.yaml"
+    respond.write_text(
+        "version: 1\n"
+        f"sinks: {{lake: {{type: ocsf-file, path: {findings}}}}}\n"
+        "routes: [{name: all, min_severity: low, sinks: [lake], throttle: null}]\n"
+    )
     service, tokens = make_service(
         tmp_path, context, detect_after_events=150, detect_interval_seconds=0.05,
-        alerts_out=str(out),
+        alerts_out=str(out), respond_config=str(respond),
     )  # fmt: skip
     # In time order in small requests, except one earlier day that arrives last (late).
     day3 = [line for line in lines if json.loads(line)["time"].startswith("2026-09-03")]
@@ -247,3 +253,7 @@ def test_live_history_equals_a_replay_even_with_late_events(tmp_path, company):
     keys = [(a["alert_id"], a["revision"]) for a in published]
     assert len(keys) == len(set(keys))
     assert set(keys) >= {(a.alert_id, a.revision) for a in reference}
+    # The responder got every line once (one finding each), staff as pseudonyms.
+    sent = findings.read_text()
+    assert len(sent.splitlines()) == len(keys)
+    assert f'"{INSIDER}"' not in sent and service.pseudonyms.of(INSIDER) in sent

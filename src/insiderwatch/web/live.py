@@ -26,6 +26,7 @@ from insiderwatch.alerts import read_alert_history
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.detect import detect_step
 from insiderwatch.contract import Alert
+from insiderwatch.respond.responder import Responder
 from insiderwatch.store.duckdb_store import Store
 from insiderwatch.web.metrics import Metrics
 
@@ -69,6 +70,20 @@ class JsonlSink:
         with self.path.open("ab") as fh:
             fh.write(b"".join(msgspec.json.encode(a) + b"\n" for a in fresh))
         self.seen.update((a.alert_id, a.revision) for a in fresh)
+
+
+class ResponderSink:
+    """Hands new alert lines to the responder (delivery and containment). It queues
+    notices and records containment at once; a containment action is never started twice
+    for one alert, and notices carry ids a receiver can deduplicate on."""
+
+    name = "responder"
+
+    def __init__(self, responder: Responder) -> None:
+        self.responder = responder
+
+    def publish(self, lines: list[Alert]) -> None:
+        self.responder.handle(lines)
 
 
 def prepare(store: Store) -> None:

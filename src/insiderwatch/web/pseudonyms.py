@@ -1,15 +1,15 @@
-"""Staff as pseudonyms in the API: a keyed hash of the employee id, stable for the
-deployment, that nobody without the hashing key can map back to a person. Who is behind
-a pseudonym is only resolved inside the service (to serve a timeline), never answered."""
+"""Staff as pseudonyms in the API: the deployment's pseudonym (``privacy.pseudonyms``,
+the same one alert messages carry), which nobody without the hashing key can map back to
+a person. Who is behind a pseudonym is only resolved inside the service (to serve a
+timeline), never answered."""
 
 from __future__ import annotations
 
 import threading
 
 from insiderwatch.privacy import HashKey
+from insiderwatch.privacy.pseudonyms import pseudonym
 from insiderwatch.store.duckdb_store import Store
-
-PREFIX = "emp-"
 
 
 class Pseudonyms:
@@ -19,7 +19,7 @@ class Pseudonyms:
         self._lock = threading.Lock()
 
     def of(self, employee_id: str) -> str:
-        return PREFIX + (self.key.digest("employee-pseudonym", employee_id) or "")[:16]
+        return pseudonym(self.key, employee_id)
 
     def resolve(self, reader: Store, pseudonym: str) -> str | None:
         """The employee behind a pseudonym (the roster is rescanned on a miss)."""

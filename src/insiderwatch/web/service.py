@@ -4,19 +4,27 @@ and the tests drive this object; nothing here knows about HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
+from insiderwatch.app.collect import StoreSink, collectors_for
+from insiderwatch.app.contain import StoreSubjects
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.keys import ingest_key
+from insiderwatch.app.response import open_responder
+from insiderwatch.contract.runs import Totals
 from insiderwatch.store.duckdb_store import Store
+from insiderwatch.store.loader import LoadCounts
+from insiderwatch.web.collectors import CollectorThread
 from insiderwatch.web.duties import Compactor, Sealer
 from insiderwatch.web.lines import LinesResult
 from insiderwatch.web.live import (
     AlertSink,
     JsonlSink,
     LiveDetection,
+    ResponderSink,
     prepare,
     unpublished_count,
 )
@@ -25,6 +33,8 @@ from insiderwatch.web.models import Health
 from insiderwatch.web.ports import OpsPort
 from insiderwatch.web.pseudonyms import Pseudonyms
 from insiderwatch.web.writer import Writer
+
+T = TypeVar("T")
 
 
 class Service:
@@ -42,6 +52,12 @@ class Service:
         sinks = list(sinks or [])
         if settings.alerts_out:
             sinks.append(JsonlSink(Path(settings.alerts_out)))
+        # Last: a sink that failed makes every sink get the lines again, and the others
+        # are the ones that ignore a line they already have.
+        self.responder = None
+        if settings.respond_config:
+            self.responder = open_responder(deployment, subjects=StoreSubjects(self.store))
+            sinks.append(ResponderSink(self.responder))
         self.live = LiveDetection(
             deployment,
             sinks,
@@ -65,6 +81,9 @@ class Service:
                 small_rows=max(settings.batch_rows // 4, 1),
             ),
         ]
+        sink = StoreSink(deployment, self.key, write=self._write, on_loaded=self._count)
+        found = collectors_for(sink)
+        self.collectors = CollectorThread(found) if found.nats or found.tailer else None
         # Events stored before a restart that detection has not seen yet (the server was
         # killed between a load and a step) are picked up by the first step.
         self.live.arrived(self._undetected())
@@ -79,9 +98,17 @@ class Service:
             )
         )
 
+    def _write(self, fn: Callable[[Store], T]) -> T:
+        """Run ``fn`` on the writer (for the collectors; Busy when its queue is full, and
+        then they do not acknowledge and get the events again)."""
+        return self.writer.call(fn).result()
+
     def _loaded(self, table: str, results: list[LinesResult]) -> None:
+        """Writer thread, after each HTTP batch."""
+        self._count(table, results[0].batch.totals)
+
+    def _count(self, table: str, totals: Totals | LoadCounts) -> None:
         """Writer thread, after each batch: count it and tell live detection."""
-        totals = results[0].batch.totals
         m = self.metrics
         m.events_in.labels(table, "loaded").inc(totals.loaded)
         m.events_in.labels(table, "updated").inc(totals.updated)
@@ -116,8 +143,16 @@ class Service:
         self.writer.call(self.live.run).result(timeout)
 
     def start(self) -> None:
+        if self.responder:
+            self.responder.start()
         self.writer.start()
+        if self.collectors:
+            self.collectors.start()
 
     def stop(self) -> None:
+        if self.collectors:
+            self.collectors.stop()
         self.writer.stop()
+        if self.responder:
+            self.responder.close()
         self.store.close()
