@@ -50,6 +50,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_sources.py
+	$(BIN)/python benchmarks/bench_ingest_records.py
 
 # e.g. make bench-detect BENCH_DETECT_ARGS="--employees 2000 --jobs 2"
 bench-detect: $(STAMP)

@@ -104,3 +104,36 @@ def test_records_and_files_agree(deployment, tmp_path):
     with other.open_store(create=False, read_only=True) as b:
         from_file = b.con.execute(query).fetchall()
     assert from_batch == from_file and len(from_batch) == len(events())
+
+
+def test_lines_the_parser_must_not_see_are_letters_with_their_line(tmp_path):
+    dep = app.load_deployment(
+        {"db": tmp_path / "iw.duckdb", "hash_key": KEY_HEX, "max_line_bytes": 300}
+    )
+    app.ingest_paths(dep, [write_sample(tmp_path / "roster", only=("employees",))])
+    good = json.dumps(events()[0], default=str)
+    long = json.dumps({**events()[1], "app": "x" * 400}, default=str)
+    report = app.ingest_records(dep, "access", [good, b"\xff{}", long], source="s", batch="b")
+    assert [(r.status, r.reasons) for r in report.lines] == [
+        ("accepted", []),
+        ("rejected", ["line:invalid_utf8"]),
+        ("rejected", ["line:too_long"]),
+    ]
+    with dep.open_store(create=False, read_only=True) as store:
+        letters = list_letters(store, table="access")
+    assert sorted((x["source"], x["row_no"], x["reason"]) for x in letters) == [
+        ("s/b", 2, "invalid_utf8"),
+        ("s/b", 3, "too_long"),
+    ]
+
+
+def test_customer_batches_never_store_a_raw_contact_detail(deployment):
+    customers = [msgspec.to_builtins(c) for c in sample("customers")]
+    broken = {**customers[0], "customer_id": "", "email": "Someone.Secret@Example.com"}
+    report = app.ingest_records(deployment, "customers", [customers[1], broken], source="crm")
+    assert [r.status for r in report.lines] == ["accepted", "rejected"]
+    with deployment.open_store(create=False, read_only=True) as store:
+        dumped = str(store.con.execute("SELECT * FROM dead_letters").fetchall())
+        dumped += str(store.con.execute("SELECT * FROM customers").fetchall())
+    assert "secret" not in dumped.lower()
+    assert str(customers[1].get("email") or "@").lower() not in dumped.lower()

@@ -5,6 +5,7 @@ the reviewed policy file."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import yaml
 
 from detect_scenarios import Company, at
 from insiderwatch.detect import DetectionConfig, load_detection_config, run_detection
+from insiderwatch.detect.base import DETECTORS
 from insiderwatch.detect.calibrate import calibration, policy_yaml
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
@@ -146,6 +148,37 @@ def test_broader_than_usual_is_not_routine(world):
     c, store = world
     (wide,) = by(c, "an1", record_count=100_000)
     assert explanations(store)[wide["event_id"]] is None
+
+
+def test_routine_holds_in_the_groups_hours_and_beyond_it_weighs_by_how_far(tmp_path):
+    """A report saved at two instead of eleven is still the working day (the group's
+    hours, not the flow's); one at three in the morning, or far broader, is not routine,
+    and an inside flow gone beyond its routine weighs by how far beyond, not by size."""
+    c = company()
+    for day in range(1, DAYS + 1):
+        for k, e in enumerate(ANALYSTS):
+            c.event(e, at(day, 11, 30 + k), "export", [], ["name", "orders"],
+                    record_count=400 + 10 * k, destination="local", app="bi-tool")  # fmt: skip
+    afternoon = c.event("an4", at(ACT, 14, 30), "export", [], ["name", "orders"],
+                        record_count=450, destination="local", app="bi-tool")  # fmt: skip
+    night = c.event("an5", at(ACT, 3), "export", [], ["name", "orders"], record_count=450,
+                    destination="local", app="bi-tool")  # fmt: skip
+    huge = c.event("an4", at(ACT + 1, 11), "export", [], ["name", "orders"],
+                   record_count=200_000, destination="local", app="bi-tool")  # fmt: skip
+    store = detect(c, tmp_path)
+    why = explanations(store)
+    assert why[afternoon] == "routine" and why[night] is None and why[huge] is None
+    usual = store.scalar(
+        "SELECT max_records FROM routine_flows WHERE day = ? AND grp = ? AND destination = 'local'",
+        [at(ACT + 1, 0).date(), GROUP],
+    )
+    points = dict(store.con.execute(
+        "SELECT event_ids[1], points FROM findings WHERE detector = 'exfiltration'"
+        " AND reason LIKE '%beyond the peer group''s routine flow%'").fetchall())  # fmt: skip
+    base = DetectionConfig().detector_config(DETECTORS.get("exfiltration")()).internal_points
+    assert points[night] == pytest.approx(base / 2)
+    assert points[huge] == pytest.approx(base * (1 + math.log10(200_000 / usual)) / 2)
+    store.close()
 
 
 def test_a_new_destination_is_a_low_new_data_flow_unless_lookups_precede_it(world):

@@ -63,6 +63,14 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "time_earliest": "2001-02-03",
         "max_line_bytes": "4096",
         "time_days_ahead": "7",
+        "host": "0.0.0.0",
+        "port": "9000",
+        "max_request_bytes": "1024",
+        "writer_queue": "8",
+        "coalesce_rows": "100",
+        "detect_interval_seconds": "0.5",
+        "detect_after_events": "10",
+        "compact_min_segments": "4",
         "nats_url": "nats://127.0.0.1:4333",
         "nats_stream": "EVENTS",
         "nats_durable": "iw",
@@ -76,6 +84,7 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "ops_url": "postgresql+psycopg://iw@127.0.0.1/ops",
         "respond_config": "respond.yaml",
         "rules_config": "rules.toml",
+        "alerts_out": "alerts.jsonl",
     }
     assert set(values) == set(REGISTRY), "a new setting needs a value here"
     environ = {REGISTRY[name].env_var: value for name, value in values.items()}
@@ -86,6 +95,7 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
     assert (resolved.nats_batch, resolved.nats_ack_wait, resolved.tail_interval) == (50, 2.5, 0.5)
     assert resolved.secret_path == tmp_path / "k"
     assert resolved.evidence_key_path == tmp_path / "evidence.key"
+    assert (resolved.port, resolved.detect_interval_seconds) == (9000, 0.5)
     assert all(resolved.source(name) == "env" for name in values)
 
 
@@ -133,6 +143,8 @@ def test_unknown_key_in_file_is_an_error_naming_it(tmp_path):
         ("file", "threads", "-2"),
         ("file", "batch_rows", '"lots"'),
         ("flag", "threads", "x"),
+        ("env", "detect_interval_seconds", "-1"),
+        ("env", "detect_interval_seconds", "nan"),
         ("env", "nats_batch", "0"),
         ("env", "nats_ack_wait", "-1"),
         ("file", "tail_interval", "0"),

@@ -60,6 +60,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number >= 0:  # also refuses nan
+        raise ValueError("must be >= 0")
+    return number
+
+
 def _seconds(value: str) -> float:
     number = float(value)
     if not number > 0:
@@ -200,6 +207,54 @@ SETTINGS: tuple[Setting, ...] = (
         "The server_audit_timestamp_format of MariaDB audit logs (DATE_FORMAT "
         "specifiers, as set on the server) read with --source mariadb-audit.",
     ),
+    Setting("host", "127.0.0.1", "Address `insiderwatch serve` listens on."),
+    Setting("port", 8730, "Port `insiderwatch serve` listens on.", _positive_int),
+    Setting(
+        "max_request_bytes",
+        8 << 20,
+        "Largest request body `POST /v1/events` accepts, in bytes, before and after gzip "
+        "(a larger one gets 413).",
+        _positive_int,
+    ),
+    Setting(
+        "writer_queue",
+        64,
+        "Requests waiting for the store's single writer; when full, collectors get 503 with "
+        "Retry-After (back-pressure) instead of the server buffering without bound.",
+        _positive_int,
+    ),
+    Setting(
+        "coalesce_rows",
+        50_000,
+        "The writer loads queued requests of one source and table together, up to this many "
+        "lines, as one batch (one segment instead of one per request).",
+        _positive_int,
+    ),
+    Setting(
+        "detect_interval_seconds",
+        2.0,
+        "Live detection steps at least this often while new events have arrived.",
+        _positive_float,
+    ),
+    Setting(
+        "detect_after_events",
+        20_000,
+        "Live detection also steps as soon as this many new events have been loaded.",
+        _positive_int,
+    ),
+    Setting(
+        "compact_min_segments",
+        16,
+        "The writer merges event segments smaller than a load batch once this many have "
+        "accumulated (each HTTP batch writes one).",
+        _positive_int,
+    ),
+    Setting(
+        "alerts_out",
+        None,
+        "File the server appends each new alert history line to (JSON Lines), once per "
+        "line even across restarts.",
+    ),
     Setting(
         "nats_url",
         None,
@@ -230,7 +285,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "nats_batch",
-        2000,
+        5000,
         "Messages fetched and committed together (one transaction, then one ack each).",
         _at_least_one,
     ),

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
+from sqlalchemy import select
 
 from insiderwatch.alerts import read_alert_history
 from insiderwatch.app.deployment import Deployment
@@ -22,6 +23,7 @@ from insiderwatch.errors import UnreadableFileError
 from insiderwatch.store import Store
 from insiderwatch.store.ops import OpsStore, audit, reads, workflow
 from insiderwatch.store.ops.history import HistoryLine, record_history
+from insiderwatch.store.ops.models import AlertRow
 
 KEPT_LINE_CHARS = 65_536  # of a bad line kept beside its reason
 
@@ -73,6 +75,22 @@ def _sync(
             },
         )
     return report
+
+
+def record_published(ops: OpsStore, alerts: list[Alert], *, source: str, actor: str) -> SyncReport:
+    """Record alert-history lines the service publishes (it holds the ops store open and
+    retries until they are taken)."""
+    lines = [HistoryLine(a, f"{a.alert_id}:{a.revision}") for a in alerts]
+    return _sync(ops, lines, [], source, actor)
+
+
+def alert_states(ops: OpsStore, alert_ids: list[str]) -> dict[str, str]:
+    """Where the triage of each of these alerts stands (those the store has)."""
+    with ops.session() as s:
+        rows = s.execute(
+            select(AlertRow.alert_id, AlertRow.state).where(AlertRow.alert_id.in_(alert_ids))
+        )
+        return {alert_id: state for alert_id, state in rows}
 
 
 def sync_file(ops: OpsStore, path: Path, *, actor: str) -> SyncReport:

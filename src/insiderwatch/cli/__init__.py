@@ -14,6 +14,7 @@ from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     ops,
     outside,
     respond,
+    serve,
     sources,
 )
 from insiderwatch.cli.app import app

@@ -104,7 +104,7 @@ class Routine(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     # Routine breadth: this factor times the given quantile of the doers' widest daily access.
     breadth_quantile: float = 0.9
     breadth_factor: float = 4.0
-    min_hour_days: int = 2  # an hour is routine once the flow ran in it on this many days
+    min_hour_days: int = 2  # an hour is the group's once it worked in it on this many employee-days
     # Identities active in this many distinct hours of a typical day are machines (service
     # accounts): each learns its own routine, as a group of one.
     machine_min_hours: int = 18

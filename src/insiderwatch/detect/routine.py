@@ -16,7 +16,8 @@ step's day,
 Identities active in most hours of the day are machines (service accounts): each is a
 group of one, whose own regular flows are its routine. An event of a routine flow is
 explained (``routine``) when its breadth (records) stays within ``breadth_factor`` times
-the doers' usual widest access, within the span of hours and with fields the doers use. A look-up of a
+the doers' usual widest access, within the span of hours the group works and with fields
+the doers use. A look-up of a
 few particular customers by a person is never routine: only a business reason explains
 it, and its usual amount is what the volume baselines already learn.
 
@@ -99,13 +100,13 @@ usual AS (
          quantile_cont(max_breadth, $breadth_q) AS breadth_q
   FROM doer_days GROUP BY ALL
 ),
-usual_hours AS (  -- the span of hours, and the fields, seen on enough employee-days
-  SELECT grp, app, action, destination,
-         range(min(hour), max(hour) + 1)::INTEGER[] AS hours FROM (
-    SELECT grp, app, action, destination, hour FROM (
-      SELECT grp, app, action, destination, unnest(hours) AS hour FROM doer_days
-    ) GROUP BY ALL HAVING count(*) >= $hour_days
-  ) GROUP BY grp, app, action, destination
+usual_hours AS (  -- the span of hours the group works (any flow, on enough employee-days):
+                  -- a report run at two instead of ten is still the working day
+  SELECT grp, range(min(hour), max(hour) + 1)::INTEGER[] AS hours FROM (
+    SELECT grp, hour FROM (
+      SELECT grp, employee_id, day, unnest(hours) AS hour FROM grouped
+    ) GROUP BY grp, hour HAVING count(DISTINCT (employee_id, day)) >= $hour_days
+  ) GROUP BY grp
 ),
 usual_fields AS (
   SELECT grp, app, action, destination, list_sort(list(field)) AS fields FROM (
@@ -124,7 +125,7 @@ SELECT $day, r.grp, starts_with(r.grp, 'self:'), r.app, r.action, r.destination,
               CASE WHEN r.destination = '' THEN '' ELSE ' to ' || r.destination END,
               u.employee_days, $window, round(u.median_breadth)::BIGINT) AS evidence
 FROM routine r JOIN usual u USING (grp, app, action, destination)
-LEFT JOIN usual_hours h USING (grp, app, action, destination)
+LEFT JOIN usual_hours h USING (grp)
 LEFT JOIN usual_fields f USING (grp, app, action, destination)
 """
 

@@ -107,6 +107,18 @@ class Store:
                 if str(file.relative_to(self.path.parent)) not in listed:
                     file.unlink(missing_ok=True)
 
+    def reader(self) -> Store:
+        """A second handle on the same database for another thread: its own DuckDB cursor
+        (reads see committed data, never the writer's open transaction), closed with
+        ``close()``. One process can hold only one read-write DuckDB connection, so a
+        service keeps this one for its single writer and gives each reader a cursor."""
+        view = object.__new__(Store)
+        view.path, view.time_window, view.read_only = self.path, self.time_window, True
+        view.con = self.con.cursor()
+        view.con.execute("SET TimeZone = 'UTC'")
+        view.aborted, view._ibis = [], None
+        return view
+
     # -- event segments -------------------------------------------------------------
     @property
     def segments_dir(self) -> Path:

@@ -29,7 +29,8 @@ class Exfiltration(Detector):
         "USB or to a personal mailbox is high, whatever case explains looking at the "
         "customers; a cloud service or domain that is neither allowed nor the peer group's "
         "learned routine is a low 'data flow' to review (new to the group, or used by few "
-        "of them); a bulk print or local export that nothing explains is medium. When the "
+        "of them); a bulk print or local export that nothing explains is medium (weighed by how far it "
+        "goes beyond the group's routine for that flow, if it has one). When the "
         "data follows unexplained look-ups of many customers in the hours before (harvest "
         "then export), the finding is critical (high when it stays inside)."
     )
@@ -65,12 +66,19 @@ known AS (  -- destinations the peer group sent data to in the baseline window
   SELECT DISTINCT peer_group, destination FROM routine_days
   WHERE day >= $b0 AND day < $day AND destination <> ''
 ),
+routine AS (  -- the group's routine flows today, with their breadth
+  SELECT grp, app, action, destination, max(max_records) AS max_records
+  FROM routine_flows WHERE day = $day GROUP BY ALL
+),
 flagged AS (  -- a case explains looking at a customer, never sending them outside;
               -- the group's routine explains sending them where it always does
   SELECT o.*, o.dest_class = 'external' AND NOT o.outside AS unvetted,
-         k.destination IS NULL AS new_flow
+         k.destination IS NULL AS new_flow, r.max_records AS routine_max
   FROM outbound o
   LEFT JOIN known k ON k.peer_group = o.peer_group AND k.destination = o.destination
+  LEFT JOIN routine r
+    ON (r.grp = o.peer_group OR r.grp = 'self:' || o.employee_id) AND r.app = coalesce(o.app, '')
+   AND r.action = o.action AND r.destination = coalesce(o.destination, '')
   WHERE ((o.dest_class = 'external' AND (o.outside OR o.explanation IS DISTINCT FROM 'routine'))
          OR (NOT o.explained AND coalesce(o.dest_class, 'internal') = 'internal'
              AND o.record_count >= {c.internal_min_records}))
@@ -95,14 +103,18 @@ SELECT f.employee_id, f.time, coalesce(f.harvest_start, f.time) AS first_time,
        CASE WHEN f.unvetted AND NOT f.sequence THEN {c.new_flow_points}
             WHEN f.dest_class = 'external' THEN {c.external_points}
             ELSE {c.internal_points} END
-         * (1 + log10(greatest(f.record_count, 1)) / 2) AS points,
+         * CASE WHEN f.dest_class <> 'external' AND f.routine_max IS NOT NULL AND NOT f.sequence
+                -- a routine inside flow gone a little beyond its breadth or hours weighs
+                -- by how far beyond, not by its size: analysts' reports are large
+                THEN (1 + log10(greatest(f.record_count / f.routine_max, 1))) / 2
+                ELSE 1 + log10(greatest(f.record_count, 1)) / 2 END AS points,
        CASE WHEN f.sequence AND f.dest_class = 'external' THEN 'critical'
             WHEN f.unvetted THEN 'low'
             WHEN f.dest_class = 'external' OR f.sequence THEN 'high'
             ELSE 'medium' END AS severity,
        f.sequence AND f.dest_class = 'external' AS critical,
        f.event_id AS key,
-       format('{{}}{{}} {{}} customer record(s) to {{}} ({{}}){{}}{{}}',
+       format('{{}}{{}} {{}} customer record(s) to {{}} ({{}}){{}}{{}}{{}}',
               CASE WHEN NOT f.unvetted OR f.sequence THEN ''
                    WHEN f.new_flow THEN 'new data flow for the peer group: '
                    ELSE 'data flow outside the peer group''s routine: ' END,
@@ -114,6 +126,10 @@ SELECT f.employee_id, f.time, coalesce(f.harvest_start, f.time) AS first_time,
               CASE WHEN f.carried > 0
                    THEN format(', {{:.1f}} h after looking up {{}} of them with no case',
                                epoch(f.time - f.harvest_start) / 3600, f.carried)
+                   ELSE '' END,
+              CASE WHEN f.dest_class <> 'external' AND f.routine_max IS NOT NULL
+                   THEN format(', beyond the peer group''s routine flow (at most {{}} records, '
+                               || 'in its hours and fields)', f.routine_max)
                    ELSE '' END) AS reason,
        list_distinct(list_concat([f.event_id], coalesce(f.harvest_events, []))) AS event_ids,
        f.customer_ids[1:{c.max_evidence}] AS customer_ids

@@ -54,7 +54,7 @@ class NatsConfig:
     durable: str = "insiderwatch"
     subject_prefix: str = "insiderwatch.events"
     dead_prefix: str = "insiderwatch.dead"
-    batch: int = 2000
+    batch: int = 5000
     max_deliver: int = 5
     ack_wait: float = 30.0
     fetch_wait: float = 0.05  # seconds a fetch waits for a first message: the idle latency
@@ -194,6 +194,10 @@ class NatsCollector:
         if self._nc is None:
             await self.connect()
         sub = await self._retrying(self._subscribe, stop)
+        # The next batch is fetched while the last one commits (on a thread; the store
+        # releases the GIL), so parsing messages and loading them overlap; one batch is
+        # in flight at a time, so acks keep the order of commits.
+        handling: asyncio.Task | None = None
         while not stop.is_set():
             try:
                 msgs = await sub.fetch(self.config.batch, timeout=self.config.fetch_wait)
@@ -204,7 +208,11 @@ class NatsCollector:
                 log.info("nats fetch: %s; retrying", exc)
                 await asyncio.sleep(0.2)
                 continue
-            await self.handle(msgs)
+            if handling is not None:
+                await handling
+            handling = asyncio.create_task(self.handle(msgs))
+        if handling is not None:
+            await handling
 
     async def _retrying(self, call, stop: asyncio.Event) -> Any:
         """``call()`` again until it answers (the server may be restarting)."""

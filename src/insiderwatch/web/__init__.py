@@ -1,0 +1,1 @@
+"""The service: HTTP collector, the store's single writer, live detection, the API."""

@@ -1,0 +1,91 @@
+"""What the HTTP API sends and receives (pydantic, so the OpenAPI schema is exact)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Severity = Literal["low", "medium", "high", "critical"]
+
+
+class LineOut(BaseModel):
+    line: int = Field(description="1-based line of the request (element of a JSON array).")
+    status: Literal["accepted", "duplicate", "rejected", "skipped"] = Field(
+        description="accepted: stored; duplicate: already stored; rejected: kept as a dead "
+        "letter; skipped: a blank line."
+    )
+    reasons: list[str] = Field(
+        description="field:reason of a rejection, or of a personal-data field dropped."
+    )
+
+
+class BatchOut(BaseModel):
+    source: str = Field(description="How the dead letters name the batch (then :line).")
+    id: int = Field(description="The ingest batch (ingest_batches).")
+    requests: int = Field(description="Requests coalesced into the batch.")
+
+
+class EventsAccepted(BaseModel):
+    lines: int
+    accepted: int = Field(description="Lines stored now.")
+    duplicates: int = Field(description="Lines stored before (a resend).")
+    rejected: int = Field(description="Lines kept as dead letters.")
+    problems: list[LineOut] = Field(description="Every line rejected or loaded without a field.")
+    batch: BatchOut
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class AlertLineOut(BaseModel):
+    revision: int
+    score: float
+    severity: Severity
+    detected_at: dt.datetime
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    summary: str
+    detectors: list[str]
+    reasons: list[str]
+    event_ids: list[str]
+    customer_ids: list[str]
+
+
+class AlertOut(BaseModel):
+    alert_id: str
+    employee: str = Field(description="The employee's pseudonym.")
+    state: str = Field(description="Where triage stands.")
+    score: float
+    severity: Severity
+    opened_at: dt.datetime
+    detected_at: dt.datetime
+    summary: str
+    history: list[AlertLineOut] = Field(description="Every line, oldest first.")
+
+
+class TimelineEntryOut(BaseModel):
+    event_id: str
+    time: dt.datetime
+    action: str
+    customer_ids: list[str]
+    fields: list[str]
+    record_count: int | None
+    app: str | None
+    case_id: str | None
+    destination: str | None
+    open_cases: list[str]
+
+
+class TimelineOut(BaseModel):
+    employee: str
+    entries: list[TimelineEntryOut]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    writer_alive: bool
+    queued: int
+    unpublished_alert_lines: int
