@@ -178,6 +178,10 @@ def test_rejected_and_unknown_user_are_recorded(tmp_path, hash_key, scim) -> Non
     assert failed.status == "failed" and "no user matches" in failed.result
     with pytest.raises(InsiderwatchError, match="only a done action"):
         r.contain.reinstate(failed.action_id, "alice", "why not")
+    user = create_user(scim, "E-nobody")  # the identity provider catches up
+    retried = r.contain.retry(failed.action_id, "alice", "user provisioned")
+    assert retried.status == "done" and active(scim, user) is False
+    assert [e.event for e in retried.events][-3:] == ["failed", "retried", "executed"]
     r.close()
 
 
@@ -196,6 +200,7 @@ def test_revoke_sessions_and_notify(tmp_path, hash_key, scim, monkeypatch) -> No
         r = responder(tmp_path, hash_key, scim, book, extra=extra)
         actions = {a.action: a for a in r.handle([alert("E5")]).containment}
         assert actions["notify"].status == "done" and actions["revoke_sessions"].status == "pending"
+        assert (actions["notify"].mode, actions["notify"].approvals_needed) == ("auto", 0)
         r.contain.approve(actions["revoke_sessions"].action_id, "alice")
         r.close()
     finally:

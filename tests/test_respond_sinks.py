@@ -201,3 +201,17 @@ def test_ocsf_findings_to_nats(tmp_path: Path, hash_key) -> None:
     [finding] = received
     assert finding["class_uid"] == 2004 and finding["finding_info"]["uid"] == alert_id_of("E00042")
     assert schema_errors(finding) == []
+
+
+def test_a_line_handed_over_again_is_sent_once(tmp_path, hash_key, hook) -> None:
+    responder = _responder(
+        tmp_path,
+        hash_key,
+        f"sinks: {{soc: {{type: webhook, url: '{hook.url}'}}}}\n"
+        "routes: [{name: all, sinks: [soc]}]\n",
+    )
+    first = responder.handle([alert(), alert(revision=1, minutes=1)])
+    again = responder.handle([alert(revision=1, minutes=1), alert(revision=2, minutes=2)])
+    responder.close()
+    assert (first.notices, again.notices) == (2, 1)
+    assert [r.json()["alert"]["revision"] for r in hook.received] == [0, 1, 2]

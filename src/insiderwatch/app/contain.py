@@ -33,6 +33,11 @@ def approve_action(deployment: Deployment, action_id: str, who: str, note: str =
         return responder.contain.approve(action_id, who, note)
 
 
+def retry_action(deployment: Deployment, action_id: str, who: str, note: str = "") -> Containment:
+    with open_responder(deployment) as responder:
+        return responder.contain.retry(action_id, who, note)
+
+
 def reject_action(deployment: Deployment, action_id: str, who: str, note: str = "") -> Containment:
     with open_responder(deployment) as responder:
         return responder.contain.reject(action_id, who, note)

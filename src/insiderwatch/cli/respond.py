@@ -22,6 +22,7 @@ from insiderwatch.app.contain import (
     list_actions,
     reinstate_action,
     reject_action,
+    retry_action,
     show_action,
 )
 from insiderwatch.app.deliveries import list_deliveries, replay_deliveries
@@ -66,7 +67,7 @@ playbooks_app = typer.Typer(
     help="Containment playbooks and the response file.", no_args_is_help=True
 )
 contain_app = typer.Typer(
-    help="Containment actions: list, show, approve, reject, reinstate.", no_args_is_help=True
+    help="Containment actions: list, show, approve, reject, retry, reinstate.", no_args_is_help=True
 )
 deliveries_app = typer.Typer(
     help="Alert deliveries to sinks, and replay of dead letters.", no_args_is_help=True
@@ -241,6 +242,20 @@ def contain_reject(
 ) -> None:
     """Reject a pending action; it will not run."""
     _decide(reject_action, _deployment(db, config, ops_url, respond_config), action_id, by, note)
+
+
+@contain_app.command("retry")
+def contain_retry(
+    action_id: str,
+    by: ByOption,
+    note: NoteOption = "",
+    db: DbOption = None,
+    config: ConfigOption = None,
+    ops_url: OpsUrlOption = None,
+    respond_config: RespondConfigOption = None,
+) -> None:
+    """Run a failed action again (e.g. the identity provider was down)."""
+    _decide(retry_action, _deployment(db, config, ops_url, respond_config), action_id, by, note)
 
 
 @contain_app.command("reinstate")

@@ -80,6 +80,8 @@ class Contain:
     def _mode(self, book: Playbook, spec: ActionSpec, subject: Subject) -> tuple[str, str]:
         """The mode to use and, when it was downgraded, why."""
         disruptive = RESPONSE_ACTIONS.get(spec.type).disruptive
+        if not disruptive and book.mode == "approve":
+            return "auto", "runs when the playbook fires: it cuts no one off"
         if book.mode == "auto" and disruptive and (subject.service_account or subject.routine):
             why = (
                 "a service account"
@@ -114,7 +116,7 @@ class Contain:
         )
         note = "; ".join(x for x in (f"mode {mode}", downgrade) if x)
         self.store.add_action(action, self._event(f"playbook:{book.name}", "requested", note))
-        if mode == "auto" or (spec.type == "notify" and mode != "dry-run"):
+        if mode == "auto":
             self._execute(action, spec, f"playbook:{book.name}", alert)
         return self.store.action(action_id)
 
@@ -153,6 +155,18 @@ class Contain:
         if len(action.approvers) + 1 >= action.approvals_needed:
             spec = self._spec(action)
             self._execute(self.store.action(action_id), spec, approver, None)
+        return self.store.action(action_id)
+
+    def retry(self, action_id: str, who: str, note: str = "") -> Containment:
+        """Run a failed action again (the identity provider was down, the user was
+        missing and has been created ...); the new outcome joins the trail."""
+        action = self.store.action(action_id)
+        if action.status != "failed":
+            raise InsiderwatchError(
+                f"containment action {action_id} is {action.status}; only a failed action is retried"
+            )
+        self.store.note(action_id, self._event(who, "retried", note))
+        self._execute(action, self._spec(action), who, None)
         return self.store.action(action_id)
 
     def reject(self, action_id: str, who: str, note: str = "") -> Containment:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import msgspec
 
+from insiderwatch.errors import InsiderwatchError
 from insiderwatch.respond.notice import Notice
 from insiderwatch.respond.records import Delivery
 from insiderwatch.respond.sinks.base import DeliveryError, Sink
@@ -128,6 +129,10 @@ class Deliverer:
         out = []
         for did in delivery_ids:
             record = self.store.delivery(did)
+            if record.sink not in self.sinks:
+                raise InsiderwatchError(
+                    f"delivery {did}: sink {record.sink!r} is not in the response file any more"
+                )
             notice = msgspec.json.decode(record.notice, type=Notice)
             out.append(self.deliver(notice, record.route, record.sink))
         return out

@@ -2,7 +2,8 @@
 
 The live detection loop and a replay of an alert history call the same method with the
 history lines in order; each line is routed (severity, detectors) and throttled to its
-sinks, and checked against the playbooks. Sending happens in the deliverer's thread, so
+sinks, and checked against the playbooks. A line handed over again (at-least-once
+publishing, a restart) is neither sent nor contained twice. Sending happens in the deliverer's thread, so
 ``handle`` returns as soon as the notices are queued and the containment recorded.
 """
 
@@ -18,7 +19,7 @@ from insiderwatch.privacy.hashing import HashKey
 from insiderwatch.respond.actions import ActionContext
 from insiderwatch.respond.config import ResponseConfig, Route
 from insiderwatch.respond.contain import Contain
-from insiderwatch.respond.delivery import Clock, Deliverer, utcnow
+from insiderwatch.respond.delivery import Clock, Deliverer, delivery_id, utcnow
 from insiderwatch.respond.notice import Notice, alert_notice, at_least, storm_notice
 from insiderwatch.respond.records import Containment, Subject
 from insiderwatch.respond.sinks.base import SINKS, Sink
@@ -85,15 +86,22 @@ class Responder:
         return done
 
     def _route(self, route: Route, alert: Alert, done: Handled) -> None:
+        notice = alert_notice(alert, self.key, route.reveal_staff)
+        if self._already_sent(route, notice):
+            return  # the same line again (at-least-once publishing): sent once only
         send, storms = self.throttlers[route.name].offer(alert)
         for storm in storms:
             self._submit(route, storm_notice(storm, self.key, route.reveal_staff))
             done.storms += 1
         if send:
-            self._submit(route, alert_notice(alert, self.key, route.reveal_staff))
+            self._submit(route, notice)
             done.notices += 1
         else:
             done.held += 1
+
+    def _already_sent(self, route: Route, notice: Notice) -> bool:
+        ids = [delivery_id(notice.notice_id, route.name, sink) for sink in route.sinks]
+        return len(self.deliverer.store.known(ids)) == len(ids)
 
     def _submit(self, route: Route, notice: Notice) -> None:
         for sink in route.sinks:

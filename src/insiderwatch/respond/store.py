@@ -36,6 +36,14 @@ class ResponseStore:
             if not con.execute(deliveries.update().where(where).values(**row)).rowcount:
                 con.execute(deliveries.insert().values(delivery_id=key, **row))
 
+    def known(self, delivery_ids: list[str]) -> set[str]:
+        """Those of ``delivery_ids`` already recorded (in any state)."""
+        query = sa.select(deliveries.c.delivery_id).where(
+            deliveries.c.delivery_id.in_(delivery_ids)
+        )
+        with self.engine.connect() as con:
+            return {row[0] for row in con.execute(query)}
+
     def deliveries(self, status: str | None = None, limit: int = 100) -> list[Delivery]:
         query = sa.select(deliveries).order_by(deliveries.c.created_at.desc()).limit(limit)
         if status:
