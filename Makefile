@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 DEMO_EMPLOYEES ?= 1000
 DEMO_DAYS ?= 30
 
-.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach bench-ops bench-live docs clean
+.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach bench-ops bench-live bench-serve demo-live docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,15 @@ bench-breach: $(STAMP)
 bench-ops: $(STAMP)
 	tools/provision.sh
 	$(BIN)/python benchmarks/bench_ops.py
+
+# The five-minute live demo: a simulated company streams into `insiderwatch serve`, alerts
+# appear, a playbook suspends the insider at a real SCIM server after an approval.
+demo-live: $(STAMP)
+	$(BIN)/python tools/demo_live.py
+
+# HTTP collector throughput and live detection catching up, beside in-process ingest.
+bench-serve: $(STAMP)
+	$(BIN)/python benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
 
 # NATS JetStream -> store: events/s and arrival-to-commit latency at 2k, 20k and the
 # highest rate, beside a bare NATS loop; e.g. BENCH_LIVE_ARGS="--seconds 30"

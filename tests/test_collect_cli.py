@@ -61,3 +61,12 @@ def test_collect_without_anything_to_collect_says_what_to_set(cli, tmp_path):
     result = cli("collect", "--db", tmp_path / "iw.duckdb")
     assert result.exit_code == 1
     assert "set nats_url or tail_sources" in result.stderr
+
+
+def test_collect_fails_at_once_when_nats_cannot_be_reached(cli, tmp_path):
+    from servers import free_port
+
+    url = f"nats://127.0.0.1:{free_port()}"
+    result = cli("collect", "--db", tmp_path / "iw.duckdb", "--nats-url", url)
+    assert result.exit_code == 1
+    assert f"cannot connect to NATS at {url}" in result.stderr

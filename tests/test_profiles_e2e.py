@@ -9,7 +9,8 @@ import msgspec
 import pytest
 
 from insiderwatch.contract import Alert
-from insiderwatch_sim import SimulationConfig, simulate, write_dataset, write_truth
+from insiderwatch.store import Store
+from insiderwatch_sim import PROFILES, SimulationConfig, simulate, write_dataset, write_truth
 
 # Scenarios that leave unmistakable traces (a harvest then an export, a decoy touched).
 BLATANT = {"bulk_exfiltration", "canary_harvester", "departing_exporter"}
@@ -29,3 +30,17 @@ def test_analyze_completes_and_flags_the_blatant_insiders(profile, cli, tmp_path
     blatant = {i["employee_id"] for i in truth["insiders"] if i["scenario"] in BLATANT}
     assert blatant, "the seed should include a blatant insider"
     assert blatant <= flagged, blatant - flagged
+    # Investigators are called something else here: their case work is learned, not named.
+    investigator = PROFILES.get(profile).roles["fraud_investigator"]
+    malicious = [e for i in truth["insiders"] for e in i["event_ids"]]
+    with Store(tmp_path / "out" / "insiderwatch.duckdb") as store:
+        done, total, reasons = store.con.execute(
+            """SELECT count(explanation), count(*), list(DISTINCT explanation)
+               FROM access_explained
+               WHERE role = ? AND explanation IS DISTINCT FROM 'login'
+                 AND NOT list_contains(?, event_id)
+                 AND day >= (SELECT min(day) FROM access_explained) + 7""",
+            [investigator, malicious],
+        ).fetchone()
+    assert total and done / total >= 0.8, (done, total)
+    assert "case_linked" in reasons

@@ -7,6 +7,7 @@ import asyncio
 import time
 
 import nats
+import nats.js.errors
 from fastapi.testclient import TestClient
 
 from insiderwatch.alerts import read_alert_history
@@ -15,9 +16,18 @@ from servers import Nats
 from test_web import company, make_service, replay  # noqa: F401  (the fixture)
 
 
-async def publish(url: str, subject: str, bodies: list[str]) -> None:
+async def publish(url: str, stream: str, subject: str, bodies: list[str]) -> None:
+    """Publish once the collector has created its stream (it starts on its own thread)."""
     nc = await nats.connect(url)
     js = nc.jetstream()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            await js.stream_info(stream)
+            break
+        except nats.js.errors.NotFoundError:
+            assert time.monotonic() < deadline, "the collector made no stream in 30 s"
+            await asyncio.sleep(0.1)
     for body in bodies:
         await js.publish(subject, body.encode())
     await nc.close()
@@ -33,7 +43,7 @@ def test_nats_events_reach_the_store_and_live_detection(tmp_path, company):  # n
         )
         with TestClient(create_app(service)) as client:
             subject = f"{service.settings.nats_subject_prefix}.crm"
-            asyncio.run(publish(server.url, subject, lines))
+            asyncio.run(publish(server.url, service.settings.nats_stream, subject, lines))
             deadline = time.monotonic() + 30
             while True:
                 with service.reading() as store:

@@ -10,6 +10,7 @@ as the store's one writer.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from insiderwatch.sources.streams.nats import NatsCollector, NatsConfig
 from insiderwatch.sources.streams.tail import Tailer, TailSource, load_tail_sources
 from insiderwatch.store import Store
 from insiderwatch.store.loader import LoadCounts
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Write = Callable[[Callable[[Store], T]], T]  # runs a function as the store's one writer
@@ -105,6 +108,7 @@ class Collectors:
     sink: StoreSink
     nats: NatsCollector | None = None
     tailer: Tailer | None = None
+    error: InsiderwatchError | None = None  # why NATS stopped (unreachable at start)
 
 
 def collectors_for(sink: StoreSink) -> Collectors:
@@ -130,9 +134,14 @@ async def run_collectors(collectors: Collectors, stop: asyncio.Event) -> None:
         tail_thread.start()
     try:
         if collectors.nats is not None:
-            await collectors.nats.run(stop)
-        else:
-            await stop.wait()
+            try:
+                await collectors.nats.run(stop)
+            except InsiderwatchError as exc:
+                # Tailing goes on without NATS; the error is there for /healthz and logs.
+                log.error("NATS collector stopped: %s", exc)
+                collectors.error = exc
+                collectors.nats = None
+        await stop.wait()
     finally:
         halt.set()
         if collectors.nats is not None:

@@ -41,6 +41,8 @@ async def _until_signal(collectors: Collectors, seconds: float | None) -> None:
         loop.add_signal_handler(sig, stop.set)
     if seconds is not None:
         loop.call_later(seconds, stop.set)
+    if collectors.nats is not None:
+        await collectors.nats.connect()  # a wrong URL fails the command at once
     await run_collectors(collectors, stop)
 
 

@@ -131,8 +131,12 @@ class Service:
         with self.reading() as store:
             waiting = unpublished_count(store)
         alive = self.writer.alive
+        # A collector that stopped (NATS unreachable at start) leaves HTTP working.
+        collecting = self.collectors is None or not (
+            self.collectors.error or self.collectors.collectors.error
+        )
         return Health(
-            status="ok" if alive else "degraded",
+            status="ok" if alive and collecting else "degraded",
             writer_alive=alive,
             queued=self.writer.pending,
             unpublished_alert_lines=waiting,
