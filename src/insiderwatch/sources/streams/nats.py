@@ -248,6 +248,7 @@ class NatsCollector:
                 await self._one_by_one(subject, group)
 
     async def _commit(self, subject: str, msgs: list[Msg]) -> bool:
+        working = asyncio.create_task(self._keep_in_progress(msgs))
         try:
             await asyncio.to_thread(
                 self.sink.commit, f"nats:{subject}", "access", message_batch(msgs)
@@ -256,7 +257,21 @@ class NatsCollector:
             log.warning("nats: commit of %d message(s) on %s failed: %s", len(msgs), subject, exc)
             self._last_error = str(exc)
             return False
+        finally:
+            working.cancel()
         return True
+
+    async def _keep_in_progress(self, msgs: list[Msg]) -> None:
+        """Reset the server's ack timer while a commit runs.
+
+        A commit slower than ``ack_wait`` (a busy machine, a large batch) would otherwise
+        be redelivered while it is still being written: counted as a retry, written twice
+        and, near ``max_deliver``, even sent to the dead subject although it committed.
+        """
+        while True:
+            await asyncio.sleep(self.config.ack_wait / 3)
+            for msg in msgs:
+                await msg.in_progress()
 
     async def _ack(self, subject: str, msgs: Iterable[Msg]) -> None:
         n = 0
