@@ -48,13 +48,14 @@ import argparse
 import contextlib
 import csv
 import io
+import json
 import shutil
 import statistics
 import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -399,6 +400,28 @@ def speed(work: Path, events: int) -> None:
     )
 
 
+def _saved(t: Tally) -> dict:
+    return {k: v for k, v in asdict(t).items() if k != "cells"}
+
+
+def rescore(path: Path) -> None:
+    """The summary of an earlier run, each hypothesis's probability stated anew by the
+    shipped map from its margin: margins do not depend on the map, so a refitted map is
+    judged on the same leaks without rerunning them (margins were saved to 3 decimals)."""
+    cal = shipped()
+    print(f"machine: {describe()}\nrescoring {path} with the calibration fitted "
+          f"{cal.made.get('fitted_at')}: {cal.made.get('method')}")  # fmt: skip
+    tallies = []
+    for saved in json.loads(path.read_text()):
+        points = [Point(**p) for p in saved.pop("points")]
+        stated = [
+            replace(p, stated=cal.probability(p.kind, p.margin, p.named))  # type: ignore[arg-type]
+            for p in points
+        ]
+        tallies.append(Tally(**saved, points=stated))
+    summary(tallies)
+
+
 def run_company(spec: tuple[int, int, int], args: argparse.Namespace, work: Path):
     """One company's tables, printed into a string (companies may run in parallel)."""
     employees, days, seed = spec
@@ -440,7 +463,22 @@ def main() -> None:
                         help="a smoke run: --trials 1 --middle 20 --events 0 (figures too "
                         "thin to judge the calibration)")  # fmt: skip
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (kept if given)")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--points",
+        type=Path,
+        default=None,
+        help="write every company's outcomes and hypotheses to this JSON file",
+    )
+    parser.add_argument(
+        "--rescore",
+        type=Path,
+        default=None,
+        help="only the summary, of a --points file, with the shipped map",
+    )
+    args = parser.parse_args()  # fmt: skip
+    if args.rescore:
+        rescore(args.rescore)
+        return
     if args.quick:
         args.trials, args.middle, args.events = 1, 20, 0
     work = args.work or Path(tempfile.mkdtemp(prefix="insiderwatch-bench-attr-"))
@@ -464,6 +502,8 @@ def main() -> None:
             print(text, end="", flush=True)
             tallies.append(tally)
             summary(tallies)  # so far: a long run that is stopped still reports
+            if args.points:
+                args.points.write_text(json.dumps([_saved(t) for t in tallies]))
     if args.events:
         speed(work, args.events)
     if args.work is None:

@@ -19,8 +19,8 @@ held-out check beside how the map was made.
 The hypotheses of each company are kept in the work folder (``--work``), so a refit with
 another ``--min-block`` reruns no attribution.
 
-    python benchmarks/calibrate_attribution.py [--per-kind 30] [--middle 60]
-        [--min-block 80] [--jobs 1] [--work DIR]
+    python benchmarks/calibrate_attribution.py [--per-kind 25] [--middle 150]
+        [--min-block 400] [--jobs 1] [--work DIR]
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from insiderwatch.investigate.calibration import Calibration
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -53,16 +55,22 @@ from leak_sim import (  # noqa: E402
 from machine import describe  # noqa: E402
 from reliability import deciles, tally  # noqa: E402
 
-# (employees, days, seed): disjoint from the benchmark's companies.
-FIT = ((300, 7, 101), (500, 7, 102), (800, 7, 103))
+# (employees, days, seed): disjoint from the benchmark's companies. Two, so that each is
+# judged by a map fitted on the other (about 1,360 leaks each; a third company of 800
+# staff would take over an hour on a shared 2-core machine).
+FIT = ((300, 7, 101), (500, 7, 102))
 KINDS = ("employee", "outside")
+# One map per kind and per named or not (calibration.py says why).
+MAPS = {
+    f"{kind}{'-named' if named else ''}": (kind, named) for kind in KINDS for named in (False, True)
+}
 TARGET = HERE.parent / "src" / "insiderwatch" / "investigate" / "calibration.json"
 
 
 def company_points(work: Path, spec: tuple[int, int, int], per_kind: int, middle: int):
     """Every hypothesis of every leak on one company; kept in ``work`` for refits."""
     employees, days, seed = spec
-    kept = work / f"points-{employees}-{days}-{seed}-{per_kind}-{middle}.json"
+    kept = _kept(work, spec, per_kind, middle)
     if kept.exists():
         return [Point(**p) for p in json.loads(kept.read_text())]
     company = build_company(work, employees, days, seed)
@@ -76,6 +84,11 @@ def company_points(work: Path, spec: tuple[int, int, int], per_kind: int, middle
     kept.write_text(json.dumps([asdict(p) for p in points]))
     print(f"company {employees} staff seed {seed}: {len(points)} hypotheses", flush=True)
     return points
+
+
+def _kept(work: Path, spec: tuple[int, int, int], per_kind: int, middle: int) -> Path:
+    employees, days, seed = spec
+    return work / f"points-{employees}-{days}-{seed}-{per_kind}-{middle}.json"
 
 
 def pooled_isotonic(x: np.ndarray, y: np.ndarray, min_block: int) -> list[list[float]]:
@@ -114,10 +127,11 @@ def _merge(steps: list[list[float]], k: int) -> None:
     steps[k] = [a[0], b[1], a[2] + b[2], a[3] + b[3]]
 
 
-def fit(points: list[Point], kind: str, min_block: int) -> dict[str, list[float]]:
-    """The map for one kind: each step's frequency at both its ends, so that
+def fit(points: list[Point], key: str, min_block: int) -> dict[str, list[float]]:
+    """The map ``key`` (MAPS): each step's frequency at both its ends, so that
     Calibration.probability interpolates only across the gap between two steps."""
-    mine = [p for p in points if p.kind == kind]
+    kind, named = MAPS[key]
+    mine = [p for p in points if p.kind == kind and p.named == named]
     x = np.array([p.margin for p in mine], dtype=float)
     y = np.array([p.truth for p in mine], dtype=float)
     margins, probabilities = [], []
@@ -129,9 +143,8 @@ def fit(points: list[Point], kind: str, min_block: int) -> dict[str, list[float]
 
 
 def stated(maps: dict[str, dict[str, list[float]]], points: list[Point]) -> np.ndarray:
-    return np.array(
-        [np.interp(p.margin, maps[p.kind]["margin"], maps[p.kind]["probability"]) for p in points]
-    )
+    cal = Calibration.from_json({"made": {}, "maps": maps})
+    return np.array([cal.probability(p.kind, p.margin, p.named) for p in points])
 
 
 def held_out(by_company: dict[str, list[Point]], min_block: int) -> dict[str, str]:
@@ -139,7 +152,7 @@ def held_out(by_company: dict[str, list[Point]], min_block: int) -> dict[str, st
     out = {}
     for label, points in by_company.items():
         rest = [p for other, ps in by_company.items() if other != label for p in ps]
-        maps = {kind: fit(rest, kind, min_block) for kind in KINDS}
+        maps = {key: fit(rest, key, min_block) for key in MAPS}
         rows = deciles(stated(maps, points), [p.truth for p in points])
         out[label] = tally(rows)
         print(f"held out {label}: {out[label]}")
@@ -149,10 +162,10 @@ def held_out(by_company: dict[str, list[Point]], min_block: int) -> dict[str, st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--per-kind", type=int, default=30, help="leaks of each kind per company")
-    parser.add_argument("--middle", type=int, default=60,
+    parser.add_argument("--per-kind", type=int, default=25, help="leaks of each kind per company")
+    parser.add_argument("--middle", type=int, default=150,
                         help="leaks of each middle-mix scenario per company")  # fmt: skip
-    parser.add_argument("--min-block", type=int, default=80,
+    parser.add_argument("--min-block", type=int, default=400,
                         help="fewest hypotheses behind one stated probability")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=1, help="companies simulated in parallel")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (kept if given)")
@@ -161,6 +174,7 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="insiderwatch-calibrate-"))
     work.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
+    reused = [spec for spec in FIT if _kept(work, spec, args.per_kind, args.middle).exists()]
     with ProcessPoolExecutor(args.jobs) as pool:
         runs = [pool.submit(company_points, work, spec, args.per_kind, args.middle) for spec in FIT]
         by_company = {
@@ -168,10 +182,10 @@ def main() -> None:
         }
     points = [p for ps in by_company.values() for p in ps]
     checked = held_out(by_company, args.min_block)
-    maps = {kind: fit(points, kind, args.min_block) for kind in KINDS}
+    maps = {key: fit(points, key, args.min_block) for key in MAPS}
     made = {
         "method": "isotonic regression of 'really a source of the list' on the margin, per "
-        f"kind, adjacent steps pooled to at least {args.min_block} hypotheses each",
+        f"kind and named or not, adjacent steps pooled to at least {args.min_block} hypotheses each",
         "command": f"python benchmarks/calibrate_attribution.py --per-kind {args.per_kind} "
         f"--middle {args.middle} --min-block {args.min_block}",
         "companies": [{"employees": e, "days": d, "seed": s} for e, d, s in FIT],
@@ -182,6 +196,7 @@ def main() -> None:
         "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": describe(),
         "seconds": round(time.perf_counter() - began),
+        "companies_reused_from_work": len(reused),  # their hypotheses came from an earlier run
     }
     args.out.write_text(json.dumps({"made": made, "maps": maps}, indent=1) + "\n")
     print(f"wrote {args.out}: {made['points']} points, {made['positives']} true sources")

@@ -101,3 +101,19 @@ def test_a_rewritten_entry_with_a_recomputed_hash_breaks_the_next_link(ops: OpsS
 def test_entries_keep_their_time_in_utc(ops: OpsStore) -> None:
     entry = audit_entries(ops, limit=1)[0]
     assert entry.at.tzinfo is not None and entry.at.utcoffset() == dt.timedelta(0)
+
+
+def test_concurrent_appends_keep_one_unbroken_chain(ops: OpsStore) -> None:
+    """Writers racing for the end of the chain take turns (advisory lock on PostgreSQL,
+    BEGIN IMMEDIATE on SQLite): no fork, no gap, no duplicate seq."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def writer(n: int) -> None:
+        for i in range(10):
+            record_read(ops=ops, actor=f"w{n}", subject_kind="customer", subject_id=f"C{i}")
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(writer, range(4)))
+    result = verify_audit(ops)
+    assert result.ok, result.problems
+    assert result.entries == 5 + 40

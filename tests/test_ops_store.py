@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.store.ops import default_url, open_ops
+from insiderwatch.store.ops.db import MIGRATIONS
 from insiderwatch.store.ops.models import Base
 
 
@@ -17,7 +19,8 @@ def test_migrations_build_the_models_from_empty(ops_url: str) -> None:
     with open_ops(ops_url) as ops, ops.engine.connect() as con:
         tables = set(inspect(con).get_table_names())
         assert set(Base.metadata.tables) <= tables
-        assert con.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        version = con.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        assert version == ScriptDirectory(str(MIGRATIONS)).get_current_head()
         # What the migrations built is what the models describe, column for column.
         diff = compare_metadata(MigrationContext.configure(con), Base.metadata)
         assert diff == []
@@ -58,3 +61,11 @@ def test_bad_urls_say_what_is_wrong_without_the_password(url: str, message: str)
     with pytest.raises(InsiderwatchError, match=message) as caught:
         open_ops(url)
     assert "secret" not in str(caught.value)
+
+
+def test_a_store_from_a_newer_version_is_refused_with_a_reason(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'o.sqlite'}"
+    with open_ops(url) as ops, ops.engine.begin() as con:
+        con.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(InsiderwatchError, match="9999.*newer insiderwatch"):
+        open_ops(url)

@@ -162,7 +162,8 @@ class _Evidence:
         return cls(leaked, ex, pairs, holders, leakers_found, named, outside, calibration, context)
 
     def probability(self, r: Ranked) -> float:
-        return self.calibration.probability("outside" if r.outside else "employee", r.margin)
+        kind = "outside" if r.outside else "employee"
+        return self.calibration.probability(kind, r.margin, r.named)
 
 
 def _suspects(shown: list[Ranked], ev: _Evidence) -> list[Suspect]:

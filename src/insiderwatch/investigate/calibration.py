@@ -7,6 +7,12 @@ regression of "this hypothesis really was a source of the list" on its margin, f
 ``make calibrate-attribution`` on simulated leaks (insiders' leaks and outside lists) from
 companies and seeds that the benchmark does not evaluate on. The file records how it was
 made; ``make bench-attribution`` measures it (stated against observed, per decile).
+
+A hypothesis the union named and one it did not can carry the same margin and mean
+different things: an unnamed employee with a margin of 5 nats is usually a real leaker
+who explains too small a share to be named, a named one at 5 nats a coincidence that
+just cleared the rule. So there is one map per kind and per named or not (``employee``,
+``employee-named``, ...); a file without the named maps uses the kind's map for both.
 """
 
 from __future__ import annotations
@@ -29,9 +35,10 @@ class Calibration:
     probabilities: dict[str, np.ndarray]  # kind -> probability at each margin (non-decreasing)
     made: dict[str, Any]  # how the map was fitted
 
-    def probability(self, kind: Kind, margin: float) -> float:
+    def probability(self, kind: Kind, margin: float, named: bool = False) -> float:
         """Piecewise linear between the fitted points, flat beyond them."""
-        return float(np.interp(margin, self.margins[kind], self.probabilities[kind]))
+        key = f"{kind}-named" if named and f"{kind}-named" in self.margins else kind
+        return float(np.interp(margin, self.margins[key], self.probabilities[key]))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Calibration:

@@ -79,10 +79,11 @@ class Deliverer:
 
     def close(self) -> None:
         """Deliver what is queued (each notice's tries included), then stop."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
+        if self._thread is None:
+            return  # never started: nothing opened
+        self._queue.put(None)
+        self._thread.join()
+        self._thread = None
         for sink in self.sinks.values():
             sink.close()
 

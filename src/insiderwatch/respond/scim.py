@@ -4,13 +4,13 @@ to reinstate."""
 
 from __future__ import annotations
 
-import httpx2
-from scim2_client import SCIMClientException
-from scim2_client.engines.httpx2 import SyncSCIMClient
-from scim2_models import PatchOp, PatchOperation, SCIMException, SearchRequest, User
+from typing import TYPE_CHECKING
 
 from insiderwatch.respond.config import ScimTarget
 from insiderwatch.respond.sinks.base import DeliveryError, secret_from_env
+
+if TYPE_CHECKING:
+    from scim2_client.engines.httpx2 import SyncSCIMClient
 
 
 def _quoted(value: str) -> str:
@@ -25,6 +25,11 @@ class ScimDirectory:
 
     def _client(self) -> SyncSCIMClient:
         if self._scim is None:
+            # Imported here: scim2's pydantic models take a while to build, and only a
+            # containment action needs them, not every command that loads the responder.
+            import httpx2
+            from scim2_client.engines.httpx2 import SyncSCIMClient
+
             headers = {}
             token = secret_from_env(self.target.token_env, "scim target")
             if token:
@@ -39,6 +44,10 @@ class ScimDirectory:
 
     def set_active(self, employee_id: str, active: bool) -> str:
         """PATCH the user's ``active``; returns what was done, raises DeliveryError."""
+        import httpx2
+        from scim2_client import SCIMClientException
+        from scim2_models import PatchOp, PatchOperation, SCIMException, SearchRequest, User
+
         try:
             scim = self._client()
             query = self.target.user_filter.format(employee_id=_quoted(employee_id))

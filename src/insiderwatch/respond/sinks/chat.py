@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from insiderwatch.respond.notice import Notice
-from insiderwatch.respond.sinks.base import Sink, SinkConfig
-from insiderwatch.respond.sinks.webhook import post_json
+from insiderwatch.respond.sinks.base import SinkConfig
+from insiderwatch.respond.sinks.webhook import HttpSink
 
 _EMOJI = {
     "low": ":white_circle:",
@@ -74,21 +74,19 @@ def teams_message(notice: Notice) -> dict[str, Any]:
     }
 
 
-class SlackSink(Sink):
+class SlackSink(HttpSink):
     kind = "slack"
     description = "Slack incoming-webhook message (text + blocks)."
     Config = ChatConfig
 
     def send(self, notice: Notice) -> None:
-        cfg = self.config
-        post_json(cfg.url, slack_message(notice), None, cfg.timeout_seconds, f"slack {self.name}")
+        self.post(slack_message(notice))
 
 
-class TeamsSink(Sink):
+class TeamsSink(HttpSink):
     kind = "teams"
     description = "Microsoft Teams incoming-webhook message (Adaptive Card)."
     Config = ChatConfig
 
     def send(self, notice: Notice) -> None:
-        cfg = self.config
-        post_json(cfg.url, teams_message(notice), None, cfg.timeout_seconds, f"teams {self.name}")
+        self.post(teams_message(notice))

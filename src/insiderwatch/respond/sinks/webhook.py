@@ -28,9 +28,15 @@ def signature(secret: bytes, timestamp: str, body: bytes) -> str:
 
 
 def post_json(
-    url: str, payload: Any, secret: bytes | None, timeout: float, what: str
+    url: str,
+    payload: Any,
+    secret: bytes | None,
+    timeout: float,
+    what: str,
+    client: httpx2.Client | None = None,
 ) -> httpx2.Response:
-    """POST ``payload`` as JSON, signed when there is a secret; non-2xx raises."""
+    """POST ``payload`` as JSON, signed when there is a secret; non-2xx raises. A sink
+    passes its own ``client`` so connections (and TLS set-up) are reused."""
     body = msgspec.json.encode(payload)
     headers = {"Content-Type": "application/json"}
     if secret is not None:
@@ -38,7 +44,8 @@ def post_json(
         headers[TIMESTAMP_HEADER] = stamp
         headers[SIGNATURE_HEADER] = signature(secret, stamp, body)
     try:
-        response = httpx2.post(url, content=body, headers=headers, timeout=timeout)
+        send = client.post if client is not None else httpx2.post
+        response = send(url, content=body, headers=headers, timeout=timeout)
     except httpx2.HTTPError as exc:
         raise DeliveryError(f"{what}: {type(exc).__name__}: {exc}") from None
     if not 200 <= response.status_code < 300:
@@ -51,14 +58,30 @@ class WebhookConfig(SinkConfig):
     secret_env: str | None = None
 
 
-class WebhookSink(Sink):
+class HttpSink(Sink):
+    """A sink that POSTs JSON through one HTTP client kept open between notices."""
+
+    def open(self) -> None:
+        self.client = httpx2.Client()
+
+    def post(self, payload: Any, secret: bytes | None = None) -> None:
+        cfg = self.config
+        post_json(
+            cfg.url, payload, secret, cfg.timeout_seconds, f"{self.kind} {self.name}", self.client
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class WebhookSink(HttpSink):
     kind = "webhook"
     description = "HMAC-SHA256-signed JSON POST of the notice."
     Config = WebhookConfig
 
     def open(self) -> None:
+        super().open()
         self.secret = secret_from_env(self.config.secret_env, f"sink {self.name}")
 
     def send(self, notice: Notice) -> None:
-        cfg = self.config
-        post_json(cfg.url, notice, self.secret, cfg.timeout_seconds, f"webhook {self.name}")
+        self.post(notice, self.secret)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -128,4 +129,10 @@ def open_ops(url: str) -> OpsStore:
         engine.dispose()
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise InsiderwatchError(f"cannot open the ops store {redacted(url)}: {reason}") from None
+    except CommandError as exc:  # a revision this version does not know
+        engine.dispose()
+        raise InsiderwatchError(
+            f"cannot open the ops store {redacted(url)}: {exc} (was it written by a newer "
+            "insiderwatch?)"
+        ) from None
     return OpsStore(engine)
