@@ -57,9 +57,15 @@ def detect_step(
     store: Store | None = None,
     until: dt.datetime | None = None,
     progress: DetectProgress | None = None,
+    record: bool = True,
 ) -> DetectStep:
     """Advance the engine over what has arrived; return the alert-history lines that
-    are new or changed (a late event may rewrite lines already published)."""
+    are new or changed (a late event may rewrite lines already published).
+
+    ``record=False`` leaves the lines out of the operational store: the service
+    publishes them there itself, from the store it holds open, and retries until they
+    are taken, so recording them here too would open that store on every step for
+    nothing."""
     encode = msgspec.json.encode
     with deployment.using(store, create=False) as s:
         before = {encode(a) for a in read_alert_history(s)}
@@ -67,7 +73,7 @@ def detect_step(
         new = [a for a in read_alert_history(s) if encode(a) not in before]
     # Only what changed goes to the ops store: the live path records the same lines a
     # replay would, without re-reading the whole history every step.
-    recorded = record_lines(deployment, new) if new else None
+    recorded = record_lines(deployment, new) if new and record else None
     return DetectStep(summary=summary, new_lines=new, recorded=recorded)
 
 

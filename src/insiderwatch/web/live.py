@@ -151,12 +151,12 @@ class LiveDetection:
             began, arrived = time.monotonic(), self.new_events
             self.new_events, self.waiting_since = 0, None
             try:
-                detect_step(self.deployment, store=store)
+                # Its lines reach the ops store through publishing below (the ops sink).
+                detect_step(self.deployment, store=store, record=False)
                 self.steps += 1
             except Exception as exc:
-                # The step failed, or it committed and recording its lines in the ops
-                # store failed: either way it runs again at the next interval (a step
-                # with nothing new is cheap) and publishing below retries the lines.
+                # The step failed: it runs again at the next interval (a step with
+                # nothing new is cheap) and publishing below retries any lines.
                 self.new_events, self.waiting_since = arrived, began
                 log.warning("live detection step: %s", exc)
             self.metrics.step_seconds.observe(time.monotonic() - began)
