@@ -12,6 +12,7 @@ import pytest
 
 from detect_scenarios import Company, at
 from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.detect.calibrate import calibration
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
@@ -142,3 +143,13 @@ def test_a_team_portfolio_is_learned_from_its_cases(world):
     assert why["seller_portfolio"] == "portfolio"
     assert why["seller_other"] is None  # a seller the team does not serve
     assert why["desk_portfolio_seller"] is None  # the desk serves every seller's buyers
+
+
+def test_calibration_shows_the_casework_it_learned(world):
+    store, _ = world
+    cal = calibration(store, DetectionConfig())
+    assert cal.investigating == ["risk:risk"]  # the desk agent's cover taught nothing
+    portfolios = {p.team: p.sellers for p in cal.portfolios}
+    assert portfolios["sellers-1"] == ["s0", "s1"]
+    assert "desk-1" not in portfolios  # the desk serves every seller's buyers
+    assert calibration(store).investigating == []  # without the config nothing is claimed

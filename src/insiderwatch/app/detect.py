@@ -125,7 +125,7 @@ def calibrate(deployment: Deployment, *, store: Store | None = None) -> Calibrat
     """Bring detection up to date, then report the learned routine and alerts per day."""
     with deployment.using(store, create=False) as s:
         run_detection(s, deployment.detection)
-        return calibration(s)
+        return calibration(s, deployment.detection)
 
 
 def current_alerts(

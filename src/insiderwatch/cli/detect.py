@@ -227,6 +227,20 @@ def _print_routine(found) -> None:
         table.add_row(escape(f.group), escape(f"{f.action} {f.app}{dest}"), doers,
                       f"{f.employee_days or '-'}", f"{median} / {f.max_records:,}", hours)  # fmt: skip
     out.print(table)
+    if found.investigating or found.portfolios:
+        work = Table(title="Casework learned as of " + str(found.day))
+        work.add_column("learned")
+        work.add_column("peer group / team")
+        work.add_column("what it explains")
+        for group in found.investigating:
+            work.add_row("investigates", escape(group),
+                         "every customer looked at under the employee's own case")  # fmt: skip
+        for p in found.portfolios:
+            sellers = ", ".join(p.sellers[:5]) + (
+                f" (+{len(p.sellers) - 5})" if len(p.sellers) > 5 else ""
+            )
+            work.add_row("portfolio", escape(p.team), escape(f"buyers of {sellers}"))
+        out.print(work)
     days = Table(title="Alerts a deployment would have opened per day")
     for col in ("day", "alerts", "critical", "high", "medium", "low"):
         days.add_column(col, justify="left" if col == "day" else "right")

@@ -13,7 +13,9 @@ import datetime as dt
 import msgspec
 import yaml
 
-from insiderwatch.detect.config import ReviewedFlow
+from insiderwatch.detect.base import execute
+from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params
+from insiderwatch.detect.config import DetectionConfig, ReviewedFlow
 from insiderwatch.store.duckdb_store import Store
 
 POLICY_HEADER = """\
@@ -51,14 +53,27 @@ class DayAlerts(msgspec.Struct, kw_only=True, frozen=True):
     low: int
 
 
+class TeamPortfolio(msgspec.Struct, kw_only=True, frozen=True):
+    """A team's learned portfolio: the sellers whose buyers its cases are about."""
+
+    team: str
+    sellers: list[str]
+
+
 class Calibration(msgspec.Struct, kw_only=True, frozen=True):
     day: dt.date | None  # the step whose routine is shown
     flows: list[LearnedFlow]
     alerts_per_day: list[DayAlerts]
+    # Learned casework in force on ``day`` (see detect/casework.py): peer groups that
+    # investigate (their case ids explain every customer looked at under them) and
+    # team portfolios. Empty when no detection with a DetectionConfig produced them.
+    investigating: list[str] = []
+    portfolios: list[TeamPortfolio] = []
 
 
-def calibration(store: Store) -> Calibration:
-    """The routine of the latest detection step and the alerts opened per day."""
+def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration:
+    """The routine of the latest detection step, the casework learned for it (with
+    ``cfg``) and the alerts opened per day."""
     if not store.has_table("routine_flows"):
         return Calibration(day=None, flows=[], alerts_per_day=[])
     day = store.scalar("SELECT max(day) FROM routine_flows")
@@ -82,7 +97,41 @@ def calibration(store: Store) -> Calibration:
     ).fetchall()
     days = [DayAlerts(day=r[0], alerts=r[1], critical=r[2], high=r[3], medium=r[4], low=r[5])
             for r in per_day]  # fmt: skip
-    return Calibration(day=day, flows=flows, alerts_per_day=days)
+    investigating, portfolios = _casework(store, cfg, day) if cfg and day else ([], [])
+    return Calibration(
+        day=day,
+        flows=flows,
+        alerts_per_day=days,
+        investigating=investigating,
+        portfolios=portfolios,
+    )
+
+
+def _casework(
+    store: Store, cfg: DetectionConfig, day: dt.date
+) -> tuple[list[str], list[TeamPortfolio]]:
+    """The casework the engine learned for ``day``'s step, from the same queries (so
+    what is shown is what explained access that day)."""
+    if not store.has_table("casework_days"):
+        return [], []
+    x = cfg.explanation
+    step = {"day": day, "b0": day - dt.timedelta(days=cfg.baseline_days)}
+    investigating = sorted(casework_params(store.con, cfg, step)["investigating"])
+    rows = execute(
+        store.con,
+        TEAM_SELLERS_SQL,
+        {
+            "s": dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC),
+            "hist": x.portfolio_history_days,
+            "minc": x.portfolio_min_cases,
+            "lift": x.portfolio_lift,
+            "portfolio_roles": list(x.portfolio_roles),
+        },
+    ).fetchall()
+    teams: dict[str, list[str]] = {}
+    for team, seller in sorted(rows):
+        teams.setdefault(team, []).append(seller)
+    return investigating, [TeamPortfolio(team=t, sellers=s) for t, s in teams.items()]
 
 
 def policy_yaml(cal: Calibration) -> str:
