@@ -61,8 +61,8 @@ class BatchReport(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True)
     evidence: EvidenceNote | None = None
 
 
-class FileReport(msgspec.Struct, kw_only=True, frozen=True):
-    """One file of a dataset folder (the counters as in :class:`Totals`)."""
+class FileReport(Totals, kw_only=True, frozen=True):
+    """One file of a dataset folder, with its counters (:class:`Totals`)."""
 
     path: str
     table: str
@@ -70,12 +70,6 @@ class FileReport(msgspec.Struct, kw_only=True, frozen=True):
     batch_id: int | None
     error: str | None
     unknown_columns: list[str]
-    rows_read: Count
-    loaded: Count
-    updated: Count
-    duplicates: Count
-    rejected: Count
-    fields_dropped: Count
 
 
 class DatasetReport(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
@@ -91,8 +85,8 @@ class DatasetReport(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=Tru
     evidence: EvidenceNote | None = None
 
 
-class LogFileReport(msgspec.Struct, kw_only=True, frozen=True):
-    """One log file read through a source kind (the counters as in :class:`Totals`)."""
+class LogFileReport(Totals, kw_only=True, frozen=True):
+    """One log file read through a source kind, with its counters (:class:`Totals`)."""
 
     path: str
     table: str
@@ -101,12 +95,6 @@ class LogFileReport(msgspec.Struct, kw_only=True, frozen=True):
     batch_id: int | None
     error: str | None
     skipped: Annotated[dict[str, int], _doc("Lines that are not events, by why.")]
-    rows_read: Count
-    loaded: Count
-    updated: Count
-    duplicates: Count
-    rejected: Count
-    fields_dropped: Count
 
 
 class LogReport(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
@@ -184,18 +172,12 @@ class Analysis(msgspec.Struct, kw_only=True, frozen=True):
     alerts_file: str | None
 
 
-class ReplayLine(msgspec.Struct, kw_only=True, frozen=True):
-    """Dead letters of one table and source validated again (the counters as in Totals)."""
+class ReplayLine(Totals, kw_only=True, frozen=True):
+    """Dead letters of one table and source validated again, with their counters (:class:`Totals`)."""
 
     table: str
     source: str
     letters: Count
-    rows_read: Count
-    loaded: Count
-    updated: Count
-    duplicates: Count
-    rejected: Count
-    fields_dropped: Count
 
 
 class ReplayReport(msgspec.Struct, kw_only=True, frozen=True):
