@@ -209,7 +209,13 @@ class NatsCollector:
                 await asyncio.sleep(0.2)
                 continue
             if handling is not None:
-                await handling
+                # The new batch waits its turn in progress, or a slow commit ahead of it
+                # would have it redelivered before it is even looked at.
+                waiting = asyncio.create_task(self._keep_in_progress(msgs))
+                try:
+                    await handling
+                finally:
+                    waiting.cancel()
             handling = asyncio.create_task(self.handle(msgs))
         if handling is not None:
             await handling
@@ -270,7 +276,7 @@ class NatsCollector:
         """
         while True:
             await asyncio.sleep(self.config.ack_wait / 3)
-            for msg in msgs:
+            for msg in list(msgs):  # a snapshot: the caller may take handled ones out
                 await msg.in_progress()
 
     async def _ack(self, subject: str, msgs: Iterable[Msg]) -> None:
@@ -283,7 +289,19 @@ class NatsCollector:
         self.backoff = 0.5
 
     async def _one_by_one(self, subject: str, msgs: list[Msg]) -> None:
-        failed = [m for m in msgs if not await self._single(subject, m)]
+        # The messages still waiting their turn are kept in progress too: on a busy
+        # machine a group committed one at a time outlasts ack_wait, and the server
+        # would redeliver the tail of the group while it is still being worked through.
+        waiting = list(msgs)
+        working = asyncio.create_task(self._keep_in_progress(waiting))
+        failed = []
+        try:
+            for msg in msgs:
+                waiting.remove(msg)
+                if not await self._single(subject, msg):
+                    failed.append(msg)
+        finally:
+            working.cancel()
         if not failed:
             return
         if not await asyncio.to_thread(self.sink.healthy):
