@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from insiderwatch.app.alerts import alert_states, record_published
 from insiderwatch.app.ops import record_read
 from insiderwatch.app.tokens import verify_token
+from insiderwatch.app.users import active_user
 from insiderwatch.contract import Alert
+from insiderwatch.contract.workflow import User
 from insiderwatch.store.ops import OpsStore
 
+T = TypeVar("T")
 SERVICE_ACTOR = "service:serve"
 # While the operational store is unreachable, a token it confirmed this recently is still
 # accepted, so collectors keep sending (events wait in the analytics store, alerts wait to
@@ -52,6 +57,12 @@ class OpsGate:
 
     def reader_name(self, token: str) -> str | None:
         return self._owner(token, "user")
+
+    def user(self, name: str) -> User | None:
+        return active_user(self.ops, name)
+
+    def call(self, use_case: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return use_case(self.ops, *args, **kwargs)
 
     def audit_read(self, actor: str, what: str, subject: str) -> None:
         record_read(
