@@ -1,4 +1,5 @@
-"""Investigation use cases: an employee's timeline, who could have leaked a list."""
+"""Investigation use cases: an employee's timeline, who could have leaked a list (from a
+file, or uploaded to the console and never written anywhere)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from insiderwatch.app.keys import existing_key
 from insiderwatch.contract import SuspectReport
 from insiderwatch.contract.investigate import EmployeeTimeline
 from insiderwatch.investigate.attribution import attribute as attribute_leak
-from insiderwatch.investigate.outside_map import load_mapping
+from insiderwatch.investigate.attribution import attribute_reading
+from insiderwatch.investigate.leak import read_leak_upload
+from insiderwatch.investigate.outside_map import MappedSource, load_mapping
 from insiderwatch.investigate.timeline import other_names
 from insiderwatch.investigate.timeline import timeline as read_timeline
 from insiderwatch.store import Store
@@ -43,8 +46,6 @@ def attribute(
 ) -> SuspectReport:
     """Rank who could have leaked the list in ``leak_file``, beside the outside sources
     of the setting ``outside_sources``; only access before ``found_at`` counts."""
-    mapping = deployment.settings["outside_sources"]
-    mapped = load_mapping(Path(mapping)) if mapping else []
     with deployment.using(store, create=False, read_only=True) as s:
         return attribute_leak(
             s,
@@ -53,5 +54,32 @@ def attribute(
             found_at=found_at,
             top=top,
             phone_region=deployment.phone_region,
-            outside_sources=mapped,
+            outside_sources=_outside_sources(deployment),
         )
+
+
+def attribute_upload(
+    deployment: Deployment,
+    name: str,
+    data: bytes,
+    *,
+    found_at: datetime | None = None,
+    top: int = 10,
+    store: Store | None = None,
+) -> SuspectReport:
+    """:func:`attribute` for a list held in memory (an upload or pasted text named
+    ``name``): it is hashed with the deployment key as it is read, and its raw values
+    are never stored, logged or returned."""
+    with deployment.using(store, create=False, read_only=True) as s:
+        reading = read_leak_upload(
+            name, data, existing_key(deployment.settings, s), deployment.phone_region
+        )
+        return attribute_reading(
+            s, reading, found_at=found_at, top=top, outside_sources=_outside_sources(deployment)
+        )
+
+
+def _outside_sources(deployment: Deployment) -> list[MappedSource]:
+    """The partners and processors of the setting ``outside_sources``."""
+    mapping = deployment.settings["outside_sources"]
+    return load_mapping(Path(mapping)) if mapping else []

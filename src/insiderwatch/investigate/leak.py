@@ -114,9 +114,9 @@ def postcode_key(postcode: str | None) -> str | None:
 # --- reading -----------------------------------------------------------------------------
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    opener = gzip.open if path.suffix == ".gz" else open
-    raw = opener(path, "rb")
+def _open_text(raw: io.BufferedIOBase, gzipped: bool) -> io.TextIOBase:
+    if gzipped:
+        raw = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
     head = raw.read(4)
     raw.seek(0)
     # Lists found outside are often Windows exports: a BOM or Latin-1 bytes.
@@ -124,17 +124,22 @@ def _open_text(path: Path) -> io.TextIOBase:
     return io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
 
 
-def _format(path: Path) -> str:
+def _format(name: str) -> str:
+    path = Path(name)
     suffix = path.suffixes[-2] if path.suffix == ".gz" and len(path.suffixes) > 1 else path.suffix
     if suffix.lower() not in SUFFIXES:
         raise UnreadableFileError(
             f"unknown leak file type {suffix or '(none)'}: use one of {', '.join(SUFFIXES)}",
-            Location(file=str(path)),
+            Location(file=name),
         )
-    return "jsonl" if suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
+    if suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    return "text" if suffix.lower() == ".txt" else "csv"
 
 
-def _csv_records(path: Path, fh: io.TextIOBase) -> Iterator[tuple[int, dict[str, str | None]]]:
+def _csv_records(
+    name: str, fh: io.TextIOBase, values_without_header: bool
+) -> Iterator[tuple[int, dict[str, str | None]]]:
     sample = fh.read(64 << 10)
     fh.seek(0)
     try:
@@ -144,12 +149,17 @@ def _csv_records(path: Path, fh: io.TextIOBase) -> Iterator[tuple[int, dict[str,
     reader = csv.reader(fh, dialect)
     header = next(reader, None)
     kinds = column_kinds(header or [])
+    if not kinds and values_without_header and header is not None:
+        # A plain text list: one email or phone per line, no header.
+        fh.seek(0)
+        yield from _value_records(fh)
+        return
     if not kinds:
         # The header is not echoed: in a file without one it is a customer's details.
         raise UnreadableFileError(
             f"no email, phone, name or postcode column among {len(header or [])} header "
             f"column(s); the first row must name them (e.g. email,phone)",
-            Location(file=str(path), row=1),
+            Location(file=name, row=1),
         )
     for row_no, cells in enumerate(reader, start=2):
         if not any(c.strip() for c in cells):
@@ -157,7 +167,15 @@ def _csv_records(path: Path, fh: io.TextIOBase) -> Iterator[tuple[int, dict[str,
         yield row_no, {k: cells[i] if i < len(cells) else None for k, i in kinds.items()}
 
 
-def _jsonl_records(path: Path, fh: io.TextIOBase) -> Iterator[tuple[int, dict[str, str | None]]]:
+def _value_records(fh: io.TextIOBase) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """Each non-empty line one value: an email when it holds an @, else a phone."""
+    for row_no, line in enumerate(fh, start=1):
+        value = line.strip()
+        if value:
+            yield row_no, {"email" if "@" in value else "phone": value}
+
+
+def _jsonl_records(fh: io.TextIOBase) -> Iterator[tuple[int, dict[str, str | None]]]:
     for row_no, line in enumerate(fh, start=1):
         if not line.strip():
             continue
@@ -184,31 +202,50 @@ def read_leak(path: Path, key: HashKey, phone_region: str = "GB") -> LeakReading
     """Read, normalise and hash a leaked list; junk rows are counted, never fatal."""
     if not path.is_file():
         raise UnreadableFileError("leak file not found", Location(file=str(path)))
-    fmt = _format(path)
-    reading = LeakReading(file=str(path), rows=pa.table({}))
+    fmt = _format(str(path))
+    try:
+        with path.open("rb") as raw:
+            return _read(str(path), raw, fmt, key, phone_region)
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot read: {exc}", Location(file=str(path))) from None
+
+
+def read_leak_upload(name: str, data: bytes, key: HashKey, phone_region: str = "GB") -> LeakReading:
+    """Read a list handed over in memory (an upload, pasted text): the same reading as
+    :func:`read_leak`, and the bytes are never written anywhere. ``name`` (the file's
+    name as uploaded) picks the format; pasted text is named ``*.txt``."""
+    return _read(name, io.BytesIO(data), _format(name), key, phone_region)
+
+
+def _read(
+    name: str, raw: io.BufferedIOBase, fmt: str, key: HashKey, phone_region: str
+) -> LeakReading:
+    reading = LeakReading(file=name, rows=pa.table({}))
     columns: dict[str, list] = {n: [] for n in ("row_no", *_STORED)}
     seen: set[tuple] = set()
     try:
-        with _open_text(path) as fh:
-            records = _csv_records(path, fh) if fmt == "csv" else _jsonl_records(path, fh)
+        with _open_text(raw, name.endswith(".gz")) as fh:
+            records = (
+                _jsonl_records(fh) if fmt == "jsonl" else _csv_records(name, fh, fmt == "text")
+            )
             for row_no, record in records:
                 reading.rows_read += 1
                 cleaned = _clean(record, key, phone_region)
                 if isinstance(cleaned, str):
-                    _note_junk(reading, path, row_no, cleaned)
+                    _note_junk(reading, name, row_no, cleaned)
                     continue
                 if cleaned in seen:
                     reading.duplicates += 1
                     continue
                 seen.add(cleaned)
                 columns["row_no"].append(row_no)
-                for name, value in zip(_STORED, cleaned, strict=True):
-                    columns[name].append(value)
+                for column, value in zip(_STORED, cleaned, strict=True):
+                    columns[column].append(value)
     except (OSError, EOFError, csv.Error) as exc:
-        raise UnreadableFileError(f"cannot read: {exc}", Location(file=str(path))) from None
+        raise UnreadableFileError(f"cannot read: {exc}", Location(file=name)) from None
     reading.rows = pa.table(
-        {name: pa.array(values, pa.int64() if name == "row_no" else pa.string())
-         for name, values in columns.items()}
+        {column: pa.array(values, pa.int64() if column == "row_no" else pa.string())
+         for column, values in columns.items()}
     )  # fmt: skip
     return reading
 
@@ -237,11 +274,11 @@ def _blank(value: str | None) -> str | None:
     return value if value is not None and value.strip() else None
 
 
-def _note_junk(reading: LeakReading, path: Path, row_no: int, reason: str) -> None:
+def _note_junk(reading: LeakReading, name: str, row_no: int, reason: str) -> None:
     reading.junk[reason] += 1
     if len(reading.problems) < MAX_PROBLEMS:
         where, why = reason.split(":", 1)
-        reading.problems.append((Location(file=str(path), row=row_no, field=where), why))
+        reading.problems.append((Location(file=name, row=row_no, field=where), why))
 
 
 def check_readable(reading: LeakReading) -> None:

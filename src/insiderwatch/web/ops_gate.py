@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 from insiderwatch.app.alerts import alert_states, record_published
 from insiderwatch.app.ops import record_read
@@ -17,7 +15,6 @@ from insiderwatch.contract import Alert
 from insiderwatch.contract.workflow import User
 from insiderwatch.store.ops import OpsStore
 
-T = TypeVar("T")
 SERVICE_ACTOR = "service:serve"
 # While the operational store is unreachable, a token it confirmed this recently is still
 # accepted, so collectors keep sending (events wait in the analytics store, alerts wait to
@@ -52,6 +49,10 @@ class OpsGate:
         self._confirmed[key] = (time.monotonic(), info.kind, info.owner)
         return info.owner if info.kind == kind else None
 
+    @property
+    def store(self) -> OpsStore:
+        return self.ops
+
     def collector_source(self, token: str) -> str | None:
         return self._owner(token, "source")
 
@@ -60,9 +61,6 @@ class OpsGate:
 
     def user(self, name: str) -> User | None:
         return active_user(self.ops, name)
-
-    def call(self, use_case: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return use_case(self.ops, *args, **kwargs)
 
     def audit_read(self, actor: str, what: str, subject: str) -> None:
         record_read(

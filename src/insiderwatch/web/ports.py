@@ -1,20 +1,24 @@
 """What the web layer needs from the operational store, as a small interface: who a
 bearer token belongs to and their role, where each alert's triage stands, the audit log of
-reads, and the use cases of ``app/`` that need the store (unmasking, reading the log).
+reads, and the store itself for the use cases of ``app/`` (console, unmasking).
 The service passes an implementation in (``Service(ops=...)``), so the API is tested with
 the real store and does not import it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol
 
 from insiderwatch.contract.workflow import User
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from insiderwatch.store.ops import OpsStore
 
 
 class OpsPort(Protocol):
+    @property
+    def store(self) -> OpsStore:
+        """The store itself, for the console's use cases (``app/``), which take it."""
+
     def collector_source(self, token: str) -> str | None:
         """The source a collector token was issued for; None when it is not valid."""
 
@@ -23,10 +27,6 @@ class OpsPort(Protocol):
 
     def user(self, name: str) -> User | None:
         """The active user of that name, with their role; None when there is none."""
-
-    def call(self, use_case: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run an ``insiderwatch.app`` use case that takes the operational store first
-        (unmasking, the audit log): the web layer never holds the store itself."""
 
     def audit_read(self, actor: str, what: str, subject: str) -> None:
         """Record that ``actor`` read ``what`` about ``subject`` (an employee, a customer);

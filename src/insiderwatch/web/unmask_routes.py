@@ -58,7 +58,7 @@ def router(service: Service, reader: Callable[..., str]) -> APIRouter:
 
     def call(use_case: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
-            return service.ops.call(use_case, *args, **kwargs)
+            return use_case(service.ops.store, *args, **kwargs)
         except UnmaskRefused as exc:
             raise HTTPException(403, str(exc)) from None
         except UnmaskNotFound as exc:
