@@ -229,3 +229,32 @@ class SyncRejectRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     line: Mapped[str] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ConsoleSessionRow(Base):
+    """A console login. Only the SHA-256 of the cookie's token is kept (high entropy, so
+    a plain hash is enough), so a copy of the database logs nobody in; revoking the row
+    ends the session at once, whatever the browser still holds."""
+
+    __tablename__ = "console_sessions"
+
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(NAME, index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    address_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class LoginFailureRow(Base):
+    """A failed console login, by hashed account name and client address (neither is
+    kept in clear: a mistyped password often lands in the name field)."""
+
+    __tablename__ = "login_failures"
+
+    failure_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_hash: Mapped[str] = mapped_column(String(64), index=True)
+    address_hash: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
