@@ -7,9 +7,13 @@ Run by `make bench-serve`. Starts the server as its own process over a fresh sto
 holding the roster, with a collector token; offers the events as fast as the clients can
 send them; a request counts when its 202 (after the commit) arrives. Prints the machine,
 events/s, the server's CPU and peak memory, the detection steps (count, mean seconds)
-from /metrics. Asserts nothing.
+from /metrics. Then arrival-to-alert latency: simulated companies (several profiles and
+seeds) streamed into the server at several offered rates, each alert line timed from the
+arrival of the event that caused it to its appearance in the operational store, beside an
+in-process floor (benchmarks/alert_latency.py). Asserts nothing.
 
     python benchmarks/bench_serve.py [--events 200000] [--request-lines 2000] [--clients 4]
+        [--rates 2000,5000,20000] [--companies classic:11,eu-telco:5] [--latency-only]
 """
 
 from __future__ import annotations
