@@ -1,13 +1,13 @@
 """Unmasking: requests to see who is behind a staff pseudonym, and their decisions.
 
-Revision ID: 0004_unmasking
+Revision ID: 0005_unmasking
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_unmasking"
-down_revision = "0003"
+revision = "0005_unmasking"
+down_revision = "throttle_windows"
 branch_labels = None
 depends_on = None
 
