@@ -106,7 +106,7 @@ def test_who_may_decide(api, who, status) -> None:
         reply = client.post(f"/v1/unmask/{made['request_id']}/{verb}", json=body,
                             headers=as_(tokens, who))  # fmt: skip
         assert reply.status_code == (
-            status if verb == "approve" else 422 if status == 200 else status
+            status if verb == "approve" else 409 if status == 200 else status
         )
 
 
@@ -121,8 +121,16 @@ def test_only_the_auditor_reads_the_audit_log(api, who, status) -> None:
 def test_bad_requests_say_why(api) -> None:
     client, service, tokens = api
     assert ask(client, tokens, "ana", INSIDER).status_code == 422  # an employee id
-    assert ask(client, tokens, "ana", service.pseudonyms.of("nobody")).status_code == 422
-    assert ask(client, tokens, "ana", service.pseudonyms.of(INSIDER), reason="").status_code == 422
+    assert ask(client, tokens, "ana", service.pseudonyms.of("nobody")).status_code == 404
+    for blank in ("", "  \n"):
+        assert (
+            ask(client, tokens, "ana", service.pseudonyms.of(INSIDER), reason=blank).status_code
+            == 422
+        )
+    made = ask(client, tokens, "ana", service.pseudonyms.of(INSIDER)).json()
+    unexplained = client.post(f"/v1/unmask/{made['request_id']}/reject", json={"why": " "},
+                              headers=as_(tokens, "pat"))  # fmt: skip
+    assert unexplained.status_code == 409 and "needs a reason" in unexplained.json()["detail"]
     missing = client.post("/v1/unmask/999/approve", json={}, headers=as_(tokens, "pat"))
     assert missing.status_code == 404 and "no such request" in missing.json()["detail"]
 

@@ -14,7 +14,7 @@ from insiderwatch.app.staff import Person
 from insiderwatch.contract.workflow import StaffIdentity, UnmaskRequest
 from insiderwatch.store.ops import OpsStore, audit
 from insiderwatch.store.ops import unmask as repo
-from insiderwatch.store.ops.unmask import UnmaskError
+from insiderwatch.store.ops.unmask import UnmaskNotFound
 
 # (pseudonym) -> the person behind it, from the roster; None when there is nobody.
 PersonLookup = Callable[[str], Person | None]
@@ -31,7 +31,7 @@ def request_unmask(
 ) -> UnmaskRequest:
     """Record a request; with ``lookup``, a pseudonym of nobody on the roster is refused."""
     if lookup is not None and lookup(pseudonym) is None:
-        raise UnmaskError(f"unmask {pseudonym}: no member of staff has this pseudonym")
+        raise UnmaskNotFound(f"unmask {pseudonym}: no member of staff has this pseudonym")
     with ops.session() as s:
         return repo.request(s, requester, pseudonym, reason, at=at)
 

@@ -92,12 +92,19 @@ class Health(BaseModel):
 
 
 class UnmaskIn(BaseModel):
-    pseudonym: str = Field(description="The staff pseudonym (anon-...).")
-    reason: str = Field(min_length=1, description="Why the requester needs to know (required).")
+    pseudonym: str = Field(
+        pattern=r"^anon-[a-z2-7]{8}$", description="The staff pseudonym (never an employee id)."
+    )
+    reason: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=r"\S",
+        description="Why the requester needs to know (required, not blank).",
+    )
 
 
 class DecisionIn(BaseModel):
-    why: str = Field("", description="Why; required to reject.")
+    why: str = Field("", max_length=2000, description="Why; required to reject.")
     hours: float | None = Field(
         None, gt=0, le=24 * 366, description="Approve: how long it holds (default: unmask_hours)."
     )

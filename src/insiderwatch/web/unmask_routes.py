@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from insiderwatch.app import unmask as cases
@@ -38,12 +38,19 @@ AUDIT_READERS = ("auditor",)
 # Who sees every request (to decide them, or to audit); the others see their own.
 SEE_ALL_REQUESTS = (*UNMASK_APPROVERS, "auditor")
 RETRY_AFTER_SECONDS = 1
+MAX_ID = 2**31 - 1  # the store's integer keys
+RequestId = Annotated[int, Path(ge=1, le=MAX_ID, description="The unmask request.")]
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No valid user token."},
     403: {"model": Problem, "description": "The user's role may not do this."},
     404: {"model": Problem, "description": "No such request or pseudonym."},
-    422: {"model": Problem, "description": "Invalid, or not possible in its state."},
+    409: {
+        "model": Problem,
+        "description": "Not possible as the request stands (decided, "
+        "expired, a rejection without a reason).",
+    },
+    422: {"model": Problem, "description": "Invalid parameters."},
     503: {"model": Problem, "description": "Operational store unavailable: retry."},
 }
 
@@ -64,7 +71,7 @@ def router(service: Service, reader: Callable[..., str]) -> APIRouter:
         except UnmaskNotFound as exc:
             raise HTTPException(404, str(exc)) from None
         except UnmaskError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise HTTPException(409, str(exc)) from None
         except Exception as exc:
             raise HTTPException(
                 503,
@@ -119,7 +126,7 @@ def router(service: Service, reader: Callable[..., str]) -> APIRouter:
         return [_out(UnmaskOut, r) for r in found]
 
     @routes.post("/unmask/{request_id}/approve", response_model=UnmaskOut)
-    def approve(request_id: int, body: DecisionIn, who: Who) -> UnmaskOut:
+    def approve(request_id: RequestId, body: DecisionIn, who: Who) -> UnmaskOut:
         """Approve for ``hours`` (default: the unmask_hours setting); privacy officers."""
         allow(who, UNMASK_APPROVERS, "deciding an unmasking")
         hours = body.hours or service.settings.unmask_hours
@@ -130,7 +137,7 @@ def router(service: Service, reader: Callable[..., str]) -> APIRouter:
         return _out(UnmaskOut, done)
 
     @routes.post("/unmask/{request_id}/reject", response_model=UnmaskOut)
-    def reject(request_id: int, body: DecisionIn, who: Who) -> UnmaskOut:
+    def reject(request_id: RequestId, body: DecisionIn, who: Who) -> UnmaskOut:
         """Reject, with the reason; privacy officers."""
         allow(who, UNMASK_APPROVERS, "deciding an unmasking")
         done = call(
@@ -140,7 +147,7 @@ def router(service: Service, reader: Callable[..., str]) -> APIRouter:
         return _out(UnmaskOut, done)
 
     @routes.post("/unmask/{request_id}/revoke", response_model=UnmaskOut)
-    def revoke(request_id: int, body: DecisionIn, who: Who) -> UnmaskOut:
+    def revoke(request_id: RequestId, body: DecisionIn, who: Who) -> UnmaskOut:
         """End an unmasking before it expires: a privacy officer, or its requester."""
         return _out(UnmaskOut, call(cases.revoke_unmask, request_id, actor=who.name, why=body.why))
 

@@ -32,7 +32,7 @@ def audit_log(
     actor: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     subject_kind: Annotated[str | None, Query(max_length=32)] = None,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     console = console_of(request)
     filters = {

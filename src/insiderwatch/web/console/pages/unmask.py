@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Form, Request
+from fastapi import Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from insiderwatch.app.unmask import (
@@ -30,6 +30,7 @@ ASKERS = frozenset(UNMASK_REQUESTERS)
 DECIDERS = frozenset(UNMASK_APPROVERS)
 UNMASKING = ASKERS | DECIDERS
 Who = Annotated[Viewer, Depends(current_viewer)]
+RequestId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # the store's integer keys
 
 
 def _page(request: Request, viewer: Viewer, *, status: int = 200, message: str = "") -> Response:
@@ -80,7 +81,7 @@ def ask(
 @pages.post("/unmask/{request_id}/approve", roles=DECIDERS)
 def approve(
     request: Request,
-    request_id: int,
+    request_id: RequestId,
     viewer: Who,
     hours: Annotated[float | None, Form(gt=0, le=24 * 366)] = None,
     why: Annotated[str, Form(max_length=2000)] = "",
@@ -94,7 +95,7 @@ def approve(
 @pages.post("/unmask/{request_id}/reject", roles=DECIDERS)
 def reject(
     request: Request,
-    request_id: int,
+    request_id: RequestId,
     viewer: Who,
     why: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
@@ -107,7 +108,7 @@ def reject(
 @pages.post("/unmask/{request_id}/revoke", roles=UNMASKING)
 def revoke(
     request: Request,
-    request_id: int,
+    request_id: RequestId,
     viewer: Who,
     why: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
