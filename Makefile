@@ -28,6 +28,7 @@ demo: $(STAMP)
 	$(BIN)/insiderwatch rejects --db $(DEMO)/insiderwatch.duckdb --limit 5
 	$(BIN)/insiderwatch detect --db $(DEMO)/insiderwatch.duckdb --out $(DEMO)/alerts.jsonl --top 5
 	$(BIN)/insiderwatch calibrate --db $(DEMO)/insiderwatch.duckdb --out $(DEMO)/routine-policy.yaml
+	$(BIN)/python tools/demo_console.py --db $(DEMO)/insiderwatch.duckdb
 
 # tools/provision.sh installs the system packages the server tests need (or says loudly
 # that it cannot); property tests run a bounded, derandomised search when CI is set.

@@ -15,7 +15,7 @@ from insiderwatch.ingest import ingest_dataset
 from insiderwatch.investigate.leak import read_leak, read_leak_upload
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
-from leak_world import FOUND, email, phone, write_world
+from leak_world import FOUND, cid, email, phone, write_world
 from sample_data import KEY_HEX
 
 KEY = HashKey(bytes.fromhex(KEY_HEX))
@@ -50,15 +50,33 @@ def test_an_upload_reads_exactly_like_the_same_file(tmp_path, name):
 
 
 def test_plain_text_lists_one_value_per_line():
-    text = f"{email(1)}\n\n  {phone(2)}  \nnot a thing\n{email(1).upper()}\n"
+    text = f"{email(1)}\n\n  {phone(2)}  \nnot a thing\n{email(1).upper()}\n{cid(3)}\n"
     reading = read_leak_upload("pasted.txt", text.encode(), KEY)
-    hashes = _columns(reading)
-    assert reading.rows_read == 4
-    assert hashes["email_hash"][0] == KEY.digest("email", email(1))
-    assert hashes["phone_hash"][1] is not None
+    rows = _columns(reading)
+    assert reading.rows_read == 5
+    assert rows["email_hash"][0] == KEY.digest("email", email(1))
+    assert rows["phone_hash"][1] is not None
+    assert rows["customer_id"] == [None, None, cid(3)]
     assert reading.duplicates == 1  # the same email in capitals
     assert dict(reading.junk) == {"phone:not_a_phone": 1}
     assert [str(where) for where, _ in reading.problems] == ["pasted.txt:4:phone"]
+
+
+def _store_deployment(world: Path):
+    return load_deployment({"db": str(world), "hash_key": KEY_HEX, "threads": 1}, environ={})
+
+
+def test_a_list_of_customer_ids_implicates_whoever_saw_those_customers(world):
+    """An id says nothing of which details went out: ``blind`` (who saw cus000-019 by name
+    and address only) is exposed to a list of their ids, not to a list of their emails."""
+    deployment = _store_deployment(world)
+    ids = "Customer ID\n" + "".join(f"{cid(i)}\n" for i in range(20)) + "nobody-of-ours\n"
+    by_id = attribute_upload(deployment, "ids.csv", ids.encode(), found_at=FOUND)
+    saw = {s.employee_id: len(s.matched_customers) for s in by_id.suspects}
+    assert by_id.customers_matched == 20 and by_id.rows.matched_none == 1
+    assert saw["leaker"] == saw["blind"] == 20
+    by_email = attribute_upload(deployment, "emails.txt", LEAK.encode(), found_at=FOUND)
+    assert "blind" not in {s.employee_id for s in by_email.suspects}
 
 
 def test_a_text_file_with_a_header_is_still_read_by_its_columns():
@@ -72,7 +90,7 @@ def test_an_unknown_upload_type_is_refused_by_name():
 
 
 def test_the_upload_use_case_ranks_like_the_file_one_and_writes_nothing(world, tmp_path):
-    deployment = load_deployment({"db": str(world), "hash_key": KEY_HEX, "threads": 1}, environ={})
+    deployment = _store_deployment(world)
     (tmp_path / "found.csv").write_text(LEAK)
     before = sorted(p.name for p in world.parent.iterdir())
     from_file = attribute(deployment, tmp_path / "found.csv", found_at=FOUND)

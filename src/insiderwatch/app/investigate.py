@@ -10,6 +10,7 @@ from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.keys import existing_key
 from insiderwatch.contract import SuspectReport
 from insiderwatch.contract.investigate import EmployeeTimeline
+from insiderwatch.contract.workflow import AuditEntry
 from insiderwatch.investigate.attribution import attribute as attribute_leak
 from insiderwatch.investigate.attribution import attribute_reading
 from insiderwatch.investigate.leak import read_leak_upload
@@ -17,6 +18,7 @@ from insiderwatch.investigate.outside_map import MappedSource, load_mapping
 from insiderwatch.investigate.timeline import other_names
 from insiderwatch.investigate.timeline import timeline as read_timeline
 from insiderwatch.store import Store
+from insiderwatch.store.ops import OpsStore, audit
 
 
 def timeline(
@@ -83,3 +85,26 @@ def _outside_sources(deployment: Deployment) -> list[MappedSource]:
     """The partners and processors of the setting ``outside_sources``."""
     mapping = deployment.settings["outside_sources"]
     return load_mapping(Path(mapping)) if mapping else []
+
+
+def audit_attribution(
+    ops: OpsStore, *, actor: str, run_id: str, report: SuspectReport
+) -> AuditEntry:
+    """Record that ``actor`` attributed a list found outside: its counts, the verdict and
+    the suspects shown (employee ids, for the auditor), never a value of the list."""
+    with ops.session() as s:
+        return audit.append(
+            s,
+            actor=actor,
+            action="leak.attribute",
+            subject_kind="leak",
+            subject_id=run_id,
+            why="who could have leaked a list found outside",
+            detail={
+                "rows_read": report.rows.read,
+                "customers_matched": report.customers_matched,
+                "found_at": report.found_at.isoformat() if report.found_at else None,
+                "verdict": report.verdict.kind if report.verdict else None,
+                "suspects": [s.employee_id for s in report.suspects],
+            },
+        )

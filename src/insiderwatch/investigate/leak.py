@@ -35,13 +35,18 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("name", "fullname", "customer", "customername", "contact", "contactname"),
     "surname": ("surname", "lastname", "familyname"),
     "postcode": ("postcode", "postalcode", "zip", "zipcode", "postcodezip", "post"),
+    "customer_id": ("customerid", "customerno", "customernumber", "clientid", "accountid",
+                    "accountnumber", "id"),
 }  # fmt: skip
 SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json")
 # How many junk rows are located one by one in the report; the rest are only counted.
 MAX_PROBLEMS = 20
-# What is kept of a row: hashes, and the surname and postcode (stored in clear for
-# customers too) for rows with neither email nor phone.
-_STORED = ("email_hash", "phone_hash", "surname", "postcode")
+# What is kept of a row: hashes, the surname and postcode (stored in clear for customers
+# too) for rows with neither email nor phone, and a customer id (an internal key, not a
+# contact detail: a list of ids is an export from inside).
+_STORED = ("email_hash", "phone_hash", "surname", "postcode", "customer_id")
+# A customer id in a plain list: one token of letters, digits and - _ . : (no spaces).
+_ID_LIKE = re.compile(r"[\w.:-]{1,64}")
 
 
 @dataclass
@@ -138,7 +143,7 @@ def _format(name: str) -> str:
 
 
 def _csv_records(
-    name: str, fh: io.TextIOBase, values_without_header: bool
+    name: str, fh: io.TextIOBase, values_without_header: bool, region: str
 ) -> Iterator[tuple[int, dict[str, str | None]]]:
     sample = fh.read(64 << 10)
     fh.seek(0)
@@ -152,12 +157,12 @@ def _csv_records(
     if not kinds and values_without_header and header is not None:
         # A plain text list: one email or phone per line, no header.
         fh.seek(0)
-        yield from _value_records(fh)
+        yield from _value_records(fh, region)
         return
     if not kinds:
         # The header is not echoed: in a file without one it is a customer's details.
         raise UnreadableFileError(
-            f"no email, phone, name or postcode column among {len(header or [])} header "
+            f"no email, phone, name, postcode or customer id column among {len(header or [])} header "
             f"column(s); the first row must name them (e.g. email,phone)",
             Location(file=name, row=1),
         )
@@ -167,12 +172,17 @@ def _csv_records(
         yield row_no, {k: cells[i] if i < len(cells) else None for k, i in kinds.items()}
 
 
-def _value_records(fh: io.TextIOBase) -> Iterator[tuple[int, dict[str, str | None]]]:
-    """Each non-empty line one value: an email when it holds an @, else a phone."""
+def _value_records(fh: io.TextIOBase, region: str) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """Each non-empty line one value: an email when it holds an @, else a phone number,
+    else a customer id when it is one token."""
     for row_no, line in enumerate(fh, start=1):
         value = line.strip()
-        if value:
+        if not value:
+            continue
+        if "@" in value or clean_phone(value, region) or not _ID_LIKE.fullmatch(value):
             yield row_no, {"email" if "@" in value else "phone": value}
+        else:
+            yield row_no, {"customer_id": value}
 
 
 def _jsonl_records(fh: io.TextIOBase) -> Iterator[tuple[int, dict[str, str | None]]]:
@@ -226,7 +236,9 @@ def _read(
     try:
         with _open_text(raw, name.endswith(".gz")) as fh:
             records = (
-                _jsonl_records(fh) if fmt == "jsonl" else _csv_records(name, fh, fmt == "text")
+                _jsonl_records(fh)
+                if fmt == "jsonl"
+                else _csv_records(name, fh, fmt == "text", phone_region)
             )
             for row_no, record in records:
                 reading.rows_read += 1
@@ -251,7 +263,8 @@ def _read(
 
 
 def _clean(record: dict[str, str | None], key: HashKey, region: str) -> tuple | str:
-    """(email_hash, phone_hash, surname, postcode), or the field:reason why the row is junk."""
+    """(email_hash, phone_hash, surname, postcode, customer_id), or the field:reason why
+    the row is junk."""
     if "_error" in record:
         return str(record["_error"])
     email_raw, phone_raw = _blank(record.get("email")), _blank(record.get("phone"))
@@ -259,8 +272,15 @@ def _clean(record: dict[str, str | None], key: HashKey, region: str) -> tuple | 
     phone = clean_phone(phone_raw, region)
     surname = surname_key(record.get("surname") or record.get("name"))
     postcode = postcode_key(record.get("postcode"))
-    if email or phone or (surname and postcode):
-        return (key.digest("email", email), key.digest("phone", phone), surname, postcode)
+    customer = (record.get("customer_id") or "").strip() or None
+    if email or phone or (surname and postcode) or customer:
+        return (
+            key.digest("email", email),
+            key.digest("phone", phone),
+            surname,
+            postcode,
+            customer,
+        )
     if email_raw:
         return "email:not_an_email"
     if phone_raw:
@@ -286,7 +306,7 @@ def check_readable(reading: LeakReading) -> None:
     if reading.rows_read and not reading.rows.num_rows:
         top = ", ".join(f"{r} ({n})" for r, n in reading.junk.most_common(3))
         raise InsiderwatchError(
-            f"none of {reading.rows_read} rows holds a usable email, phone or name with "
-            f"postcode: {top}",
+            f"none of {reading.rows_read} rows holds a usable email, phone, customer id or "
+            f"name with postcode: {top}",
             Location(file=reading.file),
         )

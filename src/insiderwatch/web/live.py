@@ -93,8 +93,12 @@ def prepare(store: Store) -> None:
 
 def unpublished(store: Store) -> list[Alert]:
     """Lines of the alert history no sink has confirmed yet, in history order."""
-    done = set(store.con.execute("SELECT alert_id, revision FROM published_alerts").fetchall())
-    return [a for a in read_alert_history(store) if (a.alert_id, a.revision) not in done]
+    # The anti-join runs in DuckDB: only the few unpublished lines become records.
+    return read_alert_history(
+        store,
+        "NOT EXISTS (SELECT 1 FROM published_alerts p "
+        "WHERE p.alert_id = alerts.alert_id AND p.revision = alerts.revision)",
+    )
 
 
 def unpublished_count(store: Store) -> int:

@@ -2,7 +2,7 @@
 and groups noisy ones), indexes for keyset pages of the queue at any size, cases with an
 assignee, notes and attached evidence, and suppressions proposed from a dismissal.
 
-Revision ID: 0004
+Revision ID: console_work
 """
 
 import json
@@ -10,8 +10,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "console_work"
+down_revision = "throttle_windows"
 branch_labels = None
 depends_on = None
 
