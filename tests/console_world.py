@@ -103,7 +103,7 @@ def synthetic_alerts(
     out = []
     for i in range(count):
         detected = start + dt.timedelta(minutes=rng.randrange(0, 60 * 24 * 60))
-        picked = rng.sample(detectors, rng.choice((1, 1, 1, 2)))
+        picked = rng.sample(detectors, min(len(detectors), rng.choice((1, 1, 1, 2))))
         out.append(
             Alert(
                 alert_id=f"{prefix}-{i:07d}",
