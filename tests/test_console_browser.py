@@ -28,9 +28,9 @@ TIMEOUT_MS = 30_000
 def site(tmp_path_factory, request) -> Iterator[ConsoleSite]:
     with console_site(tmp_path_factory.mktemp("console-site")) as built:
         yield built
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"console screenshots: {SCREENSHOTS}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\nconsole screenshots: {SCREENSHOTS}")
 
 
 @pytest.fixture(scope="module")
