@@ -4,6 +4,8 @@ helpers to log in through the login form the way a browser does."""
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from insiderwatch.app.alerts import sync_store
 from insiderwatch.app.users import add_user
+from insiderwatch.contract import Alert
 from insiderwatch.contract.workflow import ROLES
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.ingest import ingest_dataset
@@ -82,3 +85,47 @@ def login(client: TestClient, name: str, password: str = PASSWORD, next_url: str
 def csrf_of(client: TestClient, path: str = "/") -> str:
     """The session's CSRF token, as a page carries it."""
     return _CSRF.search(client.get(path).text).group(1)
+
+
+def synthetic_alerts(
+    count: int,
+    employees: list[str],
+    *,
+    seed: int = 0,
+    detectors: tuple[str, ...] = ("volume", "vip", "exfiltration", "canary", "sensitivity"),
+    start: dt.datetime = dt.datetime(2026, 9, 1, tzinfo=dt.UTC),
+    prefix: str = "S",
+) -> list[Alert]:
+    """Alert-history lines (revision 0) of varied severity, score, time, employee and
+    detectors, to fill the queue beyond what a small company produces."""
+    rng = random.Random(seed)
+    severities = ("low", "medium", "high", "critical")
+    out = []
+    for i in range(count):
+        detected = start + dt.timedelta(minutes=rng.randrange(0, 60 * 24 * 60))
+        picked = rng.sample(detectors, min(len(detectors), rng.choice((1, 1, 1, 2))))
+        out.append(
+            Alert(
+                alert_id=f"{prefix}-{i:07d}",
+                revision=0,
+                employee_id=rng.choice(employees),
+                score=float(rng.randrange(10, 100)),
+                severity=rng.choice(severities),
+                detected_at=detected,
+                opened_at=detected,
+                first_seen=detected - dt.timedelta(hours=1),
+                last_seen=detected,
+                summary=f"synthetic alert {i} from {' and '.join(picked)}",
+                detectors=picked,
+                reasons=[f"{d}: synthetic" for d in picked],
+                event_ids=[f"ev-{i}"],
+                customer_ids=[],
+                finding_ids=[f"f-{i}"],
+            )
+        )
+    return out
+
+
+def employees_of(world: World) -> list[str]:
+    with world.service.reading() as store:
+        return [r[0] for r in store.con.execute("SELECT employee_id FROM employees").fetchall()]

@@ -88,6 +88,7 @@ def test_pasted_text_is_one_value_a_line(world, investigator):
     [
         ({}, None, "choose a file or paste the list"),
         ({"found_at": "last tuesday", "pasted": "a@b.example"}, None, "is not a date and time"),
+        ({"top": "-1", "pasted": "a@b.example"}, None, "not a whole number from 0 to 100"),
         ({}, {"found": ("list.xlsx", b"PK\x03\x04", "application/zip")}, "unknown leak file type"),
         ({}, {"found": ("list.csv", b"who,what\nx,y\n", "text/csv")}, "list.csv:1"),
     ],

@@ -354,6 +354,14 @@ SETTINGS: tuple[Setting, ...] = (
         _above_zero,
     ),
     Setting(
+        "console_noisy_alerts",
+        20,
+        "The console's alert queue shows a set of detectors as one grouped row once it has "
+        "this many new low or medium alerts (high and critical ones are never grouped); 0 "
+        "never groups.",
+        _positive_int,
+    ),
+    Setting(
         "tail_interval",
         1.0,
         "Seconds between two looks at the tailed logs for new lines and rotated files.",

@@ -33,6 +33,7 @@ pages = Pages(__name__)
 PASTED_NAME = "pasted.txt"
 ACCEPT = ".csv,.tsv,.txt,.jsonl,.ndjson,.json,.gz"
 DEFAULT_TOP = 10
+MAX_TOP = 100
 
 
 @pages.get("/attribute", roles=TRIAGE, nav="Leak attribution", nav_order=60)
@@ -49,18 +50,19 @@ async def attribute_submit(
     found: Annotated[UploadFile | None, File()] = None,
     pasted: Annotated[str, Form(max_length=5_000_000)] = "",
     found_at: Annotated[str, Form(max_length=40)] = "",
-    top: Annotated[int, Form(ge=0, le=100)] = DEFAULT_TOP,
+    top: Annotated[str, Form(max_length=10)] = str(DEFAULT_TOP),
 ) -> Response:
     console = console_of(request)
     form = {"found_at": found_at, "top": top}
     try:
         when = _found_at(found_at)
+        shown_after = _top(top)
         name, data = await _the_list(found, pasted, console.service.settings.max_request_bytes)
     except ValueError as exc:
         return _page(request, viewer, status=422, error=str(exc), form=form)
     service = console.service
     try:
-        report = await asyncio.to_thread(_attribute, service, name, data, when, top)
+        report = await asyncio.to_thread(_attribute, service, name, data, when, shown_after)
     except InsiderwatchError as exc:
         # Our errors name the file, row and field, never a value of the list.
         return _page(request, viewer, status=422, error=str(exc), form=form)
@@ -92,6 +94,12 @@ async def _the_list(found: UploadFile | None, pasted: str, limit: int) -> tuple[
     if len(data) > limit:
         raise ValueError(f"the list is larger than max_request_bytes ({limit} bytes)")
     return name, data
+
+
+def _top(text: str) -> int:
+    if not text.strip().isdigit() or not 0 <= int(text) <= MAX_TOP:
+        raise ValueError(f"suspects shown: {text!r} is not a whole number from 0 to {MAX_TOP}")
+    return int(text)
 
 
 def _found_at(text: str) -> dt.datetime | None:
