@@ -7,6 +7,7 @@ screenshots land in build/console-screenshots/ (the path is printed at the end).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -112,6 +113,47 @@ def test_a_wrong_password_is_refused_on_the_login_page(browser, site):
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_contain_text("Wrong user name or password")
     page.close()
+
+
+def test_the_queue_by_keyboard_and_bulk_triage(visit, site):
+    """j/k move through the queue (the current row focused), x selects, / jumps to the
+    filters; the selection then goes to triaging in one submit."""
+    analyst = visit("analyst")
+    page = analyst.page
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Alerts").click()
+    expect(page.get_by_role("heading", name="Alert queue", level=1)).to_be_visible()
+    analyst.check("queue")
+    rows = page.locator("tr[data-row]")
+    assert rows.count() >= 2, "the simulated company should raise several alerts"
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(rows.nth(1)).to_have_class(re.compile(r"\bcurrent\b"))
+    expect(rows.nth(1).get_by_role("link")).to_be_focused()
+    page.keyboard.press("k")
+    expect(rows.nth(0)).to_have_class(re.compile(r"\bcurrent\b"))
+    expect(rows.nth(1)).not_to_have_class(re.compile(r"\bcurrent\b"))
+    page.keyboard.press("x")
+    expect(rows.nth(0).get_by_role("checkbox")).to_be_checked()
+    expect(page.locator("#selected-count")).to_have_text("1 alert selected")
+    page.keyboard.press("/")
+    expect(page.get_by_label("Severity")).to_be_focused()
+    # The skip link is the first stop of the Tab order and leads to the content.
+    page.reload()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    # Bulk triage: the first alert to triaging.
+    chosen = rows.nth(0).get_by_role("checkbox").get_attribute("value")
+    rows.nth(0).get_by_role("checkbox").check()
+    page.get_by_label("Action").select_option("triaging")
+    page.get_by_label("Why", exact=True).fill("looks like a harvest")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.get_by_role("status")).to_contain_text("1 alert(s) changed")
+    analyst.check("bulk-triage")
+    page.get_by_role("link", name="Back to the queue").click()
+    row = page.locator("tr[data-row]", has=page.locator(f'input[value="{chosen}"]'))
+    expect(row).to_contain_text("triaging")
 
 
 def test_attribute_a_leak(visit, site):

@@ -239,8 +239,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "detect_interval_seconds",
-        2.0,
-        "Live detection steps at least this often while new events have arrived.",
+        0.5,
+        "Live detection steps this long after the first new event (but no sooner than the "
+        "last step took, after it ended).",
         _positive_float,
     ),
     Setting(
