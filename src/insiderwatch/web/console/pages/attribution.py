@@ -3,7 +3,7 @@ matched through the deployment's keyed hashes in memory, and the ranked suspects
 shown with their explanations and the verdict on an outside source, staff as the
 viewer may see them (``identity.shown_name``). The list itself is never written to disk,
 a store or a log; the audit log records who asked, when, and what came of it (counts,
-verdict, the suspects' ids), never a value of the list."""
+verdict, the suspects' pseudonyms), never a value of the list."""
 
 from __future__ import annotations
 
@@ -70,8 +70,8 @@ async def attribute_submit(
         del data
     run_id = f"leak-{uuid.uuid4().hex[:12]}"
     # No record, no result: the audit entry commits before anything is shown.
-    await asyncio.to_thread(audit_attribution, console.ops, actor=viewer.name,
-                            run_id=run_id, report=report)  # fmt: skip
+    await asyncio.to_thread(audit_attribution, console.ops, actor=viewer.name, run_id=run_id,
+                            report=report, pseudonym_of=service.pseudonyms.of)  # fmt: skip
     shown = _shown(report, lambda e: shown_name(console, viewer, e))
     return _page(request, viewer, report=shown, run_id=run_id, form=form)
 
