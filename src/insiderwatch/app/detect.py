@@ -8,8 +8,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import msgspec
-
 from insiderwatch.alerts import (
     explained_share,
     read_alert_history,
@@ -66,15 +64,41 @@ def detect_step(
     publishes them there itself, from the store it holds open, and retries until they
     are taken, so recording them here too would open that store on every step for
     nothing."""
-    encode = msgspec.json.encode
     with deployment.using(store, create=False) as s:
-        before = {encode(a) for a in read_alert_history(s)}
+        before = _snapshot(s)
         summary = _run(s, deployment, until, progress)
-        new = [a for a in read_alert_history(s) if encode(a) not in before]
+        new = _changed_since(s, before)
     # Only what changed goes to the ops store: the live path records the same lines a
     # replay would, without re-reading the whole history every step.
     recorded = record_lines(deployment, new) if new and record else None
     return DetectStep(summary=summary, new_lines=new, recorded=recorded)
+
+
+# Lines of the history as they stood before a step, compared in DuckDB: a step changes a
+# handful of lines, and decoding the whole history into records twice per step to find
+# them costs more than the step itself once the history is long.
+_BEFORE = "alerts_before_step"
+
+
+def _snapshot(store: Store) -> str | None:
+    if not store.has_table("alerts"):
+        return None
+    store.con.execute(f"CREATE OR REPLACE TEMP TABLE {_BEFORE} AS SELECT * FROM alerts")
+    return _BEFORE
+
+
+def _changed_since(store: Store, before: str | None) -> list[Alert]:
+    """History lines that are new or differ in any field from the snapshot."""
+    if before is None:
+        return read_alert_history(store)
+    try:
+        return read_alert_history(
+            store,
+            f"(alert_id, revision) IN (SELECT alert_id, revision FROM "
+            f"(SELECT * FROM alerts EXCEPT SELECT * FROM {before}))",
+        )
+    finally:
+        store.con.execute(f"DROP TABLE IF EXISTS {before}")
 
 
 def detect(

@@ -105,6 +105,7 @@ class TriagedAlert(msgspec.Struct, kw_only=True, frozen=True):
     assignee: str | None = None
     case_id: int | None = None
     close_reason: CloseReason | None = None
+    detectors: list[str] = []
 
 
 class AlertDossier(msgspec.Struct, kw_only=True, frozen=True):

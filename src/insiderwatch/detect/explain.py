@@ -38,6 +38,10 @@ FIELD_WEIGHTS = {"name": 0.5, "email": 1.5, "phone": 1.5, "address": 1.0, "payme
                  "orders": 0.5, "notes": 0.5}  # fmt: skip
 CONTACT_BONUS = 1.0
 
+# Peers: same role in the same family of teams ("fraud-6" and "fraud-10"), over the
+# employees table aliased ``e`` (the console lists and filters by the same groups).
+PEER_GROUP = "e.role || ':' || regexp_replace(coalesce(e.team, ''), '[-_ ]*[0-9]+$', '')"
+
 
 # Rows a search returned beyond the customers it listed (warehouse queries list none):
 # each such search adds a little, growing with the log of the extra rows. Shared by the
@@ -98,8 +102,7 @@ SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
        coalesce(a.record_count, len(a.customer_ids)) AS record_count, a.app, a.case_id,
        a.src_ip, a.device_id, a.destination,
        e.role, e.team, e.surname, e.home_postcode, e.departs_on,
-       -- Peers: same role in the same family of teams ("fraud-6" and "fraud-10").
-       e.role || ':' || regexp_replace(coalesce(e.team, ''), '[-_ ]*[0-9]+$', '') AS peer_group,
+       {PEER_GROUP} AS peer_group,
        a.time >= $s AS in_step,
        CASE WHEN a.action = 'login' THEN 'login'
             WHEN list_contains({sql_list(x.policy_roles)}, e.role) THEN 'policy:' || e.role

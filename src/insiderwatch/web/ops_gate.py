@@ -47,6 +47,10 @@ class OpsGate:
         self._confirmed[key] = (time.monotonic(), info.kind, info.owner)
         return info.owner if info.kind == kind else None
 
+    @property
+    def store(self) -> OpsStore:
+        return self.ops
+
     def collector_source(self, token: str) -> str | None:
         return self._owner(token, "source")
 

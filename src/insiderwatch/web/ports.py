@@ -5,10 +5,17 @@ the real store and does not import it."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from insiderwatch.store.ops import OpsStore
 
 
 class OpsPort(Protocol):
+    @property
+    def store(self) -> OpsStore:
+        """The store itself, for the console's use cases (``app/``), which take it."""
+
     def collector_source(self, token: str) -> str | None:
         """The source a collector token was issued for; None when it is not valid."""
 

@@ -301,4 +301,5 @@ def triaged(row: AlertRow) -> TriagedAlert:
         assignee=row.assignee,
         case_id=row.case_id,
         close_reason=row.close_reason,  # type: ignore[arg-type]
+        detectors=row.detectors.split("+") if row.detectors else [],
     )

@@ -1,0 +1,99 @@
+"""Typed records of the investigation console's access control: who is logged in, with
+which role, and what a login attempt came to."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import msgspec
+
+from insiderwatch.contract.records import Severity
+from insiderwatch.contract.workflow import AlertState, Role, TriagedAlert
+
+UtcTime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
+
+
+class Viewer(msgspec.Struct, kw_only=True, frozen=True):
+    """A logged-in console user, as every page sees them: name, role, and the session's
+    CSRF token that each state-changing request must echo."""
+
+    name: str
+    role: Role
+    csrf_token: str
+    expires_at: UtcTime
+
+
+LoginRefusal = Literal["invalid", "throttled"]
+
+
+class LoginOutcome(msgspec.Struct, kw_only=True, frozen=True):
+    """A login attempt: the session token (shown to the browser once, stored only as a
+    hash) and the viewer, or why it was refused. ``invalid`` and ``throttled`` never say
+    whether the account exists."""
+
+    token: str | None = None
+    viewer: Viewer | None = None
+    refused: LoginRefusal | None = None
+
+
+class LoginPolicy(msgspec.Struct, kw_only=True, frozen=True):
+    """How long sessions last and how many failed logins are allowed (from the settings)."""
+
+    session_hours: float = 8.0
+    idle_minutes: float = 30.0
+    per_account: int = 5
+    per_address: int = 20
+    window_minutes: float = 15.0
+
+
+QueueSort = Literal["score", "newest", "oldest"]
+QUEUE_SORTS: tuple[QueueSort, ...] = ("score", "newest", "oldest")
+
+
+class QueueQuery(msgspec.Struct, kw_only=True, frozen=True):
+    """What the alert queue shows: filters (all optional, all must hold), the order, and
+    the keyset cursor of the page (``after``: from the previous page's ``next_cursor``)."""
+
+    severities: list[Severity] = []
+    detector: str | None = None
+    state: AlertState | None = None
+    assignee: str | None = None  # a user name, or UNASSIGNED
+    detected_from: dt.date | None = None
+    detected_to: dt.date | None = None  # inclusive
+    peer_group: str | None = None
+    sort: QueueSort = "score"
+    after: str | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+
+
+UNASSIGNED = "-"
+
+
+class NoisyGroup(msgspec.Struct, kw_only=True, frozen=True):
+    """New low or medium alerts from one set of detectors, so many that the queue shows
+    them as one row (they stay one click away, filtered by the detector)."""
+
+    detectors: list[str]
+    alerts: int
+    top_score: float
+    first_detected: UtcTime
+    last_detected: UtcTime
+
+
+class QueuePage(msgspec.Struct, kw_only=True, frozen=True):
+    alerts: list[TriagedAlert]
+    groups: list[NoisyGroup] = []
+    next_cursor: str | None = None
+
+
+class BulkRefusal(msgspec.Struct, kw_only=True, frozen=True):
+    alert_id: str
+    reason: str
+
+
+class BulkResult(msgspec.Struct, kw_only=True, frozen=True):
+    """A bulk triage: the alerts changed, and each one refused with the reason."""
+
+    changed: list[str] = []
+    refused: list[BulkRefusal] = []

@@ -1,0 +1,177 @@
+"""The investigation console in a real browser: Debian's Chromium driven by Playwright
+against ``insiderwatch serve`` running in its own process over a simulated company
+(tests/console_site.py). Every page visited is checked with axe-core in the light and
+the dark colour scheme (serious and critical violations fail) and photographed; the
+screenshots land in build/console-screenshots/ (the path is printed at the end).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from browser import SCREENSHOTS, axe_violations, chromium, failing
+from console_site import ConsoleSite, console_site
+from insiderwatch.privacy import HashKey
+from insiderwatch.privacy.pseudonyms import pseudonym
+from sample_data import KEY_HEX
+
+KEY = HashKey(bytes.fromhex(KEY_HEX))
+SCHEMES = ("light", "dark")
+# Generous for a loaded 2-core machine; a page that answers at all answers in well under.
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, request) -> Iterator[ConsoleSite]:
+    with console_site(tmp_path_factory.mktemp("console-site")) as built:
+        yield built
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\nconsole screenshots: {SCREENSHOTS}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with chromium() as opened:
+        yield opened
+
+
+class Visitor:
+    """One user's browser tab: logs in, and checks and photographs every page it sees."""
+
+    def __init__(self, context: BrowserContext, site: ConsoleSite, role: str) -> None:
+        self.site, self.role = site, role
+        self.context = context
+        self.page: Page = context.new_page()
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.problems: list[str] = []
+        self.console_errors: list[str] = []
+        self.page.on(
+            "console",
+            lambda m: self.console_errors.append(m.text) if m.type == "error" else None,
+        )
+
+    def log_in(self) -> Visitor:
+        page = self.page
+        page.goto(f"{self.site.url}/login")
+        page.get_by_label("User name").fill(self.site.users[self.role])
+        page.get_by_label("Password").fill(self.site.password)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        return self
+
+    def check(self, name: str) -> None:
+        """axe-core on the page as it is, in both colour schemes, with a screenshot of
+        each; serious or critical violations fail the test at its end, all together."""
+        for scheme in SCHEMES:
+            self.page.emulate_media(color_scheme=scheme)
+            self.page.screenshot(
+                path=SCREENSHOTS / f"{self.role}-{name}-{scheme}.png", full_page=True
+            )
+            self.problems += [f"{name} ({scheme}): {p}" for p in failing(axe_violations(self.page))]
+        self.page.emulate_media(color_scheme="light")
+
+    def close(self) -> None:
+        self.context.close()
+        csp = [e for e in self.console_errors if "Content Security Policy" in e]
+        assert not csp, f"the page broke its own content security policy: {csp}"
+        assert not self.problems, "accessibility:\n" + "\n".join(self.problems)
+
+
+@pytest.fixture
+def visit(browser: Browser, site: ConsoleSite):
+    """``visit(role)``: a logged-in tab for a user of ``role``; checked when the test ends."""
+    opened: list[Visitor] = []
+
+    def open_as(role: str) -> Visitor:
+        visitor = Visitor(browser.new_context(), site, role).log_in()
+        opened.append(visitor)
+        return visitor
+
+    yield open_as
+    for visitor in opened:
+        visitor.close()
+
+
+def test_log_in_and_see_the_start_page(visit, site):
+    analyst = visit("analyst")
+    analyst.check("home")
+    expect(analyst.page.get_by_role("navigation", name="Main")).to_be_visible()
+
+
+def test_a_wrong_password_is_refused_on_the_login_page(browser, site):
+    page = browser.new_page()
+    page.goto(f"{site.url}/")
+    expect(page).to_have_url(f"{site.url}/login?next=%2F")
+    page.get_by_label("User name").fill(site.users["analyst"])
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Wrong user name or password")
+    page.close()
+
+
+def test_the_queue_by_keyboard_and_bulk_triage(visit, site):
+    """j/k move through the queue (the current row focused), x selects, / jumps to the
+    filters; the selection then goes to triaging in one submit."""
+    analyst = visit("analyst")
+    page = analyst.page
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Alerts").click()
+    expect(page.get_by_role("heading", name="Alert queue", level=1)).to_be_visible()
+    analyst.check("queue")
+    rows = page.locator("tr[data-row]")
+    assert rows.count() >= 2, "the simulated company should raise several alerts"
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(rows.nth(1)).to_have_class(re.compile(r"\bcurrent\b"))
+    expect(rows.nth(1).get_by_role("link")).to_be_focused()
+    page.keyboard.press("k")
+    expect(rows.nth(0)).to_have_class(re.compile(r"\bcurrent\b"))
+    expect(rows.nth(1)).not_to_have_class(re.compile(r"\bcurrent\b"))
+    page.keyboard.press("x")
+    expect(rows.nth(0).get_by_role("checkbox")).to_be_checked()
+    expect(page.locator("#selected-count")).to_have_text("1 alert selected")
+    page.keyboard.press("/")
+    expect(page.get_by_label("Severity")).to_be_focused()
+    # The skip link is the first stop of the Tab order and leads to the content.
+    page.reload()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    # Bulk triage: the first alert to triaging.
+    chosen = rows.nth(0).get_by_role("checkbox").get_attribute("value")
+    rows.nth(0).get_by_role("checkbox").check()
+    page.get_by_label("Action").select_option("triaging")
+    page.get_by_label("Why", exact=True).fill("looks like a harvest")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.get_by_role("status")).to_contain_text("1 alert(s) changed")
+    analyst.check("bulk-triage")
+    page.get_by_role("link", name="Back to the queue").click()
+    row = page.locator("tr[data-row]", has=page.locator(f'input[value="{chosen}"]'))
+    expect(row).to_contain_text("triaging")
+
+
+def test_attribute_a_leak(visit, site):
+    investigator = visit("investigator")
+    page = investigator.page
+    page.get_by_role("link", name="Leak attribution").first.click()
+    expect(page.get_by_role("heading", name="Leak attribution", level=1)).to_be_visible()
+    investigator.check("attribution-form")
+    page.get_by_label("File (CSV, text or JSON Lines").set_input_files(
+        files=[{"name": "found.csv", "mimeType": "text/csv", "buffer": site.leak_csv}]
+    )
+    page.get_by_role("button", name="Find the source").click()
+    verdict = page.locator("#verdict")
+    expect(verdict).to_be_visible()
+    shown = pseudonym(KEY, site.leaker)
+    first = page.locator("#suspects tbody tr").first
+    expect(first).to_contain_text(shown)
+    expect(first).to_contain_text("leaker")
+    expect(verdict).to_contain_text(shown)
+    assert site.leaker not in page.content()  # staff stay pseudonyms
+    investigator.check("attribution-result")
