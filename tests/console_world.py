@@ -14,7 +14,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from insiderwatch.app.alerts import sync_store
+from insiderwatch.alerts import read_alert_history
+from insiderwatch.app.alerts import sync_store, triage
 from insiderwatch.app.users import add_user
 from insiderwatch.contract import Alert
 from insiderwatch.contract.workflow import ROLES
@@ -37,18 +38,42 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _LOGIN_TOKEN = re.compile(r'name="login_token" value="([^"]+)"')
 
 
+# Every alert asks one approval before suspending its employee at an identity provider
+# that is not there (a closed loopback port): approving records the decision and runs
+# the action, which then fails without reaching anyone.
+RESPOND_YAML = """version: 1
+sinks:
+  lake: {{type: ocsf-file, path: {path}}}
+routes:
+  - {{name: lake, min_severity: low, sinks: [lake], throttle: null}}
+scim:
+  url: http://127.0.0.1:9/scim/v2
+  token_env: INSIDERWATCH_TEST_SCIM_TOKEN
+playbooks:
+  - name: watch
+    description: Every alert asks one person before the employee is suspended.
+    when: {{severities: [low, medium, high, critical]}}
+    mode: approve
+    approvals: 1
+    actions: [suspend]
+"""
+
+
 @dataclass
 class World:
     service: Service
     alert_ids: list[str]
+    case_id: int  # a case the first alert was escalated into
 
 
 def make_world(folder: Path, **flags) -> World:
     """The episode company detected, its alert history in the ops store, a user per role;
     plain-http cookies (the test client talks http)."""
     dataset = episode_company().write(folder / "dataset")
+    respond = folder / "respond.yaml"
+    respond.write_text(RESPOND_YAML.format(path=folder / "findings.jsonl"))
     flags = {"db": str(folder / "iw.duckdb"), "hash_key": KEY_HEX, "threads": 1,
-             "console_secure_cookies": False, **flags}  # fmt: skip
+             "console_secure_cookies": False, "respond_config": str(respond), **flags}  # fmt: skip
     with Store(flags["db"], threads=1) as store:
         ingest_dataset(store, dataset, KEY)
         run_detection(store, DetectionConfig())
@@ -60,8 +85,14 @@ def make_world(folder: Path, **flags) -> World:
     for role, name in USERS.items():
         add_user(ops, name, role, PASSWORD, actor="test")
     with service.reading() as store:
-        ids = [r[0] for r in store.con.execute("SELECT DISTINCT alert_id FROM alerts").fetchall()]
-    return World(service=service, alert_ids=sorted(ids))
+        ids = sorted(
+            r[0] for r in store.con.execute("SELECT DISTINCT alert_id FROM alerts").fetchall()
+        )
+        # The playbook asks for an approval on every alert: pending containment actions.
+        service.responder.handle(read_alert_history(store))
+    triage(ops, ids[0], "triaging", actor="test")
+    escalated = triage(ops, ids[0], "escalated", actor="test", new_case="world case")
+    return World(service=service, alert_ids=ids, case_id=escalated.case_id)
 
 
 @contextmanager

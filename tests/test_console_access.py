@@ -46,7 +46,7 @@ def sessions(world):
 def sample_path(route, world) -> str:
     """The route's path with real values for its parameters (a new parameter needs a
     sample here, or this fails naming it)."""
-    samples = {"alert_id": world.alert_ids[0]}
+    samples = {"alert_id": world.alert_ids[0], "case_id": world.case_id, "action_id": "any"}
 
     def value(match: re.Match) -> str:
         name = match.group(1).split(":")[0]

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from insiderwatch.contract.records import Severity
-from insiderwatch.contract.workflow import AlertState, Role, TriagedAlert
+from insiderwatch.contract.workflow import AlertDossier, AlertState, Role, TriagedAlert
 
 UtcTime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
 
@@ -97,3 +97,60 @@ class BulkResult(msgspec.Struct, kw_only=True, frozen=True):
 
     changed: list[str] = []
     refused: list[BulkRefusal] = []
+
+
+class DayValue(msgspec.Struct, kw_only=True, frozen=True):
+    """One day of a measure: the employee's own value and the peers' distribution. The
+    alert's own day carries the value when the finding fired and the line it crossed,
+    never the day's total (later events are not what detection saw)."""
+
+    day: dt.date
+    own: float
+    peer_median: float | None = None
+    peer_high: float | None = None  # the peers' 90th percentile that day
+    line: float | None = None  # the threshold crossed (the alert's day only)
+
+
+class BaselineMove(msgspec.Struct, kw_only=True, frozen=True):
+    """The baseline a finding crossed: which measure, the value against the line, the
+    employee's usual and the peers', over which window, and the days that show it."""
+
+    detector: str
+    measure: str
+    meaning: str  # what the measure counts, in words
+    observed: float | None
+    threshold: float | None
+    own_usual: float | None
+    peer_usual: float | None
+    peer_group: str | None
+    window_start: dt.date
+    window_end: dt.date
+    days: list[DayValue] = []
+
+
+class EvidenceEvent(msgspec.Struct, kw_only=True, frozen=True):
+    """An evidence event of an alert, with what explains it, if anything does."""
+
+    event_id: str
+    time: UtcTime
+    action: str
+    customers: int
+    fields: list[str]
+    app: str | None = None
+    destination: str | None = None
+    case_id: str | None = None
+    explanation: str | None = None  # None: nothing explains it (or detection has not seen it)
+
+
+class AlertView(msgspec.Struct, kw_only=True, frozen=True):
+    """Everything the alert page shows: triage, detection's current line, the reasons,
+    the baselines that moved and the evidence."""
+
+    dossier: AlertDossier
+    reasons: list[str]
+    detectors: list[str]
+    first_seen: UtcTime
+    last_seen: UtcTime
+    baselines: list[BaselineMove]
+    evidence: list[EvidenceEvent]
+    evidence_total: int
