@@ -79,9 +79,13 @@ class AlertRow(Base):
         # Keyset pages of the queue, by score or by time (alert_id breaks ties).
         Index("alerts_score_id", "score", "alert_id"),
         Index("alerts_detected_id", "detected_at", "alert_id"),
-        # Counting new alerts per detector set (noisy detectors grouped) from the index.
-        Index("alerts_state_detectors", "state", "detectors", "severity"),
-        Index("alerts_assignee", "assignee"),
+        # Counting new alerts per detector set (noisy detectors grouped) from the index
+        # alone: it covers every column that count reads.
+        Index("alerts_noisy", "state", "detectors", "severity", "score", "detected_at"),
+        # The state and assignee filters in either order, read from an index.
+        Index("alerts_state_detected", "state", "detected_at", "alert_id"),
+        Index("alerts_assignee_score", "assignee", "score", "alert_id"),
+        Index("alerts_assignee_detected", "assignee", "detected_at", "alert_id"),
     )
 
     alert_id: Mapped[str] = mapped_column(ID, primary_key=True)
