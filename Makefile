@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 DEMO_EMPLOYEES ?= 1000
 DEMO_DAYS ?= 30
 
-.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach bench-ops bench-live bench-serve demo-live docs clean
+.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach bench-ops bench-live bench-serve bench-console demo-live docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ bench-breach: $(STAMP)
 	$(BIN)/python benchmarks/bench_evidence.py
 
 # The operational store on SQLite and a private PostgreSQL, beside a bare INSERT.
+# The console's alert queue over 100,000 alerts: p50/p95 page renders per company profile,
+# e.g. make bench-console BENCH_CONSOLE_ARGS="--alerts 20000 --renders 10"
+bench-console: $(STAMP)
+	$(BIN)/python benchmarks/bench_console.py $(BENCH_CONSOLE_ARGS)
+
 bench-ops: $(STAMP)
 	tools/provision.sh
 	$(BIN)/python benchmarks/bench_ops.py

@@ -49,6 +49,8 @@ def sample_path(route, world) -> str:
     sample here, or this fails naming it)."""
     samples = {
         "alert_id": world.alert_ids[0],
+        "case_id": world.case_id,
+        "action_id": "any",
         "pseudonym": world.service.pseudonyms.of(INSIDER),
         "customer_id": "c001",
         "request_id": 1,

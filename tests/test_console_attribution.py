@@ -69,7 +69,7 @@ def test_an_uploaded_list_names_the_insider_by_pseudonym_and_is_audited(world, i
     entry = audit_entries(w.service.ops.store, action="leak.attribute", limit=1)[0]
     assert entry.actor == USERS["investigator"]
     assert entry.detail["rows_read"] == 30 and entry.detail["verdict"] == "employee"
-    assert entry.detail["suspects"][0] == INSIDER
+    assert entry.detail["suspects"][0] == shown  # staff masked in the audit log too
     assert entry.subject_id in page  # the page names its audit record
 
 
@@ -88,6 +88,7 @@ def test_pasted_text_is_one_value_a_line(world, investigator):
     [
         ({}, None, "choose a file or paste the list"),
         ({"found_at": "last tuesday", "pasted": "a@b.example"}, None, "is not a date and time"),
+        ({"top": "-1", "pasted": "a@b.example"}, None, "not a whole number from 0 to 100"),
         ({}, {"found": ("list.xlsx", b"PK\x03\x04", "application/zip")}, "unknown leak file type"),
         ({}, {"found": ("list.csv", b"who,what\nx,y\n", "text/csv")}, "list.csv:1"),
     ],

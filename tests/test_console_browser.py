@@ -7,6 +7,7 @@ screenshots land in build/console-screenshots/ (the path is printed at the end).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -28,9 +29,9 @@ TIMEOUT_MS = 30_000
 def site(tmp_path_factory, request) -> Iterator[ConsoleSite]:
     with console_site(tmp_path_factory.mktemp("console-site")) as built:
         yield built
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"console screenshots: {SCREENSHOTS}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\nconsole screenshots: {SCREENSHOTS}")
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +113,84 @@ def test_a_wrong_password_is_refused_on_the_login_page(browser, site):
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_contain_text("Wrong user name or password")
     page.close()
+
+
+def test_the_queue_by_keyboard_and_bulk_triage(visit, site):
+    """j/k move through the queue (the current row focused), x selects, / jumps to the
+    filters; the selection then goes to triaging in one submit."""
+    analyst = visit("analyst")
+    page = analyst.page
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Alerts").click()
+    expect(page.get_by_role("heading", name="Alert queue", level=1)).to_be_visible()
+    analyst.check("queue")
+    rows = page.locator("tr[data-row]")
+    assert rows.count() >= 2, "the simulated company should raise several alerts"
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(rows.nth(1)).to_have_class(re.compile(r"\bcurrent\b"))
+    expect(rows.nth(1).get_by_role("link")).to_be_focused()
+    page.keyboard.press("k")
+    expect(rows.nth(0)).to_have_class(re.compile(r"\bcurrent\b"))
+    expect(rows.nth(1)).not_to_have_class(re.compile(r"\bcurrent\b"))
+    page.keyboard.press("x")
+    expect(rows.nth(0).get_by_role("checkbox")).to_be_checked()
+    expect(page.locator("#selected-count")).to_have_text("1 alert selected")
+    page.keyboard.press("/")
+    expect(page.get_by_label("Severity")).to_be_focused()
+    # The skip link is the first stop of the Tab order and leads to the content.
+    page.reload()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    # Bulk triage: the first alert to triaging.
+    chosen = rows.nth(0).get_by_role("checkbox").get_attribute("value")
+    rows.nth(0).get_by_role("checkbox").check()
+    page.get_by_label("Action").select_option("triaging")
+    page.get_by_label("Why", exact=True).fill("looks like a harvest")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.get_by_role("status")).to_contain_text("1 alert(s) changed")
+    analyst.check("bulk-triage")
+    page.get_by_role("link", name="Back to the queue").click()
+    row = page.locator("tr[data-row]", has=page.locator(f'input[value="{chosen}"]'))
+    expect(row).to_contain_text("triaging")
+
+
+def test_an_investigation_from_alert_to_confirmed_case(visit, site):
+    """An investigator filters the queue to new alerts, opens the top one by keyboard,
+    triages it, escalates it into a new case, takes the case on and confirms it."""
+    investigator = visit("investigator")
+    page = investigator.page
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Alerts").click()
+    page.get_by_label("State").select_option("new")
+    page.get_by_role("button", name="Apply", exact=True).click()
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Alert ")
+    investigator.check("alert")
+    # Triaged, then into a new case.
+    page.get_by_label("Move to").select_option("triaging")
+    page.get_by_label("Why", exact=True).fill("no case explains it")
+    page.get_by_role("button", name="Move", exact=True).click()
+    expect(page.locator("dl.facts")).to_contain_text("triaging")
+    page.get_by_label("Move to").select_option("escalated")
+    page.get_by_label("or the title of a new case").fill("Customer data taken out")
+    page.get_by_label("Why", exact=True).fill("exported with no case")
+    page.get_by_role("button", name="Move", exact=True).click()
+    case_link = page.get_by_role("link", name=re.compile(r"^case \d+$"))
+    expect(case_link).to_be_visible()
+    case_link.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Customer data taken out")
+    page.get_by_label("Move to").select_option("investigating")
+    page.get_by_label("Why", exact=True).fill("taking it on")
+    page.get_by_role("button", name="Move", exact=True).click()
+    expect(page.locator("dl.facts")).to_contain_text("investigating")
+    investigator.check("case")
+    # Confirmed.
+    page.get_by_label("Move to").select_option("confirmed")
+    page.get_by_label("Why", exact=True).fill("the export went to a personal mailbox")
+    page.get_by_role("button", name="Move", exact=True).click()
+    expect(page.locator("dl.facts")).to_contain_text("confirmed")
 
 
 def test_attribute_a_leak(visit, site):

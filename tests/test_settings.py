@@ -92,6 +92,7 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "console_address_attempts": "9",
         "console_lockout_minutes": "5",
         "unmask_hours": "1.5",
+        "console_noisy_alerts": "7",
     }
     assert set(values) == set(REGISTRY), "a new setting needs a value here"
     environ = {REGISTRY[name].env_var: value for name, value in values.items()}

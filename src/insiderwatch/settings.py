@@ -253,8 +253,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "detect_interval_seconds",
-        2.0,
-        "Live detection steps at least this often while new events have arrived.",
+        0.5,
+        "Live detection steps this long after the first new event (but no sooner than the "
+        "last step took, after it ended).",
         _positive_float,
     ),
     Setting(
@@ -365,6 +366,14 @@ SETTINGS: tuple[Setting, ...] = (
         15.0,
         "The window over which failed console logins are counted.",
         _above_zero,
+    ),
+    Setting(
+        "console_noisy_alerts",
+        20,
+        "The console's alert queue shows a set of detectors as one grouped row once it has "
+        "this many new low or medium alerts (high and critical ones are never grouped); 0 "
+        "never groups.",
+        _positive_int,
     ),
     Setting(
         "tail_interval",

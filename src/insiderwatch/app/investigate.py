@@ -3,6 +3,7 @@ file, or uploaded to the console and never written anywhere)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -88,10 +89,16 @@ def _outside_sources(deployment: Deployment) -> list[MappedSource]:
 
 
 def audit_attribution(
-    ops: OpsStore, *, actor: str, run_id: str, report: SuspectReport
+    ops: OpsStore,
+    *,
+    actor: str,
+    run_id: str,
+    report: SuspectReport,
+    pseudonym_of: Callable[[str], str],
 ) -> AuditEntry:
     """Record that ``actor`` attributed a list found outside: its counts, the verdict and
-    the suspects shown (employee ids, for the auditor), never a value of the list."""
+    the suspects shown (as pseudonyms: the audit log is read by auditors, who see staff
+    masked like everyone), never a value of the list."""
     with ops.session() as s:
         return audit.append(
             s,
@@ -105,6 +112,6 @@ def audit_attribution(
                 "customers_matched": report.customers_matched,
                 "found_at": report.found_at.isoformat() if report.found_at else None,
                 "verdict": report.verdict.kind if report.verdict else None,
-                "suspects": [s.employee_id for s in report.suspects],
+                "suspects": [pseudonym_of(s.employee_id) for s in report.suspects],
             },
         )

@@ -50,6 +50,10 @@ CASE_MOVES: dict[str, tuple[str, ...]] = {
     "closed": (),
 }
 
+# Why a case is dismissed (the structured reasons feedback learns from); confirming a
+# case is the true positive, so it is not among them.
+DISMISS_REASONS: tuple[CloseReason, ...] = tuple(r for r in CLOSE_REASONS if r != "true_positive")
+
 Role = Literal["admin", "analyst", "investigator", "privacy_officer", "auditor"]
 ROLES: tuple[Role, ...] = ("admin", "analyst", "investigator", "privacy_officer", "auditor")
 
@@ -113,6 +117,7 @@ class TriagedAlert(msgspec.Struct, kw_only=True, frozen=True):
     assignee: str | None = None
     case_id: int | None = None
     close_reason: CloseReason | None = None
+    detectors: list[str] = []
 
 
 class AlertDossier(msgspec.Struct, kw_only=True, frozen=True):

@@ -28,6 +28,7 @@ import msgspec
 import pyarrow as pa
 
 from insiderwatch.contract import Alert, Finding
+from insiderwatch.detect.allowance import record_lookups
 from insiderwatch.detect.base import (
     BASELINE_COLUMNS,
     DETECTORS,
@@ -239,6 +240,7 @@ class _Steps:
         if refresh:
             record_flows(con, ctx.params)
             record_casework(con, ctx.params)
+            record_lookups(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
             self.run.events += int(
                 self.store.scalar("SELECT count(*) FROM step_events WHERE in_step")

@@ -149,10 +149,14 @@ class ResponseStore:
         values = msgspec.structs.asdict(event)
         con.execute(containment_events.insert().values(action_id=action_id, **values))
 
-    def actions(self, status: str | None = None, limit: int = 100) -> list[Containment]:
+    def actions(
+        self, status: str | None = None, limit: int = 100, alert_ids: list[str] | None = None
+    ) -> list[Containment]:
         query = sa.select(containment_actions).order_by(_actions.requested_at.desc()).limit(limit)
         if status:
             query = query.where(_actions.status == status)
+        if alert_ids is not None:
+            query = query.where(_actions.alert_id.in_(alert_ids))
         with self.engine.connect() as con:
             return [self._with_events(con, row) for row in list(con.execute(query).mappings())]
 

@@ -5,7 +5,8 @@ A step is exactly what ``insiderwatch detect`` does (``detect_step``: from the w
 to the latest event, late events rewinding it), so the live alert history is the history a
 replay of the same events gives. It runs on the writer thread (it writes the engine's
 state) when ``detect_after_events`` events have been loaded, or ``detect_interval_seconds``
-after the first event it has not seen yet.
+after the first event it has not seen yet but no sooner than the last step took after it
+ended (so detection holds the writer at most about half the time while events stream).
 
 Publishing is at least once, and each sink is idempotent on (alert_id, revision): a line is
 marked published in the store only after every sink took it; a sink that fails (the ops
@@ -122,7 +123,7 @@ class LiveDetection:
         metrics: Metrics,
         *,
         key: HashKey | None = None,
-        interval: float = 2.0,
+        interval: float = 0.5,
         after_events: int = 20_000,
         retry_max: float = 30.0,
     ) -> None:
@@ -134,6 +135,9 @@ class LiveDetection:
         self.retry_at: float | None = None  # when publishing failed: try again then
         self.failures = 0
         self.steps = 0
+        # While events keep coming, the next step waits at least as long as the last one
+        # took, so detection holds the writer at most half the time and loading keeps up.
+        self.rest_until = 0.0
 
     def arrived(self, events: int) -> None:
         """Events were loaded (called on the writer thread)."""
@@ -147,8 +151,8 @@ class LiveDetection:
         waits = []
         if self.waiting_since is not None:
             self.metrics.lag.set(now - self.waiting_since)
-            waits.append(0.0 if self.new_events >= self.after_events else
-                         self.waiting_since + self.interval - now)  # fmt: skip
+            due_at = max(self.waiting_since + self.interval, self.rest_until)
+            waits.append(0.0 if self.new_events >= self.after_events else due_at - now)
         if self.retry_at is not None:
             waits.append(self.retry_at - now)
         return min(waits) if waits else None
@@ -166,7 +170,9 @@ class LiveDetection:
                 # nothing new is cheap) and publishing below retries any lines.
                 self.new_events, self.waiting_since = arrived, began
                 log.warning("live detection step: %s", exc)
-            self.metrics.step_seconds.observe(time.monotonic() - began)
+            ended = time.monotonic()
+            self.metrics.step_seconds.observe(ended - began)
+            self.rest_until = ended + (ended - began)
             if self.waiting_since is None:
                 self.metrics.lag.set(0)
         self.publish(store)

@@ -10,6 +10,7 @@ import datetime as dt
 
 from sqlalchemy import (
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -76,6 +77,16 @@ class AlertRow(Base):
             name="alerts_close_reason",
         ),
         Index("alerts_state_score", "state", "score"),
+        # Keyset pages of the queue, by score or by time (alert_id breaks ties).
+        Index("alerts_score_id", "score", "alert_id"),
+        Index("alerts_detected_id", "detected_at", "alert_id"),
+        # Counting new alerts per detector set (noisy detectors grouped) from the index
+        # alone: it covers every column that count reads.
+        Index("alerts_noisy", "state", "detectors", "severity", "score", "detected_at"),
+        # The state and assignee filters in either order, read from an index.
+        Index("alerts_state_detected", "state", "detected_at", "alert_id"),
+        Index("alerts_assignee_score", "assignee", "score", "alert_id"),
+        Index("alerts_assignee_detected", "assignee", "detected_at", "alert_id"),
     )
 
     alert_id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -91,6 +102,18 @@ class AlertRow(Base):
     assignee: Mapped[str | None] = mapped_column(NAME)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.case_id"))
     close_reason: Mapped[str | None] = mapped_column(String(32))
+    # The detectors of its latest line, sorted and joined with "+" ("canary+volume").
+    detectors: Mapped[str] = mapped_column(String(400), server_default="")
+
+
+class AlertDetectorRow(Base):
+    """One detector an alert came from (the queue's detector filter reads this index)."""
+
+    __tablename__ = "alert_detectors"
+    __table_args__ = (Index("alert_detectors_detector", "detector", "alert_id"),)
+
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.alert_id"), primary_key=True)
+    detector: Mapped[str] = mapped_column(NAME, primary_key=True)
 
 
 class AlertLine(Base):
@@ -127,6 +150,7 @@ class CaseRow(Base):
     state: Mapped[str] = mapped_column(String(16))
     created_by: Mapped[str] = mapped_column(NAME)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    assignee: Mapped[str | None] = mapped_column(NAME)
 
 
 class TransitionRow(Base):
@@ -287,3 +311,52 @@ class LoginFailureRow(Base):
     account_hash: Mapped[str] = mapped_column(String(64), index=True)
     address_hash: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class CaseNoteRow(Base):
+    __tablename__ = "case_notes"
+
+    note_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.case_id"), index=True)
+    author: Mapped[str] = mapped_column(NAME)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class CaseEvidenceRow(Base):
+    """An access event attached to a case as evidence (from one of its alerts)."""
+
+    __tablename__ = "case_evidence"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.case_id"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    alert_id: Mapped[str] = mapped_column(ID)
+    added_by: Mapped[str] = mapped_column(NAME)
+    added_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    why: Mapped[str] = mapped_column(Text)
+
+
+class SuppressionProposalRow(Base):
+    """A suppression proposed when an alert was dismissed, with what it would have done
+    to the last 30 days of alerts (JSON), until someone applies or withdraws it."""
+
+    __tablename__ = "suppression_proposals"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('proposed', 'applied', 'withdrawn')", name="suppression_proposals_status"
+        ),
+    )
+
+    proposal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.alert_id"), index=True)
+    employee_id: Mapped[str] = mapped_column(ID)
+    detector: Mapped[str] = mapped_column(NAME)
+    until: Mapped[dt.date] = mapped_column(Date)
+    close_reason: Mapped[str] = mapped_column(String(32))
+    why: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    proposed_by: Mapped[str] = mapped_column(NAME)
+    proposed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str | None] = mapped_column(NAME)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    preview: Mapped[str] = mapped_column(Text)

@@ -3,7 +3,7 @@ matched through the deployment's keyed hashes in memory, and the ranked suspects
 shown with their explanations and the verdict on an outside source, staff as the
 viewer may see them (``identity.shown_name``). The list itself is never written to disk,
 a store or a log; the audit log records who asked, when, and what came of it (counts,
-verdict, the suspects' ids), never a value of the list."""
+verdict, the suspects' pseudonyms), never a value of the list."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ pages = Pages(__name__)
 PASTED_NAME = "pasted.txt"
 ACCEPT = ".csv,.tsv,.txt,.jsonl,.ndjson,.json,.gz"
 DEFAULT_TOP = 10
+MAX_TOP = 100
 
 
 @pages.get("/attribute", roles=TRIAGE, nav="Leak attribution", nav_order=60)
@@ -49,18 +50,19 @@ async def attribute_submit(
     found: Annotated[UploadFile | None, File()] = None,
     pasted: Annotated[str, Form(max_length=5_000_000)] = "",
     found_at: Annotated[str, Form(max_length=40)] = "",
-    top: Annotated[int, Form(ge=0, le=100)] = DEFAULT_TOP,
+    top: Annotated[str, Form(max_length=10)] = str(DEFAULT_TOP),
 ) -> Response:
     console = console_of(request)
     form = {"found_at": found_at, "top": top}
     try:
         when = _found_at(found_at)
+        shown_after = _top(top)
         name, data = await _the_list(found, pasted, console.service.settings.max_request_bytes)
     except ValueError as exc:
         return _page(request, viewer, status=422, error=str(exc), form=form)
     service = console.service
     try:
-        report = await asyncio.to_thread(_attribute, service, name, data, when, top)
+        report = await asyncio.to_thread(_attribute, service, name, data, when, shown_after)
     except InsiderwatchError as exc:
         # Our errors name the file, row and field, never a value of the list.
         return _page(request, viewer, status=422, error=str(exc), form=form)
@@ -68,8 +70,8 @@ async def attribute_submit(
         del data
     run_id = f"leak-{uuid.uuid4().hex[:12]}"
     # No record, no result: the audit entry commits before anything is shown.
-    await asyncio.to_thread(audit_attribution, console.ops, actor=viewer.name,
-                            run_id=run_id, report=report)  # fmt: skip
+    await asyncio.to_thread(audit_attribution, console.ops, actor=viewer.name, run_id=run_id,
+                            report=report, pseudonym_of=service.pseudonyms.of)  # fmt: skip
     shown = _shown(report, lambda e: shown_name(console, viewer, e))
     return _page(request, viewer, report=shown, run_id=run_id, form=form)
 
@@ -92,6 +94,12 @@ async def _the_list(found: UploadFile | None, pasted: str, limit: int) -> tuple[
     if len(data) > limit:
         raise ValueError(f"the list is larger than max_request_bytes ({limit} bytes)")
     return name, data
+
+
+def _top(text: str) -> int:
+    if not text.strip().isdigit() or not 0 <= int(text) <= MAX_TOP:
+        raise ValueError(f"suspects shown: {text!r} is not a whole number from 0 to {MAX_TOP}")
+    return int(text)
 
 
 def _found_at(text: str) -> dt.datetime | None:

@@ -89,7 +89,9 @@
       target.textContent = "";
       var style = getComputedStyle(root);
       var ink = style.getPropertyValue("--ink").trim();
-      var colors = [style.getPropertyValue("--accent").trim(), style.getPropertyValue("--muted").trim()];
+      var colors = ["--accent", "--muted", "--sev-medium", "--sev-critical"].map(function (v) {
+        return style.getPropertyValue(v).trim();
+      });
       var opts = {
         width: Math.max(280, target.clientWidth || 480),
         height: 200,
