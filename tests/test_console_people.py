@@ -56,7 +56,8 @@ def post(client, path: str, **data):
 
 def every_page(world, client) -> str:
     """Every GET page of the console this client may open, with real parameters."""
-    samples = {"alert_id": world.alert_ids[0], "pseudonym": mask(world), "customer_id": CUSTOMER}
+    samples = {"alert_id": world.alert_ids[0], "case_id": world.case_id,
+               "pseudonym": mask(world), "customer_id": CUSTOMER}  # fmt: skip
     texts = []
     for route in all_routes():
         if route.method != "GET" or route.public:

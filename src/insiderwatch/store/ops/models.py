@@ -243,7 +243,7 @@ class AuditRow(Base):
 
 
 class UnmaskRow(Base):
-    """A request to unmask a staff pseudonym and its decision (migration 0005_unmasking). Only the
+    """A request to unmask a staff pseudonym and its decision (migration 0007_unmasking.py). Only the
     pseudonym is kept: who it stands for is resolved from the roster while a grant holds."""
 
     __tablename__ = "unmask_requests"

@@ -1,13 +1,13 @@
 """Unmasking: requests to see who is behind a staff pseudonym, and their decisions.
 
-Revision ID: 0005_unmasking
+Revision ID: unmasking
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_unmasking"
-down_revision = "throttle_windows"
+revision = "unmasking"
+down_revision = "console_queue_index"
 branch_labels = None
 depends_on = None
 
