@@ -13,7 +13,9 @@ every step. An access (one event, one customer shown) is explained, in this orde
                    explained search returned shortly before;
 ``policy:ROLE`` / ``policy:ROLE@APP``   a role policy configured by the company;
 ``routine``        a flow most of the employee's peer group does regularly (learned, see
-                   :mod:`~insiderwatch.detect.routine`).
+                   :mod:`~insiderwatch.detect.routine`);
+``allowance``      a case-less look-up within the few most of the peer group make over
+                   the baseline window (learned, see :mod:`~insiderwatch.detect.allowance`).
 
 Investigating groups and team portfolios are learned from earlier days' case work
 (:mod:`~insiderwatch.detect.casework`), never from role names.
@@ -24,6 +26,7 @@ another event when all its customers are. Logins are not data access: ``login``.
 
 from __future__ import annotations
 
+from insiderwatch.detect.allowance import explain_by_allowance
 from insiderwatch.detect.base import execute, matches_any, sql_list
 from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params, explain_drilldown
 from insiderwatch.detect.config import DetectionConfig
@@ -192,6 +195,7 @@ WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
     )
     explain_drilldown(con, params)
     explain_by_routine(con, cfg, step)
+    explain_by_allowance(con, cfg, params)
     execute(
         con,
         """
