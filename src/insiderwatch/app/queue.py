@@ -77,6 +77,7 @@ def alert_queue(
             raise QueueError("filtering by peer group needs the analytics store")
         members = peer_group_members(store, q.peer_group)
     after = decode_cursor(q.sort, q.after) if q.after else None
+    ops.refresh_statistics()  # at most every few minutes: keeps SQLite on the right index
     with ops.session() as s:
         groups = (
             repo.noisy_groups(s, q, at_least=noisy_after, employee_ids=members)

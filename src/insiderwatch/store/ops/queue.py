@@ -98,23 +98,26 @@ def page(
 def noisy_groups(
     session: Session, q: QueueQuery, *, at_least: int, employee_ids: Sequence[str] | None
 ) -> list[NoisyGroup]:
-    """Detector sets with at least ``at_least`` new low or medium alerts among those the
-    filters keep; none when the queue is already narrowed to one detector or state."""
-    if q.detector or (q.state and q.state != "new"):
+    """Detector sets with at least ``at_least`` new low or medium alerts. Only the
+    triage view folds them (all alerts, or the new ones): a filtered queue is a search
+    for particular alerts and shows each one; and this count then reads one covering
+    index, whatever the size of the queue."""
+    narrowed = (q.detector, q.severities, q.assignee, q.detected_from, q.detected_to)
+    if any(narrowed) or employee_ids is not None or q.state not in (None, "new"):
         return []
     a = AlertRow
-    query = _filtered(
+    query = (
         select(
             a.detectors,
             func.count(),
             func.max(a.score),
             func.min(a.detected_at),
             func.max(a.detected_at),
-        ).where(a.state == "new", a.severity.in_(GROUPABLE_SEVERITIES), a.detectors != ""),
-        q,
-        employee_ids,
+        )
+        .where(a.state == "new", a.severity.in_(GROUPABLE_SEVERITIES), a.detectors != "")
+        .group_by(a.detectors)
+        .having(func.count() >= at_least)
     )
-    query = query.group_by(a.detectors).having(func.count() >= at_least)
     groups = []
     for detectors, count, top, first, last in session.execute(query):
         groups.append(
