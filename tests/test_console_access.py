@@ -11,6 +11,7 @@ import re
 import pytest
 
 from console_world import PASSWORD, USERS, client_for, csrf_of, login, make_world
+from insiderwatch.app.feedback import propose_from_dismissal
 from insiderwatch.app.ops import audit_entries
 from insiderwatch.app.sessions import viewer_of
 from insiderwatch.app.users import add_user, disable_user
@@ -25,6 +26,12 @@ PROTECTED = [r for r in ROUTES if not r.public]
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     world = make_world(tmp_path_factory.mktemp("console"))
+    with world.service.reading() as store:
+        world.proposal_id = propose_from_dismissal(
+            world.service.ops.store, store, world.service.deployment.detection,
+            world.alert_ids[1], reason="data_quality", detector="*",
+            until=dt.date.today() + dt.timedelta(days=30), why="feed replayed", actor="admin",
+        ).proposal_id  # fmt: skip
     yield world
     world.service.stop()
 
@@ -46,7 +53,8 @@ def sessions(world):
 def sample_path(route, world) -> str:
     """The route's path with real values for its parameters (a new parameter needs a
     sample here, or this fails naming it)."""
-    samples = {"alert_id": world.alert_ids[0], "case_id": world.case_id, "action_id": "any"}
+    samples = {"alert_id": world.alert_ids[0], "case_id": world.case_id, "action_id": "any",
+               "proposal_id": world.proposal_id}  # fmt: skip
 
     def value(match: re.Match) -> str:
         name = match.group(1).split(":")[0]
