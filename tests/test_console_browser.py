@@ -157,16 +157,22 @@ def test_the_queue_by_keyboard_and_bulk_triage(visit, site):
 
 
 def test_an_investigation_from_alert_to_confirmed_case(visit, site):
-    """An investigator opens the top alert from the queue by keyboard, escalates it into a
-    new case, takes it on and confirms it."""
+    """An investigator filters the queue to new alerts, opens the top one by keyboard,
+    triages it, escalates it into a new case, takes the case on and confirms it."""
     investigator = visit("investigator")
     page = investigator.page
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Alerts").click()
+    page.get_by_label("State").select_option("new")
+    page.get_by_role("button", name="Apply", exact=True).click()
     page.keyboard.press("j")
     page.keyboard.press("o")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Alert ")
     investigator.check("alert")
-    # Into a new case.
+    # Triaged, then into a new case.
+    page.get_by_label("Move to").select_option("triaging")
+    page.get_by_label("Why", exact=True).fill("no case explains it")
+    page.get_by_role("button", name="Move", exact=True).click()
+    expect(page.locator("dl.facts")).to_contain_text("triaging")
     page.get_by_label("Move to").select_option("escalated")
     page.get_by_label("or the title of a new case").fill("Customer data taken out")
     page.get_by_label("Why", exact=True).fill("exported with no case")
