@@ -101,7 +101,9 @@ def test_a_dismissal_previews_and_applying_it_does_exactly_that(world, clients):
     assert applied.status_code == 303
     assert proposal(ops, proposal_id).status == "applied"
     live = world.service.live.deployment.detection.suppressions
-    assert [(s.employee_id, s.author) for s in live] == [(alert.employee_id, "console:investigator")]
+    assert [(s.employee_id, s.author) for s in live] == [
+        (alert.employee_id, "console:investigator")
+    ]
     detect(world.service.live.deployment, store=world.service.store)
     after = current_alert_ids(world)
     assert before - after == {a.alert_id for a in preview.spared}
