@@ -85,12 +85,14 @@ bench-ops: $(STAMP)
 demo-live: $(STAMP)
 	$(BIN)/python tools/demo_live.py
 
-# HTTP collector throughput and live detection catching up, beside in-process ingest.
+# HTTP collector throughput and live detection catching up, beside in-process ingest; then
+# arrival-to-alert latency of simulated companies streamed over HTTP at several rates.
 bench-serve: $(STAMP)
 	$(BIN)/python benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
 
 # NATS JetStream -> store: events/s and arrival-to-commit latency at 2k, 20k and the
-# highest rate, beside a bare NATS loop; e.g. BENCH_LIVE_ARGS="--seconds 30"
+# highest rate, beside a bare NATS loop; then arrival-to-alert latency through NATS into
+# serve at several rates; e.g. BENCH_LIVE_ARGS="--seconds 30" or "--latency-only"
 bench-live: $(STAMP)
 	tools/provision.sh
 	$(BIN)/python benchmarks/bench_live.py $(BENCH_LIVE_ARGS)

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -102,14 +103,20 @@ def fresh_copy(company: Company, folder: Path) -> Path:
 
 @dataclass
 class Watcher:
-    """Stamps each alert-history line when it first appears in the operational store."""
+    """Stamps each alert-history line when it first appears in the operational store;
+    also samples the server's memory and, from start to stop, its CPU."""
 
     ops_file: Path
+    pid: int
     seen: list[tuple[float, list[str]]] = field(default_factory=list)
+    cpu: float = float("nan")  # % of one core
+    rss_mb: float = 0.0  # peak
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self._server = psutil.Process(self.pid)
+        self._cpu0, self._began = self._server.cpu_times(), time.perf_counter()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
 
@@ -117,6 +124,9 @@ class Watcher:
         self._stop.set()
         if self._thread:
             self._thread.join()
+        cpu1 = self._server.cpu_times()
+        used = cpu1.user + cpu1.system - self._cpu0.user - self._cpu0.system
+        self.cpu = 100 * used / (time.perf_counter() - self._began)
 
     def _loop(self) -> None:
         con = sqlite3.connect(f"file:{self.ops_file}?mode=ro", uri=True, timeout=5)
@@ -129,6 +139,7 @@ class Watcher:
             except sqlite3.OperationalError:  # a writer holds it this instant
                 rows = []
             now = time.perf_counter()
+            self.rss_mb = max(self.rss_mb, self._server.memory_info().rss / 2**20)
             for rowid, line in rows:
                 self.seen.append((now, json.loads(line)["event_ids"]))
                 last = rowid
@@ -190,22 +201,30 @@ class LatencyRow:
     p95: float
     p99: float
     floor: float  # the in-process reference, seconds
+    cpu: float  # the server's, % of one core, over the run
+    rss_mb: float  # the server's peak
 
     @classmethod
-    def of(cls, path, company, offered, events, lat: np.ndarray, floor: float) -> LatencyRow:
+    def of(cls, path, company, offered, events, watcher: Watcher, sent, floor) -> LatencyRow:
+        lat = latencies(sent, watcher.seen)
         p = np.percentile(lat, [50, 95, 99]) if len(lat) else [float("nan")] * 3
-        return cls(path, company, offered, events, len(lat), *map(float, p), floor)
+        return cls(
+            path, company, offered, events, len(lat), *map(float, p), floor,
+            watcher.cpu, watcher.rss_mb,
+        )  # fmt: skip
 
 
 def print_latency(rows: list[LatencyRow]) -> None:
     print(
         f"\n{'path':<6} {'company':<20} {'offered/s':>9} {'events':>7} {'lines':>5} "
-        f"{'p50 s':>6} {'p95 s':>6} {'p99 s':>6} {'floor s':>7} {'p99/floor':>9}"
+        f"{'p50 s':>6} {'p95 s':>6} {'p99 s':>6} {'floor s':>7} {'p99/floor':>9} "
+        f"{'CPU %':>5} {'RSS MB':>6}"
     )
     for r in rows:
         print(
             f"{r.path:<6} {r.company:<20} {r.offered:>9,.0f} {r.events:>7,} {r.lines:>5} "
-            f"{r.p50:>6.2f} {r.p95:>6.2f} {r.p99:>6.2f} {r.floor:>7.2f} {r.p99 / r.floor:>9.2f}"
+            f"{r.p50:>6.2f} {r.p95:>6.2f} {r.p99:>6.2f} {r.floor:>7.2f} {r.p99 / r.floor:>9.2f} "
+            f"{r.cpu:>5.0f} {r.rss_mb:>6.0f}"
         )
     for rate in sorted({r.offered for r in rows}):
         at = [r for r in rows if r.offered == rate and r.lines]

@@ -331,7 +331,7 @@ async def nats_latency(company: lat.Company, folder: Path, rate: float) -> lat.L
     api = f"http://127.0.0.1:{port}"
     try:
         await wait_for_consumer(url, server)
-        watcher = lat.Watcher(store / "iw.ops.sqlite")
+        watcher = lat.Watcher(store / "iw.ops.sqlite", server.pid)
         watcher.start()
         sent_at = np.zeros(len(company.lines))
         nc = await nats.connect(url)
@@ -348,9 +348,7 @@ async def nats_latency(company: lat.Company, folder: Path, rate: float) -> lat.L
         nats_proc.wait(30)
     sent = dict(zip(company.ids, sent_at.tolist(), strict=True))
     floor = lat.in_process_floor(company, folder.with_name(folder.name + "-floor"), rate)
-    return lat.LatencyRow.of(
-        "NATS", company.name, rate, len(company.lines), lat.latencies(sent, watcher.seen), floor
-    )
+    return lat.LatencyRow.of("NATS", company.name, rate, len(company.lines), watcher, sent, floor)
 
 
 async def latency_runs(args: argparse.Namespace, work: Path) -> list[lat.LatencyRow]:

@@ -177,7 +177,7 @@ def http_latency(company: lat.Company, folder: Path, rate: float, clients: int) 
     server = lat.serve(store, port, {})
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url, server, store / "server.log")
-    watcher = lat.Watcher(store / "iw.ops.sqlite")
+    watcher = lat.Watcher(store / "iw.ops.sqlite", server.pid)
     watcher.start()
     per = max(1, round(rate / 10))
     chunks = [company.lines[k : k + per] for k in range(0, len(company.lines), per)]
@@ -222,9 +222,7 @@ def http_latency(company: lat.Company, folder: Path, rate: float, clients: int) 
     server.send_signal(signal.SIGTERM)
     server.wait(120)
     floor = lat.in_process_floor(company, folder.with_name(folder.name + "-floor"), rate)
-    return lat.LatencyRow.of(
-        "HTTP", company.name, rate, len(company.lines), lat.latencies(sent, watcher.seen), floor
-    )
+    return lat.LatencyRow.of("HTTP", company.name, rate, len(company.lines), watcher, sent, floor)
 
 
 def latency_runs(args: argparse.Namespace, work: Path) -> list[lat.LatencyRow]:

@@ -76,7 +76,7 @@ def make_world(folder: Path, **flags) -> World:
              "console_secure_cookies": False, "respond_config": str(respond), **flags}  # fmt: skip
     with Store(flags["db"], threads=1) as store:
         ingest_dataset(store, dataset, KEY)
-        run_detection(store, DetectionConfig())
+        run_detection(store, DetectionConfig(), KEY)
     service = build(load_settings(flags))
     ops = service.ops.store
     with service.reading() as store:

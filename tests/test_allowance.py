@@ -69,7 +69,7 @@ def detect(c: Company, folder: Path, cfg: DetectionConfig | None = None) -> Stor
     c.write(folder / "dataset")
     store = Store(folder / "iw.duckdb", threads=1)
     ingest_dataset(store, folder / "dataset", KEY)
-    run_detection(store, cfg or DetectionConfig())
+    run_detection(store, cfg or DetectionConfig(), KEY)
     return store
 
 

@@ -11,6 +11,7 @@ import re
 import pytest
 
 from console_world import PASSWORD, USERS, client_for, csrf_of, login, make_world
+from detect_scenarios import INSIDER
 from insiderwatch.app.feedback import propose_from_dismissal
 from insiderwatch.app.ops import audit_entries
 from insiderwatch.app.sessions import viewer_of
@@ -53,8 +54,15 @@ def sessions(world):
 def sample_path(route, world) -> str:
     """The route's path with real values for its parameters (a new parameter needs a
     sample here, or this fails naming it)."""
-    samples = {"alert_id": world.alert_ids[0], "case_id": world.case_id, "action_id": "any",
-               "proposal_id": world.proposal_id}  # fmt: skip
+    samples = {
+        "alert_id": world.alert_ids[0],
+        "case_id": world.case_id,
+        "action_id": "any",
+        "proposal_id": world.proposal_id,
+        "pseudonym": world.service.pseudonyms.of(INSIDER),
+        "customer_id": "c001",
+        "request_id": 1,
+    }
 
     def value(match: re.Match) -> str:
         name = match.group(1).split(":")[0]

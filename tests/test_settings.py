@@ -91,6 +91,7 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "console_login_attempts": "3",
         "console_address_attempts": "9",
         "console_lockout_minutes": "5",
+        "unmask_hours": "1.5",
         "console_noisy_alerts": "7",
     }
     assert set(values) == set(REGISTRY), "a new setting needs a value here"
@@ -105,6 +106,7 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
     assert resolved.secret_path == tmp_path / "k"
     assert resolved.evidence_key_path == tmp_path / "evidence.key"
     assert (resolved.port, resolved.detect_interval_seconds) == (9000, 0.5)
+    assert resolved.unmask_hours == 1.5
     assert all(resolved.source(name) == "env" for name in values)
 
 
@@ -157,6 +159,8 @@ def test_unknown_key_in_file_is_an_error_naming_it(tmp_path):
         ("env", "nats_batch", "0"),
         ("env", "nats_ack_wait", "-1"),
         ("file", "tail_interval", "0"),
+        ("env", "unmask_hours", "0"),
+        ("env", "unmask_hours", "inf"),
     ],
 )
 def test_bad_values_name_the_setting(tmp_path, where, name, value):

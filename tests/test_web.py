@@ -219,7 +219,7 @@ def replay(context: Path, lines: list[str], folder: Path) -> list:
     (dataset / "access.jsonl").write_text("\n".join(lines) + "\n")
     with Store(folder / "replay.duckdb", threads=1) as store:
         ingest_dataset(store, dataset, KEY)
-        run_detection(store, DetectionConfig())
+        run_detection(store, DetectionConfig(), KEY)
         return read_alert_history(store)
 
 

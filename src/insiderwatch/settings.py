@@ -74,6 +74,13 @@ def _seconds(value: str) -> float:
     return number
 
 
+def _hours(value: str) -> float:
+    number = float(value)
+    if not 0 < number <= 24 * 366:  # also refuses nan and inf
+        raise ValueError("must be a number of hours > 0 (at most a year)")
+    return number
+
+
 def _above_zero(value: str) -> float:
     number = float(value)
     if not number > 0:
@@ -196,6 +203,13 @@ SETTINGS: tuple[Setting, ...] = (
         "internal_apps",
         ",".join(DEFAULT_INTERNAL_APPS),
         "Application names (comma-separated) whose database reads are monitoring, not staff.",
+    ),
+    Setting(
+        "unmask_hours",
+        24.0,
+        "Hours an approved unmasking shows a member of staff to its requester before they "
+        "are masked again (an approver may choose another duration).",
+        _hours,
     ),
     Setting(
         "respond_config",

@@ -18,6 +18,7 @@ from insiderwatch.app.alerts import record_detection, record_lines
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.feedback import with_applied_suppressions
 from insiderwatch.app.ingest import failed, ingest_paths
+from insiderwatch.app.keys import existing_key
 from insiderwatch.contract import Alert
 from insiderwatch.contract.runs import (
     Analysis,
@@ -27,6 +28,7 @@ from insiderwatch.contract.runs import (
 )
 from insiderwatch.detect import run_detection
 from insiderwatch.detect.calibrate import Calibration, calibration
+from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
 
 DetectProgress = Callable[[int, int, dt.date], None]  # (steps done, steps, day)
@@ -34,10 +36,16 @@ STORE_NAME = "insiderwatch.duckdb"  # the store analyze keeps in its output fold
 
 
 def _run(
-    store: Store, deployment: Deployment, until: dt.datetime | None, progress
+    store: Store,
+    deployment: Deployment,
+    until: dt.datetime | None,
+    progress,
+    key: HashKey | None = None,
 ) -> DetectionSummary:
     began = time.perf_counter()
-    run = run_detection(store, deployment.detection, until=until, progress=progress)
+    # Alert ids are keyed with the key the store was hashed with (never a fresh one).
+    key = key or existing_key(deployment.settings, store)
+    run = run_detection(store, deployment.detection, key, until=until, progress=progress)
     return DetectionSummary(
         first_day=run.first_day,
         last_day=run.last_day,
@@ -57,6 +65,7 @@ def detect_step(
     until: dt.datetime | None = None,
     progress: DetectProgress | None = None,
     record: bool = True,
+    key: HashKey | None = None,
 ) -> DetectStep:
     """Advance the engine over what has arrived; return the alert-history lines that
     are new or changed (a late event may rewrite lines already published).
@@ -64,10 +73,11 @@ def detect_step(
     ``record=False`` leaves the lines out of the operational store: the service
     publishes them there itself, from the store it holds open, and retries until they
     are taken, so recording them here too would open that store on every step for
-    nothing."""
+    nothing. ``key``: the hashing key when the caller holds it (the server), else the
+    configured one."""
     with deployment.using(store, create=False) as s:
         before = _snapshot(s)
-        summary = _run(s, deployment, until, progress)
+        summary = _run(s, deployment, until, progress, key)
         new = _changed_since(s, before)
     # Only what changed goes to the ops store: the live path records the same lines a
     # replay would, without re-reading the whole history every step.
@@ -151,7 +161,7 @@ def analyze_dataset(
 def calibrate(deployment: Deployment, *, store: Store | None = None) -> Calibration:
     """Bring detection up to date, then report the learned routine and alerts per day."""
     with deployment.using(store, create=False) as s:
-        run_detection(s, deployment.detection)
+        run_detection(s, deployment.detection, existing_key(deployment.settings, s))
         return calibration(s, deployment.detection)
 
 

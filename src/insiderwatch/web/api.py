@@ -17,6 +17,7 @@ from insiderwatch.alerts import read_alert_history
 from insiderwatch.contract import TABLES, Alert
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.investigate.timeline import timeline
+from insiderwatch.web import unmask_routes
 from insiderwatch.web.body import BodyError, body_lines
 from insiderwatch.web.console import mount_console
 from insiderwatch.web.models import (
@@ -103,6 +104,8 @@ def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
         if not name:
             raise _unauthorized("reader")
         return name
+
+    app.include_router(unmask_routes.router(service, reader))
 
     @app.post(
         "/v1/events",

@@ -27,6 +27,7 @@ from insiderwatch.alerts import read_alert_history
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.detect import detect_step
 from insiderwatch.contract import Alert
+from insiderwatch.privacy import HashKey
 from insiderwatch.respond.responder import Responder
 from insiderwatch.store.duckdb_store import Store
 from insiderwatch.web.metrics import Metrics
@@ -121,11 +122,13 @@ class LiveDetection:
         sinks: list[AlertSink],
         metrics: Metrics,
         *,
+        key: HashKey | None = None,
         interval: float = 0.5,
         after_events: int = 20_000,
         retry_max: float = 30.0,
     ) -> None:
         self.deployment, self.sinks, self.metrics = deployment, sinks, metrics
+        self.key = key  # the service's hashing key (alert ids are keyed with it)
         self.interval, self.after_events, self.retry_max = interval, max(1, after_events), retry_max
         self.new_events = 0
         self.waiting_since: float | None = None  # first event loaded since the last step
@@ -160,7 +163,7 @@ class LiveDetection:
             self.new_events, self.waiting_since = 0, None
             try:
                 # Its lines reach the ops store through publishing below (the ops sink).
-                detect_step(self.deployment, store=store, record=False)
+                detect_step(self.deployment, store=store, record=False, key=self.key)
                 self.steps += 1
             except Exception as exc:
                 # The step failed: it runs again at the next interval (a step with

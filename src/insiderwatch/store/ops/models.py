@@ -28,6 +28,7 @@ from insiderwatch.contract.workflow import (
     CASE_STATES,
     CLOSE_REASONS,
     ROLES,
+    UNMASK_STATES,
 )
 
 
@@ -239,6 +240,34 @@ class AuditRow(Base):
     detail: Mapped[str] = mapped_column(Text)  # JSON, hashed exactly as stored
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class UnmaskRow(Base):
+    """A request to unmask a staff pseudonym and its decision (migration 0007_unmasking.py). Only the
+    pseudonym is kept: who it stands for is resolved from the roster while a grant holds."""
+
+    __tablename__ = "unmask_requests"
+    __table_args__ = (
+        CheckConstraint(one_of("state", UNMASK_STATES), name="unmask_requests_state"),
+        CheckConstraint("length(trim(reason)) > 0", name="unmask_requests_reason"),
+        CheckConstraint(
+            "approver IS NULL OR approver <> requester", name="unmask_requests_not_own"
+        ),
+        Index("unmask_requests_grant", "requester", "pseudonym", "state"),
+    )
+
+    request_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    requester: Mapped[str] = mapped_column(NAME)
+    pseudonym: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    approver: Mapped[str | None] = mapped_column(NAME)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    decision_why: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(NAME)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class SyncRejectRow(Base):

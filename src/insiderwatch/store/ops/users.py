@@ -118,6 +118,11 @@ def disable_user(
     return to_user(row)
 
 
+def find_user(session: Session, name: str) -> User | None:
+    row = session.scalars(select(UserRow).where(UserRow.name == name)).first()
+    return to_user(row) if row is not None else None
+
+
 def list_users(session: Session) -> list[User]:
     return [to_user(row) for row in session.scalars(select(UserRow).order_by(UserRow.name))]
 
