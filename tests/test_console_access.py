@@ -30,7 +30,7 @@ def world(tmp_path_factory):
     with world.service.reading() as store:
         world.proposal_id = propose_from_dismissal(
             world.service.ops.store, store, world.service.deployment.detection,
-            world.alert_ids[1], reason="data_quality", detector="*",
+            world.service.key, world.alert_ids[1], reason="data_quality", detector="*",
             until=dt.date.today() + dt.timedelta(days=30), why="feed replayed", actor="admin",
         ).proposal_id  # fmt: skip
     yield world

@@ -22,6 +22,7 @@ from insiderwatch.contract.console import (
 from insiderwatch.detect.config import DetectionConfig, Suppression
 from insiderwatch.detect.engine import read_findings
 from insiderwatch.detect.risk import score_findings
+from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
 from insiderwatch.store.ops import OpsStore, reads, workflow
 from insiderwatch.store.ops import feedback as repo
@@ -46,7 +47,12 @@ def _opened(history: list[Alert], start: dt.datetime, end: dt.datetime) -> dict[
 
 
 def preview_suppression(
-    store: Store, cfg: DetectionConfig, suppression: Suppression, *, days: int = PREVIEW_DAYS
+    store: Store,
+    cfg: DetectionConfig,
+    key: HashKey,
+    suppression: Suppression,
+    *,
+    days: int = PREVIEW_DAYS,
 ) -> SuppressionPreview:
     """The alerts of the last ``days`` days up to the newest finding, as they are and as
     they would have been with ``suppression`` (same findings, same risk engine)."""
@@ -55,9 +61,9 @@ def preview_suppression(
     start = end - dt.timedelta(days=days)
     departs = dict(store.con.execute(
         "SELECT employee_id, departs_on FROM employees WHERE departs_on IS NOT NULL").fetchall())  # fmt: skip
-    before, silenced_before = score_findings(findings, departs, cfg)
+    before, silenced_before = score_findings(findings, departs, cfg, key)
     with_it = msgspec.structs.replace(cfg, suppressions=[*cfg.suppressions, suppression])
-    after, silenced_after = score_findings(findings, departs, with_it)
+    after, silenced_after = score_findings(findings, departs, with_it, key)
     now_open, then_open = _opened(before, start, end), _opened(after, start, end)
     spared = [
         SparedAlert(
@@ -85,6 +91,7 @@ def propose_from_dismissal(
     ops: OpsStore,
     store: Store,
     cfg: DetectionConfig,
+    key: HashKey,
     alert_id: str,
     *,
     reason: str,
@@ -115,7 +122,7 @@ def propose_from_dismissal(
         )
     suppression = Suppression(employee_id=alert.employee_id, detector=detector, until=until,
                               reason=f"{reason}: {why}", author=actor)  # fmt: skip
-    preview = preview_suppression(store, cfg, suppression)
+    preview = preview_suppression(store, cfg, key, suppression)
     with ops.session() as s:
         if alert.state != "closed":
             workflow.move_alert(s, alert_id, "closed", actor=actor, why=why, close_reason=reason)

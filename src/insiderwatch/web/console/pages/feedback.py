@@ -67,7 +67,8 @@ async def dismiss(
     try:
         with console.service.reading() as store:
             made = propose_from_dismissal(
-                console.ops, store, console.service.deployment.detection, alert_id,
+                console.ops, store, console.service.deployment.detection, console.service.key,
+                alert_id,
                 reason=form.get("reason", ""), detector=form.get("detector", ""), until=until,
                 why=form.get("why", ""), actor=viewer.name,
             )  # fmt: skip
