@@ -154,6 +154,7 @@ def test_nobody_is_named_on_any_page_until_their_own_approved_unmasking(world, s
     assert post(officer, f"/unmask/{request_id}/approve", hours="1").status_code == 303
     page = analyst.get(f"/employees/{mask(world)}").text
     assert NAME in page and INSIDER in page and "Unmasked for you" in page
+    assert NAME in analyst.get("/alerts").text  # every page names them for the analyst
     for role, client in sessions.items():
         if role != "analyst":
             assert not RAW.search(every_page(world, client)), (

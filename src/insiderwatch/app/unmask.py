@@ -82,6 +82,15 @@ def unmask_requests(
         )
 
 
+def held_unmaskings(
+    ops: OpsStore, user: str, *, at: dt.datetime | None = None
+) -> list[UnmaskRequest]:
+    """The approved, unexpired unmaskings ``user`` holds now (one query, for a page that
+    shows many employees: only those under one need ``identity_for``)."""
+    with ops.session() as s:
+        return repo.requests(s, state="approved", requester=user, limit=10_000, at=at)
+
+
 def identity_for(
     ops: OpsStore,
     user: str,

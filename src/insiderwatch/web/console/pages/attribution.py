@@ -23,7 +23,7 @@ from insiderwatch.contract.console import Viewer
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.web.console.access import current_viewer
 from insiderwatch.web.console.context import console_of
-from insiderwatch.web.console.identity import shown_name
+from insiderwatch.web.console.identity import names_for
 from insiderwatch.web.console.registry import TRIAGE, Pages
 from insiderwatch.web.console.render import render
 
@@ -72,7 +72,7 @@ async def attribute_submit(
     # No record, no result: the audit entry commits before anything is shown.
     await asyncio.to_thread(audit_attribution, console.ops, actor=viewer.name, run_id=run_id,
                             report=report, pseudonym_of=service.pseudonyms.of)  # fmt: skip
-    shown = _shown(report, lambda e: shown_name(console, viewer, e))
+    shown = _shown(report, names_for(console, viewer))
     return _page(request, viewer, report=shown, run_id=run_id, form=form)
 
 

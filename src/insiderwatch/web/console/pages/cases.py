@@ -24,7 +24,7 @@ from insiderwatch.contract.workflow import CASE_MOVES, CASE_STATES, DISMISS_REAS
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.web.console.access import current_viewer
 from insiderwatch.web.console.context import console_of
-from insiderwatch.web.console.identity import shown_name
+from insiderwatch.web.console.identity import names_for
 from insiderwatch.web.console.registry import DECIDERS, TRIAGE, Pages
 from insiderwatch.web.console.render import render
 
@@ -42,7 +42,7 @@ def cases(
     found = list_cases(console.ops, state=state or None)
     return render(request, "cases.html", viewer, title="Cases", cases=found, state=state,
                   states=CASE_STATES,
-                  shown=lambda e: shown_name(console, viewer, e))  # fmt: skip
+                  shown=names_for(console, viewer))  # fmt: skip
 
 
 def show(
@@ -68,7 +68,7 @@ def show(
         actions=actions,
         may_decide=viewer.role in DECIDERS,
         can_run=console.service.responder is not None,
-        shown=lambda e: shown_name(console, viewer, e),
+        shown=names_for(console, viewer),
         problem=problem,
     )
 

@@ -16,7 +16,7 @@ from insiderwatch.contract.console import QUEUE_SORTS, UNASSIGNED, QueueQuery, V
 from insiderwatch.contract.workflow import ALERT_STATES, CLOSE_REASONS
 from insiderwatch.web.console.access import current_viewer
 from insiderwatch.web.console.context import console_of
-from insiderwatch.web.console.identity import shown_name
+from insiderwatch.web.console.identity import names_for
 from insiderwatch.web.console.registry import TRIAGE, Pages
 from insiderwatch.web.console.render import render
 
@@ -80,7 +80,7 @@ def queue(request: Request, viewer: Annotated[Viewer, Depends(current_viewer)]) 
         unassigned=UNASSIGNED,
         bulk_states=BULK_STATES,
         close_reasons=CLOSE_REASONS,
-        shown=lambda employee_id: shown_name(console, viewer, employee_id),
+        shown=names_for(console, viewer),
         link=lambda **changes: _link(params, **changes),
     )
 
