@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 DEMO_EMPLOYEES ?= 1000
 DEMO_DAYS ?= 30
 
-.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach bench-ops bench-live bench-serve demo-live docs clean
+.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach bench-ops bench-live bench-serve bench-console demo-live docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,7 @@ demo: $(STAMP)
 	$(BIN)/insiderwatch rejects --db $(DEMO)/insiderwatch.duckdb --limit 5
 	$(BIN)/insiderwatch detect --db $(DEMO)/insiderwatch.duckdb --out $(DEMO)/alerts.jsonl --top 5
 	$(BIN)/insiderwatch calibrate --db $(DEMO)/insiderwatch.duckdb --out $(DEMO)/routine-policy.yaml
+	$(BIN)/python tools/demo_console.py --db $(DEMO)/insiderwatch.duckdb
 
 # tools/provision.sh installs the system packages the server tests need (or says loudly
 # that it cannot); property tests run a bounded, derandomised search when CI is set.
@@ -70,6 +71,11 @@ bench-breach: $(STAMP)
 	$(BIN)/python benchmarks/bench_evidence.py
 
 # The operational store on SQLite and a private PostgreSQL, beside a bare INSERT.
+# The console's alert queue over 100,000 alerts: p50/p95 page renders per company profile,
+# e.g. make bench-console BENCH_CONSOLE_ARGS="--alerts 20000 --renders 10"
+bench-console: $(STAMP)
+	$(BIN)/python benchmarks/bench_console.py $(BENCH_CONSOLE_ARGS)
+
 bench-ops: $(STAMP)
 	tools/provision.sh
 	$(BIN)/python benchmarks/bench_ops.py
@@ -79,12 +85,14 @@ bench-ops: $(STAMP)
 demo-live: $(STAMP)
 	$(BIN)/python tools/demo_live.py
 
-# HTTP collector throughput and live detection catching up, beside in-process ingest.
+# HTTP collector throughput and live detection catching up, beside in-process ingest; then
+# arrival-to-alert latency of simulated companies streamed over HTTP at several rates.
 bench-serve: $(STAMP)
 	$(BIN)/python benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
 
 # NATS JetStream -> store: events/s and arrival-to-commit latency at 2k, 20k and the
-# highest rate, beside a bare NATS loop; e.g. BENCH_LIVE_ARGS="--seconds 30"
+# highest rate, beside a bare NATS loop; then arrival-to-alert latency through NATS into
+# serve at several rates; e.g. BENCH_LIVE_ARGS="--seconds 30" or "--latency-only"
 bench-live: $(STAMP)
 	tools/provision.sh
 	$(BIN)/python benchmarks/bench_live.py $(BENCH_LIVE_ARGS)

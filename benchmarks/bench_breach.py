@@ -81,7 +81,7 @@ def run_profile(work: Path, employees: int, days: int, seed: int) -> list[Inside
     results = []
     with Store(work / name / "iw.duckdb") as store:
         ingest_dataset(store, data, KEY)
-        run_detection(store, DetectionConfig())
+        run_detection(store, DetectionConfig(), KEY)
         n = store.scalar("SELECT count(*) FROM access")
         print(f"  company {name}: {employees:,} staff, {days} days, seed {seed}, {n:,} events, "
               f"{len(company.truth['insiders'])} insiders")  # fmt: skip

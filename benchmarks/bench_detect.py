@@ -47,6 +47,7 @@ from insiderwatch.store import Store  # noqa: E402
 from insiderwatch_sim import PROFILES, SimulationConfig, simulate, write_dataset  # noqa: E402
 from machine import describe  # noqa: E402
 
+KEY = HashKey(bytes(range(32)))  # any key: alert ids are keyed, results are not
 DEFAULT_SEEDS = (48611,)  # never used while developing detection (nor by the tests)
 SYSTEMS = ("ours", "isolation_forest", "fixed_rules")
 
@@ -85,10 +86,10 @@ def run_company(profile: str, seed: int, args: argparse.Namespace) -> dict:
         del company
         with Store(root / "iw.duckdb", memory_limit=args.memory, threads=args.threads) as store:
             began = time.perf_counter()
-            ingest_dataset(store, root / "dataset", HashKey(bytes(range(32))))
+            ingest_dataset(store, root / "dataset", KEY)
             ingest_s = time.perf_counter() - began
             began = time.perf_counter()
-            run = run_detection(store, DetectionConfig())
+            run = run_detection(store, DetectionConfig(), KEY)
             detect_s = time.perf_counter() - began
             lines = read_alert_history(store)  # what analyze writes to alerts.jsonl
             con = store.con

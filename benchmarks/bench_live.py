@@ -10,9 +10,14 @@ committed when the collector has acknowledged it (it acks only after the commit)
 from the durable consumer's ack floor every 20 ms; its latency is that moment minus the
 moment it was published. Also printed: the collector's CPU and peak memory per phase,
 and the machine. The reference is the same traffic through a bare JetStream pull
-consumer that acks without storing anything. Asserts nothing.
+consumer that acks without storing anything. Then arrival-to-alert latency: simulated
+companies published on NATS, one message per event, to `insiderwatch serve` at several
+offered rates, each alert line timed from the arrival of the event that caused it to its
+appearance in the operational store (benchmarks/alert_latency.py says how, and what the
+in-process reference is). Asserts nothing.
 
     python benchmarks/bench_live.py [--seconds 10] [--rates 2000,20000] [--employees 2000]
+        [--latency-rates 2000,5000,20000] [--companies classic:11,eu-telco:5] [--latency-only]
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import msgspec
 import numpy as np
 import psutil
@@ -41,6 +47,7 @@ sys.path.insert(0, str(HERE))
 import nats  # noqa: E402
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig  # noqa: E402
 
+import alert_latency as lat  # noqa: E402
 from machine import describe  # noqa: E402
 from synthetic import employees, events  # noqa: E402
 
@@ -224,7 +231,7 @@ async def wait_for_consumer(url: str, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit("insiderwatch collect exited at start")
+            raise SystemExit("the collecting process exited at start")
         try:
             await js.consumer_info(STREAM, DURABLE)
             break
@@ -288,22 +295,106 @@ async def main_async(args: argparse.Namespace, folder: Path, url: str) -> None:
     )
 
 
+async def drained(url: str) -> None:
+    """Until the durable consumer has nothing pending or unacked."""
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        info = await js.consumer_info(STREAM, DURABLE)
+        if info.num_pending == 0 and info.num_ack_pending == 0:
+            break
+        await asyncio.sleep(0.1)
+    await nc.close()
+
+
+def caught_up(api: str, server: subprocess.Popen, seconds: float = 300) -> None:
+    """Until live detection has stepped over every loaded event (its lag gauge is 0)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            text = httpx.get(f"{api}/metrics", timeout=5).text
+            if lat.metric(text, "insiderwatch_detect_lag_seconds") == 0:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+
+
+async def nats_latency(company: lat.Company, folder: Path, rate: float) -> lat.LatencyRow:
+    """Publish the company's later events at ``rate`` on NATS, one message each, to a fresh
+    `insiderwatch serve` (private nats-server) and time the alert lines they cause."""
+    store = lat.fresh_copy(company, folder)
+    nats_proc, url = start_nats(store)
+    port = lat.free_port()
+    server = lat.serve(store, port, {"INSIDERWATCH_NATS_URL": url})
+    api = f"http://127.0.0.1:{port}"
+    try:
+        await wait_for_consumer(url, server)
+        watcher = lat.Watcher(store / "iw.ops.sqlite", server.pid)
+        watcher.start()
+        sent_at = np.zeros(len(company.lines))
+        nc = await nats.connect(url)
+        await publish_paced(nc, company.lines, rate, sent_at)
+        await nc.close()
+        await drained(url)
+        await asyncio.to_thread(caught_up, api, server)
+        await asyncio.sleep(0.5)
+        watcher.stop()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(120)
+        nats_proc.terminate()
+        nats_proc.wait(30)
+    sent = dict(zip(company.ids, sent_at.tolist(), strict=True))
+    floor = lat.in_process_floor(company, folder.with_name(folder.name + "-floor"), rate)
+    return lat.LatencyRow.of("NATS", company.name, rate, len(company.lines), watcher, sent, floor)
+
+
+async def latency_runs(args: argparse.Namespace, work: Path) -> list[lat.LatencyRow]:
+    rows = []
+    for profile, seed in args.companies:
+        company = lat.simulated_company(work, profile, seed, args.staff, args.days)
+        print(f"{company.name}: {len(company.lines):,} events stream", flush=True)
+        for rate in args.latency_rates:
+            row = await nats_latency(company, work / "latency", rate)
+            print(f"  NATS at {rate:,.0f}/s: {row.lines} lines, p99 {row.p99:.2f} s", flush=True)
+            rows.append(row)
+    return rows
+
+
+def companies(text: str) -> list[tuple[str, int]]:
+    return [(p, int(s)) for p, s in (item.split(":") for item in text.split(",") if item)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each paced phase")
     parser.add_argument("--rates", default="2000,20000", help="offered events/s, comma-separated")
     parser.add_argument("--max-events", type=int, default=200_000, help="events in the max phase")
     parser.add_argument("--employees", type=int, default=2000)
+    parser.add_argument("--latency-only", action="store_true", help="skip the throughput runs")
+    parser.add_argument("--latency-rates", default="2000,5000,20000",
+                        help="offered events/s of the arrival-to-alert runs")  # fmt: skip
+    parser.add_argument("--companies", type=companies, default=companies("classic:11,eu-telco:5"),
+                        help="simulated companies for latency, profile:seed,...")  # fmt: skip
+    parser.add_argument("--staff", type=int, default=200, help="staff per company (latency)")
+    parser.add_argument("--days", type=int, default=14, help="days per company (latency)")
     args = parser.parse_args()
     args.rates = [float(r) for r in args.rates.split(",") if r]
+    args.latency_rates = [float(r) for r in args.latency_rates.split(",") if r]
     print(f"machine: {describe()}, load average {os.getloadavg()[0]:.1f}")
     folder = Path(tempfile.mkdtemp(prefix="iw-bench-live-"))
-    server, url = start_nats(folder)
     try:
-        asyncio.run(main_async(args, folder, url))
+        if not args.latency_only:
+            server, url = start_nats(folder)
+            try:
+                asyncio.run(main_async(args, folder, url))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+        lat.print_latency(asyncio.run(latency_runs(args, folder)))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -7,9 +7,13 @@ Run by `make bench-serve`. Starts the server as its own process over a fresh sto
 holding the roster, with a collector token; offers the events as fast as the clients can
 send them; a request counts when its 202 (after the commit) arrives. Prints the machine,
 events/s, the server's CPU and peak memory, the detection steps (count, mean seconds)
-from /metrics. Asserts nothing.
+from /metrics. Then arrival-to-alert latency: simulated companies (several profiles and
+seeds) streamed into the server at several offered rates, each alert line timed from the
+arrival of the event that caused it to its appearance in the operational store, beside an
+in-process floor (benchmarks/alert_latency.py). Asserts nothing.
 
     python benchmarks/bench_serve.py [--events 200000] [--request-lines 2000] [--clients 4]
+        [--rates 2000,5000,20000] [--companies classic:11,eu-telco:5] [--latency-only]
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import psutil
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import alert_latency as lat  # noqa: E402
 from insiderwatch import app  # noqa: E402
 from insiderwatch.app.tokens import create_token  # noqa: E402
 from machine import describe  # noqa: E402
@@ -83,6 +88,11 @@ def through_http(folder: Path, requests: list[list[str]], clients: int, live: bo
         "INSIDERWATCH_HASH_KEY": KEY_HEX,
         "INSIDERWATCH_COMPACT_MIN_SEGMENTS": "16",
     }
+    if not live:  # detection really off: no step is ever due
+        env |= {
+            "INSIDERWATCH_DETECT_INTERVAL_SECONDS": "1000000",
+            "INSIDERWATCH_DETECT_AFTER_EVENTS": str(10**12),
+        }
     server = subprocess.Popen(
         [sys.executable, "-c", "from insiderwatch.cli import main; main()", "serve",
          "--db", str(folder / "iw.duckdb"), "--port", str(port)],
@@ -149,27 +159,127 @@ def through_http(folder: Path, requests: list[list[str]], clients: int, live: bo
     }
 
 
+def wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit(log.read_text()[-2000:]) from None
+            time.sleep(0.2)
+
+
+def http_latency(company: lat.Company, folder: Path, rate: float, clients: int) -> lat.LatencyRow:
+    """Stream the company's later events at ``rate`` into a fresh server, 10 requests a
+    second (each sent by whichever client is free when it is due); time alert lines."""
+    store = lat.fresh_copy(company, folder)
+    deployment = lat.deployment_at(store)
+    with deployment.open_ops() as ops:
+        token = create_token(ops, kind="source", owner="latency", actor="bench").token
+    port = lat.free_port()
+    server = lat.serve(store, port, {})
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, server, store / "server.log")
+    watcher = lat.Watcher(store / "iw.ops.sqlite", server.pid)
+    watcher.start()
+    per = max(1, round(rate / 10))
+    chunks = [company.lines[k : k + per] for k in range(0, len(company.lines), per)]
+    ids = [company.ids[k : k + per] for k in range(0, len(company.ids), per)]
+    sent: dict[str, float] = {}
+    lock, nxt = threading.Lock(), [0]
+    began = time.perf_counter() + 0.2
+
+    def client() -> None:
+        with httpx.Client(timeout=120, headers={"Authorization": f"Bearer {token}",
+                                                "Content-Type": "application/x-ndjson"}) as c:  # fmt: skip
+            while True:
+                with lock:
+                    i = nxt[0]
+                    nxt[0] += 1
+                if i >= len(chunks):
+                    return
+                wait = began + i / 10 - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                now = time.perf_counter()
+                with lock:
+                    sent.update(dict.fromkeys(ids[i], now))
+                body = b"\n".join(chunks[i])
+                while (reply := c.post(f"{url}/v1/events", content=body)).status_code == 503:
+                    time.sleep(float(reply.headers.get("Retry-After", "1")))
+                assert reply.status_code == 202, reply.text
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        text = httpx.get(f"{url}/metrics").text
+        if lat.metric(text, "insiderwatch_detect_lag_seconds") == 0:
+            break
+        time.sleep(0.2)
+    time.sleep(0.5)
+    watcher.stop()
+    server.send_signal(signal.SIGTERM)
+    server.wait(120)
+    floor = lat.in_process_floor(company, folder.with_name(folder.name + "-floor"), rate)
+    return lat.LatencyRow.of("HTTP", company.name, rate, len(company.lines), watcher, sent, floor)
+
+
+def latency_runs(args: argparse.Namespace, work: Path) -> list[lat.LatencyRow]:
+    rows = []
+    for profile, seed in args.companies:
+        company = lat.simulated_company(work, profile, seed, args.employees, args.days)
+        print(f"{company.name}: {len(company.lines):,} events stream", flush=True)
+        for rate in args.rates:
+            row = http_latency(company, work / "latency", rate, args.clients)
+            print(f"  HTTP at {rate:,.0f}/s: {row.lines} lines, p99 {row.p99:.2f} s", flush=True)
+            rows.append(row)
+    return rows
+
+
+def companies(text: str) -> list[tuple[str, int]]:
+    return [(p, int(s)) for p, s in (item.split(":") for item in text.split(",") if item)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--request-lines", type=int, default=2_000)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--latency-only", action="store_true", help="skip the throughput runs")
+    parser.add_argument("--rates", default="2000,5000,20000", help="offered events/s (latency)")
+    parser.add_argument("--companies", type=companies, default=companies("classic:11,eu-telco:5"),
+                        help="simulated companies for latency, profile:seed,...")  # fmt: skip
+    parser.add_argument("--employees", type=int, default=200, help="staff per company (latency)")
+    parser.add_argument("--days", type=int, default=14, help="days per company (latency)")
     args = parser.parse_args()
+    args.rates = [float(r) for r in args.rates.split(",") if r]
+    print(describe(), f"; load average {os.getloadavg()[0]:.1f}")
+    work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    try:
+        if not args.latency_only:
+            throughput(args, work)
+        lat.print_latency(latency_runs(args, work))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def throughput(args: argparse.Namespace, work: Path) -> None:
     encoder = msgspec.json.Encoder()
     rows = events(args.events, seed=3).to_pylist()
     lines = [encoder.encode({k: v for k, v in r.items() if v is not None}).decode() for r in rows]
     size = args.request_lines
     requests = [lines[k : k + size] for k in range(0, len(lines), size)]
-    print(describe())
     print(f"{len(lines):,} events in {len(requests):,} requests of {size:,} lines, "
           f"{args.clients} clients")  # fmt: skip
-    work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    try:
-        ref = reference(work / "reference", requests)
-        bare = through_http(work / "bare", requests, args.clients, live=False)
-        http = through_http(work / "http", requests, args.clients, live=True)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    ref = reference(work / "reference", requests)
+    bare = through_http(work / "bare", requests, args.clients, live=False)
+    http = through_http(work / "http", requests, args.clients, live=True)
     n = len(lines)
     print(f"reference  app.ingest_records in-process: {n / ref:>10,.0f} events/s ({ref:.1f} s)")
     print(f"HTTP       POST /v1/events, no detection: {n / bare['seconds']:>10,.0f} events/s "

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 
 from insiderwatch.contract.records import Alert
+from insiderwatch.detect.risk import alert_id as detection_alert_id
+from insiderwatch.privacy import HashKey
 from insiderwatch.respond.config import ResponseConfig, load_config
 from insiderwatch.respond.store import ResponseStore
 from insiderwatch.store.ops import open_ops
+from sample_data import KEY_HEX
 
 T0 = dt.datetime(2026, 9, 28, 10, 2, tzinfo=dt.UTC)
+KEY = HashKey(bytes.fromhex(KEY_HEX))
 
 
 def alert_id_of(employee: str) -> str:
-    """Shaped like detection's ids: a hash, never the employee id itself."""
-    return "A-" + hashlib.sha256(employee.encode()).hexdigest()[:16]
+    """Detection's id of the employee's alert opened at T0 (keyed: never the employee
+    id itself, nor a hash anyone with the roster could compute)."""
+    return detection_alert_id(KEY, employee, T0)
 
 
 def alert(

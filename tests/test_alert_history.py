@@ -5,6 +5,7 @@ events into steps reproduces exactly."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,10 +20,12 @@ from insiderwatch.alerts import evidence_after_detection, read_alert_history, re
 from insiderwatch.contract import Alert
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.detect.engine import read_findings
+from insiderwatch.detect.risk import alert_id
+from insiderwatch.errors import ConfigError
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
-from sample_data import KEY_HEX
+from sample_data import KEY_HEX, OTHER_KEY_HEX
 
 KEY = HashKey(bytes.fromhex(KEY_HEX))
 FIRST, END = at(1, 0), at(ACT_DAY + 1, 0)
@@ -82,7 +85,7 @@ def fresh_store(dataset: Path, folder: Path) -> Store:
 def replayed(dataset, tmp_path_factory):
     """One replay of everything: the reference history."""
     store = fresh_store(dataset, tmp_path_factory.mktemp("once"))
-    run_detection(store, DetectionConfig())
+    run_detection(store, DetectionConfig(), KEY)
     yield store
     store.close()
 
@@ -130,11 +133,27 @@ def test_the_summary_reads_each_detector_once_with_its_peak(replayed):
 
 def test_alert_ids_depend_on_employee_and_opening_time_only(replayed, dataset, tmp_path):
     again = fresh_store(dataset, tmp_path)
-    run_detection(again, DetectionConfig())
+    run_detection(again, DetectionConfig(), KEY)
     assert [a.alert_id for a in read_alert_history(again)] == [
         a.alert_id for a in read_alert_history(replayed)
     ]
     again.close()
+
+
+def test_alert_ids_are_keyed_so_the_roster_cannot_tell_whose_alert_it_is(replayed):
+    """An id is not the plain hash of employee and opening time (anyone with the roster
+    could compute that), it is the keyed one, and another key gives other ids."""
+    other = HashKey(bytes.fromhex(OTHER_KEY_HEX))
+    for line in read_alert_history(replayed):
+        pair = f"{line.employee_id}|{line.opened_at.isoformat()}"
+        assert line.alert_id != "A-" + hashlib.sha256(pair.encode()).hexdigest()[:16]
+        assert line.alert_id == alert_id(KEY, line.employee_id, line.opened_at)
+        assert alert_id(other, line.employee_id, line.opened_at) != line.alert_id
+
+
+def test_detection_refuses_a_key_other_than_the_stores(replayed):
+    with pytest.raises(ConfigError, match="hashed with key"):
+        run_detection(replayed, DetectionConfig(), HashKey(bytes.fromhex(OTHER_KEY_HEX)))
 
 
 def test_a_line_citing_later_evidence_is_rejected():
@@ -162,12 +181,12 @@ def history_in_steps(dataset: Path, cuts: list[dt.datetime], *, arrive: str = ""
             pieces = write_arrivals(dataset, folder, cuts)
             for piece in reversed(pieces) if arrive == "latest first" else pieces:
                 ingest_dataset(store, piece, KEY)
-                run_detection(store, DetectionConfig())
+                run_detection(store, DetectionConfig(), KEY)
         else:
             store = fresh_store(dataset, folder)
             for cut in cuts:
-                run_detection(store, DetectionConfig(), until=cut)
-            run_detection(store, DetectionConfig())
+                run_detection(store, DetectionConfig(), KEY, until=cut)
+            run_detection(store, DetectionConfig(), KEY)
         result = read_findings(store.con), read_alert_history(store)
         store.close()
         return result

@@ -30,9 +30,9 @@ measures: [access_revoked, investigation, police]
 
 
 @pytest.fixture
-def world_db(tmp_path: Path, store, ingest) -> Path:
+def world_db(tmp_path: Path, store, ingest, hash_key) -> Path:
     ingest(write_world(tmp_path / "dataset"))
-    run_detection(store, DetectionConfig())
+    run_detection(store, DetectionConfig(), hash_key)
     store.close()
     return store.path
 
@@ -116,7 +116,7 @@ def test_scope_of_a_simulated_insider_matches_the_events_and_the_truth(tmp_path:
     write_dataset(company, data, "parquet")
     with Store(tmp_path / "iw.duckdb", threads=1) as store:
         ingest_dataset(store, data, hash_key)
-        run_detection(store, DetectionConfig())
+        run_detection(store, DetectionConfig(), hash_key)
         explained = dict(store.con.execute(
             "SELECT event_id, explanation IS NOT NULL FROM access_explained").fetchall())  # fmt: skip
         for insider in company.truth["insiders"]:

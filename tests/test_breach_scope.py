@@ -15,9 +15,9 @@ from insiderwatch.report.scope_files import read_scope, summarise, write_scope
 
 
 @pytest.fixture
-def world(tmp_path: Path, store, ingest):
+def world(tmp_path: Path, store, ingest, hash_key):
     ingest(write_world(tmp_path / "dataset"))
-    run_detection(store, DetectionConfig())
+    run_detection(store, DetectionConfig(), hash_key)
     return store
 
 

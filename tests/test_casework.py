@@ -112,7 +112,7 @@ def world(tmp_path_factory):
     c.write(folder / "dataset")
     store = Store(folder / "iw.duckdb", threads=1)
     ingest_dataset(store, folder / "dataset", KEY)
-    run_detection(store, DetectionConfig())
+    run_detection(store, DetectionConfig(), KEY)
     why = dict(store.con.execute("SELECT event_id, explanation FROM access_explained").fetchall())
     yield store, {name: why[event_id] for name, event_id in acts.items()}
     store.close()

@@ -50,7 +50,7 @@ def detected(tmp_path):
     company().write(tmp_path / "dataset")
     store = Store(tmp_path / "iw.duckdb", threads=1)
     ingest_dataset(store, tmp_path / "dataset", KEY)
-    run_detection(store, DetectionConfig())
+    run_detection(store, DetectionConfig(), KEY)
     yield store
     store.close()
 
@@ -65,7 +65,7 @@ def from_scratch(tmp_path, cfg: DetectionConfig):
     company().write(tmp_path / "scratch")
     store = Store(tmp_path / "scratch.duckdb", threads=1)
     ingest_dataset(store, tmp_path / "scratch", KEY)
-    run_detection(store, cfg)
+    run_detection(store, cfg, KEY)
     found = read_findings(store.con)
     store.close()
     return found
@@ -74,7 +74,7 @@ def from_scratch(tmp_path, cfg: DetectionConfig):
 def test_a_changed_config_recomputes_that_detectors_findings_only(detected, tmp_path):
     before = stored_rows(detected)
     assert {r[0] for r in before.values()} > {"volume"}, "other detectors should have findings"
-    run = run_detection(detected, LOWER_FLOOR)
+    run = run_detection(detected, LOWER_FLOOR, KEY)
     assert run.rewound and "volume" in run.rewound
     after = stored_rows(detected)
     # Every other detector's findings are the very same rows; volume's were rewritten
@@ -92,7 +92,7 @@ def test_a_changed_query_recomputes_that_detectors_findings(detected, monkeypatc
     volume = DETECTORS.get("volume")
     original = volume.sql
     monkeypatch.setattr(volume, "sql", lambda self, ctx, c: original(self, ctx, c) + " LIMIT 1000")
-    run_detection(detected, DetectionConfig())
+    run_detection(detected, DetectionConfig(), KEY)
     after = stored_rows(detected)
     assert set(after) == set(before)  # the same findings ...
     for fid, (detector, version, rowid) in before.items():
@@ -103,6 +103,6 @@ def test_a_changed_query_recomputes_that_detectors_findings(detected, monkeypatc
 
 
 def test_a_disabled_detector_leaves_no_findings(detected):
-    run_detection(detected, DetectionConfig(disabled=["volume"]))
+    run_detection(detected, DetectionConfig(disabled=["volume"]), KEY)
     assert detected.scalar("SELECT count(*) FROM findings WHERE detector = 'volume'") == 0
     assert detected.scalar("SELECT count(*) FROM findings") > 0

@@ -48,7 +48,7 @@ def test_small_segments_merge_into_one_with_every_event_once(tmp_path):
     assert len(files) == 6
     # Not yet read by detection: left alone (late events are found by batch id).
     assert compact_segments(store, min_segments=2).merged == 0
-    run_detection(store, DetectionConfig())
+    run_detection(store, DetectionConfig(), KEY)
     done = compact_segments(store, min_segments=2)
     assert (done.merged, done.written, done.rows) == (6, 1, len(lines))
     assert len(store.segment_files()) == 1
@@ -63,7 +63,7 @@ def test_small_segments_merge_into_one_with_every_event_once(tmp_path):
     again = load(reopened, lines).totals
     assert (again.loaded, again.duplicates) == (0, len(lines))
     # Detection carries on without seeing the merged segment as late events.
-    assert run_detection(reopened, DetectionConfig()).rewound is None
+    assert run_detection(reopened, DetectionConfig(), KEY).rewound is None
     reopened.close()
 
 
@@ -85,7 +85,7 @@ def test_sealed_and_unsealed_batches_never_merge_together(tmp_path):
     ]
     for line in extra:
         load(store, [line])
-    run_detection(store, DetectionConfig())
+    run_detection(store, DetectionConfig(), KEY)
     done = compact_segments(store, min_segments=2)
     assert (done.merged, done.written) == (8, 2)
     sealed = set(store.con.execute("SELECT batch_id FROM evidence_batches").fetchall())

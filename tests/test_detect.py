@@ -27,7 +27,7 @@ def detect(company, folder: Path, cfg: DetectionConfig | None = None, **kwargs):
     company.write(folder / "dataset")
     store = Store(folder / "iw.duckdb", threads=1)
     ingest_dataset(store, folder / "dataset", KEY)
-    run = run_detection(store, cfg or DetectionConfig(), **kwargs)
+    run = run_detection(store, cfg or DetectionConfig(), KEY, **kwargs)
     return store, run
 
 
@@ -209,7 +209,7 @@ def test_live_runs_in_pieces_end_where_one_replay_ends(tmp_path):
     once, _ = detect(company, tmp_path / "once")
     store, first = detect(company, tmp_path / "pieces", until=at(ACT_DAY, 10))
     assert first.last_day == at(ACT_DAY, 0).date()
-    second = run_detection(store, DetectionConfig())
+    second = run_detection(store, DetectionConfig(), KEY)
     assert second.steps == 1  # only the unfinished day is redone
     assert findings(store) == findings(once)
     assert read_alert_history(store) == read_alert_history(once)
@@ -226,7 +226,7 @@ def test_late_events_rewind_the_engine(tmp_path):
            "action": "search", "customer_ids": ["decoy1"], "fields": ["name"]}  # fmt: skip
     (late / "access.jsonl").write_text(msgspec.json.encode(row).decode() + "\n")
     ingest_dataset(store, late, KEY)
-    run = run_detection(store, DetectionConfig())
+    run = run_detection(store, DetectionConfig(), KEY)
     assert run.rewound and "late events" in run.rewound
     assert run.first_day == at(2, 0).date()
     assert "a05" in {f["employee_id"] for f in findings(store) if f["detector"] == "canary"}

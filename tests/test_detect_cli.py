@@ -9,9 +9,17 @@ import pytest
 
 from insiderwatch.contract import Alert
 from insiderwatch_sim import SimulationConfig, simulate, write_dataset, write_truth
+from sample_data import KEY_HEX
 
 # Scenarios that leave unmistakable traces within a day (a harvest then an export, a decoy).
 FAST = {"bulk_exfiltration", "canary_harvester", "departing_exporter"}
+
+
+@pytest.fixture(autouse=True)
+def one_key(monkeypatch):
+    """The tests share one store, so they share its deployment's hashing key (alert ids
+    are keyed with it): the same key for every test, as a deployment has."""
+    monkeypatch.setenv("INSIDERWATCH_HASH_KEY", KEY_HEX)
 
 
 @pytest.fixture(scope="module")

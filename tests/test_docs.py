@@ -41,3 +41,16 @@ def test_missing_markers_are_an_error(tmp_path):
     page.write_text("# no markers here\n")
     with pytest.raises(ValueError, match="missing"):
         render(page, {"tables": lambda: "x"})
+
+
+def test_no_merge_conflict_is_left_in_the_docs():
+    # A merge that kept both sides once landed both `web/` rows and `<<<<<<<` in the docs.
+    markers = ("<<<<<<< ", "=======\n", ">>>>>>> ")
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    left = [
+        f"{page.relative_to(ROOT)}:{n}"
+        for page in pages
+        for n, line in enumerate(page.read_text().splitlines(keepends=True), 1)
+        if line.startswith(markers)
+    ]
+    assert left == []

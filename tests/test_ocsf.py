@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import msgspec
 import pytest
@@ -20,6 +21,9 @@ from insiderwatch.export.ocsf import (
     schema_errors,
     write_findings,
 )
+from insiderwatch.privacy import HashKey
+from insiderwatch.privacy.pseudonyms import pseudonym
+from sample_data import KEY_HEX
 
 T0 = dt.datetime(2026, 9, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -102,12 +106,27 @@ def test_alerts_file_round_trip_and_cli(tmp_path, cli):
     alerts = tmp_path / "alerts.jsonl"
     alerts.write_bytes(b"\n".join(msgspec.json.encode(_alert(alert_id=f"a-{i}")) for i in range(3)))
     out = tmp_path / "findings.jsonl"
-    result = cli("export", "ocsf", alerts, "--out", out)
+    key = {"INSIDERWATCH_HASH_KEY": KEY_HEX}
+    result = cli("export", "ocsf", alerts, "--out", out, env=key)
     assert result.exit_code == 0, result.stderr
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [f["finding_info"]["uid"] for f in lines] == ["a-0", "a-1", "a-2"]
     assert all(schema_errors(f) == [] for f in lines)
     assert write_findings(read_alerts(alerts), tmp_path / "again.jsonl") == 3
+    # Staff leave as their pseudonym, named only when asked.
+    shown = pseudonym(HashKey(bytes.fromhex(KEY_HEX)), "E1")
+    assert not re.search(r"\bE1\b", out.read_text()) and shown in out.read_text()
+    named = cli("export", "ocsf", alerts, "--out", out, "--reveal-staff", env=key)
+    assert named.exit_code == 0 and shown not in out.read_text()
+    assert re.search(r"\bE1\b", out.read_text())
+
+
+def test_the_export_needs_the_deployment_key_to_pseudonymise(tmp_path, cli):
+    alerts = tmp_path / "alerts.jsonl"
+    alerts.write_bytes(msgspec.json.encode(_alert()))
+    result = cli("export", "ocsf", alerts, "--out", tmp_path / "f.jsonl")
+    assert result.exit_code == 1 and "no hashing key" in result.stderr
+    assert not (tmp_path / "f.jsonl").exists()
 
 
 def test_a_bad_alert_line_is_named(tmp_path):

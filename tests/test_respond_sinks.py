@@ -118,6 +118,25 @@ def test_routing_by_severity_and_throttled_storm(tmp_path, hash_key, hook) -> No
     assert "8 more alert updates" in texts[2] and "E00042" not in "".join(texts)
 
 
+def test_a_restart_in_a_storm_neither_resends_nor_forgets_it(tmp_path, hash_key, hook) -> None:
+    text = (
+        f"sinks: {{soc: {{type: slack, url: '{hook.url}'}}}}\n"
+        "routes: [{name: urgent, sinks: [soc], throttle: {max_messages: 2, window: 1h}}]\n"
+    )
+    before = _responder(tmp_path, hash_key, text)
+    done = before.handle([alert(revision=i, minutes=i) for i in range(5)])
+    assert (done.notices, done.held) == (2, 3)
+    before.deliverer.close()  # the process dies: no flush of the held lines
+    after = _responder(tmp_path, hash_key, text)  # the same operational store
+    done = after.handle([alert(revision=i, minutes=i) for i in range(5, 9)])
+    assert (done.notices, done.held) == (0, 4)  # the window is still full
+    done = after.handle([alert(revision=9, minutes=61)])  # the window has passed
+    assert (done.notices, done.storms) == (1, 1)
+    after.close()
+    texts = [r.json()["text"] for r in hook.received]
+    assert len(texts) == 4 and "7 more alert updates" in texts[2]
+
+
 def test_chat_messages_have_each_shape(hash_key) -> None:
     notice = alert_notice(alert(), hash_key)
     slack = slack_message(notice)

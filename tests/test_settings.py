@@ -85,6 +85,14 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "respond_config": "respond.yaml",
         "rules_config": "rules.toml",
         "alerts_out": "alerts.jsonl",
+        "console_secure_cookies": "false",
+        "console_session_hours": "2.5",
+        "console_idle_minutes": "10",
+        "console_login_attempts": "3",
+        "console_address_attempts": "9",
+        "console_lockout_minutes": "5",
+        "unmask_hours": "1.5",
+        "console_noisy_alerts": "7",
     }
     assert set(values) == set(REGISTRY), "a new setting needs a value here"
     environ = {REGISTRY[name].env_var: value for name, value in values.items()}
@@ -93,9 +101,12 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
     assert resolved.threads == 4 and resolved.batch_rows == 1000
     assert (resolved.time_earliest, resolved.time_days_ahead) == ("2001-02-03", 7)
     assert (resolved.nats_batch, resolved.nats_ack_wait, resolved.tail_interval) == (50, 2.5, 0.5)
+    assert resolved.console_secure_cookies is False and resolved.console_session_hours == 2.5
+    assert (resolved.console_login_attempts, resolved.console_address_attempts) == (3, 9)
     assert resolved.secret_path == tmp_path / "k"
     assert resolved.evidence_key_path == tmp_path / "evidence.key"
     assert (resolved.port, resolved.detect_interval_seconds) == (9000, 0.5)
+    assert resolved.unmask_hours == 1.5
     assert all(resolved.source(name) == "env" for name in values)
 
 
@@ -148,6 +159,8 @@ def test_unknown_key_in_file_is_an_error_naming_it(tmp_path):
         ("env", "nats_batch", "0"),
         ("env", "nats_ack_wait", "-1"),
         ("file", "tail_interval", "0"),
+        ("env", "unmask_hours", "0"),
+        ("env", "unmask_hours", "inf"),
     ],
 )
 def test_bad_values_name_the_setting(tmp_path, where, name, value):

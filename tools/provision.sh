@@ -19,6 +19,7 @@ PACKAGES=(
     "MariaDB server (server_audit tests)|command -v mariadb-install-db && command -v mariadbd|mariadb-server"
     "MariaDB client|command -v mariadb|mariadb-client"
     "NATS server with JetStream (collector tests, alert delivery to NATS)|command -v nats-server || test -x /usr/sbin/nats-server|nats-server"
+    "Chromium (console browser tests, driven by Playwright; no browser download)|test -x /usr/bin/chromium|chromium"
 )
 
 if [[ $(id -u) == 0 ]]; then

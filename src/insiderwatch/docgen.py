@@ -1,6 +1,7 @@
 """Reference documentation generated from the code itself.
 
-``docs/contract.md``, ``docs/settings.md``, ``docs/cli.md`` and ``docs/detections.md`` hold
+``docs/contract.md``, ``docs/settings.md``, ``docs/cli.md``, ``docs/detections.md`` and
+``docs/console.md`` hold
 generated sections
 between ``<!-- generated:NAME -->`` markers; ``python tools/gen_docs.py`` rewrites them and
 a test fails when they are stale, so the docs cannot drift from the contract, the
@@ -137,6 +138,21 @@ def detection_catalogue() -> str:
     return "\n".join(parts)
 
 
+def console_roles() -> str:
+    """The console's role matrix, read from the page registry (what the tests enforce)."""
+    from insiderwatch.contract.workflow import ROLES
+    from insiderwatch.web.console.registry import all_routes
+
+    head = "| route | " + " | ".join(r.replace("_", " ") for r in ROLES) + " |"
+    rows = [head, "|---|" + "---|" * len(ROLES)]
+    for route in sorted(all_routes(), key=lambda r: (r.path, r.method)):
+        marks = " | ".join(
+            "anyone" if route.public else ("yes" if role in route.roles else "") for role in ROLES
+        )
+        rows.append(f"| `{route.method} {route.path}` | {marks} |")
+    return "\n".join(rows) + "\n"
+
+
 def _plain(text: str) -> str:
     text = re.sub(r"\x1b\[[0-9;]*m", "", text)
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
@@ -147,6 +163,7 @@ GENERATORS = {
     "docs/settings.md": {"settings": settings_table},
     "docs/cli.md": {"commands": cli_reference},
     "docs/detections.md": {"catalogue": detection_catalogue},
+    "docs/console.md": {"roles": console_roles},
 }
 
 

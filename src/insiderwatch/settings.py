@@ -74,6 +74,20 @@ def _seconds(value: str) -> float:
     return number
 
 
+def _hours(value: str) -> float:
+    number = float(value)
+    if not 0 < number <= 24 * 366:  # also refuses nan and inf
+        raise ValueError("must be a number of hours > 0 (at most a year)")
+    return number
+
+
+def _above_zero(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError("must be a number > 0")
+    return number
+
+
 def _at_least_one(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -191,6 +205,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Application names (comma-separated) whose database reads are monitoring, not staff.",
     ),
     Setting(
+        "unmask_hours",
+        24.0,
+        "Hours an approved unmasking shows a member of staff to its requester before they "
+        "are masked again (an approver may choose another duration).",
+        _hours,
+    ),
+    Setting(
         "respond_config",
         None,
         "YAML response file: alert sinks, routes, the SCIM and session targets and the "
@@ -232,8 +253,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "detect_interval_seconds",
-        2.0,
-        "Live detection steps at least this often while new events have arrived.",
+        0.5,
+        "Live detection steps this long after the first new event (but no sooner than the "
+        "last step took, after it ended).",
         _positive_float,
     ),
     Setting(
@@ -306,6 +328,52 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "YAML file listing the logs to tail continuously (kind, paths or globs, mapping; see "
         "docs/sources.md); unset: no tailing.",
+    ),
+    Setting(
+        "console_secure_cookies",
+        True,
+        "Console cookies carry Secure (sent over HTTPS only). Turn off only to try the "
+        "console over plain http on localhost.",
+        _bool,
+    ),
+    Setting(
+        "console_session_hours",
+        8.0,
+        "A console login lasts at most this long, however active.",
+        _above_zero,
+    ),
+    Setting(
+        "console_idle_minutes",
+        30.0,
+        "A console session unused this long ends.",
+        _above_zero,
+    ),
+    Setting(
+        "console_login_attempts",
+        5,
+        "Failed console logins allowed per account name within console_lockout_minutes; "
+        "then that account is refused until the window has passed.",
+        _at_least_one,
+    ),
+    Setting(
+        "console_address_attempts",
+        20,
+        "Failed console logins allowed per client address within console_lockout_minutes.",
+        _at_least_one,
+    ),
+    Setting(
+        "console_lockout_minutes",
+        15.0,
+        "The window over which failed console logins are counted.",
+        _above_zero,
+    ),
+    Setting(
+        "console_noisy_alerts",
+        20,
+        "The console's alert queue shows a set of detectors as one grouped row once it has "
+        "this many new low or medium alerts (high and critical ones are never grouped); 0 "
+        "never groups.",
+        _positive_int,
     ),
     Setting(
         "tail_interval",

@@ -34,9 +34,10 @@ def read_alerts(store: Store, limit: int | None = None) -> list[Alert]:
     )
 
 
-def read_alert_history(store: Store) -> list[Alert]:
-    """Every line of the alert history, in the order it happened."""
-    return _select(store, "", "detected_at, alert_id, revision")
+def read_alert_history(store: Store, where: str = "") -> list[Alert]:
+    """Every line of the alert history (or those ``where``, a SQL condition on ``alerts``),
+    in the order it happened."""
+    return _select(store, f"WHERE {where}" if where else "", "detected_at, alert_id, revision")
 
 
 def evidence_after_detection(store: Store) -> int:

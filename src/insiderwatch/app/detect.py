@@ -8,8 +8,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import msgspec
-
 from insiderwatch.alerts import (
     explained_share,
     read_alert_history,
@@ -18,7 +16,9 @@ from insiderwatch.alerts import (
 )
 from insiderwatch.app.alerts import record_detection, record_lines
 from insiderwatch.app.deployment import Deployment
+from insiderwatch.app.feedback import with_applied_suppressions
 from insiderwatch.app.ingest import failed, ingest_paths
+from insiderwatch.app.keys import existing_key
 from insiderwatch.contract import Alert
 from insiderwatch.contract.runs import (
     Analysis,
@@ -28,6 +28,7 @@ from insiderwatch.contract.runs import (
 )
 from insiderwatch.detect import run_detection
 from insiderwatch.detect.calibrate import Calibration, calibration
+from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
 
 DetectProgress = Callable[[int, int, dt.date], None]  # (steps done, steps, day)
@@ -35,10 +36,16 @@ STORE_NAME = "insiderwatch.duckdb"  # the store analyze keeps in its output fold
 
 
 def _run(
-    store: Store, deployment: Deployment, until: dt.datetime | None, progress
+    store: Store,
+    deployment: Deployment,
+    until: dt.datetime | None,
+    progress,
+    key: HashKey | None = None,
 ) -> DetectionSummary:
     began = time.perf_counter()
-    run = run_detection(store, deployment.detection, until=until, progress=progress)
+    # Alert ids are keyed with the key the store was hashed with (never a fresh one).
+    key = key or existing_key(deployment.settings, store)
+    run = run_detection(store, deployment.detection, key, until=until, progress=progress)
     return DetectionSummary(
         first_day=run.first_day,
         last_day=run.last_day,
@@ -58,6 +65,7 @@ def detect_step(
     until: dt.datetime | None = None,
     progress: DetectProgress | None = None,
     record: bool = True,
+    key: HashKey | None = None,
 ) -> DetectStep:
     """Advance the engine over what has arrived; return the alert-history lines that
     are new or changed (a late event may rewrite lines already published).
@@ -65,16 +73,43 @@ def detect_step(
     ``record=False`` leaves the lines out of the operational store: the service
     publishes them there itself, from the store it holds open, and retries until they
     are taken, so recording them here too would open that store on every step for
-    nothing."""
-    encode = msgspec.json.encode
+    nothing. ``key``: the hashing key when the caller holds it (the server), else the
+    configured one."""
     with deployment.using(store, create=False) as s:
-        before = {encode(a) for a in read_alert_history(s)}
-        summary = _run(s, deployment, until, progress)
-        new = [a for a in read_alert_history(s) if encode(a) not in before]
+        before = _snapshot(s)
+        summary = _run(s, deployment, until, progress, key)
+        new = _changed_since(s, before)
     # Only what changed goes to the ops store: the live path records the same lines a
     # replay would, without re-reading the whole history every step.
     recorded = record_lines(deployment, new) if new and record else None
     return DetectStep(summary=summary, new_lines=new, recorded=recorded)
+
+
+# Lines of the history as they stood before a step, compared in DuckDB: a step changes a
+# handful of lines, and decoding the whole history into records twice per step to find
+# them costs more than the step itself once the history is long.
+_BEFORE = "alerts_before_step"
+
+
+def _snapshot(store: Store) -> str | None:
+    if not store.has_table("alerts"):
+        return None
+    store.con.execute(f"CREATE OR REPLACE TEMP TABLE {_BEFORE} AS SELECT * FROM alerts")
+    return _BEFORE
+
+
+def _changed_since(store: Store, before: str | None) -> list[Alert]:
+    """History lines that are new or differ in any field from the snapshot."""
+    if before is None:
+        return read_alert_history(store)
+    try:
+        return read_alert_history(
+            store,
+            f"(alert_id, revision) IN (SELECT alert_id, revision FROM "
+            f"(SELECT * FROM alerts EXCEPT SELECT * FROM {before}))",
+        )
+    finally:
+        store.con.execute(f"DROP TABLE IF EXISTS {before}")
 
 
 def detect(
@@ -86,8 +121,10 @@ def detect(
     progress: DetectProgress | None = None,
     store: Store | None = None,
 ) -> DetectionReport:
-    """Run detection from where the last run stopped; write the alert history to
-    ``alerts_out`` when given."""
+    """Run detection from where the last run stopped, with the suppressions applied in
+    the console; write the alert history to ``alerts_out`` when given."""
+    with deployment.open_ops() as ops:
+        deployment = with_applied_suppressions(deployment, ops)
     with deployment.using(store, create=False) as s:
         summary = _run(s, deployment, until, progress)
         if alerts_out is not None:
@@ -124,7 +161,7 @@ def analyze_dataset(
 def calibrate(deployment: Deployment, *, store: Store | None = None) -> Calibration:
     """Bring detection up to date, then report the learned routine and alerts per day."""
     with deployment.using(store, create=False) as s:
-        run_detection(s, deployment.detection)
+        run_detection(s, deployment.detection, existing_key(deployment.settings, s))
         return calibration(s, deployment.detection)
 
 

@@ -19,6 +19,17 @@ def ingest_key(settings: Settings) -> HashKey:
     return load_or_create_key(settings.secret_path, settings.hash_key)
 
 
+def configured_key(settings: Settings) -> HashKey:
+    """The configured key, which must exist (nothing to check it against: for outputs
+    that only pseudonymise staff, like exports)."""
+    if not settings.hash_key and not settings.secret_path.exists():
+        raise ConfigError(
+            f"no hashing key at {settings.secret_path}: point secret_file/hash_key at the "
+            "deployment's key (staff are shown as pseudonyms made with it)"
+        )
+    return load_or_create_key(settings.secret_path, settings.hash_key)
+
+
 def existing_key(settings: Settings, store: Store) -> HashKey:
     """The configured key, which must exist and be the one the store was hashed with."""
     if not settings.hash_key and not settings.secret_path.exists():

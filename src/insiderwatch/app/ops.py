@@ -4,7 +4,10 @@ verify). The store itself opens through ``Deployment.open_ops``."""
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from typing import Any
+
+import msgspec
 
 from insiderwatch.contract.workflow import AuditEntry, AuditVerification
 from insiderwatch.store.ops import OpsStore, audit
@@ -44,6 +47,30 @@ def record_read(
 def audit_entries(ops: OpsStore, **filters: Any) -> list[AuditEntry]:
     with ops.session() as s:
         return audit.entries(s, **filters)
+
+
+def read_audit(
+    ops: OpsStore, *, reader: str, show_staff: Callable[[str], str], **filters: Any
+) -> list[AuditEntry]:
+    """The audit log as an auditor reads it ("who watched the watchers"): the entries
+    matching ``filters``, staff named by ``show_staff`` (their pseudonym). Reading the log
+    is itself an entry, written before the answer."""
+    with ops.session() as s:
+        audit.append(
+            s,
+            actor=reader,
+            action="audit.read",
+            subject_kind="audit_log",
+            subject_id="audit_log",
+            detail={k: str(v) for k, v in filters.items() if v is not None},
+        )
+        found = audit.entries(s, **filters)
+    return [
+        msgspec.structs.replace(e, subject_id=show_staff(e.subject_id))
+        if e.subject_kind == "employee"
+        else e
+        for e in found
+    ]
 
 
 def verify_audit(ops: OpsStore) -> AuditVerification:

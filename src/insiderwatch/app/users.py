@@ -25,3 +25,10 @@ def disable_user(ops: OpsStore, name: str, *, actor: str, why: str = "") -> User
 def authenticate(ops: OpsStore, name: str, password: str) -> User | None:
     with ops.session() as s:
         return repo.authenticate(s, name, password)
+
+
+def active_user(ops: OpsStore, name: str) -> User | None:
+    """The user (with their role) when they exist and are not disabled."""
+    with ops.session() as s:
+        found = repo.find_user(s, name)
+    return found if found is not None and found.disabled_at is None else None

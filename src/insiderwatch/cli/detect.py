@@ -241,6 +241,14 @@ def _print_routine(found) -> None:
             )
             work.add_row("portfolio", escape(p.team), escape(f"buyers of {sellers}"))
         out.print(work)
+    if found.allowances:
+        allowed = Table(title="Case-less look-ups allowed per peer group as of " + str(found.day))
+        allowed.add_column("peer group")
+        allowed.add_column("doers", justify="right")
+        allowed.add_column("allowance per employee in the window", justify="right")
+        for a in found.allowances:
+            allowed.add_row(escape(a.group), f"{a.doers} of {a.staff}", f"{a.allowance:,}")
+        out.print(allowed)
     days = Table(title="Alerts a deployment would have opened per day")
     for col in ("day", "alerts", "critical", "high", "medium", "low"):
         days.add_column(col, justify="left" if col == "day" else "right")

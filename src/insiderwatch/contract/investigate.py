@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from insiderwatch.contract.records import _doc
+from insiderwatch.contract.workflow import StaffIdentity
 
 
 class TimelineEntry(msgspec.Struct, kw_only=True, frozen=True):
@@ -39,3 +40,71 @@ class EmployeeTimeline(msgspec.Struct, kw_only=True, frozen=True):
         list[str],
         _doc("When there are no entries: ids the person may be kept under (source:name)."),
     ] = []
+
+
+class DayActivity(msgspec.Struct, kw_only=True, frozen=True):
+    """One day of an employee's access: how much a case or routine explained, how much not."""
+
+    day: dt.date
+    explained: int
+    unexplained: int
+
+
+class RiskPoint(msgspec.Struct, kw_only=True, frozen=True):
+    """The risk score as an alert line recorded it."""
+
+    at: dt.datetime
+    score: float
+    alert_id: str
+
+
+class PeerActivity(msgspec.Struct, kw_only=True, frozen=True):
+    employee: Annotated[str, _doc("As shown: the pseudonym.")]
+    events: int
+    unexplained: int
+    is_subject: bool = False
+
+
+class EmployeeProfile(msgspec.Struct, kw_only=True, frozen=True):
+    """What the console's employee page shows: risk over time, when they work (hour x
+    weekday), explained vs unexplained access per day, their peer group, their timeline."""
+
+    employee: Annotated[str, _doc("As shown: the pseudonym.")]
+    role: str
+    peer_group: str | None
+    risk: list[RiskPoint]
+    heat: Annotated[list[list[int]], _doc("7 x 24 accesses: [weekday (Monday 0)][UTC hour].")]
+    days: list[DayActivity]
+    peers: Annotated[list[PeerActivity], _doc("The peer group, busiest first.")]
+    timeline: list[TimelineEntry]
+
+
+class CustomerAccess(msgspec.Struct, kw_only=True, frozen=True):
+    """One access to a customer's data, as a data-access request or complaint needs it."""
+
+    event_id: str
+    time: dt.datetime
+    employee: Annotated[str, _doc("As shown: the pseudonym.")]
+    app: str | None
+    action: str
+    fields: list[str]
+    explanation: Annotated[
+        str | None, _doc("The case or routine that explains it; None: nothing does.")
+    ]
+
+
+class CustomerFile(msgspec.Struct, kw_only=True, frozen=True):
+    """Who looked at a customer's data and why."""
+
+    customer_id: str
+    accesses: list[CustomerAccess]
+    total: Annotated[int, _doc("Accesses in all (the list may stop at a limit).")]
+    unexplained: int
+
+
+class EmployeePage(msgspec.Struct, kw_only=True, frozen=True):
+    """An employee as one console user may see them: the figures, and who they are only
+    under that user's approved unmasking."""
+
+    profile: EmployeeProfile
+    identity: StaffIdentity

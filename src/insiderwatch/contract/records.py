@@ -196,7 +196,11 @@ class Alert(msgspec.Struct, kw_only=True, frozen=True):
     its last line."""
 
     alert_id: Annotated[
-        Id, _doc("Stable for the employee's episode (employee + opening time), across replays.")
+        Id,
+        _doc(
+            "Stable for the employee's episode across replays: a keyed hash (the "
+            "deployment's hashing key) of employee and opening time."
+        ),
     ]
     revision: Annotated[int, msgspec.Meta(ge=0), _doc("0 when it opened, then 1, 2, ...")]
     employee_id: Annotated[Id, _doc("Whose episode it is.")]

@@ -50,10 +50,22 @@ CASE_MOVES: dict[str, tuple[str, ...]] = {
     "closed": (),
 }
 
+# Why a case is dismissed (the structured reasons feedback learns from); confirming a
+# case is the true positive, so it is not among them.
+DISMISS_REASONS: tuple[CloseReason, ...] = tuple(r for r in CLOSE_REASONS if r != "true_positive")
+
 Role = Literal["admin", "analyst", "investigator", "privacy_officer", "auditor"]
 ROLES: tuple[Role, ...] = ("admin", "analyst", "investigator", "privacy_officer", "auditor")
 
 TokenKind = Literal["source", "user"]
+
+# Unmasking: who may ask to see the person behind a pseudonym, who may allow it, and
+# where a request can go. "expired" is reached by time (an approval's expires_at), the
+# others by a person; a grant shows the identity to its requester only.
+UnmaskState = Literal["requested", "approved", "rejected", "expired", "revoked"]
+UNMASK_STATES: tuple[UnmaskState, ...] = ("requested", "approved", "rejected", "expired", "revoked")
+UNMASK_REQUESTERS: tuple[Role, ...] = ("analyst", "investigator")
+UNMASK_APPROVERS: tuple[Role, ...] = ("privacy_officer",)
 
 UtcTime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
 
@@ -105,6 +117,7 @@ class TriagedAlert(msgspec.Struct, kw_only=True, frozen=True):
     assignee: str | None = None
     case_id: int | None = None
     close_reason: CloseReason | None = None
+    detectors: list[str] = []
 
 
 class AlertDossier(msgspec.Struct, kw_only=True, frozen=True):
@@ -204,3 +217,37 @@ class AuditVerification(msgspec.Struct, kw_only=True, frozen=True):
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+class UnmaskRequest(msgspec.Struct, kw_only=True, frozen=True):
+    """A request to see who is behind a staff pseudonym, and what became of it. While
+    ``state`` is approved and ``expires_at`` is ahead, the requester (only) sees the
+    identity; then it is masked again."""
+
+    request_id: int
+    requester: str
+    pseudonym: str
+    reason: str
+    state: UnmaskState
+    requested_at: UtcTime
+    approver: str | None = None  # who decided (approved or rejected)
+    decided_at: UtcTime | None = None
+    decision_why: str = ""
+    expires_at: UtcTime | None = None
+    revoked_by: str | None = None
+    revoked_at: UtcTime | None = None
+
+
+class StaffIdentity(msgspec.Struct, kw_only=True, frozen=True):
+    """How a user may see a member of staff: always the pseudonym; the employee id and
+    name only under an approved, unexpired unmasking of theirs (``grant``)."""
+
+    pseudonym: str
+    employee_id: str | None = None
+    display_name: str | None = None
+    grant: int | None = None  # the unmask request that allows it
+    expires_at: UtcTime | None = None
+
+    @property
+    def unmasked(self) -> bool:
+        return self.employee_id is not None

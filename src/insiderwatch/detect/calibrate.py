@@ -13,6 +13,7 @@ import datetime as dt
 import msgspec
 import yaml
 
+from insiderwatch.detect.allowance import learn_allowances
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params
 from insiderwatch.detect.config import DetectionConfig, ReviewedFlow
@@ -60,6 +61,16 @@ class TeamPortfolio(msgspec.Struct, kw_only=True, frozen=True):
     sellers: list[str]
 
 
+class GroupAllowance(msgspec.Struct, kw_only=True, frozen=True):
+    """A peer group's learned look-up allowance (see detect/allowance.py): how many
+    case-less look-ups (customers shown) each of its staff may make over the window."""
+
+    group: str
+    doers: int
+    staff: int
+    allowance: int
+
+
 class Calibration(msgspec.Struct, kw_only=True, frozen=True):
     day: dt.date | None  # the step whose routine is shown
     flows: list[LearnedFlow]
@@ -69,6 +80,7 @@ class Calibration(msgspec.Struct, kw_only=True, frozen=True):
     # team portfolios. Empty when no detection with a DetectionConfig produced them.
     investigating: list[str] = []
     portfolios: list[TeamPortfolio] = []
+    allowances: list[GroupAllowance] = []
 
 
 def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration:
@@ -98,13 +110,27 @@ def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration
     days = [DayAlerts(day=r[0], alerts=r[1], critical=r[2], high=r[3], medium=r[4], low=r[5])
             for r in per_day]  # fmt: skip
     investigating, portfolios = _casework(store, cfg, day) if cfg and day else ([], [])
+    allowances = _allowances(store, cfg, day) if cfg and day else []
     return Calibration(
         day=day,
         flows=flows,
         alerts_per_day=days,
         investigating=investigating,
         portfolios=portfolios,
+        allowances=allowances,
     )
+
+
+def _allowances(store: Store, cfg: DetectionConfig, day: dt.date) -> list[GroupAllowance]:
+    """The look-up allowances the engine learned for ``day``'s step, from its own query."""
+    if not cfg.allowance.enabled or not store.has_table("allowance_days"):
+        return []
+    step = {"day": day, "b0": day - dt.timedelta(days=cfg.baseline_days)}
+    learn_allowances(store.con, cfg, step)
+    rows = store.con.execute(
+        "SELECT peer_group, doers, staff, allowance FROM step_allowance ORDER BY peer_group"
+    ).fetchall()
+    return [GroupAllowance(group=g, doers=d, staff=s, allowance=a) for g, d, s, a in rows]
 
 
 def _casework(

@@ -114,6 +114,18 @@ class Routine(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     reviewed: list[ReviewedFlow] = []  # read from policy_file at load
 
 
+class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """The few case-less look-ups a peer group's staff make are explained up to the
+    group's usual amount over the baseline window (see detect/allowance.py); the group
+    qualifies by the routine's ``min_employees``, ``min_days`` and ``learning_days``."""
+
+    enabled: bool = True
+    # Of the staff's totals of look-ups (customers shown) over the window: an employee
+    # whose own total, explained or not, passes the group's 90th percentile is unusual,
+    # and every further look-up of theirs is left to the detectors.
+    quantile: float = 0.9
+
+
 class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """How findings become a score and alerts (see docs/detections.md for the formula)."""
 
@@ -142,6 +154,7 @@ class DetectionConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_
     destinations: Destinations = Destinations()
     risk: Risk = Risk()
     routine: Routine = Routine()
+    allowance: Allowance = Allowance()
     # A look-up returning at most this many customers concerns particular people: only a
     # business reason explains it (never routine), and VIP, relationship and sensitivity
     # weigh it in full. Broader accesses weigh 1/breadth of that (one VIP in a 1,000-row

@@ -28,6 +28,7 @@ import msgspec
 import pyarrow as pa
 
 from insiderwatch.contract import Alert, Finding
+from insiderwatch.detect.allowance import record_lookups
 from insiderwatch.detect.base import (
     BASELINE_COLUMNS,
     DETECTORS,
@@ -44,6 +45,7 @@ from insiderwatch.detect.risk import score_findings
 from insiderwatch.detect.routine import record_flows
 from insiderwatch.detect.rules import load_rules
 from insiderwatch.detect.state import DAILY_TABLES, reset_if_outdated
+from insiderwatch.privacy import HashKey
 from insiderwatch.store.duckdb_store import Store
 
 DAY = dt.timedelta(days=1)
@@ -106,12 +108,15 @@ def _learning_ends(store: Store, cfg: DetectionConfig) -> dt.date:
 def run_detection(
     store: Store,
     cfg: DetectionConfig,
+    key: HashKey,
     *,
     until: dt.datetime | None = None,
     progress: Callable[[int, int, dt.date], None] | None = None,
 ) -> DetectionRun:
     """Process every step from the watermark up to ``until`` (default: the latest event),
-    after recomputing the findings of detectors whose version changed."""
+    after recomputing the findings of detectors whose version changed. ``key`` is the
+    deployment's hashing key (the one the store was hashed with): alert ids are keyed."""
+    store.check_key(key)
     con = store.con
     reset_if_outdated(store)
     detectors = active_detectors(cfg)
@@ -124,7 +129,7 @@ def run_detection(
     if until is not None and latest is not None:
         latest = min(latest, until)
     if first is None or latest is None:
-        _write_alerts(store, cfg)
+        _write_alerts(store, cfg, key)
         return run
     begin = first
     if stale and stored:
@@ -133,7 +138,7 @@ def run_detection(
             run.rewound = f"changed detector(s) {', '.join(d.id for d in stale)}: recomputing"
     last = latest.date()
     if begin > last:
-        run.alerts = _write_alerts(store, cfg)
+        run.alerts = _write_alerts(store, cfg, key)
         return run
     con.execute("BEGIN")
     try:
@@ -182,7 +187,7 @@ def run_detection(
     finally:
         con.execute("DROP TABLE IF EXISTS run_events")
     run.first_day, run.last_day = begin, last
-    run.alerts = _write_alerts(store, cfg)
+    run.alerts = _write_alerts(store, cfg, key)
     return run
 
 
@@ -235,6 +240,7 @@ class _Steps:
         if refresh:
             record_flows(con, ctx.params)
             record_casework(con, ctx.params)
+            record_lookups(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
             self.run.events += int(
                 self.store.scalar("SELECT count(*) FROM step_events WHERE in_step")
@@ -337,7 +343,7 @@ def read_findings(con) -> list[Finding]:
 _ALERT_COLUMNS = tuple(f.name for f in msgspec.structs.fields(Alert))
 
 
-def _write_alerts(store: Store, cfg: DetectionConfig) -> int:
+def _write_alerts(store: Store, cfg: DetectionConfig, key: HashKey) -> int:
     """Recompute the alert history from the findings; returns how many alerts it holds."""
     con = store.con
     departs = dict(
@@ -345,7 +351,7 @@ def _write_alerts(store: Store, cfg: DetectionConfig) -> int:
             "SELECT employee_id, departs_on FROM employees WHERE departs_on IS NOT NULL"
         ).fetchall()
     )
-    history, suppressed = score_findings(read_findings(con), departs, cfg)
+    history, suppressed = score_findings(read_findings(con), departs, cfg, key)
     cols = ", ".join(_ALERT_COLUMNS)
     con.execute("BEGIN")
     try:

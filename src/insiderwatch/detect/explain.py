@@ -13,7 +13,9 @@ every step. An access (one event, one customer shown) is explained, in this orde
                    explained search returned shortly before;
 ``policy:ROLE`` / ``policy:ROLE@APP``   a role policy configured by the company;
 ``routine``        a flow most of the employee's peer group does regularly (learned, see
-                   :mod:`~insiderwatch.detect.routine`).
+                   :mod:`~insiderwatch.detect.routine`);
+``allowance``      a case-less look-up within the few most of the peer group make over
+                   the baseline window (learned, see :mod:`~insiderwatch.detect.allowance`).
 
 Investigating groups and team portfolios are learned from earlier days' case work
 (:mod:`~insiderwatch.detect.casework`), never from role names.
@@ -24,6 +26,7 @@ another event when all its customers are. Logins are not data access: ``login``.
 
 from __future__ import annotations
 
+from insiderwatch.detect.allowance import explain_by_allowance
 from insiderwatch.detect.base import execute, matches_any, sql_list
 from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params, explain_drilldown
 from insiderwatch.detect.config import DetectionConfig
@@ -34,6 +37,10 @@ from insiderwatch.detect.routine import explain_by_routine
 FIELD_WEIGHTS = {"name": 0.5, "email": 1.5, "phone": 1.5, "address": 1.0, "payment": 3.0,
                  "orders": 0.5, "notes": 0.5}  # fmt: skip
 CONTACT_BONUS = 1.0
+
+# Peers: same role in the same family of teams ("fraud-6" and "fraud-10"), over the
+# employees table aliased ``e`` (the console lists and filters by the same groups).
+PEER_GROUP = "e.role || ':' || regexp_replace(coalesce(e.team, ''), '[-_ ]*[0-9]+$', '')"
 
 
 # Rows a search returned beyond the customers it listed (warehouse queries list none):
@@ -95,8 +102,7 @@ SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
        coalesce(a.record_count, len(a.customer_ids)) AS record_count, a.app, a.case_id,
        a.src_ip, a.device_id, a.destination,
        e.role, e.team, e.surname, e.home_postcode, e.departs_on,
-       -- Peers: same role in the same family of teams ("fraud-6" and "fraud-10").
-       e.role || ':' || regexp_replace(coalesce(e.team, ''), '[-_ ]*[0-9]+$', '') AS peer_group,
+       {PEER_GROUP} AS peer_group,
        a.time >= $s AS in_step,
        CASE WHEN a.action = 'login' THEN 'login'
             WHEN list_contains({sql_list(x.policy_roles)}, e.role) THEN 'policy:' || e.role
@@ -189,6 +195,7 @@ WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
     )
     explain_drilldown(con, params)
     explain_by_routine(con, cfg, step)
+    explain_by_allowance(con, cfg, params)
     execute(
         con,
         """

@@ -15,14 +15,13 @@ instead of opening another. The episode ends once the score has decayed below
 The output is a history, not a snapshot: one line when the alert opens and one each time
 later findings change it, every line stamped with the time of the findings that made it.
 A line therefore never cites evidence later than its own ``detected_at``, and the alert id
-(employee + opening time) is the same in every replay. Suppressed findings are kept,
+(a keyed hash of employee + opening time) is the same in every replay with the same key. Suppressed findings are kept,
 marked, and bring no points. The computation is a pure function of the findings, so it
 is simply redone after every run: replay and live give the same history.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -30,6 +29,7 @@ from datetime import date, datetime, timedelta
 from insiderwatch.contract import Alert, Finding
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.summary import summarise
+from insiderwatch.privacy import HashKey
 
 SEVERITY_BANDS = ((85.0, "critical"), (70.0, "high"), (50.0, "medium"), (0.0, "low"))
 _RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -97,16 +97,20 @@ def _suppression(cfg: DetectionConfig, f: Finding) -> str | None:
     return None
 
 
-def alert_id(employee_id: str, opened_at: datetime) -> str:
-    digest = hashlib.sha256(f"{employee_id}|{opened_at.isoformat()}".encode()).hexdigest()
+def alert_id(key: HashKey, employee_id: str, opened_at: datetime) -> str:
+    """``A-`` + 16 hex of the keyed hash of employee and opening time. Keyed, because a
+    plain hash of the pair could be matched against the roster to tell whose alert an id
+    is; with the deployment key, replay and live still give every alert the same id."""
+    digest = key.digest("alert", f"{employee_id}|{opened_at.isoformat()}") or ""
     return f"A-{digest[:16]}"
 
 
 class _Scorer:
     """Each employee's decaying risk and open episode, fed findings in time order."""
 
-    def __init__(self, cfg: DetectionConfig, departs: dict[str, date]):
+    def __init__(self, cfg: DetectionConfig, departs: dict[str, date], key: HashKey):
         self.r = cfg.risk
+        self.key = key
         self.departs = departs
         self.decay_per_day = math.log(2) / self.r.half_life_days
         self.risk: dict[str, tuple[float, datetime]] = {}
@@ -150,7 +154,7 @@ class _Scorer:
             return None
         # The alert carries the findings that still weigh in the score.
         live = [g for g in pending[:-1] if self._decayed(g.points, g.detected_at, at) >= 1]
-        episode = self.open[emp] = Episode(alert_id(emp, at), emp, at)
+        episode = self.open[emp] = Episode(alert_id(self.key, emp, at), emp, at)
         for g in [*live, f]:
             episode.absorb(g, score)
         self.recent[emp] = []
@@ -158,11 +162,11 @@ class _Scorer:
 
 
 def score_findings(
-    findings: list[Finding], departs: dict[str, date], cfg: DetectionConfig
+    findings: list[Finding], departs: dict[str, date], cfg: DetectionConfig, key: HashKey
 ) -> tuple[list[Alert], dict[str, str]]:
     """The alert history (lines in time order) and each finding's suppression, from
-    findings in time order."""
-    scorer = _Scorer(cfg, departs)
+    findings in time order; ``key`` (the deployment's hashing key) makes the alert ids."""
+    scorer = _Scorer(cfg, departs, key)
     history: list[Alert] = []
     suppressed: dict[str, str] = {}
     changed: dict[str, Episode] = {}

@@ -56,6 +56,16 @@ DETECT_DDL = (
   linked_other BIGINT NOT NULL,
   PRIMARY KEY (employee_id, day)
 )""",
+    # Each employee's case-less targeted look-ups per day (customers shown) and how many
+    # of them the peer group's allowance explained: what the allowance is learned from.
+    """CREATE TABLE IF NOT EXISTS allowance_days (
+  employee_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  peer_group VARCHAR,
+  lookups BIGINT NOT NULL,
+  allowed BIGINT NOT NULL,
+  PRIMARY KEY (employee_id, day)
+)""",
     # The routine in force on each day, per group ('self:<id>' for a machine), with its
     # evidence; reviewed flows of a policy file leave the counts NULL.
     """CREATE TABLE IF NOT EXISTS routine_flows (
@@ -137,10 +147,10 @@ MEASURES = {
 
 # Tables holding per-day state: a rewind to day D deletes their rows from D on.
 DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days", "routine_flows",
-                "casework_days")  # fmt: skip
+                "casework_days", "allowance_days")  # fmt: skip
 ALL_TABLES = (*DAILY_TABLES, "employee_footprint", "alerts")
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "5"
+STATE_VERSION = "6"
 
 
 def ensure_tables(con) -> None:

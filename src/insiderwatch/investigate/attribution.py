@@ -49,7 +49,24 @@ def attribute(
     phone_region: str = "GB",
     outside_sources: Sequence[MappedSource] = (),
 ) -> SuspectReport:
-    reading = read_leak(leak_file, key, phone_region)
+    return attribute_reading(
+        store,
+        read_leak(leak_file, key, phone_region),
+        found_at=found_at,
+        top=top,
+        outside_sources=outside_sources,
+    )
+
+
+def attribute_reading(
+    store: Store,
+    reading: LeakReading,
+    *,
+    found_at: datetime | None = None,
+    top: int = 10,
+    outside_sources: Sequence[MappedSource] = (),
+) -> SuspectReport:
+    """The report for a list already read and hashed (from a file or an upload)."""
     check_readable(reading)
     match = match_leak(store, reading)
     exposed = exposure(store, match, found_at)

@@ -4,7 +4,8 @@ An employee is *exposed* to a leaked customer when, before the leak was found, a
 of theirs showed that customer (viewed directly or listed in a search result) with at
 least one of the field categories the leak holds for them: a leaked phone number
 implicates those who saw ``phone``. Lists found outside are often merged from several
-sources, so seeing one of a row's leaked details is enough.
+sources, so seeing one of a row's leaked details is enough. A customer matched by id
+only (no category) implicates everyone who saw them at all.
 
 One scan of the events answers both questions: the exposures to the leaked customers,
 and each employee's *reach* (distinct customers whose details of those kinds they saw),
@@ -39,6 +40,8 @@ def exposure(store: Store, match: LeakMatch, found_at: datetime | None) -> Expos
         # One list_contains per category is about twice as fast as list_has_any here.
         categories = {f"c{i}": c for i, c in enumerate(match.categories)}
         shows = " OR ".join(f"list_contains(fields, ${name})" for name in categories) or "FALSE"
+        if match.by_id_only:
+            shows = "TRUE"
         # One GROUP BY over (employee, leaked customer or NULL): the NULL group's distinct
         # count plus the employee's leaked groups is their reach. Cheaper than GROUPING
         # SETS, which updates a distinct-count sketch per (employee, customer) as well.
@@ -55,7 +58,8 @@ def exposure(store: Store, match: LeakMatch, found_at: datetime | None) -> Expos
                 FROM access
                 WHERE ({shows}) {before}
             ) u
-            LEFT JOIN _leaked l ON l.customer_id = u.cid AND list_has_any(u.fields, l.categories)
+            LEFT JOIN _leaked l ON l.customer_id = u.cid
+                 AND (len(l.categories) = 0 OR list_has_any(u.fields, l.categories))
             GROUP BY u.employee_id, l.customer_id
             """,
             params=categories | ({"found_at": found_at} if found_at is not None else {}),
@@ -79,7 +83,8 @@ def exposure(store: Store, match: LeakMatch, found_at: datetime | None) -> Expos
             ).fetchall()
         )
         population = int(store.scalar(
-            f"SELECT count(*) FROM customers WHERE {_holds_detail(match.categories)}"
+            f"SELECT count(*) FROM customers WHERE "
+            f"{'TRUE' if match.by_id_only else _holds_detail(match.categories)}"
         ))  # fmt: skip
         staff = int(store.scalar("SELECT count(*) FROM employees"))
     finally:

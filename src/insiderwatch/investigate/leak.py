@@ -35,13 +35,18 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("name", "fullname", "customer", "customername", "contact", "contactname"),
     "surname": ("surname", "lastname", "familyname"),
     "postcode": ("postcode", "postalcode", "zip", "zipcode", "postcodezip", "post"),
+    "customer_id": ("customerid", "customerno", "customernumber", "clientid", "accountid",
+                    "accountnumber", "id"),
 }  # fmt: skip
 SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json")
 # How many junk rows are located one by one in the report; the rest are only counted.
 MAX_PROBLEMS = 20
-# What is kept of a row: hashes, and the surname and postcode (stored in clear for
-# customers too) for rows with neither email nor phone.
-_STORED = ("email_hash", "phone_hash", "surname", "postcode")
+# What is kept of a row: hashes, the surname and postcode (stored in clear for customers
+# too) for rows with neither email nor phone, and a customer id (an internal key, not a
+# contact detail: a list of ids is an export from inside).
+_STORED = ("email_hash", "phone_hash", "surname", "postcode", "customer_id")
+# A customer id in a plain list: one token of letters, digits and - _ . : (no spaces).
+_ID_LIKE = re.compile(r"[\w.:-]{1,64}")
 
 
 @dataclass
@@ -114,9 +119,9 @@ def postcode_key(postcode: str | None) -> str | None:
 # --- reading -----------------------------------------------------------------------------
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    opener = gzip.open if path.suffix == ".gz" else open
-    raw = opener(path, "rb")
+def _open_text(raw: io.BufferedIOBase, gzipped: bool) -> io.TextIOBase:
+    if gzipped:
+        raw = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
     head = raw.read(4)
     raw.seek(0)
     # Lists found outside are often Windows exports: a BOM or Latin-1 bytes.
@@ -124,17 +129,22 @@ def _open_text(path: Path) -> io.TextIOBase:
     return io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
 
 
-def _format(path: Path) -> str:
+def _format(name: str) -> str:
+    path = Path(name)
     suffix = path.suffixes[-2] if path.suffix == ".gz" and len(path.suffixes) > 1 else path.suffix
     if suffix.lower() not in SUFFIXES:
         raise UnreadableFileError(
             f"unknown leak file type {suffix or '(none)'}: use one of {', '.join(SUFFIXES)}",
-            Location(file=str(path)),
+            Location(file=name),
         )
-    return "jsonl" if suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
+    if suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    return "text" if suffix.lower() == ".txt" else "csv"
 
 
-def _csv_records(path: Path, fh: io.TextIOBase) -> Iterator[tuple[int, dict[str, str | None]]]:
+def _csv_records(
+    name: str, fh: io.TextIOBase, values_without_header: bool, region: str
+) -> Iterator[tuple[int, dict[str, str | None]]]:
     sample = fh.read(64 << 10)
     fh.seek(0)
     try:
@@ -144,12 +154,17 @@ def _csv_records(path: Path, fh: io.TextIOBase) -> Iterator[tuple[int, dict[str,
     reader = csv.reader(fh, dialect)
     header = next(reader, None)
     kinds = column_kinds(header or [])
+    if not kinds and values_without_header and header is not None:
+        # A plain text list: one email or phone per line, no header.
+        fh.seek(0)
+        yield from _value_records(fh, region)
+        return
     if not kinds:
         # The header is not echoed: in a file without one it is a customer's details.
         raise UnreadableFileError(
-            f"no email, phone, name or postcode column among {len(header or [])} header "
+            f"no email, phone, name, postcode or customer id column among {len(header or [])} header "
             f"column(s); the first row must name them (e.g. email,phone)",
-            Location(file=str(path), row=1),
+            Location(file=name, row=1),
         )
     for row_no, cells in enumerate(reader, start=2):
         if not any(c.strip() for c in cells):
@@ -157,7 +172,20 @@ def _csv_records(path: Path, fh: io.TextIOBase) -> Iterator[tuple[int, dict[str,
         yield row_no, {k: cells[i] if i < len(cells) else None for k, i in kinds.items()}
 
 
-def _jsonl_records(path: Path, fh: io.TextIOBase) -> Iterator[tuple[int, dict[str, str | None]]]:
+def _value_records(fh: io.TextIOBase, region: str) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """Each non-empty line one value: an email when it holds an @, else a phone number,
+    else a customer id when it is one token."""
+    for row_no, line in enumerate(fh, start=1):
+        value = line.strip()
+        if not value:
+            continue
+        if "@" in value or clean_phone(value, region) or not _ID_LIKE.fullmatch(value):
+            yield row_no, {"email" if "@" in value else "phone": value}
+        else:
+            yield row_no, {"customer_id": value}
+
+
+def _jsonl_records(fh: io.TextIOBase) -> Iterator[tuple[int, dict[str, str | None]]]:
     for row_no, line in enumerate(fh, start=1):
         if not line.strip():
             continue
@@ -184,37 +212,59 @@ def read_leak(path: Path, key: HashKey, phone_region: str = "GB") -> LeakReading
     """Read, normalise and hash a leaked list; junk rows are counted, never fatal."""
     if not path.is_file():
         raise UnreadableFileError("leak file not found", Location(file=str(path)))
-    fmt = _format(path)
-    reading = LeakReading(file=str(path), rows=pa.table({}))
+    fmt = _format(str(path))
+    try:
+        with path.open("rb") as raw:
+            return _read(str(path), raw, fmt, key, phone_region)
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot read: {exc}", Location(file=str(path))) from None
+
+
+def read_leak_upload(name: str, data: bytes, key: HashKey, phone_region: str = "GB") -> LeakReading:
+    """Read a list handed over in memory (an upload, pasted text): the same reading as
+    :func:`read_leak`, and the bytes are never written anywhere. ``name`` (the file's
+    name as uploaded) picks the format; pasted text is named ``*.txt``."""
+    return _read(name, io.BytesIO(data), _format(name), key, phone_region)
+
+
+def _read(
+    name: str, raw: io.BufferedIOBase, fmt: str, key: HashKey, phone_region: str
+) -> LeakReading:
+    reading = LeakReading(file=name, rows=pa.table({}))
     columns: dict[str, list] = {n: [] for n in ("row_no", *_STORED)}
     seen: set[tuple] = set()
     try:
-        with _open_text(path) as fh:
-            records = _csv_records(path, fh) if fmt == "csv" else _jsonl_records(path, fh)
+        with _open_text(raw, name.endswith(".gz")) as fh:
+            records = (
+                _jsonl_records(fh)
+                if fmt == "jsonl"
+                else _csv_records(name, fh, fmt == "text", phone_region)
+            )
             for row_no, record in records:
                 reading.rows_read += 1
                 cleaned = _clean(record, key, phone_region)
                 if isinstance(cleaned, str):
-                    _note_junk(reading, path, row_no, cleaned)
+                    _note_junk(reading, name, row_no, cleaned)
                     continue
                 if cleaned in seen:
                     reading.duplicates += 1
                     continue
                 seen.add(cleaned)
                 columns["row_no"].append(row_no)
-                for name, value in zip(_STORED, cleaned, strict=True):
-                    columns[name].append(value)
+                for column, value in zip(_STORED, cleaned, strict=True):
+                    columns[column].append(value)
     except (OSError, EOFError, csv.Error) as exc:
-        raise UnreadableFileError(f"cannot read: {exc}", Location(file=str(path))) from None
+        raise UnreadableFileError(f"cannot read: {exc}", Location(file=name)) from None
     reading.rows = pa.table(
-        {name: pa.array(values, pa.int64() if name == "row_no" else pa.string())
-         for name, values in columns.items()}
+        {column: pa.array(values, pa.int64() if column == "row_no" else pa.string())
+         for column, values in columns.items()}
     )  # fmt: skip
     return reading
 
 
 def _clean(record: dict[str, str | None], key: HashKey, region: str) -> tuple | str:
-    """(email_hash, phone_hash, surname, postcode), or the field:reason why the row is junk."""
+    """(email_hash, phone_hash, surname, postcode, customer_id), or the field:reason why
+    the row is junk."""
     if "_error" in record:
         return str(record["_error"])
     email_raw, phone_raw = _blank(record.get("email")), _blank(record.get("phone"))
@@ -222,8 +272,15 @@ def _clean(record: dict[str, str | None], key: HashKey, region: str) -> tuple | 
     phone = clean_phone(phone_raw, region)
     surname = surname_key(record.get("surname") or record.get("name"))
     postcode = postcode_key(record.get("postcode"))
-    if email or phone or (surname and postcode):
-        return (key.digest("email", email), key.digest("phone", phone), surname, postcode)
+    customer = (record.get("customer_id") or "").strip() or None
+    if email or phone or (surname and postcode) or customer:
+        return (
+            key.digest("email", email),
+            key.digest("phone", phone),
+            surname,
+            postcode,
+            customer,
+        )
     if email_raw:
         return "email:not_an_email"
     if phone_raw:
@@ -237,11 +294,11 @@ def _blank(value: str | None) -> str | None:
     return value if value is not None and value.strip() else None
 
 
-def _note_junk(reading: LeakReading, path: Path, row_no: int, reason: str) -> None:
+def _note_junk(reading: LeakReading, name: str, row_no: int, reason: str) -> None:
     reading.junk[reason] += 1
     if len(reading.problems) < MAX_PROBLEMS:
         where, why = reason.split(":", 1)
-        reading.problems.append((Location(file=str(path), row=row_no, field=where), why))
+        reading.problems.append((Location(file=name, row=row_no, field=where), why))
 
 
 def check_readable(reading: LeakReading) -> None:
@@ -249,7 +306,7 @@ def check_readable(reading: LeakReading) -> None:
     if reading.rows_read and not reading.rows.num_rows:
         top = ", ".join(f"{r} ({n})" for r, n in reading.junk.most_common(3))
         raise InsiderwatchError(
-            f"none of {reading.rows_read} rows holds a usable email, phone or name with "
-            f"postcode: {top}",
+            f"none of {reading.rows_read} rows holds a usable email, phone, customer id or "
+            f"name with postcode: {top}",
             Location(file=reading.file),
         )

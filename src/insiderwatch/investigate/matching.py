@@ -1,7 +1,7 @@
 """Match the hashed rows of a leak to customers (and to planted canaries).
 
-A row matches through its email hash or phone hash; a row with neither matched falls
-back to surname and postcode, but only when exactly one customer has that pair (a common
+A row matches through its email hash, phone hash or customer id; a row with none of
+those matched falls back to surname and postcode, but only when exactly one customer has that pair (a common
 surname in a dense postcode names nobody). A row that matches several customers (a
 household phone, an email of one and a phone of another) spreads its weight over them.
 """
@@ -11,13 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from insiderwatch.canary.plan import has_plans
 from insiderwatch.investigate.leak import LeakReading
 from insiderwatch.store.duckdb_store import Store
 
-# The field categories of the access contract a kind of match shows the leaker saw.
-CATEGORIES = {"email": ["email"], "phone": ["phone"], "name": ["name", "address"]}
+# The field categories of the access contract a kind of match shows the leaker saw. A
+# customer id says nothing of which details went out: anyone who saw the customer at all
+# saw it (an empty list, which exposure.py reads as any field).
+CATEGORIES = {"email": ["email"], "phone": ["phone"], "name": ["name", "address"], "id": []}
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,12 @@ class LeakMatch:
         """Every field category some matched row leaked."""
         flat = self.customers["categories"].combine_chunks().flatten().to_pylist()
         return sorted(set(flat))
+
+    @property
+    def by_id_only(self) -> bool:
+        """Some customer matched by customer id alone: which details went out is unknown."""
+        lengths = self.customers["categories"].combine_chunks().value_lengths()
+        return bool(len(lengths)) and pc.min(lengths).as_py() == 0
 
 
 def _identities(store: Store) -> str:
@@ -63,6 +72,9 @@ def match_leak(store: Store, reading: LeakReading) -> LeakMatch:
                 UNION ALL
                 SELECT l.row_no, i.customer_id, 'phone'
                 FROM _leak l JOIN ids i ON i.phone_hash = l.phone_hash
+                UNION ALL
+                SELECT l.row_no, i.customer_id, 'id'
+                FROM _leak l JOIN ids i ON i.customer_id = l.customer_id
             ),
             by_name AS (
                 SELECT l.row_no, any_value(c.customer_id) AS customer_id, 'name' AS kind
@@ -106,5 +118,5 @@ def match_leak(store: Store, reading: LeakReading) -> LeakMatch:
 
 
 def _category_list(kind: str) -> str:
-    cases = " ".join(f"WHEN '{k}' THEN {v!r}" for k, v in CATEGORIES.items())
+    cases = " ".join(f"WHEN '{k}' THEN {v!r}::VARCHAR[]" for k, v in CATEGORIES.items())
     return f"CASE {kind} {cases} END"

@@ -13,10 +13,10 @@ import base64
 from insiderwatch.privacy.hashing import HashKey
 
 PREFIX = "anon-"
-_LENGTH = 8  # 40 bits: collisions stay unlikely for a workforce of millions
+LENGTH = 8  # 40 bits: collisions stay unlikely for a workforce of millions
 
 
 def pseudonym(key: HashKey, employee_id: str) -> str:
     """``anon-`` + eight base32 characters of the keyed hash of ``employee_id``."""
     digest = bytes.fromhex(key.digest("pseudonym", employee_id) or "")
-    return PREFIX + base64.b32encode(digest).decode("ascii")[:_LENGTH].lower()
+    return PREFIX + base64.b32encode(digest).decode("ascii")[:LENGTH].lower()

@@ -53,7 +53,9 @@ def scrub(text: str, employee_id: str, shown_as: str) -> str:
     return text
 
 
-def _shown(alert: Alert, key: HashKey, reveal: bool) -> Alert:
+def shown_alert(alert: Alert, key: HashKey, reveal: bool = False) -> Alert:
+    """The alert line as it may leave: the employee as their pseudonym (unless
+    ``reveal``), also in the summary and reasons, emails and phones redacted."""
     who = alert.employee_id if reveal else pseudonym(key, alert.employee_id)
     return msgspec.structs.replace(
         alert,
@@ -68,7 +70,7 @@ def _id(*parts: str) -> str:
 
 
 def alert_notice(alert: Alert, key: HashKey, reveal: bool = False) -> Notice:
-    shown = _shown(alert, key, reveal)
+    shown = shown_alert(alert, key, reveal)
     verb = "opened" if alert.revision == 0 else f"changed (revision {alert.revision})"
     return Notice(
         notice_id=_id(alert.alert_id, str(alert.revision), shown.employee_id),
@@ -88,7 +90,7 @@ def storm_notice(lines: list[Alert], key: HashKey, reveal: bool = False) -> Noti
     detector): the worst severity, the latest line, how many there were."""
     latest = max(lines, key=lambda a: (a.detected_at, a.revision))
     worst = max(lines, key=lambda a: _RANK[a.severity]).severity
-    shown = _shown(latest, key, reveal)
+    shown = shown_alert(latest, key, reveal)
     ids = sorted({a.alert_id for a in lines})
     first = min(a.detected_at for a in lines)
     return Notice(

@@ -7,6 +7,8 @@ from typing import Literal
 
 import msgspec
 
+from insiderwatch.contract.records import Alert
+
 DeliveryStatus = Literal["pending", "delivered", "dead"]
 ContainStatus = Literal["pending", "done", "dry_run", "rejected", "expired", "failed", "reinstated"]
 
@@ -65,3 +67,15 @@ class Containment(msgspec.Struct, kw_only=True, frozen=True):
     expires_at: dt.datetime | None = None
     result: str = ""
     events: list[ContainEvent] = []
+
+
+class ThrottleWindow(msgspec.Struct, kw_only=True):
+    """One open throttle window of a route: for one employee and first detector, since
+    ``start`` (event time), ``sent`` messages went out and ``held`` lines wait to leave
+    as one storm message when the window closes."""
+
+    employee_id: str
+    detector: str
+    start: dt.datetime
+    sent: int = 0
+    held: list[Alert] = msgspec.field(default_factory=list)

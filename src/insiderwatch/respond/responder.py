@@ -67,7 +67,9 @@ class Responder:
             name: SINKS.get(cfg.type)(name, cfg) for name, cfg in config.sinks.items()
         }
         self.deliverer = Deliverer(built, store, clock)
-        self.throttlers = {route.name: Throttler(route.throttle) for route in config.routes}
+        self.throttlers = {
+            route.name: Throttler(route.throttle, store, route.name) for route in config.routes
+        }
         ctx = ActionContext(config=config, notify=self._notify)
         self.contain = Contain(config, store, ctx, key, clock)
 

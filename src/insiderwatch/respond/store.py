@@ -2,7 +2,8 @@
 letters to replay) and containment actions with their trail of who did what and why.
 
 SQLAlchemy Core over the operational store's engine (SQLite embedded, PostgreSQL in
-production); the tables are in :mod:`insiderwatch.store.ops.response` (migration 0002).
+production); the tables are in :mod:`insiderwatch.store.ops.response` (migrations 0002
+and 0004: the throttle's open windows).
 Rows only move forward in status; the trail (``containment_events``) is append-only.
 """
 
@@ -13,9 +14,15 @@ import datetime as dt
 import msgspec
 import sqlalchemy as sa
 
+from insiderwatch.contract.records import Alert
 from insiderwatch.errors import InsiderwatchError
-from insiderwatch.respond.records import ContainEvent, Containment, Delivery
-from insiderwatch.store.ops.response import containment_actions, containment_events, deliveries
+from insiderwatch.respond.records import ContainEvent, Containment, Delivery, ThrottleWindow
+from insiderwatch.store.ops.response import (
+    containment_actions,
+    containment_events,
+    deliveries,
+    throttle_windows,
+)
 
 _actions = containment_actions.c
 
@@ -25,6 +32,47 @@ class ResponseStore:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+
+    # --- throttle windows ---------------------------------------------------------
+
+    def throttle_windows(self, route: str) -> list[ThrottleWindow]:
+        query = sa.select(throttle_windows).where(throttle_windows.c.route == route)
+        with self.engine.connect() as con:
+            return [
+                ThrottleWindow(
+                    employee_id=row.employee_id,
+                    detector=row.detector,
+                    start=row.window_start,
+                    sent=row.sent,
+                    held=msgspec.json.decode(row.held, type=list[Alert]),
+                )
+                for row in con.execute(query)
+            ]
+
+    def save_throttle_windows(
+        self, route: str, changed: list[ThrottleWindow], closed: list[tuple[str, str]]
+    ) -> None:
+        """Replace the changed windows of ``route`` and drop the closed ones, at once."""
+        c = throttle_windows.c
+        with self.engine.begin() as con:
+            for employee_id, detector in closed + [(w.employee_id, w.detector) for w in changed]:
+                con.execute(
+                    throttle_windows.delete().where(
+                        (c.route == route)
+                        & (c.employee_id == employee_id)
+                        & (c.detector == detector)
+                    )
+                )
+            if changed:
+                con.execute(
+                    throttle_windows.insert(),
+                    [
+                        {"route": route, "employee_id": w.employee_id, "detector": w.detector,
+                         "window_start": w.start, "sent": w.sent,
+                         "held": msgspec.json.encode(w.held)}
+                        for w in changed
+                    ],
+                )  # fmt: skip
 
     # --- deliveries ---------------------------------------------------------------
 
@@ -101,10 +149,14 @@ class ResponseStore:
         values = msgspec.structs.asdict(event)
         con.execute(containment_events.insert().values(action_id=action_id, **values))
 
-    def actions(self, status: str | None = None, limit: int = 100) -> list[Containment]:
+    def actions(
+        self, status: str | None = None, limit: int = 100, alert_ids: list[str] | None = None
+    ) -> list[Containment]:
         query = sa.select(containment_actions).order_by(_actions.requested_at.desc()).limit(limit)
         if status:
             query = query.where(_actions.status == status)
+        if alert_ids is not None:
+            query = query.where(_actions.alert_id.in_(alert_ids))
         with self.engine.connect() as con:
             return [self._with_events(con, row) for row in list(con.execute(query).mappings())]
 

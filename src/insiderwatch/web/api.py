@@ -17,7 +17,9 @@ from insiderwatch.alerts import read_alert_history
 from insiderwatch.contract import TABLES, Alert
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.investigate.timeline import timeline
+from insiderwatch.web import unmask_routes
 from insiderwatch.web.body import BodyError, body_lines
+from insiderwatch.web.console import mount_console
 from insiderwatch.web.models import (
     AlertLineOut,
     AlertOut,
@@ -102,6 +104,8 @@ def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
         if not name:
             raise _unauthorized("reader")
         return name
+
+    app.include_router(unmask_routes.router(service, reader))
 
     @app.post(
         "/v1/events",
@@ -248,6 +252,8 @@ def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
         service.metrics.queue_depth.set(service.writer.pending)
         return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # The investigation console: HTML pages at /, the JSON API stays under /v1.
+    mount_console(app, service, service.ops.store)
     return app
 
 

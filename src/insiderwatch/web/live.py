@@ -5,7 +5,8 @@ A step is exactly what ``insiderwatch detect`` does (``detect_step``: from the w
 to the latest event, late events rewinding it), so the live alert history is the history a
 replay of the same events gives. It runs on the writer thread (it writes the engine's
 state) when ``detect_after_events`` events have been loaded, or ``detect_interval_seconds``
-after the first event it has not seen yet.
+after the first event it has not seen yet but no sooner than the last step took after it
+ended (so detection holds the writer at most about half the time while events stream).
 
 Publishing is at least once, and each sink is idempotent on (alert_id, revision): a line is
 marked published in the store only after every sink took it; a sink that fails (the ops
@@ -26,6 +27,7 @@ from insiderwatch.alerts import read_alert_history
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.detect import detect_step
 from insiderwatch.contract import Alert
+from insiderwatch.privacy import HashKey
 from insiderwatch.respond.responder import Responder
 from insiderwatch.store.duckdb_store import Store
 from insiderwatch.web.metrics import Metrics
@@ -93,8 +95,12 @@ def prepare(store: Store) -> None:
 
 def unpublished(store: Store) -> list[Alert]:
     """Lines of the alert history no sink has confirmed yet, in history order."""
-    done = set(store.con.execute("SELECT alert_id, revision FROM published_alerts").fetchall())
-    return [a for a in read_alert_history(store) if (a.alert_id, a.revision) not in done]
+    # The anti-join runs in DuckDB: only the few unpublished lines become records.
+    return read_alert_history(
+        store,
+        "NOT EXISTS (SELECT 1 FROM published_alerts p "
+        "WHERE p.alert_id = alerts.alert_id AND p.revision = alerts.revision)",
+    )
 
 
 def unpublished_count(store: Store) -> int:
@@ -116,17 +122,22 @@ class LiveDetection:
         sinks: list[AlertSink],
         metrics: Metrics,
         *,
-        interval: float = 2.0,
+        key: HashKey | None = None,
+        interval: float = 0.5,
         after_events: int = 20_000,
         retry_max: float = 30.0,
     ) -> None:
         self.deployment, self.sinks, self.metrics = deployment, sinks, metrics
+        self.key = key  # the service's hashing key (alert ids are keyed with it)
         self.interval, self.after_events, self.retry_max = interval, max(1, after_events), retry_max
         self.new_events = 0
         self.waiting_since: float | None = None  # first event loaded since the last step
         self.retry_at: float | None = None  # when publishing failed: try again then
         self.failures = 0
         self.steps = 0
+        # While events keep coming, the next step waits at least as long as the last one
+        # took, so detection holds the writer at most half the time and loading keeps up.
+        self.rest_until = 0.0
 
     def arrived(self, events: int) -> None:
         """Events were loaded (called on the writer thread)."""
@@ -140,8 +151,8 @@ class LiveDetection:
         waits = []
         if self.waiting_since is not None:
             self.metrics.lag.set(now - self.waiting_since)
-            waits.append(0.0 if self.new_events >= self.after_events else
-                         self.waiting_since + self.interval - now)  # fmt: skip
+            due_at = max(self.waiting_since + self.interval, self.rest_until)
+            waits.append(0.0 if self.new_events >= self.after_events else due_at - now)
         if self.retry_at is not None:
             waits.append(self.retry_at - now)
         return min(waits) if waits else None
@@ -152,14 +163,16 @@ class LiveDetection:
             self.new_events, self.waiting_since = 0, None
             try:
                 # Its lines reach the ops store through publishing below (the ops sink).
-                detect_step(self.deployment, store=store, record=False)
+                detect_step(self.deployment, store=store, record=False, key=self.key)
                 self.steps += 1
             except Exception as exc:
                 # The step failed: it runs again at the next interval (a step with
                 # nothing new is cheap) and publishing below retries any lines.
                 self.new_events, self.waiting_since = arrived, began
                 log.warning("live detection step: %s", exc)
-            self.metrics.step_seconds.observe(time.monotonic() - began)
+            ended = time.monotonic()
+            self.metrics.step_seconds.observe(ended - began)
+            self.rest_until = ended + (ended - began)
             if self.waiting_since is None:
                 self.metrics.lag.set(0)
         self.publish(store)

@@ -89,3 +89,58 @@ class Health(BaseModel):
     writer_alive: bool
     queued: int
     unpublished_alert_lines: int
+
+
+class UnmaskIn(BaseModel):
+    pseudonym: str = Field(
+        pattern=r"^anon-[a-z2-7]{8}$", description="The staff pseudonym (never an employee id)."
+    )
+    reason: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=r"\S",
+        description="Why the requester needs to know (required, not blank).",
+    )
+
+
+class DecisionIn(BaseModel):
+    why: str = Field("", max_length=2000, description="Why; required to reject.")
+    hours: float | None = Field(
+        None, gt=0, le=24 * 366, description="Approve: how long it holds (default: unmask_hours)."
+    )
+
+
+class UnmaskOut(BaseModel):
+    request_id: int
+    requester: str
+    pseudonym: str
+    reason: str
+    state: Literal["requested", "approved", "rejected", "expired", "revoked"]
+    requested_at: dt.datetime
+    approver: str | None
+    decided_at: dt.datetime | None
+    decision_why: str
+    expires_at: dt.datetime | None
+    revoked_by: str | None
+    revoked_at: dt.datetime | None
+
+
+class IdentityOut(BaseModel):
+    pseudonym: str
+    unmasked: bool = Field(description="True only under an approved, unexpired unmasking.")
+    employee_id: str | None = Field(description="Only when unmasked.")
+    display_name: str | None = Field(description="Only when unmasked.")
+    grant: int | None = Field(description="The unmask request that allows it.")
+    expires_at: dt.datetime | None = Field(description="When it is masked again.")
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    subject_kind: str
+    subject_id: str = Field(description="Staff appear as their pseudonym.")
+    why: str
+    detail: dict
+    hash: str

@@ -10,7 +10,9 @@ import time
 from insiderwatch.app.alerts import alert_states, record_published
 from insiderwatch.app.ops import record_read
 from insiderwatch.app.tokens import verify_token
+from insiderwatch.app.users import active_user
 from insiderwatch.contract import Alert
+from insiderwatch.contract.workflow import User
 from insiderwatch.store.ops import OpsStore
 
 SERVICE_ACTOR = "service:serve"
@@ -47,11 +49,18 @@ class OpsGate:
         self._confirmed[key] = (time.monotonic(), info.kind, info.owner)
         return info.owner if info.kind == kind else None
 
+    @property
+    def store(self) -> OpsStore:
+        return self.ops
+
     def collector_source(self, token: str) -> str | None:
         return self._owner(token, "source")
 
     def reader_name(self, token: str) -> str | None:
         return self._owner(token, "user")
+
+    def user(self, name: str) -> User | None:
+        return active_user(self.ops, name)
 
     def audit_read(self, actor: str, what: str, subject: str) -> None:
         record_read(

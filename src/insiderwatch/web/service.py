@@ -62,6 +62,7 @@ class Service:
             deployment,
             sinks,
             self.metrics,
+            key=self.key,
             interval=settings.detect_interval_seconds,
             after_events=settings.detect_after_events,
         )

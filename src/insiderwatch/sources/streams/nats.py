@@ -3,7 +3,8 @@
 Each source publishes on ``<prefix>.<source>``, one contract access record (a JSON
 object) per message. The collector fetches up to ``batch`` messages, makes one raw batch
 per subject whose row numbers are the messages' stream sequences (so a dead letter names
-the message), hands it to the sink and acks only after the sink returned. A crash
+the message), hands it to the sink and acks only after the sink returned; what arrives
+while a commit is in flight is committed together next (up to two batches). A crash
 between commit and ack means a redelivery, which is harmless: event ids deduplicate.
 
 A batch the sink refuses is retried message by message, so one poison message cannot
@@ -194,13 +195,29 @@ class NatsCollector:
         if self._nc is None:
             await self.connect()
         sub = await self._retrying(self._subscribe, stop)
-        # The next batch is fetched while the last one commits (on a thread; the store
-        # releases the GIL), so parsing messages and loading them overlap; one batch is
-        # in flight at a time, so acks keep the order of commits.
+        # The next messages are fetched while a batch commits (on a thread; the store
+        # releases the GIL), and everything fetched meanwhile is committed together once
+        # it is done: when commits are slow (a detection step holds the writer) the
+        # collector takes bigger batches instead of falling behind one batch at a time.
+        # One commit is in flight at a time, so acks keep the order of commits.
         handling: asyncio.Task | None = None
+        waiting: list[Msg] = []  # fetched while a commit was in flight
+        keeper: asyncio.Task | None = None  # keeps ``waiting`` in progress meanwhile
+        limit = self.config.batch * 2  # with one batch in flight: within max_ack_pending
         while not stop.is_set():
+            if handling is not None and handling.done():
+                await handling  # a failure ends the collector, as a failed fetch would
+                handling = None
+            if handling is None and waiting:
+                if keeper is not None:
+                    keeper.cancel()
+                handling, waiting, keeper = asyncio.create_task(self.handle(waiting)), [], None
+            if handling is not None and len(waiting) >= limit:
+                await asyncio.wait([handling])
+                continue
             try:
-                msgs = await sub.fetch(self.config.batch, timeout=self.config.fetch_wait)
+                room = limit - len(waiting) if handling is not None else self.config.batch
+                msgs = await sub.fetch(min(self.config.batch, room), timeout=self.config.fetch_wait)
             except TimeoutError:  # nothing arrived within fetch_wait (nats' own is one too)
                 continue
             except nats.errors.Error as exc:
@@ -208,17 +225,20 @@ class NatsCollector:
                 log.info("nats fetch: %s; retrying", exc)
                 await asyncio.sleep(0.2)
                 continue
-            if handling is not None:
-                # The new batch waits its turn in progress, or a slow commit ahead of it
-                # would have it redelivered before it is even looked at.
-                waiting = asyncio.create_task(self._keep_in_progress(msgs))
-                try:
-                    await handling
-                finally:
-                    waiting.cancel()
-            handling = asyncio.create_task(self.handle(msgs))
+            if handling is None:
+                handling = asyncio.create_task(self.handle(msgs))
+                continue
+            # They wait their turn in progress, or a slow commit ahead of them would have
+            # them redelivered before they are even looked at.
+            waiting.extend(msgs)
+            if keeper is None:
+                keeper = asyncio.create_task(self._keep_in_progress(waiting))
         if handling is not None:
             await handling
+        if keeper is not None:
+            keeper.cancel()
+        if waiting:
+            await self.handle(waiting)
 
     async def _retrying(self, call, stop: asyncio.Event) -> Any:
         """``call()`` again until it answers (the server may be restarting)."""

@@ -109,18 +109,33 @@ def entries(
     subject_kind: str | None = None,
     subject_id: str | None = None,
     action: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    before: int | None = None,
     limit: int = 100,
 ) -> list[AuditEntry]:
-    """The latest entries matching every filter given, newest first."""
+    """The latest entries matching every filter given, newest first. ``action`` ending in
+    ``.`` is a prefix (``unmask.`` is every unmasking entry); ``before`` (a seq) pages
+    back from there."""
     query = select(AuditRow).order_by(AuditRow.seq.desc()).limit(limit)
     for column, value in (
         (AuditRow.actor, actor),
         (AuditRow.subject_kind, subject_kind),
         (AuditRow.subject_id, subject_id),
-        (AuditRow.action, action),
     ):
         if value is not None:
             query = query.where(column == value)
+    if action is not None:
+        prefix = action.endswith(".")
+        query = query.where(
+            AuditRow.action.startswith(action) if prefix else AuditRow.action == action
+        )
+    if since is not None:
+        query = query.where(AuditRow.at >= since)
+    if until is not None:
+        query = query.where(AuditRow.at < until)
+    if before is not None:
+        query = query.where(AuditRow.seq < before)
     return [to_entry(row) for row in session.scalars(query)]
 
 

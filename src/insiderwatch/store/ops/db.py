@@ -9,6 +9,7 @@ at a time. PostgreSQL serialises the chain with an advisory lock (see ``audit.py
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Any fixed number: the key of the PostgreSQL advisory lock held while migrating.
 MIGRATION_LOCK = 0x1D5_0715
 SQLITE_BUSY_MS = 30_000
+STATISTICS_EVERY_SECONDS = 600.0
+ANALYSIS_ROWS = 2_000  # rows sampled per index when SQLite gathers statistics
 
 
 def default_url(analytics_db: str | Path) -> str:
@@ -99,6 +102,7 @@ class OpsStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._analysed = float("-inf")
 
     @property
     def dialect(self) -> str:
@@ -109,6 +113,20 @@ class OpsStore:
         """One transaction: committed when the block ends, rolled back on an error."""
         with self._sessions.begin() as session:
             yield session
+
+    def refresh_statistics(self, *, every_seconds: float = STATISTICS_EVERY_SECONDS) -> bool:
+        """Gather the query planner's statistics again on SQLite (PostgreSQL's autovacuum
+        does it there), at most once per ``every_seconds``: without them SQLite can pick
+        an index that sorts 100,000 alerts for a 50-row page. Sampled (analysis_limit),
+        so it takes milliseconds. True when it ran."""
+        now = time.monotonic()
+        if self.dialect != "sqlite" or now - self._analysed < every_seconds:
+            return False
+        self._analysed = now
+        with self.engine.begin() as con:
+            con.exec_driver_sql(f"PRAGMA analysis_limit={ANALYSIS_ROWS}")
+            con.exec_driver_sql("ANALYZE")
+        return True
 
     def close(self) -> None:
         self.engine.dispose()

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 import msgspec
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from insiderwatch.contract import Alert
 from insiderwatch.contract.workflow import SyncRejected, SyncReport
-from insiderwatch.store.ops.models import AlertLine, AlertRow, SyncRejectRow
+from insiderwatch.store.ops.models import AlertDetectorRow, AlertLine, AlertRow, SyncRejectRow
 
 CHUNK = 1_000
 _encode = msgspec.json.Encoder().encode
@@ -172,6 +172,8 @@ def _record_chunk(
         session.execute(
             update(AlertRow), [{"alert_id": a.alert_id, **_detection(a)} for a in moved]
         )
+    if opened or moved:
+        _index_detectors(session, [*opened, *moved])
     if superseded:
         session.execute(update(AlertLine), superseded)
     if pending:
@@ -192,7 +194,24 @@ _DETECTION_FIELDS = (
 
 
 def _detection(alert: Alert) -> dict:
-    return {name: getattr(alert, name) for name in _DETECTION_FIELDS}
+    fields = {name: getattr(alert, name) for name in _DETECTION_FIELDS}
+    return fields | {"detectors": detector_key(alert.detectors)}
+
+
+def detector_key(detectors: Iterable[str]) -> str:
+    """The set of detectors an alert came from, as one sortable, groupable value."""
+    return "+".join(sorted(set(detectors)))
+
+
+def _index_detectors(session: Session, alerts: list[Alert]) -> None:
+    """The alerts' rows in ``alert_detectors``, as their latest lines name them."""
+    ids = [a.alert_id for a in alerts]
+    session.execute(delete(AlertDetectorRow).where(AlertDetectorRow.alert_id.in_(ids)))
+    rows = [
+        {"alert_id": a.alert_id, "detector": d} for a in alerts for d in sorted(set(a.detectors))
+    ]
+    if rows:
+        session.execute(insert(AlertDetectorRow), rows)
 
 
 def _new_alert(alert: Alert, now: dt.datetime) -> dict:

@@ -10,6 +10,7 @@ import datetime as dt
 
 from sqlalchemy import (
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -27,6 +28,7 @@ from insiderwatch.contract.workflow import (
     CASE_STATES,
     CLOSE_REASONS,
     ROLES,
+    UNMASK_STATES,
 )
 
 
@@ -75,6 +77,16 @@ class AlertRow(Base):
             name="alerts_close_reason",
         ),
         Index("alerts_state_score", "state", "score"),
+        # Keyset pages of the queue, by score or by time (alert_id breaks ties).
+        Index("alerts_score_id", "score", "alert_id"),
+        Index("alerts_detected_id", "detected_at", "alert_id"),
+        # Counting new alerts per detector set (noisy detectors grouped) from the index
+        # alone: it covers every column that count reads.
+        Index("alerts_noisy", "state", "detectors", "severity", "score", "detected_at"),
+        # The state and assignee filters in either order, read from an index.
+        Index("alerts_state_detected", "state", "detected_at", "alert_id"),
+        Index("alerts_assignee_score", "assignee", "score", "alert_id"),
+        Index("alerts_assignee_detected", "assignee", "detected_at", "alert_id"),
     )
 
     alert_id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -90,6 +102,18 @@ class AlertRow(Base):
     assignee: Mapped[str | None] = mapped_column(NAME)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.case_id"))
     close_reason: Mapped[str | None] = mapped_column(String(32))
+    # The detectors of its latest line, sorted and joined with "+" ("canary+volume").
+    detectors: Mapped[str] = mapped_column(String(400), server_default="")
+
+
+class AlertDetectorRow(Base):
+    """One detector an alert came from (the queue's detector filter reads this index)."""
+
+    __tablename__ = "alert_detectors"
+    __table_args__ = (Index("alert_detectors_detector", "detector", "alert_id"),)
+
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.alert_id"), primary_key=True)
+    detector: Mapped[str] = mapped_column(NAME, primary_key=True)
 
 
 class AlertLine(Base):
@@ -126,6 +150,7 @@ class CaseRow(Base):
     state: Mapped[str] = mapped_column(String(16))
     created_by: Mapped[str] = mapped_column(NAME)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    assignee: Mapped[str | None] = mapped_column(NAME)
 
 
 class TransitionRow(Base):
@@ -217,6 +242,34 @@ class AuditRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class UnmaskRow(Base):
+    """A request to unmask a staff pseudonym and its decision (migration 0007_unmasking.py). Only the
+    pseudonym is kept: who it stands for is resolved from the roster while a grant holds."""
+
+    __tablename__ = "unmask_requests"
+    __table_args__ = (
+        CheckConstraint(one_of("state", UNMASK_STATES), name="unmask_requests_state"),
+        CheckConstraint("length(trim(reason)) > 0", name="unmask_requests_reason"),
+        CheckConstraint(
+            "approver IS NULL OR approver <> requester", name="unmask_requests_not_own"
+        ),
+        Index("unmask_requests_grant", "requester", "pseudonym", "state"),
+    )
+
+    request_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    requester: Mapped[str] = mapped_column(NAME)
+    pseudonym: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    approver: Mapped[str | None] = mapped_column(NAME)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    decision_why: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(NAME)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
 class SyncRejectRow(Base):
     """An alert-history line that could not be recorded, kept with its reason. Its id
     hashes source, location and line, so syncing the same bad file again adds nothing."""
@@ -229,3 +282,81 @@ class SyncRejectRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     line: Mapped[str] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ConsoleSessionRow(Base):
+    """A console login. Only the SHA-256 of the cookie's token is kept (high entropy, so
+    a plain hash is enough), so a copy of the database logs nobody in; revoking the row
+    ends the session at once, whatever the browser still holds."""
+
+    __tablename__ = "console_sessions"
+
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(NAME, index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    address_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class LoginFailureRow(Base):
+    """A failed console login, by hashed account name and client address (neither is
+    kept in clear: a mistyped password often lands in the name field)."""
+
+    __tablename__ = "login_failures"
+
+    failure_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_hash: Mapped[str] = mapped_column(String(64), index=True)
+    address_hash: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class CaseNoteRow(Base):
+    __tablename__ = "case_notes"
+
+    note_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.case_id"), index=True)
+    author: Mapped[str] = mapped_column(NAME)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class CaseEvidenceRow(Base):
+    """An access event attached to a case as evidence (from one of its alerts)."""
+
+    __tablename__ = "case_evidence"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.case_id"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    alert_id: Mapped[str] = mapped_column(ID)
+    added_by: Mapped[str] = mapped_column(NAME)
+    added_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    why: Mapped[str] = mapped_column(Text)
+
+
+class SuppressionProposalRow(Base):
+    """A suppression proposed when an alert was dismissed, with what it would have done
+    to the last 30 days of alerts (JSON), until someone applies or withdraws it."""
+
+    __tablename__ = "suppression_proposals"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('proposed', 'applied', 'withdrawn')", name="suppression_proposals_status"
+        ),
+    )
+
+    proposal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.alert_id"), index=True)
+    employee_id: Mapped[str] = mapped_column(ID)
+    detector: Mapped[str] = mapped_column(NAME)
+    until: Mapped[dt.date] = mapped_column(Date)
+    close_reason: Mapped[str] = mapped_column(String(32))
+    why: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    proposed_by: Mapped[str] = mapped_column(NAME)
+    proposed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str | None] = mapped_column(NAME)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    preview: Mapped[str] = mapped_column(Text)

@@ -59,3 +59,16 @@ containment_events = Table(
     Column("event", String(40), nullable=False),
     Column("note", Text, nullable=False),
 )
+
+# The responder's open throttle windows (migration 0004), so a restart in the middle of a
+# storm neither sends its first messages again nor forgets the lines it was holding.
+throttle_windows = Table(
+    "response_throttle_windows",
+    Base.metadata,
+    Column("route", String(200), primary_key=True),
+    Column("employee_id", ID, primary_key=True),
+    Column("detector", String(200), primary_key=True),
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("sent", Integer, nullable=False),
+    Column("held", LargeBinary, nullable=False),  # the held alert lines, JSON
+)

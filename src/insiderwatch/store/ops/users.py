@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 
@@ -18,6 +19,9 @@ from insiderwatch.store.ops.models import UserRow
 MIN_PASSWORD = 12
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 _hasher = PasswordHasher()  # argon2id with the library's current recommended costs
+# Verified against when the user does not exist, so a login takes as long either way and
+# its timing does not tell whether an account exists.
+_ABSENT_USER_HASH = _hasher.hash("no such user: this hash only takes time to check")
 
 
 class UserError(InsiderwatchError):
@@ -82,6 +86,8 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
     with older costs is replaced by one with the current costs."""
     row = session.scalars(select(UserRow).where(UserRow.name == name)).first()
     if row is None or row.disabled_at is not None:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_ABSENT_USER_HASH, password)
         return None
     try:
         _hasher.verify(row.password_hash, password)
@@ -112,5 +118,14 @@ def disable_user(
     return to_user(row)
 
 
+def find_user(session: Session, name: str) -> User | None:
+    row = session.scalars(select(UserRow).where(UserRow.name == name)).first()
+    return to_user(row) if row is not None else None
+
+
 def list_users(session: Session) -> list[User]:
     return [to_user(row) for row in session.scalars(select(UserRow).order_by(UserRow.name))]
+
+
+def user_exists(session: Session, name: str) -> bool:
+    return session.scalar(select(UserRow.user_id).where(UserRow.name == name)) is not None

@@ -17,6 +17,7 @@ from insiderwatch.contract.workflow import (
     ALERT_MOVES,
     CASE_MOVES,
     CLOSE_REASONS,
+    DISMISS_REASONS,
     Assignment,
     CaseFile,
     Note,
@@ -253,10 +254,23 @@ def move_case(
     *,
     actor: str,
     why: str = "",
+    reason: str | None = None,
     at: dt.datetime | None = None,
 ) -> CaseFile:
+    """Move a case: dismissing needs a structured reason (``DISMISS_REASONS``)."""
     row = _case(session, case_id)
-    _check_move(f"case {case_id}", CASE_MOVES, row.state, to_state)
+    what = f"case {case_id}"
+    _check_move(what, CASE_MOVES, row.state, to_state)
+    if to_state == "dismissed":
+        if reason not in DISMISS_REASONS:
+            raise WorkflowError(
+                f"{what}: dismissing needs a reason, one of {', '.join(DISMISS_REASONS)} "
+                f"(got {reason!r})"
+            )
+        if reason == "other" and not why.strip():
+            raise WorkflowError(f"{what}: dismissal reason 'other' needs an explanation (why)")
+    elif reason is not None:
+        raise WorkflowError(f"{what}: a reason is given only when dismissing")
     when = _now(at)
     transition = Transition(
         subject="case",
@@ -266,6 +280,7 @@ def move_case(
         actor=actor,
         at=when,
         why=why,
+        close_reason=reason,  # type: ignore[arg-type]
     )
     row.state = to_state
     _record(session, transition)
@@ -301,4 +316,5 @@ def triaged(row: AlertRow) -> TriagedAlert:
         assignee=row.assignee,
         case_id=row.case_id,
         close_reason=row.close_reason,  # type: ignore[arg-type]
+        detectors=row.detectors.split("+") if row.detectors else [],
     )

@@ -1,0 +1,140 @@
+"""Learned look-up allowance: the few case-less look-ups a peer group's staff all make.
+
+Engineers debug one customer's account without a ticket, managers answer a colleague's
+question, analysts check a record behind a report. Nothing in the case system explains
+those look-ups, and a look-up of a particular customer is never routine
+(:mod:`~insiderwatch.detect.routine`): only its *amount* can be usual. So each step
+learns, per peer group, how many such look-ups its staff make over the baseline window,
+and explains an employee's look-ups only while their own total over that window stays
+within it (``allowance``).
+
+A *look-up* here is a targeted access (a view or search showing at most
+``targeted_max_customers`` customers) that no business reason or routine explained,
+counted in customers shown. Never part of it: look-ups of VIPs, of customers who share
+the employee's surname or home postcode (what the VIP and relationship detectors are
+for) and of canaries. The group's allowance is the ``quantile`` (the 90th percentile by
+default) of its active staff's totals over the window, none counting as zero, and never
+more than ``min_employees`` of them reached; the group has one when at least
+``min_employees`` made such look-ups on ``min_days`` days and its history goes back
+``learning_days`` (the routine's thresholds). So one insider, or a pair, can never make
+their own allowance, and a group where few look anything up without a case has none.
+
+The allowance is spent in time order and over the whole window, not per day, and every
+look-up the employee made in the window counts against it, explained or not: someone
+already past the group's usual gets nothing, a harvester working a few customers a day
+for weeks has it spent within days, and everything after that stays unexplained,
+feeding the volume and sustained detectors as before. Days with a critical finding
+never teach the allowance. Each step records every employee's
+look-ups and how many were allowed to ``allowance_days``, the history of later steps.
+"""
+
+from __future__ import annotations
+
+from insiderwatch.detect.base import execute
+from insiderwatch.detect.config import DetectionConfig
+
+# This step's case-less targeted look-ups that could be allowed, in spending order.
+_CANDIDATES_SQL = """
+CREATE OR REPLACE TEMP TABLE step_lookups AS
+WITH candidates AS (
+  SELECT event_id, employee_id, peer_group, time, customer_ids, surname, home_postcode
+  FROM step_events
+  WHERE in_step AND NOT explained AND policy IS NULL AND action IN ('view', 'search')
+    AND len(customer_ids) BETWEEN 1 AND $targeted
+),
+singled_out AS (  -- a VIP, a namesake or neighbour, a canary: never a usual look-up
+  SELECT DISTINCT c.event_id
+  FROM (SELECT event_id, surname, home_postcode, unnest(customer_ids) AS customer_id
+        FROM candidates) c
+  JOIN customers cu USING (customer_id)
+  LEFT JOIN canaries k USING (customer_id)
+  WHERE cu.is_vip OR k.customer_id IS NOT NULL
+     OR (cu.surname <> '' AND lower(cu.surname) = lower(c.surname))
+     OR (cu.postcode <> '' AND cu.postcode = c.home_postcode)
+)
+SELECT event_id, employee_id, peer_group, time, len(customer_ids) AS looks
+FROM candidates ANTI JOIN singled_out USING (event_id)
+"""
+
+# Each peer group's allowance over the baseline window, learned from earlier days.
+_LEARN_SQL = """
+CREATE OR REPLACE TEMP TABLE step_allowance AS
+WITH hist AS (  -- a day with a critical finding teaches nothing about the usual
+  SELECT a.* FROM allowance_days a
+  WHERE a.day >= $b0 AND a.day < $day
+    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = a.employee_id
+                    AND f.day = a.day AND f.critical)
+),
+staff AS (  -- the group's staff active in the window, and when each was first seen
+  SELECT peer_group, employee_id, min(day) AS first_day
+  FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
+),
+totals AS (  -- each one's look-ups in the window: none at all for many
+  SELECT s.peer_group, s.first_day, coalesce(h.total, 0) AS total,
+         coalesce(h.days, 0) >= $min_days AS doer
+  FROM staff s LEFT JOIN (
+    SELECT peer_group, employee_id, sum(lookups) AS total,
+           count(*) FILTER (WHERE lookups > 0) AS days
+    FROM hist GROUP BY ALL
+  ) h USING (peer_group, employee_id)
+)
+SELECT peer_group, count(*) FILTER (WHERE doer) AS doers, count(*) AS staff,
+       -- never more than min_employees of them reached: one or two can't raise it
+       least(quantile_disc(total, $quantile),
+             list_sort(list(total), 'DESC')[$min_employees])::BIGINT AS allowance
+FROM totals GROUP BY peer_group
+HAVING $day - min(first_day) >= $learn AND count(*) FILTER (WHERE doer) >= $min_employees
+"""
+
+# Spend the allowance in time order: every look-up the employee made in the window
+# counts (explained or not), then this day's one event at a time.
+_EXPLAIN_SQL = """
+UPDATE step_events e SET explanation = 'allowance', explained = TRUE
+FROM (
+  SELECT l.event_id FROM (
+    SELECT l.*, sum(l.looks) OVER (PARTITION BY l.employee_id ORDER BY l.time, l.event_id)
+             AS running
+    FROM step_lookups l
+  ) l
+  JOIN step_allowance g USING (peer_group)
+  LEFT JOIN (
+    SELECT employee_id, sum(lookups) AS used FROM allowance_days
+    WHERE day >= $b0 AND day < $day GROUP BY ALL
+  ) u USING (employee_id)
+  WHERE coalesce(u.used, 0) + l.running <= g.allowance
+) x
+WHERE e.event_id = x.event_id
+"""
+
+_RECORD_SQL = """
+INSERT OR REPLACE INTO allowance_days
+SELECT l.employee_id, $day, any_value(l.peer_group), sum(l.looks),
+       coalesce(sum(l.looks) FILTER (WHERE e.explanation = 'allowance'), 0)
+FROM step_lookups l JOIN step_events e USING (event_id)
+GROUP BY l.employee_id
+"""
+
+
+def learn_allowances(con, cfg: DetectionConfig, params: dict) -> None:
+    """Write each peer group's allowance in force on ``$day`` to ``step_allowance``."""
+    a, r = cfg.allowance, cfg.routine
+    execute(
+        con,
+        _LEARN_SQL,
+        {**params, "quantile": a.quantile, "min_days": r.min_days, "learn": r.learning_days,
+         "min_employees": r.min_employees},
+    )  # fmt: skip
+
+
+def explain_by_allowance(con, cfg: DetectionConfig, params: dict) -> None:
+    """Explain this step's case-less look-ups that stay within the group's allowance."""
+    execute(con, _CANDIDATES_SQL, params)
+    if not cfg.allowance.enabled:
+        return
+    learn_allowances(con, cfg, params)
+    execute(con, _EXPLAIN_SQL, params)
+
+
+def record_lookups(con, params: dict) -> None:
+    """Add this step's look-ups (and how many were allowed) to the history."""
+    execute(con, _RECORD_SQL, params)
