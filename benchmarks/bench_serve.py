@@ -88,6 +88,11 @@ def through_http(folder: Path, requests: list[list[str]], clients: int, live: bo
         "INSIDERWATCH_HASH_KEY": KEY_HEX,
         "INSIDERWATCH_COMPACT_MIN_SEGMENTS": "16",
     }
+    if not live:  # detection really off: no step is ever due
+        env |= {
+            "INSIDERWATCH_DETECT_INTERVAL_SECONDS": "1000000",
+            "INSIDERWATCH_DETECT_AFTER_EVENTS": str(10**12),
+        }
     server = subprocess.Popen(
         [sys.executable, "-c", "from insiderwatch.cli import main; main()", "serve",
          "--db", str(folder / "iw.duckdb"), "--port", str(port)],

@@ -26,6 +26,8 @@ from insiderwatch.app.detect import detect
 from insiderwatch.app.ingest import ingest_paths
 from insiderwatch.app.users import add_user
 from insiderwatch.contract.workflow import ROLES
+from insiderwatch.privacy import HashKey
+from insiderwatch.privacy.pseudonyms import pseudonym
 from insiderwatch_sim import SimulationConfig, simulate, write_dataset
 from sample_data import KEY_HEX
 from servers import free_port
@@ -46,6 +48,16 @@ class ConsoleSite:
     leak_csv: bytes  # a list of customers one insider harvested, as found outside
     leaker: str  # the employee id of that insider (from the simulator's ground truth)
     server_log: Path
+
+    def employee_behind(self, shown: str) -> str:
+        """The employee id behind a pseudonym (what an approved unmasking must show)."""
+        key = HashKey(bytes.fromhex(KEY_HEX))
+        roster = pq.read_table(
+            self.folder / "dataset" / "employees.parquet", columns=["employee_id"]
+        )
+        found = [e for e in roster["employee_id"].to_pylist() if pseudonym(key, e) == shown]
+        assert len(found) == 1, f"{shown} is nobody on the roster"
+        return found[0]
 
 
 def build_company(folder: Path) -> tuple[Deployment, dict]:

@@ -4,6 +4,7 @@ learn from, look-ups it never covers, and switching it off."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import msgspec
@@ -97,27 +98,26 @@ def world(tmp_path_factory):
 
 def allowance_on(store: Store, employee: str, day: int) -> tuple[int, int]:
     """(the employee's look-ups in the window before ``day``, the group's allowance that
-    day), recomputed from what the store recorded: the 90th percentile of the doers'
-    totals, days with a critical finding left out."""
+    day), recomputed from what the store recorded: the 90th percentile of the engineers'
+    totals (an actual total, none counting as zero; days with a critical finding left out),
+    but no more than three of them reached."""
     before = at(day, 0).date()
     used = store.scalar(
         "SELECT coalesce(sum(lookups), 0) FROM allowance_days WHERE employee_id = ? AND day < ?",
         [employee, before],
     )
-    totals = sorted(
-        t
-        for (t,) in store.con.execute(
-            """SELECT sum(lookups) FROM allowance_days a
-               WHERE day < ? AND peer_group = 'engineer:platform'
-                 AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = a.employee_id
-                                 AND f.day = a.day AND f.critical)
-               GROUP BY employee_id""",
-            [before],
-        ).fetchall()
-    )
-    pos = 0.9 * (len(totals) - 1)  # quantile_cont: interpolated, then floored
-    lo, hi = int(pos), min(int(pos) + 1, len(totals) - 1)
-    return used, int(totals[lo] + (totals[hi] - totals[lo]) * (pos - lo))
+    rows = store.con.execute(
+        """SELECT employee_id, sum(lookups) FROM allowance_days a
+           WHERE day < ? AND peer_group = 'engineer:platform'
+             AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = a.employee_id
+                             AND f.day = a.day AND f.critical)
+           GROUP BY employee_id""",
+        [before],
+    ).fetchall()
+    found = dict(rows)
+    totals = sorted(found.get(e, 0) for e in ENGINEERS)
+    q90 = totals[math.ceil(0.9 * len(totals)) - 1]  # quantile_disc
+    return used, min(q90, totals[-3])
 
 
 def test_the_groups_usual_case_less_lookups_are_explained_after_learning(world):
@@ -148,6 +148,15 @@ def test_a_harvester_spends_his_allowance_within_the_day(world):
     assert sum(why[r["event_id"]] is None for r in harvest) == len(harvest) - len(allowed)
     later = [r for r in lookups(c, HARVESTER) if r["time"] > at(ACT, 23)]
     assert later and {why[r["event_id"]] for r in later} == {None}  # over the usual now
+
+
+def test_one_heavy_looker_cannot_raise_the_allowance(world):
+    c, store = world
+    harvested, allowance = allowance_on(store, HARVESTER, DAYS)
+    # He is the group's 90th percentile now, yet the allowance stays what three reached.
+    assert harvested > 20 and allowance < 10
+    cal = calibration(store, DetectionConfig())
+    assert [a.allowance for a in cal.allowances if a.group == "engineer:platform"] == [allowance]
 
 
 def test_vips_namesakes_and_small_groups_are_never_allowed(world):

@@ -12,6 +12,7 @@ import pytest
 
 from console_world import PASSWORD, USERS, client_for, csrf_of, login, make_world
 from detect_scenarios import INSIDER
+from insiderwatch.app.feedback import propose_from_dismissal
 from insiderwatch.app.ops import audit_entries
 from insiderwatch.app.sessions import viewer_of
 from insiderwatch.app.users import add_user, disable_user
@@ -26,6 +27,12 @@ PROTECTED = [r for r in ROUTES if not r.public]
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     world = make_world(tmp_path_factory.mktemp("console"))
+    with world.service.reading() as store:
+        world.proposal_id = propose_from_dismissal(
+            world.service.ops.store, store, world.service.deployment.detection,
+            world.service.key, world.alert_ids[1], reason="data_quality", detector="*",
+            until=dt.date.today() + dt.timedelta(days=30), why="feed replayed", actor="admin",
+        ).proposal_id  # fmt: skip
     yield world
     world.service.stop()
 
@@ -51,6 +58,7 @@ def sample_path(route, world) -> str:
         "alert_id": world.alert_ids[0],
         "case_id": world.case_id,
         "action_id": "any",
+        "proposal_id": world.proposal_id,
         "pseudonym": world.service.pseudonyms.of(INSIDER),
         "customer_id": "c001",
         "request_id": 1,

@@ -64,6 +64,7 @@ def test_an_uploaded_list_names_the_insider_by_pseudonym_and_is_audited(world, i
     shown = pseudonym(KEY, INSIDER)
     first_row = re.search(r"<tbody>\s*<tr[^>]*>(.*?)</tr>", page, re.S).group(1)
     assert shown in first_row and "leaker" in first_row
+    assert f'href="/employees/{shown}"' in first_row
     assert 'data-kind="employee"' in page and shown in page.split('id="verdict"')[1][:400]
     assert INSIDER not in page  # the employee id never reaches the page
     entry = audit_entries(w.service.ops.store, action="leak.attribute", limit=1)[0]

@@ -158,16 +158,26 @@ def test_the_queue_by_keyboard_and_bulk_triage(visit, site):
 
 def test_an_investigation_from_alert_to_confirmed_case(visit, site):
     """An investigator filters the queue to new alerts, opens the top one by keyboard,
-    triages it, escalates it into a new case, takes the case on and confirms it."""
+    triages it, escalates it into a new case and takes the case on; asks to see who the
+    employee is; a privacy officer approves; the investigator sees the name and confirms
+    the case; an auditor sees each step in the audit log."""
     investigator = visit("investigator")
     page = investigator.page
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Alerts").click()
     page.get_by_label("State").select_option("new")
     page.get_by_role("button", name="Apply", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/alerts\?.*state=new"))
     page.keyboard.press("j")
     page.keyboard.press("o")
+    expect(page).to_have_url(re.compile(r"/alerts/[^/?]+$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Alert ")
     investigator.check("alert")
+    shown = (
+        page.locator("xpath=//dt[normalize-space()='Employee']/following-sibling::dd[1]")
+        .inner_text()
+        .strip()
+    )
+    assert shown.startswith("anon-"), f"staff must be pseudonymised, got {shown!r}"
     # Triaged, then into a new case.
     page.get_by_label("Move to").select_option("triaging")
     page.get_by_label("Why", exact=True).fill("no case explains it")
@@ -186,11 +196,44 @@ def test_an_investigation_from_alert_to_confirmed_case(visit, site):
     page.get_by_role("button", name="Move", exact=True).click()
     expect(page.locator("dl.facts")).to_contain_text("investigating")
     investigator.check("case")
+    # Who is it? Asked with a reason from the employee's page ...
+    case_url = page.url
+    page.goto(f"{site.url}/employees/{shown}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(shown)
+    investigator.check("employee-masked")
+    page.get_by_text("Ask to see who this is").click()
+    page.get_by_label("Why you need to know").fill("confirmed case needs the person")
+    page.get_by_role("button", name="Request unmasking").click()
+    # ... approved by a privacy officer, never the requester ...
+    officer = visit("privacy_officer")
+    officer.page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Unmasking"
+    ).click()
+    expect(officer.page.get_by_role("cell", name=shown).first).to_be_visible()
+    officer.check("unmask-pending")
+    officer.page.get_by_role("button", name=re.compile(r"^Approve #\d+$")).first.click()
+    officer.check("unmask-decided")
+    # ... and only then does the investigator see the name.
+    page.goto(f"{site.url}/employees/{shown}")
+    unmasked = page.get_by_role("status")
+    expect(unmasked).to_contain_text("Unmasked for you")
+    expect(unmasked).to_contain_text(site.employee_behind(shown))
+    investigator.check("employee-unmasked")
+    page.goto(case_url)
     # Confirmed.
     page.get_by_label("Move to").select_option("confirmed")
     page.get_by_label("Why", exact=True).fill("the export went to a personal mailbox")
     page.get_by_role("button", name="Move", exact=True).click()
     expect(page.locator("dl.facts")).to_contain_text("confirmed")
+    # Who watched the watchers: the auditor sees every step.
+    auditor = visit("auditor")
+    auditor.page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Audit log"
+    ).click()
+    log = auditor.page.get_by_role("table", name="Audit entries, newest first")
+    for action in ("unmask.request", "unmask.approve", "case."):
+        expect(log).to_contain_text(action)
+    auditor.check("audit")
 
 
 def test_attribute_a_leak(visit, site):

@@ -261,7 +261,7 @@ class SlowSink:
 
 def test_messages_fetched_during_a_slow_commit_are_committed_together(nats_server, sink):
     config = _config(nats_server, ack_wait=10.0)  # batch 200
-    slow = SlowSink(sink, seconds=0.5, sizes=[])
+    slow = SlowSink(sink, seconds=1.0, sizes=[])
     total = 900
 
     async def scenario():

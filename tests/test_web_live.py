@@ -13,7 +13,7 @@ from insiderwatch.web.metrics import Metrics
 
 @pytest.fixture
 def duty(monkeypatch) -> LiveDetection:
-    def slow_step(deployment, *, store, record, key):  # a step that takes 0.3 s
+    def slow_step(deployment, **_kw):  # a step that takes 0.3 s
         time.sleep(0.3)
 
     monkeypatch.setattr(live, "detect_step", slow_step)

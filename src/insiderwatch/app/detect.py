@@ -16,6 +16,7 @@ from insiderwatch.alerts import (
 )
 from insiderwatch.app.alerts import record_detection, record_lines
 from insiderwatch.app.deployment import Deployment
+from insiderwatch.app.feedback import with_applied_suppressions
 from insiderwatch.app.ingest import failed, ingest_paths
 from insiderwatch.app.keys import existing_key
 from insiderwatch.contract import Alert
@@ -120,8 +121,10 @@ def detect(
     progress: DetectProgress | None = None,
     store: Store | None = None,
 ) -> DetectionReport:
-    """Run detection from where the last run stopped; write the alert history to
-    ``alerts_out`` when given."""
+    """Run detection from where the last run stopped, with the suppressions applied in
+    the console; write the alert history to ``alerts_out`` when given."""
+    with deployment.open_ops() as ops:
+        deployment = with_applied_suppressions(deployment, ops)
     with deployment.using(store, create=False) as s:
         summary = _run(s, deployment, until, progress)
         if alerts_out is not None:

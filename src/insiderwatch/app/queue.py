@@ -7,12 +7,15 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import time
+import weakref
 
 import msgspec
 
 from insiderwatch.contract.console import (
     BulkRefusal,
     BulkResult,
+    NoisyGroup,
     QueuePage,
     QueueQuery,
 )
@@ -65,6 +68,25 @@ def peer_groups(store: Store) -> list[str]:
     return [row[0] for row in store.con.execute(sql).fetchall()]
 
 
+# The noisy-detector count reads every new low or medium alert (from an index): done for
+# each page of a busy queue it would cost more than the page. Kept this long per store and
+# threshold, so a group's count may lag triage by as much.
+NOISY_GROUPS_SECONDS = 10.0
+_noisy_cache: weakref.WeakKeyDictionary[OpsStore, dict[int, tuple[float, list[NoisyGroup]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _noisy_groups(ops: OpsStore, at_least: int) -> list[NoisyGroup]:
+    by_threshold, now = _noisy_cache.setdefault(ops, {}), time.monotonic()
+    cached = by_threshold.get(at_least)
+    if cached is None or now - cached[0] >= NOISY_GROUPS_SECONDS:
+        with ops.session() as s:
+            groups = repo.noisy_groups(s, QueueQuery(), at_least=at_least, employee_ids=None)
+        cached = by_threshold[at_least] = (now, groups)
+    return cached[1]
+
+
 def alert_queue(
     ops: OpsStore, q: QueueQuery, *, store: Store | None = None, noisy_after: int
 ) -> QueuePage:
@@ -78,12 +100,8 @@ def alert_queue(
         members = peer_group_members(store, q.peer_group)
     after = decode_cursor(q.sort, q.after) if q.after else None
     ops.refresh_statistics()  # at most every few minutes: keeps SQLite on the right index
+    groups = _noisy_groups(ops, noisy_after) if noisy_after and repo.folds(q, members) else []
     with ops.session() as s:
-        groups = (
-            repo.noisy_groups(s, q, at_least=noisy_after, employee_ids=members)
-            if noisy_after
-            else []
-        )
         noisy = ["+".join(g.detectors) for g in groups]
         alerts, last = repo.page(s, q, after=after, employee_ids=members, noisy=noisy)
     return QueuePage(

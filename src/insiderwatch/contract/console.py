@@ -154,3 +154,52 @@ class AlertView(msgspec.Struct, kw_only=True, frozen=True):
     baselines: list[BaselineMove]
     evidence: list[EvidenceEvent]
     evidence_total: int
+
+
+FeedbackReason = Literal["known_business_reason", "data_quality", "expected_role_behaviour"]
+FEEDBACK_REASONS: tuple[FeedbackReason, ...] = (
+    "known_business_reason",
+    "data_quality",
+    "expected_role_behaviour",
+)
+ProposalStatus = Literal["proposed", "applied", "withdrawn"]
+
+
+class SparedAlert(msgspec.Struct, kw_only=True, frozen=True):
+    alert_id: str
+    severity: str
+    score: float
+    opened_at: UtcTime
+    summary: str
+
+
+class SuppressionPreview(msgspec.Struct, kw_only=True, frozen=True):
+    """What a suppression would have done to the alerts of the last ``days`` days (up to
+    the newest finding): the risk engine rerun over the same findings with it."""
+
+    window_start: UtcTime
+    window_end: UtcTime
+    days: int
+    alerts_before: int  # alerts that opened in the window as things are
+    alerts_after: int  # with the suppression
+    spared: list[SparedAlert] = []  # opened now, would not have opened with it
+    findings_silenced: int = 0
+
+
+class SuppressionProposal(msgspec.Struct, kw_only=True, frozen=True):
+    """A suppression proposed by a dismissal: silence ``detector`` ('*': all) for one
+    employee until a date, for a structured reason; applied only by a decider."""
+
+    proposal_id: int
+    alert_id: str
+    employee_id: str
+    detector: str
+    until: dt.date
+    reason: FeedbackReason
+    why: str
+    status: ProposalStatus
+    proposed_by: str
+    proposed_at: UtcTime
+    preview: SuppressionPreview
+    decided_by: str | None = None
+    decided_at: UtcTime | None = None

@@ -12,11 +12,12 @@ A *look-up* here is a targeted access (a view or search showing at most
 ``targeted_max_customers`` customers) that no business reason or routine explained,
 counted in customers shown. Never part of it: look-ups of VIPs, of customers who share
 the employee's surname or home postcode (what the VIP and relationship detectors are
-for) and of canaries. The group's allowance is the ``quantile`` (the 90th percentile by default)
-of its doers' totals over the window, when at least ``min_employees`` and ``min_share``
-of the group's active staff made such look-ups on ``min_days`` days (the routine's
-thresholds: one insider can never make his own allowance) and the group's history goes
-back ``learning_days``.
+for) and of canaries. The group's allowance is the ``quantile`` (the 90th percentile by
+default) of its active staff's totals over the window, none counting as zero, and never
+more than ``min_employees`` of them reached; the group has one when at least
+``min_employees`` made such look-ups on ``min_days`` days and its history goes back
+``learning_days`` (the routine's thresholds). So one insider, or a pair, can never make
+their own allowance, and a group where few look anything up without a case has none.
 
 The allowance is spent in time order and over the whole window, not per day, and every
 look-up the employee made in the window counts against it, explained or not: someone
@@ -64,20 +65,25 @@ WITH hist AS (  -- a day with a critical finding teaches nothing about the usual
     AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = a.employee_id
                     AND f.day = a.day AND f.critical)
 ),
-active AS (  -- the group's staff with any activity in the window, and its history
-  SELECT peer_group, count(DISTINCT employee_id) AS staff, $day - min(day) AS span
+staff AS (  -- the group's staff active in the window, and when each was first seen
+  SELECT peer_group, employee_id, min(day) AS first_day
   FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
 ),
-doers AS (
-  SELECT peer_group, employee_id, sum(lookups) AS total
-  FROM hist GROUP BY ALL HAVING count(*) FILTER (WHERE lookups > 0) >= $min_days
+totals AS (  -- each one's look-ups in the window: none at all for many
+  SELECT s.peer_group, s.first_day, coalesce(h.total, 0) AS total,
+         coalesce(h.days, 0) >= $min_days AS doer
+  FROM staff s LEFT JOIN (
+    SELECT peer_group, employee_id, sum(lookups) AS total,
+           count(*) FILTER (WHERE lookups > 0) AS days
+    FROM hist GROUP BY ALL
+  ) h USING (peer_group, employee_id)
 )
-SELECT d.peer_group, count(*) AS doers, any_value(a.staff) AS staff,
-       floor(quantile_cont(d.total, $quantile))::BIGINT AS allowance
-FROM doers d JOIN active a USING (peer_group)
-WHERE a.span >= $learn
-GROUP BY d.peer_group
-HAVING count(*) >= $min_employees AND count(*) >= $min_share * any_value(a.staff)
+SELECT peer_group, count(*) FILTER (WHERE doer) AS doers, count(*) AS staff,
+       -- never more than min_employees of them reached: one or two can't raise it
+       least(quantile_disc(total, $quantile),
+             list_sort(list(total), 'DESC')[$min_employees])::BIGINT AS allowance
+FROM totals GROUP BY peer_group
+HAVING $day - min(first_day) >= $learn AND count(*) FILTER (WHERE doer) >= $min_employees
 """
 
 # Spend the allowance in time order: every look-up the employee made in the window
@@ -116,7 +122,7 @@ def learn_allowances(con, cfg: DetectionConfig, params: dict) -> None:
         con,
         _LEARN_SQL,
         {**params, "quantile": a.quantile, "min_days": r.min_days, "learn": r.learning_days,
-         "min_employees": r.min_employees, "min_share": r.min_share},
+         "min_employees": r.min_employees},
     )  # fmt: skip
 
 

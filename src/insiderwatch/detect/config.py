@@ -115,13 +115,12 @@ class Routine(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
 
 
 class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    """The few case-less look-ups a peer group's staff all make are explained up to the
+    """The few case-less look-ups a peer group's staff make are explained up to the
     group's usual amount over the baseline window (see detect/allowance.py); the group
-    qualifies by the routine's ``min_employees``, ``min_share``, ``min_days`` and
-    ``learning_days``."""
+    qualifies by the routine's ``min_employees``, ``min_days`` and ``learning_days``."""
 
     enabled: bool = True
-    # Of the doers' totals of look-ups (customers shown) over the window: an employee
+    # Of the staff's totals of look-ups (customers shown) over the window: an employee
     # whose own total, explained or not, passes the group's 90th percentile is unusual,
     # and every further look-up of theirs is left to the detectors.
     quantile: float = 0.9

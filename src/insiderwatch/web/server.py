@@ -8,6 +8,7 @@ import gc
 import uvicorn
 
 from insiderwatch.app.deployment import from_settings
+from insiderwatch.app.feedback import with_applied_suppressions
 from insiderwatch.settings import Settings
 from insiderwatch.web.api import create_app
 from insiderwatch.web.ops_gate import OpsGate
@@ -18,6 +19,8 @@ def build(settings: Settings) -> Service:
     """The service with the operational store as its gate and first alert sink."""
     deployment = from_settings(settings)
     gate = OpsGate(deployment.open_ops())
+    # Suppressions applied from the console weigh in detection beside the rules file's.
+    deployment = with_applied_suppressions(deployment, gate.store)
     return Service(deployment, gate, sinks=[gate])
 
 

@@ -72,8 +72,10 @@ async def attribute_submit(
     # No record, no result: the audit entry commits before anything is shown.
     await asyncio.to_thread(audit_attribution, console.ops, actor=viewer.name, run_id=run_id,
                             report=report, pseudonym_of=service.pseudonyms.of)  # fmt: skip
+    # Each suspect links to their employee page, which is found by pseudonym.
+    pages_of = {s.rank: service.pseudonyms.of(s.employee_id) for s in report.suspects}
     shown = _shown(report, names_for(console, viewer))
-    return _page(request, viewer, report=shown, run_id=run_id, form=form)
+    return _page(request, viewer, report=shown, run_id=run_id, form=form, pages_of=pages_of)
 
 
 def _attribute(service, name: str, data: bytes, when: dt.datetime | None, top: int):
