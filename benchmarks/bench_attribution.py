@@ -3,10 +3,12 @@ list no employee made, whether the stated probabilities hold, and how fast, at s
 
 Run with `make bench-attribution`. Prints the machine and the figures; asserts nothing.
 
-Companies: EVAL below, three simulated companies of different sizes and seeds, none of
-them one the calibration was fitted on; each with sellers (from its orders), an earlier
-breach list, a list of customers public by choice, a partner and a processor
-(benchmarks/leak_sim.py). The summary reports the worst company for each target.
+Companies: EVAL below, four simulated companies of different profiles (vocabulary, role
+mix, case-linking habits, time zone: insiderwatch_sim.PROFILES), sizes and seeds, none of
+them a profile or a seed the calibration was fitted on; each with sellers (from its
+orders), an earlier breach list, a list of customers public by choice, a partner and a
+processor (benchmarks/leak_sim.py). The summary reports the worst company for each
+target.
 
 Insider leaks: a leak
 of N records with noise share p holds N*(1-p) customers drawn at random from those whose
@@ -22,8 +24,9 @@ Top-1: the leaker first (pair: one of them first). Top-3: the leaker in the firs
 
 Outside leaks (no employee made them): a seller's whole base (sellers of at most 2,000
 customers), half of it, a partner's or processor's share, a sample of the earlier breach
-or of the public list, random customers with strangers. "employee named" must stay under
-1%; "staff-only named" is the same model without the outside hypotheses, in the same
+or of the public list, random customers with strangers (five times as many random lists as
+of each other kind: they are the plainest test of naming nobody). "employee named" must
+stay under 1%; "staff-only named" is the same model without the outside hypotheses, in the same
 run. Mixed leaks: half an insider's harvest, half a seller's, breach's or partner's rows.
 
 Middle mix (leak_sim.py): faint traces of an insider or of an outside source among
@@ -38,7 +41,7 @@ and for all companies together.
 
 Speed: a 1,000-record leak against a store of synthetic events (10 M by default).
 
-    python benchmarks/bench_attribution.py [--trials 2] [--middle 300] [--companies 3]
+    python benchmarks/bench_attribution.py [--trials 1] [--middle 100] [--companies 4]
         [--events 10000000] [--jobs 1] [--quick] [--work DIR]
 """
 
@@ -79,6 +82,7 @@ from leak_sim import (  # noqa: E402
     Company,
     Leak,
     Point,
+    Spec,
     attribute_leak,
     attribute_once,
     build_company,
@@ -96,9 +100,15 @@ from reliability import deciles, table, tally  # noqa: E402
 from synthetic import write_parquet_dataset  # noqa: E402
 
 FOUND_SYNTHETIC = datetime(2026, 12, 1, tzinfo=UTC)  # after every synthetic event
-# (employees, days, seed) of the companies evaluated: none is one the calibration was
-# fitted on (benchmarks/calibrate_attribution.py, FIT).
-EVAL = ((400, 7, 21), (700, 7, 22), (1000, 10, 23))
+# The companies evaluated: no profile and no seed is one the calibration was fitted on
+# (benchmarks/calibrate_attribution.py, FIT).
+EVAL = (
+    Spec("us-marketplace", 500, 7, 31),
+    Spec("fintech-apac", 300, 7, 32),
+    Spec("eu-telco", 400, 10, 33),
+    Spec("india-bpo", 300, 7, 34),
+)
+RANDOM_TRIALS = 5  # random lists per size, per outside-leak trial
 OUTSIDE_SIZES = (20, 100, 1000)
 
 
@@ -220,11 +230,12 @@ def outside(c: Company, work: Path, trials: int, tally: Tally) -> None:
     )
     for scenario in OUTSIDE_SCENARIOS:
         sizes = (0,) if scenario == "seller-base" else OUTSIDE_SIZES
+        runs = trials * (RANDOM_TRIALS if scenario == "random" else 1)
         for size in sizes:
             rng = np.random.default_rng([size, len(scenario), 7])
             named = staff_only = outside_verdict = right = 0
             seconds = []
-            for t in range(trials):
+            for t in range(runs):
                 leak = outside_leak(rng, c, scenario, size)
                 path = write(rng, c, leak, work / f"outside-{t}.csv")
                 report, _, spent, alone = attribute_once(c.store, c.found_at, path, c.mapped)
@@ -240,9 +251,9 @@ def outside(c: Company, work: Path, trials: int, tally: Tally) -> None:
                 tally.points += hypotheses(report, leak)
             shown = "whole" if size == 0 else str(size)
             print(
-                f"{scenario:>13} {shown:>7} {trials:>6} {named / trials:>14.1%} "
-                f"{staff_only / trials:>16.1%} {outside_verdict / trials:>15.1%} "
-                f"{right / trials:>12.1%} {statistics.median(seconds):>8.3f}"
+                f"{scenario:>13} {shown:>7} {runs:>6} {named / runs:>14.1%} "
+                f"{staff_only / runs:>16.1%} {outside_verdict / runs:>15.1%} "
+                f"{right / runs:>12.1%} {statistics.median(seconds):>8.3f}"
             )
 
 
@@ -422,17 +433,17 @@ def rescore(path: Path) -> None:
     summary(tallies)
 
 
-def run_company(spec: tuple[int, int, int], args: argparse.Namespace, work: Path):
+def run_company(spec: Spec, args: argparse.Namespace, work: Path):
     """One company's tables, printed into a string (companies may run in parallel)."""
-    employees, days, seed = spec
     work.mkdir(parents=True, exist_ok=True)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         began = time.perf_counter()
-        company = build_company(work, employees, days, seed)
+        company = build_company(work, spec)
         events = company.store.scalar("SELECT count(*) FROM access")
         print(
-            f"\n== company: {employees:,} staff, {days} days, seed {seed}, {events:,} events, "
+            f"\n== company: profile {spec.profile}, {spec.employees:,} staff, {spec.days} days, "
+            f"seed {spec.seed}, {events:,} events, "
             f"{len(company.plan.decoys)} canaries, {len(company.outside)} outside sources; "
             f"built in {time.perf_counter() - began:.0f} s on {date.today()}"
         )
@@ -452,9 +463,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--trials", type=int, default=2, help="leaks per insider table row (0 skips accuracy)"
+        "--trials", type=int, default=1, help="leaks per insider table row (0 skips accuracy)"
     )
-    parser.add_argument("--middle", type=int, default=300,
+    parser.add_argument("--middle", type=int, default=100,
                         help="leaks of each middle-mix scenario per company")  # fmt: skip
     parser.add_argument("--companies", type=int, default=len(EVAL), help="how many of EVAL")
     parser.add_argument("--events", type=int, default=10_000_000, help="0 skips the speed run")
@@ -493,10 +504,11 @@ def main() -> None:
     )
     tallies = []
     # Largest first: with two jobs the smaller ones then share the other worker.
-    specs = sorted(EVAL[: args.companies], key=lambda s: -s[0] * s[1]) if args.trials else ()
+    specs = EVAL[: args.companies] if args.trials else ()
+    specs = sorted(specs, key=lambda s: -s.employees * s.days)
+    began = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
-        runs = [pool.submit(run_company, spec, args, work / "-".join(map(str, spec)))
-                for spec in specs]  # fmt: skip
+        runs = [pool.submit(run_company, spec, args, work / spec.slug) for spec in specs]
         for done in as_completed(runs):
             text, tally = done.result()
             print(text, end="", flush=True)
@@ -504,6 +516,8 @@ def main() -> None:
             summary(tallies)  # so far: a long run that is stopped still reports
             if args.points:
                 args.points.write_text(json.dumps([_saved(t) for t in tallies]))
+    print(f"\n{len(tallies)} companies in {time.perf_counter() - began:.0f} s with "
+          f"{args.jobs} job(s)")  # fmt: skip
     if args.events:
         speed(work, args.events)
     if args.work is None:

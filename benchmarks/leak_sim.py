@@ -21,6 +21,12 @@ from it with their true sources known:
 
 Leak rows are written messily (case, spaces, country codes, spreadsheet damage) from
 the raw dataset files, with a junk row and a duplicate.
+
+Rows drawn "at random" (random lists, noise, the rest of a faint trace) never include the
+company's canary records: a decoy reaches a list only through someone who saw it, so a
+random list holding one would be a leak by its holder, not a list no employee made. (An
+earlier version drew them, and five-row random lists holding a decoy named the insider
+who had harvested the decoys: the decoy alone is worth log 10^4, docs/attribution.md.)
 """
 
 from __future__ import annotations
@@ -66,6 +72,24 @@ PROCESSOR_SELLERS = 3  # the processor handles these sellers' orders
 MAX_BASE = 2000  # a "seller-base" leak is a seller with at most this many customers, whole
 
 
+@dataclass(frozen=True)
+class Spec:
+    """One simulated company: a profile (insiderwatch_sim.PROFILES), its size and seed."""
+
+    profile: str
+    employees: int
+    days: int
+    seed: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.profile} {self.employees} staff, seed {self.seed}"
+
+    @property
+    def slug(self) -> str:
+        return f"{self.profile}-{self.employees}-{self.days}-{self.seed}"
+
+
 @dataclass
 class Company:
     store: Store
@@ -79,13 +103,16 @@ class Company:
     outside: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # (kind, name)
     mapped: list[MappedSource] = field(default_factory=list)
     label: str = ""
+    random_pool: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
-def build_company(work: Path, employees: int, days: int, seed: int) -> Company:
-    root = work / f"sim-{employees}-{days}-{seed}"
+def build_company(work: Path, spec: Spec) -> Company:
+    employees, seed = spec.employees, spec.seed
+    root = work / f"sim-{spec.slug}"
     shutil.rmtree(root, ignore_errors=True)
     data, db = root / "dataset", root / "iw.duckdb"
-    company = simulate(SimulationConfig(employees=employees, days=days, seed=seed))
+    config = SimulationConfig(employees=employees, days=spec.days, seed=seed, profile=spec.profile)
+    company = simulate(config)
     write_dataset(company, data, "parquet")
     store = Store(db)
     ingest_dataset(store, data, KEY)
@@ -111,7 +138,10 @@ def build_company(work: Path, employees: int, days: int, seed: int) -> Company:
         for i in company.truth["insiders"]
     }  # fmt: skip
     c = Company(store, found_at, raw["email"].to_pylist(), raw["phone"].to_pylist(),
-                index, seen, plan, harvests, label=f"{employees} staff, seed {seed}")  # fmt: skip
+                index, seen, plan, harvests, label=spec.label)  # fmt: skip
+    decoys = [c.index[r[0]] for r in store.con.execute("SELECT customer_id FROM canaries")
+              .fetchall() if r[0] in c.index]  # fmt: skip
+    c.random_pool = np.setdiff1d(reachable(c), decoys)
     add_outside_sources(c, root, np.random.default_rng(seed + 1000))
     return c
 
@@ -133,10 +163,7 @@ def reachable(c: Company) -> np.ndarray:
 
 def add_outside_sources(c: Company, root: Path, rng: np.random.Generator) -> None:
     """Sellers come from orders; add a breach list, a public list, a partner, a processor."""
-    pool = reachable(c)
-    canaries = {c.index[r[0]] for r in c.store.con.execute("SELECT customer_id FROM canaries")
-                .fetchall() if r[0] in c.index}  # fmt: skip
-    pool = np.array([i for i in pool if i not in canaries])
+    pool = c.random_pool
     ids = list(c.index)
     for kind, name, share in (("breach", "breach-2024", BREACH_SHARE),
                               ("public", "public-by-choice", PUBLIC_SHARE)):  # fmt: skip
@@ -259,16 +286,16 @@ def make_leak(
 
 
 def unseen(rng, c: Company, leakers: list[str], n: int) -> list[int]:
-    """``n`` random customers none of the leakers saw."""
+    """``n`` random customers (never a canary) none of the leakers saw."""
     exposed = np.unique(np.concatenate([c.seen[w] for w in leakers] or [np.zeros(0, int)]))
-    others = rng.choice(len(c.emails), n * 3 + 10)
+    others = rng.choice(c.random_pool, n * 3 + 10)
     return [int(i) for i in others if not np.isin(i, exposed)][:n]
 
 
 def outside_leak(rng, c: Company, scenario: str, size: int) -> Leak:
     """A list no employee made; ``scenario`` picks where it came from."""
     if scenario == "random":
-        picks = rng.choice(reachable(c), size, replace=False).tolist()
+        picks = rng.choice(c.random_pool, size, replace=False).tolist()
         return Leak(scenario, picks, [], [], strangers(rng, size // 2))
     kind = scenario.split("-")[0]
     names = [n for (k, n), m in c.outside.items() if k == kind and len(m) >= min(size, 20)
@@ -451,7 +478,7 @@ def _faint_source(rng, c: Company) -> Leak | None:
     size = int(rng.choice(MIDDLE_SIZES))
     k = min(_faint(rng, c, len(c.outside[source])), size // 2)
     own = rng.choice(c.outside[source], k, replace=False)
-    others = np.setdiff1d(rng.choice(reachable(c), size, replace=False), own)[: size - k]
+    others = np.setdiff1d(rng.choice(c.random_pool, size, replace=False), own)[: size - k]
     return Leak("faint-source", sorted({*own.tolist(), *others.tolist()}), [], [source])
 
 

@@ -200,3 +200,10 @@ def test_containment_is_approved_by_a_decider_only(world, clients, monkeypatch):
                         data={"csrf_token": token, "decision": "reject"})  # fmt: skip
     assert again.status_code == 400 and "not pending" in again.text
     assert audit_entries(ops, actor="investigator", action="containment.approve")
+
+
+def test_a_malformed_case_number_is_a_page_naming_the_field(clients):
+    reply = clients["analyst"].get("/cases/not-a-number")
+    assert reply.status_code == 422
+    assert "case_id:" in reply.text and "Traceback" not in reply.text
+    assert reply.headers["content-type"].startswith("text/html")

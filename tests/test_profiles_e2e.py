@@ -30,17 +30,33 @@ def test_analyze_completes_and_flags_the_blatant_insiders(profile, cli, tmp_path
     blatant = {i["employee_id"] for i in truth["insiders"] if i["scenario"] in BLATANT}
     assert blatant, "the seed should include a blatant insider"
     assert blatant <= flagged, blatant - flagged
-    # Investigators are called something else here: their case work is learned, not named.
-    investigator = PROFILES.get(profile).roles["fraud_investigator"]
+    # Investigators and analysts are called something else here: investigators' case work
+    # is learned, not named, and so are analysts' routine and usual case-less look-ups.
+    roles = PROFILES.get(profile).roles
     malicious = [e for i in truth["insiders"] for e in i["event_ids"]]
     with Store(tmp_path / "out" / "insiderwatch.duckdb") as store:
-        done, total, reasons = store.con.execute(
-            """SELECT count(explanation), count(*), list(DISTINCT explanation)
-               FROM access_explained
-               WHERE role = ? AND explanation IS DISTINCT FROM 'login'
-                 AND NOT list_contains(?, event_id)
-                 AND day >= (SELECT min(day) FROM access_explained) + 7""",
-            [investigator, malicious],
-        ).fetchone()
+        learned = {
+            r
+            for (r,) in store.con.execute(
+                "SELECT DISTINCT explanation FROM access_explained"
+            ).fetchall()
+        }
+        shares = {
+            kind: store.con.execute(
+                """SELECT count(explanation), count(*), list(DISTINCT explanation)
+                   FROM access_explained
+                   WHERE role = ? AND explanation IS DISTINCT FROM 'login'
+                     AND NOT list_contains(?, event_id)
+                     AND day >= (SELECT min(day) FROM access_explained) + 7""",
+                [roles[kind], malicious],
+            ).fetchone()
+            for kind in ("fraud_investigator", "data_analyst")
+        }
+    done, total, reasons = shares["fraud_investigator"]
     assert total and done / total >= 0.8, (done, total)
     assert "case_linked" in reasons
+    # A handful of analysts here: their share is measured by the benchmark; what this
+    # checks is that their routine is learned under a name nothing like "analyst", and
+    # that some group's usual case-less look-ups are.
+    assert "routine" in shares["data_analyst"][2]
+    assert "allowance" in learned

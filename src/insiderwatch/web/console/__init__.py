@@ -6,6 +6,8 @@ for changes, a CSRF token. Staff appear only as pseudonyms (``identity``)."""
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -50,6 +52,17 @@ def mount_console(app: FastAPI, service: Service, ops: OpsStore) -> None:
     async def _forbidden(request: Request, exc: Forbidden) -> HTMLResponse:
         return render(request, "error.html", find_viewer(request), status=403,
                       title="Not allowed", message=exc.reason)  # fmt: skip
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/v1/"):  # the API answers in its own JSON form
+            return await request_validation_exception_handler(request, exc)
+        fields = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        return render(request, "error.html", find_viewer(request), status=422,
+                      title="Invalid request", message=fields)  # fmt: skip
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next):

@@ -23,7 +23,7 @@ from insiderwatch.contract.console import FEEDBACK_REASONS, Viewer
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.web.console.access import current_viewer
 from insiderwatch.web.console.context import Console, console_of
-from insiderwatch.web.console.identity import shown_name
+from insiderwatch.web.console.identity import names_for, shown_name
 from insiderwatch.web.console.registry import DECIDERS, TRIAGE, Pages
 from insiderwatch.web.console.render import render
 
@@ -82,7 +82,7 @@ def feedback_list(request: Request, viewer: Annotated[Viewer, Depends(current_vi
     console = console_of(request)
     return render(request, "feedback_list.html", viewer, title="Feedback",
                   proposals=proposals(console.ops),
-                  shown=lambda e: shown_name(console, viewer, e))  # fmt: skip
+                  shown=names_for(console, viewer))  # fmt: skip
 
 
 def _show(request: Request, viewer: Viewer, proposal_id: int, *, problem: str = "",
