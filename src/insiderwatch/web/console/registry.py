@@ -27,6 +27,9 @@ TRIAGE = frozenset({"admin", "analyst", "investigator"})
 # Who may approve or reject a containment action, and apply a suppression learned from a
 # dismissal: decisions with effects outside the console.
 DECIDERS = frozenset({"admin", "investigator"})
+# Who sees a case's breach scope (which customers' data went out) and downloads it for
+# the notices: the people who confirm a case and act on it, not those who work the queue.
+BREACH = frozenset({"admin", "investigator"})
 PUBLIC: frozenset[str] = frozenset()  # the login page: no session needed
 
 ENTRY_POINT_GROUP = "insiderwatch.console_pages"

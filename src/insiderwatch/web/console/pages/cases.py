@@ -1,6 +1,7 @@
 """Investigation cases: the list, and one case with its workflow (dismissing needs a
 structured reason), assignment, notes, attached evidence, and the containment actions its
-alerts asked for, with approve and reject for the roles that decide."""
+alerts asked for, with approve and reject for the roles that decide; and, for the roles
+that act on a breach, the case's breach scope and its download for the notices."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from insiderwatch.app.breach import case_breach_files, case_breach_scope
 from insiderwatch.app.cases import (
     add_case_note,
     assign_case,
@@ -19,13 +21,14 @@ from insiderwatch.app.cases import (
     move_case,
     show_case,
 )
+from insiderwatch.contract.breach import ScopeSummary
 from insiderwatch.contract.console import Viewer
 from insiderwatch.contract.workflow import CASE_MOVES, CASE_STATES, DISMISS_REASONS
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.web.console.access import current_viewer
 from insiderwatch.web.console.context import console_of
 from insiderwatch.web.console.identity import names_for
-from insiderwatch.web.console.registry import DECIDERS, TRIAGE, Pages
+from insiderwatch.web.console.registry import BREACH, DECIDERS, TRIAGE, Pages
 from insiderwatch.web.console.render import render
 
 pages = Pages(__name__)
@@ -55,6 +58,7 @@ def show(
         return render(request, "error.html", viewer, status=404, title="No such case",
                       message=str(exc))  # fmt: skip
     actions = containment_for(console.ops, [a.alert_id for a in dossier.alerts])
+    breach, breach_problem = _breach(console, viewer, case_id)
     return render(
         request,
         "case.html",
@@ -70,7 +74,24 @@ def show(
         can_run=console.service.responder is not None,
         shown=names_for(console, viewer),
         problem=problem,
+        may_scope=viewer.role in BREACH,
+        breach=breach,
+        breach_problem=breach_problem,
+        field_label=lambda f: f.replace("_", " "),
     )
+
+
+def _breach(console, viewer: Viewer, case_id: int) -> tuple[ScopeSummary | None, str]:
+    """The case's breach scope for the roles that act on one (audited), or why there is
+    none (a case whose alerts detection no longer holds)."""
+    if viewer.role not in BREACH:
+        return None, ""
+    try:
+        with console.service.reading() as store:
+            return case_breach_scope(console.ops, store, case_id, actor=viewer.name,
+                                     pseudonym_of=console.service.pseudonyms.of), ""  # fmt: skip
+    except InsiderwatchError as exc:
+        return None, str(exc)
 
 
 @pages.get("/cases/{case_id}", roles=TRIAGE)
@@ -154,3 +175,21 @@ async def decide(
     return _then(request, viewer, case_id, lambda: decide_containment(
         console.ops, console.service.responder, action_id, f.get("decision", ""),
         actor=viewer.name, note=f.get("note", "")))  # fmt: skip
+
+
+@pages.post("/cases/{case_id}/breach", roles=BREACH)
+def breach_download(
+    request: Request, case_id: int, viewer: Annotated[Viewer, Depends(current_viewer)]
+) -> Response:
+    """The scope folder as a zip, for `insiderwatch breach notices` and `breach report`
+    (which take names and addresses from the customer system, never from here)."""
+    console = console_of(request)
+    try:
+        with console.service.reading() as store:
+            data = case_breach_files(console.ops, store, case_id, actor=viewer.name,
+                                     pseudonym_of=console.service.pseudonyms.of)  # fmt: skip
+    except InsiderwatchError as exc:
+        return show(request, viewer, case_id, problem=str(exc), status=400)
+    name = f"case-{case_id}-scope.zip"
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
