@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +101,18 @@ def client_for(world: World, base_url: str = "http://testserver") -> Iterator[Te
     app = create_app(world.service, run_service=False)
     with TestClient(app, base_url=base_url, follow_redirects=False) as client:
         yield client
+
+
+@contextmanager
+def logged_in(world: World, names: Iterable[str]) -> Iterator[dict[str, TestClient]]:
+    """A client per user name, each logged in through the form; the module-scoped
+    fixtures keep them (logging in hashes a password)."""
+    with ExitStack() as stack:
+        clients = {}
+        for name in names:
+            clients[name] = stack.enter_context(client_for(world))
+            assert login(clients[name], name).status_code == 303
+        yield clients
 
 
 def login(client: TestClient, name: str, password: str = PASSWORD, next_url: str = "/"):

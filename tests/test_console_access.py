@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from console_world import PASSWORD, USERS, client_for, csrf_of, login, make_world
+from console_world import PASSWORD, USERS, client_for, csrf_of, logged_in, login, make_world
 from detect_scenarios import INSIDER
 from insiderwatch.app.feedback import propose_from_dismissal
 from insiderwatch.app.ops import audit_entries
@@ -40,15 +40,8 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def sessions(world):
     """A logged-in client per role (kept for the module: logging in hashes a password)."""
-    clients = {}
-    for role in ROLES:
-        cm = client_for(world)
-        client = cm.__enter__()
-        assert login(client, USERS[role]).status_code == 303
-        clients[role] = (cm, client)
-    yield {role: client for role, (_, client) in clients.items()}
-    for cm, _ in clients.values():
-        cm.__exit__(None, None, None)
+    with logged_in(world, (USERS[role] for role in ROLES)) as opened:
+        yield {role: opened[USERS[role]] for role in ROLES}
 
 
 def sample_path(route, world) -> str:

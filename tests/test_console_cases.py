@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from console_world import client_for, csrf_of, login, make_world
+from console_world import csrf_of, logged_in, make_world
 from insiderwatch.app.alert_view import alert_view
 from insiderwatch.app.cases import containment_for, show_case
 from insiderwatch.app.ops import audit_entries
@@ -26,15 +26,8 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def clients(world):
-    opened = {}
-    for name in ("analyst", "investigator"):
-        cm = client_for(world)
-        client = cm.__enter__()
-        assert login(client, name).status_code == 303
-        opened[name] = (cm, client)
-    yield {name: c for name, (_, c) in opened.items()}
-    for cm, _ in opened.values():
-        cm.__exit__(None, None, None)
+    with logged_in(world, ("analyst", "investigator")) as opened:
+        yield opened
 
 
 def the_insiders_alert(world) -> str:

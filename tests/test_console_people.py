@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from console_world import USERS, client_for, csrf_of, login, make_world
+from console_world import USERS, csrf_of, logged_in, make_world
 from detect_scenarios import INSIDER
 from insiderwatch.app.ops import audit_entries
 from insiderwatch.contract.workflow import ROLES
@@ -35,15 +35,8 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sessions(world):
-    clients = {}
-    for role in ROLES:
-        cm = client_for(world)
-        client = cm.__enter__()
-        assert login(client, USERS[role]).status_code == 303
-        clients[role] = (cm, client)
-    yield {role: client for role, (_, client) in clients.items()}
-    for cm, _ in clients.values():
-        cm.__exit__(None, None, None)
+    with logged_in(world, (USERS[role] for role in ROLES)) as opened:
+        yield {role: opened[USERS[role]] for role in ROLES}
 
 
 def mask(world) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.response import open_responder, response_store
 from insiderwatch.contract.records import Alert
+from insiderwatch.detect.explain import PEER_GROUP
 from insiderwatch.respond.config import ResponseConfig, load_config
 from insiderwatch.respond.records import Containment, Subject
 from insiderwatch.store.duckdb_store import Store
@@ -48,13 +49,12 @@ def reinstate_action(deployment: Deployment, action_id: str, who: str, why: str)
         return responder.contain.reinstate(action_id, who, why)
 
 
-# The peer group as detect/explain.py forms it: role and team family (team without its
-# trailing number), so a group's learned routine can be found for one employee.
-_SUBJECT_SQL = """
+# The peer group is the one detection forms (detect/explain.PEER_GROUP), so a group's
+# learned routine can be found for one employee.
+_SUBJECT_SQL = f"""
 WITH emp AS (
-  SELECT employee_id, role,
-         role || ':' || regexp_replace(coalesce(team, ''), '[-_ ]*[0-9]+$', '') AS grp
-  FROM employees WHERE employee_id = $id
+  SELECT e.employee_id, e.role, {PEER_GROUP} AS grp
+  FROM employees e WHERE e.employee_id = $id
 ),
 latest AS (SELECT max(day) AS day FROM routine_flows)
 SELECT emp.role,

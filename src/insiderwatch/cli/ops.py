@@ -5,10 +5,10 @@ use case in ``insiderwatch.app``."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import msgspec
 import typer
@@ -62,6 +62,7 @@ ByOption = Annotated[
     ),
 ]
 WhyOption = Annotated[str, typer.Option("--why", help="Why, for the record.")]
+T = TypeVar("T")
 
 
 @contextmanager
@@ -82,6 +83,27 @@ def _ops(db: Path | None, config: Path | None, ops_url: str | None) -> Iterator[
 
 def _json(data) -> None:
     print_json(msgspec.to_builtins(data))
+
+
+def _listing(
+    found: Sequence[T],
+    as_json: bool,
+    title: str,
+    columns: Sequence[str],
+    row_of: Callable[[T], Sequence[str]],
+    right: Collection[str] = (),
+) -> None:
+    """Records as JSON (``--json``) or as a table, a row each; ``right`` columns hold
+    figures and are right-aligned."""
+    if as_json:
+        _json(found)
+        return
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, justify="right" if col in right else "left")
+    for record in found:
+        table.add_row(*row_of(record))
+    out.print(table)
 
 
 # --- alerts -----------------------------------------------------------------------------
@@ -262,16 +284,10 @@ def alerts_queue(
     """The triage queue: alerts in the operational store with their state and assignee."""
     with _ops(db, config, ops_url) as ops:
         found = alert_cases.queue(ops, state=state, assignee=assignee, limit=limit)
-    if as_json:
-        _json(found)
-        return
-    table = Table(title=f"{len(found)} alert(s)")
-    for col in ("alert", "employee", "score", "severity", "state", "assignee", "summary"):
-        table.add_column(col, justify="right" if col == "score" else "left")
-    for a in found:
-        table.add_row(shown(a.alert_id), shown(a.employee_id), f"{a.score:.0f}", a.severity, a.state,
-                      shown(a.assignee or ""), shown(a.summary))  # fmt: skip
-    out.print(table)
+    columns = ("alert", "employee", "score", "severity", "state", "assignee", "summary")
+    _listing(found, as_json, f"{len(found)} alert(s)", columns, lambda a: (
+        shown(a.alert_id), shown(a.employee_id), f"{a.score:.0f}", a.severity, a.state,
+        shown(a.assignee or ""), shown(a.summary)), right=("score",))  # fmt: skip
 
 
 # --- tokens -----------------------------------------------------------------------------
@@ -316,17 +332,11 @@ def tokens_list(
     """Tokens (their first characters, never the whole token) and when each was last used."""
     with _ops(db, config, ops_url) as ops:
         found = token_cases.list_tokens(ops, include_revoked=include_revoked)
-    if as_json:
-        _json(found)
-        return
-    table = Table(title=f"{len(found)} token(s)")
-    for col in ("id", "kind", "owner", "starts with", "created", "last used", "revoked"):
-        table.add_column(col)
-    for t in found:
-        table.add_row(str(t.token_id), t.kind, shown(t.owner), t.prefix, f"{t.created_at:%Y-%m-%d %H:%M}",
-                      f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never",
-                      f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "")  # fmt: skip
-    out.print(table)
+    columns = ("id", "kind", "owner", "starts with", "created", "last used", "revoked")
+    _listing(found, as_json, f"{len(found)} token(s)", columns, lambda t: (
+        str(t.token_id), t.kind, shown(t.owner), t.prefix, f"{t.created_at:%Y-%m-%d %H:%M}",
+        f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never",
+        f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else ""))  # fmt: skip
 
 
 @tokens_app.command("revoke")
@@ -379,16 +389,9 @@ def users_list(
     """Users, their roles and whether they are active."""
     with _ops(db, config, ops_url) as ops:
         found = user_cases.list_users(ops)
-    if as_json:
-        _json(found)
-        return
-    table = Table(title=f"{len(found)} user(s)")
-    for col in ("name", "role", "created", "disabled"):
-        table.add_column(col)
-    for u in found:
-        table.add_row(shown(u.name), u.role, f"{u.created_at:%Y-%m-%d %H:%M}",
-                      f"{u.disabled_at:%Y-%m-%d %H:%M}" if u.disabled_at else "")  # fmt: skip
-    out.print(table)
+    _listing(found, as_json, f"{len(found)} user(s)", ("name", "role", "created", "disabled"),
+             lambda u: (shown(u.name), u.role, f"{u.created_at:%Y-%m-%d %H:%M}",
+                        f"{u.disabled_at:%Y-%m-%d %H:%M}" if u.disabled_at else ""))  # fmt: skip
 
 
 @users_app.command("disable")

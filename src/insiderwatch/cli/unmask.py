@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from insiderwatch.app import unmask as cases
 from insiderwatch.cli.app import ConfigOption, DbOption, JsonOption, app, deployment_for, out, shown
-from insiderwatch.cli.ops import OpsUrlOption, WhyOption, _json, _ops
+from insiderwatch.cli.ops import OpsUrlOption, WhyOption, _json, _listing, _ops
 from insiderwatch.contract.workflow import UNMASK_STATES, UnmaskRequest
 
 unmask_app = typer.Typer(
@@ -130,14 +129,8 @@ def list_requests(
     """Unmask requests and where each stands (approvals whose time is up show expired)."""
     with _ops(db, config, ops_url) as ops:
         found = cases.unmask_requests(ops, state=state, requester=requester, limit=limit)
-    if as_json:
-        _json(found)
-        return
-    table = Table(title=f"{len(found)} unmask request(s)")
-    for col in ("id", "pseudonym", "requester", "reason", "state", "by", "until"):
-        table.add_column(col)
-    for r in found:
-        until = f"{r.expires_at:%Y-%m-%d %H:%M}" if r.expires_at else ""
-        table.add_row(str(r.request_id), r.pseudonym, shown(r.requester), shown(r.reason), r.state,
-                      shown(r.approver or r.revoked_by or ""), until)  # fmt: skip
-    out.print(table)
+    columns = ("id", "pseudonym", "requester", "reason", "state", "by", "until")
+    _listing(found, as_json, f"{len(found)} unmask request(s)", columns, lambda r: (
+        str(r.request_id), r.pseudonym, shown(r.requester), shown(r.reason), r.state,
+        shown(r.approver or r.revoked_by or ""),
+        f"{r.expires_at:%Y-%m-%d %H:%M}" if r.expires_at else ""))  # fmt: skip

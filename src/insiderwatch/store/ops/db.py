@@ -17,10 +17,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from insiderwatch.errors import ConfigError, InsiderwatchError
 
@@ -36,6 +36,13 @@ def default_url(analytics_db: str | Path) -> str:
     """A SQLite file beside the analytics store: ``x.duckdb`` -> ``x.ops.sqlite``."""
     path = Path(analytics_db).expanduser().resolve()
     return f"sqlite:///{path.with_name(path.stem + '.ops.sqlite')}"
+
+
+def locked_row(session: Session, key: InstrumentedAttribute, value: object):
+    """The row whose ``key`` column equals ``value``, or None; FOR UPDATE on PostgreSQL,
+    so two people changing one row take turns (SQLite's transactions already do)."""
+    query = select(key.class_).where(key == value).with_for_update()
+    return session.scalars(query).first()
 
 
 def redacted(url: str) -> str:

@@ -23,6 +23,7 @@ from insiderwatch.contract.workflow import (
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.privacy.pseudonyms import LENGTH, PREFIX
 from insiderwatch.store.ops import audit
+from insiderwatch.store.ops.db import locked_row
 from insiderwatch.store.ops.models import UnmaskRow, UserRow
 
 _PSEUDONYM = re.compile(re.escape(PREFIX) + f"[a-z2-7]{{{LENGTH}}}")
@@ -56,9 +57,7 @@ def _active_user(session: Session, name: str, roles: tuple[str, ...], what: str)
 
 
 def _request(session: Session, request_id: int) -> UnmaskRow:
-    row = session.scalars(
-        select(UnmaskRow).where(UnmaskRow.request_id == request_id).with_for_update()
-    ).first()
+    row = locked_row(session, UnmaskRow.request_id, request_id)
     if row is None:
         raise UnmaskNotFound(f"unmask request {request_id}: no such request")
     return row

@@ -26,6 +26,7 @@ from insiderwatch.contract.workflow import (
 )
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.store.ops import audit
+from insiderwatch.store.ops.db import locked_row
 from insiderwatch.store.ops.models import (
     AlertRow,
     AssignmentRow,
@@ -46,20 +47,14 @@ def _now(at: dt.datetime | None) -> dt.datetime:
 
 
 def _alert(session: Session, alert_id: str) -> AlertRow:
-    # FOR UPDATE on PostgreSQL: two analysts moving one alert take turns (SQLite's
-    # transactions already do).
-    row = session.scalars(
-        select(AlertRow).where(AlertRow.alert_id == alert_id).with_for_update()
-    ).first()
+    row = locked_row(session, AlertRow.alert_id, alert_id)
     if row is None:
         raise WorkflowError(f"alert {alert_id}: not in the ops store (run `alerts sync` first)")
     return row
 
 
 def _case(session: Session, case_id: int) -> CaseRow:
-    row = session.scalars(
-        select(CaseRow).where(CaseRow.case_id == case_id).with_for_update()
-    ).first()
+    row = locked_row(session, CaseRow.case_id, case_id)
     if row is None:
         raise WorkflowError(f"case {case_id}: no such case")
     return row
