@@ -32,9 +32,9 @@ from insiderwatch.web.models import (
     TimelineOut,
 )
 from insiderwatch.web.service import Service
+from insiderwatch.web.unavailable import OPS_UNAVAILABLE, ops_unavailable, retry_later
 from insiderwatch.web.writer import Busy
 
-RETRY_AFTER_SECONDS = 1
 _bearer = HTTPBearer(auto_error=False, description="A collector or a reader token.")
 Token = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 Table = Literal[tuple(TABLES)]  # type: ignore[valid-type]
@@ -42,7 +42,7 @@ Table = Literal[tuple(TABLES)]  # type: ignore[valid-type]
 _REFUSALS = {
     401: {"model": Problem, "description": "No valid token."},
     422: {"model": Problem, "description": "Invalid parameters."},
-    503: {"model": Problem, "description": "Operational store unavailable: retry."},
+    503: OPS_UNAVAILABLE,
 }
 
 
@@ -57,11 +57,7 @@ def _ops(fn, *args):
     try:
         return fn(*args)
     except Exception as exc:
-        raise HTTPException(
-            503,
-            f"operational store unavailable: {type(exc).__name__}",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        ) from None
+        raise ops_unavailable(exc) from None
 
 
 def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
@@ -157,9 +153,7 @@ def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
         try:
             future = service.writer.ingest(table, f"http:{source}", lines)
         except Busy as exc:
-            raise HTTPException(
-                503, f"busy: {exc}", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
-            ) from None
+            raise retry_later(f"busy: {exc}") from None
         try:
             result = await asyncio.wrap_future(future)
         except InsiderwatchError as exc:

@@ -31,13 +31,13 @@ from insiderwatch.web.models import (
     UnmaskOut,
 )
 from insiderwatch.web.service import Service
+from insiderwatch.web.unavailable import OPS_UNAVAILABLE, ops_unavailable
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 AUDIT_READERS = ("auditor",)
 # Who sees every request (to decide them, or to audit); the others see their own.
 SEE_ALL_REQUESTS = (*UNMASK_APPROVERS, "auditor")
-RETRY_AFTER_SECONDS = 1
 MAX_ID = 2**31 - 1  # the store's integer keys
 RequestId = Annotated[int, Path(ge=1, le=MAX_ID, description="The unmask request.")]
 
@@ -51,7 +51,7 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
         "expired, a rejection without a reason).",
     },
     422: {"model": Problem, "description": "Invalid parameters."},
-    503: {"model": Problem, "description": "Operational store unavailable: retry."},
+    503: OPS_UNAVAILABLE,
 }
 
 
@@ -73,11 +73,7 @@ def router(service: Service, reader: Callable[..., str]) -> APIRouter:
         except UnmaskError as exc:
             raise HTTPException(409, str(exc)) from None
         except Exception as exc:
-            raise HTTPException(
-                503,
-                f"operational store unavailable: {type(exc).__name__}",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            ) from None
+            raise ops_unavailable(exc) from None
 
     def user(name: Annotated[str, Depends(reader)]) -> User:
         found = call(lambda _store: service.ops.user(name))

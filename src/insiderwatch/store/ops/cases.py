@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from insiderwatch.contract.cases import CaseDossier, CaseEvidence, CaseNote, CaseSummary
-from insiderwatch.contract.workflow import Transition
 from insiderwatch.store.ops import audit
 from insiderwatch.store.ops.models import (
     AlertLine,
@@ -22,11 +21,14 @@ from insiderwatch.store.ops.models import (
     TransitionRow,
     UserRow,
 )
-from insiderwatch.store.ops.workflow import WorkflowError, _case, case_file, triaged
-
-
-def _now(at: dt.datetime | None) -> dt.datetime:
-    return at or dt.datetime.now(dt.UTC)
+from insiderwatch.store.ops.workflow import (
+    WorkflowError,
+    _case,
+    _now,
+    case_file,
+    transition_of,
+    triaged,
+)
 
 
 def list_cases(
@@ -99,19 +101,7 @@ def dossier(session: Session, case_id: int) -> CaseDossier:
             )  # fmt: skip
             for e in evidence
         ],
-        transitions=[
-            Transition(
-                subject="case",
-                subject_id=t.subject_id,
-                from_state=t.from_state,
-                to_state=t.to_state,
-                actor=t.actor,
-                at=t.at,
-                why=t.why,
-                close_reason=t.close_reason,
-            )  # type: ignore[arg-type]  # fmt: skip
-            for t in moves
-        ],
+        transitions=[transition_of(t) for t in moves],
     )
 
 

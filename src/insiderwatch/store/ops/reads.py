@@ -10,7 +10,6 @@ from insiderwatch.contract.workflow import (
     AlertDossier,
     Assignment,
     Note,
-    Transition,
     TriagedAlert,
 )
 from insiderwatch.store.ops.models import (
@@ -20,7 +19,7 @@ from insiderwatch.store.ops.models import (
     NoteRow,
     TransitionRow,
 )
-from insiderwatch.store.ops.workflow import WorkflowError, triaged
+from insiderwatch.store.ops.workflow import WorkflowError, transition_of, triaged
 
 
 def list_alerts(
@@ -69,20 +68,7 @@ def dossier(session: Session, alert_id: str) -> AlertDossier:
         alert=triaged(row),
         revisions=[msgspec.json.decode(r.line) for r in lines if r.superseded_at is None],
         superseded=[msgspec.json.decode(r.line) for r in lines if r.superseded_at is not None],
-        transitions=[
-            Transition(
-                subject="alert",
-                subject_id=t.subject_id,
-                from_state=t.from_state,
-                to_state=t.to_state,
-                actor=t.actor,
-                at=t.at,
-                why=t.why,
-                close_reason=t.close_reason,  # type: ignore[arg-type]
-                case_id=t.case_id,
-            )
-            for t in moves
-        ],
+        transitions=[transition_of(t) for t in moves],
         assignments=[
             Assignment(alert_id=alert_id, assignee=a.assignee, actor=a.actor, at=a.at, why=a.why)
             for a in assignments

@@ -296,6 +296,21 @@ def case_file(session: Session, row: CaseRow) -> CaseFile:
     )
 
 
+def transition_of(row: TransitionRow) -> Transition:
+    """A stored move as the contract record (``_record`` writes the other way)."""
+    return Transition(
+        subject=row.subject,  # type: ignore[arg-type]
+        subject_id=row.subject_id,
+        from_state=row.from_state,
+        to_state=row.to_state,
+        actor=row.actor,
+        at=row.at,
+        why=row.why,
+        close_reason=row.close_reason,  # type: ignore[arg-type]
+        case_id=row.case_id,
+    )
+
+
 def triaged(row: AlertRow) -> TriagedAlert:
     return TriagedAlert(
         alert_id=row.alert_id,

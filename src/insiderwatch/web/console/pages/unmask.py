@@ -78,6 +78,16 @@ def ask(
         lookup=lambda p: person_of(console, p)))  # fmt: skip
 
 
+def _decide(
+    request: Request, viewer: Viewer, request_id: int, approve: bool, hours: float | None, why: str
+) -> Response:
+    """Approve or reject; the hours default to the unmask_hours setting."""
+    console = console_of(request)
+    hours = hours or console.service.settings.unmask_hours
+    return _done(request, viewer, lambda: decide_unmask(
+        console.ops, request_id, approver=viewer.name, approve=approve, hours=hours, why=why))  # fmt: skip
+
+
 @pages.post("/unmask/{request_id}/approve", roles=DECIDERS)
 def approve(
     request: Request,
@@ -86,10 +96,7 @@ def approve(
     hours: Annotated[float | None, Form(gt=0, le=24 * 366)] = None,
     why: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    console = console_of(request)
-    hours = hours or console.service.settings.unmask_hours
-    return _done(request, viewer, lambda: decide_unmask(
-        console.ops, request_id, approver=viewer.name, approve=True, hours=hours, why=why))  # fmt: skip
+    return _decide(request, viewer, request_id, True, hours, why)
 
 
 @pages.post("/unmask/{request_id}/reject", roles=DECIDERS)
@@ -99,10 +106,7 @@ def reject(
     viewer: Who,
     why: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    console = console_of(request)
-    hours = console.service.settings.unmask_hours
-    return _done(request, viewer, lambda: decide_unmask(
-        console.ops, request_id, approver=viewer.name, approve=False, hours=hours, why=why))  # fmt: skip
+    return _decide(request, viewer, request_id, False, None, why)
 
 
 @pages.post("/unmask/{request_id}/revoke", roles=UNMASKING)
