@@ -16,6 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.ingest import ingest_dataset
+from insiderwatch.privacy import HashKey
+from insiderwatch.store import Store
+from sample_data import KEY_HEX
+
 UTC = dt.UTC
 AGENTS = [f"a{i:02d}" for i in range(12)]
 INSIDER = "a00"
@@ -63,6 +69,21 @@ class Company:
 
 def _iso(value: Any) -> str:
     return value.isoformat()
+
+
+def detect(c: Company, folder: Path, cfg: DetectionConfig | None = None) -> Store:
+    """The company written to ``folder``, ingested and detected; the store is left open."""
+    c.write(folder / "dataset")
+    key = HashKey(bytes.fromhex(KEY_HEX))
+    store = Store(folder / "iw.duckdb", threads=1)
+    ingest_dataset(store, folder / "dataset", key)
+    run_detection(store, cfg or DetectionConfig(), key)
+    return store
+
+
+def explanations(store: Store) -> dict[str, str | None]:
+    """Each event's explanation (None: unexplained)."""
+    return dict(store.con.execute("SELECT event_id, explanation FROM access_explained").fetchall())
 
 
 def base_company(days: int = ACT_DAY - 1, seed: int = 1) -> Company:

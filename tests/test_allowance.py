@@ -5,21 +5,16 @@ learn from, look-ups it never covers, and switching it off."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import msgspec
 import pytest
 
-from detect_scenarios import Company, at
-from insiderwatch.detect import DetectionConfig, run_detection
+from detect_scenarios import Company, at, detect, explanations
+from insiderwatch.detect import DetectionConfig
 from insiderwatch.detect.calibrate import calibration
 from insiderwatch.detect.config import Allowance
-from insiderwatch.ingest import ingest_dataset
-from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
-from sample_data import KEY_HEX
 
-KEY = HashKey(bytes.fromhex(KEY_HEX))
 DAYS = 14
 ACT = 12  # after the learning window (7 days)
 # Six engineers debug a customer's account now and then, without a ticket: each on a
@@ -64,18 +59,6 @@ def company() -> Company:
     c.event("en1", at(ACT, 11), "view", ["c399"], ["name"], app="console", act=True)
     c.event("en1", at(ACT, 11, 5), "view", ["kin"], ["name"], app="console", act=True)
     return c
-
-
-def detect(c: Company, folder: Path, cfg: DetectionConfig | None = None) -> Store:
-    c.write(folder / "dataset")
-    store = Store(folder / "iw.duckdb", threads=1)
-    ingest_dataset(store, folder / "dataset", KEY)
-    run_detection(store, cfg or DetectionConfig(), KEY)
-    return store
-
-
-def explanations(store: Store) -> dict[str, str | None]:
-    return dict(store.con.execute("SELECT event_id, explanation FROM access_explained").fetchall())
 
 
 def lookups(c: Company, employee: str, *, acts: bool = False) -> list[dict]:

@@ -6,21 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from pathlib import Path
 
 import pytest
 import yaml
 
-from detect_scenarios import Company, at
-from insiderwatch.detect import DetectionConfig, load_detection_config, run_detection
+from detect_scenarios import Company, at, detect, explanations
+from insiderwatch.detect import DetectionConfig, load_detection_config
 from insiderwatch.detect.base import DETECTORS
 from insiderwatch.detect.calibrate import calibration, policy_yaml
-from insiderwatch.ingest import ingest_dataset
-from insiderwatch.privacy import HashKey
-from insiderwatch.store import Store
-from sample_data import KEY_HEX
 
-KEY = HashKey(bytes.fromhex(KEY_HEX))
 ANALYSTS = [f"an{i}" for i in range(6)]
 DAYS = 12
 ACT = 11  # after the learning window (7 days)
@@ -60,18 +54,6 @@ def company() -> Company:
     c.event("an3", at(ACT, 13), "export", harvest, ["name", "email"],
             destination="cloud:other", act=True, **bi)  # fmt: skip
     return c
-
-
-def detect(c: Company, folder: Path, cfg: DetectionConfig | None = None) -> Store:
-    c.write(folder / "dataset")
-    store = Store(folder / "iw.duckdb", threads=1)
-    ingest_dataset(store, folder / "dataset", KEY)
-    run_detection(store, cfg or DetectionConfig(), KEY)
-    return store
-
-
-def explanations(store: Store) -> dict[str, str | None]:
-    return dict(store.con.execute("SELECT event_id, explanation FROM access_explained").fetchall())
 
 
 def by(c: Company, employee: str, **match) -> list[dict]:

@@ -59,15 +59,20 @@ def make_service(folder: Path, context: Path, **flags) -> tuple[Service, Tokens]
     return service, tokens
 
 
+def take_events(dataset: Path) -> list[str]:
+    """The access events taken out of a written dataset (its context tables stay), as JSON
+    lines in time order: what collectors then send as the events arrive."""
+    lines = (dataset / "access.jsonl").read_text().splitlines()
+    (dataset / "access.jsonl").unlink()
+    return sorted(lines, key=lambda line: json.loads(line)["time"])
+
+
 @pytest.fixture(scope="module")
 def company(tmp_path_factory) -> tuple[Path, list[str]]:
     """The episode company's context tables as a dataset, and its events as JSON lines
     in time order."""
     folder = episode_company().write(tmp_path_factory.mktemp("company") / "dataset")
-    lines = (folder / "access.jsonl").read_text().splitlines()
-    (folder / "access.jsonl").unlink()
-    lines.sort(key=lambda line: json.loads(line)["time"])
-    return folder, lines
+    return folder, take_events(folder)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ unmasking of the asking user's own names them, and only for that user."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from insiderwatch.web.api import create_app
 from insiderwatch.web.server import build
 from sample_data import KEY_HEX
 from test_alert_history import episode_company
-from test_web import KEY, post
+from test_web import KEY, post, take_events
 
 NAME = "Zelda Quintrell"  # the insider's display name: must never show while masked
 ROLES = {"ana": "analyst", "ivy": "investigator", "pat": "privacy_officer",
@@ -39,10 +38,7 @@ def company(tmp_path_factory) -> tuple[Path, list[str]]:
         if row["employee_id"] == INSIDER:
             row["display_name"] = NAME
     folder = world.write(tmp_path_factory.mktemp("company") / "dataset")
-    lines = (folder / "access.jsonl").read_text().splitlines()
-    (folder / "access.jsonl").unlink()
-    lines.sort(key=lambda line: json.loads(line)["time"])
-    return folder, lines
+    return folder, take_events(folder)
 
 
 @pytest.fixture
