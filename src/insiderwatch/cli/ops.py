@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from insiderwatch.app import alerts as alert_cases
 from insiderwatch.app import tokens as token_cases
 from insiderwatch.app import users as user_cases
+from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.ops import audit_entries, local_actor, verify_audit
 from insiderwatch.cli.app import (
     ConfigOption,
@@ -67,9 +68,15 @@ T = TypeVar("T")
 
 @contextmanager
 def _ops(db: Path | None, config: Path | None, ops_url: str | None) -> Iterator[OpsStore]:
+    """The opened store of the deployment the flags name."""
+    with _ops_of(deployment_for(db, config, ops_url=ops_url)) as ops:
+        yield ops
+
+
+@contextmanager
+def _ops_of(deployment: Deployment) -> Iterator[OpsStore]:
     """The opened store; the project's errors and a database failing mid-way end the
     command with one line, never a traceback."""
-    deployment = deployment_for(db, config, ops_url=ops_url)
     try:
         with deployment.open_ops() as ops:
             yield ops

@@ -10,7 +10,7 @@ import typer
 
 from insiderwatch.app import unmask as cases
 from insiderwatch.cli.app import ConfigOption, DbOption, JsonOption, app, deployment_for, out, shown
-from insiderwatch.cli.ops import OpsUrlOption, WhyOption, _json, _listing, _ops
+from insiderwatch.cli.ops import OpsUrlOption, WhyOption, _json, _listing, _ops, _ops_of
 from insiderwatch.contract.workflow import UNMASK_STATES, UnmaskRequest
 
 unmask_app = typer.Typer(
@@ -56,7 +56,7 @@ def request(
 def _decide(request_id: int, approve: bool, by: str, why: str, hours, db, config, ops_url, as_json):
     deployment = deployment_for(db, config, ops_url=ops_url)
     hours = hours or deployment.settings.unmask_hours
-    with _ops(db, config, ops_url) as ops:
+    with _ops_of(deployment) as ops:
         done = cases.decide_unmask(
             ops, request_id, approver=by, approve=approve, hours=hours, why=why
         )
