@@ -18,7 +18,16 @@ def duty(monkeypatch) -> LiveDetection:
 
     monkeypatch.setattr(live, "detect_step", slow_step)
     monkeypatch.setattr(LiveDetection, "publish", lambda self, store: None)
-    return LiveDetection(None, [], Metrics(), interval=0.01, after_events=100)
+    waiting = Backlog()
+    duty = LiveDetection(
+        None, [], Metrics(), interval=0.01, after_events=100, backlog=lambda: waiting.loads
+    )
+    duty.waiting = waiting
+    return duty
+
+
+class Backlog:
+    loads = 0  # loads waiting in the writer's queue
 
 
 def test_nothing_is_due_without_new_events(duty):
@@ -30,11 +39,20 @@ def test_first_events_after_a_quiet_spell_wait_only_the_interval(duty):
     assert duty.due(time.monotonic()) <= 0.01
 
 
-def test_while_events_stream_a_step_waits_as_long_as_the_last_one_took(duty):
+def test_while_loads_wait_a_step_waits_as_long_as_the_last_one_took(duty):
     duty.arrived(5)
     duty.run(store=None)
     duty.arrived(5)  # more came while it ran
+    duty.waiting.loads = 3  # and more are queued for the writer
     wait = duty.due(time.monotonic())
     assert 0.25 < wait < 2  # about the 0.3 s it took, not the 0.01 s interval
     duty.arrived(100)  # enough events waiting: at once
     assert duty.due(time.monotonic()) == 0.0
+
+
+def test_with_no_load_waiting_a_step_does_not_rest_after_a_slow_one(duty):
+    """Resting lets queued loads in; with none queued it would only delay the alert."""
+    duty.arrived(5)
+    duty.run(store=None)
+    duty.arrived(5)
+    assert duty.due(time.monotonic()) <= 0.01

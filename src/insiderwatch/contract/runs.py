@@ -183,3 +183,18 @@ class ReplayLine(Totals, kw_only=True, frozen=True):
 class ReplayReport(msgspec.Struct, kw_only=True, frozen=True):
     results: list[ReplayLine]
     evidence: EvidenceNote | None = None
+
+
+class CompactionReport(msgspec.Struct, kw_only=True, frozen=True):
+    """What merging small event segments into larger ones did (`insiderwatch store compact`)."""
+
+    table: str
+    segments_before: Count
+    segments_after: Count
+    merged: Annotated[Count, _doc("Small segments replaced.")]
+    written: Annotated[Count, _doc("Segments written in their place.")]
+    rows: Annotated[Count, _doc("Events rewritten (each still stored once).")]
+    waiting: Annotated[
+        Count,
+        _doc("Small segments of batches detection has not read yet: they merge after it has."),
+    ]
