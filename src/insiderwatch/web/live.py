@@ -130,10 +130,14 @@ class LiveDetection:
         after_events: int = 20_000,
         retry_max: float = 30.0,
         backlog: Callable[[], int] = lambda: 0,
+        days_per_step: int = 1,
     ) -> None:
         self.deployment, self.sinks, self.metrics = deployment, sinks, metrics
         self.key = key  # the service's hashing key (alert ids are keyed with it)
         self.backlog = backlog  # loads waiting for the writer
+        # A backlog of several days is detected (and its alerts published) a day at a
+        # time: the first day's alerts need not wait for the last day's detection.
+        self.days_per_step = days_per_step
         self.interval, self.after_events, self.retry_max = interval, max(1, after_events), retry_max
         self.new_events = 0
         self.waiting_since: float | None = None  # first event loaded since the last step
@@ -170,8 +174,16 @@ class LiveDetection:
             self.new_events, self.waiting_since = 0, None
             try:
                 # Its lines reach the ops store through publishing below (the ops sink).
-                detect_step(self.deployment, store=store, record=False, key=self.key)
+                step = detect_step(
+                    self.deployment,
+                    store=store,
+                    record=False,
+                    key=self.key,
+                    max_days=self.days_per_step,
+                )
                 self.steps += 1
+                if not step.caught_up:  # the next step is due at once
+                    self.new_events, self.waiting_since = arrived, began
             except Exception as exc:
                 # The step failed: it runs again at the next interval (a step with
                 # nothing new is cheap) and publishing below retries any lines.
