@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 DEMO_EMPLOYEES ?= 1000
 DEMO_DAYS ?= 30
 
-.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach bench-ops bench-live bench-serve bench-console demo-live docs clean
+.PHONY: venv demo test fuzz lint format bench bench-detect bench-replay bench-attribution calibrate-attribution bench-breach bench-ops bench-live bench-serve bench-console demo-live docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ bench: $(STAMP)
 # e.g. make bench-detect BENCH_DETECT_ARGS="--employees 2000 --jobs 2"
 bench-detect: $(STAMP)
 	$(BIN)/python benchmarks/bench_detect.py $(BENCH_DETECT_ARGS)
+
+# e.g. make bench-replay BENCH_REPLAY_ARGS="--employees 500 --days 10 --skip-analyze"
+bench-replay: $(STAMP)
+	$(BIN)/python benchmarks/bench_replay.py $(BENCH_REPLAY_ARGS)
 
 # e.g. make bench-attribution BENCH_ATTRIBUTION_ARGS="--jobs 2 --events 0" (or "--quick")
 bench-attribution: $(STAMP)

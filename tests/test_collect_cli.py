@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 
 from insiderwatch.sources.streams.nats import NatsConfig
@@ -22,6 +23,7 @@ def test_collect_runs_nats_and_tailing_into_one_store(cli, tmp_path, nats_server
     tail = tmp_path / "tail.yaml"
     tail.write_text("- kind: mapped\n  mapping: m.yaml\n  paths: [app.csv]\n")
     config = NatsConfig(url=nats_server.url)
+    thresholds = gc.get_threshold()
     # Published before the collector exists: the stream is made by the first publisher
     # here, as a deployment's would be, and the durable consumer starts from its first message.
     asyncio.run(_make_stream_and_publish(config, [event(n) for n in range(30)]))
@@ -44,6 +46,8 @@ def test_collect_runs_nats_and_tailing_into_one_store(cli, tmp_path, nats_server
     assert summary["loaded"] == 34 and summary["rejected"] == 0
     assert summary["nats"]["committed"] == 30 and summary["nats"]["by_source"] == {"crm": 30}
     assert summary["tail"] == {"reads": 1, "errors": {}}
+    # It ran under serve's garbage-collector tuning (app.process) and put it back.
+    assert gc.get_threshold() == thresholds
     stats = json.loads(cli("stats", "--db", db, "--json").stdout)
     assert stats["tables"]["access"] == 34 and stats["dead_letters"]["open"] == 0
 

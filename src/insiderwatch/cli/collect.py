@@ -19,6 +19,7 @@ from insiderwatch.app.collect import (
     locked,
     run_collectors,
 )
+from insiderwatch.app.process import long_running_gc
 from insiderwatch.cli.app import (
     ConfigOption,
     DbOption,
@@ -106,7 +107,7 @@ def collect(
             store.bind_key(key)
             collectors = collectors_for(StoreSink(deployment, key, locked(store)))
             err.print("collecting; Ctrl-C stops")
-            with contextlib.suppress(KeyboardInterrupt):
+            with contextlib.suppress(KeyboardInterrupt), long_running_gc():
                 asyncio.run(_until_signal(collectors, seconds))
             note_evidence(seal(store, deployment))
     except InsiderwatchError as exc:
