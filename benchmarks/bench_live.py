@@ -25,7 +25,8 @@ Asserts nothing.
 
     python benchmarks/bench_live.py [--seconds 10] [--rates 2000,20000] [--employees 2000]
         [--paths collect,nats,http] [--detection off|on] [--throughput-only]
-        [--latency-rates 2000,5000,20000] [--companies classic:11,eu-telco:5] [--latency-only]
+        [--latency-rates 2000,5000,20000] [--companies classic:11,eu-telco:5] [--repeats 1]
+        [--latency-only]
 """
 
 from __future__ import annotations
@@ -527,9 +528,11 @@ async def latency_runs(args: argparse.Namespace, work: Path) -> list[lat.Latency
         company = lat.simulated_company(work, profile, seed, args.staff, args.days)
         print(f"{company.name}: {len(company.lines):,} events stream", flush=True)
         for rate in args.latency_rates:
-            row = await nats_latency(company, work / "latency", rate)
-            print(f"  NATS at {rate:,.0f}/s: {row.lines} lines, p99 {row.p99:.2f} s", flush=True)
-            rows.append(row)
+            for _ in range(args.repeats):
+                row = await nats_latency(company, work / "latency", rate)
+                print(f"  NATS at {rate:,.0f}/s: {row.lines} lines, p99 {row.p99:.2f} s",
+                      flush=True)  # fmt: skip
+                rows.append(row)
     return rows
 
 
@@ -556,6 +559,7 @@ def main() -> None:
                         help="simulated companies for latency, profile:seed,...")  # fmt: skip
     parser.add_argument("--staff", type=int, default=200, help="staff per company (latency)")
     parser.add_argument("--days", type=int, default=14, help="days per company (latency)")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per company and rate")
     args = parser.parse_args()
     args.rates = [float(r) for r in args.rates.split(",") if r]
     args.paths = [p for p in args.paths.split(",") if p]

@@ -56,6 +56,32 @@ class Logins(Program):
 
 
 @dataclass
+class Handover(Program):
+    """Leavers hand their work over: on one of their last days, a list of customers they
+    dealt with goes to the company's shared drive."""
+
+    dest: str
+    share: float = 0.5
+
+    def run(self, w, emps, apps):
+        rng = w.rng
+        leaving = emps[(w.staff.departs[emps] <= w.cal.days) & (rng.random(len(emps)) < self.share)]
+        e, d = [], []
+        for emp in leaving:
+            days = np.flatnonzero(w.works[emp])
+            if len(days):
+                e.append(emp)
+                d.append(days[-min(len(days), int(rng.integers(1, 3)))])
+        e, d = np.asarray(e, np.int32), np.asarray(d, np.int64)
+        rows = rng.integers(20, 121, size=len(e))
+        return Events.of(
+            e, w.in_shift(e, d), ACT["export"], field_mask("name", "email", "orders"),
+            w.apps(apps[-1]), cust=w.customers(int(rows.sum()), np.repeat(w.staff.site[e], rows)),
+            n_cust=rows, dest=w.dests(self.dest),
+        )  # fmt: skip
+
+
+@dataclass
 class Casework(Program):
     """Tickets: a customer (or a household, for joint or merged accounts) is found, viewed,
     updated and messaged. Whether the tool records the ticket id depends on the agent's
@@ -88,6 +114,10 @@ class Casework(Program):
         cust = w.customers(n, w.staff.site[te] if self.regional else None)
         again = rng.random(n) < 0.15  # customers who keep coming back
         cust[again] = w.frequent[rng.integers(0, len(w.frequent), size=int(again.sum()))]
+        # Now and then the queue routes an agent a ticket about their own relative.
+        kin = w.staff.relatives[te]
+        own = (kin >= 0) & (rng.random(n) < 0.004)
+        cust[own] = w.cust.hh_start[kin[own]]
         case = self._open_cases(w, te, cust, start)
         hh_first, hh_size = w.household_of(cust)
         joint = (rng.random(n) < self.household) & (hh_size > 1)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from holdout.benign import Logins, Program
+from holdout.benign import Handover, Logins, Program
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class Style:
     roles: tuple[Role, ...]
     services: tuple[Service, ...]
     lead_role: str
+    shared_drive: str  # where leavers hand their work over
     customer_prefix: str
     mail_domains: tuple[str, ...]
     phone_formats: tuple[tuple[str, int], ...]  # per site: (format, digits to draw)
@@ -80,8 +81,11 @@ class Style:
         return next(i for i, s in enumerate(self.sites) if s.code == code)
 
     def programs_of(self, role: Role) -> tuple[Program, ...]:
-        """Every human signs in; service accounts just run their job."""
-        return role.programs if role.share == 0.0 else (Logins(), *role.programs)
+        """Every human signs in and hands over when leaving; service accounts just run
+        their job."""
+        if role.share == 0.0:
+            return role.programs
+        return (Logins(), *role.programs, Handover(self.shared_drive))
 
     def employee_id(self, i: int, rng: np.random.Generator) -> str:
         return self.id_format.format(10_000 + 7 * i + int(rng.integers(0, 7)))

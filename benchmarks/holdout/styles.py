@@ -101,6 +101,7 @@ MARKETPLACE = Style(
                         hour_utc=5.0, fields=field_mask("name", "email"))),
     ),
     lead_role="care_team_lead",
+    shared_drive="cloud:sheets-corp",
     customer_prefix="CU",
     mail_domains=("gmail.com", "outlook.com", "yahoo.co.uk", "wp.pl", "icloud.com", "hotmail.com", "proton.me"),
     phone_formats=(
@@ -202,6 +203,7 @@ BANK = Style(
                         hour_utc=6.0, fields=field_mask("name", "address", "payment"))),
     ),
     lead_role="contact_manager",
+    shared_drive="cloud:sharepoint-bank",
     customer_prefix="ACC",
     mail_domains=("gmail.com", "btinternet.com", "eircom.net", "outlook.com", "yahoo.com", "icloud.com"),
     phone_formats=(
