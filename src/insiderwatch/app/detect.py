@@ -28,6 +28,7 @@ from insiderwatch.contract.runs import (
 )
 from insiderwatch.detect import DetectionRun, run_detection
 from insiderwatch.detect.calibrate import Calibration, calibration
+from insiderwatch.detect.engine import step_bound
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
 
@@ -70,6 +71,7 @@ def detect_step(
     progress: DetectProgress | None = None,
     record: bool = True,
     key: HashKey | None = None,
+    max_days: int | None = None,
 ) -> DetectStep:
     """Advance the engine over what has arrived; return the alert-history lines that
     are new or changed (a late event may rewrite lines already published).
@@ -78,14 +80,21 @@ def detect_step(
     publishes them there itself, from the store it holds open, and retries until they
     are taken, so recording them here too would open that store on every step for
     nothing. ``key``: the hashing key when the caller holds it (the server), else the
-    configured one."""
+    configured one. ``max_days``: cover at most that many days from the watermark (the
+    rest waits for the next step; ``caught_up`` says so), so a backlog of several days is
+    published day by day instead of all at the end."""
     with deployment.using(store, create=False) as s:
+        bound = step_bound(s, max_days) if max_days else None
+        if bound is not None and (until is None or until > bound):
+            until = bound
+        else:
+            bound = None
         summary, run = _run(s, deployment, until, progress, key)
     # The engine rewrites only the lines of employees whose findings changed and says
     # which lines are new or differ: only those go to the ops store, as a replay's would.
     new = run.changed_lines
     recorded = record_lines(deployment, new) if new and record else None
-    return DetectStep(summary=summary, new_lines=new, recorded=recorded)
+    return DetectStep(summary=summary, new_lines=new, recorded=recorded, caught_up=bound is None)
 
 
 def detect(

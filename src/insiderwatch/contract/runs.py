@@ -135,6 +135,9 @@ class DetectStep(msgspec.Struct, kw_only=True, frozen=True):
         SyncReport | None,
         _doc("Those lines recorded in the operational store for triage (None: no new lines)."),
     ] = None
+    caught_up: Annotated[
+        bool, _doc("False when the step stopped at its day limit and later events wait.")
+    ] = True
 
 
 class ExplainedShare(msgspec.Struct, kw_only=True, frozen=True):

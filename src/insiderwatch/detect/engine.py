@@ -101,6 +101,19 @@ def _first_day(store: Store, fingerprint: str) -> tuple[dt.date | None, str | No
     return day, None
 
 
+def step_bound(store: Store, days: int) -> dt.datetime | None:
+    """The last instant of the ``days``-th day from the watermark, where a run that should
+    cover at most that many days stops; None when every event is before it (or nothing
+    was detected yet). A run stopped there completes its days: none is redone later."""
+    watermark = store.meta("detect_watermark")
+    if watermark is None:
+        return None
+    bound = _utc_day_start(dt.date.fromisoformat(watermark) + days * DAY)
+    bound -= dt.timedelta(microseconds=1)
+    latest = store.scalar("SELECT max(time) FROM access")
+    return bound if latest is not None and latest > bound else None
+
+
 def _learning_ends(store: Store, cfg: DetectionConfig) -> dt.date:
     """The first day detectors judge: after the learning window of the whole history
     (none when routine is off or comes from a reviewed policy file)."""

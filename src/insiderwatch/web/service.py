@@ -66,6 +66,7 @@ class Service:
             key=self.key,
             interval=settings.detect_interval_seconds,
             after_events=settings.detect_after_events,
+            backlog=lambda: self.writer.pending,
         )
         self.writer = Writer(
             deployment,
