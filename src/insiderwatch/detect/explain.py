@@ -15,7 +15,9 @@ every step. An access (one event, one customer shown) is explained, in this orde
 ``routine``        a flow most of the employee's peer group does regularly (learned, see
                    :mod:`~insiderwatch.detect.routine`);
 ``allowance``      a case-less look-up within the few most of the peer group make over
-                   the baseline window (learned, see :mod:`~insiderwatch.detect.allowance`).
+                   the baseline window (learned, see :mod:`~insiderwatch.detect.allowance`);
+                   ``allowance:role`` / ``allowance:similar`` when a group too small to
+                   learn one took its role's or a similar group's.
 
 Investigating groups and team portfolios are learned from earlier days' case work
 (:mod:`~insiderwatch.detect.casework`), never from role names.
