@@ -16,7 +16,7 @@ high-water mark is reset in between), the machine and its load. Absolute figures
 shared machine are pessimistic; quote the ratios and the load with them.
 
     .venv/bin/python benchmarks/bench_replay.py [--employees 2000] [--days 14]
-        [--profile NAME] [--seed S] [--memory 2GB] [--threads 0] [--top 25] [--json FILE]
+        [--profile NAME] [--seed S] [--memory 1GB] [--threads 0] [--top 25] [--json FILE]
 """
 
 from __future__ import annotations
@@ -144,7 +144,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--profile", default=PROFILES.names()[0])
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--memory", default="2GB", help="DuckDB memory limit")
+    parser.add_argument(
+        "--memory", default="1GB", help="DuckDB memory limit (the setting's default)"
+    )
     parser.add_argument("--threads", type=int, default=0, help="DuckDB threads (0: all cores)")
     parser.add_argument("--top", type=int, default=25, help="query groups to list")
     parser.add_argument("--skip-analyze", action="store_true", help="ingest untimed instead")

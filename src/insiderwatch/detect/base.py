@@ -42,7 +42,9 @@ class NoConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 @dataclass(frozen=True)
 class StepContext:
     """One step of the engine: events in [start, end) of ``day``, lookback from
-    ``lookback_start``, baselines from [baseline_start, day)."""
+    ``lookback_start`` (for the employees with outbound data in the step and those of
+    investigating groups: :func:`~insiderwatch.detect.explain.build_step`), baselines from
+    [baseline_start, day)."""
 
     day: dt.date
     start: dt.datetime
