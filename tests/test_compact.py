@@ -160,3 +160,15 @@ def test_store_compact_command_merges_and_deletes_the_old_files_at_once(cli, tmp
 def test_store_compact_command_needs_an_existing_store(cli, tmp_path):
     result = cli("store", "compact", "--db", tmp_path / "none.duckdb")
     assert result.exit_code == 1 and "no store at" in result.stderr
+
+
+def test_max_merges_leaves_the_rest_for_the_next_call(tmp_path):
+    store, lines = small_batches(tmp_path, 8)
+    run_detection(store, DetectionConfig(), KEY)
+    per = len(lines) // 8 + 1
+    first = compact_segments(store, min_segments=2, max_rows=2 * per, max_merges=1)
+    assert (first.written, first.pending) == (1, 3)
+    rest = compact_segments(store, min_segments=2, max_rows=2 * per)
+    assert (rest.written, rest.pending) == (3, 0)
+    assert store.scalar("SELECT count(DISTINCT event_id) FROM access") == len(lines)
+    store.close()

@@ -69,12 +69,35 @@ def test_kill_9_mid_compaction_then_restart(tmp_path, company, point):  # noqa: 
     assert len(small) == PIECES
     ops = load_deployment({"db": str(tmp_path / "iw.duckdb")}).open_ops()
     collector = create_token(ops, kind="source", owner="crm", actor="test").token
+    size = len(ordered) // PIECES + 1
+    # The collector resends its last request, then sends the rest, and the late day.
+    resent = ordered[(cut - 1) // size * size : cut]
+    rest = ordered[cut:]
+    requests = [resent] + [rest[k : k + 20] for k in range(0, len(rest), 20)] + [late]
     server = Server(tmp_path, free_port())
+    try:
+        kill_twice_then_stream(server, tmp_path, point, small, collector, requests)
+    finally:  # a failed assertion leaves no server behind
+        if server.proc.poll() is None:
+            server.kill()
 
+    with Store(tmp_path / "iw.duckdb", threads=1) as store:  # opening removes leftovers
+        listed = {str(p.relative_to(tmp_path)) for p in store.segment_files()}
+        assert on_disk(tmp_path) == listed
+        assert not any(p.exists() for p in small)
+        ids = [r[0] for r in store.con.execute("SELECT event_id FROM access").fetchall()]
+        assert len(ids) == len(set(ids)) == len(lines)
+        assert audit_store(store) == []
+        history = read_alert_history(store)
+    assert history == replay(context, lines, tmp_path)
+    assert stored_lines(ops) == sorted((a.alert_id, a.revision) for a in history)
+
+
+def kill_twice_then_stream(server, folder, point, small, collector, requests) -> None:
     # 1. Killed while merging: the merged file written, the catalog not switched.
     server.start(wait=False, **COMPACT, **{KILL_AT: point})
     assert server.proc.wait(60) == -signal.SIGKILL
-    orphans = [p for p in (tmp_path / "iw.duckdb.segments" / "access").glob("*-compact-*")]
+    orphans = list((folder / "iw.duckdb.segments" / "access").glob("*-compact-*"))
     assert orphans and all(p.exists() for p in small)
 
     # 2. Restarted: the orphan goes, the merge is redone; killed again after the switch,
@@ -88,23 +111,8 @@ def test_kill_9_mid_compaction_then_restart(tmp_path, company, point):  # noqa: 
     server.kill()
     assert any(p.exists() for p in small)  # replaced, not yet deleted
 
-    # 3. Restarted again: the collector resends its last request, sends the rest, and
-    # the late day.
+    # 3. Restarted again, the rest of the stream arrives.
     server.start(**COMPACT)
-    size = len(ordered) // PIECES + 1
-    resent = ordered[(cut - 1) // size * size : cut]
-    rest = ordered[cut:]
-    for chunk in [resent] + [rest[k : k + 20] for k in range(0, len(rest), 20)] + [late]:
+    for chunk in requests:
         assert send(server.url, collector, chunk)
     server.stop()  # a clean stop runs the last detection step and publishes
-
-    with Store(tmp_path / "iw.duckdb", threads=1) as store:  # opening removes leftovers
-        listed = {str(p.relative_to(tmp_path)) for p in store.segment_files()}
-        assert on_disk(tmp_path) == listed
-        assert not any(p.exists() for p in small)
-        ids = [r[0] for r in store.con.execute("SELECT event_id FROM access").fetchall()]
-        assert len(ids) == len(set(ids)) == len(lines)
-        assert audit_store(store) == []
-        history = read_alert_history(store)
-    assert history == replay(context, lines, tmp_path)
-    assert stored_lines(ops) == sorted((a.alert_id, a.revision) for a in history)

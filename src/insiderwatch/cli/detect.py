@@ -242,12 +242,18 @@ def _print_routine(found) -> None:
             work.add_row("portfolio", escape(p.team), escape(f"buyers of {sellers}"))
         out.print(work)
     if found.allowances:
-        allowed = Table(title="Case-less look-ups allowed per peer group as of " + str(found.day))
-        allowed.add_column("peer group")
+        allowed = Table(title="Case-less look-ups allowed per group as of " + str(found.day))
+        allowed.add_column("level")
+        allowed.add_column("peer group / role")
         allowed.add_column("doers", justify="right")
         allowed.add_column("allowance per employee in the window", justify="right")
         for a in found.allowances:
-            allowed.add_row(escape(a.group), f"{a.doers} of {a.staff}", f"{a.allowance:,}")
+            allowed.add_row(a.level, escape(a.group), f"{a.doers} of {a.staff}",
+                            f"{a.allowance:,}")  # fmt: skip
+        for b in found.borrowed:
+            allowed.add_row("similar", escape(f"{b.group} ({b.staff} staff)"),
+                            escape(f"works like {b.similar_to} (cosine >= {b.min_similarity:.2f})"),
+                            f"{b.allowance:,}")  # fmt: skip
         out.print(allowed)
     days = Table(title="Alerts a deployment would have opened per day")
     for col in ("day", "alerts", "critical", "high", "medium", "low"):

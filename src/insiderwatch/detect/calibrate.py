@@ -62,12 +62,26 @@ class TeamPortfolio(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class GroupAllowance(msgspec.Struct, kw_only=True, frozen=True):
-    """A peer group's learned look-up allowance (see detect/allowance.py): how many
-    case-less look-ups (customers shown) each of its staff may make over the window."""
+    """A learned look-up allowance (see detect/allowance.py): how many case-less look-ups
+    (customers shown) each of the group's staff may make over the window. ``level`` is
+    ``peer`` (peer group) or ``role`` (the role across teams, for staff whose peer group
+    is too small to learn from)."""
 
+    level: str
     group: str
     doers: int
     staff: int
+    allowance: int
+
+
+class BorrowedAllowance(msgspec.Struct, kw_only=True, frozen=True):
+    """Staff of ``group`` (whose peer group and role are too small to learn from) who
+    borrow the allowance of ``similar_to``, the peer group whose work theirs resembles."""
+
+    group: str
+    similar_to: str
+    staff: int
+    min_similarity: float  # the lowest cosine among them
     allowance: int
 
 
@@ -81,6 +95,7 @@ class Calibration(msgspec.Struct, kw_only=True, frozen=True):
     investigating: list[str] = []
     portfolios: list[TeamPortfolio] = []
     allowances: list[GroupAllowance] = []
+    borrowed: list[BorrowedAllowance] = []
 
 
 def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration:
@@ -110,7 +125,7 @@ def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration
     days = [DayAlerts(day=r[0], alerts=r[1], critical=r[2], high=r[3], medium=r[4], low=r[5])
             for r in per_day]  # fmt: skip
     investigating, portfolios = _casework(store, cfg, day) if cfg and day else ([], [])
-    allowances = _allowances(store, cfg, day) if cfg and day else []
+    allowances, borrowed = _allowances(store, cfg, day) if cfg and day else ([], [])
     return Calibration(
         day=day,
         flows=flows,
@@ -118,19 +133,31 @@ def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration
         investigating=investigating,
         portfolios=portfolios,
         allowances=allowances,
+        borrowed=borrowed,
     )
 
 
-def _allowances(store: Store, cfg: DetectionConfig, day: dt.date) -> list[GroupAllowance]:
-    """The look-up allowances the engine learned for ``day``'s step, from its own query."""
+def _allowances(
+    store: Store, cfg: DetectionConfig, day: dt.date
+) -> tuple[list[GroupAllowance], list[BorrowedAllowance]]:
+    """The look-up allowances the engine learned for ``day``'s step, from its own queries."""
     if not cfg.allowance.enabled or not store.has_table("allowance_days"):
-        return []
+        return [], []
     step = {"day": day, "b0": day - dt.timedelta(days=cfg.baseline_days)}
     learn_allowances(store.con, cfg, step)
     rows = store.con.execute(
-        "SELECT peer_group, doers, staff, allowance FROM step_allowance ORDER BY peer_group"
+        """SELECT level, grp, doers, staff, allowance FROM step_allowance
+           WHERE allowance IS NOT NULL ORDER BY level = 'role', grp"""
     ).fetchall()
-    return [GroupAllowance(group=g, doers=d, staff=s, allowance=a) for g, d, s, a in rows]
+    groups = [GroupAllowance(level=lv, group=g, doers=d, staff=s, allowance=a)
+              for lv, g, d, s, a in rows]  # fmt: skip
+    rows = store.con.execute(
+        """SELECT peer_group, grp, count(*), min(cosine), any_value(allowance)
+           FROM step_allowance_similar GROUP BY ALL ORDER BY ALL"""
+    ).fetchall()
+    borrowed = [BorrowedAllowance(group=g, similar_to=to, staff=n, min_similarity=c, allowance=a)
+                for g, to, n, c, a in rows]  # fmt: skip
+    return groups, borrowed
 
 
 def _casework(

@@ -124,6 +124,10 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     # whose own total, explained or not, passes the group's 90th percentile is unusual,
     # and every further look-up of theirs is left to the detectors.
     quantile: float = 0.9
+    # Staff whose peer group and role are too small to learn one borrow the allowance of
+    # the peer group whose mix of (app, action) accesses theirs resembles this closely
+    # (cosine): most of what they do is what that group does.
+    min_similarity: float = 0.8
 
 
 class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

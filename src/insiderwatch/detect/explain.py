@@ -15,7 +15,9 @@ every step. An access (one event, one customer shown) is explained, in this orde
 ``routine``        a flow most of the employee's peer group does regularly (learned, see
                    :mod:`~insiderwatch.detect.routine`);
 ``allowance``      a case-less look-up within the few most of the peer group make over
-                   the baseline window (learned, see :mod:`~insiderwatch.detect.allowance`).
+                   the baseline window (learned, see :mod:`~insiderwatch.detect.allowance`);
+                   ``allowance:role`` / ``allowance:similar`` when a group too small to
+                   learn one took its role's or a similar group's.
 
 Investigating groups and team portfolios are learned from earlier days' case work
 (:mod:`~insiderwatch.detect.casework`), never from role names.
@@ -30,7 +32,7 @@ from insiderwatch.detect.allowance import explain_by_allowance
 from insiderwatch.detect.base import execute, matches_any, sql_list
 from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params, explain_drilldown
 from insiderwatch.detect.config import DetectionConfig
-from insiderwatch.detect.routine import explain_by_routine
+from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
 
 # A touch's weight for the sensitivity of what was exposed; contact details together
 # (email and phone: what sellers and spammers buy) weigh more than their parts.
@@ -66,6 +68,12 @@ def build_step(con, cfg: DetectionConfig, step: dict, source: str = "access") ->
     [lookback_start ``$ls``, end ``$e``); rows at or after ``$s`` are this step's
     (``in_step``). ``step`` holds the step's parameters (``StepContext.params``).
 
+    The lookback (rows before ``$s``) is kept only for the employees whose step reads
+    it: those with outbound data in the step (what they looked up before sending it) and
+    those of investigating groups (their views follow their earlier searches). Nothing
+    else reads it, and every explanation depends on the employee's own events only, so
+    the others' lookback would be half of every step's work for nothing.
+
     Cases are read as known at ``end``: case rows opened later do not exist yet, and a
     close time after ``end`` is not known yet (the case is still open).
     """
@@ -81,6 +89,7 @@ def build_step(con, cfg: DetectionConfig, step: dict, source: str = "access") ->
         "portfolio_roles": list(x.portfolio_roles),
     }
     policy_apps = [f"{role}@{app}" for role, apps in x.policy_apps.items() for app in apps]
+    params.update(casework_params(con, cfg, step))
     execute(
         con,
         """
@@ -111,12 +120,14 @@ SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
        END AS policy
 FROM {source} a JOIN employees e USING (employee_id)
 WHERE a.time >= $ls AND a.time < $e
+  AND (a.time >= $s
+       OR list_contains($investigating::VARCHAR[], {PEER_GROUP})
+       OR a.employee_id IN (SELECT employee_id FROM {source}
+                            WHERE time >= $s AND time < $e AND action IN {OUTBOUND}))
 )
 """,
         params,
     )
-    learned = casework_params(con, cfg, step)
-    params.update(learned)
     execute(
         con,
         f"""

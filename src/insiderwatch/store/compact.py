@@ -42,6 +42,7 @@ class Compaction:
     rows: int = 0
     retired: list[Path] = field(default_factory=list)  # old files, to delete later
     waiting: int = 0  # small segments detection has not read yet (never merged)
+    pending: int = 0  # merges left for another call (max_merges)
 
 
 @dataclass(frozen=True)
@@ -119,13 +120,21 @@ def compact_segments(
     small_rows: int = 100_000,
     max_rows: int = 500_000,
     min_segments: int = 16,
+    max_merges: int | None = None,
 ) -> Compaction:
     """Merge the small segments of ``table`` (fewer than ``small_rows`` rows) of one size
-    tier, ``min_segments`` or more at a time, into segments of at most ``max_rows``."""
+    tier, ``min_segments`` or more at a time, into segments of at most ``max_rows``; at
+    most ``max_merges`` merges (all when None), oldest batches first."""
     result = Compaction(waiting=waiting_segments(store, table, small_rows))
-    for kind in _candidates(store, table, small_rows, min_segments):
-        for group in _groups(kind, min_segments, max_rows):
-            _merge(store, table, group, result)
+    groups = [
+        group
+        for kind in _candidates(store, table, small_rows, min_segments)
+        for group in _groups(kind, min_segments, max_rows)
+    ]
+    groups.sort(key=lambda g: g[0].batch_id)
+    for group in groups[:max_merges]:
+        _merge(store, table, group, result)
+    result.pending = len(groups) - result.written
     return result
 
 

@@ -46,7 +46,9 @@ class Sealer(Every):
 class Compactor(Every):
     """Merges small segments, and deletes the files it replaced once no query that began
     before the switch can still be reading them. First due at start: what a collector
-    left small before a restart merges at once."""
+    left small before a restart merges at once. One merge per run (a merge of a load
+    batch's worth of events holds the writer for seconds): when more are waiting, it is
+    due again after a second, so queued requests are loaded in between."""
 
     def __init__(
         self, metrics: Metrics, small_rows: int, max_rows: int, *, min_segments: int,
@@ -67,7 +69,9 @@ class Compactor(Every):
             return
         done = compact_segments(
             store, small_rows=self.small_rows, max_rows=self.max_rows,
-            min_segments=self.min_segments,
+            min_segments=self.min_segments, max_merges=1,
         )  # fmt: skip
         self.metrics.segments_compacted.inc(done.merged)
         self.retired += [(now + self.grace, p) for p in done.retired]
+        if done.pending:
+            self.next_at = min(self.next_at, time.monotonic() + 1.0)
