@@ -42,6 +42,9 @@ FIELD_WEIGHTS = {"name": 0.5, "email": 1.5, "phone": 1.5, "address": 1.0, "payme
                  "orders": 0.5, "notes": 0.5}  # fmt: skip
 CONTACT_BONUS = 1.0
 
+# What explains one customer shown by an access, in the order they are tried.
+TOUCH_REASONS = ("own_case", "callback", "team_case", "case_linked", "portfolio")
+
 # Peers: same role in the same family of teams ("fraud-6" and "fraud-10"), over the
 # employees table aliased ``e`` (the console lists and filters by the same groups).
 PEER_GROUP = "e.role || ':' || regexp_replace(coalesce(e.team, ''), '[-_ ]*[0-9]+$', '')"
@@ -202,10 +205,12 @@ LEFT JOIN portfolio p USING (event_id, customer_id)
     # Learned routine comes after business reasons, before the copy onto touches.
     execute(
         con,
-        """
+        f"""
 UPDATE step_events e SET explanation = x.any_reason, explained = TRUE
 FROM (
-  SELECT event_id, any_value(touch_explanation) AS any_reason,
+  SELECT event_id,  -- the first reason in the order above, whichever customer has it
+         arg_min(touch_explanation, list_position({sql_list(TOUCH_REASONS)}, touch_explanation))
+           AS any_reason,
          bool_and(touch_explanation IS NOT NULL) AS all_explained
   FROM step_touch GROUP BY event_id
 ) x
