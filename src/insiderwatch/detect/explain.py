@@ -43,7 +43,8 @@ FIELD_WEIGHTS = {"name": 0.5, "email": 1.5, "phone": 1.5, "address": 1.0, "payme
 CONTACT_BONUS = 1.0
 
 # What explains one customer shown by an access, in the order they are tried.
-TOUCH_REASONS = ("own_case", "callback", "team_case", "case_linked", "portfolio")
+TOUCH_REASONS = ("own_case", "callback", "team_case", "case_linked", "case_linked:similar",
+                 "portfolio")  # fmt: skip
 
 # Peers: same role in the same family of teams ("fraud-6" and "fraud-10"), over the
 # employees table aliased ``e`` (the console lists and filters by the same groups).
