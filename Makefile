@@ -8,7 +8,7 @@ DEMO   ?= data/demo
 DEMO_EMPLOYEES ?= 1000
 DEMO_DAYS ?= 30
 
-.PHONY: venv demo test fuzz lint format bench bench-detect bench-attribution calibrate-attribution bench-breach bench-ops bench-live bench-serve bench-console demo-live docs clean
+.PHONY: venv demo test fuzz lint format bench bench-detect bench-replay bench-attribution calibrate-attribution bench-breach bench-ops bench-compact bench-live bench-serve bench-console demo-live docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ bench: $(STAMP)
 bench-detect: $(STAMP)
 	$(BIN)/python benchmarks/bench_detect.py $(BENCH_DETECT_ARGS)
 
+# e.g. make bench-replay BENCH_REPLAY_ARGS="--employees 500 --days 10 --skip-analyze"
+bench-replay: $(STAMP)
+	$(BIN)/python benchmarks/bench_replay.py $(BENCH_REPLAY_ARGS)
+
 # e.g. make bench-attribution BENCH_ATTRIBUTION_ARGS="--jobs 2 --events 0" (or "--quick")
 bench-attribution: $(STAMP)
 	$(BIN)/python benchmarks/bench_attribution.py $(BENCH_ATTRIBUTION_ARGS)
@@ -76,6 +80,11 @@ bench-breach: $(STAMP)
 bench-console: $(STAMP)
 	$(BIN)/python benchmarks/bench_console.py $(BENCH_CONSOLE_ARGS)
 
+# Many small HTTP batches: file count and read times before and after compaction,
+# e.g. BENCH_COMPACT_ARGS="--events 20000 --request-lines 50"
+bench-compact: $(STAMP)
+	$(BIN)/python benchmarks/bench_compact.py $(BENCH_COMPACT_ARGS)
+
 bench-ops: $(STAMP)
 	tools/provision.sh
 	$(BIN)/python benchmarks/bench_ops.py
@@ -90,9 +99,10 @@ demo-live: $(STAMP)
 bench-serve: $(STAMP)
 	$(BIN)/python benchmarks/bench_serve.py $(BENCH_SERVE_ARGS)
 
-# NATS JetStream -> store: events/s and arrival-to-commit latency at 2k, 20k and the
-# highest rate, beside a bare NATS loop; then arrival-to-alert latency through NATS into
-# serve at several rates; e.g. BENCH_LIVE_ARGS="--seconds 30" or "--latency-only"
+# Detection off: events/s and arrival-to-commit latency at 2k, 20k and the highest rate
+# through collect (NATS), serve's NATS collector and serve's HTTP, beside a bare NATS loop;
+# then arrival-to-alert latency through NATS into serve at several rates; e.g.
+# BENCH_LIVE_ARGS="--seconds 30", "--paths http --throughput-only" or "--latency-only"
 bench-live: $(STAMP)
 	tools/provision.sh
 	$(BIN)/python benchmarks/bench_live.py $(BENCH_LIVE_ARGS)

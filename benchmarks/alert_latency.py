@@ -203,6 +203,7 @@ class LatencyRow:
     floor: float  # the in-process reference, seconds
     cpu: float  # the server's, % of one core, over the run
     rss_mb: float  # the server's peak
+    samples: list[float] = field(default_factory=list, repr=False)  # each line's latency
 
     @classmethod
     def of(cls, path, company, offered, events, watcher: Watcher, sent, floor) -> LatencyRow:
@@ -210,7 +211,7 @@ class LatencyRow:
         p = np.percentile(lat, [50, 95, 99]) if len(lat) else [float("nan")] * 3
         return cls(
             path, company, offered, events, len(lat), *map(float, p), floor,
-            watcher.cpu, watcher.rss_mb,
+            watcher.cpu, watcher.rss_mb, lat.tolist(),
         )  # fmt: skip
 
 
@@ -231,3 +232,13 @@ def print_latency(rows: list[LatencyRow]) -> None:
         if at:
             worst = max(at, key=lambda r: r.p99)
             print(f"worst p99 at {rate:,.0f}/s: {worst.p99:.2f} s ({worst.path}, {worst.company})")
+    # A run holds a dozen lines or so, so its p99 is its worst line; pooled over every
+    # company and repeat of a path and rate, the percentiles rest on more lines.
+    for path, rate in sorted({(r.path, r.offered) for r in rows}):
+        pooled = [x for r in rows if (r.path, r.offered) == (path, rate) for x in r.samples]
+        if pooled:
+            p50, p99 = np.percentile(pooled, [50, 99])
+            floors = [r.floor for r in rows if (r.path, r.offered) == (path, rate)]
+            print(f"pooled {path} at {rate:,.0f}/s: {len(pooled)} lines, p50 {p50:.2f} s, "
+                  f"p99 {p99:.2f} s, max {max(pooled):.2f} s; floor median "
+                  f"{float(np.median(floors)):.2f} s")  # fmt: skip

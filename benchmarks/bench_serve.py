@@ -13,7 +13,8 @@ arrival of the event that caused it to its appearance in the operational store, 
 in-process floor (benchmarks/alert_latency.py). Asserts nothing.
 
     python benchmarks/bench_serve.py [--events 200000] [--request-lines 2000] [--clients 4]
-        [--rates 2000,5000,20000] [--companies classic:11,eu-telco:5] [--latency-only]
+        [--rates 2000,5000,20000] [--companies classic:11,eu-telco:5] [--repeats 1]
+        [--latency-only]
 """
 
 from __future__ import annotations
@@ -236,9 +237,11 @@ def latency_runs(args: argparse.Namespace, work: Path) -> list[lat.LatencyRow]:
         company = lat.simulated_company(work, profile, seed, args.employees, args.days)
         print(f"{company.name}: {len(company.lines):,} events stream", flush=True)
         for rate in args.rates:
-            row = http_latency(company, work / "latency", rate, args.clients)
-            print(f"  HTTP at {rate:,.0f}/s: {row.lines} lines, p99 {row.p99:.2f} s", flush=True)
-            rows.append(row)
+            for _ in range(args.repeats):
+                row = http_latency(company, work / "latency", rate, args.clients)
+                print(f"  HTTP at {rate:,.0f}/s: {row.lines} lines, p99 {row.p99:.2f} s",
+                      flush=True)  # fmt: skip
+                rows.append(row)
     return rows
 
 
@@ -257,6 +260,7 @@ def main() -> None:
                         help="simulated companies for latency, profile:seed,...")  # fmt: skip
     parser.add_argument("--employees", type=int, default=200, help="staff per company (latency)")
     parser.add_argument("--days", type=int, default=14, help="days per company (latency)")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per company and rate")
     args = parser.parse_args()
     args.rates = [float(r) for r in args.rates.split(",") if r]
     print(describe(), f"; load average {os.getloadavg()[0]:.1f}")

@@ -19,7 +19,8 @@ from detect_scenarios import ACT_DAY, AGENTS, INSIDER, at, base_company
 from insiderwatch.alerts import evidence_after_detection, read_alert_history, read_alerts
 from insiderwatch.contract import Alert
 from insiderwatch.detect import DetectionConfig, run_detection
-from insiderwatch.detect.engine import read_findings
+from insiderwatch.detect.config import Suppression
+from insiderwatch.detect.history import FindingsBefore, read_findings, update_history
 from insiderwatch.detect.risk import alert_id
 from insiderwatch.errors import ConfigError
 from insiderwatch.ingest import ingest_dataset
@@ -168,10 +169,13 @@ def test_a_line_citing_later_evidence_is_rejected():
     assert msgspec.json.decode(msgspec.json.encode(line), type=Alert).last_seen == t
 
 
-def history_in_steps(dataset: Path, cuts: list[dt.datetime], *, arrive: str = ""):
+def history_in_steps(
+    dataset: Path, cuts: list[dt.datetime], *, arrive: str = "", cfg: DetectionConfig | None = None
+):
     """Detection run once per cut (live, in pieces), then to the end. With ``arrive`` the
     events also arrive in those pieces (the context tables first): "in order", or
     "latest first" (every later piece is late and rewinds the engine)."""
+    cfg = cfg or DetectionConfig()
     folder = Path(tempfile.mkdtemp(prefix="steps-"))
     try:
         if arrive:
@@ -181,12 +185,12 @@ def history_in_steps(dataset: Path, cuts: list[dt.datetime], *, arrive: str = ""
             pieces = write_arrivals(dataset, folder, cuts)
             for piece in reversed(pieces) if arrive == "latest first" else pieces:
                 ingest_dataset(store, piece, KEY)
-                run_detection(store, DetectionConfig(), KEY)
+                run_detection(store, cfg, KEY)
         else:
             store = fresh_store(dataset, folder)
             for cut in cuts:
-                run_detection(store, DetectionConfig(), KEY, until=cut)
-            run_detection(store, DetectionConfig(), KEY)
+                run_detection(store, cfg, KEY, until=cut)
+            run_detection(store, cfg, KEY)
         result = read_findings(store.con), read_alert_history(store)
         store.close()
         return result
@@ -226,3 +230,60 @@ def test_any_split_into_steps_gives_the_history_of_one_replay(seconds, arrive, d
     found, history = history_in_steps(dataset, cuts, arrive=arrive)
     assert found == read_findings(replayed.con)
     assert history == read_alert_history(replayed)
+
+
+def test_a_step_rescores_only_the_employees_whose_findings_changed(dataset, tmp_path):
+    """The colleague's canary search is the only finding between the two cuts: the step
+    rewrites the insider's day too, but only the colleague's alert lines are recomputed."""
+    store = fresh_store(dataset, tmp_path)
+    run_detection(store, DetectionConfig(), KEY, until=at(ACT_DAY, 10, 45))
+    step = run_detection(store, DetectionConfig(), KEY, until=at(ACT_DAY, 11, 30))
+    assert step.rescored == 1
+    assert step.changed_lines and {a.employee_id for a in step.changed_lines} == {AGENTS[3]}
+    assert run_detection(store, DetectionConfig(), KEY, until=at(ACT_DAY, 11, 30)).rescored == 0
+    store.close()
+
+
+def test_changing_what_scoring_reads_rescores_everyone(dataset, replayed, tmp_path):
+    """Suppressions and risk settings shape alerts only: changed with no new event, the
+    whole history is recomputed, as a replay under the new settings gives it."""
+    store = fresh_store(dataset, tmp_path / "live")
+    run_detection(store, DetectionConfig(), KEY)
+    drill = Suppression(employee_id=INSIDER, until=END.date(), reason="red-team drill")
+    silenced = DetectionConfig(suppressions=[drill])
+    run = run_detection(store, silenced, KEY)
+    assert run.rescored is None
+    assert INSIDER not in {a.employee_id for a in read_alert_history(store)}
+    once = fresh_store(dataset, tmp_path / "once")
+    run_detection(once, silenced, KEY)
+    assert read_findings(store.con) == read_findings(once.con)
+    assert read_alert_history(store) == read_alert_history(once)
+    back = run_detection(store, DetectionConfig(), KEY)
+    assert back.rescored is None and any(a.employee_id == INSIDER for a in back.changed_lines)
+    assert read_findings(store.con) == read_findings(replayed.con)
+    assert read_alert_history(store) == read_alert_history(replayed)
+    # Everyone rescored with nothing changed: the lines read back equal the recomputed
+    # ones, so none is offered for publishing again.
+    store.con.execute("BEGIN")
+    again = update_history(store, DetectionConfig(), KEY, FindingsBefore(None))
+    store.con.execute("COMMIT")
+    assert again.rescored is None and again.changed == []
+    store.close()
+    once.close()
+
+
+def test_suppression_marks_survive_steps_that_do_not_rescore_their_employee(dataset, tmp_path):
+    """The colleague's canary finding is suppressed; later steps of the same day rewrite
+    it without rescoring the colleague (only the insider's findings change): its mark
+    stays, and findings and history equal one replay's under the same settings."""
+    drill = Suppression(employee_id=AGENTS[3], detector="canary", until=END.date(),
+                        reason="red-team drill")  # fmt: skip
+    cfg = DetectionConfig(suppressions=[drill])
+    cuts = [at(ACT_DAY, 11, 30), at(ACT_DAY, 13), at(ACT_DAY, 15, 30)]
+    found, history = history_in_steps(dataset, cuts, cfg=cfg)
+    once = fresh_store(dataset, tmp_path)
+    run_detection(once, cfg, KEY)
+    assert any(f.suppressed_by for f in found if f.employee_id == AGENTS[3])
+    assert found == read_findings(once.con)
+    assert history == read_alert_history(once)
+    once.close()

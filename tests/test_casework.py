@@ -84,6 +84,11 @@ def add_acts(c: Company) -> dict[str, str]:
         r for r in reversed(c.access) if r["employee_id"] == "rk0" and r["action"] == "search"
     )
     first_case = next(k["case_id"] for k in c.cases if k["employee_id"] == "rk0")
+    overnight = next(
+        r
+        for r in c.access
+        if r["employee_id"] == "rk1" and r["action"] == "search" and r["time"] >= at(DAYS - 1, 0)
+    )
     desk_case = next(k["case_id"] for k in reversed(c.cases) if k["employee_id"] == "ag0")
     return {
         # Day 1: nothing is learned yet, so another customer under the case is unexplained.
@@ -96,6 +101,10 @@ def add_acts(c: Company) -> dict[str, str]:
             "rk0", at(DAYS, 12), "view", [search["customer_ids"][4]], ["name"]
         ),
         "risk_not_found": c.event("rk0", at(DAYS, 12, 5), "view", ["c512"], ["name"]),
+        # Past midnight, a customer yesterday's search returned: the step's lookback.
+        "risk_drilldown_overnight": c.event(
+            "rk1", at(DAYS, 0, 30), "view", [overnight["customer_ids"][4]], ["name"]
+        ),
         # A support agent hiding look-ups behind his own open ticket (ticket cover).
         "desk_cover": c.event("ag0", at(DAYS, 17), "view", ["c513"], ["name"], case_id=desk_case),
         "seller_portfolio": c.event("sd0", at(DAYS, 17), "view", ["c020"], ["name"]),
@@ -127,6 +136,7 @@ def test_a_group_that_looks_at_others_under_its_cases_investigates(world):
 def test_an_investigation_follows_its_own_search_results(world):
     _, why = world
     assert why["risk_drilldown"] == "case_search"
+    assert why["risk_drilldown_overnight"] == "case_search"  # a search of the day before
     assert why["risk_not_found"] is None
 
 

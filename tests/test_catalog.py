@@ -9,7 +9,7 @@ from detect_scenarios import ACT_DAY, AGENTS, at, scenario
 from insiderwatch.detect import DetectionConfig, active_detectors, run_detection
 from insiderwatch.detect.base import DETECTORS
 from insiderwatch.detect.catalog import content_version
-from insiderwatch.detect.engine import read_findings
+from insiderwatch.detect.history import read_findings
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store

@@ -1,12 +1,19 @@
-"""`insiderwatch collect`: NATS and tailing together into one store, then a summary."""
+"""`insiderwatch collect`: NATS and tailing together into one store, then a summary; the
+evidence log sealed while it runs."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 
+from insiderwatch.app.collect import StoreSink, locked, seal_periodically
+from insiderwatch.app.deployment import load_deployment
+from insiderwatch.app.ingest import ingest_records
+from insiderwatch.privacy import HashKey
 from insiderwatch.sources.streams.nats import NatsConfig
-from sample_data import write_sample
+from insiderwatch.store import Store
+from sample_data import KEY_HEX, write_sample
 from test_streams_nats import event, nats_server, publish  # noqa: F401  (the fixture)
 from test_streams_tail import MAPPING, rows, write
 
@@ -22,6 +29,7 @@ def test_collect_runs_nats_and_tailing_into_one_store(cli, tmp_path, nats_server
     tail = tmp_path / "tail.yaml"
     tail.write_text("- kind: mapped\n  mapping: m.yaml\n  paths: [app.csv]\n")
     config = NatsConfig(url=nats_server.url)
+    thresholds = gc.get_threshold()
     # Published before the collector exists: the stream is made by the first publisher
     # here, as a deployment's would be, and the durable consumer starts from its first message.
     asyncio.run(_make_stream_and_publish(config, [event(n) for n in range(30)]))
@@ -44,6 +52,8 @@ def test_collect_runs_nats_and_tailing_into_one_store(cli, tmp_path, nats_server
     assert summary["loaded"] == 34 and summary["rejected"] == 0
     assert summary["nats"]["committed"] == 30 and summary["nats"]["by_source"] == {"crm": 30}
     assert summary["tail"] == {"reads": 1, "errors": {}}
+    # It ran under serve's garbage-collector tuning (app.process) and put it back.
+    assert gc.get_threshold() == thresholds
     stats = json.loads(cli("stats", "--db", db, "--json").stdout)
     assert stats["tables"]["access"] == 34 and stats["dead_letters"]["open"] == 0
 
@@ -70,3 +80,35 @@ def test_collect_fails_at_once_when_nats_cannot_be_reached(cli, tmp_path):
     result = cli("collect", "--db", tmp_path / "iw.duckdb", "--nats-url", url)
     assert result.exit_code == 1
     assert f"cannot connect to NATS at {url}" in result.stderr
+
+
+def test_collectors_seal_the_evidence_log_while_they_run(tmp_path):
+    """Not only when `insiderwatch collect` stops: a collector may run for weeks."""
+    key = HashKey(bytes.fromhex(KEY_HEX))
+    deployment = load_deployment({"db": str(tmp_path / "iw.duckdb"), "hash_key": KEY_HEX})
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    sink = StoreSink(deployment, key, locked(store))
+    roster = write_sample(tmp_path / "roster", "jsonl", only=("employees",))
+    rows = (roster / "employees.jsonl").read_text().splitlines()
+    ingest_records(deployment, "employees", rows, source="t", store=store, sealed=False)
+    ingest_records(deployment, "access", [event(1).decode()], source="t", store=store,
+                   sealed=False)  # fmt: skip
+
+    def sealed() -> int:
+        read = sink.write(lambda s: s.has_table("evidence_batches") and s.scalar(
+            "SELECT coalesce(sum(leaves), 0) FROM evidence_batches"))  # fmt: skip
+        return int(read or 0)
+
+    async def run() -> tuple[int, int]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(seal_periodically(sink, stop, every=0.05))
+        for _ in range(600):  # until sealed, with the collector still running
+            if sealed():
+                break
+            await asyncio.sleep(0.05)
+        while_running = sealed()
+        stop.set()
+        return while_running, await task
+
+    assert asyncio.run(run()) == (1, 1)
+    store.close()

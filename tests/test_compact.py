@@ -13,7 +13,7 @@ from insiderwatch.privacy import HashKey
 from insiderwatch.report.evidence.audit import audit_store
 from insiderwatch.report.evidence.log import append_pending
 from insiderwatch.store import Store
-from insiderwatch.store.compact import compact_segments
+from insiderwatch.store.compact import _groups, _Segment, compact_segments, tier
 from sample_data import KEY_HEX
 from test_alert_history import episode_company
 
@@ -95,3 +95,90 @@ def test_sealed_and_unsealed_batches_never_merge_together(tmp_path):
     assert append_pending(store).leaves == len(extra)
     assert audit_store(store) == []
     store.close()
+
+
+def test_merged_segments_are_not_rewritten_with_each_new_run_of_small_ones(tmp_path):
+    """Size tiers: the second merge takes only the new small segments, so an event is
+    rewritten about once per tier, not once per merge."""
+    store, lines = small_batches(tmp_path, 8)
+    run_detection(store, DetectionConfig(), KEY)
+    first = compact_segments(store, min_segments=8)
+    assert (first.merged, first.written) == (8, 1)
+    merged_path = store.segment_files()[0]
+    size = len(lines) // 8 + 1
+    more = [line.replace('"event_id": "', '"event_id": "again-') for line in lines]
+    assert more != lines
+    for k in range(0, len(more), size):
+        load(store, more[k : k + size])
+    run_detection(store, DetectionConfig(), KEY)
+    second = compact_segments(store, min_segments=8)
+    assert (second.merged, second.written, second.rows) == (8, 1, len(more))
+    assert merged_path in store.segment_files() and len(store.segment_files()) == 2
+    assert store.scalar("SELECT count(DISTINCT event_id) FROM access") == 2 * len(lines)
+    store.close()
+
+
+def test_a_merge_holds_at_most_max_rows(tmp_path):
+    store, lines = small_batches(tmp_path, 8)
+    run_detection(store, DetectionConfig(), KEY)
+    per = len(lines) // 8 + 1
+    done = compact_segments(store, min_segments=8, max_rows=3 * per)
+    # Runs of three segments are full (a fourth would not fit); the last two are not.
+    assert (done.merged, done.written) == (6, 2)
+    rows = [r for (r,) in store.con.execute("SELECT rows FROM event_segments").fetchall()]
+    assert max(rows) <= 3 * per and sum(rows) == len(lines)
+    store.close()
+
+
+def test_tier_is_the_power_of_the_merge_count():
+    assert [tier(n, 16) for n in (0, 15, 16, 255, 256, 4096)] == [0, 0, 1, 1, 2, 3]
+    assert tier(7, 1) == tier(7, 2) == 2  # a base below 2 counts as 2
+
+
+def test_store_compact_command_merges_and_deletes_the_old_files_at_once(cli, tmp_path):
+    store, lines = small_batches(tmp_path, 6)
+    files = store.segment_files()
+    store.close()
+    db = tmp_path / "iw.duckdb"
+    env = {"INSIDERWATCH_HASH_KEY": KEY_HEX}
+    # Detection has not read these batches yet: nothing merges, and the command says why.
+    result = cli("store", "compact", "--db", db, "--min-segments", "2", "--json", env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "table": "access", "segments_before": 6, "segments_after": 6, "merged": 0,
+        "written": 0, "rows": 0, "waiting": 6,
+    }  # fmt: skip
+    assert cli("detect", "--db", db, env=env).exit_code == 0
+    result = cli("store", "compact", "--db", db, "--min-segments", "2", env=env)
+    assert result.exit_code == 0, result.output
+    assert "6 segments -> 1" in result.stderr
+    assert not any(f.exists() for f in files)
+    with Store(db, threads=1, read_only=True) as reopened:
+        assert reopened.scalar("SELECT count(DISTINCT event_id) FROM access") == len(lines)
+
+
+def test_store_compact_command_needs_an_existing_store(cli, tmp_path):
+    result = cli("store", "compact", "--db", tmp_path / "none.duckdb")
+    assert result.exit_code == 1 and "no store at" in result.stderr
+
+
+def test_max_merges_leaves_the_rest_for_the_next_call(tmp_path):
+    store, lines = small_batches(tmp_path, 8)
+    run_detection(store, DetectionConfig(), KEY)
+    per = len(lines) // 8 + 1
+    first = compact_segments(store, min_segments=2, max_rows=2 * per, max_merges=1)
+    assert (first.written, first.pending) == (1, 3)
+    rest = compact_segments(store, min_segments=2, max_rows=2 * per)
+    assert (rest.written, rest.pending) == (3, 0)
+    assert store.scalar("SELECT count(DISTINCT event_id) FROM access") == len(lines)
+    store.close()
+
+
+def test_groups_are_full_runs_or_runs_of_min_segments():
+    segments = [_Segment(f"s{k}", k, 50) for k in range(25)]
+    assert [len(g) for g in _groups(segments, 4, max_rows=500)] == [10, 10, 5]
+    assert [len(g) for g in _groups(segments, 6, max_rows=500)] == [10, 10]  # 5 < 6 wait
+    assert _groups(segments[:3], 4, max_rows=10**6) == []
+    # A full run of one segment has nothing to merge with.
+    big = [_Segment("a", 1, 400), _Segment("b", 2, 400), _Segment("c", 3, 50)]
+    assert [[s.path for s in g] for g in _groups(big, 2, max_rows=500)] == [["b", "c"]]

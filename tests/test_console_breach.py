@@ -78,7 +78,12 @@ def test_the_case_page_shows_the_harvest_scope_pseudonymised(world, harvest_case
     assert emailed_out >= HARVEST  # the scenario: the harvest's emails went out
     with client_for(world) as client:
         assert login(client, "investigator").status_code == 303
-        page = client.get(f"/cases/{case_id}").text
+        case_page = client.get(f"/cases/{case_id}").text
+        # The case page only links to the scope: opening a case reads no scope.
+        assert not audit_entries(world.service.ops.store, actor="investigator",
+                                 action="breach.scope")  # fmt: skip
+        assert f'href="/cases/{case_id}/scope"' in case_page
+        page = client.get(f"/cases/{case_id}/scope").text
     assert "Breach scope" in page
     assert count(page, "customers") == len(shown)
     assert field_row(page, "email")[1] == len(emailed_out)
@@ -126,9 +131,11 @@ def test_other_roles_neither_see_nor_download_the_scope(world, harvest_case, rol
     with client_for(world) as client:
         assert login(client, role).status_code == 303
         page = client.get(f"/cases/{case_id}")
+        scope = client.get(f"/cases/{case_id}/scope")
         token = csrf_of(client)
         download = client.post(f"/cases/{case_id}/breach", data={"csrf_token": token})
     assert download.status_code == 403
+    assert scope.status_code == 403
     if page.status_code == 200:  # analysts work the case, without its scope
         assert "Breach scope" not in page.text
     else:

@@ -124,6 +124,22 @@ def test_exfiltration_after_harvest_is_critical_and_raises_an_alert(tmp_path):
     store.close()
 
 
+def test_an_export_after_midnight_carries_the_harvest_of_the_evening_before(tmp_path):
+    # The harvest is in the export's step only as lookback (the previous UTC day).
+    company = base_company()
+    harvest = [f"c{200 + k:03d}" for k in range(30)]
+    search = company.event(INSIDER, at(ACT_DAY - 1, 22), "search", harvest, ["name", "email"],
+                           act=True)  # fmt: skip
+    company.event(INSIDER, at(ACT_DAY, 1), "export", harvest, ["name", "email"],
+                  destination="personal_email", act=True)  # fmt: skip
+    store, _ = detect(company, tmp_path)
+    (exfil,) = [f for f in findings(store) if f["detector"] == "exfiltration"]
+    assert exfil["critical"] and exfil["time"] == at(ACT_DAY, 1)
+    assert search in exfil["event_ids"]
+    assert "3.0 h after looking up 30 of them" in exfil["reason"]
+    store.close()
+
+
 def test_a_suppression_silences_the_detector_until_it_expires(tmp_path):
     company = scenario("canary")
     until = at(ACT_DAY, 0).date()

@@ -50,13 +50,16 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def start(self, wait: bool = True, **settings: str) -> None:
+        """Start it; ``settings`` are more environment variables (``INSIDERWATCH_...``).
+        Unless ``wait`` is False, return once it answers /healthz."""
         env = {
             **os.environ,
             "INSIDERWATCH_HASH_KEY": KEY_HEX,
             "INSIDERWATCH_THREADS": "1",
             "INSIDERWATCH_DETECT_AFTER_EVENTS": "200",
             "INSIDERWATCH_DETECT_INTERVAL_SECONDS": "0.2",
+            **settings,
         }
         code = "from insiderwatch.cli import main; main()"
         self.proc = subprocess.Popen(
@@ -64,6 +67,8 @@ class Server:
              "--port", str(self.port)],
             env=env, stdout=subprocess.DEVNULL, stderr=(self.folder / "server.log").open("a"),
         )  # fmt: skip
+        if not wait:
+            return
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -267,8 +267,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "compact_min_segments",
         16,
-        "The writer merges event segments smaller than a load batch once this many have "
-        "accumulated (each HTTP batch writes one).",
+        "The writer merges event segments smaller than a quarter of batch_rows once this "
+        "many of one size tier have accumulated (each HTTP batch writes one); also "
+        "`insiderwatch store compact`'s default.",
         _positive_int,
     ),
     Setting(

@@ -26,8 +26,9 @@ from insiderwatch.contract.runs import (
     DetectionSummary,
     DetectStep,
 )
-from insiderwatch.detect import run_detection
+from insiderwatch.detect import DetectionRun, run_detection
 from insiderwatch.detect.calibrate import Calibration, calibration
+from insiderwatch.detect.engine import step_bound
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
 
@@ -41,11 +42,15 @@ def _run(
     until: dt.datetime | None,
     progress,
     key: HashKey | None = None,
-) -> DetectionSummary:
+) -> tuple[DetectionSummary, DetectionRun]:
     began = time.perf_counter()
     # Alert ids are keyed with the key the store was hashed with (never a fresh one).
     key = key or existing_key(deployment.settings, store)
     run = run_detection(store, deployment.detection, key, until=until, progress=progress)
+    return _summary(run, time.perf_counter() - began), run
+
+
+def _summary(run: DetectionRun, seconds: float) -> DetectionSummary:
     return DetectionSummary(
         first_day=run.first_day,
         last_day=run.last_day,
@@ -54,7 +59,7 @@ def _run(
         findings=run.findings,
         alerts=run.alerts,
         rewound=run.rewound,
-        seconds=time.perf_counter() - began,
+        seconds=seconds,
     )
 
 
@@ -66,6 +71,7 @@ def detect_step(
     progress: DetectProgress | None = None,
     record: bool = True,
     key: HashKey | None = None,
+    max_days: int | None = None,
 ) -> DetectStep:
     """Advance the engine over what has arrived; return the alert-history lines that
     are new or changed (a late event may rewrite lines already published).
@@ -74,42 +80,21 @@ def detect_step(
     publishes them there itself, from the store it holds open, and retries until they
     are taken, so recording them here too would open that store on every step for
     nothing. ``key``: the hashing key when the caller holds it (the server), else the
-    configured one."""
+    configured one. ``max_days``: cover at most that many days from the watermark (the
+    rest waits for the next step; ``caught_up`` says so), so a backlog of several days is
+    published day by day instead of all at the end."""
     with deployment.using(store, create=False) as s:
-        before = _snapshot(s)
-        summary = _run(s, deployment, until, progress, key)
-        new = _changed_since(s, before)
-    # Only what changed goes to the ops store: the live path records the same lines a
-    # replay would, without re-reading the whole history every step.
+        bound = step_bound(s, max_days) if max_days else None
+        if bound is not None and (until is None or until > bound):
+            until = bound
+        else:
+            bound = None
+        summary, run = _run(s, deployment, until, progress, key)
+    # The engine rewrites only the lines of employees whose findings changed and says
+    # which lines are new or differ: only those go to the ops store, as a replay's would.
+    new = run.changed_lines
     recorded = record_lines(deployment, new) if new and record else None
-    return DetectStep(summary=summary, new_lines=new, recorded=recorded)
-
-
-# Lines of the history as they stood before a step, compared in DuckDB: a step changes a
-# handful of lines, and decoding the whole history into records twice per step to find
-# them costs more than the step itself once the history is long.
-_BEFORE = "alerts_before_step"
-
-
-def _snapshot(store: Store) -> str | None:
-    if not store.has_table("alerts"):
-        return None
-    store.con.execute(f"CREATE OR REPLACE TEMP TABLE {_BEFORE} AS SELECT * FROM alerts")
-    return _BEFORE
-
-
-def _changed_since(store: Store, before: str | None) -> list[Alert]:
-    """History lines that are new or differ in any field from the snapshot."""
-    if before is None:
-        return read_alert_history(store)
-    try:
-        return read_alert_history(
-            store,
-            f"(alert_id, revision) IN (SELECT alert_id, revision FROM "
-            f"(SELECT * FROM alerts EXCEPT SELECT * FROM {before}))",
-        )
-    finally:
-        store.con.execute(f"DROP TABLE IF EXISTS {before}")
+    return DetectStep(summary=summary, new_lines=new, recorded=recorded, caught_up=bound is None)
 
 
 def detect(
@@ -126,7 +111,7 @@ def detect(
     with deployment.open_ops() as ops:
         deployment = with_applied_suppressions(deployment, ops)
     with deployment.using(store, create=False) as s:
-        summary = _run(s, deployment, until, progress)
+        summary, _ = _run(s, deployment, until, progress)
         if alerts_out is not None:
             write_alerts_jsonl(read_alert_history(s), alerts_out)
         return DetectionReport(

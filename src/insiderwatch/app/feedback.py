@@ -20,7 +20,7 @@ from insiderwatch.contract.console import (
     SuppressionProposal,
 )
 from insiderwatch.detect.config import DetectionConfig, Suppression
-from insiderwatch.detect.engine import read_findings
+from insiderwatch.detect.history import read_findings
 from insiderwatch.detect.risk import score_findings
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store

@@ -16,6 +16,7 @@ from insiderwatch.cli import (  # noqa: F401  (registers the commands)
     respond,
     serve,
     sources,
+    store,
     unmask,
 )
 from insiderwatch.cli.app import app

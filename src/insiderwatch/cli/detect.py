@@ -227,7 +227,7 @@ def _print_routine(found) -> None:
         table.add_row(escape(f.group), escape(f"{f.action} {f.app}{dest}"), doers,
                       f"{f.employee_days or '-'}", f"{median} / {f.max_records:,}", hours)  # fmt: skip
     out.print(table)
-    if found.investigating or found.portfolios:
+    if found.investigating or found.investigating_similar or found.portfolios:
         work = Table(title="Casework learned as of " + str(found.day))
         work.add_column("learned")
         work.add_column("peer group / team")
@@ -235,6 +235,10 @@ def _print_routine(found) -> None:
         for group in found.investigating:
             work.add_row("investigates", escape(group),
                          "every customer looked at under the employee's own case")  # fmt: skip
+        for v in found.investigating_similar:
+            work.add_row("investigates (similar)", escape(f"{v.group} ({v.staff} staff)"),
+                         escape(f"as {v.similar_to} does: its work is theirs "
+                                f"(cosine >= {v.min_similarity:.2f})"))  # fmt: skip
         for p in found.portfolios:
             sellers = ", ".join(p.sellers[:5]) + (
                 f" (+{len(p.sellers) - 5})" if len(p.sellers) > 5 else ""
@@ -242,12 +246,18 @@ def _print_routine(found) -> None:
             work.add_row("portfolio", escape(p.team), escape(f"buyers of {sellers}"))
         out.print(work)
     if found.allowances:
-        allowed = Table(title="Case-less look-ups allowed per peer group as of " + str(found.day))
-        allowed.add_column("peer group")
+        allowed = Table(title="Case-less look-ups allowed per group as of " + str(found.day))
+        allowed.add_column("level")
+        allowed.add_column("peer group / role")
         allowed.add_column("doers", justify="right")
         allowed.add_column("allowance per employee in the window", justify="right")
         for a in found.allowances:
-            allowed.add_row(escape(a.group), f"{a.doers} of {a.staff}", f"{a.allowance:,}")
+            allowed.add_row(a.level, escape(a.group), f"{a.doers} of {a.staff}",
+                            f"{a.allowance:,}")  # fmt: skip
+        for b in found.borrowed:
+            allowed.add_row("similar", escape(f"{b.group} ({b.staff} staff)"),
+                            escape(f"works like {b.similar_to} (cosine >= {b.min_similarity:.2f})"),
+                            f"{b.allowance:,}")  # fmt: skip
         out.print(allowed)
     days = Table(title="Alerts a deployment would have opened per day")
     for col in ("day", "alerts", "critical", "high", "medium", "low"):

@@ -135,6 +135,9 @@ class DetectStep(msgspec.Struct, kw_only=True, frozen=True):
         SyncReport | None,
         _doc("Those lines recorded in the operational store for triage (None: no new lines)."),
     ] = None
+    caught_up: Annotated[
+        bool, _doc("False when the step stopped at its day limit and later events wait.")
+    ] = True
 
 
 class ExplainedShare(msgspec.Struct, kw_only=True, frozen=True):
@@ -183,3 +186,18 @@ class ReplayLine(Totals, kw_only=True, frozen=True):
 class ReplayReport(msgspec.Struct, kw_only=True, frozen=True):
     results: list[ReplayLine]
     evidence: EvidenceNote | None = None
+
+
+class CompactionReport(msgspec.Struct, kw_only=True, frozen=True):
+    """What merging small event segments into larger ones did (`insiderwatch store compact`)."""
+
+    table: str
+    segments_before: Count
+    segments_after: Count
+    merged: Annotated[Count, _doc("Small segments replaced.")]
+    written: Annotated[Count, _doc("Segments written in their place.")]
+    rows: Annotated[Count, _doc("Events rewritten (each still stored once).")]
+    waiting: Annotated[
+        Count,
+        _doc("Small segments of batches detection has not read yet: they merge after it has."),
+    ]

@@ -18,6 +18,12 @@ more than ``min_employees`` of them reached; the group has one when at least
 ``min_employees`` made such look-ups on ``min_days`` days and its history goes back
 ``learning_days`` (the routine's thresholds). So one insider, or a pair, can never make
 their own allowance, and a group where few look anything up without a case has none.
+Staff whose peer group is too small to learn from (fewer than ``min_employees`` active)
+fall back to their role's, learned the same way across teams (``allowance:role``); when
+that is too small as well, to the allowance of the peer group whose work theirs
+resembles (:mod:`~insiderwatch.detect.similar`, ``allowance:similar``): the only manager
+of a team who looks customers up the way support agents do gets the agents' usual,
+spent the same way.
 
 The allowance is spent in time order and over the whole window, not per day, and every
 look-up the employee made in the window counts against it, explained or not: someone
@@ -37,7 +43,7 @@ from insiderwatch.detect.config import DetectionConfig
 _CANDIDATES_SQL = """
 CREATE OR REPLACE TEMP TABLE step_lookups AS
 WITH candidates AS (
-  SELECT event_id, employee_id, peer_group, time, customer_ids, surname, home_postcode
+  SELECT event_id, employee_id, role, peer_group, time, customer_ids, surname, home_postcode
   FROM step_events
   WHERE in_step AND NOT explained AND policy IS NULL AND action IN ('view', 'search')
     AND len(customer_ids) BETWEEN 1 AND $targeted
@@ -52,11 +58,12 @@ singled_out AS (  -- a VIP, a namesake or neighbour, a canary: never a usual loo
      OR (cu.surname <> '' AND lower(cu.surname) = lower(c.surname))
      OR (cu.postcode <> '' AND cu.postcode = c.home_postcode)
 )
-SELECT event_id, employee_id, peer_group, time, len(customer_ids) AS looks
+SELECT event_id, employee_id, role, peer_group, time, len(customer_ids) AS looks
 FROM candidates ANTI JOIN singled_out USING (event_id)
 """
 
-# Each peer group's allowance over the baseline window, learned from earlier days.
+# Every peer group's and role's allowance over the baseline window, learned from earlier
+# days: NULL for a group with too few doers or too short a history (its usual is none).
 _LEARN_SQL = """
 CREATE OR REPLACE TEMP TABLE step_allowance AS
 WITH hist AS (  -- a day with a critical finding teaches nothing about the usual
@@ -65,43 +72,63 @@ WITH hist AS (  -- a day with a critical finding teaches nothing about the usual
     AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = a.employee_id
                     AND f.day = a.day AND f.critical)
 ),
-staff AS (  -- the group's staff active in the window, and when each was first seen
-  SELECT peer_group, employee_id, min(day) AS first_day
+staff AS (  -- the staff active in the window, and when each was first seen
+  SELECT peer_group, employee_id, any_value(role) AS role, min(day) AS first_day
   FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
 ),
 totals AS (  -- each one's look-ups in the window: none at all for many
-  SELECT s.peer_group, s.first_day, coalesce(h.total, 0) AS total,
+  SELECT s.peer_group, s.role, s.first_day, coalesce(h.total, 0) AS total,
          coalesce(h.days, 0) >= $min_days AS doer
   FROM staff s LEFT JOIN (
     SELECT peer_group, employee_id, sum(lookups) AS total,
            count(*) FILTER (WHERE lookups > 0) AS days
     FROM hist GROUP BY ALL
   ) h USING (peer_group, employee_id)
+),
+levels AS (
+  SELECT 'peer' AS level, peer_group AS grp, first_day, total, doer FROM totals
+  UNION ALL
+  SELECT 'role', role, first_day, total, doer FROM totals
 )
-SELECT peer_group, count(*) FILTER (WHERE doer) AS doers, count(*) AS staff,
-       -- never more than min_employees of them reached: one or two can't raise it
-       least(quantile_disc(total, $quantile),
-             list_sort(list(total), 'DESC')[$min_employees])::BIGINT AS allowance
-FROM totals GROUP BY peer_group
-HAVING $day - min(first_day) >= $learn AND count(*) FILTER (WHERE doer) >= $min_employees
+SELECT level, grp, count(*) FILTER (WHERE doer) AS doers, count(*) AS staff,
+       CASE WHEN $day - min(first_day) >= $learn
+             AND count(*) FILTER (WHERE doer) >= $min_employees
+            -- never more than min_employees of them reached: one or two can't raise it
+            THEN least(quantile_disc(total, $quantile),
+                       list_sort(list(total), 'DESC')[$min_employees])::BIGINT
+       END AS allowance
+FROM levels WHERE grp IS NOT NULL GROUP BY level, grp
 """
 
 # Spend the allowance in time order: every look-up the employee made in the window
-# counts (explained or not), then this day's one event at a time.
+# counts (explained or not), then this day's one event at a time. The most particular
+# level large enough to learn from decides: the peer group, the role, a similar group.
 _EXPLAIN_SQL = """
-UPDATE step_events e SET explanation = 'allowance', explained = TRUE
+UPDATE step_events e SET explanation = x.explanation, explained = TRUE
 FROM (
-  SELECT l.event_id FROM (
+  SELECT l.event_id, l.explanation FROM (
     SELECT l.*, sum(l.looks) OVER (PARTITION BY l.employee_id ORDER BY l.time, l.event_id)
-             AS running
+             AS running,
+           CASE WHEN p.staff >= $min_employees THEN p.allowance
+                WHEN r.staff >= $min_employees THEN r.allowance
+                ELSE s.allowance END AS allowance,
+           CASE WHEN p.staff >= $min_employees THEN 'allowance'
+                WHEN r.staff >= $min_employees THEN 'allowance:role'
+                ELSE 'allowance:similar' END AS explanation
     FROM step_lookups l
+    LEFT JOIN step_allowance p ON p.level = 'peer' AND p.grp = l.peer_group
+    LEFT JOIN step_allowance r ON r.level = 'role' AND r.grp = l.role
+    LEFT JOIN (  -- the most similar group with one (detect/similar.py)
+      SELECT m.employee_id, m.peer_group, arg_max(a.allowance, m.cosine) AS allowance
+      FROM step_similar m JOIN step_allowance a ON a.level = 'peer' AND a.grp = m.grp
+      WHERE a.allowance IS NOT NULL GROUP BY ALL
+    ) s ON s.employee_id = l.employee_id AND s.peer_group = l.peer_group
   ) l
-  JOIN step_allowance g USING (peer_group)
   LEFT JOIN (
     SELECT employee_id, sum(lookups) AS used FROM allowance_days
     WHERE day >= $b0 AND day < $day GROUP BY ALL
   ) u USING (employee_id)
-  WHERE coalesce(u.used, 0) + l.running <= g.allowance
+  WHERE coalesce(u.used, 0) + l.running <= l.allowance
 ) x
 WHERE e.event_id = x.event_id
 """
@@ -109,14 +136,15 @@ WHERE e.event_id = x.event_id
 _RECORD_SQL = """
 INSERT OR REPLACE INTO allowance_days
 SELECT l.employee_id, $day, any_value(l.peer_group), sum(l.looks),
-       coalesce(sum(l.looks) FILTER (WHERE e.explanation = 'allowance'), 0)
+       coalesce(sum(l.looks) FILTER (WHERE starts_with(e.explanation, 'allowance')), 0)
 FROM step_lookups l JOIN step_events e USING (event_id)
 GROUP BY l.employee_id
 """
 
 
 def learn_allowances(con, cfg: DetectionConfig, params: dict) -> None:
-    """Write each peer group's allowance in force on ``$day`` to ``step_allowance``."""
+    """Write the allowances in force on ``$day`` per peer group and role to
+    ``step_allowance`` (a similar group's are read through ``step_similar``)."""
     a, r = cfg.allowance, cfg.routine
     execute(
         con,
@@ -132,7 +160,7 @@ def explain_by_allowance(con, cfg: DetectionConfig, params: dict) -> None:
     if not cfg.allowance.enabled:
         return
     learn_allowances(con, cfg, params)
-    execute(con, _EXPLAIN_SQL, params)
+    execute(con, _EXPLAIN_SQL, {**params, "min_employees": cfg.routine.min_employees})
 
 
 def record_lookups(con, params: dict) -> None:

@@ -13,8 +13,9 @@ latest event and redone on the next run, which replaces its findings. Late event
 batch whose events fall before the watermark) and a changed configuration rewind the
 engine to the first affected day. A detector whose version (a hash of its query and
 configuration, :mod:`~insiderwatch.detect.catalog`) changed has its findings recomputed
-from the first day, alone: the shared state and the other detectors' findings stay. The
-alert history is recomputed from all findings at the end (:mod:`~insiderwatch.detect.risk`).
+from the first day, alone: the shared state and the other detectors' findings stay. At the
+end the alert history of the employees whose findings changed is recomputed
+(:mod:`~insiderwatch.detect.history`, :mod:`~insiderwatch.detect.risk`).
 """
 
 from __future__ import annotations
@@ -24,10 +25,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import msgspec
-import pyarrow as pa
-
-from insiderwatch.contract import Alert, Finding
+from insiderwatch.contract import Alert
 from insiderwatch.detect.allowance import record_lookups
 from insiderwatch.detect.base import (
     BASELINE_COLUMNS,
@@ -41,7 +39,11 @@ from insiderwatch.detect.casework import record_casework
 from insiderwatch.detect.catalog import content_version, shared_fingerprint
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.explain import UNEXPLAINED_WIDE_SEARCH, UNLISTED_ROWS_WEIGHT, build_step
-from insiderwatch.detect.risk import score_findings
+from insiderwatch.detect.history import (
+    NOTHING_REWRITTEN,
+    FindingsBefore,
+    update_history,
+)
 from insiderwatch.detect.routine import record_flows
 from insiderwatch.detect.rules import load_rules
 from insiderwatch.detect.state import DAILY_TABLES, reset_if_outdated
@@ -63,6 +65,10 @@ class DetectionRun:
     alerts: int = 0
     rewound: str | None = None
     per_detector: dict[str, int] = field(default_factory=dict)
+    # Alert-history lines the run added or changed (history order), and how many
+    # employees' lines it recomputed (None: everyone's).
+    changed_lines: list[Alert] = field(default_factory=list)
+    rescored: int | None = None
 
 
 def active_detectors(cfg: DetectionConfig) -> list[Detector]:
@@ -93,6 +99,19 @@ def _first_day(store: Store, fingerprint: str) -> tuple[dt.date | None, str | No
     if late is not None and late.date() < day:
         return late.date(), f"late events from {late.date()}: replaying from there"
     return day, None
+
+
+def step_bound(store: Store, days: int) -> dt.datetime | None:
+    """The last instant of the ``days``-th day from the watermark, where a run that should
+    cover at most that many days stops; None when every event is before it (or nothing
+    was detected yet). A run stopped there completes its days: none is redone later."""
+    watermark = store.meta("detect_watermark")
+    if watermark is None:
+        return None
+    bound = _utc_day_start(dt.date.fromisoformat(watermark) + days * DAY)
+    bound -= dt.timedelta(microseconds=1)
+    latest = store.scalar("SELECT max(time) FROM access")
+    return bound if latest is not None and latest > bound else None
 
 
 def _learning_ends(store: Store, cfg: DetectionConfig) -> dt.date:
@@ -129,7 +148,7 @@ def run_detection(
     if until is not None and latest is not None:
         latest = min(latest, until)
     if first is None or latest is None:
-        _write_alerts(store, cfg, key)
+        _history_only(store, run, cfg, key, NOTHING_REWRITTEN)
         return run
     begin = first
     if stale and stored:
@@ -138,10 +157,14 @@ def run_detection(
             run.rewound = f"changed detector(s) {', '.join(d.id for d in stale)}: recomputing"
     last = latest.date()
     if begin > last:
-        run.alerts = _write_alerts(store, cfg, key)
+        _history_only(store, run, cfg, key, NOTHING_REWRITTEN)
         return run
     con.execute("BEGIN")
     try:
+        # The findings this run may rewrite, to rescore afterwards only the employees whose
+        # findings changed; a detector changed or gone rewrites them on every day.
+        everywhere = stale or set(stored) != set(versions)
+        before = FindingsBefore.keep(con, None if everywhere else begin)
         _forget(con, first, stale, list(versions))
         # One scan of the event segments for the whole run, sorted by time so each step
         # reads only its own blocks, instead of one scan of every segment per step.
@@ -180,6 +203,8 @@ def run_detection(
             "detect_last_batch",
             str(store.scalar("SELECT coalesce(max(batch_id), 0) FROM event_segments")),
         )
+        # In the same transaction as the findings, so the two never disagree in the store.
+        _record_history(store, run, cfg, key, before)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -187,8 +212,24 @@ def run_detection(
     finally:
         con.execute("DROP TABLE IF EXISTS run_events")
     run.first_day, run.last_day = begin, last
-    run.alerts = _write_alerts(store, cfg, key)
     return run
+
+
+def _record_history(store, run: DetectionRun, cfg, key, before: FindingsBefore) -> None:
+    update = update_history(store, cfg, key, before)
+    run.alerts, run.changed_lines, run.rescored = update.alerts, update.changed, update.rescored
+
+
+def _history_only(store, run: DetectionRun, cfg, key, before: FindingsBefore) -> None:
+    """The alert history after a run that stepped no day (the risk settings, suppressions
+    or departure dates may still have changed)."""
+    store.con.execute("BEGIN")
+    try:
+        _record_history(store, run, cfg, key, before)
+        store.con.execute("COMMIT")
+    except BaseException:
+        store.con.execute("ROLLBACK")
+        raise
 
 
 def _forget(con, first: dt.date, stale: list[Detector], active: list[str]) -> None:
@@ -325,51 +366,3 @@ LEFT JOIN contact k USING (employee_id)
 WHERE e.in_step
 GROUP BY e.employee_id
 """
-
-
-def read_findings(con) -> list[Finding]:
-    """Every stored finding as a contract record, in the order the risk engine reads them."""
-    cur = con.execute(
-        """SELECT finding_id, detector, detector_version, employee_id, time AS detected_at,
-                  first_time AS window_start, severity, critical, points, reason, event_ids,
-                  customer_ids, measure, observed, threshold, own_usual, peer_usual,
-                  suppressed_by
-           FROM findings ORDER BY time, employee_id, detector, finding_id"""
-    )
-    names = [d[0] for d in cur.description]
-    return [Finding(**dict(zip(names, row, strict=True))) for row in cur.fetchall()]
-
-
-_ALERT_COLUMNS = tuple(f.name for f in msgspec.structs.fields(Alert))
-
-
-def _write_alerts(store: Store, cfg: DetectionConfig, key: HashKey) -> int:
-    """Recompute the alert history from the findings; returns how many alerts it holds."""
-    con = store.con
-    departs = dict(
-        con.execute(
-            "SELECT employee_id, departs_on FROM employees WHERE departs_on IS NOT NULL"
-        ).fetchall()
-    )
-    history, suppressed = score_findings(read_findings(con), departs, cfg, key)
-    cols = ", ".join(_ALERT_COLUMNS)
-    con.execute("BEGIN")
-    try:
-        con.execute("UPDATE findings SET suppressed_by = NULL")
-        if suppressed:
-            con.executemany(
-                "UPDATE findings SET suppressed_by = ? WHERE finding_id = ?",
-                [(reason, fid) for fid, reason in suppressed.items()],
-            )
-        con.execute("DELETE FROM alerts")
-        if history:
-            con.register(
-                "history", pa.Table.from_pylist([msgspec.structs.asdict(a) for a in history])
-            )
-            con.execute(f"INSERT INTO alerts ({cols}) SELECT {cols} FROM history")
-            con.unregister("history")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return len({a.alert_id for a in history})

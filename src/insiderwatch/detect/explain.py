@@ -10,12 +10,16 @@ every step. An access (one event, one customer shown) is explained, in this orde
                    customer, or any open case of theirs in an investigating group;
 ``portfolio``      the customer bought from a seller in the employee's team's portfolio;
 ``case_search``    an investigating group's view of a customer the employee's own
-                   explained search returned shortly before;
+                   explained search returned shortly before (both ``:similar`` for
+                   staff of a group too small to learn from who work like an
+                   investigating group, see :mod:`~insiderwatch.detect.similar`);
 ``policy:ROLE`` / ``policy:ROLE@APP``   a role policy configured by the company;
 ``routine``        a flow most of the employee's peer group does regularly (learned, see
                    :mod:`~insiderwatch.detect.routine`);
 ``allowance``      a case-less look-up within the few most of the peer group make over
-                   the baseline window (learned, see :mod:`~insiderwatch.detect.allowance`).
+                   the baseline window (learned, see :mod:`~insiderwatch.detect.allowance`);
+                   ``allowance:role`` / ``allowance:similar`` when a group too small to
+                   learn one took its role's or a similar group's.
 
 Investigating groups and team portfolios are learned from earlier days' case work
 (:mod:`~insiderwatch.detect.casework`), never from role names.
@@ -30,13 +34,17 @@ from insiderwatch.detect.allowance import explain_by_allowance
 from insiderwatch.detect.base import execute, matches_any, sql_list
 from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params, explain_drilldown
 from insiderwatch.detect.config import DetectionConfig
-from insiderwatch.detect.routine import explain_by_routine
+from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
 
 # A touch's weight for the sensitivity of what was exposed; contact details together
 # (email and phone: what sellers and spammers buy) weigh more than their parts.
 FIELD_WEIGHTS = {"name": 0.5, "email": 1.5, "phone": 1.5, "address": 1.0, "payment": 3.0,
                  "orders": 0.5, "notes": 0.5}  # fmt: skip
 CONTACT_BONUS = 1.0
+
+# What explains one customer shown by an access, in the order they are tried.
+TOUCH_REASONS = ("own_case", "callback", "team_case", "case_linked", "case_linked:similar",
+                 "portfolio")  # fmt: skip
 
 # Peers: same role in the same family of teams ("fraud-6" and "fraud-10"), over the
 # employees table aliased ``e`` (the console lists and filters by the same groups).
@@ -66,6 +74,12 @@ def build_step(con, cfg: DetectionConfig, step: dict, source: str = "access") ->
     [lookback_start ``$ls``, end ``$e``); rows at or after ``$s`` are this step's
     (``in_step``). ``step`` holds the step's parameters (``StepContext.params``).
 
+    The lookback (rows before ``$s``) is kept only for the employees whose step reads
+    it: those with outbound data in the step (what they looked up before sending it) and
+    those of investigating groups (their views follow their earlier searches). Nothing
+    else reads it, and every explanation depends on the employee's own events only, so
+    the others' lookback would be half of every step's work for nothing.
+
     Cases are read as known at ``end``: case rows opened later do not exist yet, and a
     close time after ``end`` is not known yet (the case is still open).
     """
@@ -81,6 +95,7 @@ def build_step(con, cfg: DetectionConfig, step: dict, source: str = "access") ->
         "portfolio_roles": list(x.portfolio_roles),
     }
     policy_apps = [f"{role}@{app}" for role, apps in x.policy_apps.items() for app in apps]
+    params.update(casework_params(con, cfg, step))
     execute(
         con,
         """
@@ -111,12 +126,15 @@ SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
        END AS policy
 FROM {source} a JOIN employees e USING (employee_id)
 WHERE a.time >= $ls AND a.time < $e
+  AND (a.time >= $s
+       OR list_contains($investigating::VARCHAR[], {PEER_GROUP})
+       OR list_contains($investigating_staff::VARCHAR[], a.employee_id)
+       OR a.employee_id IN (SELECT employee_id FROM {source}
+                            WHERE time >= $s AND time < $e AND action IN {OUTBOUND}))
 )
 """,
         params,
     )
-    learned = casework_params(con, cfg, step)
-    params.update(learned)
     execute(
         con,
         f"""
@@ -143,13 +161,18 @@ managed AS (
   WHERE t.time BETWEEN c.opened_at - to_minutes($before)
                    AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_hours($sup)
 ),
-linked AS (
-  SELECT DISTINCT t.event_id, t.customer_id
+linked AS (  -- similar: only as staff working like an investigating group (similar.py)
+  SELECT t.event_id, t.customer_id,
+         NOT bool_or(c.customer_id = t.customer_id
+                     OR list_contains($investigating::VARCHAR[], t.peer_group)
+                     OR {matches_any(x.investigation_roles, "t.role", "t.team")}) AS similar
   FROM touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
   WHERE t.time BETWEEN c.opened_at - to_minutes($before)
                    AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_minutes($after)
     AND (c.customer_id = t.customer_id OR list_contains($investigating::VARCHAR[], t.peer_group)
+         OR list_contains($investigating_staff::VARCHAR[], t.employee_id)
          OR {matches_any(x.investigation_roles, "t.role", "t.team")})
+  GROUP BY ALL
 ),
 team_sellers AS (  -- each team's portfolio, learned from its past cases
 {TEAM_SELLERS_SQL}
@@ -165,7 +188,8 @@ SELECT t.*, {weight_expr("t.fields")} * least(1.0, $targeted / greatest(t.breadt
        CASE WHEN o.own_case THEN 'own_case'
             WHEN o.callback THEN 'callback'
             WHEN m.event_id IS NOT NULL THEN 'team_case'
-            WHEN l.event_id IS NOT NULL THEN 'case_linked'
+            WHEN l.event_id IS NOT NULL
+                 THEN CASE WHEN l.similar THEN 'case_linked:similar' ELSE 'case_linked' END
             WHEN p.event_id IS NOT NULL THEN 'portfolio'
        END AS touch_explanation,
        NULL::VARCHAR AS explanation, FALSE AS explained
@@ -182,10 +206,12 @@ LEFT JOIN portfolio p USING (event_id, customer_id)
     # Learned routine comes after business reasons, before the copy onto touches.
     execute(
         con,
-        """
+        f"""
 UPDATE step_events e SET explanation = x.any_reason, explained = TRUE
 FROM (
-  SELECT event_id, any_value(touch_explanation) AS any_reason,
+  SELECT event_id,  -- the first reason in the order above, whichever customer has it
+         arg_min(touch_explanation, list_position({sql_list(TOUCH_REASONS)}, touch_explanation))
+           AS any_reason,
          bool_and(touch_explanation IS NOT NULL) AS all_explained
   FROM step_touch GROUP BY event_id
 ) x

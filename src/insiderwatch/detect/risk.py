@@ -16,8 +16,9 @@ The output is a history, not a snapshot: one line when the alert opens and one e
 later findings change it, every line stamped with the time of the findings that made it.
 A line therefore never cites evidence later than its own ``detected_at``, and the alert id
 (a keyed hash of employee + opening time) is the same in every replay with the same key. Suppressed findings are kept,
-marked, and bring no points. The computation is a pure function of the findings, so it
-is simply redone after every run: replay and live give the same history.
+marked, and bring no points. The computation is a pure function of each employee's
+findings, so after a run it is redone for the employees whose findings changed
+(:mod:`~insiderwatch.detect.history`): replay and live give the same history.
 """
 
 from __future__ import annotations
@@ -86,12 +87,16 @@ class Episode:
         )
 
 
-def _suppression(cfg: DetectionConfig, f: Finding) -> str | None:
+def suppression_of(
+    cfg: DetectionConfig, employee_id: str, detector: str, detected_at: datetime
+) -> str | None:
+    """Why a finding of ``detector`` on ``employee_id`` at ``detected_at`` is suppressed
+    (the first suppression that covers it), or None."""
     for s in cfg.suppressions:
         if (
-            s.employee_id == f.employee_id
-            and s.detector in ("*", f.detector)
-            and f.detected_at.date() <= s.until
+            s.employee_id == employee_id
+            and s.detector in ("*", detector)
+            and detected_at.date() <= s.until
         ):
             return f"{s.reason} (until {s.until}{', ' + s.author if s.author else ''})"
     return None
@@ -171,7 +176,7 @@ def score_findings(
     suppressed: dict[str, str] = {}
     changed: dict[str, Episode] = {}
     for i, f in enumerate(findings):
-        reason = _suppression(cfg, f)
+        reason = suppression_of(cfg, f.employee_id, f.detector, f.detected_at)
         if reason:
             suppressed[f.finding_id] = reason
         elif (episode := scorer.add(f)) is not None:

@@ -5,8 +5,10 @@ A step is exactly what ``insiderwatch detect`` does (``detect_step``: from the w
 to the latest event, late events rewinding it), so the live alert history is the history a
 replay of the same events gives. It runs on the writer thread (it writes the engine's
 state) when ``detect_after_events`` events have been loaded, or ``detect_interval_seconds``
-after the first event it has not seen yet but no sooner than the last step took after it
-ended (so detection holds the writer at most about half the time while events stream).
+after the first event it has not seen yet. While loads wait in the writer's queue, a step
+also waits as long as the last one took after it ended (so detection holds the writer at
+most about half the time while the queue is full); with nothing waiting it does not, since
+resting would only delay the alert.
 
 Publishing is at least once, and each sink is idempotent on (alert_id, revision): a line is
 marked published in the store only after every sink took it; a sink that fails (the ops
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -126,16 +129,22 @@ class LiveDetection:
         interval: float = 0.5,
         after_events: int = 20_000,
         retry_max: float = 30.0,
+        backlog: Callable[[], int] = lambda: 0,
+        days_per_step: int = 1,
     ) -> None:
         self.deployment, self.sinks, self.metrics = deployment, sinks, metrics
         self.key = key  # the service's hashing key (alert ids are keyed with it)
+        self.backlog = backlog  # loads waiting for the writer
+        # A backlog of several days is detected (and its alerts published) a day at a
+        # time: the first day's alerts need not wait for the last day's detection.
+        self.days_per_step = days_per_step
         self.interval, self.after_events, self.retry_max = interval, max(1, after_events), retry_max
         self.new_events = 0
         self.waiting_since: float | None = None  # first event loaded since the last step
         self.retry_at: float | None = None  # when publishing failed: try again then
         self.failures = 0
         self.steps = 0
-        # While events keep coming, the next step waits at least as long as the last one
+        # While loads are waiting, the next step waits at least as long as the last one
         # took, so detection holds the writer at most half the time and loading keeps up.
         self.rest_until = 0.0
 
@@ -151,7 +160,9 @@ class LiveDetection:
         waits = []
         if self.waiting_since is not None:
             self.metrics.lag.set(now - self.waiting_since)
-            due_at = max(self.waiting_since + self.interval, self.rest_until)
+            due_at = self.waiting_since + self.interval
+            if self.backlog() > 0:
+                due_at = max(due_at, self.rest_until)
             waits.append(0.0 if self.new_events >= self.after_events else due_at - now)
         if self.retry_at is not None:
             waits.append(self.retry_at - now)
@@ -163,8 +174,16 @@ class LiveDetection:
             self.new_events, self.waiting_since = 0, None
             try:
                 # Its lines reach the ops store through publishing below (the ops sink).
-                detect_step(self.deployment, store=store, record=False, key=self.key)
+                step = detect_step(
+                    self.deployment,
+                    store=store,
+                    record=False,
+                    key=self.key,
+                    max_days=self.days_per_step,
+                )
                 self.steps += 1
+                if not step.caught_up:  # the next step is due at once
+                    self.new_events, self.waiting_since = arrived, began
             except Exception as exc:
                 # The step failed: it runs again at the next interval (a step with
                 # nothing new is cheap) and publishing below retries any lines.

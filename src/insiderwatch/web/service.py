@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from insiderwatch.app.collect import StoreSink, collectors_for
+from insiderwatch.app.compact import compaction_limits
 from insiderwatch.app.contain import StoreSubjects
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.keys import ingest_key
@@ -65,6 +66,7 @@ class Service:
             key=self.key,
             interval=settings.detect_interval_seconds,
             after_events=settings.detect_after_events,
+            backlog=lambda: self.writer.pending,
         )
         self.writer = Writer(
             deployment,
@@ -78,8 +80,8 @@ class Service:
             Sealer(deployment),
             Compactor(
                 self.metrics,
+                *compaction_limits(settings),
                 min_segments=settings.compact_min_segments,
-                small_rows=max(settings.batch_rows // 4, 1),
             ),
         ]
         sink = StoreSink(deployment, self.key, write=self._write, on_loaded=self._count)

@@ -58,7 +58,6 @@ def show(
         return render(request, "error.html", viewer, status=404, title="No such case",
                       message=str(exc))  # fmt: skip
     actions = containment_for(console.ops, [a.alert_id for a in dossier.alerts])
-    breach, breach_problem = _breach(console, viewer, case_id)
     return render(
         request,
         "case.html",
@@ -75,23 +74,35 @@ def show(
         shown=names_for(console, viewer),
         problem=problem,
         may_scope=viewer.role in BREACH,
-        breach=breach,
-        breach_problem=breach_problem,
-        field_label=lambda f: f.replace("_", " "),
     )
 
 
-def _breach(console, viewer: Viewer, case_id: int) -> tuple[ScopeSummary | None, str]:
-    """The case's breach scope for the roles that act on one (audited), or why there is
-    none (a case whose alerts detection no longer holds)."""
-    if viewer.role not in BREACH:
-        return None, ""
-    try:
-        with console.service.reading() as store:
-            return case_breach_scope(console.ops, store, case_id, actor=viewer.name,
-                                     pseudonym_of=console.service.pseudonyms.of), ""  # fmt: skip
-    except InsiderwatchError as exc:
-        return None, str(exc)
+def scope_page(
+    request: Request, viewer: Viewer, case_id: int, *, problem: str = "", status: int = 200
+) -> Response:
+    """The case's breach scope (audited ``breach.scope`` before any event is read), or why
+    there is none (a case whose alerts detection no longer holds). A page of its own, so
+    the case page stays quick and a reading of the scope is a deliberate, audited act."""
+    console = console_of(request)
+    breach: ScopeSummary | None = None
+    if not problem:
+        try:
+            with console.service.reading() as store:
+                breach = case_breach_scope(console.ops, store, case_id, actor=viewer.name,
+                                           pseudonym_of=console.service.pseudonyms.of)  # fmt: skip
+        except InsiderwatchError as exc:
+            problem = str(exc)
+    return render(request, "case_scope.html", viewer, status=status,
+                  title=f"Breach scope of case {case_id}", case_id=case_id, breach=breach,
+                  breach_problem=problem,
+                  field_label=lambda f: f.replace("_", " "))  # fmt: skip
+
+
+@pages.get("/cases/{case_id}/scope", roles=BREACH)
+def case_scope(
+    request: Request, case_id: int, viewer: Annotated[Viewer, Depends(current_viewer)]
+) -> Response:
+    return scope_page(request, viewer, case_id)
 
 
 @pages.get("/cases/{case_id}", roles=TRIAGE)
@@ -189,7 +200,7 @@ def breach_download(
             data = case_breach_files(console.ops, store, case_id, actor=viewer.name,
                                      pseudonym_of=console.service.pseudonyms.of)  # fmt: skip
     except InsiderwatchError as exc:
-        return show(request, viewer, case_id, problem=str(exc), status=400)
+        return scope_page(request, viewer, case_id, problem=str(exc), status=400)
     name = f"case-{case_id}-scope.zip"
     return Response(data, media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
