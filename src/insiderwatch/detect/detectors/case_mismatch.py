@@ -66,7 +66,7 @@ mismatched AS (  -- first view of each customer today under a case about someone
          arg_min(t.case_id, t.time) AS case_id
   FROM step_touch t
   WHERE t.in_step AND t.action <> 'search' AND coalesce(t.case_id, '') <> ''
-    AND (NOT t.explained OR t.explanation = 'allowance')
+    AND (NOT t.explained OR starts_with(t.explanation, 'allowance'))
     AND EXISTS (SELECT 1 FROM step_cases k WHERE k.case_id = t.case_id AND k.opened_at <= t.time)
     AND NOT EXISTS (SELECT 1 FROM step_cases k
                     WHERE k.case_id = t.case_id AND k.customer_id = t.customer_id)

@@ -82,7 +82,7 @@ caseless AS (  -- everyone's case-less targeted look-ups in the window, up to to
   FROM access a
   JOIN access_explained x USING (event_id)
   WHERE x.day >= $day - INTERVAL {c.window_days - 1} DAY AND x.day <= $day
-    AND (x.explanation IS NULL OR x.explanation = 'allowance')
+    AND (x.explanation IS NULL OR starts_with(x.explanation, 'allowance'))
     AND a.time >= $day - INTERVAL {c.window_days - 1} DAY AND a.time < $e
     AND a.action IN ('view', 'search') AND len(a.customer_ids) BETWEEN 1 AND $targeted
     AND EXISTS (SELECT 1 FROM outbound)
