@@ -104,6 +104,7 @@ class Phase:
     published: int = 0
     committed: int = 0
     seconds: float = 0.0  # first publish to last commit
+    span: float = 0.0  # first commit to last commit
     p50: float = float("nan")
     p99: float = float("nan")
     cpu: float = float("nan")  # collector CPU, % of one core
@@ -112,6 +113,14 @@ class Phase:
     @property
     def rate(self) -> float:
         return self.committed / self.seconds if self.seconds else 0.0
+
+    @property
+    def kept_up(self) -> bool:
+        """Committed as fast as offered: a loader that keeps up commits the phase's events
+        over as long as they took to send, one that falls behind over longer."""
+        return bool(
+            self.offered and self.span and self.committed / self.span >= 0.95 * self.offered
+        )
 
 
 async def publish_paced(nc, bodies: list[bytes], rate: float | None, sent_at: np.ndarray) -> None:
@@ -168,6 +177,7 @@ async def run_phase(url: str, phase: Phase, bodies: list[bytes], consumer: str, 
     ok = acked_at > 0
     phase.committed = int(ok.sum())
     phase.seconds = float(acked_at[ok].max() - began) if ok.any() else 0.0
+    phase.span = float(acked_at[ok].max() - acked_at[ok].min()) if ok.any() else 0.0
     latency = acked_at[ok] - sent_at[ok]
     if len(latency):
         phase.p50, phase.p99 = (float(x) for x in np.percentile(latency, [50, 99]))
@@ -360,6 +370,7 @@ async def run_http_phase(server: Server, phase: Phase, bodies: list[bytes]) -> P
         await clients
     phase.published = phase.committed = len(bodies)
     phase.seconds = float(acked_at.max() - began)
+    phase.span = float(acked_at.max() - acked_at.min())
     phase.p50, phase.p99 = (float(x) for x in np.percentile(acked_at - sent_at, [50, 99]))
     phase.cpu, phase.rss_mb = watched.cpu_percent(), peak
     return phase
@@ -387,10 +398,13 @@ async def nats_phases(url: str, proc, path: str, rates, batches) -> list[Phase]:
 
 
 async def forget_consumer(url: str) -> None:
-    """Delete the durable consumer of a stopped path, so that the next path's process
-    makes its own and is waited for."""
+    """Delete the durable consumer of a stopped path and empty the stream, so that the
+    next path's process makes its own consumer (and is waited for) and reads only its
+    own phases' messages."""
     nc = await nats.connect(url)
-    await nc.jetstream().delete_consumer(STREAM, DURABLE)
+    js = nc.jetstream()
+    await js.delete_consumer(STREAM, DURABLE)
+    await js.purge_stream(STREAM)
     await nc.close()
 
 
@@ -452,7 +466,7 @@ async def main_async(args: argparse.Namespace, folder: Path, url: str) -> None:
     print_table(phases, ref)
     for path in args.paths:
         mine = [p for p in phases if p.name.startswith(PATHS[path])]
-        kept = [p for p in mine if p.offered and p.rate >= 0.95 * p.offered]
+        kept = [p for p in mine if p.kept_up]
         best = max(mine, key=lambda p: p.rate)
         top = max(kept, key=lambda p: p.offered or 0, default=None)
         print(

@@ -147,6 +147,23 @@ def scenario(name: str) -> Company:
             for k in range(4):
                 c.event(ins, at(day, 11, k), "view", [f"c{200 + 4 * (day - d + 4) + k:03d}"],
                         ["email", "phone"], act=True)  # fmt: skip
+    elif name == "lookup_pace":  # four a day for a week: under the daily lines, not the weeks'
+        for day in range(d - 6, d + 1):
+            for k in range(4):
+                c.event(ins, at(day, 11, k), "view", [f"c{200 + 4 * (day - d + 6) + k:03d}"],
+                        ["name", "address"], act=True)  # fmt: skip
+    elif name == "shared_harvest":  # the insider collects, a colleague copies the list
+        harvest = [f"c{200 + k:03d}" for k in range(6)]  # too few for the colleague's volume
+        for k, cust in enumerate(harvest):
+            c.event(ins, at(d - 2 + k // 2, 11, k), "view", [cust], ["name", "address"], act=True)
+        c.event(AGENTS[1], at(d, 15), "copy", harvest, ["name", "address"],
+                destination="local", act=True)  # fmt: skip
+    elif name == "case_mismatch":  # under a colleague's real, open case about someone else
+        c.cases.append({"case_id": "k-cover", "customer_id": "c150", "employee_id": AGENTS[1],
+                        "opened_at": at(d, 10), "closed_at": at(d, 18)})  # fmt: skip
+        for k in range(3):
+            c.event(ins, at(d, 11, 5 * k), "view", [f"c{200 + k:03d}"], ["name", "address"],
+                    case_id="k-cover", act=True)  # fmt: skip
     elif name == "relationship":
         c.event(ins, at(d, 11), "view", ["rel1"], ["name", "address"], act=True)
     elif name == "vip":
@@ -185,6 +202,9 @@ SCENARIOS = (
     "account_misuse",
     "departing",
     "sustained",
+    "lookup_pace",
+    "shared_harvest",
+    "case_mismatch",
     "rule:0c6f4b0e-5a53-4c61-9a55-2d8b7f1f1a01",
     "rule:night-contact-lookups",
 )

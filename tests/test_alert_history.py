@@ -20,7 +20,7 @@ from insiderwatch.alerts import evidence_after_detection, read_alert_history, re
 from insiderwatch.contract import Alert
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.detect.config import Suppression
-from insiderwatch.detect.history import read_findings
+from insiderwatch.detect.history import FindingsBefore, read_findings, update_history
 from insiderwatch.detect.risk import alert_id
 from insiderwatch.errors import ConfigError
 from insiderwatch.ingest import ingest_dataset
@@ -262,6 +262,12 @@ def test_changing_what_scoring_reads_rescores_everyone(dataset, replayed, tmp_pa
     assert back.rescored is None and any(a.employee_id == INSIDER for a in back.changed_lines)
     assert read_findings(store.con) == read_findings(replayed.con)
     assert read_alert_history(store) == read_alert_history(replayed)
+    # Everyone rescored with nothing changed: the lines read back equal the recomputed
+    # ones, so none is offered for publishing again.
+    store.con.execute("BEGIN")
+    again = update_history(store, DetectionConfig(), KEY, FindingsBefore(None))
+    store.con.execute("COMMIT")
+    assert again.rescored is None and again.changed == []
     store.close()
     once.close()
 

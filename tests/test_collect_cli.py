@@ -1,4 +1,5 @@
-"""`insiderwatch collect`: NATS and tailing together into one store, then a summary."""
+"""`insiderwatch collect`: NATS and tailing together into one store, then a summary; the
+evidence log sealed while it runs."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ import asyncio
 import gc
 import json
 
+from insiderwatch.app.collect import StoreSink, locked, seal_periodically
+from insiderwatch.app.deployment import load_deployment
+from insiderwatch.app.ingest import ingest_records
+from insiderwatch.privacy import HashKey
 from insiderwatch.sources.streams.nats import NatsConfig
-from sample_data import write_sample
+from insiderwatch.store import Store
+from sample_data import KEY_HEX, write_sample
 from test_streams_nats import event, nats_server, publish  # noqa: F401  (the fixture)
 from test_streams_tail import MAPPING, rows, write
 
@@ -74,3 +80,35 @@ def test_collect_fails_at_once_when_nats_cannot_be_reached(cli, tmp_path):
     result = cli("collect", "--db", tmp_path / "iw.duckdb", "--nats-url", url)
     assert result.exit_code == 1
     assert f"cannot connect to NATS at {url}" in result.stderr
+
+
+def test_collectors_seal_the_evidence_log_while_they_run(tmp_path):
+    """Not only when `insiderwatch collect` stops: a collector may run for weeks."""
+    key = HashKey(bytes.fromhex(KEY_HEX))
+    deployment = load_deployment({"db": str(tmp_path / "iw.duckdb"), "hash_key": KEY_HEX})
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    sink = StoreSink(deployment, key, locked(store))
+    roster = write_sample(tmp_path / "roster", "jsonl", only=("employees",))
+    rows = (roster / "employees.jsonl").read_text().splitlines()
+    ingest_records(deployment, "employees", rows, source="t", store=store, sealed=False)
+    ingest_records(deployment, "access", [event(1).decode()], source="t", store=store,
+                   sealed=False)  # fmt: skip
+
+    def sealed() -> int:
+        read = sink.write(lambda s: s.has_table("evidence_batches") and s.scalar(
+            "SELECT coalesce(sum(leaves), 0) FROM evidence_batches"))  # fmt: skip
+        return int(read or 0)
+
+    async def run() -> tuple[int, int]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(seal_periodically(sink, stop, every=0.05))
+        for _ in range(600):  # until sealed, with the collector still running
+            if sealed():
+                break
+            await asyncio.sleep(0.05)
+        while_running = sealed()
+        stop.set()
+        return while_running, await task
+
+    assert asyncio.run(run()) == (1, 1)
+    store.close()

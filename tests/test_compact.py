@@ -13,7 +13,7 @@ from insiderwatch.privacy import HashKey
 from insiderwatch.report.evidence.audit import audit_store
 from insiderwatch.report.evidence.log import append_pending
 from insiderwatch.store import Store
-from insiderwatch.store.compact import compact_segments, tier
+from insiderwatch.store.compact import _groups, _Segment, compact_segments, tier
 from sample_data import KEY_HEX
 from test_alert_history import episode_company
 
@@ -172,3 +172,13 @@ def test_max_merges_leaves_the_rest_for_the_next_call(tmp_path):
     assert (rest.written, rest.pending) == (3, 0)
     assert store.scalar("SELECT count(DISTINCT event_id) FROM access") == len(lines)
     store.close()
+
+
+def test_groups_are_full_runs_or_runs_of_min_segments():
+    segments = [_Segment(f"s{k}", k, 50) for k in range(25)]
+    assert [len(g) for g in _groups(segments, 4, max_rows=500)] == [10, 10, 5]
+    assert [len(g) for g in _groups(segments, 6, max_rows=500)] == [10, 10]  # 5 < 6 wait
+    assert _groups(segments[:3], 4, max_rows=10**6) == []
+    # A full run of one segment has nothing to merge with.
+    big = [_Segment("a", 1, 400), _Segment("b", 2, 400), _Segment("c", 3, 50)]
+    assert [[s.path for s in g] for g in _groups(big, 2, max_rows=500)] == [["b", "c"]]

@@ -18,6 +18,7 @@ from insiderwatch.app.collect import (
     collectors_for,
     locked,
     run_collectors,
+    seal_periodically,
 )
 from insiderwatch.app.process import long_running_gc
 from insiderwatch.cli.app import (
@@ -44,7 +45,12 @@ async def _until_signal(collectors: Collectors, seconds: float | None) -> None:
         loop.call_later(seconds, stop.set)
     if collectors.nats is not None:
         await collectors.nats.connect()  # a wrong URL fails the command at once
-    await run_collectors(collectors, stop)
+    sealing = asyncio.create_task(seal_periodically(collectors.sink, stop))
+    try:
+        await run_collectors(collectors, stop)
+    finally:
+        stop.set()
+        await sealing
 
 
 def _summary(collectors: Collectors, seconds: float) -> dict:

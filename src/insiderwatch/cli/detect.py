@@ -227,7 +227,7 @@ def _print_routine(found) -> None:
         table.add_row(escape(f.group), escape(f"{f.action} {f.app}{dest}"), doers,
                       f"{f.employee_days or '-'}", f"{median} / {f.max_records:,}", hours)  # fmt: skip
     out.print(table)
-    if found.investigating or found.portfolios:
+    if found.investigating or found.investigating_similar or found.portfolios:
         work = Table(title="Casework learned as of " + str(found.day))
         work.add_column("learned")
         work.add_column("peer group / team")
@@ -235,6 +235,10 @@ def _print_routine(found) -> None:
         for group in found.investigating:
             work.add_row("investigates", escape(group),
                          "every customer looked at under the employee's own case")  # fmt: skip
+        for v in found.investigating_similar:
+            work.add_row("investigates (similar)", escape(f"{v.group} ({v.staff} staff)"),
+                         escape(f"as {v.similar_to} does: its work is theirs "
+                                f"(cosine >= {v.min_similarity:.2f})"))  # fmt: skip
         for p in found.portfolios:
             sellers = ", ".join(p.sellers[:5]) + (
                 f" (+{len(p.sellers) - 5})" if len(p.sellers) > 5 else ""

@@ -20,10 +20,10 @@ more than ``min_employees`` of them reached; the group has one when at least
 their own allowance, and a group where few look anything up without a case has none.
 Staff whose peer group is too small to learn from (fewer than ``min_employees`` active)
 fall back to their role's, learned the same way across teams (``allowance:role``); when
-that is too small as well, to the allowance of the peer group whose mix of
-(app, action) accesses theirs resembles most, with a cosine of at least
-``min_similarity`` (``allowance:similar``): the only manager of a team who looks
-customers up the way support agents do gets the agents' usual, spent the same way.
+that is too small as well, to the allowance of the peer group whose work theirs
+resembles (:mod:`~insiderwatch.detect.similar`, ``allowance:similar``): the only manager
+of a team who looks customers up the way support agents do gets the agents' usual,
+spent the same way.
 
 The allowance is spent in time order and over the whole window, not per day, and every
 look-up the employee made in the window counts against it, explained or not: someone
@@ -100,50 +100,6 @@ SELECT level, grp, count(*) FILTER (WHERE doer) AS doers, count(*) AS staff,
 FROM levels WHERE grp IS NOT NULL GROUP BY level, grp
 """
 
-# Staff whose peer group and role are both too small to learn from (a team's only
-# manager) borrow the allowance of the peer group whose work theirs most resembles: the
-# cosine of their mix of (app, action) accesses over the window and the group's (each
-# member weighing the same), at least $similar.
-_SIMILAR_SQL = """
-CREATE OR REPLACE TEMP TABLE step_allowance_similar AS
-WITH mix AS (  -- each one's share of accesses per (app, action) in the window
-  SELECT *, n / sum(n) OVER (PARTITION BY peer_group, employee_id) AS w FROM (
-    SELECT peer_group, employee_id, app, action, sum(events) AS n
-    FROM routine_days WHERE day >= $b0 AND day < $day GROUP BY ALL
-  )
-),
-groups AS (
-  SELECT m.peer_group, m.app, m.action, sum(m.w) AS w
-  FROM mix m SEMI JOIN step_allowance a
-    ON a.level = 'peer' AND a.grp = m.peer_group AND a.allowance IS NOT NULL
-  GROUP BY ALL
-),
-alone AS (
-  SELECT m.* FROM mix m JOIN employees e USING (employee_id)
-  LEFT JOIN step_allowance p ON p.level = 'peer' AND p.grp = m.peer_group
-  LEFT JOIN step_allowance r ON r.level = 'role' AND r.grp = e.role
-  WHERE coalesce(p.staff, 0) < $min_employees AND coalesce(r.staff, 0) < $min_employees
-),
-norms AS (
-  SELECT 'group' AS kind, peer_group AS id, sqrt(sum(w * w)) AS norm FROM groups GROUP BY ALL
-  UNION ALL
-  SELECT 'staff', employee_id, sqrt(sum(w * w)) FROM alone GROUP BY ALL
-),
-similarity AS (
-  SELECT s.employee_id, s.peer_group, g.peer_group AS grp,
-         sum(s.w * g.w) / (any_value(ns.norm) * any_value(ng.norm)) AS cosine
-  FROM alone s JOIN groups g USING (app, action)
-  JOIN norms ns ON ns.kind = 'staff' AND ns.id = s.employee_id
-  JOIN norms ng ON ng.kind = 'group' AND ng.id = g.peer_group
-  GROUP BY ALL
-)
-SELECT s.employee_id, s.peer_group, s.grp, s.cosine, a.allowance
-FROM (SELECT employee_id, peer_group, arg_max(grp, cosine) AS grp, max(cosine) AS cosine
-      FROM similarity GROUP BY ALL) s
-JOIN step_allowance a ON a.level = 'peer' AND a.grp = s.grp
-WHERE s.cosine >= $similar
-"""
-
 # Spend the allowance in time order: every look-up the employee made in the window
 # counts (explained or not), then this day's one event at a time. The most particular
 # level large enough to learn from decides: the peer group, the role, a similar group.
@@ -162,8 +118,11 @@ FROM (
     FROM step_lookups l
     LEFT JOIN step_allowance p ON p.level = 'peer' AND p.grp = l.peer_group
     LEFT JOIN step_allowance r ON r.level = 'role' AND r.grp = l.role
-    LEFT JOIN step_allowance_similar s
-      ON s.employee_id = l.employee_id AND s.peer_group = l.peer_group
+    LEFT JOIN (  -- the most similar group with one (detect/similar.py)
+      SELECT m.employee_id, m.peer_group, arg_max(a.allowance, m.cosine) AS allowance
+      FROM step_similar m JOIN step_allowance a ON a.level = 'peer' AND a.grp = m.grp
+      WHERE a.allowance IS NOT NULL GROUP BY ALL
+    ) s ON s.employee_id = l.employee_id AND s.peer_group = l.peer_group
   ) l
   LEFT JOIN (
     SELECT employee_id, sum(lookups) AS used FROM allowance_days
@@ -184,8 +143,8 @@ GROUP BY l.employee_id
 
 
 def learn_allowances(con, cfg: DetectionConfig, params: dict) -> None:
-    """Write the allowances in force on ``$day``: per peer group and role to
-    ``step_allowance``, borrowed from a similar group to ``step_allowance_similar``."""
+    """Write the allowances in force on ``$day`` per peer group and role to
+    ``step_allowance`` (a similar group's are read through ``step_similar``)."""
     a, r = cfg.allowance, cfg.routine
     execute(
         con,
@@ -193,9 +152,6 @@ def learn_allowances(con, cfg: DetectionConfig, params: dict) -> None:
         {**params, "quantile": a.quantile, "min_days": r.min_days, "learn": r.learning_days,
          "min_employees": r.min_employees},
     )  # fmt: skip
-    execute(
-        con, _SIMILAR_SQL, {**params, "similar": a.min_similarity, "min_employees": r.min_employees}
-    )
 
 
 def explain_by_allowance(con, cfg: DetectionConfig, params: dict) -> None:

@@ -17,6 +17,7 @@ from insiderwatch.detect.allowance import learn_allowances
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params
 from insiderwatch.detect.config import DetectionConfig, ReviewedFlow
+from insiderwatch.detect.similar import learn_similar
 from insiderwatch.store.duckdb_store import Store
 
 POLICY_HEADER = """\
@@ -85,6 +86,16 @@ class BorrowedAllowance(msgspec.Struct, kw_only=True, frozen=True):
     allowance: int
 
 
+class SimilarInvestigators(msgspec.Struct, kw_only=True, frozen=True):
+    """Staff of ``group`` (too small to learn from) who investigate because their work
+    resembles ``similar_to``'s, an investigating group (see detect/similar.py)."""
+
+    group: str
+    similar_to: str
+    staff: int
+    min_similarity: float
+
+
 class Calibration(msgspec.Struct, kw_only=True, frozen=True):
     day: dt.date | None  # the step whose routine is shown
     flows: list[LearnedFlow]
@@ -93,6 +104,7 @@ class Calibration(msgspec.Struct, kw_only=True, frozen=True):
     # investigate (their case ids explain every customer looked at under them) and
     # team portfolios. Empty when no detection with a DetectionConfig produced them.
     investigating: list[str] = []
+    investigating_similar: list[SimilarInvestigators] = []
     portfolios: list[TeamPortfolio] = []
     allowances: list[GroupAllowance] = []
     borrowed: list[BorrowedAllowance] = []
@@ -125,12 +137,14 @@ def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration
     days = [DayAlerts(day=r[0], alerts=r[1], critical=r[2], high=r[3], medium=r[4], low=r[5])
             for r in per_day]  # fmt: skip
     investigating, portfolios = _casework(store, cfg, day) if cfg and day else ([], [])
+    similar = _similar_investigators(store, investigating) if cfg and day else []
     allowances, borrowed = _allowances(store, cfg, day) if cfg and day else ([], [])
     return Calibration(
         day=day,
         flows=flows,
         alerts_per_day=days,
         investigating=investigating,
+        investigating_similar=similar,
         portfolios=portfolios,
         allowances=allowances,
         borrowed=borrowed,
@@ -144,6 +158,7 @@ def _allowances(
     if not cfg.allowance.enabled or not store.has_table("allowance_days"):
         return [], []
     step = {"day": day, "b0": day - dt.timedelta(days=cfg.baseline_days)}
+    learn_similar(store.con, cfg, step)
     learn_allowances(store.con, cfg, step)
     rows = store.con.execute(
         """SELECT level, grp, doers, staff, allowance FROM step_allowance
@@ -152,12 +167,33 @@ def _allowances(
     groups = [GroupAllowance(level=lv, group=g, doers=d, staff=s, allowance=a)
               for lv, g, d, s, a in rows]  # fmt: skip
     rows = store.con.execute(
-        """SELECT peer_group, grp, count(*), min(cosine), any_value(allowance)
-           FROM step_allowance_similar GROUP BY ALL ORDER BY ALL"""
+        """SELECT peer_group, grp, count(*), min(cosine), any_value(allowance) FROM (
+             SELECT m.employee_id, m.peer_group, arg_max(m.grp, m.cosine) AS grp,
+                    max(m.cosine) AS cosine, arg_max(a.allowance, m.cosine) AS allowance
+             FROM step_similar m JOIN step_allowance a ON a.level = 'peer' AND a.grp = m.grp
+             JOIN employees e USING (employee_id)
+             LEFT JOIN step_allowance r ON r.level = 'role' AND r.grp = e.role
+             WHERE a.allowance IS NOT NULL AND coalesce(r.staff, 0) < ?  -- no role level
+             GROUP BY ALL
+           ) GROUP BY ALL ORDER BY ALL""",
+        [cfg.routine.min_employees],
     ).fetchall()
     borrowed = [BorrowedAllowance(group=g, similar_to=to, staff=n, min_similarity=c, allowance=a)
                 for g, to, n, c, a in rows]  # fmt: skip
     return groups, borrowed
+
+
+def _similar_investigators(store: Store, groups: list[str]) -> list[SimilarInvestigators]:
+    """Who investigates by resemblance on the step ``_casework`` just learned."""
+    rows = store.con.execute(
+        """SELECT peer_group, grp, count(*), min(cosine) FROM (
+             SELECT employee_id, peer_group, arg_max(grp, cosine) AS grp, max(cosine) AS cosine
+             FROM step_similar WHERE list_contains(?, grp) GROUP BY ALL
+           ) GROUP BY ALL ORDER BY ALL""",
+        [groups],
+    ).fetchall()
+    return [SimilarInvestigators(group=g, similar_to=to, staff=n, min_similarity=c)
+            for g, to, n, c in rows]  # fmt: skip
 
 
 def _casework(

@@ -20,6 +20,10 @@ Two habits of case work explain access that the case's own customer does not:
   ``portfolio_min_cases`` of them, is in the team's portfolio, and the team's look-ups of that seller's buyers are
   explained (``portfolio``). A team that serves everyone has no seller above its share.
 
+Staff of a peer group too small to learn from whose work resembles an investigating
+group's (:mod:`~insiderwatch.detect.similar`: a fraud team's supervisor) investigate like
+it (``case_linked:similar``, ``case_search:similar``).
+
 Each step records its case-linked views per employee (``casework_days``); learning reads
 earlier days only, and days on which the employee had a critical finding teach nothing.
 """
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.similar import learn_similar
 
 # Investigating peer groups, learned from the case-linked views of earlier days.
 INVESTIGATING_SQL = """
@@ -74,17 +79,19 @@ GROUP BY t.employee_id
 # A view of a customer the employee's own explained search returned shortly before:
 # an investigating group following its search results.
 _DRILLDOWN_SQL = """
-UPDATE step_events e SET explanation = 'case_search', explained = TRUE
+UPDATE step_events e SET explanation = x.explanation, explained = TRUE
 FROM (
-  SELECT v.event_id
+  SELECT v.event_id, CASE WHEN any_value(list_contains($investigating::VARCHAR[], v.peer_group))
+                          THEN 'case_search' ELSE 'case_search:similar' END AS explanation
   FROM step_touch v
   LEFT JOIN (
     SELECT DISTINCT t.employee_id, t.customer_id, t.time
     FROM step_touch t JOIN step_events s USING (event_id)
-    WHERE t.action = 'search' AND s.explained AND s.explanation <> 'routine'
+    WHERE t.action = 'search' AND s.explained AND NOT starts_with(s.explanation, 'routine')
   ) f ON f.employee_id = v.employee_id AND f.customer_id = v.customer_id
      AND f.time <= v.time AND f.time >= v.time - to_hours($drill)
-  WHERE v.action <> 'search' AND list_contains($investigating::VARCHAR[], v.peer_group)
+  WHERE v.action <> 'search' AND (list_contains($investigating::VARCHAR[], v.peer_group)
+                                  OR list_contains($investigating_staff::VARCHAR[], v.employee_id))
   GROUP BY v.event_id
   HAVING bool_and(f.employee_id IS NOT NULL)
 ) x
@@ -93,12 +100,20 @@ WHERE e.event_id = x.event_id AND NOT e.explained AND e.policy IS NULL
 
 
 def casework_params(con, cfg: DetectionConfig, step: dict) -> dict:
-    """The learned casework in force for a step: ``investigating`` peer groups."""
+    """The learned casework in force for a step: ``investigating`` peer groups, and the
+    ``investigating_staff`` of groups too small to learn from whose work resembles one of
+    them (:mod:`~insiderwatch.detect.similar`, which this writes for the step)."""
     x = cfg.explanation
     params = {**step, "inv_staff": x.investigation_min_staff, "inv_share": x.investigation_share}
-    groups = execute(con, INVESTIGATING_SQL, params).fetchall()
+    groups = [g for (g,) in execute(con, INVESTIGATING_SQL, params).fetchall() if g is not None]
+    learn_similar(con, cfg, step)
+    staff = con.execute(
+        "SELECT DISTINCT employee_id FROM step_similar WHERE list_contains(?, grp) ORDER BY ALL",
+        [groups],
+    ).fetchall()
     return {
-        "investigating": [g for (g,) in groups if g is not None],
+        "investigating": groups,
+        "investigating_staff": [e for (e,) in staff],
         "lift": x.portfolio_lift,
         "drill": x.drilldown_hours,
     }
@@ -106,7 +121,7 @@ def casework_params(con, cfg: DetectionConfig, step: dict) -> dict:
 
 def explain_drilldown(con, params: dict) -> None:
     """Explain investigating groups' views of their own explained searches' results."""
-    if params["investigating"]:
+    if params["investigating"] or params["investigating_staff"]:
         execute(con, _DRILLDOWN_SQL, params)
 
 

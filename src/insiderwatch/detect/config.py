@@ -108,6 +108,10 @@ class Routine(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     # Identities active in this many distinct hours of a typical day are machines (service
     # accounts): each learns its own routine, as a group of one.
     machine_min_hours: int = 18
+    # Staff of a peer group smaller than min_employees take the learned habits (look-up
+    # allowance, investigating) of the group whose mix of (app, action) accesses theirs
+    # resembles at least this closely (cosine): most of what they do is what it does.
+    min_similarity: float = 0.8
     # A reviewed policy file (YAML, from `insiderwatch calibrate --out`): when set, its flows
     # are the routine and nothing is learned; a flow removed from it explains nothing.
     policy_file: str | None = None
@@ -124,10 +128,6 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     # whose own total, explained or not, passes the group's 90th percentile is unusual,
     # and every further look-up of theirs is left to the detectors.
     quantile: float = 0.9
-    # Staff whose peer group and role are too small to learn one borrow the allowance of
-    # the peer group whose mix of (app, action) accesses theirs resembles this closely
-    # (cosine): most of what they do is what that group does.
-    min_similarity: float = 0.8
 
 
 class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

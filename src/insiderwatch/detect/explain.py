@@ -10,10 +10,13 @@ every step. An access (one event, one customer shown) is explained, in this orde
                    customer, or any open case of theirs in an investigating group;
 ``portfolio``      the customer bought from a seller in the employee's team's portfolio;
 ``case_search``    an investigating group's view of a customer the employee's own
-                   explained search returned shortly before;
+                   explained search returned shortly before (both ``:similar`` for
+                   staff of a group too small to learn from who work like an
+                   investigating group, see :mod:`~insiderwatch.detect.similar`);
 ``policy:ROLE`` / ``policy:ROLE@APP``   a role policy configured by the company;
 ``routine``        a flow most of the employee's peer group does regularly (learned, see
-                   :mod:`~insiderwatch.detect.routine`);
+                   :mod:`~insiderwatch.detect.routine`; ``routine:similar`` for staff
+                   of a group too small to learn one, from a group they resemble);
 ``allowance``      a case-less look-up within the few most of the peer group make over
                    the baseline window (learned, see :mod:`~insiderwatch.detect.allowance`);
                    ``allowance:role`` / ``allowance:similar`` when a group too small to
@@ -41,7 +44,8 @@ FIELD_WEIGHTS = {"name": 0.5, "email": 1.5, "phone": 1.5, "address": 1.0, "payme
 CONTACT_BONUS = 1.0
 
 # What explains one customer shown by an access, in the order they are tried.
-TOUCH_REASONS = ("own_case", "callback", "team_case", "case_linked", "portfolio")
+TOUCH_REASONS = ("own_case", "callback", "team_case", "case_linked", "case_linked:similar",
+                 "portfolio")  # fmt: skip
 
 # Peers: same role in the same family of teams ("fraud-6" and "fraud-10"), over the
 # employees table aliased ``e`` (the console lists and filters by the same groups).
@@ -125,6 +129,7 @@ FROM {source} a JOIN employees e USING (employee_id)
 WHERE a.time >= $ls AND a.time < $e
   AND (a.time >= $s
        OR list_contains($investigating::VARCHAR[], {PEER_GROUP})
+       OR list_contains($investigating_staff::VARCHAR[], a.employee_id)
        OR a.employee_id IN (SELECT employee_id FROM {source}
                             WHERE time >= $s AND time < $e AND action IN {OUTBOUND}))
 )
@@ -157,13 +162,18 @@ managed AS (
   WHERE t.time BETWEEN c.opened_at - to_minutes($before)
                    AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_hours($sup)
 ),
-linked AS (
-  SELECT DISTINCT t.event_id, t.customer_id
+linked AS (  -- similar: only as staff working like an investigating group (similar.py)
+  SELECT t.event_id, t.customer_id,
+         NOT bool_or(c.customer_id = t.customer_id
+                     OR list_contains($investigating::VARCHAR[], t.peer_group)
+                     OR {matches_any(x.investigation_roles, "t.role", "t.team")}) AS similar
   FROM touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
   WHERE t.time BETWEEN c.opened_at - to_minutes($before)
                    AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_minutes($after)
     AND (c.customer_id = t.customer_id OR list_contains($investigating::VARCHAR[], t.peer_group)
+         OR list_contains($investigating_staff::VARCHAR[], t.employee_id)
          OR {matches_any(x.investigation_roles, "t.role", "t.team")})
+  GROUP BY ALL
 ),
 team_sellers AS (  -- each team's portfolio, learned from its past cases
 {TEAM_SELLERS_SQL}
@@ -179,7 +189,8 @@ SELECT t.*, {weight_expr("t.fields")} * least(1.0, $targeted / greatest(t.breadt
        CASE WHEN o.own_case THEN 'own_case'
             WHEN o.callback THEN 'callback'
             WHEN m.event_id IS NOT NULL THEN 'team_case'
-            WHEN l.event_id IS NOT NULL THEN 'case_linked'
+            WHEN l.event_id IS NOT NULL
+                 THEN CASE WHEN l.similar THEN 'case_linked:similar' ELSE 'case_linked' END
             WHEN p.event_id IS NOT NULL THEN 'portfolio'
        END AS touch_explanation,
        NULL::VARCHAR AS explanation, FALSE AS explained

@@ -90,12 +90,14 @@ def _groups(segments: list[_Segment], min_segments: int, max_rows: int) -> list[
     segments, or when it is full (the next segment did not fit) and has two or more."""
     groups: list[list[_Segment]] = []
     run: list[_Segment] = []
+    rows = 0
     for seg in segments:
-        if run and sum(s.rows for s in run) + seg.rows > max_rows:
+        if run and rows + seg.rows > max_rows:
             if len(run) >= 2:
                 groups.append(run)
-            run = []
+            run, rows = [], 0
         run.append(seg)
+        rows += seg.rows
     if len(run) >= min_segments:
         groups.append(run)
     return groups

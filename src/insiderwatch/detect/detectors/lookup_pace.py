@@ -1,0 +1,144 @@
+"""Case-less look-ups piling up over weeks, against the peers' pace per unit of work.
+
+A careful harvester stays under every daily line and spends the peer group's allowance
+within days; what gives them away is the total. Over a trailing window (four weeks by
+default) this detector counts the employee's case-less look-ups (targeted views and
+searches that no case, policy or routine explained, allowed ones included: the
+allowance's own measure, so VIPs, relatives and canaries stay with their own detectors)
+and their work (every access to data). The peer group's pace (look-ups per access, from
+the other members' earlier days in the window) predicts how many look-ups that much work
+brings; the spread of the peers around their own predictions (a quasi-Poisson
+dispersion, from the median so one odd colleague does not widen it) says how surprising
+the excess is. Staff who work more look more up, so the busiest agent is not flagged
+for being busy; a look-up added to a normal day's work is.
+
+The finding fires at most once a day, at the look-up that takes the window's surprise
+(a z-score) past ``min_z``, and weighs more the further past it goes, so weeks of
+harvesting add up in the risk score while a colleague at the edge of the peers'
+spread fires rarely and weakly. Only the peers' history is the baseline: the
+employee's own weeks are not, because a slow harvester who starts early would teach
+the detector that harvesting is their usual.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from insiderwatch.detect.base import Detector, StepContext
+from insiderwatch.detect.baseline import fmt_num
+
+# The median of a chi-square variable with one degree of freedom: dividing the median
+# squared Pearson residual by it estimates the dispersion (1 for a Poisson count).
+_CHI2_MEDIAN = 0.455
+
+
+class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    window_days: int = 28
+    min_z: float = 4.0  # surprise (in dispersion-scaled standard deviations) to fire
+    min_lookups: int = 10  # never below this many look-ups in the window
+    min_peers: int = 5  # peers with work in the window besides the employee
+    points: float = 6.0  # at min_z; more the further past it, up to max_weight times
+    max_weight: float = 4.0
+    max_evidence: int = 200
+
+
+class LookupPace(Detector):
+    id = "lookup_pace"
+    version = "1"
+    title = "Case-less look-ups piling up over weeks"
+    description = (
+        "Counts the employee's look-ups with no case over the last four weeks (allowed "
+        "ones included) against what the peer group's pace of look-ups per access predicts "
+        "for their amount of work, scaled by how much the peers themselves spread around "
+        "that pace; fires once a day while the excess is improbable, weighing more the "
+        "further past the line."
+    )
+    why = (
+        "Insiders who know the rules take a few customers a day, under every daily line "
+        "and within the group's allowance at first; over weeks the few add up to a list "
+        "worth selling, and to a share of look-ups without a case no colleague has for the "
+        "same amount of work."
+    )
+    false_positives = (
+        "A task done outside the case system for weeks (a migration, a clean-up campaign); "
+        "someone whose work differs from the rest of the peer group (a team's data "
+        "protection contact): give them their own team or role, or suppress with a reason."
+    )
+    investigate = (
+        "List the window's look-ups without a case: customers with nothing in common, "
+        "spread evenly over the days, contact details opened, are the harvest pattern; "
+        "ask whether any task explains them and check for exports or prints that followed."
+    )
+    Config = Config
+
+    def sql(self, ctx: StepContext, config: Config) -> str:
+        c = config
+        return f"""
+WITH hist AS (  -- each employee's work and case-less look-ups on earlier days of the window
+  SELECT d.employee_id, d.peer_group, sum(d.data_events) AS w,
+         sum(coalesce(a.lookups, 0)) AS x
+  FROM employee_days d LEFT JOIN allowance_days a USING (employee_id, day)
+  WHERE d.day >= $day - INTERVAL {c.window_days - 1} DAY AND d.day < $day
+  GROUP BY d.employee_id, d.peer_group
+),
+grp AS (
+  SELECT peer_group, sum(x) AS gx, sum(w) AS gw, count(*) AS staff
+  FROM hist WHERE w > 0 GROUP BY ALL
+  HAVING count(*) > {c.min_peers} AND sum(x) > 0
+),
+spread AS (  -- how far the peers stray from the group's pace (1: no more than chance)
+  SELECT h.peer_group,
+         greatest(1.0, median(power(h.x - g.gx / g.gw * h.w, 2)
+                              / greatest(g.gx / g.gw * h.w, 1.0)) / {_CHI2_MEDIAN}) AS phi
+  FROM hist h JOIN grp g USING (peer_group) WHERE h.w > 0 GROUP BY ALL
+),
+today AS (  -- today's accesses in event time, each look-up with its customers shown
+  SELECT e.employee_id, e.peer_group, e.time, e.event_id, coalesce(l.looks, 0) AS looks
+  FROM step_events e LEFT JOIN step_lookups l USING (event_id)
+  WHERE e.in_step AND e.action <> 'login'
+),
+run AS (
+  SELECT t.*, count(*) OVER w AS tw, sum(t.looks) OVER w AS tx
+  FROM today t
+  WINDOW w AS (PARTITION BY t.employee_id ORDER BY t.time, t.event_id ROWS UNBOUNDED PRECEDING)
+),
+paced AS (  -- the peers' pace excludes the employee's own history
+  SELECT r.*, coalesce(h.x, 0) + r.tx AS x, coalesce(h.w, 0) + r.tw AS w,
+         (g.gx - coalesce(h.x, 0)) / (g.gw - coalesce(h.w, 0)) AS rate, s.phi
+  FROM run r
+  JOIN grp g USING (peer_group) JOIN spread s USING (peer_group)
+  LEFT JOIN hist h ON h.employee_id = r.employee_id AND h.peer_group = r.peer_group
+  WHERE r.looks > 0 AND g.gw > coalesce(h.w, 0)
+),
+scored AS (
+  SELECT *, rate * w AS expected,
+         (x - rate * w) / sqrt(phi * greatest(rate * w, 1.0)) AS z
+  FROM paced
+),
+first AS (  -- the look-up that crosses the line
+  SELECT * FROM (
+    SELECT s.*, row_number() OVER (PARTITION BY s.employee_id ORDER BY s.time, s.event_id) AS n
+    FROM scored s WHERE s.z >= {c.min_z} AND s.x >= {c.min_lookups}
+  ) WHERE n = 1
+),
+evidence AS (  -- today's look-ups up to it
+  SELECT f.employee_id, min(s.time) AS first_time,
+         list(DISTINCT s.event_id)[1:{c.max_evidence}] AS event_ids,
+         list(DISTINCT t.customer_id)[1:{c.max_evidence}] AS customer_ids
+  FROM first f
+  JOIN scored s ON s.employee_id = f.employee_id
+   AND (s.time < f.time OR (s.time = f.time AND s.event_id <= f.event_id))
+  JOIN step_touch t ON t.event_id = s.event_id
+  GROUP BY f.employee_id
+)
+SELECT h.employee_id, h.time, v.first_time,
+       {c.points} * least(h.z / {c.min_z}, {c.max_weight}) AS points,
+       CASE WHEN h.z >= 2 * {c.min_z} THEN 'medium' ELSE 'low' END AS severity,
+       FALSE AS critical, strftime($day, '%Y-%m-%d') AS key,
+       format('{{}} look-ups with no case in {c.window_days} days over {{}} accesses; the peer '
+              'group''s pace predicts {{}} for that much work (excess {{}} times its spread)',
+              {fmt_num("h.x")}, {fmt_num("h.w")}, {fmt_num("h.expected")},
+              {fmt_num("round(h.z, 1)")}) AS reason,
+       v.event_ids, v.customer_ids
+FROM first h JOIN evidence v USING (employee_id)
+"""

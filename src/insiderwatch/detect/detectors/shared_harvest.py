@@ -1,0 +1,122 @@
+"""Colleagues who looked up, without a case, the customers someone else sent out.
+
+Two insiders can split a harvest: each looks up a few customers a day, under every line,
+and one of them sends the whole list out at the end. The list that left is the link:
+when data leaves for a destination nothing explains (outside the company, or a bulk
+copy no routine covers), the customers in it are matched with the case-less look-ups
+other staff made in the weeks before. A colleague whose own look-ups without a case
+account for at least ``min_shared`` of the customers that left, and for
+``min_share`` of their case-less look-ups in the window, helped build the list, when
+that is ``min_lift`` times what chance gives (their look-ups times the list's share of all
+customers: a list of half the customers holds half of anyone's look-ups).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from insiderwatch.detect.base import Detector, StepContext, destination_class_sql
+
+
+class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    window_days: int = 28  # look-ups this far back can have fed the list
+    min_shared: int = 5  # of the customers sent out, looked up by the colleague
+    min_share: float = 0.25  # of the colleague's case-less look-ups in the window
+    # Times more shared customers than chance gives (their look-ups x the list's share of
+    # all customers): a list of half the customers shares half of anyone's look-ups.
+    min_lift: float = 20.0
+    points: float = 40.0  # as much as the export itself: the same harvest
+    max_evidence: int = 500
+
+
+class SharedHarvest(Detector):
+    id = "shared_harvest"
+    version = "1"
+    title = "Customers someone else sent out, looked up without a case"
+    description = (
+        "When customer data leaves for a destination nothing explains (outside the "
+        "company, or a bulk copy no routine covers), finds the other staff who looked up "
+        "those customers without a case in the weeks before: one whose case-less look-ups "
+        "make up a good part of the list that left (at least min_shared customers, and "
+        "min_share of their own case-less look-ups in the window) is flagged at the moment "
+        "the data left, when that is far beyond chance (min_lift times what the list's share "
+        "of all customers gives)."
+    )
+    why = (
+        "Insiders who know the rules split the work: each collects a few customers a day "
+        "and one sends the list out. The sender's export is caught; the list that left is "
+        "what links the others to it."
+    )
+    false_positives = (
+        "A colleague who legitimately handled the same customers without cases (a team "
+        "working one incident) when the export is itself legitimate but not yet routine: "
+        "review the export first; if it was sanctioned, both findings go."
+    )
+    investigate = (
+        "Start from the export named in the reason: who sent it, where, and which "
+        "customers; then the colleague's look-ups of those customers (when, what was "
+        "opened) and any contact between the two."
+    )
+    Config = Config
+
+    def sql(self, ctx: StepContext, config: Config) -> str:
+        c = config
+        dest_class = destination_class_sql(ctx.config, "o.destination")
+        return f"""
+WITH outbound AS (  -- data leaving today for a destination nothing explains
+  SELECT o.event_id, o.employee_id AS sender, o.time, o.action, o.destination, o.customer_ids,
+         len(o.customer_ids) / (SELECT greatest(count(*), 1) FROM customers) AS list_share
+  FROM step_events o
+  WHERE o.in_step AND o.action IN ('export', 'download', 'print', 'copy', 'message')
+    AND len(o.customer_ids) >= {c.min_shared}
+    AND o.explanation IS DISTINCT FROM 'routine'
+    AND ({dest_class} = 'external' OR NOT o.explained)
+),
+sent AS (
+  SELECT event_id, sender, time, action, destination, list_share,
+         unnest(customer_ids) AS customer_id
+  FROM outbound
+),
+caseless AS (  -- everyone's case-less targeted look-ups in the window, up to today
+  SELECT a.employee_id, a.event_id, a.time, unnest(a.customer_ids) AS customer_id
+  FROM access a
+  JOIN access_explained x USING (event_id)
+  WHERE x.day >= $day - INTERVAL {c.window_days - 1} DAY AND x.day <= $day
+    AND (x.explanation IS NULL OR starts_with(x.explanation, 'allowance'))
+    AND a.time >= $day - INTERVAL {c.window_days - 1} DAY AND a.time < $e
+    AND a.action IN ('view', 'search') AND len(a.customer_ids) BETWEEN 1 AND $targeted
+    AND EXISTS (SELECT 1 FROM outbound)
+),
+shared AS (  -- a colleague's look-ups, made before the data left, of customers in it
+  SELECT s.event_id AS sent_event, any_value(s.sender) AS sender, any_value(s.time) AS time,
+         any_value(s.action) AS action, any_value(s.destination) AS destination,
+         any_value(s.list_share) AS list_share,
+         l.employee_id, count(DISTINCT l.customer_id) AS shared,
+         list(DISTINCT l.event_id)[1:{c.max_evidence}] AS event_ids,
+         list(DISTINCT l.customer_id)[1:{c.max_evidence}] AS customer_ids,
+         min(l.time) AS first_time
+  FROM sent s JOIN caseless l ON l.customer_id = s.customer_id
+   AND l.employee_id <> s.sender AND l.time <= s.time
+  GROUP BY s.event_id, l.employee_id
+  HAVING count(DISTINCT l.customer_id) >= {c.min_shared}
+),
+own AS (  -- each colleague's case-less look-ups in the window up to the moment it left
+  SELECT h.sent_event, h.employee_id, count(DISTINCT l.customer_id) AS looked
+  FROM shared h JOIN caseless l ON l.employee_id = h.employee_id AND l.time <= h.time
+  GROUP BY ALL
+),
+judged AS (
+  SELECT h.*, o.looked,
+         row_number() OVER (PARTITION BY h.employee_id ORDER BY h.time, h.sent_event) AS n
+  FROM shared h JOIN own o USING (sent_event, employee_id)
+  WHERE h.shared >= {c.min_share} * o.looked AND h.shared >= {c.min_lift} * o.looked * h.list_share
+)
+SELECT employee_id, time, first_time, {c.points} AS points, 'high' AS severity,
+       FALSE AS critical, sent_event AS key,
+       format('looked up {{}} of the customers another employee then sent out ({{}} to {{}}, '
+              'event {{}}) without a case; {{}} of their {{}} case-less look-ups in '
+              '{c.window_days} days', shared, action, coalesce(destination, 'unknown'),
+              sent_event, shared, looked) AS reason,
+       list_append(event_ids, sent_event) AS event_ids, customer_ids
+FROM judged WHERE n = 1
+"""

@@ -1,0 +1,77 @@
+"""The detectors for insiders who know the rules: look-ups judged against the peers'
+pace per unit of work, and colleagues linked by the list that left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from detect_scenarios import ACT_DAY, AGENTS, INSIDER, at, base_company, detect, scenario
+
+
+def _findings(store, detector: str) -> list[tuple[str, list[str]]]:
+    return store.con.execute(
+        "SELECT employee_id, event_ids FROM findings WHERE detector = ? ORDER BY time", [detector]
+    ).fetchall()
+
+
+def test_lookup_pace_weighs_lookups_against_the_work_they_come_with(tmp_path: Path):
+    """Two agents make the same extra case-less look-ups for a week: the one who also
+    works twice the cases of everyone else is at the peers' pace, the other is not."""
+    c = base_company(days=ACT_DAY)
+    busy, harvester = AGENTS[1], INSIDER
+    n = 0
+    for day in range(ACT_DAY - 6, ACT_DAY + 1):
+        for k in range(4):
+            n += 1
+            for who in (busy, harvester):
+                c.event(who, at(day, 11, k, 30 if who == busy else 0), "view",
+                        [f"c{200 + n:03d}"], ["name", "address"])  # fmt: skip
+    for day in range(1, ACT_DAY + 1):  # the busy agent's double share of case work
+        for k in range(30):
+            case_id = f"busy-{day}-{k}"
+            cust = f"c{3 + k:03d}"
+            c.cases.append({"case_id": case_id, "customer_id": cust, "employee_id": busy,
+                            "opened_at": at(day, 8, k), "closed_at": at(day, 8, k + 20)})  # fmt: skip
+            c.event(busy, at(day, 8, k, 30), "view", [cust], ["name"], case_id=case_id)
+    store = detect(c, tmp_path)
+    flagged = {emp for emp, _ in _findings(store, "lookup_pace")}
+    store.close()
+    assert flagged == {harvester}
+
+
+def test_shared_harvest_needs_lookups_without_a_case(tmp_path: Path):
+    """The same customers looked up under the colleague's own cases link nobody."""
+    c = scenario("shared_harvest")
+    looked = [r for r in c.access if r["employee_id"] == INSIDER and r["event_id"] in c.act]
+    for k, row in enumerate(looked):
+        case_id = f"own-{k}"
+        c.cases.append({"case_id": case_id, "customer_id": row["customer_ids"][0],
+                        "employee_id": INSIDER, "opened_at": row["time"],
+                        "closed_at": row["time"] + (at(1, 1) - at(1, 0))})  # fmt: skip
+        row["case_id"] = case_id
+    store = detect(c, tmp_path)
+    assert _findings(store, "shared_harvest") == []
+    store.close()
+
+
+def test_shared_harvest_cites_the_lookups_and_the_list_that_left(tmp_path: Path):
+    c = scenario("shared_harvest")
+    store = detect(c, tmp_path)
+    [(emp, events)] = _findings(store, "shared_harvest")
+    store.close()
+    sent = next(r["event_id"] for r in c.access if r["action"] == "copy")
+    looked = {
+        r["event_id"] for r in c.access if r["employee_id"] == INSIDER and r["event_id"] in c.act
+    }
+    assert emp == INSIDER
+    assert set(events) == looked | {sent}
+
+
+def test_shared_harvest_discounts_what_chance_gives_for_a_list_of_most_customers(tmp_path: Path):
+    """A copy holding most customers holds most of anyone's look-ups: no link."""
+    c = scenario("shared_harvest")
+    copy = next(r for r in c.access if r["action"] == "copy")
+    copy["customer_ids"] = sorted({*copy["customer_ids"], *(f"c{k:03d}" for k in range(3, 350))})
+    store = detect(c, tmp_path)
+    assert _findings(store, "shared_harvest") == []
+    store.close()
