@@ -1,7 +1,8 @@
 """Behavioural peer groups on a hand-built company: staff of a group too small to learn
 from investigate like the investigating group whose work theirs resembles (golden cases:
 their look-ups under their own cases explained, naming the level), while one who works
-like the support desk gains nothing by logging unrelated look-ups under his tickets."""
+like the support desk gains nothing by logging unrelated look-ups under his tickets; and
+they follow the resembled group's routine, except in sending data out."""
 
 from __future__ import annotations
 
@@ -53,7 +54,10 @@ def company() -> tuple[Company, dict[str, str]]:
                 for n, cust in enumerate(found[1:4]):
                     c.event(e, at(day, 10, 10 * n + k), "view", [cust], ["name", "address"],
                             app=app, case_id=case_id)  # fmt: skip
-            else:  # support cases: views of the case's customer
+            else:  # support cases: views of the case's customer; an end-of-day report
+                c.event(e, at(day, 17, k), "search", [], ["name"], app=app, record_count=40)
+                c.event(e, at(day, 17, 10 + k), "export", [], ["name"], app=app,
+                        record_count=40, destination="cloud:desk-reports")  # fmt: skip
                 for n in range(4):
                     cust = f"c{rng.randrange(500):03d}"
                     case_id = _case(c, e, cust, at(day, 9 + 2 * n, k), 1)
@@ -69,6 +73,12 @@ def company() -> tuple[Company, dict[str, str]]:
                                     case_id=first["case_id"])  # fmt: skip
         acts[e] = c.event(e, at(DAYS, 10, 40), "view", ["c511" if e == RISK_LEAD else "c512"],
                           ["name"], app=app, case_id=last["case_id"])  # fmt: skip
+    # On the last day the desk lead's report and its export: the desk's routine.
+    acts["report"], acts["report_export"] = (
+        next(r["event_id"] for r in reversed(c.access)
+             if r["employee_id"] == DESK_LEAD and r["action"] == action)
+        for action in ("search", "export")
+    )  # fmt: skip
     return c, acts
 
 
@@ -95,6 +105,18 @@ def test_staff_working_like_the_desk_gain_nothing_from_their_tickets(world):
     _, store, acts = world
     why = explanations(store)
     assert why[acts[DESK_LEAD]] is None  # the desk does not investigate: ticket cover
+
+
+def test_staff_working_like_a_group_follow_its_routine_but_send_nothing_out_by_it(world):
+    _, store, acts = world
+    why = explanations(store)
+    assert why[acts["report"]] == "routine:similar"
+    assert why[acts["report_export"]] is None  # a flow out of the company stays their own
+    # The desk's own export is its routine: the lead's is left out by design, not by chance.
+    desk = store.scalar(
+        "SELECT count(*) FROM routine_flows WHERE grp = 'agent:desk' AND action = 'export'"
+    )
+    assert desk > 0
 
 
 def test_calibrate_shows_who_investigates_by_resemblance(world):

@@ -87,7 +87,7 @@ FROM (
   LEFT JOIN (
     SELECT DISTINCT t.employee_id, t.customer_id, t.time
     FROM step_touch t JOIN step_events s USING (event_id)
-    WHERE t.action = 'search' AND s.explained AND s.explanation <> 'routine'
+    WHERE t.action = 'search' AND s.explained AND NOT starts_with(s.explanation, 'routine')
   ) f ON f.employee_id = v.employee_id AND f.customer_id = v.customer_id
      AND f.time <= v.time AND f.time >= v.time - to_hours($drill)
   WHERE v.action <> 'search' AND (list_contains($investigating::VARCHAR[], v.peer_group)

@@ -15,7 +15,8 @@ every step. An access (one event, one customer shown) is explained, in this orde
                    investigating group, see :mod:`~insiderwatch.detect.similar`);
 ``policy:ROLE`` / ``policy:ROLE@APP``   a role policy configured by the company;
 ``routine``        a flow most of the employee's peer group does regularly (learned, see
-                   :mod:`~insiderwatch.detect.routine`);
+                   :mod:`~insiderwatch.detect.routine`; ``routine:similar`` for staff
+                   of a group too small to learn one, from a group they resemble);
 ``allowance``      a case-less look-up within the few most of the peer group make over
                    the baseline window (learned, see :mod:`~insiderwatch.detect.allowance`);
                    ``allowance:role`` / ``allowance:similar`` when a group too small to

@@ -21,6 +21,10 @@ the doers use. A look-up of a
 few particular customers by a person is never routine: only a business reason explains
 it, and its usual amount is what the volume baselines already learn.
 
+Staff of a peer group too small to learn a routine (:mod:`~insiderwatch.detect.similar`)
+follow the routine of the groups whose work theirs resembles (``routine:similar``), for
+everything but sending data out: a flow out of the company stays their own.
+
 Each step writes the routine in force (with its evidence) to ``routine_flows`` and its
 own flows to ``routine_days``, the history of later steps. Days on which the employee had
 a critical finding never enter the history. With a reviewed policy file configured, its
@@ -140,20 +144,26 @@ FROM reviewed_flows
 # Events of a routine flow within its breadth, hours and fields; a person's look-up of a
 # few particular customers is left to business reasons.
 _EXPLAIN_SQL = f"""
-UPDATE step_events e SET explanation = 'routine', explained = TRUE
+UPDATE step_events e SET explanation = x.explanation, explained = TRUE
 FROM (
-  SELECT DISTINCT e.event_id
+  SELECT e.event_id,
+         CASE WHEN bool_or(r.grp = e.peer_group OR r.grp = 'self:' || e.employee_id)
+              THEN 'routine' ELSE 'routine:similar' END AS explanation
   FROM step_events e
+  LEFT JOIN step_similar s USING (employee_id, peer_group)
   JOIN routine_flows r
     ON r.day = $day AND r.app = coalesce(e.app, '') AND r.action = e.action
    AND r.destination = coalesce(e.destination, '')
-   AND (r.grp = e.peer_group OR r.grp = 'self:' || e.employee_id)
+   AND (r.grp = e.peer_group OR r.grp = 'self:' || e.employee_id
+        -- staff of a group too small to learn from: a similar group's, sending nothing out
+        OR (r.grp = s.grp AND e.action NOT IN {OUTBOUND}))
   WHERE NOT e.explained AND e.policy IS NULL AND e.action <> 'login'
     AND e.record_count <= r.max_records
     AND list_contains(r.hours, hour(e.time))
     AND list_has_all(r.fields, e.fields)
     AND (r.machine OR e.action IN {OUTBOUND}
          OR NOT len(e.customer_ids) BETWEEN 1 AND $targeted)
+  GROUP BY e.event_id
 ) x
 WHERE e.event_id = x.event_id
 """

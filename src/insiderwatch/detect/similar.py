@@ -8,9 +8,10 @@ action) over the baseline window with each peer group's large enough to learn fr
 least ``min_employees`` active staff), each member weighing the same: the groups with a
 cosine of at least ``min_similarity`` are theirs by behaviour. A habit learned by such a
 group applies to them, from the most similar group that has it: the look-up allowance
-(:mod:`~insiderwatch.detect.allowance`) and investigating
-(:mod:`~insiderwatch.detect.casework`); the explanation says so (``allowance:similar``,
-``case_linked:similar``, ``case_search:similar``).
+(:mod:`~insiderwatch.detect.allowance`), investigating
+(:mod:`~insiderwatch.detect.casework`) and routine flows other than sending data out
+(:mod:`~insiderwatch.detect.routine`); the explanation says so (``allowance:similar``,
+``case_linked:similar``, ``case_search:similar``, ``routine:similar``).
 
 Learned from earlier days only; days on which the employee had a critical finding teach
 nothing, so a harvest that raised one cannot make its author resemble anybody.
