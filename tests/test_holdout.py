@@ -12,8 +12,11 @@ import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
-from holdout import SCENARIOS, STYLES, HoldoutConfig, generate, write_dataset  # noqa: E402
+sys.path.insert(0, str(BENCHMARKS))  # only while importing: its modules stay out of the way
+try:
+    from holdout import SCENARIOS, STYLES, HoldoutConfig, generate, write_dataset
+finally:
+    sys.path.remove(str(BENCHMARKS))
 
 
 @pytest.fixture(params=sorted(STYLES))

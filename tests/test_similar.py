@@ -128,3 +128,8 @@ def test_calibrate_shows_who_investigates_by_resemblance(world):
         "risk_lead:risk-office", "risk:risk", 1
     )  # fmt: skip
     assert similar.min_similarity > 0.99  # her work is theirs, app for app
+    alike = {(r.group, r.similar_to) for r in cal.resemblances}
+    assert alike == {
+        ("risk_lead:risk-office", "risk:risk"),
+        ("desk_lead:desk-office", "agent:desk"),
+    }

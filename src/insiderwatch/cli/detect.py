@@ -227,6 +227,15 @@ def _print_routine(found) -> None:
         table.add_row(escape(f.group), escape(f"{f.action} {f.app}{dest}"), doers,
                       f"{f.employee_days or '-'}", f"{median} / {f.max_records:,}", hours)  # fmt: skip
     out.print(table)
+    if found.resemblances:
+        alike = Table(title="Groups too small to learn from, and whom they work like, as of "
+                      + str(found.day))  # fmt: skip
+        alike.add_column("peer group")
+        alike.add_column("works like (routine but sending out, allowance, casework)")
+        for r in found.resemblances:
+            alike.add_row(escape(f"{r.group} ({r.staff} staff)"),
+                          escape(f"{r.similar_to} (cosine >= {r.min_similarity:.2f})"))  # fmt: skip
+        out.print(alike)
     if found.investigating or found.investigating_similar or found.portfolios:
         work = Table(title="Casework learned as of " + str(found.day))
         work.add_column("learned")

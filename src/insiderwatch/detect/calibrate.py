@@ -86,9 +86,9 @@ class BorrowedAllowance(msgspec.Struct, kw_only=True, frozen=True):
     allowance: int
 
 
-class SimilarInvestigators(msgspec.Struct, kw_only=True, frozen=True):
-    """Staff of ``group`` (too small to learn from) who investigate because their work
-    resembles ``similar_to``'s, an investigating group (see detect/similar.py)."""
+class Resemblance(msgspec.Struct, kw_only=True, frozen=True):
+    """Staff of ``group`` (too small to learn from) whose work resembles most that of
+    ``similar_to`` (among the groups considered; see detect/similar.py)."""
 
     group: str
     similar_to: str
@@ -104,7 +104,10 @@ class Calibration(msgspec.Struct, kw_only=True, frozen=True):
     # investigate (their case ids explain every customer looked at under them) and
     # team portfolios. Empty when no detection with a DetectionConfig produced them.
     investigating: list[str] = []
-    investigating_similar: list[SimilarInvestigators] = []
+    investigating_similar: list[Resemblance] = []  # among investigating groups
+    # Every group too small to learn from, with the group its staff's work resembles most:
+    # its routine (but for sending data out), allowance and casework apply to them.
+    resemblances: list[Resemblance] = []
     portfolios: list[TeamPortfolio] = []
     allowances: list[GroupAllowance] = []
     borrowed: list[BorrowedAllowance] = []
@@ -137,7 +140,8 @@ def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration
     days = [DayAlerts(day=r[0], alerts=r[1], critical=r[2], high=r[3], medium=r[4], low=r[5])
             for r in per_day]  # fmt: skip
     investigating, portfolios = _casework(store, cfg, day) if cfg and day else ([], [])
-    similar = _similar_investigators(store, investigating) if cfg and day else []
+    similar = _resemblances(store, investigating) if cfg and day else []
+    resemblances = _resemblances(store) if cfg and day else []
     allowances, borrowed = _allowances(store, cfg, day) if cfg and day else ([], [])
     return Calibration(
         day=day,
@@ -145,6 +149,7 @@ def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration
         alerts_per_day=days,
         investigating=investigating,
         investigating_similar=similar,
+        resemblances=resemblances,
         portfolios=portfolios,
         allowances=allowances,
         borrowed=borrowed,
@@ -183,16 +188,17 @@ def _allowances(
     return groups, borrowed
 
 
-def _similar_investigators(store: Store, groups: list[str]) -> list[SimilarInvestigators]:
-    """Who investigates by resemblance on the step ``_casework`` just learned."""
+def _resemblances(store: Store, groups: list[str] | None = None) -> list[Resemblance]:
+    """Whom the staff of small groups resemble most (among ``groups`` when given), on the
+    step ``_casework`` just learned for."""
     rows = store.con.execute(
         """SELECT peer_group, grp, count(*), min(cosine) FROM (
              SELECT employee_id, peer_group, arg_max(grp, cosine) AS grp, max(cosine) AS cosine
-             FROM step_similar WHERE list_contains(?, grp) GROUP BY ALL
+             FROM step_similar WHERE ? IS NULL OR list_contains(?, grp) GROUP BY ALL
            ) GROUP BY ALL ORDER BY ALL""",
-        [groups],
+        [groups, groups],
     ).fetchall()
-    return [SimilarInvestigators(group=g, similar_to=to, staff=n, min_similarity=c)
+    return [Resemblance(group=g, similar_to=to, staff=n, min_similarity=c)
             for g, to, n, c in rows]  # fmt: skip
 
 
