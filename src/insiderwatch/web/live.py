@@ -168,7 +168,10 @@ class LiveDetection:
             waits.append(self.retry_at - now)
         return min(waits) if waits else None
 
-    def run(self, store: Store) -> None:
+    def run(self, store: Store) -> bool:
+        """One step over what has arrived, then publishing; True when the step stopped
+        at its day limit and the next one is due at once."""
+        more = False
         if self.waiting_since is not None:
             began, arrived = time.monotonic(), self.new_events
             self.new_events, self.waiting_since = 0, None
@@ -184,6 +187,7 @@ class LiveDetection:
                 self.steps += 1
                 if not step.caught_up:  # the next step is due at once
                     self.new_events, self.waiting_since = arrived, began
+                    more = True
             except Exception as exc:
                 # The step failed: it runs again at the next interval (a step with
                 # nothing new is cheap) and publishing below retries any lines.
@@ -195,6 +199,13 @@ class LiveDetection:
             if self.waiting_since is None:
                 self.metrics.lag.set(0)
         self.publish(store)
+        return more
+
+    def catch_up(self, store: Store) -> None:
+        """Step until every loaded event is detected and its lines are published (a
+        failed step ends it: ``run`` logged why and retries at the next interval)."""
+        while self.run(store):
+            pass
 
     def publish(self, store: Store) -> None:
         lines = unpublished(store)

@@ -146,8 +146,9 @@ class Service:
         )
 
     def flush(self, timeout: float = 120.0) -> None:
-        """Wait until every queued request is loaded and detection has seen it."""
-        self.writer.call(self.live.run).result(timeout)
+        """Wait until every queued request is loaded and detection has seen it (every
+        waiting day: a live step covers at most ``days_per_step`` of them)."""
+        self.writer.call(self.live.catch_up).result(timeout)
 
     def start(self) -> None:
         if self.responder:
