@@ -40,10 +40,12 @@ class Sensitivity(Detector):
     def sql(self, ctx: StepContext, config: Config) -> str:
         # Each customer counts once a day with the most sensitive set of fields it was
         # opened with so far; rows a search returned beyond its list add a little each.
+        # max(weight), not any_value: touches with the same fields can weigh differently
+        # and a replay must find the same findings every time.
         contributions = f"""
 WITH firsts AS (
   SELECT employee_id, any_value(peer_group) AS peer_group, customer_id, fields,
-         min(time) AS time, arg_min(event_id, time) AS event_id, any_value(weight) AS weight
+         min(time) AS time, arg_min(event_id, time) AS event_id, max(weight) AS weight
   FROM step_touch WHERE in_step AND NOT explained
   GROUP BY employee_id, customer_id, fields
 ),
