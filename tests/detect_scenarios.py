@@ -86,6 +86,17 @@ def explanations(store: Store) -> dict[str, str | None]:
     return dict(store.con.execute("SELECT event_id, explanation FROM access_explained").fetchall())
 
 
+def lookups(c: Company, employee: str, *, acts: bool = False) -> list[dict]:
+    """The employee's one-customer look-ups: the act's, or (by default) the routine's."""
+    return [
+        r
+        for r in c.access
+        if r["employee_id"] == employee
+        and len(r["customer_ids"]) == 1
+        and (r["event_id"] in c.act) == acts
+    ]
+
+
 def base_company(days: int = ACT_DAY - 1, seed: int = 1) -> Company:
     rng = random.Random(seed)
     c = Company()

@@ -9,7 +9,7 @@ import math
 import msgspec
 import pytest
 
-from detect_scenarios import Company, at, detect, explanations
+from detect_scenarios import Company, at, detect, explanations, lookups
 from insiderwatch.detect import DetectionConfig
 from insiderwatch.detect.calibrate import calibration
 from insiderwatch.detect.config import Allowance
@@ -59,16 +59,6 @@ def company() -> Company:
     c.event("en1", at(ACT, 11), "view", ["c399"], ["name"], app="console", act=True)
     c.event("en1", at(ACT, 11, 5), "view", ["kin"], ["name"], app="console", act=True)
     return c
-
-
-def lookups(c: Company, employee: str, *, acts: bool = False) -> list[dict]:
-    return [
-        r
-        for r in c.access
-        if r["employee_id"] == employee
-        and len(r["customer_ids"]) == 1
-        and (r["event_id"] in c.act) == acts
-    ]
 
 
 @pytest.fixture(scope="module")

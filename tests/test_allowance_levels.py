@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from detect_scenarios import Company, at, detect, explanations
+from detect_scenarios import Company, at, detect, explanations, lookups
 from insiderwatch.detect import DetectionConfig
 from insiderwatch.detect.calibrate import calibration
 
@@ -51,16 +51,6 @@ def company() -> Company:
                 app="crm", act=True)  # fmt: skip
     c.event(LEAD, at(ACT, 11), "view", ["c599"], ["name"], app="crm", act=True)
     return c
-
-
-def lookups(c: Company, employee: str, *, acts: bool = False) -> list[dict]:
-    return [
-        r
-        for r in c.access
-        if r["employee_id"] == employee
-        and len(r["customer_ids"]) == 1
-        and (r["event_id"] in c.act) == acts
-    ]
 
 
 def routine_lookups(c: Company, staff) -> list[dict]:
