@@ -254,3 +254,32 @@ def test_no_default_names_an_app_or_destination_of_the_simulator():
     assert not words & vocabulary
     prefixes = [w[:-1] for w in words if ":" in w and w.endswith("*")]  # destination prefixes
     assert not [p for p in prefixes if any(v.startswith(p) for v in vocabulary)]
+
+
+def test_a_nightly_job_is_a_machine_once_it_ran_every_night_for_weeks(tmp_path):
+    """A job that works two hours a night, every night, learns its own routine once its
+    history covers the span; someone doing the same but taking a day off a week does not."""
+    span = DetectionConfig().routine.machine_min_span_days
+    days = span + 4
+    c = Company()
+    for i, e in enumerate(["night1", "clerk1"]):
+        c.employees.append({"employee_id": e, "surname": f"Solo{i}", "role": f"solo{i}",
+                            "team": f"t{i}", "hired_on": "2020-01-01"})  # fmt: skip
+    c.customers.append({"customer_id": "c000", "surname": "Cust", "postcode": "PC 1AA"})
+    for day in range(1, days + 1):
+        for k in range(3):
+            c.event("night1", at(day, 1 + k % 2, k), "export", [], ["name", "orders"],
+                    record_count=800 + k, destination="cloud:vault")  # fmt: skip
+            if day % 7:  # a day off every week
+                c.event("clerk1", at(day, 1 + k % 2, k), "export", [], ["name", "orders"],
+                        record_count=800 + k, destination="cloud:vault")  # fmt: skip
+    store = detect(c, tmp_path)
+    why = explanations(store)
+    first_judged = 1 + span  # history from day 1 covers the span on this day
+    job = by(c, "night1")
+    assert {why[r["event_id"]] for r in job if r["time"] >= at(first_judged, 0)} == {"routine"}
+    assert {why[r["event_id"]] for r in job if r["time"] < at(first_judged, 0)} == {None}
+    assert {why[r["event_id"]] for r in by(c, "clerk1")} == {None}
+    groups = store.con.execute("SELECT DISTINCT grp, machine FROM routine_flows").fetchall()
+    assert groups == [("self:night1", True)]
+    store.close()

@@ -108,6 +108,10 @@ class Routine(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     # Identities active in this many distinct hours of a typical day are machines (service
     # accounts): each learns its own routine, as a group of one.
     machine_min_hours: int = 18
+    # ... or active on this share of the calendar days of at least this many days of history:
+    # a nightly job runs on weekends and holidays too, staff on a rota take days off.
+    machine_min_day_share: float = 0.95
+    machine_min_span_days: int = 14
     # Staff of a peer group smaller than min_employees take the learned habits (look-up
     # allowance, investigating) of the group whose mix of (app, action) accesses theirs
     # resembles at least this closely (cosine): most of what they do is what it does.

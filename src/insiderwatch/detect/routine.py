@@ -13,8 +13,9 @@ step's day,
 * it happened on ``regular_share`` of the days the group worked;
 * the group's history goes back ``learning_days`` days.
 
-Identities active in most hours of the day are machines (service accounts): each is a
-group of one, whose own regular flows are its routine. An event of a routine flow is
+Identities active in most hours of the day, or on nearly every calendar day for weeks
+(weekends and holidays included: nightly jobs), are machines (service accounts): each is
+a group of one, whose own regular flows are its routine. An event of a routine flow is
 explained (``routine``) when its breadth (records) stays within ``breadth_factor`` times
 the doers' usual widest access, within the span of hours the group works and with fields
 the doers use. A look-up of a
@@ -60,11 +61,14 @@ WITH hist AS (  -- a day with a critical finding teaches nothing about routine
     AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = r.employee_id
                     AND f.day = r.day AND f.critical)
 ),
-machines AS (  -- active in most hours of a typical day: a service account
+machines AS (  -- a service account: active in most hours of a typical day, or on
+                -- (nearly) every calendar day for weeks, weekends and holidays included
   SELECT employee_id FROM (
     SELECT employee_id, day, len(list_distinct(flatten(list(hours)))) AS hours
     FROM hist GROUP BY ALL
-  ) GROUP BY ALL HAVING $day - min(day) >= $learn AND median(hours) >= $machine_hours
+  ) GROUP BY ALL HAVING $day - min(day) >= $learn AND (
+    median(hours) >= $machine_hours
+    OR ($day - min(day) >= $machine_span AND count(*) >= $machine_days * ($day - min(day))))
 ),
 grouped AS (
   SELECT h.*, CASE WHEN m.employee_id IS NULL THEN h.peer_group
@@ -191,6 +195,7 @@ def learn_routine(con, cfg: DetectionConfig, params: dict) -> None:
         con,
         _LEARN_SQL,
         {**params, "learn": r.learning_days, "machine_hours": r.machine_min_hours,
+         "machine_span": r.machine_min_span_days, "machine_days": r.machine_min_day_share,
          "min_days": r.min_days, "regular": r.regular_share, "min_employees": r.min_employees,
          "min_share": r.min_share, "breadth_q": r.breadth_quantile,
          "breadth_factor": r.breadth_factor, "hour_days": r.min_hour_days,

@@ -150,7 +150,7 @@ DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days",
                 "casework_days", "allowance_days")  # fmt: skip
 ALL_TABLES = (*DAILY_TABLES, "employee_footprint", "alerts")
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "9"
+STATE_VERSION = "10"
 
 
 def ensure_tables(con) -> None:
