@@ -24,10 +24,12 @@ from insiderwatch_sim.world import World
 # The classic profile's scenarios; profiles choose theirs from these and RULE_AWARE_SCENARIOS.
 SCENARIOS: tuple[str, ...] = BLATANT_SCENARIOS
 # Scenarios that run for weeks start early in the window.
-_LONG_RUNNING = ("slow_drip", "low_and_slow", "spread_harvest", "accomplices")
+_LONG_RUNNING = ("slow_drip", "low_and_slow", "spread_harvest", "accomplices", "dispute_skim")
 # Roles an insider may hold; VIP care is excluded because VIP look-ups are its normal work.
 _INSIDER_ROLES = ("cs_agent", "seller_support", "supervisor", "fraud_investigator",
                   "engineer", "data_analyst")  # fmt: skip
+# Scenarios only an investigator can play: they need investigations of their own.
+_INVESTIGATOR_SCENARIOS = ("dispute_skim",)
 _EXFIL_DESTINATIONS = ("personal_email", "cloud:dropbox", "usb", "external:filedrop.example",
                        "cloud:google-drive", "external:paste.example")  # fmt: skip
 
@@ -72,6 +74,7 @@ def choose_insiders(
     # mix stays balanced for benchmarks.
     rounds = -(-n // len(kinds))
     scenarios = [str(x) for _ in range(rounds) for x in rng.permutation(kinds)][:n]
+    chosen = _investigators_for(r, chosen, scenarios, np.setdiff1d(eligible, chosen), rng)
     days = cfg.days
     warm = warm_up_days(days)
     out: list[Insider] = []
@@ -88,6 +91,32 @@ def choose_insiders(
             _ensure_relatives(rng, customers, int(r.surname[emp]), int(r.home_pc[emp]))
         out.append(Insider(number, emp, scenario, start))
     return out + _partners(rng, r, out, np.setdiff1d(eligible, chosen))
+
+
+def _investigators_for(
+    r: Roster, chosen: np.ndarray, scenarios: list[str], free: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Give each investigator-only scenario an investigator: swap with a chosen one playing
+    another scenario, else take a free one (the scenario is dropped to the first other
+    kind when the company has no investigator at all)."""
+    chosen = chosen.copy()
+    inv = r.role == ROLE["fraud_investigator"]
+    for i, kind in enumerate(scenarios):
+        if kind not in _INVESTIGATOR_SCENARIOS or inv[chosen[i]]:
+            continue
+        swap = [j for j, k in enumerate(scenarios)
+                if k not in _INVESTIGATOR_SCENARIOS and inv[chosen[j]]]  # fmt: skip
+        spare = free[inv[free]]
+        if swap:
+            j = swap[0]
+            chosen[i], chosen[j] = chosen[j], chosen[i]
+        elif len(spare):
+            chosen[i] = int(rng.choice(spare))
+            free = free[free != chosen[i]]
+        else:
+            scenarios[i] = next(k for k in scenarios if k not in _INVESTIGATOR_SCENARIOS)
+    return chosen
 
 
 def _partners(
@@ -421,6 +450,30 @@ def ticket_cover(w: World, ins: Insider, rng: np.random.Generator) -> None:
     _views(w, ins, t, cust, "profile", case=case)
 
 
+def dispute_skim(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """An investigator working real investigations of their own pulls the payment details
+    of customers those cases have nothing to do with, logged under the open case's id, a
+    few a day for weeks (no search first: the customers come from elsewhere)."""
+    t = _spread(w, ins, rng, 2, 6)
+    rows = w.cases.rows()
+    own = rows["emp"] == ins.emp
+    num, opened, closed = rows["num"][own], rows["opened"][own], rows["closed"][own]
+    is_open = (opened <= t[:, None]) & (t[:, None] < closed)  # moments x own cases: small
+    keep = is_open.any(axis=1)
+    pick = (is_open * rng.random(is_open.shape))[keep].argmax(axis=1)
+    t = t[keep]
+    w.log.add(
+        time=t,
+        emp=ins.emp,
+        action=ACT["view"],
+        fields=FS["billing"],
+        app=APP["fraud-workbench"],
+        cust=w.any_customer(rng, len(t)),
+        case=num[pick],
+        insider=ins.number,
+    )
+
+
 def spread_harvest(w: World, ins: Insider, rng: np.random.Generator) -> None:
     """A list built a few records a day over weeks, printed a page at a time."""
     t = _spread(w, ins, rng, 3, 10)
@@ -454,6 +507,7 @@ GENERATORS = {
     "low_and_slow": low_and_slow,
     "ticket_cover": ticket_cover,
     "spread_harvest": spread_harvest,
+    "dispute_skim": dispute_skim,
     "accomplices": accomplices,
     "bulk_exfiltration": bulk_exfiltration,
     "slow_drip": slow_drip,

@@ -153,7 +153,7 @@ BLATANT_SCENARIOS: tuple[str, ...] = (
     "departing_exporter", "canary_harvester",
 )  # fmt: skip
 RULE_AWARE_SCENARIOS: tuple[str, ...] = (
-    "low_and_slow", "ticket_cover", "spread_harvest", "accomplices",
+    "low_and_slow", "ticket_cover", "spread_harvest", "accomplices", "dispute_skim",
 )  # fmt: skip
 
 

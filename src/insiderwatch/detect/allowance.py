@@ -25,13 +25,20 @@ resembles (:mod:`~insiderwatch.detect.similar`, ``allowance:similar``): the only
 of a team who looks customers up the way support agents do gets the agents' usual,
 spent the same way.
 
+An allowance covers only the kinds of look-up its level's staff make case-less: an
+(app, action, field set) at least ``min_employees`` of the group's (or role's, or the
+similar group's) staff used for such look-ups over the window. Tellers who look walk-in
+customers up in the branch tool do not thereby have an allowance for contact details
+pulled through the CRM; such a look-up still counts against the employee's total.
+
 The allowance is spent in time order and over the whole window, not per day, and every
 look-up the employee made in the window counts against it, explained or not: someone
 already past the group's usual gets nothing, a harvester working a few customers a day
 for weeks has it spent within days, and everything after that stays unexplained,
 feeding the volume and sustained detectors as before. Days with a critical finding
 never teach the allowance. Each step records every employee's
-look-ups and how many were allowed to ``allowance_days``, the history of later steps.
+look-ups and how many were allowed to ``allowance_days``, and their kinds to
+``allowance_kinds``, the history of later steps.
 """
 
 from __future__ import annotations
@@ -43,7 +50,8 @@ from insiderwatch.detect.config import DetectionConfig
 _CANDIDATES_SQL = """
 CREATE OR REPLACE TEMP TABLE step_lookups AS
 WITH candidates AS (
-  SELECT event_id, employee_id, role, peer_group, time, customer_ids, surname, home_postcode
+  SELECT event_id, employee_id, role, peer_group, time, customer_ids, surname, home_postcode,
+         app || ' ' || action || ' ' || array_to_string(list_sort(fields), ',') AS kind
   FROM step_events
   WHERE in_step AND NOT explained AND policy IS NULL AND action IN ('view', 'search')
     AND len(customer_ids) BETWEEN 1 AND $targeted
@@ -58,7 +66,7 @@ singled_out AS (  -- a VIP, a namesake or neighbour, a canary: never a usual loo
      OR (cu.surname <> '' AND lower(cu.surname) = lower(c.surname))
      OR (cu.postcode <> '' AND cu.postcode = c.home_postcode)
 )
-SELECT event_id, employee_id, role, peer_group, time, len(customer_ids) AS looks
+SELECT event_id, employee_id, role, peer_group, time, len(customer_ids) AS looks, kind
 FROM candidates ANTI JOIN singled_out USING (event_id)
 """
 
@@ -100,6 +108,26 @@ SELECT level, grp, count(*) FILTER (WHERE doer) AS doers, count(*) AS staff,
 FROM levels WHERE grp IS NOT NULL GROUP BY level, grp
 """
 
+# The kinds of look-up (app, action, field set) at least min_employees of each peer
+# group's and role's staff made case-less over the baseline window: all an allowance
+# covers.
+_LEARN_KINDS_SQL = """
+CREATE OR REPLACE TEMP TABLE step_allowance_kinds AS
+WITH hist AS (
+  SELECT a.* FROM allowance_kinds a
+  WHERE a.day >= $b0 AND a.day < $day
+    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = a.employee_id
+                    AND f.day = a.day AND f.critical)
+),
+levels AS (
+  SELECT 'peer' AS level, peer_group AS grp, employee_id, kind FROM hist
+  UNION ALL
+  SELECT 'role', role, employee_id, kind FROM hist
+)
+SELECT level, grp, kind FROM levels WHERE grp IS NOT NULL
+GROUP BY ALL HAVING count(DISTINCT employee_id) >= $min_employees
+"""
+
 # Spend the allowance in time order: every look-up the employee made in the window
 # counts (explained or not), then this day's one event at a time. The most particular
 # level large enough to learn from decides: the peer group, the role, a similar group.
@@ -114,14 +142,23 @@ FROM (
                 ELSE s.allowance END AS allowance,
            CASE WHEN p.staff >= $min_employees THEN 'allowance'
                 WHEN r.staff >= $min_employees THEN 'allowance:role'
-                ELSE 'allowance:similar' END AS explanation
+                ELSE 'allowance:similar' END AS explanation,
+           -- whose kinds of look-up the allowance covers: the level that gave it
+           CASE WHEN r.staff >= $min_employees AND NOT p.staff >= $min_employees
+                THEN 'role' ELSE 'peer' END AS kind_level,
+           CASE WHEN p.staff >= $min_employees THEN l.peer_group
+                WHEN r.staff >= $min_employees THEN l.role
+                ELSE s.grp END AS kind_grp
     FROM step_lookups l
     LEFT JOIN step_allowance p ON p.level = 'peer' AND p.grp = l.peer_group
     LEFT JOIN step_allowance r ON r.level = 'role' AND r.grp = l.role
     LEFT JOIN (  -- the most similar group with one (detect/similar.py)
-      SELECT m.employee_id, m.peer_group, arg_max(a.allowance, m.cosine) AS allowance
-      FROM step_similar m JOIN step_allowance a ON a.level = 'peer' AND a.grp = m.grp
-      WHERE a.allowance IS NOT NULL GROUP BY ALL
+      SELECT employee_id, peer_group, best.allowance, best.grp FROM (
+        SELECT m.employee_id, m.peer_group,
+               arg_max({'allowance': a.allowance, 'grp': m.grp}, (m.cosine, m.grp)) AS best
+        FROM step_similar m JOIN step_allowance a ON a.level = 'peer' AND a.grp = m.grp
+        WHERE a.allowance IS NOT NULL GROUP BY ALL
+      )
     ) s ON s.employee_id = l.employee_id AND s.peer_group = l.peer_group
   ) l
   LEFT JOIN (
@@ -129,6 +166,9 @@ FROM (
     WHERE day >= $b0 AND day < $day GROUP BY ALL
   ) u USING (employee_id)
   WHERE coalesce(u.used, 0) + l.running <= l.allowance
+    AND (NOT $by_kind OR EXISTS (SELECT 1 FROM step_allowance_kinds k
+                                 WHERE k.level = l.kind_level AND k.grp = l.kind_grp
+                                   AND k.kind = l.kind))
 ) x
 WHERE e.event_id = x.event_id
 """
@@ -139,6 +179,12 @@ SELECT l.employee_id, $day, any_value(l.peer_group), sum(l.looks),
        coalesce(sum(l.looks) FILTER (WHERE starts_with(e.explanation, 'allowance')), 0)
 FROM step_lookups l JOIN step_events e USING (event_id)
 GROUP BY l.employee_id
+"""
+
+_RECORD_KINDS_SQL = """
+INSERT OR REPLACE INTO allowance_kinds
+SELECT employee_id, $day, kind, any_value(peer_group), any_value(role), sum(looks)
+FROM step_lookups GROUP BY employee_id, kind
 """
 
 
@@ -160,9 +206,16 @@ def explain_by_allowance(con, cfg: DetectionConfig, params: dict) -> None:
     if not cfg.allowance.enabled:
         return
     learn_allowances(con, cfg, params)
-    execute(con, _EXPLAIN_SQL, {**params, "min_employees": cfg.routine.min_employees})
+    execute(con, _LEARN_KINDS_SQL, {**params, "min_employees": cfg.routine.min_employees})
+    execute(
+        con,
+        _EXPLAIN_SQL,
+        {**params, "min_employees": cfg.routine.min_employees, "by_kind": cfg.allowance.by_kind},
+    )
 
 
 def record_lookups(con, params: dict) -> None:
-    """Add this step's look-ups (and how many were allowed) to the history."""
+    """Add this step's look-ups (and how many were allowed, and of which kinds) to the
+    history."""
     execute(con, _RECORD_SQL, params)
+    execute(con, _RECORD_KINDS_SQL, params)

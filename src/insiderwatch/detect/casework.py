@@ -11,8 +11,9 @@ Two habits of case work explain access that the case's own customer does not:
   support agent's case-linked views are of the case's customer; one insider who logs
   unrelated look-ups under his tickets is a sliver of his group's and cannot make his
   group investigate. For an investigating group a captured case id of the employee's own
-  open case explains every customer looked at under it (``case_linked``), and a view of a
-  customer the employee's own explained search returned in the last
+  open case explains every customer looked at under it (``case_linked``) within the
+  case scope its peers' own case work shows (:mod:`~insiderwatch.detect.casescope`),
+  and a view of a customer the employee's own explained search returned in the last
   ``drilldown_hours`` is the investigation going on (``case_search``).
 * **Portfolios.** Teams that serve particular sellers' buyers (seller support) show it in
   their cases: a seller whose buyers are at least ``portfolio_lift`` times more common
@@ -31,6 +32,7 @@ earlier days only, and days on which the employee had a critical finding teach n
 from __future__ import annotations
 
 from insiderwatch.detect.base import execute
+from insiderwatch.detect.casescope import scope_params
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.similar import learn_similar
 
@@ -66,11 +68,16 @@ SELECT team, seller_id FROM (
 """
 
 # This step's case-linked views (searches list namesakes; views show whom the case is
-# about), the history investigating groups are learned from.
+# about), the history investigating groups are learned from, and those of other customers
+# the case did not explain (past an investigating group's scope, or any group's), with
+# whether the group investigated that day (case_mismatch compares like with like).
 _RECORD_SQL = """
 INSERT OR REPLACE INTO casework_days
 SELECT t.employee_id, $day, any_value(t.peer_group), count(*),
-       count(*) FILTER (WHERE c.customer_id <> t.customer_id)
+       count(*) FILTER (WHERE c.customer_id <> t.customer_id),
+       count(*) FILTER (WHERE c.customer_id <> t.customer_id
+                        AND NOT starts_with(coalesce(t.touch_explanation, ''), 'case_linked')),
+       any_value(t.peer_group) IN (""" + INVESTIGATING_SQL + """)
 FROM step_touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
 WHERE t.in_step AND t.action <> 'search'
 GROUP BY t.employee_id
@@ -116,6 +123,8 @@ def casework_params(con, cfg: DetectionConfig, step: dict) -> dict:
         "investigating_staff": [e for (e,) in staff],
         "lift": x.portfolio_lift,
         "drill": x.drilldown_hours,
+        "inv_staff": x.investigation_min_staff,
+        **scope_params(cfg),
     }
 
 
@@ -125,6 +134,11 @@ def explain_drilldown(con, params: dict) -> None:
         execute(con, _DRILLDOWN_SQL, params)
 
 
-def record_casework(con, params: dict) -> None:
+def record_casework(con, cfg: DetectionConfig, params: dict) -> None:
     """Add this step's case-linked views to the history later steps learn from."""
-    execute(con, _RECORD_SQL, params)
+    x = cfg.explanation
+    execute(
+        con,
+        _RECORD_SQL,
+        {**params, "inv_staff": x.investigation_min_staff, "inv_share": x.investigation_share},
+    )

@@ -40,6 +40,14 @@ class Explanation(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fiel
     # An investigating group's view of a customer its own explained search returned
     # within this many hours follows the investigation.
     drilldown_hours: int = 24
+    # An investigating group's case scope (detect/casescope.py), learned from its peers:
+    # per case and day, customers no search of theirs returned up to this quantile of the
+    # peers' counts; field sets shown of other customers under cases by at least
+    # investigation_min_staff of them and in at least this share of such views. A group
+    # with fewer case-days of such views in the baseline window is not limited.
+    case_scope_quantile: float = 0.99
+    case_scope_min_share: float = 0.01
+    case_scope_min_case_days: int = 20
     # Roles (or teams; a trailing '*' matches a prefix) to treat as investigating from the
     # first day, besides the learned groups. Empty by default.
     investigation_roles: list[str] = []
@@ -132,6 +140,9 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     # whose own total, explained or not, passes the group's 90th percentile is unusual,
     # and every further look-up of theirs is left to the detectors.
     quantile: float = 0.9
+    # Explain only the kinds of look-up (app, action, field set) at least min_employees
+    # of the group's staff make case-less; other kinds still spend the allowance.
+    by_kind: bool = True
 
 
 class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

@@ -35,6 +35,7 @@ from insiderwatch.detect.base import (
     StepContext,
     execute,
 )
+from insiderwatch.detect.casescope import record_case_scope
 from insiderwatch.detect.casework import record_casework
 from insiderwatch.detect.catalog import content_version, shared_fingerprint
 from insiderwatch.detect.config import DetectionConfig
@@ -280,7 +281,8 @@ class _Steps:
             self.run.findings += count
         if refresh:
             record_flows(con, ctx.params)
-            record_casework(con, ctx.params)
+            record_casework(con, ctx.config, ctx.params)
+            record_case_scope(con, ctx.params)
             record_lookups(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
             self.run.events += int(

@@ -7,7 +7,9 @@ every step. An access (one event, one customer shown) is explained, in this orde
 ``callback``       such a case closed within the callback window;
 ``team_case``      a case of that customer assigned to someone the employee manages;
 ``case_linked``    the case id the tool captured is the employee's open case about that
-                   customer, or any open case of theirs in an investigating group;
+                   customer, or any open case of theirs in an investigating group, within
+                   the case scope learned from the group's peers (breadth and fields,
+                   see :mod:`~insiderwatch.detect.casescope`);
 ``portfolio``      the customer bought from a seller in the employee's team's portfolio;
 ``case_search``    an investigating group's view of a customer the employee's own
                    explained search returned shortly before (both ``:similar`` for
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 from insiderwatch.detect.allowance import explain_by_allowance
 from insiderwatch.detect.base import execute, matches_any, sql_list
+from insiderwatch.detect.casescope import limit_case_scope
 from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params, explain_drilldown
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
@@ -202,6 +205,7 @@ LEFT JOIN portfolio p USING (event_id, customer_id)
 """,
         params,
     )
+    limit_case_scope(con, params)
     # Event-level explanation, then copied back onto each touch: a search's namesakes
     # share the search's reason. Updated in place: rebuilding the tables costs more.
     # Learned routine comes after business reasons, before the copy onto touches.

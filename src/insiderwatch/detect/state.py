@@ -46,15 +46,32 @@ DETECT_DDL = (
   hours INTEGER[],
   PRIMARY KEY (employee_id, day, app, action, destination)
 )""",
-    # Each employee's views under a case id of their own per day, and how many were of a
-    # customer other than the case's: what investigating groups are learned from.
+    # Each employee's views under a case id of their own per day, how many were of a
+    # customer other than the case's (what investigating groups are learned from) and how
+    # many of those the case did not explain, and whether the group investigated that day
+    # (case_mismatch's peer line).
     """CREATE TABLE IF NOT EXISTS casework_days (
   employee_id VARCHAR NOT NULL,
   day DATE NOT NULL,
   peer_group VARCHAR,
   linked BIGINT NOT NULL,
   linked_other BIGINT NOT NULL,
+  unscoped BIGINT NOT NULL,
+  investigating BOOLEAN NOT NULL,
   PRIMARY KEY (employee_id, day)
+)""",
+    # Per employee, day, own case and field set shown: views of customers other than the
+    # case's, and how many of those customers no search of theirs had returned shortly
+    # before: what each investigating group's case scope is learned from.
+    """CREATE TABLE IF NOT EXISTS case_scope_days (
+  employee_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  case_id VARCHAR NOT NULL,
+  fields VARCHAR NOT NULL,
+  peer_group VARCHAR,
+  views BIGINT NOT NULL,
+  unsearched BIGINT NOT NULL,
+  PRIMARY KEY (employee_id, day, case_id, fields)
 )""",
     # Each employee's case-less targeted look-ups per day (customers shown) and how many
     # of them the peer group's allowance explained: what the allowance is learned from.
@@ -65,6 +82,17 @@ DETECT_DDL = (
   lookups BIGINT NOT NULL,
   allowed BIGINT NOT NULL,
   PRIMARY KEY (employee_id, day)
+)""",
+    # Each employee's case-less targeted look-ups per day and kind (app, action, sorted
+    # field set): which kinds of look-up an allowance covers.
+    """CREATE TABLE IF NOT EXISTS allowance_kinds (
+  employee_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  kind VARCHAR NOT NULL,
+  peer_group VARCHAR,
+  role VARCHAR,
+  lookups BIGINT NOT NULL,
+  PRIMARY KEY (employee_id, day, kind)
 )""",
     # The routine in force on each day, per group ('self:<id>' for a machine), with its
     # evidence; reviewed flows of a policy file leave the counts NULL.
@@ -147,10 +175,10 @@ MEASURES = {
 
 # Tables holding per-day state: a rewind to day D deletes their rows from D on.
 DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days", "routine_flows",
-                "casework_days", "allowance_days")  # fmt: skip
+                "casework_days", "case_scope_days", "allowance_days", "allowance_kinds")  # fmt: skip
 ALL_TABLES = (*DAILY_TABLES, "employee_footprint", "alerts")
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "10"
+STATE_VERSION = "11"
 
 
 def ensure_tables(con) -> None:

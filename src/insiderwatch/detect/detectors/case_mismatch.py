@@ -4,9 +4,12 @@ An insider who knows that look-ups without a case are counted types the id of a 
 open case into the tool: their own, a teammate's, anyone's. The case exists and is open,
 so a check that "a case id was given" passes; but the case is about another customer.
 Groups that investigate (fraud, risk) legitimately look at many customers under one case:
-their own cases explain such views (learned casework, ``case_linked``) and their
-history of such views (``casework_days``) raises their peers' line here. For everyone
-else a case id that does not fit the customer is a reason that does not hold.
+their own cases explain such views within the case scope their peers' work shows
+(learned casework, ``case_linked``, :mod:`~insiderwatch.detect.casescope`). What no case
+explained is judged here, for investigators too: the line is the peers' 99th percentile
+of their own daily views of others under their cases that the case did not explain
+(``casework_days.unscoped``). For everyone else a case id that does not fit the
+customer is a reason that does not hold.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from insiderwatch.detect.baseline import fmt_num
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     floor: int = 2  # customers a day, never fewer
-    peer_quantile: float = 0.99  # of the peers' daily views of others under their own cases
+    peer_quantile: float = 0.99  # of the peers' daily views of others their own cases didn't explain
     min_peer_days: int = 20  # employee-days of case-linked views: a group with fewer is not judged
     points: float = 12.0  # a day's look-ups under a reason that does not hold
     max_evidence: int = 200
@@ -34,7 +37,8 @@ class CaseMismatch(Detector):
         "anyone's) that is about a different customer, which nothing else explains (the "
         "group's allowance aside); fires once a day when the day's count reaches the "
         "floor and passes the peers' 99th percentile of daily views of others under their "
-        "own cases (high in groups that investigate)."
+        "own cases that the case did not explain (an investigating group's case explains "
+        "what its learned case scope covers)."
     )
     why = (
         "Insiders who know that case-less look-ups are counted put a real ticket's id on "
@@ -55,9 +59,12 @@ class CaseMismatch(Detector):
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
         return f"""
-WITH peer AS (  -- the peers' daily views of other customers under their own cases
-  SELECT peer_group, quantile_cont(linked_other, {c.peer_quantile}) AS q
-  FROM casework_days WHERE day >= $b0 AND day < $day
+WITH peer AS (  -- the peers' daily views of others under own cases their case didn't
+  -- explain, on days the group worked as it does now (investigating or not)
+  SELECT peer_group, quantile_cont(unscoped, {c.peer_quantile}) AS q FROM (
+    SELECT *, arg_max(investigating, day) OVER (PARTITION BY peer_group) AS now
+    FROM casework_days WHERE day >= $b0 AND day < $day
+  ) WHERE investigating = now
   GROUP BY ALL HAVING count(*) >= {c.min_peer_days}
 ),
 mismatched AS (  -- first view of each customer today under a case about someone else

@@ -1,0 +1,143 @@
+"""Case scope: how far an investigating group's own case reaches, learned from its peers.
+
+For an investigating group (:mod:`~insiderwatch.detect.casework`) a case id of the
+employee's own open case explains every customer looked at under it (``case_linked``):
+an investigation runs through the accounts its searches turn up. Taken literally, that
+explains everything an investigator logs under any open case of theirs, including the
+payment details of customers the case has nothing to do with. So the reach of a case is
+learned per group from the peers' own case work, and a view beyond it is not explained
+by the case (it falls to the allowance, or stays unexplained for the detectors;
+``case_mismatch`` judges it against the peers' own such views):
+
+* **Breadth.** A customer other than the case's whom none of the employee's own
+  searches returned in the ``drilldown_hours`` before is *unsearched*. Per case and day,
+  the group's staff view few such customers (a linked account opened from the case's
+  page); the ``case_scope_quantile`` (99th percentile by default) of the peers' counts
+  per case-day is the breadth. Past it, further unsearched customers under the same
+  case that day are not explained by the case. Customers the searches returned stay
+  explained whatever their number: a fraud ring's accounts come from searches, and are
+  ``case_linked`` (or ``case_search``) as before.
+* **Fields.** The field sets the group's staff expose of other customers under their
+  cases: a set used by at least ``investigation_min_staff`` of them, and making at least
+  ``case_scope_min_share`` of such views, is in scope; a view of another customer showing
+  a set the group does not use under cases (payment details alone, say, in a group that
+  opens full profiles) is not explained by the case.
+
+Only the own case's customer is always covered. A group with fewer than
+``case_scope_min_case_days`` case-days of such views in the baseline window has no
+learned scope and is not limited (a group configured as investigating from the first
+day included). Staff who investigate by resemblance (``case_linked:similar``) keep their
+reach: their group has no case history of its own to learn it from.
+
+Learned from earlier days only (``case_scope_days``), leaving out days on which the
+employee had a critical finding; each step records its own views for later steps.
+"""
+
+from __future__ import annotations
+
+from insiderwatch.detect.base import execute
+from insiderwatch.detect.config import DetectionConfig
+
+# This step's views of another customer under a case of the employee's own: whether one
+# of their searches returned the customer shortly before, and, for the others, the order
+# in which each first appeared under that case today.
+_SCOPE_SQL = """
+CREATE OR REPLACE TEMP TABLE step_scope AS
+WITH other AS (
+  SELECT t.event_id, any_value(t.employee_id) AS employee_id,
+         any_value(t.peer_group) AS peer_group, t.customer_id, any_value(t.time) AS time,
+         any_value(t.case_id) AS case_id,
+         array_to_string(list_sort(any_value(t.fields)), ',') AS fields
+  FROM step_touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
+  WHERE t.in_step AND t.action <> 'search'
+  GROUP BY t.event_id, t.customer_id
+  HAVING NOT bool_or(c.customer_id = t.customer_id)
+),
+searched AS (
+  SELECT DISTINCT o.event_id, o.customer_id
+  FROM other o JOIN step_touch s
+    ON s.employee_id = o.employee_id AND s.customer_id = o.customer_id
+   AND s.action = 'search' AND s.time <= o.time AND s.time >= o.time - to_hours($drill)
+),
+marked AS (
+  SELECT o.*, s.event_id IS NOT NULL AS searched,
+         min(o.time) OVER (PARTITION BY o.employee_id, o.case_id, o.customer_id,
+                                        s.event_id IS NULL) AS first_time
+  FROM other o LEFT JOIN searched s USING (event_id, customer_id)
+)
+SELECT *, CASE WHEN NOT searched
+               THEN dense_rank() OVER (PARTITION BY employee_id, case_id, searched
+                                       ORDER BY first_time, customer_id) END AS unsearched_rank
+FROM marked
+"""
+
+# The scope each group with enough case history has on $day.
+_LEARN_SQL = """
+CREATE OR REPLACE TEMP TABLE step_case_scope AS
+WITH hist AS (
+  SELECT s.* FROM case_scope_days s
+  WHERE s.day >= $b0 AND s.day < $day
+    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = s.employee_id
+                    AND f.day = s.day AND f.critical)
+),
+case_days AS (  -- unsearched customers per case and day (once per field set shown)
+  SELECT peer_group, employee_id, day, case_id, sum(unsearched) AS unsearched
+  FROM hist GROUP BY ALL
+),
+breadth AS (
+  SELECT peer_group, count(*) AS case_days, quantile_disc(unsearched, $scope_q) AS breadth
+  FROM case_days GROUP BY ALL
+),
+sets AS (
+  SELECT peer_group, fields, count(DISTINCT employee_id) AS staff, sum(views) AS views,
+         sum(sum(views)) OVER (PARTITION BY peer_group) AS all_views
+  FROM hist GROUP BY peer_group, fields
+)
+SELECT b.peer_group, b.breadth,
+       list(s.fields) FILTER (WHERE s.staff >= $inv_staff AND s.views >= $scope_share * s.all_views)
+         AS field_sets
+FROM breadth b JOIN sets s USING (peer_group)
+WHERE b.case_days >= $scope_days AND list_contains($investigating::VARCHAR[], b.peer_group)
+GROUP BY b.peer_group, b.breadth
+"""
+
+# A view past the learned scope is not explained by the case (the touch's other reasons
+# come before case_linked, so a customer of the employee's own case keeps its own_case).
+_LIMIT_SQL = """
+UPDATE step_touch t SET touch_explanation = NULL
+FROM step_scope s JOIN step_case_scope g USING (peer_group)
+WHERE t.event_id = s.event_id AND t.customer_id = s.customer_id
+  AND t.touch_explanation = 'case_linked'
+  AND (NOT list_contains(coalesce(g.field_sets, []), s.fields)
+       OR coalesce(s.unsearched_rank > g.breadth, FALSE))
+"""
+
+_RECORD_SQL = """
+INSERT OR REPLACE INTO case_scope_days
+SELECT employee_id, $day, case_id, fields, any_value(peer_group), count(*),
+       count(DISTINCT customer_id) FILTER (WHERE NOT searched)
+FROM step_scope GROUP BY employee_id, case_id, fields
+"""
+
+
+def scope_params(cfg: DetectionConfig) -> dict:
+    x = cfg.explanation
+    return {
+        "scope_q": x.case_scope_quantile,
+        "scope_share": x.case_scope_min_share,
+        "scope_days": x.case_scope_min_case_days,
+    }
+
+
+def limit_case_scope(con, params: dict) -> None:
+    """Take ``case_linked`` off this step's views past their group's learned case scope
+    (``step_touch`` must hold the touch explanations; writes ``step_scope``)."""
+    execute(con, _SCOPE_SQL, params)
+    if params["investigating"]:
+        execute(con, _LEARN_SQL, params)
+        execute(con, _LIMIT_SQL, params)
+
+
+def record_case_scope(con, params: dict) -> None:
+    """Add this step's views under own cases to the history scopes are learned from."""
+    execute(con, _RECORD_SQL, params)
