@@ -25,7 +25,7 @@ FULL = ["name", "email", "phone", "address", "payment", "orders", "notes"]
 INVESTIGATORS = [f"fi{i}" for i in range(5)]
 SKIMMER, WIDE = INVESTIGATORS[0], INVESTIGATORS[1]
 AGENTS = {f"ag{i}": 2 + i % 3 for i in range(6)}
-DRIPPER = "ag0"
+DRIPPER = "ag2"  # one of the least busy: well within the allowance
 WIDE_CASE = f"case-{5 * (ACT - 1) + 2:04d}"  # the second investigator's case on day ACT
 
 
@@ -70,7 +70,7 @@ def company() -> Company:
         c.event(WIDE, at(ACT, 16, k), "view", [f"c{2600 + k:04d}"], FULL,
                 app="workbench", case_id=WIDE_CASE, act=True)  # fmt: skip
     # Contact details through the admin console: a tool agents never use without a case.
-    c.event(DRIPPER, at(ACT, 16), "view", ["c2700"], ["email", "phone"], app="console", act=True)
+    c.event(DRIPPER, at(ACT, 11), "view", ["c2700"], ["email", "phone"], app="console", act=True)
     return c
 
 
