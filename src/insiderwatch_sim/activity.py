@@ -274,6 +274,12 @@ def nocase_work(
     )
 
 
+def walkin_work(w: World, emps: np.ndarray) -> None:
+    """Front-desk staff serve the customers who walk in: a look-up each (a name search,
+    or the record opened from a card), with no case at all; the counter's whole day."""
+    nocase_work(w, emps, 14.0, "walkin", "crm", "crm-search", view_fields="profile")
+
+
 # --- other roles --------------------------------------------------------------------------
 
 
@@ -584,6 +590,8 @@ def generate_benign(w: World, progress: Callable[[float], None] | None = None) -
         lambda: case_work(w, who("supervisor", "cs", "cs_night"), ESCALATION["cs"]),
         lambda: case_work(w, who("supervisor", "vip"), ESCALATION["vip"]),
         lambda: case_work(w, who("supervisor", "seller"), ESCALATION["seller"]),
+        lambda: walkin_work(w, who("cs_agent", "desk")),
+        lambda: case_work(w, who("supervisor", "desk"), ESCALATION["cs"]),
         lambda: fraud_work(w, who("supervisor", "fraud"), rate=0.15, name="fraud-supervisors"),
         lambda: analyst_work(w, who("data_analyst")),
         lambda: engineer_work(w, who("engineer")),

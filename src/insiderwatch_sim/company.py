@@ -44,6 +44,7 @@ _TEAM_SHIFTS: dict[str, tuple[dict[str, float], dict[str, float]]] = {
     "vip": ({"early": 0.3, "day": 0.7}, {"weekday": 0.7, "rota": 0.3}),
     "seller": ({"early": 0.2, "day": 0.8}, {"weekday": 0.85, "rota": 0.15}),
     "fraud": ({"day": 1.0}, {"weekday": 0.9, "rota": 0.1}),
+    "desk": ({"early": 0.4, "day": 0.6}, {"weekday": 0.6, "rota": 0.4}),
 }  # fmt: skip
 _OFFICE = ({"day": 1.0}, {"weekday": 1.0})
 
@@ -51,7 +52,8 @@ _OFFICE = ({"day": 1.0}, {"weekday": 1.0})
 @dataclass
 class Team:
     name: str
-    kind: str  # cs, cs_night, vip, seller, fraud, analytics, engineering, operations, platform
+    kind: str  # cs, cs_night, vip, seller, fraud, desk, analytics, engineering, operations,
+    # platform
     site: str
     portfolio: int = -1  # seller-support teams serve the sellers of one portfolio
     supervisor: int = -1
@@ -122,13 +124,16 @@ def build_roster(cfg: SimulationConfig, rng: np.random.Generator, pools: NamePoo
     n_fraud = max(1, round(front * mix.fraud_investigator))
     n_seller = max(2, round(front * mix.seller_support))
     n_vip = max(2, round(front * mix.vip))
-    rest = front - n_eng - n_ana - n_fraud - n_seller - n_vip  # cs agents and supervisors
+    n_desk = round(front * mix.front_desk)
+    n_desk_teams = max(1, round(n_desk / 10)) if n_desk else 0
+    rest = front - n_eng - n_ana - n_fraud - n_seller - n_vip - n_desk  # cs agents, supervisors
     n_seller_teams = max(1, round(n_seller / 8))
     n_fraud_teams = max(1, round(n_fraud / 10))
     n_cs_teams = max(1, round(rest / 13))
-    n_cs = rest - n_seller_teams - n_fraud_teams - 1 - n_cs_teams  # one supervisor per team
+    # one supervisor per team
+    n_cs = rest - n_seller_teams - n_fraud_teams - 1 - n_cs_teams - n_desk_teams
 
-    teams = _teams(company, rng, n_cs_teams, n_seller_teams, n_fraud_teams)
+    teams = _teams(company, rng, n_cs_teams, n_seller_teams, n_fraud_teams, n_desk_teams)
     by_kind: dict[str, list[int]] = {}
     for i, t in enumerate(teams):
         by_kind.setdefault(t.kind, []).append(i)
@@ -146,8 +151,12 @@ def build_roster(cfg: SimulationConfig, rng: np.random.Generator, pools: NamePoo
     add("cs_agent", by_kind["vip"], n_vip)
     add("seller_support", by_kind["seller"], n_seller)
     add("fraud_investigator", by_kind["fraud"], n_fraud)
+    if n_desk:
+        add("cs_agent", by_kind["desk"], n_desk)
     supervised = [
-        i for i, t in enumerate(teams) if t.kind in ("cs", "cs_night", "vip", "seller", "fraud")
+        i
+        for i, t in enumerate(teams)
+        if t.kind in ("cs", "cs_night", "vip", "seller", "fraud", "desk")
     ]
     add("supervisor", supervised, len(supervised))
     add("data_analyst", by_kind["analytics"], n_ana)
@@ -274,11 +283,13 @@ def build_roster(cfg: SimulationConfig, rng: np.random.Generator, pools: NamePoo
 
 
 def _teams(
-    company: Profile, rng: np.random.Generator, n_cs: int, n_seller: int, n_fraud: int
+    company: Profile, rng: np.random.Generator, n_cs: int, n_seller: int, n_fraud: int,
+    n_desk: int = 0,
 ) -> list[Team]:
     """The company's teams, named in its own words: customer service per site (night teams
-    at the last site), VIP care, one seller-support team per portfolio, fraud, and one team
-    each of analysts, engineers, managers and service accounts."""
+    at the last site), VIP care, one seller-support team per portfolio, fraud, front desks
+    (walk-in counters, where the company has them) and one team each of analysts,
+    engineers, managers and service accounts."""
     sep, stem = company.separator, company.teams
     sites = list(company.sites)
     head, second = sites[0], sites[min(1, len(sites) - 1)]
@@ -308,6 +319,9 @@ def _teams(
         teams.append(Team(f"{stem['seller']}{sep}{p}", "seller", second, portfolio=p))
     for k in range(1, n_fraud + 1):
         teams.append(Team(f"{stem['fraud']}{sep}{k}", "fraud", head))
+    for k in range(1, n_desk + 1):
+        site = sites[(k - 1) % len(sites)]
+        teams.append(Team(sep.join([stem["desk"], slug(site), str(k)]), "desk", site))
     for kind in ("analytics", "engineering", "operations"):
         teams.append(Team(stem[kind], kind, head))
     teams.append(Team(stem["platform"], "platform", "cloud"))

@@ -24,12 +24,17 @@ from insiderwatch_sim.world import World
 # The classic profile's scenarios; profiles choose theirs from these and RULE_AWARE_SCENARIOS.
 SCENARIOS: tuple[str, ...] = BLATANT_SCENARIOS
 # Scenarios that run for weeks start early in the window.
-_LONG_RUNNING = ("slow_drip", "low_and_slow", "spread_harvest", "accomplices", "dispute_skim")
+_LONG_RUNNING = ("slow_drip", "low_and_slow", "spread_harvest", "accomplices", "dispute_skim",
+                 "walkin_drip")  # fmt: skip
 # Roles an insider may hold; VIP care is excluded because VIP look-ups are its normal work.
 _INSIDER_ROLES = ("cs_agent", "seller_support", "supervisor", "fraud_investigator",
                   "engineer", "data_analyst")  # fmt: skip
-# Scenarios only an investigator can play: they need investigations of their own.
-_INVESTIGATOR_SCENARIOS = ("dispute_skim",)
+# Scenarios only some staff can play: (role, team kind or None), and the scenario played
+# instead in a company with nobody fitting.
+_CAST: dict[str, tuple[str, str | None, str]] = {
+    "dispute_skim": ("fraud_investigator", None, "ticket_cover"),  # investigations of their own
+    "walkin_drip": ("cs_agent", "desk", "low_and_slow"),  # a walk-in counter's routine
+}
 _EXFIL_DESTINATIONS = ("personal_email", "cloud:dropbox", "usb", "external:filedrop.example",
                        "cloud:google-drive", "external:paste.example")  # fmt: skip
 
@@ -74,7 +79,7 @@ def choose_insiders(
     # mix stays balanced for benchmarks.
     rounds = -(-n // len(kinds))
     scenarios = [str(x) for _ in range(rounds) for x in rng.permutation(kinds)][:n]
-    chosen = _investigators_for(r, chosen, scenarios, np.setdiff1d(eligible, chosen), rng)
+    chosen = _cast(r, kind, chosen, scenarios, np.setdiff1d(eligible, chosen), rng)
     days = cfg.days
     warm = warm_up_days(days)
     out: list[Insider] = []
@@ -93,21 +98,22 @@ def choose_insiders(
     return out + _partners(rng, r, out, np.setdiff1d(eligible, chosen))
 
 
-def _investigators_for(
-    r: Roster, chosen: np.ndarray, scenarios: list[str], free: np.ndarray,
-    rng: np.random.Generator,
+def _cast(
+    r: Roster, team_kind: np.ndarray, chosen: np.ndarray, scenarios: list[str],
+    free: np.ndarray, rng: np.random.Generator,
 ) -> np.ndarray:
-    """Give each investigator-only scenario an investigator: swap with a chosen one playing
-    another scenario, else take a free one (the scenario is dropped to the first other
-    kind when the company has no investigator at all)."""
+    """Give each scenario that needs particular staff someone who fits: swap with a chosen
+    one playing an open scenario, else take a free one, else play the stand-in scenario."""
     chosen = chosen.copy()
-    inv = r.role == ROLE["fraud_investigator"]
     for i, kind in enumerate(scenarios):
-        if kind not in _INVESTIGATOR_SCENARIOS or inv[chosen[i]]:
+        if kind not in _CAST:
             continue
-        swap = [j for j, k in enumerate(scenarios)
-                if k not in _INVESTIGATOR_SCENARIOS and inv[chosen[j]]]  # fmt: skip
-        spare = free[inv[free]]
+        role, team, instead = _CAST[kind]
+        fits = (r.role == ROLE[role]) & ((team_kind == team) if team else True)
+        if fits[chosen[i]]:
+            continue
+        swap = [j for j, k in enumerate(scenarios) if k not in _CAST and fits[chosen[j]]]
+        spare = free[fits[free]]
         if swap:
             j = swap[0]
             chosen[i], chosen[j] = chosen[j], chosen[i]
@@ -115,7 +121,7 @@ def _investigators_for(
             chosen[i] = int(rng.choice(spare))
             free = free[free != chosen[i]]
         else:
-            scenarios[i] = next(k for k in scenarios if k not in _INVESTIGATOR_SCENARIOS)
+            scenarios[i] = instead
     return chosen
 
 
@@ -474,6 +480,14 @@ def dispute_skim(w: World, ins: Insider, rng: np.random.Generator) -> None:
     )
 
 
+def walkin_drip(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """Counter staff who look up walk-in customers all day without a case add a few
+    customers' contact details a day, for weeks: well inside the counter's usual amount of
+    case-less look-ups."""
+    t = _spread(w, ins, rng, 2, 5)
+    _views(w, ins, t, w.any_customer(rng, len(t)), "contact")
+
+
 def spread_harvest(w: World, ins: Insider, rng: np.random.Generator) -> None:
     """A list built a few records a day over weeks, printed a page at a time."""
     t = _spread(w, ins, rng, 3, 10)
@@ -508,6 +522,7 @@ GENERATORS = {
     "ticket_cover": ticket_cover,
     "spread_harvest": spread_harvest,
     "dispute_skim": dispute_skim,
+    "walkin_drip": walkin_drip,
     "accomplices": accomplices,
     "bulk_exfiltration": bulk_exfiltration,
     "slow_drip": slow_drip,

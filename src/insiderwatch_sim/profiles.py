@@ -133,6 +133,8 @@ TEAM_POOLS: dict[str, tuple[str, ...]] = {
     "platform": ("platform", "integrations", "systems", "robots", "machines", "daemons",
                  "automation", "infra"),
     "night": ("night", "overnight", "late", "nocturne", "graveyard", "moon", "owl", "after-hours"),
+    "desk": ("front-desk", "counter", "branch", "walk-in", "reception", "shop-floor", "store-desk",
+             "kiosk"),
 }  # fmt: skip
 
 SITE_POOLS: tuple[tuple[str, ...], ...] = (
@@ -154,6 +156,7 @@ BLATANT_SCENARIOS: tuple[str, ...] = (
 )  # fmt: skip
 RULE_AWARE_SCENARIOS: tuple[str, ...] = (
     "low_and_slow", "ticket_cover", "spread_harvest", "accomplices", "dispute_skim",
+    "walkin_drip",
 )  # fmt: skip
 
 
@@ -167,6 +170,7 @@ class Mix(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     vip: float = 0.015
     service_accounts: float = 0.004  # of the whole roster
     night_teams: float = 0.1  # of customer-service teams
+    front_desk: float = 0.0  # counter staff serving walk-in customers, no case at all
 
 
 class Profile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -248,25 +252,26 @@ for _profile in (
     _varied(
         2,
         "fintech-apac",
-        "Payments company in Singapore: a large risk team, few sellers, early starts.",
+        "Payments company in Singapore: a large risk team, few sellers, early starts, branches.",
         staff_id="u{:05d}",
         service_id="sys_{}",
         separator="_",
         timezone="Asia/Singapore",
         shift_shift_hours=-1.0,
-        mix=Mix(fraud_investigator=0.14, seller_support=0.02, data_analyst=0.06, vip=0.03),
+        mix=Mix(fraud_investigator=0.14, seller_support=0.02, data_analyst=0.06, vip=0.03,
+                front_desk=0.12),
         loader_every_hours=24,
         scenarios=_ALL,
     ),
     _varied(
         3,
         "eu-telco",
-        "German telco: unionised day shifts, strict ticket discipline, nightly extracts.",
+        "German telco: unionised day shifts, strict ticket discipline, nightly extracts, shops.",
         staff_id="P{:07d}",
         service_id="robot.{}",
         timezone="Europe/Berlin",
         shift_shift_hours=-1.5,
-        mix=Mix(engineer=0.08, night_teams=0.0),
+        mix=Mix(engineer=0.08, night_teams=0.0, front_desk=0.15),
         case_link=1.05,
         nocase=0.6,
         loader_every_hours=24,
