@@ -64,6 +64,10 @@ def company() -> Company:
             for n, cust in enumerate(found[1:4]):
                 c.event(e, at(day, 10, 10 * n + k), "view", [cust], ["name", "address"],
                         case_id=case_id)  # fmt: skip
+            # A linked account opened from the case's page, no search before: the case
+            # scope (casescope.py) learns that one such customer a case-day is usual.
+            c.event(e, at(day, 15, k), "view", [f"c{520 + (3 * day + k) % 80:03d}"],
+                    ["name", "address"], case_id=case_id)  # fmt: skip
         for k, e in enumerate(DESK):  # support cases: views of the case's customer
             for n in range(4):
                 cust = f"c{rng.randrange(500):03d}"
@@ -95,7 +99,9 @@ def add_acts(c: Company) -> dict[str, str]:
         "risk_day1_other": c.event(
             "rk0", at(1, 11), "view", ["c510"], ["name"], case_id=first_case
         ),
-        "risk_other": c.event("rk0", at(DAYS, 11), "view", ["c511"], ["name"], case_id=risk_case),
+        # Within the group's case scope: its fields, and the first unsearched customer.
+        "risk_other": c.event("rk0", at(DAYS, 11), "view", ["c511"], ["name", "address"],
+                              case_id=risk_case),  # fmt: skip
         # The case id not captured: a customer the morning's search returned.
         "risk_drilldown": c.event(
             "rk0", at(DAYS, 12), "view", [search["customer_ids"][4]], ["name"]
