@@ -25,11 +25,13 @@ resembles (:mod:`~insiderwatch.detect.similar`, ``allowance:similar``): the only
 of a team who looks customers up the way support agents do gets the agents' usual,
 spent the same way.
 
-An allowance covers only the kinds of look-up its level's staff make case-less: an
-(app, action, field set) at least ``min_employees`` of the group's (or role's, or the
-similar group's) staff used for such look-ups over the window. Tellers who look walk-in
-customers up in the branch tool do not thereby have an allowance for contact details
-pulled through the CRM; such a look-up still counts against the employee's total.
+An allowance covers only the kinds of look-up its level's staff make: an (app, action,
+field set) at least ``min_employees`` of the group's (or role's, or the similar group's)
+staff used for targeted look-ups over the window, with a case or without (a kind rare
+without a case, an engineer's console search, is still theirs when they make it under
+tickets). Tellers who look walk-in customers up in the branch tool do not thereby have
+an allowance for contact details pulled through the CRM, or for a field set none of
+them opens; such a look-up still counts against the employee's total.
 
 The allowance is spent in time order and over the whole window, not per day, and every
 look-up the employee made in the window counts against it, explained or not: someone
@@ -109,8 +111,7 @@ FROM levels WHERE grp IS NOT NULL GROUP BY level, grp
 """
 
 # The kinds of look-up (app, action, field set) at least min_employees of each peer
-# group's and role's staff made case-less over the baseline window: all an allowance
-# covers.
+# group's and role's staff made over the baseline window: all an allowance covers.
 _LEARN_KINDS_SQL = """
 CREATE OR REPLACE TEMP TABLE step_allowance_kinds AS
 WITH hist AS (
@@ -181,10 +182,18 @@ FROM step_lookups l JOIN step_events e USING (event_id)
 GROUP BY l.employee_id
 """
 
+# Every targeted look-up's kind, with a case or without: a kind the group uses in its case
+# work is one it also looks up now and then without a case (an engineer's search in the
+# console, under a bug ticket or not); one it never uses at all is not.
 _RECORD_KINDS_SQL = """
 INSERT OR REPLACE INTO allowance_kinds
-SELECT employee_id, $day, kind, any_value(peer_group), any_value(role), sum(looks)
-FROM step_lookups GROUP BY employee_id, kind
+SELECT employee_id, $day,
+       app || ' ' || action || ' ' || array_to_string(list_sort(fields), ',') AS kind,
+       any_value(peer_group), any_value(role), sum(len(customer_ids))
+FROM step_events
+WHERE in_step AND policy IS NULL AND action IN ('view', 'search')
+  AND len(customer_ids) BETWEEN 1 AND $targeted
+GROUP BY employee_id, kind
 """
 
 

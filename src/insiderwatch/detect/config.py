@@ -141,7 +141,7 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     # and every further look-up of theirs is left to the detectors.
     quantile: float = 0.9
     # Explain only the kinds of look-up (app, action, field set) at least min_employees
-    # of the group's staff make case-less; other kinds still spend the allowance.
+    # of the group's staff make (with a case or without); other kinds still spend it.
     by_kind: bool = True
 
 

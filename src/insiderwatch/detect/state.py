@@ -83,8 +83,8 @@ DETECT_DDL = (
   allowed BIGINT NOT NULL,
   PRIMARY KEY (employee_id, day)
 )""",
-    # Each employee's case-less targeted look-ups per day and kind (app, action, sorted
-    # field set): which kinds of look-up an allowance covers.
+    # Each employee's targeted look-ups per day and kind (app, action, sorted field set),
+    # with a case or without: which kinds of look-up an allowance covers.
     """CREATE TABLE IF NOT EXISTS allowance_kinds (
   employee_id VARCHAR NOT NULL,
   day DATE NOT NULL,
