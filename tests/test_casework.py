@@ -100,8 +100,9 @@ def add_acts(c: Company) -> dict[str, str]:
             "rk0", at(1, 11), "view", ["c510"], ["name"], case_id=first_case
         ),
         # Within the group's case scope: its fields, and the first unsearched customer.
-        "risk_other": c.event("rk0", at(DAYS, 11), "view", ["c511"], ["name", "address"],
-                              case_id=risk_case),  # fmt: skip
+        "risk_other": c.event(
+            "rk0", at(DAYS, 11), "view", ["c511"], ["name", "address"], case_id=risk_case
+        ),  # fmt: skip
         # The case id not captured: a customer the morning's search returned.
         "risk_drilldown": c.event(
             "rk0", at(DAYS, 12), "view", [search["customer_ids"][4]], ["name"]

@@ -283,7 +283,11 @@ def build_roster(cfg: SimulationConfig, rng: np.random.Generator, pools: NamePoo
 
 
 def _teams(
-    company: Profile, rng: np.random.Generator, n_cs: int, n_seller: int, n_fraud: int,
+    company: Profile,
+    rng: np.random.Generator,
+    n_cs: int,
+    n_seller: int,
+    n_fraud: int,
     n_desk: int = 0,
 ) -> list[Team]:
     """The company's teams, named in its own words: customer service per site (night teams

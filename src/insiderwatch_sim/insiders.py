@@ -99,8 +99,12 @@ def choose_insiders(
 
 
 def _cast(
-    r: Roster, team_kind: np.ndarray, chosen: np.ndarray, scenarios: list[str],
-    free: np.ndarray, rng: np.random.Generator,
+    r: Roster,
+    team_kind: np.ndarray,
+    chosen: np.ndarray,
+    scenarios: list[str],
+    free: np.ndarray,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Give each scenario that needs particular staff someone who fits: swap with a chosen
     one playing an open scenario, else take a free one, else play the stand-in scenario."""

@@ -26,8 +26,8 @@ of a team who looks customers up the way support agents do gets the agents' usua
 spent the same way.
 
 An allowance covers only the kinds of look-up its level's staff make: an (app, action,
-field set) at least ``min_employees`` of the group's (or role's, or the similar group's)
-staff used for targeted look-ups over the window, with a case or without (a kind rare
+field set) at least ``kind_min_staff`` (2) of the group's (or role's, or the similar
+group's) staff used for targeted look-ups over the window, with a case or without (a kind rare
 without a case, an engineer's console search, is still theirs when they make it under
 tickets). Tellers who look walk-in customers up in the branch tool do not thereby have
 an allowance for contact details pulled through the CRM, or for a field set none of
@@ -110,7 +110,7 @@ SELECT level, grp, count(*) FILTER (WHERE doer) AS doers, count(*) AS staff,
 FROM levels WHERE grp IS NOT NULL GROUP BY level, grp
 """
 
-# The kinds of look-up (app, action, field set) at least min_employees of each peer
+# The kinds of look-up (app, action, field set) at least kind_min_staff of each peer
 # group's and role's staff made over the baseline window: all an allowance covers.
 _LEARN_KINDS_SQL = """
 CREATE OR REPLACE TEMP TABLE step_allowance_kinds AS
@@ -126,7 +126,7 @@ levels AS (
   SELECT 'role', role, employee_id, kind FROM hist
 )
 SELECT level, grp, kind FROM levels WHERE grp IS NOT NULL
-GROUP BY ALL HAVING count(DISTINCT employee_id) >= $min_employees
+GROUP BY ALL HAVING count(DISTINCT employee_id) >= $kind_min_staff
 """
 
 # Spend the allowance in time order: every look-up the employee made in the window
@@ -215,7 +215,7 @@ def explain_by_allowance(con, cfg: DetectionConfig, params: dict) -> None:
     if not cfg.allowance.enabled:
         return
     learn_allowances(con, cfg, params)
-    execute(con, _LEARN_KINDS_SQL, {**params, "min_employees": cfg.routine.min_employees})
+    execute(con, _LEARN_KINDS_SQL, {**params, "kind_min_staff": cfg.allowance.kind_min_staff})
     execute(
         con,
         _EXPLAIN_SQL,

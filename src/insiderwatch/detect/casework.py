@@ -71,17 +71,21 @@ SELECT team, seller_id FROM (
 # about), the history investigating groups are learned from, and those of other customers
 # the case did not explain (past an investigating group's scope, or any group's), with
 # whether the group investigated that day (case_mismatch compares like with like).
-_RECORD_SQL = """
+_RECORD_SQL = (
+    """
 INSERT OR REPLACE INTO casework_days
 SELECT t.employee_id, $day, any_value(t.peer_group), count(*),
        count(*) FILTER (WHERE c.customer_id <> t.customer_id),
        count(*) FILTER (WHERE c.customer_id <> t.customer_id
                         AND NOT starts_with(coalesce(t.touch_explanation, ''), 'case_linked')),
-       any_value(t.peer_group) IN (""" + INVESTIGATING_SQL + """)
+       any_value(t.peer_group) IN ("""
+    + INVESTIGATING_SQL
+    + """)
 FROM step_touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
 WHERE t.in_step AND t.action <> 'search'
 GROUP BY t.employee_id
 """
+)
 
 # A view of a customer the employee's own explained search returned shortly before:
 # an investigating group following its search results.

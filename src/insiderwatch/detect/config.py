@@ -143,6 +143,9 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     # Explain only the kinds of look-up (app, action, field set) at least min_employees
     # of the group's staff make (with a case or without); other kinds still spend it.
     by_kind: bool = True
+    # Staff of the group who made a kind of look-up in the window before it is the
+    # group's: two, so one insider's own habit never becomes the group's.
+    kind_min_staff: int = 2
 
 
 class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

@@ -22,7 +22,9 @@ from insiderwatch.detect.baseline import fmt_num
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     floor: int = 2  # customers a day, never fewer
-    peer_quantile: float = 0.99  # of the peers' daily views of others their own cases didn't explain
+    peer_quantile: float = (
+        0.99  # of the peers' daily views of others their own cases didn't explain
+    )
     min_peer_days: int = 20  # employee-days of case-linked views: a group with fewer is not judged
     points: float = 12.0  # a day's look-ups under a reason that does not hold
     max_evidence: int = 200
