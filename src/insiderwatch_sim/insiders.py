@@ -467,6 +467,8 @@ def dispute_skim(w: World, ins: Insider, rng: np.random.Generator) -> None:
     t = _spread(w, ins, rng, 2, 6)
     rows = w.cases.rows()
     own = rows["emp"] == ins.emp
+    if not own.any():  # no investigation of their own in the window: nothing to skim under
+        return
     num, opened, closed = rows["num"][own], rows["opened"][own], rows["closed"][own]
     is_open = (opened <= t[:, None]) & (t[:, None] < closed)  # moments x own cases: small
     keep = is_open.any(axis=1)

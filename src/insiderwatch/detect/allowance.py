@@ -48,12 +48,15 @@ from __future__ import annotations
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
 
+# A look-up's kind: the app, the action and the (sorted) field set it showed.
+KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(list_sort(fields), ','), '')"
+
 # This step's case-less targeted look-ups that could be allowed, in spending order.
-_CANDIDATES_SQL = """
+_CANDIDATES_SQL = f"""
 CREATE OR REPLACE TEMP TABLE step_lookups AS
 WITH candidates AS (
   SELECT event_id, employee_id, role, peer_group, time, customer_ids, surname, home_postcode,
-         app || ' ' || action || ' ' || array_to_string(list_sort(fields), ',') AS kind
+         {KIND} AS kind
   FROM step_events
   WHERE in_step AND NOT explained AND policy IS NULL AND action IN ('view', 'search')
     AND len(customer_ids) BETWEEN 1 AND $targeted
@@ -185,10 +188,10 @@ GROUP BY l.employee_id
 # Every targeted look-up's kind, with a case or without: a kind the group uses in its case
 # work is one it also looks up now and then without a case (an engineer's search in the
 # console, under a bug ticket or not); one it never uses at all is not.
-_RECORD_KINDS_SQL = """
+_RECORD_KINDS_SQL = f"""
 INSERT OR REPLACE INTO allowance_kinds
 SELECT employee_id, $day,
-       app || ' ' || action || ' ' || array_to_string(list_sort(fields), ',') AS kind,
+       {KIND} AS kind,
        any_value(peer_group), any_value(role), sum(len(customer_ids))
 FROM step_events
 WHERE in_step AND policy IS NULL AND action IN ('view', 'search')

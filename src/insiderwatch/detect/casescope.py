@@ -47,7 +47,7 @@ WITH other AS (
   SELECT t.event_id, any_value(t.employee_id) AS employee_id,
          any_value(t.peer_group) AS peer_group, t.customer_id, any_value(t.time) AS time,
          any_value(t.case_id) AS case_id,
-         array_to_string(list_sort(any_value(t.fields)), ',') AS fields
+         coalesce(array_to_string(list_sort(any_value(t.fields)), ','), '') AS fields
   FROM step_touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
   WHERE t.in_step AND t.action <> 'search'
   GROUP BY t.event_id, t.customer_id
