@@ -134,6 +134,16 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     quantile: float = 0.9
 
 
+class Book(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Customers an employee served under a case in the baseline window are their book:
+    later targeted look-ups of them need no case (``book``, see detect/book.py), and a
+    leaver may export them to where the peer group routinely sends its work
+    (``handover``, see detect/handover.py)."""
+
+    enabled: bool = True
+    handover_days: int = 28  # before a known departure date
+
+
 class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """How findings become a score and alerts (see docs/detections.md for the formula)."""
 
@@ -163,6 +173,7 @@ class DetectionConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_
     risk: Risk = Risk()
     routine: Routine = Routine()
     allowance: Allowance = Allowance()
+    book: Book = Book()
     # A look-up returning at most this many customers concerns particular people: only a
     # business reason explains it (never routine), and VIP, relationship and sensitivity
     # weigh it in full. Broader accesses weigh 1/breadth of that (one VIP in a 1,000-row

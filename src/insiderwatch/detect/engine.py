@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from insiderwatch.contract import Alert
 from insiderwatch.detect.allowance import record_lookups
+from insiderwatch.detect.book import record_book
 from insiderwatch.detect.base import (
     BASELINE_COLUMNS,
     DETECTORS,
@@ -282,6 +283,7 @@ class _Steps:
             record_flows(con, ctx.params)
             record_casework(con, ctx.params)
             record_lookups(con, ctx.params)
+            record_book(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
             self.run.events += int(
                 self.store.scalar("SELECT count(*) FROM step_events WHERE in_step")
