@@ -112,6 +112,9 @@ class Routine(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     # a nightly job runs on weekends and holidays too, staff on a rota take days off.
     machine_min_day_share: float = 0.95
     machine_min_span_days: int = 14
+    # An identity that never logs in, where most identities in the window do, needs only
+    # learning_days of that history: no person sits behind it, whatever it does.
+    machine_without_login: bool = True
     # Staff of a peer group smaller than min_employees take the learned habits (look-up
     # allowance, investigating) of the group whose mix of (app, action) accesses theirs
     # resembles at least this closely (cosine): most of what they do is what it does.
