@@ -162,6 +162,10 @@ def handover_company() -> Company:
                 c.event(e, opened + dt.timedelta(minutes=20), "export", [cust], ["name"],
                         case_id=case, destination=SHARE, record_count=1)  # fmt: skip
                 served[e].append(cust)
+    # A case handed over to the leaver the day before, which he never opened: his to hand on.
+    c.cases.append({"case_id": "k-moved", "customer_id": "c295", "employee_id": LEAVER,
+                    "opened_at": at(HANDOVER_DAY - 1, 16), "closed_at": None})  # fmt: skip
+    served[LEAVER].append("c295")
     for e, dest, extra in ((LEAVER, SHARE, []), (THIEF, "cloud:dropbox", []),
                            (GREEDY, SHARE, ["c290", "c291"]), (STAYER, SHARE, [])):  # fmt: skip
         book = sorted(set(served[e])) + extra

@@ -13,8 +13,10 @@ event is explained as ``handover`` when
   the data would stay in their hands) nor a kind that always leaves the company
   (``destinations.outside``);
 * every customer it lists is in the employee's book (:mod:`~insiderwatch.detect.book`: a
-  customer they served under a case, on an earlier day of the baseline window or today),
-  and it carries no more records than their book has customers.
+  customer they served under a case, on an earlier day of the baseline window or today)
+  or the customer of a case assigned to them in the window (a case handed over to them
+  that they never opened is theirs to hand on), and it carries no more records than
+  those customers number.
 
 A leaver who takes strangers' data, sends it somewhere the team never does, or takes more
 than they ever served stays unexplained, and the departing and exfiltration detectors
@@ -54,6 +56,10 @@ FROM (
     SELECT t.employee_id, t.customer_id FROM step_touch t
     SEMI JOIN outbound o USING (employee_id)
     WHERE t.in_step AND list_contains({sql_list(CASE_REASONS)}, t.touch_explanation)
+    UNION  -- cases assigned to them in the window (one handed over to them included)
+    SELECT c.employee_id, c.customer_id FROM cases c
+    SEMI JOIN outbound o USING (employee_id)
+    WHERE c.opened_at >= $b0 AND c.opened_at < $e
   ),
   sizes AS (SELECT employee_id, count(*) AS customers FROM book GROUP BY ALL),
   listed AS (
