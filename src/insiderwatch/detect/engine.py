@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 from insiderwatch.contract import Alert
 from insiderwatch.detect.allowance import record_lookups
-from insiderwatch.detect.book import record_book
 from insiderwatch.detect.base import (
     BASELINE_COLUMNS,
     DETECTORS,
@@ -36,6 +35,7 @@ from insiderwatch.detect.base import (
     StepContext,
     execute,
 )
+from insiderwatch.detect.book import record_book
 from insiderwatch.detect.casework import record_casework
 from insiderwatch.detect.catalog import content_version, shared_fingerprint
 from insiderwatch.detect.config import DetectionConfig
