@@ -35,6 +35,7 @@ from insiderwatch.detect.base import (
     StepContext,
     execute,
 )
+from insiderwatch.detect.book import record_book
 from insiderwatch.detect.casescope import record_case_scope
 from insiderwatch.detect.casework import record_casework
 from insiderwatch.detect.catalog import content_version, shared_fingerprint
@@ -284,6 +285,7 @@ class _Steps:
             record_casework(con, ctx.config, ctx.params)
             record_case_scope(con, ctx.params)
             record_lookups(con, ctx.params)
+            record_book(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
             self.run.events += int(
                 self.store.scalar("SELECT count(*) FROM step_events WHERE in_step")

@@ -83,6 +83,13 @@ DETECT_DDL = (
   allowed BIGINT NOT NULL,
   PRIMARY KEY (employee_id, day)
 )""",
+    # The customers each employee served under a case that day: their book (detect/book.py).
+    """CREATE TABLE IF NOT EXISTS book_days (
+  employee_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  customer_id VARCHAR NOT NULL,
+  PRIMARY KEY (employee_id, day, customer_id)
+)""",
     # Each employee's targeted look-ups per day and kind (app, action, sorted field set),
     # with a case or without: which kinds of look-up an allowance covers.
     """CREATE TABLE IF NOT EXISTS allowance_kinds (
@@ -175,10 +182,11 @@ MEASURES = {
 
 # Tables holding per-day state: a rewind to day D deletes their rows from D on.
 DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days", "routine_flows",
-                "casework_days", "case_scope_days", "allowance_days", "allowance_kinds")  # fmt: skip
+                "casework_days", "case_scope_days", "allowance_days", "allowance_kinds",
+                "book_days")  # fmt: skip
 ALL_TABLES = (*DAILY_TABLES, "employee_footprint", "alerts")
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "11"
+STATE_VERSION = "12"
 
 
 def ensure_tables(con) -> None:
