@@ -92,11 +92,15 @@ WITH today AS (  -- today's case-less look-ups: each customer's first, in time o
   WHERE t.in_step AND {CASELESS_LOOKUP}
   GROUP BY t.employee_id, t.customer_id
 ),
-mine AS (  -- the same employees' earlier days of the window, per customer
+span AS (  -- the peers' window: the last window_days before today, or all history there is
+  SELECT greatest(min(day), ($day - INTERVAL {w} DAY)::DATE) AS start
+  FROM revisit_days WHERE day >= $day - INTERVAL {w} DAY AND day < $day
+),
+mine AS (  -- the same employees' earlier days, per customer: a span as long as the peers'
   SELECT r.employee_id, r.customer_id, count(*) AS before, min(r.time) AS since,
          list(r.event_id ORDER BY r.day) AS event_ids
-  FROM revisit_days r
-  WHERE r.day > $day - INTERVAL {w} DAY AND r.day < $day
+  FROM revisit_days r, span
+  WHERE r.day > span.start AND r.day < $day
     AND r.employee_id IN (SELECT employee_id FROM today)
   GROUP BY ALL
 ),
