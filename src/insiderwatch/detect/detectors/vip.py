@@ -7,17 +7,19 @@ from insiderwatch.detect.base import Detector, StepContext
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # A finding for the day's n-th VIP weighs by how rare n such look-ups are among the
-    # peers' earlier days (the tail share t of days with at least n): log(t) / log(
-    # full_weight_tail), capped at 1 (log-rarity, not a fixed number). What the peers do on
-    # at least routine_tail of their days is their routine (a private-client desk's
-    # famous book) and no finding at all: a little weight every day would add up, in a
-    # decaying risk score, to more than one snoop's week. What they do on one day in a
-    # hundred weighs in full, and a VIP look-up by someone whose peers never make one too.
+    # peers' earlier days (the tail share t of days with at least n), on a log scale from
+    # nothing at routine_tail to full weight at full_weight_tail: log(t / routine_tail) /
+    # log(full_weight_tail / routine_tail). What the peers do on a tenth of their days is
+    # their routine (a private-client desk's famous book) and no finding at all: a little
+    # weight on each such day would add up, in a decaying risk score, to more than one
+    # snoop's week. What they do on one day in a hundred weighs in full, and so does a VIP
+    # look-up by someone whose peers never make one.
     points: float = 15.0
     full_weight_tail: float = 0.01
     routine_tail: float = 0.1
-    # A small group's share is pulled towards its role's across teams, and the role's
-    # towards the whole company's, as if that many more employee-days of them were seen.
+    # A small group's share is pulled towards that of the group its staff work like
+    # (detect/similar.py), else its role's across teams, and that towards the whole
+    # company's, as if that many more employee-days of them were seen.
     prior_days: float = 20.0
 
 
@@ -30,8 +32,8 @@ class Vip(Detector):
         "targeted_max_customers customers) of customers flagged VIP (celebrities, "
         "executives, journalists): one finding per VIP and day, at the first look-up, "
         "weighted by how rare that many such look-ups in a day are among the peers' earlier "
-        "days (the employee's own left out; a small group's pulled towards its role's and "
-        "the company's), nothing where the peers make as many on a tenth of their days. A "
+        "days (the employee's own left out; a small group's pulled towards the group its "
+        "staff work like, else its role's, and the company's), nothing where the peers make as many on a tenth of their days. A "
         "VIP among the rows of a broad search or export is not singled out."
     )
     why = (
@@ -49,6 +51,7 @@ class Vip(Detector):
     Config = Config
 
     def sql(self, ctx: StepContext, config: Config) -> str:
+        k = config.prior_days
         return f"""
 WITH looks AS (  -- the first targeted look-up of each VIP today, numbered in time order
   SELECT *, row_number() OVER (PARTITION BY employee_id ORDER BY time, customer_id) AS nth
@@ -72,20 +75,28 @@ counts AS (  -- others' days with at least as many: in the group, the role, the 
          coalesce(sum(d.n) FILTER (WHERE d.role = l.role AND d.v >= l.nth), 0) AS role_k,
          coalesce(sum(d.n), 0) AS all_n,
          coalesce(sum(d.n) FILTER (WHERE d.v >= l.nth), 0) AS all_k
+         coalesce(sum(d.n) FILTER (WHERE d.peer_group = s.grp), 0) AS sim_n,
+         coalesce(sum(d.n) FILTER (WHERE d.peer_group = s.grp AND d.v >= l.nth), 0) AS sim_k,
+         s.grp IS NOT NULL AS similar
   FROM looks l LEFT JOIN days d ON d.employee_id <> l.employee_id
+  LEFT JOIN (  -- staff of a group too small to learn from: the group they work like
+    SELECT employee_id, arg_max(grp, cosine) AS grp FROM step_similar GROUP BY ALL
+  ) s ON s.employee_id = l.employee_id
   GROUP BY ALL
 ),
-scored AS (  -- the tail share, each level's own days weighing against the wider level's
-  SELECT *, (grp_k + {config.prior_days} * role_tail) / (grp_n + {config.prior_days}) AS tail
+scored AS (  -- the tail share, each level's own days weighing against the wider level's:
+  -- the group's against the group it works like (else its role), that against the company
+  SELECT *, (grp_k + {k} * parent_tail) / (grp_n + {k}) AS tail
   FROM (
-    SELECT *, (role_k + {config.prior_days} * coalesce(all_k / nullif(all_n, 0), 0.0))
-                / (role_n + {config.prior_days}) AS role_tail
-    FROM counts
+    SELECT *, CASE WHEN similar THEN (sim_k + {k} * all_tail) / (sim_n + {k})
+                   ELSE (role_k + {k} * all_tail) / (role_n + {k}) END AS parent_tail
+    FROM (SELECT *, coalesce(all_k / nullif(all_n, 0), 0.0) AS all_tail FROM counts)
   )
 )
 SELECT employee_id, time, time AS first_time,
-       {config.points} * CASE WHEN tail = 0 THEN 1.0
-                              ELSE least(1.0, ln(tail) / ln({config.full_weight_tail})) END AS points,
+       {config.points} * CASE WHEN tail = 0 THEN 1.0 ELSE least(1.0,
+         ln(tail / {config.routine_tail}) / ln({config.full_weight_tail} / {config.routine_tail}))
+         END AS points,
        'medium' AS severity, FALSE AS critical,
        strftime($day, '%Y-%m-%d') || ':' || customer_id AS key,
        format('opened VIP customer {{}} with no case (VIP number {{}} today; more than on '
