@@ -16,7 +16,7 @@ as many days, per case-less look-up they made. That rate, times the employee's o
 case-less look-ups in the window, is how many such customers their work should bring
 (a Poisson mean), and the chance of at least as many as they have is the finding's
 surprise. A group with little history is pulled towards the whole company's rate
-(weighted like ``prior_staff`` typical colleagues), so a group of two neither fires on
+(weighted like ``prior_staff`` typical colleague), so a group of two neither fires on
 everything nor hides everything. Only the peers are the baseline: a snoop who started
 early does not make returning their own usual.
 
@@ -39,9 +39,12 @@ from insiderwatch.detect.revisits import CASELESS_LOOKUP
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     window_days: int = 28
     min_days: int = 3  # separate days with a look-up of the customer, never fewer
-    max_chance: float = 0.001  # of that many returns, at the peers' rate, to fire
-    prior_staff: float = 3.0  # a group's rate is pulled to the company's as if by this many
-    points: float = 10.0  # at max_chance; more the rarer, up to max_weight times
+    max_chance: float = 0.01  # of that many returns, at the peers' rate, to fire
+    # A group's rate is pulled towards the company's as if one typical colleague's look-ups
+    # were added: more, and the busiest group's returns (a contact centre's popular
+    # customers) would set every quiet group's line.
+    prior_staff: float = 1.0
+    points: float = 12.0  # at max_chance; more the rarer, up to max_weight times
     max_weight: float = 3.0
     related_weight: float = 2.0  # same surname or postcode as the employee
     sensitive_weight: float = 1.5  # email, phone or address opened

@@ -5,6 +5,10 @@ import msgspec
 from insiderwatch.detect.base import Detector, StepContext
 
 
+# A team's family, as in peer groups ("vip-care-2" and "vip-care-7" are one family).
+_FAMILY = "regexp_replace(coalesce({}, ''), '[-_ ]*[0-9]+$', '')"
+
+
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # A finding for the day's n-th VIP weighs by how rare n such look-ups are among the
     # peers' earlier days (the tail share t of days with at least n), on a log scale from
@@ -17,9 +21,10 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     points: float = 15.0
     full_weight_tail: float = 0.01
     routine_tail: float = 0.1
-    # A small group's share is pulled towards that of the group its staff work like
-    # (detect/similar.py), else its role's across teams, and that towards the whole
-    # company's, as if that many more employee-days of them were seen.
+    # A small group's share is pulled towards its team family's (everyone serving the same
+    # book: a VIP desk's supervisor sits with the desk), that towards the role's across
+    # teams, and that towards the whole company's, as if that many more employee-days of
+    # each wider level were seen.
     prior_days: float = 20.0
 
 
@@ -32,8 +37,8 @@ class Vip(Detector):
         "targeted_max_customers customers) of customers flagged VIP (celebrities, "
         "executives, journalists): one finding per VIP and day, at the first look-up, "
         "weighted by how rare that many such look-ups in a day are among the peers' earlier "
-        "days (the employee's own left out; a small group's pulled towards the group its "
-        "staff work like, else its role's, and the company's), nothing where the peers make as many on a tenth of their days. A "
+        "days (the employee's own left out; a small group's pulled towards its team's, "
+        "its role's and the company's), nothing where the peers make as many on a tenth of their days. A "
         "VIP among the rows of a broad search or export is not singled out."
     )
     why = (
@@ -57,6 +62,7 @@ WITH looks AS (  -- the first targeted look-up of each VIP today, numbered in ti
   SELECT *, row_number() OVER (PARTITION BY employee_id ORDER BY time, customer_id) AS nth
   FROM (
     SELECT t.employee_id, any_value(t.peer_group) AS peer_group, any_value(t.role) AS role,
+           any_value({_FAMILY.format("t.team")}) AS family,
            t.customer_id, min(t.time) AS time, arg_min(t.event_id, t.time) AS event_id
     FROM step_touch t JOIN customers c USING (customer_id)
     WHERE t.in_step AND NOT t.explained AND c.is_vip AND t.breadth <= $targeted
@@ -64,33 +70,30 @@ WITH looks AS (  -- the first targeted look-up of each VIP today, numbered in ti
   )
 ),
 days AS (  -- everyone's earlier days, counted by VIP look-ups
-  SELECT employee_id, peer_group, role, unexplained_vip AS v, count(*) AS n
+  SELECT employee_id, peer_group, role, {_FAMILY.format("team")} AS family,
+         unexplained_vip AS v, count(*) AS n
   FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
 ),
-counts AS (  -- others' days with at least as many: in the group, the role, the company
+counts AS (  -- others' days with at least as many: group, team family, role, company
   SELECT l.employee_id, l.customer_id, l.time, l.event_id, l.nth,
          coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group), 0) AS grp_n,
          coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group AND d.v >= l.nth), 0) AS grp_k,
+         coalesce(sum(d.n) FILTER (WHERE d.family = l.family), 0) AS team_n,
+         coalesce(sum(d.n) FILTER (WHERE d.family = l.family AND d.v >= l.nth), 0) AS team_k,
          coalesce(sum(d.n) FILTER (WHERE d.role = l.role), 0) AS role_n,
          coalesce(sum(d.n) FILTER (WHERE d.role = l.role AND d.v >= l.nth), 0) AS role_k,
          coalesce(sum(d.n), 0) AS all_n,
          coalesce(sum(d.n) FILTER (WHERE d.v >= l.nth), 0) AS all_k
-         coalesce(sum(d.n) FILTER (WHERE d.peer_group = s.grp), 0) AS sim_n,
-         coalesce(sum(d.n) FILTER (WHERE d.peer_group = s.grp AND d.v >= l.nth), 0) AS sim_k,
-         s.grp IS NOT NULL AS similar
   FROM looks l LEFT JOIN days d ON d.employee_id <> l.employee_id
-  LEFT JOIN (  -- staff of a group too small to learn from: the group they work like
-    SELECT employee_id, arg_max(grp, cosine) AS grp FROM step_similar GROUP BY ALL
-  ) s ON s.employee_id = l.employee_id
   GROUP BY ALL
 ),
-scored AS (  -- the tail share, each level's own days weighing against the wider level's:
-  -- the group's against the group it works like (else its role), that against the company
-  SELECT *, (grp_k + {k} * parent_tail) / (grp_n + {k}) AS tail
-  FROM (
-    SELECT *, CASE WHEN similar THEN (sim_k + {k} * all_tail) / (sim_n + {k})
-                   ELSE (role_k + {k} * all_tail) / (role_n + {k}) END AS parent_tail
-    FROM (SELECT *, coalesce(all_k / nullif(all_n, 0), 0.0) AS all_tail FROM counts)
+scored AS (  -- the tail share, each level's own days weighing against the wider level's
+  SELECT *, (grp_k + {k} * team_tail) / (grp_n + {k}) AS tail FROM (
+    SELECT *, (team_k + {k} * role_tail) / (team_n + {k}) AS team_tail FROM (
+      SELECT *, (role_k + {k} * all_tail) / (role_n + {k}) AS role_tail FROM (
+        SELECT *, coalesce(all_k / nullif(all_n, 0), 0.0) AS all_tail FROM counts
+      )
+    )
   )
 )
 SELECT employee_id, time, time AS first_time,
