@@ -4,7 +4,6 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
 
-
 # A team's family, as in peer groups ("vip-care-2" and "vip-care-7" are one family).
 _FAMILY = "regexp_replace(coalesce({}, ''), '[-_ ]*[0-9]+$', '')"
 
