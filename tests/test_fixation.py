@@ -42,12 +42,14 @@ def test_fixation_cites_each_day_of_the_returns_and_fires_on_every_later_one(tmp
 
 def test_fixation_counts_lookups_the_allowance_explained(tmp_path: Path):
     """The others' dozen case-less look-ups a day make an allowance the insider's few
-    stay within: the returns it explains still count."""
+    stay within (the same kind of look-up as theirs, so the allowance covers it): the
+    returns it explains still count."""
     c = scenario("fixation")
     for day in range(1, ACT_DAY + 1):  # never the same customer twice in the window
         for e in AGENTS[1:]:
             for k in range(12):
-                c.event(e, at(day, 15, k), "view", [f"c{(day * 12 + k) % 150 + 3:03d}"], ["name"])
+                c.event(e, at(day, 15, k), "view", [f"c{(day * 12 + k) % 150 + 3:03d}"],
+                        ["name", "address", "phone"])  # fmt: skip
     store = detect(c, tmp_path)
     allowed = store.scalar(
         "SELECT count(*) FROM access_explained WHERE event_id IN (SELECT unnest(?)) "
