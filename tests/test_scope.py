@@ -143,10 +143,11 @@ def test_a_case_opened_since_the_last_step_is_applied_to_its_employee(arrivals):
 
 def test_a_company_scope_detector_sees_the_colleague_the_sender_links(arrivals):
     """shared_harvest flags the insider for a list a colleague sent out: when only the
-    sender's export arrives, the insider (no new event) gets the finding; a later step
-    touching someone else keeps it; the end equals a replay."""
+    sender's export arrives, the insider (no new event) gets the finding; when only the
+    insider's next look-up arrives, the step evaluates the sender again (the finding's
+    source) and the finding stays; the end equals a replay."""
     c = scenario("shared_harvest")
-    c.event(AGENTS[6], at(D, 16), "view", ["c110"], ["name"])
+    c.event(INSIDER, at(D, 16), "view", ["c110"], ["name"])
     live = arrivals(c)
     live.arrive(lambda r: r["time"] < at(D, 14))
     assert _findings(live.store, "shared_harvest") == []
@@ -154,7 +155,7 @@ def test_a_company_scope_detector_sees_the_colleague_the_sender_links(arrivals):
     assert sent.employees == 1  # the sender alone
     assert _findings(live.store, "shared_harvest") == [INSIDER]
     later = live.arrive(lambda r: True)
-    assert later.employees == 2  # the new look-up's employee, and the sender shared_harvest names
+    assert later.employees == 2  # the insider, and the sender shared_harvest names
     assert _findings(live.store, "shared_harvest") == [INSIDER]
     live.assert_replay()
 

@@ -9,7 +9,9 @@ a step leaves in the store (``employee_days``, ``employee_footprint``, ``finding
 earlier days' state and this step's events up to each finding's time.
 
 The last step is usually partial (live data stops mid-day). It is processed up to the
-latest event and redone on the next run, which replaces its findings. Late events (a
+latest event and redone on the next run, which replaces its findings: a run that stays
+within that day redoes it only for the employees its new events touched
+(:mod:`~insiderwatch.detect.scope`). Late events (a
 batch whose events fall before the watermark) and a changed configuration rewind the
 engine to the first affected day. A detector whose version (a hash of its query and
 configuration, :mod:`~insiderwatch.detect.catalog`) changed has its findings recomputed
@@ -92,19 +94,28 @@ def _event_span(store: Store) -> tuple[dt.datetime | None, dt.datetime | None]:
     return row[0], row[1]
 
 
+def _detect_meta(store: Store) -> dict[str, str]:
+    """The engine's keys of the store's metadata (``detect_*``), read at once."""
+    return dict(
+        store.con.execute(
+            "SELECT key, value FROM store_meta WHERE starts_with(key, 'detect_')"
+        ).fetchall()
+    )
+
+
 def _first_day(
-    store: Store, fingerprint: str, earliest: dt.datetime | None
+    store: Store, meta: dict[str, str], fingerprint: str, earliest: dt.datetime | None
 ) -> tuple[dt.date | None, str | None]:
     """Where this run starts: the watermark, or earlier if something changed."""
     if earliest is None:
         return None, None
-    watermark = store.meta("detect_watermark")
+    watermark = meta.get("detect_watermark")
     if watermark is None:
         return earliest.date(), None
-    if store.meta("detect_config") != fingerprint:
+    if meta.get("detect_config") != fingerprint:
         return earliest.date(), "configuration or detectors changed: full replay"
     day = dt.date.fromisoformat(watermark)
-    last_batch = int(store.meta("detect_last_batch") or 0)
+    last_batch = int(meta.get("detect_last_batch") or 0)
     late = store.scalar(
         "SELECT min(min_time) FROM event_segments WHERE table_name = 'access' AND batch_id > ?",
         [last_batch],
@@ -166,11 +177,12 @@ def run_detection(
     reset_if_outdated(store)
     detectors = active_detectors(cfg)
     versions = {d.id: content_version(d, cfg) for d in detectors}
-    stored = json.loads(store.meta("detect_versions") or "{}")
+    meta = _detect_meta(store)
+    stored = json.loads(meta.get("detect_versions") or "{}")
     stale = [d for d in detectors if stored.get(d.id) != versions[d.id]]
     run = DetectionRun()
     earliest, latest = _event_span(store)
-    first, run.rewound = _first_day(store, shared_fingerprint(cfg), earliest)
+    first, run.rewound = _first_day(store, meta, shared_fingerprint(cfg), earliest)
     if until is not None and latest is not None:
         latest = min(latest, until)
     if first is None or latest is None:
@@ -197,7 +209,9 @@ def run_detection(
         scoped = (
             not everywhere
             and begin == last
-            and touched_scope(store, _context(last, latest, cfg, learned_from), latest, detectors)
+            and touched_scope(
+                store, meta, _context(last, latest, cfg, learned_from), latest, detectors
+            )
         )
         if scoped:
             company = [d.id for d in detectors if d.scope == "company"]
@@ -238,18 +252,23 @@ def _advance(store: Store, cfg, versions, last: dt.date, latest: dt.datetime, fi
     """Record where the run stopped: the watermark (a day left partial is redone next
     run, and the time of its latest event processed), the configuration and detector
     versions it ran with, the last batch it read."""
+    keys = {
+        "detect_config": shared_fingerprint(cfg),
+        "detect_versions": json.dumps(versions, sort_keys=True),
+        "detect_last_batch": str(
+            store.scalar("SELECT coalesce(max(batch_id), 0) FROM event_segments")
+        ),
+    }
     if last >= first:
         complete = latest >= _utc_day_start(last) + DAY - dt.timedelta(microseconds=1)
-        store.set_meta("detect_watermark", (last + DAY if complete else last).isoformat())
+        keys["detect_watermark"] = (last + DAY if complete else last).isoformat()
         if complete:
             store.con.execute("DELETE FROM store_meta WHERE key = ?", [PARTIAL_META])
         else:
-            store.set_meta(PARTIAL_META, latest.isoformat())
-    store.set_meta("detect_config", shared_fingerprint(cfg))
-    store.set_meta("detect_versions", json.dumps(versions, sort_keys=True))
-    store.set_meta(
-        "detect_last_batch",
-        str(store.scalar("SELECT coalesce(max(batch_id), 0) FROM event_segments")),
+            keys[PARTIAL_META] = latest.isoformat()
+    store.con.execute(
+        "INSERT OR REPLACE INTO store_meta VALUES " + ", ".join(["(?, ?)"] * len(keys)),
+        [x for item in keys.items() for x in item],
     )
 
 

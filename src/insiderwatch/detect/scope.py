@@ -34,25 +34,30 @@ PARTIAL_META = "detect_partial"  # the latest event time a run that stopped mid-
 SCOPE_TABLE = "step_scope"
 
 
-def partial_until(store: Store, day: dt.date) -> dt.datetime | None:
+def partial_until(meta: dict[str, str], day: dt.date) -> dt.datetime | None:
     """The latest event time the previous run processed of ``day``, when it left that day
-    partial (None otherwise)."""
-    kept = store.meta(PARTIAL_META)
-    if kept is None or store.meta("detect_watermark") != day.isoformat():
+    partial (None otherwise); ``meta``: the engine's store metadata."""
+    kept = meta.get(PARTIAL_META)
+    if kept is None or meta.get("detect_watermark") != day.isoformat():
         return None
     until = dt.datetime.fromisoformat(kept)
     return until if until.date() == day else None
 
 
 def touched_scope(
-    store: Store, ctx: StepContext, latest: dt.datetime, detectors: list[Detector]
+    store: Store,
+    meta: dict[str, str],
+    ctx: StepContext,
+    latest: dt.datetime,
+    detectors: list[Detector],
 ) -> bool:
     """Write the employees a step of the partial day ``ctx.day`` must evaluate to
-    ``step_scope``; False when it must evaluate everyone."""
-    since = partial_until(store, ctx.day)
+    ``step_scope``; False when it must evaluate everyone. ``meta``: the engine's store
+    metadata as the run found it."""
+    since = partial_until(meta, ctx.day)
     if since is None:
         return False
-    last_batch = int(store.meta("detect_last_batch") or 0)
+    last_batch = int(meta.get("detect_last_batch") or 0)
     if _context_changed(store, last_batch):
         return False
     extra = []
