@@ -3,8 +3,9 @@
 A simulated company's days before the last are loaded and detected (the deployment's
 history); the last day then arrives at a fixed rate in one-second batches, in event-time
 order: each batch is loaded (``app.ingest_records``) and followed by one live step
-(``app.detect_step``), as ``insiderwatch serve`` does with no HTTP, NATS or queue in
-between. Printed: the step's seconds (p50, p90, p99, max) and the load's, how many
+(``app.detect_step``, at most one day beyond the watermark), as ``insiderwatch serve``
+does with no HTTP, NATS or queue in between; ``--warm N`` first loads and detects the
+day's first N events untimed, to measure steps later in the day. Printed: the step's seconds (p50, p90, p99, max) and the load's, how many
 employees each step evaluated against those active so far that day (the touched share),
 and every engine query's time summed over the day and grouped by phase (the grouping of
 ``bench_replay.py``), per step.
@@ -13,8 +14,8 @@ Run it against two checkouts in one go to compare code (``PYTHONPATH=OTHER/src``
 same company and machine load; the figures of one run are its own pair.
 
     .venv/bin/python benchmarks/bench_step.py [--employees 1000] [--days 8]
-        [--profile NAME] [--seed S] [--rate 20000] [--batches 0] [--top 20] [--json FILE]
-        [--keep DIR] [--report FILE]
+        [--profile NAME] [--seed S] [--rate 20000] [--batches 0] [--warm 0] [--top 20]
+        [--json FILE] [--keep DIR] [--report FILE]
 """
 
 from __future__ import annotations
@@ -79,11 +80,26 @@ def deployment_at(root: Path) -> app.Deployment:
     )
 
 
-def stream(deployment, lines: list[bytes], rate: int, batches: int) -> dict:
+class StepTimer(TimedConnection):
+    """bench_replay's timed connection, naming statements it cannot (BEGIN, COMMIT, DROP)."""
+
+    def _label(self, sql: str, params) -> str:
+        label = super()._label(sql, params)
+        if label.endswith(": ?"):
+            label = label[:-1] + sql.split(None, 1)[0].lower()
+        return label
+
+
+def stream(deployment, lines: list[bytes], rate: int, batches: int, warm: int) -> dict:
     steps, cpus, loads, evaluated, active = [], [], [], [], []
     with deployment.open_store() as store:
-        timed = TimedConnection(store.con)
-        for k in range(0, len(lines), rate):
+        if warm:  # the day's first events in one untimed load, detected until caught up
+            first = [b.decode() for b in lines[:warm]]
+            app.ingest_records(deployment, "access", first, source="bench", store=store)
+            while not app.detect_step(deployment, store=store, record=False, max_days=1).caught_up:
+                pass
+        timed = StepTimer(store.con)
+        for k in range(warm, len(lines), rate):
             if batches and len(steps) >= batches:
                 break
             chunk = [b.decode() for b in lines[k : k + rate]]
@@ -185,6 +201,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--rate", type=int, default=20_000, help="events per one-second batch")
     parser.add_argument("--batches", type=int, default=0, help="stop after this many (0: all)")
+    parser.add_argument("--warm", type=int, default=0,
+                        help="load and detect the day's first N events untimed, then stream")  # fmt: skip
     parser.add_argument("--top", type=int, default=20, help="query groups to list")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--keep", type=Path, help="prepare the history here once and reuse it")
@@ -211,7 +229,10 @@ def main() -> None:
               f"history ready in {time.perf_counter() - began:.0f} s; the last day streams "
               f"{len(lines):,} events")  # fmt: skip
         deployment = deployment_at(Path(tmp) / "run")
-        figures = {"rate": args.rate, **stream(deployment, lines, args.rate, args.batches)}
+        figures = {
+            "rate": args.rate,
+            **stream(deployment, lines, args.rate, args.batches, args.warm),
+        }
     figures["load_end"] = load()
     print(f"load at end: {figures['load_end']}")
     report(figures, args.top)
