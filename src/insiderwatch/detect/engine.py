@@ -37,6 +37,7 @@ from insiderwatch.detect.base import (
     StepContext,
     execute,
 )
+from insiderwatch.detect.book import record_book
 from insiderwatch.detect.casework import record_casework
 from insiderwatch.detect.catalog import content_version, shared_fingerprint
 from insiderwatch.detect.config import DetectionConfig
@@ -342,6 +343,7 @@ class _Steps:
             record_flows(con, ctx.params)
             record_casework(con, ctx.params)
             record_lookups(con, ctx.params)
+            record_book(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
             events, employees = con.execute(
                 "SELECT count(*), count(DISTINCT employee_id) FROM step_events WHERE in_step"

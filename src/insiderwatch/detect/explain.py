@@ -17,6 +17,10 @@ every step. An access (one event, one customer shown) is explained, in this orde
 ``routine``        a flow most of the employee's peer group does regularly (learned, see
                    :mod:`~insiderwatch.detect.routine`; ``routine:similar`` for staff
                    of a group too small to learn one, from a group they resemble);
+``book``           a case-less look-up of customers the employee served under a case on
+                   an earlier day (learned, see :mod:`~insiderwatch.detect.book`);
+``handover``       a leaver's export of their own book to where their peer group
+                   routinely sends its work (see :mod:`~insiderwatch.detect.handover`);
 ``allowance``      a case-less look-up within the few most of the peer group make over
                    the baseline window (learned, see :mod:`~insiderwatch.detect.allowance`);
                    ``allowance:role`` / ``allowance:similar`` when a group too small to
@@ -33,8 +37,10 @@ from __future__ import annotations
 
 from insiderwatch.detect.allowance import explain_by_allowance
 from insiderwatch.detect.base import execute, matches_any, sql_list
+from insiderwatch.detect.book import explain_by_book
 from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params, explain_drilldown
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.handover import explain_handover
 from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
 
 # A touch's weight for the sensitivity of what was exposed; contact details together
@@ -222,6 +228,8 @@ WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
     )
     explain_drilldown(con, params)
     explain_by_routine(con, cfg, step)
+    explain_by_book(con, cfg, params)
+    explain_handover(con, cfg, params)
     explain_by_allowance(con, cfg, params)
     execute(
         con,

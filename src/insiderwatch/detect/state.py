@@ -68,6 +68,13 @@ DETECT_DDL = (
   allowed BIGINT NOT NULL,
   PRIMARY KEY (employee_id, day)
 )""",
+    # The customers each employee served under a case that day: their book (detect/book.py).
+    """CREATE TABLE IF NOT EXISTS book_days (
+  employee_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  customer_id VARCHAR NOT NULL,
+  PRIMARY KEY (employee_id, day, customer_id)
+)""",
     # The routine in force on each day, per group ('self:<id>' for a machine), with its
     # evidence; reviewed flows of a policy file leave the counts NULL.
     """CREATE TABLE IF NOT EXISTS routine_flows (
@@ -149,10 +156,10 @@ MEASURES = {
 
 # Tables holding per-day state: a rewind to day D deletes their rows from D on.
 DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days", "routine_flows",
-                "casework_days", "allowance_days")  # fmt: skip
+                "casework_days", "allowance_days", "book_days")  # fmt: skip
 ALL_TABLES = (*DAILY_TABLES, "employee_footprint", "alerts")
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "10"
+STATE_VERSION = "11"
 
 
 def ensure_tables(con) -> None:
