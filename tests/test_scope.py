@@ -126,9 +126,10 @@ def test_a_case_opened_since_the_last_step_is_applied_to_its_employee(arrivals):
     c = base_company()
     for e in AGENTS[1:]:
         c.event(e, at(D, 10), "view", ["c100"], ["name"])
-    c.cases.append({"case_id": "k-late", "customer_id": "c120", "employee_id": AGENTS[2],
+    # c230: no case of theirs ever was about it, so nothing else explains the look-up.
+    c.cases.append({"case_id": "k-late", "customer_id": "c230", "employee_id": AGENTS[2],
                     "opened_at": at(D, 11, 5), "closed_at": at(D, 12)})  # fmt: skip
-    early = c.event(AGENTS[2], at(D, 11), "view", ["c120"], ["name", "address"])
+    early = c.event(AGENTS[2], at(D, 11), "view", ["c230"], ["name", "address"])
     c.event(AGENTS[7], at(D, 11, 30), "view", ["c121"], ["name"])
     cfg = DetectionConfig(explanation=Explanation(slack_before_minutes=10))
     live = arrivals(c, cfg)
