@@ -47,6 +47,7 @@ from insiderwatch.detect.history import (
     FindingsBefore,
     update_history,
 )
+from insiderwatch.detect.revisits import record_revisits
 from insiderwatch.detect.routine import record_flows
 from insiderwatch.detect.rules import load_rules
 from insiderwatch.detect.scope import PARTIAL_META, SCOPE_TABLE, forget_scope, touched_scope
@@ -344,6 +345,7 @@ class _Steps:
             record_casework(con, ctx.params)
             record_lookups(con, ctx.params)
             record_book(con, ctx.params)
+            record_revisits(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
             events, employees = con.execute(
                 "SELECT count(*), count(DISTINCT employee_id) FROM step_events WHERE in_step"
