@@ -45,7 +45,9 @@ CREATE OR REPLACE TEMP TABLE step_lookups AS
 WITH candidates AS (
   SELECT event_id, employee_id, role, peer_group, time, customer_ids, surname, home_postcode
   FROM step_events
-  WHERE in_step AND NOT explained AND policy IS NULL AND action IN ('view', 'search')
+  -- an earlier step of the day allowed it: it spends the allowance again, in its place
+  WHERE in_step AND (NOT explained OR starts_with(explanation, 'allowance'))
+    AND policy IS NULL AND action IN ('view', 'search')
     AND len(customer_ids) BETWEEN 1 AND $targeted
 ),
 singled_out AS (  -- a VIP, a namesake or neighbour, a canary: never a usual look-up
@@ -130,7 +132,7 @@ FROM (
   ) u USING (employee_id)
   WHERE coalesce(u.used, 0) + l.running <= l.allowance
 ) x
-WHERE e.event_id = x.event_id
+WHERE e.event_id = x.event_id AND e.fresh
 """
 
 _RECORD_SQL = """

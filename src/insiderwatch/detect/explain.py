@@ -33,7 +33,12 @@ from __future__ import annotations
 
 from insiderwatch.detect.allowance import explain_by_allowance
 from insiderwatch.detect.base import execute, matches_any, sql_list
-from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params, explain_drilldown
+from insiderwatch.detect.casework import (
+    CASE_REASONS,
+    TEAM_SELLERS_SQL,
+    casework_params,
+    explain_drilldown,
+)
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
 
@@ -42,10 +47,6 @@ from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
 FIELD_WEIGHTS = {"name": 0.5, "email": 1.5, "phone": 1.5, "address": 1.0, "payment": 3.0,
                  "orders": 0.5, "notes": 0.5}  # fmt: skip
 CONTACT_BONUS = 1.0
-
-# What explains one customer shown by an access, in the order they are tried.
-TOUCH_REASONS = ("own_case", "callback", "team_case", "case_linked", "case_linked:similar",
-                 "portfolio")  # fmt: skip
 
 # Peers: same role in the same family of teams ("fraud-6" and "fraud-10"), over the
 # employees table aliased ``e`` (the console lists and filters by the same groups).
@@ -70,7 +71,9 @@ def weight_expr(fields: str = "fields") -> str:
     return f"({parts} + CASE WHEN {both} THEN {CONTACT_BONUS} ELSE 0 END)"
 
 
-def build_step(con, cfg: DetectionConfig, step: dict, source: str = "access") -> None:
+def build_step(
+    con, cfg: DetectionConfig, step: dict, source: str = "access", *, known_until=None
+) -> None:
     """Create temp tables ``step_events`` and ``step_touch`` for events of ``source`` in
     [lookback_start ``$ls``, end ``$e``); rows at or after ``$s`` are this step's
     (``in_step``). ``step`` holds the step's parameters (``StepContext.params``).
@@ -83,6 +86,12 @@ def build_step(con, cfg: DetectionConfig, step: dict, source: str = "access") ->
 
     Cases are read as known at ``end``: case rows opened later do not exist yet, and a
     close time after ``end`` is not known yet (the case is still open).
+
+    ``known_until``: the end of an earlier step of the same day whose explanations
+    ``step_explained`` holds. Those stay final (``fresh`` is false) except where this step
+    can know more: rows no earlier step saw, an employee's rows from the first of the
+    day's events no earlier step saw (new or late), or from ``slack_before_minutes`` before a case of
+    theirs (or of someone they manage) opened since. Only ``fresh`` rows are explained.
     """
     x = cfg.explanation
     params = {
@@ -94,26 +103,41 @@ def build_step(con, cfg: DetectionConfig, step: dict, source: str = "access") ->
         "hist": x.portfolio_history_days,
         "minc": x.portfolio_min_cases,
         "portfolio_roles": list(x.portfolio_roles),
+        "until": known_until,
     }
-    policy_apps = [f"{role}@{app}" for role, apps in x.policy_apps.items() for app in apps]
     params.update(casework_params(con, cfg, step))
-    execute(
-        con,
-        """
+    execute(con, _STEP_CASES_SQL, params)
+    execute(con, _step_events_sql(cfg, source, reuse=known_until is not None), params)
+    execute(con, _case_reasons_sql(cfg), params)
+    explain_drilldown(con, params)
+    explain_by_routine(con, cfg, step)
+    explain_by_allowance(con, cfg, params)
+    # Built once the events are explained: each touch carries its event's explanation
+    # (a search's namesakes share the search's reason).
+    execute(con, _STEP_TOUCH_SQL, params)
+
+
+_STEP_CASES_SQL = """
 CREATE OR REPLACE TEMP TABLE step_cases AS
 SELECT case_id, customer_id, employee_id, opened_at,
        CASE WHEN closed_at <= $e THEN closed_at END AS closed_at
 FROM cases
 WHERE opened_at < $e
   AND (closed_at IS NULL OR closed_at >= $ls - to_hours($cb + $sup))
-""",
-        params,
+"""
+
+
+def _step_events_sql(cfg: DetectionConfig, source: str, *, reuse: bool) -> str:
+    """The step's events with the policy explanation; with ``reuse``, also the earlier
+    steps' explanations of the rows that stay final (see :func:`build_step`)."""
+    x = cfg.explanation
+    policy_apps = [f"{role}@{app}" for role, apps in x.policy_apps.items() for app in apps]
+    known = (
+        "LEFT JOIN step_explained k ON k.day = $day AND k.event_id = a.event_id"
+        if reuse
+        else ""
     )
-    execute(
-        con,
-        f"""
-CREATE OR REPLACE TEMP TABLE step_events AS
-SELECT *, policy AS explanation, policy IS NOT NULL AS explained FROM (
+    base = f"""
 SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
        coalesce(a.record_count, len(a.customer_ids)) AS record_count, a.app, a.case_id,
        a.src_ip, a.device_id, a.destination,
@@ -124,109 +148,152 @@ SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
             WHEN list_contains({sql_list(x.policy_roles)}, e.role) THEN 'policy:' || e.role
             WHEN list_contains({sql_list(policy_apps)}, e.role || '@' || a.app)
                  THEN 'policy:' || e.role || '@' || a.app
-       END AS policy
-FROM {source} a JOIN employees e USING (employee_id)
+       END AS policy,
+       {"k.event_id IS NOT NULL AS known, k.explanation AS known_explanation" if reuse else
+        "FALSE AS known, NULL::VARCHAR AS known_explanation"}
+FROM {source} a JOIN employees e USING (employee_id) {known}
 WHERE a.time >= $ls AND a.time < $e
   AND (a.time >= $s
        OR list_contains($investigating::VARCHAR[], {PEER_GROUP})
        OR list_contains($investigating_staff::VARCHAR[], a.employee_id)
        OR a.employee_id IN (SELECT employee_id FROM {source}
                             WHERE time >= $s AND time < $e AND action IN {OUTBOUND}))
+"""
+    if not reuse:
+        return f"""
+CREATE OR REPLACE TEMP TABLE step_events AS
+SELECT * EXCLUDE (known, known_explanation), policy AS explanation,
+       policy IS NOT NULL AS explained, TRUE AS fresh
+FROM ({base})
+"""
+    return f"""
+CREATE OR REPLACE TEMP TABLE step_events AS
+WITH base AS MATERIALIZED ({base}),
+redo AS (  -- per employee, from when the earlier steps' explanations may not hold
+  SELECT employee_id, min(t) AS redo_from FROM (
+    -- an event of the day no earlier step saw; rows new to the lookback (someone who
+    -- just sent data out) are fresh themselves but change none of the day's reasons
+    SELECT employee_id, time AS t FROM base WHERE NOT known AND in_step
+    UNION ALL  -- a case opened since explains the look-ups just before it
+    SELECT employee_id, opened_at - to_minutes($before) FROM cases
+    WHERE opened_at >= $until AND opened_at < $e
+    UNION ALL  -- and its employee's manager's (team_case)
+    SELECT m.manager_id, c.opened_at - to_minutes($before)
+    FROM cases c JOIN employees m ON m.employee_id = c.employee_id
+    WHERE c.opened_at >= $until AND c.opened_at < $e AND m.manager_id IS NOT NULL
+  ) GROUP BY ALL
 )
-""",
-        params,
+SELECT * EXCLUDE (known, known_explanation, redo_from, stays),
+       CASE WHEN stays THEN known_explanation ELSE policy END AS explanation,
+       CASE WHEN stays THEN known_explanation ELSE policy END IS NOT NULL AS explained,
+       NOT stays AS fresh
+FROM (SELECT b.*, r.redo_from, b.known AND b.time < coalesce(r.redo_from, $e) AS stays
+      FROM base b LEFT JOIN redo r USING (employee_id))
+"""
+
+
+def _case_reasons_sql(cfg: DetectionConfig) -> str:
+    """Explain fresh events by case reasons: each (event, customer) pair a case or the
+    portfolio explains, ranked in the order of ``CASE_REASONS``; an event takes the first
+    reason any of its customers has (a search found the case's customer) and, unless it
+    is a search, only when all its customers have one."""
+    x = cfg.explanation
+    window = (
+        "t.time BETWEEN c.opened_at - to_minutes($before) "
+        "AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + {}"
     )
-    execute(
-        con,
-        f"""
+    investigating = (
+        "(c.customer_id = t.customer_id OR list_contains($investigating::VARCHAR[], t.peer_group)"
+        f" OR {matches_any(x.investigation_roles, 't.role', 't.team')})"
+    )
+    return f"""
+UPDATE step_events e SET explanation = ({sql_list(CASE_REASONS)})[x.rank], explained = TRUE
+FROM (
+  WITH touch AS (
+    SELECT event_id, time, employee_id, role, team, peer_group, case_id,
+           unnest(customer_ids) AS customer_id
+    FROM step_events WHERE fresh AND policy IS NULL
+  ),
+  team_sellers AS (  -- each team's portfolio, learned from its past cases
+  {TEAM_SELLERS_SQL}
+  ),
+  reasons AS (
+    SELECT t.event_id, t.customer_id,
+           CASE WHEN {window.format("to_minutes($after)")} THEN 1  -- own_case
+                WHEN t.time > c.closed_at AND t.time <= c.closed_at + to_hours($cb) THEN 2
+           END AS rank  -- callback
+    FROM touch t JOIN step_cases c USING (customer_id, employee_id)
+    UNION ALL  -- team_case
+    SELECT t.event_id, t.customer_id, 3
+    FROM touch t
+    JOIN step_cases c ON c.customer_id = t.customer_id
+    JOIN employees m ON m.employee_id = c.employee_id AND m.manager_id = t.employee_id
+    WHERE {window.format("to_hours($sup)")}
+    UNION ALL  -- case_linked, or :similar only as staff working like an investigating group
+    SELECT t.event_id, t.customer_id, CASE WHEN {investigating} THEN 4 ELSE 5 END
+    FROM touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
+    WHERE {window.format("to_minutes($after)")}
+      AND ({investigating} OR list_contains($investigating_staff::VARCHAR[], t.employee_id))
+    UNION ALL  -- portfolio
+    SELECT t.event_id, t.customer_id, 6
+    FROM touch t
+    JOIN orders o ON o.customer_id = t.customer_id AND o.ordered_at <= t.time
+    JOIN team_sellers ts ON ts.team = t.team AND ts.seller_id = o.seller_id
+  )
+  SELECT event_id, min(rank) AS rank, count(DISTINCT customer_id) AS customers
+  FROM reasons WHERE rank IS NOT NULL GROUP BY event_id
+) x
+WHERE e.event_id = x.event_id
+  AND (e.action = 'search'
+       OR (x.customers = len(list_distinct(e.customer_ids))
+           AND NOT list_contains(list_transform(e.customer_ids, lambda c: c IS NULL), TRUE)))
+"""
+
+
+# What a broad access exposes of one customer weighs 1/breadth (beyond a targeted look-up).
+_STEP_TOUCH_SQL = f"""
 CREATE OR REPLACE TEMP TABLE step_touch AS
-WITH touch AS (
+SELECT * EXCLUDE (explanation, explained, fresh),
+       {weight_expr("fields")} * least(1.0, $targeted / greatest(breadth, 1)) AS weight,
+       explanation, explained, fresh
+FROM (
   SELECT event_id, time, employee_id, role, team, peer_group, action, case_id, fields, in_step,
          record_count, destination, app, src_ip, device_id, len(customer_ids) AS breadth,
-         unnest(customer_ids) AS customer_id
+         unnest(customer_ids) AS customer_id, explanation, explained, fresh
   FROM step_events WHERE policy IS NULL
-),
-own AS (
-  SELECT t.event_id, t.customer_id,
-         bool_or(t.time BETWEEN c.opened_at - to_minutes($before)
-                 AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_minutes($after)) AS own_case,
-         bool_or(t.time > c.closed_at AND t.time <= c.closed_at + to_hours($cb)) AS callback
-  FROM touch t JOIN step_cases c USING (customer_id, employee_id)
-  GROUP BY ALL
-),
-managed AS (
-  SELECT DISTINCT t.event_id, t.customer_id
-  FROM touch t
-  JOIN step_cases c ON c.customer_id = t.customer_id
-  JOIN employees m ON m.employee_id = c.employee_id AND m.manager_id = t.employee_id
-  WHERE t.time BETWEEN c.opened_at - to_minutes($before)
-                   AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_hours($sup)
-),
-linked AS (  -- similar: only as staff working like an investigating group (similar.py)
-  SELECT t.event_id, t.customer_id,
-         NOT bool_or(c.customer_id = t.customer_id
-                     OR list_contains($investigating::VARCHAR[], t.peer_group)
-                     OR {matches_any(x.investigation_roles, "t.role", "t.team")}) AS similar
-  FROM touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
-  WHERE t.time BETWEEN c.opened_at - to_minutes($before)
-                   AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_minutes($after)
-    AND (c.customer_id = t.customer_id OR list_contains($investigating::VARCHAR[], t.peer_group)
-         OR list_contains($investigating_staff::VARCHAR[], t.employee_id)
-         OR {matches_any(x.investigation_roles, "t.role", "t.team")})
-  GROUP BY ALL
-),
-team_sellers AS (  -- each team's portfolio, learned from its past cases
-{TEAM_SELLERS_SQL}
-),
-portfolio AS (
-  SELECT DISTINCT t.event_id, t.customer_id
-  FROM touch t
-  JOIN orders o ON o.customer_id = t.customer_id AND o.ordered_at <= t.time
-  JOIN team_sellers ts ON ts.team = t.team AND ts.seller_id = o.seller_id
 )
--- What a broad access exposes of one customer weighs 1/breadth (beyond a targeted look-up).
-SELECT t.*, {weight_expr("t.fields")} * least(1.0, $targeted / greatest(t.breadth, 1)) AS weight,
-       CASE WHEN o.own_case THEN 'own_case'
-            WHEN o.callback THEN 'callback'
-            WHEN m.event_id IS NOT NULL THEN 'team_case'
-            WHEN l.event_id IS NOT NULL
-                 THEN CASE WHEN l.similar THEN 'case_linked:similar' ELSE 'case_linked' END
-            WHEN p.event_id IS NOT NULL THEN 'portfolio'
-       END AS touch_explanation,
-       NULL::VARCHAR AS explanation, FALSE AS explained
-FROM touch t
-LEFT JOIN own o USING (event_id, customer_id)
-LEFT JOIN managed m USING (event_id, customer_id)
-LEFT JOIN linked l USING (event_id, customer_id)
-LEFT JOIN portfolio p USING (event_id, customer_id)
-""",
+"""
+
+
+def record_explanations(con, params: dict, *, reused: bool, partial: bool) -> int:
+    """Store the step's fresh explanations: this day's events in ``access_explained`` and,
+    while the day is ``partial``, every step row's in ``step_explained`` for its next
+    step; returns how many of this day's events were explained afresh. ``reused``: the
+    step kept an earlier step's explanations (the rows of those events stay)."""
+    if reused:
+        con.execute(
+            """DELETE FROM access_explained WHERE day = $day
+               AND event_id IN (SELECT event_id FROM step_events WHERE fresh AND in_step)""",
+            {"day": params["day"]},
+        )
+        con.execute(
+            "DELETE FROM step_explained WHERE event_id IN "
+            "(SELECT event_id FROM step_events WHERE fresh)"
+        )
+    if not reused or not partial:
+        con.execute("DELETE FROM step_explained")
+    fresh = execute(
+        con,
+        """INSERT INTO access_explained
+           SELECT event_id, $day, employee_id, role, explanation
+           FROM step_events WHERE in_step AND fresh""",
         params,
-    )
-    # Event-level explanation, then copied back onto each touch: a search's namesakes
-    # share the search's reason. Updated in place: rebuilding the tables costs more.
-    # Learned routine comes after business reasons, before the copy onto touches.
-    execute(
-        con,
-        f"""
-UPDATE step_events e SET explanation = x.any_reason, explained = TRUE
-FROM (
-  SELECT event_id,  -- the first reason in the order above, whichever customer has it
-         arg_min(touch_explanation, list_position({sql_list(TOUCH_REASONS)}, touch_explanation))
-           AS any_reason,
-         bool_and(touch_explanation IS NOT NULL) AS all_explained
-  FROM step_touch GROUP BY event_id
-) x
-WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
-  AND (e.action = 'search' OR x.all_explained)
-""",
-    )
-    explain_drilldown(con, params)
-    explain_by_routine(con, cfg, step)
-    explain_by_allowance(con, cfg, params)
-    execute(
-        con,
-        """
-UPDATE step_touch t SET explanation = e.explanation, explained = e.explained
-FROM step_events e WHERE t.event_id = e.event_id AND e.explained
-""",
-    )
+    ).fetchall()[0][0]
+    if partial:
+        execute(
+            con,
+            """INSERT INTO step_explained
+               SELECT event_id, $day, explanation FROM step_events WHERE fresh""",
+            params,
+        )
+    return int(fresh)

@@ -12,6 +12,14 @@ DETECT_DDL = (
   role VARCHAR,
   explanation VARCHAR
 )""",
+    # The explanations of the last, partial day's step rows (lookback rows included, as that
+    # day's step explains them) at the end of its latest step (store_meta
+    # 'detect_explained_until'): the next step of the day explains only what is new.
+    """CREATE TABLE IF NOT EXISTS step_explained (
+  event_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  explanation VARCHAR
+)""",
     # One row per employee and day with activity: the baselines are built from these.
     """CREATE TABLE IF NOT EXISTS employee_days (
   employee_id VARCHAR NOT NULL,
@@ -148,9 +156,9 @@ MEASURES = {
 # Tables holding per-day state: a rewind to day D deletes their rows from D on.
 DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days", "routine_flows",
                 "casework_days", "allowance_days")  # fmt: skip
-ALL_TABLES = (*DAILY_TABLES, "employee_footprint", "alerts")
+ALL_TABLES = (*DAILY_TABLES, "step_explained", "employee_footprint", "alerts")
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "10"
+STATE_VERSION = "11"
 
 
 def ensure_tables(con) -> None:
@@ -166,6 +174,7 @@ def reset_if_outdated(store) -> bool:
     for table in ALL_TABLES:
         store.con.execute(f"DROP TABLE IF EXISTS {table}")
     ensure_tables(store.con)
-    store.con.execute("DELETE FROM store_meta WHERE key IN ('detect_watermark', 'detect_versions')")
+    store.con.execute("DELETE FROM store_meta WHERE key IN "
+        "('detect_watermark', 'detect_versions', 'detect_explained_until')")
     store.set_meta("detect_state_version", STATE_VERSION)
     return True
