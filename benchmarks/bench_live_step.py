@@ -11,7 +11,8 @@ events at a time (20,000: one second at 20k events/s), each chunk followed by on
 detection run (what ``app.detect_step`` runs), timed (wall and CPU of the step alone; loading is not timed). Printed
 per step: the events of its day so far, the step's wall and CPU seconds, and how many of
 the day's events the engine explained afresh (``DetectionRun.explained``, when the engine
-reports it). No HTTP, NATS or queue: the floor the service stands on.
+reports it); then the engine's query groups by CPU over all streamed steps (as
+``bench_replay.py`` groups them). No HTTP, NATS or queue: the floor the service stands on.
 
     .venv/bin/python benchmarks/bench_live_step.py [--employees 1000] [--days 10]
         [--stream-days 1] [--chunk 20000] [--profile NAME] [--seed S] [--json FILE]
@@ -33,6 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).parent))
+from bench_replay import TimedConnection  # noqa: E402
 from insiderwatch import app  # noqa: E402
 from insiderwatch.app.keys import existing_key  # noqa: E402
 from insiderwatch.detect import run_detection  # noqa: E402
@@ -84,6 +86,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=20000)
     parser.add_argument("--profile", default=PROFILES.names()[0])
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--top", type=int, default=15, help="query groups to list")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args()
     print(f"machine: {describe()}")
@@ -97,24 +100,37 @@ def main() -> None:
               f"{'explained':>11}")  # fmt: skip
         with deployment.open_store() as store:
             key = existing_key(deployment.settings, store)
+            timed = TimedConnection(store.con)
             for k in range(0, len(lines), args.chunk):
                 chunk = [b.decode() for b in lines[k : k + args.chunk]]
                 app.ingest_records(deployment, "access", chunk, source="bench", store=store)
                 day = times[min(k + args.chunk, len(times)) - 1].date()
                 so_far = sum(1 for t in times[: k + args.chunk] if t.date() == day)
                 began, cpu = time.perf_counter(), time.process_time()
-                run = run_detection(store, deployment.detection, key)
+                store.con = timed
+                try:
+                    run = run_detection(store, deployment.detection, key)
+                finally:
+                    store.con = timed._con
                 wall, used = time.perf_counter() - began, time.process_time() - cpu
                 explained = getattr(run, "explained", None)  # the engine before had none
                 rows.append({"day": str(day), "day_so_far": so_far, "wall": wall, "cpu": used,
                              "explained": explained})  # fmt: skip
                 print(f"{len(rows):>5}{str(day):>12}{so_far:>12,}{wall:>8.2f}{used:>8.2f}"
                       f"{'-' if explained is None else f'{explained:,}':>11}")  # fmt: skip
+            queries = {k: (timed.seconds[k], timed.cpu[k], timed.calls[k]) for k in timed.cpu}
     walls = sorted(r["wall"] for r in rows)
+    cpu = sum(r["cpu"] for r in rows)
     print(f"\nsteps {len(rows)}: wall median {walls[len(walls) // 2]:.2f} s, "
-          f"max {walls[-1]:.2f} s; load at end: {load()}")  # fmt: skip
+          f"max {walls[-1]:.2f} s, CPU {cpu:.1f} s in all; load at end: {load()}")  # fmt: skip
+    print(f"\nSlowest query groups over the streamed steps by CPU:{'CPU s':>12}{'share':>8}"
+          f"{'calls':>7}")  # fmt: skip
+    for label, (_, c, calls) in sorted(queries.items(), key=lambda kv: -kv[1][1])[: args.top]:
+        print(f"  {label:<58}{c:>8.1f}{c / cpu:>8.1%}{calls:>7}")
     if args.json:
-        args.json.write_text(json.dumps({"args": vars(args), "steps": rows}, default=str))
+        args.json.write_text(
+            json.dumps({"args": vars(args), "steps": rows, "queries": queries}, default=str)
+        )
 
 
 if __name__ == "__main__":

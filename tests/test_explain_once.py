@@ -60,7 +60,9 @@ def split(dataset: Path, folder: Path, pieces: list[tuple[dt.datetime, dt.dateti
         piece = folder / f"piece{k}"
         piece.mkdir()
         inside = [r for r in rows if lo <= dt.datetime.fromisoformat(r["time"]) < hi]
-        (piece / "access.jsonl").write_bytes(b"".join(msgspec.json.encode(r) + b"\n" for r in inside))
+        (piece / "access.jsonl").write_bytes(
+            b"".join(msgspec.json.encode(r) + b"\n" for r in inside)
+        )
         arrivals.append((piece, len(inside)))
     return context, arrivals
 

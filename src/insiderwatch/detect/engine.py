@@ -9,7 +9,9 @@ a step leaves in the store (``employee_days``, ``employee_footprint``, ``finding
 earlier days' state and this step's events up to each finding's time.
 
 The last step is usually partial (live data stops mid-day). It is processed up to the
-latest event and redone on the next run, which replaces its findings. Late events (a
+latest event and redone on the next run, which replaces its findings but keeps the
+explanations it gave (``step_explained``): each access is explained once
+(:func:`~insiderwatch.detect.explain.build_step` says when one is given again). Late events (a
 batch whose events fall before the watermark) and a changed configuration rewind the
 engine to the first affected day. A detector whose version (a hash of its query and
 configuration, :mod:`~insiderwatch.detect.catalog`) changed has its findings recomputed

@@ -88,10 +88,12 @@ def build_step(
     close time after ``end`` is not known yet (the case is still open).
 
     ``known_until``: the end of an earlier step of the same day whose explanations
-    ``step_explained`` holds. Those stay final (``fresh`` is false) except where this step
-    can know more: rows no earlier step saw, an employee's rows from the first of the
-    day's events no earlier step saw (new or late), or from ``slack_before_minutes`` before a case of
-    theirs (or of someone they manage) opened since. Only ``fresh`` rows are explained.
+    ``step_explained`` holds. An explanation uses only the cases known at the step's end
+    and what earlier days taught, so those stay final (``fresh`` is false) except where
+    this step can know more: rows no earlier step saw; an employee's rows from the first
+    of the day's events no earlier step saw (new, or late); and from
+    ``slack_before_minutes`` before a case of theirs, or of someone they manage, that
+    opened since. Only ``fresh`` rows are explained.
     """
     x = cfg.explanation
     params = {
@@ -132,11 +134,11 @@ def _step_events_sql(cfg: DetectionConfig, source: str, *, reuse: bool) -> str:
     steps' explanations of the rows that stay final (see :func:`build_step`)."""
     x = cfg.explanation
     policy_apps = [f"{role}@{app}" for role, apps in x.policy_apps.items() for app in apps]
-    known = (
-        "LEFT JOIN step_explained k ON k.day = $day AND k.event_id = a.event_id"
-        if reuse
-        else ""
-    )
+    if reuse:
+        known = "k.event_id IS NOT NULL AS known, k.explanation AS known_explanation"
+        join = "LEFT JOIN step_explained k ON k.day = $day AND k.event_id = a.event_id"
+    else:
+        known, join = "FALSE AS known, NULL::VARCHAR AS known_explanation", ""
     base = f"""
 SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
        coalesce(a.record_count, len(a.customer_ids)) AS record_count, a.app, a.case_id,
@@ -149,9 +151,8 @@ SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
             WHEN list_contains({sql_list(policy_apps)}, e.role || '@' || a.app)
                  THEN 'policy:' || e.role || '@' || a.app
        END AS policy,
-       {"k.event_id IS NOT NULL AS known, k.explanation AS known_explanation" if reuse else
-        "FALSE AS known, NULL::VARCHAR AS known_explanation"}
-FROM {source} a JOIN employees e USING (employee_id) {known}
+       {known}
+FROM {source} a JOIN employees e USING (employee_id) {join}
 WHERE a.time >= $ls AND a.time < $e
   AND (a.time >= $s
        OR list_contains($investigating::VARCHAR[], {PEER_GROUP})

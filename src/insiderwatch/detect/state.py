@@ -174,7 +174,9 @@ def reset_if_outdated(store) -> bool:
     for table in ALL_TABLES:
         store.con.execute(f"DROP TABLE IF EXISTS {table}")
     ensure_tables(store.con)
-    store.con.execute("DELETE FROM store_meta WHERE key IN "
-        "('detect_watermark', 'detect_versions', 'detect_explained_until')")
+    store.con.execute(
+        "DELETE FROM store_meta WHERE key IN "
+        "('detect_watermark', 'detect_versions', 'detect_explained_until')"
+    )
     store.set_meta("detect_state_version", STATE_VERSION)
     return True
