@@ -7,7 +7,8 @@ import asyncio
 import gc
 import json
 
-from insiderwatch.app.collect import StoreSink, locked, seal_periodically
+from insiderwatch.app.collect import StoreSink, locked
+from insiderwatch.app.upkeep import Sealer, run_upkeep
 from insiderwatch.app.deployment import load_deployment
 from insiderwatch.app.ingest import ingest_records
 from insiderwatch.privacy import HashKey
@@ -101,14 +102,16 @@ def test_collectors_seal_the_evidence_log_while_they_run(tmp_path):
 
     async def run() -> tuple[int, int]:
         stop = asyncio.Event()
-        task = asyncio.create_task(seal_periodically(sink, stop, every=0.05))
+        sealer = Sealer(deployment, every=0.05)
+        task = asyncio.create_task(run_upkeep(sink.write, [sealer], stop))
         for _ in range(600):  # until sealed, with the collector still running
             if sealed():
                 break
             await asyncio.sleep(0.05)
         while_running = sealed()
         stop.set()
-        return while_running, await task
+        await task
+        return while_running, sealer.leaves
 
     assert asyncio.run(run()) == (1, 1)
     store.close()

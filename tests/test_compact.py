@@ -20,15 +20,18 @@ from test_alert_history import episode_company
 KEY = HashKey(bytes.fromhex(KEY_HEX))
 
 
-def small_batches(tmp_path, pieces: int) -> tuple[Store, list[str]]:
+def small_batches(tmp_path, pieces: int, held_back: int = 0) -> tuple[Store, list[str]]:
+    """The company's access events in ``pieces`` small batches, but the last
+    ``held_back`` of them (returned all the same)."""
     folder = episode_company().write(tmp_path / "dataset")
     lines = (folder / "access.jsonl").read_text().splitlines()
     (folder / "access.jsonl").unlink()
     store = Store(tmp_path / "iw.duckdb", threads=1)
     ingest_dataset(store, folder, KEY)
-    size = len(lines) // pieces + 1
-    for k in range(0, len(lines), size):
-        load(store, lines[k : k + size])
+    sent = lines[: len(lines) - held_back]
+    size = len(sent) // pieces + 1
+    for k in range(0, len(sent), size):
+        load(store, sent[k : k + size])
     return store, lines
 
 
@@ -182,3 +185,32 @@ def test_groups_are_full_runs_or_runs_of_min_segments():
     # A full run of one segment has nothing to merge with.
     big = [_Segment("a", 1, 400), _Segment("b", 2, 400), _Segment("c", 3, 50)]
     assert [[s.path for s in g] for g in _groups(big, 2, max_rows=500)] == [["b", "c"]]
+
+
+def test_collect_upkeep_merges_what_detection_read_while_collection_was_stopped(tmp_path):
+    """`insiderwatch collect` runs no detection, and a detection run cannot open the store
+    while collect holds it: its upkeep merges at start what detection read in between,
+    and leaves alone what detection has not read."""
+    import asyncio
+
+    from insiderwatch.app.collect import locked
+    from insiderwatch.app.upkeep import Compactor, run_upkeep
+
+    store, lines = small_batches(tmp_path, 4, held_back=3)
+    run_detection(store, DetectionConfig(), KEY)
+    read = store.segment_files()
+    load(store, lines[-3:])  # collected after detection ran: not read yet
+    before = snapshot(store)
+    compactor = Compactor(10_000, 100_000, min_segments=2, grace=0.0)
+
+    async def collect_briefly() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_upkeep(locked(store), [compactor], stop))
+        await asyncio.sleep(0.3)
+        stop.set()
+        await task
+
+    asyncio.run(collect_briefly())
+    assert compactor.merged == len(read) == 4
+    assert len(store.segment_files()) == 2  # the merged one and the unread one
+    assert snapshot(store) == before

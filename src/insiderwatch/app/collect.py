@@ -10,7 +10,6 @@ as the store's one writer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from insiderwatch.app.deployment import Deployment
-from insiderwatch.app.ingest import seal
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.ingest.logs import SourceFileResult, ingest_log_file
 from insiderwatch.ingest.pipeline import load
@@ -123,23 +121,6 @@ def collectors_for(sink: StoreSink) -> Collectors:
         sources = load_tail_sources(Path(settings.tail_sources))
         found.tailer = Tailer(sources, sink.read_log, settings.tail_interval)
     return found
-
-
-SEAL_EVERY = 5.0  # seconds; the service's writer seals on the same cadence
-
-
-async def seal_periodically(sink: StoreSink, stop: asyncio.Event, every: float = SEAL_EVERY) -> int:
-    """Append what the collectors stored to the evidence log every ``every`` seconds
-    until ``stop`` (through the sink's writer, between commits), so a collector that runs
-    for weeks keeps its events sealed as they arrive, not only when it stops. Returns
-    the leaves appended."""
-    leaves = 0
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every)
-        note = await asyncio.to_thread(sink.write, lambda store: seal(store, sink.deployment))
-        leaves += note.leaves
-    return leaves
 
 
 async def run_collectors(collectors: Collectors, stop: asyncio.Event) -> None:

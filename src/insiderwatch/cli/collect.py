@@ -18,9 +18,9 @@ from insiderwatch.app.collect import (
     collectors_for,
     locked,
     run_collectors,
-    seal_periodically,
 )
 from insiderwatch.app.process import long_running_gc
+from insiderwatch.app.upkeep import Compactor, Sealer, run_upkeep
 from insiderwatch.cli.app import (
     ConfigOption,
     DbOption,
@@ -45,12 +45,17 @@ async def _until_signal(collectors: Collectors, seconds: float | None) -> None:
         loop.call_later(seconds, stop.set)
     if collectors.nats is not None:
         await collectors.nats.connect()  # a wrong URL fails the command at once
-    sealing = asyncio.create_task(seal_periodically(collectors.sink, stop))
+    # Sealing as the service does; compaction merges, at start, what detection read
+    # while collection was stopped (only read segments merge, and a separate detection
+    # run cannot open the store while this process holds it).
+    deployment = collectors.sink.deployment
+    duties = [Sealer(deployment), Compactor.for_deployment(deployment, grace=0.0)]
+    upkeep = asyncio.create_task(run_upkeep(collectors.sink.write, duties, stop))
     try:
         await run_collectors(collectors, stop)
     finally:
         stop.set()
-        await sealing
+        await upkeep
 
 
 def _summary(collectors: Collectors, seconds: float) -> dict:

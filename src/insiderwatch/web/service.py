@@ -10,16 +10,15 @@ from pathlib import Path
 from typing import TypeVar
 
 from insiderwatch.app.collect import StoreSink, collectors_for
-from insiderwatch.app.compact import compaction_limits
 from insiderwatch.app.contain import StoreSubjects
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.keys import ingest_key
 from insiderwatch.app.response import open_responder
+from insiderwatch.app.upkeep import Compactor, Sealer
 from insiderwatch.contract.runs import Totals
 from insiderwatch.store.duckdb_store import Store
 from insiderwatch.store.loader import LoadCounts
 from insiderwatch.web.collectors import CollectorThread
-from insiderwatch.web.duties import Compactor, Sealer
 from insiderwatch.web.lines import LinesResult
 from insiderwatch.web.live import (
     AlertSink,
@@ -78,11 +77,7 @@ class Service:
         self.writer.duties = [
             self.live,
             Sealer(deployment),
-            Compactor(
-                self.metrics,
-                *compaction_limits(settings),
-                min_segments=settings.compact_min_segments,
-            ),
+            Compactor.for_deployment(deployment, on_merged=self.metrics.segments_compacted.inc),
         ]
         sink = StoreSink(deployment, self.key, write=self._write, on_loaded=self._count)
         found = collectors_for(sink)
