@@ -218,11 +218,11 @@ FROM (
   team_sellers AS (  -- each team's portfolio, learned from its past cases
   {TEAM_SELLERS_SQL}
   ),
-  reasons AS (
+  reasons AS (  -- own_case, else callback
     SELECT t.event_id, t.customer_id,
-           CASE WHEN {window.format("to_minutes($after)")} THEN 1  -- own_case
+           CASE WHEN {window.format("to_minutes($after)")} THEN 1
                 WHEN t.time > c.closed_at AND t.time <= c.closed_at + to_hours($cb) THEN 2
-           END AS rank  -- callback
+           END AS rank
     FROM touch t JOIN step_cases c USING (customer_id, employee_id)
     UNION ALL  -- team_case
     SELECT t.event_id, t.customer_id, 3
@@ -277,15 +277,16 @@ def record_explanations(con, params: dict, *, reused: bool, partial: bool) -> in
                AND event_id IN (SELECT event_id FROM step_events WHERE fresh AND in_step)""",
             {"day": params["day"]},
         )
+    if reused and partial:
         con.execute(
             "DELETE FROM step_explained WHERE event_id IN "
             "(SELECT event_id FROM step_events WHERE fresh)"
         )
-    if not reused or not partial:
+    else:  # a new day, or the day is complete: nothing of another day is kept
         con.execute("DELETE FROM step_explained")
     fresh = execute(
         con,
-        """INSERT INTO access_explained
+        """INSERT INTO access_explained (event_id, day, employee_id, role, explanation)
            SELECT event_id, $day, employee_id, role, explanation
            FROM step_events WHERE in_step AND fresh""",
         params,
@@ -293,7 +294,7 @@ def record_explanations(con, params: dict, *, reused: bool, partial: bool) -> in
     if partial:
         execute(
             con,
-            """INSERT INTO step_explained
+            """INSERT INTO step_explained (event_id, day, explanation)
                SELECT event_id, $day, explanation FROM step_events WHERE fresh""",
             params,
         )
