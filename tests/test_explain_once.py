@@ -109,6 +109,8 @@ def test_small_steps_explain_each_event_once_and_end_as_one_replay(dataset, tmp_
     # The day is still open (no later event yet): only its explanations are kept.
     kept = store.con.execute("SELECT DISTINCT day FROM step_explained").fetchall()
     assert kept == [(at(ACT_DAY, 0).date(),)]
+    store.close()
+    once.close()
 
 
 def test_a_case_opened_after_a_look_up_within_the_slack_explains_it_again(dataset, tmp_path):
@@ -127,6 +129,8 @@ def test_a_case_opened_after_a_look_up_within_the_slack_explains_it_again(datase
     assert again == middle + 1, "only the view before the new case is explained again"
     once = replay(dataset, tmp_path, cfg)
     assert state(store) == state(once)
+    store.close()
+    once.close()
 
 
 def test_events_of_the_day_arriving_late_are_explained_in_their_place(dataset, tmp_path):
@@ -141,3 +145,5 @@ def test_events_of_the_day_arriving_late_are_explained_in_their_place(dataset, t
     assert counted[2][1] > morning, "the afternoon's events after the morning's are redone"
     once = replay(dataset, tmp_path, cfg)
     assert state(store) == state(once)
+    store.close()
+    once.close()
