@@ -109,7 +109,9 @@ def build_step(
     }
     params.update(casework_params(con, cfg, step))
     execute(con, _STEP_CASES_SQL, params)
-    execute(con, _step_events_sql(cfg, source, reuse=known_until is not None), params)
+    execute(con, _step_events_sql(cfg, source), params)
+    if known_until is not None:
+        execute(con, _KEEP_SQL, params)
     execute(con, _case_reasons_sql(cfg), params)
     explain_drilldown(con, params)
     explain_by_routine(con, cfg, step)
@@ -129,17 +131,13 @@ WHERE opened_at < $e
 """
 
 
-def _step_events_sql(cfg: DetectionConfig, source: str, *, reuse: bool) -> str:
-    """The step's events with the policy explanation; with ``reuse``, also the earlier
-    steps' explanations of the rows that stay final (see :func:`build_step`)."""
+def _step_events_sql(cfg: DetectionConfig, source: str) -> str:
+    """The step's events, each with its policy explanation."""
     x = cfg.explanation
     policy_apps = [f"{role}@{app}" for role, apps in x.policy_apps.items() for app in apps]
-    if reuse:
-        known = "k.event_id IS NOT NULL AS known, k.explanation AS known_explanation"
-        join = "LEFT JOIN step_explained k ON k.day = $day AND k.event_id = a.event_id"
-    else:
-        known, join = "FALSE AS known, NULL::VARCHAR AS known_explanation", ""
-    base = f"""
+    return f"""
+CREATE OR REPLACE TEMP TABLE step_events AS
+SELECT *, policy AS explanation, policy IS NOT NULL AS explained, TRUE AS fresh FROM (
 SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
        coalesce(a.record_count, len(a.customer_ids)) AS record_count, a.app, a.case_id,
        a.src_ip, a.device_id, a.destination,
@@ -150,46 +148,47 @@ SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
             WHEN list_contains({sql_list(x.policy_roles)}, e.role) THEN 'policy:' || e.role
             WHEN list_contains({sql_list(policy_apps)}, e.role || '@' || a.app)
                  THEN 'policy:' || e.role || '@' || a.app
-       END AS policy,
-       {known}
-FROM {source} a JOIN employees e USING (employee_id) {join}
+       END AS policy
+FROM {source} a JOIN employees e USING (employee_id)
 WHERE a.time >= $ls AND a.time < $e
   AND (a.time >= $s
        OR list_contains($investigating::VARCHAR[], {PEER_GROUP})
        OR list_contains($investigating_staff::VARCHAR[], a.employee_id)
        OR a.employee_id IN (SELECT employee_id FROM {source}
                             WHERE time >= $s AND time < $e AND action IN {OUTBOUND}))
-"""
-    if not reuse:
-        return f"""
-CREATE OR REPLACE TEMP TABLE step_events AS
-SELECT * EXCLUDE (known, known_explanation), policy AS explanation,
-       policy IS NOT NULL AS explained, TRUE AS fresh
-FROM ({base})
-"""
-    return f"""
-CREATE OR REPLACE TEMP TABLE step_events AS
-WITH base AS MATERIALIZED ({base}),
-redo AS (  -- per employee, from when the earlier steps' explanations may not hold
-  SELECT employee_id, min(t) AS redo_from FROM (
-    -- an event of the day no earlier step saw; rows new to the lookback (someone who
-    -- just sent data out) are fresh themselves but change none of the day's reasons
-    SELECT employee_id, time AS t FROM base WHERE NOT known AND in_step
-    UNION ALL  -- a case opened since explains the look-ups just before it
-    SELECT employee_id, opened_at - to_minutes($before) FROM cases
-    WHERE opened_at >= $until AND opened_at < $e
-    UNION ALL  -- and its employee's manager's (team_case)
-    SELECT m.manager_id, c.opened_at - to_minutes($before)
-    FROM cases c JOIN employees m ON m.employee_id = c.employee_id
-    WHERE c.opened_at >= $until AND c.opened_at < $e AND m.manager_id IS NOT NULL
-  ) GROUP BY ALL
 )
-SELECT * EXCLUDE (known, known_explanation, redo_from, stays),
-       CASE WHEN stays THEN known_explanation ELSE policy END AS explanation,
-       CASE WHEN stays THEN known_explanation ELSE policy END IS NOT NULL AS explained,
-       NOT stays AS fresh
-FROM (SELECT b.*, r.redo_from, b.known AND b.time < coalesce(r.redo_from, $e) AS stays
-      FROM base b LEFT JOIN redo r USING (employee_id))
+"""
+
+
+# The earlier steps' explanations of the rows that stay final (see build_step). An update
+# in place, not a join in the CREATE: a join may reorder the rows, and the detectors'
+# evidence lists and sums follow the order of the step's rows, which must not depend on
+# how the day was cut into steps.
+_KEEP_SQL = """
+UPDATE step_events e SET explanation = x.explanation, explained = x.explanation IS NOT NULL,
+                         fresh = FALSE
+FROM (
+  WITH known AS (SELECT event_id, explanation FROM step_explained WHERE day = $day),
+  redo AS (  -- per employee, from when the earlier steps' explanations may not hold
+    SELECT employee_id, min(t) AS redo_from FROM (
+      -- an event of the day no earlier step saw; rows new to the lookback (someone who
+      -- just sent data out) are new themselves but change none of the day's reasons
+      SELECT employee_id, time AS t FROM step_events ANTI JOIN known USING (event_id)
+      WHERE in_step
+      UNION ALL  -- a case opened since explains the look-ups just before it
+      SELECT employee_id, opened_at - to_minutes($before) FROM cases
+      WHERE opened_at >= $until AND opened_at < $e
+      UNION ALL  -- and its employee's manager's (team_case)
+      SELECT m.manager_id, c.opened_at - to_minutes($before)
+      FROM cases c JOIN employees m ON m.employee_id = c.employee_id
+      WHERE c.opened_at >= $until AND c.opened_at < $e AND m.manager_id IS NOT NULL
+    ) GROUP BY ALL
+  )
+  SELECT s.event_id, k.explanation
+  FROM step_events s JOIN known k USING (event_id) LEFT JOIN redo r USING (employee_id)
+  WHERE s.time < coalesce(r.redo_from, $e)
+) x
+WHERE e.event_id = x.event_id
 """
 
 
