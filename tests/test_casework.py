@@ -152,7 +152,9 @@ def test_a_team_portfolio_is_learned_from_its_cases(world):
     _, why = world
     assert why["seller_portfolio"] == "portfolio"
     assert why["seller_other"] is None  # a seller the team does not serve
-    assert why["desk_portfolio_seller"] is None  # the desk serves every seller's buyers
+    # The desk serves every seller's buyers: no portfolio (the agent served this customer
+    # under a case before, so it is his book).
+    assert why["desk_portfolio_seller"] == "book"
 
 
 def test_calibration_shows_the_casework_it_learned(world):

@@ -8,9 +8,9 @@ import gc
 import json
 
 from insiderwatch.app.collect import StoreSink, locked
-from insiderwatch.app.upkeep import Sealer, run_upkeep
 from insiderwatch.app.deployment import load_deployment
 from insiderwatch.app.ingest import ingest_records
+from insiderwatch.app.upkeep import Sealer, run_upkeep
 from insiderwatch.privacy import HashKey
 from insiderwatch.sources.streams.nats import NatsConfig
 from insiderwatch.store import Store

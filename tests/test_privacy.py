@@ -15,6 +15,7 @@ from insiderwatch.contract import TABLES
 from insiderwatch.errors import ConfigError
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey, load_or_create_key, normalize_email, normalize_phone
+from insiderwatch.privacy.columns import hash_column
 from insiderwatch.store import Store
 from insiderwatch.store.rejects import list_letters
 from sample_data import (
@@ -363,6 +364,79 @@ def test_stored_hashes_are_keyed_hashes_of_normalised_values(tmp_path, store, in
     columns = [d[0] for d in store.con.execute("SELECT * FROM customers LIMIT 0").description]
     assert "email" not in columns and "phone" not in columns
     assert set(TABLES["customers"].stored_arrow_schema().names) <= set(columns)
+
+
+# --- hashing a whole column (ingest) ---------------------------------------------------
+
+column_values = st.lists(
+    st.one_of(
+        st.none(),
+        emailish,
+        st.sampled_from(["07700 900123", "+44 7700 900123", "0044 7700 900123", "12", ""]),
+        st.text(max_size=12),
+    ),
+    max_size=30,
+).flatmap(lambda values: st.permutations(values + values[: len(values) // 2]))
+
+
+@FAST
+@given(values=column_values, kind=st.sampled_from(["email", "phone"]))
+def test_hash_column_equals_one_value_at_a_time(values, kind):
+    """Bulk hashing (each distinct value once) gives what normalising and hashing each
+    value on its own gives, and calls a value invalid exactly when that fails."""
+    key = HashKey(bytes.fromhex(KEY_HEX))
+    normalize = normalize_email if kind == "email" else normalize_phone
+    normal = [None if v is None else normalize(v) for v in values]
+    hashed, invalid = hash_column(key, kind, pa.array(values, pa.string()))
+    assert hashed.to_pylist() == [key.digest(kind, n) for n in normal]
+    expected = [v is not None and n is None for v, n in zip(values, normal, strict=True)]
+    assert invalid.to_pylist() == expected
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])  # typed Parquet cannot hold "maybe"
+def test_bulk_hashing_keeps_every_letter_and_hash_of_a_file_with_bad_rows(
+    tmp_path, store, ingest, hash_key, fmt
+):
+    """A customers file mixing good rows, repeated values, invalid emails and phones and
+    rejected rows: each good row holds the hashes of its own normalised values, a bad
+    field is dropped with its own letter (row, field, reason), and a rejected row gets
+    only its rejection, whatever personal data it carried."""
+    rows = [
+        {"customer_id": "k1", "email": "Same@Example.com", "phone": "07700 900123"},
+        {"customer_id": "k2", "email": "same@example.COM ", "phone": "+44 7700 900123"},
+        {"customer_id": "k3", "email": "not-an-email", "phone": "07700 900124"},
+        {"customer_id": "", "email": "lost@example.com", "phone": "07700 900125"},
+        {"customer_id": "k5", "email": "k5@example.com", "phone": "12"},
+        {"customer_id": "k6", "email": "not-an-email", "phone": "not a phone"},
+        {"customer_id": "k7", "email": "bad", "phone": "07700 900126", "is_vip": "maybe"},
+        {"customer_id": "k8", "email": None, "phone": None},
+        {"customer_id": "k9", "email": "Same@Example.com", "phone": "12"},
+    ]
+    (result,) = ingest(write_table(tmp_path / "data", "customers", rows, fmt)).files
+    first = 2 if fmt == "csv" else 1  # a CSV header is row 1
+    stored = dict(
+        store.con.execute("SELECT customer_id, [email_hash, phone_hash] FROM customers").fetchall()
+    )
+    good = [r for r in rows if r["customer_id"] and "is_vip" not in r]
+    assert set(stored) == {r["customer_id"] for r in good}
+    for row in good:
+        assert stored[row["customer_id"]] == [
+            hash_key.digest("email", normalize_email(row["email"])),
+            hash_key.digest("phone", normalize_phone(row["phone"])),
+        ]
+    letters = sorted(
+        (x["row_no"] - first, x["disposition"], sorted(x["problems"]))
+        for x in list_letters(store, table="customers")
+    )
+    assert letters == [
+        (2, "field_dropped", ["email:not_an_email"]),
+        (3, "rejected", ["customer_id:missing"]),
+        (4, "field_dropped", ["phone:not_a_phone"]),
+        (5, "field_dropped", ["email:not_an_email", "phone:not_a_phone"]),
+        (6, "rejected", ["is_vip:not_a_boolean"]),
+        (8, "field_dropped", ["phone:not_a_phone"]),
+    ]
+    assert (result.counts.rejected, result.counts.fields_dropped) == (2, 4)
 
 
 @FAST

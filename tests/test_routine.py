@@ -283,3 +283,37 @@ def test_a_nightly_job_is_a_machine_once_it_ran_every_night_for_weeks(tmp_path):
     groups = store.con.execute("SELECT DISTINCT grp, machine FROM routine_flows").fetchall()
     assert groups == [("self:night1", True)]
     store.close()
+
+
+def test_a_job_that_never_logs_in_is_a_machine_after_the_learning_window(tmp_path):
+    """Where staff log in, an identity that never does and runs every night learns its own
+    routine after learning_days, a week before the calendar rule alone would know it; a
+    clerk scripting the same nightly export under her own account (she logs in by day)
+    gets nothing from repeating it."""
+    learn = DetectionConfig().routine.learning_days
+    days = learn + 5  # well short of machine_min_span_days
+    assert days < DetectionConfig().routine.machine_min_span_days
+    c = Company()
+    staff = ["job1", "clerk0", "clerk1", "clerk2"]
+    for i, e in enumerate(staff):
+        c.employees.append({"employee_id": e, "surname": f"Solo{i}", "role": "clerk",
+                            "team": "back-office", "hired_on": "2020-01-01"})  # fmt: skip
+    c.customers.append({"customer_id": "c000", "surname": "Cust", "postcode": "PC 1AA"})
+    for day in range(1, days + 1):
+        for k, e in enumerate(staff[1:]):
+            if at(day, 0).weekday() < 5:
+                c.event(e, at(day, 8, k), "login", [], [], app="sso")
+                c.event(e, at(day, 9, k), "view", [], ["name"], app="ledger", record_count=0)
+        for e in ("job1", "clerk0"):  # the same nightly export, every night
+            c.event(e, at(day, 2, 5), "export", [], ["name", "orders"], app="ledger",
+                    record_count=900, destination="cloud:vault")  # fmt: skip
+    store = detect(c, tmp_path)
+    why = explanations(store)
+    job = [r for r in by(c, "job1") if r["action"] == "export"]
+    assert {why[r["event_id"]] for r in job if r["time"] >= at(learn + 1, 0)} == {"routine"}
+    assert {why[r["event_id"]] for r in job if r["time"] < at(learn + 1, 0)} == {None}
+    script = [r for r in by(c, "clerk0") if r["action"] == "export"]
+    assert {why[r["event_id"]] for r in script} == {None}
+    machines = store.con.execute("SELECT DISTINCT grp FROM routine_flows WHERE machine").fetchall()
+    assert machines == [("self:job1",)]
+    store.close()

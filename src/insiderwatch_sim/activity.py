@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from insiderwatch_sim.company import ROLE
+from insiderwatch_sim.company import NO_DAY, ROLE
 from insiderwatch_sim.kit import DAY, HOUR, MINUTE, NEVER, SECOND, expand
 from insiderwatch_sim.vocab import ACT, APP, APPS, CHANNEL, DEST, FS
 from insiderwatch_sim.world import World
@@ -60,6 +60,10 @@ class CaseProfile:
     copy_p: float = 0.03
     print_p: float = 0.01
     callback_p: float = 0.06  # a look after closing, within 48 h, without the case
+    # A customer served before comes back to the same person days after the case closed
+    # (a regular, an account manager's client): looked up with no new case.
+    revisit_p: float = 0.04
+    share_p: float = 0.03  # a case note saved to the team's shared drive
     reassign_p: float = 0.2  # of multi-day cases
     followups: float = 1.5  # later views of multi-day cases
     nocase_per_day: float = 1.0  # legitimate quick look-ups with no case at all
@@ -82,6 +86,7 @@ VIP = replace(
     view_fields={"profile_notes": 0.5, "profile_orders": 0.5},
     median_minutes=20.0,
     nocase_per_day=0.6,
+    revisit_p=0.12,  # VIP care keeps its clients
 )
 SELLER = CaseProfile(
     "seller",
@@ -186,6 +191,7 @@ def case_work(w: World, emps: np.ndarray, prof: CaseProfile) -> None:
         ("update", prof.update_p / 2, "update_contact", None),
         ("copy", prof.copy_p, "profile", DEST["local"]),
         ("print", prof.print_p, "profile_orders", DEST["printer"]),
+        ("export", prof.share_p, "profile_notes", DEST["cloud:team-drive"]),
     ):
         m = rng.random(n) < p
         log.add(
@@ -229,7 +235,63 @@ def case_work(w: World, emps: np.ndarray, prof: CaseProfile) -> None:
         cust=cust[m],
         keep=ok & (t <= closed[m] + 48 * HOUR),
     )
+    _revisits(w, rng, prof, emp, cust, closed)
     nocase_work(w, emps, prof.nocase_per_day, prof.name, prof.app, prof.search_app, prof.customers)
+
+
+def _revisits(
+    w: World,
+    rng: np.random.Generator,
+    prof: CaseProfile,
+    emp: np.ndarray,
+    cust: np.ndarray,
+    closed: np.ndarray,
+) -> None:
+    """Customers who come back to the agent who served them, days later and with no case."""
+    s = w.schedule
+    m = rng.random(len(emp)) < prof.revisit_p
+    t = closed[m] + (rng.uniform(3, 14, m.sum()) * DAY).astype(np.int64)
+    inside = t < s.end_us
+    who, t = emp[m][inside], t[inside]
+    t, ok = s.snap(rng, who, t)
+    w.log.add(
+        time=t,
+        emp=who,
+        action=ACT["view"],
+        fields=_choice(rng, prof.view_fields, len(t), FS),
+        app=APP[prof.app],
+        cust=cust[m][inside],
+        keep=ok,
+    )
+
+
+def handover_exports(w: World) -> None:
+    """Leavers hand their work over: on one of their last working days they export the
+    customers of their cases to the team's shared drive, where their successor finds them."""
+    rng = w.rng("handover")
+    s, r = w.schedule, w.roster
+    rows = w.cases.rows()
+    case_roles = [ROLE["cs_agent"], ROLE["seller_support"]]
+    for e in np.flatnonzero((r.departs_day < NO_DAY) & np.isin(r.role, case_roles)):
+        last = min(int(r.departs_day[e]), s.days)
+        days = np.flatnonzero(s.works[e, max(0, last - 7) : last]) + max(0, last - 7)
+        if not len(days):
+            continue
+        day = np.array([rng.choice(days)])
+        t = s.at(np.array([e]), day, rng.uniform(0.3, 0.9, 1))
+        book = np.unique(rows["cust"][(rows["emp"] == e) & (rows["opened"] < t[0])])
+        if not len(book):
+            continue
+        w.log.add(
+            time=t,
+            emp=int(e),
+            action=ACT["export"],
+            fields=FS["profile_orders"],
+            app=APP["crm"],
+            ragged=(np.array([len(book)]), book),
+            record_count=np.array([len(book)]),
+            dest=DEST["cloud:team-drive"],
+        )
 
 
 def nocase_work(
@@ -589,6 +651,7 @@ def generate_benign(w: World, progress: Callable[[float], None] | None = None) -
         lambda: engineer_work(w, who("engineer")),
         lambda: nocase_work(w, who("ops_manager"), 0.15, "managers", "crm", "crm-search"),
         lambda: service_work(w),
+        lambda: handover_exports(w),  # after every case above
         lambda: supervisor_reviews(w),  # last: it reviews the cases made above
     ]
     for i, step in enumerate(steps):

@@ -81,6 +81,9 @@ APP_POOLS: dict[str, tuple[str, ...]] = {
 # Destinations the company owns or contracts (first three) and those insiders use. The
 # contract's own kinds (local, usb, printer, personal_email) are not vocabulary.
 DESTINATION_POOLS: dict[str, tuple[str, ...]] = {
+    "cloud:team-drive": ("cloud:team-drive", "cloud:sharepoint-ops", "cloud:gdrive-corp",
+                         "cloud:box-teams", "cloud:onedrive-biz", "cloud:nas-share",
+                         "cloud:confluence-files", "cloud:team-vault"),
     "cloud:company-warehouse": ("cloud:company-warehouse", "cloud:lake-eu", "cloud:s3-analytics",
                                 "cloud:gcs-dwh", "cloud:azure-datalake", "cloud:bq-exports",
                                 "cloud:snowflake-stage", "cloud:minio-internal"),

@@ -100,6 +100,7 @@ DESTINATIONS: tuple[str, ...] = (
     "local", "usb", "printer", "personal_email", "cloud:company-warehouse", "cloud:dropbox",
     "cloud:google-drive", "cloud:dsar-portal", "external:partner-bank.example",
     "external:filedrop.example", "external:paste.example", "external:mailbox.example",
+    "cloud:team-drive",
 )  # fmt: skip
 BAD_DESTINATIONS: tuple[str, ...] = ("personal email", "external:", "ftp://files.example", "USB")
 DESTINATION_NAMES: tuple[str, ...] = DESTINATIONS + BAD_DESTINATIONS

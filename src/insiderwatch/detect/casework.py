@@ -36,7 +36,7 @@ from insiderwatch.detect.similar import learn_similar
 
 # What explains one customer shown by an access, in the order they are tried (the first
 # explanations of :mod:`~insiderwatch.detect.explain`).
-CASE_REASONS = ("own_case", "callback", "team_case", "case_linked", "case_linked:similar",
+TOUCH_REASONS = ("own_case", "callback", "team_case", "case_linked", "case_linked:similar",
                 "portfolio")  # fmt: skip
 
 # Investigating peer groups, learned from the case-linked views of earlier days.
@@ -99,7 +99,7 @@ FROM (
     SELECT DISTINCT employee_id, customer_id, time FROM (
       SELECT employee_id, time, unnest(customer_ids) AS customer_id FROM staff
       WHERE action = 'search' AND policy IS NULL
-        AND list_contains({sql_list(CASE_REASONS)}, explanation)
+        AND list_contains({sql_list(TOUCH_REASONS)}, explanation)
     )
   )
   SELECT v.event_id, CASE WHEN any_value(list_contains($investigating::VARCHAR[], v.peer_group))

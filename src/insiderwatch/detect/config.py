@@ -112,6 +112,9 @@ class Routine(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     # a nightly job runs on weekends and holidays too, staff on a rota take days off.
     machine_min_day_share: float = 0.95
     machine_min_span_days: int = 14
+    # An identity that never logs in, where most identities in the window do, needs only
+    # learning_days of that history: no person sits behind it, whatever it does.
+    machine_without_login: bool = True
     # Staff of a peer group smaller than min_employees take the learned habits (look-up
     # allowance, investigating) of the group whose mix of (app, action) accesses theirs
     # resembles at least this closely (cosine): most of what they do is what it does.
@@ -132,6 +135,16 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     # whose own total, explained or not, passes the group's 90th percentile is unusual,
     # and every further look-up of theirs is left to the detectors.
     quantile: float = 0.9
+
+
+class Book(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Customers an employee served under a case in the baseline window are their book:
+    later targeted look-ups of them need no case (``book``, see detect/book.py), and a
+    leaver may export them to where the peer group routinely sends its work
+    (``handover``, see detect/handover.py)."""
+
+    enabled: bool = True
+    handover_days: int = 28  # before a known departure date
 
 
 class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -163,6 +176,7 @@ class DetectionConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_
     risk: Risk = Risk()
     routine: Routine = Routine()
     allowance: Allowance = Allowance()
+    book: Book = Book()
     # A look-up returning at most this many customers concerns particular people: only a
     # business reason explains it (never routine), and VIP, relationship and sensitivity
     # weigh it in full. Broader accesses weigh 1/breadth of that (one VIP in a 1,000-row

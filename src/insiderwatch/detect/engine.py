@@ -37,6 +37,7 @@ from insiderwatch.detect.base import (
     StepContext,
     execute,
 )
+from insiderwatch.detect.book import record_book
 from insiderwatch.detect.casework import record_casework
 from insiderwatch.detect.catalog import content_version, shared_fingerprint
 from insiderwatch.detect.config import DetectionConfig
@@ -267,6 +268,7 @@ def _forget(
         con.execute(f"DELETE FROM {table} WHERE day {'>' if after else '>='} ?", [first])
     if not keep_explained:
         con.execute("DELETE FROM step_explained")
+        con.execute("DELETE FROM step_touch_explained")
     con.execute("DELETE FROM employee_footprint WHERE first_seen >= ?", [_utc_day_start(first)])
     con.execute(
         "DELETE FROM findings WHERE list_contains(?, detector) OR NOT list_contains(?, detector)",
@@ -317,6 +319,7 @@ class _Steps:
             record_flows(con, ctx.params)
             record_casework(con, ctx.params)
             record_lookups(con, ctx.params)
+            record_book(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
             self.run.events += int(
                 self.store.scalar("SELECT count(*) FROM step_events WHERE in_step")

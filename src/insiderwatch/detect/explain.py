@@ -17,6 +17,10 @@ every step. An access (one event, one customer shown) is explained, in this orde
 ``routine``        a flow most of the employee's peer group does regularly (learned, see
                    :mod:`~insiderwatch.detect.routine`; ``routine:similar`` for staff
                    of a group too small to learn one, from a group they resemble);
+``book``           a case-less look-up of customers the employee served under a case on
+                   an earlier day (learned, see :mod:`~insiderwatch.detect.book`);
+``handover``       a leaver's export of their own book to where their peer group
+                   routinely sends its work (see :mod:`~insiderwatch.detect.handover`);
 ``allowance``      a case-less look-up within the few most of the peer group make over
                    the baseline window (learned, see :mod:`~insiderwatch.detect.allowance`);
                    ``allowance:role`` / ``allowance:similar`` when a group too small to
@@ -33,13 +37,15 @@ from __future__ import annotations
 
 from insiderwatch.detect.allowance import explain_by_allowance
 from insiderwatch.detect.base import execute, matches_any, sql_list
+from insiderwatch.detect.book import explain_by_book
 from insiderwatch.detect.casework import (
-    CASE_REASONS,
     TEAM_SELLERS_SQL,
+    TOUCH_REASONS,
     casework_params,
     explain_drilldown,
 )
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.handover import explain_handover
 from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
 
 # A touch's weight for the sensitivity of what was exposed; contact details together
@@ -107,35 +113,23 @@ def build_step(
         "portfolio_roles": list(x.portfolio_roles),
         "until": known_until,
     }
+    policy_apps = [f"{role}@{app}" for role, apps in x.policy_apps.items() for app in apps]
     params.update(casework_params(con, cfg, step))
-    execute(con, _STEP_CASES_SQL, params)
-    execute(con, _step_events_sql(cfg, source), params)
-    if known_until is not None:
-        execute(con, _KEEP_SQL, params)
-    execute(con, _case_reasons_sql(cfg), params)
-    explain_drilldown(con, params)
-    explain_by_routine(con, cfg, step)
-    explain_by_allowance(con, cfg, params)
-    # Built once the events are explained: each touch carries its event's explanation
-    # (a search's namesakes share the search's reason).
-    execute(con, _STEP_TOUCH_SQL, params)
-
-
-_STEP_CASES_SQL = """
+    execute(
+        con,
+        """
 CREATE OR REPLACE TEMP TABLE step_cases AS
 SELECT case_id, customer_id, employee_id, opened_at,
        CASE WHEN closed_at <= $e THEN closed_at END AS closed_at
 FROM cases
 WHERE opened_at < $e
   AND (closed_at IS NULL OR closed_at >= $ls - to_hours($cb + $sup))
-"""
-
-
-def _step_events_sql(cfg: DetectionConfig, source: str) -> str:
-    """The step's events, each with its policy explanation."""
-    x = cfg.explanation
-    policy_apps = [f"{role}@{app}" for role, apps in x.policy_apps.items() for app in apps]
-    return f"""
+""",
+        params,
+    )
+    execute(
+        con,
+        f"""
 CREATE OR REPLACE TEMP TABLE step_events AS
 SELECT *, policy AS explanation, policy IS NOT NULL AS explained, TRUE AS fresh FROM (
 SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
@@ -157,7 +151,112 @@ WHERE a.time >= $ls AND a.time < $e
        OR a.employee_id IN (SELECT employee_id FROM {source}
                             WHERE time >= $s AND time < $e AND action IN {OUTBOUND}))
 )
-"""
+""",
+        params,
+    )
+    if known_until is not None:
+        execute(con, _KEEP_SQL, params)
+    # Case reasons only for fresh touches; a kept touch takes its stored reason below.
+    execute(
+        con,
+        f"""
+CREATE OR REPLACE TEMP TABLE step_touch AS
+WITH touch AS (
+  SELECT event_id, time, employee_id, role, team, peer_group, action, case_id, fields, in_step,
+         record_count, destination, app, src_ip, device_id, len(customer_ids) AS breadth,
+         unnest(customer_ids) AS customer_id, fresh
+  FROM step_events WHERE policy IS NULL
+),
+fresh AS (SELECT * FROM touch WHERE fresh),
+own AS (
+  SELECT t.event_id, t.customer_id,
+         bool_or(t.time BETWEEN c.opened_at - to_minutes($before)
+                 AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_minutes($after)) AS own_case,
+         bool_or(t.time > c.closed_at AND t.time <= c.closed_at + to_hours($cb)) AS callback
+  FROM fresh t JOIN step_cases c USING (customer_id, employee_id)
+  GROUP BY ALL
+),
+managed AS (
+  SELECT DISTINCT t.event_id, t.customer_id
+  FROM fresh t
+  JOIN step_cases c ON c.customer_id = t.customer_id
+  JOIN employees m ON m.employee_id = c.employee_id AND m.manager_id = t.employee_id
+  WHERE t.time BETWEEN c.opened_at - to_minutes($before)
+                   AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_hours($sup)
+),
+linked AS (  -- similar: only as staff working like an investigating group (similar.py)
+  SELECT t.event_id, t.customer_id,
+         NOT bool_or(c.customer_id = t.customer_id
+                     OR list_contains($investigating::VARCHAR[], t.peer_group)
+                     OR {matches_any(x.investigation_roles, "t.role", "t.team")}) AS similar
+  FROM fresh t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
+  WHERE t.time BETWEEN c.opened_at - to_minutes($before)
+                   AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_minutes($after)
+    AND (c.customer_id = t.customer_id OR list_contains($investigating::VARCHAR[], t.peer_group)
+         OR list_contains($investigating_staff::VARCHAR[], t.employee_id)
+         OR {matches_any(x.investigation_roles, "t.role", "t.team")})
+  GROUP BY ALL
+),
+team_sellers AS (  -- each team's portfolio, learned from its past cases
+{TEAM_SELLERS_SQL}
+),
+portfolio AS (
+  SELECT DISTINCT t.event_id, t.customer_id
+  FROM fresh t
+  JOIN orders o ON o.customer_id = t.customer_id AND o.ordered_at <= t.time
+  JOIN team_sellers ts ON ts.team = t.team AND ts.seller_id = o.seller_id
+)
+-- What a broad access exposes of one customer weighs 1/breadth (beyond a targeted look-up).
+SELECT t.*, {weight_expr("t.fields")} * least(1.0, $targeted / greatest(t.breadth, 1)) AS weight,
+       CASE WHEN o.own_case THEN 'own_case'
+            WHEN o.callback THEN 'callback'
+            WHEN m.event_id IS NOT NULL THEN 'team_case'
+            WHEN l.event_id IS NOT NULL
+                 THEN CASE WHEN l.similar THEN 'case_linked:similar' ELSE 'case_linked' END
+            WHEN p.event_id IS NOT NULL THEN 'portfolio'
+       END AS touch_explanation,
+       NULL::VARCHAR AS explanation, FALSE AS explained
+FROM touch t
+LEFT JOIN own o USING (event_id, customer_id)
+LEFT JOIN managed m USING (event_id, customer_id)
+LEFT JOIN linked l USING (event_id, customer_id)
+LEFT JOIN portfolio p USING (event_id, customer_id)
+""",
+        params,
+    )
+    if known_until is not None:
+        execute(con, _KEEP_TOUCH_SQL, params)
+    # Event-level explanation, then copied back onto each touch: a search's namesakes
+    # share the search's reason. Updated in place: rebuilding the tables costs more, and
+    # a join would reorder the rows (see _KEEP_SQL). Learned routine comes after business
+    # reasons, before the copy onto touches.
+    execute(
+        con,
+        f"""
+UPDATE step_events e SET explanation = x.any_reason, explained = TRUE
+FROM (
+  SELECT event_id,  -- the first reason in the order above, whichever customer has it
+         arg_min(touch_explanation, list_position({sql_list(TOUCH_REASONS)}, touch_explanation))
+           AS any_reason,
+         bool_and(touch_explanation IS NOT NULL) AS all_explained
+  FROM step_touch WHERE fresh GROUP BY event_id
+) x
+WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
+  AND (e.action = 'search' OR x.all_explained)
+""",
+    )
+    explain_drilldown(con, params)
+    explain_by_routine(con, cfg, step)
+    explain_by_book(con, cfg, params)
+    explain_handover(con, cfg, params)
+    explain_by_allowance(con, cfg, params)
+    execute(
+        con,
+        """
+UPDATE step_touch t SET explanation = e.explanation, explained = e.explained
+FROM step_events e WHERE t.event_id = e.event_id AND e.explained
+""",
+    )
 
 
 # The earlier steps' explanations of the rows that stay final (see build_step). An update
@@ -191,84 +290,18 @@ FROM (
 WHERE e.event_id = x.event_id
 """
 
-
-def _case_reasons_sql(cfg: DetectionConfig) -> str:
-    """Explain fresh events by case reasons: each (event, customer) pair a case or the
-    portfolio explains, ranked in the order of ``CASE_REASONS``; an event takes the first
-    reason any of its customers has (a search found the case's customer) and, unless it
-    is a search, only when all its customers have one."""
-    x = cfg.explanation
-    window = (
-        "t.time BETWEEN c.opened_at - to_minutes($before) "
-        "AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + {}"
-    )
-    investigating = (
-        "(c.customer_id = t.customer_id OR list_contains($investigating::VARCHAR[], t.peer_group)"
-        f" OR {matches_any(x.investigation_roles, 't.role', 't.team')})"
-    )
-    return f"""
-UPDATE step_events e SET explanation = ({sql_list(CASE_REASONS)})[x.rank], explained = TRUE
-FROM (
-  WITH touch AS (
-    SELECT event_id, time, employee_id, role, team, peer_group, case_id,
-           unnest(customer_ids) AS customer_id
-    FROM step_events WHERE fresh AND policy IS NULL
-  ),
-  team_sellers AS (  -- each team's portfolio, learned from its past cases
-  {TEAM_SELLERS_SQL}
-  ),
-  reasons AS (  -- own_case, else callback
-    SELECT t.event_id, t.customer_id,
-           CASE WHEN {window.format("to_minutes($after)")} THEN 1
-                WHEN t.time > c.closed_at AND t.time <= c.closed_at + to_hours($cb) THEN 2
-           END AS rank
-    FROM touch t JOIN step_cases c USING (customer_id, employee_id)
-    UNION ALL  -- team_case
-    SELECT t.event_id, t.customer_id, 3
-    FROM touch t
-    JOIN step_cases c ON c.customer_id = t.customer_id
-    JOIN employees m ON m.employee_id = c.employee_id AND m.manager_id = t.employee_id
-    WHERE {window.format("to_hours($sup)")}
-    UNION ALL  -- case_linked, or :similar only as staff working like an investigating group
-    SELECT t.event_id, t.customer_id, CASE WHEN {investigating} THEN 4 ELSE 5 END
-    FROM touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
-    WHERE {window.format("to_minutes($after)")}
-      AND ({investigating} OR list_contains($investigating_staff::VARCHAR[], t.employee_id))
-    UNION ALL  -- portfolio
-    SELECT t.event_id, t.customer_id, 6
-    FROM touch t
-    JOIN orders o ON o.customer_id = t.customer_id AND o.ordered_at <= t.time
-    JOIN team_sellers ts ON ts.team = t.team AND ts.seller_id = o.seller_id
-  )
-  SELECT event_id, min(rank) AS rank, count(DISTINCT customer_id) AS customers
-  FROM reasons WHERE rank IS NOT NULL GROUP BY event_id
-) x
-WHERE e.event_id = x.event_id
-  AND (e.action = 'search'
-       OR (x.customers = len(list_distinct(e.customer_ids))
-           AND NOT list_contains(list_transform(e.customer_ids, lambda c: c IS NULL), TRUE)))
-"""
-
-
-# What a broad access exposes of one customer weighs 1/breadth (beyond a targeted look-up).
-_STEP_TOUCH_SQL = f"""
-CREATE OR REPLACE TEMP TABLE step_touch AS
-SELECT * EXCLUDE (explanation, explained, fresh),
-       {weight_expr("fields")} * least(1.0, $targeted / greatest(breadth, 1)) AS weight,
-       explanation, explained, fresh
-FROM (
-  SELECT event_id, time, employee_id, role, team, peer_group, action, case_id, fields, in_step,
-         record_count, destination, app, src_ip, device_id, len(customer_ids) AS breadth,
-         unnest(customer_ids) AS customer_id, explanation, explained, fresh
-  FROM step_events WHERE policy IS NULL
-)
+# The stored case reasons of the kept touches (what the book learns from).
+_KEEP_TOUCH_SQL = """
+UPDATE step_touch t SET touch_explanation = k.reason
+FROM step_touch_explained k
+WHERE k.day = $day AND NOT t.fresh AND k.event_id = t.event_id AND k.customer_id = t.customer_id
 """
 
 
 def record_explanations(con, params: dict, *, reused: bool, partial: bool) -> int:
     """Store the step's fresh explanations: this day's events in ``access_explained`` and,
-    while the day is ``partial``, every step row's in ``step_explained`` for its next
-    step; returns how many of this day's events were explained afresh. ``reused``: the
+    while the day is ``partial``, every step row's in ``step_explained`` (and the touches'
+    case reasons in ``step_touch_explained``) for its next step; returns how many of this day's events were explained afresh. ``reused``: the
     step kept an earlier step's explanations (the rows of those events stay)."""
     if reused:
         con.execute(
@@ -276,13 +309,14 @@ def record_explanations(con, params: dict, *, reused: bool, partial: bool) -> in
                AND event_id IN (SELECT event_id FROM step_events WHERE fresh AND in_step)""",
             {"day": params["day"]},
         )
-    if reused and partial:
-        con.execute(
-            "DELETE FROM step_explained WHERE event_id IN "
-            "(SELECT event_id FROM step_events WHERE fresh)"
-        )
-    else:  # a new day, or the day is complete: nothing of another day is kept
-        con.execute("DELETE FROM step_explained")
+    for table in ("step_explained", "step_touch_explained"):
+        if reused and partial:
+            con.execute(
+                f"DELETE FROM {table} WHERE event_id IN "
+                "(SELECT event_id FROM step_events WHERE fresh)"
+            )
+        else:  # a new day, or the day is complete: nothing of another day is kept
+            con.execute(f"DELETE FROM {table}")
     fresh = execute(
         con,
         """INSERT INTO access_explained (event_id, day, employee_id, role, explanation)
@@ -295,6 +329,13 @@ def record_explanations(con, params: dict, *, reused: bool, partial: bool) -> in
             con,
             """INSERT INTO step_explained (event_id, day, explanation)
                SELECT event_id, $day, explanation FROM step_events WHERE fresh""",
+            params,
+        )
+        execute(
+            con,
+            """INSERT INTO step_touch_explained (event_id, day, customer_id, reason)
+               SELECT DISTINCT event_id, $day, customer_id, touch_explanation FROM step_touch
+               WHERE fresh AND touch_explanation IS NOT NULL""",
             params,
         )
     return int(fresh)

@@ -15,7 +15,11 @@ step's day,
 
 Identities active in most hours of the day, or on nearly every calendar day for weeks
 (weekends and holidays included: nightly jobs), are machines (service accounts): each is
-a group of one, whose own regular flows are its routine. An event of a routine flow is
+a group of one, whose own regular flows are its routine. An identity that never logs in,
+in a company where most do, is a machine once it has been active on nearly every calendar
+day of ``learning_days``: no login is a trait of the identity, not of what it does, so an
+insider's scripted nightly export under their own (interactive) account never becomes
+routine by repeating, and a nightly job is known after a week instead of two. An event of a routine flow is
 explained (``routine``) when its breadth (records) stays within ``breadth_factor`` times
 the doers' usual widest access, within the span of hours the group works and with fields
 the doers use. A look-up of a
@@ -61,14 +65,24 @@ WITH hist AS (  -- a day with a critical finding teaches nothing about routine
     AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = r.employee_id
                     AND f.day = r.day AND f.critical)
 ),
+sessions AS (  -- who logged in (a login is the only event that is no data access)
+  SELECT employee_id, bool_or(events > data_events) AS logs_in FROM employee_days
+  WHERE day >= $b0 AND day < $day GROUP BY ALL
+),
+headless AS (  -- never logged in, where most identities do: no person at a keyboard
+  SELECT employee_id FROM sessions
+  WHERE $headless AND NOT logs_in AND (SELECT avg(logs_in::INTEGER) FROM sessions) >= 0.5
+),
 machines AS (  -- a service account: active in most hours of a typical day, or on
-                -- (nearly) every calendar day for weeks, weekends and holidays included
+                -- (nearly) every calendar day for weeks, weekends and holidays included;
+                -- one that never logs in, on (nearly) every day since the learning window
   SELECT employee_id FROM (
     SELECT employee_id, day, len(list_distinct(flatten(list(hours)))) AS hours
     FROM hist GROUP BY ALL
   ) GROUP BY ALL HAVING $day - min(day) >= $learn AND (
     median(hours) >= $machine_hours
-    OR ($day - min(day) >= $machine_span AND count(*) >= $machine_days * ($day - min(day))))
+    OR (($day - min(day) >= $machine_span OR employee_id IN (SELECT employee_id FROM headless))
+        AND count(*) >= $machine_days * ($day - min(day))))
 ),
 grouped AS (
   SELECT h.*, CASE WHEN m.employee_id IS NULL THEN h.peer_group
@@ -196,6 +210,7 @@ def learn_routine(con, cfg: DetectionConfig, params: dict) -> None:
         _LEARN_SQL,
         {**params, "learn": r.learning_days, "machine_hours": r.machine_min_hours,
          "machine_span": r.machine_min_span_days, "machine_days": r.machine_min_day_share,
+         "headless": r.machine_without_login,
          "min_days": r.min_days, "regular": r.regular_share, "min_employees": r.min_employees,
          "min_share": r.min_share, "breadth_q": r.breadth_quantile,
          "breadth_factor": r.breadth_factor, "hour_days": r.min_hour_days,

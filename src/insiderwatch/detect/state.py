@@ -20,6 +20,13 @@ DETECT_DDL = (
   day DATE NOT NULL,
   explanation VARCHAR
 )""",
+    # And the case reason of each (event, customer) of those that has one.
+    """CREATE TABLE IF NOT EXISTS step_touch_explained (
+  event_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  customer_id VARCHAR NOT NULL,
+  reason VARCHAR NOT NULL
+)""",
     # One row per employee and day with activity: the baselines are built from these.
     """CREATE TABLE IF NOT EXISTS employee_days (
   employee_id VARCHAR NOT NULL,
@@ -73,6 +80,13 @@ DETECT_DDL = (
   lookups BIGINT NOT NULL,
   allowed BIGINT NOT NULL,
   PRIMARY KEY (employee_id, day)
+)""",
+    # The customers each employee served under a case that day: their book (detect/book.py).
+    """CREATE TABLE IF NOT EXISTS book_days (
+  employee_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  customer_id VARCHAR NOT NULL,
+  PRIMARY KEY (employee_id, day, customer_id)
 )""",
     # The routine in force on each day, per group ('self:<id>' for a machine), with its
     # evidence; reviewed flows of a policy file leave the counts NULL.
@@ -155,10 +169,11 @@ MEASURES = {
 
 # Tables holding per-day state: a rewind to day D deletes their rows from D on.
 DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days", "routine_flows",
-                "casework_days", "allowance_days")  # fmt: skip
-ALL_TABLES = (*DAILY_TABLES, "step_explained", "employee_footprint", "alerts")
+                "casework_days", "allowance_days", "book_days")  # fmt: skip
+ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee_footprint",
+              "alerts")  # fmt: skip
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "11"
+STATE_VERSION = "12"
 
 
 def ensure_tables(con) -> None:

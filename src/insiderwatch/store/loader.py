@@ -17,7 +17,9 @@ import pyarrow.compute as pc
 
 from insiderwatch.contract import TableSpec
 from insiderwatch.errors import InsiderwatchError
-from insiderwatch.privacy import HashKey, normalize_email, normalize_phone
+from insiderwatch.privacy import HashKey
+from insiderwatch.privacy.columns import hash_column
+from insiderwatch.privacy.columns import reason as pii_reason
 from insiderwatch.sources.readers import LINE, ROW, RawBatch
 from insiderwatch.store.duckdb_store import Store
 from insiderwatch.store.schema import COUNTERS, EVENT_TABLES
@@ -40,10 +42,18 @@ REFERENCES: dict[str, tuple[Reference, ...]] = {
     "cases": (Reference("employee_id", "employees", "employee_id", "unknown_employee"),),
 }
 
-_NORMALIZERS = {
-    "email": (lambda value, region: normalize_email(value), "not_an_email"),
-    "phone": (normalize_phone, "not_a_phone"),
-}
+
+def _row_lists(columns: list[pa.Array]) -> pa.ListArray:
+    """Per row, the non-null values of ``columns`` in column order, as one list column."""
+    rows, width = len(columns[0]), len(columns)
+    # Column-major after concatenation; taken row-major so each row's values are adjacent.
+    flat = pa.concat_arrays(columns).take(
+        (np.arange(rows)[:, None] + np.arange(width)[None, :] * rows).ravel()
+    )
+    present = flat.is_valid()
+    counts = present.to_numpy(zero_copy_only=False).reshape(rows, width).sum(axis=1)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), flat.filter(present))
 
 
 @dataclass
@@ -385,21 +395,16 @@ class BatchLoader:
         Rows already rejected keep no hash; a value that cannot be normalised drops just
         that field and is noted in ``_dropped`` (the row still loads).
         """
-        ok = pc.equal(pc.list_value_length(stage["_problems"]), 0).to_pylist()
-        dropped: list[list[str]] = [[] for _ in range(stage.num_rows)]
+        ok = pc.equal(pc.list_value_length(stage["_problems"]), 0)
+        dropped = []
         for col in self.pii:
-            normalize, reason = _NORMALIZERS[col.pii]
-            raw = stage[col.name].to_pylist()
-            normal = []
-            for i, value in enumerate(raw):
-                clean = normalize(value, self.phone_region) if value is not None and ok[i] else None
-                if clean is None and value is not None and ok[i]:
-                    dropped[i].append(f"{col.name}:{reason}")
-                normal.append(clean)
+            values = pc.if_else(ok, stage[col.name], pa.scalar(None, stage[col.name].type))
+            hashed, invalid = hash_column(self.key, col.pii, values, self.phone_region)
+            code = pa.scalar(f"{col.name}:{pii_reason(col.pii)}", pa.string())
+            dropped.append(pc.if_else(invalid, code, pa.scalar(None, pa.string())))
             index = stage.schema.get_field_index(col.name)
-            hashed = pa.array(self.key.digest_many(col.pii, normal), pa.string())
             stage = stage.set_column(index, col.stored_name, hashed)
-        return stage.append_column("_dropped", pa.array(dropped, pa.list_(pa.string())))
+        return stage.append_column("_dropped", _row_lists(dropped))
 
     # -- loading ----------------------------------------------------------------------
     def _stored_select(self, alias: str, aliased: bool = False) -> str:

@@ -71,7 +71,8 @@ routine AS (  -- the group's routine flows today, with their breadth
   FROM routine_flows WHERE day = $day GROUP BY ALL
 ),
 flagged AS (  -- a case explains looking at a customer, never sending them outside;
-              -- the group's routine explains sending them where it always does
+              -- the group's routine explains sending them where it always does, and so
+              -- does a leaver's handover of their own book (detect/handover.py)
   SELECT o.*, o.dest_class = 'external' AND NOT o.outside AS unvetted,
          k.destination IS NULL AS new_flow, r.max_records AS routine_max
   FROM outbound o
@@ -79,7 +80,12 @@ flagged AS (  -- a case explains looking at a customer, never sending them outsi
   LEFT JOIN routine r
     ON (r.grp = o.peer_group OR r.grp = 'self:' || o.employee_id) AND r.app = coalesce(o.app, '')
    AND r.action = o.action AND r.destination = coalesce(o.destination, '')
-  WHERE ((o.dest_class = 'external' AND (o.outside OR o.explanation IS DISTINCT FROM 'routine'))
+  WHERE ((o.dest_class = 'external'
+          AND (o.outside
+               OR (coalesce(o.explanation, '') NOT IN ('routine', 'handover')
+                   -- a case's customer sent where the group routinely sends its work,
+                   -- within that flow's breadth, is the case's work
+                   AND NOT (o.explained AND coalesce(o.record_count <= r.max_records, FALSE)))))
          OR (NOT o.explained AND coalesce(o.dest_class, 'internal') = 'internal'
              AND o.record_count >= {c.internal_min_records}))
     AND {"o.outside" if ctx.learning else "TRUE"}  -- learning: only what no routine explains

@@ -1,0 +1,90 @@
+"""Customer book: the customers an employee served under a case come back without one.
+
+An account manager calls the clients she has handled before, an agent's customer writes
+to her again a week after the case closed, an engineer checks the account whose bug he
+fixed. None of that has a case, yet it is the employee's own book of customers, not a
+look-up of a stranger. So each step learns every employee's book from history: a customer
+is in it when, on an earlier day of the baseline window, a case about that very customer
+explained the employee's access to them (``own_case``, ``callback``, ``team_case``, or
+``case_linked`` under that customer's case id). A later targeted, case-less access by the same employee to customers of their
+book is explained (``book``).
+
+What never enters a book, so that it cannot explain a snoop's returns to the same person:
+
+* case-less look-ups of any kind (the allowance's, the book's own, unexplained ones):
+  looking someone up again and again never makes them one's customer;
+* customers a search returned beside the case's own (namesakes), and the customers of a
+  team's portfolio (a relation to a seller, not to a person);
+* days on which the employee had a critical finding.
+
+And the book never explains a look-up of a customer who shares the employee's surname or
+home postcode, or of a canary (what the relationship and canary detectors are for), nor
+anything sent out (exports, downloads, prints, copies and messages: a handover has its own
+rule, :mod:`~insiderwatch.detect.handover`), nor broad accesses (more than
+``targeted_max_customers`` customers: the routine's domain). A search is explained when a
+customer it returned is in the book and none is singled out as above; any other access
+when all its customers are.
+
+Each step records the customers its case reasons explained per employee to
+``book_days``, the history later steps learn from; nothing the book explains is recorded.
+"""
+
+from __future__ import annotations
+
+from insiderwatch.detect.base import execute, sql_list
+from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.routine import OUTBOUND
+
+# The touch reasons that make a customer the employee's own: a case about that customer.
+CASE_REASONS = ("own_case", "callback", "team_case")
+
+_EXPLAIN_SQL = f"""
+UPDATE step_events e SET explanation = 'book', explained = TRUE
+FROM (
+  SELECT t.event_id
+  FROM step_touch t
+  JOIN step_events s USING (event_id)
+  LEFT JOIN (
+    SELECT DISTINCT b.employee_id, b.customer_id FROM book_days b
+    WHERE b.day >= $b0 AND b.day < $day
+      AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = b.employee_id
+                      AND f.day = b.day AND f.critical)
+  ) b ON b.employee_id = t.employee_id AND b.customer_id = t.customer_id
+  LEFT JOIN customers c ON c.customer_id = t.customer_id
+  LEFT JOIN canaries k ON k.customer_id = t.customer_id
+  WHERE s.in_step AND NOT s.explained AND s.policy IS NULL
+    AND s.action <> 'login' AND s.action NOT IN {OUTBOUND}
+    AND len(s.customer_ids) BETWEEN 1 AND $targeted
+  GROUP BY t.event_id, s.action, s.surname, s.home_postcode
+  HAVING NOT bool_or(  -- a relative, a neighbour or a canary: never the book's
+           k.customer_id IS NOT NULL
+           OR (c.surname <> '' AND lower(c.surname) = lower(s.surname))
+           OR (c.postcode <> '' AND c.postcode = s.home_postcode))
+     AND CASE WHEN s.action = 'search' THEN bool_or(b.customer_id IS NOT NULL)
+              ELSE bool_and(b.customer_id IS NOT NULL) END
+) x
+WHERE e.event_id = x.event_id
+"""
+
+# A case id explains every customer an investigating group looks at under it; only the
+# case's own customer becomes the investigator's.
+_RECORD_SQL = f"""
+INSERT OR REPLACE INTO book_days
+SELECT DISTINCT t.employee_id, $day, t.customer_id FROM step_touch t
+WHERE t.in_step
+  AND (list_contains({sql_list(CASE_REASONS)}, t.touch_explanation)
+       OR (starts_with(t.touch_explanation, 'case_linked')
+           AND EXISTS (SELECT 1 FROM step_cases c
+                       WHERE c.case_id = t.case_id AND c.customer_id = t.customer_id)))
+"""
+
+
+def explain_by_book(con, cfg: DetectionConfig, params: dict) -> None:
+    """Explain this step's case-less look-ups of customers in the employee's book."""
+    if cfg.book.enabled:
+        execute(con, _EXPLAIN_SQL, params)
+
+
+def record_book(con, params: dict) -> None:
+    """Add the customers this step's case reasons explained to the employees' books."""
+    execute(con, _RECORD_SQL, params)

@@ -1,0 +1,85 @@
+"""Leavers' handover: a departing employee's own book, left where the team keeps its work.
+
+In their last weeks, leavers hand their work over: they export the customers they served
+to the drive or workspace their colleagues use every day, so a successor can pick them up.
+Judged like any export, that is a bulk export by a leaver, the pattern of a departing
+thief. What tells them apart is where the data goes and whose data it is. An outbound
+event is explained as ``handover`` when
+
+* the employee has a known departure date at most ``handover_days`` ahead;
+* its destination is one their peer group sends data to by routine today (learned, see
+  :mod:`~insiderwatch.detect.routine`; the group's own, never a similar group's nor a
+  machine's), and neither the employee's own device or printer (``destinations.internal``:
+  the data would stay in their hands) nor a kind that always leaves the company
+  (``destinations.outside``);
+* every customer it lists is in the employee's book (:mod:`~insiderwatch.detect.book`: a
+  customer they served under a case, on an earlier day of the baseline window or today)
+  or the customer of a case assigned to them in the window (a case handed over to them
+  that they never opened is theirs to hand on), and it carries no more records than
+  those customers number.
+
+A leaver who takes strangers' data, sends it somewhere the team never does, or takes more
+than they ever served stays unexplained, and the departing and exfiltration detectors
+judge it as before.
+"""
+
+from __future__ import annotations
+
+from insiderwatch.detect.base import execute, matches_any, sql_list
+from insiderwatch.detect.book import CASE_REASONS
+from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.routine import OUTBOUND
+
+
+def _sql(cfg: DetectionConfig) -> str:
+    d = cfg.destinations
+    kept = matches_any(d.internal + d.outside, "o.destination")
+    return f"""
+-- fresh: it rests on the day's case work so far, so an export an earlier step of the
+-- day left unexplained may be explained now, and is stored again
+UPDATE step_events e SET explanation = 'handover', explained = TRUE, fresh = TRUE
+FROM (
+  WITH outbound AS (
+    SELECT o.* FROM step_events o
+    WHERE o.in_step AND NOT o.explained AND o.policy IS NULL AND o.action IN {OUTBOUND}
+      AND o.departs_on IS NOT NULL AND o.departs_on >= $day
+      AND o.departs_on <= $day + to_days($handover_days)
+      AND o.destination IS NOT NULL AND NOT ({kept})
+      AND EXISTS (SELECT 1 FROM routine_flows r
+                  WHERE r.day = $day AND r.grp = o.peer_group AND r.destination = o.destination)
+  ),
+  book AS (  -- the leavers' books: earlier days', and today's case work so far
+    SELECT DISTINCT b.employee_id, b.customer_id FROM book_days b
+    SEMI JOIN outbound o USING (employee_id)
+    WHERE b.day >= $b0 AND b.day < $day
+      AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = b.employee_id
+                      AND f.day = b.day AND f.critical)
+    UNION
+    SELECT t.employee_id, t.customer_id FROM step_touch t
+    SEMI JOIN outbound o USING (employee_id)
+    WHERE t.in_step AND list_contains({sql_list(CASE_REASONS)}, t.touch_explanation)
+    UNION  -- cases assigned to them in the window (one handed over to them included)
+    SELECT c.employee_id, c.customer_id FROM cases c
+    SEMI JOIN outbound o USING (employee_id)
+    WHERE c.opened_at >= $b0 AND c.opened_at < $e
+  ),
+  sizes AS (SELECT employee_id, count(*) AS customers FROM book GROUP BY ALL),
+  listed AS (
+    SELECT o.event_id, o.employee_id, unnest(o.customer_ids) AS customer_id FROM outbound o
+  ),
+  strangers AS (  -- a listed customer outside the leaver's book
+    SELECT DISTINCT l.event_id FROM listed l
+    ANTI JOIN book b USING (employee_id, customer_id)
+  )
+  SELECT o.event_id FROM outbound o JOIN sizes s USING (employee_id)
+  ANTI JOIN strangers USING (event_id)
+  WHERE o.record_count <= s.customers
+) x
+WHERE e.event_id = x.event_id
+"""
+
+
+def explain_handover(con, cfg: DetectionConfig, params: dict) -> None:
+    """Explain leavers' exports of their own book to where their group keeps its work."""
+    if cfg.book.enabled and cfg.routine.enabled:
+        execute(con, _sql(cfg), {**params, "handover_days": cfg.book.handover_days})
