@@ -334,8 +334,9 @@ def record_explanations(con, params: dict, *, reused: bool, partial: bool) -> in
         execute(
             con,
             """INSERT INTO step_touch_explained (event_id, day, customer_id, reason)
-               SELECT DISTINCT event_id, $day, customer_id, touch_explanation FROM step_touch
-               WHERE fresh AND touch_explanation IS NOT NULL""",
+               SELECT DISTINCT t.event_id, $day, t.customer_id, t.touch_explanation
+               FROM step_touch t JOIN step_events e USING (event_id)
+               WHERE e.fresh AND t.touch_explanation IS NOT NULL""",
             params,
         )
     return int(fresh)
