@@ -127,18 +127,18 @@ def test_switched_off_the_book_explains_nothing(tmp_path):
 # --- leavers' handover -----------------------------------------------------------------
 
 AGENTS = [f"ag{i}" for i in range(6)]
-LEAVER, THIEF, GREEDY, STAYER = "ag1", "ag2", "ag3", "ag4"
+LEAVER, THIEF, GREEDY, STAYER, EARLY = "ag1", "ag2", "ag3", "ag4", "ag5"
 HANDOVER_DAY = 14
 
 
 def handover_company() -> Company:
     """Six agents work cases and save each case's note to the team's share (routine);
-    four of them export their book on one day: a leaver to the share (a handover), a
-    leaver to a personal cloud, a leaver to the share with strangers added, and someone
-    who is not leaving."""
+    five of them export their book on one day: a leaver to the share (a handover), a
+    leaver to a personal cloud, a leaver to the share with strangers added, someone who is
+    not leaving, and a leaver adding the customer of a case assigned to him only later."""
     c = Company()
     for k, e in enumerate(AGENTS):
-        departs = "2026-09-20" if e in (LEAVER, THIEF, GREEDY) else None
+        departs = "2026-09-20" if e in (LEAVER, THIEF, GREEDY, EARLY) else None
         c.employees.append({"employee_id": e, "surname": f"Ag{k}", "role": "cs_agent",
                             "team": "care-1", "hired_on": "2020-01-01", "departs_on": departs,
                             "home_postcode": f"HA{k} 1AA"})  # fmt: skip
@@ -166,8 +166,12 @@ def handover_company() -> Company:
     c.cases.append({"case_id": "k-moved", "customer_id": "c295", "employee_id": LEAVER,
                     "opened_at": at(HANDOVER_DAY - 1, 16), "closed_at": None})  # fmt: skip
     served[LEAVER].append("c295")
+    # A case assigned to another leaver an hour after his export: not his when he sent it.
+    c.cases.append({"case_id": "k-later", "customer_id": "c296", "employee_id": EARLY,
+                    "opened_at": at(HANDOVER_DAY, 16), "closed_at": None})  # fmt: skip
     for e, dest, extra in ((LEAVER, SHARE, []), (THIEF, "cloud:dropbox", []),
-                           (GREEDY, SHARE, ["c290", "c291"]), (STAYER, SHARE, [])):  # fmt: skip
+                           (GREEDY, SHARE, ["c290", "c291"]), (STAYER, SHARE, []),
+                           (EARLY, SHARE, ["c296"])):  # fmt: skip
         book = sorted(set(served[e])) + extra
         c.event(e, at(HANDOVER_DAY, 15), "export", book, ["name", "orders"], act=True,
                 destination=dest, record_count=len(book))  # fmt: skip
@@ -201,7 +205,7 @@ def test_a_leavers_book_exported_to_the_teams_share_is_a_handover(handover_world
     assert _findings(store, event) == set()
 
 
-@pytest.mark.parametrize("who", [THIEF, GREEDY, STAYER])
+@pytest.mark.parametrize("who", [THIEF, GREEDY, STAYER, EARLY])
 def test_elsewhere_more_than_the_book_or_not_leaving_is_no_handover(handover_world, who):
     c, why, store = handover_world
     event = _act(c, who)
@@ -219,7 +223,7 @@ def test_case_notes_sent_to_the_teams_share_raise_nothing(handover_world):
         "SELECT count(*) FROM findings WHERE detector = 'exfiltration' AND day >= ?",
         [at(8, 0).date()],
     )
-    assert flagged == len(c.act) - 1  # the three exports that are no handover
+    assert flagged == len(c.act) - 1  # the exports that are no handover
 
 
 def test_the_configuration_round_trips_the_book_settings():

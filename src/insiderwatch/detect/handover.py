@@ -15,8 +15,8 @@ event is explained as ``handover`` when
 * every customer it lists is in the employee's book (:mod:`~insiderwatch.detect.book`: a
   customer they served under a case, on an earlier day of the baseline window or today)
   or the customer of a case assigned to them in the window (a case handed over to them
-  that they never opened is theirs to hand on), and it carries no more records than
-  those customers number.
+  that they never opened is theirs to hand on), each known to be theirs by the export's
+  time, and it carries no more records than those customers number.
 
 A leaver who takes strangers' data, sends it somewhere the team never does, or takes more
 than they ever served stays unexplained, and the departing and exfiltration detectors
@@ -48,30 +48,34 @@ FROM (
       AND EXISTS (SELECT 1 FROM routine_flows r
                   WHERE r.day = $day AND r.grp = o.peer_group AND r.destination = o.destination)
   ),
-  book AS (  -- the leavers' books: earlier days', and today's case work so far
-    SELECT DISTINCT b.employee_id, b.customer_id FROM book_days b
+  book AS (  -- the leavers' books, each customer from when it was known to be theirs:
+             -- earlier days' case work, today's, and cases assigned to them in the window
+             -- (one handed over to them that they never opened included)
+    SELECT b.employee_id, b.customer_id, min(b.day)::TIMESTAMPTZ AS since FROM book_days b
     SEMI JOIN outbound o USING (employee_id)
     WHERE b.day >= $b0 AND b.day < $day
       AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = b.employee_id
                       AND f.day = b.day AND f.critical)
-    UNION
-    SELECT t.employee_id, t.customer_id FROM step_touch t
+    GROUP BY ALL
+    UNION ALL
+    SELECT t.employee_id, t.customer_id, t.time FROM step_touch t
     SEMI JOIN outbound o USING (employee_id)
     WHERE t.in_step AND list_contains({sql_list(CASE_REASONS)}, t.touch_explanation)
-    UNION  -- cases assigned to them in the window (one handed over to them included)
-    SELECT c.employee_id, c.customer_id FROM cases c
+    UNION ALL
+    SELECT c.employee_id, c.customer_id, c.opened_at FROM cases c
     SEMI JOIN outbound o USING (employee_id)
     WHERE c.opened_at >= $b0 AND c.opened_at < $e
   ),
-  sizes AS (SELECT employee_id, count(*) AS customers FROM book GROUP BY ALL),
-  listed AS (
-    SELECT o.event_id, o.employee_id, unnest(o.customer_ids) AS customer_id FROM outbound o
+  mine AS (  -- per export, the customers known to be the leaver's by its time
+    SELECT DISTINCT o.event_id, b.customer_id FROM outbound o
+    JOIN book b ON b.employee_id = o.employee_id AND b.since <= o.time
   ),
+  sizes AS (SELECT event_id, count(*) AS customers FROM mine GROUP BY ALL),
+  listed AS (SELECT o.event_id, unnest(o.customer_ids) AS customer_id FROM outbound o),
   strangers AS (  -- a listed customer outside the leaver's book
-    SELECT DISTINCT l.event_id FROM listed l
-    ANTI JOIN book b USING (employee_id, customer_id)
+    SELECT DISTINCT l.event_id FROM listed l ANTI JOIN mine USING (event_id, customer_id)
   )
-  SELECT o.event_id FROM outbound o JOIN sizes s USING (employee_id)
+  SELECT o.event_id FROM outbound o JOIN sizes s USING (event_id)
   ANTI JOIN strangers USING (event_id)
   WHERE o.record_count <= s.customers
 ) x
