@@ -35,9 +35,7 @@ def _sql(cfg: DetectionConfig) -> str:
     d = cfg.destinations
     kept = matches_any(d.internal + d.outside, "o.destination")
     return f"""
--- fresh: it rests on the day's case work so far, so an export an earlier step of the
--- day left unexplained may be explained now, and is stored again
-UPDATE step_events e SET explanation = 'handover', explained = TRUE, fresh = TRUE
+UPDATE step_events e SET explanation = 'handover', explained = TRUE
 FROM (
   WITH outbound AS (
     SELECT o.* FROM step_events o
