@@ -163,6 +163,11 @@ def scenario(name: str) -> Company:
             for k in range(4):
                 c.event(ins, at(day, 11, k), "view", [f"c{200 + 4 * (day - d + 6) + k:03d}"],
                         ["name", "address"], act=True)  # fmt: skip
+    elif name == "fixation":  # an ex and their new partner, looked up every other day
+        for day in (d - 7, d - 5, d - 3, d - 1, d):
+            for k, cust in enumerate(("c260", "c261")):
+                c.event(ins, at(day, 14, 5 * k), "view", [cust], ["name", "address", "phone"],
+                        act=True)  # fmt: skip
     elif name == "shared_harvest":  # the insider collects, a colleague copies the list
         harvest = [f"c{200 + k:03d}" for k in range(6)]  # too few for the colleague's volume
         for k, cust in enumerate(harvest):
@@ -216,6 +221,7 @@ SCENARIOS = (
     "lookup_pace",
     "shared_harvest",
     "case_mismatch",
+    "fixation",
     "rule:0c6f4b0e-5a53-4c61-9a55-2d8b7f1f1a01",
     "rule:night-contact-lookups",
 )

@@ -309,7 +309,8 @@ def test_a_vip_among_many_rows_is_not_snooping_a_targeted_lookup_is(tmp_path):
 
 
 def test_vip_lookups_weigh_by_their_percentile_among_peers(tmp_path):
-    """Where every peer looks up a VIP without a case each day, one more weighs little."""
+    """Where every peer looks up a VIP without a case each day, one more is their routine
+    and no finding; alone among peers who never do, it weighs in full."""
     company = scenario("vip")
     for day in range(1, ACT_DAY):
         for e in AGENTS:
@@ -320,7 +321,6 @@ def test_vip_lookups_weigh_by_their_percentile_among_peers(tmp_path):
     lone, _ = detect(scenario("vip"), tmp_path / "lone")
     (alone,) = [f for f in findings(lone) if f["detector"] == "vip"]
     assert alone["points"] == points and "more than on 100% of peers' days" in alone["reason"]
-    (act,) = [f for f in mine if f["customer_ids"] == ["c001"]]
-    assert act["points"] < 0.2 * points
+    assert [f for f in mine if f["customer_ids"] == ["c001"]] == []
     store.close()
     lone.close()

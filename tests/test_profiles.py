@@ -195,3 +195,38 @@ def test_every_profile_and_scenario_is_documented() -> None:
     doc = (Path(__file__).parents[1] / "docs" / "simulator.md").read_text()
     for name in [*PROFILES.names(), *GENERATORS]:
         assert f"| `{name}` |" in doc, name
+
+
+def test_ex_partner_snoop_comes_back_to_a_few_strangers_on_separate_days(aware: Company) -> None:
+    emp = {e["employee_id"]: e for e in aware.tables["employees"].to_pylist()}
+    cust = {c["customer_id"]: c for c in aware.tables["customers"].to_pylist()}
+    for ins in by_scenario(aware)["ex_partner_snoop"]:
+        ev = _events(aware, ins)
+        views = ev.filter(pc.equal(ev["action"], "view")).to_pylist()
+        targets = {r["customer_ids"][0] for r in views}
+        assert 1 <= len(targets) <= 3
+        assert len({r["time"].date() for r in views}) >= 3  # separate days
+        assert all(r["case_id"] is None for r in ev.to_pylist())  # never under a case
+        me = emp[ins["employee_id"]]
+        for t in targets:  # nothing in the data ties them to the insider
+            assert cust[t]["surname"] != me["surname"]
+            assert cust[t]["postcode"] != me["home_postcode"]
+
+
+def test_a_vip_heavy_book_looks_vips_up_without_a_case(small: dict[str, Company]) -> None:
+    """anz-insurer's account managers (the seller-support kind) serve famous clients: a
+    good share of their look-ups with no case are of VIPs; elsewhere hardly any are."""
+
+    def vip_share(name: str) -> float:
+        company = small[name]
+        role = PROFILES.get(name).roles["seller_support"]
+        staff = {e["employee_id"] for e in company.tables["employees"].to_pylist()
+                 if e["role"] == role}  # fmt: skip
+        vips = {c["customer_id"] for c in company.tables["customers"].to_pylist() if c["is_vip"]}
+        views = [r for r in company.tables["access"].to_pylist() if r["employee_id"] in staff
+                 and r["case_id"] is None and r["action"] == "view"]  # fmt: skip
+        return sum(1 for r in views if set(r["customer_ids"]) & vips) / max(1, len(views))
+
+    assert PROFILES.get("anz-insurer").vip_book > 0 and PROFILES.get("classic").vip_book == 0
+    assert vip_share("anz-insurer") > 0.2
+    assert vip_share("classic") < 0.05

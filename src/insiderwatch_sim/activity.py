@@ -120,7 +120,12 @@ def _case_customers(
     if who == "portfolio":
         # Seller support serves buyers of its portfolio's sellers, as of the team it was in.
         portfolio = w.team_portfolio[w.roster.team_at(emp, day)]
-        return w.orders.pick_buyers(rng, portfolio, t)
+        cust = w.orders.pick_buyers(rng, portfolio, t)
+        share = w.cfg.company.vip_book
+        if share > 0:  # a private-client book: famous buyers are these teams' everyday work
+            vip = w.vip_pool[rng.integers(0, len(w.vip_pool), n)]
+            cust = np.where(rng.random(n) < share, vip, cust)
+        return cust
     return w.popular.draw(rng, n)
 
 

@@ -24,7 +24,7 @@ from insiderwatch_sim.world import World
 # The classic profile's scenarios; profiles choose theirs from these and RULE_AWARE_SCENARIOS.
 SCENARIOS: tuple[str, ...] = BLATANT_SCENARIOS
 # Scenarios that run for weeks start early in the window.
-_LONG_RUNNING = ("slow_drip", "low_and_slow", "spread_harvest", "accomplices")
+_LONG_RUNNING = ("slow_drip", "low_and_slow", "spread_harvest", "accomplices", "ex_partner_snoop")
 # Roles an insider may hold; VIP care is excluded because VIP look-ups are its normal work.
 _INSIDER_ROLES = ("cs_agent", "seller_support", "supervisor", "fraud_investigator",
                   "engineer", "data_analyst")  # fmt: skip
@@ -450,11 +450,39 @@ def accomplices(w: World, ins: Insider, rng: np.random.Generator) -> None:
     _exfiltrate(w, ins, when, np.unique(np.concatenate(harvest)), "export", dest)
 
 
+def ex_partner_snoop(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """One person (sometimes two or three: an ex, their new partner, a neighbour) looked
+    up again and again over weeks, a look-up every few days and never under a case. The
+    targets are ordinary customers with another surname and postcode: nothing ties them
+    to the insider in the data, and each day's look-up is as small as a quick question."""
+    c = w.customers
+    days = _workdays(w, ins.emp, ins.start_day)
+    n = min(len(days), int(rng.integers(3, 8)))
+    days = np.sort(rng.choice(days, n, replace=False))
+    strangers = w.any_customer(rng, 64)  # a few dozen draws: some are unrelated
+    strangers = strangers[(c.surname[strangers] != w.roster.surname[ins.emp])
+                          & (c.postcode[strangers] != w.roster.home_pc[ins.emp])]  # fmt: skip
+    targets = strangers[: min(n, int(rng.choice([1, 1, 2, 3])))]
+    cust = np.concatenate([targets, rng.choice(targets, n - len(targets))])[:n]
+    rng.shuffle(cust)
+    t = _at(w, rng, ins.emp, days)
+    m = rng.random(n) < 0.4  # found by a name search first, now and then
+    _searches(
+        w, ins, t[m] - (rng.uniform(20, 90, m.sum()) * SECOND).astype(np.int64),
+        w.search_results(rng, cust[m], 2.0), "crm-search",
+    )  # fmt: skip
+    fields = rng.choice(["contact", "profile", "profile_orders"], n, p=[0.5, 0.3, 0.2])
+    for f in np.unique(fields):  # a handful of events
+        sel = fields == f
+        _views(w, ins, t[sel], cust[sel], str(f))
+
+
 GENERATORS = {
     "low_and_slow": low_and_slow,
     "ticket_cover": ticket_cover,
     "spread_harvest": spread_harvest,
     "accomplices": accomplices,
+    "ex_partner_snoop": ex_partner_snoop,
     "bulk_exfiltration": bulk_exfiltration,
     "slow_drip": slow_drip,
     "vip_snooping": vip_snooping,

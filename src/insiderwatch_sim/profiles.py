@@ -156,7 +156,7 @@ BLATANT_SCENARIOS: tuple[str, ...] = (
     "departing_exporter", "canary_harvester",
 )  # fmt: skip
 RULE_AWARE_SCENARIOS: tuple[str, ...] = (
-    "low_and_slow", "ticket_cover", "spread_harvest", "accomplices",
+    "low_and_slow", "ticket_cover", "spread_harvest", "accomplices", "ex_partner_snoop",
 )  # fmt: skip
 
 
@@ -194,6 +194,9 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     nocase: float = 1.0  # scales legitimate look-ups no case explains
     service_rate: float = 1.0  # scales service accounts' traffic
     loader_every_hours: int = 1  # the warehouse loader's export cadence
+    # Share of seller support's customers (cases and quick look-ups without one) who are
+    # VIPs: a book of famous clients, looked up routinely, with and without a case.
+    vip_book: float = 0.0
     scenarios: tuple[str, ...] = BLATANT_SCENARIOS
 
     def vocabulary(self) -> set[str]:
@@ -296,13 +299,15 @@ for _profile in (
     _varied(
         5,
         "anz-insurer",
-        "Australian insurer: claims handlers, many VIP policyholders, little night work.",
+        "Australian insurer: claims handlers, many VIP policyholders (half of the account "
+        "managers' book), little night work.",
         staff_id="emp_{:05d}",
         service_id="svc_{}",
         separator="_",
         timezone="Australia/Sydney",
         mix=Mix(vip=0.05, fraud_investigator=0.08, seller_support=0.03, night_teams=0.05),
         case_link=0.85,
+        vip_book=0.5,
         scenarios=_ALL,
     ),
     _varied(

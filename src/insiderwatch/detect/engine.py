@@ -52,6 +52,7 @@ from insiderwatch.detect.history import (
     FindingsBefore,
     update_history,
 )
+from insiderwatch.detect.revisits import record_revisits
 from insiderwatch.detect.routine import record_flows
 from insiderwatch.detect.rules import load_rules
 from insiderwatch.detect.state import DAILY_TABLES, reset_if_outdated
@@ -320,6 +321,7 @@ class _Steps:
             record_casework(con, ctx.params)
             record_lookups(con, ctx.params)
             record_book(con, ctx.params)
+            record_revisits(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
             self.run.events += int(
                 self.store.scalar("SELECT count(*) FROM step_events WHERE in_step")

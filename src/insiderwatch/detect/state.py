@@ -88,6 +88,18 @@ DETECT_DDL = (
   customer_id VARCHAR NOT NULL,
   PRIMARY KEY (employee_id, day, customer_id)
 )""",
+    # Each employee's case-less targeted look-ups per day and customer (the allowance's
+    # included), with the day's first such event: how often staff come back to one person
+    # with no case (:mod:`~insiderwatch.detect.revisits`).
+    """CREATE TABLE IF NOT EXISTS revisit_days (
+  employee_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  customer_id VARCHAR NOT NULL,
+  peer_group VARCHAR,
+  time TIMESTAMPTZ NOT NULL,
+  event_id VARCHAR NOT NULL,
+  PRIMARY KEY (employee_id, day, customer_id)
+)""",
     # The routine in force on each day, per group ('self:<id>' for a machine), with its
     # evidence; reviewed flows of a policy file leave the counts NULL.
     """CREATE TABLE IF NOT EXISTS routine_flows (
@@ -169,11 +181,11 @@ MEASURES = {
 
 # Tables holding per-day state: a rewind to day D deletes their rows from D on.
 DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days", "routine_flows",
-                "casework_days", "allowance_days", "book_days")  # fmt: skip
+                "casework_days", "allowance_days", "book_days", "revisit_days")  # fmt: skip
 ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee_footprint",
               "alerts")  # fmt: skip
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "12"
+STATE_VERSION = "13"
 
 
 def ensure_tables(con) -> None:

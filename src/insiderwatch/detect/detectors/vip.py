@@ -4,29 +4,41 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
 
+# A team's family, as in peer groups ("vip-care-2" and "vip-care-7" are one family).
+_FAMILY = "regexp_replace(coalesce({}, ''), '[-_ ]*[0-9]+$', '')"
+
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # A finding for the day's n-th VIP weighs by how rare n such look-ups are among the
-    # peers' earlier days (the tail share t of days with at least n): log(t) / log(
-    # full_weight_tail), capped at 1 (log-rarity, not a fixed number). Where VIP look-ups
-    # without a case are the peers' everyday work (VIP care) a week of them stays light;
-    # what the peers do on one day in a hundred weighs in full.
+    # peers' earlier days (the tail share t of days with at least n), on a log scale from
+    # nothing at routine_tail to full weight at full_weight_tail: log(t / routine_tail) /
+    # log(full_weight_tail / routine_tail). What the peers do on a tenth of their days is
+    # their routine (a private-client desk's famous book) and no finding at all: a little
+    # weight on each such day would add up, in a decaying risk score, to more than one
+    # snoop's week. What they do on one day in a hundred weighs in full, and so does a VIP
+    # look-up by someone whose peers never make one.
     points: float = 15.0
     full_weight_tail: float = 0.01
-    floor_share: float = 0.1  # the least a finding weighs, as a share of points
+    routine_tail: float = 0.1
+    # A small group's share is pulled towards its team family's (everyone serving the same
+    # book: a VIP desk's supervisor sits with the desk), that towards the role's across
+    # teams, and that towards the whole company's, as if that many more employee-days of
+    # each wider level were seen.
+    prior_days: float = 20.0
 
 
 class Vip(Detector):
     id = "vip"
-    version = "2"
+    version = "3"
     title = "VIP account opened without a case"
     description = (
         "Unexplained targeted look-ups (a view or search showing at most "
         "targeted_max_customers customers) of customers flagged VIP (celebrities, "
         "executives, journalists): one finding per VIP and day, at the first look-up, "
         "weighted by how rare that many such look-ups in a day are among the peers' earlier "
-        "days (log-rarity). A VIP among the rows of a broad search or export is not "
-        "singled out."
+        "days (the employee's own left out; a small group's pulled towards its team's, "
+        "its role's and the company's), nothing where the peers make as many on a tenth of their days. A "
+        "VIP among the rows of a broad search or export is not singled out."
     )
     why = (
         "Curiosity about famous customers is frequent, and their data is what the press "
@@ -43,32 +55,54 @@ class Vip(Detector):
     Config = Config
 
     def sql(self, ctx: StepContext, config: Config) -> str:
+        k = config.prior_days
         return f"""
 WITH looks AS (  -- the first targeted look-up of each VIP today, numbered in time order
   SELECT *, row_number() OVER (PARTITION BY employee_id ORDER BY time, customer_id) AS nth
   FROM (
-    SELECT t.employee_id, any_value(t.peer_group) AS peer_group, t.customer_id,
-           min(t.time) AS time, arg_min(t.event_id, t.time) AS event_id
+    SELECT t.employee_id, any_value(t.peer_group) AS peer_group, any_value(t.role) AS role,
+           any_value({_FAMILY.format("t.team")}) AS family,
+           t.customer_id, min(t.time) AS time, arg_min(t.event_id, t.time) AS event_id
     FROM step_touch t JOIN customers c USING (customer_id)
     WHERE t.in_step AND NOT t.explained AND c.is_vip AND t.breadth <= $targeted
     GROUP BY t.employee_id, t.customer_id
   )
 ),
-scored AS (  -- share of the peers' earlier employee-days with as many VIP look-ups
+days AS (  -- everyone's earlier days, counted by VIP look-ups
+  SELECT employee_id, peer_group, role, {_FAMILY.format("team")} AS family,
+         unexplained_vip AS v, count(*) AS n
+  FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
+),
+counts AS (  -- others' days with at least as many: group, team family, role, company
   SELECT l.employee_id, l.customer_id, l.time, l.event_id, l.nth,
-         coalesce(count(p.v) FILTER (WHERE p.v >= l.nth) / nullif(count(p.v), 0), 0.0) AS tail
-  FROM looks l
-  LEFT JOIN (SELECT peer_group, unexplained_vip AS v FROM employee_days
-             WHERE day >= $b0 AND day < $day) p USING (peer_group)
+         coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group), 0) AS grp_n,
+         coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group AND d.v >= l.nth), 0) AS grp_k,
+         coalesce(sum(d.n) FILTER (WHERE d.family = l.family), 0) AS team_n,
+         coalesce(sum(d.n) FILTER (WHERE d.family = l.family AND d.v >= l.nth), 0) AS team_k,
+         coalesce(sum(d.n) FILTER (WHERE d.role = l.role), 0) AS role_n,
+         coalesce(sum(d.n) FILTER (WHERE d.role = l.role AND d.v >= l.nth), 0) AS role_k,
+         coalesce(sum(d.n), 0) AS all_n,
+         coalesce(sum(d.n) FILTER (WHERE d.v >= l.nth), 0) AS all_k
+  FROM looks l LEFT JOIN days d ON d.employee_id <> l.employee_id
   GROUP BY ALL
+),
+scored AS (  -- the tail share, each level's own days weighing against the wider level's
+  SELECT *, (grp_k + {k} * team_tail) / (grp_n + {k}) AS tail FROM (
+    SELECT *, (team_k + {k} * role_tail) / (team_n + {k}) AS team_tail FROM (
+      SELECT *, (role_k + {k} * all_tail) / (role_n + {k}) AS role_tail FROM (
+        SELECT *, coalesce(all_k / nullif(all_n, 0), 0.0) AS all_tail FROM counts
+      )
+    )
+  )
 )
 SELECT employee_id, time, time AS first_time,
-       {config.points} * CASE WHEN tail = 0 THEN 1.0 ELSE greatest(
-         {config.floor_share}, least(1.0, ln(tail) / ln({config.full_weight_tail}))) END AS points,
+       {config.points} * CASE WHEN tail = 0 THEN 1.0 ELSE least(1.0,
+         ln(tail / {config.routine_tail}) / ln({config.full_weight_tail} / {config.routine_tail}))
+         END AS points,
        'medium' AS severity, FALSE AS critical,
        strftime($day, '%Y-%m-%d') || ':' || customer_id AS key,
        format('opened VIP customer {{}} with no case (VIP number {{}} today; more than on '
               || '{{}}% of peers'' days)', customer_id, nth, round(100 * (1 - tail))::INTEGER) AS reason,
        [event_id] AS event_ids, [customer_id] AS customer_ids
-FROM scored
+FROM scored WHERE tail < {config.routine_tail}
 """

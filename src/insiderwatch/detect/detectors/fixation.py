@@ -1,0 +1,193 @@
+"""Coming back to the same customer, with no case, on day after day.
+
+The ex-partner or neighbour snoop looks one person up (or two or three) a few times over
+weeks, never under a case. Each look-up is as small as a quick question and falls within
+the peer group's case-less allowance, so no volume ever moves; what gives it away is
+the return. Every step records each employee's case-less look-ups per customer and day
+(:mod:`~insiderwatch.detect.revisits`, the allowance's included); this detector counts,
+for each customer the employee looks up today, the separate days in the window
+(``window_days``) on which they did, and fires from ``min_days`` on when the peers make
+such returns far more rarely.
+
+Ordinary work brings returns too: a customer who keeps calling, a popular account. How
+often is learned from the peers, not fixed: over the window before today, the peer
+group's staff (the employee left out) revisited some number of customers on at least
+as many days, per case-less look-up they made. That rate, times the employee's own
+case-less look-ups in the window, is how many such customers their work should bring
+(a Poisson mean), and the chance of at least as many as they have is the finding's
+surprise. A group with little history is pulled towards the whole company's rate
+(weighted like ``prior_staff`` typical colleague), so a group of two neither fires on
+everything nor hides everything. Only the peers are the baseline: a snoop who started
+early does not make returning their own usual.
+
+It fires once per customer and day, at the first look-up of that customer that day,
+while the chance is at most ``max_chance``, weighing more the rarer (up to
+``max_weight`` times), and more for a customer who shares the employee's surname or
+postcode (``related_weight``) or whose contact details or address were opened
+(``sensitive_weight``). Evidence is the first look-up of each day of the window.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from insiderwatch.detect.base import Detector, StepContext
+from insiderwatch.detect.baseline import fmt_num
+from insiderwatch.detect.revisits import CASELESS_LOOKUP
+
+
+class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    window_days: int = 28
+    min_days: int = 3  # separate days with a look-up of the customer, never fewer
+    max_chance: float = 0.01  # of that many returns, at the peers' rate, to fire
+    # A group's rate is pulled towards the company's as if one typical colleague's look-ups
+    # were added: more, and the busiest group's returns (a contact centre's popular
+    # customers) would set every quiet group's line.
+    prior_staff: float = 1.0
+    points: float = 12.0  # at max_chance; more the rarer, up to max_weight times
+    max_weight: float = 3.0
+    related_weight: float = 2.0  # same surname or postcode as the employee
+    sensitive_weight: float = 1.5  # email, phone or address opened
+    max_terms: int = 60  # of the Poisson tail summed (returns beyond this are certain)
+
+
+class Fixation(Detector):
+    id = "fixation"
+    version = "1"
+    title = "Coming back to the same customer with no case"
+    description = (
+        "Counts, for each customer the employee looks up today with no case (look-ups the "
+        "allowance explained included), the separate days in the last four weeks with such "
+        "a look-up; from the third on, compares the customers they came back to that often "
+        "with what the peer group's rate of such returns per case-less look-up predicts for "
+        "their amount of case-less work, and fires once per customer and day while the "
+        "chance is small, weighing more for relatives and neighbours and for contact "
+        "details or an address."
+    )
+    why = (
+        "Snooping on an ex-partner, a neighbour or a famous customer is a few small "
+        "look-ups of the same person over weeks: each within every daily line and the "
+        "group's allowance, only the return is unusual. It precedes stalking, harassment "
+        "and fraud."
+    )
+    false_positives = (
+        "A customer who keeps calling a general line the employee answers without logging "
+        "a case; an employee following up an issue across days outside the case system "
+        "(an engineer debugging one account)."
+    )
+    investigate = (
+        "List the look-ups of that customer: days, times, fields opened (address, phone), "
+        "whether any case or call explains one of them; check HR data for a relation and "
+        "whether the customer complained of being contacted or followed."
+    )
+    Config = Config
+
+    def sql(self, ctx: StepContext, config: Config) -> str:
+        c = config
+        w = c.window_days
+        return f"""
+WITH today AS (  -- today's case-less look-ups: each customer's first, in time order
+  SELECT t.employee_id, any_value(t.peer_group) AS peer_group, t.customer_id,
+         min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id,
+         bool_or(list_has_any(t.fields, ['email', 'phone', 'address'])) AS sensitive,
+         any_value(em.surname) AS surname, any_value(em.home_postcode) AS home_postcode
+  FROM step_touch t JOIN employees em USING (employee_id)
+  WHERE t.in_step AND {CASELESS_LOOKUP}
+  GROUP BY t.employee_id, t.customer_id
+),
+span AS (  -- the peers' window: the last window_days before today, or all history there is
+  SELECT greatest(min(day), ($day - INTERVAL {w} DAY)::DATE) AS start
+  FROM revisit_days WHERE day >= $day - INTERVAL {w} DAY AND day < $day
+),
+mine AS (  -- the same employees' earlier days, per customer: a span as long as the peers'
+  SELECT r.employee_id, r.customer_id, count(*) AS before, min(r.time) AS since,
+         list(r.event_id ORDER BY r.day) AS event_ids
+  FROM revisit_days r, span
+  WHERE r.day > span.start AND r.day < $day
+    AND r.employee_id IN (SELECT employee_id FROM today)
+  GROUP BY ALL
+),
+candidates AS (  -- customers reaching min_days today
+  SELECT t.*, coalesce(m.before, 0) + 1 AS n, coalesce(m.since, t.time) AS since,
+         list_append(coalesce(m.event_ids, []), t.event_id) AS event_ids
+  FROM today t LEFT JOIN mine m USING (employee_id, customer_id)
+  WHERE coalesce(m.before, 0) + 1 >= {c.min_days}
+),
+theirs AS (  -- each employee's customers: earlier days, plus one once looked up today
+  SELECT employee_id, coalesce(m.before, 0) AS before, t.time AS today_time
+  FROM mine m FULL JOIN today t USING (employee_id, customer_id)
+),
+counted AS (  -- at each candidate look-up: customers at n days or more, and look-ups so far
+  SELECT k.employee_id, k.customer_id, k.n,
+         count(*) FILTER (WHERE a.before + CASE WHEN a.today_time <= k.time THEN 1 ELSE 0 END
+                                >= k.n) AS returns,
+         sum(a.before + CASE WHEN a.today_time <= k.time THEN 1 ELSE 0 END) AS looks
+  FROM candidates k JOIN theirs a USING (employee_id)
+  GROUP BY ALL
+),
+staff AS (  -- everyone's case-less look-ups in the window before today
+  SELECT employee_id, arg_max(peer_group, day) AS peer_group, count(*) AS looks
+  FROM revisit_days WHERE day >= $day - INTERVAL {w} DAY AND day < $day GROUP BY ALL
+),
+pairs AS (  -- and how many separate days they came back to each customer
+  SELECT employee_id, count(*) AS days
+  FROM revisit_days WHERE day >= $day - INTERVAL {w} DAY AND day < $day
+  GROUP BY employee_id, customer_id HAVING count(*) >= {c.min_days}
+),
+prior AS (  -- the company's scale: a typical colleague's case-less look-ups, all of them
+  SELECT {c.prior_staff} * median(looks) AS k, sum(looks) AS looks FROM staff
+),
+rates AS (  -- per candidate: the peers' returns that often and look-ups, then the company's
+  SELECT k.employee_id, k.customer_id,
+         count(*) FILTER (WHERE p.days >= k.n AND s.peer_group = k.peer_group
+                           AND p.employee_id <> k.employee_id) AS peer_returns,
+         count(*) FILTER (WHERE p.days >= k.n) AS all_returns
+  FROM candidates k LEFT JOIN pairs p ON TRUE LEFT JOIN staff s ON s.employee_id = p.employee_id
+  GROUP BY ALL
+),
+looks AS (
+  SELECT t.employee_id, t.customer_id,
+         coalesce(sum(s.looks) FILTER (WHERE s.employee_id <> t.employee_id), 0) AS peer_looks
+  FROM candidates t LEFT JOIN staff s ON s.peer_group = t.peer_group
+  GROUP BY ALL
+),
+expected AS (
+  SELECT k.*, x.returns, x.looks, r.peer_returns, l.peer_looks,
+         x.looks * (r.peer_returns + q.k * (r.all_returns + 0.5) / q.looks)
+                 / (l.peer_looks + q.k) AS mean
+  FROM candidates k
+  JOIN counted x USING (employee_id, customer_id)
+  JOIN rates r USING (employee_id, customer_id)
+  JOIN looks l USING (employee_id, customer_id)
+  CROSS JOIN prior q
+  WHERE q.looks > 0  -- nothing learned yet: no rate to judge by
+),
+chance AS (  -- P(at least `returns` such customers) for a Poisson count of that mean
+  SELECT x.employee_id, x.customer_id,
+         least(1.0, sum(exp(-x.mean + i.i * ln(x.mean) - lgamma(i.i + 1)))) AS p
+  FROM expected x CROSS JOIN range({c.max_terms}) i(i)
+  WHERE i.i >= x.returns AND x.mean > 0
+  GROUP BY ALL
+),
+scored AS (
+  SELECT x.*, h.p,
+         least({c.max_weight}, ln(greatest(h.p, 1e-300)) / ln({c.max_chance}))
+         * CASE WHEN x.sensitive THEN {c.sensitive_weight} ELSE 1.0 END
+         * CASE WHEN (lower(cu.surname) = lower(x.surname) AND cu.surname <> '')
+                  OR (cu.postcode = x.home_postcode AND cu.postcode <> '')
+                THEN {c.related_weight} ELSE 1.0 END AS weight
+  FROM expected x JOIN chance h USING (employee_id, customer_id)
+  JOIN customers cu USING (customer_id)
+  WHERE h.p <= {c.max_chance}
+)
+SELECT employee_id, time, since AS first_time, {c.points} * weight AS points,
+       CASE WHEN p <= {c.max_chance} * {c.max_chance} THEN 'medium' ELSE 'low' END AS severity,
+       FALSE AS critical, strftime($day, '%Y-%m-%d') || ':' || customer_id AS key,
+       format('came back to customer {{}} with no case on {{}} separate days since {{}}; '
+              || '{{}} customer(s) revisited that often over {{}} case-less look-ups, where '
+              || 'the peer group''s rate of such returns predicts {{}} (chance {{}})',
+              customer_id, n, strftime(since, '%Y-%m-%d'), returns, {fmt_num("looks")},
+              {fmt_num("mean")}, printf('%.1e', p)) AS reason,
+       event_ids, [customer_id] AS customer_ids
+FROM scored
+"""

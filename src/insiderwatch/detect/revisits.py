@@ -1,0 +1,39 @@
+"""Which customers each employee looks up with no case, day by day.
+
+Coming back to one person again and again with no reason is what a snoop does (an
+ex-partner, a neighbour, a famous customer): each look-up is small and may well be
+within the peer group's look-up allowance (:mod:`~insiderwatch.detect.allowance`), which
+explains an *amount* of case-less look-ups, not a return to the same person. So every
+step records, per employee, customer and day, the first targeted look-up (a view or
+search showing at most ``targeted_max_customers`` customers) that no case explained,
+the allowance's and the team portfolio's included (each explains a population of
+customers, not a return to one of them), to ``revisit_days``: the history the ``fixation`` detector
+counts returns in, and learns from the peers how often returns happen in ordinary work.
+"""
+
+from __future__ import annotations
+
+from insiderwatch.detect.base import execute
+
+# A touch of step_touch that is a case-less targeted look-up: nothing explained it, or only
+# what explains a population rather than a person did: the allowance (an amount of
+# look-ups) or the team's portfolio (a seller's buyers). Routine never explains a person's
+# look-up of particular customers.
+CASELESS_LOOKUP = """t.action IN ('view', 'search') AND t.breadth BETWEEN 1 AND $targeted
+    AND (NOT t.explained OR starts_with(t.explanation, 'allowance')
+         OR t.explanation = 'portfolio')"""
+
+_RECORD_SQL = f"""
+INSERT OR REPLACE INTO revisit_days
+  (employee_id, day, customer_id, peer_group, time, event_id)
+SELECT t.employee_id, $day, t.customer_id, any_value(t.peer_group), min(t.time),
+       arg_min(t.event_id, (t.time, t.event_id))
+FROM step_touch t
+WHERE t.in_step AND {CASELESS_LOOKUP}
+GROUP BY t.employee_id, t.customer_id
+"""
+
+
+def record_revisits(con, params: dict) -> None:
+    """Add this step's case-less look-ups per employee and customer to the history."""
+    execute(con, _RECORD_SQL, params)

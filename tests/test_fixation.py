@@ -1,0 +1,153 @@
+"""Returns to one customer with no case (``fixation``) and VIP look-ups judged against
+what the peer group does (``vip``): each learned from the peers, never from the employee."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from detect_scenarios import ACT_DAY, AGENTS, INSIDER, at, base_company, detect, scenario
+from insiderwatch.detect import DetectionConfig
+from insiderwatch.detect.base import DETECTORS
+
+
+def _findings(store, detector: str) -> list[dict]:
+    cur = store.con.execute(
+        "SELECT employee_id, time, points, reason, event_ids, customer_ids FROM findings "
+        "WHERE detector = ? ORDER BY time",
+        [detector],
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def test_fixation_cites_each_day_of_the_returns_and_fires_on_every_later_one(tmp_path: Path):
+    c = scenario("fixation")
+    store = detect(c, tmp_path)
+    found = _findings(store, "fixation")
+    store.close()
+    # Days 2, 4, 6, 8 and 9: judged from day 8 (after the learning window), at the first
+    # look-up of each customer on each day, at four then five separate days.
+    assert [(f["time"], f["customer_ids"]) for f in found] == [
+        (at(ACT_DAY - 1, 14), ["c260"]),
+        (at(ACT_DAY - 1, 14, 5), ["c261"]),
+        (at(ACT_DAY, 14), ["c260"]),
+        (at(ACT_DAY, 14, 5), ["c261"]),
+    ]
+    # The second customer back that often is rarer still than the first.
+    assert found[1]["points"] > found[0]["points"]
+    days = {r["event_id"]: r["time"] for r in c.access if r["customer_ids"] == ["c261"]}
+    assert sorted(days[e] for e in found[-1]["event_ids"]) == sorted(days.values())
+    assert "on 5 separate days" in found[-1]["reason"]
+
+
+def test_fixation_counts_lookups_the_allowance_explained(tmp_path: Path):
+    """The others' dozen case-less look-ups a day make an allowance the insider's few
+    stay within: the returns it explains still count."""
+    c = scenario("fixation")
+    for day in range(1, ACT_DAY + 1):  # never the same customer twice in the window
+        for e in AGENTS[1:]:
+            for k in range(12):
+                c.event(e, at(day, 15, k), "view", [f"c{(day * 12 + k) % 150 + 3:03d}"], ["name"])
+    store = detect(c, tmp_path)
+    allowed = store.scalar(
+        "SELECT count(*) FROM access_explained WHERE event_id IN (SELECT unnest(?)) "
+        "AND starts_with(explanation, 'allowance')",
+        [c.act],
+    )
+    flagged = {f["employee_id"] for f in _findings(store, "fixation")}
+    store.close()
+    assert allowed > 0
+    assert flagged == {INSIDER}
+
+
+def test_fixation_returns_that_are_the_peers_routine_raise_nothing(tmp_path: Path):
+    """Where every agent comes back to a regular customer of their own every day with no
+    case, two customers on five days are within what the peers' returns predict."""
+    c = scenario("fixation")
+    for day in range(1, ACT_DAY + 1):
+        for i, e in enumerate(AGENTS):
+            for k in range(2):  # two regulars each
+                c.event(e, at(day, 13, k), "view", [f"c{300 + 2 * i + k:03d}"], ["name"])
+    store = detect(c, tmp_path)
+    assert _findings(store, "fixation") == []
+    store.close()
+
+
+def test_fixation_never_uses_a_later_lookup(tmp_path: Path):
+    """Stopped just before the fourth day's look-up, nothing has fired; the finding that
+    fires later is stamped with that look-up."""
+    c = scenario("fixation")
+    from insiderwatch.detect import run_detection
+    from insiderwatch.ingest import ingest_dataset
+    from insiderwatch.privacy import HashKey
+    from insiderwatch.store import Store
+    from sample_data import KEY_HEX
+
+    c.write(tmp_path / "dataset")
+    key = HashKey(bytes.fromhex(KEY_HEX))
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    ingest_dataset(store, tmp_path / "dataset", key)
+    run_detection(store, DetectionConfig(), key, until=at(ACT_DAY - 1, 13, 59))
+    assert _findings(store, "fixation") == []
+    run_detection(store, DetectionConfig(), key)
+    assert _findings(store, "fixation")[0]["time"] == at(ACT_DAY - 1, 14)
+    store.close()
+
+
+def test_fixation_weighs_more_for_a_relative_and_for_contact_details(tmp_path: Path):
+    def points(fields: list[str], customer: str) -> float:
+        c = scenario("fixation")
+        for row in c.access:
+            if row["event_id"] in c.act:
+                row["fields"] = fields
+                if row["customer_ids"] == ["c261"]:
+                    row["customer_ids"] = [customer]
+        folder = tmp_path / f"{customer}-{len(fields)}"
+        store = detect(c, folder)
+        (first, *_) = [f for f in _findings(store, "fixation") if f["customer_ids"] == [customer]]
+        store.close()
+        return first["points"]
+
+    plain = points(["name"], "c261")
+    assert points(["name", "phone"], "c261") > plain
+    c = base_company()
+    related = next(r for r in c.customers if r["customer_id"] == "rel1")
+    assert related["surname"] == "Agent0"  # the insider's surname and postcode
+    assert points(["name"], "rel1") > plain
+
+
+def _vip_desk(days: int = ACT_DAY):
+    """The base company plus a desk of two relationship managers (a group of its own, too
+    small to learn from alone) whose book is the VIPs: each looks up three a day."""
+    c = scenario("vip")
+    for i in range(2):
+        c.employees.append({"employee_id": f"rm{i}", "surname": f"Manager{i}",
+                            "role": "relationship_manager", "team": f"private-{i + 1}x",
+                            "hired_on": "2020-01-01", "home_postcode": f"RM{i} 1AA"})  # fmt: skip
+        for day in range(1, days + 1):
+            for k in range(3):
+                c.event(f"rm{i}", at(day, 10 + k), "view", [f"c00{k}"], ["name", "orders"])
+    return c
+
+
+def test_vip_lookups_of_a_desk_whose_book_is_vips_are_its_routine(tmp_path: Path):
+    store = detect(_vip_desk(), tmp_path)
+    found = _findings(store, "vip")
+    store.close()
+    # The desk's managers are two teams of one: each is judged by the other's days (its
+    # role across teams), where three VIPs a day are every day's work.
+    assert {f["employee_id"] for f in found} == {INSIDER}
+    points = DetectionConfig().detector_config(DETECTORS.get("vip")()).points
+    assert found[0]["points"] == points  # the agent's peers never look up a VIP
+
+
+def test_vip_ignores_the_employees_own_earlier_days(tmp_path: Path):
+    """An agent who looked up VIPs on every earlier day is still judged by the peers."""
+    c = scenario("vip")
+    for day in range(1, ACT_DAY):
+        c.event(INSIDER, at(day, 12), "view", ["c002"], ["name"])
+    store = detect(c, tmp_path)
+    act = [f for f in _findings(store, "vip") if f["customer_ids"] == ["c001"]]
+    store.close()
+    points = DetectionConfig().detector_config(DETECTORS.get("vip")()).points
+    assert [f["points"] for f in act] == [points]
