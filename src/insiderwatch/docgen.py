@@ -112,6 +112,15 @@ def cli_reference() -> str:
     return "\n".join(parts)
 
 
+# What a detector's scope means for a live step (detect/scope.py).
+_SCOPES = {
+    "employee": "`employee`: a finding comes from the employee's own events; a live step "
+    "evaluates it for the employees with new events.",
+    "company": "`company`: a finding can come from other staff's events; every live step "
+    "recomputes its findings of the day.",
+}
+
+
 def detection_catalogue() -> str:
     """Every detector and built-in rule, from its own metadata and config model."""
     import msgspec
@@ -127,6 +136,7 @@ def detection_catalogue() -> str:
         parts.append(f"**Why it matters.** {det.why}\n")
         parts.append(f"**False positives.** {det.false_positives}\n")
         parts.append(f"**How to investigate.** {det.investigate}\n")
+        parts.append(f"**Scope.** {_SCOPES[det.scope]}\n")
         fields = msgspec.structs.fields(det.Config)
         if fields:
             defaults = msgspec.to_builtins(det.Config())

@@ -60,6 +60,7 @@ def _summary(run: DetectionRun, seconds: float) -> DetectionSummary:
         alerts=run.alerts,
         rewound=run.rewound,
         seconds=seconds,
+        employees=run.employees,
     )
 
 

@@ -124,6 +124,12 @@ class DetectionSummary(msgspec.Struct, kw_only=True, frozen=True):
     alerts: Annotated[Count, _doc("Alerts in the whole history after the run.")]
     rewound: Annotated[str | None, _doc("Why the run went back before its watermark.")]
     seconds: float
+    employees: Annotated[
+        Count,
+        _doc(
+            "Employees whose day its last step evaluated: all active, or those new events touched."
+        ),
+    ] = 0
 
 
 class DetectStep(msgspec.Struct, kw_only=True, frozen=True):

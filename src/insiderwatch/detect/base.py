@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -74,9 +74,21 @@ class Detector:
     # history), when routine is not known yet and every analyst export would look odd.
     # Only detectors that no routine can explain (a decoy touched) do.
     during_learning: ClassVar[bool] = False
+    # Whose events a finding can come from. "employee": the employee's own only (and
+    # earlier days' state), so a live step evaluates it for the employees with new events
+    # alone (:mod:`~insiderwatch.detect.scope`). "company": other staff's too, so every
+    # step recomputes all its findings of the day, over the step rows of the employees
+    # ``step_employees`` names.
+    scope: ClassVar[Literal["employee", "company"]] = "employee"
 
     def sql(self, ctx: StepContext, config: Any) -> str:
         raise NotImplementedError
+
+    def step_employees(self, ctx: StepContext, config: Any) -> str | None:
+        """For a company-scope detector: a query (``employee_id`` column; the step's
+        parameters, ``access`` and the stored state to read) of the employees whose step
+        rows its own query reads, beyond those with new events; None: everyone's."""
+        return None
 
 
 DETECTORS: Registry[type[Detector]] = Registry("detectors")

@@ -9,8 +9,10 @@ a step leaves in the store (``employee_days``, ``employee_footprint``, ``finding
 earlier days' state and this step's events up to each finding's time.
 
 The last step is usually partial (live data stops mid-day). It is processed up to the
-latest event and redone on the next run, which replaces its findings but keeps the
-explanations it gave (``step_explained``): each access is explained once
+latest event and redone on the next run, which replaces its findings: a run that stays
+within that day redoes it only for the employees its new events touched
+(:mod:`~insiderwatch.detect.scope`), and keeps the explanations earlier runs gave
+(``step_explained``): each access is explained once
 (:func:`~insiderwatch.detect.explain.build_step` says when one is given again). Late events (a
 batch whose events fall before the watermark) and a changed configuration rewind the
 engine to the first affected day. A detector whose version (a hash of its query and
@@ -55,6 +57,7 @@ from insiderwatch.detect.history import (
 from insiderwatch.detect.revisits import record_revisits
 from insiderwatch.detect.routine import record_flows
 from insiderwatch.detect.rules import load_rules
+from insiderwatch.detect.scope import PARTIAL_META, SCOPE_TABLE, forget_scope, touched_scope
 from insiderwatch.detect.state import DAILY_TABLES, reset_if_outdated
 from insiderwatch.privacy import HashKey
 from insiderwatch.store.duckdb_store import Store
@@ -79,6 +82,8 @@ class DetectionRun:
     # employees' lines it recomputed (None: everyone's).
     changed_lines: list[Alert] = field(default_factory=list)
     rescored: int | None = None
+    # Employees whose day the last step evaluated (all active, or those new events touched).
+    employees: int = 0
 
 
 def active_detectors(cfg: DetectionConfig) -> list[Detector]:
@@ -90,18 +95,37 @@ def _utc_day_start(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-def _first_day(store: Store, fingerprint: str) -> tuple[dt.date | None, str | None]:
+def _event_span(store: Store) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The first and latest event times, from the segment catalogue (kept exact by every
+    load and merge) instead of a scan of every segment."""
+    row = store.con.execute(
+        "SELECT min(min_time), max(max_time) FROM event_segments WHERE table_name = 'access'"
+    ).fetchall()[0]
+    return row[0], row[1]
+
+
+def _detect_meta(store: Store) -> dict[str, str]:
+    """The engine's keys of the store's metadata (``detect_*``), read at once."""
+    return dict(
+        store.con.execute(
+            "SELECT key, value FROM store_meta WHERE starts_with(key, 'detect_')"
+        ).fetchall()
+    )
+
+
+def _first_day(
+    store: Store, meta: dict[str, str], fingerprint: str, earliest: dt.datetime | None
+) -> tuple[dt.date | None, str | None]:
     """Where this run starts: the watermark, or earlier if something changed."""
-    earliest = store.scalar("SELECT min(time) FROM access")
     if earliest is None:
         return None, None
-    watermark = store.meta("detect_watermark")
+    watermark = meta.get("detect_watermark")
     if watermark is None:
         return earliest.date(), None
-    if store.meta("detect_config") != fingerprint:
+    if meta.get("detect_config") != fingerprint:
         return earliest.date(), "configuration or detectors changed: full replay"
     day = dt.date.fromisoformat(watermark)
-    last_batch = int(store.meta("detect_last_batch") or 0)
+    last_batch = int(meta.get("detect_last_batch") or 0)
     late = store.scalar(
         "SELECT min(min_time) FROM event_segments WHERE table_name = 'access' AND batch_id > ?",
         [last_batch],
@@ -120,18 +144,31 @@ def step_bound(store: Store, days: int) -> dt.datetime | None:
         return None
     bound = _utc_day_start(dt.date.fromisoformat(watermark) + days * DAY)
     bound -= dt.timedelta(microseconds=1)
-    latest = store.scalar("SELECT max(time) FROM access")
+    latest = _event_span(store)[1]
     return bound if latest is not None and latest > bound else None
 
 
-def _learning_ends(store: Store, cfg: DetectionConfig) -> dt.date:
+def _learning_ends(earliest: dt.datetime, cfg: DetectionConfig) -> dt.date:
     """The first day detectors judge: after the learning window of the whole history
     (none when routine is off or comes from a reviewed policy file)."""
-    earliest = store.scalar("SELECT min(time) FROM access").date()
     r = cfg.routine
     if not r.enabled or r.policy_file is not None:
-        return earliest
-    return earliest + dt.timedelta(days=r.learning_days)
+        return earliest.date()
+    return earliest.date() + dt.timedelta(days=r.learning_days)
+
+
+def _context(day: dt.date, latest: dt.datetime, cfg: DetectionConfig, learned_from: dt.date):
+    start = _utc_day_start(day)
+    return StepContext(
+        day=day,
+        start=start,
+        # The last step stops just after the latest event; it is redone next run.
+        end=min(start + DAY, latest + dt.timedelta(microseconds=1)),
+        lookback_start=start - LOOKBACK,
+        baseline_start=day - dt.timedelta(days=cfg.baseline_days),
+        config=cfg,
+        learning=day < learned_from,
+    )
 
 
 def run_detection(
@@ -150,11 +187,12 @@ def run_detection(
     reset_if_outdated(store)
     detectors = active_detectors(cfg)
     versions = {d.id: content_version(d, cfg) for d in detectors}
-    stored = json.loads(store.meta("detect_versions") or "{}")
+    meta = _detect_meta(store)
+    stored = json.loads(meta.get("detect_versions") or "{}")
     stale = [d for d in detectors if stored.get(d.id) != versions[d.id]]
     run = DetectionRun()
-    first, run.rewound = _first_day(store, shared_fingerprint(cfg))
-    latest = store.scalar("SELECT max(time) FROM access")
+    earliest, latest = _event_span(store)
+    first, run.rewound = _first_day(store, meta, shared_fingerprint(cfg), earliest)
     if until is not None and latest is not None:
         latest = min(latest, until)
     if first is None or latest is None:
@@ -162,13 +200,14 @@ def run_detection(
         return run
     begin = first
     if stale and stored:
-        begin = min(first, store.scalar("SELECT min(time) FROM access").date())
+        begin = min(first, earliest.date())
         if begin < first:
             run.rewound = f"changed detector(s) {', '.join(d.id for d in stale)}: recomputing"
     last = latest.date()
     if begin > last:
         _history_only(store, run, cfg, key, NOTHING_REWRITTEN)
         return run
+    learned_from = _learning_ends(earliest, cfg)
     con.execute("BEGIN")
     try:
         # The findings this run may rewrite, to rescore afterwards only the employees whose
@@ -176,44 +215,38 @@ def run_detection(
         everywhere = stale or set(stored) != set(versions)
         before = FindingsBefore.keep(con, None if everywhere else begin)
         known_until = _explained_until(store, first, latest, run.rewound)
-        _forget(con, first, stale, list(versions), keep_explained=known_until is not None)
+        keep = known_until is not None
+        # A run within the day the last one left partial evaluates only the employees
+        # new events touched (detect/scope.py); any other run, everyone.
+        scoped = (
+            not everywhere
+            and begin == last
+            and touched_scope(
+                store, meta, _context(last, latest, cfg, learned_from), latest, detectors
+            )
+        )
+        if scoped:
+            company = [d.id for d in detectors if d.scope == "company"]
+            forget_scope(con, first, _utc_day_start(first), company, keep_explained=keep)
+        else:
+            _forget(con, first, stale, list(versions), keep_explained=keep)
         # One scan of the event segments for the whole run, sorted by time so each step
         # reads only its own blocks, instead of one scan of every segment per step.
+        within = f"AND employee_id IN (SELECT employee_id FROM {SCOPE_TABLE})" if scoped else ""
         con.execute(
             "CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM access "
-            "WHERE time >= ? AND time <= ? ORDER BY time",
+            f"WHERE time >= ? AND time <= ? {within} ORDER BY time",
             [_utc_day_start(begin) - LOOKBACK, latest],
         )
         steps = _Steps(store, run, detectors, stale, versions, known_until)
         total = (last - begin).days + 1
-        learned_from = _learning_ends(store, cfg)
         day = begin
         while day <= last:
-            start = _utc_day_start(day)
-            # The last step stops just after the latest event; it is redone next run.
-            end = min(start + DAY, latest + dt.timedelta(microseconds=1))
-            ctx = StepContext(
-                day=day,
-                start=start,
-                end=end,
-                lookback_start=start - LOOKBACK,
-                baseline_start=day - dt.timedelta(days=cfg.baseline_days),
-                config=cfg,
-                learning=day < learned_from,
-            )
-            steps.step(ctx, refresh=day >= first)
+            steps.step(_context(day, latest, cfg, learned_from), refresh=day >= first)
             if progress:
                 progress(run.steps, total, day)
             day += DAY
-        if last >= first:
-            complete = latest >= _utc_day_start(last) + DAY - dt.timedelta(microseconds=1)
-            store.set_meta("detect_watermark", (last + DAY if complete else last).isoformat())
-        store.set_meta("detect_config", shared_fingerprint(cfg))
-        store.set_meta("detect_versions", json.dumps(versions, sort_keys=True))
-        store.set_meta(
-            "detect_last_batch",
-            str(store.scalar("SELECT coalesce(max(batch_id), 0) FROM event_segments")),
-        )
+        _advance(store, cfg, versions, last, latest, first)
         # In the same transaction as the findings, so the two never disagree in the store.
         _record_history(store, run, cfg, key, before)
         con.execute("COMMIT")
@@ -222,8 +255,33 @@ def run_detection(
         raise
     finally:
         con.execute("DROP TABLE IF EXISTS run_events")
+        con.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
     run.first_day, run.last_day = begin, last
     return run
+
+
+def _advance(store: Store, cfg, versions, last: dt.date, latest: dt.datetime, first) -> None:
+    """Record where the run stopped: the watermark (a day left partial is redone next
+    run, and the time of its latest event processed), the configuration and detector
+    versions it ran with, the last batch it read."""
+    keys = {
+        "detect_config": shared_fingerprint(cfg),
+        "detect_versions": json.dumps(versions, sort_keys=True),
+        "detect_last_batch": str(
+            store.scalar("SELECT coalesce(max(batch_id), 0) FROM event_segments")
+        ),
+    }
+    if last >= first:
+        complete = latest >= _utc_day_start(last) + DAY - dt.timedelta(microseconds=1)
+        keys["detect_watermark"] = (last + DAY if complete else last).isoformat()
+        if complete:
+            store.con.execute("DELETE FROM store_meta WHERE key = ?", [PARTIAL_META])
+        else:
+            keys[PARTIAL_META] = latest.isoformat()
+    store.con.execute(
+        "INSERT OR REPLACE INTO store_meta VALUES " + ", ".join(["(?, ?)"] * len(keys)),
+        [x for item in keys.items() for x in item],
+    )
 
 
 def _record_history(store, run: DetectionRun, cfg, key, before: FindingsBefore) -> None:
@@ -277,6 +335,10 @@ def _forget(
     )
 
 
+# Which baseline columns each detector version's query yields, probed once per process.
+_BASELINE_COLUMNS: dict[tuple[str, str], list[str]] = {}
+
+
 class _Steps:
     """Runs steps: the shared state and every detector from the watermark on (``refresh``),
     only the changed detectors on earlier days."""
@@ -293,7 +355,6 @@ class _Steps:
         self.store, self.run = store, run
         self.detectors, self.stale, self.versions = detectors, stale, versions
         self.known_until = known_until
-        self.baseline_columns: dict[str, list[str]] = {}
 
     def step(self, ctx: StepContext, *, refresh: bool) -> None:
         con = self.store.con
@@ -323,9 +384,11 @@ class _Steps:
             record_book(con, ctx.params)
             record_revisits(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
-            self.run.events += int(
-                self.store.scalar("SELECT count(*) FROM step_events WHERE in_step")
-            )
+            events, employees = con.execute(
+                "SELECT count(*), count(DISTINCT employee_id) FROM step_events WHERE in_step"
+            ).fetchall()[0]
+            self.run.events += int(events)
+            self.run.employees = int(employees)
             self.run.steps += 1
 
     def _detect(self, det: Detector, ctx: StepContext) -> int:
@@ -333,14 +396,16 @@ class _Steps:
         cfg = ctx.config
         sql = det.sql(ctx, cfg.detector_config(det))
         params = {**ctx.params, "detector": det.id, "version": self.versions[det.id]}
-        if det.id not in self.baseline_columns:
-            # Baseline columns are optional: probe once which ones this query yields.
+        probed = (det.id, self.versions[det.id])
+        if probed not in _BASELINE_COLUMNS:
+            # Baseline columns are optional: probe once which ones this query yields (a
+            # version is the query's content, so its columns are known from then on).
             names = {
                 d[0] for d in execute(con, f"SELECT * FROM ({sql}) LIMIT 0", params).description
             }
-            self.baseline_columns[det.id] = [c if c in names else "NULL" for c in BASELINE_COLUMNS]
+            _BASELINE_COLUMNS[probed] = [c if c in names else "NULL" for c in BASELINE_COLUMNS]
         cols = ", ".join(FINDING_COLUMNS)
-        baseline = ", ".join(self.baseline_columns[det.id])
+        baseline = ", ".join(_BASELINE_COLUMNS[probed])
         return execute(
             con,
             f"""INSERT OR REPLACE INTO findings (finding_id, detector, detector_version,

@@ -197,6 +197,12 @@ def load_rule(path: Path) -> type[RuleDetector]:
     )
 
 
+# Rules loaded, by the files' names and contents: a live service runs detection every
+# second, and converting Sigma rules each time cost more than a step's bookkeeping. An
+# edited, added or removed file is a new key, so it is loaded again.
+_LOADED: dict[tuple, list[type[RuleDetector]]] = {}
+
+
 def load_rules(paths: list[str | Path]) -> list[type[RuleDetector]]:
     """Built-in rules plus every .yml/.yaml file in ``paths`` (files or folders)."""
     files = sorted(BUILTIN_RULES.glob("*.yml"))
@@ -207,6 +213,24 @@ def load_rules(paths: list[str | Path]) -> list[type[RuleDetector]]:
             files.append(p)
         else:
             raise ConfigError(f"{p}: no such rule file or folder")
+    stamp = tuple((str(f), _content(f)) for f in files)
+    if any(content is None for _, content in stamp):
+        return _load_rules(files)  # which says what cannot be read
+    if stamp not in _LOADED:
+        if len(_LOADED) >= 8:  # rule sets of other deployments or older edits
+            _LOADED.clear()
+        _LOADED[stamp] = _load_rules(files)
+    return list(_LOADED[stamp])
+
+
+def _content(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _load_rules(files: list[Path]) -> list[type[RuleDetector]]:
     rules = [load_rule(f) for f in files]
     ids = [r.id for r in rules]
     dupes = {i for i in ids if ids.count(i) > 1}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, destination_class_sql
+from insiderwatch.detect.routine import OUTBOUND
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -58,6 +59,16 @@ class SharedHarvest(Detector):
         "opened) and any contact between the two."
     )
     Config = Config
+    # The colleague's finding comes from the sender's export.
+    scope = "company"
+
+    def step_employees(self, ctx: StepContext, config: Config) -> str:
+        # The day's senders of a list long enough to count: their exports, explained as a
+        # full redo would explain them. Colleagues' look-ups are read from the stored
+        # explanations, which a step keeps current for everyone.
+        return f"""SELECT DISTINCT employee_id FROM access
+WHERE time >= $s AND time < $e AND action IN {OUTBOUND}
+  AND len(customer_ids) >= {config.min_shared}"""
 
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config

@@ -1,0 +1,64 @@
+"""What a detection run no longer redoes each time, and that skipping it stays correct:
+rule files are converted once per content, the engine's tables are checked in one query,
+the event span comes from the segment catalogue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from detect_scenarios import ACT_DAY, at, scenario
+from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.detect.rules import load_rules
+from insiderwatch.detect.state import reset_if_outdated
+from insiderwatch.ingest import ingest_dataset
+from insiderwatch.privacy import HashKey
+from insiderwatch.store import Store
+from sample_data import KEY_HEX
+
+KEY = HashKey(bytes.fromhex(KEY_HEX))
+
+RULE = """id: {id}
+title: {title}
+level: low
+where:
+  action: export
+"""
+
+
+def test_a_rule_file_is_converted_once_and_again_when_its_content_changes(tmp_path: Path):
+    path = tmp_path / "mine.yml"
+    path.write_text(RULE.format(id="mine", title="first"))
+    first = load_rules([path])
+    assert load_rules([path])[-1] is first[-1]  # the same content: the same class
+    path.write_text(RULE.format(id="mine", title="other"))  # same size, new content
+    changed = load_rules([path])[-1]
+    assert changed is not first[-1] and changed.title == "other"
+    path.unlink()
+    assert "rule:mine" not in {r.id for r in load_rules([tmp_path])}
+
+
+def test_a_missing_detection_table_is_created_before_a_run(tmp_path: Path):
+    dataset = scenario("volume").write(tmp_path / "dataset")
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    ingest_dataset(store, dataset, KEY)
+    reset_if_outdated(store)
+    store.con.execute("DROP TABLE employee_footprint")
+    run = run_detection(store, DetectionConfig(), KEY)
+    assert run.findings > 0
+    assert store.scalar("SELECT count(*) FROM employee_footprint") > 0
+    store.close()
+
+
+def test_a_run_ends_at_the_latest_event_and_keeps_its_time(tmp_path: Path):
+    """The event span comes from the segment catalogue: a run covers the first to the
+    latest event loaded, and a run stopped mid-day keeps that time for the next step."""
+    c = scenario("volume")
+    dataset = c.write(tmp_path / "dataset")
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    ingest_dataset(store, dataset, KEY)
+    run = run_detection(store, DetectionConfig(), KEY)
+    latest = max(r["time"] for r in c.access)
+    assert (run.first_day, run.last_day) == (at(1, 0).date(), at(ACT_DAY, 0).date())
+    assert store.meta("detect_partial") == latest.isoformat()
+    assert store.meta("detect_watermark") == at(ACT_DAY, 0).date().isoformat()
+    store.close()

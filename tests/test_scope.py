@@ -1,0 +1,193 @@
+"""A live step evaluates only the employees its new events touched (detect/scope.py),
+and still ends where one replay of the same events ends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from detect_scenarios import ACT_DAY, AGENTS, INSIDER, Company, at, base_company, scenario
+from insiderwatch.alerts import read_alert_history
+from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.detect.config import Explanation
+from insiderwatch.detect.history import read_findings
+from insiderwatch.ingest import ingest_dataset
+from insiderwatch.privacy import HashKey
+from insiderwatch.store import Store
+from sample_data import KEY_HEX
+
+KEY = HashKey(bytes.fromhex(KEY_HEX))
+D = ACT_DAY
+
+
+def _write(rows: list[dict], folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    with (folder / "access.jsonl").open("w") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, default=lambda v: v.isoformat()) + "\n")
+    return folder
+
+
+class Arrivals:
+    """The company's context loaded first, then its events in the pieces given (each a
+    predicate on an event), one detection run after each; and one replay of all of it."""
+
+    def __init__(self, company: Company, folder: Path, cfg: DetectionConfig | None = None):
+        self.company, self.folder, self.cfg = company, folder, cfg or DetectionConfig()
+        dataset = company.write(folder / "dataset")
+        context = folder / "context"
+        context.mkdir()
+        for path in dataset.iterdir():
+            if path.name != "access.jsonl":
+                (context / path.name).write_bytes(path.read_bytes())
+        self.store = Store(folder / "live.duckdb", threads=1)
+        ingest_dataset(self.store, context, KEY)
+        self.sent: set[str] = set()
+
+    def arrive(self, which) -> object:
+        rows = [r for r in self.company.access if r["event_id"] not in self.sent and which(r)]
+        self.sent |= {r["event_id"] for r in rows}
+        ingest_dataset(self.store, _write(rows, self.folder / f"piece{len(self.sent)}"), KEY)
+        return run_detection(self.store, self.cfg, KEY)
+
+    def assert_replay(self) -> None:
+        """Every event arrived: findings and alert history equal one replay's."""
+        assert self.sent == {r["event_id"] for r in self.company.access}
+        once = Store(self.folder / "once.duckdb", threads=1)
+        ingest_dataset(once, self.folder / "dataset", KEY)
+        run_detection(once, self.cfg, KEY)
+        assert read_findings(self.store.con) == read_findings(once.con)
+        assert read_alert_history(self.store) == read_alert_history(once)
+        once.close()
+
+
+@pytest.fixture
+def arrivals(tmp_path):
+    made = []
+
+    def make(company: Company, cfg: DetectionConfig | None = None) -> Arrivals:
+        made.append(Arrivals(company, tmp_path, cfg))
+        return made[-1]
+
+    yield make
+    for a in made:
+        a.store.close()
+
+
+def _findings(store: Store, detector: str) -> list[str]:
+    return [f.employee_id for f in read_findings(store.con) if f.detector == detector]
+
+
+def test_a_step_with_one_employees_events_evaluates_that_employee_alone(arrivals):
+    """The insider's export and later look-ups arrive alone: the step evaluates the
+    insider's day only (the colleagues' rows of the day stay), raises the exfiltration
+    finding, and the end equals a replay."""
+    c = base_company()
+    for e in AGENTS[1:]:
+        c.event(e, at(D, 10), "view", ["c100"], ["name"])
+    harvest = [f"c{200 + k:03d}" for k in range(30)]
+    c.event(INSIDER, at(D, 10, 30), "search", harvest, ["name", "email", "phone"])
+    c.event(INSIDER, at(D, 12, 30), "export", harvest, ["email", "phone"],
+            destination="personal_email")  # fmt: skip
+    for k in range(5):
+        c.event(INSIDER, at(D, 13, k), "view", [f"c{250 + k:03d}"], ["name", "email"])
+    c.event(AGENTS[5], at(D, 12, 45), "view", ["c101"], ["name"])
+    live = arrivals(c)
+    morning = live.arrive(lambda r: r["time"] < at(D, 12))
+    assert morning.employees == len(AGENTS)  # a new day: everyone active is evaluated
+    colleagues = live.store.scalar(
+        "SELECT count(*) FROM access_explained WHERE day = ? AND employee_id <> ?",
+        [at(D, 0).date(), INSIDER],
+    )
+    step = live.arrive(lambda r: r["employee_id"] == INSIDER)
+    assert (step.employees, step.events) == (1, 7)  # the insider's day: 2 + 5 events
+    assert "exfiltration" in {f.detector for f in read_findings(live.store.con)
+                              if f.employee_id == INSIDER}  # fmt: skip
+    assert (
+        live.store.scalar(
+            "SELECT count(*) FROM access_explained WHERE day = ? AND employee_id <> ?",
+            [at(D, 0).date(), INSIDER],
+        )
+        == colleagues
+    )
+    # The colleague's look-up, before the insider's last event: the colleague, and the
+    # insider whose export shared_harvest reads again.
+    late = live.arrive(lambda r: True)
+    assert late.employees == 2 and late.rewound is None
+    live.assert_replay()
+
+
+def test_a_case_opened_since_the_last_step_is_applied_to_its_employee(arrivals):
+    """With slack before a case, a case that opens after the last step explains a look-up
+    its employee made before it; that employee made nothing new and is evaluated anyway."""
+    c = base_company()
+    for e in AGENTS[1:]:
+        c.event(e, at(D, 10), "view", ["c100"], ["name"])
+    # c230: no case of theirs ever was about it, so nothing else explains the look-up.
+    c.cases.append({"case_id": "k-late", "customer_id": "c230", "employee_id": AGENTS[2],
+                    "opened_at": at(D, 11, 5), "closed_at": at(D, 12)})  # fmt: skip
+    early = c.event(AGENTS[2], at(D, 11), "view", ["c230"], ["name", "address"])
+    c.event(AGENTS[7], at(D, 11, 30), "view", ["c121"], ["name"])
+    cfg = DetectionConfig(explanation=Explanation(slack_before_minutes=10))
+    live = arrivals(c, cfg)
+    live.arrive(lambda r: r["time"] <= at(D, 11))
+    explained = "SELECT explanation FROM access_explained WHERE event_id = ?"
+    assert live.store.scalar(explained, [early]) is None  # the case is not open yet
+    step = live.arrive(lambda r: True)
+    assert step.employees == 2  # the new event's employee and the case's
+    assert live.store.scalar(explained, [early]) == "own_case"
+    live.assert_replay()
+
+
+def test_a_company_scope_detector_sees_the_colleague_the_sender_links(arrivals):
+    """shared_harvest flags the insider for a list a colleague sent out: when only the
+    sender's export arrives, the insider (no new event) gets the finding; when only the
+    insider's next look-up arrives, the step evaluates the sender again (the finding's
+    source) and the finding stays; the end equals a replay."""
+    c = scenario("shared_harvest")
+    c.event(INSIDER, at(D, 16), "view", ["c110"], ["name"])
+    live = arrivals(c)
+    live.arrive(lambda r: r["time"] < at(D, 14))
+    assert _findings(live.store, "shared_harvest") == []
+    sent = live.arrive(lambda r: r["employee_id"] == AGENTS[1])
+    assert sent.employees == 1  # the sender alone
+    assert _findings(live.store, "shared_harvest") == [INSIDER]
+    later = live.arrive(lambda r: True)
+    assert later.employees == 2  # the insider, and the sender shared_harvest names
+    assert _findings(live.store, "shared_harvest") == [INSIDER]
+    live.assert_replay()
+
+
+def test_a_changed_context_table_evaluates_everyone(arrivals, tmp_path):
+    c = base_company()
+    for e in AGENTS:
+        c.event(e, at(D, 10), "view", ["c100"], ["name"])
+    c.event(AGENTS[4], at(D, 12), "view", ["c102"], ["name"])
+    live = arrivals(c)
+    live.arrive(lambda r: r["time"] < at(D, 11))
+    case = {"case_id": "k-new", "customer_id": "c102", "employee_id": AGENTS[4],
+            "opened_at": at(D, 11, 55), "closed_at": None}  # fmt: skip
+    c.cases.append(case)
+    folder = tmp_path / "new-case"
+    folder.mkdir()
+    (folder / "cases.jsonl").write_text(json.dumps(case, default=lambda v: v.isoformat()) + "\n")
+    ingest_dataset(live.store, folder, KEY)
+    step = live.arrive(lambda r: True)
+    assert step.employees == len(AGENTS)
+    live.assert_replay()
+
+
+def test_a_run_reaching_the_next_day_evaluates_everyone(arrivals):
+    c = base_company()
+    for e in AGENTS:
+        c.event(e, at(D, 10), "view", ["c100"], ["name"])
+    c.event(AGENTS[3], at(D + 1, 9), "view", ["c103"], ["name"])
+    live = arrivals(c)
+    live.arrive(lambda r: r["time"] < at(D, 11))
+    step = live.arrive(lambda r: True)
+    assert step.steps == 2 and step.employees == 1  # day D+1 has one active employee
+    assert dt.date.fromisoformat(live.store.meta("detect_watermark")) == at(D + 1, 0).date()
+    live.assert_replay()
