@@ -80,7 +80,7 @@ PHASES = {
     "record_flows": "record",
     "record_casework": "record",
     "record_lookups": "record",
-    "step": "record",  # access_explained
+    "record_explanations": "record",  # access_explained, step_explained
 }
 
 

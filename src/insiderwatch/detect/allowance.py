@@ -58,7 +58,9 @@ WITH candidates AS (
   SELECT event_id, employee_id, role, peer_group, time, customer_ids, surname, home_postcode,
          {KIND} AS kind
   FROM step_events
-  WHERE in_step AND NOT explained AND policy IS NULL AND action IN ('view', 'search')
+  -- an earlier step of the day allowed it: it spends the allowance again, in its place
+  WHERE in_step AND (NOT explained OR starts_with(explanation, 'allowance'))
+    AND policy IS NULL AND action IN ('view', 'search')
     AND len(customer_ids) BETWEEN 1 AND $targeted
 ),
 singled_out AS (  -- a VIP, a namesake or neighbour, a canary: never a usual look-up
@@ -174,7 +176,7 @@ FROM (
                                  WHERE k.level = l.kind_level AND k.grp = l.kind_grp
                                    AND k.kind = l.kind))
 ) x
-WHERE e.event_id = x.event_id
+WHERE e.event_id = x.event_id AND e.fresh
 """
 
 _RECORD_SQL = """

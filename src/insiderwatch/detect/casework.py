@@ -31,10 +31,15 @@ earlier days only, and days on which the employee had a critical finding teach n
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute
+from insiderwatch.detect.base import execute, sql_list
 from insiderwatch.detect.casescope import scope_params
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.similar import learn_similar
+
+# What explains one customer shown by an access, in the order they are tried (the first
+# explanations of :mod:`~insiderwatch.detect.explain`).
+TOUCH_REASONS = ("own_case", "callback", "team_case", "case_linked", "case_linked:similar",
+                "portfolio")  # fmt: skip
 
 # Investigating peer groups, learned from the case-linked views of earlier days.
 INVESTIGATING_SQL = """
@@ -87,26 +92,36 @@ GROUP BY t.employee_id
 """
 )
 
-# A view of a customer the employee's own explained search returned shortly before:
-# an investigating group following its search results.
-_DRILLDOWN_SQL = """
+# A fresh view of a customer the employee's own search, explained by a case reason,
+# returned shortly before: an investigating group following its search results.
+_DRILLDOWN_SQL = f"""
 UPDATE step_events e SET explanation = x.explanation, explained = TRUE
 FROM (
+  WITH staff AS (
+    SELECT * FROM step_events
+    WHERE list_contains($investigating::VARCHAR[], peer_group)
+       OR list_contains($investigating_staff::VARCHAR[], employee_id)
+  ),
+  views AS (
+    SELECT event_id, employee_id, peer_group, time, unnest(customer_ids) AS customer_id
+    FROM staff WHERE fresh AND NOT explained AND policy IS NULL AND action <> 'search'
+  ),
+  found AS (
+    SELECT DISTINCT employee_id, customer_id, time FROM (
+      SELECT employee_id, time, unnest(customer_ids) AS customer_id FROM staff
+      WHERE action = 'search' AND policy IS NULL
+        AND list_contains({sql_list(TOUCH_REASONS)}, explanation)
+    )
+  )
   SELECT v.event_id, CASE WHEN any_value(list_contains($investigating::VARCHAR[], v.peer_group))
                           THEN 'case_search' ELSE 'case_search:similar' END AS explanation
-  FROM step_touch v
-  LEFT JOIN (
-    SELECT DISTINCT t.employee_id, t.customer_id, t.time
-    FROM step_touch t JOIN step_events s USING (event_id)
-    WHERE t.action = 'search' AND s.explained AND NOT starts_with(s.explanation, 'routine')
-  ) f ON f.employee_id = v.employee_id AND f.customer_id = v.customer_id
+  FROM views v
+  LEFT JOIN found f ON f.employee_id = v.employee_id AND f.customer_id = v.customer_id
      AND f.time <= v.time AND f.time >= v.time - to_hours($drill)
-  WHERE v.action <> 'search' AND (list_contains($investigating::VARCHAR[], v.peer_group)
-                                  OR list_contains($investigating_staff::VARCHAR[], v.employee_id))
   GROUP BY v.event_id
   HAVING bool_and(f.employee_id IS NOT NULL)
 ) x
-WHERE e.event_id = x.event_id AND NOT e.explained AND e.policy IS NULL
+WHERE e.event_id = x.event_id
 """
 
 

@@ -11,7 +11,9 @@ earlier days' state and this step's events up to each finding's time.
 The last step is usually partial (live data stops mid-day). It is processed up to the
 latest event and redone on the next run, which replaces its findings: a run that stays
 within that day redoes it only for the employees its new events touched
-(:mod:`~insiderwatch.detect.scope`). Late events (a
+(:mod:`~insiderwatch.detect.scope`), and keeps the explanations earlier runs gave
+(``step_explained``): each access is explained once
+(:func:`~insiderwatch.detect.explain.build_step` says when one is given again). Late events (a
 batch whose events fall before the watermark) and a changed configuration rewind the
 engine to the first affected day. A detector whose version (a hash of its query and
 configuration, :mod:`~insiderwatch.detect.catalog`) changed has its findings recomputed
@@ -42,7 +44,12 @@ from insiderwatch.detect.casescope import record_case_scope
 from insiderwatch.detect.casework import record_casework
 from insiderwatch.detect.catalog import content_version, shared_fingerprint
 from insiderwatch.detect.config import DetectionConfig
-from insiderwatch.detect.explain import UNEXPLAINED_WIDE_SEARCH, UNLISTED_ROWS_WEIGHT, build_step
+from insiderwatch.detect.explain import (
+    UNEXPLAINED_WIDE_SEARCH,
+    UNLISTED_ROWS_WEIGHT,
+    build_step,
+    record_explanations,
+)
 from insiderwatch.detect.history import (
     NOTHING_REWRITTEN,
     FindingsBefore,
@@ -67,6 +74,7 @@ class DetectionRun:
     last_day: dt.date | None = None
     steps: int = 0
     events: int = 0
+    explained: int = 0  # events explained afresh (an earlier step's stay explained)
     findings: int = 0
     alerts: int = 0
     rewound: str | None = None
@@ -207,6 +215,8 @@ def run_detection(
         # findings changed; a detector changed or gone rewrites them on every day.
         everywhere = stale or set(stored) != set(versions)
         before = FindingsBefore.keep(con, None if everywhere else begin)
+        known_until = _explained_until(store, first, latest, run.rewound)
+        keep = known_until is not None
         # A run within the day the last one left partial evaluates only the employees
         # new events touched (detect/scope.py); any other run, everyone.
         scoped = (
@@ -218,9 +228,9 @@ def run_detection(
         )
         if scoped:
             company = [d.id for d in detectors if d.scope == "company"]
-            forget_scope(con, first, _utc_day_start(first), company)
+            forget_scope(con, first, _utc_day_start(first), company, keep_explained=keep)
         else:
-            _forget(con, first, stale, list(versions))
+            _forget(con, first, stale, list(versions), keep_explained=keep)
         # One scan of the event segments for the whole run, sorted by time so each step
         # reads only its own blocks, instead of one scan of every segment per step.
         within = f"AND employee_id IN (SELECT employee_id FROM {SCOPE_TABLE})" if scoped else ""
@@ -229,7 +239,7 @@ def run_detection(
             f"WHERE time >= ? AND time <= ? {within} ORDER BY time",
             [_utc_day_start(begin) - LOOKBACK, latest],
         )
-        steps = _Steps(store, run, detectors, stale, versions)
+        steps = _Steps(store, run, detectors, stale, versions, known_until)
         total = (last - begin).days + 1
         day = begin
         while day <= last:
@@ -292,11 +302,33 @@ def _history_only(store, run: DetectionRun, cfg, key, before: FindingsBefore) ->
         raise
 
 
-def _forget(con, first: dt.date, stale: list[Detector], active: list[str]) -> None:
+def _explained_until(
+    store: Store, first: dt.date, latest: dt.datetime, rewound: str | None
+) -> dt.datetime | None:
+    """The end of the earlier step of ``first`` whose explanations this run keeps (see
+    :func:`~insiderwatch.detect.explain.build_step`): none after a rewind, or when this
+    run stops before that step did."""
+    value = store.meta("detect_explained_until")
+    if not value or rewound is not None:
+        return None
+    until = dt.datetime.fromisoformat(value)
+    reaches = until <= latest + dt.timedelta(microseconds=1)
+    return until if until.date() == first and reaches else None
+
+
+def _forget(
+    con, first: dt.date, stale: list[Detector], active: list[str], *, keep_explained: bool
+) -> None:
     """Drop the state a run recomputes: everything from ``first`` on, every finding of a
-    changed detector, and the findings of detectors no longer active."""
+    changed detector, and the findings of detectors no longer active. With
+    ``keep_explained``, ``first``'s explanations stay: its steps replace only those
+    they explain afresh."""
     for table in DAILY_TABLES:
-        con.execute(f"DELETE FROM {table} WHERE day >= ?", [first])
+        after = table == "access_explained" and keep_explained
+        con.execute(f"DELETE FROM {table} WHERE day {'>' if after else '>='} ?", [first])
+    if not keep_explained:
+        con.execute("DELETE FROM step_explained")
+        con.execute("DELETE FROM step_touch_explained")
     con.execute("DELETE FROM employee_footprint WHERE first_seen >= ?", [_utc_day_start(first)])
     con.execute(
         "DELETE FROM findings WHERE list_contains(?, detector) OR NOT list_contains(?, detector)",
@@ -319,21 +351,26 @@ class _Steps:
         detectors: list[Detector],
         stale: list[Detector],
         versions: dict[str, str],
+        known_until: dt.datetime | None = None,
     ):
         self.store, self.run = store, run
         self.detectors, self.stale, self.versions = detectors, stale, versions
+        self.known_until = known_until
 
     def step(self, ctx: StepContext, *, refresh: bool) -> None:
         con = self.store.con
-        build_step(con, ctx.config, ctx.params, source="run_events")
+        known = self.known_until
+        reuse = known if refresh and known is not None and known.date() == ctx.day else None
+        build_step(con, ctx.config, ctx.params, source="run_events", known_until=reuse)
         if refresh:
-            execute(
-                con,
-                """INSERT INTO access_explained
-                   SELECT event_id, $day, employee_id, role, explanation
-                   FROM step_events WHERE in_step""",
-                ctx.params,
+            partial = ctx.end < ctx.start + DAY
+            self.run.explained += record_explanations(
+                con, ctx.params, reused=reuse is not None, partial=partial
             )
+            if partial:  # the next run's first step continues this day
+                self.store.set_meta("detect_explained_until", ctx.end.isoformat())
+            else:
+                con.execute("DELETE FROM store_meta WHERE key = 'detect_explained_until'")
             execute(con, _EMPLOYEE_DAY_SQL, ctx.params)
         for det in self.detectors if refresh else self.stale:
             if ctx.learning and not det.during_learning:

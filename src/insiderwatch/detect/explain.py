@@ -41,7 +41,12 @@ from insiderwatch.detect.allowance import explain_by_allowance
 from insiderwatch.detect.base import execute, matches_any, sql_list
 from insiderwatch.detect.book import explain_by_book
 from insiderwatch.detect.casescope import limit_case_scope
-from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params, explain_drilldown
+from insiderwatch.detect.casework import (
+    TEAM_SELLERS_SQL,
+    TOUCH_REASONS,
+    casework_params,
+    explain_drilldown,
+)
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.handover import explain_handover
 from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
@@ -51,10 +56,6 @@ from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
 FIELD_WEIGHTS = {"name": 0.5, "email": 1.5, "phone": 1.5, "address": 1.0, "payment": 3.0,
                  "orders": 0.5, "notes": 0.5}  # fmt: skip
 CONTACT_BONUS = 1.0
-
-# What explains one customer shown by an access, in the order they are tried.
-TOUCH_REASONS = ("own_case", "callback", "team_case", "case_linked", "case_linked:similar",
-                 "portfolio")  # fmt: skip
 
 # Peers: same role in the same family of teams ("fraud-6" and "fraud-10"), over the
 # employees table aliased ``e`` (the console lists and filters by the same groups).
@@ -79,7 +80,9 @@ def weight_expr(fields: str = "fields") -> str:
     return f"({parts} + CASE WHEN {both} THEN {CONTACT_BONUS} ELSE 0 END)"
 
 
-def build_step(con, cfg: DetectionConfig, step: dict, source: str = "access") -> None:
+def build_step(
+    con, cfg: DetectionConfig, step: dict, source: str = "access", *, known_until=None
+) -> None:
     """Create temp tables ``step_events`` and ``step_touch`` for events of ``source`` in
     [lookback_start ``$ls``, end ``$e``); rows at or after ``$s`` are this step's
     (``in_step``). ``step`` holds the step's parameters (``StepContext.params``).
@@ -92,6 +95,14 @@ def build_step(con, cfg: DetectionConfig, step: dict, source: str = "access") ->
 
     Cases are read as known at ``end``: case rows opened later do not exist yet, and a
     close time after ``end`` is not known yet (the case is still open).
+
+    ``known_until``: the end of an earlier step of the same day whose explanations
+    ``step_explained`` holds. An explanation uses only the cases known at the step's end
+    and what earlier days taught, so those stay final (``fresh`` is false) except where
+    this step can know more: rows no earlier step saw; an employee's rows from the first
+    of the day's events no earlier step saw (new, or late); and from
+    ``slack_before_minutes`` before a case of theirs, or of someone they manage, that
+    opened since. Only ``fresh`` rows are explained.
     """
     x = cfg.explanation
     params = {
@@ -103,6 +114,7 @@ def build_step(con, cfg: DetectionConfig, step: dict, source: str = "access") ->
         "hist": x.portfolio_history_days,
         "minc": x.portfolio_min_cases,
         "portfolio_roles": list(x.portfolio_roles),
+        "until": known_until,
     }
     policy_apps = [f"{role}@{app}" for role, apps in x.policy_apps.items() for app in apps]
     params.update(casework_params(con, cfg, step))
@@ -122,7 +134,7 @@ WHERE opened_at < $e
         con,
         f"""
 CREATE OR REPLACE TEMP TABLE step_events AS
-SELECT *, policy AS explanation, policy IS NOT NULL AS explained FROM (
+SELECT *, policy AS explanation, policy IS NOT NULL AS explained, TRUE AS fresh FROM (
 SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
        coalesce(a.record_count, len(a.customer_ids)) AS record_count, a.app, a.case_id,
        a.src_ip, a.device_id, a.destination,
@@ -145,6 +157,9 @@ WHERE a.time >= $ls AND a.time < $e
 """,
         params,
     )
+    if known_until is not None:
+        execute(con, _KEEP_SQL, params)
+    # Case reasons only for fresh touches; a kept touch takes its stored reason below.
     execute(
         con,
         f"""
@@ -152,20 +167,21 @@ CREATE OR REPLACE TEMP TABLE step_touch AS
 WITH touch AS (
   SELECT event_id, time, employee_id, role, team, peer_group, action, case_id, fields, in_step,
          record_count, destination, app, src_ip, device_id, len(customer_ids) AS breadth,
-         unnest(customer_ids) AS customer_id
+         unnest(customer_ids) AS customer_id, fresh
   FROM step_events WHERE policy IS NULL
 ),
+fresh AS (SELECT * FROM touch WHERE fresh),
 own AS (
   SELECT t.event_id, t.customer_id,
          bool_or(t.time BETWEEN c.opened_at - to_minutes($before)
                  AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_minutes($after)) AS own_case,
          bool_or(t.time > c.closed_at AND t.time <= c.closed_at + to_hours($cb)) AS callback
-  FROM touch t JOIN step_cases c USING (customer_id, employee_id)
+  FROM fresh t JOIN step_cases c USING (customer_id, employee_id)
   GROUP BY ALL
 ),
 managed AS (
   SELECT DISTINCT t.event_id, t.customer_id
-  FROM touch t
+  FROM fresh t
   JOIN step_cases c ON c.customer_id = t.customer_id
   JOIN employees m ON m.employee_id = c.employee_id AND m.manager_id = t.employee_id
   WHERE t.time BETWEEN c.opened_at - to_minutes($before)
@@ -176,7 +192,7 @@ linked AS (  -- similar: only as staff working like an investigating group (simi
          NOT bool_or(c.customer_id = t.customer_id
                      OR list_contains($investigating::VARCHAR[], t.peer_group)
                      OR {matches_any(x.investigation_roles, "t.role", "t.team")}) AS similar
-  FROM touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
+  FROM fresh t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
   WHERE t.time BETWEEN c.opened_at - to_minutes($before)
                    AND coalesce(c.closed_at, TIMESTAMPTZ 'infinity') + to_minutes($after)
     AND (c.customer_id = t.customer_id OR list_contains($investigating::VARCHAR[], t.peer_group)
@@ -189,7 +205,7 @@ team_sellers AS (  -- each team's portfolio, learned from its past cases
 ),
 portfolio AS (
   SELECT DISTINCT t.event_id, t.customer_id
-  FROM touch t
+  FROM fresh t
   JOIN orders o ON o.customer_id = t.customer_id AND o.ordered_at <= t.time
   JOIN team_sellers ts ON ts.team = t.team AND ts.seller_id = o.seller_id
 )
@@ -212,9 +228,12 @@ LEFT JOIN portfolio p USING (event_id, customer_id)
         params,
     )
     limit_case_scope(con, params)
+    if known_until is not None:
+        execute(con, _KEEP_TOUCH_SQL, params)
     # Event-level explanation, then copied back onto each touch: a search's namesakes
-    # share the search's reason. Updated in place: rebuilding the tables costs more.
-    # Learned routine comes after business reasons, before the copy onto touches.
+    # share the search's reason. Updated in place: rebuilding the tables costs more, and
+    # a join would reorder the rows (see _KEEP_SQL). Learned routine comes after business
+    # reasons, before the copy onto touches.
     execute(
         con,
         f"""
@@ -224,7 +243,7 @@ FROM (
          arg_min(touch_explanation, list_position({sql_list(TOUCH_REASONS)}, touch_explanation))
            AS any_reason,
          bool_and(touch_explanation IS NOT NULL) AS all_explained
-  FROM step_touch GROUP BY event_id
+  FROM step_touch WHERE fresh GROUP BY event_id
 ) x
 WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
   AND (e.action = 'search' OR x.all_explained)
@@ -242,3 +261,86 @@ UPDATE step_touch t SET explanation = e.explanation, explained = e.explained
 FROM step_events e WHERE t.event_id = e.event_id AND e.explained
 """,
     )
+
+
+# The earlier steps' explanations of the rows that stay final (see build_step). An update
+# in place, not a join in the CREATE: a join may reorder the rows, and the detectors'
+# evidence lists and sums follow the order of the step's rows, which must not depend on
+# how the day was cut into steps.
+_KEEP_SQL = """
+UPDATE step_events e SET explanation = x.explanation, explained = x.explanation IS NOT NULL,
+                         fresh = FALSE
+FROM (
+  WITH known AS (SELECT event_id, explanation FROM step_explained WHERE day = $day),
+  redo AS (  -- per employee, from when the earlier steps' explanations may not hold
+    SELECT employee_id, min(t) AS redo_from FROM (
+      -- an event of the day no earlier step saw; rows new to the lookback (someone who
+      -- just sent data out) are new themselves but change none of the day's reasons
+      SELECT employee_id, time AS t FROM step_events ANTI JOIN known USING (event_id)
+      WHERE in_step
+      UNION ALL  -- a case opened since explains the look-ups just before it
+      SELECT employee_id, opened_at - to_minutes($before) FROM cases
+      WHERE opened_at >= $until AND opened_at < $e
+      UNION ALL  -- and its employee's manager's (team_case)
+      SELECT m.manager_id, c.opened_at - to_minutes($before)
+      FROM cases c JOIN employees m ON m.employee_id = c.employee_id
+      WHERE c.opened_at >= $until AND c.opened_at < $e AND m.manager_id IS NOT NULL
+    ) GROUP BY ALL
+  )
+  SELECT s.event_id, k.explanation
+  FROM step_events s JOIN known k USING (event_id) LEFT JOIN redo r USING (employee_id)
+  WHERE s.time < coalesce(r.redo_from, $e)
+) x
+WHERE e.event_id = x.event_id
+"""
+
+# The stored case reasons of the kept touches (what the book learns from).
+_KEEP_TOUCH_SQL = """
+UPDATE step_touch t SET touch_explanation = k.reason
+FROM step_touch_explained k
+WHERE k.day = $day AND NOT t.fresh AND k.event_id = t.event_id AND k.customer_id = t.customer_id
+"""
+
+
+def record_explanations(con, params: dict, *, reused: bool, partial: bool) -> int:
+    """Store the step's fresh explanations: this day's events in ``access_explained`` and,
+    while the day is ``partial``, every step row's in ``step_explained`` (and the touches'
+    case reasons in ``step_touch_explained``) for its next step; returns how many of this day's events were explained afresh. ``reused``: the
+    step kept an earlier step's explanations (the rows of those events stay)."""
+    if reused:
+        con.execute(
+            """DELETE FROM access_explained WHERE day = $day
+               AND event_id IN (SELECT event_id FROM step_events WHERE fresh AND in_step)""",
+            {"day": params["day"]},
+        )
+    for table in ("step_explained", "step_touch_explained"):
+        if reused and partial:
+            con.execute(
+                f"DELETE FROM {table} WHERE event_id IN "
+                "(SELECT event_id FROM step_events WHERE fresh)"
+            )
+        else:  # a new day, or the day is complete: nothing of another day is kept
+            con.execute(f"DELETE FROM {table}")
+    fresh = execute(
+        con,
+        """INSERT INTO access_explained (event_id, day, employee_id, role, explanation)
+           SELECT event_id, $day, employee_id, role, explanation
+           FROM step_events WHERE in_step AND fresh""",
+        params,
+    ).fetchall()[0][0]
+    if partial:
+        execute(
+            con,
+            """INSERT INTO step_explained (event_id, day, explanation)
+               SELECT event_id, $day, explanation FROM step_events WHERE fresh""",
+            params,
+        )
+        execute(
+            con,
+            """INSERT INTO step_touch_explained (event_id, day, customer_id, reason)
+               SELECT DISTINCT t.event_id, $day, t.customer_id, t.touch_explanation
+               FROM step_touch t JOIN step_events e USING (event_id)
+               WHERE e.fresh AND t.touch_explanation IS NOT NULL""",
+            params,
+        )
+    return int(fresh)

@@ -175,7 +175,7 @@ FROM (
    AND (r.grp = e.peer_group OR r.grp = 'self:' || e.employee_id
         -- staff of a group too small to learn from: a similar group's, sending nothing out
         OR (r.grp = s.grp AND e.action NOT IN {OUTBOUND}))
-  WHERE NOT e.explained AND e.policy IS NULL AND e.action <> 'login'
+  WHERE e.fresh AND NOT e.explained AND e.policy IS NULL AND e.action <> 'login'
     AND e.record_count <= r.max_records
     AND list_contains(r.hours, hour(e.time))
     AND list_has_all(r.fields, e.fields)

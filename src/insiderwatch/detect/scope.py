@@ -123,12 +123,21 @@ def _new_events(store: Store, last_batch: int, since: dt.datetime) -> list[str]:
     return parts
 
 
-def forget_scope(con, day: dt.date, start: dt.datetime, company: list[str]) -> None:
+def forget_scope(
+    con, day: dt.date, start: dt.datetime, company: list[str], *, keep_explained: bool = False
+) -> None:
     """Drop what a scoped step of ``day`` recomputes: the scope's day records and
-    findings, every finding of the company-scope detectors, the day's learned routine."""
+    findings, every finding of the company-scope detectors, the day's learned routine.
+    With ``keep_explained``, the day's explanations stay (its step replaces only those it
+    explains afresh, :func:`~insiderwatch.detect.explain.record_explanations`)."""
     scoped = f"employee_id IN (SELECT employee_id FROM {SCOPE_TABLE})"
+    if not keep_explained:
+        con.execute("DELETE FROM step_explained")
+        con.execute("DELETE FROM step_touch_explained")
     for table in DAILY_TABLES:
-        if table == "findings":
+        if table == "access_explained" and keep_explained:
+            con.execute(f"DELETE FROM {table} WHERE day > ? AND {scoped}", [day])
+        elif table == "findings":
             con.execute(
                 f"DELETE FROM findings WHERE day >= ? AND ({scoped} OR list_contains(?, detector))",
                 [day, company],

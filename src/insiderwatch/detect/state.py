@@ -14,6 +14,21 @@ DETECT_DDL = (
   role VARCHAR,
   explanation VARCHAR
 )""",
+    # The explanations of the last, partial day's step rows (lookback rows included, as that
+    # day's step explains them) at the end of its latest step (store_meta
+    # 'detect_explained_until'): the next step of the day explains only what is new.
+    """CREATE TABLE IF NOT EXISTS step_explained (
+  event_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  explanation VARCHAR
+)""",
+    # And the case reason of each (event, customer) of those that has one.
+    """CREATE TABLE IF NOT EXISTS step_touch_explained (
+  event_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  customer_id VARCHAR NOT NULL,
+  reason VARCHAR NOT NULL
+)""",
     # One row per employee and day with activity: the baselines are built from these.
     """CREATE TABLE IF NOT EXISTS employee_days (
   employee_id VARCHAR NOT NULL,
@@ -198,9 +213,10 @@ MEASURES = {
 DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days", "routine_flows",
                 "casework_days", "case_scope_days", "allowance_days", "allowance_kinds",
                 "book_days", "revisit_days")  # fmt: skip
-ALL_TABLES = (*DAILY_TABLES, "employee_footprint", "alerts")
+ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee_footprint",
+              "alerts")  # fmt: skip
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "13"
+STATE_VERSION = "14"
 
 
 def ensure_tables(con) -> None:
@@ -232,7 +248,7 @@ def reset_if_outdated(store) -> bool:
     ensure_tables(store.con)
     store.con.execute(
         "DELETE FROM store_meta WHERE key IN ('detect_watermark', 'detect_versions', "
-        "'detect_partial')"
+        "'detect_partial', 'detect_explained_until')"
     )
     store.set_meta("detect_state_version", STATE_VERSION)
     return True

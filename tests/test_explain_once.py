@@ -1,0 +1,149 @@
+"""Each access is explained once: a live step keeps the explanations earlier steps of the
+same day gave, explains only what is new, and ends where one replay of the day ends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from detect_scenarios import ACT_DAY, AGENTS, INSIDER, Company, at, base_company
+from insiderwatch.alerts import read_alert_history
+from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.detect.config import Explanation
+from insiderwatch.detect.history import read_findings
+from insiderwatch.ingest import ingest_dataset
+from insiderwatch.privacy import HashKey
+from insiderwatch.store import Store
+from sample_data import KEY_HEX
+
+KEY = HashKey(bytes.fromhex(KEY_HEX))
+
+
+def busy_day() -> Company:
+    """Nine ordinary days of case work; on the last the insider also harvests, exports
+    and keeps looking, and a colleague looks a customer up just before a case about it
+    opens."""
+    c = base_company(days=ACT_DAY)
+    d = ACT_DAY
+    for k in range(12):
+        c.event(INSIDER, at(d, 8, 5 * k), "view", [f"c{300 + k:03d}"], ["name"])
+    harvest = [f"c{200 + k:03d}" for k in range(30)]
+    c.event(INSIDER, at(d, 10), "search", harvest, ["name", "email", "phone"])
+    c.event(INSIDER, at(d, 12, 30), "export", harvest, ["email", "phone"],
+            destination="personal_email")  # fmt: skip
+    for k in range(10):
+        c.event(INSIDER, at(d, 15, k), "view", [f"c{250 + k:03d}"], ["name", "email"])
+    c.event(AGENTS[2], at(d, 11, 50), "view", ["c150"], ["name", "address"])
+    c.cases.append({"case_id": "k-late", "customer_id": "c150", "employee_id": AGENTS[2],
+                    "opened_at": at(d, 11, 55), "closed_at": at(d, 12, 30)})  # fmt: skip
+    for e in AGENTS[1:]:
+        c.event(e, at(d, 14), "view", ["c100"], ["name"])
+    return c
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    return busy_day().write(tmp_path_factory.mktemp("busy") / "dataset")
+
+
+def split(dataset: Path, folder: Path, pieces: list[tuple[dt.datetime, dt.datetime]]):
+    """The context tables, then the events of each [from, to) piece as its own arrival."""
+    context = folder / "context"
+    shutil.copytree(dataset, context, ignore=shutil.ignore_patterns("access*"))
+    rows = [msgspec.json.decode(x) for x in (dataset / "access.jsonl").read_bytes().splitlines()]
+    arrivals = []
+    for k, (lo, hi) in enumerate(pieces):
+        piece = folder / f"piece{k}"
+        piece.mkdir()
+        inside = [r for r in rows if lo <= dt.datetime.fromisoformat(r["time"]) < hi]
+        (piece / "access.jsonl").write_bytes(
+            b"".join(msgspec.json.encode(r) + b"\n" for r in inside)
+        )
+        arrivals.append((piece, len(inside)))
+    return context, arrivals
+
+
+def state(store: Store):
+    explained = store.con.execute(
+        "SELECT event_id, day, employee_id, role, explanation FROM access_explained ORDER BY ALL"
+    ).fetchall()
+    return explained, read_findings(store.con), read_alert_history(store)
+
+
+def replay(dataset: Path, folder: Path, cfg: DetectionConfig) -> Store:
+    store = Store(folder / "once.duckdb", threads=1)
+    ingest_dataset(store, dataset, KEY)
+    run_detection(store, cfg, KEY)
+    return store
+
+
+def steps_through_the_day(dataset, folder, cfg, cuts, *, order=None):
+    """The history up to the day in one run, then the day arriving in pieces, each
+    followed by a run: the events each run explained afresh, and the store."""
+    bounds = [at(1, 0), at(ACT_DAY, 0), *cuts, at(ACT_DAY + 1, 0)]
+    context, arrivals = split(dataset, folder, list(zip(bounds, bounds[1:], strict=False)))
+    store = Store(folder / "steps.duckdb", threads=1)
+    ingest_dataset(store, context, KEY)
+    counted = []
+    for k in order or range(len(arrivals)):
+        piece, events = arrivals[k]
+        ingest_dataset(store, piece, KEY)
+        counted.append((events, run_detection(store, cfg, KEY).explained))
+    return store, counted
+
+
+def test_small_steps_explain_each_event_once_and_end_as_one_replay(dataset, tmp_path):
+    cfg = DetectionConfig()
+    cuts = [at(ACT_DAY, h, 2) for h in range(8, 18)]  # hourly, just after each hour
+    store, counted = steps_through_the_day(dataset, tmp_path, cfg, cuts)
+    # Every run explains exactly the events that arrived for it: nothing of the day twice.
+    assert all(explained == events for events, explained in counted)
+    assert sum(n > 0 for n, _ in counted[1:]) >= 8, "the day comes in many pieces"
+    once = replay(dataset, tmp_path, cfg)
+    assert state(store) == state(once)
+    assert read_alert_history(store), "the busy day should raise an alert"
+    # The day is still open (no later event yet): only its explanations are kept.
+    kept = store.con.execute("SELECT DISTINCT day FROM step_explained").fetchall()
+    assert kept == [(at(ACT_DAY, 0).date(),)]
+    store.close()
+    once.close()
+
+
+def test_a_case_opened_after_a_look_up_within_the_slack_explains_it_again(dataset, tmp_path):
+    """With slack before a case opens, a step that learns of a new case re-explains the
+    look-ups of its employee just before it: the colleague's view at 11:50."""
+    cfg = DetectionConfig(explanation=Explanation(slack_before_minutes=10))
+    cuts = [at(ACT_DAY, 11, 52), at(ACT_DAY, 13)]
+    store, counted = steps_through_the_day(dataset, tmp_path, cfg, cuts)
+    view = store.con.execute(
+        "SELECT explanation FROM access_explained a JOIN access USING (event_id) "
+        "WHERE a.employee_id = ? AND time = ?",
+        [AGENTS[2], at(ACT_DAY, 11, 50)],
+    ).fetchall()
+    assert view == [("own_case",)]
+    (before, _), (middle, again), _ = counted[1:]
+    assert again == middle + 1, "only the view before the new case is explained again"
+    once = replay(dataset, tmp_path, cfg)
+    assert state(store) == state(once)
+    store.close()
+    once.close()
+
+
+def test_events_of_the_day_arriving_late_are_explained_in_their_place(dataset, tmp_path):
+    """The afternoon arrives before the morning: the insider's morning look-ups are new
+    to a day already partly explained, and everything after them is explained again."""
+    cfg = DetectionConfig()
+    cuts = [at(ACT_DAY, 12), at(ACT_DAY, 16)]
+    # pieces: history, day 00-12, 12-16, 16-24; the 12-16 piece comes before 00-12
+    store, counted = steps_through_the_day(dataset, tmp_path, cfg, cuts, order=[0, 2, 1, 3])
+    afternoon, morning = counted[1][0], counted[2][0]
+    assert counted[1][1] == afternoon
+    assert counted[2][1] > morning, "the afternoon's events after the morning's are redone"
+    once = replay(dataset, tmp_path, cfg)
+    assert state(store) == state(once)
+    store.close()
+    once.close()
