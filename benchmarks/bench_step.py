@@ -7,7 +7,8 @@ order: each batch is loaded (``app.ingest_records``) and followed by one live st
 does with no HTTP, NATS or queue in between; ``--warm N`` first loads and detects the
 day's first N events untimed, to measure steps later in the day. Printed: the step's seconds (p50, p90, p99, max) and the load's, how many
 employees each step evaluated against those active so far that day (the touched share),
-and every engine query's time summed over the day and grouped by phase (the grouping of
+the events each step explained afresh against those it streamed (an earlier step's stay
+explained), and every engine query's time summed over the day and grouped by phase (the grouping of
 ``bench_replay.py``), per step.
 
 Run it against two checkouts in one go to compare code (``PYTHONPATH=OTHER/src``), on the
@@ -91,7 +92,7 @@ class StepTimer(TimedConnection):
 
 
 def stream(deployment, lines: list[bytes], rate: int, batches: int, warm: int) -> dict:
-    steps, cpus, loads, evaluated, active = [], [], [], [], []
+    steps, cpus, loads, evaluated, active, explained = [], [], [], [], [], []
     with deployment.open_store() as store:
         if warm:  # the day's first events in one untimed load, detected until caught up
             first = [b.decode() for b in lines[:warm]]
@@ -116,6 +117,7 @@ def stream(deployment, lines: list[bytes], rate: int, batches: int, warm: int) -
             store.con = timed._con
             # Employees the step evaluated (None where the engine does not say: everyone).
             evaluated.append(getattr(step.summary, "employees", None))
+            explained.append(getattr(step.summary, "explained", None))
             active.append(
                 store.scalar(
                     "SELECT count(DISTINCT employee_id) FROM employee_days "
@@ -128,6 +130,7 @@ def stream(deployment, lines: list[bytes], rate: int, batches: int, warm: int) -
         "loads": loads,
         "evaluated": evaluated,
         "active": active,
+        "explained": explained,
         "queries": dict(timed.seconds),
         "queries_cpu": dict(timed.cpu),
         "calls": dict(timed.calls),
@@ -173,6 +176,10 @@ def report(f: dict, top: int) -> None:
     if shares:
         print(f"employees evaluated per step / active so far that day: mean "
               f"{np.mean(shares):.0%}, min {min(shares):.0%}, max {max(shares):.0%}")  # fmt: skip
+    fresh = [e for e in f.get("explained", []) if e is not None]
+    if fresh:
+        print(f"events explained afresh per step: mean {np.mean(fresh):,.0f}, first "
+              f"{fresh[0]:,}, last {fresh[-1]:,} (each step streams {f['rate']:,})")  # fmt: skip
     per_phase: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for label, secs in f["queries"].items():
         per_phase[phase(label)][0] += secs

@@ -61,6 +61,7 @@ def _summary(run: DetectionRun, seconds: float) -> DetectionSummary:
         rewound=run.rewound,
         seconds=seconds,
         employees=run.employees,
+        explained=run.explained,
     )
 
 

@@ -130,6 +130,10 @@ class DetectionSummary(msgspec.Struct, kw_only=True, frozen=True):
             "Employees whose day its last step evaluated: all active, or those new events touched."
         ),
     ] = 0
+    explained: Annotated[
+        Count,
+        _doc("Access events it explained afresh (those earlier steps explained keep theirs)."),
+    ] = 0
 
 
 class DetectStep(msgspec.Struct, kw_only=True, frozen=True):

@@ -58,7 +58,13 @@ from insiderwatch.detect.history import (
 from insiderwatch.detect.revisits import record_revisits
 from insiderwatch.detect.routine import record_flows
 from insiderwatch.detect.rules import load_rules
-from insiderwatch.detect.scope import PARTIAL_META, SCOPE_TABLE, forget_scope, touched_scope
+from insiderwatch.detect.scope import (
+    PARTIAL_META,
+    SCOPE_TABLE,
+    context_changed,
+    forget_scope,
+    touched_scope,
+)
 from insiderwatch.detect.state import DAILY_TABLES, reset_if_outdated
 from insiderwatch.privacy import HashKey
 from insiderwatch.store.duckdb_store import Store
@@ -306,10 +312,13 @@ def _explained_until(
     store: Store, first: dt.date, latest: dt.datetime, rewound: str | None
 ) -> dt.datetime | None:
     """The end of the earlier step of ``first`` whose explanations this run keeps (see
-    :func:`~insiderwatch.detect.explain.build_step`): none after a rewind, or when this
+    :func:`~insiderwatch.detect.explain.build_step`): none after a rewind, when a context
+    table (staff, customers, cases, orders, canaries) may have changed since, or when this
     run stops before that step did."""
     value = store.meta("detect_explained_until")
     if not value or rewound is not None:
+        return None
+    if context_changed(store, int(store.meta("detect_last_batch") or 0)):
         return None
     until = dt.datetime.fromisoformat(value)
     reaches = until <= latest + dt.timedelta(microseconds=1)

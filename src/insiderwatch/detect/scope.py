@@ -58,7 +58,7 @@ def touched_scope(
     if since is None:
         return False
     last_batch = int(meta.get("detect_last_batch") or 0)
-    if _context_changed(store, last_batch):
+    if context_changed(store, last_batch):
         return False
     extra = []
     for det in detectors:
@@ -84,7 +84,7 @@ def touched_scope(
     return True
 
 
-def _context_changed(store: Store, last_batch: int) -> bool:
+def context_changed(store: Store, last_batch: int) -> bool:
     """Whether a batch of a context table may have changed rows since ``last_batch``."""
     return bool(
         store.scalar(
