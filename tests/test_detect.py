@@ -324,3 +324,44 @@ def test_vip_lookups_weigh_by_their_percentile_among_peers(tmp_path):
     assert [f for f in mine if f["customer_ids"] == ["c001"]] == []
     store.close()
     lone.close()
+
+
+def _shifted_company(hours: int):
+    """The base company with every access and case ``hours`` later: the same staff
+    working in a time zone (or shift) whose day is elsewhere on the UTC clock."""
+    c = base_company()
+    shift = dt.timedelta(hours=hours)
+    for row in c.access:
+        row["time"] += shift
+    for row in c.cases:
+        row["opened_at"] += shift
+        row["closed_at"] += shift
+    return c
+
+
+def _night_rule_findings(company, tmp_path) -> list[dict]:
+    store, _ = detect(company, tmp_path)
+    found = [f for f in findings(store) if f["detector"] == "rule:night-contact-lookups"]
+    store.close()
+    return found
+
+
+@pytest.mark.parametrize(
+    ("shift", "act_hour", "fires"),
+    [
+        (16, 1, False),  # a team working 01:00-08:00 UTC: 01:00 is its working day
+        (12, 13, True),  # a team working 21:00-04:00 UTC: 13:00 UTC is its night
+    ],
+)
+def test_night_is_when_the_peer_group_rarely_works_not_fixed_utc_hours(
+    shift, act_hour, fires, tmp_path
+):
+    c = _shifted_company(shift)
+    for k in range(10):
+        c.event(INSIDER, at(ACT_DAY, act_hour, k), "view", [f"c{300 + k:03d}"],
+                ["email", "phone"], act=True)  # fmt: skip
+    found = _night_rule_findings(c, tmp_path)
+    assert bool(found) is fires
+    if fires:
+        assert {f["employee_id"] for f in found} == {INSIDER}
+        assert set(found[0]["event_ids"]) <= set(c.act)

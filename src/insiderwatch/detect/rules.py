@@ -8,8 +8,10 @@ contract's columns plus ``role``, ``team``, ``explained``, ``explanation``,
 
 *Native* YAML rules count matching events (or distinct customers) per employee and day
 and fire at the event that reaches ``threshold.count``. ``where`` takes column equality
-(a value or a list of values), ``fields_contain`` and ``hour_between`` (UTC hours,
-inclusive).
+(a value or a list of values), ``fields_contain``, ``hour_between`` (UTC hours,
+inclusive) and ``off_hours`` (an hour of the day in which the employee's peer group
+rarely works, learned from its earlier days: a company's staff keep their own local
+hours and shifts, which no fixed UTC hours describe).
 
 Each rule becomes one detector with id ``rule:<id>``.
 """
@@ -30,8 +32,11 @@ from insiderwatch.errors import ConfigError
 BUILTIN_RULES = Path(__file__).parent / "rules"
 LEVEL_POINTS = {"informational": 2.0, "low": 5.0, "medium": 15.0, "high": 30.0, "critical": 100.0}
 RULE_COLUMNS = ("event_id", "time", "employee_id", "action", "app", "case_id", "src_ip",
-                "device_id", "destination", "record_count", "role", "team", "explained",
-                "explanation")  # fmt: skip
+                "device_id", "destination", "record_count", "role", "team", "peer_group",
+                "explained", "explanation")  # fmt: skip
+# A peer group's hours are judged once its earlier working days in the baseline window
+# number this many (before that, nothing is off hours: a new team is not "at night").
+OFF_HOURS_MIN_DAYS = 20
 
 
 def rule_events_sql(ctx: StepContext) -> str:
@@ -136,6 +141,13 @@ def _native_where(path: Path, rule: NativeRule) -> str:
         elif field == "hour_between":
             lo, hi = value
             tests.append(f"hour(time) BETWEEN {int(lo)} AND {int(hi)}")
+        elif field == "off_hours":
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+                raise ConfigError(
+                    f"{path}: where.off_hours: a share of the peer group's days between 0 "
+                    f"and 1 (e.g. 0.02), not {value!r}"
+                )
+            tests.append(_off_hours_sql(float(value)))
         elif field not in RULE_COLUMNS and field not in ("customer_count", "destination_class"):
             raise ConfigError(f"{path}: where.{field}: unknown field")
         elif isinstance(value, bool):
@@ -145,6 +157,24 @@ def _native_where(path: Path, rule: NativeRule) -> str:
         else:
             tests.append(f"{field}::VARCHAR = {sql_str(str(value))}")
     return " AND ".join(tests) or "TRUE"
+
+
+def _off_hours_sql(share: float) -> str:
+    """The event's UTC hour is one in which fewer than ``share`` of the peer group's
+    working days in the baseline window (before today) had any access. Hours are
+    counted per hour of the day, not as a span, so a night shift's hours across
+    midnight are its routine too."""
+    return f"""peer_group IN (
+  SELECT peer_group FROM routine_days WHERE day >= $b0 AND day < $day GROUP BY ALL
+  HAVING count(DISTINCT (employee_id, day)) >= {OFF_HOURS_MIN_DAYS})
+AND (peer_group, hour(time)) NOT IN (
+  SELECT (g.peer_group, g.hour) FROM (
+    SELECT peer_group, hour, count(DISTINCT (employee_id, day)) AS days FROM (
+      SELECT peer_group, employee_id, day, unnest(hours) AS hour FROM routine_days
+      WHERE day >= $b0 AND day < $day) GROUP BY ALL) g
+  JOIN (SELECT peer_group, count(DISTINCT (employee_id, day)) AS days FROM routine_days
+        WHERE day >= $b0 AND day < $day GROUP BY ALL) t USING (peer_group)
+  WHERE g.days >= {share} * t.days)"""
 
 
 def load_rule(path: Path) -> type[RuleDetector]:
