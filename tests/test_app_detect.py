@@ -80,3 +80,55 @@ def test_a_step_with_nothing_new_returns_no_lines(dataset, tmp_path):
     assert first.new_lines == app.alert_history(deployment) and first.new_lines
     again = app.detect_step(deployment)
     assert again.new_lines == [] and again.summary.alerts == first.summary.alerts
+
+
+def _live_until(dataset, folder, cut: dt.datetime):
+    """A live deployment holding the context and the events before ``cut``, detected."""
+    context = folder / "context"
+    shutil.copytree(dataset, context)
+    (context / "access.jsonl").unlink()
+    live = _deployment(folder / "live")
+    app.ingest_paths(live, [context])
+    earlier, later = _arrivals(dataset, [cut])
+    app.ingest_records(live, "access", earlier, source="live", batch="earlier")
+    assert app.detect_step(live, max_days=1).caught_up
+    return live, later
+
+
+def test_a_step_across_midnight_publishes_the_new_days_alerts(dataset, analyzed, tmp_path):
+    """The day before the insider's was left partial at noon; the next batch reaches
+    11:30 on the insider's day. One step completes the earlier day and detects the new
+    day's events: their alerts are among its lines, nothing waits for another step."""
+    live, later = _live_until(dataset, tmp_path, at(ACT_DAY - 1, 12))
+    now, rest = _arrivals_after(later, at(ACT_DAY, 11, 30))
+    app.ingest_records(live, "access", now, source="live", batch="midnight")
+    step = app.detect_step(live, max_days=1)
+    day = at(ACT_DAY, 0).date()
+    assert step.caught_up and step.summary.last_day == day
+    today = [a for a in step.new_lines if a.detected_at.date() == day]
+    assert INSIDER in {a.employee_id for a in today}
+    assert today == [a for a in app.alert_history(live) if a.detected_at.date() == day]
+    app.ingest_records(live, "access", rest, source="live", batch="rest")
+    app.detect_step(live, max_days=1)
+    assert app.alert_history(live) == analyzed
+
+
+def test_a_backlog_after_a_partial_day_still_comes_a_day_at_a_time(dataset, analyzed, tmp_path):
+    """Completing the partial day, a step goes on over the next day only; the day after
+    waits for the next step."""
+    live, later = _live_until(dataset, tmp_path, at(ACT_DAY - 2, 12))
+    app.ingest_records(live, "access", later, source="live", batch="backlog")
+    first = app.detect_step(live, max_days=1)
+    assert not first.caught_up and first.summary.last_day == at(ACT_DAY - 1, 0).date()
+    assert first.summary.steps == 2
+    second = app.detect_step(live, max_days=1)
+    assert second.caught_up and second.summary.last_day == at(ACT_DAY, 0).date()
+    assert app.alert_history(live) == analyzed
+
+
+def _arrivals_after(lines: list[str], cut: dt.datetime) -> tuple[list[str], list[str]]:
+    """``lines`` before ``cut`` and from it on."""
+    early = [dt.datetime.fromisoformat(json.loads(x)["time"]) < cut for x in lines]
+    return [x for x, e in zip(lines, early, strict=True) if e], [
+        x for x, e in zip(lines, early, strict=True) if not e
+    ]

@@ -28,7 +28,7 @@ from insiderwatch.contract.runs import (
 )
 from insiderwatch.detect import DetectionRun, run_detection
 from insiderwatch.detect.calibrate import Calibration, calibration
-from insiderwatch.detect.engine import step_bound
+from insiderwatch.detect.engine import day_left_partial, step_bound
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
 
@@ -84,19 +84,60 @@ def detect_step(
     nothing. ``key``: the hashing key when the caller holds it (the server), else the
     configured one. ``max_days``: cover at most that many days from the watermark (the
     rest waits for the next step; ``caught_up`` says so), so a backlog of several days is
-    published day by day instead of all at the end."""
+    published day by day instead of all at the end. A step that completes the day the
+    last one left partial (the first after midnight) goes on over the next day's events
+    in the same call: they would otherwise wait for one more step."""
     with deployment.using(store, create=False) as s:
-        bound = step_bound(s, max_days) if max_days else None
-        if bound is not None and (until is None or until > bound):
-            until = bound
-        else:
-            bound = None
-        summary, run = _run(s, deployment, until, progress, key)
+        partial = max_days is not None and day_left_partial(s)
+        summary, run, caught_up = _bounded_run(s, deployment, until, progress, key, max_days)
+        new = run.changed_lines
+        if partial and not caught_up:
+            # Two runs, just as two calls would make them: the step-split property of
+            # the engine holds for them unchanged.
+            more, run, caught_up = _bounded_run(s, deployment, until, progress, key, max_days)
+            summary, new = _summed(summary, more), _later_wins(new, run.changed_lines)
     # The engine rewrites only the lines of employees whose findings changed and says
     # which lines are new or differ: only those go to the ops store, as a replay's would.
-    new = run.changed_lines
     recorded = record_lines(deployment, new) if new and record else None
-    return DetectStep(summary=summary, new_lines=new, recorded=recorded, caught_up=bound is None)
+    return DetectStep(summary=summary, new_lines=new, recorded=recorded, caught_up=caught_up)
+
+
+def _bounded_run(
+    store: Store, deployment: Deployment, until, progress, key, max_days: int | None
+) -> tuple[DetectionSummary, DetectionRun, bool]:
+    """A run up to ``until`` covering at most ``max_days`` days from the watermark, and
+    whether it reached every event it was asked to."""
+    bound = step_bound(store, max_days) if max_days else None
+    if bound is not None and (until is None or until > bound):
+        until = bound
+    else:
+        bound = None
+    summary, run = _run(store, deployment, until, progress, key)
+    return summary, run, bound is None
+
+
+def _summed(first: DetectionSummary, then: DetectionSummary) -> DetectionSummary:
+    """What two consecutive runs did, as one step."""
+    return DetectionSummary(
+        first_day=first.first_day or then.first_day,
+        last_day=then.last_day or first.last_day,
+        steps=first.steps + then.steps,
+        events=first.events + then.events,
+        findings=first.findings + then.findings,
+        alerts=then.alerts,
+        rewound=first.rewound or then.rewound,
+        seconds=first.seconds + then.seconds,
+        employees=then.employees,
+        explained=first.explained + then.explained,
+    )
+
+
+def _later_wins(lines: list[Alert], later: list[Alert]) -> list[Alert]:
+    """Two runs' new or changed lines in history order; where the later run rewrote a
+    line of the earlier one, its version."""
+    merged = {(a.alert_id, a.revision): a for a in lines}
+    merged.update({(a.alert_id, a.revision): a for a in later})
+    return list(merged.values())
 
 
 def detect(

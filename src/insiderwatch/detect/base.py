@@ -100,6 +100,26 @@ def execute(con, sql: str, params: dict[str, Any] | None = None):
     return con.execute(sql, {k: v for k, v in (params or {}).items() if k in used})
 
 
+def capped_list(value: str, limit: int, where: str = "") -> str:
+    """SQL aggregate: the distinct values of ``value`` (of the rows ``where`` holds), at
+    most ``limit`` of them, the least when there are more. The least, not the first
+    found: a sliced ``list(DISTINCT ...)`` keeps whichever values its hash table yields
+    first, which follows the order rows arrive in, so a replay and the same day cut into
+    steps would cite different evidence."""
+    only = f" FILTER (WHERE {where})" if where else ""
+    return f"list(DISTINCT {value} ORDER BY {value}){only}[1:{limit}]"
+
+
+def exact_sum(value: str, over: str = "") -> str:
+    """SQL: the sum of a float expression (over the window ``over`` when given), added
+    in fixed point (a billionth), so the same in whatever order its terms are added. A
+    float sum's last digits follow that order (threads, a window's partial sums, a day
+    cut into steps), and a replay and a live day must reach the same totals and learn
+    the same thresholds from them, to the last digit."""
+    window = f" OVER {over}" if over else ""
+    return f"(sum(({value})::DECIMAL(38, 9)){window})::DOUBLE"
+
+
 def sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import StepContext, sql_str
+from insiderwatch.detect.base import StepContext, capped_list, exact_sum, sql_str
 
 
 class ThresholdConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -85,7 +85,7 @@ thresholds AS (
   GROUP BY c.employee_id
 ),
 run AS (
-  SELECT c.*, row_number() OVER w AS rn, sum(c.value) OVER w AS total
+  SELECT c.*, row_number() OVER w AS rn, {exact_sum("c.value", over="w")} AS total
   FROM contrib c
   WINDOW w AS (PARTITION BY c.employee_id ORDER BY c.time, c.event_id, c.customer_id
                ROWS UNBOUNDED PRECEDING)
@@ -102,8 +102,8 @@ found AS (
          any_value(t.own_median) AS own_median, any_value(t.peer_q) AS peer_q,
          max(r.time) AS time, min(r.time) AS first_time,
          max(r.total) AS total,
-         list(DISTINCT r.event_id)[1:{cfg.max_evidence}] AS event_ids,
-         list(DISTINCT r.customer_id) FILTER (WHERE r.customer_id IS NOT NULL)[1:{cfg.max_evidence}]
+         {capped_list("r.event_id", cfg.max_evidence)} AS event_ids,
+         {capped_list("r.customer_id", cfg.max_evidence, "r.customer_id IS NOT NULL")}
            AS customer_ids
   FROM crossings x JOIN run r ON r.employee_id = x.employee_id AND r.rn <= x.rn
   JOIN thresholds t ON t.employee_id = x.employee_id

@@ -173,8 +173,8 @@ def _allowances(
               for lv, g, d, s, a in rows]  # fmt: skip
     rows = store.con.execute(
         """SELECT peer_group, grp, count(*), min(cosine), any_value(allowance) FROM (
-             SELECT m.employee_id, m.peer_group, arg_max(m.grp, m.cosine) AS grp,
-                    max(m.cosine) AS cosine, arg_max(a.allowance, m.cosine) AS allowance
+             SELECT m.employee_id, m.peer_group, arg_max(m.grp, (m.cosine, m.grp)) AS grp,
+                    max(m.cosine) AS cosine, arg_max(a.allowance, (m.cosine, m.grp)) AS allowance
              FROM step_similar m JOIN step_allowance a ON a.level = 'peer' AND a.grp = m.grp
              JOIN employees e USING (employee_id)
              LEFT JOIN step_allowance r ON r.level = 'role' AND r.grp = e.role
@@ -193,7 +193,8 @@ def _resemblances(store: Store, groups: list[str] | None = None) -> list[Resembl
     step ``_casework`` just learned for."""
     rows = store.con.execute(
         """SELECT peer_group, grp, count(*), min(cosine) FROM (
-             SELECT employee_id, peer_group, arg_max(grp, cosine) AS grp, max(cosine) AS cosine
+             SELECT employee_id, peer_group, arg_max(grp, (cosine, grp)) AS grp,
+                    max(cosine) AS cosine
              FROM step_similar WHERE ? IS NULL OR list_contains(?, grp) GROUP BY ALL
            ) GROUP BY ALL ORDER BY ALL""",
         [groups, groups],

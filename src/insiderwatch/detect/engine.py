@@ -37,6 +37,7 @@ from insiderwatch.detect.base import (
     FINDING_COLUMNS,
     Detector,
     StepContext,
+    exact_sum,
     execute,
 )
 from insiderwatch.detect.book import record_book
@@ -153,6 +154,12 @@ def step_bound(store: Store, days: int) -> dt.datetime | None:
     bound -= dt.timedelta(microseconds=1)
     latest = _event_span(store)[1]
     return bound if latest is not None and latest > bound else None
+
+
+def day_left_partial(store: Store) -> bool:
+    """Whether the last run stopped mid-day (a run from the watermark completes that day
+    before it reaches the next)."""
+    return store.meta(PARTIAL_META) is not None
 
 
 def _learning_ends(earliest: dt.datetime, cfg: DetectionConfig) -> dt.date:
@@ -441,6 +448,7 @@ SELECT employee_id, kind, value, min(time) FROM (
 ) GROUP BY ALL
 """
 
+
 _EMPLOYEE_DAY_SQL = f"""
 INSERT OR REPLACE INTO employee_days
 WITH unexplained AS (
@@ -449,7 +457,7 @@ WITH unexplained AS (
   FROM step_touch WHERE in_step AND NOT explained GROUP BY ALL
 ),
 per_customer AS (  -- VIPs singled out by a targeted look-up (what the vip detector counts)
-  SELECT u.employee_id, count(*) AS customers, sum(u.weight) AS weight,
+  SELECT u.employee_id, count(*) AS customers, {exact_sum("u.weight")} AS weight,
          count(*) FILTER (WHERE c.is_vip AND u.targeted) AS vip
   FROM unexplained u LEFT JOIN customers c USING (customer_id) GROUP BY ALL
 ),
@@ -460,7 +468,7 @@ contact AS (
   GROUP BY ALL
 ),
 search_extra AS (
-  SELECT employee_id, sum({UNLISTED_ROWS_WEIGHT}) AS weight
+  SELECT employee_id, {exact_sum(UNLISTED_ROWS_WEIGHT)} AS weight
   FROM step_events WHERE {UNEXPLAINED_WIDE_SEARCH}
   GROUP BY ALL
 )

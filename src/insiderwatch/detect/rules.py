@@ -74,7 +74,7 @@ class RuleDetector(Detector):
         if count_distinct == "customer_id":  # each customer counts at its first match
             rows = (
                 "SELECT m.employee_id, c.customer_id, min(m.time) AS time, "
-                "arg_min(m.event_id, m.time) AS event_id FROM matches m "
+                "arg_min(m.event_id, (m.time, m.event_id)) AS event_id FROM matches m "
                 "CROSS JOIN unnest(m.customer_ids) AS c(customer_id) GROUP BY ALL"
             )
             order = "time, customer_id"

@@ -48,7 +48,8 @@ WITH history AS (
   FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
 ),
 seen AS (
-  SELECT e.employee_id, k.kind, k.value, min(e.time) AS t_new, arg_min(e.event_id, e.time) AS new_event
+  SELECT e.employee_id, k.kind, k.value, min(e.time) AS t_new,
+         arg_min(e.event_id, (e.time, e.event_id)) AS new_event
   FROM step_events e
   CROSS JOIN LATERAL (VALUES ('device', e.device_id), ('ip', e.src_ip)) k(kind, value)
   WHERE e.in_step AND k.value <> ''
@@ -62,8 +63,10 @@ new_things AS (
                     AND f.kind = s.kind AND f.value = s.value AND f.first_seen < $s)
 ),
 first_new AS (
-  SELECT employee_id, min(t_new) AS t_new, arg_min(kind || ' ' || value, t_new) AS what,
-         arg_min(new_event, t_new) AS new_event, any_value(usual_start) AS usual_start,
+  SELECT employee_id, min(t_new) AS t_new,  -- ties in time: the first kind, then value
+         arg_min(kind || ' ' || value, (t_new, kind, value)) AS what,
+         arg_min(new_event, (t_new, kind, value)) AS new_event,
+         any_value(usual_start) AS usual_start,
          any_value(usual_end) AS usual_end
   FROM new_things GROUP BY employee_id
 ),
@@ -71,7 +74,8 @@ after AS (
   SELECT n.*, t.customer_id, t.time, t.event_id,
          row_number() OVER (PARTITION BY n.employee_id ORDER BY t.time, t.customer_id) AS rn
   FROM first_new n
-  JOIN (SELECT employee_id, customer_id, min(time) AS time, arg_min(event_id, time) AS event_id
+  JOIN (SELECT employee_id, customer_id, min(time) AS time,
+               arg_min(event_id, (time, event_id)) AS event_id
         FROM step_touch WHERE in_step AND NOT explained GROUP BY ALL) t
     ON t.employee_id = n.employee_id AND t.time >= n.t_new
    AND t.time <= n.t_new + to_hours({c.window_hours})

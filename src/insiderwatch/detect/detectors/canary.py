@@ -45,7 +45,7 @@ SELECT t.employee_id, min(t.time) AS time, min(t.time) AS first_time,
        strftime($day, '%Y-%m-%d') || ':' || t.customer_id AS key,
        format('touched decoy customer record {{}} planted by security; no legitimate work '
               'reaches it', t.customer_id) AS reason,
-       [arg_min(t.event_id, t.time)] AS event_ids, [t.customer_id] AS customer_ids
+       [arg_min(t.event_id, (t.time, t.event_id))] AS event_ids, [t.customer_id] AS customer_ids
 FROM touched t JOIN canaries c USING (customer_id)
 GROUP BY t.employee_id, t.customer_id
 """

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext
+from insiderwatch.detect.base import Detector, StepContext, capped_list
 from insiderwatch.detect.baseline import fmt_num
 
 
@@ -64,15 +64,15 @@ class CaseMismatch(Detector):
 WITH peer AS (  -- the peers' daily views of others under own cases their case didn't
   -- explain, on days the group worked as it does now (investigating or not)
   SELECT peer_group, quantile_cont(unscoped, {c.peer_quantile}) AS q FROM (
-    SELECT *, arg_max(investigating, day) OVER (PARTITION BY peer_group) AS now
+    SELECT *, arg_max(investigating, (day, investigating)) OVER (PARTITION BY peer_group) AS now
     FROM casework_days WHERE day >= $b0 AND day < $day
   ) WHERE investigating = now
   GROUP BY ALL HAVING count(*) >= {c.min_peer_days}
 ),
 mismatched AS (  -- first view of each customer today under a case about someone else
   SELECT t.employee_id, any_value(t.peer_group) AS peer_group, t.customer_id,
-         min(t.time) AS time, arg_min(t.event_id, t.time) AS event_id,
-         arg_min(t.case_id, t.time) AS case_id
+         min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id,
+         arg_min(t.case_id, (t.time, t.event_id, t.case_id)) AS case_id
   FROM step_touch t
   WHERE t.in_step AND t.action <> 'search' AND coalesce(t.case_id, '') <> ''
     AND (NOT t.explained OR starts_with(t.explanation, 'allowance'))
@@ -94,10 +94,10 @@ SELECT r.employee_id, max(r.time) AS time, min(r.time) AS first_time, {c.points}
        'low' AS severity, FALSE AS critical, strftime($day, '%Y-%m-%d') AS key,
        format('looked up {{}} customers under cases about someone else (e.g. case {{}}) '
               'with no other reason by {{}} UTC; peers'' 99th percentile {{}} a day',
-              {fmt_num("any_value(x.total)")}, any_value(r.case_id),
+              {fmt_num("any_value(x.total)")}, arg_min(r.case_id, r.total),
               strftime(max(r.time), '%H:%M'), {fmt_num("any_value(r.peer_q)")}) AS reason,
-       list(DISTINCT r.event_id)[1:{c.max_evidence}] AS event_ids,
-       list(DISTINCT r.customer_id)[1:{c.max_evidence}] AS customer_ids
+       {capped_list("r.event_id", c.max_evidence)} AS event_ids,
+       {capped_list("r.customer_id", c.max_evidence)} AS customer_ids
 FROM run r JOIN crossing x ON x.employee_id = r.employee_id AND r.total <= x.total
 GROUP BY r.employee_id
 """

@@ -68,7 +68,7 @@ outbound AS (
 ),
 touched AS (
   SELECT l.employee_id, l.departs_on, c.customer_id, min(l.time) AS time,
-         arg_min(l.event_id, l.time) AS event_id
+         arg_min(l.event_id, (l.time, l.event_id)) AS event_id
   FROM leaving l CROSS JOIN unnest(l.customer_ids) AS c(customer_id)
   WHERE l.action IN ('search', 'view') AND NOT l.explained
   GROUP BY ALL

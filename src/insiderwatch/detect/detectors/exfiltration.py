@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext, destination_class_sql, matches_any
+from insiderwatch.detect.base import (
+    Detector,
+    StepContext,
+    capped_list,
+    destination_class_sql,
+    matches_any,
+)
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -92,7 +98,7 @@ flagged AS (  -- a case explains looking at a customer, never sending them outsi
 ),
 carried AS (  -- customers in it that were looked up with no case in the hours before
   SELECT f.event_id, count(DISTINCT t.customer_id) AS carried, min(t.time) AS first_time,
-         list(DISTINCT t.event_id)[1:{c.max_evidence}] AS harvest_events
+         {capped_list("t.event_id", c.max_evidence)} AS harvest_events
   FROM flagged f
   JOIN step_touch t ON t.employee_id = f.employee_id AND NOT t.explained
    AND t.action IN ('search', 'view') AND t.time <= f.time

@@ -164,7 +164,10 @@ expected AS (
 ),
 chance AS (  -- P(at least `returns` such customers) for a Poisson count of that mean
   SELECT x.employee_id, x.customer_id,
-         least(1.0, sum(exp(-x.mean + i.i * ln(x.mean) - lgamma(i.i + 1)))) AS p
+         -- summed in term order: a float sum in whatever order threads add it differs in
+         -- its last digits between a replay and a day cut into steps
+         least(1.0, list_sum(list(exp(-x.mean + i.i * ln(x.mean) - lgamma(i.i + 1))
+                                  ORDER BY i.i))) AS p
   FROM expected x CROSS JOIN range({c.max_terms}) i(i)
   WHERE i.i >= x.returns AND x.mean > 0
   GROUP BY ALL

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext
+from insiderwatch.detect.base import Detector, StepContext, capped_list
 from insiderwatch.detect.baseline import fmt_num
 
 # The median of a chi-square variable with one degree of freedom: dividing the median
@@ -123,8 +123,8 @@ first AS (  -- the look-up that crosses the line
 ),
 evidence AS (  -- today's look-ups up to it
   SELECT f.employee_id, min(s.time) AS first_time,
-         list(DISTINCT s.event_id)[1:{c.max_evidence}] AS event_ids,
-         list(DISTINCT t.customer_id)[1:{c.max_evidence}] AS customer_ids
+         {capped_list("s.event_id", c.max_evidence)} AS event_ids,
+         {capped_list("t.customer_id", c.max_evidence)} AS customer_ids
   FROM first f
   JOIN scored s ON s.employee_id = f.employee_id
    AND (s.time < f.time OR (s.time = f.time AND s.event_id <= f.event_id))

@@ -76,7 +76,7 @@ SELECT employee_id, min(time) AS time, min(time) AS first_time,
                         WHEN 'neighbour' THEN 'a neighbour (same postcode as their home)'
                         ELSE 'a namesake (same rare surname)' END,
               customer_id) AS reason,
-       [arg_min(event_id, time)] AS event_ids, [customer_id] AS customer_ids
+       [arg_min(event_id, (time, event_id))] AS event_ids, [customer_id] AS customer_ids
 FROM kinds WHERE kind IS NOT NULL
 GROUP BY employee_id, kind, customer_id
 """

@@ -41,16 +41,19 @@ class Sensitivity(Detector):
         # Each customer counts once a day with the most sensitive set of fields it was
         # opened with so far; rows a search returned beyond its list add a little each.
         # max(weight), not any_value: touches with the same fields can weigh differently
-        # and a replay must find the same findings every time.
+        # and a replay must find the same findings every time. Ties in time are broken by
+        # event id, in the order the running sum takes them, so each field set's share
+        # never depends on the order the rows arrived in (a day cut into steps).
         contributions = f"""
 WITH firsts AS (
   SELECT employee_id, any_value(peer_group) AS peer_group, customer_id, fields,
-         min(time) AS time, arg_min(event_id, time) AS event_id, max(weight) AS weight
+         min(time) AS time, arg_min(event_id, (time, event_id)) AS event_id, max(weight) AS weight
   FROM step_touch WHERE in_step AND NOT explained
   GROUP BY employee_id, customer_id, fields
 ),
 ranked AS (
-  SELECT *, max(weight) OVER (PARTITION BY employee_id, customer_id ORDER BY time
+  SELECT *, max(weight) OVER (PARTITION BY employee_id, customer_id
+                              ORDER BY time, event_id, fields
                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
   FROM firsts
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext, destination_class_sql
+from insiderwatch.detect.base import Detector, StepContext, capped_list, destination_class_sql
 from insiderwatch.detect.routine import OUTBOUND
 
 
@@ -103,8 +103,8 @@ shared AS (  -- a colleague's look-ups, made before the data left, of customers 
          any_value(s.action) AS action, any_value(s.destination) AS destination,
          any_value(s.list_share) AS list_share,
          l.employee_id, count(DISTINCT l.customer_id) AS shared,
-         list(DISTINCT l.event_id)[1:{c.max_evidence}] AS event_ids,
-         list(DISTINCT l.customer_id)[1:{c.max_evidence}] AS customer_ids,
+         {capped_list("l.event_id", c.max_evidence)} AS event_ids,
+         {capped_list("l.customer_id", c.max_evidence)} AS customer_ids,
          min(l.time) AS first_time
   FROM sent s JOIN caseless l ON l.customer_id = s.customer_id
    AND l.employee_id <> s.sender AND l.time <= s.time

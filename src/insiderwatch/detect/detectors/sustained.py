@@ -74,7 +74,7 @@ earlier AS (  -- the week's days before today
 ),
 today AS (
   SELECT employee_id, any_value(peer_group) AS peer_group, customer_id,
-         min(time) AS time, arg_min(event_id, time) AS event_id
+         min(time) AS time, arg_min(event_id, (time, event_id)) AS event_id
   FROM step_touch
   WHERE in_step AND NOT explained AND action <> 'search'
     AND (list_contains(fields, 'email') OR list_contains(fields, 'phone'))

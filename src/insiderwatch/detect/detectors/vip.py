@@ -62,7 +62,7 @@ WITH looks AS (  -- the first targeted look-up of each VIP today, numbered in ti
   FROM (
     SELECT t.employee_id, any_value(t.peer_group) AS peer_group, any_value(t.role) AS role,
            any_value({_FAMILY.format("t.team")}) AS family,
-           t.customer_id, min(t.time) AS time, arg_min(t.event_id, t.time) AS event_id
+           t.customer_id, min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id
     FROM step_touch t JOIN customers c USING (customer_id)
     WHERE t.in_step AND NOT t.explained AND c.is_vip AND t.breadth <= $targeted
     GROUP BY t.employee_id, t.customer_id

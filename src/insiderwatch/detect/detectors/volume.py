@@ -38,7 +38,7 @@ class Volume(Detector):
     def sql(self, ctx: StepContext, config: Config) -> str:
         contributions = """
 SELECT employee_id, any_value(peer_group) AS peer_group, min(time) AS time,
-       arg_min(event_id, time) AS event_id, customer_id, 1.0 AS value
+       arg_min(event_id, (time, event_id)) AS event_id, customer_id, 1.0 AS value
 FROM step_touch WHERE in_step AND NOT explained
 GROUP BY employee_id, customer_id
 """
