@@ -114,15 +114,14 @@ def test_a_step_across_midnight_publishes_the_new_days_alerts(dataset, analyzed,
 
 
 def test_a_backlog_after_a_partial_day_still_comes_a_day_at_a_time(dataset, analyzed, tmp_path):
-    """Completing the partial day, a step goes on over the next day only; the day after
-    waits for the next step."""
+    """With more than the next day waiting, the step that completes the partial day
+    stops there, and each later step covers one day."""
     live, later = _live_until(dataset, tmp_path, at(ACT_DAY - 2, 12))
     app.ingest_records(live, "access", later, source="live", batch="backlog")
-    first = app.detect_step(live, max_days=1)
-    assert not first.caught_up and first.summary.last_day == at(ACT_DAY - 1, 0).date()
-    assert first.summary.steps == 2
-    second = app.detect_step(live, max_days=1)
-    assert second.caught_up and second.summary.last_day == at(ACT_DAY, 0).date()
+    for day in (ACT_DAY - 2, ACT_DAY - 1, ACT_DAY):
+        step = app.detect_step(live, max_days=1)
+        assert step.summary.steps == 1 and step.summary.last_day == at(day, 0).date()
+        assert step.caught_up == (day == ACT_DAY)
     assert app.alert_history(live) == analyzed
 
 

@@ -85,15 +85,17 @@ def detect_step(
     configured one. ``max_days``: cover at most that many days from the watermark (the
     rest waits for the next step; ``caught_up`` says so), so a backlog of several days is
     published day by day instead of all at the end. A step that completes the day the
-    last one left partial (the first after midnight) goes on over the next day's events
-    in the same call: they would otherwise wait for one more step."""
+    last one left partial goes on over the next day's events in the same call when
+    nothing later waits (the first step after midnight): they would otherwise wait for
+    one more step."""
     with deployment.using(store, create=False) as s:
         partial = max_days is not None and day_left_partial(s)
         summary, run, caught_up = _bounded_run(s, deployment, until, progress, key, max_days)
         new = run.changed_lines
-        if partial and not caught_up:
+        if partial and not caught_up and step_bound(s, max_days) is None:
             # Two runs, just as two calls would make them: the step-split property of
-            # the engine holds for them unchanged.
+            # the engine holds for them unchanged. A backlog of more days still comes a
+            # day at a time, the partial day's completion first.
             more, run, caught_up = _bounded_run(s, deployment, until, progress, key, max_days)
             summary, new = _summed(summary, more), _later_wins(new, run.changed_lines)
     # The engine rewrites only the lines of employees whose findings changed and says
