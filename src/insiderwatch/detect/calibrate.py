@@ -163,8 +163,9 @@ def _allowances(
     if not cfg.allowance.enabled or not store.has_table("allowance_days"):
         return [], []
     step = {"day": day, "b0": day - dt.timedelta(days=cfg.baseline_days)}
-    learn_similar(store.con, cfg, step)
-    learn_allowances(store.con, cfg, step)
+    # Into tables of its own: the engine's (detect/daily.py) are kept for the day it is in.
+    learn_similar(store.con, cfg, step, into="step_similar")
+    learn_allowances(store.con, cfg, step, into="step_allowance")
     rows = store.con.execute(
         """SELECT level, grp, doers, staff, allowance FROM step_allowance
            WHERE allowance IS NOT NULL ORDER BY level = 'role', grp"""
@@ -211,7 +212,8 @@ def _casework(
         return [], []
     x = cfg.explanation
     step = {"day": day, "b0": day - dt.timedelta(days=cfg.baseline_days)}
-    investigating = sorted(casework_params(store.con, cfg, step)["investigating"])
+    learned = casework_params(store.con, cfg, step, similar="step_similar")
+    investigating = sorted(learned["investigating"])
     rows = execute(
         store.con,
         TEAM_SELLERS_SQL,

@@ -38,6 +38,10 @@ from __future__ import annotations
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
 
+# The scope each investigating group with enough case history has, learned once a day
+# (:mod:`~insiderwatch.detect.daily`).
+CASE_SCOPE = "daily_case_scope"
+
 # This step's views of another customer under a case of the employee's own: whether one
 # of their searches returned the customer shortly before, and, for the others, the order
 # in which each first appeared under that case today.
@@ -72,8 +76,8 @@ FROM marked
 """
 
 # The scope each group with enough case history has on $day.
-_LEARN_SQL = """
-CREATE OR REPLACE TEMP TABLE step_case_scope AS
+_LEARN_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {CASE_SCOPE} AS
 WITH hist AS (
   SELECT s.* FROM case_scope_days s
   WHERE s.day >= $b0 AND s.day < $day
@@ -103,9 +107,9 @@ GROUP BY b.peer_group, b.breadth
 
 # A view past the learned scope is not explained by the case (the touch's other reasons
 # come before case_linked, so a customer of the employee's own case keeps its own_case).
-_LIMIT_SQL = """
+_LIMIT_SQL = f"""
 UPDATE step_touch t SET touch_explanation = NULL
-FROM step_scope s JOIN step_case_scope g USING (peer_group)
+FROM step_scope s JOIN {CASE_SCOPE} g USING (peer_group)
 WHERE t.event_id = s.event_id AND t.customer_id = s.customer_id
   AND t.touch_explanation = 'case_linked'
   AND (NOT list_contains(coalesce(g.field_sets, []), s.fields)
@@ -129,12 +133,17 @@ def scope_params(cfg: DetectionConfig) -> dict:
     }
 
 
-def limit_case_scope(con, params: dict) -> None:
-    """Take ``case_linked`` off this step's views past their group's learned case scope
-    (``step_touch`` must hold the touch explanations; writes ``step_scope``)."""
-    execute(con, _SCOPE_SQL, params)
+def learn_case_scope(con, params: dict) -> None:
+    """Write the case scope of the investigating groups (``$investigating``) on ``$day``."""
     if params["investigating"]:
         execute(con, _LEARN_SQL, params)
+
+
+def limit_case_scope(con, params: dict) -> None:
+    """Take ``case_linked`` off this step's views past their group's case scope learned
+    for the day (``step_touch`` must hold the touch explanations; writes ``step_scope``)."""
+    execute(con, _SCOPE_SQL, params)
+    if params["investigating"]:
         execute(con, _LIMIT_SQL, params)
 
 
