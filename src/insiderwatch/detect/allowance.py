@@ -121,7 +121,8 @@ FROM levels WHERE grp IS NOT NULL GROUP BY level, grp
 """
 
 # The kinds of look-up (app, action, field set) at least kind_min_staff of each peer
-# group's and role's staff made over the baseline window: all an allowance covers.
+# group's and role's staff made over the baseline window: all an allowance covers (with
+# how many staff made each, what calibrate shows).
 _LEARN_KINDS_SQL = """
 CREATE OR REPLACE TEMP TABLE {into} AS
 WITH hist AS (
@@ -135,8 +136,9 @@ levels AS (
   UNION ALL
   SELECT 'role', role, employee_id, kind FROM hist
 )
-SELECT level, grp, kind FROM levels WHERE grp IS NOT NULL
-GROUP BY ALL HAVING count(DISTINCT employee_id) >= $kind_min_staff
+SELECT level, grp, kind, count(DISTINCT employee_id) AS staff FROM levels
+WHERE grp IS NOT NULL
+GROUP BY level, grp, kind HAVING count(DISTINCT employee_id) >= $kind_min_staff
 """
 
 # Spend the allowance in time order: every look-up the employee made in the window
@@ -207,9 +209,10 @@ GROUP BY employee_id, kind
 """
 
 
-def learn_allowances(con, cfg: DetectionConfig, params: dict, into: str = ALLOWANCE) -> None:
+def learn_allowances(con, cfg: DetectionConfig, params: dict, into: str = "step_allowance") -> None:
     """Write the allowances in force on ``$day`` per peer group and role to the temp table
-    ``into`` (a similar group's are read through the similar staff)."""
+    ``into`` (the engine's is :data:`ALLOWANCE`, learned once a day; a similar group's are
+    read through the similar staff)."""
     a, r = cfg.allowance, cfg.routine
     execute(
         con,
@@ -219,12 +222,15 @@ def learn_allowances(con, cfg: DetectionConfig, params: dict, into: str = ALLOWA
     )  # fmt: skip
 
 
-def learn_allowance_kinds(con, cfg: DetectionConfig, params: dict) -> None:
+def learn_allowance_kinds(
+    con, cfg: DetectionConfig, params: dict, into: str = "step_allowance_kinds"
+) -> None:
     """Write the kinds of look-up each peer group's and role's allowance covers on
-    ``$day``."""
+    ``$day`` to the temp table ``into`` (level, grp, kind, staff; the engine's is
+    :data:`ALLOWANCE_KINDS`)."""
     execute(
         con,
-        _LEARN_KINDS_SQL.format(into=ALLOWANCE_KINDS),
+        _LEARN_KINDS_SQL.format(into=into),
         {**params, "kind_min_staff": cfg.allowance.kind_min_staff},
     )
 

@@ -38,15 +38,22 @@ from insiderwatch.detect.routine import OUTBOUND
 # The touch reasons that make a customer the employee's own: a case about that customer.
 CASE_REASONS = ("own_case", "callback", "team_case")
 
+# The book in force on $day: customers case reasons explained to each employee on earlier
+# days of the baseline window, days with a critical finding left out (the book explains
+# from it, a leaver's handover lists from it, calibrate counts it).
+BOOK_HISTORY_SQL = """
+SELECT b.* FROM book_days b
+WHERE b.day >= $b0 AND b.day < $day
+  AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = b.employee_id
+                  AND f.day = b.day AND f.critical)
+"""
+
 # Each employee's book on a day, learned once a day (:mod:`~insiderwatch.detect.daily`).
 BOOK = "daily_book"
 
 _LEARN_SQL = f"""
 CREATE OR REPLACE TEMP TABLE {BOOK} AS
-SELECT DISTINCT b.employee_id, b.customer_id FROM book_days b
-WHERE b.day >= $b0 AND b.day < $day
-  AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = b.employee_id
-                  AND f.day = b.day AND f.critical)
+SELECT DISTINCT b.employee_id, b.customer_id FROM ({BOOK_HISTORY_SQL}) b
 """
 
 _EXPLAIN_SQL = f"""

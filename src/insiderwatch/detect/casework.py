@@ -34,7 +34,7 @@ from __future__ import annotations
 from insiderwatch.detect.base import execute, sql_list
 from insiderwatch.detect.casescope import scope_params
 from insiderwatch.detect.config import DetectionConfig
-from insiderwatch.detect.similar import SIMILAR, learn_similar
+from insiderwatch.detect.similar import learn_similar
 
 # Each team's portfolio customers, learned once a day (:mod:`~insiderwatch.detect.daily`).
 PORTFOLIO = "daily_portfolio"
@@ -133,7 +133,7 @@ WHERE e.event_id = x.event_id
 """
 
 
-def casework_params(con, cfg: DetectionConfig, step: dict, similar: str = SIMILAR) -> dict:
+def casework_params(con, cfg: DetectionConfig, step: dict, similar: str = "step_similar") -> dict:
     """The learned casework in force for a step: ``investigating`` peer groups, and the
     ``investigating_staff`` of groups too small to learn from whose work resembles one of
     them (:mod:`~insiderwatch.detect.similar`, which this writes to the temp table

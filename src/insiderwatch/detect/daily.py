@@ -29,14 +29,20 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from insiderwatch.detect.allowance import learn_allowance_kinds, learn_allowances
+from insiderwatch.detect.allowance import (
+    ALLOWANCE,
+    ALLOWANCE_KINDS,
+    learn_allowance_kinds,
+    learn_allowances,
+)
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.book import learn_books
-from insiderwatch.detect.casescope import learn_case_scope
+from insiderwatch.detect.casescope import CASE_SCOPE, learn_case_scope
 from insiderwatch.detect.casework import casework_params, casework_settings, learn_portfolios
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.routine import learn_routine
 from insiderwatch.detect.scope import context_changed
+from insiderwatch.detect.similar import SIMILAR
 from insiderwatch.store.duckdb_store import Store
 
 TOKEN_META = "detect_learned"
@@ -91,11 +97,12 @@ def _has_kept(con) -> bool:
 
 def _learn(con, cfg: DetectionConfig, params: dict) -> dict:
     """Learn everything for ``params['day']`` into the day's temp tables and keep it."""
-    learned = casework_params(con, cfg, params)
+    learned = casework_params(con, cfg, params, similar=SIMILAR)
     lists = {k: learned[k] for k in ("investigating", "investigating_staff")}
     params = {**params, **lists}
     learn_portfolios(con, params)
-    learn_case_scope(con, params)
+    if lists["investigating"]:
+        learn_case_scope(con, params, into=CASE_SCOPE)
     if cfg.routine.enabled:
         learn_routine(con, cfg, params)
         execute(
@@ -104,8 +111,8 @@ def _learn(con, cfg: DetectionConfig, params: dict) -> dict:
             params,
         )
     if cfg.allowance.enabled:
-        learn_allowances(con, cfg, params)
-        learn_allowance_kinds(con, cfg, params)
+        learn_allowances(con, cfg, params, into=ALLOWANCE)
+        learn_allowance_kinds(con, cfg, params, into=ALLOWANCE_KINDS)
     if cfg.book.enabled:
         learn_books(con, params)
     token = uuid.uuid4().hex

@@ -68,9 +68,10 @@ SELECT * FROM similarity WHERE cosine >= $similar
 """
 
 
-def learn_similar(con, cfg: DetectionConfig, params: dict, into: str = SIMILAR) -> None:
+def learn_similar(con, cfg: DetectionConfig, params: dict, into: str = "step_similar") -> None:
     """Write the temp table ``into`` (employee_id, peer_group, grp, cosine): the staff of
-    groups too small to learn from, with each peer group their work resembles on ``$day``."""
+    groups too small to learn from, with each peer group their work resembles on ``$day``
+    (the engine's is :data:`SIMILAR`, learned once a day)."""
     r = cfg.routine
     execute(
         con,
