@@ -71,7 +71,8 @@ SELECT *, CASE WHEN NOT searched
 FROM marked
 """
 
-# The scope each group with enough case history has on $day.
+# The scope each group with enough case history has on $day, with the case-days and
+# staff it was learned from (what calibrate shows).
 _LEARN_SQL = """
 CREATE OR REPLACE TEMP TABLE step_case_scope AS
 WITH hist AS (
@@ -85,7 +86,8 @@ case_days AS (  -- unsearched customers per case and day (once per field set sho
   FROM hist GROUP BY ALL
 ),
 breadth AS (
-  SELECT peer_group, count(*) AS case_days, quantile_disc(unsearched, $scope_q) AS breadth
+  SELECT peer_group, count(*) AS case_days, count(DISTINCT employee_id) AS staff,
+         quantile_disc(unsearched, $scope_q) AS breadth
   FROM case_days GROUP BY ALL
 ),
 sets AS (
@@ -93,12 +95,13 @@ sets AS (
          sum(sum(views)) OVER (PARTITION BY peer_group) AS all_views
   FROM hist GROUP BY peer_group, fields
 )
-SELECT b.peer_group, b.breadth,
-       list(s.fields) FILTER (WHERE s.staff >= $inv_staff AND s.views >= $scope_share * s.all_views)
+SELECT b.peer_group, b.breadth, b.case_days, b.staff,
+       list(s.fields ORDER BY s.fields)
+         FILTER (WHERE s.staff >= $inv_staff AND s.views >= $scope_share * s.all_views)
          AS field_sets
 FROM breadth b JOIN sets s USING (peer_group)
 WHERE b.case_days >= $scope_days AND list_contains($investigating::VARCHAR[], b.peer_group)
-GROUP BY b.peer_group, b.breadth
+GROUP BY b.peer_group, b.breadth, b.case_days, b.staff
 """
 
 # A view past the learned scope is not explained by the case (the touch's other reasons
@@ -134,8 +137,14 @@ def limit_case_scope(con, params: dict) -> None:
     (``step_touch`` must hold the touch explanations; writes ``step_scope``)."""
     execute(con, _SCOPE_SQL, params)
     if params["investigating"]:
-        execute(con, _LEARN_SQL, params)
+        learn_case_scope(con, params)
         execute(con, _LIMIT_SQL, params)
+
+
+def learn_case_scope(con, params: dict) -> None:
+    """Write ``step_case_scope`` (peer_group, breadth, case_days, staff, field_sets): the
+    scope of each investigating group with enough case history on ``$day``."""
+    execute(con, _LEARN_SQL, params)
 
 
 def record_case_scope(con, params: dict) -> None:
