@@ -23,7 +23,7 @@ quoting figures. Size defaults to 600 employees x 30 days per company, which the
 
     .venv/bin/python benchmarks/bench_detect.py [--employees N] [--days D]
         [--profiles a,b,...] [--seeds 1,2] [--holdout N] [--holdout-employees N]
-        [--jobs J] [--json FILE]
+        [--jobs J] [--json FILE] [--config detection.toml]
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ from detect_scoring import (  # noqa: E402
     score,
 )
 from insiderwatch.alerts import evidence_after_detection, read_alert_history  # noqa: E402
-from insiderwatch.detect import DetectionConfig, run_detection  # noqa: E402
+from insiderwatch.detect import run_detection  # noqa: E402
+from insiderwatch.detect.config import load_detection_config  # noqa: E402
 from insiderwatch.ingest import ingest_dataset  # noqa: E402
 from insiderwatch.privacy import HashKey  # noqa: E402
 from insiderwatch.store import Store  # noqa: E402
@@ -110,7 +111,7 @@ def run_company(profile: str, seed: int, args: argparse.Namespace) -> dict:
             ingest_dataset(store, root / "dataset", KEY)
             ingest_s = time.perf_counter() - began
             began = time.perf_counter()
-            run = run_detection(store, DetectionConfig(), KEY)
+            run = run_detection(store, load_detection_config(args.config), KEY)
             detect_s = time.perf_counter() - began
             lines = read_alert_history(store)  # what analyze writes to alerts.jsonl
             con = store.con
@@ -284,6 +285,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="companies run in parallel")
     parser.add_argument("--memory", default="1GB", help="DuckDB memory limit per company")
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="detection configuration file (TOML) instead of the defaults: an explanation "
+        "or detector switched off for a before/after on the same companies",
+    )
     args = parser.parse_args()  # fmt: skip
     args.threads = max(1, (os.cpu_count() or 1) // args.jobs)
     profiles = [p for p in args.profiles.split(",") if p]

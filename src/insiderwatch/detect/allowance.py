@@ -37,7 +37,9 @@ The allowance is spent in time order and over the whole window, not per day, and
 look-up the employee made in the window counts against it, explained or not: someone
 already past the group's usual gets nothing, a harvester working a few customers a day
 for weeks has it spent within days, and everything after that stays unexplained,
-feeding the volume and sustained detectors as before. Days with a critical finding
+feeding the volume and sustained detectors as before. A look-up the relationship book
+explained (:mod:`~insiderwatch.detect.groupbook`) counts and spends like any other: the
+book says whom, not how many. Days with a critical finding
 never teach the allowance. Each step records every employee's
 look-ups and how many were allowed to ``allowance_days``, and their kinds to
 ``allowance_kinds``, the history of later steps.
@@ -47,6 +49,11 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
+
+# Explained by who the customer is, not by an amount: a relationship book's look-up still
+# spends the allowance, so explaining one's own clients never frees room for strangers.
+SPENDS_ALLOWANCE = RELATIONSHIP_BOOK
 
 # A look-up's kind: the app, the action and the (sorted) field set it showed.
 KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(list_sort(fields), ','), '')"
@@ -58,8 +65,10 @@ WITH candidates AS (
   SELECT event_id, employee_id, role, peer_group, time, customer_ids, surname, home_postcode,
          {KIND} AS kind
   FROM step_events
-  -- an earlier step of the day allowed it: it spends the allowance again, in its place
-  WHERE in_step AND (NOT explained OR starts_with(explanation, 'allowance'))
+  -- an earlier step of the day allowed it: it spends the allowance again, in its place;
+  -- a relationship book's look-up spends it too (the book says whom, never how many)
+  WHERE in_step AND (NOT explained OR starts_with(explanation, 'allowance')
+                     OR explanation = '{SPENDS_ALLOWANCE}')
     AND policy IS NULL AND action IN ('view', 'search')
     AND len(customer_ids) BETWEEN 1 AND $targeted
 ),
@@ -137,7 +146,7 @@ GROUP BY ALL HAVING count(DISTINCT employee_id) >= $kind_min_staff
 # Spend the allowance in time order: every look-up the employee made in the window
 # counts (explained or not), then this day's one event at a time. The most particular
 # level large enough to learn from decides: the peer group, the role, a similar group.
-_EXPLAIN_SQL = """
+_EXPLAIN_SQL = f"""
 UPDATE step_events e SET explanation = x.explanation, explained = TRUE
 FROM (
   SELECT l.event_id, l.explanation FROM (
@@ -161,7 +170,7 @@ FROM (
     LEFT JOIN (  -- the most similar group with one (detect/similar.py)
       SELECT employee_id, peer_group, best.allowance, best.grp FROM (
         SELECT m.employee_id, m.peer_group,
-               arg_max({'allowance': a.allowance, 'grp': m.grp}, (m.cosine, m.grp)) AS best
+               arg_max({{'allowance': a.allowance, 'grp': m.grp}}, (m.cosine, m.grp)) AS best
         FROM step_similar m JOIN step_allowance a ON a.level = 'peer' AND a.grp = m.grp
         WHERE a.allowance IS NOT NULL GROUP BY ALL
       )
@@ -176,7 +185,7 @@ FROM (
                                  WHERE k.level = l.kind_level AND k.grp = l.kind_grp
                                    AND k.kind = l.kind))
 ) x
-WHERE e.event_id = x.event_id AND e.fresh
+WHERE e.event_id = x.event_id AND e.fresh AND e.explanation IS DISTINCT FROM '{SPENDS_ALLOWANCE}'
 """
 
 _RECORD_SQL = """
