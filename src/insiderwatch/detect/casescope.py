@@ -38,6 +38,10 @@ from __future__ import annotations
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
 
+# The scope each investigating group with enough case history has, learned once a day
+# (:mod:`~insiderwatch.detect.daily`).
+CASE_SCOPE = "daily_case_scope"
+
 # This step's views of another customer under a case of the employee's own: whether one
 # of their searches returned the customer shortly before, and, for the others, the order
 # in which each first appeared under that case today.
@@ -71,9 +75,10 @@ SELECT *, CASE WHEN NOT searched
 FROM marked
 """
 
-# The scope each group with enough case history has on $day.
+# The scope each group with enough case history has on $day, with the case-days and
+# staff it was learned from (what calibrate shows).
 _LEARN_SQL = """
-CREATE OR REPLACE TEMP TABLE step_case_scope AS
+CREATE OR REPLACE TEMP TABLE {into} AS
 WITH hist AS (
   SELECT s.* FROM case_scope_days s
   WHERE s.day >= $b0 AND s.day < $day
@@ -85,7 +90,8 @@ case_days AS (  -- unsearched customers per case and day (once per field set sho
   FROM hist GROUP BY ALL
 ),
 breadth AS (
-  SELECT peer_group, count(*) AS case_days, quantile_disc(unsearched, $scope_q) AS breadth
+  SELECT peer_group, count(*) AS case_days, count(DISTINCT employee_id) AS staff,
+         quantile_disc(unsearched, $scope_q) AS breadth
   FROM case_days GROUP BY ALL
 ),
 sets AS (
@@ -93,19 +99,20 @@ sets AS (
          sum(sum(views)) OVER (PARTITION BY peer_group) AS all_views
   FROM hist GROUP BY peer_group, fields
 )
-SELECT b.peer_group, b.breadth,
-       list(s.fields) FILTER (WHERE s.staff >= $inv_staff AND s.views >= $scope_share * s.all_views)
+SELECT b.peer_group, b.breadth, b.case_days, b.staff,
+       list(s.fields ORDER BY s.fields)
+         FILTER (WHERE s.staff >= $inv_staff AND s.views >= $scope_share * s.all_views)
          AS field_sets
 FROM breadth b JOIN sets s USING (peer_group)
 WHERE b.case_days >= $scope_days AND list_contains($investigating::VARCHAR[], b.peer_group)
-GROUP BY b.peer_group, b.breadth
+GROUP BY b.peer_group, b.breadth, b.case_days, b.staff
 """
 
 # A view past the learned scope is not explained by the case (the touch's other reasons
 # come before case_linked, so a customer of the employee's own case keeps its own_case).
-_LIMIT_SQL = """
+_LIMIT_SQL = f"""
 UPDATE step_touch t SET touch_explanation = NULL
-FROM step_scope s JOIN step_case_scope g USING (peer_group)
+FROM step_scope s JOIN {CASE_SCOPE} g USING (peer_group)
 WHERE t.event_id = s.event_id AND t.customer_id = s.customer_id
   AND t.touch_explanation = 'case_linked'
   AND (NOT list_contains(coalesce(g.field_sets, []), s.fields)
@@ -130,12 +137,18 @@ def scope_params(cfg: DetectionConfig) -> dict:
 
 
 def limit_case_scope(con, params: dict) -> None:
-    """Take ``case_linked`` off this step's views past their group's learned case scope
-    (``step_touch`` must hold the touch explanations; writes ``step_scope``)."""
+    """Take ``case_linked`` off this step's views past their group's case scope learned
+    for the day (``step_touch`` must hold the touch explanations; writes ``step_scope``)."""
     execute(con, _SCOPE_SQL, params)
     if params["investigating"]:
-        execute(con, _LEARN_SQL, params)
         execute(con, _LIMIT_SQL, params)
+
+
+def learn_case_scope(con, params: dict, into: str = "step_case_scope") -> None:
+    """Write the temp table ``into`` (peer_group, breadth, case_days, staff, field_sets):
+    the scope of each investigating group with enough case history on ``$day`` (the
+    engine's is :data:`CASE_SCOPE`, learned once a day)."""
+    execute(con, _LEARN_SQL.format(into=into), params)
 
 
 def record_case_scope(con, params: dict) -> None:

@@ -36,6 +36,9 @@ from insiderwatch.detect.casescope import scope_params
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.similar import learn_similar
 
+# Each team's portfolio customers, learned once a day (:mod:`~insiderwatch.detect.daily`).
+PORTFOLIO = "daily_portfolio"
+
 # What explains one customer shown by an access, in the order they are tried (the first
 # explanations of :mod:`~insiderwatch.detect.explain`).
 TOUCH_REASONS = ("own_case", "callback", "team_case", "case_linked", "case_linked:similar",
@@ -72,25 +75,30 @@ SELECT team, seller_id FROM (
   AND n - team_n * seller_n / all_n >= 3 * sqrt(team_n * seller_n / all_n)))
 """
 
+# The buyers of each team's portfolio sellers, from when they first bought from one: a
+# look-up by the team at or after that time is explained (``portfolio``).
+_PORTFOLIO_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {PORTFOLIO} AS
+SELECT ts.team, o.customer_id, min(o.ordered_at) AS since
+FROM ({TEAM_SELLERS_SQL}) ts JOIN orders o ON o.seller_id = ts.seller_id
+GROUP BY ts.team, o.customer_id
+"""
+
 # This step's case-linked views (searches list namesakes; views show whom the case is
 # about), the history investigating groups are learned from, and those of other customers
 # the case did not explain (past an investigating group's scope, or any group's), with
 # whether the group investigated that day (case_mismatch compares like with like).
-_RECORD_SQL = (
-    """
+_RECORD_SQL = """
 INSERT OR REPLACE INTO casework_days
 SELECT t.employee_id, $day, any_value(t.peer_group), count(*),
        count(*) FILTER (WHERE c.customer_id <> t.customer_id),
        count(*) FILTER (WHERE c.customer_id <> t.customer_id
                         AND NOT starts_with(coalesce(t.touch_explanation, ''), 'case_linked')),
-       any_value(t.peer_group) IN ("""
-    + INVESTIGATING_SQL
-    + """)
+       list_contains($investigating::VARCHAR[], any_value(t.peer_group))
 FROM step_touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
 WHERE t.in_step AND t.action <> 'search'
 GROUP BY t.employee_id
 """
-)
 
 # A fresh view of a customer the employee's own search, explained by a case reason,
 # returned shortly before: an investigating group following its search results.
@@ -125,26 +133,43 @@ WHERE e.event_id = x.event_id
 """
 
 
-def casework_params(con, cfg: DetectionConfig, step: dict) -> dict:
+def casework_params(con, cfg: DetectionConfig, step: dict, similar: str = "step_similar") -> dict:
     """The learned casework in force for a step: ``investigating`` peer groups, and the
     ``investigating_staff`` of groups too small to learn from whose work resembles one of
-    them (:mod:`~insiderwatch.detect.similar`, which this writes for the step)."""
+    them (:mod:`~insiderwatch.detect.similar`, which this writes to the temp table
+    ``similar`` for the step), with the casework settings (:func:`casework_settings`)."""
     x = cfg.explanation
     params = {**step, "inv_staff": x.investigation_min_staff, "inv_share": x.investigation_share}
     groups = [g for (g,) in execute(con, INVESTIGATING_SQL, params).fetchall() if g is not None]
-    learn_similar(con, cfg, step)
+    learn_similar(con, cfg, step, into=similar)
     staff = con.execute(
-        "SELECT DISTINCT employee_id FROM step_similar WHERE list_contains(?, grp) ORDER BY ALL",
+        f"SELECT DISTINCT employee_id FROM {similar} WHERE list_contains(?, grp) ORDER BY ALL",
         [groups],
     ).fetchall()
     return {
         "investigating": groups,
         "investigating_staff": [e for (e,) in staff],
+        **casework_settings(cfg),
+    }
+
+
+def casework_settings(cfg: DetectionConfig) -> dict:
+    """The casework parameters a step's queries read from the configuration."""
+    x = cfg.explanation
+    return {
+        "hist": x.portfolio_history_days,
+        "minc": x.portfolio_min_cases,
+        "portfolio_roles": list(x.portfolio_roles),
         "lift": x.portfolio_lift,
         "drill": x.drilldown_hours,
         "inv_staff": x.investigation_min_staff,
         **scope_params(cfg),
     }
+
+
+def learn_portfolios(con, params: dict) -> None:
+    """Write each team's portfolio customers on ``$day`` (the step's start ``$s``)."""
+    execute(con, _PORTFOLIO_SQL, params)
 
 
 def explain_drilldown(con, params: dict) -> None:
@@ -153,11 +178,7 @@ def explain_drilldown(con, params: dict) -> None:
         execute(con, _DRILLDOWN_SQL, params)
 
 
-def record_casework(con, cfg: DetectionConfig, params: dict) -> None:
-    """Add this step's case-linked views to the history later steps learn from."""
-    x = cfg.explanation
-    execute(
-        con,
-        _RECORD_SQL,
-        {**params, "inv_staff": x.investigation_min_staff, "inv_share": x.investigation_share},
-    )
+def record_casework(con, params: dict) -> None:
+    """Add this step's case-linked views to the history later steps learn from, with
+    whether the group investigated that day (``$investigating``)."""
+    execute(con, _RECORD_SQL, params)
