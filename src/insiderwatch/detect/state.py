@@ -122,7 +122,8 @@ DETECT_DDL = (
 )""",
     # Each employee's case-less targeted look-ups per day and customer (the allowance's
     # included), with the day's first such event: how often staff come back to one person
-    # with no case (:mod:`~insiderwatch.detect.revisits`).
+    # with no case (:mod:`~insiderwatch.detect.revisits`), the relationship book's included:
+    # what relationship books are learned from (:mod:`~insiderwatch.detect.groupbook`).
     """CREATE TABLE IF NOT EXISTS revisit_days (
   employee_id VARCHAR NOT NULL,
   day DATE NOT NULL,
@@ -219,7 +220,7 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
               "alerts")  # fmt: skip
 # Bumped when a table above changes shape or what it holds: the state is then rebuilt by
 # a full replay.
-STATE_VERSION = "16"
+STATE_VERSION = "17"
 
 
 def ensure_tables(con) -> None:
