@@ -139,9 +139,10 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     qualifies by the routine's ``min_employees``, ``min_days`` and ``learning_days``."""
 
     enabled: bool = True
-    # Of the staff's totals of look-ups (customers shown) over the window: an employee
-    # whose own total, explained or not, passes the group's 90th percentile is unusual,
-    # and every further look-up of theirs is left to the detectors.
+    # Of the staff's totals of look-ups (customers shown) over the window, and of their
+    # look-ups per access of work: an employee whose own total, explained or not, passes
+    # both the group's 90th percentile and that pace for their work is unusual, and every
+    # further look-up of theirs is left to the detectors.
     quantile: float = 0.9
     # Explain only the kinds of look-up (app, action, field set) at least min_employees
     # of the group's staff make (with a case or without); other kinds still spend it.
@@ -149,16 +150,40 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     # Staff of the group who made a kind of look-up in the window before it is the
     # group's: two, so one insider's own habit never becomes the group's.
     kind_min_staff: int = 2
+    # Let an employee's allowance grow with their own work (accesses to data that are not
+    # case-less look-ups) at the group's pace of look-ups per such access: the busiest
+    # counter agent is not past the usual for being busy.
+    per_work: bool = True
+
+
+class RelationshipBook(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Where most of a peer group's staff come back, case-less, to customers of their own
+    that no colleague comes back to (a relationship desk), each one's customers returned to
+    on ``min_days`` days explain later look-ups of them (``book:relationship``, see
+    detect/groupbook.py)."""
+
+    enabled: bool = True
+    min_days: int = 2  # separate earlier days with a case-less look-up of the customer
+    # A member keeps a book when at least min_lookups of their case-less look-ups (one per
+    # customer and day) in the window are of customers of their own, at least this share.
+    min_lookups: int = 5
+    keeper_share: float = 0.5
+    # Keepers a group needs, at least min_staff and this share of its staff with
+    # case-less look-ups: one insider, or a pair, never makes a group one.
+    min_staff: int = 3
+    group_share: float = 0.5
 
 
 class Book(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """Customers an employee served under a case in the baseline window are their book:
     later targeted look-ups of them need no case (``book``, see detect/book.py), and a
     leaver may export them to where the peer group routinely sends its work
-    (``handover``, see detect/handover.py)."""
+    (``handover``, see detect/handover.py). ``relationship``: the books of staff who serve
+    their customers without cases."""
 
     enabled: bool = True
     handover_days: int = 28  # before a known departure date
+    relationship: RelationshipBook = RelationshipBook()
 
 
 class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
