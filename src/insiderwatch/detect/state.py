@@ -63,17 +63,17 @@ DETECT_DDL = (
   hours INTEGER[],
   PRIMARY KEY (employee_id, day, app, action, destination)
 )""",
-    # Each employee's views under a case id of their own per day, how many were of a
-    # customer other than the case's (what investigating groups are learned from) and how
-    # many of those the case did not explain, and whether the group investigated that day
-    # (case_mismatch's peer line).
+    # Per employee and day of data access: views under a case id of their own, how many were
+    # of a customer other than the case's (what investigating groups are learned from), the
+    # customers viewed under any case about someone else that nothing but the allowance
+    # explained, and whether the group investigated that day (case_mismatch's peer line).
     """CREATE TABLE IF NOT EXISTS casework_days (
   employee_id VARCHAR NOT NULL,
   day DATE NOT NULL,
   peer_group VARCHAR,
   linked BIGINT NOT NULL,
   linked_other BIGINT NOT NULL,
-  unscoped BIGINT NOT NULL,
+  mismatched BIGINT NOT NULL,
   investigating BOOLEAN NOT NULL,
   PRIMARY KEY (employee_id, day)
 )""",
@@ -216,7 +216,7 @@ DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days",
 ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee_footprint",
               "alerts")  # fmt: skip
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "14"
+STATE_VERSION = "15"
 
 
 def ensure_tables(con) -> None:
