@@ -23,7 +23,10 @@ quoting figures. Size defaults to 600 employees x 30 days per company, which the
 
     .venv/bin/python benchmarks/bench_detect.py [--employees N] [--days D]
         [--profiles a,b,...] [--seeds 1,2] [--holdout N] [--holdout-employees N]
-        [--jobs J] [--json FILE]
+        [--jobs J] [--json FILE] [--disable ID,ID]
+
+`--disable` switches detectors off (an ablation: run once with and once without the same
+detector, same companies, to see what it adds); the header names those switched off.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from detect_scoring import (  # noqa: E402
 )
 from insiderwatch.alerts import evidence_after_detection, read_alert_history  # noqa: E402
 from insiderwatch.detect import DetectionConfig, run_detection  # noqa: E402
+from insiderwatch.detect.engine import active_detectors  # noqa: E402
 from insiderwatch.ingest import ingest_dataset  # noqa: E402
 from insiderwatch.privacy import HashKey  # noqa: E402
 from insiderwatch.store import Store  # noqa: E402
@@ -110,7 +114,7 @@ def run_company(profile: str, seed: int, args: argparse.Namespace) -> dict:
             ingest_dataset(store, root / "dataset", KEY)
             ingest_s = time.perf_counter() - began
             began = time.perf_counter()
-            run = run_detection(store, DetectionConfig(), KEY)
+            run = run_detection(store, DetectionConfig(disabled=args.disabled), KEY)
             detect_s = time.perf_counter() - began
             lines = read_alert_history(store)  # what analyze writes to alerts.jsonl
             con = store.con
@@ -254,6 +258,18 @@ def print_speed(results: list[dict]) -> None:
           f"peak RSS {max(r['peak_rss'] for r in results) / 2**30:.2f} GiB")  # fmt: skip
 
 
+def disabled_ids(text: str) -> list[str]:
+    """The ``--disable`` ids, each one a detector or rule the engine knows (a typo would
+    otherwise switch nothing off and the ablation would measure nothing)."""
+    ids = [i.strip() for i in text.split(",") if i.strip()]
+    known = {d.id for d in active_detectors(DetectionConfig())}
+    unknown = sorted(set(ids) - known)
+    if unknown:
+        raise SystemExit(f"--disable: unknown detector(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(known))}")  # fmt: skip
+    return ids
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -284,7 +300,13 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="companies run in parallel")
     parser.add_argument("--memory", default="1GB", help="DuckDB memory limit per company")
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument(
+        "--disable",
+        default="",
+        help="detector ids switched off, comma-separated (an ablation: what one detector adds)",
+    )
     args = parser.parse_args()  # fmt: skip
+    args.disabled = disabled_ids(args.disable)
     args.threads = max(1, (os.cpu_count() or 1) // args.jobs)
     profiles = [p for p in args.profiles.split(",") if p]
     seeds = [int(s) for s in args.seeds.split(",") if s]
@@ -302,6 +324,7 @@ def main() -> None:
         print(f"hold-out companies: {', '.join(f'{p}/{s}' for p, s in extra)}, "
               f"{args.holdout_employees or args.employees} employees x {args.days} days each")  # fmt: skip
     print(f"fixed rules: {FixedRules(args.rule_customers, args.rule_records).describe()}")
+    print(f"detectors disabled: {', '.join(args.disabled) or 'none'}")
     began = time.perf_counter()
     work = [(p, s) for s in seeds for p in profiles] + extra
     results = []

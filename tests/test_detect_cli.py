@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from insiderwatch.contract import Alert
+from insiderwatch.detect.calibrate import Calibration
 from insiderwatch_sim import SimulationConfig, simulate, write_dataset, write_truth
 from sample_data import KEY_HEX
 
@@ -102,9 +103,17 @@ def test_calibrate_shows_the_routine_and_writes_a_policy_file(analyzed, cli):
     assert "Alerts a deployment would have opened per day" in result.stdout
     flows = yaml.safe_load(policy.read_text())["flows"]
     assert flows and all(f["max_records"] >= 1 and f["group"] for f in flows)
-    shown = json.loads(cli("calibrate", "--db", db, "--json").stdout)
+    for title in ("Case scope learned as of", "Kinds of look-up the allowances cover",
+                  "Customer books as of", "Working hours per peer group",
+                  "Returns to a customer with no case", "Where leavers may hand"):  # fmt: skip
+        assert title in result.stdout
+    raw = cli("calibrate", "--db", db, "--json").stdout
+    shown = json.loads(raw)
     assert len(shown["flows"]) == len(flows)
     assert sum(d["alerts"] for d in shown["alerts_per_day"]) > 0
+    # The JSON is the record types, learned sections included.
+    typed = msgspec.json.decode(raw, type=Calibration)
+    assert typed.learned.books and typed.learned.case_scope
 
 
 def test_detectors_list_shows_every_detector_and_rule(cli):

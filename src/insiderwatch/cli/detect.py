@@ -26,6 +26,7 @@ from insiderwatch.cli.app import (
     print_json,
     shown,
 )
+from insiderwatch.cli.learned_view import print_learned
 from insiderwatch.contract.runs import DetectionReport
 from insiderwatch.detect import active_detectors
 from insiderwatch.detect.calibrate import policy_yaml
@@ -268,6 +269,7 @@ def _print_routine(found) -> None:
                             escape(f"works like {b.similar_to} (cosine >= {b.min_similarity:.2f})"),
                             f"{b.allowance:,}")  # fmt: skip
         out.print(allowed)
+    print_learned(out, found.learned, found.day)
     days = Table(title="Alerts a deployment would have opened per day")
     for col in ("day", "alerts", "critical", "high", "medium", "low"):
         days.add_column(col, justify="left" if col == "day" else "right")

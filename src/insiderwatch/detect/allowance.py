@@ -116,7 +116,8 @@ FROM levels WHERE grp IS NOT NULL GROUP BY level, grp
 """
 
 # The kinds of look-up (app, action, field set) at least kind_min_staff of each peer
-# group's and role's staff made over the baseline window: all an allowance covers.
+# group's and role's staff made over the baseline window: all an allowance covers (with
+# how many staff made each, what calibrate shows).
 _LEARN_KINDS_SQL = """
 CREATE OR REPLACE TEMP TABLE step_allowance_kinds AS
 WITH hist AS (
@@ -130,8 +131,9 @@ levels AS (
   UNION ALL
   SELECT 'role', role, employee_id, kind FROM hist
 )
-SELECT level, grp, kind FROM levels WHERE grp IS NOT NULL
-GROUP BY ALL HAVING count(DISTINCT employee_id) >= $kind_min_staff
+SELECT level, grp, kind, count(DISTINCT employee_id) AS staff FROM levels
+WHERE grp IS NOT NULL
+GROUP BY level, grp, kind HAVING count(DISTINCT employee_id) >= $kind_min_staff
 """
 
 # Spend the allowance in time order: every look-up the employee made in the window
@@ -214,13 +216,19 @@ def learn_allowances(con, cfg: DetectionConfig, params: dict) -> None:
     )  # fmt: skip
 
 
+def learn_allowance_kinds(con, cfg: DetectionConfig, params: dict) -> None:
+    """Write the kinds of look-up each peer group's and role's allowance covers on
+    ``$day`` to ``step_allowance_kinds`` (level, grp, kind, staff)."""
+    execute(con, _LEARN_KINDS_SQL, {**params, "kind_min_staff": cfg.allowance.kind_min_staff})
+
+
 def explain_by_allowance(con, cfg: DetectionConfig, params: dict) -> None:
     """Explain this step's case-less look-ups that stay within the group's allowance."""
     execute(con, _CANDIDATES_SQL, params)
     if not cfg.allowance.enabled:
         return
     learn_allowances(con, cfg, params)
-    execute(con, _LEARN_KINDS_SQL, {**params, "kind_min_staff": cfg.allowance.kind_min_staff})
+    learn_allowance_kinds(con, cfg, params)
     execute(
         con,
         _EXPLAIN_SQL,

@@ -38,6 +38,16 @@ from insiderwatch.detect.routine import OUTBOUND
 # The touch reasons that make a customer the employee's own: a case about that customer.
 CASE_REASONS = ("own_case", "callback", "team_case")
 
+# The book in force on $day: customers case reasons explained to each employee on earlier
+# days of the baseline window, days with a critical finding left out (the book explains
+# from it, a leaver's handover lists from it, calibrate counts it).
+BOOK_HISTORY_SQL = """
+SELECT b.* FROM book_days b
+WHERE b.day >= $b0 AND b.day < $day
+  AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = b.employee_id
+                  AND f.day = b.day AND f.critical)
+"""
+
 _EXPLAIN_SQL = f"""
 UPDATE step_events e SET explanation = 'book', explained = TRUE
 FROM (
@@ -45,10 +55,7 @@ FROM (
   FROM step_touch t
   JOIN step_events s USING (event_id)
   LEFT JOIN (
-    SELECT DISTINCT b.employee_id, b.customer_id FROM book_days b
-    WHERE b.day >= $b0 AND b.day < $day
-      AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = b.employee_id
-                      AND f.day = b.day AND f.critical)
+    SELECT DISTINCT b.employee_id, b.customer_id FROM ({BOOK_HISTORY_SQL}) b
   ) b ON b.employee_id = t.employee_id AND b.customer_id = t.customer_id
   LEFT JOIN customers c ON c.customer_id = t.customer_id
   LEFT JOIN canaries k ON k.customer_id = t.customer_id

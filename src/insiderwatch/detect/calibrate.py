@@ -17,6 +17,7 @@ from insiderwatch.detect.allowance import learn_allowances
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params
 from insiderwatch.detect.config import DetectionConfig, ReviewedFlow
+from insiderwatch.detect.learned import Learned, learned, step_of
 from insiderwatch.detect.similar import learn_similar
 from insiderwatch.store.duckdb_store import Store
 
@@ -32,6 +33,8 @@ POLICY_HEADER = """\
 #   policy_file = "routine-policy.yaml"
 #
 # With it configured nothing is learned any more: only these flows are routine.
+# The comments after the flows list what else was learned (look-up allowances and the
+# kinds they cover, investigating groups' case scope): facts to review, not settings.
 """
 
 
@@ -111,6 +114,9 @@ class Calibration(msgspec.Struct, kw_only=True, frozen=True):
     portfolios: list[TeamPortfolio] = []
     allowances: list[GroupAllowance] = []
     borrowed: list[BorrowedAllowance] = []
+    # The rest of what the step learned (case scope, allowance kinds, books, off hours,
+    # revisit rates, handover places; see detect/learned.py).
+    learned: Learned = Learned()
 
 
 def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration:
@@ -139,10 +145,14 @@ def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration
     ).fetchall()
     days = [DayAlerts(day=r[0], alerts=r[1], critical=r[2], high=r[3], medium=r[4], low=r[5])
             for r in per_day]  # fmt: skip
-    investigating, portfolios = _casework(store, cfg, day) if cfg and day else ([], [])
-    similar = _resemblances(store, investigating) if cfg and day else []
-    resemblances = _resemblances(store) if cfg and day else []
-    allowances, borrowed = _allowances(store, cfg, day) if cfg and day else ([], [])
+    if not (cfg and day):
+        return Calibration(day=day, flows=flows, alerts_per_day=days)
+    params = casework_params(store.con, cfg, step_of(cfg, day)) if store.has_table(
+        "casework_days") else None  # fmt: skip
+    investigating, portfolios = _casework(store, cfg, day, params)
+    similar = _resemblances(store, investigating)
+    resemblances = _resemblances(store)
+    allowances, borrowed = _allowances(store, cfg, day)
     return Calibration(
         day=day,
         flows=flows,
@@ -153,6 +163,7 @@ def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration
         portfolios=portfolios,
         allowances=allowances,
         borrowed=borrowed,
+        learned=learned(store, cfg, step_of(cfg, day), params),
     )
 
 
@@ -162,7 +173,7 @@ def _allowances(
     """The look-up allowances the engine learned for ``day``'s step, from its own queries."""
     if not cfg.allowance.enabled or not store.has_table("allowance_days"):
         return [], []
-    step = {"day": day, "b0": day - dt.timedelta(days=cfg.baseline_days)}
+    step = step_of(cfg, day)
     learn_similar(store.con, cfg, step)
     learn_allowances(store.con, cfg, step)
     rows = store.con.execute(
@@ -203,15 +214,15 @@ def _resemblances(store: Store, groups: list[str] | None = None) -> list[Resembl
 
 
 def _casework(
-    store: Store, cfg: DetectionConfig, day: dt.date
+    store: Store, cfg: DetectionConfig, day: dt.date, params: dict | None
 ) -> tuple[list[str], list[TeamPortfolio]]:
-    """The casework the engine learned for ``day``'s step, from the same queries (so
-    what is shown is what explained access that day)."""
-    if not store.has_table("casework_days"):
+    """The casework the engine learned for ``day``'s step (``params``: its
+    ``casework_params``), from the same queries (so what is shown is what explained access
+    that day)."""
+    if params is None:
         return [], []
     x = cfg.explanation
-    step = {"day": day, "b0": day - dt.timedelta(days=cfg.baseline_days)}
-    investigating = sorted(casework_params(store.con, cfg, step)["investigating"])
+    investigating = sorted(params["investigating"])
     rows = execute(
         store.con,
         TEAM_SELLERS_SQL,
@@ -236,4 +247,34 @@ def policy_yaml(cal: Calibration) -> str:
     body = yaml.safe_dump(
         {"flows": flows}, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
     )
-    return POLICY_HEADER.format(day=cal.day or "no day yet") + "\n" + body
+    head = POLICY_HEADER.format(day=cal.day or "no day yet")
+    return head + "\n" + body + "".join(f"{line}\n" for line in _facts(cal))
+
+
+def _facts(cal: Calibration) -> list[str]:
+    """What else was learned, as comments to review with the flows: facts, not settings
+    (the engine learns them again each step; editing them here changes nothing)."""
+    lines: list[str] = []
+    kinds: dict[tuple[str, str], list[str]] = {}
+    for k in cal.learned.allowance_kinds:
+        kinds.setdefault((k.level, k.group), []).append(f"{k.kind} ({k.staff} staff)")
+    if cal.allowances or cal.borrowed:
+        lines += ["", "# Case-less look-ups allowed per employee over the baseline window "
+                  "(learned, detect/allowance.py):"]  # fmt: skip
+        for a in cal.allowances:
+            lines.append(f"#   {a.level} {a.group}: {a.allowance} ({a.doers} of {a.staff} "
+                         "staff look customers up without a case)")  # fmt: skip
+            lines += [f"#     covers {kind}" for kind in kinds.get((a.level, a.group), [])]
+        for b in cal.borrowed:
+            lines.append(f"#   similar {b.group}: {b.allowance}, as {b.similar_to} "
+                         f"({b.staff} staff, cosine >= {b.min_similarity:.2f})")  # fmt: skip
+    if cal.learned.case_scope:
+        lines += ["", "# How far an investigating group's own case reaches (learned, "
+                  "detect/casescope.py):"]  # fmt: skip
+        for c in cal.learned.case_scope:
+            sets = "; ".join(c.field_sets) or "none"
+            pool = "the investigating groups' " if c.pooled else ""
+            lines.append(f"#   {c.group}: at most {c.breadth} unsearched customers per case "
+                         f"and day; field sets of other customers: {sets} (from "
+                         f"{pool}{c.case_days} case-days of {c.staff} staff)")  # fmt: skip
+    return lines

@@ -75,7 +75,8 @@ FROM marked
 """
 
 # The scope each investigating group has on $day: its own where its case history is long
-# enough, else the one the investigating groups' case history shows together.
+# enough, else the one the investigating groups' case history shows together (``pooled``);
+# with the case-days and staff it was learned from (what calibrate shows).
 _LEARN_SQL = """
 CREATE OR REPLACE TEMP TABLE step_case_scope AS
 WITH hist AS (
@@ -102,20 +103,18 @@ case_days AS (  -- unsearched customers per case and day (once per field set sho
   FROM levels SEMI JOIN sets USING (grp, fields) GROUP BY ALL
 ),
 breadth AS (
-  SELECT grp, quantile_disc(unsearched, $scope_q) AS breadth
+  SELECT grp, count(*) AS case_days, count(DISTINCT employee_id) AS staff,
+         quantile_disc(unsearched, $scope_q) AS breadth
   FROM case_days GROUP BY grp HAVING count(*) >= $scope_days
 ),
 scopes AS (
-  SELECT grp, b.breadth, list(s.fields ORDER BY s.fields) AS field_sets
-  FROM breadth b JOIN sets s USING (grp) GROUP BY grp, b.breadth
+  SELECT grp, b.breadth, b.case_days, b.staff, list(s.fields ORDER BY s.fields) AS field_sets
+  FROM breadth b JOIN sets s USING (grp) GROUP BY grp, b.breadth, b.case_days, b.staff
 )
-SELECT g.peer_group, coalesce(own.breadth, pooled.breadth) AS breadth,
-       CASE WHEN own.grp IS NOT NULL THEN own.field_sets ELSE pooled.field_sets END
-         AS field_sets
+SELECT g.peer_group, x.breadth, x.case_days, x.staff, x.field_sets, x.grp = '' AS pooled
 FROM (SELECT unnest($investigating::VARCHAR[]) AS peer_group) g
-LEFT JOIN scopes own ON own.grp = g.peer_group
-LEFT JOIN scopes pooled ON pooled.grp = ''
-WHERE own.grp IS NOT NULL OR pooled.grp IS NOT NULL
+JOIN scopes x
+  ON x.grp = g.peer_group OR (x.grp = '' AND g.peer_group NOT IN (SELECT grp FROM scopes))
 """
 
 # A view past the learned scope is not explained by the case (the touch's other reasons
@@ -151,8 +150,15 @@ def limit_case_scope(con, params: dict) -> None:
     (``step_touch`` must hold the touch explanations; writes ``step_scope``)."""
     execute(con, _SCOPE_SQL, params)
     if params["investigating"]:
-        execute(con, _LEARN_SQL, params)
+        learn_case_scope(con, params)
         execute(con, _LIMIT_SQL, params)
+
+
+def learn_case_scope(con, params: dict) -> None:
+    """Write ``step_case_scope`` (peer_group, breadth, case_days, staff, field_sets,
+    pooled): the scope of each investigating group on ``$day``, its own or, with too
+    little case history of its own, the investigating groups' together (``pooled``)."""
+    execute(con, _LEARN_SQL, params)
 
 
 def record_case_scope(con, params: dict) -> None:

@@ -26,14 +26,24 @@ judge it as before.
 from __future__ import annotations
 
 from insiderwatch.detect.base import execute, matches_any, sql_list
-from insiderwatch.detect.book import CASE_REASONS
+from insiderwatch.detect.book import BOOK_HISTORY_SQL, CASE_REASONS
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.routine import OUTBOUND
 
 
-def _sql(cfg: DetectionConfig) -> str:
+def places_sql(cfg: DetectionConfig) -> str:
+    """Where each peer group's leavers may hand their work over on ``$day`` (peer_group,
+    destination): what its own routine sends data to, but for the employee's own device or
+    printer, kinds that always leave the company, and '' (a flow with no destination)."""
     d = cfg.destinations
-    kept = matches_any(d.internal + d.outside, "o.destination")
+    kept = matches_any(d.internal + d.outside, "r.destination")
+    return f"""
+SELECT DISTINCT r.grp AS peer_group, r.destination FROM routine_flows r
+WHERE r.day = $day AND r.destination IS NOT NULL AND r.destination <> '' AND NOT ({kept})
+"""
+
+
+def _sql(cfg: DetectionConfig) -> str:
     return f"""
 UPDATE step_events e SET explanation = 'handover', explained = TRUE
 FROM (
@@ -42,18 +52,15 @@ FROM (
     WHERE o.in_step AND NOT o.explained AND o.policy IS NULL AND o.action IN {OUTBOUND}
       AND o.departs_on IS NOT NULL AND o.departs_on >= $day
       AND o.departs_on <= $day + to_days($handover_days)
-      AND o.destination IS NOT NULL AND NOT ({kept})
-      AND EXISTS (SELECT 1 FROM routine_flows r
-                  WHERE r.day = $day AND r.grp = o.peer_group AND r.destination = o.destination)
+      AND EXISTS (SELECT 1 FROM ({places_sql(cfg)}) r
+                  WHERE r.peer_group = o.peer_group AND r.destination = o.destination)
   ),
   book AS (  -- the leavers' books, each customer from when it was known to be theirs:
              -- earlier days' case work, today's, and cases assigned to them in the window
              -- (one handed over to them that they never opened included)
-    SELECT b.employee_id, b.customer_id, min(b.day)::TIMESTAMPTZ AS since FROM book_days b
+    SELECT b.employee_id, b.customer_id, min(b.day)::TIMESTAMPTZ AS since
+    FROM ({BOOK_HISTORY_SQL}) b
     SEMI JOIN outbound o USING (employee_id)
-    WHERE b.day >= $b0 AND b.day < $day
-      AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = b.employee_id
-                      AND f.day = b.day AND f.critical)
     GROUP BY ALL
     UNION ALL
     SELECT t.employee_id, t.customer_id, t.time FROM step_touch t

@@ -37,3 +37,18 @@ GROUP BY t.employee_id, t.customer_id
 def record_revisits(con, params: dict) -> None:
     """Add this step's case-less look-ups per employee and customer to the history."""
     execute(con, _RECORD_SQL, params)
+
+
+def window_looks_sql(window_days: int) -> str:
+    """Everyone's case-less look-ups (employee_id, peer_group, looks) over the
+    ``window_days`` before ``$day``: the amount of work the peers' returns are judged by."""
+    return f"""SELECT employee_id, arg_max(peer_group, day) AS peer_group, count(*) AS looks
+  FROM revisit_days WHERE day >= $day - INTERVAL {int(window_days)} DAY AND day < $day GROUP BY ALL"""
+
+
+def window_returns_sql(window_days: int, min_days: int) -> str:
+    """Per employee and customer looked up with no case on at least ``min_days`` separate
+    days of that window, the number of days (employee_id, days)."""
+    return f"""SELECT employee_id, count(*) AS days
+  FROM revisit_days WHERE day >= $day - INTERVAL {int(window_days)} DAY AND day < $day
+  GROUP BY employee_id, customer_id HAVING count(*) >= {int(min_days)}"""

@@ -67,6 +67,7 @@ class RuleDetector(Detector):
     kind: str
     level: str
     source: Path
+    off_hours: float | None = None  # the share of a native rule's where.off_hours
 
     def findings_sql(self, matches: str, count_distinct: str | None, count: int) -> str:
         points = LEVEL_POINTS[self.level]
@@ -159,22 +160,32 @@ def _native_where(path: Path, rule: NativeRule) -> str:
     return " AND ".join(tests) or "TRUE"
 
 
-def _off_hours_sql(share: float) -> str:
-    """The event's UTC hour is one in which fewer than ``share`` of the peer group's
-    working days in the baseline window (before today) had any access. Hours are
-    counted per hour of the day, not as a span, so a night shift's hours across
+def group_hours_sql(share: float) -> str:
+    """Each peer group's hours of the day on ``$day`` (peer_group, hour, days,
+    group_days, staff, off): of its working days in the baseline window (before today),
+    how many had an access in that UTC hour, and whether that is fewer than ``share`` of
+    them (off hours). Only groups with ``OFF_HOURS_MIN_DAYS`` working days are judged.
+    Hours are counted per hour of the day, not as a span, so a night shift's hours across
     midnight are its routine too."""
-    return f"""peer_group IN (
-  SELECT peer_group FROM routine_days WHERE day >= $b0 AND day < $day GROUP BY ALL
-  HAVING count(DISTINCT (employee_id, day)) >= {OFF_HOURS_MIN_DAYS})
-AND (peer_group, hour(time)) NOT IN (
-  SELECT (g.peer_group, g.hour) FROM (
-    SELECT peer_group, hour, count(DISTINCT (employee_id, day)) AS days FROM (
-      SELECT peer_group, employee_id, day, unnest(hours) AS hour FROM routine_days
-      WHERE day >= $b0 AND day < $day) GROUP BY ALL) g
-  JOIN (SELECT peer_group, count(DISTINCT (employee_id, day)) AS days FROM routine_days
-        WHERE day >= $b0 AND day < $day GROUP BY ALL) t USING (peer_group)
-  WHERE g.days >= {share} * t.days)"""
+    return f"""
+SELECT t.peer_group, h.hour, coalesce(g.days, 0) AS days, t.days AS group_days, t.staff,
+       coalesce(g.days, 0) < {float(share)} * t.days AS off
+FROM (SELECT peer_group, count(DISTINCT (employee_id, day)) AS days,
+             count(DISTINCT employee_id) AS staff
+      FROM routine_days WHERE day >= $b0 AND day < $day AND peer_group IS NOT NULL
+      GROUP BY ALL HAVING count(DISTINCT (employee_id, day)) >= {OFF_HOURS_MIN_DAYS}) t
+CROSS JOIN range(24) h(hour)
+LEFT JOIN (
+  SELECT peer_group, hour, count(DISTINCT (employee_id, day)) AS days FROM (
+    SELECT peer_group, employee_id, day, unnest(hours) AS hour FROM routine_days
+    WHERE day >= $b0 AND day < $day) GROUP BY ALL
+) g ON g.peer_group = t.peer_group AND g.hour = h.hour"""
+
+
+def _off_hours_sql(share: float) -> str:
+    """The event's UTC hour is one of its peer group's off hours (:func:`group_hours_sql`)."""
+    return f"""(peer_group, hour(time)) IN (
+  SELECT (peer_group, hour) FROM ({group_hours_sql(share)}) WHERE off)"""
 
 
 def load_rule(path: Path) -> type[RuleDetector]:
@@ -191,6 +202,7 @@ def load_rule(path: Path) -> type[RuleDetector]:
         meta, where = _sigma_where(path, text)
         threshold = NativeRule.Threshold()
         kind = "sigma"
+        off_hours = None
     else:
         try:
             rule = msgspec.convert(doc, NativeRule)
@@ -201,6 +213,7 @@ def load_rule(path: Path) -> type[RuleDetector]:
         where = _native_where(path, rule)
         threshold = rule.threshold
         kind = "native"
+        off_hours = rule.where.get("off_hours")
     if meta["level"] not in LEVEL_POINTS:
         raise ConfigError(f"{path}: level must be one of {', '.join(LEVEL_POINTS)}")
 
@@ -217,6 +230,7 @@ def load_rule(path: Path) -> type[RuleDetector]:
             "kind": kind,
             "level": meta["level"],
             "source": path,
+            "off_hours": off_hours,
             "title": meta["title"],
             "description": meta["description"] or meta["title"],
             "why": f"A {kind} rule written by the detection team ({path.name}).",

@@ -33,7 +33,7 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
 from insiderwatch.detect.baseline import fmt_num
-from insiderwatch.detect.revisits import CASELESS_LOOKUP
+from insiderwatch.detect.revisits import CASELESS_LOOKUP, window_looks_sql, window_returns_sql
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -126,13 +126,10 @@ counted AS (  -- at each candidate look-up: customers at n days or more, and loo
   GROUP BY ALL
 ),
 staff AS (  -- everyone's case-less look-ups in the window before today
-  SELECT employee_id, arg_max(peer_group, day) AS peer_group, count(*) AS looks
-  FROM revisit_days WHERE day >= $day - INTERVAL {w} DAY AND day < $day GROUP BY ALL
+  {window_looks_sql(w)}
 ),
 pairs AS (  -- and how many separate days they came back to each customer
-  SELECT employee_id, count(*) AS days
-  FROM revisit_days WHERE day >= $day - INTERVAL {w} DAY AND day < $day
-  GROUP BY employee_id, customer_id HAVING count(*) >= {c.min_days}
+  {window_returns_sql(w, c.min_days)}
 ),
 prior AS (  -- the company's scale: a typical colleague's case-less look-ups, all of them
   SELECT {c.prior_staff} * median(looks) AS k, sum(looks) AS looks FROM staff
