@@ -22,6 +22,7 @@ import pytest
 
 from detect_scenarios import Company, at, detect, explanations
 from insiderwatch.detect import DetectionConfig
+from insiderwatch.detect.calibrate import calibration
 from insiderwatch.detect.config import Allowance
 
 DAYS = 14
@@ -169,6 +170,9 @@ def test_a_group_too_small_to_learn_a_scope_takes_the_investigating_groups_one(w
     acts = [r for r in c.access if r["employee_id"] == LEAD_SKIMMER and r["event_id"] in c.act]
     assert len(acts) == 4
     assert all(not (why[r["event_id"]] or "").startswith("case_") for r in acts)
+    # Calibration says whose scope each group has.
+    scopes = {s.group: s.pooled for s in calibration(store, DetectionConfig()).learned.case_scope}
+    assert scopes == {"investigator:fraud": False, "lead:fraud": True}
 
 
 def test_a_ring_found_by_search_stays_explained_however_many_accounts(world):
