@@ -68,15 +68,17 @@ _VERB = re.compile(
     r"INSERT OR IGNORE INTO|INSERT INTO|UPDATE|DELETE FROM|SELECT)\s+(\w+)?",
     re.S | re.I,
 )
+# What a step learns from earlier days (detect/daily.py: once a day).
+LEARN = ("learn_day", "_learn", "_kept", "_has_kept", "casework_params", "learn_similar",
+         "learn_portfolios", "learn_case_scope", "learn_routine", "learn_allowances",
+         "learn_allowance_kinds", "learn_books")  # fmt: skip
 # The engine's callers, named as the phases they are.
 PHASES = {
     "build_step": "explain",
-    "casework_params": "explain",
     "explain_drilldown": "explain",
-    "learn_routine": "explain",
     "explain_by_routine": "explain",
-    "learn_allowances": "explain",
     "explain_by_allowance": "explain",
+    **dict.fromkeys(LEARN, "learn"),
     "record_flows": "record",
     "record_casework": "record",
     "record_lookups": "record",

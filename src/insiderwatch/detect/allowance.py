@@ -47,6 +47,11 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.similar import SIMILAR
+
+# The tables a step reads, learned once a day (:mod:`~insiderwatch.detect.daily`).
+ALLOWANCE = "daily_allowance"
+ALLOWANCE_KINDS = "daily_allowance_kinds"
 
 # A look-up's kind: the app, the action and the (sorted) field set it showed.
 KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(list_sort(fields), ','), '')"
@@ -80,7 +85,7 @@ FROM candidates ANTI JOIN singled_out USING (event_id)
 # Every peer group's and role's allowance over the baseline window, learned from earlier
 # days: NULL for a group with too few doers or too short a history (its usual is none).
 _LEARN_SQL = """
-CREATE OR REPLACE TEMP TABLE step_allowance AS
+CREATE OR REPLACE TEMP TABLE {into} AS
 WITH hist AS (  -- a day with a critical finding teaches nothing about the usual
   SELECT a.* FROM allowance_days a
   WHERE a.day >= $b0 AND a.day < $day
@@ -119,7 +124,7 @@ FROM levels WHERE grp IS NOT NULL GROUP BY level, grp
 # group's and role's staff made over the baseline window: all an allowance covers (with
 # how many staff made each, what calibrate shows).
 _LEARN_KINDS_SQL = """
-CREATE OR REPLACE TEMP TABLE step_allowance_kinds AS
+CREATE OR REPLACE TEMP TABLE {into} AS
 WITH hist AS (
   SELECT a.* FROM allowance_kinds a
   WHERE a.day >= $b0 AND a.day < $day
@@ -139,7 +144,7 @@ GROUP BY level, grp, kind HAVING count(DISTINCT employee_id) >= $kind_min_staff
 # Spend the allowance in time order: every look-up the employee made in the window
 # counts (explained or not), then this day's one event at a time. The most particular
 # level large enough to learn from decides: the peer group, the role, a similar group.
-_EXPLAIN_SQL = """
+_EXPLAIN_SQL = f"""
 UPDATE step_events e SET explanation = x.explanation, explained = TRUE
 FROM (
   SELECT l.event_id, l.explanation FROM (
@@ -158,13 +163,13 @@ FROM (
                 WHEN r.staff >= $min_employees THEN l.role
                 ELSE s.grp END AS kind_grp
     FROM step_lookups l
-    LEFT JOIN step_allowance p ON p.level = 'peer' AND p.grp = l.peer_group
-    LEFT JOIN step_allowance r ON r.level = 'role' AND r.grp = l.role
+    LEFT JOIN {ALLOWANCE} p ON p.level = 'peer' AND p.grp = l.peer_group
+    LEFT JOIN {ALLOWANCE} r ON r.level = 'role' AND r.grp = l.role
     LEFT JOIN (  -- the most similar group with one (detect/similar.py)
       SELECT employee_id, peer_group, best.allowance, best.grp FROM (
         SELECT m.employee_id, m.peer_group,
-               arg_max({'allowance': a.allowance, 'grp': m.grp}, (m.cosine, m.grp)) AS best
-        FROM step_similar m JOIN step_allowance a ON a.level = 'peer' AND a.grp = m.grp
+               arg_max({{'allowance': a.allowance, 'grp': m.grp}}, (m.cosine, m.grp)) AS best
+        FROM {SIMILAR} m JOIN {ALLOWANCE} a ON a.level = 'peer' AND a.grp = m.grp
         WHERE a.allowance IS NOT NULL GROUP BY ALL
       )
     ) s ON s.employee_id = l.employee_id AND s.peer_group = l.peer_group
@@ -174,7 +179,7 @@ FROM (
     WHERE day >= $b0 AND day < $day GROUP BY ALL
   ) u USING (employee_id)
   WHERE coalesce(u.used, 0) + l.running <= l.allowance
-    AND (NOT $by_kind OR EXISTS (SELECT 1 FROM step_allowance_kinds k
+    AND (NOT $by_kind OR EXISTS (SELECT 1 FROM {ALLOWANCE_KINDS} k
                                  WHERE k.level = l.kind_level AND k.grp = l.kind_grp
                                    AND k.kind = l.kind))
 ) x
@@ -204,31 +209,38 @@ GROUP BY employee_id, kind
 """
 
 
-def learn_allowances(con, cfg: DetectionConfig, params: dict) -> None:
-    """Write the allowances in force on ``$day`` per peer group and role to
-    ``step_allowance`` (a similar group's are read through ``step_similar``)."""
+def learn_allowances(con, cfg: DetectionConfig, params: dict, into: str = "step_allowance") -> None:
+    """Write the allowances in force on ``$day`` per peer group and role to the temp table
+    ``into`` (the engine's is :data:`ALLOWANCE`, learned once a day; a similar group's are
+    read through the similar staff)."""
     a, r = cfg.allowance, cfg.routine
     execute(
         con,
-        _LEARN_SQL,
+        _LEARN_SQL.format(into=into),
         {**params, "quantile": a.quantile, "min_days": r.min_days, "learn": r.learning_days,
          "min_employees": r.min_employees},
     )  # fmt: skip
 
 
-def learn_allowance_kinds(con, cfg: DetectionConfig, params: dict) -> None:
+def learn_allowance_kinds(
+    con, cfg: DetectionConfig, params: dict, into: str = "step_allowance_kinds"
+) -> None:
     """Write the kinds of look-up each peer group's and role's allowance covers on
-    ``$day`` to ``step_allowance_kinds`` (level, grp, kind, staff)."""
-    execute(con, _LEARN_KINDS_SQL, {**params, "kind_min_staff": cfg.allowance.kind_min_staff})
+    ``$day`` to the temp table ``into`` (level, grp, kind, staff; the engine's is
+    :data:`ALLOWANCE_KINDS`)."""
+    execute(
+        con,
+        _LEARN_KINDS_SQL.format(into=into),
+        {**params, "kind_min_staff": cfg.allowance.kind_min_staff},
+    )
 
 
 def explain_by_allowance(con, cfg: DetectionConfig, params: dict) -> None:
-    """Explain this step's case-less look-ups that stay within the group's allowance."""
+    """Explain this step's case-less look-ups that stay within the group's allowance (learned
+    for the day: :func:`learn_allowances`, :func:`learn_allowance_kinds`)."""
     execute(con, _CANDIDATES_SQL, params)
     if not cfg.allowance.enabled:
         return
-    learn_allowances(con, cfg, params)
-    learn_allowance_kinds(con, cfg, params)
     execute(
         con,
         _EXPLAIN_SQL,

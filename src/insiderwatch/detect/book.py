@@ -48,15 +48,21 @@ WHERE b.day >= $b0 AND b.day < $day
                   AND f.day = b.day AND f.critical)
 """
 
+# Each employee's book on a day, learned once a day (:mod:`~insiderwatch.detect.daily`).
+BOOK = "daily_book"
+
+_LEARN_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {BOOK} AS
+SELECT DISTINCT b.employee_id, b.customer_id FROM ({BOOK_HISTORY_SQL}) b
+"""
+
 _EXPLAIN_SQL = f"""
 UPDATE step_events e SET explanation = 'book', explained = TRUE
 FROM (
   SELECT t.event_id
   FROM step_touch t
   JOIN step_events s USING (event_id)
-  LEFT JOIN (
-    SELECT DISTINCT b.employee_id, b.customer_id FROM ({BOOK_HISTORY_SQL}) b
-  ) b ON b.employee_id = t.employee_id AND b.customer_id = t.customer_id
+  LEFT JOIN {BOOK} b ON b.employee_id = t.employee_id AND b.customer_id = t.customer_id
   LEFT JOIN customers c ON c.customer_id = t.customer_id
   LEFT JOIN canaries k ON k.customer_id = t.customer_id
   WHERE s.in_step AND NOT s.explained AND s.policy IS NULL
@@ -86,8 +92,14 @@ WHERE t.in_step
 """
 
 
+def learn_books(con, params: dict) -> None:
+    """Write every employee's book on ``$day``, from the earlier days of the window."""
+    execute(con, _LEARN_SQL, params)
+
+
 def explain_by_book(con, cfg: DetectionConfig, params: dict) -> None:
-    """Explain this step's case-less look-ups of customers in the employee's book."""
+    """Explain this step's case-less look-ups of customers in the employee's book (learned
+    for the day: :func:`learn_books`)."""
     if cfg.book.enabled:
         execute(con, _EXPLAIN_SQL, params)
 

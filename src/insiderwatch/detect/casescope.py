@@ -41,6 +41,10 @@ from __future__ import annotations
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
 
+# The scope each investigating group with enough case history has, learned once a day
+# (:mod:`~insiderwatch.detect.daily`).
+CASE_SCOPE = "daily_case_scope"
+
 # This step's views of another customer under a case of the employee's own: whether one
 # of their searches returned the customer shortly before, and, for the others, the order
 # in which each first appeared under that case today.
@@ -78,7 +82,7 @@ FROM marked
 # enough, else the one the investigating groups' case history shows together (``pooled``);
 # with the case-days and staff it was learned from (what calibrate shows).
 _LEARN_SQL = """
-CREATE OR REPLACE TEMP TABLE step_case_scope AS
+CREATE OR REPLACE TEMP TABLE {into} AS
 WITH hist AS (
   SELECT s.* FROM case_scope_days s
   WHERE s.day >= $b0 AND s.day < $day
@@ -119,9 +123,9 @@ JOIN scopes x
 
 # A view past the learned scope is not explained by the case (the touch's other reasons
 # come before case_linked, so a customer of the employee's own case keeps its own_case).
-_LIMIT_SQL = """
+_LIMIT_SQL = f"""
 UPDATE step_touch t SET touch_explanation = NULL
-FROM step_scope s JOIN step_case_scope g USING (peer_group)
+FROM step_scope s JOIN {CASE_SCOPE} g USING (peer_group)
 WHERE t.event_id = s.event_id AND t.customer_id = s.customer_id
   AND t.touch_explanation = 'case_linked'
   AND (NOT list_contains(coalesce(g.field_sets, []), s.fields)
@@ -146,19 +150,19 @@ def scope_params(cfg: DetectionConfig) -> dict:
 
 
 def limit_case_scope(con, params: dict) -> None:
-    """Take ``case_linked`` off this step's views past their group's learned case scope
-    (``step_touch`` must hold the touch explanations; writes ``step_scope``)."""
+    """Take ``case_linked`` off this step's views past their group's case scope learned
+    for the day (``step_touch`` must hold the touch explanations; writes ``step_scope``)."""
     execute(con, _SCOPE_SQL, params)
     if params["investigating"]:
-        learn_case_scope(con, params)
         execute(con, _LIMIT_SQL, params)
 
 
-def learn_case_scope(con, params: dict) -> None:
-    """Write ``step_case_scope`` (peer_group, breadth, case_days, staff, field_sets,
+def learn_case_scope(con, params: dict, into: str = "step_case_scope") -> None:
+    """Write the temp table ``into`` (peer_group, breadth, case_days, staff, field_sets,
     pooled): the scope of each investigating group on ``$day``, its own or, with too
-    little case history of its own, the investigating groups' together (``pooled``)."""
-    execute(con, _LEARN_SQL, params)
+    little case history of its own, the investigating groups' together (``pooled``; the
+    engine's is :data:`CASE_SCOPE`, learned once a day)."""
+    execute(con, _LEARN_SQL.format(into=into), params)
 
 
 def record_case_scope(con, params: dict) -> None:

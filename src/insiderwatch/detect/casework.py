@@ -37,6 +37,9 @@ from insiderwatch.detect.casescope import scope_params
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.similar import learn_similar
 
+# Each team's portfolio customers, learned once a day (:mod:`~insiderwatch.detect.daily`).
+PORTFOLIO = "daily_portfolio"
+
 # What explains one customer shown by an access, in the order they are tried (the first
 # explanations of :mod:`~insiderwatch.detect.explain`).
 TOUCH_REASONS = ("own_case", "callback", "team_case", "case_linked", "case_linked:similar",
@@ -73,6 +76,15 @@ SELECT team, seller_id FROM (
   AND n - team_n * seller_n / all_n >= 3 * sqrt(team_n * seller_n / all_n)))
 """
 
+# The buyers of each team's portfolio sellers, from when they first bought from one: a
+# look-up by the team at or after that time is explained (``portfolio``).
+_PORTFOLIO_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {PORTFOLIO} AS
+SELECT ts.team, o.customer_id, min(o.ordered_at) AS since
+FROM ({TEAM_SELLERS_SQL}) ts JOIN orders o ON o.seller_id = ts.seller_id
+GROUP BY ts.team, o.customer_id
+"""
+
 # A view of a customer logged under the id of a real case (opened before it) that is about
 # somebody else, which nothing explains but the allowance: what ``case_mismatch`` counts,
 # and what every employee-day records for its peer line (over ``step_touch`` as ``t``).
@@ -90,8 +102,7 @@ AND NOT EXISTS (SELECT 1 FROM step_cases k
 # nothing but the allowance explained (``MISMATCHED_TOUCH``; zero on most days, so a group
 # whose staff never do it has a line too); and whether the group investigated that day
 # (case_mismatch compares like with like).
-_RECORD_SQL = (
-    f"""
+_RECORD_SQL = f"""
 INSERT OR REPLACE INTO casework_days
 WITH own AS (
   SELECT t.employee_id, count(*) AS linked,
@@ -106,14 +117,11 @@ mismatched AS (
 )
 SELECT e.employee_id, $day, any_value(e.peer_group), coalesce(any_value(o.linked), 0),
        coalesce(any_value(o.linked_other), 0), coalesce(any_value(m.customers), 0),
-       any_value(e.peer_group) IN ("""
-    + INVESTIGATING_SQL
-    + """)
+       list_contains($investigating::VARCHAR[], any_value(e.peer_group))
 FROM step_events e LEFT JOIN own o USING (employee_id) LEFT JOIN mismatched m USING (employee_id)
 WHERE e.in_step AND e.action <> 'login'
 GROUP BY e.employee_id
 """
-)
 
 # A fresh view of a customer the employee's own search, explained by a case reason,
 # returned shortly before: an investigating group following its search results.
@@ -148,26 +156,43 @@ WHERE e.event_id = x.event_id
 """
 
 
-def casework_params(con, cfg: DetectionConfig, step: dict) -> dict:
+def casework_params(con, cfg: DetectionConfig, step: dict, similar: str = "step_similar") -> dict:
     """The learned casework in force for a step: ``investigating`` peer groups, and the
     ``investigating_staff`` of groups too small to learn from whose work resembles one of
-    them (:mod:`~insiderwatch.detect.similar`, which this writes for the step)."""
+    them (:mod:`~insiderwatch.detect.similar`, which this writes to the temp table
+    ``similar`` for the step), with the casework settings (:func:`casework_settings`)."""
     x = cfg.explanation
     params = {**step, "inv_staff": x.investigation_min_staff, "inv_share": x.investigation_share}
     groups = [g for (g,) in execute(con, INVESTIGATING_SQL, params).fetchall() if g is not None]
-    learn_similar(con, cfg, step)
+    learn_similar(con, cfg, step, into=similar)
     staff = con.execute(
-        "SELECT DISTINCT employee_id FROM step_similar WHERE list_contains(?, grp) ORDER BY ALL",
+        f"SELECT DISTINCT employee_id FROM {similar} WHERE list_contains(?, grp) ORDER BY ALL",
         [groups],
     ).fetchall()
     return {
         "investigating": groups,
         "investigating_staff": [e for (e,) in staff],
+        **casework_settings(cfg),
+    }
+
+
+def casework_settings(cfg: DetectionConfig) -> dict:
+    """The casework parameters a step's queries read from the configuration."""
+    x = cfg.explanation
+    return {
+        "hist": x.portfolio_history_days,
+        "minc": x.portfolio_min_cases,
+        "portfolio_roles": list(x.portfolio_roles),
         "lift": x.portfolio_lift,
         "drill": x.drilldown_hours,
         "inv_staff": x.investigation_min_staff,
         **scope_params(cfg),
     }
+
+
+def learn_portfolios(con, params: dict) -> None:
+    """Write each team's portfolio customers on ``$day`` (the step's start ``$s``)."""
+    execute(con, _PORTFOLIO_SQL, params)
 
 
 def explain_drilldown(con, params: dict) -> None:
@@ -176,11 +201,7 @@ def explain_drilldown(con, params: dict) -> None:
         execute(con, _DRILLDOWN_SQL, params)
 
 
-def record_casework(con, cfg: DetectionConfig, params: dict) -> None:
-    """Add this step's case-linked views to the history later steps learn from."""
-    x = cfg.explanation
-    execute(
-        con,
-        _RECORD_SQL,
-        {**params, "inv_staff": x.investigation_min_staff, "inv_share": x.investigation_share},
-    )
+def record_casework(con, params: dict) -> None:
+    """Add this step's case-linked views to the history later steps learn from, with
+    whether the group investigated that day (``$investigating``)."""
+    execute(con, _RECORD_SQL, params)

@@ -13,7 +13,8 @@ latest event and redone on the next run, which replaces its findings: a run that
 within that day redoes it only for the employees its new events touched
 (:mod:`~insiderwatch.detect.scope`), and keeps the explanations earlier runs gave
 (``step_explained``): each access is explained once
-(:func:`~insiderwatch.detect.explain.build_step` says when one is given again). Late events (a
+(:func:`~insiderwatch.detect.explain.build_step` says when one is given again), and what
+the day learned from earlier days (:mod:`~insiderwatch.detect.daily`). Late events (a
 batch whose events fall before the watermark) and a changed configuration rewind the
 engine to the first affected day. A detector whose version (a hash of its query and
 configuration, :mod:`~insiderwatch.detect.catalog`) changed has its findings recomputed
@@ -44,6 +45,7 @@ from insiderwatch.detect.casescope import record_case_scope
 from insiderwatch.detect.casework import record_casework
 from insiderwatch.detect.catalog import content_version, shared_fingerprint
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.daily import learn_day, reusable
 from insiderwatch.detect.explain import (
     UNEXPLAINED_WIDE_SEARCH,
     UNLISTED_ROWS_WEIGHT,
@@ -246,6 +248,10 @@ def run_detection(
             [_utc_day_start(begin) - LOOKBACK, latest],
         )
         steps = _Steps(store, run, detectors, stale, versions, known_until)
+        # What the day learned from earlier days, kept from an earlier run (detect/daily.py).
+        steps.reuse_learned = reusable(
+            store, meta, rewound=run.rewound is not None, everywhere=bool(everywhere)
+        )
         total = (last - begin).days + 1
         day = begin
         while day <= last:
@@ -365,12 +371,14 @@ class _Steps:
         self.store, self.run = store, run
         self.detectors, self.stale, self.versions = detectors, stale, versions
         self.known_until = known_until
+        self.reuse_learned = False
 
     def step(self, ctx: StepContext, *, refresh: bool) -> None:
         con = self.store.con
         known = self.known_until
         reuse = known if refresh and known is not None and known.date() == ctx.day else None
-        build_step(con, ctx.config, ctx.params, source="run_events", known_until=reuse)
+        params = learn_day(con, ctx.config, ctx.params, reuse=self.reuse_learned)
+        build_step(con, ctx.config, params, source="run_events", known_until=reuse)
         if refresh:
             partial = ctx.end < ctx.start + DAY
             self.run.explained += record_explanations(
@@ -389,7 +397,7 @@ class _Steps:
             self.run.findings += count
         if refresh:
             record_flows(con, ctx.params)
-            record_casework(con, ctx.config, ctx.params)
+            record_casework(con, params)
             record_case_scope(con, ctx.params)
             record_lookups(con, ctx.params)
             record_book(con, ctx.params)

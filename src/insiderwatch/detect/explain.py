@@ -41,12 +41,7 @@ from insiderwatch.detect.allowance import explain_by_allowance
 from insiderwatch.detect.base import execute, matches_any, sql_list
 from insiderwatch.detect.book import explain_by_book
 from insiderwatch.detect.casescope import limit_case_scope
-from insiderwatch.detect.casework import (
-    TEAM_SELLERS_SQL,
-    TOUCH_REASONS,
-    casework_params,
-    explain_drilldown,
-)
+from insiderwatch.detect.casework import PORTFOLIO, TOUCH_REASONS, explain_drilldown
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.handover import explain_handover
 from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
@@ -85,7 +80,8 @@ def build_step(
 ) -> None:
     """Create temp tables ``step_events`` and ``step_touch`` for events of ``source`` in
     [lookback_start ``$ls``, end ``$e``); rows at or after ``$s`` are this step's
-    (``in_step``). ``step`` holds the step's parameters (``StepContext.params``).
+    (``in_step``). ``step`` holds the step's parameters (``StepContext.params``) and what
+    the step's day learned from earlier days (:func:`~insiderwatch.detect.daily.learn_day`).
 
     The lookback (rows before ``$s``) is kept only for the employees whose step reads
     it: those with outbound data in the step (what they looked up before sending it) and
@@ -111,13 +107,9 @@ def build_step(
         "after": x.slack_after_minutes,
         "cb": x.callback_hours,
         "sup": x.supervisor_after_hours,
-        "hist": x.portfolio_history_days,
-        "minc": x.portfolio_min_cases,
-        "portfolio_roles": list(x.portfolio_roles),
         "until": known_until,
     }
     policy_apps = [f"{role}@{app}" for role, apps in x.policy_apps.items() for app in apps]
-    params.update(casework_params(con, cfg, step))
     execute(
         con,
         """
@@ -200,14 +192,10 @@ linked AS (  -- similar: only as staff working like an investigating group (simi
          OR {matches_any(x.investigation_roles, "t.role", "t.team")})
   GROUP BY ALL
 ),
-team_sellers AS (  -- each team's portfolio, learned from its past cases
-{TEAM_SELLERS_SQL}
-),
-portfolio AS (
+portfolio AS (  -- a buyer of a seller in the team's portfolio, learned from its past cases
   SELECT DISTINCT t.event_id, t.customer_id
-  FROM fresh t
-  JOIN orders o ON o.customer_id = t.customer_id AND o.ordered_at <= t.time
-  JOIN team_sellers ts ON ts.team = t.team AND ts.seller_id = o.seller_id
+  FROM fresh t JOIN {PORTFOLIO} p ON p.team = t.team AND p.customer_id = t.customer_id
+  WHERE p.since <= t.time
 )
 -- What a broad access exposes of one customer weighs 1/breadth (beyond a targeted look-up).
 SELECT t.*, {weight_expr("t.fields")} * least(1.0, $targeted / greatest(t.breadth, 1)) AS weight,
@@ -250,7 +238,7 @@ WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
 """,
     )
     explain_drilldown(con, params)
-    explain_by_routine(con, cfg, step)
+    explain_by_routine(con, cfg, params)
     explain_by_book(con, cfg, params)
     explain_handover(con, cfg, params)
     explain_by_allowance(con, cfg, params)

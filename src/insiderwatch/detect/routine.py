@@ -42,6 +42,7 @@ import pyarrow as pa
 
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.similar import SIMILAR
 
 OUTBOUND = "('export', 'download', 'print', 'copy', 'message')"
 
@@ -168,7 +169,7 @@ FROM (
          CASE WHEN bool_or(r.grp = e.peer_group OR r.grp = 'self:' || e.employee_id)
               THEN 'routine' ELSE 'routine:similar' END AS explanation
   FROM step_events e
-  LEFT JOIN step_similar s USING (employee_id, peer_group)
+  LEFT JOIN {SIMILAR} s USING (employee_id, peer_group)
   JOIN routine_flows r
     ON r.day = $day AND r.app = coalesce(e.app, '') AND r.action = e.action
    AND r.destination = coalesce(e.destination, '')
@@ -229,11 +230,10 @@ def _reviewed_table(rows: list[dict]) -> pa.Table:
 
 
 def explain_by_routine(con, cfg: DetectionConfig, params: dict) -> None:
-    """Explain this step's events that follow the routine learned for their group."""
-    if not cfg.routine.enabled:
-        return
-    learn_routine(con, cfg, params)
-    execute(con, _EXPLAIN_SQL, params)
+    """Explain this step's events that follow the routine in force for their group
+    (``routine_flows`` of ``$day``, :func:`learn_routine`)."""
+    if cfg.routine.enabled:
+        execute(con, _EXPLAIN_SQL, params)
 
 
 def record_flows(con, params: dict) -> None:

@@ -22,8 +22,11 @@ from __future__ import annotations
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
 
+# The table a step reads (kept for the day, :mod:`~insiderwatch.detect.daily`).
+SIMILAR = "daily_similar"
+
 _SIMILAR_SQL = """
-CREATE OR REPLACE TEMP TABLE step_similar AS
+CREATE OR REPLACE TEMP TABLE {into} AS
 WITH flows AS (
   SELECT r.* FROM routine_days r
   WHERE r.day >= $b0 AND r.day < $day
@@ -65,12 +68,13 @@ SELECT * FROM similarity WHERE cosine >= $similar
 """
 
 
-def learn_similar(con, cfg: DetectionConfig, params: dict) -> None:
-    """Write ``step_similar`` (employee_id, peer_group, grp, cosine): the staff of groups
-    too small to learn from, with each peer group their work resembles on ``$day``."""
+def learn_similar(con, cfg: DetectionConfig, params: dict, into: str = "step_similar") -> None:
+    """Write the temp table ``into`` (employee_id, peer_group, grp, cosine): the staff of
+    groups too small to learn from, with each peer group their work resembles on ``$day``
+    (the engine's is :data:`SIMILAR`, learned once a day)."""
     r = cfg.routine
     execute(
         con,
-        _SIMILAR_SQL,
+        _SIMILAR_SQL.format(into=into),
         {**params, "min_employees": r.min_employees, "similar": r.min_similarity},
     )

@@ -1,0 +1,125 @@
+"""What a step learns from earlier days, learned once per day.
+
+Every explanation a step gives that is learned (:mod:`~insiderwatch.detect.explain`) is
+learned from the days before the step's day and the context tables only: the investigating
+groups and the staff who work like them (:mod:`~insiderwatch.detect.casework`,
+:mod:`~insiderwatch.detect.similar`), each team's portfolio customers, the investigating
+groups' case scope (:mod:`~insiderwatch.detect.casescope`), the routine in force
+(``routine_flows`` of the day, :mod:`~insiderwatch.detect.routine`), the look-up
+allowances and the kinds they cover (:mod:`~insiderwatch.detect.allowance`) and the
+customer books (:mod:`~insiderwatch.detect.book`). Live, a day is cut into a step a
+second, and each would learn all of it again; so a day's first step learns it into temp
+tables of the store's connection (``daily_*``, named by those modules) and the day's later
+steps on that connection read them.
+
+What was learned is kept with its day and a token that is also written to the store's
+metadata (``detect_learned``). A step takes the kept tables only when the run allows it
+(``reuse``: the run continues the day the previous run stopped in, without a rewind, a
+changed or dropped detector, or a context table (staff, customers, cases, orders,
+canaries) changed since; see :func:`reusable`) and they are of its day, with the token the
+store holds: a run on another connection since, or a rolled back one, learned or dropped
+its own. Anything else learns afresh: another day, a new connection (temp tables are
+gone), a rewind. The rows a day's steps write for that day are never read by its own
+learning (earlier days only), so what the first step learned is what each later step
+would learn again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from insiderwatch.detect.allowance import (
+    ALLOWANCE,
+    ALLOWANCE_KINDS,
+    learn_allowance_kinds,
+    learn_allowances,
+)
+from insiderwatch.detect.base import execute
+from insiderwatch.detect.book import learn_books
+from insiderwatch.detect.casescope import CASE_SCOPE, learn_case_scope
+from insiderwatch.detect.casework import casework_params, casework_settings, learn_portfolios
+from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.routine import learn_routine
+from insiderwatch.detect.scope import context_changed
+from insiderwatch.detect.similar import SIMILAR
+from insiderwatch.store.duckdb_store import Store
+
+TOKEN_META = "detect_learned"
+_KEPT = "daily_learned"  # the kept day, its token and the learned casework lists
+_FLOWS = "daily_routine_flows"  # the day's routine_flows rows (a rewind deletes those)
+
+
+def reusable(store: Store, meta: dict[str, str], *, rewound: bool, everywhere: bool) -> bool:
+    """Whether a run may take what an earlier run learned for the day it starts in:
+    nothing it learns from (earlier days' state, context tables) changed since. ``meta``:
+    the engine's store metadata as the run found it."""
+    if rewound or everywhere:
+        return False
+    return not context_changed(store, int(meta.get("detect_last_batch") or 0))
+
+
+def learn_day(con, cfg: DetectionConfig, step: dict, *, reuse: bool) -> dict:
+    """Make the day's learned tables current for ``step`` (``StepContext.params``) and
+    return the learned parameters (investigating groups and staff) with the casework
+    settings the step's queries read. ``reuse``: :func:`reusable` held for this run."""
+    params = {**step, **casework_settings(cfg)}
+    kept = _kept(con, step["day"]) if reuse else None
+    if kept is None:
+        kept = _learn(con, cfg, params)
+    elif cfg.routine.enabled:  # the run deleted the day's routine_flows: the same again
+        con.execute(f"INSERT INTO routine_flows SELECT * FROM {_FLOWS}")
+    return {**params, **kept}
+
+
+def _kept(con, day: dt.date) -> dict | None:
+    """The learned lists kept for ``day`` when they are still current, else None."""
+    if not _has_kept(con):
+        return None
+    rows = con.execute(
+        f"""SELECT k.investigating, k.investigating_staff
+            FROM temp.main.{_KEPT} k JOIN store_meta m ON m.key = ? AND m.value = k.token
+            WHERE k.day = ?""",
+        [TOKEN_META, day],
+    ).fetchall()
+    if not rows:
+        return None
+    return {"investigating": rows[0][0], "investigating_staff": rows[0][1]}
+
+
+def _has_kept(con) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [_KEPT]
+        ).fetchall()[0][0]
+    )
+
+
+def _learn(con, cfg: DetectionConfig, params: dict) -> dict:
+    """Learn everything for ``params['day']`` into the day's temp tables and keep it."""
+    learned = casework_params(con, cfg, params, similar=SIMILAR)
+    lists = {k: learned[k] for k in ("investigating", "investigating_staff")}
+    params = {**params, **lists}
+    learn_portfolios(con, params)
+    if lists["investigating"]:
+        learn_case_scope(con, params, into=CASE_SCOPE)
+    if cfg.routine.enabled:
+        learn_routine(con, cfg, params)
+        execute(
+            con,
+            f"CREATE OR REPLACE TEMP TABLE {_FLOWS} AS SELECT * FROM routine_flows WHERE day = $day",
+            params,
+        )
+    if cfg.allowance.enabled:
+        learn_allowances(con, cfg, params, into=ALLOWANCE)
+        learn_allowance_kinds(con, cfg, params, into=ALLOWANCE_KINDS)
+    if cfg.book.enabled:
+        learn_books(con, params)
+    token = uuid.uuid4().hex
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_KEPT} AS SELECT ?::DATE AS day, ? AS token, "
+        "?::VARCHAR[] AS investigating, ?::VARCHAR[] AS investigating_staff",
+        [params["day"], token, lists["investigating"], lists["investigating_staff"]],
+    )
+    con.execute("INSERT OR REPLACE INTO store_meta VALUES (?, ?)", [TOKEN_META, token])
+    return lists
