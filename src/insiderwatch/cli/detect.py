@@ -261,13 +261,14 @@ def _print_routine(found) -> None:
         allowed.add_column("peer group / role")
         allowed.add_column("doers", justify="right")
         allowed.add_column("allowance per employee in the window", justify="right")
+        allowed.add_column("or per access of work", justify="right")
         for a in found.allowances:
             allowed.add_row(a.level, escape(a.group), f"{a.doers} of {a.staff}",
-                            f"{a.allowance:,}")  # fmt: skip
+                            f"{a.allowance:,}", "-" if a.pace is None else f"{a.pace:.2f}")  # fmt: skip
         for b in found.borrowed:
             allowed.add_row("similar", escape(f"{b.group} ({b.staff} staff)"),
                             escape(f"works like {b.similar_to} (cosine >= {b.min_similarity:.2f})"),
-                            f"{b.allowance:,}")  # fmt: skip
+                            f"{b.allowance:,}", "")  # fmt: skip
         out.print(allowed)
     print_learned(out, found.learned, found.day)
     days = Table(title="Alerts a deployment would have opened per day")

@@ -33,13 +33,35 @@ tickets). Tellers who look walk-in customers up in the branch tool do not thereb
 an allowance for contact details pulled through the CRM, or for a field set none of
 them opens; such a look-up still counts against the employee's total.
 
+Staff who look more up because they do more work (a walk-in counter, a teller, a front
+desk: the busier the counter, the more customers looked up) would spend a fixed amount
+early, so the allowance also grows with the employee's own *work*: every access to data
+that is not itself a case-less look-up (case work, updates, a search returning more
+customers than a look-up shows). Per group, each active member with work has a *pace*,
+their look-ups per access of work over the window (none counting as zero); the group's
+pace is the ``quantile`` of those, and never more than ``min_employees`` of them
+reached, so one insider, or a pair, cannot raise it: the same rule as for the amount,
+applied per unit of work. A group has a pace only where its look-ups grow with its work:
+where the typical (median) pace times each member's work predicts their totals more
+closely (in absolute deviation) than the typical total does. A counter's look-ups follow
+the walk-ins it serves; an investigator's few case-less look-ups do not follow the cases
+they work, and a pace there would only give the busiest room to spare. An employee may
+then look up, over the window, the larger of the amount and the group's pace times their
+own work in the window up to that moment and one access more (a counter looks the
+customer up before posting their transaction) (``per_work``). The busiest agent gets the
+group's pace for their amount of work. The line is the group's high pace, not its
+median: spent in time order over the window, an allowance explains nothing once
+someone's own pace is past it, so a median would leave half of the busy staff
+unexplained. A look-up never pays for another, so a harvester adding look-ups to a normal
+day's work, or looking customers up without the work, spends the allowance as before.
+
 The allowance is spent in time order and over the whole window, not per day, and every
 look-up the employee made in the window counts against it, explained or not: someone
 already past the group's usual gets nothing, a harvester working a few customers a day
 for weeks has it spent within days, and everything after that stays unexplained,
 feeding the volume and sustained detectors as before. Days with a critical finding
-never teach the allowance. Each step records every employee's
-look-ups and how many were allowed to ``allowance_days``, and their kinds to
+never teach the allowance. Each step records every employee's look-ups, how many were
+allowed and their work to ``allowance_days``, and the look-ups' kinds to
 ``allowance_kinds``, the history of later steps.
 """
 
@@ -82,6 +104,18 @@ SELECT event_id, employee_id, role, peer_group, time, len(customer_ids) AS looks
 FROM candidates ANTI JOIN singled_out USING (event_id)
 """
 
+# This step's work: every access to data that is not a case-less targeted look-up (those
+# of VIPs, relatives and canaries included), so a look-up never pays for another.
+_WORK_SQL = """
+CREATE OR REPLACE TEMP TABLE step_work AS
+SELECT event_id, employee_id, peer_group, time
+FROM step_events
+WHERE in_step AND action <> 'login'
+  AND NOT (policy IS NULL AND action IN ('view', 'search')
+           AND len(customer_ids) BETWEEN 1 AND $targeted
+           AND (NOT explained OR starts_with(explanation, 'allowance')))
+"""
+
 # Every peer group's and role's allowance over the baseline window, learned from earlier
 # days: NULL for a group with too few doers or too short a history (its usual is none).
 _LEARN_SQL = """
@@ -96,28 +130,47 @@ staff AS (  -- the staff active in the window, and when each was first seen
   SELECT peer_group, employee_id, any_value(role) AS role, min(day) AS first_day
   FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
 ),
-totals AS (  -- each one's look-ups in the window: none at all for many
+totals AS (  -- each one's look-ups and work in the window: no look-ups at all for many
   SELECT s.peer_group, s.role, s.first_day, coalesce(h.total, 0) AS total,
-         coalesce(h.days, 0) >= $min_days AS doer
+         coalesce(h.days, 0) >= $min_days AS doer,
+         coalesce(h.work, 0) AS work,
+         coalesce(h.total, 0) / nullif(h.work, 0) AS pace  -- NULL: no work to scale by
   FROM staff s LEFT JOIN (
-    SELECT peer_group, employee_id, sum(lookups) AS total,
+    SELECT peer_group, employee_id, sum(lookups) AS total, sum(work) AS work,
            count(*) FILTER (WHERE lookups > 0) AS days
     FROM hist GROUP BY ALL
   ) h USING (peer_group, employee_id)
 ),
 levels AS (
-  SELECT 'peer' AS level, peer_group AS grp, first_day, total, doer FROM totals
+  SELECT 'peer' AS level, peer_group AS grp, first_day, total, doer, work, pace FROM totals
   UNION ALL
-  SELECT 'role', role, first_day, total, doer FROM totals
+  SELECT 'role', role, first_day, total, doer, work, pace FROM totals
+),
+fit AS (  -- do the group's look-ups grow with its work? (its typical pace, its usual amount)
+  SELECT level, grp, median(pace) AS typical_pace, median(total) AS typical_total
+  FROM levels WHERE grp IS NOT NULL AND pace IS NOT NULL GROUP BY ALL
 )
-SELECT level, grp, count(*) FILTER (WHERE doer) AS doers, count(*) AS staff,
-       CASE WHEN $day - min(first_day) >= $learn
-             AND count(*) FILTER (WHERE doer) >= $min_employees
-            -- never more than min_employees of them reached: one or two can't raise it
-            THEN least(quantile_disc(total, $quantile),
-                       list_sort(list(total), 'DESC')[$min_employees])::BIGINT
-       END AS allowance
-FROM levels WHERE grp IS NOT NULL GROUP BY level, grp
+SELECT level, grp, doers, staff,
+       CASE WHEN learned THEN allowance END AS allowance,
+       CASE WHEN learned AND workers >= $min_employees AND by_work < by_amount THEN pace END
+         AS pace
+FROM (
+  SELECT level, grp, count(*) FILTER (WHERE doer) AS doers, count(*) AS staff,
+         $day - min(first_day) >= $learn AND count(*) FILTER (WHERE doer) >= $min_employees
+           AS learned,
+         count(pace) AS workers,
+         -- how far the staff's totals stray from the typical pace for their work, and from
+         -- the usual amount: the pace only where it predicts them better
+         sum(abs(total - typical_pace * work)) FILTER (WHERE pace IS NOT NULL) AS by_work,
+         sum(abs(total - typical_total)) FILTER (WHERE pace IS NOT NULL) AS by_amount,
+         -- never more than min_employees of them reached: one or two can't raise it
+         least(quantile_disc(total, $quantile),
+               list_sort(list(total), 'DESC')[$min_employees])::BIGINT AS allowance,
+         least(quantile_disc(pace, $quantile),
+               list_sort(list(pace) FILTER (WHERE pace IS NOT NULL), 'DESC')[$min_employees])
+           AS pace
+  FROM levels LEFT JOIN fit USING (level, grp) WHERE grp IS NOT NULL GROUP BY level, grp
+)
 """
 
 # The kinds of look-up (app, action, field set) at least kind_min_staff of each peer
@@ -142,17 +195,22 @@ GROUP BY level, grp, kind HAVING count(DISTINCT employee_id) >= $kind_min_staff
 """
 
 # Spend the allowance in time order: every look-up the employee made in the window
-# counts (explained or not), then this day's one event at a time. The most particular
+# counts (explained or not), then this day's one event at a time, against the larger of
+# the fixed amount and the pace times the work done in the window up to that event and
+# one access more (the look-up comes before the work it is for). The most particular
 # level large enough to learn from decides: the peer group, the role, a similar group.
 _EXPLAIN_SQL = f"""
 UPDATE step_events e SET explanation = x.explanation, explained = TRUE
 FROM (
   SELECT l.event_id, l.explanation FROM (
-    SELECT l.*, sum(l.looks) OVER (PARTITION BY l.employee_id ORDER BY l.time, l.event_id)
-             AS running,
+    SELECT l.*,
            CASE WHEN p.staff >= $min_employees THEN p.allowance
                 WHEN r.staff >= $min_employees THEN r.allowance
                 ELSE s.allowance END AS allowance,
+           CASE WHEN NOT $per_work THEN NULL
+                WHEN p.staff >= $min_employees THEN p.pace
+                WHEN r.staff >= $min_employees THEN r.pace
+                ELSE s.pace END AS pace,
            CASE WHEN p.staff >= $min_employees THEN 'allowance'
                 WHEN r.staff >= $min_employees THEN 'allowance:role'
                 ELSE 'allowance:similar' END AS explanation,
@@ -162,23 +220,36 @@ FROM (
            CASE WHEN p.staff >= $min_employees THEN l.peer_group
                 WHEN r.staff >= $min_employees THEN l.role
                 ELSE s.grp END AS kind_grp
-    FROM step_lookups l
+    FROM (  -- today's look-ups, each with the look-ups and work up to it
+      SELECT * FROM (
+        SELECT *, sum(looks) OVER w AS running, sum(work) OVER w AS worked
+        FROM (SELECT event_id, employee_id, role, peer_group, time, looks, kind, 0 AS work
+              FROM step_lookups
+              UNION ALL
+              SELECT event_id, employee_id, NULL, peer_group, time, 0, NULL, 1 FROM step_work
+              SEMI JOIN step_lookups USING (employee_id))  -- only lookers' work matters
+        WINDOW w AS (PARTITION BY employee_id ORDER BY time, event_id)
+      ) WHERE work = 0
+    ) l
     LEFT JOIN {ALLOWANCE} p ON p.level = 'peer' AND p.grp = l.peer_group
     LEFT JOIN {ALLOWANCE} r ON r.level = 'role' AND r.grp = l.role
     LEFT JOIN (  -- the most similar group with one (detect/similar.py)
-      SELECT employee_id, peer_group, best.allowance, best.grp FROM (
+      SELECT employee_id, peer_group, best.allowance, best.pace, best.grp FROM (
         SELECT m.employee_id, m.peer_group,
-               arg_max({{'allowance': a.allowance, 'grp': m.grp}}, (m.cosine, m.grp)) AS best
+               arg_max({{'allowance': a.allowance, 'pace': a.pace, 'grp': m.grp}},
+                       (m.cosine, m.grp)) AS best
         FROM {SIMILAR} m JOIN {ALLOWANCE} a ON a.level = 'peer' AND a.grp = m.grp
         WHERE a.allowance IS NOT NULL GROUP BY ALL
       )
     ) s ON s.employee_id = l.employee_id AND s.peer_group = l.peer_group
   ) l
   LEFT JOIN (
-    SELECT employee_id, sum(lookups) AS used FROM allowance_days
+    SELECT employee_id, sum(lookups) AS used, sum(work) AS work FROM allowance_days
     WHERE day >= $b0 AND day < $day GROUP BY ALL
   ) u USING (employee_id)
-  WHERE coalesce(u.used, 0) + l.running <= l.allowance
+  WHERE coalesce(u.used, 0) + l.running
+          <= greatest(l.allowance,
+                      floor(coalesce(l.pace, 0) * (coalesce(u.work, 0) + l.worked + 1)))
     AND (NOT $by_kind OR EXISTS (SELECT 1 FROM {ALLOWANCE_KINDS} k
                                  WHERE k.level = l.kind_level AND k.grp = l.kind_grp
                                    AND k.kind = l.kind))
@@ -186,12 +257,20 @@ FROM (
 WHERE e.event_id = x.event_id AND e.fresh
 """
 
+# Every employee with look-ups or work today: look-ups (customers shown), how many the
+# allowance explained, and accesses of work.
 _RECORD_SQL = """
 INSERT OR REPLACE INTO allowance_days
-SELECT l.employee_id, $day, any_value(l.peer_group), sum(l.looks),
-       coalesce(sum(l.looks) FILTER (WHERE starts_with(e.explanation, 'allowance')), 0)
-FROM step_lookups l JOIN step_events e USING (event_id)
-GROUP BY l.employee_id
+SELECT employee_id, $day, any_value(peer_group), sum(looks), sum(allowed), sum(work)
+FROM (
+  SELECT l.employee_id, l.peer_group, l.looks,
+         CASE WHEN starts_with(e.explanation, 'allowance') THEN l.looks ELSE 0 END AS allowed,
+         0 AS work
+  FROM step_lookups l JOIN step_events e USING (event_id)
+  UNION ALL
+  SELECT employee_id, peer_group, 0, 0, 1 FROM step_work
+)
+GROUP BY employee_id
 """
 
 # Every targeted look-up's kind, with a case or without: a kind the group uses in its case
@@ -239,17 +318,19 @@ def explain_by_allowance(con, cfg: DetectionConfig, params: dict) -> None:
     """Explain this step's case-less look-ups that stay within the group's allowance (learned
     for the day: :func:`learn_allowances`, :func:`learn_allowance_kinds`)."""
     execute(con, _CANDIDATES_SQL, params)
+    execute(con, _WORK_SQL, params)
     if not cfg.allowance.enabled:
         return
     execute(
         con,
         _EXPLAIN_SQL,
-        {**params, "min_employees": cfg.routine.min_employees, "by_kind": cfg.allowance.by_kind},
-    )
+        {**params, "min_employees": cfg.routine.min_employees, "by_kind": cfg.allowance.by_kind,
+         "per_work": cfg.allowance.per_work},
+    )  # fmt: skip
 
 
 def record_lookups(con, params: dict) -> None:
-    """Add this step's look-ups (and how many were allowed, and of which kinds) to the
+    """Add this step's look-ups (how many were allowed, of which kinds) and work to the
     history."""
     execute(con, _RECORD_SQL, params)
     execute(con, _RECORD_KINDS_SQL, params)

@@ -69,13 +69,15 @@ class GroupAllowance(msgspec.Struct, kw_only=True, frozen=True):
     """A learned look-up allowance (see detect/allowance.py): how many case-less look-ups
     (customers shown) each of the group's staff may make over the window. ``level`` is
     ``peer`` (peer group) or ``role`` (the role across teams, for staff whose peer group
-    is too small to learn from)."""
+    is too small to learn from). ``pace``: the look-ups per access of work an employee may
+    make instead, when their work allows more (None: too few of the group work)."""
 
     level: str
     group: str
     doers: int
     staff: int
     allowance: int
+    pace: float | None = None
 
 
 class BorrowedAllowance(msgspec.Struct, kw_only=True, frozen=True):
@@ -177,11 +179,12 @@ def _allowances(
     learn_similar(store.con, cfg, step)
     learn_allowances(store.con, cfg, step)
     rows = store.con.execute(
-        """SELECT level, grp, doers, staff, allowance FROM step_allowance
-           WHERE allowance IS NOT NULL ORDER BY level = 'role', grp"""
+        """SELECT level, grp, doers, staff, allowance, CASE WHEN ? THEN pace END
+           FROM step_allowance WHERE allowance IS NOT NULL ORDER BY level = 'role', grp""",
+        [cfg.allowance.per_work],
     ).fetchall()
-    groups = [GroupAllowance(level=lv, group=g, doers=d, staff=s, allowance=a)
-              for lv, g, d, s, a in rows]  # fmt: skip
+    groups = [GroupAllowance(level=lv, group=g, doers=d, staff=s, allowance=a, pace=p)
+              for lv, g, d, s, a, p in rows]  # fmt: skip
     rows = store.con.execute(
         """SELECT peer_group, grp, count(*), min(cosine), any_value(allowance) FROM (
              SELECT m.employee_id, m.peer_group, arg_max(m.grp, m.cosine) AS grp,

@@ -139,9 +139,10 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     qualifies by the routine's ``min_employees``, ``min_days`` and ``learning_days``."""
 
     enabled: bool = True
-    # Of the staff's totals of look-ups (customers shown) over the window: an employee
-    # whose own total, explained or not, passes the group's 90th percentile is unusual,
-    # and every further look-up of theirs is left to the detectors.
+    # Of the staff's totals of look-ups (customers shown) over the window, and of their
+    # look-ups per access of work: an employee whose own total, explained or not, passes
+    # both the group's 90th percentile and that pace for their work is unusual, and every
+    # further look-up of theirs is left to the detectors.
     quantile: float = 0.9
     # Explain only the kinds of look-up (app, action, field set) at least min_employees
     # of the group's staff make (with a case or without); other kinds still spend it.
@@ -149,6 +150,10 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     # Staff of the group who made a kind of look-up in the window before it is the
     # group's: two, so one insider's own habit never becomes the group's.
     kind_min_staff: int = 2
+    # Let an employee's allowance grow with their own work (accesses to data that are not
+    # case-less look-ups) at the group's pace of look-ups per such access: the busiest
+    # counter agent is not past the usual for being busy.
+    per_work: bool = True
 
 
 class Book(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

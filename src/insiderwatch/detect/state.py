@@ -90,14 +90,16 @@ DETECT_DDL = (
   unsearched BIGINT NOT NULL,
   PRIMARY KEY (employee_id, day, case_id, fields)
 )""",
-    # Each employee's case-less targeted look-ups per day (customers shown) and how many
-    # of them the peer group's allowance explained: what the allowance is learned from.
+    # Each employee's case-less targeted look-ups per day (customers shown), how many
+    # of them the peer group's allowance explained, and their work (accesses to data that
+    # are not such look-ups): what the allowance is learned from.
     """CREATE TABLE IF NOT EXISTS allowance_days (
   employee_id VARCHAR NOT NULL,
   day DATE NOT NULL,
   peer_group VARCHAR,
   lookups BIGINT NOT NULL,
   allowed BIGINT NOT NULL,
+  work BIGINT NOT NULL,
   PRIMARY KEY (employee_id, day)
 )""",
     # The customers each employee served under a case that day: their book (detect/book.py).
@@ -216,7 +218,7 @@ DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days",
 ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee_footprint",
               "alerts")  # fmt: skip
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "15"
+STATE_VERSION = "16"
 
 
 def ensure_tables(con) -> None:
