@@ -23,10 +23,12 @@ quoting figures. Size defaults to 600 employees x 30 days per company, which the
 
     .venv/bin/python benchmarks/bench_detect.py [--employees N] [--days D]
         [--profiles a,b,...] [--seeds 1,2] [--holdout N] [--holdout-employees N]
-        [--jobs J] [--json FILE] [--disable ID,ID]
+        [--jobs J] [--json FILE] [--disable ID,ID] [--config detection.toml]
 
 `--disable` switches detectors off (an ablation: run once with and once without the same
 detector, same companies, to see what it adds); the header names those switched off.
+`--config` runs detection with a detection configuration file instead of the defaults
+(an explanation switched off, for a before/after on the same companies).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+import msgspec  # noqa: E402
+
 import holdout  # noqa: E402
 from detect_baselines import FixedRules, isolation_forest  # noqa: E402
 from detect_scoring import (  # noqa: E402
@@ -53,6 +57,7 @@ from detect_scoring import (  # noqa: E402
 )
 from insiderwatch.alerts import evidence_after_detection, read_alert_history  # noqa: E402
 from insiderwatch.detect import DetectionConfig, run_detection  # noqa: E402
+from insiderwatch.detect.config import load_detection_config  # noqa: E402
 from insiderwatch.detect.engine import active_detectors  # noqa: E402
 from insiderwatch.ingest import ingest_dataset  # noqa: E402
 from insiderwatch.privacy import HashKey  # noqa: E402
@@ -114,7 +119,7 @@ def run_company(profile: str, seed: int, args: argparse.Namespace) -> dict:
             ingest_dataset(store, root / "dataset", KEY)
             ingest_s = time.perf_counter() - began
             began = time.perf_counter()
-            run = run_detection(store, DetectionConfig(disabled=args.disabled), KEY)
+            run = run_detection(store, detection_config(args), KEY)
             detect_s = time.perf_counter() - began
             lines = read_alert_history(store)  # what analyze writes to alerts.jsonl
             con = store.con
@@ -258,6 +263,13 @@ def print_speed(results: list[dict]) -> None:
           f"peak RSS {max(r['peak_rss'] for r in results) / 2**30:.2f} GiB")  # fmt: skip
 
 
+def detection_config(args: argparse.Namespace) -> DetectionConfig:
+    """The ``--config`` file's configuration (the defaults without one), with the
+    ``--disable`` ids switched off as well."""
+    cfg = load_detection_config(args.config)
+    return msgspec.structs.replace(cfg, disabled=[*cfg.disabled, *args.disabled])
+
+
 def disabled_ids(text: str) -> list[str]:
     """The ``--disable`` ids, each one a detector or rule the engine knows (a typo would
     otherwise switch nothing off and the ablation would measure nothing)."""
@@ -304,6 +316,12 @@ def main() -> None:
         "--disable",
         default="",
         help="detector ids switched off, comma-separated (an ablation: what one detector adds)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="detection configuration file (TOML) instead of the defaults: an explanation "
+        "or detector switched off for a before/after on the same companies",
     )
     args = parser.parse_args()  # fmt: skip
     args.disabled = disabled_ids(args.disable)

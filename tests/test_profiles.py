@@ -230,3 +230,55 @@ def test_a_vip_heavy_book_looks_vips_up_without_a_case(small: dict[str, Company]
     assert PROFILES.get("anz-insurer").vip_book > 0 and PROFILES.get("classic").vip_book == 0
     assert vip_share("anz-insurer") > 0.2
     assert vip_share("classic") < 0.05
+
+
+# A relationship desk and the insider who plays on it: every kind drawn once.
+BOOKS = SimulationConfig(employees=300, days=14, seed=17, insider_rate=0.05,
+                         profile="fintech-apac")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def books() -> Company:
+    return simulate(BOOKS)
+
+
+def _desk_views(company: Company, profile: str) -> dict[str, list[dict]]:
+    """Each relationship-desk member's case-less views, by employee (supervisors aside)."""
+    p = PROFILES.get(profile)
+    desk = {e["employee_id"] for e in company.tables["employees"].to_pylist()
+            if (e["team"] or "").startswith(p.teams["book"]) and e["role"] == p.roles["cs_agent"]}  # fmt: skip
+    out: dict[str, list[dict]] = {e: [] for e in desk}
+    for r in company.tables["access"].to_pylist():
+        if r["employee_id"] in desk and r["action"] == "view" and r["case_id"] is None:
+            out[r["employee_id"]].append(r)
+    return out
+
+
+def test_a_relationship_desk_comes_back_to_its_own_book_without_cases(
+    books: Company, small: dict[str, Company]
+) -> None:
+    """Most of the desk's case-less views are of customers the same member looked up on
+    another day, and hardly any customer is looked up by two members."""
+    views = _desk_views(books, "fintech-apac")
+    rows = [r for v in views.values() for r in v]
+    assert len(views) >= 10 and all(views.values())
+    days: dict[tuple[str, str], set] = {}
+    staff: dict[str, set[str]] = {}
+    for r in rows:
+        days.setdefault((r["employee_id"], r["customer_ids"][0]), set()).add(r["time"].date())
+        staff.setdefault(r["customer_ids"][0], set()).add(r["employee_id"])
+    returns = sum(1 for r in rows if len(days[r["employee_id"], r["customer_ids"][0]]) >= 2)
+    assert returns >= 0.6 * len(rows)
+    assert sum(1 for r in rows if len(staff[r["customer_ids"][0]]) > 1) <= 0.05 * len(rows)
+    assert not _desk_views(small["classic"], "classic")  # a profile without a desk
+
+
+def test_book_snoop_looks_up_customers_outside_the_own_book(books: Company) -> None:
+    views = _desk_views(books, "fintech-apac")
+    [ins] = by_scenario(books)["book_snoop"]
+    mine = views[ins["employee_id"]]
+    acts = set(ins["event_ids"])
+    book = {r["customer_ids"][0] for r in mine if r["event_id"] not in acts}
+    targets = set(ins["customer_ids"])
+    assert targets and len(targets & book) <= 0.1 * len(targets)
+    assert all(r["case_id"] is None for r in _events(books, ins).to_pylist())

@@ -347,6 +347,56 @@ def walkin_work(w: World, emps: np.ndarray) -> None:
     nocase_work(w, emps, 14.0, "walkin", "crm", "crm-search", view_fields="profile")
 
 
+def book_work(w: World, emps: np.ndarray) -> None:
+    """Relationship managers keep a book of their own customers, each called about once a
+    week (a weekday of its own) and now and then in between, with no case at all; the
+    books of a desk do not overlap. A few quick look-ups of anyone come on top."""
+    if not len(emps):
+        return
+    rng = w.rng("book")
+    emp, day, c = _book_calls(w, rng, emps)
+    t = w.schedule.at(emp, day, rng.random(len(emp)))
+    search = rng.random(len(emp)) < 0.3
+    fields = np.where(rng.random(len(emp)) < 0.6, FS["profile"], FS["profile_notes"])
+    w.log.add(time=t, emp=emp, action=ACT["view"], fields=fields, app=APP["crm"], cust=c)
+    lengths, flat = w.search_results(rng, c[search], 2.0)
+    w.log.add(
+        time=t[search] - 30 * SECOND,
+        emp=emp[search],
+        action=ACT["search"],
+        fields=FS["search"],
+        app=APP["crm-search"],
+        ragged=(lengths, flat),
+        record_count=lengths,
+    )
+    nocase_work(w, emps, 0.5, "book", "crm", "crm-search")
+
+
+def _book_calls(
+    w: World, rng: np.random.Generator, emps: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(employee, day, customer) of each call to a client of the caller's own book."""
+    s = w.schedule
+    size = rng.integers(20, 41, len(emps))
+    owner = expand(size)  # book entry -> position in emps
+    cust = rng.permutation(w.benign)[: len(owner)]
+    owner = owner[: len(cust)]
+    phase = rng.integers(0, 7, len(owner))
+    due = (np.arange(s.days)[None, :] - phase[:, None]) % 7 == 0
+    due &= s.works[emps[owner]] & (rng.random(due.shape) < 0.85)
+    row, day = np.nonzero(due)
+    # Calls in between: about one a day, to a customer of the caller's own book.
+    start = np.cumsum(size) - size
+    e2, d2 = s.units(rng, emps, np.ones(len(emps)))
+    pos = np.searchsorted(emps, e2)
+    extra = np.minimum(start[pos] + rng.integers(0, size[pos]), len(cust) - 1)
+    rows = np.concatenate([row, extra])
+    emp = np.concatenate([emps[owner[row]], e2])
+    day = np.concatenate([day, d2])
+    keep = emps[owner[rows]] == emp  # a truncated book's last entries belong to nobody else
+    return emp[keep], day[keep], cust[rows[keep]]
+
+
 # --- other roles --------------------------------------------------------------------------
 
 
@@ -659,6 +709,8 @@ def generate_benign(w: World, progress: Callable[[float], None] | None = None) -
         lambda: case_work(w, who("supervisor", "seller"), ESCALATION["seller"]),
         lambda: walkin_work(w, who("cs_agent", "desk")),
         lambda: case_work(w, who("supervisor", "desk"), ESCALATION["cs"]),
+        lambda: book_work(w, who("cs_agent", "book")),
+        lambda: case_work(w, who("supervisor", "book"), ESCALATION["cs"]),
         lambda: fraud_work(w, who("supervisor", "fraud"), rate=0.15, name="fraud-supervisors"),
         lambda: analyst_work(w, who("data_analyst")),
         lambda: engineer_work(w, who("engineer")),

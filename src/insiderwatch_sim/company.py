@@ -45,6 +45,7 @@ _TEAM_SHIFTS: dict[str, tuple[dict[str, float], dict[str, float]]] = {
     "seller": ({"early": 0.2, "day": 0.8}, {"weekday": 0.85, "rota": 0.15}),
     "fraud": ({"day": 1.0}, {"weekday": 0.9, "rota": 0.1}),
     "desk": ({"early": 0.4, "day": 0.6}, {"weekday": 0.6, "rota": 0.4}),
+    "book": ({"day": 1.0}, {"weekday": 1.0}),
 }  # fmt: skip
 _OFFICE = ({"day": 1.0}, {"weekday": 1.0})
 
@@ -52,8 +53,8 @@ _OFFICE = ({"day": 1.0}, {"weekday": 1.0})
 @dataclass
 class Team:
     name: str
-    kind: str  # cs, cs_night, vip, seller, fraud, desk, analytics, engineering, operations,
-    # platform
+    kind: str  # cs, cs_night, vip, seller, fraud, desk, book, analytics, engineering,
+    # operations, platform
     site: str
     portfolio: int = -1  # seller-support teams serve the sellers of one portfolio
     supervisor: int = -1
@@ -126,14 +127,18 @@ def build_roster(cfg: SimulationConfig, rng: np.random.Generator, pools: NamePoo
     n_vip = max(2, round(front * mix.vip))
     n_desk = round(front * mix.front_desk)
     n_desk_teams = max(1, round(n_desk / 10)) if n_desk else 0
-    rest = front - n_eng - n_ana - n_fraud - n_seller - n_vip - n_desk  # cs agents, supervisors
+    n_book = round(front * mix.book_desk)
+    n_book_teams = max(1, round(n_book / 8)) if n_book else 0
+    rest = front - n_eng - n_ana - n_fraud - n_seller - n_vip - n_desk - n_book
     n_seller_teams = max(1, round(n_seller / 8))
     n_fraud_teams = max(1, round(n_fraud / 10))
     n_cs_teams = max(1, round(rest / 13))
     # one supervisor per team
-    n_cs = rest - n_seller_teams - n_fraud_teams - 1 - n_cs_teams - n_desk_teams
+    n_cs = rest - n_seller_teams - n_fraud_teams - 1 - n_cs_teams - n_desk_teams - n_book_teams
 
-    teams = _teams(company, rng, n_cs_teams, n_seller_teams, n_fraud_teams, n_desk_teams)
+    teams = _teams(
+        company, rng, n_cs_teams, n_seller_teams, n_fraud_teams, n_desk_teams, n_book_teams
+    )
     by_kind: dict[str, list[int]] = {}
     for i, t in enumerate(teams):
         by_kind.setdefault(t.kind, []).append(i)
@@ -153,10 +158,12 @@ def build_roster(cfg: SimulationConfig, rng: np.random.Generator, pools: NamePoo
     add("fraud_investigator", by_kind["fraud"], n_fraud)
     if n_desk:
         add("cs_agent", by_kind["desk"], n_desk)
+    if n_book:
+        add("cs_agent", by_kind["book"], n_book)
     supervised = [
         i
         for i, t in enumerate(teams)
-        if t.kind in ("cs", "cs_night", "vip", "seller", "fraud", "desk")
+        if t.kind in ("cs", "cs_night", "vip", "seller", "fraud", "desk", "book")
     ]
     add("supervisor", supervised, len(supervised))
     add("data_analyst", by_kind["analytics"], n_ana)
@@ -289,11 +296,12 @@ def _teams(
     n_seller: int,
     n_fraud: int,
     n_desk: int = 0,
+    n_book: int = 0,
 ) -> list[Team]:
     """The company's teams, named in its own words: customer service per site (night teams
     at the last site), VIP care, one seller-support team per portfolio, fraud, front desks
-    (walk-in counters, where the company has them) and one team each of analysts,
-    engineers, managers and service accounts."""
+    (walk-in counters, where the company has them), relationship desks (where it has them)
+    and one team each of analysts, engineers, managers and service accounts."""
     sep, stem = company.separator, company.teams
     sites = list(company.sites)
     head, second = sites[0], sites[min(1, len(sites) - 1)]
@@ -326,6 +334,8 @@ def _teams(
     for k in range(1, n_desk + 1):
         site = sites[(k - 1) % len(sites)]
         teams.append(Team(sep.join([stem["desk"], slug(site), str(k)]), "desk", site))
+    for k in range(1, n_book + 1):
+        teams.append(Team(f"{stem['book']}{sep}{k}", "book", head))
     for kind in ("analytics", "engineering", "operations"):
         teams.append(Team(stem[kind], kind, head))
     teams.append(Team(stem["platform"], "platform", "cloud"))

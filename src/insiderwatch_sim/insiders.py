@@ -25,7 +25,7 @@ from insiderwatch_sim.world import World
 SCENARIOS: tuple[str, ...] = BLATANT_SCENARIOS
 # Scenarios that run for weeks start early in the window.
 _LONG_RUNNING = ("slow_drip", "low_and_slow", "spread_harvest", "accomplices", "ex_partner_snoop",
-                 "dispute_skim", "walkin_drip")  # fmt: skip
+                 "dispute_skim", "walkin_drip", "book_snoop")  # fmt: skip
 # Roles an insider may hold; VIP care is excluded because VIP look-ups are its normal work.
 _INSIDER_ROLES = ("cs_agent", "seller_support", "supervisor", "fraud_investigator",
                   "engineer", "data_analyst")  # fmt: skip
@@ -34,6 +34,7 @@ _INSIDER_ROLES = ("cs_agent", "seller_support", "supervisor", "fraud_investigato
 _CAST: dict[str, tuple[str, str | None, str]] = {
     "dispute_skim": ("fraud_investigator", None, "ticket_cover"),  # investigations of their own
     "walkin_drip": ("cs_agent", "desk", "low_and_slow"),  # a walk-in counter's routine
+    "book_snoop": ("cs_agent", "book", "low_and_slow"),  # a relationship desk's routine
 }
 _EXFIL_DESTINATIONS = ("personal_email", "cloud:dropbox", "usb", "external:filedrop.example",
                        "cloud:google-drive", "external:paste.example")  # fmt: skip
@@ -494,6 +495,18 @@ def walkin_drip(w: World, ins: Insider, rng: np.random.Generator) -> None:
     _views(w, ins, t, w.any_customer(rng, len(t)), "contact")
 
 
+def book_snoop(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """A relationship manager who calls their own book all day without a case looks up a
+    few customers outside it, contact details, a day for weeks; now and then the same one
+    again a few days later, as they would a client of their own."""
+    t = _spread(w, ins, rng, 1, 4)
+    cust = w.any_customer(rng, len(t))
+    again = np.flatnonzero(rng.random(len(t)) < 0.3)
+    again = again[again > 0]
+    cust[again] = cust[rng.integers(0, again)]  # one seen on an earlier occasion
+    _views(w, ins, t, cust, "contact")
+
+
 def spread_harvest(w: World, ins: Insider, rng: np.random.Generator) -> None:
     """A list built a few records a day over weeks, printed a page at a time."""
     t = _spread(w, ins, rng, 3, 10)
@@ -556,6 +569,7 @@ GENERATORS = {
     "spread_harvest": spread_harvest,
     "dispute_skim": dispute_skim,
     "walkin_drip": walkin_drip,
+    "book_snoop": book_snoop,
     "accomplices": accomplices,
     "ex_partner_snoop": ex_partner_snoop,
     "bulk_exfiltration": bulk_exfiltration,

@@ -138,6 +138,8 @@ TEAM_POOLS: dict[str, tuple[str, ...]] = {
     "night": ("night", "overnight", "late", "nocturne", "graveyard", "moon", "owl", "after-hours"),
     "desk": ("front-desk", "counter", "branch", "walk-in", "reception", "shop-floor", "store-desk",
              "kiosk"),
+    "book": ("relationship-desk", "client-book", "business-banking", "key-accounts", "client-partners",
+             "wealth-desk", "corporate-desk", "client-managers"),
 }  # fmt: skip
 
 SITE_POOLS: tuple[tuple[str, ...], ...] = (
@@ -161,6 +163,8 @@ RULE_AWARE_SCENARIOS: tuple[str, ...] = (
     "low_and_slow", "ticket_cover", "spread_harvest", "accomplices", "ex_partner_snoop",
     "dispute_skim", "walkin_drip",
 )  # fmt: skip
+# Played only where a relationship desk exists (profiles with ``Mix.book_desk``).
+BOOK_SCENARIOS: tuple[str, ...] = ("book_snoop",)
 
 
 class Mix(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -174,6 +178,9 @@ class Mix(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True)
     service_accounts: float = 0.004  # of the whole roster
     night_teams: float = 0.1  # of customer-service teams
     front_desk: float = 0.0  # counter staff serving walk-in customers, no case at all
+    # Relationship desks: each member keeps a book of customers, called on a weekly
+    # cadence with no case at all.
+    book_desk: float = 0.0
 
 
 class Profile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -258,29 +265,37 @@ for _profile in (
     _varied(
         2,
         "fintech-apac",
-        "Payments company in Singapore: a large risk team, few sellers, early starts.",
+        "Payments company in Singapore: a large risk team, few sellers, early starts, "
+        "relationship managers for business clients.",
         staff_id="u{:05d}",
         service_id="sys_{}",
         separator="_",
         timezone="Asia/Singapore",
         shift_shift_hours=-1.0,
-        mix=Mix(fraud_investigator=0.14, seller_support=0.02, data_analyst=0.06, vip=0.03),
+        mix=Mix(
+            fraud_investigator=0.14,
+            seller_support=0.02,
+            data_analyst=0.06,
+            vip=0.03,
+            book_desk=0.08,
+        ),
         loader_every_hours=24,
-        scenarios=_ALL,
+        scenarios=_ALL + BOOK_SCENARIOS,
     ),
     _varied(
         3,
         "eu-telco",
-        "German telco: unionised day shifts, strict ticket discipline, nightly extracts.",
+        "German telco: unionised day shifts, strict ticket discipline, nightly extracts, "
+        "a key-account desk.",
         staff_id="P{:07d}",
         service_id="robot.{}",
         timezone="Europe/Berlin",
         shift_shift_hours=-1.5,
-        mix=Mix(engineer=0.08, night_teams=0.0),
+        mix=Mix(engineer=0.08, night_teams=0.0, book_desk=0.06),
         case_link=1.05,
         nocase=0.6,
         loader_every_hours=24,
-        scenarios=_ALL,
+        scenarios=_ALL + BOOK_SCENARIOS,
     ),
     _varied(
         4,

@@ -59,7 +59,9 @@ The allowance is spent in time order and over the whole window, not per day, and
 look-up the employee made in the window counts against it, explained or not: someone
 already past the group's usual gets nothing, a harvester working a few customers a day
 for weeks has it spent within days, and everything after that stays unexplained,
-feeding the volume and sustained detectors as before. Days with a critical finding
+feeding the volume and sustained detectors as before. A look-up the relationship book
+explained (:mod:`~insiderwatch.detect.groupbook`) counts and spends like any other, and is
+no work: the book says whom, not how many. Days with a critical finding
 never teach the allowance. Each step records every employee's look-ups, how many were
 allowed and their work to ``allowance_days``, and the look-ups' kinds to
 ``allowance_kinds``, the history of later steps.
@@ -69,11 +71,17 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
 from insiderwatch.detect.similar import SIMILAR
 
 # The tables a step reads, learned once a day (:mod:`~insiderwatch.detect.daily`).
 ALLOWANCE = "daily_allowance"
 ALLOWANCE_KINDS = "daily_allowance_kinds"
+
+# Explained by who the customer is, not by an amount: a relationship book's look-up still
+# spends the allowance (and is no work), so explaining one's own clients never frees room
+# for strangers.
+SPENDS_ALLOWANCE = RELATIONSHIP_BOOK
 
 # A look-up's kind: the app, the action and the (sorted) field set it showed.
 KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(list_sort(fields), ','), '')"
@@ -85,8 +93,10 @@ WITH candidates AS (
   SELECT event_id, employee_id, role, peer_group, time, customer_ids, surname, home_postcode,
          {KIND} AS kind
   FROM step_events
-  -- an earlier step of the day allowed it: it spends the allowance again, in its place
-  WHERE in_step AND (NOT explained OR starts_with(explanation, 'allowance'))
+  -- an earlier step of the day allowed it: it spends the allowance again, in its place;
+  -- a relationship book's look-up spends it too (the book says whom, never how many)
+  WHERE in_step AND (NOT explained OR starts_with(explanation, 'allowance')
+                     OR explanation = '{SPENDS_ALLOWANCE}')
     AND policy IS NULL AND action IN ('view', 'search')
     AND len(customer_ids) BETWEEN 1 AND $targeted
 ),
@@ -105,15 +115,17 @@ FROM candidates ANTI JOIN singled_out USING (event_id)
 """
 
 # This step's work: every access to data that is not a case-less targeted look-up (those
-# of VIPs, relatives and canaries included), so a look-up never pays for another.
-_WORK_SQL = """
+# of VIPs, relatives and canaries included, and the relationship book's), so a look-up
+# never pays for another.
+_WORK_SQL = f"""
 CREATE OR REPLACE TEMP TABLE step_work AS
 SELECT event_id, employee_id, peer_group, time
 FROM step_events
 WHERE in_step AND action <> 'login'
   AND NOT (policy IS NULL AND action IN ('view', 'search')
            AND len(customer_ids) BETWEEN 1 AND $targeted
-           AND (NOT explained OR starts_with(explanation, 'allowance')))
+           AND (NOT explained OR starts_with(explanation, 'allowance')
+                OR explanation = '{SPENDS_ALLOWANCE}'))
 """
 
 # Every peer group's and role's allowance over the baseline window, learned from earlier
@@ -254,7 +266,7 @@ FROM (
                                  WHERE k.level = l.kind_level AND k.grp = l.kind_grp
                                    AND k.kind = l.kind))
 ) x
-WHERE e.event_id = x.event_id AND e.fresh
+WHERE e.event_id = x.event_id AND e.fresh AND e.explanation IS DISTINCT FROM '{SPENDS_ALLOWANCE}'
 """
 
 # Every employee with look-ups or work today: look-ups (customers shown), how many the

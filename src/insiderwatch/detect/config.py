@@ -156,14 +156,34 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     per_work: bool = True
 
 
+class RelationshipBook(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Where most of a peer group's staff come back, case-less, to customers of their own
+    that no colleague comes back to (a relationship desk), each one's customers returned to
+    on ``min_days`` days explain later look-ups of them (``book:relationship``, see
+    detect/groupbook.py)."""
+
+    enabled: bool = True
+    min_days: int = 2  # separate earlier days with a case-less look-up of the customer
+    # A member keeps a book when at least min_lookups of their case-less look-ups (one per
+    # customer and day) in the window are of customers of their own, at least this share.
+    min_lookups: int = 5
+    keeper_share: float = 0.5
+    # Keepers a group needs, at least min_staff and this share of its staff with
+    # case-less look-ups: one insider, or a pair, never makes a group one.
+    min_staff: int = 3
+    group_share: float = 0.5
+
+
 class Book(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """Customers an employee served under a case in the baseline window are their book:
     later targeted look-ups of them need no case (``book``, see detect/book.py), and a
     leaver may export them to where the peer group routinely sends its work
-    (``handover``, see detect/handover.py)."""
+    (``handover``, see detect/handover.py). ``relationship``: the books of staff who serve
+    their customers without cases."""
 
     enabled: bool = True
     handover_days: int = 28  # before a known departure date
+    relationship: RelationshipBook = RelationshipBook()
 
 
 class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

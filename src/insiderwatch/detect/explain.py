@@ -21,6 +21,9 @@ every step. An access (one event, one customer shown) is explained, in this orde
                    of a group too small to learn one, from a group they resemble);
 ``book``           a case-less look-up of customers the employee served under a case on
                    an earlier day (learned, see :mod:`~insiderwatch.detect.book`);
+``book:relationship``  a case-less look-up of a customer the employee keeps coming back
+                   to, in a peer group most of whose staff keep such a book of their own
+                   (learned, see :mod:`~insiderwatch.detect.groupbook`);
 ``handover``       a leaver's export of their own book to where their peer group
                    routinely sends its work (see :mod:`~insiderwatch.detect.handover`);
 ``allowance``      a case-less look-up within the few most of the peer group make over
@@ -43,6 +46,7 @@ from insiderwatch.detect.book import explain_by_book
 from insiderwatch.detect.casescope import limit_case_scope
 from insiderwatch.detect.casework import PORTFOLIO, TOUCH_REASONS, explain_drilldown
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.groupbook import explain_by_group_book
 from insiderwatch.detect.handover import explain_handover
 from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
 
@@ -240,6 +244,7 @@ WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
     explain_drilldown(con, params)
     explain_by_routine(con, cfg, params)
     explain_by_book(con, cfg, params)
+    explain_by_group_book(con, cfg, params)
     explain_handover(con, cfg, params)
     explain_by_allowance(con, cfg, params)
     execute(

@@ -7,8 +7,10 @@ explains an *amount* of case-less look-ups, not a return to the same person. So 
 step records, per employee, customer and day, the first targeted look-up (a view or
 search showing at most ``targeted_max_customers`` customers) that no case explained,
 the allowance's and the team portfolio's included (each explains a population of
-customers, not a return to one of them), to ``revisit_days``: the history the ``fixation`` detector
-counts returns in, and learns from the peers how often returns happen in ordinary work.
+customers, not a return to one of them) and the relationship book's, to ``revisit_days``:
+the history the ``fixation`` detector counts returns in, and learns from the peers how
+often returns happen in ordinary work, and the relationship book
+(:mod:`~insiderwatch.detect.groupbook`) learns its books from.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from insiderwatch.detect.base import execute
 
 # A touch of step_touch that is a case-less targeted look-up: nothing explained it, or only
 # what explains a population rather than a person did: the allowance (an amount of
-# look-ups) or the team's portfolio (a seller's buyers). Routine never explains a person's
-# look-up of particular customers.
+# look-ups) or the team's portfolio (a seller's buyers); or the relationship book, which
+# is learned from these very returns (so it keeps its customers) and leaves judging them
+# against the peers' rate to fixation. Routine never explains a person's look-up of
+# particular customers.
 CASELESS_LOOKUP = """t.action IN ('view', 'search') AND t.breadth BETWEEN 1 AND $targeted
     AND (NOT t.explained OR starts_with(t.explanation, 'allowance')
-         OR t.explanation = 'portfolio')"""
+         OR t.explanation IN ('portfolio', 'book:relationship'))"""
 
 _RECORD_SQL = f"""
 INSERT OR REPLACE INTO revisit_days

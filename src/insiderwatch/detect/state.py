@@ -122,7 +122,8 @@ DETECT_DDL = (
 )""",
     # Each employee's case-less targeted look-ups per day and customer (the allowance's
     # included), with the day's first such event: how often staff come back to one person
-    # with no case (:mod:`~insiderwatch.detect.revisits`).
+    # with no case (:mod:`~insiderwatch.detect.revisits`), the relationship book's included:
+    # what relationship books are learned from (:mod:`~insiderwatch.detect.groupbook`).
     """CREATE TABLE IF NOT EXISTS revisit_days (
   employee_id VARCHAR NOT NULL,
   day DATE NOT NULL,
@@ -218,7 +219,7 @@ DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days",
 ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee_footprint",
               "alerts")  # fmt: skip
 # Bumped when a table above changes shape: the state is then rebuilt by a full replay.
-STATE_VERSION = "16"
+STATE_VERSION = "17"
 
 
 def ensure_tables(con) -> None:

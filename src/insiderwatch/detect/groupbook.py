@@ -1,0 +1,126 @@
+"""Relationship book: staff who look after a stable set of customers with no case at all.
+
+Relationship managers, account managers, private bankers and key-account teams call their
+own clients week after week without a ticket. The customer book
+(:mod:`~insiderwatch.detect.book`) learns only from case work, so their repeated look-ups
+of their own clients stay unexplained and fill the allowance and the VIP and volume
+detectors. A snoop's pattern looks alike to the individual (the same person again and
+again), so what explains it here is a trait of the *peer group*, learned from the
+case-less look-ups of earlier days (``revisit_days``, :mod:`~insiderwatch.detect.revisits`)
+over the baseline window:
+
+* an employee's *own returns* are their case-less look-ups of customers they looked up on
+  at least ``min_days`` separate days and whom no colleague of the group came back to on
+  that many days (books do not overlap; a celebrity everyone returns to is nobody's);
+* an employee *keeps a book* when they made at least ``min_lookups`` such look-ups (one
+  per customer and day) and at least ``keeper_share`` of them were own returns;
+* a group *works from books* when at least ``min_staff`` of its staff with case-less
+  look-ups keep one, and they are at least ``group_share`` of them. One member, or a
+  pair, can never make their group a book group; a group whose case-less look-ups are
+  mostly one-off (a contact centre's) has no books.
+
+In a book group, an employee's book is the customers they came back to on ``min_days``
+days or more that no colleague came back to as often; a later targeted case-less look-up
+(a view or search of at most ``targeted_max_customers`` customers) of them is
+``book:relationship``. A customer the employee never returned to is not in it, so a
+relationship manager's look-ups outside their book stay with the detectors.
+
+Never explained, as in the customer book: a customer who shares the employee's surname
+or home postcode, a canary, anything sent out or broad. A VIP only where the group's
+books hold VIPs the way peers' do: at least ``min_staff`` (and ``group_share`` of the
+keepers) have one in their book, so one snoop's celebrity never makes them the group's.
+Days with a critical finding never teach. The ``fixation`` detector still sees these
+look-ups (they are recorded to ``revisit_days`` like the allowance's) and judges the
+returns against the peers' rate, as before; and they still spend the look-up allowance
+(:mod:`~insiderwatch.detect.allowance`): the book says whom, not how many, so explaining
+one's own clients never leaves room in the allowance for strangers.
+"""
+
+from __future__ import annotations
+
+from insiderwatch.detect.base import execute
+from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.routine import OUTBOUND
+
+EXPLANATION = "book:relationship"
+
+_EXPLAIN_SQL = f"""
+UPDATE step_events e SET explanation = '{EXPLANATION}', explained = TRUE
+FROM (
+  WITH cand AS (  -- this step's targeted look-ups nothing explained yet
+    SELECT t.event_id, t.employee_id, t.peer_group, t.customer_id, s.action,
+           s.surname, s.home_postcode
+    FROM step_touch t JOIN step_events s USING (event_id)
+    WHERE s.in_step AND NOT s.explained AND s.policy IS NULL
+      AND s.action <> 'login' AND s.action NOT IN {OUTBOUND}
+      AND len(s.customer_ids) BETWEEN 1 AND $targeted
+  ),
+  hist AS (  -- the window's case-less look-ups of those groups: days per staff and customer
+    SELECT r.peer_group, r.employee_id, r.customer_id, count(*) AS days
+    FROM revisit_days r
+    WHERE r.day >= $b0 AND r.day < $day
+      AND r.peer_group IN (SELECT DISTINCT peer_group FROM cand)
+      AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = r.employee_id
+                      AND f.day = r.day AND f.critical)
+    GROUP BY ALL
+  ),
+  returners AS (  -- how many of the group came back to each customer
+    SELECT peer_group, customer_id, count(*) AS staff FROM hist
+    WHERE days >= $gb_days GROUP BY ALL
+  ),
+  own AS (
+    SELECT h.*, h.days >= $gb_days AND r.staff = 1 AS own_return
+    FROM hist h LEFT JOIN returners r USING (peer_group, customer_id)
+  ),
+  keepers AS (
+    SELECT peer_group, employee_id,
+           sum(days) >= $gb_lookups
+             AND sum(days) FILTER (WHERE own_return) >= $gb_keeper * sum(days) AS keeps
+    FROM own GROUP BY ALL
+  ),
+  groups AS (
+    SELECT peer_group, count(*) FILTER (WHERE keeps) AS keepers FROM keepers
+    GROUP BY peer_group
+    HAVING count(*) FILTER (WHERE keeps) >= greatest($gb_staff, $gb_share * count(*))
+  ),
+  books AS (
+    SELECT o.peer_group, o.employee_id, o.customer_id, coalesce(c.is_vip, FALSE) AS vip
+    FROM own o JOIN groups USING (peer_group) LEFT JOIN customers c USING (customer_id)
+    WHERE o.own_return
+  ),
+  vip_groups AS (  -- groups whose books hold VIPs the way peers' do
+    SELECT b.peer_group FROM books b JOIN groups g USING (peer_group)
+    WHERE b.vip GROUP BY b.peer_group, g.keepers
+    HAVING count(DISTINCT b.employee_id) >= greatest($gb_staff, $gb_share * g.keepers)
+  )
+  SELECT x.event_id
+  FROM cand x
+  LEFT JOIN books b USING (peer_group, employee_id, customer_id)
+  LEFT JOIN customers c ON c.customer_id = x.customer_id
+  LEFT JOIN canaries k ON k.customer_id = x.customer_id
+  LEFT JOIN vip_groups v ON v.peer_group = x.peer_group
+  GROUP BY x.event_id, x.action
+  HAVING NOT bool_or(  -- a relative, a neighbour, a canary, a VIP where books have none
+           k.customer_id IS NOT NULL
+           OR (c.surname <> '' AND lower(c.surname) = lower(x.surname))
+           OR (c.postcode <> '' AND c.postcode = x.home_postcode)
+           OR (coalesce(c.is_vip, FALSE) AND v.peer_group IS NULL))
+     AND CASE WHEN x.action = 'search' THEN bool_or(b.customer_id IS NOT NULL)
+              ELSE bool_and(b.customer_id IS NOT NULL) END
+) x
+WHERE e.event_id = x.event_id
+"""
+
+
+def explain_by_group_book(con, cfg: DetectionConfig, params: dict) -> None:
+    """Explain this step's case-less look-ups of the customers in the employee's
+    relationship book, where the peer group works from books."""
+    g = cfg.book.relationship
+    if not g.enabled:
+        return
+    execute(
+        con,
+        _EXPLAIN_SQL,
+        {**params, "gb_days": g.min_days, "gb_lookups": g.min_lookups,
+         "gb_keeper": g.keeper_share, "gb_staff": g.min_staff, "gb_share": g.group_share},
+    )  # fmt: skip

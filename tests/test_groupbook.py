@@ -1,0 +1,172 @@
+"""The relationship book on a hand-built company: golden cases (small events in, expected
+explanations out). Relationship managers who call their own clients without cases are
+explained once the group is seen to work from books; their look-ups outside their book, a
+relative, a VIP only one of them keeps, and a support agent's returns to one customer are
+not; and one member's (or a pair's) returns never make their group a book group."""
+
+from __future__ import annotations
+
+import pytest
+
+from detect_scenarios import Company, at, detect, explanations
+from insiderwatch.detect import DetectionConfig
+from insiderwatch.detect.config import Book, RelationshipBook
+from insiderwatch.detect.groupbook import EXPLANATION
+
+DAYS = 20
+MANAGERS = [f"rm{i}" for i in range(6)]
+AGENTS = [f"sa{i}" for i in range(6)]
+RM_SNOOP, AGENT_SNOOP, AGENT_PAIR = "rm0", "sa0", "sa1"
+BOOK_SIZE = 12
+
+
+def workdays() -> list[int]:
+    """Weekdays only: staff on every calendar day for weeks would be machines (routine.py)."""
+    return [d for d in range(1, DAYS + 1) if at(d, 0).weekday() < 5]
+
+
+def book_of(k: int) -> list[str]:
+    return [f"b{k}-{i:02d}" for i in range(BOOK_SIZE)]
+
+
+def company() -> Company:
+    """Six relationship managers each call four of their own twelve clients a day, no case
+    (every client every three workdays; rm0 three a day, then eight from the sixth workday); six support agents look up four customers a day
+    with no case, each a different one. The insiders: rm0 looks up strangers (once each),
+    a relative and a VIP of his book; sa0 and sa1 come back to one customer each day, half
+    of their case-less look-ups: each on their own would keep a book."""
+    c = Company()
+    for k, e in enumerate(MANAGERS):
+        c.employees.append({"employee_id": e, "surname": f"Mgr{k}", "role": "relationship",
+                            "team": "clients-1", "hired_on": "2020-01-01",
+                            "home_postcode": f"HM{k} 1AA"})  # fmt: skip
+    for k, e in enumerate(AGENTS):
+        c.employees.append({"employee_id": e, "surname": f"Agt{k}", "role": "agent",
+                            "team": "care-1", "hired_on": "2020-01-01",
+                            "home_postcode": f"HA{k} 1AA"})  # fmt: skip
+    for k in range(len(MANAGERS)):
+        for cust in book_of(k):
+            c.customers.append({"customer_id": cust, "surname": f"S{cust}", "postcode": "PB 1"})
+    for i in range(600):
+        c.customers.append({"customer_id": f"c{i:03d}", "surname": f"Cust{i}",
+                            "postcode": f"PC{i % 40} 2BB"})  # fmt: skip
+    c.customers += [
+        {"customer_id": "kin", "surname": "Mgr0", "postcode": "PX 1AA"},  # rm0's relative
+        {"customer_id": "star", "surname": "Famous", "postcode": "PV 1", "is_vip": True},
+        {"customer_id": "target", "surname": "Someone", "postcode": "PT 1"},
+        {"customer_id": "target2", "surname": "Another", "postcode": "PT 2"},
+    ]
+    fresh = iter(range(600))
+    for n, day in enumerate(workdays()):
+        for k, e in enumerate(MANAGERS):
+            book = book_of(k)
+            calls = 4 if e != RM_SNOOP else 3 if n < 5 else 8  # rm0 gets busy: allowance spent
+            for j in range(calls):
+                c.event(e, at(day, 9, 7 * j + k), "view", [book[(4 * n + j) % BOOK_SIZE]],
+                        ["name", "email", "phone"])  # fmt: skip
+            if e == RM_SNOOP:  # his relative and a VIP, on every workday like a client
+                c.event(e, at(day, 14), "view", ["kin"], ["name", "address"], act=True)
+                c.event(e, at(day, 14, 30), "view", ["star"], ["name", "phone"], act=True)
+        for k, e in enumerate(AGENTS):
+            for j in range(1 if e in (AGENT_SNOOP, AGENT_PAIR) else 4):
+                c.event(e, at(day, 9 + j, 10 + k), "view", [f"c{next(fresh) % 600:03d}"],
+                        ["name", "email"])  # fmt: skip
+        for e, target in ((AGENT_SNOOP, "target"), (AGENT_PAIR, "target2")):
+            c.event(e, at(day, 15), "view", [target], ["name", "address"], act=True)
+    # rm0 looks up strangers once each near the end, a view and a search (not his book).
+    c.event(RM_SNOOP, at(DAYS - 1, 16), "view", ["c590"], ["name", "email", "phone"], act=True)
+    c.event(RM_SNOOP, at(DAYS - 1, 16, 5), "search", ["c591", "c592"], ["name", "phone"],
+            act=True)  # fmt: skip
+    return c
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    c = company()
+    store = detect(c, tmp_path_factory.mktemp("groupbook"))
+    yield c, explanations(store)
+    store.close()
+
+
+def _events(c: Company, employee: str, customers: list[str]) -> list[str]:
+    return [r["event_id"] for r in c.access
+            if r["employee_id"] == employee and r["customer_ids"] == customers]  # fmt: skip
+
+
+def test_a_relationship_managers_returns_to_their_own_book_are_explained(world):
+    c, why = world
+    days = workdays()
+    for k, e in enumerate(MANAGERS):
+        late = [r["event_id"] for r in c.access if r["employee_id"] == e
+                and r["customer_ids"][0] in book_of(k) and r["time"] >= at(days[8], 0)]  # fmt: skip
+        assert late and {why[x] for x in late} == {EXPLANATION}, e
+
+
+def test_the_book_is_learned_from_earlier_days_only(world):
+    c, why = world
+    first = [r["event_id"] for r in c.access if r["time"] < at(workdays()[1], 0)]
+    assert first and EXPLANATION not in {why[x] for x in first}
+
+
+def test_look_ups_outside_the_book_a_relative_and_a_lone_vip_are_not_explained(world):
+    c, why = world
+    strangers = _events(c, RM_SNOOP, ["c590"]) + _events(c, RM_SNOOP, ["c591", "c592"])
+    kin, star = _events(c, RM_SNOOP, ["kin"]), _events(c, RM_SNOOP, ["star"])
+    assert len(strangers) == 2 and len(kin) == len(star) == len(workdays())
+    assert all(why[x] != EXPLANATION for x in strangers + kin + star)
+
+
+def test_support_agents_returns_to_one_customer_are_not_explained(world):
+    c, why = world
+    agents = [r["event_id"] for r in c.access if r["employee_id"] in AGENTS]
+    returns = _events(c, AGENT_SNOOP, ["target"]) + _events(c, AGENT_PAIR, ["target2"])
+    assert len(returns) == 2 * len(workdays())
+    assert EXPLANATION not in {why[x] for x in agents}
+
+
+def test_a_snoop_and_a_partner_cannot_teach_their_group(tmp_path):
+    """With one keeper enough, the two agents' returns would make their group a book group
+    and be explained: what keeps them out is the group rule, not the data."""
+    c = company()
+    lax = DetectionConfig(book=Book(relationship=RelationshipBook(min_staff=1, group_share=0.0)))
+    store = detect(c, tmp_path, lax)
+    try:
+        why = explanations(store)
+        returns = _events(c, AGENT_SNOOP, ["target"]) + _events(c, AGENT_PAIR, ["target2"])
+        assert EXPLANATION in {why[x] for x in returns}
+    finally:
+        store.close()
+
+
+def test_a_vip_kept_by_most_of_the_group_is_explained(tmp_path):
+    """Where the group's books hold VIPs the way peers' do, a VIP of one's book is
+    explained like any other client."""
+    c = company()
+    c.customers = [{**x, "is_vip": True} if x["customer_id"].endswith("-00") else x
+                   for x in c.customers]  # fmt: skip
+    store = detect(c, tmp_path)
+    try:
+        why = explanations(store)
+        late = [r["event_id"] for r in c.access if r["customer_ids"][0].endswith("-00")
+                and r["time"] >= at(workdays()[8], 0)]  # fmt: skip
+        assert late and {why[x] for x in late} == {EXPLANATION}
+    finally:
+        store.close()
+
+
+def test_switched_off_it_explains_nothing_and_nothing_else_changes(world, tmp_path):
+    """The book explains who, not how many: its look-ups still spend the allowance, so
+    with it switched off every other look-up (rm0's strangers, past the allowance once
+    his book keeps him busy) is explained exactly as with it on."""
+    c, why = world
+    cfg = DetectionConfig(book=Book(relationship=RelationshipBook(enabled=False)))
+    store = detect(company(), tmp_path, cfg)
+    try:
+        off = explanations(store)
+    finally:
+        store.close()
+    assert EXPLANATION not in set(off.values())
+    others = {x: y for x, y in why.items() if y != EXPLANATION}
+    assert others == {x: off[x] for x in others}
+    strangers = _events(c, RM_SNOOP, ["c590"]) + _events(c, RM_SNOOP, ["c591", "c592"])
+    assert {why[x] for x in strangers} == {None}
