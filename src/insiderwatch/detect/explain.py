@@ -198,8 +198,9 @@ linked AS (  -- similar: only as staff working like an investigating group (simi
 ),
 portfolio AS (  -- a buyer of a seller in the team's portfolio, learned from its past cases
   SELECT DISTINCT t.event_id, t.customer_id
-  FROM fresh t JOIN {PORTFOLIO} p ON p.team = t.team AND p.customer_id = t.customer_id
-  WHERE p.since <= t.time
+  FROM fresh t
+  JOIN orders o ON o.customer_id = t.customer_id AND o.ordered_at <= t.time
+  JOIN {PORTFOLIO} ts ON ts.team = t.team AND ts.seller_id = o.seller_id
 )
 -- What a broad access exposes of one customer weighs 1/breadth (beyond a targeted look-up).
 SELECT t.*, {weight_expr("t.fields")} * least(1.0, $targeted / greatest(t.breadth, 1)) AS weight,
