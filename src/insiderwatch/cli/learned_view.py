@@ -44,8 +44,9 @@ def _scope(found: Learned, day) -> Table | None:
                "learned from", right=("unsearched customers per case-day",))  # fmt: skip
     for s in found.case_scope:
         sets = "; ".join(s.field_sets) or "none (only the case's own customer)"
+        pool = "the investigating groups' " if s.pooled else ""
         t.add_row(escape(s.group), f"{s.breadth:,}", escape(sets),
-                  f"{s.case_days:,} case-days of {s.staff} staff")  # fmt: skip
+                  f"{pool}{s.case_days:,} case-days of {s.staff} staff")  # fmt: skip
     return t
 
 

@@ -277,7 +277,8 @@ def _facts(cal: Calibration) -> list[str]:
                   "detect/casescope.py):"]  # fmt: skip
         for c in cal.learned.case_scope:
             sets = "; ".join(c.field_sets) or "none"
+            pool = "the investigating groups' " if c.pooled else ""
             lines.append(f"#   {c.group}: at most {c.breadth} unsearched customers per case "
                          f"and day; field sets of other customers: {sets} (from "
-                         f"{c.case_days} case-days of {c.staff} staff)")  # fmt: skip
+                         f"{pool}{c.case_days} case-days of {c.staff} staff)")  # fmt: skip
     return lines

@@ -24,10 +24,13 @@ by the case (it falls to the allowance, or stays unexplained for the detectors;
   opens full profiles) is not explained by the case.
 
 Only the own case's customer is always covered. A group with fewer than
-``case_scope_min_case_days`` case-days of such views in the baseline window has no
-learned scope and is not limited (a group configured as investigating from the first
-day included). Staff who investigate by resemblance (``case_linked:similar``) keep their
-reach: their group has no case history of its own to learn it from.
+``case_scope_min_case_days`` case-days of such views in the baseline window (a fraud
+team's two supervisors) takes the scope the investigating groups' case work shows
+together: how far the company's investigations reach. Otherwise a group too small to
+learn from would explain anything logged under its cases, and one of its two members
+can make it investigate. With too few such case-days there as well, nothing is limited
+(nor is a group configured as investigating but not learned to be). Staff who
+investigate by resemblance (``case_linked:similar``) keep their reach.
 
 Learned from earlier days only (``case_scope_days``), leaving out days on which the
 employee had a critical finding; each step records its own views for later steps.
@@ -75,8 +78,9 @@ SELECT *, CASE WHEN NOT searched
 FROM marked
 """
 
-# The scope each group with enough case history has on $day, with the case-days and
-# staff it was learned from (what calibrate shows).
+# The scope each investigating group has on $day: its own where its case history is long
+# enough, else the one the investigating groups' case history shows together (``pooled``);
+# with the case-days and staff it was learned from (what calibrate shows).
 _LEARN_SQL = """
 CREATE OR REPLACE TEMP TABLE {into} AS
 WITH hist AS (
@@ -85,27 +89,36 @@ WITH hist AS (
     AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = s.employee_id
                     AND f.day = s.day AND f.critical)
 ),
-case_days AS (  -- unsearched customers per case and day (once per field set shown)
-  SELECT peer_group, employee_id, day, case_id, sum(unsearched) AS unsearched
-  FROM hist GROUP BY ALL
+levels AS (  -- each group's history, and the investigating groups' together ('')
+  SELECT peer_group AS grp, * FROM hist
+  UNION ALL
+  SELECT '' AS grp, * FROM hist WHERE list_contains($investigating::VARCHAR[], peer_group)
+),
+sets AS (  -- the field sets in scope: shown by enough staff, in enough such views
+  SELECT grp, fields FROM (
+    SELECT grp, fields, count(DISTINCT employee_id) AS staff, sum(views) AS views,
+           sum(sum(views)) OVER (PARTITION BY grp) AS all_views
+    FROM levels GROUP BY grp, fields
+  ) WHERE staff >= $inv_staff AND views >= $scope_share * all_views
+),
+case_days AS (  -- unsearched customers per case and day (once per field set shown), of
+  -- the sets in scope: views the case could never explain teach no breadth
+  SELECT grp, employee_id, day, case_id, sum(unsearched) AS unsearched
+  FROM levels SEMI JOIN sets USING (grp, fields) GROUP BY ALL
 ),
 breadth AS (
-  SELECT peer_group, count(*) AS case_days, count(DISTINCT employee_id) AS staff,
+  SELECT grp, count(*) AS case_days, count(DISTINCT employee_id) AS staff,
          quantile_disc(unsearched, $scope_q) AS breadth
-  FROM case_days GROUP BY ALL
+  FROM case_days GROUP BY grp HAVING count(*) >= $scope_days
 ),
-sets AS (
-  SELECT peer_group, fields, count(DISTINCT employee_id) AS staff, sum(views) AS views,
-         sum(sum(views)) OVER (PARTITION BY peer_group) AS all_views
-  FROM hist GROUP BY peer_group, fields
+scopes AS (
+  SELECT grp, b.breadth, b.case_days, b.staff, list(s.fields ORDER BY s.fields) AS field_sets
+  FROM breadth b JOIN sets s USING (grp) GROUP BY grp, b.breadth, b.case_days, b.staff
 )
-SELECT b.peer_group, b.breadth, b.case_days, b.staff,
-       list(s.fields ORDER BY s.fields)
-         FILTER (WHERE s.staff >= $inv_staff AND s.views >= $scope_share * s.all_views)
-         AS field_sets
-FROM breadth b JOIN sets s USING (peer_group)
-WHERE b.case_days >= $scope_days AND list_contains($investigating::VARCHAR[], b.peer_group)
-GROUP BY b.peer_group, b.breadth, b.case_days, b.staff
+SELECT g.peer_group, x.breadth, x.case_days, x.staff, x.field_sets, x.grp = '' AS pooled
+FROM (SELECT unnest($investigating::VARCHAR[]) AS peer_group) g
+JOIN scopes x
+  ON x.grp = g.peer_group OR (x.grp = '' AND g.peer_group NOT IN (SELECT grp FROM scopes))
 """
 
 # A view past the learned scope is not explained by the case (the touch's other reasons
@@ -145,8 +158,9 @@ def limit_case_scope(con, params: dict) -> None:
 
 
 def learn_case_scope(con, params: dict, into: str = "step_case_scope") -> None:
-    """Write the temp table ``into`` (peer_group, breadth, case_days, staff, field_sets):
-    the scope of each investigating group with enough case history on ``$day`` (the
+    """Write the temp table ``into`` (peer_group, breadth, case_days, staff, field_sets,
+    pooled): the scope of each investigating group on ``$day``, its own or, with too
+    little case history of its own, the investigating groups' together (``pooled``; the
     engine's is :data:`CASE_SCOPE`, learned once a day)."""
     execute(con, _LEARN_SQL.format(into=into), params)
 

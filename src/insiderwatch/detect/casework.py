@@ -25,8 +25,9 @@ Staff of a peer group too small to learn from whose work resembles an investigat
 group's (:mod:`~insiderwatch.detect.similar`: a fraud team's supervisor) investigate like
 it (``case_linked:similar``, ``case_search:similar``).
 
-Each step records its case-linked views per employee (``casework_days``); learning reads
-earlier days only, and days on which the employee had a critical finding teach nothing.
+Each step records its case-linked views per employee (``casework_days``, a row for every
+employee with data access that day); learning reads earlier days only, and days on which
+the employee had a critical finding teach nothing.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ WHERE r.day >= $b0 AND r.day < $day
                   AND f.day = r.day AND f.critical)
 GROUP BY peer_group
 HAVING count(DISTINCT employee_id) FILTER (WHERE linked_other > 0) >= $inv_staff
-   AND sum(linked_other) >= $inv_share * sum(linked)
+   AND sum(linked_other) > 0 AND sum(linked_other) >= $inv_share * sum(linked)
 """
 
 # Sellers over-represented among each team's past cases (lift over all cases); teams of
@@ -80,20 +81,42 @@ SELECT team, seller_id FROM (
 # step (a replay).
 _PORTFOLIO_SQL = f"CREATE OR REPLACE TEMP TABLE {PORTFOLIO} AS {TEAM_SELLERS_SQL}"
 
-# This step's case-linked views (searches list namesakes; views show whom the case is
-# about), the history investigating groups are learned from, and those of other customers
-# the case did not explain (past an investigating group's scope, or any group's), with
-# whether the group investigated that day (case_mismatch compares like with like).
-_RECORD_SQL = """
+# A view of a customer logged under the id of a real case (opened before it) that is about
+# somebody else, which nothing explains but the allowance: what ``case_mismatch`` counts,
+# and what every employee-day records for its peer line (over ``step_touch`` as ``t``).
+MISMATCHED_TOUCH = """
+t.in_step AND t.action <> 'search' AND coalesce(t.case_id, '') <> ''
+AND (NOT t.explained OR starts_with(t.explanation, 'allowance'))
+AND EXISTS (SELECT 1 FROM step_cases k WHERE k.case_id = t.case_id AND k.opened_at <= t.time)
+AND NOT EXISTS (SELECT 1 FROM step_cases k
+                WHERE k.case_id = t.case_id AND k.customer_id = t.customer_id)
+"""
+
+# Every employee's day of data access this step: views under a case id of their own
+# (searches list namesakes; views show whom the case is about), the history investigating
+# groups are learned from; the customers viewed under a case about someone else that
+# nothing but the allowance explained (``MISMATCHED_TOUCH``; zero on most days, so a group
+# whose staff never do it has a line too); and whether the group investigated that day
+# (case_mismatch compares like with like).
+_RECORD_SQL = f"""
 INSERT OR REPLACE INTO casework_days
-SELECT t.employee_id, $day, any_value(t.peer_group), count(*),
-       count(*) FILTER (WHERE c.customer_id <> t.customer_id),
-       count(*) FILTER (WHERE c.customer_id <> t.customer_id
-                        AND NOT starts_with(coalesce(t.touch_explanation, ''), 'case_linked')),
-       list_contains($investigating::VARCHAR[], any_value(t.peer_group))
-FROM step_touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
-WHERE t.in_step AND t.action <> 'search'
-GROUP BY t.employee_id
+WITH own AS (
+  SELECT t.employee_id, count(*) AS linked,
+         count(*) FILTER (WHERE c.customer_id <> t.customer_id) AS linked_other
+  FROM step_touch t JOIN step_cases c ON c.case_id = t.case_id AND c.employee_id = t.employee_id
+  WHERE t.in_step AND t.action <> 'search'
+  GROUP BY t.employee_id
+),
+mismatched AS (
+  SELECT t.employee_id, count(DISTINCT t.customer_id) AS customers
+  FROM step_touch t WHERE {MISMATCHED_TOUCH} GROUP BY t.employee_id
+)
+SELECT e.employee_id, $day, any_value(e.peer_group), coalesce(any_value(o.linked), 0),
+       coalesce(any_value(o.linked_other), 0), coalesce(any_value(m.customers), 0),
+       list_contains($investigating::VARCHAR[], any_value(e.peer_group))
+FROM step_events e LEFT JOIN own o USING (employee_id) LEFT JOIN mismatched m USING (employee_id)
+WHERE e.in_step AND e.action <> 'login'
+GROUP BY e.employee_id
 """
 
 # A fresh view of a customer the employee's own search, explained by a case reason,

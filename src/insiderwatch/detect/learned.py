@@ -36,6 +36,9 @@ class CaseScope(msgspec.Struct, kw_only=True, frozen=True):
     field_sets: list[str]
     case_days: int  # the peers' case-days it was learned from
     staff: int
+    # Learned from the investigating groups together: the group's own case history is
+    # too short (case_days and staff are theirs).
+    pooled: bool = False
 
 
 class AllowanceKind(msgspec.Struct, kw_only=True, frozen=True):
@@ -128,11 +131,11 @@ def _case_scope(store: Store, params: dict) -> list[CaseScope]:
         return []
     learn_case_scope(store.con, params)
     rows = store.con.execute(
-        """SELECT peer_group, breadth, coalesce(field_sets, []), case_days, staff
+        """SELECT peer_group, breadth, coalesce(field_sets, []), case_days, staff, pooled
            FROM step_case_scope ORDER BY peer_group"""
     ).fetchall()
-    return [CaseScope(group=g, breadth=b, field_sets=f, case_days=n, staff=s)
-            for g, b, f, n, s in rows]  # fmt: skip
+    return [CaseScope(group=g, breadth=b, field_sets=f, case_days=n, staff=s, pooled=p)
+            for g, b, f, n, s, p in rows]  # fmt: skip
 
 
 def _allowance_kinds(store: Store, cfg: DetectionConfig, step: dict) -> list[AllowanceKind]:

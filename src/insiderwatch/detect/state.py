@@ -63,17 +63,17 @@ DETECT_DDL = (
   hours INTEGER[],
   PRIMARY KEY (employee_id, day, app, action, destination)
 )""",
-    # Each employee's views under a case id of their own per day, how many were of a
-    # customer other than the case's (what investigating groups are learned from) and how
-    # many of those the case did not explain, and whether the group investigated that day
-    # (case_mismatch's peer line).
+    # Per employee and day of data access: views under a case id of their own, how many were
+    # of a customer other than the case's (what investigating groups are learned from), the
+    # customers viewed under any case about someone else that nothing but the allowance
+    # explained, and whether the group investigated that day (case_mismatch's peer line).
     """CREATE TABLE IF NOT EXISTS casework_days (
   employee_id VARCHAR NOT NULL,
   day DATE NOT NULL,
   peer_group VARCHAR,
   linked BIGINT NOT NULL,
   linked_other BIGINT NOT NULL,
-  unscoped BIGINT NOT NULL,
+  mismatched BIGINT NOT NULL,
   investigating BOOLEAN NOT NULL,
   PRIMARY KEY (employee_id, day)
 )""",
@@ -220,7 +220,7 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
               "alerts")  # fmt: skip
 # Bumped when a table above changes shape or what it holds: the state is then rebuilt by
 # a full replay.
-STATE_VERSION = "17"
+STATE_VERSION = "18"
 
 
 def ensure_tables(con) -> None:

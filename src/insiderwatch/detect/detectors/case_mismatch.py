@@ -6,10 +6,12 @@ so a check that "a case id was given" passes; but the case is about another cust
 Groups that investigate (fraud, risk) legitimately look at many customers under one case:
 their own cases explain such views within the case scope their peers' work shows
 (learned casework, ``case_linked``, :mod:`~insiderwatch.detect.casescope`). What no case
-explained is judged here, for investigators too: the line is the peers' 99th percentile
-of their own daily views of others under their cases that the case did not explain
-(``casework_days.unscoped``). For everyone else a case id that does not fit the
-customer is a reason that does not hold.
+explained is judged here, for investigators too. The line is the 99th percentile of the
+same daily count on the peers' earlier days (``casework_days.mismatched``, zero on most
+days), the employee's own days left out: an insider who skims a few customers a day for
+weeks would otherwise raise their own line until they pass under it. A group with too few
+such days (a team's only supervisor) is judged against every group's days worked the same
+way, investigating or not.
 """
 
 from __future__ import annotations
@@ -18,29 +20,30 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, capped_list
 from insiderwatch.detect.baseline import fmt_num
+from insiderwatch.detect.casework import MISMATCHED_TOUCH
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     floor: int = 2  # customers a day, never fewer
-    peer_quantile: float = (
-        0.99  # of the peers' daily views of others their own cases didn't explain
-    )
-    min_peer_days: int = 20  # employee-days of case-linked views: a group with fewer is not judged
+    peer_quantile: float = 0.99  # of the peers' daily counts of such customers
+    # Employee-days in the baseline window a line needs: a group with fewer is judged
+    # against all staff working alike; with fewer there too, nobody is judged.
+    min_peer_days: int = 20
     points: float = 12.0  # a day's look-ups under a reason that does not hold
     max_evidence: int = 200
 
 
 class CaseMismatch(Detector):
     id = "case_mismatch"
-    version = "1"
+    version = "2"
     title = "Look-ups under a case about someone else"
     description = (
         "Views of customers logged under the id of a real case (open when it was used, "
         "anyone's) that is about a different customer, which nothing else explains (the "
-        "group's allowance aside); fires once a day when the day's count reaches the "
-        "floor and passes the peers' 99th percentile of daily views of others under their "
-        "own cases that the case did not explain (an investigating group's case explains "
-        "what its learned case scope covers)."
+        "group's allowance aside; an investigating group's case explains what its learned "
+        "case scope covers); fires once a day when the day's count reaches the floor and "
+        "passes the 99th percentile of the same count on the peers' earlier days (the "
+        "employee's own left out; all staff working alike for a group with too few)."
     )
     why = (
         "Insiders who know that case-less look-ups are counted put a real ticket's id on "
@@ -60,32 +63,44 @@ class CaseMismatch(Detector):
 
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
+        q, days = c.peer_quantile, c.min_peer_days
         return f"""
-WITH peer AS (  -- the peers' daily views of others under own cases their case didn't
-  -- explain, on days the group worked as it does now (investigating or not)
-  SELECT peer_group, quantile_cont(unscoped, {c.peer_quantile}) AS q FROM (
-    SELECT *, arg_max(investigating, (day, investigating)) OVER (PARTITION BY peer_group) AS now
-    FROM casework_days WHERE day >= $b0 AND day < $day
-  ) WHERE investigating = now
-  GROUP BY ALL HAVING count(*) >= {c.min_peer_days}
-),
-mismatched AS (  -- first view of each customer today under a case about someone else
+WITH mismatched AS (  -- first view of each customer today under a case about someone else
   SELECT t.employee_id, any_value(t.peer_group) AS peer_group, t.customer_id,
          min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id,
          arg_min(t.case_id, (t.time, t.event_id, t.case_id)) AS case_id
-  FROM step_touch t
-  WHERE t.in_step AND t.action <> 'search' AND coalesce(t.case_id, '') <> ''
-    AND (NOT t.explained OR starts_with(t.explanation, 'allowance'))
-    AND EXISTS (SELECT 1 FROM step_cases k WHERE k.case_id = t.case_id AND k.opened_at <= t.time)
-    AND NOT EXISTS (SELECT 1 FROM step_cases k
-                    WHERE k.case_id = t.case_id AND k.customer_id = t.customer_id)
+  FROM step_touch t WHERE {MISMATCHED_TOUCH}
   GROUP BY t.employee_id, t.customer_id
+),
+judged AS (SELECT DISTINCT employee_id, peer_group FROM mismatched),
+hist AS (  -- earlier days, with how each group works now (investigating or not)
+  SELECT *, arg_max(investigating, (day, investigating)) OVER (PARTITION BY peer_group) AS now
+  FROM casework_days WHERE day >= $b0 AND day < $day
+),
+peers AS (  -- the peers' days worked as the group works now, the employee's own left out
+  SELECT j.employee_id, quantile_cont(h.mismatched, {q}) AS q
+  FROM judged j JOIN hist h ON h.peer_group = j.peer_group AND h.employee_id <> j.employee_id
+  WHERE h.investigating = h.now
+  GROUP BY j.employee_id HAVING count(*) >= {days}
+),
+alike AS (  -- too few: every group's days worked the same way (a group new to the
+  -- history is taken as not investigating)
+  SELECT j.employee_id, quantile_cont(h.mismatched, {q}) AS q
+  FROM (SELECT * FROM judged ANTI JOIN peers USING (employee_id)) j
+  LEFT JOIN (SELECT DISTINCT peer_group, now FROM hist) g USING (peer_group)
+  JOIN hist h ON h.investigating = coalesce(g.now, FALSE) AND h.employee_id <> j.employee_id
+  GROUP BY j.employee_id HAVING count(*) >= {days}
+),
+line AS (
+  SELECT employee_id, q, 'peers''' AS whose FROM peers
+  UNION ALL
+  SELECT employee_id, q, 'staff working alike:' FROM alike
 ),
 run AS (
   SELECT m.*, row_number() OVER (PARTITION BY m.employee_id ORDER BY m.time, m.customer_id)
            AS total,
-         greatest({c.floor}, p.q + 1) AS threshold, p.q AS peer_q
-  FROM mismatched m JOIN peer p USING (peer_group)  -- no history, no line to pass
+         greatest({c.floor}, l.q + 1) AS threshold, l.q AS peer_q, l.whose
+  FROM mismatched m JOIN line l USING (employee_id)  -- no history, no line to pass
 ),
 crossing AS (
   SELECT employee_id, min(total) AS total FROM run WHERE total >= threshold GROUP BY ALL
@@ -93,9 +108,10 @@ crossing AS (
 SELECT r.employee_id, max(r.time) AS time, min(r.time) AS first_time, {c.points} AS points,
        'low' AS severity, FALSE AS critical, strftime($day, '%Y-%m-%d') AS key,
        format('looked up {{}} customers under cases about someone else (e.g. case {{}}) '
-              'with no other reason by {{}} UTC; peers'' 99th percentile {{}} a day',
+              'with no other reason by {{}} UTC; {{}} 99th percentile {{}} a day',
               {fmt_num("any_value(x.total)")}, arg_min(r.case_id, r.total),
-              strftime(max(r.time), '%H:%M'), {fmt_num("any_value(r.peer_q)")}) AS reason,
+              strftime(max(r.time), '%H:%M'), any_value(r.whose),
+              {fmt_num("any_value(r.peer_q)")}) AS reason,
        {capped_list("r.event_id", c.max_evidence)} AS event_ids,
        {capped_list("r.customer_id", c.max_evidence)} AS customer_ids
 FROM run r JOIN crossing x ON x.employee_id = r.employee_id AND r.total <= x.total
