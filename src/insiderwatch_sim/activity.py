@@ -168,15 +168,11 @@ def case_work(w: World, emps: np.ndarray, prof: CaseProfile) -> None:
 
     # A name search first: the customer and namesakes; the case is often not linked yet.
     m = rng.random(n) < prof.search_p
-    lengths, flat = w.search_results(rng, cust[m], prof.search_extra)
-    log.add(
+    w.log_searches(
+        lists=w.search_results(rng, cust[m], prof.search_extra),
         time=opened[m] + (rng.uniform(5, 60, m.sum()) * SECOND).astype(np.int64),
         emp=emp[m],
-        action=ACT["search"],
-        fields=FS["search"],
-        app=APP[prof.search_app],
-        ragged=(lengths, flat),
-        record_count=lengths,
+        app=prof.search_app,
         case=_captured(w, rng, num[m], 0.6),
     )
     # Views during the contact (which ends before the case is closed).
@@ -329,16 +325,7 @@ def nocase_work(
         keep=~search & (cust >= 0),
     )
     m = search & (cust >= 0)
-    lengths, flat = w.search_results(rng, cust[m], 2.5)
-    w.log.add(
-        time=t[m],
-        emp=emp[m],
-        action=ACT["search"],
-        fields=FS["search"],
-        app=APP[search_app],
-        ragged=(lengths, flat),
-        record_count=lengths,
-    )
+    w.log_searches(lists=w.search_results(rng, cust[m], 2.5), time=t[m], emp=emp[m], app=search_app)
 
 
 def walkin_work(w: World, emps: np.ndarray) -> None:
@@ -359,15 +346,11 @@ def book_work(w: World, emps: np.ndarray) -> None:
     search = rng.random(len(emp)) < 0.3
     fields = np.where(rng.random(len(emp)) < 0.6, FS["profile"], FS["profile_notes"])
     w.log.add(time=t, emp=emp, action=ACT["view"], fields=fields, app=APP["crm"], cust=c)
-    lengths, flat = w.search_results(rng, c[search], 2.0)
-    w.log.add(
+    w.log_searches(
+        lists=w.search_results(rng, c[search], 2.0),
         time=t[search] - 30 * SECOND,
         emp=emp[search],
-        action=ACT["search"],
-        fields=FS["search"],
-        app=APP["crm-search"],
-        ragged=(lengths, flat),
-        record_count=lengths,
+        app="crm-search",
     )
     nocase_work(w, emps, 0.5, "book", "crm", "crm-search")
 
@@ -444,14 +427,11 @@ def fraud_work(w: World, emps: np.ndarray, rate: float = 0.5, name: str = "fraud
 
     sizes = np.clip(rng.lognormal(np.log(40), 0.9, k), 5, 600).astype(np.int64)
     lengths, flat = w.random_lists(rng, sizes, first=s_target)
-    log.add(
+    w.log_searches(
+        lists=(lengths, flat),
         time=t,
         emp=s_emp,
-        action=ACT["search"],
-        fields=FS["search"],
-        app=APP["fraud-workbench"],
-        ragged=(lengths, flat),
-        record_count=lengths,
+        app="fraud-workbench",
         case=_captured(w, rng, s_case, 0.85),
     )
     # Linked accounts: everyone at the target's postcode.
@@ -549,15 +529,11 @@ def engineer_work(w: World, emps: np.ndarray) -> None:
     closed = t[bug] + (rng.uniform(1, 72, bug.sum()) * HOUR).astype(np.int64)
     w.cases.add(num[bug], cust[bug], emp[bug], opened, closed, CHANNEL["internal"])
     m = rng.random(n) < 0.3
-    lengths, flat = w.search_results(rng, cust[m], 1.0)
-    w.log.add(
+    w.log_searches(
+        lists=w.search_results(rng, cust[m], 1.0),
         time=t[m] - 30 * SECOND,
         emp=emp[m],
-        action=ACT["search"],
-        fields=FS["search"],
-        app=APP["admin-console"],
-        ragged=(lengths, flat),
-        record_count=lengths,
+        app="admin-console",
     )
     rows = expand(1 + rng.poisson(1.0, n))
     w.log.add(

@@ -193,17 +193,7 @@ def _at(
 def _searches(
     w: World, ins: Insider, t: np.ndarray, lists: tuple[np.ndarray, np.ndarray], app: str
 ) -> None:
-    lengths, flat = lists
-    w.log.add(
-        time=t,
-        emp=ins.emp,
-        action=ACT["search"],
-        fields=FS["search"],
-        app=APP[app],
-        ragged=(lengths, flat),
-        record_count=lengths,
-        insider=ins.number,
-    )
+    w.log_searches(lists=lists, time=t, emp=ins.emp, app=app, insider=ins.number)
 
 
 def _views(
@@ -446,15 +436,11 @@ def ticket_cover(w: World, ins: Insider, rng: np.random.Generator) -> None:
     cust = w.any_customer(rng, len(t))
     case = _open_cases(w, ins.emp, t, rng)
     m = rng.random(len(t)) < 0.3
-    lengths, flat = w.search_results(rng, cust[m], 2.0)
-    w.log.add(
+    w.log_searches(
+        lists=w.search_results(rng, cust[m], 2.0),
         time=t[m] - 40 * SECOND,
         emp=ins.emp,
-        action=ACT["search"],
-        fields=FS["search"],
-        app=APP["crm-search"],
-        ragged=(lengths, flat),
-        record_count=lengths,
+        app="crm-search",
         case=case[m],
         insider=ins.number,
     )

@@ -12,6 +12,7 @@ from insiderwatch_sim.events import CaseBook, EventLog
 from insiderwatch_sim.kit import CdfSampler, Groups, dedupe_ragged, expand, rng_for
 from insiderwatch_sim.people import NamePools
 from insiderwatch_sim.schedule import Schedule
+from insiderwatch_sim.vocab import ACT, APP, FS
 
 
 @dataclass
@@ -42,6 +43,30 @@ class World:
 
     def rng(self, stream: str) -> np.random.Generator:
         return rng_for(self.cfg.stream_seed, stream)
+
+    def log_searches(
+        self,
+        *,
+        time: np.ndarray,
+        emp: np.ndarray | int,
+        app: str,
+        lists: tuple[np.ndarray, np.ndarray],
+        **extra,
+    ) -> None:
+        """Searches in ``app`` returning ``lists`` ((lengths, flat) customer lists, from
+        :meth:`search_results` or :meth:`random_lists`): every search shows the search
+        fields and returns as many rows as it lists. ``extra``: the case, the insider."""
+        lengths, _ = lists
+        self.log.add(
+            time=time,
+            emp=emp,
+            action=ACT["search"],
+            fields=FS["search"],
+            app=APP[app],
+            ragged=lists,
+            record_count=lengths,
+            **extra,
+        )
 
     def any_customer(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Uniform over all customers staff may see (for bulk and random look-ups)."""
