@@ -21,6 +21,8 @@ PLATFORM = {f"pe{i}": 2 + i % 3 for i in range(4)}
 MOBILE = {"me0": 4, "me1": 5}  # a peer group of two: too small on its own
 LEAD = "lead"  # the only one of her role, working the agents' way
 LOOKER = "qa"  # the only one of his role, working like no group
+NEWCOMER = "ie0"  # the first engineer of a new team: his group has no history at all
+JOINS = 10
 
 
 def company() -> Company:
@@ -50,6 +52,11 @@ def company() -> Company:
         c.event(LEAD, at(ACT, 10, k), "view", [f"c{420 + k:03d}"], ["name", "email"],
                 app="crm", act=True)  # fmt: skip
     c.event(LEAD, at(ACT, 11), "view", ["c599"], ["name"], app="crm", act=True)
+    # The newcomer's first day: his work, and one look-up of the engineers' kind.
+    c.employees.append({"employee_id": NEWCOMER, "surname": "Staff99", "role": "engineer",
+                        "team": "infra-1", "hired_on": "2020-01-01", "home_postcode": "H99 1AA"})  # fmt: skip
+    c.event(NEWCOMER, at(JOINS, 9), "view", [], ["name"], app="console", record_count=0)
+    c.event(NEWCOMER, at(JOINS, 14), "view", ["c450"], ["name", "email"], app="console")
     return c
 
 
@@ -81,6 +88,13 @@ def test_each_level_explains_its_staffs_usual_lookups_and_names_itself(world):
     assert reasons([LOOKER]) == {None}  # like nobody: a reviewer's
 
 
+def test_a_group_with_no_history_takes_its_roles_allowance_and_kinds(world):
+    c, store = world
+    why = explanations(store)
+    (first,) = [r for r in lookups(c, NEWCOMER)]
+    assert why[first["event_id"]] == "allowance:role"
+
+
 def test_a_borrowed_allowance_is_spent_like_the_groups_and_never_covers_a_vip(world):
     c, store = world
     why = explanations(store)
@@ -105,7 +119,8 @@ def test_calibrate_shows_each_level(world):
     cal = calibration(store, DetectionConfig())
     levels = {(a.level, a.group): (a.doers, a.staff) for a in cal.allowances}
     assert levels[("peer", "agent:care")] == (6, 6)
-    assert levels[("role", "engineer")] == (6, 6)
+    engineers = len(PLATFORM) + len(MOBILE) + 1  # the newcomer's look-up is in the window
+    assert levels[("role", "engineer")] == (engineers, engineers)
     assert ("peer", "engineer:mobile") not in levels  # two cannot make their own
     assert not any(a.group.startswith("auditor") for a in cal.allowances)
     assert cal.borrowed[0].min_similarity > 0.99  # her work is the agents', app for app

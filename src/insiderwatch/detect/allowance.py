@@ -3,8 +3,8 @@
 Engineers debug one customer's account without a ticket, managers answer a colleague's
 question, analysts check a record behind a report. Nothing in the case system explains
 those look-ups, and a look-up of a particular customer is never routine
-(:mod:`~insiderwatch.detect.routine`): only its *amount* can be usual. So each step
-learns, per peer group, how many such look-ups its staff make over the baseline window,
+(:mod:`~insiderwatch.detect.routine`): only its *amount* can be usual. So each day
+learns (once, :mod:`~insiderwatch.detect.daily`), per peer group, how many such look-ups its staff make over the baseline window,
 and explains an employee's look-ups only while their own total over that window stays
 within it (``allowance``).
 
@@ -227,7 +227,8 @@ FROM (
                 WHEN r.staff >= $min_employees THEN 'allowance:role'
                 ELSE 'allowance:similar' END AS explanation,
            -- whose kinds of look-up the allowance covers: the level that gave it
-           CASE WHEN r.staff >= $min_employees AND NOT p.staff >= $min_employees
+           -- (a group with no row of its own, p NULL, takes its role's kinds too)
+           CASE WHEN r.staff >= $min_employees AND NOT coalesce(p.staff >= $min_employees, FALSE)
                 THEN 'role' ELSE 'peer' END AS kind_level,
            CASE WHEN p.staff >= $min_employees THEN l.peer_group
                 WHEN r.staff >= $min_employees THEN l.role

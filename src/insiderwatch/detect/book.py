@@ -3,7 +3,8 @@
 An account manager calls the clients she has handled before, an agent's customer writes
 to her again a week after the case closed, an engineer checks the account whose bug he
 fixed. None of that has a case, yet it is the employee's own book of customers, not a
-look-up of a stranger. So each step learns every employee's book from history: a customer
+look-up of a stranger. So each day learns every employee's book from history (once,
+:mod:`~insiderwatch.detect.daily`): a customer
 is in it when, on an earlier day of the baseline window, a case about that very customer
 explained the employee's access to them (``own_case``, ``callback``, ``team_case``, or
 ``case_linked`` under that customer's case id). A later targeted, case-less access by the same employee to customers of their

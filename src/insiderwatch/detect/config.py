@@ -160,12 +160,14 @@ class RelationshipBook(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown
     """Where most of a peer group's staff come back, case-less, to customers of their own
     that no colleague comes back to (a relationship desk), each one's customers returned to
     on ``min_days`` days explain later look-ups of them (``book:relationship``, see
-    detect/groupbook.py)."""
+    detect/groupbook.py). Switched on and off on its own: ``[book] enabled`` is the
+    customer book's alone."""
 
     enabled: bool = True
     min_days: int = 2  # separate earlier days with a case-less look-up of the customer
-    # A member keeps a book when at least min_lookups of their case-less look-ups (one per
-    # customer and day) in the window are of customers of their own, at least this share.
+    # A member keeps a book when they made at least min_lookups case-less look-ups (one per
+    # customer and day) in the window, at least keeper_share of them of customers of
+    # their own.
     min_lookups: int = 5
     keeper_share: float = 0.5
     # Keepers a group needs, at least min_staff and this share of its staff with

@@ -6,8 +6,9 @@ groups and the staff who work like them (:mod:`~insiderwatch.detect.casework`,
 :mod:`~insiderwatch.detect.similar`), each team's portfolio sellers, the investigating
 groups' case scope (:mod:`~insiderwatch.detect.casescope`), the routine in force
 (``routine_flows`` of the day, :mod:`~insiderwatch.detect.routine`), the look-up
-allowances and the kinds they cover (:mod:`~insiderwatch.detect.allowance`) and the
-customer books (:mod:`~insiderwatch.detect.book`). Live, a day is cut into a step a
+allowances and the kinds they cover (:mod:`~insiderwatch.detect.allowance`), the
+customer books (:mod:`~insiderwatch.detect.book`) and relationship books
+(:mod:`~insiderwatch.detect.groupbook`). Live, a day is cut into a step a
 second, and each would learn all of it again; so a day's first step learns it into temp
 tables of the store's connection (``daily_*``, named by those modules) and the day's later
 steps on that connection read them.
@@ -40,6 +41,7 @@ from insiderwatch.detect.book import learn_books
 from insiderwatch.detect.casescope import CASE_SCOPE, learn_case_scope
 from insiderwatch.detect.casework import casework_params, casework_settings, learn_portfolios
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.groupbook import learn_group_books
 from insiderwatch.detect.routine import learn_routine
 from insiderwatch.detect.scope import context_changed
 from insiderwatch.detect.similar import SIMILAR
@@ -115,6 +117,8 @@ def _learn(con, cfg: DetectionConfig, params: dict) -> dict:
         learn_allowance_kinds(con, cfg, params, into=ALLOWANCE_KINDS)
     if cfg.book.enabled:
         learn_books(con, params)
+    if cfg.book.relationship.enabled:
+        learn_group_books(con, cfg, params)
     token = uuid.uuid4().hex
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {_KEPT} AS SELECT ?::DATE AS day, ? AS token, "

@@ -44,6 +44,54 @@ from insiderwatch.detect.routine import OUTBOUND
 
 EXPLANATION = "book:relationship"
 
+# Each book group's books on a day, learned once a day (:mod:`~insiderwatch.detect.daily`):
+# one row per employee and customer of their book, with whether the group's books hold
+# VIPs the way peers' do (``vip_books``, the same for every row of a group).
+GROUP_BOOK = "daily_group_book"
+
+_LEARN_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {GROUP_BOOK} AS
+WITH hist AS (  -- the window's case-less look-ups: days per staff and customer
+  SELECT r.peer_group, r.employee_id, r.customer_id, count(*) AS days
+  FROM revisit_days r
+  WHERE r.day >= $b0 AND r.day < $day
+    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = r.employee_id
+                    AND f.day = r.day AND f.critical)
+  GROUP BY ALL
+),
+returners AS (  -- how many of the group came back to each customer
+  SELECT peer_group, customer_id, count(*) AS staff FROM hist
+  WHERE days >= $gb_days GROUP BY ALL
+),
+own AS (
+  SELECT h.*, h.days >= $gb_days AND r.staff = 1 AS own_return
+  FROM hist h LEFT JOIN returners r USING (peer_group, customer_id)
+),
+keepers AS (
+  SELECT peer_group, employee_id,
+         sum(days) >= $gb_lookups
+           AND sum(days) FILTER (WHERE own_return) >= $gb_keeper * sum(days) AS keeps
+  FROM own GROUP BY ALL
+),
+groups AS (
+  SELECT peer_group, count(*) FILTER (WHERE keeps) AS keepers FROM keepers
+  GROUP BY peer_group
+  HAVING count(*) FILTER (WHERE keeps) >= greatest($gb_staff, $gb_share * count(*))
+),
+books AS (
+  SELECT o.peer_group, o.employee_id, o.customer_id, coalesce(c.is_vip, FALSE) AS vip
+  FROM own o JOIN groups USING (peer_group) LEFT JOIN customers c USING (customer_id)
+  WHERE o.own_return
+),
+vip_groups AS (  -- groups whose books hold VIPs the way peers' do
+  SELECT b.peer_group FROM books b JOIN groups g USING (peer_group)
+  WHERE b.vip GROUP BY b.peer_group, g.keepers
+  HAVING count(DISTINCT b.employee_id) >= greatest($gb_staff, $gb_share * g.keepers)
+)
+SELECT b.peer_group, b.employee_id, b.customer_id, v.peer_group IS NOT NULL AS vip_books
+FROM books b LEFT JOIN vip_groups v USING (peer_group)
+"""
+
 _EXPLAIN_SQL = f"""
 UPDATE step_events e SET explanation = '{EXPLANATION}', explained = TRUE
 FROM (
@@ -55,47 +103,10 @@ FROM (
       AND s.action <> 'login' AND s.action NOT IN {OUTBOUND}
       AND len(s.customer_ids) BETWEEN 1 AND $targeted
   ),
-  hist AS (  -- the window's case-less look-ups of those groups: days per staff and customer
-    SELECT r.peer_group, r.employee_id, r.customer_id, count(*) AS days
-    FROM revisit_days r
-    WHERE r.day >= $b0 AND r.day < $day
-      AND r.peer_group IN (SELECT DISTINCT peer_group FROM cand)
-      AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = r.employee_id
-                      AND f.day = r.day AND f.critical)
-    GROUP BY ALL
-  ),
-  returners AS (  -- how many of the group came back to each customer
-    SELECT peer_group, customer_id, count(*) AS staff FROM hist
-    WHERE days >= $gb_days GROUP BY ALL
-  ),
-  own AS (
-    SELECT h.*, h.days >= $gb_days AND r.staff = 1 AS own_return
-    FROM hist h LEFT JOIN returners r USING (peer_group, customer_id)
-  ),
-  keepers AS (
-    SELECT peer_group, employee_id,
-           sum(days) >= $gb_lookups
-             AND sum(days) FILTER (WHERE own_return) >= $gb_keeper * sum(days) AS keeps
-    FROM own GROUP BY ALL
-  ),
-  groups AS (
-    SELECT peer_group, count(*) FILTER (WHERE keeps) AS keepers FROM keepers
-    GROUP BY peer_group
-    HAVING count(*) FILTER (WHERE keeps) >= greatest($gb_staff, $gb_share * count(*))
-  ),
-  books AS (
-    SELECT o.peer_group, o.employee_id, o.customer_id, coalesce(c.is_vip, FALSE) AS vip
-    FROM own o JOIN groups USING (peer_group) LEFT JOIN customers c USING (customer_id)
-    WHERE o.own_return
-  ),
-  vip_groups AS (  -- groups whose books hold VIPs the way peers' do
-    SELECT b.peer_group FROM books b JOIN groups g USING (peer_group)
-    WHERE b.vip GROUP BY b.peer_group, g.keepers
-    HAVING count(DISTINCT b.employee_id) >= greatest($gb_staff, $gb_share * g.keepers)
-  )
+  vip_groups AS (SELECT DISTINCT peer_group FROM {GROUP_BOOK} WHERE vip_books)
   SELECT x.event_id
   FROM cand x
-  LEFT JOIN books b USING (peer_group, employee_id, customer_id)
+  LEFT JOIN {GROUP_BOOK} b USING (peer_group, employee_id, customer_id)
   LEFT JOIN customers c ON c.customer_id = x.customer_id
   LEFT JOIN canaries k ON k.customer_id = x.customer_id
   LEFT JOIN vip_groups v ON v.peer_group = x.peer_group
@@ -112,15 +123,21 @@ WHERE e.event_id = x.event_id
 """
 
 
+def _settings(cfg: DetectionConfig) -> dict:
+    g = cfg.book.relationship
+    return {"gb_days": g.min_days, "gb_lookups": g.min_lookups, "gb_keeper": g.keeper_share,
+            "gb_staff": g.min_staff, "gb_share": g.group_share}  # fmt: skip
+
+
+def learn_group_books(con, cfg: DetectionConfig, params: dict) -> None:
+    """Write the books of every group that works from books on ``$day``, from the earlier
+    days of the window."""
+    execute(con, _LEARN_SQL, {**params, **_settings(cfg)})
+
+
 def explain_by_group_book(con, cfg: DetectionConfig, params: dict) -> None:
     """Explain this step's case-less look-ups of the customers in the employee's
-    relationship book, where the peer group works from books."""
-    g = cfg.book.relationship
-    if not g.enabled:
-        return
-    execute(
-        con,
-        _EXPLAIN_SQL,
-        {**params, "gb_days": g.min_days, "gb_lookups": g.min_lookups,
-         "gb_keeper": g.keeper_share, "gb_staff": g.min_staff, "gb_share": g.group_share},
-    )  # fmt: skip
+    relationship book (learned for the day: :func:`learn_group_books`), where the peer
+    group works from books."""
+    if cfg.book.relationship.enabled:
+        execute(con, _EXPLAIN_SQL, params)
