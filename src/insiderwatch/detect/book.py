@@ -66,7 +66,7 @@ FROM (
   LEFT JOIN {BOOK} b ON b.employee_id = t.employee_id AND b.customer_id = t.customer_id
   LEFT JOIN customers c ON c.customer_id = t.customer_id
   LEFT JOIN canaries k ON k.customer_id = t.customer_id
-  WHERE s.in_step AND NOT s.explained AND s.policy IS NULL
+  WHERE s.in_step AND s.fresh AND NOT s.explained AND s.policy IS NULL
     AND s.action <> 'login' AND s.action NOT IN {OUTBOUND}
     AND len(s.customer_ids) BETWEEN 1 AND $targeted
   GROUP BY t.event_id, s.action, s.surname, s.home_postcode

@@ -99,7 +99,7 @@ FROM (
     SELECT t.event_id, t.employee_id, t.peer_group, t.customer_id, s.action,
            s.surname, s.home_postcode
     FROM step_touch t JOIN step_events s USING (event_id)
-    WHERE s.in_step AND NOT s.explained AND s.policy IS NULL
+    WHERE s.in_step AND s.fresh AND NOT s.explained AND s.policy IS NULL
       AND s.action <> 'login' AND s.action NOT IN {OUTBOUND}
       AND len(s.customer_ids) BETWEEN 1 AND $targeted
   ),
