@@ -47,6 +47,7 @@ from insiderwatch.detect.casework import record_casework
 from insiderwatch.detect.catalog import content_version, shared_fingerprint
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.daily import learn_day, reusable
+from insiderwatch.detect.detectors.own_copies import OwnCopies
 from insiderwatch.detect.explain import (
     UNEXPLAINED_WIDE_SEARCH,
     UNLISTED_ROWS_WEIGHT,
@@ -58,7 +59,6 @@ from insiderwatch.detect.history import (
     FindingsBefore,
     update_history,
 )
-from insiderwatch.detect.detectors.own_copies import OwnCopies
 from insiderwatch.detect.owncopies import record_own_copies
 from insiderwatch.detect.revisits import record_revisits
 from insiderwatch.detect.routine import record_flows
