@@ -26,6 +26,8 @@ UTC = dt.UTC
 AGENTS = [f"a{i:02d}" for i in range(12)]
 INSIDER = "a00"
 ACT_DAY = 9
+# The customers the own_copies scenario looks up with no case and then copies.
+OWN_LOOKED = [f"c{200 + k:03d}" for k in range(8)]
 
 
 def at(day: int, hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
@@ -174,6 +176,11 @@ def scenario(name: str) -> Company:
             c.event(ins, at(d - 2 + k // 2, 11, k), "view", [cust], ["name", "address"], act=True)
         c.event(AGENTS[1], at(d, 15), "copy", harvest, ["name", "address"],
                 destination="local", act=True)  # fmt: skip
+    elif name == "own_copies":  # two look-ups a day with no case, then a small copy of them
+        for k, cust in enumerate(OWN_LOOKED):
+            c.event(ins, at(d - 3 + k // 2, 11, k), "view", [cust], ["name", "phone"], act=True)
+        c.event(ins, at(d, 15), "copy", OWN_LOOKED, ["name", "phone"], destination="local",
+                act=True)  # fmt: skip
     elif name == "case_mismatch":  # under a colleague's real, open case about someone else
         c.cases.append({"case_id": "k-cover", "customer_id": "c150", "employee_id": AGENTS[1],
                         "opened_at": at(d, 10), "closed_at": at(d, 18)})  # fmt: skip
@@ -221,6 +228,7 @@ SCENARIOS = (
     "lookup_pace",
     "shared_harvest",
     "case_mismatch",
+    "own_copies",
     "fixation",
     "rule:0c6f4b0e-5a53-4c61-9a55-2d8b7f1f1a01",
     "rule:night-contact-lookups",

@@ -1,11 +1,21 @@
 """The detectors for insiders who know the rules: look-ups judged against the peers'
-pace per unit of work, and colleagues linked by the list that left."""
+pace per unit of work, colleagues linked by the list that left, and copies made of
+one's own case-less look-ups."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from detect_scenarios import ACT_DAY, AGENTS, INSIDER, at, base_company, detect, scenario
+from detect_scenarios import (
+    ACT_DAY,
+    AGENTS,
+    INSIDER,
+    OWN_LOOKED,
+    at,
+    base_company,
+    detect,
+    scenario,
+)
 
 
 def _findings(store, detector: str) -> list[tuple[str, list[str]]]:
@@ -75,3 +85,40 @@ def test_shared_harvest_discounts_what_chance_gives_for_a_list_of_most_customers
     store = detect(c, tmp_path)
     assert _findings(store, "shared_harvest") == []
     store.close()
+
+
+def test_own_copies_weighs_a_copy_of_own_lookups_by_how_rare_it_is_among_peers(tmp_path: Path):
+    """The same copy of the insider's own case-less look-ups is a finding where no peer
+    copies as many of theirs, and none where every peer does so every day."""
+    alone = detect(scenario("own_copies"), tmp_path / "alone")
+    [(emp, events)] = _findings(alone, "own_copies")
+    alone.close()
+    assert emp == INSIDER
+    c = scenario("own_copies")
+    for day in range(1, ACT_DAY):
+        for i, who in enumerate(AGENTS[1:]):
+            mine = [f"c{300 + (8 * (day + i) + k) % 50:03d}" for k in range(len(OWN_LOOKED))]
+            for k, cust in enumerate(mine):
+                c.event(who, at(day, 12, k), "view", [cust], ["name", "phone"])
+            c.event(who, at(day, 12, 10), "copy", mine, ["name", "phone"], destination="local")
+    store = detect(c, tmp_path / "usual")
+    assert _findings(store, "own_copies") == []
+    store.close()
+
+
+def test_own_copies_needs_the_action_to_be_mostly_own_lookups(tmp_path: Path):
+    """Eight looked-up customers inside a copy of thirty are not what the copy is made of."""
+    c = scenario("own_copies")
+    copy = next(r for r in c.access if r["action"] == "copy")
+    copy["customer_ids"] = sorted({*OWN_LOOKED, *(f"c{k:03d}" for k in range(100, 122))})
+    store = detect(c, tmp_path)
+    assert _findings(store, "own_copies") == []
+    store.close()
+
+
+def test_own_copies_cites_the_lookups_and_the_copy(tmp_path: Path):
+    c = scenario("own_copies")
+    store = detect(c, tmp_path)
+    [(_, events)] = _findings(store, "own_copies")
+    store.close()
+    assert set(events) == set(c.act)

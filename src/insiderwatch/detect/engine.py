@@ -47,6 +47,7 @@ from insiderwatch.detect.casework import record_casework
 from insiderwatch.detect.catalog import content_version, shared_fingerprint
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.daily import learn_day, reusable
+from insiderwatch.detect.detectors.own_copies import OwnCopies
 from insiderwatch.detect.explain import (
     UNEXPLAINED_WIDE_SEARCH,
     UNLISTED_ROWS_WEIGHT,
@@ -58,6 +59,7 @@ from insiderwatch.detect.history import (
     FindingsBefore,
     update_history,
 )
+from insiderwatch.detect.owncopies import record_own_copies
 from insiderwatch.detect.revisits import record_revisits
 from insiderwatch.detect.routine import record_flows
 from insiderwatch.detect.rules import load_rules
@@ -171,6 +173,11 @@ def _learning_ends(earliest: dt.datetime, cfg: DetectionConfig) -> dt.date:
     if not r.enabled or r.policy_file is not None:
         return earliest.date()
     return earliest.date() + dt.timedelta(days=r.learning_days)
+
+
+def _own_copies_window(cfg: DetectionConfig) -> int:
+    """The trailing window the own_copies history is recorded with: the detector's."""
+    return cfg.detector_config(OwnCopies).window_days
 
 
 def _context(day: dt.date, latest: dt.datetime, cfg: DetectionConfig, learned_from: dt.date):
@@ -416,6 +423,7 @@ class _Steps:
             record_case_scope(con, ctx.params)
             record_lookups(con, ctx.params)
             record_book(con, ctx.params)
+            record_own_copies(con, ctx.params, _own_copies_window(ctx.config))
             record_revisits(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
             events, employees = con.execute(

@@ -133,6 +133,18 @@ DETECT_DDL = (
   event_id VARCHAR NOT NULL,
   PRIMARY KEY (employee_id, day, customer_id)
 )""",
+    # Each step's outbound actions that carried the employee's own case-less look-ups:
+    # how many of their customers (``covered``) out of how many (``size``); the peer
+    # group's history the own_copies detector judges rarity by (detect/owncopies.py).
+    """CREATE TABLE IF NOT EXISTS own_copy_days (
+  employee_id VARCHAR NOT NULL,
+  day DATE NOT NULL,
+  event_id VARCHAR NOT NULL,
+  peer_group VARCHAR,
+  size BIGINT NOT NULL,
+  covered BIGINT NOT NULL,
+  PRIMARY KEY (employee_id, day, event_id)
+)""",
     # The routine in force on each day, per group ('self:<id>' for a machine), with its
     # evidence; reviewed flows of a policy file leave the counts NULL.
     """CREATE TABLE IF NOT EXISTS routine_flows (
@@ -215,12 +227,12 @@ MEASURES = {
 # Tables holding per-day state: a rewind to day D deletes their rows from D on.
 DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days", "routine_flows",
                 "casework_days", "case_scope_days", "allowance_days", "allowance_kinds",
-                "book_days", "revisit_days")  # fmt: skip
+                "book_days", "revisit_days", "own_copy_days")  # fmt: skip
 ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee_footprint",
               "alerts")  # fmt: skip
 # Bumped when a table above changes shape or what it holds: the state is then rebuilt by
 # a full replay.
-STATE_VERSION = "20"
+STATE_VERSION = "21"
 
 
 def ensure_tables(con) -> None:

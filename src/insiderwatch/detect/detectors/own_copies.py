@@ -1,0 +1,117 @@
+"""Copies, exports and prints made of the employee's own case-less look-ups.
+
+The slow harvester's evidence is not how many customers they look up (benign peers
+make as many case-less look-ups) but what they do with them: an outbound action, of any
+size and to any destination, whose customers are mostly (``min_share``) and at least
+``min_customers`` of the employee's own earlier case-less look-ups in the trailing
+``window_days`` (:mod:`~insiderwatch.detect.owncopies`). How rare that is, is learned
+from the peer group's earlier days (``own_copy_days``, the employee's own left out):
+the share of the peers' employee-days of the baseline window with an action that
+carried at least as many of their own case-less look-ups (one day added to both counts,
+so a group with no such day still has a finite rarity). It fires at most
+``max_tail``; a rarer one weighs more, by its log-rarity as the VIP detector does
+(``log(t) / log(full_weight_tail)``, capped at 1), times the share of the action its
+own look-ups make. One finding per action, so weekly copies add up in the risk score
+(one alert per episode).
+"""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+from insiderwatch.detect.base import Detector, StepContext
+from insiderwatch.detect.owncopies import covered_sql
+
+
+class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    window_days: int = 14  # of own case-less look-ups an action can carry
+    min_customers: int = 3  # covered by them: a single customer just served is work
+    min_share: float = 0.5  # of the action's customers
+    min_peer_days: int = 20  # the peer group's employee-days in the baseline window
+    max_tail: float = 0.05  # share of the peers' days with such an action, to fire
+    full_weight_tail: float = 0.01  # at or below it the finding weighs in full
+    points: float = 20.0
+    max_evidence: int = 500
+
+
+class OwnCopies(Detector):
+    id = "own_copies"
+    version = "1"
+    title = "Sending out the customers one looked up with no case"
+    description = (
+        "An export, download, print, copy or message, of any size and to any destination, "
+        "whose customers are mostly the employee's own look-ups with no case (allowed "
+        "ones included) of the last two weeks, at or before it; fires when the peer group's "
+        "staff did so on few of their earlier days, weighing more the rarer and the larger "
+        "the share of the action those look-ups make. One finding per action, so weekly "
+        "copies add up."
+    )
+    why = (
+        "Careful harvesters look up a few customers a day, within every line and the "
+        "group's allowance, then take exactly those out in small copies. Looking up is "
+        "common; taking out several customers nobody asked one to look at is not."
+    )
+    false_positives = (
+        "Work done outside the case system and sent on (a callback list the employee "
+        "compiled for a colleague); a group whose staff routinely do so is learned as such "
+        "and weighs little."
+    )
+    investigate = (
+        "Compare the action's customers with the look-ups cited: when, what was opened "
+        "(contact details), whether any case or request explains them; check where the "
+        "copy went next and earlier copies of the same kind."
+    )
+    Config = Config
+
+    def sql(self, ctx: StepContext, config: Config) -> str:
+        c = config
+        log_full = math.log(c.full_weight_tail)
+        return f"""
+WITH judged AS (
+  SELECT *, covered / size AS share
+  FROM ({covered_sql(c.window_days, c.max_evidence)})
+  WHERE covered >= {c.min_customers} AND covered >= {c.min_share} * size
+),
+peer_days AS (  -- each peer's employee-days of the baseline window
+  SELECT employee_id, peer_group, count(*) AS days FROM employee_days
+  WHERE day >= $b0 AND day < $day GROUP BY ALL
+),
+peer_copies AS (  -- each peer's most-covered qualifying action per day of the window
+  SELECT employee_id, day, arg_max(peer_group, covered) AS peer_group, max(covered) AS covered
+  FROM own_copy_days
+  WHERE day >= $b0 AND day < $day AND covered >= {c.min_share} * size GROUP BY ALL
+),
+seen AS (
+  SELECT j.event_id, coalesce(sum(p.days), 0) AS n
+  FROM judged j
+  LEFT JOIN peer_days p ON p.peer_group = j.peer_group AND p.employee_id <> j.employee_id
+  GROUP BY j.event_id
+),
+copied AS (
+  SELECT j.event_id, count(p.day) AS k
+  FROM judged j
+  LEFT JOIN peer_copies p ON p.peer_group = j.peer_group AND p.employee_id <> j.employee_id
+   AND p.covered >= j.covered
+  GROUP BY j.event_id
+),
+rare AS (
+  SELECT j.*, s.n, k.k, (k.k + 1) / (s.n + 1) AS tail
+  FROM judged j JOIN seen s USING (event_id) JOIN copied k USING (event_id)
+  WHERE s.n >= {c.min_peer_days}
+)
+SELECT r.employee_id, r.time, r.first_time,
+       {c.points} * least(1.0, ln(r.tail) / {log_full}) * r.share AS points,
+       CASE WHEN r.tail <= {c.full_weight_tail} THEN 'medium' ELSE 'low' END AS severity,
+       FALSE AS critical, r.event_id AS key,
+       format('{{}} {{}} customer record(s) to {{}}, {{}} of them looked up with no case in the '
+              '{c.window_days} days before (from {{}}); the peer group''s staff did so on {{}} '
+              'of {{}} earlier days', r.action, r.size,
+              coalesce(r.destination, 'an unknown destination'), r.covered,
+              strftime(r.first_time, '%Y-%m-%d %H:%M'), r.k, r.n) AS reason,
+       list_distinct(list_concat([r.event_id], r.looked_events)) AS event_ids,
+       r.customers[1:{c.max_evidence}] AS customer_ids
+FROM rare r
+WHERE r.tail <= {c.max_tail}
+"""
