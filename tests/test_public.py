@@ -45,7 +45,9 @@ def test_a_customer_the_crowd_looked_up_becomes_a_public_figure(tmp_path):
     assert f"customer {STAR}, a public figure ({len(CROWD)} staff of 2 groups" in vip[0]["reason"]
     assert vip[0]["reason"].startswith("opened ")
     # What calibrate shows for the day: one learned figure, the context's three flagged.
-    found = learned(store, DetectionConfig(), step_of(DetectionConfig(), at(ACT_DAY, 0).date()), None)
+    found = learned(
+        store, DetectionConfig(), step_of(DetectionConfig(), at(ACT_DAY, 0).date()), None
+    )
     assert found.public_figures is not None
     assert (found.public_figures.learned, found.public_figures.flagged) == (1, 3)
     assert found.public_figures.max_staff == len(CROWD)

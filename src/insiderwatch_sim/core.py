@@ -78,7 +78,9 @@ def simulate(config: SimulationConfig, progress: Progress | None = None) -> Comp
     tables: dict[str, pa.Table] = {
         "employees": employees_table(roster, cfg, pools),
         "customers": customers_table(
-            customers, rng_for(seed, "contact-details"), pools,
+            customers,
+            rng_for(seed, "contact-details"),
+            pools,
             flagged=_vip_flags(cfg, customers, rng_for(seed, "vip-flags")),
         ),
         "cases": cases_table(world, case_id_of, cust_ids),
