@@ -14,17 +14,23 @@ from insiderwatch.detect.learned import learned, step_of
 from test_detect import detect, findings
 
 STAR = "c300"  # an ordinary customer by the context: nobody flagged her
-# Strangers who look her up before the act: five agents and their supervisor, whose
-# peer group is another (two groups). More than any quick look-up customer draws.
+# Strangers who look her up before the act, each on two days: five agents and their
+# supervisor, whose peer group is another (two groups). More attention than any quick
+# look-up customer draws.
 CROWD = [*AGENTS[4:9], "sup"]
-CROWD_DAYS = (5, 6, 7)
+CROWD_DAYS = (4, 5, 6, 7)
+
+
+def _crowd(c, crowd, fields=("name", "orders")):
+    for k, e in enumerate(crowd):
+        for day in (CROWD_DAYS[k % 3], CROWD_DAYS[k % 3 + 1]):
+            c.event(e, at(day, 13, k), "search", [STAR], ["name"])
+            c.event(e, at(day, 13, k, 30), "view", [STAR], list(fields))
 
 
 def _news_company():
     c = base_company()
-    for k, e in enumerate(CROWD):
-        c.event(e, at(CROWD_DAYS[k % 3], 13, k), "search", [STAR], ["name"])
-        c.event(e, at(CROWD_DAYS[k % 3], 13, k, 30), "view", [STAR], ["name", "orders"])
+    _crowd(c, CROWD)
     for e in AGENTS[1:]:  # the others' ordinary day 9
         c.event(e, at(ACT_DAY, 10), "view", ["c100"], ["name"])
     return c
@@ -42,7 +48,10 @@ def test_a_customer_the_crowd_looked_up_becomes_a_public_figure(tmp_path):
     assert [(f["employee_id"], f["customer_ids"], f["event_ids"]) for f in vip] == [
         (INSIDER, [STAR], [act])
     ]
-    assert f"customer {STAR}, a public figure ({len(CROWD)} staff of 2 groups" in vip[0]["reason"]
+    assert (
+        f"customer {STAR}, a public figure ({len(CROWD)} staff of 2 groups looked them up with no case on {2 * len(CROWD)} days"
+        in vip[0]["reason"]
+    )
     assert vip[0]["reason"].startswith("opened ")
     # What calibrate shows for the day: one learned figure, the context's three flagged.
     found = learned(
@@ -75,9 +84,7 @@ def test_switched_off_only_the_flagged_vips_count(tmp_path):
 def test_one_group_is_not_a_crowd(tmp_path, groups):
     """Strangers of one peer group (a team's habit) never make a customer famous."""
     c = base_company()
-    crowd = AGENTS[4:10] if groups == 1 else [*AGENTS[4:9], "sup"]
-    for k, e in enumerate(crowd):
-        c.event(e, at(CROWD_DAYS[k % 3], 13, k), "view", [STAR], ["name"])
+    _crowd(c, AGENTS[4:10] if groups == 1 else CROWD)
     c.event(INSIDER, at(ACT_DAY, 11), "view", [STAR], ["name", "orders"], act=True)
     store, _ = detect(c, tmp_path)
     assert bool([f for f in _vip(store) if f["customer_ids"] == [STAR]]) == (groups == 2)
@@ -88,14 +95,14 @@ def test_a_customer_worked_under_cases_by_many_hands_is_not_famous(tmp_path):
     """A disputed order handled by several agents, each under a case, who also glance at
     the customer without one: they served her, so they are no strangers."""
     c = base_company()
-    hands = [*AGENTS[4:9], "sup"]
-    for k, e in enumerate(hands):
+    for k, e in enumerate(CROWD):
         day = CROWD_DAYS[k % 3]
         case_id = f"dispute-{k}"
         c.cases.append({"case_id": case_id, "customer_id": STAR, "employee_id": e,
                         "opened_at": at(day, 12), "closed_at": at(day, 12, 40)})  # fmt: skip
         c.event(e, at(day, 12, 5), "view", [STAR], ["name", "orders"], case_id=case_id)
-        c.event(e, at(day + 1, 15, k), "view", [STAR], ["name", "orders"])  # a follow-up
+        for later in (1, 2):  # follow-ups with no case
+            c.event(e, at(day + later, 15, k), "view", [STAR], ["name", "orders"])
     c.event(INSIDER, at(ACT_DAY, 11), "view", [STAR], ["name", "orders"], act=True)
     store, _ = detect(c, tmp_path)
     assert [f for f in _vip(store) if f["customer_ids"] == [STAR]] == []

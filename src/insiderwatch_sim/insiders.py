@@ -153,7 +153,7 @@ def _partners(
 def _crowds(
     rng: np.random.Generator, r: Roster, insiders: list[Insider], number: int, free: np.ndarray
 ) -> list[Insider]:
-    """Two to four more staff, of other teams, for every celebrity in the news: a famous
+    """Three to five more staff, of other teams, for every celebrity in the news: a famous
     customer in the headlines draws several curious colleagues, not one."""
     out: list[Insider] = []
     for lead in insiders:
@@ -162,7 +162,7 @@ def _crowds(
         lead.group = lead.number
         others = free[r.team[free] != r.team[lead.emp]]
         pool = others if len(others) else free
-        for emp in rng.choice(pool, min(len(pool), int(rng.integers(2, 5))), replace=False):
+        for emp in rng.choice(pool, min(len(pool), int(rng.integers(3, 6))), replace=False):
             free = free[free != emp]
             out.append(Insider(number + len(out), int(emp), "celebrity_news", lead.start_day,
                                group=lead.number))  # fmt: skip

@@ -118,10 +118,9 @@ def _figures(found: Learned, day) -> Table | None:
     if p is None or not (p.learned or p.flagged):
         return None
     t = _table(f"Public figures as of {day} (the vip detector's customers)", "learned",
-               "flagged VIP", "both", "strangers needed", "most strangers (groups)",
-               right=("learned", "flagged VIP", "both", "strangers needed",
-                      "most strangers (groups)"))  # fmt: skip
-    most = f"{p.max_staff} ({p.max_groups})" if p.max_staff is not None else "-"
+               "flagged VIP", "both", "attention needed", "most strangers (groups, days)",
+               right=("learned", "flagged VIP", "both", "attention needed"))  # fmt: skip
+    most = f"{p.max_staff} ({p.max_groups}, {p.max_days})" if p.max_staff is not None else "-"
     t.add_row(f"{p.learned:,}", f"{p.flagged:,}", f"{p.both:,}",
-              str(p.bar) if p.bar is not None else "-", most)  # fmt: skip
+              f"> {p.bar:.1f} days" if p.bar is not None else "-", most)  # fmt: skip
     return t

@@ -195,12 +195,14 @@ class PublicFigures(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fi
     ``enabled = false`` keeps the flagged ones only."""
 
     enabled: bool = True
-    # Strangers (case-less, never under a case) a customer needs in the baseline window,
-    # in at least min_groups peer groups: one snoop, or a team's pair, is not a crowd.
+    # Strangers (case-less, never under a case, no service account) a customer needs in
+    # the baseline window, in at least min_groups peer groups: one snoop, or a team's
+    # pair, is not a crowd.
     min_staff: int = 3
     min_groups: int = 2
-    # ... and at least the count of this quantile of all customers looked up with no case:
-    # what the busiest callers of a large contact centre get is ordinary, not fame.
+    # ... and their attention (days each looked the customer up, added up) above this
+    # quantile of all customers looked up with no case: what the busiest callers of a
+    # large contact centre get is ordinary, not fame.
     quantile: float = 0.999
 
 

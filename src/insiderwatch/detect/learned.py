@@ -105,9 +105,10 @@ class PublicFigures(msgspec.Struct, kw_only=True, frozen=True):
     learned: int
     flagged: int
     both: int
-    bar: int | None  # strangers a customer needed (None: nobody was learned)
+    bar: float | None  # the attention a figure had to pass (None: nobody was learned)
     max_staff: int | None  # the most strangers any learned figure had
     max_groups: int | None
+    max_days: int | None  # the most attention (strangers' look-up days) any had
 
 
 class Learned(msgspec.Struct, kw_only=True, frozen=True):
@@ -259,20 +260,20 @@ GROUP BY p.peer_group ORDER BY p.peer_group"""
 
 
 def _public_figures(store: Store, cfg: DetectionConfig, step: dict) -> PublicFigures | None:
-    if not (store.has_table("revisit_days") and store.has_table("book_days")):
+    if not all(store.has_table(t) for t in ("revisit_days", "book_days", "routine_flows")):
         return None
     # Its own table: the engine's day keeps daily_public_figures for its later steps.
     learn_public_figures(store.con, cfg, step, into="calibrate_public_figures")
     row = store.con.execute(
         """SELECT count(staff), count(*) FILTER (WHERE flagged),
                   count(*) FILTER (WHERE staff IS NOT NULL AND flagged),
-                  max(bar), max(staff), max(groups)
+                  max(bar), max(staff), max(groups), max(days)
            FROM calibrate_public_figures"""
     ).fetchall()[0]
     store.con.execute("DROP TABLE IF EXISTS calibrate_public_figures")
-    learned, flagged, both, bar, staff, groups = row
+    learned, flagged, both, bar, staff, groups, days = row
     return PublicFigures(learned=learned, flagged=flagged, both=both, bar=bar,
-                         max_staff=staff, max_groups=groups)  # fmt: skip
+                         max_staff=staff, max_groups=groups, max_days=days)  # fmt: skip
 
 
 def step_of(cfg: DetectionConfig, day: dt.date) -> dict:

@@ -10,21 +10,25 @@ over the baseline window, per customer:
 
 * the *strangers*: staff who looked the customer up with no case and never served them
   under a case in the window (``book_days``): an agent working a disputed order, or the
-  VIP desk serving its clients, has a case for them and is no stranger;
-* in how many peer groups those strangers sit.
+  VIP desk serving its clients, has a case for them and is no stranger; nor is a
+  service account the day's routine knows (:mod:`~insiderwatch.detect.routine`);
+* in how many peer groups those strangers sit, and their *attention*: the days on which
+  each of them looked the customer up, added up.
 
 A customer is a *public figure* when at least ``min_staff`` strangers in at least
-``min_groups`` peer groups looked them up, and their strangers are at or above the
-``quantile`` of all customers' counts (of the customers anyone looked up with no case):
-what is ordinary for the busiest callers of a large contact centre never makes one
-famous, while in a small company the few most looked-up strangers' customers do.
-Customers the context flags ``is_vip`` are public figures too. One snoop, or a pair of
-one team, never makes anyone famous; nor does a case worked by many hands.
+``min_groups`` peer groups looked them up and their attention is above the ``quantile``
+of all customers' (of those anyone looked up with no case): a popular caller draws a
+stranger now and then as any customer does, once each, and what the busiest callers of
+a large contact centre get is the tail the bar is set at, whatever the company's size;
+a famous one draws several strangers who come back. Customers the context flags
+``is_vip`` are public figures too. One snoop, or a pair of one team, never makes anyone
+famous; nor does a case worked by many hands.
 
 The day's figures are a temp table, ``daily_public_figures`` (customer, strangers,
-groups, the day's bar, flagged): the look-up allowance never counts a figure's look-up among the usual
-ones (:mod:`~insiderwatch.detect.allowance`), ``employee_days.unexplained_vip`` counts
-them, and the ``vip`` detector judges their targeted case-less look-ups.
+groups, attention, the day's bar, flagged): the look-up allowance never counts a
+figure's look-up among the usual ones (:mod:`~insiderwatch.detect.allowance`),
+``employee_days.unexplained_vip`` counts them, and the ``vip`` detector judges their
+targeted case-less look-ups.
 """
 
 from __future__ import annotations
@@ -42,27 +46,34 @@ CREATE OR REPLACE TEMP TABLE {into} AS
 WITH served AS (  -- who had a case about whom in the window
   SELECT DISTINCT employee_id, customer_id FROM book_days WHERE day >= $b0 AND day < $day
 ),
+machines AS (  -- service accounts the day's routine knows: no person's curiosity
+  SELECT DISTINCT substr(grp, 6) AS employee_id FROM routine_flows
+  WHERE day = $day AND machine
+),
 strangers AS (  -- case-less look-ups by staff who never served the customer under a case
-  SELECT r.customer_id, r.employee_id, arg_max(r.peer_group, r.day) AS peer_group
-  FROM revisit_days r ANTI JOIN served s USING (employee_id, customer_id)
+  SELECT r.customer_id, r.employee_id, arg_max(r.peer_group, r.day) AS peer_group,
+         count(*) AS days
+  FROM revisit_days r
+  ANTI JOIN served s USING (employee_id, customer_id)
+  ANTI JOIN machines m USING (employee_id)
   WHERE r.day >= $b0 AND r.day < $day
   GROUP BY r.customer_id, r.employee_id
 ),
 per_customer AS (
-  SELECT customer_id, count(*) AS staff, count(DISTINCT peer_group) AS groups
+  SELECT customer_id, count(*) AS staff, count(DISTINCT peer_group) AS groups,
+         sum(days) AS days
   FROM strangers GROUP BY customer_id
 ),
-bar AS (  -- the tail of the distribution over every customer looked up with no case
-  SELECT greatest($pf_staff, coalesce(quantile_disc(staff, $pf_quantile), 0)) AS staff
-  FROM per_customer
+bar AS (  -- the tail of the attention every customer looked up with no case got
+  SELECT coalesce(quantile_cont(days, $pf_quantile), 0) AS days FROM per_customer
 ),
 learned AS (
-  SELECT p.customer_id, p.staff, p.groups, b.staff AS bar
+  SELECT p.customer_id, p.staff, p.groups, p.days, b.days AS bar
   FROM per_customer p, bar b
-  WHERE $pf_enabled AND p.staff >= b.staff AND p.groups >= $pf_groups
+  WHERE $pf_enabled AND p.staff >= $pf_staff AND p.groups >= $pf_groups AND p.days > b.days
 )
-SELECT coalesce(l.customer_id, f.customer_id) AS customer_id, l.staff, l.groups, l.bar,
-       f.customer_id IS NOT NULL AS flagged
+SELECT coalesce(l.customer_id, f.customer_id) AS customer_id, l.staff, l.groups, l.days,
+       l.bar, f.customer_id IS NOT NULL AS flagged
 FROM learned l
 FULL JOIN (SELECT customer_id FROM customers WHERE is_vip) f USING (customer_id)
 """
@@ -77,7 +88,7 @@ def _settings(cfg: DetectionConfig) -> dict:
 def learn_public_figures(con, cfg: DetectionConfig, params: dict, *, into: str) -> None:
     """Write the day's public figures (``params['day']``) to the temp table ``into``,
     learned from the earlier days of the baseline window, with the customers the context
-    flags VIP. Columns: customer_id, staff and groups (the strangers who taught it, NULL
-    for a flagged one nobody's look-ups made famous), bar (the strangers the day asked
-    for), flagged."""
+    flags VIP. Columns: customer_id, staff, groups and days (the strangers who taught it
+    and their attention, NULL for a flagged one nobody's look-ups made famous), bar (the
+    attention the day's figures had to pass), flagged."""
     execute(con, _LEARN_SQL.format(into=into), {**params, **_settings(cfg)})

@@ -36,8 +36,9 @@ class Vip(Detector):
         "Unexplained targeted look-ups (a view or search showing at most "
         "targeted_max_customers customers) of public figures: customers flagged VIP "
         "(celebrities, executives, journalists) and those learned famous from the days "
-        "before (many staff of several groups looked them up with no case, none under "
-        "one): one finding per figure and day, at the first look-up, "
+        "before (staff of several groups, none of whom served them under a case, kept "
+        "looking them up with no case, more than the company's busiest callers get): one "
+        "finding per figure and day, at the first look-up, "
         "weighted by how rare that many such look-ups in a day are among the peers' earlier "
         "days (the employee's own left out; a small group's pulled towards its team's, "
         "its role's and the company's), nothing where the peers make as many on a tenth of their days. A "
@@ -72,7 +73,7 @@ WITH looks AS (  -- the first targeted look-up of each public figure today, in t
            arg_min(t.action <> 'search' OR t.breadth = 1, (t.time, t.event_id)) AS opened,
            arg_min(t.breadth, (t.time, t.event_id)) AS breadth,
            any_value(pf.flagged) AS flagged, any_value(pf.staff) AS staff,
-           any_value(pf.groups) AS groups
+           any_value(pf.groups) AS groups, any_value(pf.days) AS days
     FROM step_touch t JOIN {PUBLIC_FIGURES} pf USING (customer_id)
     WHERE t.in_step AND NOT t.explained AND t.breadth <= $targeted
     GROUP BY t.employee_id, t.customer_id
@@ -85,7 +86,7 @@ days AS (  -- everyone's earlier days, counted by VIP look-ups
 ),
 counts AS (  -- others' days with at least as many: group, team family, role, company
   SELECT l.employee_id, l.customer_id, l.time, l.event_id, l.nth, l.opened, l.breadth,
-         l.flagged, l.staff, l.groups,
+         l.flagged, l.staff, l.groups, l.days,
          coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group), 0) AS grp_n,
          coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group AND d.v >= l.nth), 0) AS grp_k,
          coalesce(sum(d.n) FILTER (WHERE d.family = l.family), 0) AS team_n,
@@ -118,7 +119,8 @@ SELECT employee_id, time, time AS first_time,
               CASE WHEN opened THEN 'opened' ELSE 'listed' END,
               CASE WHEN flagged THEN 'VIP customer ' || customer_id
                    ELSE format('customer {{}}, a public figure ({{}} staff of {{}} groups looked '
-                               || 'them up with no case in the window)', customer_id, staff, groups)
+                               || 'them up with no case on {{}} days of the window)',
+                               customer_id, staff, groups, days)
                    END,
               CASE WHEN flagged THEN 'VIP' ELSE 'public figure' END,
               nth, round(100 * (1 - tail))::INTEGER) AS reason,
