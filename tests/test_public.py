@@ -110,11 +110,14 @@ def test_a_customer_worked_under_cases_by_many_hands_is_not_famous(tmp_path):
 
 
 def test_a_figure_only_listed_by_a_small_search_weighs_less_than_one_opened(tmp_path):
+    """A famous name among a search's three results is a third of a snoop; the same
+    search followed by her record is a snoop in full."""
     c = _news_company()
     c.event(INSIDER, at(ACT_DAY, 11), "search", [STAR, "c201", "c202"], ["name"], act=True)
     listed, _ = detect(c, tmp_path / "listed")
     c2 = _news_company()
-    c2.event(INSIDER, at(ACT_DAY, 11), "view", [STAR], ["name", "orders"], act=True)
+    c2.event(INSIDER, at(ACT_DAY, 11), "search", [STAR, "c201", "c202"], ["name"], act=True)
+    c2.event(INSIDER, at(ACT_DAY, 11, 1), "view", [STAR], ["name", "orders"], act=True)
     opened, _ = detect(c2, tmp_path / "opened")
     (a,) = [f for f in _vip(listed) if f["customer_ids"] == [STAR]]
     (b,) = [f for f in _vip(opened) if f["customer_ids"] == [STAR]]

@@ -68,10 +68,10 @@ WITH looks AS (  -- the first targeted look-up of each public figure today, in t
     SELECT t.employee_id, any_value(t.peer_group) AS peer_group, any_value(t.role) AS role,
            any_value({_FAMILY.format("t.team")}) AS family,
            t.customer_id, min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id,
-           -- the first look-up opened them (a view, a search that found only them) or only
-           -- listed them among others: of that event alone, so a later step never rescores it
-           arg_min(t.action <> 'search' OR t.breadth = 1, (t.time, t.event_id)) AS opened,
-           arg_min(t.breadth, (t.time, t.event_id)) AS breadth,
+           -- opened today (a view, a search that found only them) or only listed among
+           -- others by small searches: a name search and then the record is snooping, a
+           -- famous name among a search's few results alone is less
+           bool_or(t.action <> 'search' OR t.breadth = 1) AS opened, min(t.breadth) AS breadth,
            any_value(pf.flagged) AS flagged, any_value(pf.staff) AS staff,
            any_value(pf.groups) AS groups, any_value(pf.days) AS days
     FROM step_touch t JOIN {PUBLIC_FIGURES} pf USING (customer_id)
