@@ -9,6 +9,7 @@ from detect_scenarios import ACT_DAY, AGENTS, at, scenario
 from insiderwatch.detect import DetectionConfig, active_detectors, run_detection
 from insiderwatch.detect.base import DETECTORS
 from insiderwatch.detect.catalog import content_version
+from insiderwatch.detect.detectors.fixation import Fixation
 from insiderwatch.detect.history import read_findings
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
@@ -106,3 +107,12 @@ def test_a_disabled_detector_leaves_no_findings(detected):
     run_detection(detected, DetectionConfig(disabled=["volume"]), KEY)
     assert detected.scalar("SELECT count(*) FROM findings WHERE detector = 'volume'") == 0
     assert detected.scalar("SELECT count(*) FROM findings") > 0
+
+
+def test_a_detectors_daily_queries_are_part_of_its_version():
+    class Other(Fixation):
+        def daily(self, ctx, config):
+            return {k: v + " LIMIT 1" for k, v in super().daily(ctx, config).items()}
+
+    cfg = DetectionConfig()
+    assert content_version(Other(), cfg) != content_version(Fixation(), cfg)

@@ -9,6 +9,8 @@ import json
 import random
 from pathlib import Path
 
+import msgspec
+
 from detect_scenarios import Company, at
 from insiderwatch.alerts import read_alert_history
 from insiderwatch.detect import DetectionConfig, run_detection
@@ -145,3 +147,25 @@ def test_a_new_connection_learns_the_day_again(tmp_path):
     assert read_alert_history(store) == read_alert_history(once)
     store.close()
     once.close()
+
+
+def test_a_detectors_tables_of_earlier_days_are_made_once_a_day(tmp_path):
+    """``Detector.daily`` tables are made by the day's first step and read, as they are,
+    by its later steps; the next day's first step makes them afresh."""
+    c, _ = company()
+    full = c.write(tmp_path / "dataset")
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    ingest_dataset(store, full, KEY)
+    base = DetectionConfig()  # detectors judge from day 2 on
+    cfg = msgspec.structs.replace(
+        base, routine=msgspec.structs.replace(base.routine, learning_days=1)
+    )
+    run_detection(store, cfg, KEY, until=at(DAYS - 1, 12))
+    marker = "INSERT INTO daily_fixation_staff VALUES ('marker', 'none', 0)"
+    count = "SELECT count(*) FROM daily_fixation_staff WHERE employee_id = 'marker'"
+    store.con.execute(marker)
+    run_detection(store, cfg, KEY, until=at(DAYS - 1, 16))  # the same day: kept
+    assert store.scalar(count) == 1
+    run_detection(store, cfg, KEY, until=at(DAYS, 12))  # the next day: made again
+    assert store.scalar(count) == 0
+    store.close()

@@ -84,6 +84,15 @@ class Detector:
     def sql(self, ctx: StepContext, config: Any) -> str:
         raise NotImplementedError
 
+    def daily(self, ctx: StepContext, config: Any) -> dict[str, str]:
+        """Temp tables (name: query) of what the query reads from before ``ctx.day``:
+        earlier days' state and the context tables, never the day's own rows (the
+        step's parameters to read). Made once, at the day's first step
+        (:mod:`~insiderwatch.detect.daily`), and read by every step of the day, where
+        the query would otherwise compute them again each step. A name starts with
+        ``daily_`` and the detector's own prefix, unique among detectors."""
+        return {}
+
     def step_employees(self, ctx: StepContext, config: Any) -> str | None:
         """For a company-scope detector: a query (``employee_id`` column; the step's
         parameters, ``access`` and the stored state to read) of the employees whose step

@@ -49,38 +49,18 @@ def running_excess_sql(
     levels = ", ".join(str(x) for x in cfg.levels)
     return f"""
 WITH contrib AS ({contributions}),
-history AS (
-  SELECT employee_id, peer_group, day, {history_column} AS v FROM employee_days
-  WHERE day >= $b0 AND day < $day
-),
-own_history AS (  -- days this detector flagged teach nothing about the usual
-  SELECT * FROM history h
-  WHERE NOT EXISTS (SELECT 1 FROM findings f WHERE f.detector = {sql_str(detector)}
-                    AND f.employee_id = h.employee_id AND f.day = h.day)
-),
-own AS (
-  SELECT employee_id, count(*) AS own_days, median(v) AS own_median FROM own_history GROUP BY ALL
-),
-own_mad AS (
-  SELECT h.employee_id, median(abs(h.v - o.own_median)) AS mad
-  FROM own_history h JOIN own o USING (employee_id) GROUP BY ALL
-),
-peer AS (
-  SELECT peer_group, quantile_cont(v, {cfg.peer_quantile}) AS peer_q FROM history
-  GROUP BY ALL
-  HAVING count(*) >= {cfg.min_peer_days} AND count(DISTINCT day) >= {cfg.min_history_days}
-),
+own AS (SELECT * FROM {_table(detector, "own")}),
+peer AS (SELECT * FROM {_table(detector, "peer")}),
 thresholds AS (
   SELECT c.employee_id, any_value(o.own_median) AS own_median, any_value(o.own_days) AS own_days,
          any_value(p.peer_q) AS peer_q,
          greatest({cfg.floor},
                   coalesce(any_value(p.peer_q), 0),
                   CASE WHEN any_value(o.own_days) >= {cfg.min_own_days}
-                       THEN any_value(o.own_median) + {cfg.mad_k} * 1.4826 * any_value(m.mad) + 1
+                       THEN any_value(o.own_median) + {cfg.mad_k} * 1.4826 * any_value(o.mad) + 1
                        ELSE 0 END) AS threshold
   FROM contrib c
   LEFT JOIN own o USING (employee_id)
-  LEFT JOIN own_mad m USING (employee_id)
   JOIN peer p ON p.peer_group = c.peer_group
   GROUP BY c.employee_id
 ),
@@ -121,6 +101,39 @@ FROM found
 """
 
 
+def baseline_tables(detector: str, cfg: ThresholdConfig, history_column: str) -> dict[str, str]:
+    """The usual of :func:`running_excess_sql` (``Detector.daily``): each employee's
+    own and each peer group's, from the days before the step's; the same all day."""
+    return {
+        _table(detector, "own"): f"""
+WITH history AS (
+  SELECT employee_id, day, {history_column} AS v FROM employee_days
+  WHERE day >= $b0 AND day < $day
+),
+own_history AS (  -- days this detector flagged teach nothing about the usual
+  SELECT * FROM history h
+  WHERE NOT EXISTS (SELECT 1 FROM findings f WHERE f.detector = {sql_str(detector)}
+                    AND f.employee_id = h.employee_id AND f.day = h.day)
+),
+own AS (
+  SELECT employee_id, count(*) AS own_days, median(v) AS own_median FROM own_history GROUP BY ALL
+)
+SELECT o.*, m.mad FROM own o LEFT JOIN (
+  SELECT h.employee_id, median(abs(h.v - o.own_median)) AS mad
+  FROM own_history h JOIN own o USING (employee_id) GROUP BY ALL
+) m USING (employee_id)""",
+        _table(detector, "peer"): f"""
+SELECT peer_group, quantile_cont({history_column}, {cfg.peer_quantile}) AS peer_q
+FROM employee_days WHERE day >= $b0 AND day < $day
+GROUP BY ALL
+HAVING count(*) >= {cfg.min_peer_days} AND count(DISTINCT day) >= {cfg.min_history_days}""",
+    }
+
+
+def _table(detector: str, part: str) -> str:
+    return f"daily_{detector}_{part}"
+
+
 def fmt_num(expr: str) -> str:
     """A number for a sentence: whole numbers without decimals, others with one."""
     value = f"({expr})::DOUBLE"
@@ -131,4 +144,4 @@ def fmt_num(expr: str) -> str:
     )
 
 
-__all__ = ["ThresholdConfig", "running_excess_sql", "fmt_num"]
+__all__ = ["ThresholdConfig", "baseline_tables", "running_excess_sql", "fmt_num"]

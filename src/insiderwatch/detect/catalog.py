@@ -1,7 +1,8 @@
 """The detector catalogue's version lock: a detector's version is a hash of its content.
 
 The content is what decides its findings: the query it renders (with every configuration
-value the query embeds, shared helpers included), its own configuration, and the revision
+value the query embeds, shared helpers included) and the queries of the tables it learns
+once a day (``Detector.daily``), its own configuration, and the revision
 its author declares. Change any of them and the version changes, so the engine recomputes
 that detector's stored findings instead of silently keeping ones an older detector made
 (detection-rules' version lock, without a lock file to forget to bump).
@@ -33,7 +34,10 @@ def content_version(detector: Detector, cfg: DetectionConfig) -> str:
         config=cfg,
     )
     own = cfg.detector_config(detector)
-    blob = msgspec.json.encode([detector.version, detector.sql(ctx, own), own])
+    parts = [detector.version, detector.sql(ctx, own), own]
+    if daily := detector.daily(ctx, own):  # only where there are: other versions stay
+        parts.append(daily)
+    blob = msgspec.json.encode(parts)
     return f"{detector.version}-{hashlib.sha256(blob).hexdigest()[:12]}"
 
 

@@ -8,7 +8,8 @@ groups' case scope (:mod:`~insiderwatch.detect.casescope`), the routine in force
 (``routine_flows`` of the day, :mod:`~insiderwatch.detect.routine`), the look-up
 allowances and the kinds they cover (:mod:`~insiderwatch.detect.allowance`), the
 customer books (:mod:`~insiderwatch.detect.book`) and relationship books
-(:mod:`~insiderwatch.detect.groupbook`). Live, a day is cut into a step a
+(:mod:`~insiderwatch.detect.groupbook`); and what a detector's query reads of earlier
+days (:meth:`~insiderwatch.detect.base.Detector.daily`). Live, a day is cut into a step a
 second, and each would learn all of it again; so a day's first step learns it into temp
 tables of the store's connection (``daily_*``, named by those modules) and the day's later
 steps on that connection read them.
@@ -62,14 +63,18 @@ def reusable(store: Store, meta: dict[str, str], *, rewound: bool, everywhere: b
     return not context_changed(store, int(meta.get("detect_last_batch") or 0))
 
 
-def learn_day(con, cfg: DetectionConfig, step: dict, *, reuse: bool) -> dict:
+def learn_day(
+    con, cfg: DetectionConfig, step: dict, *, reuse: bool, tables: dict[str, str] | None = None
+) -> dict:
     """Make the day's learned tables current for ``step`` (``StepContext.params``) and
     return the learned parameters (investigating groups and staff) with the casework
-    settings the step's queries read. ``reuse``: :func:`reusable` held for this run."""
+    settings the step's queries read. ``reuse``: :func:`reusable` held for this run.
+    ``tables``: the day's tables of the detectors the step runs (name: query,
+    :meth:`~insiderwatch.detect.base.Detector.daily`), made with the rest."""
     params = {**step, **casework_settings(cfg)}
     kept = _kept(con, step["day"]) if reuse else None
     if kept is None:
-        kept = _learn(con, cfg, params)
+        kept = _learn(con, cfg, params, tables or {})
     elif cfg.routine.enabled:  # the run deleted the day's routine_flows: the same again
         con.execute(f"INSERT INTO routine_flows SELECT * FROM {_FLOWS}")
     return {**params, **kept}
@@ -98,7 +103,7 @@ def _has_kept(con) -> bool:
     )
 
 
-def _learn(con, cfg: DetectionConfig, params: dict) -> dict:
+def _learn(con, cfg: DetectionConfig, params: dict, tables: dict[str, str]) -> dict:
     """Learn everything for ``params['day']`` into the day's temp tables and keep it."""
     learned = casework_params(con, cfg, params, similar=SIMILAR)
     lists = {k: learned[k] for k in ("investigating", "investigating_staff")}
@@ -121,6 +126,8 @@ def _learn(con, cfg: DetectionConfig, params: dict) -> dict:
     if cfg.book.relationship.enabled:
         learn_group_books(con, cfg, params)
     learn_public_figures(con, cfg, params, into=PUBLIC_FIGURES)  # always: flagged VIPs too
+    for name, sql in tables.items():
+        execute(con, f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params)
     token = uuid.uuid4().hex
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {_KEPT} AS SELECT ?::DATE AS day, ? AS token, "

@@ -385,7 +385,17 @@ class _Steps:
         con = self.store.con
         known = self.known_until
         reuse = known if refresh and known is not None and known.date() == ctx.day else None
-        params = learn_day(con, ctx.config, ctx.params, reuse=self.reuse_learned)
+        running = [
+            det
+            for det in (self.detectors if refresh else self.stale)
+            if det.during_learning or not ctx.learning
+        ]
+        tables = {
+            name: sql
+            for det in running
+            for name, sql in det.daily(ctx, ctx.config.detector_config(det)).items()
+        }
+        params = learn_day(con, ctx.config, ctx.params, reuse=self.reuse_learned, tables=tables)
         build_step(con, ctx.config, params, source="run_events", known_until=reuse)
         if refresh:
             partial = ctx.end < ctx.start + DAY
@@ -397,9 +407,7 @@ class _Steps:
             else:
                 con.execute("DELETE FROM store_meta WHERE key = 'detect_explained_until'")
             execute(con, _EMPLOYEE_DAY_SQL, ctx.params)
-        for det in self.detectors if refresh else self.stale:
-            if ctx.learning and not det.during_learning:
-                continue
+        for det in running:
             count = self._detect(det, ctx)
             self.run.per_detector[det.id] = self.run.per_detector.get(det.id, 0) + count
             self.run.findings += count

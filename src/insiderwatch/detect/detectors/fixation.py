@@ -51,6 +51,12 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     max_terms: int = 60  # of the Poisson tail summed (returns beyond this are certain)
 
 
+# The window before the step's day, learned once a day.
+SPAN = "daily_fixation_span"
+STAFF = "daily_fixation_staff"
+PAIRS = "daily_fixation_pairs"
+
+
 class Fixation(Detector):
     id = "fixation"
     version = "1"
@@ -82,9 +88,20 @@ class Fixation(Detector):
     )
     Config = Config
 
+    def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
+        # What the window before today holds is the same for every step of the day.
+        w = config.window_days
+        return {
+            # the peers' window: the last window_days before today, or all history there is
+            SPAN: f"""SELECT greatest(min(day), ($day - INTERVAL {w} DAY)::DATE) AS start
+  FROM revisit_days WHERE day >= $day - INTERVAL {w} DAY AND day < $day""",
+            STAFF: window_looks_sql(w),  # everyone's case-less look-ups in the window
+            # and how many separate days they came back to each customer
+            PAIRS: window_returns_sql(w, config.min_days),
+        }
+
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
-        w = c.window_days
         return f"""
 WITH today AS (  -- today's case-less look-ups: each customer's first, in time order
   SELECT t.employee_id, any_value(t.peer_group) AS peer_group, t.customer_id,
@@ -95,10 +112,7 @@ WITH today AS (  -- today's case-less look-ups: each customer's first, in time o
   WHERE t.in_step AND {CASELESS_LOOKUP}
   GROUP BY t.employee_id, t.customer_id
 ),
-span AS (  -- the peers' window: the last window_days before today, or all history there is
-  SELECT greatest(min(day), ($day - INTERVAL {w} DAY)::DATE) AS start
-  FROM revisit_days WHERE day >= $day - INTERVAL {w} DAY AND day < $day
-),
+span AS (SELECT * FROM {SPAN}),
 mine AS (  -- the same employees' earlier days, per customer: a span as long as the peers'
   SELECT r.employee_id, r.customer_id, count(*) AS before, min(r.time) AS since,
          list(r.event_id ORDER BY r.day) AS event_ids
@@ -125,12 +139,8 @@ counted AS (  -- at each candidate look-up: customers at n days or more, and loo
   FROM candidates k JOIN theirs a USING (employee_id)
   GROUP BY ALL
 ),
-staff AS (  -- everyone's case-less look-ups in the window before today
-  {window_looks_sql(w)}
-),
-pairs AS (  -- and how many separate days they came back to each customer
-  {window_returns_sql(w, c.min_days)}
-),
+staff AS (SELECT * FROM {STAFF}),
+pairs AS (SELECT * FROM {PAIRS}),
 prior AS (  -- the company's scale: a typical colleague's case-less look-ups, all of them
   SELECT {c.prior_staff} * median(looks) AS k, sum(looks) AS looks FROM staff
 ),

@@ -42,6 +42,12 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     max_evidence: int = 200
 
 
+# The window's earlier days, learned once a day.
+HIST = "daily_lookup_pace_history"
+GROUPS = "daily_lookup_pace_groups"
+SPREAD = "daily_lookup_pace_spread"
+
+
 class LookupPace(Detector):
     id = "lookup_pace"
     version = "1"
@@ -71,27 +77,32 @@ class LookupPace(Detector):
     )
     Config = Config
 
-    def sql(self, ctx: StepContext, config: Config) -> str:
+    def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
+        # The window's earlier days and the peers' pace: the same for every step of the day.
         c = config
-        return f"""
-WITH hist AS (  -- each employee's work and case-less look-ups on earlier days of the window
-  SELECT d.employee_id, d.peer_group, sum(d.data_events) AS w,
+        return {
+            # each employee's work and case-less look-ups on earlier days of the window
+            HIST: f"""SELECT d.employee_id, d.peer_group, sum(d.data_events) AS w,
          sum(coalesce(a.lookups, 0)) AS x
   FROM employee_days d LEFT JOIN allowance_days a USING (employee_id, day)
   WHERE d.day >= $day - INTERVAL {c.window_days - 1} DAY AND d.day < $day
-  GROUP BY d.employee_id, d.peer_group
-),
-grp AS (
-  SELECT peer_group, sum(x) AS gx, sum(w) AS gw, count(*) AS staff
-  FROM hist WHERE w > 0 GROUP BY ALL
-  HAVING count(*) > {c.min_peers} AND sum(x) > 0
-),
-spread AS (  -- how far the peers stray from the group's pace (1: no more than chance)
-  SELECT h.peer_group,
+  GROUP BY d.employee_id, d.peer_group""",
+            GROUPS: f"""SELECT peer_group, sum(x) AS gx, sum(w) AS gw, count(*) AS staff
+  FROM {HIST} WHERE w > 0 GROUP BY ALL
+  HAVING count(*) > {c.min_peers} AND sum(x) > 0""",
+            # how far the peers stray from the group's pace (1: no more than chance)
+            SPREAD: f"""SELECT h.peer_group,
          greatest(1.0, median(power(h.x - g.gx / g.gw * h.w, 2)
                               / greatest(g.gx / g.gw * h.w, 1.0)) / {_CHI2_MEDIAN}) AS phi
-  FROM hist h JOIN grp g USING (peer_group) WHERE h.w > 0 GROUP BY ALL
-),
+  FROM {HIST} h JOIN {GROUPS} g USING (peer_group) WHERE h.w > 0 GROUP BY ALL""",
+        }
+
+    def sql(self, ctx: StepContext, config: Config) -> str:
+        c = config
+        return f"""
+WITH hist AS (SELECT * FROM {HIST}),
+grp AS (SELECT * FROM {GROUPS}),
+spread AS (SELECT * FROM {SPREAD}),
 today AS (  -- today's accesses in event time, each look-up with its customers shown
   SELECT e.employee_id, e.peer_group, e.time, e.event_id, coalesce(l.looks, 0) AS looks
   FROM step_events e LEFT JOIN step_lookups l USING (event_id)

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
 from insiderwatch.detect.base import Detector, StepContext
-from insiderwatch.detect.baseline import ThresholdConfig, fmt_num, running_excess_sql
+from insiderwatch.detect.baseline import (
+    ThresholdConfig,
+    baseline_tables,
+    fmt_num,
+    running_excess_sql,
+)
 from insiderwatch.detect.explain import UNEXPLAINED_WIDE_SEARCH, UNLISTED_ROWS_WEIGHT
 
 
@@ -36,6 +41,9 @@ class Sensitivity(Detector):
         "whether any later turned up in a complaint about spam."
     )
     Config = Config
+
+    def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
+        return baseline_tables(self.id, config, "unexplained_weight")
 
     def sql(self, ctx: StepContext, config: Config) -> str:
         # Each customer counts once a day with the most sensitive set of fields it was

@@ -30,6 +30,23 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     max_evidence: int = 500
 
 
+# The case-less look-ups of the window's days before the step's (learned once a day).
+EARLIER = "daily_harvest_caseless"
+
+
+def _caseless_sql(days: str, times: str) -> str:
+    """Case-less targeted look-ups (employee_id, event_id, time, customer_id) of the
+    explained ``days`` whose events are within ``times`` (the same span: the time bound
+    lets the scan skip other days' segments)."""
+    return f"""SELECT a.employee_id, a.event_id, a.time, unnest(a.customer_ids) AS customer_id
+  FROM access a
+  JOIN access_explained x USING (event_id)
+  WHERE {days}
+    AND (x.explanation IS NULL OR starts_with(x.explanation, 'allowance'))
+    AND {times}
+    AND a.action IN ('view', 'search') AND len(a.customer_ids) BETWEEN 1 AND $targeted"""
+
+
 class SharedHarvest(Detector):
     id = "shared_harvest"
     version = "1"
@@ -70,8 +87,19 @@ class SharedHarvest(Detector):
 WHERE time >= $s AND time < $e AND action IN {OUTBOUND}
   AND len(customer_ids) >= {config.min_shared}"""
 
+    def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
+        # The window's earlier days: their explanations are final, and scanning them
+        # again each step of a live day cost more than the rest of the query.
+        since = f"$day - INTERVAL {config.window_days - 1} DAY"
+        return {
+            EARLIER: _caseless_sql(
+                f"x.day >= {since} AND x.day < $day", f"a.time >= {since} AND a.time < $s"
+            )
+        }
+
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
+        today = _caseless_sql("x.day = $day", "a.time >= $s AND a.time < $e")
         dest_class = destination_class_sql(ctx.config, "o.destination")
         return f"""
 WITH outbound AS (  -- data leaving today for a destination nothing explains
@@ -88,15 +116,12 @@ sent AS (
          unnest(customer_ids) AS customer_id
   FROM outbound
 ),
-caseless AS (  -- everyone's case-less targeted look-ups in the window, up to today
-  SELECT a.employee_id, a.event_id, a.time, unnest(a.customer_ids) AS customer_id
-  FROM access a
-  JOIN access_explained x USING (event_id)
-  WHERE x.day >= $day - INTERVAL {c.window_days - 1} DAY AND x.day <= $day
-    AND (x.explanation IS NULL OR starts_with(x.explanation, 'allowance'))
-    AND a.time >= $day - INTERVAL {c.window_days - 1} DAY AND a.time < $e
-    AND a.action IN ('view', 'search') AND len(a.customer_ids) BETWEEN 1 AND $targeted
-    AND EXISTS (SELECT 1 FROM outbound)
+caseless AS (  -- everyone's case-less targeted look-ups in the window, up to now
+  SELECT * FROM (
+    SELECT * FROM {EARLIER}
+    UNION ALL
+    {today}
+  ) WHERE EXISTS (SELECT 1 FROM outbound)
 ),
 shared AS (  -- a colleague's look-ups, made before the data left, of customers in it
   SELECT s.event_id AS sent_event, any_value(s.sender) AS sender, any_value(s.time) AS time,

@@ -17,6 +17,13 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     points: float = 12.0
 
 
+# The days before the step's, learned once a day.
+HISTORY = "daily_sustained_history"
+OWN = "daily_sustained_own"
+PEER = "daily_sustained_peer"
+EARLIER = "daily_sustained_earlier"
+
+
 class Sustained(Detector):
     id = "sustained"
     version = "1"
@@ -42,36 +49,45 @@ class Sustained(Detector):
     )
     Config = Config
 
-    def sql(self, ctx: StepContext, config: Config) -> str:
+    def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
+        # The usual weeks, own and the peers', from the days before the step's.
         c = config
         w = c.window_days
-        return f"""
-WITH weeks AS (  -- trailing {w}-day sums ending on each earlier day
+        return {
+            # trailing {w}-day sums ending on each earlier day of the baseline window
+            HISTORY: f"""SELECT * FROM (
   SELECT employee_id, peer_group, day,
          sum(unexplained_contact) OVER (PARTITION BY employee_id ORDER BY day
            RANGE BETWEEN INTERVAL {w - 1} DAY PRECEDING AND CURRENT ROW) AS v
   FROM employee_days WHERE day >= $b0 - INTERVAL {w - 1} DAY AND day < $day
-),
-history AS (SELECT * FROM weeks WHERE day >= $b0),
-own_history AS (  -- weeks ending on a day this detector flagged are not the usual
-  SELECT * FROM history h
+) WHERE day >= $b0""",
+            OWN: f"""
+WITH own_history AS (  -- weeks ending on a day this detector flagged are not the usual
+  SELECT * FROM {HISTORY} h
   WHERE NOT EXISTS (SELECT 1 FROM findings f WHERE f.detector = 'sustained'
                     AND f.employee_id = h.employee_id AND f.day = h.day)
 ),
-own AS (SELECT employee_id, count(*) AS n, median(v) AS med FROM own_history GROUP BY ALL),
-own_mad AS (
+own AS (SELECT employee_id, count(*) AS n, median(v) AS med FROM own_history GROUP BY ALL)
+SELECT o.*, m.mad FROM own o LEFT JOIN (
   SELECT h.employee_id, median(abs(h.v - o.med)) AS mad
   FROM own_history h JOIN own o USING (employee_id) GROUP BY ALL
-),
-peer AS (
-  SELECT peer_group, quantile_cont(v, {c.peer_quantile}) AS q FROM history
+) m USING (employee_id)""",
+            PEER: f"""SELECT peer_group, quantile_cont(v, {c.peer_quantile}) AS q FROM {HISTORY}
   GROUP BY ALL
-  HAVING count(*) >= {c.min_peer_days} AND count(DISTINCT day) >= {c.min_history_days}
-),
-earlier AS (  -- the week's days before today
-  SELECT employee_id, sum(unexplained_contact) AS before FROM employee_days
-  WHERE day > $day - INTERVAL {w} DAY AND day < $day GROUP BY ALL
-),
+  HAVING count(*) >= {c.min_peer_days} AND count(DISTINCT day) >= {c.min_history_days}""",
+            # the week's days before today
+            EARLIER: f"""SELECT employee_id, sum(unexplained_contact) AS before
+  FROM employee_days WHERE day > $day - INTERVAL {w} DAY AND day < $day GROUP BY ALL""",
+        }
+
+    def sql(self, ctx: StepContext, config: Config) -> str:
+        c = config
+        w = c.window_days
+        return f"""
+WITH own AS (SELECT * FROM {OWN}),
+own_mad AS (SELECT employee_id, mad FROM {OWN}),
+peer AS (SELECT * FROM {PEER}),
+earlier AS (SELECT * FROM {EARLIER}),
 today AS (
   SELECT employee_id, any_value(peer_group) AS peer_group, customer_id,
          min(time) AS time, arg_min(event_id, (time, event_id)) AS event_id

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
 from insiderwatch.detect.base import Detector, StepContext
-from insiderwatch.detect.baseline import ThresholdConfig, fmt_num, running_excess_sql
+from insiderwatch.detect.baseline import (
+    ThresholdConfig,
+    baseline_tables,
+    fmt_num,
+    running_excess_sql,
+)
 
 
 class Config(ThresholdConfig, frozen=True, kw_only=True):
@@ -34,6 +39,9 @@ class Volume(Detector):
         "(a recall, a campaign) explains it, and add a policy or suppression if so."
     )
     Config = Config
+
+    def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
+        return baseline_tables(self.id, config, "unexplained_customers")
 
     def sql(self, ctx: StepContext, config: Config) -> str:
         contributions = """
