@@ -450,14 +450,20 @@ def customer_ids(customers: Customers) -> pa.Array:
     return fixed_ids("cus-", np.arange(1, customers.n + 1), width)
 
 
-def customers_table(customers: Customers, rng: np.random.Generator, pools: NamePools) -> pa.Table:
+def customers_table(
+    customers: Customers,
+    rng: np.random.Generator,
+    pools: NamePools,
+    flagged: np.ndarray | None = None,
+) -> pa.Table:
+    """``flagged``: the customers the context marks VIP (default: every famous one)."""
     columns = {
         "customer_id": customer_ids(customers),
         "surname": pa.array(pools.surnames).take(pa.array(customers.surname)),
         "postcode": pa.array(pools.postcodes).take(pa.array(customers.postcode)),
         "email": emails(rng, customers.first, customers.surname, pools),
         "phone": phones(rng, customers.n),
-        "is_vip": pa.array(customers.vip),
+        "is_vip": pa.array(customers.vip if flagged is None else flagged),
     }
     return pa.table(columns, schema=TABLES["customers"].arrow_schema())
 

@@ -77,7 +77,12 @@ def simulate(config: SimulationConfig, progress: Progress | None = None) -> Comp
     built = assemble_access(world, case_id_of, cust_ids, rng_for(seed, "assemble"))
     tables: dict[str, pa.Table] = {
         "employees": employees_table(roster, cfg, pools),
-        "customers": customers_table(customers, rng_for(seed, "contact-details"), pools),
+        "customers": customers_table(
+            customers,
+            rng_for(seed, "contact-details"),
+            pools,
+            flagged=_vip_flags(cfg, customers, rng_for(seed, "vip-flags")),
+        ),
         "cases": cases_table(world, case_id_of, cust_ids),
         "orders": orders_table(orders, cust_ids),
         "canaries": canaries_table(customers, cust_ids),
@@ -87,6 +92,14 @@ def simulate(config: SimulationConfig, progress: Progress | None = None) -> Comp
     truth = _truth(world, insiders, built, tables, cust_ids)
     report("done", 1.0)
     return Company(tables=tables, truth=truth, text_only_rows=built.text_only)
+
+
+def _vip_flags(cfg: SimulationConfig, customers, rng: np.random.Generator) -> np.ndarray:
+    """Which famous customers the context flags VIP: all, or the profile's share of them."""
+    share = cfg.company.vip_flagged
+    if share >= 1.0:
+        return customers.vip
+    return customers.vip & (rng.random(customers.n) < share)
 
 
 def _iso(us: int) -> str:

@@ -96,7 +96,10 @@ def choose_insiders(
         if scenario == "relationship_snooping":
             _ensure_relatives(rng, customers, int(r.surname[emp]), int(r.home_pc[emp]))
         out.append(Insider(number, emp, scenario, start))
-    return out + _partners(rng, r, out, np.setdiff1d(eligible, chosen))
+    free = np.setdiff1d(eligible, chosen)
+    partners = _partners(rng, r, out, free)
+    free = np.setdiff1d(free, [p.emp for p in partners])
+    return out + partners + _crowds(rng, r, out, len(out) + len(partners), free)
 
 
 def _cast(
@@ -144,6 +147,25 @@ def _partners(
         lead.group = lead.number
         number = len(insiders) + len(out)
         out.append(Insider(number, partner, "accomplices", lead.start_day, group=lead.number))
+    return out
+
+
+def _crowds(
+    rng: np.random.Generator, r: Roster, insiders: list[Insider], number: int, free: np.ndarray
+) -> list[Insider]:
+    """Three to five more staff, of other teams, for every celebrity in the news: a famous
+    customer in the headlines draws several curious colleagues, not one."""
+    out: list[Insider] = []
+    for lead in insiders:
+        if lead.scenario != "celebrity_news":
+            continue
+        lead.group = lead.number
+        others = free[r.team[free] != r.team[lead.emp]]
+        pool = others if len(others) else free
+        for emp in rng.choice(pool, min(len(pool), int(rng.integers(3, 6))), replace=False):
+            free = free[free != emp]
+            out.append(Insider(number + len(out), int(emp), "celebrity_news", lead.start_day,
+                               group=lead.number))  # fmt: skip
     return out
 
 
@@ -292,6 +314,27 @@ def vip_snooping(w: World, ins: Insider, rng: np.random.Generator) -> None:
         "crm-search",
     )
     _views(w, ins, t, cust, "profile_orders")
+
+
+def celebrity_news(w: World, ins: Insider, rng: np.random.Generator) -> None:
+    """A famous customer in the news (whom the context may not flag VIP): the lead and the
+    crowd (:func:`_crowds`) each open her record with no case on two to four of their
+    days while the story runs (ten days), often after searching her by name."""
+    if ins.group != ins.number or not len(w.vip_pool):  # the lead generates the crowd's
+        return
+    crowd = [ins] + [p for p in w.insiders if p.group == ins.number and p is not ins]
+    star = int(rng.choice(w.vip_pool))
+    for member in crowd:
+        days = _workdays(w, member.emp, ins.start_day, ins.start_day + 9)
+        n = min(len(days), int(rng.integers(2, 5)))
+        t = _at(w, rng, member.emp, np.sort(rng.choice(days, n, replace=False)))
+        cust = np.full(n, star)
+        m = rng.random(n) < 0.6  # found by a name search first
+        _searches(
+            w, member, t[m] - (rng.uniform(20, 90, m.sum()) * SECOND).astype(np.int64),
+            w.search_results(rng, cust[m], 1.0), "crm-search",
+        )  # fmt: skip
+        _views(w, member, t, cust, "profile_orders")
 
 
 def relationship_snooping(w: World, ins: Insider, rng: np.random.Generator) -> None:
@@ -561,6 +604,7 @@ GENERATORS = {
     "bulk_exfiltration": bulk_exfiltration,
     "slow_drip": slow_drip,
     "vip_snooping": vip_snooping,
+    "celebrity_news": celebrity_news,
     "relationship_snooping": relationship_snooping,
     "departing_exporter": departing_exporter,
     "canary_harvester": canary_harvester,

@@ -165,6 +165,9 @@ RULE_AWARE_SCENARIOS: tuple[str, ...] = (
 )  # fmt: skip
 # Played only where a relationship desk exists (profiles with ``Mix.book_desk``).
 BOOK_SCENARIOS: tuple[str, ...] = ("book_snoop",)
+# A famous customer in the news draws a crowd of case-less look-ups: played where the
+# context flags few or none of the famous customers (``Profile.vip_flagged``).
+NEWS_SCENARIOS: tuple[str, ...] = ("celebrity_news",)
 
 
 class Mix(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -208,6 +211,9 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     # Share of seller support's customers (cases and quick look-ups without one) who are
     # VIPs: a book of famous clients, looked up routinely, with and without a case.
     vip_book: float = 0.0
+    # Share of the famous customers the context flags as VIP (is_vip); the others are
+    # famous only in how staff treat them: a company without a VIP list has 0.
+    vip_flagged: float = 1.0
     scenarios: tuple[str, ...] = BLATANT_SCENARIOS
 
     def vocabulary(self) -> set[str]:
@@ -253,14 +259,16 @@ for _profile in (
     _varied(
         1,
         "us-marketplace",
-        "US marketplace, offshore night support, many sellers, sloppy case linking, pickup counters.",
+        "US marketplace, offshore night support, many sellers, sloppy case linking, pickup counters, "
+        "half its famous customers flagged VIP.",
         staff_id="E{:06d}",
         service_id="sa-{}",
         timezone="America/New_York",
         mix=Mix(seller_support=0.22, vip=0.01, night_teams=0.25, front_desk=0.1),
         case_link=0.7,
         nocase=1.6,
-        scenarios=_ALL,
+        vip_flagged=0.5,
+        scenarios=_ALL + NEWS_SCENARIOS,
     ),
     _varied(
         2,
@@ -300,7 +308,8 @@ for _profile in (
     _varied(
         4,
         "data-heavy-saas",
-        "Californian subscription business: analysts and engineers everywhere, busy integrations.",
+        "Californian subscription business: analysts and engineers everywhere, busy integrations, "
+        "no VIP list.",
         staff_id="{:06d}",
         service_id="int-{}",
         timezone="America/Los_Angeles",
@@ -313,7 +322,8 @@ for _profile in (
             service_accounts=0.01,
         ),
         service_rate=2.0,
-        scenarios=_ALL,
+        vip_flagged=0.0,
+        scenarios=_ALL + NEWS_SCENARIOS,
     ),
     _varied(
         5,

@@ -32,7 +32,7 @@ def print_learned(out: Console, found: Learned, day) -> None:
     """Each non-empty section as a table."""
     for table in filter(None, (_scope(found, day), _kinds(found, day), _books(found, day),
                                _hours(found, day), _revisits(found, day),
-                               _handover(found, day))):  # fmt: skip
+                               _handover(found, day), _figures(found, day))):  # fmt: skip
         out.print(table)
 
 
@@ -110,4 +110,17 @@ def _handover(found: Learned, day) -> Table | None:
     for h in found.handover:
         t.add_row(escape(h.group), escape(", ".join(h.destinations)), str(h.leavers),
                   f"{h.handed_over:,}")  # fmt: skip
+    return t
+
+
+def _figures(found: Learned, day) -> Table | None:
+    p = found.public_figures
+    if p is None or not (p.learned or p.flagged):
+        return None
+    t = _table(f"Public figures as of {day} (the vip detector's customers)", "learned",
+               "flagged VIP", "both", "attention needed", "most strangers (groups, days)",
+               right=("learned", "flagged VIP", "both", "attention needed"))  # fmt: skip
+    most = f"{p.max_staff} ({p.max_groups}, {p.max_days})" if p.max_staff is not None else "-"
+    t.add_row(f"{p.learned:,}", f"{p.flagged:,}", f"{p.both:,}",
+              f"> {p.bar:.1f} days" if p.bar is not None else "-", most)  # fmt: skip
     return t

@@ -10,9 +10,10 @@ within it (``allowance``).
 
 A *look-up* here is a targeted access (a view or search showing at most
 ``targeted_max_customers`` customers) that no business reason or routine explained,
-counted in customers shown. Never part of it: look-ups of VIPs, of customers who share
-the employee's surname or home postcode (what the VIP and relationship detectors are
-for) and of canaries. The group's allowance is the ``quantile`` (the 90th percentile by
+counted in customers shown. Never part of it: look-ups of public figures (customers
+flagged VIP or learned famous, :mod:`~insiderwatch.detect.public`), of customers who
+share the employee's surname or home postcode (what the VIP and relationship detectors
+are for) and of canaries. The group's allowance is the ``quantile`` (the 90th percentile by
 default) of its active staff's totals over the window, none counting as zero, and never
 more than ``min_employees`` of them reached; the group has one when at least
 ``min_employees`` made such look-ups on ``min_days`` days and its history goes back
@@ -78,6 +79,7 @@ from __future__ import annotations
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
+from insiderwatch.detect.public import FIGURE_JOIN
 from insiderwatch.detect.similar import SIMILAR
 
 # The tables a step reads, learned once a day (:mod:`~insiderwatch.detect.daily`).
@@ -106,13 +108,14 @@ WITH candidates AS (
     AND policy IS NULL AND action IN ('view', 'search')
     AND len(customer_ids) BETWEEN 1 AND $targeted
 ),
-singled_out AS (  -- a VIP, a namesake or neighbour, a canary: never a usual look-up
+singled_out AS (  -- a public figure, a namesake or neighbour, a canary: never usual
   SELECT DISTINCT c.event_id
   FROM (SELECT event_id, surname, home_postcode, unnest(customer_ids) AS customer_id
         FROM candidates) c
   JOIN customers cu USING (customer_id)
   LEFT JOIN canaries k USING (customer_id)
-  WHERE cu.is_vip OR k.customer_id IS NOT NULL
+  {FIGURE_JOIN.format("c.customer_id")}
+  WHERE pf.customer_id IS NOT NULL OR k.customer_id IS NOT NULL
      OR (cu.surname <> '' AND lower(cu.surname) = lower(c.surname))
      OR (cu.postcode <> '' AND cu.postcode = c.home_postcode)
 )

@@ -188,6 +188,24 @@ class Book(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True
     relationship: RelationshipBook = RelationshipBook()
 
 
+class PublicFigures(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Customers whose records many staff of several groups open with no case, none of
+    whom served them under one, are public figures (see detect/public.py), as are those
+    the context flags VIP: the vip detector judges case-less look-ups of either kind.
+    ``enabled = false`` keeps the flagged ones only."""
+
+    enabled: bool = True
+    # Strangers (case-less, never under a case, no service account) a customer needs in
+    # the baseline window, in at least min_groups peer groups: one snoop, or a team's
+    # pair, is not a crowd.
+    min_staff: int = 3
+    min_groups: int = 2
+    # ... and their attention (days each looked the customer up, added up) above this
+    # quantile of all customers looked up with no case: what the busiest callers of a
+    # large contact centre get is ordinary, not fame.
+    quantile: float = 0.999
+
+
 class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """How findings become a score and alerts (see docs/detections.md for the formula)."""
 
@@ -218,6 +236,7 @@ class DetectionConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_
     routine: Routine = Routine()
     allowance: Allowance = Allowance()
     book: Book = Book()
+    public_figures: PublicFigures = PublicFigures()
     # A look-up returning at most this many customers concerns particular people: only a
     # business reason explains it (never routine), and VIP, relationship and sensitivity
     # weigh it in full. Broader accesses weigh 1/breadth of that (one VIP in a 1,000-row

@@ -43,6 +43,7 @@ from insiderwatch.detect.casescope import CASE_SCOPE, learn_case_scope
 from insiderwatch.detect.casework import casework_params, casework_settings, learn_portfolios
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.groupbook import learn_group_books
+from insiderwatch.detect.public import PUBLIC_FIGURES, learn_public_figures
 from insiderwatch.detect.routine import learn_routine
 from insiderwatch.detect.scope import context_changed
 from insiderwatch.detect.similar import SIMILAR
@@ -124,6 +125,7 @@ def _learn(con, cfg: DetectionConfig, params: dict, tables: dict[str, str]) -> d
         learn_books(con, params)
     if cfg.book.relationship.enabled:
         learn_group_books(con, cfg, params)
+    learn_public_figures(con, cfg, params, into=PUBLIC_FIGURES)  # always: flagged VIPs too
     for name, sql in tables.items():
         execute(con, f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params)
     token = uuid.uuid4().hex

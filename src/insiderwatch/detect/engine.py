@@ -60,6 +60,7 @@ from insiderwatch.detect.history import (
     update_history,
 )
 from insiderwatch.detect.owncopies import record_own_copies
+from insiderwatch.detect.public import FIGURE_JOIN
 from insiderwatch.detect.revisits import record_revisits
 from insiderwatch.detect.routine import record_flows
 from insiderwatch.detect.rules import load_rules
@@ -480,10 +481,10 @@ WITH unexplained AS (
          bool_or(breadth <= $targeted) AS targeted
   FROM step_touch WHERE in_step AND NOT explained GROUP BY ALL
 ),
-per_customer AS (  -- VIPs singled out by a targeted look-up (what the vip detector counts)
+per_customer AS (  -- public figures singled out by a targeted look-up (what vip counts)
   SELECT u.employee_id, count(*) AS customers, {exact_sum("u.weight")} AS weight,
-         count(*) FILTER (WHERE c.is_vip AND u.targeted) AS vip
-  FROM unexplained u LEFT JOIN customers c USING (customer_id) GROUP BY ALL
+         count(*) FILTER (WHERE pf.customer_id IS NOT NULL AND u.targeted) AS vip
+  FROM unexplained u {FIGURE_JOIN.format("u.customer_id")} GROUP BY ALL
 ),
 contact AS (
   SELECT employee_id, count(DISTINCT customer_id) AS customers FROM step_touch

@@ -1,6 +1,7 @@
 """What detection learned beyond routine flows and allowances, as calibrate shows it: the
 case scope, the kinds of look-up allowances cover, customer books, off hours, the peers'
-rates of returning to a customer, and where leavers may hand their work over.
+rates of returning to a customer, where leavers may hand their work over, and how many
+public figures the look-ups made.
 
 Each section runs the engine's own query for the step's day (imported from the module
 that explains or detects with it), so what is shown is what applied that day, and comes
@@ -21,6 +22,7 @@ from insiderwatch.detect.casescope import learn_case_scope
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.detectors.fixation import Fixation
 from insiderwatch.detect.handover import places_sql
+from insiderwatch.detect.public import learn_public_figures
 from insiderwatch.detect.revisits import window_looks_sql, window_returns_sql
 from insiderwatch.detect.rules import group_hours_sql, load_rules
 from insiderwatch.store.duckdb_store import Store
@@ -96,6 +98,19 @@ class HandoverPlaces(msgspec.Struct, kw_only=True, frozen=True):
     handed_over: int  # exports explained as handover in the window, the day included
 
 
+class PublicFigures(msgspec.Struct, kw_only=True, frozen=True):
+    """The customers the vip detector treats as public figures (detect/public.py), as
+    counts: learned from staff's case-less look-ups, flagged VIP by the context, both."""
+
+    learned: int
+    flagged: int
+    both: int
+    bar: float | None  # the attention a figure had to pass (None: nobody was learned)
+    max_staff: int | None  # the most strangers any learned figure had
+    max_groups: int | None
+    max_days: int | None  # the most attention (strangers' look-up days) any had
+
+
 class Learned(msgspec.Struct, kw_only=True, frozen=True):
     case_scope: list[CaseScope] = []
     allowance_kinds: list[AllowanceKind] = []
@@ -106,6 +121,7 @@ class Learned(msgspec.Struct, kw_only=True, frozen=True):
     revisits: list[RevisitRate] = []
     revisit_company: RevisitRate | None = None  # what small groups are pulled towards
     handover: list[HandoverPlaces] = []
+    public_figures: PublicFigures | None = None
 
 
 def learned(store: Store, cfg: DetectionConfig, step: dict, casework: dict | None) -> Learned:
@@ -123,6 +139,7 @@ def learned(store: Store, cfg: DetectionConfig, step: dict, casework: dict | Non
         revisits=rates,
         revisit_company=company,
         handover=_handover(store, cfg, step),
+        public_figures=_public_figures(store, cfg, step),
     )
 
 
@@ -240,6 +257,23 @@ GROUP BY p.peer_group ORDER BY p.peer_group"""
     rows = execute(store.con, sql, params).fetchall()
     return [HandoverPlaces(group=g, destinations=d, leavers=n, handed_over=x)
             for g, d, n, x in rows]  # fmt: skip
+
+
+def _public_figures(store: Store, cfg: DetectionConfig, step: dict) -> PublicFigures | None:
+    if not all(store.has_table(t) for t in ("revisit_days", "book_days", "routine_flows")):
+        return None
+    # Its own table: the engine's day keeps daily_public_figures for its later steps.
+    learn_public_figures(store.con, cfg, step, into="calibrate_public_figures")
+    row = store.con.execute(
+        """SELECT count(staff), count(*) FILTER (WHERE flagged),
+                  count(*) FILTER (WHERE staff IS NOT NULL AND flagged),
+                  max(bar), max(staff), max(groups), max(days)
+           FROM calibrate_public_figures"""
+    ).fetchall()[0]
+    store.con.execute("DROP TABLE IF EXISTS calibrate_public_figures")
+    learned, flagged, both, bar, staff, groups, days = row
+    return PublicFigures(learned=learned, flagged=flagged, both=both, bar=bar,
+                         max_staff=staff, max_groups=groups, max_days=days)  # fmt: skip
 
 
 def step_of(cfg: DetectionConfig, day: dt.date) -> dict:

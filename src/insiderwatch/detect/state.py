@@ -219,7 +219,7 @@ MEASURES = {
     "unexplained_events": "{} accesses with no case",
     "unexplained_customers": "looked up {} customers with no case",
     "unexplained_weight": "exposed sensitive data worth {} points with no case",
-    "unexplained_vip": "looked up {} VIP customers with no case",
+    "unexplained_vip": "looked up {} VIPs or public figures with no case",
     "unexplained_contact": "opened the email or phone of {} customers with no case",
     "outbound_records": "sent out {} customer records",
 }
@@ -232,7 +232,7 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
               "alerts")  # fmt: skip
 # Bumped when a table above changes shape or what it holds: the state is then rebuilt by
 # a full replay.
-STATE_VERSION = "21"
+STATE_VERSION = "22"
 
 
 def ensure_tables(con) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
+from insiderwatch.detect.public import PUBLIC_FIGURES
 
 # A team's family, as in peer groups ("vip-care-2" and "vip-care-7" are one family).
 _FAMILY = "regexp_replace(coalesce({}, ''), '[-_ ]*[0-9]+$', '')"
@@ -29,16 +30,20 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Vip(Detector):
     id = "vip"
-    version = "3"
-    title = "VIP account opened without a case"
+    version = "4"
+    title = "VIP or public figure looked up without a case"
     description = (
         "Unexplained targeted look-ups (a view or search showing at most "
-        "targeted_max_customers customers) of customers flagged VIP (celebrities, "
-        "executives, journalists): one finding per VIP and day, at the first look-up, "
+        "targeted_max_customers customers) of public figures: customers flagged VIP "
+        "(celebrities, executives, journalists) and those learned famous from the days "
+        "before (staff of several groups, none of whom served them under a case, kept "
+        "looking them up with no case, more than the company's busiest callers get): one "
+        "finding per figure and day, at the first look-up, "
         "weighted by how rare that many such look-ups in a day are among the peers' earlier "
         "days (the employee's own left out; a small group's pulled towards its team's, "
         "its role's and the company's), nothing where the peers make as many on a tenth of their days. A "
-        "VIP among the rows of a broad search or export is not singled out."
+        "figure only listed among others by a search weighs 1/breadth of one opened; "
+        "among the rows of a broad search or export they are not singled out."
     )
     why = (
         "Curiosity about famous customers is frequent, and their data is what the press "
@@ -57,14 +62,20 @@ class Vip(Detector):
     def sql(self, ctx: StepContext, config: Config) -> str:
         k = config.prior_days
         return f"""
-WITH looks AS (  -- the first targeted look-up of each VIP today, numbered in time order
+WITH looks AS (  -- the first targeted look-up of each public figure today, in time order
   SELECT *, row_number() OVER (PARTITION BY employee_id ORDER BY time, customer_id) AS nth
   FROM (
     SELECT t.employee_id, any_value(t.peer_group) AS peer_group, any_value(t.role) AS role,
            any_value({_FAMILY.format("t.team")}) AS family,
-           t.customer_id, min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id
-    FROM step_touch t JOIN customers c USING (customer_id)
-    WHERE t.in_step AND NOT t.explained AND c.is_vip AND t.breadth <= $targeted
+           t.customer_id, min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id,
+           -- opened today (a view, a search that found only them) or only listed among
+           -- others by small searches: a name search and then the record is snooping, a
+           -- famous name among a search's few results alone is less
+           bool_or(t.action <> 'search' OR t.breadth = 1) AS opened, min(t.breadth) AS breadth,
+           any_value(pf.flagged) AS flagged, any_value(pf.staff) AS staff,
+           any_value(pf.groups) AS groups, any_value(pf.days) AS days
+    FROM step_touch t JOIN {PUBLIC_FIGURES} pf USING (customer_id)
+    WHERE t.in_step AND NOT t.explained AND t.breadth <= $targeted
     GROUP BY t.employee_id, t.customer_id
   )
 ),
@@ -74,7 +85,8 @@ days AS (  -- everyone's earlier days, counted by VIP look-ups
   FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
 ),
 counts AS (  -- others' days with at least as many: group, team family, role, company
-  SELECT l.employee_id, l.customer_id, l.time, l.event_id, l.nth,
+  SELECT l.employee_id, l.customer_id, l.time, l.event_id, l.nth, l.opened, l.breadth,
+         l.flagged, l.staff, l.groups, l.days,
          coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group), 0) AS grp_n,
          coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group AND d.v >= l.nth), 0) AS grp_k,
          coalesce(sum(d.n) FILTER (WHERE d.family = l.family), 0) AS team_n,
@@ -96,13 +108,22 @@ scored AS (  -- the tail share, each level's own days weighing against the wider
   )
 )
 SELECT employee_id, time, time AS first_time,
-       {config.points} * CASE WHEN tail = 0 THEN 1.0 ELSE least(1.0,
+       {config.points} * CASE WHEN opened THEN 1.0 ELSE 1.0 / breadth END
+         * CASE WHEN tail = 0 THEN 1.0 ELSE least(1.0,
          ln(tail / {config.routine_tail}) / ln({config.full_weight_tail} / {config.routine_tail}))
          END AS points,
        'medium' AS severity, FALSE AS critical,
        strftime($day, '%Y-%m-%d') || ':' || customer_id AS key,
-       format('opened VIP customer {{}} with no case (VIP number {{}} today; more than on '
-              || '{{}}% of peers'' days)', customer_id, nth, round(100 * (1 - tail))::INTEGER) AS reason,
+       format('{{}} {{}} with no case ({{}} number {{}} today; more than on '
+              || '{{}}% of peers'' days)',
+              CASE WHEN opened THEN 'opened' ELSE 'listed' END,
+              CASE WHEN flagged THEN 'VIP customer ' || customer_id
+                   ELSE format('customer {{}}, a public figure ({{}} staff of {{}} groups looked '
+                               || 'them up with no case on {{}} days of the window)',
+                               customer_id, staff, groups, days)
+                   END,
+              CASE WHEN flagged THEN 'VIP' ELSE 'public figure' END,
+              nth, round(100 * (1 - tail))::INTEGER) AS reason,
        [event_id] AS event_ids, [customer_id] AS customer_ids
 FROM scored WHERE tail < {config.routine_tail}
 """

@@ -1,0 +1,94 @@
+"""Public figures: the famous customers, learned from who looks them up, with or without
+a VIP list.
+
+Few companies keep a list of their famous customers, and the ``is_vip`` flag of the ones
+that do is always behind the news. What gives a famous customer away is the staff: their
+record is opened by many people, of several peer groups, none of whom had a case about
+them. So each day learns, once (:mod:`~insiderwatch.detect.daily`), from the case-less
+look-ups of the days before (``revisit_days``, :mod:`~insiderwatch.detect.revisits`)
+over the baseline window, per customer:
+
+* the *strangers*: staff who looked the customer up with no case and never served them
+  under a case in the window (``book_days``): an agent working a disputed order, or the
+  VIP desk serving its clients, has a case for them and is no stranger; nor is a
+  service account the day's routine knows (:mod:`~insiderwatch.detect.routine`);
+* in how many peer groups those strangers sit, and their *attention*: the days on which
+  each of them looked the customer up, added up.
+
+A customer is a *public figure* when at least ``min_staff`` strangers in at least
+``min_groups`` peer groups looked them up and their attention is above the ``quantile``
+of all customers' (of those anyone looked up with no case): a popular caller draws a
+stranger now and then as any customer does, once each, and what the busiest callers of
+a large contact centre get is the tail the bar is set at, whatever the company's size;
+a famous one draws several strangers who come back. Customers the context flags
+``is_vip`` are public figures too. One snoop, or a pair of one team, never makes anyone
+famous; nor does a case worked by many hands.
+
+The day's figures are a temp table, ``daily_public_figures`` (customer, strangers,
+groups, attention, the day's bar, flagged): the look-up allowance never counts a
+figure's look-up among the usual ones (:mod:`~insiderwatch.detect.allowance`),
+``employee_days.unexplained_vip`` counts them, and the ``vip`` detector judges their
+targeted case-less look-ups.
+"""
+
+from __future__ import annotations
+
+from insiderwatch.detect.base import execute
+from insiderwatch.detect.config import DetectionConfig
+
+PUBLIC_FIGURES = "daily_public_figures"
+
+# Join a step query's customers to this to ask "is a public figure": IS NOT NULL.
+FIGURE_JOIN = f"LEFT JOIN {PUBLIC_FIGURES} pf ON pf.customer_id = {{}}"
+
+_LEARN_SQL = """
+CREATE OR REPLACE TEMP TABLE {into} AS
+WITH served AS (  -- who had a case about whom in the window
+  SELECT DISTINCT employee_id, customer_id FROM book_days WHERE day >= $b0 AND day < $day
+),
+machines AS (  -- service accounts the day's routine knows: no person's curiosity
+  SELECT DISTINCT substr(grp, 6) AS employee_id FROM routine_flows
+  WHERE day = $day AND machine
+),
+strangers AS (  -- case-less look-ups by staff who never served the customer under a case
+  SELECT r.customer_id, r.employee_id, arg_max(r.peer_group, r.day) AS peer_group,
+         count(*) AS days
+  FROM revisit_days r
+  ANTI JOIN served s USING (employee_id, customer_id)
+  ANTI JOIN machines m USING (employee_id)
+  WHERE r.day >= $b0 AND r.day < $day
+  GROUP BY r.customer_id, r.employee_id
+),
+per_customer AS (
+  SELECT customer_id, count(*) AS staff, count(DISTINCT peer_group) AS groups,
+         sum(days) AS days
+  FROM strangers GROUP BY customer_id
+),
+bar AS (  -- the tail of the attention every customer looked up with no case got
+  SELECT coalesce(quantile_cont(days, $pf_quantile), 0) AS days FROM per_customer
+),
+learned AS (
+  SELECT p.customer_id, p.staff, p.groups, p.days, b.days AS bar
+  FROM per_customer p, bar b
+  WHERE $pf_enabled AND p.staff >= $pf_staff AND p.groups >= $pf_groups AND p.days > b.days
+)
+SELECT coalesce(l.customer_id, f.customer_id) AS customer_id, l.staff, l.groups, l.days,
+       l.bar, f.customer_id IS NOT NULL AS flagged
+FROM learned l
+FULL JOIN (SELECT customer_id FROM customers WHERE is_vip) f USING (customer_id)
+"""
+
+
+def _settings(cfg: DetectionConfig) -> dict:
+    p = cfg.public_figures
+    return {"pf_enabled": p.enabled, "pf_staff": p.min_staff, "pf_groups": p.min_groups,
+            "pf_quantile": p.quantile}  # fmt: skip
+
+
+def learn_public_figures(con, cfg: DetectionConfig, params: dict, *, into: str) -> None:
+    """Write the day's public figures (``params['day']``) to the temp table ``into``,
+    learned from the earlier days of the baseline window, with the customers the context
+    flags VIP. Columns: customer_id, staff, groups and days (the strangers who taught it
+    and their attention, NULL for a flagged one nobody's look-ups made famous), bar (the
+    attention the day's figures had to pass), flagged."""
+    execute(con, _LEARN_SQL.format(into=into), {**params, **_settings(cfg)})

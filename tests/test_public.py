@@ -1,0 +1,132 @@
+"""Public figures learned from look-ups (detect/public.py): a customer many staff of
+several groups open with no case becomes famous for the days after, a customer worked
+under cases by many hands never does, and the vip detector judges look-ups of either."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from detect_scenarios import ACT_DAY, AGENTS, INSIDER, at, base_company
+from insiderwatch.detect import DetectionConfig
+from insiderwatch.detect.config import PublicFigures
+from insiderwatch.detect.learned import learned, step_of
+from test_detect import detect, findings
+
+STAR = "c300"  # an ordinary customer by the context: nobody flagged her
+# Strangers who look her up before the act, each on two days: five agents and their
+# supervisor, whose peer group is another (two groups). More attention than any quick
+# look-up customer draws.
+CROWD = [*AGENTS[4:9], "sup"]
+CROWD_DAYS = (4, 5, 6, 7)
+
+
+def _crowd(c, crowd, fields=("name", "orders")):
+    for k, e in enumerate(crowd):
+        for day in (CROWD_DAYS[k % 3], CROWD_DAYS[k % 3 + 1]):
+            c.event(e, at(day, 13, k), "search", [STAR], ["name"])
+            c.event(e, at(day, 13, k, 30), "view", [STAR], list(fields))
+
+
+def _news_company():
+    c = base_company()
+    _crowd(c, CROWD)
+    for e in AGENTS[1:]:  # the others' ordinary day 9
+        c.event(e, at(ACT_DAY, 10), "view", ["c100"], ["name"])
+    return c
+
+
+def _vip(store) -> list[dict]:
+    return [f for f in findings(store) if f["detector"] == "vip"]
+
+
+def test_a_customer_the_crowd_looked_up_becomes_a_public_figure(tmp_path):
+    c = _news_company()
+    act = c.event(INSIDER, at(ACT_DAY, 11), "view", [STAR], ["name", "orders"], act=True)
+    store, _ = detect(c, tmp_path)
+    vip = _vip(store)
+    assert [(f["employee_id"], f["customer_ids"], f["event_ids"]) for f in vip] == [
+        (INSIDER, [STAR], [act])
+    ]
+    assert (
+        f"customer {STAR}, a public figure ({len(CROWD)} staff of 2 groups looked them up with no case on {2 * len(CROWD)} days"
+        in vip[0]["reason"]
+    )
+    assert vip[0]["reason"].startswith("opened ")
+    # What calibrate shows for the day: one learned figure, the context's three flagged.
+    found = learned(
+        store, DetectionConfig(), step_of(DetectionConfig(), at(ACT_DAY, 0).date()), None
+    )
+    assert found.public_figures is not None
+    assert (found.public_figures.learned, found.public_figures.flagged) == (1, 3)
+    assert found.public_figures.max_staff == len(CROWD)
+    store.close()
+
+
+def test_the_crowd_itself_is_not_judged_before_she_was_famous(tmp_path):
+    """Nothing before a stranger's look-up made her famous: the first strangers are not
+    findings (the future never teaches a day)."""
+    store, _ = detect(_news_company(), tmp_path)
+    assert [f for f in _vip(store) if f["customer_ids"] == [STAR]] == []
+    store.close()
+
+
+def test_switched_off_only_the_flagged_vips_count(tmp_path):
+    c = _news_company()
+    c.event(INSIDER, at(ACT_DAY, 11), "view", [STAR], ["name", "orders"], act=True)
+    off = DetectionConfig(public_figures=PublicFigures(enabled=False))
+    store, _ = detect(c, tmp_path, off)
+    assert [f for f in _vip(store) if f["customer_ids"] == [STAR]] == []
+    store.close()
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_one_group_is_not_a_crowd(tmp_path, groups):
+    """Strangers of one peer group (a team's habit) never make a customer famous."""
+    c = base_company()
+    _crowd(c, AGENTS[4:10] if groups == 1 else CROWD)
+    c.event(INSIDER, at(ACT_DAY, 11), "view", [STAR], ["name", "orders"], act=True)
+    store, _ = detect(c, tmp_path)
+    assert bool([f for f in _vip(store) if f["customer_ids"] == [STAR]]) == (groups == 2)
+    store.close()
+
+
+def test_a_customer_worked_under_cases_by_many_hands_is_not_famous(tmp_path):
+    """A disputed order handled by several agents, each under a case, who also glance at
+    the customer without one: they served her, so they are no strangers."""
+    c = base_company()
+    for k, e in enumerate(CROWD):
+        day = CROWD_DAYS[k % 3]
+        case_id = f"dispute-{k}"
+        c.cases.append({"case_id": case_id, "customer_id": STAR, "employee_id": e,
+                        "opened_at": at(day, 12), "closed_at": at(day, 12, 40)})  # fmt: skip
+        c.event(e, at(day, 12, 5), "view", [STAR], ["name", "orders"], case_id=case_id)
+        for later in (1, 2):  # follow-ups with no case
+            c.event(e, at(day + later, 15, k), "view", [STAR], ["name", "orders"])
+    c.event(INSIDER, at(ACT_DAY, 11), "view", [STAR], ["name", "orders"], act=True)
+    store, _ = detect(c, tmp_path)
+    assert [f for f in _vip(store) if f["customer_ids"] == [STAR]] == []
+    store.close()
+
+
+def test_a_figure_only_listed_by_a_small_search_weighs_less_than_one_opened(tmp_path):
+    """A famous name among a search's three results is a third of a snoop; the same
+    search followed by her record is a snoop in full."""
+    c = _news_company()
+    c.event(INSIDER, at(ACT_DAY, 11), "search", [STAR, "c201", "c202"], ["name"], act=True)
+    listed, _ = detect(c, tmp_path / "listed")
+    c2 = _news_company()
+    c2.event(INSIDER, at(ACT_DAY, 11), "search", [STAR, "c201", "c202"], ["name"], act=True)
+    c2.event(INSIDER, at(ACT_DAY, 11, 1), "view", [STAR], ["name", "orders"], act=True)
+    opened, _ = detect(c2, tmp_path / "opened")
+    (a,) = [f for f in _vip(listed) if f["customer_ids"] == [STAR]]
+    (b,) = [f for f in _vip(opened) if f["customer_ids"] == [STAR]]
+    assert a["reason"].startswith("listed ") and b["reason"].startswith("opened ")
+    assert a["points"] == pytest.approx(b["points"] / 3)
+    listed.close()
+    opened.close()
+
+
+def test_the_settings_are_a_documented_section():
+    cfg = msgspec.convert({"public_figures": {"min_staff": 5}}, DetectionConfig)
+    assert cfg.public_figures.min_staff == 5 and cfg.public_figures.min_groups == 2
