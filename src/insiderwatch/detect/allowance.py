@@ -23,7 +23,13 @@ fall back to their role's, learned the same way across teams (``allowance:role``
 that is too small as well, to the allowance of the peer group whose work theirs
 resembles (:mod:`~insiderwatch.detect.similar`, ``allowance:similar``): the only manager
 of a team who looks customers up the way support agents do gets the agents' usual,
-spent the same way.
+spent the same way. Staff of such a group with no access at all in the window yet (a
+newcomer, the manager whose first look-up in weeks this is) have no behaviour to resemble
+anyone by; their look-up takes the allowance of the peer group whose staff make its kind
+(app, action, field set) most, the smaller one on a tie (``allowance:kind``): the one-off
+question a manager answers in the agents' tool is the agents' usual, and from the next day
+their own accesses decide. Anyone with history, a day with a critical finding included,
+never falls back to the kind.
 
 An allowance covers only the kinds of look-up its level's staff make: an (app, action,
 field set) at least ``kind_min_staff`` (2) of the group's (or role's, or the similar
@@ -210,7 +216,9 @@ GROUP BY level, grp, kind HAVING count(DISTINCT employee_id) >= $kind_min_staff
 # counts (explained or not), then this day's one event at a time, against the larger of
 # the fixed amount and the pace times the work done in the window up to that event and
 # one access more (the look-up comes before the work it is for). The most particular
-# level large enough to learn from decides: the peer group, the role, a similar group.
+# level large enough to learn from decides: the peer group, the role, a similar group;
+# for staff with no access at all in the window yet, the group that makes the look-up's
+# kind (a newcomer alone in a role has no behaviour to resemble anyone by).
 _EXPLAIN_SQL = f"""
 UPDATE step_events e SET explanation = x.explanation, explained = TRUE
 FROM (
@@ -218,21 +226,24 @@ FROM (
     SELECT l.*,
            CASE WHEN p.staff >= $min_employees THEN p.allowance
                 WHEN r.staff >= $min_employees THEN r.allowance
-                ELSE s.allowance END AS allowance,
+                WHEN s.grp IS NOT NULL THEN s.allowance
+                ELSE f.allowance END AS allowance,
            CASE WHEN NOT $per_work THEN NULL
                 WHEN p.staff >= $min_employees THEN p.pace
                 WHEN r.staff >= $min_employees THEN r.pace
-                ELSE s.pace END AS pace,
+                ELSE s.pace END AS pace,  -- no pace by kind: the newcomer's work is unknown
            CASE WHEN p.staff >= $min_employees THEN 'allowance'
                 WHEN r.staff >= $min_employees THEN 'allowance:role'
-                ELSE 'allowance:similar' END AS explanation,
+                WHEN s.grp IS NOT NULL THEN 'allowance:similar'
+                ELSE 'allowance:kind' END AS explanation,
            -- whose kinds of look-up the allowance covers: the level that gave it
            -- (a group with no row of its own, p NULL, takes its role's kinds too)
            CASE WHEN r.staff >= $min_employees AND NOT coalesce(p.staff >= $min_employees, FALSE)
                 THEN 'role' ELSE 'peer' END AS kind_level,
            CASE WHEN p.staff >= $min_employees THEN l.peer_group
                 WHEN r.staff >= $min_employees THEN l.role
-                ELSE s.grp END AS kind_grp
+                WHEN s.grp IS NOT NULL THEN s.grp
+                ELSE f.grp END AS kind_grp
     FROM (  -- today's look-ups, each with the look-ups and work up to it
       SELECT * FROM (
         SELECT *, sum(looks) OVER w AS running, sum(work) OVER w AS worked
@@ -255,6 +266,20 @@ FROM (
         WHERE a.allowance IS NOT NULL GROUP BY ALL
       )
     ) s ON s.employee_id = l.employee_id AND s.peer_group = l.peer_group
+    LEFT JOIN (  -- no behaviour yet to resemble anyone by: the look-up's own kind decides
+      SELECT kind, best.allowance, best.grp FROM (
+        SELECT k.kind,
+               -- the group whose staff make this kind most; a tie, the smaller allowance
+               arg_max({{'allowance': a.allowance, 'grp': k.grp}},
+                       (k.staff, -a.allowance, k.grp)) AS best
+        FROM {ALLOWANCE_KINDS} k JOIN {ALLOWANCE} a ON a.level = 'peer' AND a.grp = k.grp
+        WHERE k.level = 'peer' AND a.allowance IS NOT NULL GROUP BY k.kind
+      )
+    ) f ON f.kind = l.kind AND s.grp IS NULL AND NOT EXISTS (
+      -- any earlier day in the window, a critical one included, is behaviour: only staff
+      -- with none at all are new
+      SELECT 1 FROM allowance_days h
+      WHERE h.employee_id = l.employee_id AND h.day >= $b0 AND h.day < $day)
   ) l
   LEFT JOIN (
     SELECT employee_id, sum(lookups) AS used, sum(work) AS work FROM allowance_days
