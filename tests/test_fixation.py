@@ -75,6 +75,32 @@ def test_fixation_returns_that_are_the_peers_routine_raise_nothing(tmp_path: Pat
     store.close()
 
 
+def _desk(depth: int):
+    """The fixation scenario, where every other agent also keeps three clients of their
+    own, each looked up with no case on ``depth`` separate days of the first eight."""
+    c = scenario("fixation")
+    days = ([1, 3, 5, 7], [2, 4, 6, 8], [1, 4, 6, 7])
+    for i, e in enumerate(AGENTS[1:], start=1):
+        for j, when in enumerate(days):
+            for day in when[:depth]:
+                c.event(e, at(day, 12, j), "view", [f"c{300 + 3 * i + j:03d}"], ["name"])
+    return c
+
+
+def test_fixation_reads_how_deep_returns_go_from_all_the_peers_returns(tmp_path: Path):
+    """Nobody else came back to a customer on five days; but where the peers' clients come
+    back on three days and often on a fourth, a fifth is what their returns' depth
+    predicts, and the agent's two customers at five days raise nothing. Where the peers'
+    returns stop at three days, five is still far beyond them."""
+    shallow = detect(_desk(3), tmp_path / "shallow")
+    fired = {f["time"] for f in _findings(shallow, "fixation")}
+    shallow.close()
+    assert at(ACT_DAY, 14) in fired  # c260 on its fifth day
+    deep = detect(_desk(4), tmp_path / "deep")
+    assert _findings(deep, "fixation") == []
+    deep.close()
+
+
 def test_fixation_never_uses_a_later_lookup(tmp_path: Path):
     """Stopped just before the fourth day's look-up, nothing has fired; the finding that
     fires later is stamped with that look-up."""

@@ -18,7 +18,15 @@ case-less look-ups in the window, is how many such customers their work should b
 surprise. A group with little history is pulled towards the whole company's rate
 (weighted like ``prior_staff`` typical colleague), so a group of two neither fires on
 everything nor hides everything. Only the peers are the baseline: a snoop who started
-early does not make returning their own usual.
+early does not make returning their own usual (their returns are left out of the
+company's rate too).
+
+How many returns reach ``n`` days is read from the whole depth of the peers' returns, not
+only from those that reached n: early in a history, or in a small group, nobody may have
+reached five days yet while many reached three or four (a relationship desk's clients),
+and a count of zero at five would make any return that deep look impossible. Depth beyond
+``min_days`` is taken as geometric, its rate estimated from all the returns, and the
+larger of that prediction and the count seen is the peers' figure.
 
 It fires once per customer and day, at the first look-up of that customer that day,
 while the chance is at most ``max_chance``, weighing more the rarer (up to
@@ -57,15 +65,28 @@ STAFF = "daily_fixation_staff"
 PAIRS = "daily_fixation_pairs"
 
 
+def _shaped(seen: str, returns: str, excess: str) -> str:
+    """The number of returns at least ``n`` days deep: those seen, or, if more, what the
+    shape of all returns of ``min_days`` or more predicts (SQL over ``depths``). Early in
+    a history, or in a small group, hardly anyone has reached n days yet, and a count of
+    zero would call any return that deep impossible; a relationship desk whose staff come
+    back to their clients three or four times shows the depth is common there. Depth past
+    min_days is taken as geometric: each further day kept with the share ``excess / (excess
+    + returns)`` of the returns (its maximum-likelihood estimate)."""
+    shaped = f"{returns} * pow({excess} / ({excess} + {returns}), deeper)"
+    return f"greatest({seen}, CASE WHEN {returns} > 0 THEN {shaped} ELSE 0 END)"
+
+
 class Fixation(Detector):
     id = "fixation"
-    version = "1"
+    version = "2"
     title = "Coming back to the same customer with no case"
     description = (
         "Counts, for each customer the employee looks up today with no case (look-ups the "
         "allowance explained included), the separate days in the last four weeks with such "
         "a look-up; from the third on, compares the customers they came back to that often "
-        "with what the peer group's rate of such returns per case-less look-up predicts for "
+        "with what the peer group's rate of such returns per case-less look-up (read from "
+        "the depth of all their returns, the employee's own left out) predicts for "
         "their amount of case-less work, and fires once per customer and day while the "
         "chance is small, weighing more for relatives and neighbours and for contact "
         "details or an address."
@@ -144,13 +165,29 @@ pairs AS (SELECT * FROM {PAIRS}),
 prior AS (  -- the company's scale: a typical colleague's case-less look-ups, all of them
   SELECT {c.prior_staff} * median(looks) AS k, sum(looks) AS looks FROM staff
 ),
-rates AS (  -- per candidate: the peers' returns that often and look-ups, then the company's
-  SELECT k.employee_id, k.customer_id,
-         count(*) FILTER (WHERE p.days >= k.n AND s.peer_group = k.peer_group
-                           AND p.employee_id <> k.employee_id) AS peer_returns,
-         count(*) FILTER (WHERE p.days >= k.n) AS all_returns
-  FROM candidates k LEFT JOIN pairs p ON TRUE LEFT JOIN staff s ON s.employee_id = p.employee_id
+depths AS (  -- per candidate: the returns of min_days or more, their depth, and how many
+             -- reached the candidate's n; the peers', then everyone's (the employee's own
+             -- left out of both: a snoop's returns never make such depth look usual)
+  SELECT employee_id, customer_id, n - {c.min_days} AS deeper,
+         count(days) FILTER (WHERE days >= n AND peer) AS peer_n,
+         count(days) FILTER (WHERE peer) AS peer_m,
+         coalesce(sum(days - {c.min_days}) FILTER (WHERE peer), 0) AS peer_excess,
+         count(days) FILTER (WHERE days >= n AND other) AS all_n,
+         count(days) FILTER (WHERE other) AS all_m,
+         coalesce(sum(days - {c.min_days}) FILTER (WHERE other), 0) AS all_excess
+  FROM (
+    SELECT k.*, p.days, p.employee_id <> k.employee_id AS other,
+           p.peer_group = k.peer_group AND p.employee_id <> k.employee_id AS peer
+    FROM candidates k
+    LEFT JOIN (SELECT p.*, s.peer_group FROM pairs p JOIN staff s USING (employee_id)) p ON TRUE
+  ) k
   GROUP BY ALL
+),
+rates AS (  -- the returns that often: seen, or what the depths' shape predicts if more
+  SELECT employee_id, customer_id,
+         {_shaped("peer_n", "peer_m", "peer_excess")} AS peer_returns,
+         {_shaped("all_n", "all_m", "all_excess")} AS all_returns
+  FROM depths
 ),
 looks AS (
   SELECT t.employee_id, t.customer_id,
