@@ -10,7 +10,7 @@ import pytest
 
 from detect_scenarios import Company, at, detect, explanations
 from insiderwatch.detect import DetectionConfig
-from insiderwatch.detect.config import Book, RelationshipBook
+from insiderwatch.detect.config import Book, PublicFigures, RelationshipBook
 from insiderwatch.detect.groupbook import EXPLANATION
 
 DAYS = 20
@@ -170,3 +170,27 @@ def test_switched_off_it_explains_nothing_and_nothing_else_changes(world, tmp_pa
     assert others == {x: off[x] for x in others}
     strangers = _events(c, RM_SNOOP, ["c590"]) + _events(c, RM_SNOOP, ["c591", "c592"])
     assert {why[x] for x in strangers} == {None}
+
+
+def test_a_public_figure_learned_from_look_ups_stays_out_of_the_book(tmp_path):
+    """Nobody flagged "star", but two support agents looked her up with no case as well as
+    rm0: learned as a public figure, she is kept out of his book like a flagged VIP. With
+    learned figures switched off, his daily returns to her make her a client of his book."""
+    c = company()
+    c.customers = [{**x, "is_vip": False} if x["customer_id"] == "star" else x
+                   for x in c.customers]  # fmt: skip
+    for n, e in enumerate(("sa2", "sa3")):
+        c.event(e, at(workdays()[n], 16), "view", ["star"], ["name", "phone"])
+    late = [r["event_id"] for r in c.access if r["employee_id"] == RM_SNOOP
+            and r["customer_ids"] == ["star"] and r["time"] >= at(workdays()[8], 0)]  # fmt: skip
+    assert late
+    runs = {}
+    for name, cfg in (("on", DetectionConfig()),
+                      ("off", DetectionConfig(public_figures=PublicFigures(enabled=False)))):  # fmt: skip
+        store = detect(c, tmp_path / name, cfg)
+        try:
+            runs[name] = {explanations(store)[x] for x in late}
+        finally:
+            store.close()
+    assert EXPLANATION not in runs["on"]
+    assert runs["off"] == {EXPLANATION}

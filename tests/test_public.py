@@ -117,11 +117,15 @@ def test_a_figure_only_listed_by_a_small_search_weighs_less_than_one_opened(tmp_
     listed, _ = detect(c, tmp_path / "listed")
     c2 = _news_company()
     c2.event(INSIDER, at(ACT_DAY, 11), "search", [STAR, "c201", "c202"], ["name"], act=True)
-    c2.event(INSIDER, at(ACT_DAY, 11, 1), "view", [STAR], ["name", "orders"], act=True)
+    view = c2.event(INSIDER, at(ACT_DAY, 11, 1), "view", [STAR], ["name", "orders"], act=True)
     opened, _ = detect(c2, tmp_path / "opened")
     (a,) = [f for f in _vip(listed) if f["customer_ids"] == [STAR]]
     (b,) = [f for f in _vip(opened) if f["customer_ids"] == [STAR]]
     assert a["reason"].startswith("listed ") and b["reason"].startswith("opened ")
+    # "opened" is known only at the view: the finding is at the view and cites it, not
+    # the search that listed her a minute before
+    assert b["event_ids"] == [view]
+    assert a["time"] < b["time"]
     assert a["points"] == pytest.approx(b["points"] / 3)
     listed.close()
     opened.close()

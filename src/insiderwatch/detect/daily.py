@@ -123,9 +123,10 @@ def _learn(con, cfg: DetectionConfig, params: dict, tables: dict[str, str]) -> d
         learn_allowance_kinds(con, cfg, params, into=ALLOWANCE_KINDS)
     if cfg.book.enabled:
         learn_books(con, params)
+    # always (flagged VIPs too); before the relationship books, which keep figures out
+    learn_public_figures(con, cfg, params, into=PUBLIC_FIGURES)
     if cfg.book.relationship.enabled:
         learn_group_books(con, cfg, params)
-    learn_public_figures(con, cfg, params, into=PUBLIC_FIGURES)  # always: flagged VIPs too
     for name, sql in tables.items():
         execute(con, f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params)
     token = uuid.uuid4().hex

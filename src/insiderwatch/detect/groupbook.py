@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.public import PUBLIC_FIGURES
 from insiderwatch.detect.routine import OUTBOUND
 
 EXPLANATION = "book:relationship"
@@ -79,8 +80,9 @@ groups AS (
   HAVING count(*) FILTER (WHERE keeps) >= greatest($gb_staff, $gb_share * count(*))
 ),
 books AS (
-  SELECT o.peer_group, o.employee_id, o.customer_id, coalesce(c.is_vip, FALSE) AS vip
-  FROM own o JOIN groups USING (peer_group) LEFT JOIN customers c USING (customer_id)
+  SELECT o.peer_group, o.employee_id, o.customer_id, f.customer_id IS NOT NULL AS vip
+  FROM own o JOIN groups USING (peer_group)
+  LEFT JOIN {PUBLIC_FIGURES} f USING (customer_id)  -- flagged or learned from look-ups
   WHERE o.own_return
 ),
 vip_groups AS (  -- groups whose books hold VIPs the way peers' do
@@ -109,13 +111,15 @@ FROM (
   LEFT JOIN {GROUP_BOOK} b USING (peer_group, employee_id, customer_id)
   LEFT JOIN customers c ON c.customer_id = x.customer_id
   LEFT JOIN canaries k ON k.customer_id = x.customer_id
+  LEFT JOIN {PUBLIC_FIGURES} f ON f.customer_id = x.customer_id
   LEFT JOIN vip_groups v ON v.peer_group = x.peer_group
   GROUP BY x.event_id, x.action
-  HAVING NOT bool_or(  -- a relative, a neighbour, a canary, a VIP where books have none
+  HAVING NOT bool_or(  -- a relative, a neighbour, a canary, a public figure (flagged or
+                       -- learned) where books have none
            k.customer_id IS NOT NULL
            OR (c.surname <> '' AND lower(c.surname) = lower(x.surname))
            OR (c.postcode <> '' AND c.postcode = x.home_postcode)
-           OR (coalesce(c.is_vip, FALSE) AND v.peer_group IS NULL))
+           OR (f.customer_id IS NOT NULL AND v.peer_group IS NULL))
      AND CASE WHEN x.action = 'search' THEN bool_or(b.customer_id IS NOT NULL)
               ELSE bool_and(b.customer_id IS NOT NULL) END
 ) x

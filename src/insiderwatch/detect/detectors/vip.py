@@ -9,6 +9,10 @@ from insiderwatch.detect.public import PUBLIC_FIGURES
 _FAMILY = "regexp_replace(coalesce({}, ''), '[-_ ]*[0-9]+$', '')"
 
 
+# A look-up that opens the record: a view, or a search that found only them.
+_OPENED = "(t.action <> 'search' OR t.breadth = 1)"
+
+
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # A finding for the day's n-th VIP weighs by how rare n such look-ups are among the
     # peers' earlier days (the tail share t of days with at least n), on a log scale from
@@ -67,11 +71,16 @@ WITH looks AS (  -- the first targeted look-up of each public figure today, in t
   FROM (
     SELECT t.employee_id, any_value(t.peer_group) AS peer_group, any_value(t.role) AS role,
            any_value({_FAMILY.format("t.team")}) AS family,
-           t.customer_id, min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id,
            -- opened today (a view, a search that found only them) or only listed among
            -- others by small searches: a name search and then the record is snooping, a
-           -- famous name among a search's few results alone is less
-           bool_or(t.action <> 'search' OR t.breadth = 1) AS opened, min(t.breadth) AS breadth,
+           -- famous name among a search's few results alone is less. An opened figure's
+           -- finding is at (and cites) the first opening, never an earlier listing: the
+           -- weight it carries is known only from then on.
+           t.customer_id,
+           coalesce(min(t.time) FILTER (WHERE {_OPENED}), min(t.time)) AS time,
+           coalesce(arg_min(t.event_id, (t.time, t.event_id)) FILTER (WHERE {_OPENED}),
+                    arg_min(t.event_id, (t.time, t.event_id))) AS event_id,
+           bool_or({_OPENED}) AS opened, min(t.breadth) AS breadth,
            any_value(pf.flagged) AS flagged, any_value(pf.staff) AS staff,
            any_value(pf.groups) AS groups, any_value(pf.days) AS days
     FROM step_touch t JOIN {PUBLIC_FIGURES} pf USING (customer_id)
