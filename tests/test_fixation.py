@@ -3,7 +3,11 @@ what the peer group does (``vip``): each learned from the peers, never from the 
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
+
+import pytest
 
 from detect_scenarios import ACT_DAY, AGENTS, INSIDER, at, base_company, detect, scenario
 from insiderwatch.detect import DetectionConfig
@@ -99,6 +103,36 @@ def test_fixation_reads_how_deep_returns_go_from_all_the_peers_returns(tmp_path:
     deep = detect(_desk(4), tmp_path / "deep")
     assert _findings(deep, "fixation") == []
     deep.close()
+
+
+def _rate_per_lookup(tmp_path: Path, extra: int) -> float:
+    """The rate per case-less look-up fixation judged the insider's first deep return
+    by, when the insider also made ``extra`` one-off case-less look-ups on earlier days:
+    the Poisson mean over the look-ups counted (both in its reason; one return, so the
+    chance is 1 - exp(-mean))."""
+    c = scenario("fixation")
+    for k in range(extra):  # each a customer of its own, looked up once
+        cust = f"x{k:03d}"
+        c.customers.append({"customer_id": cust, "surname": f"Once{k}", "postcode": "ON1 1CE"})
+        c.event(INSIDER, at(1 + k % (ACT_DAY - 2), 17, k), "view", [cust], ["name"])
+    lenient = DetectionConfig(detectors={"fixation": {"max_chance": 0.5}})
+    store = detect(c, tmp_path / str(extra), lenient)
+    [first] = [f for f in _findings(store, "fixation") if f["time"] == at(ACT_DAY - 1, 14)]
+    store.close()
+    looks = int(
+        re.search(r"over ([0-9,]+) case-less look-ups", first["reason"])[1].replace(",", "")
+    )
+    chance = float(re.search(r"\(chance ([0-9.e+-]+)\)$", first["reason"])[1])
+    assert "1 customer(s) revisited" in first["reason"]
+    return -math.log1p(-chance) / looks
+
+
+def test_fixation_leaves_the_employees_own_lookups_out_of_the_company_rate(tmp_path: Path):
+    """Sixty more one-off look-ups of the insider's own raise how many returns their work
+    should bring (more look-ups) but not the rate per look-up the peers set: the
+    company's rate is the others' returns over the others' look-ups."""
+    alone, busy = _rate_per_lookup(tmp_path, 0), _rate_per_lookup(tmp_path, 60)
+    assert busy == pytest.approx(alone, rel=0.1)  # the chance is printed to two digits
 
 
 def test_fixation_never_uses_a_later_lookup(tmp_path: Path):

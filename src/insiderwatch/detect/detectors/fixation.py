@@ -18,8 +18,8 @@ case-less look-ups in the window, is how many such customers their work should b
 surprise. A group with little history is pulled towards the whole company's rate
 (weighted like ``prior_staff`` typical colleague), so a group of two neither fires on
 everything nor hides everything. Only the peers are the baseline: a snoop who started
-early does not make returning their own usual (their returns are left out of the
-company's rate too).
+early does not make returning their own usual (their returns and their look-ups are left
+out of the company's rate too).
 
 How many returns reach ``n`` days is read from the whole depth of the peers' returns, not
 only from those that reached n: early in a history, or in a small group, nobody may have
@@ -79,7 +79,7 @@ def _shaped(seen: str, returns: str, excess: str) -> str:
 
 class Fixation(Detector):
     id = "fixation"
-    version = "2"
+    version = "3"
     title = "Coming back to the same customer with no case"
     description = (
         "Counts, for each customer the employee looks up today with no case (look-ups the "
@@ -162,9 +162,6 @@ counted AS (  -- at each candidate look-up: customers at n days or more, and loo
 ),
 staff AS (SELECT * FROM {STAFF}),
 pairs AS (SELECT * FROM {PAIRS}),
-prior AS (  -- the company's scale: a typical colleague's case-less look-ups, all of them
-  SELECT {c.prior_staff} * median(looks) AS k, sum(looks) AS looks FROM staff
-),
 depths AS (  -- per candidate: the returns of min_days or more, their depth, and how many
              -- reached the candidate's n; the peers', then everyone's (the employee's own
              -- left out of both: a snoop's returns never make such depth look usual)
@@ -189,22 +186,25 @@ rates AS (  -- the returns that often: seen, or what the depths' shape predicts 
          {_shaped("all_n", "all_m", "all_excess")} AS all_returns
   FROM depths
 ),
-looks AS (
+looks AS (  -- the case-less look-ups the returns above came from: the peer group's, and
+           -- the company's scale (a typical colleague's, and all), the employee's own
+           -- left out as from the returns, or a snoop's own look-ups would dilute the
+           -- company's rate their returns are judged by
   SELECT t.employee_id, t.customer_id,
-         coalesce(sum(s.looks) FILTER (WHERE s.employee_id <> t.employee_id), 0) AS peer_looks
-  FROM candidates t LEFT JOIN staff s ON s.peer_group = t.peer_group
+         coalesce(sum(s.looks) FILTER (WHERE s.peer_group = t.peer_group), 0) AS peer_looks,
+         {c.prior_staff} * median(s.looks) AS k, sum(s.looks) AS all_looks
+  FROM candidates t LEFT JOIN staff s ON s.employee_id <> t.employee_id
   GROUP BY ALL
 ),
 expected AS (
   SELECT k.*, x.returns, x.looks, r.peer_returns, l.peer_looks,
-         x.looks * (r.peer_returns + q.k * (r.all_returns + 0.5) / q.looks)
-                 / (l.peer_looks + q.k) AS mean
+         x.looks * (r.peer_returns + l.k * (r.all_returns + 0.5) / l.all_looks)
+                 / (l.peer_looks + l.k) AS mean
   FROM candidates k
   JOIN counted x USING (employee_id, customer_id)
   JOIN rates r USING (employee_id, customer_id)
   JOIN looks l USING (employee_id, customer_id)
-  CROSS JOIN prior q
-  WHERE q.looks > 0  -- nothing learned yet: no rate to judge by
+  WHERE l.all_looks > 0  -- nothing learned from anyone else yet: no rate to judge by
 ),
 chance AS (  -- P(at least `returns` such customers) for a Poisson count of that mean
   SELECT x.employee_id, x.customer_id,
