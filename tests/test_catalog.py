@@ -8,7 +8,7 @@ import pytest
 from detect_scenarios import ACT_DAY, AGENTS, at, scenario
 from insiderwatch.detect import DetectionConfig, active_detectors, run_detection
 from insiderwatch.detect.base import DETECTORS
-from insiderwatch.detect.catalog import content_version
+from insiderwatch.detect.catalog import content_version, shared_fingerprint
 from insiderwatch.detect.detectors.fixation import Fixation
 from insiderwatch.detect.history import read_findings
 from insiderwatch.ingest import ingest_dataset
@@ -28,6 +28,22 @@ def test_a_config_value_changes_only_that_detectors_version():
     before, after = versions(DetectionConfig()), versions(LOWER_FLOOR)
     assert before == versions(DetectionConfig())  # a pure function of the content
     assert {d for d in before if before[d] != after[d]} == {"volume"}
+
+
+def test_a_setting_that_shapes_a_recorded_history_changes_the_shared_fingerprint():
+    """own_copies records its history with its window: a changed window must rebuild the
+    recorded days (a full replay), where its other settings change its version alone."""
+    base = shared_fingerprint(DetectionConfig())
+    window = DetectionConfig(detectors={"own_copies": {"window_days": 7}})
+    tail = DetectionConfig(detectors={"own_copies": {"max_tail": 0.01}})
+    assert shared_fingerprint(window) != base
+    assert shared_fingerprint(tail) == base
+
+
+def test_history_settings_name_settings_of_the_detector():
+    for _, cls in DETECTORS:
+        fields = set(cls.Config.__struct_fields__)
+        assert set(cls.history_settings) <= fields, cls.id
 
 
 def test_a_query_change_changes_the_version(monkeypatch):

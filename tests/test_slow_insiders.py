@@ -16,6 +16,9 @@ from detect_scenarios import (
     detect,
     scenario,
 )
+from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.privacy import HashKey
+from sample_data import KEY_HEX
 
 
 def _findings(store, detector: str) -> list[tuple[str, list[str]]]:
@@ -122,3 +125,78 @@ def test_own_copies_cites_the_lookups_and_the_copy(tmp_path: Path):
     [(_, events)] = _findings(store, "own_copies")
     store.close()
     assert set(events) == set(c.act)
+
+
+def test_own_copies_judges_a_list_sent_again_as_the_same_copy(tmp_path: Path):
+    """The same list copied again the same day is no new copy; the next day's copy of it
+    with three new look-ups is one, counted by what it adds and citing both before it."""
+    c = scenario("own_copies")
+    first = next(r["event_id"] for r in c.access if r["action"] == "copy")
+    again = c.event(INSIDER, at(ACT_DAY, 16), "copy", OWN_LOOKED, ["name", "phone"],
+                    destination="local")  # fmt: skip
+    new = [f"c{210 + k:03d}" for k in range(3)]
+    for k, cust in enumerate(new):
+        c.event(INSIDER, at(ACT_DAY + 1, 10, k), "view", [cust], ["name", "phone"])
+    more = c.event(INSIDER, at(ACT_DAY + 1, 11), "copy", [*OWN_LOOKED, *new], ["name", "phone"],
+                   destination="local")  # fmt: skip
+    store = detect(c, tmp_path)
+    found = store.con.execute(
+        "SELECT event_ids, reason FROM findings WHERE detector = 'own_copies' ORDER BY time"
+    ).fetchall()
+    store.close()
+    assert len(found) == 2
+    (events_1, _), (events_2, reason_2) = found
+    assert first in events_1 and again not in events_1 and more not in events_1
+    assert {more, first, again} <= set(events_2)
+    assert "3 of those sent out for the first time" in reason_2
+
+
+def test_own_copies_counts_a_peers_list_sent_daily_as_one_copy(tmp_path: Path):
+    """Two peers look up a list once and send the same list every day: one copy each,
+    not one a day, so the insider's copy stays rare among the group's days."""
+    c = scenario("own_copies")
+    for i, who in enumerate(AGENTS[1:3]):
+        mine = [f"c{300 + 10 * i + k:03d}" for k in range(len(OWN_LOOKED))]
+        for k, cust in enumerate(mine):
+            c.event(who, at(1, 12, k), "view", [cust], ["name", "phone"])
+        for day in range(1, ACT_DAY):
+            c.event(who, at(day, 12, 30), "copy", mine, ["name", "phone"], destination="local")
+    store = detect(c, tmp_path)
+    assert [emp for emp, _ in _findings(store, "own_copies")] == [INSIDER]
+    recorded = store.con.execute(
+        "SELECT count(*) FILTER (WHERE fresh > 0), count(*) FROM own_copy_days "
+        "WHERE employee_id <> ?",
+        [INSIDER],
+    ).fetchall()[0]
+    store.close()
+    assert recorded == (2, 2 * (ACT_DAY - 1))  # every copy recorded, the first one fresh
+
+
+def _copied_days(store) -> list[tuple]:
+    return store.con.execute(
+        "SELECT employee_id, day, event_id, covered FROM own_copy_days ORDER BY ALL"
+    ).fetchall()
+
+
+def test_own_copies_history_follows_a_changed_window(tmp_path: Path):
+    """Peers copy what they looked up two days before; with a one-day window that is no
+    copy of their look-ups. Changing the window rebuilds the recorded history of every
+    day, not only of the days after the last run: it equals a store that always had it."""
+    c = scenario("own_copies")
+    for i, who in enumerate(AGENTS[1:4]):
+        for day in range(3, ACT_DAY):
+            mine = [f"c{300 + 10 * i + k:03d}" for k in range(4)]
+            for k, cust in enumerate(mine):
+                c.event(who, at(day - 2, 12, k), "view", [cust], ["name", "phone"])
+            c.event(who, at(day, 12, 30), "copy", mine, ["name", "phone"], destination="local")
+    narrow = DetectionConfig(detectors={"own_copies": {"window_days": 1}})
+    store = detect(c, tmp_path / "changed")
+    wide = _copied_days(store)
+    run_detection(store, narrow, HashKey(bytes.fromhex(KEY_HEX)))
+    changed = _copied_days(store)
+    store.close()
+    always = detect(c, tmp_path / "always", narrow)
+    expected = _copied_days(always)
+    always.close()
+    assert changed == expected
+    assert wide != expected  # the window does shape the history

@@ -80,6 +80,12 @@ class Detector:
     # step recomputes all its findings of the day, over the step rows of the employees
     # ``step_employees`` names.
     scope: ClassVar[Literal["employee", "company"]] = "employee"
+    # Settings of its config that shape state the engine records every day for it (a
+    # table of ``state.DAILY_TABLES``), not only its findings. A changed version
+    # recomputes the detector's findings over kept state, so these join the shared
+    # fingerprint instead (:func:`~insiderwatch.detect.catalog.shared_fingerprint`):
+    # changing one replays everything, and no recorded day keeps the old setting.
+    history_settings: ClassVar[tuple[str, ...]] = ()
 
     def sql(self, ctx: StepContext, config: Any) -> str:
         raise NotImplementedError

@@ -15,7 +15,7 @@ import hashlib
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext
+from insiderwatch.detect.base import DETECTORS, Detector, StepContext
 from insiderwatch.detect.config import DetectionConfig, Risk
 
 # Any fixed step renders the query: its times are parameters, not part of its text.
@@ -42,10 +42,22 @@ def content_version(detector: Detector, cfg: DetectionConfig) -> str:
 
 
 def shared_fingerprint(cfg: DetectionConfig) -> str:
-    """The configuration every step's shared state (explanations, employee-days) depends
-    on. Per-detector settings are in each detector's version; risk and suppressions only
-    shape alerts, which are recomputed from the findings after every run."""
+    """The configuration every step's shared state (explanations, employee-days, the
+    recorded histories) depends on. Per-detector settings are in each detector's version,
+    except those that shape a recorded history (``Detector.history_settings``), which are
+    here; risk and suppressions only shape alerts, which are recomputed from the findings
+    after every run."""
     shared = msgspec.structs.replace(
         cfg, detectors={}, rule_paths=[], disabled=[], risk=Risk(), suppressions=[]
     )
-    return hashlib.sha256(msgspec.json.encode(shared)).hexdigest()[:16]
+    return hashlib.sha256(msgspec.json.encode([shared, history_settings(cfg)])).hexdigest()[:16]
+
+
+def history_settings(cfg: DetectionConfig) -> dict[str, dict]:
+    """Every registered detector's settings that shape a recorded history (disabled ones
+    too: the engine records their history all the same), by detector id."""
+    return {
+        cls.id: {name: getattr(cfg.detector_config(cls), name) for name in cls.history_settings}
+        for _, cls in DETECTORS
+        if cls.history_settings
+    }

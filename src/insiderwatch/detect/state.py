@@ -134,15 +134,20 @@ DETECT_DDL = (
   PRIMARY KEY (employee_id, day, customer_id)
 )""",
     # Each step's outbound actions that carried the employee's own case-less look-ups:
-    # how many of their customers (``covered``) out of how many (``size``); the peer
-    # group's history the own_copies detector judges rarity by (detect/owncopies.py).
+    # how many of their customers (``covered``, listed in ``copied``) out of how many
+    # (``size``), and how many of those no earlier action of the window sent
+    # (``fresh``); what later actions' repeats are found in, and the peer group's history
+    # the own_copies detector judges rarity by (detect/owncopies.py).
     """CREATE TABLE IF NOT EXISTS own_copy_days (
   employee_id VARCHAR NOT NULL,
   day DATE NOT NULL,
   event_id VARCHAR NOT NULL,
   peer_group VARCHAR,
+  time TIMESTAMPTZ NOT NULL,
   size BIGINT NOT NULL,
   covered BIGINT NOT NULL,
+  fresh BIGINT NOT NULL,
+  copied VARCHAR[] NOT NULL,
   PRIMARY KEY (employee_id, day, event_id)
 )""",
     # The routine in force on each day, per group ('self:<id>' for a machine), with its
@@ -232,7 +237,7 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
               "alerts")  # fmt: skip
 # Bumped when a table above changes shape or what it holds: the state is then rebuilt by
 # a full replay.
-STATE_VERSION = "23"
+STATE_VERSION = "24"
 
 
 def ensure_tables(con) -> None:

@@ -2,17 +2,20 @@
 
 The slow harvester's evidence is not how many customers they look up (benign peers
 make as many case-less look-ups) but what they do with them: an outbound action, of any
-size and to any destination, whose customers are mostly (``min_share``) and at least
-``min_customers`` of the employee's own earlier case-less look-ups in the trailing
-``window_days`` (:mod:`~insiderwatch.detect.owncopies`). How rare that is, is learned
-from the peer group's earlier days (``own_copy_days``, the employee's own left out):
-the share of the peers' employee-days of the baseline window with an action that
-carried at least as many of their own case-less look-ups (one day added to both counts,
-so a group with no such day still has a finite rarity). It fires at most
-``max_tail``; a rarer one weighs more, by its log-rarity as the VIP detector does
-(``log(t) / log(full_weight_tail)``, capped at 1), times the share of the action its
-own look-ups make. One finding per action, so weekly copies add up in the risk score
-(one alert per episode).
+size and to any destination, whose customers are mostly (``min_share``) the employee's
+own earlier case-less look-ups in the trailing ``window_days``, at least
+``min_customers`` of them not sent out by an earlier action of the window
+(:mod:`~insiderwatch.detect.owncopies`): sending the same handful again is one copy, not
+a new one each time. How rare that is, is learned from the peer group's earlier days
+(``own_copy_days``, the employee's own left out): the share of the peers' employee-days
+of the baseline window with an action that newly carried at least as many of their own
+case-less look-ups (one day added to both counts, so a group with no such day still has
+a finite rarity); a peer's repeats add no day. It fires at most ``max_tail``; a rarer
+one weighs more, by its log-rarity as the VIP detector does (``log(t) /
+log(full_weight_tail)``, capped at 1), times the share of the action its newly sent
+look-ups make. One finding per new copy, so weekly copies of new look-ups add up in the
+risk score (one alert per episode) and repeats do not; the earlier copies of the same
+customers (the repeats before it) are cited with it.
 """
 
 from __future__ import annotations
@@ -38,15 +41,16 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class OwnCopies(Detector):
     id = "own_copies"
-    version = "1"
+    version = "2"
     title = "Sending out the customers one looked up with no case"
     description = (
         "An export, download, print, copy or message, of any size and to any destination, "
         "whose customers are mostly the employee's own look-ups with no case (allowed "
-        "ones included) of the last two weeks, at or before it; fires when the peer group's "
-        "staff did so on few of their earlier days, weighing more the rarer and the larger "
-        "the share of the action those look-ups make. One finding per action, so weekly "
-        "copies add up."
+        "ones included) of the last two weeks, at or before it, several of them not sent "
+        "out before; fires when the peer group's staff did so on few of their earlier "
+        "days, weighing more the rarer and the larger the share of the action those new "
+        "look-ups make. One finding per new copy, citing earlier copies of the same "
+        "customers: weekly copies of new look-ups add up, sending one list again does not."
     )
     why = (
         "Careful harvesters look up a few customers a day, within every line and the "
@@ -64,22 +68,24 @@ class OwnCopies(Detector):
         "copy went next and earlier copies of the same kind."
     )
     Config = Config
+    # own_copy_days records how much of each action the window's look-ups covered.
+    history_settings = ("window_days",)
 
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
         log_full = math.log(c.full_weight_tail)
         return f"""
-WITH judged AS (
-  SELECT *, covered / size AS share
+WITH judged AS (  -- mostly own look-ups, and enough of them sent for the first time
+  SELECT *, fresh / size AS share
   FROM ({covered_sql(c.window_days, c.max_evidence)})
-  WHERE covered >= {c.min_customers} AND covered >= {c.min_share} * size
+  WHERE fresh >= {c.min_customers} AND covered >= {c.min_share} * size
 ),
 peer_days AS (  -- each peer's employee-days of the baseline window
   SELECT employee_id, peer_group, count(*) AS days FROM employee_days
   WHERE day >= $b0 AND day < $day GROUP BY ALL
 ),
-peer_copies AS (  -- each peer's most-covered qualifying action per day of the window
-  SELECT employee_id, day, arg_max(peer_group, covered) AS peer_group, max(covered) AS covered
+peer_copies AS (  -- each peer's most newly-sent qualifying action per day of the window
+  SELECT employee_id, day, arg_max(peer_group, fresh) AS peer_group, max(fresh) AS fresh
   FROM own_copy_days
   WHERE day >= $b0 AND day < $day AND covered >= {c.min_share} * size GROUP BY ALL
 ),
@@ -93,7 +99,7 @@ copied AS (
   SELECT j.event_id, count(p.day) AS k
   FROM judged j
   LEFT JOIN peer_copies p ON p.peer_group = j.peer_group AND p.employee_id <> j.employee_id
-   AND p.covered >= j.covered
+   AND p.fresh >= j.fresh
   GROUP BY j.event_id
 ),
 rare AS (
@@ -106,11 +112,15 @@ SELECT r.employee_id, r.time, r.first_time,
        CASE WHEN r.tail <= {c.full_weight_tail} THEN 'medium' ELSE 'low' END AS severity,
        FALSE AS critical, r.event_id AS key,
        format('{{}} {{}} customer record(s) to {{}}, {{}} of them looked up with no case in the '
-              '{c.window_days} days before (from {{}}); the peer group''s staff did so on {{}} '
-              'of {{}} earlier days', r.action, r.size,
-              coalesce(r.destination, 'an unknown destination'), r.covered,
-              strftime(r.first_time, '%Y-%m-%d %H:%M'), r.k, r.n) AS reason,
-       list_distinct(list_concat([r.event_id], r.looked_events)) AS event_ids,
+              '{c.window_days} days before (from {{}}), {{}} of those sent out for the first '
+              'time{{}}; the peer group''s staff did so on {{}} of {{}} earlier days',
+              r.action, r.size, coalesce(r.destination, 'an unknown destination'), r.covered,
+              strftime(r.first_time, '%Y-%m-%d %H:%M'), r.fresh,
+              CASE WHEN len(r.copy_events) > 0
+                   THEN format(' (the rest sent before, in {{}} earlier action(s))',
+                               len(r.copy_events)) ELSE '' END,
+              r.k, r.n) AS reason,
+       list_distinct(list_concat([r.event_id], r.looked_events, r.copy_events)) AS event_ids,
        r.customers[1:{c.max_evidence}] AS customer_ids
 FROM rare r
 WHERE r.tail <= {c.max_tail}
