@@ -94,6 +94,16 @@ SPENDS_ALLOWANCE = RELATIONSHIP_BOOK
 # A look-up's kind: the app, the action and the (sorted) field set it showed.
 KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(list_sort(fields), ','), '')"
 
+# A step_events row that spends the allowance: a case-less targeted look-up. An earlier
+# step of the day allowed it: it spends the allowance again, in its place; a relationship
+# book's look-up spends it too (the book says whom, never how many). Unlike revisits'
+# CASELESS_LOOKUP (over step_touch), a team portfolio's look-up does not: the portfolio
+# explained it before the allowance is reached, as the team's work.
+SPENDING_LOOKUP = f"""policy IS NULL AND action IN ('view', 'search')
+  AND len(customer_ids) BETWEEN 1 AND $targeted
+  AND (NOT explained OR starts_with(explanation, 'allowance')
+       OR explanation = '{SPENDS_ALLOWANCE}')"""
+
 # This step's case-less targeted look-ups that could be allowed, in spending order.
 _CANDIDATES_SQL = f"""
 CREATE OR REPLACE TEMP TABLE step_lookups AS
@@ -101,12 +111,7 @@ WITH candidates AS (
   SELECT event_id, employee_id, role, peer_group, time, customer_ids, surname, home_postcode,
          {KIND} AS kind
   FROM step_events
-  -- an earlier step of the day allowed it: it spends the allowance again, in its place;
-  -- a relationship book's look-up spends it too (the book says whom, never how many)
-  WHERE in_step AND (NOT explained OR starts_with(explanation, 'allowance')
-                     OR explanation = '{SPENDS_ALLOWANCE}')
-    AND policy IS NULL AND action IN ('view', 'search')
-    AND len(customer_ids) BETWEEN 1 AND $targeted
+  WHERE in_step AND {SPENDING_LOOKUP}
 ),
 singled_out AS (  -- a public figure, a namesake or neighbour, a canary: never usual
   SELECT DISTINCT c.event_id
@@ -130,11 +135,7 @@ _WORK_SQL = f"""
 CREATE OR REPLACE TEMP TABLE step_work AS
 SELECT event_id, employee_id, peer_group, time
 FROM step_events
-WHERE in_step AND action <> 'login'
-  AND NOT (policy IS NULL AND action IN ('view', 'search')
-           AND len(customer_ids) BETWEEN 1 AND $targeted
-           AND (NOT explained OR starts_with(explanation, 'allowance')
-                OR explanation = '{SPENDS_ALLOWANCE}'))
+WHERE in_step AND action <> 'login' AND NOT ({SPENDING_LOOKUP})
 """
 
 # Every peer group's and role's allowance over the baseline window, learned from earlier

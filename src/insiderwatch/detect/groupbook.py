@@ -97,7 +97,9 @@ FROM books b LEFT JOIN vip_groups v USING (peer_group)
 _EXPLAIN_SQL = f"""
 UPDATE step_events e SET explanation = '{EXPLANATION}', explained = TRUE
 FROM (
-  WITH cand AS (  -- this step's targeted look-ups nothing explained yet
+  WITH cand AS (  -- this step's targeted look-ups nothing explained yet (not
+                 -- CASELESS_LOOKUP: the book explains any targeted access but a send,
+                 -- and runs before the allowance, which then counts what it explained)
     SELECT t.event_id, t.employee_id, t.peer_group, t.customer_id, s.action,
            s.surname, s.home_postcode
     FROM step_touch t JOIN step_events s USING (event_id)

@@ -41,6 +41,8 @@ class Relationship(Detector):
     Config = Config
 
     def sql(self, ctx: StepContext, config: Config) -> str:
+        # Unexplained targeted touches, not revisits' CASELESS_LOOKUP: neither the
+        # allowance nor a book ever explains a relative or a neighbour.
         c = config
         return f"""
 WITH surname_share AS (

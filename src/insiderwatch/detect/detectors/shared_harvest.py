@@ -34,6 +34,9 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 EARLIER = "daily_harvest_caseless"
 
 
+# Not revisits' CASELESS_LOOKUP: a look-up the team portfolio or the relationship book
+# explained is explained by whom it is about (the team's buyers, the employee's own
+# clients), so it is no harvest for a list someone else sent.
 def _caseless_sql(days: str, times: str) -> str:
     """Case-less targeted look-ups (employee_id, event_id, time, customer_id) of the
     explained ``days`` whose events are within ``times`` (the same span: the time bound

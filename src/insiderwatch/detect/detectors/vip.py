@@ -64,6 +64,8 @@ class Vip(Detector):
     Config = Config
 
     def sql(self, ctx: StepContext, config: Config) -> str:
+        # Unexplained targeted touches, not revisits' CASELESS_LOOKUP: the allowance never
+        # explains a figure, and a book that does (a desk that keeps VIPs) says who it is.
         k = config.prior_days
         return f"""
 WITH looks AS (  -- the first targeted look-up of each public figure today, in time order
