@@ -124,7 +124,11 @@ def _rate_per_lookup(tmp_path: Path, extra: int) -> float:
     )
     chance = float(re.search(r"\(chance ([0-9.e+-]+)\)$", first["reason"])[1])
     assert "1 customer(s) revisited" in first["reason"]
-    return -math.log1p(-chance) / looks
+    mean = -math.log1p(-chance)
+    # a prediction below one keeps its significant digits ("predicts 0.0" told nothing)
+    predicted = float(re.search(r"predicts ([0-9.e+-]+) \(chance", first["reason"])[1])
+    assert predicted == pytest.approx(mean, rel=0.1), first["reason"]
+    return mean / looks
 
 
 def test_fixation_leaves_the_employees_own_lookups_out_of_the_company_rate(tmp_path: Path):

@@ -79,7 +79,7 @@ def _shaped(seen: str, returns: str, excess: str) -> str:
 
 class Fixation(Detector):
     id = "fixation"
-    version = "3"
+    version = "4"
     title = "Coming back to the same customer with no case"
     description = (
         "Counts, for each customer the employee looks up today with no case (look-ups the "
@@ -234,7 +234,9 @@ SELECT employee_id, time, since AS first_time, {c.points} * weight AS points,
               || '{{}} customer(s) revisited that often over {{}} case-less look-ups, where '
               || 'the peer group''s rate of such returns predicts {{}} (chance {{}})',
               customer_id, n, strftime(since, '%Y-%m-%d'), returns, {fmt_num("looks")},
-              {fmt_num("mean")}, printf('%.1e', p)) AS reason,
+              -- below one, significant digits: "predicts 0.0" says nothing
+              CASE WHEN mean < 1 THEN printf('%.2g', mean) ELSE {fmt_num("mean")} END,
+              printf('%.1e', p)) AS reason,
        event_ids, [customer_id] AS customer_ids
 FROM scored
 """
