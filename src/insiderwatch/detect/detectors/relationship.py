@@ -15,14 +15,13 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Relationship(Detector):
     id = "relationship"
-    version = "2"
+    version = "1"
     title = "Looking up family, neighbours or namesakes"
     description = (
         "Unexplained targeted look-ups (at most targeted_max_customers customers shown) of "
         "customers who share the employee's surname and postcode "
         "(household), live in the employee's postcode (neighbour), or share a rare surname "
-        "(relative or ex-partner). A search counts one match of each kind: typing a "
-        "name shows all who bear it, and one of them was sought."
+        "(relative or ex-partner)."
     )
     why = (
         "Snooping on people one knows is the commonest privacy breach by staff in every "
@@ -49,7 +48,7 @@ WITH surname_share AS (
   FROM customers WHERE surname <> '' GROUP BY ALL
 ),
 hits AS (
-  SELECT t.employee_id, t.time, t.event_id, t.customer_id, t.action,
+  SELECT t.employee_id, t.time, t.event_id, t.customer_id,
          lower(cu.surname) = lower(e.surname) AND cu.surname <> '' AS same_name,
          cu.postcode = e.home_postcode AND cu.postcode <> '' AS same_postcode,
          coalesce(s.share, 1) <= {c.namesake_max_share} AS rare_name
@@ -64,13 +63,6 @@ kinds AS (
                  WHEN same_postcode THEN 'neighbour'
                  WHEN same_name AND rare_name THEN 'namesake' END AS kind
   FROM hits
-),
-sought AS (  -- a search shows every match of the name or address typed: of its hits of
-             -- one kind, one person was sought (which one is unknown: the lowest id
-             -- stands for them); a view of any of them is a choice and counts on its own
-  SELECT * FROM kinds WHERE kind IS NOT NULL
-  QUALIFY action <> 'search'
-       OR row_number() OVER (PARTITION BY event_id, kind ORDER BY customer_id) = 1
 )
 SELECT employee_id, min(time) AS time, min(time) AS first_time,
        CASE kind WHEN 'household' THEN {c.household_points}
@@ -85,6 +77,6 @@ SELECT employee_id, min(time) AS time, min(time) AS first_time,
                         ELSE 'a namesake (same rare surname)' END,
               customer_id) AS reason,
        [arg_min(event_id, (time, event_id))] AS event_ids, [customer_id] AS customer_ids
-FROM sought
+FROM kinds WHERE kind IS NOT NULL
 GROUP BY employee_id, kind, customer_id
 """
