@@ -1,9 +1,10 @@
 """The look-up allowance of staff with no behaviour yet, on a hand-built company: the only
 one of a role whose first access in the window is a look-up takes the allowance of the
 group that makes that kind of look-up (``allowance:kind``); from the next day their own
-accesses decide (``allowance:similar``). Golden cases, and the negative ones: a kind no
-group makes, staff with history that resembles nobody, and a harvest past the borrowed
-allowance."""
+accesses decide (``allowance:similar``). Staff whose only accesses are such look-ups now
+and then (no work to resemble anyone by) keep taking the kind's allowance. Golden cases,
+and the negative ones: a kind no group makes, staff with work that resembles nobody, and a
+harvest past the borrowed allowance."""
 
 from __future__ import annotations
 
@@ -19,13 +20,15 @@ HEAD = "head"  # the only one of her role; silent until FIRST, then the agents' 
 AUDITOR = "aud"  # the only one of his role; silent until FIRST, then a kind nobody makes
 LOOKER = "qa"  # the only one of his role, with history resembling no group
 HARVESTER = "dir"  # the only one of his role; silent until FIRST, then twenty at once
+OCCASIONAL = "ops"  # the only one of his role; a search on day 3, an agents' look-up later
 
 
 def company() -> Company:
     c = Company()
     staff = [(e, "agent", "care-1") for e in AGENTS] + [(e, "clerk", "billing-1") for e in CLERKS]
     staff += [(HEAD, "care_head", "care-office"), (AUDITOR, "auditor", "audit"),
-              (LOOKER, "reviewer", "quality"), (HARVESTER, "director", "board")]  # fmt: skip
+              (LOOKER, "reviewer", "quality"), (HARVESTER, "director", "board"),
+              (OCCASIONAL, "ops_head", "ops-office")]  # fmt: skip
     for i, (e, role, team) in enumerate(staff):
         c.employees.append({"employee_id": e, "surname": f"Staff{i}", "role": role, "team": team,
                             "hired_on": "2020-01-01", "home_postcode": f"H{i} 1AA"})  # fmt: skip
@@ -52,6 +55,10 @@ def company() -> Company:
     lookup(AUDITOR, FIRST, 31, "vault", fields=("name", "payment"))  # nobody's kind
     for k in range(20):  # a first day that is a harvest in the agents' tool
         lookup(HARVESTER, FIRST, 32 + k, "crm", act=True)
+    # Once in the learning window in a search tool nobody else uses (a mix like no group's),
+    # then a colleague's question in the agents' tool: look-ups are all he ever does.
+    lookup(OCCASIONAL, 3, 40, "desk-search")
+    lookup(OCCASIONAL, FIRST + 1, 40, "crm")
     return c
 
 
@@ -70,6 +77,16 @@ def test_a_first_lookup_takes_the_allowance_of_the_group_making_its_kind(world):
     assert why[first["event_id"]] == "allowance:kind"
     # The next time, her own accesses (the agents' tool) make her one of them by behaviour.
     assert why[second["event_id"]] == "allowance:similar"
+
+
+def test_earlier_lookups_alone_are_no_behaviour_to_resemble_anyone_by(world):
+    c, store = world
+    why = explanations(store)
+    first, later = lookups(c, OCCASIONAL)
+    assert why[first["event_id"]] is None  # the learning window: nothing is usual yet
+    # His history is one look-up in a tool no group uses: he resembles no group, and the
+    # agents' kind of look-up takes the agents' allowance, spent like theirs.
+    assert why[later["event_id"]] == "allowance:kind"
 
 
 def test_a_kind_no_group_makes_stays_unexplained(world):

@@ -126,8 +126,8 @@ def test_switched_off_the_book_explains_nothing(tmp_path):
 
 # --- leavers' handover -----------------------------------------------------------------
 
-AGENTS = [f"ag{i}" for i in range(6)]
-LEAVER, THIEF, GREEDY, STAYER, EARLY = "ag1", "ag2", "ag3", "ag4", "ag5"
+AGENTS = [f"ag{i}" for i in range(7)]
+LEAVER, THIEF, GREEDY, STAYER, EARLY, OPEN = "ag1", "ag2", "ag3", "ag4", "ag5", "ag6"
 HANDOVER_DAY = 14
 
 
@@ -135,10 +135,12 @@ def handover_company() -> Company:
     """Six agents work cases and save each case's note to the team's share (routine);
     five of them export their book on one day: a leaver to the share (a handover), a
     leaver to a personal cloud, a leaver to the share with strangers added, someone who is
-    not leaving, and a leaver adding the customer of a case assigned to him only later."""
+    not leaving, and a leaver adding the customer of a case assigned to him only later.
+    A seventh agent never closes his cases and leaves too: every customer of his export
+    has an open case of his (a case explains viewing them, never sending them out)."""
     c = Company()
     for k, e in enumerate(AGENTS):
-        departs = "2026-09-20" if e in (LEAVER, THIEF, GREEDY, EARLY) else None
+        departs = "2026-09-20" if e in (LEAVER, THIEF, GREEDY, EARLY, OPEN) else None
         c.employees.append({"employee_id": e, "surname": f"Ag{k}", "role": "cs_agent",
                             "team": "care-1", "hired_on": "2020-01-01", "departs_on": departs,
                             "home_postcode": f"HA{k} 1AA"})  # fmt: skip
@@ -156,7 +158,8 @@ def handover_company() -> Company:
                 opened = at(day, 9 + j, k)
                 c.cases.append({"case_id": case, "customer_id": cust, "employee_id": e,
                                 "opened_at": opened,
-                                "closed_at": opened + dt.timedelta(minutes=40)})  # fmt: skip
+                                "closed_at": None if e == OPEN
+                                else opened + dt.timedelta(minutes=40)})  # fmt: skip
                 c.event(e, opened + dt.timedelta(minutes=5), "view", [cust], ["name"],
                         case_id=case)  # fmt: skip
                 c.event(e, opened + dt.timedelta(minutes=20), "export", [cust], ["name"],
@@ -171,7 +174,7 @@ def handover_company() -> Company:
                     "opened_at": at(HANDOVER_DAY, 16), "closed_at": None})  # fmt: skip
     for e, dest, extra in ((LEAVER, SHARE, []), (THIEF, "cloud:dropbox", []),
                            (GREEDY, SHARE, ["c290", "c291"]), (STAYER, SHARE, []),
-                           (EARLY, SHARE, ["c296"])):  # fmt: skip
+                           (EARLY, SHARE, ["c296"]), (OPEN, SHARE, [])):  # fmt: skip
         book = sorted(set(served[e])) + extra
         c.event(e, at(HANDOVER_DAY, 15), "export", book, ["name", "orders"], act=True,
                 destination=dest, record_count=len(book))  # fmt: skip
@@ -198,11 +201,20 @@ def _findings(store, event_id: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def test_a_leavers_book_exported_to_the_teams_share_is_a_handover(handover_world):
+@pytest.mark.parametrize("who", [LEAVER, OPEN])
+def test_a_leavers_book_exported_to_the_teams_share_is_a_handover(handover_world, who):
     c, why, store = handover_world
-    event = _act(c, LEAVER)
+    event = _act(c, who)
     assert why[event] == "handover"
     assert _findings(store, event) == set()
+
+
+def test_open_cases_explain_the_leavers_look_ups_but_not_the_export(handover_world):
+    # What made the export a handover was the book and the share, not the open cases:
+    # the same customers' views stay explained by those cases.
+    c, why, store = handover_world
+    views = [r["event_id"] for r in c.access if r["employee_id"] == OPEN and r["action"] == "view"]
+    assert views and {why[e] for e in views} == {"own_case"}
 
 
 @pytest.mark.parametrize("who", [THIEF, GREEDY, STAYER, EARLY])
@@ -223,7 +235,7 @@ def test_case_notes_sent_to_the_teams_share_raise_nothing(handover_world):
         "SELECT count(*) FROM findings WHERE detector = 'exfiltration' AND day >= ?",
         [at(8, 0).date()],
     )
-    assert flagged == len(c.act) - 1  # the exports that are no handover
+    assert flagged == len(c.act) - 2  # the exports that are no handover
 
 
 def test_the_configuration_round_trips_the_book_settings():

@@ -164,6 +164,26 @@ def test_routine_holds_in_the_groups_hours_and_beyond_it_weighs_by_how_far(tmp_p
     store.close()
 
 
+def test_a_routine_cloud_flow_beyond_its_breadth_weighs_by_how_far_not_by_size(world):
+    # The group's lake is where its reports go: one far broader than usual is still low
+    # and weighed by how far past the routine's breadth it went, as an inside flow is.
+    c, store = world
+    (wide,) = by(c, "an1", record_count=100_000)
+    usual = store.scalar(
+        "SELECT max_records FROM routine_flows WHERE day = ? AND grp = ? AND destination = ?",
+        [at(ACT, 0).date(), GROUP, "cloud:lake"],
+    )
+    (row,) = store.con.execute(
+        "SELECT severity, points, reason FROM findings WHERE detector = 'exfiltration'"
+        " AND list_contains(event_ids, ?)",
+        [wide["event_id"]],
+    ).fetchall()
+    base = DetectionConfig().detector_config(DETECTORS.get("exfiltration")()).new_flow_points
+    assert row[0] == "low"
+    assert row[1] == pytest.approx(base * (1 + math.log10(100_000 / usual)) / 2)
+    assert f"beyond the peer group's routine flow (at most {usual} records" in row[2]
+
+
 def test_a_new_destination_is_a_low_new_data_flow_unless_lookups_precede_it(world):
     c, store = world
     rows = store.con.execute(

@@ -24,13 +24,15 @@ fall back to their role's, learned the same way across teams (``allowance:role``
 that is too small as well, to the allowance of the peer group whose work theirs
 resembles (:mod:`~insiderwatch.detect.similar`, ``allowance:similar``): the only manager
 of a team who looks customers up the way support agents do gets the agents' usual,
-spent the same way. Staff of such a group with no access at all in the window yet (a
-newcomer, the manager whose first look-up in weeks this is) have no behaviour to resemble
-anyone by; their look-up takes the allowance of the peer group whose staff make its kind
-(app, action, field set) most, the smaller one on a tie (``allowance:kind``): the one-off
-question a manager answers in the agents' tool is the agents' usual, and from the next day
-their own accesses decide. Anyone with history, a day with a critical finding included,
-never falls back to the kind.
+spent the same way. Staff of such a group with no work in the window yet (a newcomer,
+the head of service whose look-ups now and then are all they ever do with customer data)
+have no behaviour to resemble anyone by: a look-up or two is too thin a mix to compare,
+and it is the very thing being judged. Their look-up takes the allowance of the peer group
+whose staff make its kind (app, action, field set) most, the smaller one on a tie
+(``allowance:kind``): the one-off question a manager answers in the agents' tool is the
+agents' usual, spent against every look-up they made in the window. From their first
+access of work on, their own accesses decide: anyone with work on an earlier day of the
+window, a day with a critical finding included, never falls back to the kind.
 
 An allowance covers only the kinds of look-up its level's staff make: an (app, action,
 field set) at least ``kind_min_staff`` (2) of the group's (or role's, or the similar
@@ -221,8 +223,9 @@ GROUP BY level, grp, kind HAVING count(DISTINCT employee_id) >= $kind_min_staff
 # the fixed amount and the pace times the work done in the window up to that event and
 # one access more (the look-up comes before the work it is for). The most particular
 # level large enough to learn from decides: the peer group, the role, a similar group;
-# for staff with no access at all in the window yet, the group that makes the look-up's
-# kind (a newcomer alone in a role has no behaviour to resemble anyone by).
+# for staff with no work in the window yet, the group that makes the look-up's kind (a
+# newcomer alone in a role, or one who only ever looks a customer up now and then, has no
+# behaviour to resemble anyone by).
 _EXPLAIN_SQL = f"""
 UPDATE step_events e SET explanation = x.explanation, explained = TRUE
 FROM (
@@ -270,7 +273,7 @@ FROM (
         WHERE a.allowance IS NOT NULL GROUP BY ALL
       )
     ) s ON s.employee_id = l.employee_id AND s.peer_group = l.peer_group
-    LEFT JOIN (  -- no behaviour yet to resemble anyone by: the look-up's own kind decides
+    LEFT JOIN (  -- no work yet to resemble anyone by: the look-up's own kind decides
       SELECT kind, best.allowance, best.grp FROM (
         SELECT k.kind,
                -- the group whose staff make this kind most; a tie, the smaller allowance
@@ -280,10 +283,11 @@ FROM (
         WHERE k.level = 'peer' AND a.allowance IS NOT NULL GROUP BY k.kind
       )
     ) f ON f.kind = l.kind AND s.grp IS NULL AND NOT EXISTS (
-      -- any earlier day in the window, a critical one included, is behaviour: only staff
-      -- with none at all are new
+      -- work on any earlier day in the window, a critical one included, is behaviour to
+      -- compare; earlier look-ups alone are not (they are what is judged, and they spend
+      -- the borrowed allowance below like any other)
       SELECT 1 FROM allowance_days h
-      WHERE h.employee_id = l.employee_id AND h.day >= $b0 AND h.day < $day)
+      WHERE h.employee_id = l.employee_id AND h.day >= $b0 AND h.day < $day AND h.work > 0)
   ) l
   LEFT JOIN (
     SELECT employee_id, sum(lookups) AS used, sum(work) AS work FROM allowance_days

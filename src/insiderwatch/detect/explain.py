@@ -30,8 +30,8 @@ every step. An access (one event, one customer shown) is explained, in this orde
                    the baseline window (learned, see :mod:`~insiderwatch.detect.allowance`);
                    ``allowance:role`` / ``allowance:similar`` when a group too small to
                    learn one took its role's or a similar group's, ``allowance:kind``
-                   when staff with no history yet took that of the group making the
-                   look-up's kind.
+                   when staff with no work in the window yet took that of the group
+                   making the look-up's kind.
 
 Investigating groups and team portfolios are learned from earlier days' case work
 (:mod:`~insiderwatch.detect.casework`), never from role names.

@@ -20,7 +20,10 @@ event is explained as ``handover`` when
 
 A leaver who takes strangers' data, sends it somewhere the team never does, or takes more
 than they ever served stays unexplained, and the departing and exfiltration detectors
-judge it as before.
+judge it as before. An export whose customers all have open cases of the leaver's is
+explained only as viewing them (a case never explains sending a customer out, beyond
+the breadth of what the group routinely sends where it sends its case work): the
+handover judges it as it does an unexplained one.
 """
 
 from __future__ import annotations
@@ -29,6 +32,20 @@ from insiderwatch.detect.base import execute, matches_any, sql_list
 from insiderwatch.detect.book import BOOK_HISTORY_SQL, CASE_REASONS
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.routine import OUTBOUND
+
+# Explanations of the flow itself, not of viewing its customers: nothing left to explain.
+_FLOW_REASONS = "('routine', 'routine:similar', 'handover')"
+
+# A case explains looking at a customer, never sending them out, except where the group
+# routinely sends its work, within that flow's breadth: that is the case's own work (a
+# case's note saved to the team's share), as the exfiltration detector judges it. Any
+# other export that a case explains only as viewing is left to the handover rule.
+_CASE_WORK_SQL = """
+SELECT 1 FROM routine_flows r
+WHERE r.day = $day AND r.grp = o.peer_group AND r.app = coalesce(o.app, '')
+  AND r.action = o.action AND r.destination = coalesce(o.destination, '')
+  AND o.record_count <= r.max_records
+"""
 
 
 def places_sql(cfg: DetectionConfig) -> str:
@@ -49,7 +66,9 @@ UPDATE step_events e SET explanation = 'handover', explained = TRUE
 FROM (
   WITH outbound AS (
     SELECT o.* FROM step_events o
-    WHERE o.in_step AND NOT o.explained AND o.policy IS NULL AND o.action IN {OUTBOUND}
+    WHERE o.in_step AND o.policy IS NULL AND o.action IN {OUTBOUND}
+      AND (NOT o.explained OR (o.fresh AND o.explanation NOT IN {_FLOW_REASONS}
+                               AND NOT EXISTS ({_CASE_WORK_SQL})))
       AND o.departs_on IS NOT NULL AND o.departs_on >= $day
       AND o.departs_on <= $day + to_days($handover_days)
       AND EXISTS (SELECT 1 FROM ({places_sql(cfg)}) r

@@ -26,7 +26,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Exfiltration(Detector):
     id = "exfiltration"
-    version = "1"
+    version = "2"
     # USB and personal email need no learned routine to judge: watched from the first day.
     during_learning = True
     title = "Data leaving without a reason"
@@ -36,7 +36,8 @@ class Exfiltration(Detector):
         "customers; a cloud service or domain that is neither allowed nor the peer group's "
         "learned routine is a low 'data flow' to review (new to the group, or used by few "
         "of them); a bulk print or local export that nothing explains is medium (weighed by how far it "
-        "goes beyond the group's routine for that flow, if it has one). When the "
+        "goes beyond the group's routine for that flow, if it has one, as is a routine flow "
+        "to a cloud service gone beyond its usual breadth, hours or fields). When the "
         "data follows unexplained look-ups of many customers in the hours before (harvest "
         "then export), the finding is critical (high when it stays inside)."
     )
@@ -115,9 +116,10 @@ SELECT f.employee_id, f.time, coalesce(f.harvest_start, f.time) AS first_time,
        CASE WHEN f.unvetted AND NOT f.sequence THEN {c.new_flow_points}
             WHEN f.dest_class = 'external' THEN {c.external_points}
             ELSE {c.internal_points} END
-         * CASE WHEN f.dest_class <> 'external' AND f.routine_max IS NOT NULL AND NOT f.sequence
-                -- a routine inside flow gone a little beyond its breadth or hours weighs
-                -- by how far beyond, not by its size: analysts' reports are large
+         * CASE WHEN f.routine_max IS NOT NULL AND NOT f.sequence AND NOT f.outside
+                -- a routine flow gone a little beyond its breadth or hours weighs by how
+                -- far beyond, not by its size: analysts' reports are large, inside the
+                -- company or to its own cloud bucket alike
                 THEN (1 + log10(greatest(f.record_count / f.routine_max, 1))) / 2
                 ELSE 1 + log10(greatest(f.record_count, 1)) / 2 END AS points,
        CASE WHEN f.sequence AND f.dest_class = 'external' THEN 'critical'
@@ -129,6 +131,7 @@ SELECT f.employee_id, f.time, coalesce(f.harvest_start, f.time) AS first_time,
        format('{{}}{{}} {{}} customer record(s) to {{}} ({{}}){{}}{{}}{{}}',
               CASE WHEN NOT f.unvetted OR f.sequence THEN ''
                    WHEN f.new_flow THEN 'new data flow for the peer group: '
+                   WHEN f.routine_max IS NOT NULL AND NOT f.outside THEN ''  -- said below
                    ELSE 'data flow outside the peer group''s routine: ' END,
               f.action,
               f.record_count, coalesce(f.destination, 'an unknown destination'),
@@ -139,7 +142,7 @@ SELECT f.employee_id, f.time, coalesce(f.harvest_start, f.time) AS first_time,
                    THEN format(', {{:.1f}} h after looking up {{}} of them with no case',
                                epoch(f.time - f.harvest_start) / 3600, f.carried)
                    ELSE '' END,
-              CASE WHEN f.dest_class <> 'external' AND f.routine_max IS NOT NULL
+              CASE WHEN f.routine_max IS NOT NULL AND NOT f.outside
                    THEN format(', beyond the peer group''s routine flow (at most {{}} records, '
                                || 'in its hours and fields)', f.routine_max)
                    ELSE '' END) AS reason,
