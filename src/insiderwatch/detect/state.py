@@ -92,7 +92,9 @@ DETECT_DDL = (
 )""",
     # Each employee's case-less targeted look-ups per day (customers shown), how many
     # of them the peer group's allowance explained, and their work (accesses to data that
-    # are not such look-ups): what the allowance is learned from.
+    # are not such look-ups): what the allowance is learned from; and how many customers
+    # those look-ups opened with no search of the employee's finding them first
+    # (``unsought``, allowance.UNSOUGHT_SQL): what lookup_pace also weighs.
     """CREATE TABLE IF NOT EXISTS allowance_days (
   employee_id VARCHAR NOT NULL,
   day DATE NOT NULL,
@@ -100,6 +102,7 @@ DETECT_DDL = (
   lookups BIGINT NOT NULL,
   allowed BIGINT NOT NULL,
   work BIGINT NOT NULL,
+  unsought BIGINT NOT NULL,
   PRIMARY KEY (employee_id, day)
 )""",
     # The customers each employee served under a case that day: their book (detect/book.py).
@@ -232,7 +235,7 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
               "alerts")  # fmt: skip
 # Bumped when a table above changes shape or what it holds: the state is then rebuilt by
 # a full replay.
-STATE_VERSION = "23"
+STATE_VERSION = "24"
 
 
 def ensure_tables(con) -> None:
