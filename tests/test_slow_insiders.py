@@ -163,3 +163,31 @@ def test_own_copies_cites_the_lookups_and_the_copy(tmp_path: Path):
     [(_, events)] = _findings(store, "own_copies")
     store.close()
     assert set(events) == set(c.act)
+
+
+def _searches_under_cover(with_case_customer: bool):
+    """The case_mismatch scenario's three look-ups made as name searches under the
+    colleague's case, each listing three customers; with or without the case's own."""
+    c = scenario("case_mismatch")
+    for row in c.access:
+        if row["event_id"] in c.act:
+            k = int(row["customer_ids"][0][1:]) - 200
+            listed = [f"c{210 + 3 * k + j:03d}" for j in range(3)]
+            row["action"] = "search"
+            row["customer_ids"] = ["c150", *listed[1:]] if with_case_customer else listed
+    return c
+
+
+def test_case_mismatch_counts_searches_that_find_nobody_of_the_case(tmp_path: Path):
+    """Searches under a real, open case that list none of the case's customers are the
+    same false reason as views; a name search that lists the case's customer among
+    namesakes is the case's work."""
+    c = _searches_under_cover(with_case_customer=False)
+    store = detect(c, tmp_path / "strangers")
+    [(emp, events)] = _findings(store, "case_mismatch")
+    store.close()
+    assert emp == INSIDER
+    assert events == c.act[:1]  # the first search's three customers pass the floor of two
+    store = detect(_searches_under_cover(with_case_customer=True), tmp_path / "namesakes")
+    assert _findings(store, "case_mismatch") == []
+    store.close()

@@ -65,8 +65,8 @@ DETECT_DDL = (
 )""",
     # Per employee and day of data access: views under a case id of their own, how many were
     # of a customer other than the case's (what investigating groups are learned from), the
-    # customers viewed under any case about someone else that nothing but the allowance
-    # explained, and whether the group investigated that day (case_mismatch's peer line).
+    # customers looked up under any case about someone else that nothing but the allowance
+    # explained (casework.MISMATCHED_TOUCH, searches included), and whether the group investigated that day (case_mismatch's peer line).
     """CREATE TABLE IF NOT EXISTS casework_days (
   employee_id VARCHAR NOT NULL,
   day DATE NOT NULL,
