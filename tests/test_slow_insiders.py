@@ -52,6 +52,47 @@ def test_lookup_pace_weighs_lookups_against_the_work_they_come_with(tmp_path: Pa
     assert flagged == {harvester}
 
 
+def _searched_then_viewed(c, who: str, day: int, k: int, searched: str, viewed: str) -> None:
+    c.event(who, at(day, 11, 2 * k), "search", [searched], ["name"])
+    c.event(who, at(day, 11, 2 * k + 1), "view", [viewed], ["name", "phone"])
+
+
+def test_lookup_pace_weighs_records_opened_with_no_search_against_the_peers_habit(
+    tmp_path: Path,
+):
+    """For a week every agent searches four callers a day by name and opens their
+    records, with no case: the same number of case-less look-ups each. The insider's
+    searches find one set of customers while the records opened are others that no search
+    found (ids from a list): the pace of look-ups is the peers', the pace of unsought
+    ones is not. Where the peers open unsought records as often, nobody is flagged."""
+
+    def company(peers_unsought: bool):
+        c = base_company(days=ACT_DAY)
+        n = 0
+        for day in range(ACT_DAY - 6, ACT_DAY + 1):
+            for k in range(4):
+                n += 1
+                for i, who in enumerate(AGENTS):
+                    searched = f"c{200 + (n + 28 * i) % 150:03d}"
+                    viewed = f"c{200 + (n + 28 * i + 75) % 150:03d}"
+                    unsought = who == INSIDER or peers_unsought
+                    _searched_then_viewed(c, who, day, k, searched,
+                                          viewed if unsought else searched)  # fmt: skip
+        return c
+
+    store = detect(company(peers_unsought=False), tmp_path / "alone")
+    found = _findings(store, "lookup_pace")
+    reasons = store.con.execute(
+        "SELECT reason FROM findings WHERE detector = 'lookup_pace'"
+    ).fetchall()
+    store.close()
+    assert {emp for emp, _ in found} == {INSIDER}
+    assert all("no search of theirs had found" in r for (r,) in reasons)
+    store = detect(company(peers_unsought=True), tmp_path / "usual")
+    assert _findings(store, "lookup_pace") == []
+    store.close()
+
+
 def test_shared_harvest_needs_lookups_without_a_case(tmp_path: Path):
     """The same customers looked up under the colleague's own cases link nobody."""
     c = scenario("shared_harvest")
@@ -200,3 +241,31 @@ def test_own_copies_history_follows_a_changed_window(tmp_path: Path):
     always.close()
     assert changed == expected
     assert wide != expected  # the window does shape the history
+
+
+def _searches_under_cover(with_case_customer: bool):
+    """The case_mismatch scenario's three look-ups made as name searches under the
+    colleague's case, each listing three customers; with or without the case's own."""
+    c = scenario("case_mismatch")
+    for row in c.access:
+        if row["event_id"] in c.act:
+            k = int(row["customer_ids"][0][1:]) - 200
+            listed = [f"c{210 + 3 * k + j:03d}" for j in range(3)]
+            row["action"] = "search"
+            row["customer_ids"] = ["c150", *listed[1:]] if with_case_customer else listed
+    return c
+
+
+def test_case_mismatch_counts_searches_that_find_nobody_of_the_case(tmp_path: Path):
+    """Searches under a real, open case that list none of the case's customers are the
+    same false reason as views; a name search that lists the case's customer among
+    namesakes is the case's work."""
+    c = _searches_under_cover(with_case_customer=False)
+    store = detect(c, tmp_path / "strangers")
+    [(emp, events)] = _findings(store, "case_mismatch")
+    store.close()
+    assert emp == INSIDER
+    assert events == c.act[:1]  # the first search's three customers pass the floor of two
+    store = detect(_searches_under_cover(with_case_customer=True), tmp_path / "namesakes")
+    assert _findings(store, "case_mismatch") == []
+    store.close()

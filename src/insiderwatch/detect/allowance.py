@@ -303,18 +303,37 @@ FROM (
 WHERE e.event_id = x.event_id AND e.fresh AND e.explanation IS DISTINCT FROM '{SPENDS_ALLOWANCE}'
 """
 
+# Per look-up of this step (``step_lookups``): the customers it opened that no search of
+# the employee's had returned in the ``{hours}`` hours before. A caller gives a name and is
+# searched for; a record opened with no search for it came from an id found elsewhere (a
+# list, a link, another tool). How common that is differs by peer group (a desk working
+# from its own client list does it all day), so only the group's learned pace of it says
+# anything (``lookup_pace``). A search looked nobody up without a reason it saw.
+UNSOUGHT_SQL = """
+SELECT l.event_id, count(DISTINCT t.customer_id) AS unsought
+FROM step_lookups l JOIN step_touch t USING (event_id)
+WHERE t.action <> 'search' AND NOT EXISTS (
+  SELECT 1 FROM step_touch s
+  WHERE s.employee_id = t.employee_id AND s.customer_id = t.customer_id
+    AND s.action = 'search' AND s.time <= t.time AND s.time >= t.time - to_hours({hours}))
+GROUP BY l.event_id
+"""
+
 # Every employee with look-ups or work today: look-ups (customers shown), how many the
-# allowance explained, and accesses of work.
+# allowance explained, how many were unsought (above), and accesses of work.
 _RECORD_SQL = """
-INSERT OR REPLACE INTO allowance_days
-SELECT employee_id, $day, any_value(peer_group), sum(looks), sum(allowed), sum(work)
+INSERT OR REPLACE INTO allowance_days (employee_id, day, peer_group, lookups, allowed, work,
+                                       unsought)
+SELECT employee_id, $day, any_value(peer_group), sum(looks), sum(allowed), sum(work),
+       sum(unsought)
 FROM (
   SELECT l.employee_id, l.peer_group, l.looks,
          CASE WHEN starts_with(e.explanation, 'allowance') THEN l.looks ELSE 0 END AS allowed,
-         0 AS work
+         0 AS work, coalesce(u.unsought, 0) AS unsought
   FROM step_lookups l JOIN step_events e USING (event_id)
+  LEFT JOIN ({unsought}) u USING (event_id)
   UNION ALL
-  SELECT employee_id, peer_group, 0, 0, 1 FROM step_work
+  SELECT employee_id, peer_group, 0, 0, 1, 0 FROM step_work
 )
 GROUP BY employee_id
 """
@@ -375,8 +394,14 @@ def explain_by_allowance(con, cfg: DetectionConfig, params: dict) -> None:
     )  # fmt: skip
 
 
-def record_lookups(con, params: dict) -> None:
-    """Add this step's look-ups (how many were allowed, of which kinds) and work to the
-    history."""
-    execute(con, _RECORD_SQL, params)
+def unsought_sql(cfg: DetectionConfig) -> str:
+    """:data:`UNSOUGHT_SQL` with the configured ``drilldown_hours``: how long ago a search
+    may have found the customer."""
+    return UNSOUGHT_SQL.format(hours=int(cfg.explanation.drilldown_hours))
+
+
+def record_lookups(con, cfg: DetectionConfig, params: dict) -> None:
+    """Add this step's look-ups (how many were allowed, how many unsought, of which kinds)
+    and work to the history."""
+    execute(con, _RECORD_SQL.format(unsought=unsought_sql(cfg)), params)
     execute(con, _RECORD_KINDS_SQL, params)

@@ -84,17 +84,26 @@ _PORTFOLIO_SQL = f"CREATE OR REPLACE TEMP TABLE {PORTFOLIO} AS {TEAM_SELLERS_SQL
 # A view of a customer logged under the id of a real case (opened before it) that is about
 # somebody else, which nothing explains but the allowance: what ``case_mismatch`` counts,
 # and what every employee-day records for its peer line (over ``step_touch`` as ``t``).
+# A search counts when none of the customers it returned is the case's (a name search
+# lists namesakes beside the case's customer: those are not the mismatch), and also when
+# only the group's routine explained it: the routine says such searches are usual in
+# breadth and fields, while the case id says why these customers were looked at, and
+# no case explained them (case reasons come first).
 MISMATCHED_TOUCH = """
-t.in_step AND t.action <> 'search' AND coalesce(t.case_id, '') <> ''
-AND (NOT t.explained OR starts_with(t.explanation, 'allowance'))
+t.in_step AND coalesce(t.case_id, '') <> ''
+AND (NOT t.explained OR starts_with(t.explanation, 'allowance')
+     OR (t.action = 'search' AND starts_with(t.explanation, 'routine')))
 AND EXISTS (SELECT 1 FROM step_cases k WHERE k.case_id = t.case_id AND k.opened_at <= t.time)
 AND NOT EXISTS (SELECT 1 FROM step_cases k
                 WHERE k.case_id = t.case_id AND k.customer_id = t.customer_id)
+AND (t.action <> 'search' OR NOT EXISTS (
+  SELECT 1 FROM step_touch o JOIN step_cases k ON k.customer_id = o.customer_id
+  WHERE o.event_id = t.event_id AND k.case_id = t.case_id))
 """
 
 # Every employee's day of data access this step: views under a case id of their own
 # (searches list namesakes; views show whom the case is about), the history investigating
-# groups are learned from; the customers viewed under a case about someone else that
+# groups are learned from; the customers looked up under a case about someone else that
 # nothing but the allowance explained (``MISMATCHED_TOUCH``; zero on most days, so a group
 # whose staff never do it has a line too); and whether the group investigated that day
 # (case_mismatch compares like with like).

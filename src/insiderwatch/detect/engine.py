@@ -422,7 +422,7 @@ class _Steps:
             record_flows(con, ctx.params)
             record_casework(con, params)
             record_case_scope(con, ctx.params)
-            record_lookups(con, ctx.params)
+            record_lookups(con, ctx.config, ctx.params)
             record_book(con, ctx.params)
             record_own_copies(con, ctx.params, _own_copies_window(ctx.config))
             record_revisits(con, ctx.params)

@@ -65,8 +65,8 @@ DETECT_DDL = (
 )""",
     # Per employee and day of data access: views under a case id of their own, how many were
     # of a customer other than the case's (what investigating groups are learned from), the
-    # customers viewed under any case about someone else that nothing but the allowance
-    # explained, and whether the group investigated that day (case_mismatch's peer line).
+    # customers looked up under any case about someone else that nothing but the allowance
+    # explained (casework.MISMATCHED_TOUCH, searches included), and whether the group investigated that day (case_mismatch's peer line).
     """CREATE TABLE IF NOT EXISTS casework_days (
   employee_id VARCHAR NOT NULL,
   day DATE NOT NULL,
@@ -92,7 +92,9 @@ DETECT_DDL = (
 )""",
     # Each employee's case-less targeted look-ups per day (customers shown), how many
     # of them the peer group's allowance explained, and their work (accesses to data that
-    # are not such look-ups): what the allowance is learned from.
+    # are not such look-ups): what the allowance is learned from; and how many customers
+    # those look-ups opened with no search of the employee's finding them first
+    # (``unsought``, allowance.UNSOUGHT_SQL): what lookup_pace also weighs.
     """CREATE TABLE IF NOT EXISTS allowance_days (
   employee_id VARCHAR NOT NULL,
   day DATE NOT NULL,
@@ -100,6 +102,7 @@ DETECT_DDL = (
   lookups BIGINT NOT NULL,
   allowed BIGINT NOT NULL,
   work BIGINT NOT NULL,
+  unsought BIGINT NOT NULL,
   PRIMARY KEY (employee_id, day)
 )""",
     # The customers each employee served under a case that day: their book (detect/book.py).
@@ -237,7 +240,7 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
               "alerts")  # fmt: skip
 # Bumped when a table above changes shape or what it holds: the state is then rebuilt by
 # a full replay.
-STATE_VERSION = "24"
+STATE_VERSION = "25"
 
 
 def ensure_tables(con) -> None:

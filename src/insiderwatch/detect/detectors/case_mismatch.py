@@ -12,6 +12,11 @@ days), the employee's own days left out: an insider who skims a few customers a 
 weeks would otherwise raise their own line until they pass under it. A group with too few
 such days (a team's only supervisor) is judged against every group's days worked the same
 way, investigating or not.
+
+Searches count too when none of the customers they listed is the case's (a name search
+lists namesakes beside the case's customer; those are the case's work), even when the
+group's routine explained them: a skim of payment details under one's own old cases is
+a search of the routine's breadth and fields, and only the case id tells it apart.
 """
 
 from __future__ import annotations
@@ -35,13 +40,14 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class CaseMismatch(Detector):
     id = "case_mismatch"
-    version = "2"
+    version = "3"
     title = "Look-ups under a case about someone else"
     description = (
         "Views of customers logged under the id of a real case (open when it was used, "
         "anyone's) that is about a different customer, which nothing else explains (the "
         "group's allowance aside; an investigating group's case explains what its learned "
-        "case scope covers); fires once a day when the day's count reaches the floor and "
+        "case scope covers), and searches under such a case that list none of its "
+        "customers, which only the allowance or the routine explained; fires once a day when the day's count reaches the floor and "
         "passes the 99th percentile of the same count on the peers' earlier days (the "
         "employee's own left out; all staff working alike for a group with too few)."
     )

@@ -12,6 +12,14 @@ dispersion, from the median so one odd colleague does not widen it) says how sur
 the excess is. Staff who work more look more up, so the busiest agent is not flagged
 for being busy; a look-up added to a normal day's work is.
 
+The same is done for the *unsought* look-ups among them: records opened with no search of
+the employee's finding that customer shortly before (``drilldown_hours``). A caller gives
+a name and is searched for; a record opened straight from an id came from somewhere else
+(a list, a link). Some groups do that all day (a desk calling its own client list), others
+almost never, so only the group's own pace of it is the line; a drip of a few harvested
+records a day within the group's usual number of look-ups still departs from the usual
+way of reaching them. The finding takes the larger of the two surprises.
+
 The finding fires at most once a day, at the look-up that takes the window's surprise
 (a z-score) past ``min_z``, and weighs more the further past it goes, so weeks of
 harvesting add up in the risk score while a colleague at the edge of the peers'
@@ -24,12 +32,16 @@ from __future__ import annotations
 
 import msgspec
 
+from insiderwatch.detect.allowance import unsought_sql
 from insiderwatch.detect.base import Detector, StepContext, capped_list
 from insiderwatch.detect.baseline import fmt_num
 
 # The median of a chi-square variable with one degree of freedom: dividing the median
 # squared Pearson residual by it estimates the dispersion (1 for a Poisson count).
 _CHI2_MEDIAN = 0.455
+# The group's pace of unsought look-ups per access, half a look-up added: a group none of
+# whose staff ever opens a record unsearched still predicts a little, not nothing.
+_UNSOUGHT_RATE = "(g.gu + 0.5) / g.gw"
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -50,14 +62,15 @@ SPREAD = "daily_lookup_pace_spread"
 
 class LookupPace(Detector):
     id = "lookup_pace"
-    version = "1"
+    version = "2"
     title = "Case-less look-ups piling up over weeks"
     description = (
         "Counts the employee's look-ups with no case over the last four weeks (allowed "
-        "ones included) against what the peer group's pace of look-ups per access predicts "
-        "for their amount of work, scaled by how much the peers themselves spread around "
-        "that pace; fires once a day while the excess is improbable, weighing more the "
-        "further past the line."
+        "ones included), and among them the records opened with no search of theirs "
+        "finding the customer first, against what the peer group's pace of each per "
+        "access predicts for their amount of work, scaled by how much the peers themselves "
+        "spread around that pace; fires once a day while either excess is improbable, "
+        "weighing more the further past the line."
     )
     why = (
         "Insiders who know the rules take a few customers a day, under every daily line "
@@ -83,17 +96,20 @@ class LookupPace(Detector):
         return {
             # each employee's work and case-less look-ups on earlier days of the window
             HIST: f"""SELECT d.employee_id, d.peer_group, sum(d.data_events) AS w,
-         sum(coalesce(a.lookups, 0)) AS x
+         sum(coalesce(a.lookups, 0)) AS x, sum(coalesce(a.unsought, 0)) AS u
   FROM employee_days d LEFT JOIN allowance_days a USING (employee_id, day)
   WHERE d.day >= $day - INTERVAL {c.window_days - 1} DAY AND d.day < $day
   GROUP BY d.employee_id, d.peer_group""",
-            GROUPS: f"""SELECT peer_group, sum(x) AS gx, sum(w) AS gw, count(*) AS staff
+            GROUPS: f"""SELECT peer_group, sum(x) AS gx, sum(u) AS gu, sum(w) AS gw,
+         count(*) AS staff
   FROM {HIST} WHERE w > 0 GROUP BY ALL
   HAVING count(*) > {c.min_peers} AND sum(x) > 0""",
             # how far the peers stray from the group's pace (1: no more than chance)
             SPREAD: f"""SELECT h.peer_group,
          greatest(1.0, median(power(h.x - g.gx / g.gw * h.w, 2)
-                              / greatest(g.gx / g.gw * h.w, 1.0)) / {_CHI2_MEDIAN}) AS phi
+                              / greatest(g.gx / g.gw * h.w, 1.0)) / {_CHI2_MEDIAN}) AS phi,
+         greatest(1.0, median(power(h.u - {_UNSOUGHT_RATE} * h.w, 2)
+                              / greatest({_UNSOUGHT_RATE} * h.w, 1.0)) / {_CHI2_MEDIAN}) AS phi_u
   FROM {HIST} h JOIN {GROUPS} g USING (peer_group) WHERE h.w > 0 GROUP BY ALL""",
         }
 
@@ -104,32 +120,42 @@ WITH hist AS (SELECT * FROM {HIST}),
 grp AS (SELECT * FROM {GROUPS}),
 spread AS (SELECT * FROM {SPREAD}),
 today AS (  -- today's accesses in event time, each look-up with its customers shown
-  SELECT e.employee_id, e.peer_group, e.time, e.event_id, coalesce(l.looks, 0) AS looks
+  SELECT e.employee_id, e.peer_group, e.time, e.event_id, coalesce(l.looks, 0) AS looks,
+         coalesce(u.unsought, 0) AS unsought
   FROM step_events e LEFT JOIN step_lookups l USING (event_id)
+  LEFT JOIN ({unsought_sql(ctx.config)}) u USING (event_id)
   WHERE e.in_step AND e.action <> 'login'
 ),
 run AS (
-  SELECT t.*, count(*) OVER w AS tw, sum(t.looks) OVER w AS tx
+  SELECT t.*, count(*) OVER w AS tw, sum(t.looks) OVER w AS tx, sum(t.unsought) OVER w AS tu
   FROM today t
   WINDOW w AS (PARTITION BY t.employee_id ORDER BY t.time, t.event_id ROWS UNBOUNDED PRECEDING)
 ),
 paced AS (  -- the peers' pace excludes the employee's own history
   SELECT r.*, coalesce(h.x, 0) + r.tx AS x, coalesce(h.w, 0) + r.tw AS w,
-         (g.gx - coalesce(h.x, 0)) / (g.gw - coalesce(h.w, 0)) AS rate, s.phi
+         coalesce(h.u, 0) + r.tu AS u,
+         (g.gx - coalesce(h.x, 0)) / (g.gw - coalesce(h.w, 0)) AS rate,
+         (g.gu - coalesce(h.u, 0) + 0.5) / (g.gw - coalesce(h.w, 0)) AS urate, s.phi, s.phi_u
   FROM run r
   JOIN grp g USING (peer_group) JOIN spread s USING (peer_group)
   LEFT JOIN hist h ON h.employee_id = r.employee_id AND h.peer_group = r.peer_group
   WHERE r.looks > 0 AND g.gw > coalesce(h.w, 0)
 ),
-scored AS (
-  SELECT *, rate * w AS expected,
-         (x - rate * w) / sqrt(phi * greatest(rate * w, 1.0)) AS z
+surprise AS (
+  SELECT *, rate * w AS expected, urate * w AS u_expected,
+         (x - rate * w) / sqrt(phi * greatest(rate * w, 1.0)) AS z_all,
+         (u - urate * w) / sqrt(phi_u * greatest(urate * w, 1.0)) AS z_unsought
   FROM paced
+),
+scored AS (  -- the larger surprise of the two counts that reach min_lookups
+  SELECT *, greatest(CASE WHEN x >= {c.min_lookups} THEN z_all END,
+                     CASE WHEN u >= {c.min_lookups} THEN z_unsought END) AS z
+  FROM surprise
 ),
 first AS (  -- the look-up that crosses the line
   SELECT * FROM (
     SELECT s.*, row_number() OVER (PARTITION BY s.employee_id ORDER BY s.time, s.event_id) AS n
-    FROM scored s WHERE s.z >= {c.min_z} AND s.x >= {c.min_lookups}
+    FROM scored s WHERE s.z >= {c.min_z}
   ) WHERE n = 1
 ),
 evidence AS (  -- today's look-ups up to it
@@ -146,10 +172,11 @@ SELECT h.employee_id, h.time, v.first_time,
        {c.points} * least(h.z / {c.min_z}, {c.max_weight}) AS points,
        CASE WHEN h.z >= 2 * {c.min_z} THEN 'medium' ELSE 'low' END AS severity,
        FALSE AS critical, strftime($day, '%Y-%m-%d') AS key,
-       format('{{}} look-ups with no case in {c.window_days} days over {{}} accesses; the peer '
-              'group''s pace predicts {{}} for that much work (excess {{}} times its spread)',
-              {fmt_num("h.x")}, {fmt_num("h.w")}, {fmt_num("h.expected")},
-              {fmt_num("round(h.z, 1)")}) AS reason,
+       format('{{}} look-ups with no case in {c.window_days} days over {{}} accesses, {{}} '
+              'of them opening a customer no search of theirs had found; the peer group''s '
+              'pace predicts {{}} and {{}} for that much work (excess {{}} times its spread)',
+              {fmt_num("h.x")}, {fmt_num("h.w")}, {fmt_num("h.u")}, {fmt_num("h.expected")},
+              {fmt_num("h.u_expected")}, {fmt_num("round(h.z, 1)")}) AS reason,
        v.event_ids, v.customer_ids
 FROM first h JOIN evidence v USING (employee_id)
 """
