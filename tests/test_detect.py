@@ -140,6 +140,50 @@ def test_an_export_after_midnight_carries_the_harvest_of_the_evening_before(tmp_
     store.close()
 
 
+def test_exfiltration_carries_the_exports_customers_looked_up_before_it_once_each(tmp_path):
+    """A customer looked up twice counts once; one looked up only after the export, one
+    not in it, and one in it never looked up count not at all."""
+    company = base_company()
+    harvest = [f"c{200 + k:03d}" for k in range(10)]
+    views = [
+        company.event(INSIDER, at(ACT_DAY, 10, k), "view", [cust], ["name", "email"], act=True)
+        for k, cust in enumerate(harvest)
+    ]
+    again = company.event(INSIDER, at(ACT_DAY, 10, 30), "view", [harvest[0]], ["name"])
+    other = company.event(INSIDER, at(ACT_DAY, 10, 40), "view", ["c220"], ["name", "email"])
+    company.event(INSIDER, at(ACT_DAY, 12), "export", [*harvest, "c230"], ["name", "email"],
+                  destination="personal_email", act=True)  # fmt: skip
+    after = company.event(INSIDER, at(ACT_DAY, 12, 30), "view", [harvest[1]], ["name"])
+    store, _ = detect(company, tmp_path)
+    (exfil,) = [f for f in findings(store) if f["detector"] == "exfiltration"]
+    assert "2.0 h after looking up 10 of them" in exfil["reason"]  # from the first, at 10:00
+    assert set(views) | {again} <= set(exfil["event_ids"])
+    assert other not in exfil["event_ids"] and after not in exfil["event_ids"]
+    store.close()
+
+
+def test_shared_harvest_counts_each_customer_the_colleague_looked_up_by_then_once(tmp_path):
+    """The colleague's case-less look-ups are the customers looked up by the time the list
+    left: one looked up twice counts once, look-ups after it not at all."""
+    company = scenario("shared_harvest")
+    sent = at(ACT_DAY, 15)
+    company.event(INSIDER, at(ACT_DAY, 12), "view", ["c200"], ["name", "address"])  # again
+    for k in range(3):  # after the list left
+        company.event(INSIDER, at(ACT_DAY, 16, k), "view", [f"c{240 + k}"], ["name"])
+    store, _ = detect(company, tmp_path)
+    (found,) = [f for f in findings(store) if f["detector"] == "shared_harvest"]
+    assert found["employee_id"] == INSIDER and found["time"] == sent
+    window = at(ACT_DAY - 27, 0)
+    looked = {
+        cust
+        for r in company.access
+        if r["employee_id"] == INSIDER and not r.get("case_id") and window <= r["time"] <= sent
+        for cust in r["customer_ids"]
+    }
+    assert f"6 of their {len(looked)} case-less look-ups" in found["reason"]
+    store.close()
+
+
 def test_a_suppression_silences_the_detector_until_it_expires(tmp_path):
     company = scenario("canary")
     until = at(ACT_DAY, 0).date()

@@ -255,11 +255,12 @@ def run_detection(
         else:
             _forget(con, first, stale, list(versions), keep_explained=keep)
         # One scan of the event segments for the whole run, sorted by time so each step
-        # reads only its own blocks, instead of one scan of every segment per step.
+        # reads only its own blocks, instead of one scan of every segment per step; events
+        # of one instant by id, not in the order the segments happen to hold them.
         within = f"AND employee_id IN (SELECT employee_id FROM {SCOPE_TABLE})" if scoped else ""
         con.execute(
             "CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM access "
-            f"WHERE time >= ? AND time <= ? {within} ORDER BY time",
+            f"WHERE time >= ? AND time <= ? {within} ORDER BY time, event_id",
             [_utc_day_start(begin) - LOOKBACK, latest],
         )
         steps = _Steps(store, run, detectors, stale, versions, known_until)

@@ -198,11 +198,18 @@ linked AS (  -- similar: only as staff working like an investigating group (simi
          OR {matches_any(x.investigation_roles, "t.role", "t.team")})
   GROUP BY ALL
 ),
-portfolio AS (  -- a buyer of a seller in the team's portfolio, learned from its past cases
+bought AS (  -- when each customer touched first bought from each team's portfolio
+  SELECT o.customer_id, ts.team, min(o.ordered_at) AS since
+  FROM orders o JOIN {PORTFOLIO} ts USING (seller_id)
+  WHERE o.customer_id IN (SELECT customer_id FROM fresh)
+  GROUP BY ALL
+),
+portfolio AS (  -- a buyer of a seller in the team's portfolio, learned from its past cases;
+  -- through the first purchase per team: a touch joined to every order of its customer
+  -- made hundreds of thousands of rows a step
   SELECT DISTINCT t.event_id, t.customer_id
-  FROM fresh t
-  JOIN orders o ON o.customer_id = t.customer_id AND o.ordered_at <= t.time
-  JOIN {PORTFOLIO} ts ON ts.team = t.team AND ts.seller_id = o.seller_id
+  FROM fresh t JOIN bought b ON b.customer_id = t.customer_id AND b.team = t.team
+  WHERE b.since <= t.time
 )
 -- What a broad access exposes of one customer weighs 1/breadth (beyond a targeted look-up).
 SELECT t.*, {weight_expr("t.fields")} * least(1.0, $targeted / greatest(t.breadth, 1)) AS weight,

@@ -97,14 +97,18 @@ flagged AS (  -- a case explains looking at a customer, never sending them outsi
              AND o.record_count >= {c.internal_min_records}))
     AND {"o.outside" if ctx.learning else "TRUE"}  -- learning: only what no routine explains
 ),
+sent AS (  -- each customer in it: joined on the customer, not filtered per touch, as
+           -- a sender's every touch of the day against each send cost most of the query
+  SELECT DISTINCT event_id, employee_id, time, unnest(customer_ids) AS customer_id
+  FROM flagged
+),
 carried AS (  -- customers in it that were looked up with no case in the hours before
   SELECT f.event_id, count(DISTINCT t.customer_id) AS carried, min(t.time) AS first_time,
          {capped_list("t.event_id", c.max_evidence)} AS harvest_events
-  FROM flagged f
-  JOIN step_touch t ON t.employee_id = f.employee_id AND NOT t.explained
-   AND t.action IN ('search', 'view') AND t.time <= f.time
+  FROM sent f
+  JOIN step_touch t ON t.employee_id = f.employee_id AND t.customer_id = f.customer_id
+   AND NOT t.explained AND t.action IN ('search', 'view') AND t.time <= f.time
    AND t.time >= f.time - to_hours({c.lookback_hours})
-   AND list_contains(f.customer_ids, t.customer_id)
   GROUP BY f.event_id
 ),
 judged AS (

@@ -139,9 +139,16 @@ shared AS (  -- a colleague's look-ups, made before the data left, of customers 
   GROUP BY s.event_id, l.employee_id
   HAVING count(DISTINCT l.customer_id) >= {c.min_shared}
 ),
-own AS (  -- each colleague's case-less look-ups in the window up to the moment it left
-  SELECT h.sent_event, h.employee_id, count(DISTINCT l.customer_id) AS looked
-  FROM shared h JOIN caseless l ON l.employee_id = h.employee_id AND l.time <= h.time
+firsts AS (  -- when each colleague first looked up each customer in the window
+  SELECT employee_id, customer_id, min(time) AS time FROM caseless
+  WHERE employee_id IN (SELECT employee_id FROM shared)
+  GROUP BY ALL
+),
+own AS (  -- each colleague's case-less look-ups in the window up to the moment it left:
+          -- the customers first looked up by then (every look-up against every list that
+          -- left cost most of the query)
+  SELECT h.sent_event, h.employee_id, count(l.customer_id) AS looked
+  FROM shared h JOIN firsts l ON l.employee_id = h.employee_id AND l.time <= h.time
   GROUP BY ALL
 ),
 judged AS (
