@@ -97,24 +97,22 @@ def _like_sql(window_days: int, min_staff: int) -> str:
   WHERE day >= $day - INTERVAL {int(window_days)} DAY AND day < $day AND peer_group IS NOT NULL
 ),
 mine AS (SELECT employee_id, peer_group, kind, loose, sum(lookups) AS n FROM hist GROUP BY ALL),
-makers AS (SELECT DISTINCT peer_group, kind, loose, employee_id FROM hist),
-matched AS (  -- how many of each group's staff make the employee's kind, or its action and fields
-  SELECT m.employee_id, m.kind, m.n, k.peer_group AS grp,
-         count(DISTINCT k.employee_id) FILTER (WHERE k.kind = m.kind) AS exact,
-         count(DISTINCT k.employee_id) AS loose
-  FROM mine m JOIN makers k ON k.loose = m.loose AND k.peer_group <> m.peer_group
-  GROUP BY ALL
+exact AS (  -- each group's staff making each kind, and each action and field set
+  SELECT peer_group AS grp, kind, count(DISTINCT employee_id) AS staff FROM hist
+  GROUP BY ALL HAVING count(DISTINCT employee_id) >= {int(min_staff)}
 ),
-scored AS (
-  SELECT employee_id, grp, TRUE AS exact,
-         sum(n * exact) FILTER (WHERE exact >= {int(min_staff)}) AS score
-  FROM matched GROUP BY ALL
+loose AS (
+  SELECT peer_group AS grp, loose, count(DISTINCT employee_id) AS staff FROM hist
+  GROUP BY ALL HAVING count(DISTINCT employee_id) >= {int(min_staff)}
+),
+scored AS (  -- per other group: its makers of the employee's kinds, per look-up of theirs
+  SELECT m.employee_id, x.grp, TRUE AS exact, sum(m.n * x.staff) AS score
+  FROM mine m JOIN exact x ON x.kind = m.kind AND x.grp <> m.peer_group GROUP BY ALL
   UNION ALL
-  SELECT employee_id, grp, FALSE, sum(n * loose) FILTER (WHERE loose >= {int(min_staff)})
-  FROM matched GROUP BY ALL
+  SELECT m.employee_id, x.grp, FALSE, sum(m.n * x.staff)
+  FROM mine m JOIN loose x ON x.loose = m.loose AND x.grp <> m.peer_group GROUP BY ALL
 )
-SELECT employee_id, arg_max(grp, (exact, score, grp)) AS grp
-FROM scored WHERE score IS NOT NULL GROUP BY employee_id"""
+SELECT employee_id, arg_max(grp, (exact, score, grp)) AS grp FROM scored GROUP BY employee_id"""
 
 
 def _shaped(seen: str, returns: str, excess: str) -> str:
