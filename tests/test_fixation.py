@@ -217,3 +217,67 @@ def test_vip_ignores_the_employees_own_earlier_days(tmp_path: Path):
     store.close()
     points = DetectionConfig().detector_config(DETECTORS.get("vip")()).points
     assert [f["points"] for f in act] == [points]
+
+
+def _alone_company():
+    """The fixation scenario's agents, each also looking up a dozen customers a day with no
+    case and never the same one twice (a rate of returns near none); a branch of four
+    tellers who come back to thirty regulars each every day with no case (most of the
+    company's returns); and a modeller, the only one of their group who ever looks a
+    customer up, who does so in a tool of their own, the way the agents do in theirs, and
+    comes back to one person on four days."""
+    c = base_company()
+    for i in range(4):
+        c.employees.append({"employee_id": f"t{i}", "surname": f"Teller{i}", "role": "teller",
+                            "team": "branch-1", "hired_on": "2020-01-01",
+                            "home_postcode": f"TL{i} 1AA"})  # fmt: skip
+    for e, team in (("mod", "risk-1"), ("mod2", "risk-1")):
+        c.employees.append({"employee_id": e, "surname": f"Model{e}", "role": "modeller",
+                            "team": team, "hired_on": "2020-01-01", "home_postcode": "MD1 1AA"})  # fmt: skip
+    for k in range(1500):
+        c.customers.append({"customer_id": f"x{k:04d}", "surname": f"Other{k}", "postcode": "OT1 1AA"})  # fmt: skip
+    for day in range(1, ACT_DAY + 1):
+        for i, e in enumerate(AGENTS):
+            for k in range(12):
+                c.event(e, at(day, 15, k), "view", [f"x{(day * 12 + k) * 12 + i:04d}"],
+                        ["name", "address"])  # fmt: skip
+        for i in range(4):
+            for k in range(30):
+                c.event(f"t{i}", at(day, 10, k), "view", [f"c{200 + 30 * i + k:03d}"],
+                        ["name", "orders"], app="till")  # fmt: skip
+        for e in ("mod", "mod2"):  # the group's work: broad queries, never a look-up
+            c.event(e, at(day, 9), "search", [f"c{k:03d}" for k in range(3, 103)], ["name"],
+                    app="cube")  # fmt: skip
+    for day in (ACT_DAY - 5, ACT_DAY - 3, ACT_DAY - 1, ACT_DAY):
+        c.event("mod", at(day, 14), "view", ["c390"], ["name", "address"], app="cube", act=True)
+    return c
+
+
+def test_fixation_judges_someone_alone_in_their_group_by_those_who_look_up_alike(tmp_path: Path):
+    """The modeller's group teaches nothing about returns (nobody else looks anyone up), and
+    the company's rate is the tellers' regulars: judged by it, four days on one person
+    look usual. The agents look customers up the same way (a view of name and address),
+    and almost never come back: judged by them, it is rare."""
+    store = detect(_alone_company(), tmp_path)
+    found = [f for f in _findings(store, "fixation") if f["employee_id"] == "mod"]
+    store.close()
+    assert [f["customer_ids"] for f in found][-1:] == [["c390"]]
+    assert found[-1]["time"] == at(ACT_DAY, 14)
+    assert "pulled towards cs_agent" in found[-1]["reason"], found[-1]["reason"]
+
+
+def test_fixation_weighs_little_a_return_to_a_customer_of_ones_relationship_book(tmp_path: Path):
+    """In a desk where everyone keeps clients of their own (a book group), the agent's
+    client on a fifth day is still deeper than the peers' returns go, but the relationship
+    book explained it: the finding stays, below the points of any other return."""
+    store = detect(_desk(3), tmp_path)
+    [fifth] = [f for f in _findings(store, "fixation") if f["time"] == at(ACT_DAY, 14)]
+    booked = store.scalar(
+        "SELECT explanation FROM access_explained a JOIN access e USING (event_id) "
+        "WHERE e.employee_id = ? AND e.time = ?",
+        [INSIDER, at(ACT_DAY, 14)],
+    )
+    store.close()
+    assert booked == "book:relationship"
+    assert fifth["points"] < DetectionConfig().detector_config(DETECTORS.get("fixation")()).points
+    assert "relationship book" in fifth["reason"]

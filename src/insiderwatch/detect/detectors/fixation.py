@@ -19,7 +19,13 @@ surprise. A group with little history is pulled towards the whole company's rate
 (weighted like ``prior_staff`` typical colleague), so a group of two neither fires on
 everything nor hides everything. Only the peers are the baseline: a snoop who started
 early does not make returning their own usual (their returns and their look-ups are left
-out of the company's rate too).
+out of the company's rate too). Someone alone in their group (its other staff made fewer
+case-less look-ups in the window than one typical colleague: the one modeller who looks
+customers up) is pulled not towards the company, whose rate the busiest returners set (a
+branch's regulars, a relationship desk's clients), but towards the group whose staff look
+customers up the way they do: the allowance's kinds of look-up (app, action, field set,
+``allowance_kinds``), or the same action and fields in any app where no other group uses
+theirs (the reason names that group).
 
 How many returns reach ``n`` days is read from the whole depth of the peers' returns, not
 only from those that reached n: early in a history, or in a small group, nobody may have
@@ -32,7 +38,12 @@ It fires once per customer and day, at the first look-up of that customer that d
 while the chance is at most ``max_chance``, weighing more the rarer (up to
 ``max_weight`` times), and more for a customer who shares the employee's surname or
 postcode (``related_weight``) or whose contact details or address were opened
-(``sensitive_weight``). Evidence is the first look-up of each day of the window.
+(``sensitive_weight``), and less (``book_weight``) for a client of the employee's
+relationship book (:mod:`~insiderwatch.detect.groupbook`: a key-accounts desk's own
+client, which the book explained): the desk's work, kept low in the queue rather than
+dropped, since the book is learned from these very returns. A relative or neighbour never
+enters a book, so such returns keep their full weight. Evidence is the first look-up of
+each day of the window.
 """
 
 from __future__ import annotations
@@ -41,6 +52,7 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
 from insiderwatch.detect.baseline import fmt_num
+from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
 from insiderwatch.detect.revisits import CASELESS_LOOKUP, window_looks_sql, window_returns_sql
 
 
@@ -56,6 +68,10 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     max_weight: float = 3.0
     related_weight: float = 2.0  # same surname or postcode as the employee
     sensitive_weight: float = 1.5  # email, phone or address opened
+    # A customer of the employee's relationship book (a key-accounts desk's own client): the
+    # return is the desk's work, shown low in the queue rather than dropped, because the
+    # book is learned from these very returns.
+    book_weight: float = 0.25
     max_terms: int = 60  # of the Poisson tail summed (returns beyond this are certain)
 
 
@@ -63,6 +79,40 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 SPAN = "daily_fixation_span"
 STAFF = "daily_fixation_staff"
 PAIRS = "daily_fixation_pairs"
+LIKE = "daily_fixation_like"
+
+
+def _like_sql(window_days: int, min_staff: int) -> str:
+    """Per employee with targeted look-ups in the window, the other peer group whose work
+    theirs most resembles (employee_id, grp): the one whose staff make the same kinds of
+    look-up, the allowance's kinds (app, action, field set: ``allowance_kinds``, with a
+    case or without), at least ``min_staff`` of them each (the allowance's
+    ``kind_min_staff``), weighed by how many look-ups of that kind the employee made; where
+    no other group makes their kinds, the same action and field set in any app (the one
+    person who looks customers up in a modelling tool views them the way some desk does in
+    its own)."""
+    return f"""WITH hist AS (
+  SELECT employee_id, peer_group, kind, regexp_extract(kind, '[^ ]* [^ ]*$') AS loose, lookups
+  FROM allowance_kinds
+  WHERE day >= $day - INTERVAL {int(window_days)} DAY AND day < $day AND peer_group IS NOT NULL
+),
+mine AS (SELECT employee_id, peer_group, kind, loose, sum(lookups) AS n FROM hist GROUP BY ALL),
+exact AS (  -- each group's staff making each kind, and each action and field set
+  SELECT peer_group AS grp, kind, count(DISTINCT employee_id) AS staff FROM hist
+  GROUP BY ALL HAVING count(DISTINCT employee_id) >= {int(min_staff)}
+),
+loose AS (
+  SELECT peer_group AS grp, loose, count(DISTINCT employee_id) AS staff FROM hist
+  GROUP BY ALL HAVING count(DISTINCT employee_id) >= {int(min_staff)}
+),
+scored AS (  -- per other group: its makers of the employee's kinds, per look-up of theirs
+  SELECT m.employee_id, x.grp, TRUE AS exact, sum(m.n * x.staff) AS score
+  FROM mine m JOIN exact x ON x.kind = m.kind AND x.grp <> m.peer_group GROUP BY ALL
+  UNION ALL
+  SELECT m.employee_id, x.grp, FALSE, sum(m.n * x.staff)
+  FROM mine m JOIN loose x ON x.loose = m.loose AND x.grp <> m.peer_group GROUP BY ALL
+)
+SELECT employee_id, arg_max(grp, (exact, score, grp)) AS grp FROM scored GROUP BY employee_id"""
 
 
 def _shaped(seen: str, returns: str, excess: str) -> str:
@@ -79,7 +129,7 @@ def _shaped(seen: str, returns: str, excess: str) -> str:
 
 class Fixation(Detector):
     id = "fixation"
-    version = "4"
+    version = "5"
     title = "Coming back to the same customer with no case"
     description = (
         "Counts, for each customer the employee looks up today with no case (look-ups the "
@@ -87,9 +137,10 @@ class Fixation(Detector):
         "a look-up; from the third on, compares the customers they came back to that often "
         "with what the peer group's rate of such returns per case-less look-up (read from "
         "the depth of all their returns, the employee's own left out) predicts for "
-        "their amount of case-less work, and fires once per customer and day while the "
-        "chance is small, weighing more for relatives and neighbours and for contact "
-        "details or an address."
+        "their amount of case-less work (for someone alone in their group, the rate of "
+        "the group that looks customers up the same way), and fires once per customer and "
+        "day while the chance is small, weighing more for relatives and neighbours and for "
+        "contact details or an address, less for a client of their relationship book."
     )
     why = (
         "Snooping on an ex-partner, a neighbour or a famous customer is a few small "
@@ -119,6 +170,8 @@ class Fixation(Detector):
             STAFF: window_looks_sql(w),  # everyone's case-less look-ups in the window
             # and how many separate days they came back to each customer
             PAIRS: window_returns_sql(w, config.min_days),
+            # whose returns a group with little history of its own is pulled towards
+            LIKE: _like_sql(w, ctx.config.allowance.kind_min_staff),
         }
 
     def sql(self, ctx: StepContext, config: Config) -> str:
@@ -128,11 +181,13 @@ WITH today AS (  -- today's case-less look-ups: each customer's first, in time o
   SELECT t.employee_id, any_value(t.peer_group) AS peer_group, t.customer_id,
          min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id,
          bool_or(list_has_any(t.fields, ['email', 'phone', 'address'])) AS sensitive,
+         bool_or(t.explanation = '{RELATIONSHIP_BOOK}') AS in_book,
          any_value(em.surname) AS surname, any_value(em.home_postcode) AS home_postcode
   FROM step_touch t JOIN employees em USING (employee_id)
   WHERE t.in_step AND {CASELESS_LOOKUP}
   GROUP BY t.employee_id, t.customer_id
 ),
+like_grp AS (SELECT * FROM {LIKE}),
 span AS (SELECT * FROM {SPAN}),
 mine AS (  -- the same employees' earlier days, per customer: a span as long as the peers'
   SELECT r.employee_id, r.customer_id, count(*) AS before, min(r.time) AS since,
@@ -142,10 +197,11 @@ mine AS (  -- the same employees' earlier days, per customer: a span as long as 
     AND r.employee_id IN (SELECT employee_id FROM today)
   GROUP BY ALL
 ),
-candidates AS (  -- customers reaching min_days today
+candidates AS (  -- customers reaching min_days today, and whose work theirs resembles
   SELECT t.*, coalesce(m.before, 0) + 1 AS n, coalesce(m.since, t.time) AS since,
-         list_append(coalesce(m.event_ids, []), t.event_id) AS event_ids
+         list_append(coalesce(m.event_ids, []), t.event_id) AS event_ids, g.grp AS like_grp
   FROM today t LEFT JOIN mine m USING (employee_id, customer_id)
+  LEFT JOIN like_grp g USING (employee_id)
   WHERE coalesce(m.before, 0) + 1 >= {c.min_days}
 ),
 theirs AS (  -- each employee's customers: earlier days, plus one once looked up today
@@ -163,18 +219,23 @@ counted AS (  -- at each candidate look-up: customers at n days or more, and loo
 staff AS (SELECT * FROM {STAFF}),
 pairs AS (SELECT * FROM {PAIRS}),
 depths AS (  -- per candidate: the returns of min_days or more, their depth, and how many
-             -- reached the candidate's n; the peers', then everyone's (the employee's own
-             -- left out of both: a snoop's returns never make such depth look usual)
+             -- reached the candidate's n; the peers', the resembling group's, then
+             -- everyone's (the employee's own left out of all: a snoop's returns never
+             -- make such depth look usual)
   SELECT employee_id, customer_id, n - {c.min_days} AS deeper,
          count(days) FILTER (WHERE days >= n AND peer) AS peer_n,
          count(days) FILTER (WHERE peer) AS peer_m,
          coalesce(sum(days - {c.min_days}) FILTER (WHERE peer), 0) AS peer_excess,
+         count(days) FILTER (WHERE days >= n AND alike) AS like_n,
+         count(days) FILTER (WHERE alike) AS like_m,
+         coalesce(sum(days - {c.min_days}) FILTER (WHERE alike), 0) AS like_excess,
          count(days) FILTER (WHERE days >= n AND other) AS all_n,
          count(days) FILTER (WHERE other) AS all_m,
          coalesce(sum(days - {c.min_days}) FILTER (WHERE other), 0) AS all_excess
   FROM (
     SELECT k.*, p.days, p.employee_id <> k.employee_id AS other,
-           p.peer_group = k.peer_group AND p.employee_id <> k.employee_id AS peer
+           p.peer_group = k.peer_group AND p.employee_id <> k.employee_id AS peer,
+           p.peer_group = k.like_grp AND p.employee_id <> k.employee_id AS alike
     FROM candidates k
     LEFT JOIN (SELECT p.*, s.peer_group FROM pairs p JOIN staff s USING (employee_id)) p ON TRUE
   ) k
@@ -183,22 +244,31 @@ depths AS (  -- per candidate: the returns of min_days or more, their depth, and
 rates AS (  -- the returns that often: seen, or what the depths' shape predicts if more
   SELECT employee_id, customer_id,
          {_shaped("peer_n", "peer_m", "peer_excess")} AS peer_returns,
+         {_shaped("like_n", "like_m", "like_excess")} AS like_returns,
          {_shaped("all_n", "all_m", "all_excess")} AS all_returns
   FROM depths
 ),
-looks AS (  -- the case-less look-ups the returns above came from: the peer group's, and
-           -- the company's scale (a typical colleague's, and all), the employee's own
+looks AS (  -- the case-less look-ups the returns above came from: the peer group's, the
+           -- resembling group's, and the company's scale (a typical colleague's, and
+           -- all), the employee's own
            -- left out as from the returns, or a snoop's own look-ups would dilute the
            -- company's rate their returns are judged by
   SELECT t.employee_id, t.customer_id,
          coalesce(sum(s.looks) FILTER (WHERE s.peer_group = t.peer_group), 0) AS peer_looks,
+         coalesce(sum(s.looks) FILTER (WHERE s.peer_group = t.like_grp), 0) AS like_looks,
          {c.prior_staff} * median(s.looks) AS k, sum(s.looks) AS all_looks
   FROM candidates t LEFT JOIN staff s ON s.employee_id <> t.employee_id
   GROUP BY ALL
 ),
-expected AS (
-  SELECT k.*, x.returns, x.looks, r.peer_returns, l.peer_looks,
-         x.looks * (r.peer_returns + l.k * (r.all_returns + 0.5) / l.all_looks)
+expected AS (  -- the peers' rate, pulled towards the company's; where the peers made fewer
+                -- case-less look-ups than one typical colleague (someone alone in their
+                -- group), towards the group that looks customers up the same way instead:
+                -- the company's rate is set by its busiest returners (tellers' regulars)
+  SELECT k.*, x.returns, x.looks, r.peer_returns, l.peer_looks, l.k, l.like_looks,
+         x.looks * (r.peer_returns
+                    + l.k * CASE WHEN l.like_looks > 0 AND l.peer_looks < l.k
+                                 THEN (r.like_returns + 0.5) / l.like_looks
+                                 ELSE (r.all_returns + 0.5) / l.all_looks END)
                  / (l.peer_looks + l.k) AS mean
   FROM candidates k
   JOIN counted x USING (employee_id, customer_id)
@@ -222,7 +292,8 @@ scored AS (
          * CASE WHEN x.sensitive THEN {c.sensitive_weight} ELSE 1.0 END
          * CASE WHEN (lower(cu.surname) = lower(x.surname) AND cu.surname <> '')
                   OR (cu.postcode = x.home_postcode AND cu.postcode <> '')
-                THEN {c.related_weight} ELSE 1.0 END AS weight
+                THEN {c.related_weight} ELSE 1.0 END
+         * CASE WHEN x.in_book THEN {c.book_weight} ELSE 1.0 END AS weight
   FROM expected x JOIN chance h USING (employee_id, customer_id)
   JOIN customers cu USING (customer_id)
   WHERE h.p <= {c.max_chance}
@@ -236,7 +307,12 @@ SELECT employee_id, time, since AS first_time, {c.points} * weight AS points,
               customer_id, n, strftime(since, '%Y-%m-%d'), returns, {fmt_num("looks")},
               -- below one, significant digits: "predicts 0.0" says nothing
               CASE WHEN mean < 1 THEN printf('%.2g', mean) ELSE {fmt_num("mean")} END,
-              printf('%.1e', p)) AS reason,
+              printf('%.1e', p))
+       || CASE WHEN like_looks > 0 AND peer_looks < k
+               THEN format(' (few look-ups in the peer group: pulled towards {{}}, whose staff '
+                           || 'look customers up the same way)', like_grp) ELSE '' END
+       || CASE WHEN in_book THEN '; a customer of their relationship book' ELSE '' END
+         AS reason,
        event_ids, [customer_id] AS customer_ids
 FROM scored
 """
