@@ -11,7 +11,12 @@ same daily count on the peers' earlier days (``casework_days.mismatched``, zero 
 days), the employee's own days left out: an insider who skims a few customers a day for
 weeks would otherwise raise their own line until they pass under it. A group with too few
 such days (a team's only supervisor) is judged against every group's days worked the same
-way, investigating or not.
+way, investigating or not. Crossing twice, four and eight times that line are further
+findings (as volume's), so a heavy skim outweighs one just past the line in the risk
+score, while the line itself, and so what fires at all, stays as it was. Only a line
+learned from the employee's own peers has multiples: the all-staff line is a guess for
+a group too small to know, and a lone supervisor taking up casework passes it many times
+over on a day of honest work.
 
 Searches count too when none of the customers they listed is the case's (a name search
 lists namesakes beside the case's customer; those are the case's work), even when the
@@ -34,22 +39,27 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # Employee-days in the baseline window a line needs: a group with fewer is judged
     # against all staff working alike; with fewer there too, nobody is judged.
     min_peer_days: int = 20
-    points: float = 12.0  # a day's look-ups under a reason that does not hold
+    points: float = 12.0  # a day's look-ups under a reason that does not hold, per level
+    # Multiples of the line, each crossed a further finding: a heavy skim (fifty customers
+    # under other people's cases where peers reach three) adds up in the risk score,
+    # a light one just past the line does not.
+    levels: list[float] = msgspec.field(default_factory=lambda: [1.0, 2.0, 4.0, 8.0])
     max_evidence: int = 200
 
 
 class CaseMismatch(Detector):
     id = "case_mismatch"
-    version = "3"
+    version = "4"
     title = "Look-ups under a case about someone else"
     description = (
         "Views of customers logged under the id of a real case (open when it was used, "
         "anyone's) that is about a different customer, which nothing else explains (the "
         "group's allowance aside; an investigating group's case explains what its learned "
         "case scope covers), and searches under such a case that list none of its "
-        "customers, which only the allowance or the routine explained; fires once a day when the day's count reaches the floor and "
+        "customers, which only the allowance or the routine explained; fires when the day's count reaches the floor and "
         "passes the 99th percentile of the same count on the peers' earlier days (the "
-        "employee's own left out; all staff working alike for a group with too few)."
+        "employee's own left out; all staff working alike for a group with too few); "
+        "again at 2x, 4x and 8x a line learned from the peers."
     )
     why = (
         "Insiders who know that case-less look-ups are counted put a real ticket's id on "
@@ -108,11 +118,20 @@ run AS (
          greatest({c.floor}, l.q + 1) AS threshold, l.q AS peer_q, l.whose
   FROM mismatched m JOIN line l USING (employee_id)  -- no history, no line to pass
 ),
-crossing AS (
-  SELECT employee_id, min(total) AS total FROM run WHERE total >= threshold GROUP BY ALL
+crossing AS (  -- the look-up that takes the day past each multiple of the line
+  SELECT r.employee_id, lvl.level, min(r.total) AS total
+  FROM run r CROSS JOIN (SELECT unnest({list(c.levels)}) AS level) lvl
+  WHERE r.total >= r.threshold * lvl.level
+    -- a line borrowed from all staff working alike is a guess for a group too small to
+    -- know (a team's only supervisor taking up casework): past it is worth a look, not
+    -- a multiple of it
+    AND (lvl.level <= 1 OR r.whose = 'peers''')
+  GROUP BY ALL
 )
 SELECT r.employee_id, max(r.time) AS time, min(r.time) AS first_time, {c.points} AS points,
-       'low' AS severity, FALSE AS critical, strftime($day, '%Y-%m-%d') AS key,
+       CASE WHEN x.level >= 4 THEN 'high' WHEN x.level >= 2 THEN 'medium' ELSE 'low' END
+         AS severity,
+       FALSE AS critical, strftime($day, '%Y-%m-%d') || ':x' || x.level::VARCHAR AS key,
        format('looked up {{}} customers under cases about someone else (e.g. case {{}}) '
               'with no other reason by {{}} UTC; {{}} 99th percentile {{}} a day',
               {fmt_num("any_value(x.total)")}, arg_min(r.case_id, r.total),
@@ -121,5 +140,5 @@ SELECT r.employee_id, max(r.time) AS time, min(r.time) AS first_time, {c.points}
        {capped_list("r.event_id", c.max_evidence)} AS event_ids,
        {capped_list("r.customer_id", c.max_evidence)} AS customer_ids
 FROM run r JOIN crossing x ON x.employee_id = r.employee_id AND r.total <= x.total
-GROUP BY r.employee_id
+GROUP BY r.employee_id, x.level
 """
