@@ -5,7 +5,6 @@ learn from, look-ups it never covers, and switching it off."""
 from __future__ import annotations
 
 import math
-import statistics
 
 import msgspec
 import pytest
@@ -74,7 +73,7 @@ def allowance_on(store: Store, employee: str, day: int) -> tuple[int, int]:
     """(the employee's look-ups in the window before ``day``, the group's allowance that
     day), recomputed from what the store recorded: the 90th percentile of the engineers'
     totals (an actual total, none counting as zero; days with a critical finding left out),
-    but no more than the larger of what three of them reached and the chance line."""
+    but no more than three of them reached."""
     before = at(day, 0).date()
     used = store.scalar(
         "SELECT coalesce(sum(lookups), 0) FROM allowance_days WHERE employee_id = ? AND day < ?",
@@ -91,15 +90,7 @@ def allowance_on(store: Store, employee: str, day: int) -> tuple[int, int]:
     found = dict(rows)
     totals = sorted(found.get(e, 0) for e in ENGINEERS)
     q90 = totals[math.ceil(0.9 * len(totals)) - 1]  # quantile_disc
-    return used, min(q90, max(totals[-3], chance_line(totals)))
-
-
-def chance_line(totals: list[int]) -> int:
-    """The usual (median) total plus 2.33 dispersion-scaled standard deviations, the
-    dispersion from the median squared Pearson residual (over the chi-square median)."""
-    usual = statistics.median(totals)
-    phi = max(1.0, statistics.median((t - usual) ** 2 / max(usual, 1.0) for t in totals) / 0.455)
-    return math.floor(usual + 2.33 * math.sqrt(phi * max(usual, 1.0)))
+    return used, min(q90, totals[-3])
 
 
 def test_the_groups_usual_case_less_lookups_are_explained_after_learning(world):
@@ -115,22 +106,6 @@ def test_the_groups_usual_case_less_lookups_are_explained_after_learning(world):
         day = (r["time"] - at(1, 0)).days + 1
         used, allowance = allowance_on(store, r["employee_id"], day)
         assert used + 1 <= allowance, (r, used, allowance)
-
-
-def test_half_a_small_group_past_its_median_by_chance_is_still_usual(world):
-    # Six engineers look a customer up every two to seven days. What three of them reached
-    # is the group's median: en3 and en4, a look-up every three or four days, pass it by
-    # chance and were left unexplained; the chance line around the usual total covers
-    # them. The one looking up every other day, the group's top, stays past it until the
-    # harvester's day.
-    c, store = world
-    why = explanations(store)
-    after = {e: [why[r["event_id"]] for r in lookups(c, e) if r["time"] >= at(8, 0)]
-             for e in ENGINEERS}  # fmt: skip
-    assert after["en3"] == after["en4"][:2] == ["allowance", "allowance"]
-    used, allowance = allowance_on(store, "en4", 9)
-    assert used >= 2 and used + 1 <= allowance  # past what three reached, within the line
-    assert after["en5"][:3] == [None, None, None]
 
 
 def test_a_harvester_spends_his_allowance_within_the_day(world):

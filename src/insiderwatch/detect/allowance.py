@@ -15,11 +15,7 @@ flagged VIP or learned famous, :mod:`~insiderwatch.detect.public`), of customers
 share the employee's surname or home postcode (what the VIP and relationship detectors
 are for) and of canaries. The group's allowance is the ``quantile`` (the 90th percentile by
 default) of its active staff's totals over the window, none counting as zero, and never
-more than ``min_employees`` of them reached, nor than the line chance draws around the
-usual (median) total where that is higher (``chance_z`` dispersion-scaled standard
-deviations, the dispersion from the median residual, so one or two odd members do not
-widen it): in a small group what three reached is the median, which half of it passes
-by chance when look-ups are rare; the group has one when at least
+more than ``min_employees`` of them reached; the group has one when at least
 ``min_employees`` made such look-ups on ``min_days`` days and its history goes back
 ``learning_days`` (the routine's thresholds). So one insider, or a pair, can never make
 their own allowance, and a group where few look anything up without a case has none.
@@ -87,10 +83,6 @@ from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
 from insiderwatch.detect.public import FIGURE_JOIN
 from insiderwatch.detect.similar import SIMILAR
-
-# The median of a chi-square variable with one degree of freedom: the median squared
-# Pearson residual over it estimates a count's dispersion (as lookup_pace's spread does).
-_CHI2_MEDIAN = 0.455
 
 # The tables a step reads, learned once a day (:mod:`~insiderwatch.detect.daily`).
 ALLOWANCE = "daily_allowance"
@@ -181,18 +173,6 @@ levels AS (
 fit AS (  -- do the group's look-ups grow with its work? (its typical pace, its usual amount)
   SELECT level, grp, median(pace) AS typical_pace, median(total) AS typical_total
   FROM levels WHERE grp IS NOT NULL AND pace IS NOT NULL GROUP BY ALL
-),
-typical AS (  -- every member's usual total, none counting as zero (the chance line's centre)
-  SELECT level, grp, median(total) AS usual FROM levels WHERE grp IS NOT NULL GROUP BY ALL
-),
-chance AS (  -- how far a member doing the usual strays by chance: a quasi-Poisson line,
-  -- its dispersion from the median residual so one or two odd members do not widen it
-  SELECT level, grp,
-         floor(t.usual + $chance_z * sqrt(greatest(1.0, median(power(l.total - t.usual, 2)
-                                                           / greatest(t.usual, 1.0))
-                                                    / {chi2})
-                                          * greatest(t.usual, 1.0)))::BIGINT AS line
-  FROM levels l JOIN typical t USING (level, grp) GROUP BY level, grp, t.usual
 )
 SELECT level, grp, doers, staff,
        CASE WHEN learned THEN allowance END AS allowance,
@@ -207,19 +187,13 @@ FROM (
          -- the usual amount: the pace only where it predicts them better
          sum(abs(total - typical_pace * work)) FILTER (WHERE pace IS NOT NULL) AS by_work,
          sum(abs(total - typical_total)) FILTER (WHERE pace IS NOT NULL) AS by_amount,
-         -- never more than min_employees of them reached: one or two can't raise it; in
-         -- a small group that is its median, which half its staff pass by chance when
-         -- look-ups are rare (six engineers' few debugging sessions a month), so there
-         -- the line chance draws around the usual total may stand instead, never above
-         -- the quantile
+         -- never more than min_employees of them reached: one or two can't raise it
          least(quantile_disc(total, $quantile),
-               greatest(list_sort(list(total), 'DESC')[$min_employees], any_value(c.line))
-         )::BIGINT AS allowance,
+               list_sort(list(total), 'DESC')[$min_employees])::BIGINT AS allowance,
          least(quantile_disc(pace, $quantile),
                list_sort(list(pace) FILTER (WHERE pace IS NOT NULL), 'DESC')[$min_employees])
            AS pace
-  FROM levels LEFT JOIN fit USING (level, grp) LEFT JOIN chance c USING (level, grp)
-  WHERE grp IS NOT NULL GROUP BY level, grp
+  FROM levels LEFT JOIN fit USING (level, grp) WHERE grp IS NOT NULL GROUP BY level, grp
 )
 """
 
@@ -386,9 +360,8 @@ def learn_allowances(con, cfg: DetectionConfig, params: dict, into: str = "step_
     a, r = cfg.allowance, cfg.routine
     execute(
         con,
-        _LEARN_SQL.format(into=into, chi2=_CHI2_MEDIAN),
-        {**params, "quantile": a.quantile, "chance_z": a.chance_z, "min_days": r.min_days,
-         "learn": r.learning_days,
+        _LEARN_SQL.format(into=into),
+        {**params, "quantile": a.quantile, "min_days": r.min_days, "learn": r.learning_days,
          "min_employees": r.min_employees},
     )  # fmt: skip
 

@@ -144,12 +144,6 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     # both the group's 90th percentile and that pace for their work is unusual, and every
     # further look-up of theirs is left to the detectors.
     quantile: float = 0.9
-    # Where few staff share a group, the quantile is capped at what min_employees of them
-    # reached (one or two can't raise it): the group's median, which half of a small
-    # group passes by chance when its look-ups are rare. There the usual total plus this
-    # many (dispersion-scaled) standard deviations of chance may stand instead, never
-    # above the quantile: 2.33, a 1-in-100 excess for someone doing the group's usual.
-    chance_z: float = 2.33
     # Explain only the kinds of look-up (app, action, field set) at least min_employees
     # of the group's staff make (with a case or without); other kinds still spend it.
     by_kind: bool = True
