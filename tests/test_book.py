@@ -226,6 +226,27 @@ def test_elsewhere_more_than_the_book_or_not_leaving_is_no_handover(handover_wor
     assert expected <= _findings(store, event)
 
 
+def test_a_team_case_the_export_itself_touches_never_vouches_for_it(tmp_path):
+    """The greedy leaver's two strangers have open cases of someone he manages: the export's own
+    touches of them are explained by those cases, yet that does not make them customers he
+    served, so his export stays no handover."""
+    c = handover_company()
+    for emp in c.employees:  # the greedy leaver manages the stayer: her cases are his team's
+        if emp["employee_id"] == STAYER:
+            emp["manager_id"] = GREEDY
+    for k, cust in enumerate(("c290", "c291")):
+        c.cases.append({"case_id": f"k-team{k}", "customer_id": cust, "employee_id": STAYER,
+                        "opened_at": at(HANDOVER_DAY, 10, k), "closed_at": None})  # fmt: skip
+    store = detect(c, tmp_path)
+    try:
+        why = explanations(store)
+        event = _act(c, GREEDY)
+        assert why[event] != "handover"
+        assert "exfiltration" in _findings(store, event)
+    finally:
+        store.close()
+
+
 def test_case_notes_sent_to_the_teams_share_raise_nothing(handover_world):
     c, why, store = handover_world
     notes = [r["event_id"] for r in c.access

@@ -93,6 +93,34 @@ def test_lookup_pace_weighs_records_opened_with_no_search_against_the_peers_habi
     store.close()
 
 
+def test_whether_a_record_was_sought_never_depends_on_what_the_day_brings_later(
+    tmp_path: Path,
+):
+    """A search just before midnight and the record opened just after: whether the
+    employee sends something out later that day (which keeps the day before's rows in the
+    step for them) must not change whether that opening counts as unsought, or a live step
+    before the export and a replay of the day would disagree."""
+
+    def unsought(export_later: bool, where: Path) -> int:
+        c = base_company(days=ACT_DAY)
+        c.event(INSIDER, at(ACT_DAY - 1, 23, 58), "search", ["c201"], ["name"])
+        c.event(INSIDER, at(ACT_DAY, 0, 5), "view", ["c201"], ["name", "phone"])
+        if export_later:
+            c.event(INSIDER, at(ACT_DAY, 15), "export", ["c202"], ["name"],
+                    destination="local", record_count=1)  # fmt: skip
+        store = detect(c, where)
+        value = store.scalar(
+            "SELECT unsought FROM allowance_days WHERE employee_id = ? AND day = ?",
+            [INSIDER, at(ACT_DAY, 0).date()],
+        )
+        store.close()
+        return value
+
+    quiet = unsought(False, tmp_path / "quiet")
+    assert quiet >= 1  # the day's first opening had no search of that day before it
+    assert unsought(True, tmp_path / "exports") == quiet
+
+
 def test_shared_harvest_needs_lookups_without_a_case(tmp_path: Path):
     """The same customers looked up under the colleague's own cases link nobody."""
     c = scenario("shared_harvest")

@@ -304,7 +304,7 @@ WHERE e.event_id = x.event_id AND e.fresh AND e.explanation IS DISTINCT FROM '{S
 """
 
 # Per look-up of this step (``step_lookups``): the customers it opened that no search of
-# the employee's had returned in the ``{hours}`` hours before. A caller gives a name and is
+# the employee's had returned earlier that day, in the ``{hours}`` hours before. A caller gives a name and is
 # searched for; a record opened with no search for it came from an id found elsewhere (a
 # list, a link, another tool). How common that is differs by peer group (a desk working
 # from its own client list does it all day), so only the group's learned pace of it says
@@ -315,7 +315,10 @@ FROM step_lookups l JOIN step_touch t USING (event_id)
 WHERE t.action <> 'search' AND NOT EXISTS (
   SELECT 1 FROM step_touch s
   WHERE s.employee_id = t.employee_id AND s.customer_id = t.customer_id
-    AND s.action = 'search' AND s.time <= t.time AND s.time >= t.time - to_hours({hours}))
+    AND s.action = 'search' AND s.time <= t.time AND s.time >= t.time - to_hours({hours})
+    -- the same day only: the lookback before $s is kept for some employees alone
+    -- (build_step), and whether it is kept depends on what they do later that day
+    AND s.time >= $s)
 GROUP BY l.event_id
 """
 

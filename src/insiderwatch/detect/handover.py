@@ -85,6 +85,9 @@ FROM (
     SELECT t.employee_id, t.customer_id, t.time FROM step_touch t
     SEMI JOIN outbound o USING (employee_id)
     WHERE t.in_step AND list_contains({sql_list(CASE_REASONS)}, t.touch_explanation)
+      -- an export's own touches never vouch for it: a customer a team case explains
+      -- sending is not one the leaver served
+      AND t.action NOT IN {OUTBOUND}
     UNION ALL
     SELECT c.employee_id, c.customer_id, c.opened_at FROM cases c
     SEMI JOIN outbound o USING (employee_id)

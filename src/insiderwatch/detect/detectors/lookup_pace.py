@@ -13,7 +13,7 @@ the excess is. Staff who work more look more up, so the busiest agent is not fla
 for being busy; a look-up added to a normal day's work is.
 
 The same is done for the *unsought* look-ups among them: records opened with no search of
-the employee's finding that customer shortly before (``drilldown_hours``). A caller gives
+the employee's finding that customer shortly before, the same day (``drilldown_hours``). A caller gives
 a name and is searched for; a record opened straight from an id came from somewhere else
 (a list, a link). Some groups do that all day (a desk calling its own client list), others
 almost never, so only the group's own pace of it is the line; a drip of a few harvested
