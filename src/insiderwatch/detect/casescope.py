@@ -47,9 +47,10 @@ CASE_SCOPE = "daily_case_scope"
 
 # This step's views of another customer under a case of the employee's own: whether one
 # of their searches returned the customer shortly before, and, for the others, the order
-# in which each first appeared under that case today.
+# in which each first appeared under that case today. Its own name: ``step_scope`` is the
+# employees a partial-day run evaluates (detect/scope.py), read while the run forgets.
 _SCOPE_SQL = """
-CREATE OR REPLACE TEMP TABLE step_scope AS
+CREATE OR REPLACE TEMP TABLE step_case_views AS
 WITH other AS (
   SELECT t.event_id, any_value(t.employee_id) AS employee_id,
          any_value(t.peer_group) AS peer_group, t.customer_id, any_value(t.time) AS time,
@@ -125,7 +126,7 @@ JOIN scopes x
 # come before case_linked, so a customer of the employee's own case keeps its own_case).
 _LIMIT_SQL = f"""
 UPDATE step_touch t SET touch_explanation = NULL
-FROM step_scope s JOIN {CASE_SCOPE} g USING (peer_group)
+FROM step_case_views s JOIN {CASE_SCOPE} g USING (peer_group)
 WHERE t.event_id = s.event_id AND t.customer_id = s.customer_id
   AND t.touch_explanation = 'case_linked'
   AND (NOT list_contains(coalesce(g.field_sets, []), s.fields)
@@ -136,7 +137,7 @@ _RECORD_SQL = """
 INSERT OR REPLACE INTO case_scope_days
 SELECT employee_id, $day, case_id, fields, any_value(peer_group), count(*),
        count(DISTINCT customer_id) FILTER (WHERE NOT searched)
-FROM step_scope GROUP BY employee_id, case_id, fields
+FROM step_case_views GROUP BY employee_id, case_id, fields
 """
 
 
@@ -151,7 +152,7 @@ def scope_params(cfg: DetectionConfig) -> dict:
 
 def limit_case_scope(con, params: dict) -> None:
     """Take ``case_linked`` off this step's views past their group's case scope learned
-    for the day (``step_touch`` must hold the touch explanations; writes ``step_scope``)."""
+    for the day (``step_touch`` must hold the touch explanations; writes ``step_case_views``)."""
     execute(con, _SCOPE_SQL, params)
     if params["investigating"]:
         execute(con, _LIMIT_SQL, params)
