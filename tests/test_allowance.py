@@ -69,11 +69,12 @@ def world(tmp_path_factory):
     store.close()
 
 
-def allowance_on(store: Store, employee: str, day: int) -> tuple[int, int]:
-    """(the employee's look-ups in the window before ``day``, the group's allowance that
-    day), recomputed from what the store recorded: the 90th percentile of the engineers'
-    totals (an actual total, none counting as zero; days with a critical finding left out),
-    but no more than three of them reached."""
+def allowance_on(store: Store, employee: str, day: int, *, own: bool = True) -> tuple[int, int]:
+    """(the employee's look-ups in the window before ``day``, their allowance that day),
+    recomputed from what the store recorded: the 90th percentile of the engineers' totals
+    (an actual total, none counting as zero; days with a critical finding left out), but
+    no more than three of them reached (the group's, all ``own=False`` gives), or the
+    chance line of the other engineers' totals where that is higher."""
     before = at(day, 0).date()
     used = store.scalar(
         "SELECT coalesce(sum(lookups), 0) FROM allowance_days WHERE employee_id = ? AND day < ?",
@@ -89,8 +90,26 @@ def allowance_on(store: Store, employee: str, day: int) -> tuple[int, int]:
     ).fetchall()
     found = dict(rows)
     totals = sorted(found.get(e, 0) for e in ENGINEERS)
-    q90 = totals[math.ceil(0.9 * len(totals)) - 1]  # quantile_disc
-    return used, min(q90, totals[-3])
+    group = min(quantile(totals, 0.9), totals[-3])
+    if not own:
+        return used, group
+    others = sorted(found.get(e, 0) for e in ENGINEERS if e != employee)
+    return used, max(group, chance_line(others))
+
+
+def quantile(values: list[float], q: float) -> float:
+    """DuckDB's quantile_disc: the lower of two middle values."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def chance_line(others: list[int]) -> int:
+    """The colleagues' lower median total plus 2.33 dispersion-scaled standard deviations
+    (the dispersion from their lower median squared Pearson residual over the chi-square
+    median), never above their 90th percentile."""
+    usual = quantile(others, 0.5)
+    phi = max(1.0, quantile([(t - usual) ** 2 / max(usual, 1) for t in others], 0.5) / 0.455)
+    return min(quantile(others, 0.9), math.floor(usual + 2.33 * math.sqrt(phi * max(usual, 1))))
 
 
 def test_the_groups_usual_case_less_lookups_are_explained_after_learning(world):
@@ -125,9 +144,10 @@ def test_a_harvester_spends_his_allowance_within_the_day(world):
 
 def test_one_heavy_looker_cannot_raise_the_allowance(world):
     c, store = world
-    harvested, allowance = allowance_on(store, HARVESTER, DAYS)
-    # He is the group's 90th percentile now, yet the allowance stays what three reached.
-    assert harvested > 20 and allowance < 10
+    harvested, allowance = allowance_on(store, HARVESTER, DAYS, own=False)
+    # He is the group's 90th percentile now, yet the allowance stays what three reached,
+    # and his own stays the chance line of the others' totals.
+    assert harvested > 20 and allowance < allowance_on(store, HARVESTER, DAYS)[1] < 10
     cal = calibration(store, DetectionConfig())
     assert [a.allowance for a in cal.allowances if a.group == "engineer:platform"] == [allowance]
 
@@ -158,6 +178,6 @@ def test_calibrate_shows_the_allowance_the_engine_used(world):
     (eng,) = [a for a in cal.allowances if a.group == "engineer:platform"]
     last = (max(r["time"] for r in c.access) - at(1, 0)).days + 1
     assert (eng.doers, eng.staff) == (6, 6)
-    assert eng.allowance == allowance_on(store, HARVESTER, last)[1]
+    assert eng.allowance == allowance_on(store, HARVESTER, last, own=False)[1]
     assert all(not a.group.startswith("manager") for a in cal.allowances)  # too small
     assert calibration(store).allowances == []  # without the config nothing is claimed

@@ -19,6 +19,17 @@ more than ``min_employees`` of them reached; the group has one when at least
 ``min_employees`` made such look-ups on ``min_days`` days and its history goes back
 ``learning_days`` (the routine's thresholds). So one insider, or a pair, can never make
 their own allowance, and a group where few look anything up without a case has none.
+
+In a small group what ``min_employees`` reached is near the median, which half the group
+passes by chance when look-ups are rare (six engineers, a debugging session every few
+days). So each member of a group (or role) with an allowance may also spend the *chance
+line* of their colleagues: the others' lower median total plus ``chance_z``
+dispersion-scaled (quasi-Poisson) standard deviations, the dispersion from the others'
+lower median squared Pearson residual, never above the others' ``quantile``. It is
+learned leave-one-out: an employee's own history never sets their line, and neither lower
+median moves for one odd colleague, so in a group of three an insider's line is what his
+two colleagues' usual makes it, however much he looked up, and never above the higher of
+their totals. Someone not among the window's staff takes the line of all of them.
 Staff whose peer group is too small to learn from (fewer than ``min_employees`` active)
 fall back to their role's, learned the same way across teams (``allowance:role``); when
 that is too small as well, to the allowance of the peer group whose work theirs
@@ -155,7 +166,7 @@ staff AS (  -- the staff active in the window, and when each was first seen
   FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
 ),
 totals AS (  -- each one's look-ups and work in the window: no look-ups at all for many
-  SELECT s.peer_group, s.role, s.first_day, coalesce(h.total, 0) AS total,
+  SELECT s.peer_group, s.role, s.employee_id, s.first_day, coalesce(h.total, 0) AS total,
          coalesce(h.days, 0) >= $min_days AS doer,
          coalesce(h.work, 0) AS work,
          coalesce(h.total, 0) / nullif(h.work, 0) AS pace  -- NULL: no work to scale by
@@ -166,9 +177,10 @@ totals AS (  -- each one's look-ups and work in the window: no look-ups at all f
   ) h USING (peer_group, employee_id)
 ),
 levels AS (
-  SELECT 'peer' AS level, peer_group AS grp, first_day, total, doer, work, pace FROM totals
+  SELECT 'peer' AS level, peer_group AS grp, employee_id, first_day, total, doer, work, pace
+  FROM totals
   UNION ALL
-  SELECT 'role', role, first_day, total, doer, work, pace FROM totals
+  SELECT 'role', role, employee_id, first_day, total, doer, work, pace FROM totals
 ),
 fit AS (  -- do the group's look-ups grow with its work? (its typical pace, its usual amount)
   SELECT level, grp, median(pace) AS typical_pace, median(total) AS typical_total
@@ -197,6 +209,54 @@ FROM (
 )
 """
 
+# Per learned group (or role) and member, the chance line around the usual total of the
+# *other* staff (``who`` '' for someone not among them: all of them): their lower median
+# total plus chance_z dispersion-scaled standard deviations, the dispersion from the lower
+# median squared Pearson residual over the chi-square median, never above the others'
+# quantile. An employee's own history never sets their line, and one odd colleague moves
+# neither lower median: in a group of three, an insider's line is what the two others'
+# usual makes it, whatever he looked up.
+_LEARN_LINE_SQL = """
+CREATE OR REPLACE TEMP TABLE {into}_line AS
+WITH hist AS (
+  SELECT a.employee_id, sum(a.lookups) AS total FROM allowance_days a
+  WHERE a.day >= $b0 AND a.day < $day
+    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = a.employee_id
+                    AND f.day = a.day AND f.critical)
+  GROUP BY ALL
+),
+members AS (  -- the staff active in the window of each learned group and role
+  SELECT DISTINCT l.level, l.grp, s.employee_id, coalesce(h.total, 0) AS total
+  FROM (SELECT DISTINCT peer_group, role, employee_id FROM employee_days
+        WHERE day >= $b0 AND day < $day) s
+  JOIN {into} l ON l.allowance IS NOT NULL
+   AND ((l.level = 'peer' AND l.grp = s.peer_group) OR (l.level = 'role' AND l.grp = s.role))
+  LEFT JOIN hist h USING (employee_id)
+),
+others AS (  -- each member's colleagues, and everyone for someone not among them
+  SELECT a.level, a.grp, a.employee_id AS who, b.total
+  FROM members a JOIN members b
+    ON a.level = b.level AND a.grp = b.grp AND a.employee_id <> b.employee_id
+  UNION ALL
+  SELECT level, grp, '', total FROM members
+),
+usual AS (
+  SELECT level, grp, who, quantile_disc(total, 0.5) AS usual,
+         quantile_disc(total, $quantile) AS top
+  FROM others GROUP BY ALL
+)
+SELECT level, grp, who,
+       least(any_value(u.top), floor(any_value(u.usual) + $chance_z * sqrt(
+         greatest(1.0, quantile_disc(power(o.total - u.usual, 2) / greatest(u.usual, 1.0), 0.5)
+                       / {chi2})
+         * greatest(any_value(u.usual), 1.0))))::BIGINT AS line
+FROM others o JOIN usual u USING (level, grp, who) GROUP BY level, grp, who
+"""
+
+# The median of a chi-square variable with one degree of freedom: a count's squared
+# Pearson residual's median over it estimates the count's dispersion.
+_CHI2_MEDIAN = 0.455
+
 # The kinds of look-up (app, action, field set) at least kind_min_staff of each peer
 # group's and role's staff made over the baseline window: all an allowance covers (with
 # how many staff made each, what calibrate shows).
@@ -218,6 +278,17 @@ WHERE grp IS NOT NULL
 GROUP BY level, grp, kind HAVING count(DISTINCT employee_id) >= $kind_min_staff
 """
 
+
+def _line(level: str, grp: str) -> str:
+    """The employee's chance line at ``level`` (their colleagues', or all staff's for
+    someone not among them), NULL where the level has no allowance."""
+    line = f"{ALLOWANCE}_line"
+    return f"""coalesce(
+        (SELECT y.line FROM {line} y
+         WHERE y.level = '{level}' AND y.grp = {grp} AND y.who = l.employee_id),
+        (SELECT y.line FROM {line} y WHERE y.level = '{level}' AND y.grp = {grp} AND y.who = ''))"""
+
+
 # Spend the allowance in time order: every look-up the employee made in the window
 # counts (explained or not), then this day's one event at a time, against the larger of
 # the fixed amount and the pace times the work done in the window up to that event and
@@ -231,8 +302,9 @@ UPDATE step_events e SET explanation = x.explanation, explained = TRUE
 FROM (
   SELECT l.event_id, l.explanation FROM (
     SELECT l.*,
-           CASE WHEN p.staff >= $min_employees THEN p.allowance
-                WHEN r.staff >= $min_employees THEN r.allowance
+           -- a group's own staff: no less than the chance line of their colleagues
+           CASE WHEN p.staff >= $min_employees THEN greatest(p.allowance, {_line("peer", "l.peer_group")})
+                WHEN r.staff >= $min_employees THEN greatest(r.allowance, {_line("role", "l.role")})
                 WHEN s.grp IS NOT NULL THEN s.allowance
                 ELSE f.allowance END AS allowance,
            CASE WHEN NOT $per_work THEN NULL
@@ -367,6 +439,11 @@ def learn_allowances(con, cfg: DetectionConfig, params: dict, into: str = "step_
         {**params, "quantile": a.quantile, "min_days": r.min_days, "learn": r.learning_days,
          "min_employees": r.min_employees},
     )  # fmt: skip
+    execute(
+        con,
+        _LEARN_LINE_SQL.format(into=into, chi2=_CHI2_MEDIAN),
+        {**params, "quantile": a.quantile, "chance_z": a.chance_z},
+    )
 
 
 def learn_allowance_kinds(

@@ -144,6 +144,13 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     # both the group's 90th percentile and that pace for their work is unusual, and every
     # further look-up of theirs is left to the detectors.
     quantile: float = 0.9
+    # In a small group, what min_employees of it reached (the cap on the quantile, so one
+    # or two can't raise it) is near its median, which half the group passes by chance
+    # when look-ups are rare. Each member may also spend the line chance draws around the
+    # usual total of their *colleagues* (never their own history): their lower median
+    # plus this many dispersion-scaled standard deviations, never above the colleagues'
+    # quantile. 2.33: a 1-in-100 excess for someone doing the group's usual.
+    chance_z: float = 2.33
     # Explain only the kinds of look-up (app, action, field set) at least min_employees
     # of the group's staff make (with a case or without); other kinds still spend it.
     by_kind: bool = True

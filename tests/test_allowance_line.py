@@ -1,0 +1,118 @@
+"""The allowance's chance line in a group of three: a member past what the others reached,
+within what chance draws around their usual, is explained; an insider's line is learned
+from his colleagues alone, so his own heavy history never raises it."""
+
+from __future__ import annotations
+
+import pytest
+
+from detect_scenarios import Company, at, detect, explanations, lookups
+from insiderwatch.detect import DetectionConfig
+from insiderwatch.detect.allowance import learn_allowances
+from insiderwatch.detect.learned import step_of
+from test_allowance import chance_line
+
+DAYS = 12
+ACT = 11
+STEADY, SPARSE, INSIDER = "en0", "en1", "en2"
+GROUP = "engineer:platform"
+
+
+def company(insider_daily: int) -> Company:
+    """Three engineers: one looks a customer up two days in three, one every other day,
+    and the insider ``insider_daily`` a day from day 2; on day ACT he harvests ten more."""
+    c = Company()
+    for i, e in enumerate((STEADY, SPARSE, INSIDER)):
+        c.employees.append({"employee_id": e, "surname": f"Dev{i}", "role": "engineer",
+                            "team": "platform-1", "hired_on": "2020-01-01",
+                            "home_postcode": f"H{e} 1AA"})  # fmt: skip
+    for i in range(400):
+        c.customers.append({"customer_id": f"c{i:03d}", "surname": f"Cust{i}",
+                            "postcode": f"PC{i % 40} 2BB"})  # fmt: skip
+    n = 0
+
+    def look(e: str, day: int, k: int, act: bool = False) -> None:
+        nonlocal n
+        n += 1
+        c.event(e, at(day, 14, k), "view", [f"c{n % 390:03d}"], ["name", "email"],
+                app="console", act=act)  # fmt: skip
+
+    for day in range(1, DAYS + 1):
+        for k, e in enumerate((STEADY, SPARSE, INSIDER)):
+            c.event(e, at(day, 9, k), "view", [], ["name"], app="console", record_count=0)
+        if day % 3:
+            look(STEADY, day, 0)
+        if day % 2 == 0:
+            look(SPARSE, day, 1)
+        if day >= 2:
+            for k in range(insider_daily):
+                look(INSIDER, day, 10 + k)
+    for k in range(10):
+        look(INSIDER, ACT, 30 + k, act=True)
+    return c
+
+
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory):
+    stores = {d: detect(company(d), tmp_path_factory.mktemp(f"line{d}")) for d in (1, 5)}
+    yield stores
+    for store in stores.values():
+        store.close()
+
+
+def lines_on(store, day: int) -> dict[str, int]:
+    """Each engineer's chance line on ``day`` as the engine learns it."""
+    cfg = DetectionConfig()
+    learn_allowances(store.con, cfg, step_of(cfg, at(day, 0).date()), into="t_allowance")
+    rows = store.con.execute(
+        "SELECT who, line FROM t_allowance_line WHERE level = 'peer' AND grp = ?", [GROUP]
+    ).fetchall()
+    return dict(rows)
+
+
+def totals_before(store, day: int) -> dict[str, int]:
+    rows = store.con.execute(
+        "SELECT employee_id, sum(lookups) FROM allowance_days WHERE day < ? GROUP BY ALL",
+        [at(day, 0).date()],
+    ).fetchall()
+    return dict(rows)
+
+
+def test_the_steady_member_past_the_others_is_explained_within_chance(worlds):
+    # In a group of three, what three reached is the least total: the engineer looking a
+    # customer up two days in three passes it by chance and was left unexplained; his
+    # colleagues' chance line (never above the higher of their totals) covers him.
+    store = worlds[1]
+    c = company(1)
+    why = explanations(store)
+    after = [why[r["event_id"]] for r in lookups(c, STEADY) if r["time"] >= at(8, 0)]
+    assert "allowance" in after
+    totals = totals_before(store, 9)
+    assert totals[STEADY] > min(totals.values())  # past the group's own allowance
+
+
+@pytest.mark.parametrize("daily", [1, 5])
+def test_an_insiders_line_is_his_colleagues_alone(worlds, daily):
+    store = worlds[daily]
+    lines = lines_on(store, ACT)
+    totals = totals_before(store, ACT)
+    others = sorted(totals.get(e, 0) for e in (STEADY, SPARSE))
+    assert lines[INSIDER] == chance_line(others)
+
+
+def test_an_insider_cannot_raise_his_own_allowance(worlds):
+    # Five look-ups a day instead of one: his own history grows fivefold, his line does
+    # not move, and none of his harvest is explained.
+    light, heavy = (lines_on(worlds[d], ACT) for d in (1, 5))
+    assert light[INSIDER] == heavy[INSIDER]
+    assert totals_before(worlds[5], ACT)[INSIDER] > heavy[INSIDER]
+    why = explanations(worlds[5])
+    harvest = lookups(company(5), INSIDER, acts=True)
+    assert harvest and {why[r["event_id"]] for r in harvest} == {None}
+
+
+def test_a_newcomers_line_is_the_whole_groups(worlds):
+    store = worlds[1]
+    lines = lines_on(store, ACT)
+    totals = sorted(totals_before(store, ACT).values())
+    assert lines[""] == chance_line(totals)
