@@ -21,12 +21,21 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     internal_min_records: int = 20  # a bulk print or local export without a reason
     lookback_hours: int = 24  # harvesting that an export may be carrying out
     sequence_min_customers: int = 20  # of the exported customers, looked up before
+    # A bulk print or local export that no routine flow covers weighs by how rare bulk
+    # outbound days (internal_min_records or more sent) are among the peer group's
+    # earlier days, the employee's own left out: log(t) / log(full_weight_tail) of its
+    # points (full at that share and below). Analysts who take reports out on half their
+    # days in ways too varied to make one routine flow are not a bulk export each time;
+    # a clerk's first print of fifty customers is. A group with few days is pulled
+    # towards the company's share as if prior_days more employee-days of it were seen.
+    full_weight_tail: float = 0.01
+    prior_days: float = 20.0
     max_evidence: int = 500
 
 
 class Exfiltration(Detector):
     id = "exfiltration"
-    version = "2"
+    version = "3"
     # USB and personal email need no learned routine to judge: watched from the first day.
     during_learning = True
     title = "Data leaving without a reason"
@@ -37,7 +46,8 @@ class Exfiltration(Detector):
         "learned routine is a low 'data flow' to review (new to the group, or used by few "
         "of them); a bulk print or local export that nothing explains is medium (weighed by how far it "
         "goes beyond the group's routine for that flow, if it has one, as is a routine flow "
-        "to a cloud service gone beyond its usual breadth, hours or fields). When the "
+        "to a cloud service gone beyond its usual breadth, hours or fields; without one, by "
+        "how rare days of bulk outbound data are among the peers' earlier days). When the "
         "data follows unexplained look-ups of many customers in the hours before (harvest "
         "then export), the finding is critical (high when it stays inside)."
     )
@@ -111,10 +121,30 @@ carried AS (  -- customers in it that were looked up with no case in the hours b
    AND t.time >= f.time - to_hours({c.lookback_hours})
   GROUP BY f.event_id
 ),
+peer_days AS (  -- earlier employee-days, and those with a bulk outbound, per group
+  SELECT employee_id, peer_group, count(*) AS n,
+         count(*) FILTER (WHERE outbound_records >= {c.internal_min_records}) AS k
+  FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
+),
+bulk_tail AS (  -- per sender: the peers' share of days with one, pulled to the company's
+  SELECT s.employee_id,
+         (coalesce(sum(d.k) FILTER (WHERE d.peer_group = s.peer_group), 0)
+          + {c.prior_days} * coalesce(sum(d.k) / nullif(sum(d.n), 0), 0))
+         / (coalesce(sum(d.n) FILTER (WHERE d.peer_group = s.peer_group), 0) + {c.prior_days})
+           AS tail
+  FROM (SELECT DISTINCT employee_id, peer_group FROM flagged) s
+  LEFT JOIN peer_days d ON d.employee_id <> s.employee_id
+  GROUP BY s.employee_id
+),
 judged AS (
   SELECT f.*, coalesce(b.carried, 0) AS carried, b.first_time AS harvest_start,
-         b.harvest_events, coalesce(b.carried, 0) >= {c.sequence_min_customers} AS sequence
-  FROM flagged f LEFT JOIN carried b USING (event_id)
+         b.harvest_events, coalesce(b.carried, 0) >= {c.sequence_min_customers} AS sequence,
+         CASE WHEN bt.tail > {c.full_weight_tail}
+              THEN ln(bt.tail) / ln({c.full_weight_tail}) ELSE 1.0 END AS rarity,
+         bt.tail AS bulk_tail,
+         coalesce(f.dest_class, 'internal') = 'internal' AND f.routine_max IS NULL
+           AND coalesce(b.carried, 0) < {c.sequence_min_customers} AS peer_weighed
+  FROM flagged f LEFT JOIN carried b USING (event_id) LEFT JOIN bulk_tail bt USING (employee_id)
 )
 SELECT f.employee_id, f.time, coalesce(f.harvest_start, f.time) AS first_time,
        CASE WHEN f.unvetted AND NOT f.sequence THEN {c.new_flow_points}
@@ -125,14 +155,16 @@ SELECT f.employee_id, f.time, coalesce(f.harvest_start, f.time) AS first_time,
                 -- far beyond, not by its size: analysts' reports are large, inside the
                 -- company or to its own cloud bucket alike
                 THEN (1 + log10(greatest(f.record_count / f.routine_max, 1))) / 2
-                ELSE 1 + log10(greatest(f.record_count, 1)) / 2 END AS points,
+                ELSE 1 + log10(greatest(f.record_count, 1)) / 2 END
+         -- a bulk print or local export no routine flow covers, by how rare for the peers
+         * CASE WHEN f.peer_weighed THEN f.rarity ELSE 1.0 END AS points,
        CASE WHEN f.sequence AND f.dest_class = 'external' THEN 'critical'
             WHEN f.unvetted THEN 'low'
             WHEN f.dest_class = 'external' OR f.sequence THEN 'high'
             ELSE 'medium' END AS severity,
        f.sequence AND f.dest_class = 'external' AS critical,
        f.event_id AS key,
-       format('{{}}{{}} {{}} customer record(s) to {{}} ({{}}){{}}{{}}{{}}',
+       format('{{}}{{}} {{}} customer record(s) to {{}} ({{}}){{}}{{}}{{}}{{}}',
               CASE WHEN NOT f.unvetted OR f.sequence THEN ''
                    WHEN f.new_flow THEN 'new data flow for the peer group: '
                    WHEN f.routine_max IS NOT NULL AND NOT f.outside THEN ''  -- said below
@@ -149,6 +181,11 @@ SELECT f.employee_id, f.time, coalesce(f.harvest_start, f.time) AS first_time,
               CASE WHEN f.routine_max IS NOT NULL AND NOT f.outside
                    THEN format(', beyond the peer group''s routine flow (at most {{}} records, '
                                || 'in its hours and fields)', f.routine_max)
+                   ELSE '' END,
+              CASE WHEN f.peer_weighed
+                   THEN format('; the peer group sends {{}} or more records out on {{}}% of '
+                               || 'their days', {c.internal_min_records},
+                               round(100 * f.bulk_tail, 1))
                    ELSE '' END) AS reason,
        list_distinct(list_concat([f.event_id], coalesce(f.harvest_events, []))) AS event_ids,
        f.customer_ids[1:{c.max_evidence}] AS customer_ids
