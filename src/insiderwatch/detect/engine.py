@@ -52,6 +52,7 @@ from insiderwatch.detect.explain import (
     UNEXPLAINED_WIDE_SEARCH,
     UNLISTED_ROWS_WEIGHT,
     build_step,
+    lookback_readers,
     record_explanations,
 )
 from insiderwatch.detect.history import (
@@ -254,16 +255,11 @@ def run_detection(
             forget_scope(con, first, _utc_day_start(first), company, keep_explained=keep)
         else:
             _forget(con, first, stale, list(versions), keep_explained=keep)
-        # One scan of the event segments for the whole run, sorted by time so each step
-        # reads only its own blocks, instead of one scan of every segment per step; events
-        # of one instant by id, not in the order the segments happen to hold them.
-        within = f"AND employee_id IN (SELECT employee_id FROM {SCOPE_TABLE})" if scoped else ""
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM access "
-            f"WHERE time >= ? AND time <= ? {within} ORDER BY time, event_id",
-            [_utc_day_start(begin) - LOOKBACK, latest],
-        )
         steps = _Steps(store, run, detectors, stale, versions, known_until)
+        if scoped:  # one step: its lookback only for the employees that read it
+            steps.events_at_step = latest
+        else:
+            _run_events(con, _utc_day_start(begin) - LOOKBACK, latest)
         # What the day learned from earlier days, kept from an earlier run (detect/daily.py).
         steps.reuse_learned = reusable(
             store, meta, rewound=run.rewound is not None, everywhere=bool(everywhere)
@@ -287,6 +283,31 @@ def run_detection(
         con.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
     run.first_day, run.last_day = begin, last
     return run
+
+
+def _run_events(con, begin: dt.datetime, latest: dt.datetime, step: dict | None = None) -> None:
+    """Copy the run's events (from ``begin``, the first step's lookback, to ``latest``)
+    into ``run_events``: one scan of the event segments for the whole run, sorted by time
+    so each step reads only its own blocks, instead of one scan of every segment per
+    step; events of one instant by id, not in the order the segments happen to hold them.
+
+    ``step``: the parameters of a scoped run's one step (with what its day learned):
+    then only the scope's events, and their lookback only for the employees whose step
+    reads it (:func:`~insiderwatch.detect.explain.lookback_readers`), which leaves out
+    most of the previous day: the rows ``build_step`` keeps are the same, in the same
+    order."""
+    within = ""
+    if step is not None:
+        within = (
+            f"AND employee_id IN (SELECT employee_id FROM {SCOPE_TABLE}) "
+            f"AND (time >= $s OR employee_id IN ({lookback_readers('access')}))"
+        )
+    execute(
+        con,
+        "CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM access "
+        f"WHERE time >= $run_begin AND time <= $latest {within} ORDER BY time, event_id",
+        {**(step or {}), "run_begin": begin, "latest": latest},
+    )
 
 
 def _advance(store: Store, cfg, versions, last: dt.date, latest: dt.datetime, first) -> None:
@@ -388,6 +409,9 @@ class _Steps:
         self.detectors, self.stale, self.versions = detectors, stale, versions
         self.known_until = known_until
         self.reuse_learned = False
+        # A scoped run's latest event: its one step copies run_events once it knows
+        # whose lookback it reads (_run_events).
+        self.events_at_step: dt.datetime | None = None
 
     def step(self, ctx: StepContext, *, refresh: bool) -> None:
         con = self.store.con
@@ -404,6 +428,9 @@ class _Steps:
             for name, sql in det.daily(ctx, ctx.config.detector_config(det)).items()
         }
         params = learn_day(con, ctx.config, ctx.params, reuse=self.reuse_learned, tables=tables)
+        if self.events_at_step is not None:
+            _run_events(con, ctx.lookback_start, self.events_at_step, params)
+            self.events_at_step = None
         build_step(con, ctx.config, params, source="run_events", known_until=reuse)
         if refresh:
             partial = ctx.end < ctx.start + DAY
