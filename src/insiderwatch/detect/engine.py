@@ -60,7 +60,7 @@ from insiderwatch.detect.history import (
     FindingsBefore,
     update_history,
 )
-from insiderwatch.detect.owncopies import record_own_copies
+from insiderwatch.detect.owncopies import build_own_copies, record_own_copies
 from insiderwatch.detect.public import FIGURE_JOIN
 from insiderwatch.detect.revisits import record_revisits
 from insiderwatch.detect.routine import record_flows
@@ -175,11 +175,6 @@ def _learning_ends(earliest: dt.datetime, cfg: DetectionConfig) -> dt.date:
     if not r.enabled or r.policy_file is not None:
         return earliest.date()
     return earliest.date() + dt.timedelta(days=r.learning_days)
-
-
-def _own_copies_window(cfg: DetectionConfig) -> int:
-    """The trailing window the own_copies history is recorded with: the detector's."""
-    return cfg.detector_config(OwnCopies).window_days
 
 
 def _context(day: dt.date, latest: dt.datetime, cfg: DetectionConfig, learned_from: dt.date):
@@ -442,6 +437,9 @@ class _Steps:
             else:
                 con.execute("DELETE FROM store_meta WHERE key = 'detect_explained_until'")
             execute(con, _EMPLOYEE_DAY_SQL, ctx.params)
+        if refresh or any(det.id == OwnCopies.id for det in running):
+            own = ctx.config.detector_config(OwnCopies)
+            build_own_copies(con, ctx.params, own.window_days, own.max_evidence)
         for det in running:
             count = self._detect(det, ctx)
             self.run.per_detector[det.id] = self.run.per_detector.get(det.id, 0) + count
@@ -452,7 +450,7 @@ class _Steps:
             record_case_scope(con, ctx.params)
             record_lookups(con, ctx.config, ctx.params)
             record_book(con, ctx.params)
-            record_own_copies(con, ctx.params, _own_copies_window(ctx.config))
+            record_own_copies(con, ctx.params)
             record_revisits(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
             events, employees = con.execute(
