@@ -288,20 +288,66 @@ def _run_events(con, begin: dt.datetime, latest: dt.datetime, step: dict | None 
 
     ``step``: the parameters of a scoped run's one step (with what its day learned):
     then only the scope's events, and their lookback only for the employees whose step
-    reads it (:func:`~insiderwatch.detect.explain.lookback_readers`), which leaves out
-    most of the previous day: the rows ``build_step`` keeps are the same, in the same
-    order."""
-    within = ""
-    if step is not None:
-        within = (
-            f"AND employee_id IN (SELECT employee_id FROM {SCOPE_TABLE}) "
-            f"AND (time >= $s OR employee_id IN ({lookback_readers('access')}))"
+    reads it (:func:`~insiderwatch.detect.explain.lookback_readers`), from the lookback
+    kept for the day (:func:`_day_lookback`): the rows ``build_step`` keeps are the same,
+    in the same order."""
+    if step is None:
+        execute(
+            con,
+            "CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM access "
+            "WHERE time >= $run_begin AND time <= $latest ORDER BY time, event_id",
+            {"run_begin": begin, "latest": latest},
         )
+        return
+    _day_lookback(con, begin, step["s"])
+    scoped = f"employee_id IN (SELECT employee_id FROM {SCOPE_TABLE})"
     execute(
         con,
-        "CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM access "
-        f"WHERE time >= $run_begin AND time <= $latest {within} ORDER BY time, event_id",
-        {**(step or {}), "run_begin": begin, "latest": latest},
+        f"""CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM (
+              SELECT * FROM {_LOOKBACK} WHERE {scoped}
+                AND employee_id IN ({lookback_readers("access")})
+              UNION ALL
+              SELECT * FROM access WHERE time >= $s AND time <= $latest AND {scoped}
+            ) ORDER BY time, event_id""",
+        {**step, "latest": latest},
+    )
+
+
+_LOOKBACK = "daily_lookback"  # the lookback's events of a live day (_day_lookback)
+_LOOKBACK_KEPT = "daily_lookback_kept"  # its day's start and the last batch it saw
+
+
+def _day_lookback(con, begin: dt.datetime, start: dt.datetime) -> None:
+    """Make ``daily_lookback`` hold every event in [``begin``, ``start``), the lookback of
+    the live day starting at ``start``, read from the segments once a day instead of
+    every step (decoding the previous day's Parquet was most of a step's copy). Kept
+    on the store's connection while no batch loaded since holds an event before
+    ``start`` (a late event; a merge of segments is taken for one too); a rolled back
+    run drops what it made, a new connection has none."""
+    kept = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
+        [_LOOKBACK_KEPT],
+    ).fetchall()[0][0]
+    if kept:
+        fresh = con.execute(
+            f"""SELECT count(*) FROM temp.main.{_LOOKBACK_KEPT} k
+                WHERE k.start = ? AND NOT EXISTS (
+                  SELECT 1 FROM event_segments s WHERE s.table_name = 'access'
+                  AND s.batch_id > k.batch AND s.min_time < k.start)""",
+            [start],
+        ).fetchall()[0][0]
+        if fresh:
+            return
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {_LOOKBACK_KEPT} AS
+            SELECT ?::TIMESTAMPTZ AS start, coalesce(max(batch_id), 0) AS batch
+            FROM event_segments WHERE table_name = 'access'""",
+        [start],
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_LOOKBACK} AS SELECT * FROM access "
+        "WHERE time >= ? AND time < ?",
+        [begin, start],
     )
 
 
