@@ -8,14 +8,16 @@ does with no HTTP, NATS or queue in between; ``--warm N`` first loads and detect
 day's first N events untimed, to measure steps later in the day. Printed: the step's seconds (p50, p90, p99, max) and the load's, how many
 employees each step evaluated against those active so far that day (the touched share),
 the events each step explained afresh against those it streamed (an earlier step's stay
-explained), and every engine query's time summed over the day and grouped by phase (the grouping of
+explained), the checkpoints the service's writer makes between steps (timed apart, every
+``--checkpoint-every`` steps: no commit checkpoints), and every engine query's time summed over the day and grouped by phase (the grouping of
 ``bench_replay.py``), per step.
 
 Run it against two checkouts in one go to compare code (``PYTHONPATH=OTHER/src``), on the
 same company and machine load; the figures of one run are its own pair.
 
     .venv/bin/python benchmarks/bench_step.py [--employees 1000] [--days 8]
-        [--profile NAME] [--seed S] [--rate 20000] [--batches 0] [--warm 0] [--top 20]
+        [--profile NAME] [--seed S] [--rate 20000] [--batches 0] [--warm 0]
+        [--checkpoint-every 10] [--top 20]
         [--json FILE] [--keep DIR] [--report FILE]
 """
 
@@ -91,14 +93,27 @@ class StepTimer(TimedConnection):
         return label
 
 
-def stream(deployment, lines: list[bytes], rate: int, batches: int, warm: int) -> dict:
+def checkpoint(store, checkpoints: list[float]) -> None:
+    """The writer's checkpoint duty (``app/upkeep.py``), timed apart from the steps."""
+    cpu = time.process_time()
+    store.checkpoint()
+    checkpoints.append(time.process_time() - cpu)
+
+
+def stream(
+    deployment, lines: list[bytes], rate: int, batches: int, warm: int, every: int = 10
+) -> dict:
     steps, cpus, loads, evaluated, active, explained = [], [], [], [], [], []
+    checkpoints: list[float] = []
     with deployment.open_store() as store:
         if warm:  # the day's first events in one untimed load, detected until caught up
             first = [b.decode() for b in lines[:warm]]
             app.ingest_records(deployment, "access", first, source="bench", store=store)
             while not app.detect_step(deployment, store=store, record=False, max_days=1).caught_up:
                 pass
+        if every:  # as the service's writer: no checkpoint in a commit, one every few seconds
+            store.defer_checkpoints()
+            store.checkpoint()
         timed = StepTimer(store.con)
         for k in range(warm, len(lines), rate):
             if batches and len(steps) >= batches:
@@ -115,6 +130,8 @@ def stream(deployment, lines: list[bytes], rate: int, batches: int, warm: int) -
             steps.append(time.perf_counter() - began)
             cpus.append(time.process_time() - cpu)
             store.con = timed._con
+            if every and len(steps) % every == 0:
+                checkpoint(store, checkpoints)
             # Employees the step evaluated (None where the engine does not say: everyone).
             evaluated.append(getattr(step.summary, "employees", None))
             explained.append(getattr(step.summary, "explained", None))
@@ -124,6 +141,8 @@ def stream(deployment, lines: list[bytes], rate: int, batches: int, warm: int) -
                     "WHERE day = (SELECT max(day) FROM employee_days)"
                 )
             )
+        if every and len(steps) % every:
+            checkpoint(store, checkpoints)  # the rest of the steps' WAL
     return {
         "steps": steps,
         "cpus": cpus,
@@ -134,6 +153,7 @@ def stream(deployment, lines: list[bytes], rate: int, batches: int, warm: int) -
         "queries": dict(timed.seconds),
         "queries_cpu": dict(timed.cpu),
         "calls": dict(timed.calls),
+        "checkpoints": checkpoints,
     }
 
 
@@ -180,6 +200,9 @@ def report(f: dict, top: int) -> None:
     if fresh:
         print(f"events explained afresh per step: mean {np.mean(fresh):,.0f}, first "
               f"{fresh[0]:,}, last {fresh[-1]:,} (each step streams {f['rate']:,})")  # fmt: skip
+    if checkpoints := f.get("checkpoints"):
+        print(f"checkpoints outside the steps (the writer's upkeep): {len(checkpoints)}, CPU "
+              f"{1000 * sum(checkpoints) / n:.1f} ms per step, max {max(checkpoints):.3f} s")  # fmt: skip
     per_phase: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for label, secs in f["queries"].items():
         per_phase[phase(label)][0] += secs
@@ -210,6 +233,9 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=0, help="stop after this many (0: all)")
     parser.add_argument("--warm", type=int, default=0,
                         help="load and detect the day's first N events untimed, then stream")  # fmt: skip
+    parser.add_argument("--checkpoint-every", type=int, default=10,
+                        help="checkpoint every N steps outside them, as the service's upkeep "
+                        "(0: DuckDB's own checkpoints inside commits)")  # fmt: skip
     parser.add_argument("--top", type=int, default=20, help="query groups to list")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--keep", type=Path, help="prepare the history here once and reuse it")
@@ -238,7 +264,7 @@ def main() -> None:
         deployment = deployment_at(Path(tmp) / "run")
         figures = {
             "rate": args.rate,
-            **stream(deployment, lines, args.rate, args.batches, args.warm),
+            **stream(deployment, lines, args.rate, args.batches, args.warm, args.checkpoint_every),
         }
     figures["load_end"] = load()
     print(f"load at end: {figures['load_end']}")

@@ -191,3 +191,28 @@ def test_a_run_reaching_the_next_day_evaluates_everyone(arrivals):
     assert step.steps == 2 and step.employees == 1  # day D+1 has one active employee
     assert dt.date.fromisoformat(live.store.meta("detect_watermark")) == at(D + 1, 0).date()
     live.assert_replay()
+
+
+def test_a_late_event_of_the_previous_day_reaches_the_kept_lookback(arrivals):
+    """A live day's scoped steps read the previous day's events from a copy kept once for
+    the day; a late event of the previous day (a rewind) is in it for the steps after:
+    the insider's export of the morning looks back at the late search."""
+    c = base_company()
+    for e in AGENTS[1:]:
+        c.event(e, at(D, 9), "view", ["c100"], ["name"])
+    harvest = [f"c{200 + k:03d}" for k in range(30)]
+    late = c.event(INSIDER, at(D - 1, 22), "search", harvest, ["name", "email", "phone"])
+    c.event(INSIDER, at(D, 8), "export", harvest, ["email", "phone"],
+            destination="personal_email")  # fmt: skip
+    c.event(AGENTS[3], at(D, 10), "view", ["c101"], ["name"])
+    c.event(INSIDER, at(D, 11), "view", ["c102"], ["name"])
+    live = arrivals(c)
+    live.arrive(lambda r: r["time"] < at(D, 9, 30) and r["event_id"] != late)
+    kept = live.arrive(lambda r: r["time"] < at(D, 10, 30) and r["event_id"] != late)
+    assert kept.rewound is None and kept.employees < len(AGENTS)  # scoped: the copy is kept
+    assert live.arrive(lambda r: r["event_id"] == late).rewound is not None
+    step = live.arrive(lambda r: True)
+    assert step.rewound is None and step.employees < len(AGENTS)  # scoped, with the insider
+    in_copy = "SELECT count(*) FROM temp.main.daily_lookback WHERE event_id = ?"
+    assert live.store.scalar(in_copy, [late]) == 1
+    live.assert_replay()

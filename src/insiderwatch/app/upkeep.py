@@ -1,5 +1,5 @@
-"""Upkeep a long-running writer does between jobs: sealing the evidence log and
-compacting segments. Both write, so both run as the store's one writer: on the service's
+"""Upkeep a long-running writer does between jobs: sealing the evidence log,
+compacting segments and checkpointing the store. Both write, so both run as the store's one writer: on the service's
 writer thread (``web/writer.py`` runs them between jobs) and, in ``insiderwatch collect``,
 through the collectors' lock (:func:`run_upkeep`)."""
 
@@ -21,6 +21,7 @@ from insiderwatch.store.duckdb_store import Store
 log = logging.getLogger(__name__)
 
 SEAL_EVERY = 5.0  # seconds between evidence seals, in the service and in collect
+CHECKPOINT_EVERY = 10.0  # seconds between store checkpoints, likewise
 
 
 class Every:
@@ -96,6 +97,24 @@ class Compactor(Every):
         self.retired += [(now + self.grace, p) for p in done.retired]
         if done.pending:
             self.next_at = min(self.next_at, time.monotonic() + 1.0)
+
+
+class Checkpointer(Every):
+    """Checkpoints the store every few seconds, so that no commit does (first due at
+    start, where it turns DuckDB's own checkpoints in commits off,
+    :meth:`~insiderwatch.store.duckdb_store.Store.defer_checkpoints`). A live step
+    committed every second, and DuckDB checkpointed inside every second or third of
+    those commits; one checkpoint every few seconds writes the steps' repeated rewrites
+    of the same day's rows once, off the steps' path."""
+
+    def __init__(self, every: float = CHECKPOINT_EVERY) -> None:
+        super().__init__(every, first=0.0)
+        self.checkpoints = 0
+
+    def work(self, store: Store) -> None:
+        store.defer_checkpoints()
+        store.checkpoint()
+        self.checkpoints += 1
 
 
 Write = Callable[[Callable[[Store], object]], object]

@@ -20,7 +20,7 @@ from insiderwatch.app.collect import (
     run_collectors,
 )
 from insiderwatch.app.process import long_running_gc
-from insiderwatch.app.upkeep import Compactor, Sealer, run_upkeep
+from insiderwatch.app.upkeep import Checkpointer, Compactor, Sealer, run_upkeep
 from insiderwatch.cli.app import (
     ConfigOption,
     DbOption,
@@ -49,7 +49,7 @@ async def _until_signal(collectors: Collectors, seconds: float | None) -> None:
     # while collection was stopped (only read segments merge, and a separate detection
     # run cannot open the store while this process holds it).
     deployment = collectors.sink.deployment
-    duties = [Sealer(deployment), Compactor.for_deployment(deployment, grace=0.0)]
+    duties = [Sealer(deployment), Compactor.for_deployment(deployment, grace=0.0), Checkpointer()]
     upkeep = asyncio.create_task(run_upkeep(collectors.sink.write, duties, stop))
     try:
         await run_collectors(collectors, stop)

@@ -52,6 +52,7 @@ from insiderwatch.detect.explain import (
     UNEXPLAINED_WIDE_SEARCH,
     UNLISTED_ROWS_WEIGHT,
     build_step,
+    lookback_readers,
     record_explanations,
 )
 from insiderwatch.detect.history import (
@@ -59,7 +60,7 @@ from insiderwatch.detect.history import (
     FindingsBefore,
     update_history,
 )
-from insiderwatch.detect.owncopies import record_own_copies
+from insiderwatch.detect.owncopies import build_own_copies, record_own_copies
 from insiderwatch.detect.public import FIGURE_JOIN
 from insiderwatch.detect.revisits import record_revisits
 from insiderwatch.detect.routine import record_flows
@@ -176,11 +177,6 @@ def _learning_ends(earliest: dt.datetime, cfg: DetectionConfig) -> dt.date:
     return earliest.date() + dt.timedelta(days=r.learning_days)
 
 
-def _own_copies_window(cfg: DetectionConfig) -> int:
-    """The trailing window the own_copies history is recorded with: the detector's."""
-    return cfg.detector_config(OwnCopies).window_days
-
-
 def _context(day: dt.date, latest: dt.datetime, cfg: DetectionConfig, learned_from: dt.date):
     start = _utc_day_start(day)
     return StepContext(
@@ -254,16 +250,11 @@ def run_detection(
             forget_scope(con, first, _utc_day_start(first), company, keep_explained=keep)
         else:
             _forget(con, first, stale, list(versions), keep_explained=keep)
-        # One scan of the event segments for the whole run, sorted by time so each step
-        # reads only its own blocks, instead of one scan of every segment per step; events
-        # of one instant by id, not in the order the segments happen to hold them.
-        within = f"AND employee_id IN (SELECT employee_id FROM {SCOPE_TABLE})" if scoped else ""
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM access "
-            f"WHERE time >= ? AND time <= ? {within} ORDER BY time, event_id",
-            [_utc_day_start(begin) - LOOKBACK, latest],
-        )
         steps = _Steps(store, run, detectors, stale, versions, known_until)
+        if scoped:  # one step: its lookback only for the employees that read it
+            steps.events_at_step = latest
+        else:
+            _run_events(con, _utc_day_start(begin) - LOOKBACK, latest)
         # What the day learned from earlier days, kept from an earlier run (detect/daily.py).
         steps.reuse_learned = reusable(
             store, meta, rewound=run.rewound is not None, everywhere=bool(everywhere)
@@ -287,6 +278,77 @@ def run_detection(
         con.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
     run.first_day, run.last_day = begin, last
     return run
+
+
+def _run_events(con, begin: dt.datetime, latest: dt.datetime, step: dict | None = None) -> None:
+    """Copy the run's events (from ``begin``, the first step's lookback, to ``latest``)
+    into ``run_events``: one scan of the event segments for the whole run, sorted by time
+    so each step reads only its own blocks, instead of one scan of every segment per
+    step; events of one instant by id, not in the order the segments happen to hold them.
+
+    ``step``: the parameters of a scoped run's one step (with what its day learned):
+    then only the scope's events, and their lookback only for the employees whose step
+    reads it (:func:`~insiderwatch.detect.explain.lookback_readers`), from the lookback
+    kept for the day (:func:`_day_lookback`): the rows ``build_step`` keeps are the same,
+    in the same order."""
+    if step is None:
+        execute(
+            con,
+            "CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM access "
+            "WHERE time >= $run_begin AND time <= $latest ORDER BY time, event_id",
+            {"run_begin": begin, "latest": latest},
+        )
+        return
+    _day_lookback(con, begin, step["s"])
+    scoped = f"employee_id IN (SELECT employee_id FROM {SCOPE_TABLE})"
+    execute(
+        con,
+        f"""CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM (
+              SELECT * FROM {_LOOKBACK} WHERE {scoped}
+                AND employee_id IN ({lookback_readers("access")})
+              UNION ALL
+              SELECT * FROM access WHERE time >= $s AND time <= $latest AND {scoped}
+            ) ORDER BY time, event_id""",
+        {**step, "latest": latest},
+    )
+
+
+_LOOKBACK = "daily_lookback"  # the lookback's events of a live day (_day_lookback)
+_LOOKBACK_KEPT = "daily_lookback_kept"  # its day's start and the last batch it saw
+
+
+def _day_lookback(con, begin: dt.datetime, start: dt.datetime) -> None:
+    """Make ``daily_lookback`` hold every event in [``begin``, ``start``), the lookback of
+    the live day starting at ``start``, read from the segments once a day instead of
+    every step (decoding the previous day's Parquet was most of a step's copy). Kept
+    on the store's connection while no batch loaded since holds an event before
+    ``start`` (a late event; a merge of segments is taken for one too); a rolled back
+    run drops what it made, a new connection has none."""
+    kept = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
+        [_LOOKBACK_KEPT],
+    ).fetchall()[0][0]
+    if kept:
+        fresh = con.execute(
+            f"""SELECT count(*) FROM temp.main.{_LOOKBACK_KEPT} k
+                WHERE k.start = ? AND NOT EXISTS (
+                  SELECT 1 FROM event_segments s WHERE s.table_name = 'access'
+                  AND s.batch_id > k.batch AND s.min_time < k.start)""",
+            [start],
+        ).fetchall()[0][0]
+        if fresh:
+            return
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {_LOOKBACK_KEPT} AS
+            SELECT ?::TIMESTAMPTZ AS start, coalesce(max(batch_id), 0) AS batch
+            FROM event_segments WHERE table_name = 'access'""",
+        [start],
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_LOOKBACK} AS SELECT * FROM access "
+        "WHERE time >= ? AND time < ?",
+        [begin, start],
+    )
 
 
 def _advance(store: Store, cfg, versions, last: dt.date, latest: dt.datetime, first) -> None:
@@ -388,6 +450,9 @@ class _Steps:
         self.detectors, self.stale, self.versions = detectors, stale, versions
         self.known_until = known_until
         self.reuse_learned = False
+        # A scoped run's latest event: its one step copies run_events once it knows
+        # whose lookback it reads (_run_events).
+        self.events_at_step: dt.datetime | None = None
 
     def step(self, ctx: StepContext, *, refresh: bool) -> None:
         con = self.store.con
@@ -404,6 +469,9 @@ class _Steps:
             for name, sql in det.daily(ctx, ctx.config.detector_config(det)).items()
         }
         params = learn_day(con, ctx.config, ctx.params, reuse=self.reuse_learned, tables=tables)
+        if self.events_at_step is not None:
+            _run_events(con, ctx.lookback_start, self.events_at_step, params)
+            self.events_at_step = None
         build_step(con, ctx.config, params, source="run_events", known_until=reuse)
         if refresh:
             partial = ctx.end < ctx.start + DAY
@@ -415,6 +483,9 @@ class _Steps:
             else:
                 con.execute("DELETE FROM store_meta WHERE key = 'detect_explained_until'")
             execute(con, _EMPLOYEE_DAY_SQL, ctx.params)
+        if refresh or any(det.id == OwnCopies.id for det in running):
+            own = ctx.config.detector_config(OwnCopies)
+            build_own_copies(con, ctx.params, own.window_days, own.max_evidence)
         for det in running:
             count = self._detect(det, ctx)
             self.run.per_detector[det.id] = self.run.per_detector.get(det.id, 0) + count
@@ -425,7 +496,7 @@ class _Steps:
             record_case_scope(con, ctx.params)
             record_lookups(con, ctx.config, ctx.params)
             record_book(con, ctx.params)
-            record_own_copies(con, ctx.params, _own_copies_window(ctx.config))
+            record_own_copies(con, ctx.params)
             record_revisits(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
             events, employees = con.execute(

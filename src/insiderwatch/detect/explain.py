@@ -81,6 +81,17 @@ def weight_expr(fields: str = "fields") -> str:
     return f"({parts} + CASE WHEN {both} THEN {CONTACT_BONUS} ELSE 0 END)"
 
 
+def lookback_readers(source: str) -> str:
+    """Query of the employees whose step rows include the lookback (see
+    :func:`build_step`): those of investigating groups, by the day's learned lists, and
+    those with outbound data among ``source``'s events of the step."""
+    return f"""SELECT e.employee_id FROM employees e
+    WHERE list_contains($investigating::VARCHAR[], {PEER_GROUP})
+       OR list_contains($investigating_staff::VARCHAR[], e.employee_id)
+    UNION ALL
+    SELECT employee_id FROM {source} WHERE time >= $s AND time < $e AND action IN {OUTBOUND}"""
+
+
 def build_step(
     con, cfg: DetectionConfig, step: dict, source: str = "access", *, known_until=None
 ) -> None:
@@ -146,11 +157,7 @@ SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
        END AS policy
 FROM {source} a JOIN employees e USING (employee_id)
 WHERE a.time >= $ls AND a.time < $e
-  AND (a.time >= $s
-       OR list_contains($investigating::VARCHAR[], {PEER_GROUP})
-       OR list_contains($investigating_staff::VARCHAR[], a.employee_id)
-       OR a.employee_id IN (SELECT employee_id FROM {source}
-                            WHERE time >= $s AND time < $e AND action IN {OUTBOUND}))
+  AND (a.time >= $s OR a.employee_id IN ({lookback_readers(source)}))
 )
 """,
         params,

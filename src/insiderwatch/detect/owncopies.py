@@ -28,6 +28,8 @@ from insiderwatch.detect.base import capped_list, execute
 from insiderwatch.detect.revisits import CASELESS_LOOKUP
 
 OUTBOUND_ACTIONS = "('export', 'download', 'print', 'copy', 'message')"
+# The step's outbound actions with what they carried (build_own_copies).
+STEP_COPIES = "step_own_copies"
 
 
 def covered_sql(window_days: int, max_evidence: int) -> str:
@@ -94,14 +96,25 @@ FROM outbound o JOIN covered c USING (event_id) LEFT JOIN repeated r USING (even
 """
 
 
-def record_own_copies(con, params: dict, window_days: int) -> None:
+def build_own_copies(con, params: dict, window_days: int, max_evidence: int) -> None:
+    """Write the step's outbound actions with what own look-ups they carried
+    (:func:`covered_sql`) to ``step_own_copies``, once a step: the ``own_copies``
+    detector judges them and :func:`record_own_copies` records them."""
+    execute(
+        con,
+        f"CREATE OR REPLACE TEMP TABLE {STEP_COPIES} AS {covered_sql(window_days, max_evidence)}",
+        params,
+    )
+
+
+def record_own_copies(con, params: dict) -> None:
     """Add this step's outbound actions that carried own case-less look-ups to the
-    history (``own_copy_days``)."""
+    history (``own_copy_days``), from ``step_own_copies``."""
     execute(
         con,
         f"""INSERT OR REPLACE INTO own_copy_days
               (employee_id, day, event_id, peer_group, time, size, covered, fresh, copied)
             SELECT employee_id, $day, event_id, peer_group, time, size, covered, fresh, copied
-            FROM ({covered_sql(window_days, 1)})""",
+            FROM {STEP_COPIES}""",
         params,
     )

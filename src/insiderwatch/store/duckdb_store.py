@@ -23,6 +23,10 @@ from insiderwatch.privacy import HashKey
 from insiderwatch.store.schema import COUNTERS, EVENT_TABLES, SCHEMA_VERSION, all_ddl, empty_select
 from insiderwatch.store.validate import TimeWindow
 
+# The WAL size at which DuckDB checkpoints in a commit once checkpoints are deferred: a
+# safety net only, as the writer checkpoints long before.
+DEFERRED_CHECKPOINT = "1GB"
+
 
 class Store:
     def __init__(
@@ -74,6 +78,19 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+
+    def defer_checkpoints(self) -> None:
+        """Stop DuckDB checkpointing inside commits; the caller checkpoints itself
+        (:meth:`checkpoint`). DuckDB checkpoints in a commit once it judges the WAL and the
+        transaction large enough, which a live step's commit reached every second or
+        third step (a few hundred ms each, the step's largest single cost); a
+        long-running writer checkpoints every few seconds between jobs instead, and the
+        steps' repeated rewrites of the same day's rows are written out once."""
+        self.con.execute(f"SET checkpoint_threshold = '{DEFERRED_CHECKPOINT}'")
+
+    def checkpoint(self) -> None:
+        """Write the WAL into the database file (and empty it)."""
+        self.con.execute("CHECKPOINT")
 
     def _migrate(self) -> None:
         for ddl in all_ddl():

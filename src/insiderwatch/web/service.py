@@ -14,7 +14,7 @@ from insiderwatch.app.contain import StoreSubjects
 from insiderwatch.app.deployment import Deployment
 from insiderwatch.app.keys import ingest_key
 from insiderwatch.app.response import open_responder
-from insiderwatch.app.upkeep import Compactor, Sealer
+from insiderwatch.app.upkeep import Checkpointer, Compactor, Sealer
 from insiderwatch.contract.runs import Totals
 from insiderwatch.store.duckdb_store import Store
 from insiderwatch.store.loader import LoadCounts
@@ -78,6 +78,7 @@ class Service:
             self.live,
             Sealer(deployment),
             Compactor.for_deployment(deployment, on_merged=self.metrics.segments_compacted.inc),
+            Checkpointer(),
         ]
         sink = StoreSink(deployment, self.key, write=self._write, on_loaded=self._count)
         found = collectors_for(sink)

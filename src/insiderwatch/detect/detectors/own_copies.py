@@ -25,7 +25,7 @@ import math
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
-from insiderwatch.detect.owncopies import covered_sql
+from insiderwatch.detect.owncopies import STEP_COPIES
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -41,7 +41,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class OwnCopies(Detector):
     id = "own_copies"
-    version = "2"
+    version = "3"
     title = "Sending out the customers one looked up with no case"
     description = (
         "An export, download, print, copy or message, of any size and to any destination, "
@@ -77,7 +77,7 @@ class OwnCopies(Detector):
         return f"""
 WITH judged AS (  -- mostly own look-ups, and enough of them sent for the first time
   SELECT *, fresh / size AS share
-  FROM ({covered_sql(c.window_days, c.max_evidence)})
+  FROM {STEP_COPIES}  -- covered_sql(window_days, max_evidence), made once a step
   WHERE fresh >= {c.min_customers} AND covered >= {c.min_share} * size
 ),
 peer_days AS (  -- each peer's employee-days of the baseline window
