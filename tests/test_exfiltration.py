@@ -1,11 +1,14 @@
 """The exfiltration detector's weighing of bulk prints and local exports that no routine
-flow covers: by how rare bulk outbound days are among the peer group's earlier days."""
+flow covers (by how rare bulk outbound days are among the peer group's earlier days),
+and of a routine flow gone beyond its breadth, hours or fields (once per flow and day)."""
 
 from __future__ import annotations
 
 import math
 
-from detect_scenarios import ACT_DAY, AGENTS, at, base_company
+import pytest
+
+from detect_scenarios import ACT_DAY, AGENTS, Company, at, base_company, detect
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.detect.detectors.exfiltration import Config
 from insiderwatch.ingest import ingest_dataset
@@ -66,3 +69,86 @@ def test_a_print_the_peers_make_on_half_their_days_weighs_little(tmp_path):
     share = float(reason.split("out on ")[1].split("%")[0]) / 100
     assert 0.3 < share < 0.6
     assert math.isclose(points, full * math.log(share) / math.log(0.01), rel_tol=0.01)
+
+
+# A routine flow gone beyond its hours many times in one morning: one deviation per flow
+# and day, not one per send.
+ANALYSTS = [f"an{i}" for i in range(6)]
+FLOW = {"app": "bi-tool", "destination": "cloud:lake"}
+NIGHT_DAY = 11  # after the learning window
+
+
+def _night_company() -> tuple[Company, list[str], str]:
+    """Six analysts export a report to the company's lake at eleven every day; on
+    NIGHT_DAY an4's export runs ten times between three and four in the morning at its
+    usual size, once far broader at four, and four more times after."""
+    c = Company()
+    for i, e in enumerate(ANALYSTS):
+        c.employees.append({"employee_id": e, "surname": f"Staff{i}", "role": "analyst",
+                            "team": "bi-1", "hired_on": "2020-01-01",
+                            "home_postcode": f"HP{i} 1AA"})  # fmt: skip
+    c.customers.append({"customer_id": "c000", "surname": "Cust", "postcode": "PC 1AA"})
+    for day in range(1, NIGHT_DAY + 1):
+        for k, e in enumerate(ANALYSTS):
+            c.event(e, at(day, 11, k), "export", [], ["name", "orders"],
+                    record_count=500 + 10 * k, **FLOW)  # fmt: skip
+    night = [c.event("an4", at(NIGHT_DAY, 3, 5 * k), "export", [], ["name", "orders"],
+                     record_count=540, **FLOW) for k in range(10)]  # fmt: skip
+    broad = c.event("an4", at(NIGHT_DAY, 4, 0), "export", [], ["name", "orders"],
+                    record_count=100_000, **FLOW)  # fmt: skip
+    for k in range(4):
+        c.event("an4", at(NIGHT_DAY, 4, 10 + k), "export", [], ["name", "orders"],
+                record_count=540 if k % 2 else 90_000, **FLOW)  # fmt: skip
+    return c, night, broad
+
+
+def _beyond(store: Store) -> list[tuple]:
+    return store.con.execute(
+        "SELECT time, points, severity, event_ids, reason FROM findings "
+        "WHERE detector = 'exfiltration' AND employee_id = 'an4' ORDER BY time"
+    ).fetchall()
+
+
+def test_a_routine_flow_beyond_its_hours_all_morning_is_one_deviation(tmp_path):
+    """Fifteen sends beyond the group's routine flow in one morning are one deviation,
+    placed at the first and weighed by the furthest: a finding at the first send (half the
+    flow's points, as any send in its breadth but out of its hours), and one more at the
+    far broader send, bringing only the difference. Sends that go no further add nothing."""
+    c, night, broad = _night_company()
+    store = detect(c, tmp_path)
+    usual = store.scalar(
+        "SELECT max(max_records) FROM routine_flows WHERE day = ? AND destination = 'cloud:lake'",
+        [at(NIGHT_DAY, 0).date()],
+    )
+    rows = _beyond(store)
+    store.close()
+    base = Config().new_flow_points
+    furthest = base * (1 + math.log10(100_000 / usual)) / 2
+    assert [r[0] for r in rows] == [at(NIGHT_DAY, 3), at(NIGHT_DAY, 4)]
+    (first, second) = rows
+    assert first[1] == pytest.approx(base / 2)
+    assert first[3] == [night[0]]
+    assert second[1] == pytest.approx(furthest - base / 2)
+    assert sum(r[1] for r in rows) == pytest.approx(furthest)
+    assert sorted(second[3]) == sorted([*night, broad])  # the sends beyond it so far
+    assert {r[2] for r in rows} == {"low"}
+    assert "beyond the peer group's routine flow" in first[4]
+    assert "send 11 beyond it today, further than the earlier ones" in second[4]
+
+
+def test_a_flow_day_cut_into_steps_gives_the_same_findings(tmp_path):
+    """A run that stops between the first send and the broad one finds only the first (no
+    later send weighs in it); the next run ends where one replay of the day ends."""
+    c, night, _ = _night_company()
+    once = detect(c, tmp_path / "once")
+    c.write(tmp_path / "pieces" / "dataset")
+    with Store(tmp_path / "pieces" / "iw.duckdb", threads=1) as store:
+        ingest_dataset(store, tmp_path / "pieces" / "dataset", KEY)
+        run_detection(store, DetectionConfig(), KEY, until=at(NIGHT_DAY, 3, 30))
+        early = _beyond(store)
+        run_detection(store, DetectionConfig(), KEY)
+        later = _beyond(store)
+    full = _beyond(once)
+    once.close()
+    assert early == full[:1]
+    assert later == full

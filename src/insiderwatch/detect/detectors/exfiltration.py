@@ -35,7 +35,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Exfiltration(Detector):
     id = "exfiltration"
-    version = "3"
+    version = "4"
     # USB and personal email need no learned routine to judge: watched from the first day.
     during_learning = True
     title = "Data leaving without a reason"
@@ -46,7 +46,9 @@ class Exfiltration(Detector):
         "learned routine is a low 'data flow' to review (new to the group, or used by few "
         "of them); a bulk print or local export that nothing explains is medium (weighed by how far it "
         "goes beyond the group's routine for that flow, if it has one, as is a routine flow "
-        "to a cloud service gone beyond its usual breadth, hours or fields; without one, by "
+        "to a cloud service gone beyond its usual breadth, hours or fields, once per flow and "
+        "day: a finding at the first send beyond it, and one more only where a later send "
+        "goes further, bringing the difference; without one, by "
         "how rare days of bulk outbound data are among the peers' earlier days). When the "
         "data follows unexplained look-ups of many customers in the hours before (harvest "
         "then export), the finding is critical (high when it stays inside)."
@@ -145,26 +147,60 @@ judged AS (
          coalesce(f.dest_class, 'internal') = 'internal' AND f.routine_max IS NULL
            AND coalesce(b.carried, 0) < {c.sequence_min_customers} AS peer_weighed
   FROM flagged f LEFT JOIN carried b USING (event_id) LEFT JOIN bulk_tail bt USING (employee_id)
+),
+scored AS (
+  SELECT f.*,
+         CASE WHEN f.unvetted AND NOT f.sequence THEN {c.new_flow_points}
+              WHEN f.dest_class = 'external' THEN {c.external_points}
+              ELSE {c.internal_points} END
+           * CASE WHEN f.routine_max IS NOT NULL AND NOT f.sequence AND NOT f.outside
+                  -- a routine flow gone a little beyond its breadth or hours weighs by how
+                  -- far beyond, not by its size: analysts' reports are large, inside the
+                  -- company or to its own cloud bucket alike
+                  THEN (1 + log10(greatest(f.record_count / f.routine_max, 1))) / 2
+                  ELSE 1 + log10(greatest(f.record_count, 1)) / 2 END
+           -- a bulk print or local export no routine flow covers, by how rare for the peers
+           * CASE WHEN f.peer_weighed THEN f.rarity ELSE 1.0 END AS full_points,
+         -- a send of a routine flow gone beyond its breadth, hours or fields
+         f.routine_max IS NOT NULL AND NOT f.sequence AND NOT f.outside AS beyond
+  FROM judged f
+),
+flow_day AS (  -- the day's sends beyond each routine flow, in time order: the flow's
+               -- largest deviation so far before each, and how many
+  SELECT event_id, employee_id, time, customer_ids, full_points,
+         coalesce(app, '') AS flow_app, action, coalesce(destination, '') AS flow_dest,
+         coalesce(max(full_points) OVER before, 0) AS before_max,
+         count(*) OVER upto AS nth
+  FROM scored WHERE beyond
+  WINDOW flow AS (PARTITION BY employee_id, coalesce(app, ''), action, coalesce(destination, '')
+                  ORDER BY time, event_id),
+         upto AS (flow ROWS UNBOUNDED PRECEDING),
+         before AS (flow ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+),
+raised AS (  -- one deviation per flow and day: a finding at the first send beyond the
+             -- routine, and one more only where a later send goes further, bringing the
+             -- difference (the day's findings of the flow add up to its largest one),
+             -- citing the flow's sends beyond it so far
+  SELECT r.event_id, r.full_points - r.before_max AS points, r.nth,
+         {capped_list("b.event_id", c.max_evidence)} AS flow_events,
+         list_sort(list_distinct(flatten(list(b.customer_ids[1:{c.max_evidence}]))))
+           [1:{c.max_evidence}] AS flow_customers
+  FROM flow_day r
+  JOIN flow_day b ON b.employee_id = r.employee_id AND b.flow_app = r.flow_app
+   AND b.action = r.action AND b.flow_dest = r.flow_dest
+   AND (b.time < r.time OR (b.time = r.time AND b.event_id <= r.event_id))
+  WHERE r.full_points > r.before_max
+  GROUP BY r.event_id, r.full_points, r.before_max, r.nth
 )
 SELECT f.employee_id, f.time, coalesce(f.harvest_start, f.time) AS first_time,
-       CASE WHEN f.unvetted AND NOT f.sequence THEN {c.new_flow_points}
-            WHEN f.dest_class = 'external' THEN {c.external_points}
-            ELSE {c.internal_points} END
-         * CASE WHEN f.routine_max IS NOT NULL AND NOT f.sequence AND NOT f.outside
-                -- a routine flow gone a little beyond its breadth or hours weighs by how
-                -- far beyond, not by its size: analysts' reports are large, inside the
-                -- company or to its own cloud bucket alike
-                THEN (1 + log10(greatest(f.record_count / f.routine_max, 1))) / 2
-                ELSE 1 + log10(greatest(f.record_count, 1)) / 2 END
-         -- a bulk print or local export no routine flow covers, by how rare for the peers
-         * CASE WHEN f.peer_weighed THEN f.rarity ELSE 1.0 END AS points,
+       CASE WHEN f.beyond THEN x.points ELSE f.full_points END AS points,
        CASE WHEN f.sequence AND f.dest_class = 'external' THEN 'critical'
             WHEN f.unvetted THEN 'low'
             WHEN f.dest_class = 'external' OR f.sequence THEN 'high'
             ELSE 'medium' END AS severity,
        f.sequence AND f.dest_class = 'external' AS critical,
        f.event_id AS key,
-       format('{{}}{{}} {{}} customer record(s) to {{}} ({{}}){{}}{{}}{{}}{{}}',
+       format('{{}}{{}} {{}} customer record(s) to {{}} ({{}}){{}}{{}}{{}}{{}}{{}}',
               CASE WHEN NOT f.unvetted OR f.sequence THEN ''
                    WHEN f.new_flow THEN 'new data flow for the peer group: '
                    WHEN f.routine_max IS NOT NULL AND NOT f.outside THEN ''  -- said below
@@ -182,12 +218,18 @@ SELECT f.employee_id, f.time, coalesce(f.harvest_start, f.time) AS first_time,
                    THEN format(', beyond the peer group''s routine flow (at most {{}} records, '
                                || 'in its hours and fields)', f.routine_max)
                    ELSE '' END,
+              CASE WHEN x.nth > 1
+                   THEN format('; send {{}} beyond it today, further than the earlier ones',
+                               x.nth)
+                   ELSE '' END,
               CASE WHEN f.peer_weighed
                    THEN format('; the peer group sends {{}} or more records out on {{}}% of '
                                || 'their days', {c.internal_min_records},
                                round(100 * f.bulk_tail, 1))
                    ELSE '' END) AS reason,
-       list_distinct(list_concat([f.event_id], coalesce(f.harvest_events, []))) AS event_ids,
-       f.customer_ids[1:{c.max_evidence}] AS customer_ids
-FROM judged f
+       list_distinct(list_concat(coalesce(x.flow_events, [f.event_id]),
+                                 coalesce(f.harvest_events, []))) AS event_ids,
+       coalesce(x.flow_customers, f.customer_ids[1:{c.max_evidence}]) AS customer_ids
+FROM scored f LEFT JOIN raised x USING (event_id)
+WHERE NOT f.beyond OR x.event_id IS NOT NULL
 """
