@@ -44,7 +44,7 @@ from insiderwatch.detect.base import (
 from insiderwatch.detect.book import record_book
 from insiderwatch.detect.casescope import record_case_scope
 from insiderwatch.detect.casework import record_casework
-from insiderwatch.detect.catalog import content_version, shared_fingerprint
+from insiderwatch.detect.catalog import content_version, history_config, shared_fingerprint
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.daily import learn_day, reusable
 from insiderwatch.detect.detectors.own_copies import OwnCopies
@@ -177,8 +177,9 @@ def _learning_ends(earliest: dt.datetime, cfg: DetectionConfig) -> dt.date:
 
 
 def _own_copies_window(cfg: DetectionConfig) -> int:
-    """The trailing window the own_copies history is recorded with: the detector's."""
-    return cfg.detector_config(OwnCopies).window_days
+    """The trailing window the own_copies history is recorded with: the detector's (its
+    default while it is disabled)."""
+    return history_config(OwnCopies, cfg).window_days
 
 
 def _context(day: dt.date, latest: dt.datetime, cfg: DetectionConfig, learned_from: dt.date):
