@@ -9,7 +9,10 @@ from detect_scenarios import ACT_DAY, AGENTS, at, scenario
 from insiderwatch.detect import DetectionConfig, active_detectors, run_detection
 from insiderwatch.detect.base import DETECTORS
 from insiderwatch.detect.catalog import content_version, shared_fingerprint
+from insiderwatch.detect.config import ConfigError
 from insiderwatch.detect.detectors.fixation import Fixation
+from insiderwatch.detect.detectors.own_copies import OwnCopies
+from insiderwatch.detect.engine import _own_copies_window
 from insiderwatch.detect.history import read_findings
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
@@ -38,6 +41,19 @@ def test_a_setting_that_shapes_a_recorded_history_changes_the_shared_fingerprint
     tail = DetectionConfig(detectors={"own_copies": {"max_tail": 0.01}})
     assert shared_fingerprint(window) != base
     assert shared_fingerprint(tail) == base
+
+
+def test_a_disabled_detectors_configuration_never_shapes_the_recorded_history():
+    """A plug-in switched off with a configuration it no longer accepts neither fails the
+    fingerprint nor changes it: its history is recorded with its defaults."""
+    bad = {"own_copies": {"window_days": "a fortnight", "no_such_setting": 1}}
+    off = DetectionConfig(detectors=bad, disabled=["own_copies"])
+    assert shared_fingerprint(off) == shared_fingerprint(DetectionConfig())
+    assert _own_copies_window(off) == OwnCopies.Config().window_days
+    seven = DetectionConfig(detectors={"own_copies": {"window_days": 7}})
+    assert _own_copies_window(seven) == 7
+    with pytest.raises(ConfigError):  # enabled, the same configuration is an error
+        shared_fingerprint(DetectionConfig(detectors=bad))
 
 
 def test_history_settings_name_settings_of_the_detector():

@@ -3,15 +3,18 @@ what the peer group does (``vip``): each learned from the peers, never from the 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from detect_scenarios import ACT_DAY, AGENTS, INSIDER, at, base_company, detect, scenario
 from insiderwatch.detect import DetectionConfig
-from insiderwatch.detect.base import DETECTORS
+from insiderwatch.detect.base import DETECTORS, execute
+from insiderwatch.detect.detectors.fixation import _like_sql
 
 
 def _findings(store, detector: str) -> list[dict]:
@@ -219,15 +222,15 @@ def test_vip_ignores_the_employees_own_earlier_days(tmp_path: Path):
     assert [f["points"] for f in act] == [points]
 
 
-def _alone_company():
+def _alone_company(tellers: int = 4, app: str = "cube", fields: tuple = ("name", "address")):
     """The fixation scenario's agents, each also looking up a dozen customers a day with no
     case and never the same one twice (a rate of returns near none); a branch of four
     tellers who come back to thirty regulars each every day with no case (most of the
     company's returns); and a modeller, the only one of their group who ever looks a
     customer up, who does so in a tool of their own, the way the agents do in theirs, and
-    comes back to one person on four days."""
+    comes back to one person on four days (in ``app``, opening ``fields``)."""
     c = base_company()
-    for i in range(4):
+    for i in range(tellers):
         c.employees.append({"employee_id": f"t{i}", "surname": f"Teller{i}", "role": "teller",
                             "team": "branch-1", "hired_on": "2020-01-01",
                             "home_postcode": f"TL{i} 1AA"})  # fmt: skip
@@ -241,7 +244,7 @@ def _alone_company():
             for k in range(12):
                 c.event(e, at(day, 15, k), "view", [f"x{(day * 12 + k) * 12 + i:04d}"],
                         ["name", "address"])  # fmt: skip
-        for i in range(4):
+        for i in range(tellers):
             for k in range(30):
                 c.event(f"t{i}", at(day, 10, k), "view", [f"c{200 + 30 * i + k:03d}"],
                         ["name", "orders"], app="till")  # fmt: skip
@@ -249,7 +252,7 @@ def _alone_company():
             c.event(e, at(day, 9), "search", [f"c{k:03d}" for k in range(3, 103)], ["name"],
                     app="cube")  # fmt: skip
     for day in (ACT_DAY - 5, ACT_DAY - 3, ACT_DAY - 1, ACT_DAY):
-        c.event("mod", at(day, 14), "view", ["c390"], ["name", "address"], app="cube", act=True)
+        c.event("mod", at(day, 14), "view", ["c390"], list(fields), app=app, act=True)
     return c
 
 
@@ -264,6 +267,66 @@ def test_fixation_judges_someone_alone_in_their_group_by_those_who_look_up_alike
     assert [f["customer_ids"] for f in found][-1:] == [["c390"]]
     assert found[-1]["time"] == at(ACT_DAY, 14)
     assert "pulled towards cs_agent" in found[-1]["reason"], found[-1]["reason"]
+
+
+def test_fixation_never_judges_someone_alone_by_a_book_groups_returns(tmp_path: Path):
+    """The modeller looks c390 up in the tellers' till, opening what they open: the
+    tellers look customers up exactly that way, but they are a book group (each comes
+    back to thirty regulars of their own), and looking customers up alike gives nobody
+    their clients. The agents, who open the same fields in their own tool, are the
+    resembling group, and four days on one person are rare among them."""
+    store = detect(_alone_company(app="till", fields=("name", "orders")), tmp_path)
+    found = [f for f in _findings(store, "fixation") if f["employee_id"] == "mod"]
+    store.close()
+    assert [f["customer_ids"] for f in found][-1:] == [["c390"]]
+    assert found[-1]["time"] == at(ACT_DAY, 14)
+    assert "pulled towards cs_agent" in found[-1]["reason"], found[-1]["reason"]
+
+
+def test_fixation_never_judges_someone_alone_more_leniently_than_the_company(tmp_path: Path):
+    """Two tellers (too few keepers to be a book group) who come back to their regulars
+    every day resemble the modeller's look-ups in the till most; their rate is above the
+    company's, which is then the one the modeller is judged by (a lenient max_chance
+    keeps the finding, to read its reason)."""
+    lenient = DetectionConfig(detectors={"fixation": {"max_chance": 0.9}})
+    c = _alone_company(tellers=2, app="till", fields=("name", "orders"))
+    store = detect(c, tmp_path, lenient)
+    found = [f for f in _findings(store, "fixation") if f["employee_id"] == "mod"]
+    store.close()
+    assert found and found[-1]["time"] == at(ACT_DAY, 14)
+    assert "pulled towards" not in found[-1]["reason"], found[-1]["reason"]
+
+
+def _like(rows: list[tuple]) -> dict[str, str]:
+    """The resembling group per employee, from allowance_kinds rows (employee, day of
+    September 2026, peer group, kind, look-ups), judged on 20 September."""
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE allowance_kinds (employee_id VARCHAR, day DATE, kind VARCHAR, "
+        "peer_group VARCHAR, role VARCHAR, lookups BIGINT)"
+    )
+    for emp, day, grp, kind, n in rows:
+        con.execute(
+            "INSERT INTO allowance_kinds VALUES (?, ?, ?, ?, NULL, ?)",
+            [emp, dt.date(2026, 9, day), kind, grp, n],
+        )
+    sql = _like_sql(28, DetectionConfig().allowance.kind_min_staff, book_groups=False)
+    return dict(execute(con, sql, {"day": dt.date(2026, 9, 20)}).fetchall())
+
+
+def test_the_resembling_group_never_counts_the_employees_own_rows():
+    kind = "crm view name,address"
+    # Moved from "old" to "new" in the window: "old" has one other maker of the kind,
+    # fewer than a kind needs; only the mover's own rows there made it look like two.
+    moved = [("e", 2, "old", kind, 3), ("e", 12, "new", kind, 9), ("o1", 3, "old", kind, 4)]
+    assert "e" not in _like(moved)
+    # Nor is the mover matched to the group they are in now through their old rows.
+    joined = [("e", 2, "old", kind, 3), ("e", 12, "new", kind, 9),
+              ("n1", 3, "new", kind, 4), ("n2", 4, "new", kind, 4)]  # fmt: skip
+    assert _like(joined).get("e") != "new"
+    # Staff of another group making the kind are still found.
+    other = [*moved, ("x1", 5, "third", kind, 2), ("x2", 6, "third", kind, 2)]
+    assert _like(other)["e"] == "third"
 
 
 def test_fixation_weighs_little_a_return_to_a_customer_of_ones_relationship_book(tmp_path: Path):

@@ -53,11 +53,22 @@ def shared_fingerprint(cfg: DetectionConfig) -> str:
     return hashlib.sha256(msgspec.json.encode([shared, history_settings(cfg)])).hexdigest()[:16]
 
 
+def history_config(detector, cfg: DetectionConfig):
+    """The settings a detector's recorded history is kept with: its configuration when
+    it is enabled, its defaults when disabled. The engine records a disabled detector's
+    history all the same, and its configuration (perhaps written for another version of
+    a plug-in, the reason it was switched off) is never read, so it can neither fail a
+    run nor change what is recorded."""
+    if detector.id in cfg.disabled:
+        return msgspec.convert({}, detector.Config)
+    return cfg.detector_config(detector)
+
+
 def history_settings(cfg: DetectionConfig) -> dict[str, dict]:
-    """Every registered detector's settings that shape a recorded history (disabled ones
-    too: the engine records their history all the same), by detector id."""
+    """Every registered detector's settings that shape a recorded history, by detector
+    id: as :func:`history_config` gives them (a disabled one's defaults)."""
     return {
-        cls.id: {name: getattr(cfg.detector_config(cls), name) for name in cls.history_settings}
+        cls.id: {name: getattr(history_config(cls, cfg), name) for name in cls.history_settings}
         for _, cls in DETECTORS
         if cls.history_settings
     }

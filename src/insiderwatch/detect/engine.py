@@ -44,7 +44,7 @@ from insiderwatch.detect.base import (
 from insiderwatch.detect.book import record_book
 from insiderwatch.detect.casescope import record_case_scope
 from insiderwatch.detect.casework import record_casework
-from insiderwatch.detect.catalog import content_version, shared_fingerprint
+from insiderwatch.detect.catalog import content_version, history_config, shared_fingerprint
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.daily import learn_day, reusable
 from insiderwatch.detect.detectors.own_copies import OwnCopies
@@ -484,7 +484,8 @@ class _Steps:
                 con.execute("DELETE FROM store_meta WHERE key = 'detect_explained_until'")
             execute(con, _EMPLOYEE_DAY_SQL, ctx.params)
         if refresh or any(det.id == OwnCopies.id for det in running):
-            own = ctx.config.detector_config(OwnCopies)
+            # its defaults while it is disabled: a disabled plug-in's config is never read
+            own = history_config(OwnCopies, ctx.config)
             build_own_copies(con, ctx.params, own.window_days, own.max_evidence)
         for det in running:
             count = self._detect(det, ctx)

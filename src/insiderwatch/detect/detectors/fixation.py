@@ -24,8 +24,12 @@ case-less look-ups in the window than one typical colleague: the one modeller wh
 customers up) is pulled not towards the company, whose rate the busiest returners set (a
 branch's regulars, a relationship desk's clients), but towards the group whose staff look
 customers up the way they do: the allowance's kinds of look-up (app, action, field set,
-``allowance_kinds``), or the same action and fields in any app where no other group uses
-theirs (the reason names that group).
+``allowance_kinds``, the employee's own rows left out), or the same action and fields in
+any app where no other group uses theirs (the reason names that group). Never a group
+that works from relationship books (:mod:`~insiderwatch.detect.groupbook`): its returns
+are each member's own clients, which looking customers up the same way gives nobody (a
+lone snoop who works in the desk's app); and only where that group's rate is below the
+company's, which it stands in for as the stricter line, never as a more lenient one.
 
 How many returns reach ``n`` days is read from the whole depth of the peers' returns, not
 only from those that reached n: early in a history, or in a small group, nobody may have
@@ -53,6 +57,7 @@ import msgspec
 from insiderwatch.detect.base import Detector, StepContext
 from insiderwatch.detect.baseline import fmt_num
 from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
+from insiderwatch.detect.groupbook import GROUP_BOOK
 from insiderwatch.detect.revisits import CASELESS_LOOKUP, window_looks_sql, window_returns_sql
 
 
@@ -82,7 +87,7 @@ PAIRS = "daily_fixation_pairs"
 LIKE = "daily_fixation_like"
 
 
-def _like_sql(window_days: int, min_staff: int) -> str:
+def _like_sql(window_days: int, min_staff: int, book_groups: bool) -> str:
     """Per employee with targeted look-ups in the window, the other peer group whose work
     theirs most resembles (employee_id, grp): the one whose staff make the same kinds of
     look-up, the allowance's kinds (app, action, field set: ``allowance_kinds``, with a
@@ -90,27 +95,43 @@ def _like_sql(window_days: int, min_staff: int) -> str:
     ``kind_min_staff``), weighed by how many look-ups of that kind the employee made; where
     no other group makes their kinds, the same action and field set in any app (the one
     person who looks customers up in a modelling tool views them the way some desk does in
-    its own)."""
+    its own). The employee's own rows never count for a group: someone who moved groups
+    in the window is not matched to their old group by their own look-ups there, nor to
+    the group they are in now. With ``book_groups``, groups that work from relationship
+    books (:mod:`~insiderwatch.detect.groupbook`) are never resembled: their returns are
+    each member's own clients, which looking customers up the same way does not give
+    anyone (a lone snoop who works in the desk's app)."""
+    books = f"AND x.grp NOT IN (SELECT peer_group FROM {GROUP_BOOK})" if book_groups else ""
     return f"""WITH hist AS (
-  SELECT employee_id, peer_group, kind, regexp_extract(kind, '[^ ]* [^ ]*$') AS loose, lookups
+  SELECT employee_id, peer_group, day, kind, regexp_extract(kind, '[^ ]* [^ ]*$') AS loose,
+         lookups
   FROM allowance_kinds
   WHERE day >= $day - INTERVAL {int(window_days)} DAY AND day < $day AND peer_group IS NOT NULL
 ),
-mine AS (SELECT employee_id, peer_group, kind, loose, sum(lookups) AS n FROM hist GROUP BY ALL),
+now AS (SELECT employee_id, arg_max(peer_group, day) AS grp FROM hist GROUP BY employee_id),
+mine AS (SELECT employee_id, kind, loose, sum(lookups) AS n FROM hist GROUP BY ALL),
+own AS (SELECT DISTINCT employee_id, peer_group AS grp, kind, loose FROM hist),
 exact AS (  -- each group's staff making each kind, and each action and field set
-  SELECT peer_group AS grp, kind, count(DISTINCT employee_id) AS staff FROM hist
-  GROUP BY ALL HAVING count(DISTINCT employee_id) >= {int(min_staff)}
+  SELECT peer_group AS grp, kind, count(DISTINCT employee_id) AS staff FROM hist GROUP BY ALL
 ),
 loose AS (
-  SELECT peer_group AS grp, loose, count(DISTINCT employee_id) AS staff FROM hist
-  GROUP BY ALL HAVING count(DISTINCT employee_id) >= {int(min_staff)}
+  SELECT peer_group AS grp, loose, count(DISTINCT employee_id) AS staff FROM hist GROUP BY ALL
+),
+others AS (  -- per employee, kind and other group: that group's other staff making it
+  SELECT m.employee_id, m.n, x.grp, TRUE AS exact,
+         x.staff - CASE WHEN EXISTS (SELECT 1 FROM own o WHERE o.employee_id = m.employee_id
+                                     AND o.grp = x.grp AND o.kind = m.kind) THEN 1 ELSE 0 END
+           AS staff
+  FROM mine m JOIN now USING (employee_id) JOIN exact x ON x.kind = m.kind AND x.grp <> now.grp {books}
+  UNION ALL
+  SELECT m.employee_id, m.n, x.grp, FALSE,
+         x.staff - CASE WHEN EXISTS (SELECT 1 FROM own o WHERE o.employee_id = m.employee_id
+                                     AND o.grp = x.grp AND o.loose = m.loose) THEN 1 ELSE 0 END
+  FROM mine m JOIN now USING (employee_id) JOIN loose x ON x.loose = m.loose AND x.grp <> now.grp {books}
 ),
 scored AS (  -- per other group: its makers of the employee's kinds, per look-up of theirs
-  SELECT m.employee_id, x.grp, TRUE AS exact, sum(m.n * x.staff) AS score
-  FROM mine m JOIN exact x ON x.kind = m.kind AND x.grp <> m.peer_group GROUP BY ALL
-  UNION ALL
-  SELECT m.employee_id, x.grp, FALSE, sum(m.n * x.staff)
-  FROM mine m JOIN loose x ON x.loose = m.loose AND x.grp <> m.peer_group GROUP BY ALL
+  SELECT employee_id, grp, exact, sum(n * staff) AS score FROM others
+  WHERE staff >= {int(min_staff)} GROUP BY ALL
 )
 SELECT employee_id, arg_max(grp, (exact, score, grp)) AS grp FROM scored GROUP BY employee_id"""
 
@@ -129,7 +150,7 @@ def _shaped(seen: str, returns: str, excess: str) -> str:
 
 class Fixation(Detector):
     id = "fixation"
-    version = "5"
+    version = "6"
     title = "Coming back to the same customer with no case"
     description = (
         "Counts, for each customer the employee looks up today with no case (look-ups the "
@@ -138,7 +159,8 @@ class Fixation(Detector):
         "with what the peer group's rate of such returns per case-less look-up (read from "
         "the depth of all their returns, the employee's own left out) predicts for "
         "their amount of case-less work (for someone alone in their group, the rate of "
-        "the group that looks customers up the same way), and fires once per customer and "
+        "the group that looks customers up the same way where lower, never a book "
+        "group's), and fires once per customer and "
         "day while the chance is small, weighing more for relatives and neighbours and for "
         "contact details or an address, less for a client of their relationship book."
     )
@@ -171,7 +193,9 @@ class Fixation(Detector):
             # and how many separate days they came back to each customer
             PAIRS: window_returns_sql(w, config.min_days),
             # whose returns a group with little history of its own is pulled towards
-            LIKE: _like_sql(w, ctx.config.allowance.kind_min_staff),
+            LIKE: _like_sql(
+                w, ctx.config.allowance.kind_min_staff, ctx.config.book.relationship.enabled
+            ),
         }
 
     def sql(self, ctx: StepContext, config: Config) -> str:
@@ -260,21 +284,28 @@ looks AS (  -- the case-less look-ups the returns above came from: the peer grou
   FROM candidates t LEFT JOIN staff s ON s.employee_id <> t.employee_id
   GROUP BY ALL
 ),
-expected AS (  -- the peers' rate, pulled towards the company's; where the peers made fewer
-                -- case-less look-ups than one typical colleague (someone alone in their
-                -- group), towards the group that looks customers up the same way instead:
-                -- the company's rate is set by its busiest returners (tellers' regulars)
-  SELECT k.*, x.returns, x.looks, r.peer_returns, l.peer_looks, l.k, l.like_looks,
-         x.looks * (r.peer_returns
-                    + l.k * CASE WHEN l.like_looks > 0 AND l.peer_looks < l.k
-                                 THEN (r.like_returns + 0.5) / l.like_looks
-                                 ELSE (r.all_returns + 0.5) / l.all_looks END)
-                 / (l.peer_looks + l.k) AS mean
-  FROM candidates k
-  JOIN counted x USING (employee_id, customer_id)
+priors AS (  -- the company's rate, and the resembling group's where it is stricter: it
+             -- stands in for a company rate its busiest returners set, never for a more
+             -- lenient one (a lone snoop who works in a relationship desk's app would
+             -- otherwise be judged by the desk's returns to its own clients)
+  SELECT employee_id, customer_id, x.returns, x.looks, r.peer_returns, l.peer_looks, l.k,
+         (r.all_returns + 0.5) / l.all_looks AS all_rate,
+         (r.like_returns + 0.5) / nullif(l.like_looks, 0) AS like_rate,
+         l.like_looks > 0 AND l.peer_looks < l.k AND like_rate < all_rate AS alike
+  FROM counted x
   JOIN rates r USING (employee_id, customer_id)
   JOIN looks l USING (employee_id, customer_id)
   WHERE l.all_looks > 0  -- nothing learned from anyone else yet: no rate to judge by
+),
+expected AS (  -- the peers' rate, pulled towards the company's; where the peers made fewer
+                -- case-less look-ups than one typical colleague (someone alone in their
+                -- group), towards the group that looks customers up the same way instead
+                -- where its rate is lower: the company's is set by its busiest returners
+                -- (tellers' regulars)
+  SELECT k.*, p.returns, p.looks, p.peer_returns, p.peer_looks, p.k, p.alike,
+         p.looks * (p.peer_returns + p.k * CASE WHEN p.alike THEN p.like_rate ELSE p.all_rate END)
+                 / (p.peer_looks + p.k) AS mean
+  FROM candidates k JOIN priors p USING (employee_id, customer_id)
 ),
 chance AS (  -- P(at least `returns` such customers) for a Poisson count of that mean
   SELECT x.employee_id, x.customer_id,
@@ -308,7 +339,7 @@ SELECT employee_id, time, since AS first_time, {c.points} * weight AS points,
               -- below one, significant digits: "predicts 0.0" says nothing
               CASE WHEN mean < 1 THEN printf('%.2g', mean) ELSE {fmt_num("mean")} END,
               printf('%.1e', p))
-       || CASE WHEN like_looks > 0 AND peer_looks < k
+       || CASE WHEN alike
                THEN format(' (few look-ups in the peer group: pulled towards {{}}, whose staff '
                            || 'look customers up the same way)', like_grp) ELSE '' END
        || CASE WHEN in_book THEN '; a customer of their relationship book' ELSE '' END
