@@ -8,11 +8,10 @@ import pytest
 from detect_scenarios import ACT_DAY, AGENTS, at, scenario
 from insiderwatch.detect import DetectionConfig, active_detectors, run_detection
 from insiderwatch.detect.base import DETECTORS
-from insiderwatch.detect.catalog import content_version, shared_fingerprint
+from insiderwatch.detect.catalog import content_version, history_config, shared_fingerprint
 from insiderwatch.detect.config import ConfigError
 from insiderwatch.detect.detectors.fixation import Fixation
 from insiderwatch.detect.detectors.own_copies import OwnCopies
-from insiderwatch.detect.engine import _own_copies_window
 from insiderwatch.detect.history import read_findings
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
@@ -49,9 +48,9 @@ def test_a_disabled_detectors_configuration_never_shapes_the_recorded_history():
     bad = {"own_copies": {"window_days": "a fortnight", "no_such_setting": 1}}
     off = DetectionConfig(detectors=bad, disabled=["own_copies"])
     assert shared_fingerprint(off) == shared_fingerprint(DetectionConfig())
-    assert _own_copies_window(off) == OwnCopies.Config().window_days
+    assert history_config(OwnCopies, off).window_days == OwnCopies.Config().window_days
     seven = DetectionConfig(detectors={"own_copies": {"window_days": 7}})
-    assert _own_copies_window(seven) == 7
+    assert history_config(OwnCopies, seven).window_days == 7
     with pytest.raises(ConfigError):  # enabled, the same configuration is an error
         shared_fingerprint(DetectionConfig(detectors=bad))
 
@@ -148,3 +147,14 @@ def test_a_detectors_daily_queries_are_part_of_its_version():
 
     cfg = DetectionConfig()
     assert content_version(Other(), cfg) != content_version(Fixation(), cfg)
+
+
+def test_a_disabled_detectors_bad_configuration_never_stops_a_run(tmp_path):
+    """The engine records own_copies' history while it is disabled, with its defaults:
+    a configuration it never reads can't stop detection."""
+    bad = {"own_copies": {"window_days": "a fortnight", "no_such_setting": 1}}
+    off = DetectionConfig(detectors=bad, disabled=["own_copies"])
+    found = from_scratch(tmp_path, off)
+    assert found and {f.detector for f in found} - {"own_copies"}
+    (tmp_path / "on").mkdir()
+    assert from_scratch(tmp_path / "on", DetectionConfig(disabled=["own_copies"])) == found
