@@ -116,3 +116,66 @@ def test_a_newcomers_line_is_the_whole_groups(worlds):
     lines = lines_on(store, ACT)
     totals = sorted(totals_before(store, ACT).values())
     assert lines[""] == chance_line(totals)
+
+
+def _line_world(sizes: dict[str, int], mover_totals: dict[str, int]) -> dict:
+    """The chance lines learned from a bare store: groups of ``sizes`` staff, each looking
+    up one customer a day for ten days, and a mover who looked up ``mover_totals[g]`` in
+    each group g (days 1-5 in the first, 6-10 in the second)."""
+    import datetime as dt
+
+    import duckdb
+
+    from insiderwatch.detect.allowance import _CHI2_MEDIAN, _LEARN_LINE_SQL
+    from insiderwatch.detect.base import execute
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE employee_days (day DATE, peer_group VARCHAR, role VARCHAR, employee_id VARCHAR)"
+    )
+    con.execute(
+        "CREATE TABLE allowance_days (day DATE, peer_group VARCHAR, employee_id VARCHAR, lookups BIGINT)"
+    )
+    con.execute("CREATE TABLE findings (employee_id VARCHAR, day DATE, critical BOOLEAN)")
+    con.execute("CREATE TABLE t (level VARCHAR, grp VARCHAR, staff BIGINT, allowance BIGINT)")
+    start = dt.date(2026, 1, 1)
+    for g, n in sizes.items():
+        con.execute("INSERT INTO t VALUES ('peer', ?, ?, 2)", [g, n + (g in mover_totals)])
+        for i in range(n):
+            for d in range(10):
+                day = start + dt.timedelta(days=d)
+                con.execute("INSERT INTO employee_days VALUES (?, ?, 'r', ?)", [day, g, f"{g}{i}"])
+                con.execute("INSERT INTO allowance_days VALUES (?, ?, ?, 1)", [day, g, f"{g}{i}"])
+    for k, (g, total) in enumerate(mover_totals.items()):
+        for d in range(5 * k, 5 * k + 5):
+            day = start + dt.timedelta(days=d)
+            con.execute("INSERT INTO employee_days VALUES (?, ?, 'r', 'mover')", [day, g])
+            con.execute(
+                "INSERT INTO allowance_days VALUES (?, ?, 'mover', ?)", [day, g, total // 5]
+            )
+    execute(
+        con,
+        _LEARN_LINE_SQL.format(into="t", chi2=_CHI2_MEDIAN),
+        {"b0": start, "day": start + dt.timedelta(days=10), "quantile": 0.9,
+         "chance_z": 2.33, "min_employees": 3},
+    )  # fmt: skip
+    return {
+        (g, who): line
+        for g, who, line in con.execute("SELECT grp, who, line FROM t_line").fetchall()
+    }
+
+
+def test_only_groups_the_cap_can_bind_learn_a_line():
+    """A group of 40 needs no line (its 90th percentile is no near-median), and learning
+    one would pair every member with every other every day."""
+    lines = _line_world({"small": 3, "large": 40}, {})
+    assert {g for g, _ in lines} == {"small"}
+
+
+def test_a_movers_look_ups_in_an_earlier_group_never_set_a_line_in_the_new_one():
+    """Totals per group, as the allowance's: what the mover looked up in his old team
+    never moves his new colleagues' lines."""
+    heavy = _line_world({"a": 3, "b": 2}, {"a": 500, "b": 5})
+    light = _line_world({"a": 3, "b": 2}, {"a": 0, "b": 5})
+    assert heavy[("b", "b0")] == light[("b", "b0")]
+    assert heavy[("b", "b1")] == light[("b", "b1")]

@@ -215,23 +215,26 @@ FROM (
 # median squared Pearson residual over the chi-square median, never above the others'
 # quantile. An employee's own history never sets their line, and one odd colleague moves
 # neither lower median: in a group of three, an insider's line is what the two others'
-# usual makes it, whatever he looked up.
+# usual makes it, whatever he looked up. Only groups whose allowance the min_employees cap
+# can bind (fewer than min_employees / (1 - quantile) staff): in a larger one the quantile
+# is no near-median and no line is needed, and every member's colleagues would cost the
+# square of its size every day.
 _LEARN_LINE_SQL = """
 CREATE OR REPLACE TEMP TABLE {into}_line AS
-WITH hist AS (
-  SELECT a.employee_id, sum(a.lookups) AS total FROM allowance_days a
+WITH hist AS (  -- per group as the allowance's totals: a mover's old team stays there
+  SELECT a.peer_group, a.employee_id, sum(a.lookups) AS total FROM allowance_days a
   WHERE a.day >= $b0 AND a.day < $day
     AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = a.employee_id
                     AND f.day = a.day AND f.critical)
   GROUP BY ALL
 ),
-members AS (  -- the staff active in the window of each learned group and role
-  SELECT DISTINCT l.level, l.grp, s.employee_id, coalesce(h.total, 0) AS total
+members AS (  -- the staff active in the window of each small learned group and role
+  SELECT DISTINCT l.level, l.grp, s.peer_group, s.employee_id, coalesce(h.total, 0) AS total
   FROM (SELECT DISTINCT peer_group, role, employee_id FROM employee_days
         WHERE day >= $b0 AND day < $day) s
-  JOIN {into} l ON l.allowance IS NOT NULL
+  JOIN {into} l ON l.allowance IS NOT NULL AND l.staff * (1 - $quantile) < $min_employees
    AND ((l.level = 'peer' AND l.grp = s.peer_group) OR (l.level = 'role' AND l.grp = s.role))
-  LEFT JOIN hist h USING (employee_id)
+  LEFT JOIN hist h USING (peer_group, employee_id)
 ),
 others AS (  -- each member's colleagues, and everyone for someone not among them
   SELECT a.level, a.grp, a.employee_id AS who, b.total
@@ -442,8 +445,9 @@ def learn_allowances(con, cfg: DetectionConfig, params: dict, into: str = "step_
     execute(
         con,
         _LEARN_LINE_SQL.format(into=into, chi2=_CHI2_MEDIAN),
-        {**params, "quantile": a.quantile, "chance_z": a.chance_z},
-    )
+        {**params, "quantile": a.quantile, "chance_z": a.chance_z,
+         "min_employees": r.min_employees},
+    )  # fmt: skip
 
 
 def learn_allowance_kinds(

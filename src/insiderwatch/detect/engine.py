@@ -322,8 +322,8 @@ def _day_lookback(con, begin: dt.datetime, start: dt.datetime) -> None:
     the live day starting at ``start``, read from the segments once a day instead of
     every step (decoding the previous day's Parquet was most of a step's copy). Kept
     on the store's connection while no batch loaded since holds an event before
-    ``start`` (a late event; a merge of segments is taken for one too); a rolled back
-    run drops what it made, a new connection has none."""
+    ``start`` (a late event; a merge of segments keeps its newest batch id and the same
+    rows, so needs none); a rolled back run drops what it made, a new connection has none."""
     kept = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
         [_LOOKBACK_KEPT],
