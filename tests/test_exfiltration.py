@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import math
 
+import msgspec
 import pytest
 
 from detect_scenarios import ACT_DAY, AGENTS, Company, at, base_company, detect
 from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.detect.config import ReviewedFlow
 from insiderwatch.detect.detectors.exfiltration import Config
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
@@ -57,18 +59,21 @@ def test_a_print_no_peer_makes_weighs_in_full(tmp_path):
     points, reason = _print_finding(tmp_path, peers_print=False)
     assert math.isclose(points, Config().internal_points * (1 + math.log10(50) / 2))
     assert "print 50 customer record(s) to printer (internal) with no case" in reason
-    assert "out on 0.0% of their days" in reason
+    assert "or more records on 0.0% of their days" in reason
 
 
 def test_a_print_the_peers_make_on_half_their_days_weighs_little(tmp_path):
-    """The peers (the sender left out) print in bulk on about half of their days: the
-    sender's print weighs log(share) / log(full_weight_tail) of a rare one."""
+    """The peers (the sender left out) print in bulk with no case on about half of their
+    days: the sender's print weighs log(share) / log(full_weight_tail) of a rare one, and
+    never less than min_weight of it."""
     points, reason = _print_finding(tmp_path, peers_print=True)
-    full = Config().internal_points * (1 + math.log10(50) / 2)
-    assert points < full / 4
-    share = float(reason.split("out on ")[1].split("%")[0]) / 100
+    cfg = Config()
+    full = cfg.internal_points * (1 + math.log10(50) / 2)
+    assert points <= full / 4 + 1e-9
+    share = float(reason.split("records on ")[1].split("%")[0]) / 100
     assert 0.3 < share < 0.6
-    assert math.isclose(points, full * math.log(share) / math.log(0.01), rel_tol=0.01)
+    weight = max(math.log(share) / math.log(cfg.full_weight_tail), cfg.min_weight)
+    assert math.isclose(points, full * weight, rel_tol=0.01)
 
 
 # A routine flow gone beyond its hours many times in one morning: one deviation per flow
@@ -100,6 +105,27 @@ def _night_company() -> tuple[Company, list[str], str]:
         c.event("an4", at(NIGHT_DAY, 4, 10 + k), "export", [], ["name", "orders"],
                 record_count=540 if k % 2 else 90_000, **FLOW)  # fmt: skip
     return c, night, broad
+
+
+def test_a_print_among_peers_with_a_routine_flow_weighs_in_full(tmp_path):
+    """The analysts send a report to their routine flow every day and never print: an
+    analyst's print of fifty customers with no case is as rare for them as for anyone
+    (their routine sends are not bulk prints without a reason) and weighs in full."""
+    c, _, _ = _night_company()
+    for k in range(50):
+        c.customers.append({"customer_id": f"c{3 + k:03d}", "surname": f"Cust{k}",
+                            "postcode": "PC 1AA"})  # fmt: skip
+    sent = c.event("an1", at(NIGHT_DAY, 15), "print", REPORT, ["name", "orders"],
+                   app="report-tool-x", destination="printer")  # fmt: skip
+    store = detect(c, tmp_path)
+    ((points, reason),) = store.con.execute(
+        "SELECT points, reason FROM findings WHERE detector = 'exfiltration' "
+        "AND list_contains(event_ids, ?)",
+        [sent],
+    ).fetchall()
+    store.close()
+    assert math.isclose(points, Config().internal_points * (1 + math.log10(50) / 2))
+    assert "or more records on 0.0% of their days" in reason
 
 
 def _beyond(store: Store) -> list[tuple]:
@@ -152,3 +178,23 @@ def test_a_flow_day_cut_into_steps_gives_the_same_findings(tmp_path):
     once.close()
     assert early == full[:1]
     assert later == full
+
+
+def test_a_flow_both_own_and_the_groups_routine_counts_each_send_once(tmp_path):
+    """A reviewed routine with the flow for the group and for the account itself
+    ('self:'): each send matches one routine flow (its own), so the eleventh send beyond
+    it is the eleventh, not counted twice."""
+    c, night, broad = _night_company()
+    cfg = DetectionConfig()
+    flows = [
+        ReviewedFlow(group=g, app=FLOW["app"], action="export", destination=FLOW["destination"],
+                     max_records=600, hours=list(range(9, 18)), fields=["name", "orders"])
+        for g in ("analyst:bi", "self:an4")
+    ]  # fmt: skip
+    routine = msgspec.structs.replace(cfg.routine, policy_file="reviewed.yaml", reviewed=flows)
+    store = detect(c, tmp_path, msgspec.structs.replace(cfg, routine=routine))
+    rows = _beyond(store)
+    store.close()
+    assert [r[0] for r in rows] == [at(NIGHT_DAY, 3), at(NIGHT_DAY, 4)]
+    assert sorted(rows[1][3]) == sorted([*night, broad])
+    assert "send 11 beyond it today" in rows[1][4]

@@ -10,6 +10,10 @@ from insiderwatch.detect.base import (
     matches_any,
 )
 
+# Per employee and peer group, the earlier days and those with a bulk send no case, no
+# routine flow and nothing else explained to an internal destination (learned once a day).
+BULK_DAYS = "daily_exfiltration_bulk_days"
+
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     external_points: float = 30.0
@@ -21,21 +25,31 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     internal_min_records: int = 20  # a bulk print or local export without a reason
     lookback_hours: int = 24  # harvesting that an export may be carrying out
     sequence_min_customers: int = 20  # of the exported customers, looked up before
-    # A bulk print or local export that no routine flow covers weighs by how rare bulk
-    # outbound days (internal_min_records or more sent) are among the peer group's
-    # earlier days, the employee's own left out: log(t) / log(full_weight_tail) of its
-    # points (full at that share and below). Analysts who take reports out on half their
-    # days in ways too varied to make one routine flow are not a bulk export each time;
-    # a clerk's first print of fifty customers is. A group with few days is pulled
-    # towards the company's share as if prior_days more employee-days of it were seen.
+    # A bulk print or local export that no routine flow covers weighs by how rare such
+    # sends are among the peer group's earlier days, the employee's own left out: t is
+    # the share of the peers' earlier employee-days with an unexplained send (no case,
+    # no routine flow, nothing else explaining it) of internal_min_records or more records
+    # to an internal destination, and the send weighs log(t) / log(full_weight_tail) of
+    # its points (full at that share and below). Other outbound data does not count:
+    # a group that sends its reports to a routine flow or messages case customers every
+    # day has not made a bulk print without a reason routine. Analysts who print reports
+    # without a reason on half their days in ways too varied to make one routine flow are
+    # not a bulk export each time; a clerk's first print of fifty customers is. A group
+    # with few days is pulled towards the company's share as if prior_days more
+    # employee-days of it were seen.
     full_weight_tail: float = 0.01
     prior_days: float = 20.0
+    # The least weight of such a send, however common among the peers: it is customer
+    # data leaving the system with nothing explaining it, and that a group does so often
+    # makes each less telling (a practice to review once) but never legitimate, so it
+    # keeps a quarter of its points: below a rare one's, never a zero-point finding.
+    min_weight: float = 0.25
     max_evidence: int = 500
 
 
 class Exfiltration(Detector):
     id = "exfiltration"
-    version = "4"
+    version = "5"
     # USB and personal email need no learned routine to judge: watched from the first day.
     during_learning = True
     title = "Data leaving without a reason"
@@ -49,7 +63,8 @@ class Exfiltration(Detector):
         "to a cloud service gone beyond its usual breadth, hours or fields, once per flow and "
         "day: a finding at the first send beyond it, and one more only where a later send "
         "goes further, bringing the difference; without one, by "
-        "how rare days of bulk outbound data are among the peers' earlier days). When the "
+        "how rare days with such a send are among the peers' earlier days, never below "
+        "min_weight). When the "
         "data follows unexplained look-ups of many customers in the hours before (harvest "
         "then export), the finding is critical (high when it stays inside)."
     )
@@ -70,6 +85,35 @@ class Exfiltration(Detector):
     )
     Config = Config
 
+    def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
+        # Per employee and peer group: earlier active days, and those with a bulk send
+        # this detector would weigh by rarity (unexplained, internal, no routine flow of
+        # that day covering it); learned once a day from the stored explanations.
+        c = config
+        dest_class = destination_class_sql(ctx.config, "a.destination")
+        return {
+            BULK_DAYS: f"""
+WITH bulk AS (
+  SELECT DISTINCT x.employee_id, x.day
+  FROM access a JOIN access_explained x USING (event_id)
+  JOIN employee_days d ON d.employee_id = x.employee_id AND d.day = x.day
+  WHERE x.day >= $b0 AND x.day < $day AND a.time >= $b0 - INTERVAL 1 DAY AND a.time < $s
+    AND x.explanation IS NULL
+    AND a.action IN ('export', 'download', 'print', 'copy', 'message')
+    AND a.record_count >= {c.internal_min_records}
+    AND coalesce({dest_class}, 'internal') = 'internal'
+    AND NOT EXISTS (
+      SELECT 1 FROM routine_flows r
+      WHERE r.day = x.day AND r.app = coalesce(a.app, '') AND r.action = a.action
+        AND r.destination = coalesce(a.destination, '')
+        AND (r.grp = d.peer_group OR r.grp = 'self:' || x.employee_id))
+)
+SELECT d.employee_id, d.peer_group, count(*) AS n, count(b.day) AS k
+FROM employee_days d LEFT JOIN bulk b USING (employee_id, day)
+WHERE d.day >= $b0 AND d.day < $day
+GROUP BY ALL"""
+        }
+
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
         dest_class = destination_class_sql(ctx.config, "o.destination")
@@ -89,22 +133,29 @@ routine AS (  -- the group's routine flows today, with their breadth
   SELECT grp, app, action, destination, max(max_records) AS max_records
   FROM routine_flows WHERE day = $day GROUP BY ALL
 ),
+matched AS (  -- the routine flow a send belongs to: an account's own ('self:') when
+              -- both it and its group's have the flow, so a send is one row
+  SELECT o.*, r.max_records AS routine_max
+  FROM outbound o
+  LEFT JOIN routine r
+    ON (r.grp = o.peer_group OR r.grp = 'self:' || o.employee_id) AND r.app = coalesce(o.app, '')
+   AND r.action = o.action AND r.destination = coalesce(o.destination, '')
+  QUALIFY row_number() OVER (
+    PARTITION BY o.event_id ORDER BY (r.grp = 'self:' || o.employee_id) DESC NULLS LAST) = 1
+),
 flagged AS (  -- a case explains looking at a customer, never sending them outside;
               -- the group's routine explains sending them where it always does, and so
               -- does a leaver's handover of their own book (detect/handover.py)
   SELECT o.*, o.dest_class = 'external' AND NOT o.outside AS unvetted,
-         k.destination IS NULL AS new_flow, r.max_records AS routine_max
-  FROM outbound o
+         k.destination IS NULL AS new_flow
+  FROM matched o
   LEFT JOIN known k ON k.peer_group = o.peer_group AND k.destination = o.destination
-  LEFT JOIN routine r
-    ON (r.grp = o.peer_group OR r.grp = 'self:' || o.employee_id) AND r.app = coalesce(o.app, '')
-   AND r.action = o.action AND r.destination = coalesce(o.destination, '')
   WHERE ((o.dest_class = 'external'
           AND (o.outside
                OR (coalesce(o.explanation, '') NOT IN ('routine', 'handover')
                    -- a case's customer sent where the group routinely sends its work,
                    -- within that flow's breadth, is the case's work
-                   AND NOT (o.explained AND coalesce(o.record_count <= r.max_records, FALSE)))))
+                   AND NOT (o.explained AND coalesce(o.record_count <= o.routine_max, FALSE)))))
          OR (NOT o.explained AND coalesce(o.dest_class, 'internal') = 'internal'
              AND o.record_count >= {c.internal_min_records}))
     AND {"o.outside" if ctx.learning else "TRUE"}  -- learning: only what no routine explains
@@ -123,30 +174,33 @@ carried AS (  -- customers in it that were looked up with no case in the hours b
    AND t.time >= f.time - to_hours({c.lookback_hours})
   GROUP BY f.event_id
 ),
-peer_days AS (  -- earlier employee-days, and those with a bulk outbound, per group
-  SELECT employee_id, peer_group, count(*) AS n,
-         count(*) FILTER (WHERE outbound_records >= {c.internal_min_records}) AS k
-  FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
-),
-bulk_tail AS (  -- per sender: the peers' share of days with one, pulled to the company's
-  SELECT s.employee_id,
-         (coalesce(sum(d.k) FILTER (WHERE d.peer_group = s.peer_group), 0)
-          + {c.prior_days} * coalesce(sum(d.k) / nullif(sum(d.n), 0), 0))
-         / (coalesce(sum(d.n) FILTER (WHERE d.peer_group = s.peer_group), 0) + {c.prior_days})
-           AS tail
-  FROM (SELECT DISTINCT employee_id, peer_group FROM flagged) s
-  LEFT JOIN peer_days d ON d.employee_id <> s.employee_id
-  GROUP BY s.employee_id
+senders AS (SELECT DISTINCT employee_id, peer_group FROM flagged),
+bulk_groups AS (SELECT peer_group, sum(n) AS n, sum(k) AS k FROM {BULK_DAYS} GROUP BY ALL),
+bulk_all AS (SELECT sum(n) AS n, sum(k) AS k FROM {BULK_DAYS}),
+bulk_own AS (SELECT employee_id, sum(n) AS n, sum(k) AS k FROM {BULK_DAYS} GROUP BY ALL),
+bulk_tail AS (  -- per sender: the peers' share of earlier days with a bulk send like this
+                -- one, the sender's own left out, pulled to the company's
+  SELECT s.employee_id, s.peer_group,
+         (coalesce(g.k, 0) - coalesce(o.k, 0)
+          + {c.prior_days} * coalesce((t.k - coalesce(a.k, 0))
+                                      / nullif(t.n - coalesce(a.n, 0), 0), 0))
+         / (coalesce(g.n, 0) - coalesce(o.n, 0) + {c.prior_days}) AS tail
+  FROM senders s CROSS JOIN bulk_all t
+  LEFT JOIN bulk_groups g ON g.peer_group = s.peer_group
+  LEFT JOIN {BULK_DAYS} o ON o.employee_id = s.employee_id AND o.peer_group = s.peer_group
+  LEFT JOIN bulk_own a ON a.employee_id = s.employee_id
 ),
 judged AS (
   SELECT f.*, coalesce(b.carried, 0) AS carried, b.first_time AS harvest_start,
          b.harvest_events, coalesce(b.carried, 0) >= {c.sequence_min_customers} AS sequence,
          CASE WHEN bt.tail > {c.full_weight_tail}
-              THEN ln(bt.tail) / ln({c.full_weight_tail}) ELSE 1.0 END AS rarity,
+              THEN greatest(ln(bt.tail) / ln({c.full_weight_tail}), {c.min_weight})
+              ELSE 1.0 END AS rarity,
          bt.tail AS bulk_tail,
          coalesce(f.dest_class, 'internal') = 'internal' AND f.routine_max IS NULL
            AND coalesce(b.carried, 0) < {c.sequence_min_customers} AS peer_weighed
-  FROM flagged f LEFT JOIN carried b USING (event_id) LEFT JOIN bulk_tail bt USING (employee_id)
+  FROM flagged f LEFT JOIN carried b USING (event_id) LEFT JOIN bulk_tail bt
+    ON bt.employee_id = f.employee_id AND bt.peer_group IS NOT DISTINCT FROM f.peer_group
 ),
 scored AS (
   SELECT f.*,
@@ -223,8 +277,9 @@ SELECT f.employee_id, f.time, coalesce(f.harvest_start, f.time) AS first_time,
                                x.nth)
                    ELSE '' END,
               CASE WHEN f.peer_weighed
-                   THEN format('; the peer group sends {{}} or more records out on {{}}% of '
-                               || 'their days', {c.internal_min_records},
+                   THEN format('; the peer group makes an unexplained internal send of {{}} '
+                               || 'or more records on {{}}% of their days',
+                               {c.internal_min_records},
                                round(100 * f.bulk_tail, 1))
                    ELSE '' END) AS reason,
        list_distinct(list_concat(coalesce(x.flow_events, [f.event_id]),
