@@ -9,6 +9,7 @@ import pytest
 from detect_scenarios import Company, at, detect, explanations, lookups
 from insiderwatch.detect import DetectionConfig
 from insiderwatch.detect.allowance import learn_allowances
+from insiderwatch.detect.calibrate import calibration, policy_yaml
 from insiderwatch.detect.learned import step_of
 from test_allowance import chance_line
 
@@ -179,3 +180,21 @@ def test_a_movers_look_ups_in_an_earlier_group_never_set_a_line_in_the_new_one()
     light = _line_world({"a": 3, "b": 2}, {"a": 0, "b": 5})
     assert heavy[("b", "b0")] == light[("b", "b0")]
     assert heavy[("b", "b1")] == light[("b", "b1")]
+
+
+def test_calibrate_shows_the_chance_line_per_employee(worlds):
+    # An administrator reviews what was learned: the range of the members' lines, with the
+    # group's own allowance, in the calibration and its policy comments.
+    store = worlds[1]
+    cfg = DetectionConfig()
+    cal = calibration(store, cfg)
+    (eng,) = [a for a in cal.allowances if a.level == "peer" and a.group == GROUP]
+    learn_allowances(store.con, cfg, step_of(cfg, cal.day), into="t_cal")
+    rows = store.con.execute(
+        "SELECT line FROM t_cal_line WHERE level = 'peer' AND grp = ? AND who <> ''", [GROUP]
+    ).fetchall()
+    lines = [r[0] for r in rows]
+    assert (eng.line_min, eng.line_max) == (min(lines), max(lines))
+    assert "chance line per employee (from colleagues' totals, leave-one-out): " in (
+        policy_yaml(cal)
+    )

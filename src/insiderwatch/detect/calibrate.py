@@ -70,7 +70,10 @@ class GroupAllowance(msgspec.Struct, kw_only=True, frozen=True):
     (customers shown) each of the group's staff may make over the window. ``level`` is
     ``peer`` (peer group) or ``role`` (the role across teams, for staff whose peer group
     is too small to learn from). ``pace``: the look-ups per access of work an employee may
-    make instead, when their work allows more (None: too few of the group work)."""
+    make instead, when their work allows more (None: too few of the group work).
+    ``line_min``/``line_max``: the range over the group's staff of their leave-one-out
+    chance line (what their colleagues' usual total and its spread allow by chance; each
+    may spend the larger of it and ``allowance``), None where none was learned."""
 
     level: str
     group: str
@@ -78,6 +81,8 @@ class GroupAllowance(msgspec.Struct, kw_only=True, frozen=True):
     staff: int
     allowance: int
     pace: float | None = None
+    line_min: int | None = None
+    line_max: int | None = None
 
 
 class BorrowedAllowance(msgspec.Struct, kw_only=True, frozen=True):
@@ -179,12 +184,18 @@ def _allowances(
     learn_similar(store.con, cfg, step)
     learn_allowances(store.con, cfg, step)
     rows = store.con.execute(
-        """SELECT level, grp, doers, staff, allowance, CASE WHEN ? THEN pace END
-           FROM step_allowance WHERE allowance IS NOT NULL ORDER BY level = 'role', grp""",
+        """SELECT a.level, a.grp, a.doers, a.staff, a.allowance, CASE WHEN ? THEN a.pace END,
+                  l.lo, l.hi
+           FROM step_allowance a
+           LEFT JOIN (SELECT level, grp, min(line) AS lo, max(line) AS hi
+                      FROM step_allowance_line WHERE who <> '' GROUP BY ALL) l
+             USING (level, grp)
+           WHERE a.allowance IS NOT NULL ORDER BY a.level = 'role', a.grp""",
         [cfg.allowance.per_work],
     ).fetchall()
-    groups = [GroupAllowance(level=lv, group=g, doers=d, staff=s, allowance=a, pace=p)
-              for lv, g, d, s, a, p in rows]  # fmt: skip
+    groups = [GroupAllowance(level=lv, group=g, doers=d, staff=s, allowance=a, pace=p,
+                             line_min=lo, line_max=hi)
+              for lv, g, d, s, a, p, lo, hi in rows]  # fmt: skip
     rows = store.con.execute(
         """SELECT peer_group, grp, count(*), min(cosine), any_value(allowance) FROM (
              SELECT m.employee_id, m.peer_group, arg_max(m.grp, (m.cosine, m.grp)) AS grp,
@@ -268,6 +279,11 @@ def _facts(cal: Calibration) -> list[str]:
         for a in cal.allowances:
             lines.append(f"#   {a.level} {a.group}: {a.allowance} ({a.doers} of {a.staff} "
                          "staff look customers up without a case)")  # fmt: skip
+            if a.line_min is not None:
+                span = (f"{a.line_min}" if a.line_min == a.line_max
+                        else f"{a.line_min}-{a.line_max}")  # fmt: skip
+                lines.append(f"#     chance line per employee (from colleagues' totals, "
+                             f"leave-one-out): {span}")  # fmt: skip
             lines += [f"#     covers {kind}" for kind in kinds.get((a.level, a.group), [])]
         for b in cal.borrowed:
             lines.append(f"#   similar {b.group}: {b.allowance}, as {b.similar_to} "
