@@ -91,7 +91,6 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
-from insiderwatch.detect.groupbook import DESK
 from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
 from insiderwatch.detect.public import FIGURE_JOIN
 from insiderwatch.detect.similar import SIMILAR
@@ -100,10 +99,10 @@ from insiderwatch.detect.similar import SIMILAR
 ALLOWANCE = "daily_allowance"
 ALLOWANCE_KINDS = "daily_allowance_kinds"
 
-# Explained by who the customer is, not by an amount: a relationship book's or a desk
-# pool's look-up still spends the allowance (and is no work), so explaining one's own
-# clients never frees room for strangers.
-SPENDS_ALLOWANCE = f"('{RELATIONSHIP_BOOK}', '{DESK}')"
+# Explained by who the customer is, not by an amount: a relationship book's look-up still
+# spends the allowance (and is no work), so explaining one's own clients never frees room
+# for strangers.
+SPENDS_ALLOWANCE = RELATIONSHIP_BOOK
 
 # A look-up's kind: the app, the action and the (sorted) field set it showed.
 KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(list_sort(fields), ','), '')"
@@ -116,7 +115,7 @@ KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(li
 SPENDING_LOOKUP = f"""policy IS NULL AND action IN ('view', 'search')
   AND len(customer_ids) BETWEEN 1 AND $targeted
   AND (NOT explained OR starts_with(explanation, 'allowance')
-       OR explanation IN {SPENDS_ALLOWANCE})"""
+       OR explanation = '{SPENDS_ALLOWANCE}')"""
 
 # This step's case-less targeted look-ups that could be allowed, in spending order.
 _CANDIDATES_SQL = f"""
@@ -376,7 +375,7 @@ FROM (
                                  WHERE k.level = l.kind_level AND k.grp = l.kind_grp
                                    AND k.kind = l.kind))
 ) x
-WHERE e.event_id = x.event_id AND e.fresh AND coalesce(e.explanation NOT IN {SPENDS_ALLOWANCE}, TRUE)
+WHERE e.event_id = x.event_id AND e.fresh AND e.explanation IS DISTINCT FROM '{SPENDS_ALLOWANCE}'
 """
 
 # Per look-up of this step (``step_lookups``): the customers it opened that no search of

@@ -183,22 +183,6 @@ class RelationshipBook(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown
     group_share: float = 0.5
 
 
-class DeskPool(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    """Where a peer group works as a desk (most of its case-less look-ups are returns to
-    customers the looker came back to) and shares its clients, a member's targeted access
-    (not a send) of a customer at least ``min_staff`` *other* members looked up on earlier
-    days is explained (``book:desk``, see detect/groupbook.py)."""
-
-    enabled: bool = True
-    # Colleagues, the employee never counted, who looked the customer up: one insider, or
-    # a pair, never pools a customer.
-    min_staff: int = 3
-    # Share of the group's case-less look-ups (one per employee, customer and day) that
-    # were returns for it to be a desk (tellers and contact centres touch customers once),
-    # and share of VIPs a desk's pool needs before flagged VIPs may be in it.
-    group_share: float = 0.5
-
-
 class Book(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """Customers an employee served under a case in the baseline window are their book:
     later targeted look-ups of them need no case (``book``, see detect/book.py), and a
@@ -209,7 +193,6 @@ class Book(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True
     enabled: bool = True
     handover_days: int = 28  # before a known departure date
     relationship: RelationshipBook = RelationshipBook()
-    desk: DeskPool = DeskPool()
 
 
 class PublicFigures(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

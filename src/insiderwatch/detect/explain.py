@@ -24,9 +24,6 @@ every step. An access (one event, one customer shown) is explained, in this orde
 ``book:relationship``  a case-less look-up of a customer the employee keeps coming back
                    to, in a peer group most of whose staff keep such a book of their own
                    (learned, see :mod:`~insiderwatch.detect.groupbook`);
-``book:desk``      a targeted access (not a send) of a customer at least three colleagues
-                   of the employee's peer group looked up, in a group that works as a
-                   desk (most of its look-ups are returns) (learned, see :mod:`~insiderwatch.detect.groupbook`);
 ``handover``       a leaver's export of their own book to where their peer group
                    routinely sends its work (see :mod:`~insiderwatch.detect.handover`);
 ``allowance``      a case-less look-up within the few most of the peer group make over

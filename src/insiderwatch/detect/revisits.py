@@ -25,7 +25,7 @@ from insiderwatch.detect.base import execute
 # particular customers.
 CASELESS_LOOKUP = """t.action IN ('view', 'search') AND t.breadth BETWEEN 1 AND $targeted
     AND (NOT t.explained OR starts_with(t.explanation, 'allowance')
-         OR t.explanation IN ('portfolio', 'book:relationship', 'book:desk'))"""
+         OR t.explanation IN ('portfolio', 'book:relationship'))"""
 
 _RECORD_SQL = f"""
 INSERT OR REPLACE INTO revisit_days
