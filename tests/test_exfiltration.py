@@ -198,3 +198,15 @@ def test_a_flow_both_own_and_the_groups_routine_counts_each_send_once(tmp_path):
     assert [r[0] for r in rows] == [at(NIGHT_DAY, 3), at(NIGHT_DAY, 4)]
     assert sorted(rows[1][3]) == sorted([*night, broad])
     assert "send 11 beyond it today" in rows[1][4]
+
+
+def test_the_least_weight_is_a_share_of_the_points():
+    """Above 1 a common send would weigh more than a rare one: a configuration error."""
+    from insiderwatch.detect import DetectionConfig
+    from insiderwatch.detect.config import ConfigError
+    from insiderwatch.detect.detectors.exfiltration import Exfiltration
+
+    with pytest.raises(ConfigError):
+        DetectionConfig(detectors={"exfiltration": {"min_weight": 2}}).detector_config(Exfiltration)
+    ok = DetectionConfig(detectors={"exfiltration": {"min_weight": 1}})
+    assert ok.detector_config(Exfiltration).min_weight == 1

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 from insiderwatch.detect.base import (
@@ -43,7 +45,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # data leaving the system with nothing explaining it, and that a group does so often
     # makes each less telling (a practice to review once) but never legitimate, so it
     # keeps a quarter of its points: below a rare one's, never a zero-point finding.
-    min_weight: float = 0.25
+    min_weight: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.25  # above 1: common over rare
     max_evidence: int = 500
 
 
