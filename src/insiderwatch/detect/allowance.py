@@ -29,7 +29,8 @@ lower median squared Pearson residual, never above the others' ``quantile``. It 
 learned leave-one-out: an employee's own history never sets their line, and neither lower
 median moves for one odd colleague, so in a group of three an insider's line is what his
 two colleagues' usual makes it, however much he looked up, and never above the higher of
-their totals. Someone not among the window's staff takes the line of all of them.
+their totals. Someone not among the window's staff takes the line of all of them. Only
+groups the cap can bind (fewer than ``min_employees / (1 - quantile)`` staff) learn one.
 Staff whose peer group is too small to learn from (fewer than ``min_employees`` active)
 fall back to their role's, learned the same way across teams (``allowance:role``); when
 that is too small as well, to the allowance of the peer group whose work theirs
