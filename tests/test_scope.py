@@ -216,3 +216,86 @@ def test_a_late_event_of_the_previous_day_reaches_the_kept_lookback(arrivals):
     in_copy = "SELECT count(*) FROM temp.main.daily_lookback WHERE event_id = ?"
     assert live.store.scalar(in_copy, [late]) == 1
     live.assert_replay()
+
+
+_TODAY = "SELECT count(*), count(DISTINCT event_id), min(time) FROM temp.main.daily_today"
+
+
+def _day_company(day: int = D) -> Company:
+    c = base_company()
+    for e in AGENTS:
+        c.event(e, at(day, 9), "view", ["c100"], ["name"])
+    harvest = [f"c{200 + k:03d}" for k in range(30)]
+    c.event(INSIDER, at(day, 10), "search", harvest, ["name", "email", "phone"])
+    c.event(INSIDER, at(day, 12), "export", harvest, ["email", "phone"],
+            destination="personal_email")  # fmt: skip
+    c.event(AGENTS[3], at(day, 13), "view", ["c101"], ["name"])
+    c.event(AGENTS[5], at(day, 14), "view", ["c102"], ["name"])
+    return c
+
+
+def _sent_of_day(live: Arrivals, day: int) -> int:
+    return sum(1 for r in live.company.access
+               if r["event_id"] in live.sent and r["time"].date() == at(day, 0).date())  # fmt: skip
+
+
+def test_the_days_events_are_copied_once_and_a_late_one_of_the_day_joins_the_copy(arrivals):
+    """Scoped steps read the day's events from a copy to which each step adds only the
+    batches loaded since: a late event of the day (before the latest processed) joins
+    it, and no event is in it twice."""
+    c = _day_company()
+    late = c.event(INSIDER, at(D, 9, 30), "view", ["c103"], ["name", "email"])
+    live = arrivals(c)
+    live.arrive(lambda r: r["time"] < at(D, 9, 45) and r["event_id"] != late)
+    step = live.arrive(lambda r: r["time"] < at(D, 12, 30) and r["event_id"] != late)
+    assert step.rewound is None and step.employees < len(AGENTS)  # scoped
+    step = live.arrive(lambda r: r["event_id"] == late)
+    assert step.rewound is None and step.employees == 1  # the late event's employee alone
+    n = _sent_of_day(live, D)
+    assert live.store.con.execute(_TODAY).fetchall()[0][:2] == (n, n)
+    assert live.store.scalar("SELECT count(*) FROM daily_today WHERE event_id = ?", [late]) == 1
+    live.arrive(lambda r: True)
+    live.assert_replay()
+
+
+def test_a_merge_of_copied_segments_makes_the_days_copy_again(arrivals):
+    """Compaction merges segments the copy was made from: the copy is made again from the
+    merged segment (never holding its rows twice) and the end equals a replay."""
+    from insiderwatch.store.compact import compact_segments
+
+    live = arrivals(_day_company())
+    live.arrive(lambda r: r["time"] < at(D, 9, 30))
+    live.arrive(lambda r: r["time"] < at(D, 11))
+    live.arrive(lambda r: r["time"] < at(D, 12, 30))
+    assert compact_segments(live.store, min_segments=2).written >= 1
+    step = live.arrive(lambda r: r["time"] < at(D, 13, 30))
+    assert step.rewound is None and step.employees < len(AGENTS)  # scoped
+    n = _sent_of_day(live, D)
+    assert live.store.con.execute(_TODAY).fetchall()[0][:2] == (n, n)
+    live.arrive(lambda r: True)
+    live.assert_replay()
+
+
+def test_a_new_connection_and_a_new_day_make_the_days_copy_again(arrivals):
+    """Temp tables are gone on a new connection (a restart): its first scoped step makes
+    the copy from the segments; the next day's scoped steps copy that day alone."""
+    c = _day_company()
+    for e in AGENTS[:4]:
+        c.event(e, at(D + 1, 9), "view", ["c104"], ["name"])
+    c.event(AGENTS[2], at(D + 1, 11), "view", ["c105"], ["name"])
+    live = arrivals(c)
+    live.arrive(lambda r: r["time"] < at(D, 9, 30))
+    live.arrive(lambda r: r["time"] < at(D, 11))
+    path = live.store.path
+    live.store.close()
+    live.store = Store(path, threads=1)  # the restart
+    step = live.arrive(lambda r: r["time"] < at(D, 13, 30))
+    assert step.rewound is None and step.employees < len(AGENTS)  # scoped
+    n = _sent_of_day(live, D)
+    assert live.store.con.execute(_TODAY).fetchall()[0][:2] == (n, n)
+    live.arrive(lambda r: r["time"] < at(D + 1, 10))  # completes day D, then D + 1
+    step = live.arrive(lambda r: True)
+    assert step.rewound is None and step.employees < 4  # scoped, in day D + 1
+    n = _sent_of_day(live, D + 1)
+    assert live.store.con.execute(_TODAY).fetchall()[0] == (n, n, at(D + 1, 9))
+    live.assert_replay()

@@ -52,7 +52,6 @@ from insiderwatch.detect.explain import (
     UNEXPLAINED_WIDE_SEARCH,
     UNLISTED_ROWS_WEIGHT,
     build_step,
-    lookback_readers,
     record_explanations,
 )
 from insiderwatch.detect.history import (
@@ -60,6 +59,7 @@ from insiderwatch.detect.history import (
     FindingsBefore,
     update_history,
 )
+from insiderwatch.detect.liveday import scoped_run_events
 from insiderwatch.detect.owncopies import build_own_copies, record_own_copies
 from insiderwatch.detect.public import FIGURE_JOIN
 from insiderwatch.detect.revisits import record_revisits
@@ -280,74 +280,18 @@ def run_detection(
     return run
 
 
-def _run_events(con, begin: dt.datetime, latest: dt.datetime, step: dict | None = None) -> None:
+def _run_events(con, begin: dt.datetime, latest: dt.datetime) -> None:
     """Copy the run's events (from ``begin``, the first step's lookback, to ``latest``)
     into ``run_events``: one scan of the event segments for the whole run, sorted by time
     so each step reads only its own blocks, instead of one scan of every segment per
     step; events of one instant by id, not in the order the segments happen to hold them.
-
-    ``step``: the parameters of a scoped run's one step (with what its day learned):
-    then only the scope's events, and their lookback only for the employees whose step
-    reads it (:func:`~insiderwatch.detect.explain.lookback_readers`), from the lookback
-    kept for the day (:func:`_day_lookback`): the rows ``build_step`` keeps are the same,
-    in the same order."""
-    if step is None:
-        execute(
-            con,
-            "CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM access "
-            "WHERE time >= $run_begin AND time <= $latest ORDER BY time, event_id",
-            {"run_begin": begin, "latest": latest},
-        )
-        return
-    _day_lookback(con, begin, step["s"])
-    scoped = f"employee_id IN (SELECT employee_id FROM {SCOPE_TABLE})"
+    A scoped run's one step copies its own from the day's copies
+    (:func:`~insiderwatch.detect.liveday.scoped_run_events`)."""
     execute(
         con,
-        f"""CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM (
-              SELECT * FROM {_LOOKBACK} WHERE {scoped}
-                AND employee_id IN ({lookback_readers("access")})
-              UNION ALL
-              SELECT * FROM access WHERE time >= $s AND time <= $latest AND {scoped}
-            ) ORDER BY time, event_id""",
-        {**step, "latest": latest},
-    )
-
-
-_LOOKBACK = "daily_lookback"  # the lookback's events of a live day (_day_lookback)
-_LOOKBACK_KEPT = "daily_lookback_kept"  # its day's start and the last batch it saw
-
-
-def _day_lookback(con, begin: dt.datetime, start: dt.datetime) -> None:
-    """Make ``daily_lookback`` hold every event in [``begin``, ``start``), the lookback of
-    the live day starting at ``start``, read from the segments once a day instead of
-    every step (decoding the previous day's Parquet was most of a step's copy). Kept
-    on the store's connection while no batch loaded since holds an event before
-    ``start`` (a late event; a merge of segments keeps its newest batch id and the same
-    rows, so needs none); a rolled back run drops what it made, a new connection has none."""
-    kept = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
-        [_LOOKBACK_KEPT],
-    ).fetchall()[0][0]
-    if kept:
-        fresh = con.execute(
-            f"""SELECT count(*) FROM temp.main.{_LOOKBACK_KEPT} k
-                WHERE k.start = ? AND NOT EXISTS (
-                  SELECT 1 FROM event_segments s WHERE s.table_name = 'access'
-                  AND s.batch_id > k.batch AND s.min_time < k.start)""",
-            [start],
-        ).fetchall()[0][0]
-        if fresh:
-            return
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {_LOOKBACK_KEPT} AS
-            SELECT ?::TIMESTAMPTZ AS start, coalesce(max(batch_id), 0) AS batch
-            FROM event_segments WHERE table_name = 'access'""",
-        [start],
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_LOOKBACK} AS SELECT * FROM access "
-        "WHERE time >= ? AND time < ?",
-        [begin, start],
+        "CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM access "
+        "WHERE time >= $run_begin AND time <= $latest ORDER BY time, event_id",
+        {"run_begin": begin, "latest": latest},
     )
 
 
@@ -451,7 +395,7 @@ class _Steps:
         self.known_until = known_until
         self.reuse_learned = False
         # A scoped run's latest event: its one step copies run_events once it knows
-        # whose lookback it reads (_run_events).
+        # whose lookback it reads (liveday.scoped_run_events).
         self.events_at_step: dt.datetime | None = None
 
     def step(self, ctx: StepContext, *, refresh: bool) -> None:
@@ -470,7 +414,7 @@ class _Steps:
         }
         params = learn_day(con, ctx.config, ctx.params, reuse=self.reuse_learned, tables=tables)
         if self.events_at_step is not None:
-            _run_events(con, ctx.lookback_start, self.events_at_step, params)
+            scoped_run_events(self.store, ctx.lookback_start, self.events_at_step, params)
             self.events_at_step = None
         build_step(con, ctx.config, params, source="run_events", known_until=reuse)
         if refresh:
