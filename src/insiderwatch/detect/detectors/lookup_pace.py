@@ -79,7 +79,8 @@ class LookupPace(Detector):
         "Counts the employee's look-ups with no case over the last four weeks (allowed "
         "ones included), and among them the records opened with no search of theirs "
         "finding the customer first, against what the peer group's pace of each per "
-        "access predicts for their amount of work, scaled by how much the peers themselves "
+        "access predicts for their amount of work (never less than the group's lower "
+        "quartile of work per day at work), scaled by how much the peers themselves "
         "spread around that pace; fires once a day while either excess is improbable, "
         "weighing more the further past the line."
     )
