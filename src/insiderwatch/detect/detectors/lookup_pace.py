@@ -19,7 +19,9 @@ each day, and a week of those over a dozen accesses looked like a harvester. So 
 counted as at least the group's lower quartile of work per day at work (``work_quantile``
 of its staff's accesses per day with any) times the employee's days at work: below the
 range the pace was learned on, the prediction stays where that range ends. A harvester
-whose look-ups replace work is still judged against a normal day's work.
+whose look-ups replace work is still judged against a normal day's work. The peers'
+spread stays the one around the pace on their own work, so the floor only ever raises
+the prediction for light workloads and never makes the line stricter for anyone.
 
 The same is done for the *unsought* look-ups among them: records opened with no search of
 the employee's finding that customer shortly before, the same day (``drilldown_hours``). A caller gives
@@ -118,18 +120,15 @@ class LookupPace(Detector):
          quantile_cont(w / d, {c.work_quantile}) AS low_pace_of_work, count(*) AS staff
   FROM {HIST} WHERE w > 0 GROUP BY ALL
   HAVING count(*) > {c.min_peers} AND sum(x) > 0""",
-            # how far the peers stray from the group's pace (1: no more than chance)
-            SPREAD: f"""WITH p AS (
-  SELECT h.peer_group, h.x, h.u, greatest(h.w, g.low_pace_of_work * h.d) AS work,
-         g.gx / g.gw AS rate, {_UNSOUGHT_RATE} AS urate
-  FROM {HIST} h JOIN {GROUPS} g USING (peer_group) WHERE h.w > 0
-)
-SELECT peer_group,
-       greatest(1.0, median(power(x - rate * work, 2) / greatest(rate * work, 1.0))
-                     / {_CHI2_MEDIAN}) AS phi,
-       greatest(1.0, median(power(u - urate * work, 2) / greatest(urate * work, 1.0))
-                     / {_CHI2_MEDIAN}) AS phi_u
-FROM p GROUP BY ALL""",
+            # how far the peers stray from the group's pace (1: no more than chance), on
+            # their own work: the floor is for judging, and a spread it narrowed would make
+            # the line stricter for everyone else
+            SPREAD: f"""SELECT h.peer_group,
+         greatest(1.0, median(power(h.x - g.gx / g.gw * h.w, 2)
+                              / greatest(g.gx / g.gw * h.w, 1.0)) / {_CHI2_MEDIAN}) AS phi,
+         greatest(1.0, median(power(h.u - {_UNSOUGHT_RATE} * h.w, 2)
+                              / greatest({_UNSOUGHT_RATE} * h.w, 1.0)) / {_CHI2_MEDIAN}) AS phi_u
+  FROM {HIST} h JOIN {GROUPS} g USING (peer_group) WHERE h.w > 0 GROUP BY ALL""",
         }
 
     def sql(self, ctx: StepContext, config: Config) -> str:
