@@ -126,7 +126,8 @@ def run_company(profile: str, seed: int, args: argparse.Namespace) -> dict:
     kept = args.keep / f"{profile.replace(':', '-')}-{seed}" if args.keep else None
     if kept:
         kept.mkdir(parents=True)  # a fresh folder: a store left from another run would be continued
-    with nullcontext(str(kept)) if kept else tempfile.TemporaryDirectory(prefix="bench-detect-") as tmp:
+    folder = nullcontext(str(kept)) if kept else tempfile.TemporaryDirectory(prefix="bench-detect-")
+    with folder as tmp:
         root = Path(tmp)
         began = time.perf_counter()
         truth, kinds = simulated(profile, seed, args, root / "dataset")
