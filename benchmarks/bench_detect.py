@@ -106,10 +106,28 @@ def simulated(profile: str, seed: int, args: argparse.Namespace, folder: Path) -
     return company.truth, {name: kind for kind, name in PROFILES.get(profile).roles.items()}
 
 
+def top_alerts(lines: list, insiders: dict, employee_days: int) -> list[dict]:
+    """The alerts inside the largest budget but one (2/1k), best first, each with what made
+    it: for reading the false alerts one by one (``--top-alerts``)."""
+    last = {line.alert_id: line for line in lines}  # an alert's current state: its last line
+    k = max(1, round(BUDGETS[-2] * employee_days / 1000))
+    best = sorted(last.values(), key=lambda a: (-a.score, a.opened_at, a.alert_id))[:k]
+    return [
+        {"rank": n + 1, "employee_id": a.employee_id, "score": round(a.score, 1),
+         "insider": insiders.get(a.employee_id, {}).get("scenario"),
+         "opened_at": a.opened_at.isoformat(), "detectors": a.detectors, "reasons": a.reasons}
+        for n, a in enumerate(best)
+    ]  # fmt: skip
+
+
 def run_company(profile: str, seed: int, args: argparse.Namespace) -> dict:
     """Simulate, ingest, detect and score one company; plain data back (it may run in a
-    worker process)."""
-    with tempfile.TemporaryDirectory(prefix="bench-detect-") as tmp:
+    worker process). With ``--keep`` the dataset and store stay under that folder."""
+    kept = args.keep / f"{profile.replace(':', '-')}-{seed}" if args.keep else None
+    if kept:
+        kept.mkdir(parents=True)  # a fresh folder: a store left from another run would be continued
+    folder = nullcontext(str(kept)) if kept else tempfile.TemporaryDirectory(prefix="bench-detect-")
+    with folder as tmp:
         root = Path(tmp)
         began = time.perf_counter()
         truth, kinds = simulated(profile, seed, args, root / "dataset")
@@ -150,6 +168,7 @@ def run_company(profile: str, seed: int, args: argparse.Namespace) -> dict:
         "role_names": {kinds.get(r, r): r for r in roles},
         "simulate_s": sim_s, "ingest_s": ingest_s, "detect_s": detect_s,
         "peak_rss": peak_rss(),
+        "top_alerts": top_alerts(lines, insiders, employee_days) if args.top_alerts else [],
     }  # fmt: skip
 
 
@@ -252,6 +271,15 @@ def print_roles(results: list[dict], learning_days: int) -> None:
           + f"{min(overall):>8.1%}")  # fmt: skip
 
 
+def print_top_alerts(results: list[dict]) -> None:
+    print(f"\nAlerts inside {BUDGETS[-2]}/1k per company (benign ones marked '-'):")
+    for r in results:
+        print(f"  {r['profile']}/{r['seed']}")
+        for a in r["top_alerts"]:
+            print(f"    {a['rank']:>3} {a['score']:>5.1f} {a['insider'] or '-':<22}"
+                  f"{a['employee_id']:<14}{','.join(a['detectors'])}")  # fmt: skip
+
+
 def print_speed(results: list[dict]) -> None:
     det = [r["events"] / r["detect_s"] for r in results]
     ana = [r["events"] / (r["ingest_s"] + r["detect_s"]) for r in results]
@@ -313,6 +341,15 @@ def main() -> None:
     parser.add_argument("--memory", default="1GB", help="DuckDB memory limit per company")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument(
+        "--top-alerts",
+        action="store_true",
+        help="print the alerts inside 2/1k per company (employee, score, insider or not, "
+        "detectors), and keep them in --json: the false alerts to read",
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="keep each company's dataset and store in a folder here"
+    )
+    parser.add_argument(
         "--disable",
         default="",
         help="detector ids switched off, comma-separated (an ablation: what one detector adds)",
@@ -367,6 +404,8 @@ def main() -> None:
     for group, which in groups:
         print_scenarios(group, which)
     print_roles(results, args.learning_days)
+    if args.top_alerts:
+        print_top_alerts(results)
     print_speed(results)
     print(f"\n{len(results)} companies in {time.perf_counter() - began:.0f} s")
     if args.json:

@@ -52,6 +52,41 @@ def test_lookup_pace_weighs_lookups_against_the_work_they_come_with(tmp_path: Pa
     assert flagged == {harvester}
 
 
+def _light_fortnight(extra_lookups: int):
+    """Every agent answers two quick case-less questions a day; one agent has a light
+    fortnight (cases on one day only) and looks ``extra_lookups`` more customers up
+    each day of the last week."""
+    c = base_company(days=ACT_DAY)
+    light = AGENTS[1]
+    c.access = [r for r in c.access if r["employee_id"] != light or not r.get("case_id")
+                or r["time"].day == 2]  # fmt: skip
+    for day in range(1, ACT_DAY + 1):
+        for i, who in enumerate(AGENTS):
+            c.event(who, at(day, 15, i), "view", [f"c{350 + (day * 7 + i) % 50:03d}"],
+                    ["name", "orders"])  # fmt: skip
+    for day in range(ACT_DAY - 6, ACT_DAY + 1):
+        for k in range(extra_lookups):
+            c.event(light, at(day, 11, k), "view", [f"c{200 + 4 * (day - 3) + k:03d}"],
+                    ["name", "address"])  # fmt: skip
+    return c, light
+
+
+def test_lookup_pace_judges_a_light_workload_by_the_groups_usual_day(tmp_path: Path):
+    """The peers' pace per access was learned on their usual workloads: an agent with
+    almost no case work for a fortnight, who asks the same two quick questions a day as
+    everyone, is not a harvester (lookup_pace version 2 flagged them: their ordinary
+    look-ups over a handful of accesses passed the line). The same agent adding four
+    look-ups a day of their own still is."""
+    c, light = _light_fortnight(extra_lookups=0)
+    store = detect(c, tmp_path / "usual")
+    assert {emp for emp, _ in _findings(store, "lookup_pace")} == set()
+    store.close()
+    c, light = _light_fortnight(extra_lookups=4)
+    store = detect(c, tmp_path / "harvest")
+    assert {emp for emp, _ in _findings(store, "lookup_pace")} == {light}
+    store.close()
+
+
 def _searched_then_viewed(c, who: str, day: int, k: int, searched: str, viewed: str) -> None:
     c.event(who, at(day, 11, 2 * k), "search", [searched], ["name"])
     c.event(who, at(day, 11, 2 * k + 1), "view", [viewed], ["name", "phone"])

@@ -12,6 +12,17 @@ dispersion, from the median so one odd colleague does not widen it) says how sur
 the excess is. Staff who work more look more up, so the busiest agent is not flagged
 for being busy; a look-up added to a normal day's work is.
 
+A proportional pace is learned from the peers' usual amounts of work and does not hold
+far below them: a colleague with a light fortnight (a newcomer ramping up, a part-timer,
+an investigator between cases) still has a colleague's question or an account to check
+each day, and a week of those over a dozen accesses looked like a harvester. So work is
+counted as at least the group's lower quartile of work per day at work (``work_quantile``
+of its staff's accesses per day with any) times the employee's days at work: below the
+range the pace was learned on, the prediction stays where that range ends. A harvester
+whose look-ups replace work is still judged against a normal day's work. The peers'
+spread stays the one around the pace on their own work, so the floor only ever raises
+the prediction for light workloads and never makes the line stricter for anyone.
+
 The same is done for the *unsought* look-ups among them: records opened with no search of
 the employee's finding that customer shortly before, the same day (``drilldown_hours``). A caller gives
 a name and is searched for; a record opened straight from an id came from somewhere else
@@ -49,6 +60,8 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     min_z: float = 4.0  # surprise (in dispersion-scaled standard deviations) to fire
     min_lookups: int = 10  # never below this many look-ups in the window
     min_peers: int = 5  # peers with work in the window besides the employee
+    # work counts as at least this quantile of the group's staff's work per day at work
+    work_quantile: float = 0.25
     points: float = 6.0  # at min_z; more the further past it, up to max_weight times
     max_weight: float = 4.0
     max_evidence: int = 200
@@ -62,13 +75,14 @@ SPREAD = "daily_lookup_pace_spread"
 
 class LookupPace(Detector):
     id = "lookup_pace"
-    version = "2"
+    version = "3"
     title = "Case-less look-ups piling up over weeks"
     description = (
         "Counts the employee's look-ups with no case over the last four weeks (allowed "
         "ones included), and among them the records opened with no search of theirs "
         "finding the customer first, against what the peer group's pace of each per "
-        "access predicts for their amount of work, scaled by how much the peers themselves "
+        "access predicts for their amount of work (never less than the group's lower "
+        "quartile of work per day at work), scaled by how much the peers themselves "
         "spread around that pace; fires once a day while either excess is improbable, "
         "weighing more the further past the line."
     )
@@ -95,16 +109,20 @@ class LookupPace(Detector):
         c = config
         return {
             # each employee's work and case-less look-ups on earlier days of the window
+            # (w: accesses of work, d: days with work, x: look-ups, u: unsought ones)
             HIST: f"""SELECT d.employee_id, d.peer_group, sum(d.data_events) AS w,
+         count(*) FILTER (WHERE d.data_events > 0) AS d,
          sum(coalesce(a.lookups, 0)) AS x, sum(coalesce(a.unsought, 0)) AS u
   FROM employee_days d LEFT JOIN allowance_days a USING (employee_id, day)
   WHERE d.day >= $day - INTERVAL {c.window_days - 1} DAY AND d.day < $day
   GROUP BY d.employee_id, d.peer_group""",
             GROUPS: f"""SELECT peer_group, sum(x) AS gx, sum(u) AS gu, sum(w) AS gw,
-         count(*) AS staff
+         quantile_cont(w / d, {c.work_quantile}) AS low_pace_of_work, count(*) AS staff
   FROM {HIST} WHERE w > 0 GROUP BY ALL
   HAVING count(*) > {c.min_peers} AND sum(x) > 0""",
-            # how far the peers stray from the group's pace (1: no more than chance)
+            # how far the peers stray from the group's pace (1: no more than chance), on
+            # their own work: the floor is for judging, and a spread it narrowed would make
+            # the line stricter for everyone else
             SPREAD: f"""SELECT h.peer_group,
          greatest(1.0, median(power(h.x - g.gx / g.gw * h.w, 2)
                               / greatest(g.gx / g.gw * h.w, 1.0)) / {_CHI2_MEDIAN}) AS phi,
@@ -131,9 +149,10 @@ run AS (
   FROM today t
   WINDOW w AS (PARTITION BY t.employee_id ORDER BY t.time, t.event_id ROWS UNBOUNDED PRECEDING)
 ),
-paced AS (  -- the peers' pace excludes the employee's own history
+paced AS (  -- the peers' pace excludes the employee's own history; today is a day at work
   SELECT r.*, coalesce(h.x, 0) + r.tx AS x, coalesce(h.w, 0) + r.tw AS w,
-         coalesce(h.u, 0) + r.tu AS u,
+         coalesce(h.u, 0) + r.tu AS u, coalesce(h.d, 0) + 1 AS d,
+         greatest(coalesce(h.w, 0) + r.tw, g.low_pace_of_work * (coalesce(h.d, 0) + 1)) AS work,
          (g.gx - coalesce(h.x, 0)) / (g.gw - coalesce(h.w, 0)) AS rate,
          (g.gu - coalesce(h.u, 0) + 0.5) / (g.gw - coalesce(h.w, 0)) AS urate, s.phi, s.phi_u
   FROM run r
@@ -142,9 +161,9 @@ paced AS (  -- the peers' pace excludes the employee's own history
   WHERE r.looks > 0 AND g.gw > coalesce(h.w, 0)
 ),
 surprise AS (
-  SELECT *, rate * w AS expected, urate * w AS u_expected,
-         (x - rate * w) / sqrt(phi * greatest(rate * w, 1.0)) AS z_all,
-         (u - urate * w) / sqrt(phi_u * greatest(urate * w, 1.0)) AS z_unsought
+  SELECT *, rate * work AS expected, urate * work AS u_expected,
+         (x - rate * work) / sqrt(phi * greatest(rate * work, 1.0)) AS z_all,
+         (u - urate * work) / sqrt(phi_u * greatest(urate * work, 1.0)) AS z_unsought
   FROM paced
 ),
 scored AS (  -- the larger surprise of the two counts that reach min_lookups
@@ -174,9 +193,10 @@ SELECT h.employee_id, h.time, v.first_time,
        FALSE AS critical, strftime($day, '%Y-%m-%d') AS key,
        format('{{}} look-ups with no case in {c.window_days} days over {{}} accesses, {{}} '
               'of them opening a customer no search of theirs had found; the peer group''s '
-              'pace predicts {{}} and {{}} for that much work (excess {{}} times its spread)',
+              'pace predicts {{}} and {{}} for that much work over {{}} days at work '
+              '(excess {{}} times its spread)',
               {fmt_num("h.x")}, {fmt_num("h.w")}, {fmt_num("h.u")}, {fmt_num("h.expected")},
-              {fmt_num("h.u_expected")}, {fmt_num("round(h.z, 1)")}) AS reason,
+              {fmt_num("h.u_expected")}, {fmt_num("h.d")}, {fmt_num("round(h.z, 1)")}) AS reason,
        v.event_ids, v.customer_ids
 FROM first h JOIN evidence v USING (employee_id)
 """
