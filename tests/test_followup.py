@@ -1,6 +1,6 @@
 """Follow-ups on the allowance's hand-built company: an account opened again the same day,
-with no more fields, after an explained look-up of it is explained; opening more fields,
-a customer nothing explained, another day or before the explained look-up is not, and
+with no more fields, after an explained look-up of it alone is explained; opening more
+fields, a customer nothing explained, another day or a namesake a search listed is not, and
 the allowance counts every opening as before."""
 
 from __future__ import annotations
@@ -28,8 +28,15 @@ def followup_company():
         "unexplained": c.event(HARVESTER, at(ACT, 12, 10), "view", [last], FIELDS,
                                app="console"),  # fmt: skip
         "next_day": c.event(HARVESTER, at(ACT + 1, 12), "view", [first], FIELDS, app="console"),
-        "before": c.event(HARVESTER, at(ACT, 9), "view", ["c321"], FIELDS, app="console"),
     }
+    # A manager's search under his case lists its customer and a namesake; opening the
+    # namesake is singling a person out of a search (how an ex-partner is found), no
+    # follow-up, though the case explained the search.
+    c.cases.append({"case_id": "k-m0", "customer_id": "c390", "employee_id": "m0",
+                    "opened_at": at(ACT, 13), "closed_at": at(ACT, 13, 30)})  # fmt: skip
+    reopen["search"] = c.event("m0", at(ACT, 13, 5), "search", ["c390", "c391"], FIELDS,
+                               case_id="k-m0")  # fmt: skip
+    reopen["namesake"] = c.event("m0", at(ACT, 13, 6), "view", ["c391"], FIELDS)
     return c, reopen
 
 
@@ -48,8 +55,14 @@ def test_an_explained_account_opened_again_the_same_day_is_a_followup(world):
     assert why[reopen["same"]] == "followup"
 
 
-@pytest.mark.parametrize("case", ["more_fields", "unexplained", "next_day", "before"])
-def test_more_fields_an_unexplained_customer_another_day_or_earlier_are_not(world, case):
+def test_one_of_an_allowed_searchs_namesakes_opened_is_no_followup(world):
+    _, reopen, why, _ = world
+    assert why[reopen["search"]] == "own_case"
+    assert why[reopen["namesake"]] != "followup"
+
+
+@pytest.mark.parametrize("case", ["more_fields", "unexplained", "next_day"])
+def test_more_fields_an_unexplained_customer_or_another_day_are_not(world, case):
     _, reopen, why, _ = world
     assert why[reopen[case]] != "followup"
 

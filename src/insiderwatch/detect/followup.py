@@ -7,7 +7,7 @@ session of one account spends three or four of a small group's few, and the open
 it stay unexplained although they show nobody new. So, last of the explanations, a
 targeted access that is not a send (at most ``targeted_max_customers`` customers) is
 explained (``followup``) when every customer it shows was shown to the same employee
-earlier the same day by a targeted access that something else explained, with at least
+earlier the same day, alone, by an access that something else explained, with at least
 the fields it shows now.
 
 What keeps it from explaining anything new:
@@ -16,6 +16,9 @@ What keeps it from explaining anything new:
   stays unexplained however often it is opened again; and never a relative or neighbour
   (the employee's surname or home postcode), a canary or a public figure, whose own
   detectors judge every opening whatever explained the first;
+* the earlier access showed that customer alone: opening one of the namesakes an
+  allowed search listed is singling a person out (how an ex-partner is found), which
+  only an investigating group's case explains (``case_search``);
 * no more fields than the earlier access showed (a name found by an allowed search does
   not open the address), and no one else's look-up vouches for it;
 * the learned routine is never followed: it vouches for a flow's breadth and fields, not
@@ -49,11 +52,11 @@ FROM (
            unnest(customer_ids) AS customer_id
     FROM step_events WHERE {_TARGETED} AND fresh AND NOT explained
   ),
-  shown AS (  -- the day's targeted accesses another reason explained, per customer
-    SELECT event_id, employee_id, time, fields, unnest(customer_ids) AS customer_id
+  shown AS (  -- the day's accesses of one customer alone another reason explained
+    SELECT event_id, employee_id, time, fields, customer_ids[1] AS customer_id
     FROM step_events
-    WHERE {_TARGETED} AND explained AND explanation <> '{EXPLANATION}'
-      AND NOT starts_with(explanation, 'routine')
+    WHERE {_TARGETED} AND len(customer_ids) = 1 AND explained
+      AND explanation <> '{EXPLANATION}' AND NOT starts_with(explanation, 'routine')
   ),
   followed AS (
     SELECT DISTINCT c.event_id, c.customer_id
