@@ -92,6 +92,7 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.followup import EXPLANATION as FOLLOWUP
 from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
 from insiderwatch.detect.public import FIGURE_JOIN
 from insiderwatch.detect.similar import SIMILAR
@@ -110,13 +111,15 @@ KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(li
 
 # A step_events row that spends the allowance: a case-less targeted look-up. An earlier
 # step of the day allowed it: it spends the allowance again, in its place; a relationship
-# book's look-up spends it too (the book says whom, never how many). Unlike revisits'
-# CASELESS_LOOKUP (over step_touch), a team portfolio's look-up does not: the portfolio
-# explained it before the allowance is reached, as the team's work.
+# book's look-up spends it too (the book says whom, never how many); so does one an
+# earlier step explained as a follow-up, which the allowance saw unexplained there (the
+# follow-up comes after it) and must count the same in every later step of the day.
+# Unlike revisits' CASELESS_LOOKUP (over step_touch), a team portfolio's look-up does
+# not: the portfolio explained it before the allowance is reached, as the team's work.
 SPENDING_LOOKUP = f"""policy IS NULL AND action IN ('view', 'search')
   AND len(customer_ids) BETWEEN 1 AND $targeted
   AND (NOT explained OR starts_with(explanation, 'allowance')
-       OR explanation = '{SPENDS_ALLOWANCE}')"""
+       OR explanation IN ('{SPENDS_ALLOWANCE}', '{FOLLOWUP}'))"""
 
 # This step's case-less targeted look-ups that could be allowed, in spending order.
 _CANDIDATES_SQL = f"""

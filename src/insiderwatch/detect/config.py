@@ -40,6 +40,10 @@ class Explanation(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fiel
     # An investigating group's view of a customer its own explained search returned
     # within this many hours follows the investigation.
     drilldown_hours: int = 24
+    # A targeted access that opens again, the same day and with no more fields, customers
+    # an explained access showed the employee earlier (detect/followup.py): a debugging
+    # session opening one account four times spends no more than its first opening.
+    followup: bool = True
     # An investigating group's case scope (detect/casescope.py), learned from its peers:
     # per case and day, customers no search of theirs returned up to this quantile of the
     # peers' counts; field sets shown of other customers under cases by at least

@@ -31,7 +31,10 @@ every step. An access (one event, one customer shown) is explained, in this orde
                    ``allowance:role`` / ``allowance:similar`` when a group too small to
                    learn one took its role's or a similar group's, ``allowance:kind``
                    when staff with no work in the window yet took that of the group
-                   making the look-up's kind.
+                   making the look-up's kind;
+``followup``       a targeted access that opens again, with no more fields, customers
+                   an access explained above showed the same employee earlier that day
+                   (see :mod:`~insiderwatch.detect.followup`).
 
 Investigating groups and team portfolios are learned from earlier days' case work
 (:mod:`~insiderwatch.detect.casework`), never from role names.
@@ -48,6 +51,7 @@ from insiderwatch.detect.book import explain_by_book
 from insiderwatch.detect.casescope import limit_case_scope
 from insiderwatch.detect.casework import PORTFOLIO, TOUCH_REASONS, explain_drilldown
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.followup import explain_followups
 from insiderwatch.detect.groupbook import explain_by_group_book
 from insiderwatch.detect.handover import explain_handover
 from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
@@ -264,6 +268,7 @@ WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
     explain_by_group_book(con, cfg, params)
     explain_handover(con, cfg, params)
     explain_by_allowance(con, cfg, params)
+    explain_followups(con, cfg, params)
     execute(
         con,
         """

@@ -21,11 +21,12 @@ from insiderwatch.detect.base import execute
 # what explains a population rather than a person did: the allowance (an amount of
 # look-ups) or the team's portfolio (a seller's buyers); or the relationship book, which
 # is learned from these very returns (so it keeps its customers) and leaves judging them
-# against the peers' rate to fixation. Routine never explains a person's look-up of
+# against the peers' rate to fixation; or a follow-up, which only says the same person
+# was opened again (detect/followup.py). Routine never explains a person's look-up of
 # particular customers.
 CASELESS_LOOKUP = """t.action IN ('view', 'search') AND t.breadth BETWEEN 1 AND $targeted
     AND (NOT t.explained OR starts_with(t.explanation, 'allowance')
-         OR t.explanation IN ('portfolio', 'book:relationship'))"""
+         OR t.explanation IN ('portfolio', 'book:relationship', 'followup'))"""
 
 _RECORD_SQL = f"""
 INSERT OR REPLACE INTO revisit_days

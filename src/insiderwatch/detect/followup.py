@@ -1,0 +1,88 @@
+"""Follow-up: the same customer opened again, the same day, after an explained look-up.
+
+An engineer debugging one account opens it three or four times in an hour; an adviser
+looks a client up, then opens the record again to update it. The allowance
+(:mod:`~insiderwatch.detect.allowance`) counts every opening as a look-up, so a debugging
+session of one account spends three or four of a small group's few, and the openings past
+it stay unexplained although they show nobody new. So, last of the explanations, a
+targeted access that is not a send (at most ``targeted_max_customers`` customers) is
+explained (``followup``) when every customer it shows was shown to the same employee
+earlier the same day, alone, by an access that something else explained, with at least
+the fields it shows now.
+
+What keeps it from explaining anything new:
+
+* only what another reason already explained is followed: a look-up nothing explained
+  stays unexplained however often it is opened again; and never a relative or neighbour
+  (the employee's surname or home postcode), a canary or a public figure, whose own
+  detectors judge every opening whatever explained the first;
+* the earlier access showed that customer alone: opening one of the namesakes an
+  allowed search listed is singling a person out (how an ex-partner is found), which
+  only an investigating group's case explains (``case_search``);
+* no more fields than the earlier access showed (a name found by an allowed search does
+  not open the address), and no one else's look-up vouches for it;
+* the learned routine is never followed: it vouches for a flow's breadth and fields, not
+  for singling a person out of it;
+* the same UTC day only, in time order (the least event id first at one instant): the
+  step's rows before the day are kept for some employees alone, and what explains a row
+  must not depend on what comes after it.
+
+It runs after the allowance, so the allowance still counts every opening (``allowance_days``
+is unchanged), and a follow-up is still a case-less look-up for the history the
+``fixation`` detector counts returns in (:mod:`~insiderwatch.detect.revisits`).
+"""
+
+from __future__ import annotations
+
+from insiderwatch.detect.base import execute
+from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.public import FIGURE_JOIN
+from insiderwatch.detect.routine import OUTBOUND
+
+EXPLANATION = "followup"
+
+_TARGETED = f"""in_step AND policy IS NULL AND action <> 'login' AND action NOT IN {OUTBOUND}
+      AND len(customer_ids) BETWEEN 1 AND $targeted"""
+
+_EXPLAIN_SQL = f"""
+UPDATE step_events e SET explanation = '{EXPLANATION}', explained = TRUE
+FROM (
+  WITH cand AS (  -- this step's targeted accesses nothing explained, per customer
+    SELECT event_id, employee_id, time, fields, surname, home_postcode,
+           unnest(customer_ids) AS customer_id
+    FROM step_events WHERE {_TARGETED} AND fresh AND NOT explained
+  ),
+  shown AS (  -- the day's accesses of one customer alone another reason explained
+    SELECT event_id, employee_id, time, fields, customer_ids[1] AS customer_id
+    FROM step_events
+    WHERE {_TARGETED} AND len(customer_ids) = 1 AND explained
+      AND explanation <> '{EXPLANATION}' AND NOT starts_with(explanation, 'routine')
+  ),
+  followed AS (
+    SELECT DISTINCT c.event_id, c.customer_id
+    FROM cand c JOIN shown s USING (employee_id, customer_id)
+    WHERE (s.time < c.time OR (s.time = c.time AND s.event_id < c.event_id))
+      AND list_has_all(coalesce(s.fields, []), coalesce(c.fields, []))
+  )
+  SELECT c.event_id FROM cand c
+  LEFT JOIN followed f USING (event_id, customer_id)
+  LEFT JOIN customers cu ON cu.customer_id = c.customer_id
+  LEFT JOIN canaries k ON k.customer_id = c.customer_id
+  {FIGURE_JOIN.format("c.customer_id")}
+  GROUP BY c.event_id
+  HAVING bool_and(f.event_id IS NOT NULL)
+     AND NOT bool_or(  -- a relative, a neighbour, a canary, a public figure: their own
+                       -- detectors judge every opening, whatever explained the first
+           k.customer_id IS NOT NULL OR pf.customer_id IS NOT NULL
+           OR (cu.surname <> '' AND lower(cu.surname) = lower(c.surname))
+           OR (cu.postcode <> '' AND cu.postcode = c.home_postcode))
+) x
+WHERE e.event_id = x.event_id
+"""
+
+
+def explain_followups(con, cfg: DetectionConfig, params: dict) -> None:
+    """Explain this step's targeted accesses that only open again, with no more fields,
+    customers an explained access showed the same employee earlier the same day."""
+    if cfg.explanation.followup:
+        execute(con, _EXPLAIN_SQL, params)
