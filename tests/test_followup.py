@@ -28,6 +28,10 @@ def followup_company():
         "unexplained": c.event(HARVESTER, at(ACT, 12, 10), "view", [last], FIELDS,
                                app="console"),  # fmt: skip
         "next_day": c.event(HARVESTER, at(ACT + 1, 12), "view", [first], FIELDS, app="console"),
+        # a change of the customer's email after the allowed look-up: more than looking
+        # again (how an account is taken over)
+        "update": c.event(HARVESTER, at(ACT, 12, 15), "update", [first], ["email"],
+                          app="console"),  # fmt: skip
     }
     # A manager's search under his case lists its customer and a namesake; opening the
     # namesake is singling a person out of a search (how an ex-partner is found), no
@@ -37,6 +41,10 @@ def followup_company():
     reopen["search"] = c.event("m0", at(ACT, 13, 5), "search", ["c390", "c391"], FIELDS,
                                case_id="k-m0")  # fmt: skip
     reopen["namesake"] = c.event("m0", at(ACT, 13, 6), "view", ["c391"], FIELDS)
+    # The harvester opens the allowed customer again under the manager's case, whose
+    # customer it is not: the case detectors judge that (case_mismatch), however often.
+    reopen["under_case"] = c.event(HARVESTER, at(ACT, 13, 10), "view", [first], FIELDS,
+                                   app="console", case_id="k-m0")  # fmt: skip
     return c, reopen
 
 
@@ -61,8 +69,9 @@ def test_one_of_an_allowed_searchs_namesakes_opened_is_no_followup(world):
     assert why[reopen["namesake"]] != "followup"
 
 
-@pytest.mark.parametrize("case", ["more_fields", "unexplained", "next_day"])
-def test_more_fields_an_unexplained_customer_or_another_day_are_not(world, case):
+@pytest.mark.parametrize("case", ["more_fields", "unexplained", "next_day", "update",
+                                  "under_case"])  # fmt: skip
+def test_more_fields_an_unexplained_customer_another_day_a_change_or_a_case_are_not(world, case):
     _, reopen, why, _ = world
     assert why[reopen[case]] != "followup"
 
@@ -83,3 +92,27 @@ def test_the_allowance_still_counts_every_opening(world, tmp_path):
         assert "followup" not in set(explanations(off).values())
     finally:
         off.close()
+
+
+def test_a_followup_still_counts_as_carried_into_a_send(tmp_path):
+    """Exfiltration counts the customers of a send looked up with no case in the hours
+    before it; a follow-up is such a look-up (nothing but the allowance vouched for the
+    customer), so sending the customer out weighs the same with follow-ups on or off."""
+
+    def sent(cfg, folder):
+        c, reopen = followup_company()
+        c.event(HARVESTER, at(ACT, 12, 30), "export", ["c320"], FIELDS, app="console",
+                destination="usb", record_count=1)  # fmt: skip
+        store = detect(c, folder, cfg)
+        try:
+            assert explanations(store)[reopen["same"]] == ("followup" if cfg is None else None)
+            return store.con.execute(
+                "SELECT reason, points, event_ids FROM findings "
+                "WHERE detector = 'exfiltration' ORDER BY ALL"
+            ).fetchall()
+        finally:
+            store.close()
+
+    off = DetectionConfig(explanation=msgspec.structs.replace(Explanation(), followup=False))
+    with_followups = sent(None, tmp_path / "on")
+    assert with_followups and with_followups == sent(off, tmp_path / "off")

@@ -1,11 +1,11 @@
 """Follow-up: the same customer opened again, the same day, after an explained look-up.
 
 An engineer debugging one account opens it three or four times in an hour; an adviser
-looks a client up, then opens the record again to update it. The allowance
+looks a client up, then opens the record again to check what was said. The allowance
 (:mod:`~insiderwatch.detect.allowance`) counts every opening as a look-up, so a debugging
 session of one account spends three or four of a small group's few, and the openings past
 it stay unexplained although they show nobody new. So, last of the explanations, a
-targeted access that is not a send (at most ``targeted_max_customers`` customers) is
+targeted view or search with no case (at most ``targeted_max_customers`` customers) is
 explained (``followup``) when every customer it shows was shown to the same employee
 earlier the same day, alone, by an access that something else explained, with at least
 the fields it shows now.
@@ -37,12 +37,17 @@ from __future__ import annotations
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.public import FIGURE_JOIN
-from insiderwatch.detect.routine import OUTBOUND
 
 EXPLANATION = "followup"
 
-_TARGETED = f"""in_step AND policy IS NULL AND action <> 'login' AND action NOT IN {OUTBOUND}
+# Only openings: a view or search. An update or a send of the customer is more than
+# looking again (an allowed view of someone, then a change of their email, is how an
+# account is taken over).
+_OPENING = """in_step AND policy IS NULL AND action IN ('view', 'search')
       AND len(customer_ids) BETWEEN 1 AND $targeted"""
+# A follow-up has no case: a case's look-ups are the case detectors' to judge
+# (``case_mismatch`` counts a view under someone else's case however often it happens).
+_CASELESS = "coalesce(case_id, '') = ''"
 
 _EXPLAIN_SQL = f"""
 UPDATE step_events e SET explanation = '{EXPLANATION}', explained = TRUE
@@ -50,12 +55,12 @@ FROM (
   WITH cand AS (  -- this step's targeted accesses nothing explained, per customer
     SELECT event_id, employee_id, time, fields, surname, home_postcode,
            unnest(customer_ids) AS customer_id
-    FROM step_events WHERE {_TARGETED} AND fresh AND NOT explained
+    FROM step_events WHERE {_OPENING} AND {_CASELESS} AND fresh AND NOT explained
   ),
   shown AS (  -- the day's accesses of one customer alone another reason explained
     SELECT event_id, employee_id, time, fields, customer_ids[1] AS customer_id
     FROM step_events
-    WHERE {_TARGETED} AND len(customer_ids) = 1 AND explained
+    WHERE {_OPENING} AND len(customer_ids) = 1 AND explained
       AND explanation <> '{EXPLANATION}' AND NOT starts_with(explanation, 'routine')
   ),
   followed AS (

@@ -11,6 +11,7 @@ from insiderwatch.detect.base import (
     destination_class_sql,
     matches_any,
 )
+from insiderwatch.detect.followup import EXPLANATION as FOLLOWUP
 
 # Per employee and peer group, the earlier days and those with a bulk send no case, no
 # routine flow and nothing else explained to an internal destination (learned once a day).
@@ -172,7 +173,8 @@ carried AS (  -- customers in it that were looked up with no case in the hours b
          {capped_list("t.event_id", c.max_evidence)} AS harvest_events
   FROM sent f
   JOIN step_touch t ON t.employee_id = f.employee_id AND t.customer_id = f.customer_id
-   AND NOT t.explained AND t.action IN ('search', 'view') AND t.time <= f.time
+   AND (NOT t.explained OR t.explanation = '{FOLLOWUP}')  -- a follow-up opens one again
+   AND t.action IN ('search', 'view') AND t.time <= f.time
    AND t.time >= f.time - to_hours({c.lookback_hours})
   GROUP BY f.event_id
 ),

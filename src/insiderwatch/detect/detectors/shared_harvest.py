@@ -16,6 +16,7 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, capped_list, destination_class_sql
+from insiderwatch.detect.followup import EXPLANATION as FOLLOWUP
 from insiderwatch.detect.routine import OUTBOUND
 
 
@@ -45,7 +46,8 @@ def _caseless_sql(days: str, times: str) -> str:
   FROM access a
   JOIN access_explained x USING (event_id)
   WHERE {days}
-    AND (x.explanation IS NULL OR starts_with(x.explanation, 'allowance'))
+    AND (x.explanation IS NULL OR starts_with(x.explanation, 'allowance')
+         OR x.explanation = '{FOLLOWUP}')
     AND {times}
     AND a.action IN ('view', 'search') AND len(a.customer_ids) BETWEEN 1 AND $targeted"""
 
