@@ -23,15 +23,18 @@ def followup_company():
     first, last = "c320", "c339"  # the harvest's first look-up (allowed) and last (not)
     reopen = {
         "same": c.event(HARVESTER, at(ACT, 12), "view", [first], FIELDS, app="console"),
-        "more_fields": c.event(HARVESTER, at(ACT, 12, 5), "view", [first],
-                               [*FIELDS, "address"], app="console"),  # fmt: skip
-        "unexplained": c.event(HARVESTER, at(ACT, 12, 10), "view", [last], FIELDS,
-                               app="console"),  # fmt: skip
+        "more_fields": c.event(
+            HARVESTER, at(ACT, 12, 5), "view", [first], [*FIELDS, "address"], app="console"
+        ),  # fmt: skip
+        "unexplained": c.event(
+            HARVESTER, at(ACT, 12, 10), "view", [last], FIELDS, app="console"
+        ),  # fmt: skip
         "next_day": c.event(HARVESTER, at(ACT + 1, 12), "view", [first], FIELDS, app="console"),
         # a change of the customer's email after the allowed look-up: more than looking
         # again (how an account is taken over)
-        "update": c.event(HARVESTER, at(ACT, 12, 15), "update", [first], ["email"],
-                          app="console"),  # fmt: skip
+        "update": c.event(
+            HARVESTER, at(ACT, 12, 15), "update", [first], ["email"], app="console"
+        ),  # fmt: skip
     }
     # A manager's search under his case lists its customer and a namesake; opening the
     # namesake is singling a person out of a search (how an ex-partner is found), no
