@@ -299,3 +299,29 @@ def test_a_new_connection_and_a_new_day_make_the_days_copy_again(arrivals):
     n = _sent_of_day(live, D + 1)
     assert live.store.con.execute(_TODAY).fetchall()[0] == (n, n, at(D + 1, 9))
     live.assert_replay()
+
+
+def test_a_step_that_fails_after_adding_to_the_days_copy_leaves_it_whole(arrivals, monkeypatch):
+    """A scoped step that fails after appending the batches loaded since to the day's copy
+    rolls back with its run: the next step holds each of the day's events once, and the
+    end equals a replay."""
+    import insiderwatch.detect.engine as engine
+
+    live = arrivals(_day_company())
+    live.arrive(lambda r: r["time"] < at(D, 9, 30))
+    step = live.arrive(lambda r: r["time"] < at(D, 11))
+    assert step.rewound is None and step.employees < len(AGENTS)  # scoped: the copy is kept
+    real = engine.build_step
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the step fails after its copy")
+
+    monkeypatch.setattr(engine, "build_step", crash)
+    with pytest.raises(RuntimeError):
+        live.arrive(lambda r: r["time"] < at(D, 12, 30))
+    monkeypatch.setattr(engine, "build_step", real)
+    live.arrive(lambda r: r["time"] < at(D, 13, 30))
+    n = _sent_of_day(live, D)
+    assert live.store.con.execute(_TODAY).fetchall()[0][:2] == (n, n)
+    live.arrive(lambda r: True)
+    live.assert_replay()
