@@ -4,6 +4,7 @@ one's own case-less look-ups."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from detect_scenarios import (
@@ -84,7 +85,12 @@ def test_lookup_pace_judges_a_light_workload_by_the_groups_usual_day(tmp_path: P
     c, light = _light_fortnight(extra_lookups=4)
     store = detect(c, tmp_path / "harvest")
     assert {emp for emp, _ in _findings(store, "lookup_pace")} == {light}
+    # the reason gives the work the prediction was made for: the group's usual day's,
+    # more than the agent's own accesses
+    reason = store.scalar("SELECT min(reason) FROM findings WHERE detector = 'lookup_pace'")
     store.close()
+    own, judged = re.search(r"over ([\d,]+) accesses,.* for ([\d,]+) accesses", reason).groups()
+    assert int(judged.replace(",", "")) > int(own.replace(",", ""))
 
 
 def _searched_then_viewed(c, who: str, day: int, k: int, searched: str, viewed: str) -> None:

@@ -193,10 +193,11 @@ SELECT h.employee_id, h.time, v.first_time,
        FALSE AS critical, strftime($day, '%Y-%m-%d') AS key,
        format('{{}} look-ups with no case in {c.window_days} days over {{}} accesses, {{}} '
               'of them opening a customer no search of theirs had found; the peer group''s '
-              'pace predicts {{}} and {{}} for that much work over {{}} days at work '
-              '(excess {{}} times its spread)',
+              'pace predicts {{}} and {{}} for {{}} accesses over {{}} days at work (never '
+              'fewer than its lower quartile a day; excess {{}} times its spread)',
               {fmt_num("h.x")}, {fmt_num("h.w")}, {fmt_num("h.u")}, {fmt_num("h.expected")},
-              {fmt_num("h.u_expected")}, {fmt_num("h.d")}, {fmt_num("round(h.z, 1)")}) AS reason,
+              {fmt_num("h.u_expected")}, {fmt_num("round(h.work)")}, {fmt_num("h.d")},
+              {fmt_num("round(h.z, 1)")}) AS reason,
        v.event_ids, v.customer_ids
 FROM first h JOIN evidence v USING (employee_id)
 """
