@@ -92,9 +92,9 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
-from insiderwatch.detect.followup import EXPLANATION as FOLLOWUP
 from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
 from insiderwatch.detect.public import FIGURE_JOIN
+from insiderwatch.detect.revisits import PORTFOLIO, caseless_lookup_sql
 from insiderwatch.detect.similar import SIMILAR
 
 # The tables a step reads, learned once a day (:mod:`~insiderwatch.detect.daily`).
@@ -116,10 +116,9 @@ KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(li
 # follow-up comes after it) and must count the same in every later step of the day.
 # Unlike revisits' CASELESS_LOOKUP (over step_touch), a team portfolio's look-up does
 # not: the portfolio explained it before the allowance is reached, as the team's work.
-SPENDING_LOOKUP = f"""policy IS NULL AND action IN ('view', 'search')
-  AND len(customer_ids) BETWEEN 1 AND $targeted
-  AND (NOT explained OR starts_with(explanation, 'allowance')
-       OR explanation IN ('{SPENDS_ALLOWANCE}', '{FOLLOWUP}'))"""
+SPENDING_LOOKUP = "policy IS NULL AND " + caseless_lookup_sql(
+    "action", "len(customer_ids)", "explanation", excluding=(PORTFOLIO,)
+)
 
 # This step's case-less targeted look-ups that could be allowed, in spending order.
 _CANDIDATES_SQL = f"""

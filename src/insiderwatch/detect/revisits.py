@@ -15,18 +15,60 @@ often returns happen in ordinary work, and the relationship book
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute
+from collections.abc import Collection
 
-# A touch of step_touch that is a case-less targeted look-up: nothing explained it, or only
-# what explains a population rather than a person did: the allowance (an amount of
-# look-ups) or the team's portfolio (a seller's buyers); or the relationship book, which
-# is learned from these very returns (so it keeps its customers) and leaves judging them
-# against the peers' rate to fixation; or a follow-up, which only says the same person
-# was opened again (detect/followup.py). Routine never explains a person's look-up of
-# particular customers.
-CASELESS_LOOKUP = """t.action IN ('view', 'search') AND t.breadth BETWEEN 1 AND $targeted
-    AND (NOT t.explained OR starts_with(t.explanation, 'allowance')
-         OR t.explanation IN ('portfolio', 'book:relationship', 'followup'))"""
+from insiderwatch.detect.base import execute
+from insiderwatch.detect.followup import EXPLANATION as FOLLOWUP
+from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
+
+# The explanations that still leave a targeted look-up case-less: what explains a
+# population rather than a person: the allowance (an amount of look-ups, at every level:
+# a prefix of allowance:role and the rest) or the team's portfolio (a seller's buyers);
+# the relationship book, which is learned from these very returns (so it keeps its
+# customers) and leaves judging them against the peers' rate to fixation; and a follow-up,
+# which only says the same person was opened again (detect/followup.py). Routine never
+# explains a person's look-up of particular customers, nor does a case.
+ALLOWANCE = "allowance"
+PORTFOLIO = "portfolio"
+CASELESS_REASONS = (ALLOWANCE, PORTFOLIO, RELATIONSHIP_BOOK, FOLLOWUP)
+
+
+def caseless_lookup_sql(
+    action: str = "t.action",
+    breadth: str | None = "t.breadth",
+    explanation: str = "t.explanation",
+    *,
+    excluding: Collection[str] = (),
+) -> str:
+    """The one definition of a case-less look-up, as a SQL condition on a row whose
+    ``action``, number of customers shown (``breadth``) and ``explanation`` are the
+    expressions given (by default ``step_touch`` as ``t``).
+
+    A view or search of 1 to ``$targeted`` customers (any number where ``breadth`` is
+    None) that nothing explained (NULL: ``explained`` is ``explanation IS NOT NULL`` in
+    the step tables, and ``access_explained`` keeps only the explanation) or only one of
+    :data:`CASELESS_REASONS` did, less those in ``excluding``: what a caller counts as
+    explained, each for a reason it states beside the call.
+
+    The allowance spends on these look-ups, revisits records them, and shared_harvest
+    and exfiltration match them with a list that left: spelled once, so an explanation
+    that leaves a look-up case-less (as ``followup`` did) is added here, not in each.
+    """
+    if unknown := set(excluding) - set(CASELESS_REASONS):
+        raise ValueError(f"not a case-less look-up's explanation: {sorted(unknown)}")
+    reasons = [r for r in CASELESS_REASONS if r not in excluding]
+    terms = [f"{explanation} IS NULL"]
+    if ALLOWANCE in reasons:
+        terms.append(f"starts_with({explanation}, '{ALLOWANCE}')")
+    if exact := [f"'{r}'" for r in reasons if r != ALLOWANCE]:
+        terms.append(f"{explanation} IN ({', '.join(exact)})")
+    targeted = "" if breadth is None else f" AND {breadth} BETWEEN 1 AND $targeted"
+    return f"({action} IN ('view', 'search'){targeted} AND ({' OR '.join(terms)}))"
+
+
+# A touch of step_touch that is a case-less targeted look-up (fixation's returns and
+# own_copies' copies count these too).
+CASELESS_LOOKUP = caseless_lookup_sql()
 
 _RECORD_SQL = f"""
 INSERT OR REPLACE INTO revisit_days

@@ -11,11 +11,24 @@ from insiderwatch.detect.base import (
     destination_class_sql,
     matches_any,
 )
-from insiderwatch.detect.followup import EXPLANATION as FOLLOWUP
+from insiderwatch.detect.revisits import (
+    ALLOWANCE,
+    PORTFOLIO,
+    RELATIONSHIP_BOOK,
+    caseless_lookup_sql,
+)
 
 # Per employee and peer group, the earlier days and those with a bulk send no case, no
 # routine flow and nothing else explained to an internal destination (learned once a day).
 BULK_DAYS = "daily_exfiltration_bulk_days"
+
+# A look-up an export carries: a view or search of the customer nothing explained, of
+# any breadth (a broad search harvests every customer it shows), in the hours before.
+# Not the rest of revisits' CASELESS_LOOKUP: what the allowance, the team portfolio or
+# the relationship book explained is not the harvest the detector describes ("unexplained
+# look-ups"); a follow-up is, being an opening again that nothing explained before
+# detect/followup.py named it.
+_CARRIED = caseless_lookup_sql(breadth=None, excluding=(ALLOWANCE, PORTFOLIO, RELATIONSHIP_BOOK))
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -173,8 +186,7 @@ carried AS (  -- customers in it that were looked up with no case in the hours b
          {capped_list("t.event_id", c.max_evidence)} AS harvest_events
   FROM sent f
   JOIN step_touch t ON t.employee_id = f.employee_id AND t.customer_id = f.customer_id
-   AND (NOT t.explained OR t.explanation = '{FOLLOWUP}')  -- a follow-up opens one again
-   AND t.action IN ('search', 'view') AND t.time <= f.time
+   AND {_CARRIED} AND t.time <= f.time
    AND t.time >= f.time - to_hours({c.lookback_hours})
   GROUP BY f.event_id
 ),

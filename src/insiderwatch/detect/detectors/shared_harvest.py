@@ -16,7 +16,7 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, capped_list, destination_class_sql
-from insiderwatch.detect.followup import EXPLANATION as FOLLOWUP
+from insiderwatch.detect.revisits import PORTFOLIO, RELATIONSHIP_BOOK, caseless_lookup_sql
 from insiderwatch.detect.routine import OUTBOUND
 
 
@@ -35,9 +35,14 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 EARLIER = "daily_harvest_caseless"
 
 
-# Not revisits' CASELESS_LOOKUP: a look-up the team portfolio or the relationship book
-# explained is explained by whom it is about (the team's buyers, the employee's own
+# Not all of revisits' CASELESS_LOOKUP: a look-up the team portfolio or the relationship
+# book explained is explained by whom it is about (the team's buyers, the employee's own
 # clients), so it is no harvest for a list someone else sent.
+_CASELESS = caseless_lookup_sql(
+    "a.action", "len(a.customer_ids)", "x.explanation", excluding=(PORTFOLIO, RELATIONSHIP_BOOK)
+)
+
+
 def _caseless_sql(days: str, times: str) -> str:
     """Case-less targeted look-ups (employee_id, event_id, time, customer_id) of the
     explained ``days`` whose events are within ``times`` (the same span: the time bound
@@ -45,11 +50,8 @@ def _caseless_sql(days: str, times: str) -> str:
     return f"""SELECT a.employee_id, a.event_id, a.time, unnest(a.customer_ids) AS customer_id
   FROM access a
   JOIN access_explained x USING (event_id)
-  WHERE {days}
-    AND (x.explanation IS NULL OR starts_with(x.explanation, 'allowance')
-         OR x.explanation = '{FOLLOWUP}')
-    AND {times}
-    AND a.action IN ('view', 'search') AND len(a.customer_ids) BETWEEN 1 AND $targeted"""
+  WHERE {days} AND {times}
+    AND {_CASELESS}"""
 
 
 class SharedHarvest(Detector):
