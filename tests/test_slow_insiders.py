@@ -219,6 +219,38 @@ def test_own_copies_weighs_a_copy_of_own_lookups_by_how_rare_it_is_among_peers(t
     store.close()
 
 
+def _alone_in_their_role(c):
+    """The insider made the team's only queue manager: a peer group of one."""
+    for row in c.employees:
+        if row["employee_id"] == INSIDER:
+            row["role"] = "queue_manager"
+    return c
+
+
+def test_own_copies_judges_someone_alone_in_their_group_by_the_company(tmp_path: Path):
+    """A peer group of one has no colleague's days to learn from (version 3 judged nobody
+    there): the group's share is pulled towards the company's, so the lone queue
+    manager's copy of their own look-ups, which no one in the company makes, is a
+    finding, and is none where every other employee copies as many of theirs each day."""
+    alone = detect(_alone_in_their_role(scenario("own_copies")), tmp_path / "alone")
+    found = _findings(alone, "own_copies")
+    reason = alone.con.execute("SELECT reason FROM findings WHERE detector = 'own_copies'")
+    reason = reason.fetchall()
+    alone.close()
+    assert [emp for emp, _ in found] == [INSIDER]
+    assert "the peer group's staff did so on 0 of 0 earlier days" in reason[0][0]
+    c = _alone_in_their_role(scenario("own_copies"))
+    for day in range(1, ACT_DAY):
+        for i, who in enumerate(AGENTS[1:]):
+            mine = [f"c{300 + (8 * (day + i) + k) % 50:03d}" for k in range(len(OWN_LOOKED))]
+            for k, cust in enumerate(mine):
+                c.event(who, at(day, 12, k), "view", [cust], ["name", "phone"])
+            c.event(who, at(day, 12, 10), "copy", mine, ["name", "phone"], destination="local")
+    usual = detect(c, tmp_path / "usual")
+    assert _findings(usual, "own_copies") == []
+    usual.close()
+
+
 def test_own_copies_needs_the_action_to_be_mostly_own_lookups(tmp_path: Path):
     """Eight looked-up customers inside a copy of thirty are not what the copy is made of."""
     c = scenario("own_copies")
