@@ -15,7 +15,7 @@ often returns happen in ordinary work, and the relationship book
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute
+from insiderwatch.detect.dayrows import write_day_rows
 
 # A touch of step_touch that is a case-less targeted look-up: nothing explained it, or only
 # what explains a population rather than a person did: the allowance (an amount of
@@ -29,10 +29,8 @@ CASELESS_LOOKUP = """t.action IN ('view', 'search') AND t.breadth BETWEEN 1 AND 
          OR t.explanation IN ('portfolio', 'book:relationship', 'followup'))"""
 
 _RECORD_SQL = f"""
-INSERT OR REPLACE INTO revisit_days
-  (employee_id, day, customer_id, peer_group, time, event_id)
-SELECT t.employee_id, $day, t.customer_id, any_value(t.peer_group), min(t.time),
-       arg_min(t.event_id, (t.time, t.event_id))
+SELECT t.employee_id, $day AS day, t.customer_id, any_value(t.peer_group) AS peer_group,
+       min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id
 FROM step_touch t
 WHERE t.in_step AND {CASELESS_LOOKUP}
 GROUP BY t.employee_id, t.customer_id
@@ -40,8 +38,9 @@ GROUP BY t.employee_id, t.customer_id
 
 
 def record_revisits(con, params: dict) -> None:
-    """Add this step's case-less look-ups per employee and customer to the history."""
-    execute(con, _RECORD_SQL, params)
+    """Make the step's case-less look-ups per employee and customer the day's history
+    (written by difference, :mod:`~insiderwatch.detect.dayrows`)."""
+    write_day_rows(con, "revisit_days", ("employee_id", "day", "customer_id"), _RECORD_SQL, params)
 
 
 def window_looks_sql(window_days: int) -> str:
