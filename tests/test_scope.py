@@ -325,3 +325,39 @@ def test_a_step_that_fails_after_adding_to_the_days_copy_leaves_it_whole(arrival
     assert live.store.con.execute(_TODAY).fetchall()[0][:2] == (n, n)
     live.arrive(lambda r: True)
     live.assert_replay()
+
+
+class _Statements:
+    """A connection that remembers the statements run through it."""
+
+    def __init__(self, con):
+        self._con, self.seen = con, []
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+    def execute(self, sql, params=None):
+        self.seen.append(" ".join(sql.split()))
+        return self._con.execute(sql, params) if params is not None else self._con.execute(sql)
+
+
+def test_a_scoped_step_reads_the_days_copies_and_sorts_its_rows(arrivals):
+    """A scoped step reads its events from the day's copies directly, with no table of
+    the run's events copied from them, and sorts the step's rows by time, then id, as a
+    replay's sorted copy gives them: a late event of the day, the copy's last row, comes
+    in its place."""
+    c = _day_company()
+    late = c.event(INSIDER, at(D, 9, 30), "view", ["c103"], ["name", "email"])
+    live = arrivals(c)
+    live.arrive(lambda r: r["time"] < at(D, 9, 45) and r["event_id"] != late)
+    live.arrive(lambda r: r["time"] < at(D, 12, 30) and r["event_id"] != late)
+    real = live.store.con
+    live.store.con = spy = _Statements(real)
+    step = live.arrive(lambda r: r["event_id"] == late)
+    live.store.con = real
+    assert step.rewound is None and step.employees == 1  # scoped: the insider alone
+    assert not [s for s in spy.seen if "TEMP TABLE run_events" in s]
+    rows = real.execute("SELECT time, event_id FROM step_events ORDER BY rowid").fetchall()
+    assert late in {e for _, e in rows} and rows == sorted(rows)
+    live.arrive(lambda r: True)
+    live.assert_replay()

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import execute, sql_list
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.dayrows import write_day_rows
 from insiderwatch.detect.routine import OUTBOUND
 
 # The touch reasons that make a customer the employee's own: a case about that customer.
@@ -83,8 +84,7 @@ WHERE e.event_id = x.event_id
 # A case id explains every customer an investigating group looks at under it; only the
 # case's own customer becomes the investigator's.
 _RECORD_SQL = f"""
-INSERT OR REPLACE INTO book_days
-SELECT DISTINCT t.employee_id, $day, t.customer_id FROM step_touch t
+SELECT DISTINCT t.employee_id, $day AS day, t.customer_id FROM step_touch t
 WHERE t.in_step
   AND (list_contains({sql_list(CASE_REASONS)}, t.touch_explanation)
        OR (starts_with(t.touch_explanation, 'case_linked')
@@ -106,5 +106,6 @@ def explain_by_book(con, cfg: DetectionConfig, params: dict) -> None:
 
 
 def record_book(con, params: dict) -> None:
-    """Add the customers this step's case reasons explained to the employees' books."""
-    execute(con, _RECORD_SQL, params)
+    """Make the customers this step's case reasons explained the employees' book of the
+    day (written by difference, :mod:`~insiderwatch.detect.dayrows`)."""
+    write_day_rows(con, "book_days", ("employee_id", "day", "customer_id"), _RECORD_SQL, params)

@@ -59,7 +59,7 @@ from insiderwatch.detect.history import (
     FindingsBefore,
     update_history,
 )
-from insiderwatch.detect.liveday import scoped_run_events
+from insiderwatch.detect.liveday import scoped_events
 from insiderwatch.detect.owncopies import build_own_copies, record_own_copies
 from insiderwatch.detect.public import FIGURE_JOIN
 from insiderwatch.detect.revisits import record_revisits
@@ -252,7 +252,7 @@ def run_detection(
             _forget(con, first, stale, list(versions), keep_explained=keep)
         steps = _Steps(store, run, detectors, stale, versions, known_until)
         if scoped:  # one step: its lookback only for the employees that read it
-            steps.events_at_step = latest
+            steps.scoped = True
         else:
             _run_events(con, _utc_day_start(begin) - LOOKBACK, latest)
         # What the day learned from earlier days, kept from an earlier run (detect/daily.py).
@@ -285,8 +285,8 @@ def _run_events(con, begin: dt.datetime, latest: dt.datetime) -> None:
     into ``run_events``: one scan of the event segments for the whole run, sorted by time
     so each step reads only its own blocks, instead of one scan of every segment per
     step; events of one instant by id, not in the order the segments happen to hold them.
-    A scoped run's one step copies its own from the day's copies
-    (:func:`~insiderwatch.detect.liveday.scoped_run_events`)."""
+    A scoped run's one step reads its own from the day's copies
+    (:func:`~insiderwatch.detect.liveday.scoped_events`)."""
     execute(
         con,
         "CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM access "
@@ -394,9 +394,9 @@ class _Steps:
         self.detectors, self.stale, self.versions = detectors, stale, versions
         self.known_until = known_until
         self.reuse_learned = False
-        # A scoped run's latest event: its one step copies run_events once it knows
-        # whose lookback it reads (liveday.scoped_run_events).
-        self.events_at_step: dt.datetime | None = None
+        # A scoped run: its one step reads its events from the day's copies once it knows
+        # whose lookback it reads (liveday.scoped_events), not from run_events.
+        self.scoped = False
 
     def step(self, ctx: StepContext, *, refresh: bool) -> None:
         con = self.store.con
@@ -413,10 +413,11 @@ class _Steps:
             for name, sql in det.daily(ctx, ctx.config.detector_config(det)).items()
         }
         params = learn_day(con, ctx.config, ctx.params, reuse=self.reuse_learned, tables=tables)
-        if self.events_at_step is not None:
-            scoped_run_events(self.store, ctx.lookback_start, self.events_at_step, params)
-            self.events_at_step = None
-        build_step(con, ctx.config, params, source="run_events", known_until=reuse)
+        source, ordered = "run_events", True
+        if self.scoped:  # the day's copies, sorted by the step (liveday.scoped_events)
+            source, ordered = scoped_events(self.store, ctx.lookback_start, params), False
+            self.scoped = False
+        build_step(con, ctx.config, params, source=source, known_until=reuse, ordered=ordered)
         if refresh:
             partial = ctx.end < ctx.start + DAY
             self.run.explained += record_explanations(

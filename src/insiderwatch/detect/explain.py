@@ -97,7 +97,13 @@ def lookback_readers(source: str) -> str:
 
 
 def build_step(
-    con, cfg: DetectionConfig, step: dict, source: str = "access", *, known_until=None
+    con,
+    cfg: DetectionConfig,
+    step: dict,
+    source: str = "access",
+    *,
+    known_until=None,
+    ordered: bool = False,
 ) -> None:
     """Create temp tables ``step_events`` and ``step_touch`` for events of ``source`` in
     [lookback_start ``$ls``, end ``$e``); rows at or after ``$s`` are this step's
@@ -120,6 +126,10 @@ def build_step(
     of the day's events no earlier step saw (new, or late); and from
     ``slack_before_minutes`` before a case of theirs, or of someone they manage, that
     opened since. Only ``fresh`` rows are explained.
+
+    The rows are sorted by time, then id (the detectors' evidence lists and sums follow
+    their order); ``ordered``: ``source`` is a table in that order already (a run's
+    sorted copy of its events), which the rows keep.
     """
     x = cfg.explanation
     params = {
@@ -162,7 +172,7 @@ SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
 FROM {source} a JOIN employees e USING (employee_id)
 WHERE a.time >= $ls AND a.time < $e
   AND (a.time >= $s OR a.employee_id IN ({lookback_readers(source)}))
-)
+){"" if ordered else " ORDER BY time, event_id"}
 """,
         params,
     )

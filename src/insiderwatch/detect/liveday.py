@@ -12,15 +12,14 @@ lookback). So the store's connection keeps two temp tables for the day:
   segments loaded since the previous one.
 
 Both are temp tables of the run's transaction: a rolled back run drops what it added, a
-new connection has none. ``run_events`` is then copied from them with the same rows, in
-the same order, as from the segments.
+new connection has none. A scoped step reads its events from them
+(:func:`scoped_events`), the same rows as from the segments, sorted the same way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from insiderwatch.detect.base import execute
 from insiderwatch.detect.explain import lookback_readers
 from insiderwatch.detect.scope import SCOPE_TABLE
 from insiderwatch.store.duckdb_store import Store
@@ -32,26 +31,24 @@ TODAY = "daily_today"  # the day's events loaded so far (day_events)
 _TODAY_KEPT = "daily_today_kept"  # its day's start and the segments copied into it
 
 
-def scoped_run_events(store: Store, begin: dt.datetime, latest: dt.datetime, step: dict) -> None:
-    """Copy a scoped step's events into ``run_events``: the scope's events of the day up
-    to ``latest`` and, for the employees whose step reads it
+def scoped_events(store: Store, begin: dt.datetime, step: dict) -> str:
+    """The query of a scoped step's events, for
+    :func:`~insiderwatch.detect.explain.build_step` to read (it keeps those before the
+    step's end): the scope's events of the day and, for the employees whose step reads it
     (:func:`~insiderwatch.detect.explain.lookback_readers`), their lookback from
-    ``begin``; sorted by time, then id. ``step``: the step's parameters with what its day
-    learned (the investigating groups name lookback readers)."""
+    ``begin``. Read from the day's copies, made or brought up to date first; not copied
+    again into a table of the run's events (``run_events``), which cost as much as the
+    step's own table built from it. Unordered: the step sorts its rows by time, then id,
+    as a replay's sorted copy gives them. ``step``: the step's parameters with what its
+    day learned (the investigating groups name lookback readers)."""
     con = store.con
     day_lookback(con, begin, step["s"])
     day_events(store, step["s"])
     scoped = f"employee_id IN (SELECT employee_id FROM {SCOPE_TABLE})"
-    execute(
-        con,
-        f"""CREATE OR REPLACE TEMP TABLE run_events AS SELECT * FROM (
-              SELECT * FROM {LOOKBACK} WHERE {scoped}
-                AND employee_id IN ({lookback_readers(TODAY)})
-              UNION ALL
-              SELECT * FROM {TODAY} WHERE time <= $latest AND {scoped}
-            ) ORDER BY time, event_id""",
-        {**step, "latest": latest},
-    )
+    return f"""(SELECT * FROM {LOOKBACK} WHERE {scoped}
+                  AND employee_id IN ({lookback_readers(TODAY)})
+                UNION ALL
+                SELECT * FROM {TODAY} WHERE {scoped})"""
 
 
 def day_lookback(con, begin: dt.datetime, start: dt.datetime) -> None:

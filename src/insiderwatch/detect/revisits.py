@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from insiderwatch.detect.base import execute
+from insiderwatch.detect.dayrows import write_day_rows
 from insiderwatch.detect.followup import EXPLANATION as FOLLOWUP
 from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
 
@@ -71,10 +71,8 @@ def caseless_lookup_sql(
 CASELESS_LOOKUP = caseless_lookup_sql()
 
 _RECORD_SQL = f"""
-INSERT OR REPLACE INTO revisit_days
-  (employee_id, day, customer_id, peer_group, time, event_id)
-SELECT t.employee_id, $day, t.customer_id, any_value(t.peer_group), min(t.time),
-       arg_min(t.event_id, (t.time, t.event_id))
+SELECT t.employee_id, $day AS day, t.customer_id, any_value(t.peer_group) AS peer_group,
+       min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id
 FROM step_touch t
 WHERE t.in_step AND {CASELESS_LOOKUP}
 GROUP BY t.employee_id, t.customer_id
@@ -82,8 +80,9 @@ GROUP BY t.employee_id, t.customer_id
 
 
 def record_revisits(con, params: dict) -> None:
-    """Add this step's case-less look-ups per employee and customer to the history."""
-    execute(con, _RECORD_SQL, params)
+    """Make the step's case-less look-ups per employee and customer the day's history
+    (written by difference, :mod:`~insiderwatch.detect.dayrows`)."""
+    write_day_rows(con, "revisit_days", ("employee_id", "day", "customer_id"), _RECORD_SQL, params)
 
 
 def window_looks_sql(window_days: int) -> str:

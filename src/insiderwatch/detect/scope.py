@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 
 from insiderwatch.detect.base import Detector, StepContext, execute
+from insiderwatch.detect.dayrows import BY_DIFFERENCE
 from insiderwatch.detect.state import DAILY_TABLES
 from insiderwatch.store.duckdb_store import Store
 
@@ -144,6 +145,8 @@ def forget_scope(
             )
         elif table == "routine_flows":  # per group, learned from earlier days: relearned
             con.execute("DELETE FROM routine_flows WHERE day >= ?", [day])
+        elif table in BY_DIFFERENCE:  # the step writes what changed (detect/dayrows.py)
+            continue
         else:
             con.execute(f"DELETE FROM {table} WHERE day >= ? AND {scoped}", [day])
     con.execute(f"DELETE FROM employee_footprint WHERE first_seen >= ? AND {scoped}", [start])
