@@ -4,8 +4,11 @@ one's own case-less look-ups."""
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
+
+import pytest
 
 from detect_scenarios import (
     ACT_DAY,
@@ -219,36 +222,165 @@ def test_own_copies_weighs_a_copy_of_own_lookups_by_how_rare_it_is_among_peers(t
     store.close()
 
 
-def _alone_in_their_role(c):
-    """The insider made the team's only queue manager: a peer group of one."""
+def _in_role(c, role: str, *employees: str):
+    """The employees given (by default the insider) moved into ``role``: a peer group of
+    their own (the insider alone: the team's only queue manager)."""
     for row in c.employees:
-        if row["employee_id"] == INSIDER:
-            row["role"] = "queue_manager"
+        if row["employee_id"] in (employees or (INSIDER,)):
+            row["role"] = role
     return c
+
+
+def _copies_own_lookups(c, who: str, day: int, customers: list[str], minute: int = 0):
+    """``who`` looks each of ``customers`` up with no case that day, then copies them."""
+    for k, cust in enumerate(customers):
+        c.event(who, at(day, 12, minute + k), "view", [cust], ["name", "phone"])
+    c.event(who, at(day, 12, minute + 20), "copy", customers, ["name", "phone"],
+            destination="local")  # fmt: skip
+
+
+def _everyone_copies_daily(c, staff: list[str]):
+    for day in range(1, ACT_DAY):
+        for i, who in enumerate(staff):
+            mine = [f"c{300 + (8 * (day + i) + k) % 50:03d}" for k in range(len(OWN_LOOKED))]
+            _copies_own_lookups(c, who, day, mine)
+
+
+def test_own_copies_leaves_the_employees_own_days_out_of_the_peers(tmp_path: Path):
+    """The insider's own earlier copies (three of their eight days) are not the peer
+    group's or the company's: the copy is still one nobody else makes, weighing in full."""
+    c = scenario("own_copies")
+    for day in (3, 5, 7):
+        _copies_own_lookups(c, INSIDER, day, [f"c{210 + 8 * day + k:03d}" for k in range(8)])
+    store = detect(c, tmp_path)
+    rows = store.con.execute(
+        "SELECT employee_id, severity, reason FROM findings WHERE detector = 'own_copies'"
+        " AND time >= ?",
+        [at(ACT_DAY, 0)],
+    ).fetchall()
+    store.close()
+    [(emp, severity, reason)] = rows
+    assert (emp, severity) == (INSIDER, "medium")
+    assert "other staff did so on 0 of 88 earlier days, the company's on 0 of 88" in reason
 
 
 def test_own_copies_judges_someone_alone_in_their_group_by_the_company(tmp_path: Path):
     """A peer group of one has no colleague's days to learn from (version 3 judged nobody
-    there): the group's share is pulled towards the company's, so the lone queue
-    manager's copy of their own look-ups, which no one in the company makes, is a
-    finding, and is none where every other employee copies as many of theirs each day."""
-    alone = detect(_alone_in_their_role(scenario("own_copies")), tmp_path / "alone")
+    there): the employee's own earlier days stand in for the group's, pulled towards the
+    company's share, so the lone queue manager's copy of their own look-ups, which no one
+    in the company makes and they made once before, is a finding, and is none where
+    every other employee copies as many of theirs each day."""
+    c = _in_role(scenario("own_copies"), "queue_manager")
+    _copies_own_lookups(c, INSIDER, 4, [f"c{220 + k:03d}" for k in range(8)])
+    alone = detect(c, tmp_path / "alone")
     found = _findings(alone, "own_copies")
-    reason = alone.con.execute("SELECT reason FROM findings WHERE detector = 'own_copies'")
-    reason = reason.fetchall()
+    reason = alone.con.execute(
+        "SELECT reason FROM findings WHERE detector = 'own_copies' AND time >= ?",
+        [at(ACT_DAY, 0)],
+    ).fetchall()
     alone.close()
-    assert [emp for emp, _ in found] == [INSIDER]
-    assert "the peer group's staff did so on 0 of 0 earlier days" in reason[0][0]
-    c = _alone_in_their_role(scenario("own_copies"))
-    for day in range(1, ACT_DAY):
-        for i, who in enumerate(AGENTS[1:]):
-            mine = [f"c{300 + (8 * (day + i) + k) % 50:03d}" for k in range(len(OWN_LOOKED))]
-            for k, cust in enumerate(mine):
-                c.event(who, at(day, 12, k), "view", [cust], ["name", "phone"])
-            c.event(who, at(day, 12, 10), "copy", mine, ["name", "phone"], destination="local")
+    assert {emp for emp, _ in found} == {INSIDER}
+    assert (
+        "the peer group's other staff did so on 0 of 0 earlier days, the employee on 1 of 8"
+        " of theirs, the company's on 0 of 88"
+    ) in reason[0][0]
+    c = _in_role(scenario("own_copies"), "queue_manager")
+    _everyone_copies_daily(c, AGENTS[1:])
     usual = detect(c, tmp_path / "usual")
     assert _findings(usual, "own_copies") == []
     usual.close()
+
+
+def test_own_copies_learns_a_lone_employees_daily_copies_as_their_routine(tmp_path: Path):
+    """The team's only queue manager copies the four customers they looked up to a local
+    file every day: with no colleague to learn from, their own earlier days show it is
+    their routine (version 4 flagged every day's copy: the group had no days, and the
+    company nobody copying)."""
+    c = _in_role(base_company(days=ACT_DAY), "queue_manager")
+    for day in range(1, ACT_DAY + 1):
+        _copies_own_lookups(c, INSIDER, day, [f"c{200 + 4 * day + k:03d}" for k in range(4)])
+    store = detect(c, tmp_path)
+    copied = store.scalar(
+        "SELECT count(*) FROM own_copy_days WHERE employee_id = ? AND fresh = 4", [INSIDER]
+    )
+    found = _findings(store, "own_copies")
+    store.close()
+    assert copied == ACT_DAY
+    assert found == []
+
+
+def _case_workers(c, count: int) -> list[str]:
+    """``count`` claims handlers who only ever open customers under their own cases."""
+    staff = [f"h{i:02d}" for i in range(count)]
+    for i, who in enumerate(staff):
+        c.employees.append({"employee_id": who, "surname": f"Handler{i}",
+                            "role": "claims_handler", "team": "claims", "hired_on": "2020-01-01",
+                            "home_postcode": f"HH{i} 1AA"})  # fmt: skip
+        for day in range(1, ACT_DAY + 1):
+            case_id = f"h-{who}-{day}"
+            cust = f"c{3 + (i + day) % 190:03d}"
+            c.cases.append({"case_id": case_id, "customer_id": cust, "employee_id": who,
+                            "opened_at": at(day, 9), "closed_at": at(day, 17)})  # fmt: skip
+            c.event(who, at(day, 10, i % 60), "view", [cust], ["name", "address"],
+                    case_id=case_id)  # fmt: skip
+    return staff
+
+
+def test_own_copies_counts_only_the_days_that_could_carry_such_a_copy(tmp_path: Path):
+    """The agents copy as many of their own case-less look-ups on ten of their 88 days:
+    not rare. Forty claims handlers who only work under cases could never make such a copy;
+    their days do not make the lone queue manager's copy look rarer than it is (version 4
+    counted every other employee-day and flagged it)."""
+    c = _in_role(scenario("own_copies"), "queue_manager")
+    for n in range(10):
+        who, day = AGENTS[1 + n], 1 + n % (ACT_DAY - 1)
+        _copies_own_lookups(c, who, day, [f"c{300 + 4 * n + k:03d}" for k in range(8)], 30)
+    _case_workers(c, 40)
+    store = detect(c, tmp_path)
+    days = store.scalar("SELECT count(*) FROM employee_days WHERE role = 'claims_handler'")
+    found = [emp for emp, _ in _findings(store, "own_copies")]
+    store.close()
+    assert days == 40 * ACT_DAY
+    assert INSIDER not in found
+
+
+def test_own_copies_weighs_a_groups_days_more_the_more_it_has(tmp_path: Path):
+    """The same copy in a company where the agents copy as many of their own look-ups on
+    six of their days: the more days the insider's peer group has in which nobody did,
+    the less the company's share counts, and the rarer (heavier) the copy; the points
+    follow the shrunk share the reason's counts give."""
+    points = {}
+    for size in (2, 6):
+        c = _in_role(scenario("own_copies"), "queue_manager", *AGENTS[:size])
+        for n in range(6):
+            who = AGENTS[6 + n]
+            _copies_own_lookups(c, who, 2 + n, [f"c{300 + 4 * n + k:03d}" for k in range(8)], 30)
+        store = detect(c, tmp_path / str(size))
+        [(pts, reason)] = store.con.execute(
+            "SELECT points, reason FROM findings WHERE detector = 'own_copies' AND employee_id = ?",
+            [INSIDER],
+        ).fetchall()
+        store.close()
+        counts = re.search(
+            r"other staff did so on (\d+) of (\d+) earlier days"
+            r"(?:, the employee on (\d+) of (\d+) of theirs)?, the company's on (\d+) of (\d+)",
+            reason,
+        )
+        k, n, own_k, own_n, all_k, all_n = (int(g or 0) for g in counts.groups())
+        assert (k, n, all_k, all_n) == (0, 8 * (size - 1), 6, 88)
+        assert (own_k, own_n) == ((0, 8) if size == 2 else (0, 0))
+        tail = (k + own_k + 20 * (all_k + 1) / (all_n + 1)) / (n + own_n + 20)
+        assert pts == pytest.approx(20 * min(1.0, math.log(tail) / math.log(0.01)))
+        points[size] = pts
+    assert points[6] > points[2]
+
+
+def test_own_copies_needs_a_positive_prior():
+    from insiderwatch.detect.config import ConfigError
+    from insiderwatch.detect.detectors.own_copies import OwnCopies
+
+    with pytest.raises(ConfigError):
+        DetectionConfig(detectors={"own_copies": {"prior_days": 0}}).detector_config(OwnCopies)
 
 
 def test_own_copies_needs_the_action_to_be_mostly_own_lookups(tmp_path: Path):
