@@ -14,8 +14,10 @@ peer group's other staff's such days with an action that newly carried at least 
 of their own case-less look-ups (``own_copy_days``); a peer's repeats add no day. Where
 the group's other staff have fewer than ``min_peer_days`` of them (a team's only queue
 manager, a group's first weeks), the employee's own earlier days (before the day judged)
-stand in with theirs, so a lone employee whose work is copying is learned as such while
-one who copies a few times in weeks stays rare. That share is pulled towards the
+stand in with theirs, so a lone employee whose work is copying is learned as such; one
+who copies weekly is judged rare for about the first three copies (findings that add up
+in the risk score) and then learned as their habit, which without colleagues cannot be
+told from work. That share is pulled towards the
 company's (its other staff's days, one day added to the company's counts, so a company
 with no such day still has a finite rarity) as if ``prior_days`` more employee-days of
 it were seen: it weighs ``prior_days / (n + prior_days)`` against a group's n days. The
