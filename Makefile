@@ -32,9 +32,12 @@ demo: $(STAMP)
 
 # tools/provision.sh installs the system packages the server tests need (or says loudly
 # that it cannot); property tests run a bounded, derandomised search when CI is set.
+# The suite runs on every core (pytest-xdist); a test module stays on one worker, so its
+# module fixtures (simulated companies, detected stores) are built once.
+PYTEST_JOBS ?= auto
 test: $(STAMP)
 	tools/provision.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_JOBS) --dist loadscope
 
 # A wide random search of every parser's property tests (the fuzz Hypothesis profile).
 fuzz: $(STAMP)

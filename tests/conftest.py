@@ -8,6 +8,7 @@ Datasets are written with the helpers in ``sample_data.py``.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import os
 from collections.abc import Callable, Iterator
@@ -24,6 +25,9 @@ from insiderwatch.ingest import IngestReport, ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
 from sample_data import KEY_HEX
+
+cli_app = importlib.import_module("insiderwatch.cli.app")  # the module, not the Typer app
+PIPED_WIDTH = 120
 
 # Property tests: the same examples on every CI run (a landing never depends on luck),
 # a wide random search under `make fuzz`. Tests that fix max_examples keep their number;
@@ -94,12 +98,17 @@ def ingest(store: Store, hash_key: HashKey) -> Callable[..., IngestReport]:
 
 
 @pytest.fixture
-def cli() -> Callable[..., Any]:
+def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """``cli(*args)``: run the command line in-process; stdout and stderr kept apart.
 
     A wide terminal keeps Rich from truncating table cells; messages may still wrap,
-    which is why tests compare them through ``sample_data.flat``.
+    which is why tests compare them through ``sample_data.flat``. The CLI's consoles take
+    their width once, at import, from the terminal: they are set to what piped output
+    gets (120 columns) so that no run depends on the terminal it started from (pytest-xdist
+    hands its workers the controller's COLUMNS, 80 where that is no terminal).
     """
+    for console in (cli_app.out, cli_app.err):
+        monkeypatch.setattr(console, "width", PIPED_WIDTH)
     runner = CliRunner()
 
     def invoke(*args: str | Path, env: dict[str, str] | None = None):
