@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import random
 import shutil
 import socket
 import subprocess
@@ -20,9 +21,22 @@ import pytest
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, from a range of its own per pytest-xdist worker.
+
+    The port is released before the server binds it; with the suite on several workers,
+    the kernel's next ephemeral port could go to another worker's server in between.
+    Each worker draws from its own 2,000 ports below the ephemeral range instead.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    base = 20000 + 2000 * (int(worker) % 6 if worker.isdigit() else 0)
+    for port in random.sample(range(base, base + 2000), 2000):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {base}-{base + 1999}")
 
 
 def _as_service_user(user: str) -> list[str]:
