@@ -4,6 +4,7 @@ one's own case-less look-ups."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -21,7 +22,10 @@ from detect_scenarios import (
     scenario,
 )
 from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.detect.history import read_findings
+from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
+from insiderwatch.store import Store
 from sample_data import KEY_HEX
 
 
@@ -307,6 +311,79 @@ def test_own_copies_learns_a_lone_employees_daily_copies_as_their_routine(tmp_pa
     store.close()
     assert copied == ACT_DAY
     assert found == []
+
+
+def _own_copy_reasons(store) -> list[tuple[str, str]]:
+    return store.con.execute(
+        "SELECT employee_id, reason FROM findings WHERE detector = 'own_copies' ORDER BY time"
+    ).fetchall()
+
+
+def test_own_copies_never_counts_a_copy_of_the_day_as_an_earlier_day(tmp_path: Path):
+    """A live day cut into steps: a colleague's copy of their own look-ups arrives in the
+    day's first step, which records it among the copies; the lone queue manager's copy
+    arrives in a later step, scoped to them, where the colleague's record of the day is
+    kept. The day's copies are not earlier days (a filter on the day itself counted the
+    colleague's, and the manager's copy no longer looked rare enough to fire): the
+    findings equal one replay of the day's events."""
+    c = _in_role(scenario("own_copies"), "queue_manager")
+    _copies_own_lookups(c, INSIDER, 4, [f"c{220 + k:03d}" for k in range(8)])
+    # Copies of four: lists too short for shared_harvest to bring the colleague into the
+    # afternoon step's scope (their record of the day stays as the morning wrote it).
+    next(r for r in c.access if r["event_id"] in c.act and r["action"] == "copy")[
+        "customer_ids"
+    ] = OWN_LOOKED[4:]
+    _copies_own_lookups(c, AGENTS[1], ACT_DAY, [f"c{300 + k:03d}" for k in range(4)])
+    noon = at(ACT_DAY, 13)
+    dataset = c.write(tmp_path / "dataset")
+    key = HashKey(bytes.fromhex(KEY_HEX))
+    live = Store(tmp_path / "live.duckdb", threads=1)
+    for piece, rows in (
+        ("context", []),
+        ("morning", [r for r in c.access if r["time"] < noon]),
+        ("afternoon", [r for r in c.access if r["time"] >= noon]),
+    ):
+        folder = tmp_path / piece
+        folder.mkdir()
+        for path in dataset.iterdir():
+            if path.name != "access.jsonl":
+                (folder / path.name).write_bytes(path.read_bytes())
+        with (folder / "access.jsonl").open("w") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, default=lambda v: v.isoformat()) + "\n")
+        ingest_dataset(live, folder, key)
+        if rows:
+            step = run_detection(live, DetectionConfig(), key)
+    assert step.rewound is None and step.employees == 1  # the afternoon: the insider alone
+    found = [f for f in read_findings(live.con) if f.detector == "own_copies"]
+    live.close()
+    once = detect(c, tmp_path / "once")
+    expected = [f for f in read_findings(once.con) if f.detector == "own_copies"]
+    once.close()
+    assert [f.employee_id for f in expected] == [AGENTS[1], INSIDER]  # the colleague's too
+    assert "the employee on 1 of 8 of theirs, the company's on 0 of 88" in expected[1].reason
+    assert found == expected
+
+
+def test_own_copies_uses_own_days_while_the_colleagues_have_too_few(tmp_path: Path):
+    """The insider shares the queue-manager role with one colleague who has twelve days
+    that could carry such a copy, the insider (who started later) eight: together twenty,
+    the colleague's alone fewer than ``min_peer_days``. The insider's own days stand in
+    with the colleague's, as they do for someone alone in their group."""
+    last = ACT_DAY + 3
+    c = _in_role(base_company(days=last), "queue_manager", INSIDER, AGENTS[1])
+    _copies_own_lookups(c, INSIDER, last + 1, OWN_LOOKED)
+    # the insider's first four days left out (after the last event id is drawn)
+    c.access = [r for r in c.access if r["employee_id"] != INSIDER or r["time"] >= at(5, 0)]
+    store = detect(c, tmp_path)
+    found = _own_copy_reasons(store)
+    store.close()
+    [(emp, reason)] = found
+    assert emp == INSIDER
+    assert (
+        "the peer group's other staff did so on 0 of 12 earlier days, the employee on 0 of 8"
+        " of theirs"
+    ) in reason
 
 
 def _case_workers(c, count: int) -> list[str]:
