@@ -130,15 +130,19 @@ def test_redelivery_after_a_crash_between_commit_and_ack_is_counted_once(nats_se
         await crashed._nc.close()  # gone before acking: the server redelivers after ack_wait
         again = NatsCollector(config, sink)
         await consume_until(again, lambda: again.counters.committed >= len(bodies))
-        # On a loaded machine a fetch slower than ack_wait can be handed one message twice
-        # (and so miss another): what comes back as a redelivery is what the crashed
-        # consumer took, counted by stream sequence.
+        # What comes back as a redelivery is at most what the crashed consumer took,
+        # counted by stream sequence: on a loaded machine a fetch slower than ack_wait can
+        # be handed one message twice (and so miss another), and a server that judges a
+        # delivery failed (the pull request gone) sends the message again with a delivery
+        # count of 1 although the client had it (nats-server #5338).
         taken = {m.metadata.sequence.stream for m in msgs}
         return len(msgs), taken, again.counters, await pending(config)
 
     fetched, taken, counters, (left, unacked) = asyncio.run(scenario())
     assert fetched == len(bodies) and len(taken) >= len(bodies) // 2
-    assert counters.redelivered == len(taken)
+    assert 0 < counters.redelivered <= len(taken)
+    # Whatever the delivery count said, every event the crashed consumer committed was
+    # recognised as already stored: counted once, and nothing is left to deliver.
     assert sorted(stored(sink)) == sorted(f"n{n}" for n in range(len(bodies)))
     assert sink.loaded.loaded == len(bodies) and sink.loaded.duplicates == len(bodies)
     assert (left, unacked) == (0, 0)
