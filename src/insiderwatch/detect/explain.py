@@ -183,11 +183,19 @@ WHERE a.time >= $ls AND a.time < $e
         con,
         f"""
 CREATE OR REPLACE TEMP TABLE step_touch AS
+-- A touch's weight depends on its event alone (its fields and breadth), so it is reckoned
+-- once per event, before the customers are unnested; what a broad access exposes of one
+-- customer weighs 1/breadth (beyond a targeted look-up).
 WITH touch AS (
   SELECT event_id, time, employee_id, role, team, peer_group, action, case_id, fields, in_step,
-         record_count, destination, app, src_ip, device_id, len(customer_ids) AS breadth,
-         unnest(customer_ids) AS customer_id, fresh
-  FROM step_events WHERE policy IS NULL
+         record_count, destination, app, src_ip, device_id, breadth,
+         unnest(customer_ids) AS customer_id, fresh, weight
+  FROM (
+    SELECT *, len(customer_ids) AS breadth,
+           {weight_expr("fields")} * least(1.0, $targeted / greatest(len(customer_ids), 1))
+             AS weight
+    FROM step_events WHERE policy IS NULL
+  )
 ),
 fresh AS (SELECT * FROM touch WHERE fresh),
 own AS (
@@ -232,8 +240,7 @@ portfolio AS (  -- a buyer of a seller in the team's portfolio, learned from its
   FROM fresh t JOIN bought b ON b.customer_id = t.customer_id AND b.team = t.team
   WHERE b.since <= t.time
 )
--- What a broad access exposes of one customer weighs 1/breadth (beyond a targeted look-up).
-SELECT t.*, {weight_expr("t.fields")} * least(1.0, $targeted / greatest(t.breadth, 1)) AS weight,
+SELECT t.*,
        CASE WHEN o.own_case THEN 'own_case'
             WHEN o.callback THEN 'callback'
             WHEN m.event_id IS NOT NULL THEN 'team_case'
