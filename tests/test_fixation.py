@@ -269,6 +269,23 @@ def test_fixation_judges_someone_alone_in_their_group_by_those_who_look_up_alike
     assert "pulled towards cs_agent" in found[-1]["reason"], found[-1]["reason"]
 
 
+def test_fixation_judges_someone_alone_by_the_same_action_where_nobody_opens_their_fields(
+    tmp_path: Path,
+):
+    """The modeller opens name, address and notes, a field set no other group shows: no
+    group makes their kind of look-up, nor that action with those fields in any app. The
+    company's rate is the tellers' regulars, by which four days on one person look usual;
+    the agents, who view customers too and almost never come back, are the group whose
+    look-ups theirs resemble, and by them the returns are rare."""
+    c = _alone_company(fields=("name", "address", "notes"))
+    store = detect(c, tmp_path)
+    found = [f for f in _findings(store, "fixation") if f["employee_id"] == "mod"]
+    store.close()
+    assert [f["customer_ids"] for f in found][-1:] == [["c390"]]
+    assert found[-1]["time"] == at(ACT_DAY, 14)
+    assert "pulled towards cs_agent" in found[-1]["reason"], found[-1]["reason"]
+
+
 def test_fixation_never_judges_someone_alone_by_a_book_groups_returns(tmp_path: Path):
     """The modeller looks c390 up in the tellers' till, opening what they open: the
     tellers look customers up exactly that way, but they are a book group (each comes
@@ -327,6 +344,25 @@ def test_the_resembling_group_never_counts_the_employees_own_rows():
     # Staff of another group making the kind are still found.
     other = [*moved, ("x1", 5, "third", kind, 2), ("x2", 6, "third", kind, 2)]
     assert _like(other)["e"] == "third"
+
+
+def test_the_resembling_group_falls_back_to_the_same_action_last():
+    """Where no other group makes the employee's kind of look-up, nor its action with its
+    fields in any app, the group whose staff make the same action most is theirs; a group
+    making the action with the same fields, or the very kind, always comes first."""
+    odd, view = "hub view name,notes", "crm view name,address"
+    rows = [("e", 2, "alone", odd, 4),
+            ("a1", 3, "agents", view, 9), ("a2", 4, "agents", view, 9),
+            ("a3", 5, "agents", view, 9),
+            ("s1", 3, "search", "crm search name", 9), ("s2", 4, "search", "crm search name", 9),
+            ("s3", 5, "search", "crm search name", 9)]  # fmt: skip
+    assert _like(rows)["e"] == "agents"  # the same action; never the searchers
+    fields = [*rows, ("f1", 6, "desk", "tool view name,notes", 1),
+              ("f2", 7, "desk", "tool view name,notes", 1)]  # fmt: skip
+    assert _like(fields)["e"] == "desk"  # the same action and fields, in another app
+    exact = [*fields, ("k1", 6, "kin", odd, 1), ("k2", 7, "kin", odd, 1)]
+    assert _like(exact)["e"] == "kin"  # the same kind
+    assert "e" not in _like([r for r in rows if r[2] != "agents"])  # nobody views at all
 
 
 def test_fixation_weighs_little_a_return_to_a_customer_of_ones_relationship_book(tmp_path: Path):

@@ -25,7 +25,10 @@ customers up) is pulled not towards the company, whose rate the busiest returner
 branch's regulars, a relationship desk's clients), but towards the group whose staff look
 customers up the way they do: the allowance's kinds of look-up (app, action, field set,
 ``allowance_kinds``, the employee's own rows left out), or the same action and fields in
-any app where no other group uses theirs (the reason names that group). Never a group
+any app where no other group uses theirs, or, where no other group opens those fields
+either (a snoop who opens the address, notes and orders of one person in an HR tool), the
+same action: then the group whose staff make it most (the reason names that group).
+Never a group
 that works from relationship books (:mod:`~insiderwatch.detect.groupbook`): its returns
 are each member's own clients, which looking customers up the same way gives nobody (a
 lone snoop who works in the desk's app); and only where that group's rate is below the
@@ -95,7 +98,10 @@ def _like_sql(window_days: int, min_staff: int, book_groups: bool) -> str:
     ``kind_min_staff``), weighed by how many look-ups of that kind the employee made; where
     no other group makes their kinds, the same action and field set in any app (the one
     person who looks customers up in a modelling tool views them the way some desk does in
-    its own). The employee's own rows never count for a group: someone who moved groups
+    its own); where no other group opens that field set either, the same action, the
+    group whose staff make it most (an odd field set, as a lone snoop's in an HR tool,
+    would otherwise leave them judged by the company's rate, which its busiest returners
+    set). The employee's own rows never count for a group: someone who moved groups
     in the window is not matched to their old group by their own look-ups there, nor to
     the group they are in now. With ``book_groups``, groups that work from relationship
     books (:mod:`~insiderwatch.detect.groupbook`) are never resembled: their returns are
@@ -104,36 +110,44 @@ def _like_sql(window_days: int, min_staff: int, book_groups: bool) -> str:
     books = f"AND x.grp NOT IN (SELECT peer_group FROM {GROUP_BOOK})" if book_groups else ""
     return f"""WITH hist AS (
   SELECT employee_id, peer_group, day, kind, regexp_extract(kind, '[^ ]* [^ ]*$') AS loose,
-         lookups
+         regexp_extract(kind, '([^ ]*) [^ ]*$', 1) AS act, lookups
   FROM allowance_kinds
   WHERE day >= $day - INTERVAL {int(window_days)} DAY AND day < $day AND peer_group IS NOT NULL
 ),
 now AS (SELECT employee_id, arg_max(peer_group, day) AS grp FROM hist GROUP BY employee_id),
-mine AS (SELECT employee_id, kind, loose, sum(lookups) AS n FROM hist GROUP BY ALL),
-own AS (SELECT DISTINCT employee_id, peer_group AS grp, kind, loose FROM hist),
+mine AS (SELECT employee_id, kind, loose, act, sum(lookups) AS n FROM hist GROUP BY ALL),
+own AS (SELECT DISTINCT employee_id, peer_group AS grp, kind, loose, act FROM hist),
 exact AS (  -- each group's staff making each kind, and each action and field set
   SELECT peer_group AS grp, kind, count(DISTINCT employee_id) AS staff FROM hist GROUP BY ALL
 ),
 loose AS (
   SELECT peer_group AS grp, loose, count(DISTINCT employee_id) AS staff FROM hist GROUP BY ALL
 ),
+acts AS (
+  SELECT peer_group AS grp, act, count(DISTINCT employee_id) AS staff FROM hist GROUP BY ALL
+),
 others AS (  -- per employee, kind and other group: that group's other staff making it
-  SELECT m.employee_id, m.n, x.grp, TRUE AS exact,
+  SELECT m.employee_id, m.n, x.grp, 2 AS level,
          x.staff - CASE WHEN EXISTS (SELECT 1 FROM own o WHERE o.employee_id = m.employee_id
                                      AND o.grp = x.grp AND o.kind = m.kind) THEN 1 ELSE 0 END
            AS staff
   FROM mine m JOIN now USING (employee_id) JOIN exact x ON x.kind = m.kind AND x.grp <> now.grp {books}
   UNION ALL
-  SELECT m.employee_id, m.n, x.grp, FALSE,
+  SELECT m.employee_id, m.n, x.grp, 1,
          x.staff - CASE WHEN EXISTS (SELECT 1 FROM own o WHERE o.employee_id = m.employee_id
                                      AND o.grp = x.grp AND o.loose = m.loose) THEN 1 ELSE 0 END
   FROM mine m JOIN now USING (employee_id) JOIN loose x ON x.loose = m.loose AND x.grp <> now.grp {books}
+  UNION ALL
+  SELECT m.employee_id, m.n, x.grp, 0,
+         x.staff - CASE WHEN EXISTS (SELECT 1 FROM own o WHERE o.employee_id = m.employee_id
+                                     AND o.grp = x.grp AND o.act = m.act) THEN 1 ELSE 0 END
+  FROM mine m JOIN now USING (employee_id) JOIN acts x ON x.act = m.act AND x.grp <> now.grp {books}
 ),
 scored AS (  -- per other group: its makers of the employee's kinds, per look-up of theirs
-  SELECT employee_id, grp, exact, sum(n * staff) AS score FROM others
+  SELECT employee_id, grp, level, sum(n * staff) AS score FROM others
   WHERE staff >= {int(min_staff)} GROUP BY ALL
 )
-SELECT employee_id, arg_max(grp, (exact, score, grp)) AS grp FROM scored GROUP BY employee_id"""
+SELECT employee_id, arg_max(grp, (level, score, grp)) AS grp FROM scored GROUP BY employee_id"""
 
 
 def _shaped(seen: str, returns: str, excess: str) -> str:
@@ -150,7 +164,7 @@ def _shaped(seen: str, returns: str, excess: str) -> str:
 
 class Fixation(Detector):
     id = "fixation"
-    version = "6"
+    version = "7"
     title = "Coming back to the same customer with no case"
     description = (
         "Counts, for each customer the employee looks up today with no case (look-ups the "
