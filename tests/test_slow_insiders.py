@@ -22,6 +22,7 @@ from detect_scenarios import (
     scenario,
 )
 from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.detect.detectors.own_copies import Config as OwnCopiesConfig
 from insiderwatch.detect.history import read_findings
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
@@ -447,9 +448,36 @@ def test_own_copies_weighs_a_groups_days_more_the_more_it_has(tmp_path: Path):
         assert (k, n, all_k, all_n) == (0, 8 * (size - 1), 6, 88)
         assert (own_k, own_n) == ((0, 8) if size == 2 else (0, 0))
         tail = (k + own_k + 20 * (all_k + 1) / (all_n + 1)) / (n + own_n + 20)
-        assert pts == pytest.approx(20 * min(1.0, math.log(tail) / math.log(0.01)))
+        full = OwnCopiesConfig().points
+        assert pts == pytest.approx(full * min(1.0, math.log(tail) / math.log(0.01)))
         points[size] = pts
     assert points[6] > points[2]
+
+
+def _alerts(store) -> list[tuple[str, list[str]]]:
+    """Each alert's employee and the detectors of its last line."""
+    return store.con.execute(
+        "SELECT employee_id, arg_max(detectors, revision) FROM alerts GROUP BY alert_id, employee_id"
+    ).fetchall()
+
+
+def test_own_copies_in_full_opens_an_alert_alone(tmp_path: Path):
+    """A copy made only of the employee's own case-less look-ups, which no one in the
+    company makes, is the harvest leaving: it opens an alert with no other finding (volume
+    and sustained, which count the same look-ups, switched off), where version 5's 20
+    points stayed under the line. The same copy with a third of its customers nobody
+    looked up weighs a third less and opens none alone."""
+    quiet = DetectionConfig(disabled=["volume", "sustained"])
+    store = detect(scenario("own_copies"), tmp_path / "full", quiet)
+    assert _alerts(store) == [(INSIDER, ["own_copies"])]
+    store.close()
+    c = scenario("own_copies")
+    copy = next(r for r in c.access if r["action"] == "copy")
+    copy["customer_ids"] = sorted({*OWN_LOOKED, *(f"c{k:03d}" for k in range(100, 104))})
+    store = detect(c, tmp_path / "part", quiet)
+    assert [emp for emp, _ in _findings(store, "own_copies")] == [INSIDER]
+    assert _alerts(store) == []
+    store.close()
 
 
 def test_own_copies_needs_a_positive_prior():

@@ -16,7 +16,7 @@ the group's other staff have fewer than ``min_peer_days`` of them (a team's only
 manager, a group's first weeks), the employee's own earlier days (before the day judged)
 stand in with theirs, so a lone employee whose work is copying is learned as such; one
 who copies weekly is judged rare for about the first three copies (findings that add up
-in the risk score) and then learned as their habit, which without colleagues cannot be
+in the risk score; a first one in full opens an alert) and then learned as their habit, which without colleagues cannot be
 told from work. That share is pulled towards the
 company's (its other staff's days, one day added to the company's counts, so a company
 with no such day still has a finite rarity) as if ``prior_days`` more employee-days of
@@ -26,9 +26,12 @@ out of both (where they stand in for the group, they are counted once, as theirs
 fires at most ``max_tail``; a rarer
 one weighs more, by its log-rarity as the VIP detector does (``log(t) /
 log(full_weight_tail)``, capped at 1), times the share of the action its newly sent
-look-ups make. One finding per new copy, so weekly copies of new look-ups add up in the
-risk score (one alert per episode) and repeats do not; the earlier copies of the same
-customers (the repeats before it) are cited with it.
+look-ups make. In full (version 6: ``points`` 30, from 20) it opens an alert alone: a
+careful harvester may look up a handful of customers in a week and copy them out once or
+twice, and at 20 points a single copy, however rare, stayed under the alert line. One
+finding per new copy, so weekly copies of new look-ups add up in the risk score (one
+alert per episode) and repeats do not; the earlier copies of the same customers (the
+repeats before it) are cited with it.
 """
 
 from __future__ import annotations
@@ -55,13 +58,16 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     prior_days: Annotated[float, msgspec.Meta(gt=0)] = 20.0
     max_tail: float = 0.05  # share of the peers' days with such an action, to fire
     full_weight_tail: float = 0.01  # at or below it the finding weighs in full
-    points: float = 20.0
+    # In full, enough to open an alert alone (alert_score 50 needs about 28 points): a
+    # copy nobody around makes, of several customers looked up with no case, is the
+    # harvest leaving, and a careful harvester may make only one or two of them.
+    points: float = 30.0
     max_evidence: int = 500
 
 
 class OwnCopies(Detector):
     id = "own_copies"
-    version = "5"
+    version = "6"
     title = "Sending out the customers one looked up with no case"
     description = (
         "An export, download, print, copy or message, of any size and to any destination, "
