@@ -94,7 +94,7 @@ def allowance_on(store: Store, employee: str, day: int, *, own: bool = True) -> 
     if not own:
         return used, group
     others = sorted(found.get(e, 0) for e in ENGINEERS if e != employee)
-    return used, max(group, chance_line(others))
+    return used, max(group, chance_line(others, doers=[t for t in others if t > 0]))
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -103,13 +103,15 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-def chance_line(others: list[int]) -> int:
-    """The colleagues' lower median total plus 2.33 dispersion-scaled standard deviations
-    (the dispersion from their lower median squared Pearson residual over the chi-square
-    median), never above their 90th percentile."""
-    usual = quantile(others, 0.5)
-    phi = max(1.0, quantile([(t - usual) ** 2 / max(usual, 1) for t in others], 0.5) / 0.455)
-    return min(quantile(others, 0.9), math.floor(usual + 2.33 * math.sqrt(phi * max(usual, 1))))
+def chance_line(others: list[int], doers: list[int] | None = None) -> int:
+    """The lower median total of the colleagues who look customers up (``doers``, all
+    ``others`` where not given) plus 2.33 dispersion-scaled standard deviations (the
+    dispersion from their lower median squared Pearson residual over the chi-square
+    median); not capped at what the colleagues reached."""
+    doers = others if doers is None else doers
+    usual = quantile(doers, 0.5)
+    phi = max(1.0, quantile([(t - usual) ** 2 / max(usual, 1) for t in doers], 0.5) / 0.455)
+    return math.floor(usual + 2.33 * math.sqrt(phi * max(usual, 1)))
 
 
 def test_the_groups_usual_case_less_lookups_are_explained_after_learning(world):

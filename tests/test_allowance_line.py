@@ -82,7 +82,7 @@ def totals_before(store, day: int) -> dict[str, int]:
 def test_the_steady_member_past_the_others_is_explained_within_chance(worlds):
     # In a group of three, what three reached is the least total: the engineer looking a
     # customer up two days in three passes it by chance and was left unexplained; his
-    # colleagues' chance line (never above the higher of their totals) covers him.
+    # colleagues' chance line covers him.
     store = worlds[1]
     c = company(1)
     why = explanations(store)
@@ -119,10 +119,13 @@ def test_a_newcomers_line_is_the_whole_groups(worlds):
     assert lines[""] == chance_line(totals)
 
 
-def _line_world(sizes: dict[str, int], mover_totals: dict[str, int]) -> dict:
+def _line_world(
+    sizes: dict[str, int], mover_totals: dict[str, int], idle: dict[str, int] | None = None
+) -> dict:
     """The chance lines learned from a bare store: groups of ``sizes`` staff, each looking
     up one customer a day for ten days, and a mover who looked up ``mover_totals[g]`` in
-    each group g (days 1-5 in the first, 6-10 in the second)."""
+    each group g (days 1-5 in the first, 6-10 in the second); ``idle[g]`` more staff of g
+    work every day and never look anyone up (half with a row of work, half with none)."""
     import datetime as dt
 
     import duckdb
@@ -147,6 +150,15 @@ def _line_world(sizes: dict[str, int], mover_totals: dict[str, int]) -> dict:
                 day = start + dt.timedelta(days=d)
                 con.execute("INSERT INTO employee_days VALUES (?, ?, 'r', ?)", [day, g, f"{g}{i}"])
                 con.execute("INSERT INTO allowance_days VALUES (?, ?, ?, 1)", [day, g, f"{g}{i}"])
+    for g, n in (idle or {}).items():
+        for i in range(n):
+            for d in range(10):
+                day = start + dt.timedelta(days=d)
+                con.execute("INSERT INTO employee_days VALUES (?, ?, 'r', ?)", [day, g, f"idle{i}"])
+                if i % 2:
+                    con.execute(
+                        "INSERT INTO allowance_days VALUES (?, ?, ?, 0)", [day, g, f"idle{i}"]
+                    )
     for k, (g, total) in enumerate(mover_totals.items()):
         for d in range(5 * k, 5 * k + 5):
             day = start + dt.timedelta(days=d)
@@ -158,7 +170,7 @@ def _line_world(sizes: dict[str, int], mover_totals: dict[str, int]) -> dict:
         con,
         _LEARN_LINE_SQL.format(into="t", chi2=_CHI2_MEDIAN),
         {"b0": start, "day": start + dt.timedelta(days=10), "quantile": 0.9,
-         "chance_z": 2.33, "min_employees": 3},
+         "chance_z": 2.33, "min_employees": 3, "min_days": 1},
     )  # fmt: skip
     return {
         (g, who): line
@@ -198,3 +210,30 @@ def test_calibrate_shows_the_chance_line_per_employee(worlds):
     assert "chance line per employee (from colleagues' totals, leave-one-out): " in (
         policy_yaml(cal)
     )
+
+
+def test_colleagues_who_never_look_anyone_up_do_not_set_the_usual():
+    """Three engineers look a customer up every day; four colleagues never do (a developer
+    who never opens the console). The usual a doer's line is drawn around is what the
+    colleagues who look customers up make, not a median of zeros: each doer may reach what
+    the others reached (the cap, over all colleagues, still holds), where the zeros' median
+    gave a line of two."""
+    lines = _line_world({"g": 3}, {}, idle={"g": 4})
+    others = [10, 10, 0, 0, 0, 0]  # a doer's colleagues: two doers, four idle
+    assert lines[("g", "g0")] == chance_line(others, doers=[10, 10]) == 17
+    assert chance_line(others) == 2  # the old line: the lower median of all six
+    # An idle colleague's line (no history of his own to judge) and a newcomer's too.
+    assert lines[("g", "idle0")] == chance_line([10, 10, 10, 0, 0, 0], doers=[10, 10, 10])
+    assert lines[("g", "")] == chance_line([10] * 3 + [0] * 4, doers=[10] * 3)
+
+
+def test_the_busiest_of_alike_colleagues_is_within_chance_of_the_others():
+    """Three engineers alike, ten look-ups each: one of them is always the highest, and
+    one more look-up than the others reached is chance, not a reason to stop explaining
+    (the line was capped at what the others reached); a heavy mover's line is still what
+    his colleagues' usual makes it, whatever he looked up himself."""
+    lines = _line_world({"g": 3}, {})
+    assert lines[("g", "g0")] == chance_line([10, 10]) > 10
+    heavy = _line_world({"a": 3}, {"a": 500}, idle={"a": 4})
+    light = _line_world({"a": 3}, {"a": 5}, idle={"a": 4})
+    assert heavy[("a", "mover")] == light[("a", "mover")] == chance_line([10] * 3)

@@ -23,14 +23,17 @@ their own allowance, and a group where few look anything up without a case has n
 In a small group what ``min_employees`` reached is near the median, which half the group
 passes by chance when look-ups are rare (six engineers, a debugging session every few
 days). So each member of a group (or role) with an allowance may also spend the *chance
-line* of their colleagues: the others' lower median total plus ``chance_z``
-dispersion-scaled (quasi-Poisson) standard deviations, the dispersion from the others'
-lower median squared Pearson residual, never above the others' ``quantile``. It is
+line* of their colleagues: the lower median total of the colleagues who made look-ups
+(on ``min_days``) plus ``chance_z`` dispersion-scaled (quasi-Poisson) standard
+deviations, the dispersion from their lower median squared Pearson residual.
+Colleagues who never look anyone up say nothing about how many a doer makes; their zeros
+would make the usual nought. It is
 learned leave-one-out: an employee's own history never sets their line, and neither lower
 median moves for one odd colleague, so in a group of three an insider's line is what his
-two colleagues' usual makes it, however much he looked up, and never above the higher of
-their totals. Someone not among the window's staff takes the line of all of them. Only
-groups the cap can bind (fewer than ``min_employees / (1 - quantile)`` staff) learn one.
+two colleagues' usual makes it, however much he looked up. It is not capped at what the
+colleagues reached: among a few alike members one is always the highest, by chance alone,
+and a cap there left the busiest engineer of a small team past every line. Someone not
+among the window's staff takes the line of all of them. Only groups the cap can bind (fewer than ``min_employees / (1 - quantile)`` staff) learn one.
 Staff whose peer group is too small to learn from (fewer than ``min_employees`` active)
 fall back to their role's, learned the same way across teams (``allowance:role``); when
 that is too small as well, to the allowance of the peer group whose work theirs
@@ -213,26 +216,30 @@ FROM (
 """
 
 # Per learned group (or role) and member, the chance line around the usual total of the
-# *other* staff (``who`` '' for someone not among them: all of them): their lower median
-# total plus chance_z dispersion-scaled standard deviations, the dispersion from the lower
-# median squared Pearson residual over the chi-square median, never above the others'
-# quantile. An employee's own history never sets their line, and one odd colleague moves
+# *other* staff (``who`` '' for someone not among them: all of them): the lower median
+# total of those who made look-ups plus chance_z dispersion-scaled standard deviations,
+# the dispersion from their lower median squared Pearson residual over the chi-square
+# median. An employee's own history never sets their line, and one odd colleague moves
 # neither lower median: in a group of three, an insider's line is what the two others'
-# usual makes it, whatever he looked up. Only groups whose allowance the min_employees cap
-# can bind (fewer than min_employees / (1 - quantile) staff): in a larger one the quantile
+# usual makes it, whatever he looked up. Not capped at what the others reached: in a
+# small group of alike members one of them is always the highest, and by chance alone.
+# Only groups whose allowance the min_employees cap can bind (fewer than
+# min_employees / (1 - quantile) staff): in a larger one the quantile
 # is no near-median and no line is needed, and every member's colleagues would cost the
 # square of its size every day.
 _LEARN_LINE_SQL = """
 CREATE OR REPLACE TEMP TABLE {into}_line AS
 WITH hist AS (  -- per group as the allowance's totals: a mover's old team stays there
-  SELECT a.peer_group, a.employee_id, sum(a.lookups) AS total FROM allowance_days a
+  SELECT a.peer_group, a.employee_id, sum(a.lookups) AS total,
+         count(*) FILTER (WHERE a.lookups > 0) AS days FROM allowance_days a
   WHERE a.day >= $b0 AND a.day < $day
     AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = a.employee_id
                     AND f.day = a.day AND f.critical)
   GROUP BY ALL
 ),
 members AS (  -- the staff active in the window of each small learned group and role
-  SELECT DISTINCT l.level, l.grp, s.peer_group, s.employee_id, coalesce(h.total, 0) AS total
+  SELECT DISTINCT l.level, l.grp, s.peer_group, s.employee_id, coalesce(h.total, 0) AS total,
+         coalesce(h.days, 0) >= $min_days AS doer
   FROM (SELECT DISTINCT peer_group, role, employee_id FROM employee_days
         WHERE day >= $b0 AND day < $day) s
   JOIN {into} l ON l.allowance IS NOT NULL AND l.staff * (1 - $quantile) < $min_employees
@@ -240,22 +247,22 @@ members AS (  -- the staff active in the window of each small learned group and 
   LEFT JOIN hist h USING (peer_group, employee_id)
 ),
 others AS (  -- each member's colleagues, and everyone for someone not among them
-  SELECT a.level, a.grp, a.employee_id AS who, b.total
+  SELECT a.level, a.grp, a.employee_id AS who, b.total, b.doer
   FROM members a JOIN members b
     ON a.level = b.level AND a.grp = b.grp AND a.employee_id <> b.employee_id
   UNION ALL
-  SELECT level, grp, '', total FROM members
+  SELECT level, grp, '', total, doer FROM members
 ),
-usual AS (
-  SELECT level, grp, who, quantile_disc(total, 0.5) AS usual,
-         quantile_disc(total, $quantile) AS top
+usual AS (  -- the usual of the colleagues who look customers up
+  SELECT level, grp, who, quantile_disc(total, 0.5) FILTER (WHERE doer) AS usual
   FROM others GROUP BY ALL
 )
 SELECT level, grp, who,
-       least(any_value(u.top), floor(any_value(u.usual) + $chance_z * sqrt(
+       floor(any_value(u.usual) + $chance_z * sqrt(
          greatest(1.0, quantile_disc(power(o.total - u.usual, 2) / greatest(u.usual, 1.0), 0.5)
+                         FILTER (WHERE o.doer)
                        / {chi2})
-         * greatest(any_value(u.usual), 1.0))))::BIGINT AS line
+         * greatest(any_value(u.usual), 1.0)))::BIGINT AS line
 FROM others o JOIN usual u USING (level, grp, who) GROUP BY level, grp, who
 """
 
@@ -449,7 +456,7 @@ def learn_allowances(con, cfg: DetectionConfig, params: dict, into: str = "step_
         con,
         _LEARN_LINE_SQL.format(into=into, chi2=_CHI2_MEDIAN),
         {**params, "quantile": a.quantile, "chance_z": a.chance_z,
-         "min_employees": r.min_employees},
+         "min_employees": r.min_employees, "min_days": r.min_days},
     )  # fmt: skip
 
 

@@ -178,9 +178,11 @@ class RelationshipBook(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown
     min_days: int = 2  # separate earlier days with a case-less look-up of the customer
     # A member keeps a book when they made at least min_lookups case-less look-ups (one per
     # customer and day) in the window, at least keeper_share of them of customers of
-    # their own.
+    # their own. A third, not half: a client called about monthly is seen twice only
+    # after weeks, so a desk with large books has fewer own returns than one-off look-ups
+    # for most of its first month (a contact centre's agents have next to none).
     min_lookups: int = 5
-    keeper_share: float = 0.5
+    keeper_share: float = 0.3
     # Keepers a group needs, at least min_staff and this share of its staff with
     # case-less look-ups: one insider, or a pair, never makes a group one.
     min_staff: int = 3
