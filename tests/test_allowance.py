@@ -107,11 +107,15 @@ def chance_line(others: list[int], doers: list[int] | None = None) -> int:
     """The lower median total of the colleagues who look customers up (``doers``, all
     ``others`` where not given) plus 2.33 dispersion-scaled standard deviations (the
     dispersion from their lower median squared Pearson residual over the chi-square
-    median); not capped at what the colleagues reached."""
+    median), never more than one deviation past the busiest of them; nought where none
+    looks anyone up."""
     doers = others if doers is None else doers
+    if not doers:
+        return 0
     usual = quantile(doers, 0.5)
     phi = max(1.0, quantile([(t - usual) ** 2 / max(usual, 1) for t in doers], 0.5) / 0.455)
-    return math.floor(usual + 2.33 * math.sqrt(phi * max(usual, 1)))
+    sd = math.sqrt(phi * max(usual, 1))
+    return math.floor(min(usual + 2.33 * sd, max(doers) + sd))
 
 
 def test_the_groups_usual_case_less_lookups_are_explained_after_learning(world):

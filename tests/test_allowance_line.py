@@ -4,6 +4,8 @@ from his colleagues alone, so his own heavy history never raises it."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from detect_scenarios import Company, at, detect, explanations, lookups
@@ -216,11 +218,10 @@ def test_colleagues_who_never_look_anyone_up_do_not_set_the_usual():
     """Three engineers look a customer up every day; four colleagues never do (a developer
     who never opens the console). The usual a doer's line is drawn around is what the
     colleagues who look customers up make, not a median of zeros: each doer may reach what
-    the others reached (the cap, over all colleagues, still holds), where the zeros' median
-    gave a line of two."""
+    the others reached and a little more, where the zeros' median gave a line of two."""
     lines = _line_world({"g": 3}, {}, idle={"g": 4})
     others = [10, 10, 0, 0, 0, 0]  # a doer's colleagues: two doers, four idle
-    assert lines[("g", "g0")] == chance_line(others, doers=[10, 10]) == 17
+    assert lines[("g", "g0")] == chance_line(others, doers=[10, 10]) == 13
     assert chance_line(others) == 2  # the old line: the lower median of all six
     # An idle colleague's line (no history of his own to judge) and a newcomer's too.
     assert lines[("g", "idle0")] == chance_line([10, 10, 10, 0, 0, 0], doers=[10, 10, 10])
@@ -237,3 +238,21 @@ def test_the_busiest_of_alike_colleagues_is_within_chance_of_the_others():
     heavy = _line_world({"a": 3}, {"a": 500}, idle={"a": 4})
     light = _line_world({"a": 3}, {"a": 5}, idle={"a": 4})
     assert heavy[("a", "mover")] == light[("a", "mover")] == chance_line([10] * 3)
+
+
+def test_a_line_is_never_far_past_the_busiest_colleague():
+    """From one or two doers the spread is a rough guess: a member's line stops one
+    deviation past the busiest colleague (60 + 7.7), where the chance line alone would
+    reach 78, so an insider's harvest is not explained by a guess."""
+    lines = _line_world({"a": 1}, {"a": 60}, idle={"a": 4})
+    assert lines[("a", "a0")] == chance_line([60]) == 67
+    assert math.floor(60 + 2.33 * math.sqrt(60)) == 78  # what the uncapped line was
+
+
+def test_a_member_whose_colleagues_look_no_one_up_has_a_line_of_nought():
+    """A lone doer among colleagues who never look anyone up has nothing to be within
+    chance of: his line is nought, not NULL (a NULL fell through to the line of all staff,
+    which counts his own look-ups)."""
+    lines = _line_world({"g": 1}, {}, idle={"g": 4})
+    assert lines[("g", "g0")] == 0
+    assert lines[("g", "")] == chance_line([10]) > 0  # the newcomer's line holds his total

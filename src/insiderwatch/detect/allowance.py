@@ -32,7 +32,9 @@ learned leave-one-out: an employee's own history never sets their line, and neit
 median moves for one odd colleague, so in a group of three an insider's line is what his
 two colleagues' usual makes it, however much he looked up. It is not capped at what the
 colleagues reached: among a few alike members one is always the highest, by chance alone,
-and a cap there left the busiest engineer of a small team past every line. Someone not
+and a cap there left the busiest engineer of a small team past every line. It stops one
+deviation past the busiest of them instead (from two or three doers the spread is a rough
+guess), and is nought where no colleague looks anyone up. Someone not
 among the window's staff takes the line of all of them. Only groups the cap can bind (fewer than ``min_employees / (1 - quantile)`` staff) learn one.
 Staff whose peer group is too small to learn from (fewer than ``min_employees`` active)
 fall back to their role's, learned the same way across teams (``allowance:role``); when
@@ -222,7 +224,8 @@ FROM (
 # median. An employee's own history never sets their line, and one odd colleague moves
 # neither lower median: in a group of three, an insider's line is what the two others'
 # usual makes it, whatever he looked up. Not capped at what the others reached: in a
-# small group of alike members one of them is always the highest, and by chance alone.
+# small group of alike members one of them is always the highest, and by chance alone;
+# one deviation past the busiest of them instead.
 # Only groups whose allowance the min_employees cap can bind (fewer than
 # min_employees / (1 - quantile) staff): in a larger one the quantile
 # is no near-median and no line is needed, and every member's colleagues would cost the
@@ -253,17 +256,26 @@ others AS (  -- each member's colleagues, and everyone for someone not among the
   UNION ALL
   SELECT level, grp, '', total, doer FROM members
 ),
-usual AS (  -- the usual of the colleagues who look customers up
-  SELECT level, grp, who, quantile_disc(total, 0.5) FILTER (WHERE doer) AS usual
+usual AS (  -- the usual of the colleagues who look customers up, and the busiest of them
+  SELECT level, grp, who, quantile_disc(total, 0.5) FILTER (WHERE doer) AS usual,
+         max(total) FILTER (WHERE doer) AS top
   FROM others GROUP BY ALL
+),
+spread AS (
+  SELECT level, grp, who, any_value(u.usual) AS usual, any_value(u.top) AS top, sqrt(
+           greatest(1.0, quantile_disc(power(o.total - u.usual, 2) / greatest(u.usual, 1.0),
+                                       0.5) FILTER (WHERE o.doer)
+                         / {chi2})
+           * greatest(any_value(u.usual), 1.0)) AS sd
+  FROM others o JOIN usual u USING (level, grp, who) GROUP BY level, grp, who
 )
+-- Never more than one deviation past the busiest colleague: from two or three doers the
+-- spread is a rough guess, and an insider's line must not grow with it unbounded. Where no
+-- colleague looks anyone up the line is nought, not NULL: a NULL would fall through to the
+-- line of all staff, which holds the employee's own totals.
 SELECT level, grp, who,
-       floor(any_value(u.usual) + $chance_z * sqrt(
-         greatest(1.0, quantile_disc(power(o.total - u.usual, 2) / greatest(u.usual, 1.0), 0.5)
-                         FILTER (WHERE o.doer)
-                       / {chi2})
-         * greatest(any_value(u.usual), 1.0)))::BIGINT AS line
-FROM others o JOIN usual u USING (level, grp, who) GROUP BY level, grp, who
+       coalesce(floor(least(usual + $chance_z * sd, top + sd)), 0)::BIGINT AS line
+FROM spread
 """
 
 # The median of a chi-square variable with one degree of freedom: a count's squared

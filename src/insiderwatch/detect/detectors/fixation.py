@@ -28,8 +28,7 @@ customers up the way they do: the allowance's kinds of look-up (app, action, fie
 any app where no other group uses theirs, or, where no other group opens those fields
 either (a snoop who opens the address, notes and orders of one person in an HR tool), the
 same action: then the group whose staff make it most (the reason names that group).
-Never a group
-that works from relationship books (:mod:`~insiderwatch.detect.groupbook`): its returns
+Never a group that works from relationship books (:mod:`~insiderwatch.detect.groupbook`): its returns
 are each member's own clients, which looking customers up the same way gives nobody (a
 lone snoop who works in the desk's app); and only where that group's rate is below the
 company's, which it stands in for as the stricter line, never as a more lenient one.
@@ -173,7 +172,7 @@ class Fixation(Detector):
         "with what the peer group's rate of such returns per case-less look-up (read from "
         "the depth of all their returns, the employee's own left out) predicts for "
         "their amount of case-less work (for someone alone in their group, the rate of "
-        "the group that looks customers up the same way where lower, never a book "
+        "the group that looks customers up most like them where lower, never a book "
         "group's), and fires once per customer and "
         "day while the chance is small, weighing more for relatives and neighbours and for "
         "contact details or an address, less for a client of their relationship book."
@@ -355,7 +354,7 @@ SELECT employee_id, time, since AS first_time, {c.points} * weight AS points,
               printf('%.1e', p))
        || CASE WHEN alike
                THEN format(' (few look-ups in the peer group: pulled towards {{}}, whose staff '
-                           || 'look customers up the same way)', like_grp) ELSE '' END
+                           || 'look customers up most like theirs)', like_grp) ELSE '' END
        || CASE WHEN in_book THEN '; a customer of their relationship book' ELSE '' END
          AS reason,
        event_ids, [customer_id] AS customer_ids
