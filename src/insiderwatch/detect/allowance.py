@@ -36,7 +36,10 @@ and a cap there left the busiest engineer of a small team past every line. It st
 deviation past the busiest of them instead (from two or three doers the spread is a rough
 guess), and is nought where no colleague looks anyone up. Someone not
 among the window's staff takes the line of all of them. Only groups the cap can bind (fewer than ``min_employees / (1 - quantile)`` staff) learn one.
-Staff whose peer group is too small to learn from (fewer than ``min_employees`` active)
+Staff whose peer group is too small to learn from (fewer than ``min_employees`` active,
+or fewer than ``min_employees`` making look-ups while at least the routine's ``min_share``
+of its staff do: three managers, two of whom answered a question in the window, are too
+few doers to learn an amount from, not a group whose usual is none)
 fall back to their role's, learned the same way across teams (``allowance:role``); when
 that is too small as well, to the allowance of the peer group whose work theirs
 resembles (:mod:`~insiderwatch.detect.similar`, ``allowance:similar``): the only manager
@@ -314,6 +317,19 @@ def _line(level: str, grp: str) -> str:
         (SELECT y.line FROM {line} y WHERE y.level = '{level}' AND y.grp = {grp} AND y.who = ''))"""
 
 
+def _decides(level: str) -> str:
+    """Whether the allowance level ``level`` (a row of :data:`ALLOWANCE`) decides: large
+    enough to learn from, and either it learned an amount or too few of its staff look
+    anyone up for one to be usual (fewer than the routine's ``min_share``: its usual is
+    none). A group where most of the staff look customers up, but too few of them yet to
+    learn how many (three managers, two of whom answered a question in the window),
+    learned nothing either way: the next level decides, as for a group too small."""
+    return (
+        f"({level}.staff >= $min_employees AND ({level}.allowance IS NOT NULL"
+        f" OR {level}.doers < $min_share * {level}.staff))"
+    )
+
+
 # Spend the allowance in time order: every look-up the employee made in the window
 # counts (explained or not), then this day's one event at a time, against the larger of
 # the fixed amount and the pace times the work done in the window up to that event and
@@ -328,24 +344,24 @@ FROM (
   SELECT l.event_id, l.explanation FROM (
     SELECT l.*,
            -- a group's own staff: no less than the chance line of their colleagues
-           CASE WHEN p.staff >= $min_employees THEN greatest(p.allowance, {_line("peer", "l.peer_group")})
-                WHEN r.staff >= $min_employees THEN greatest(r.allowance, {_line("role", "l.role")})
+           CASE WHEN {_decides("p")} THEN greatest(p.allowance, {_line("peer", "l.peer_group")})
+                WHEN {_decides("r")} THEN greatest(r.allowance, {_line("role", "l.role")})
                 WHEN s.grp IS NOT NULL THEN s.allowance
                 ELSE f.allowance END AS allowance,
            CASE WHEN NOT $per_work THEN NULL
-                WHEN p.staff >= $min_employees THEN p.pace
-                WHEN r.staff >= $min_employees THEN r.pace
+                WHEN {_decides("p")} THEN p.pace
+                WHEN {_decides("r")} THEN r.pace
                 ELSE s.pace END AS pace,  -- no pace by kind: the newcomer's work is unknown
-           CASE WHEN p.staff >= $min_employees THEN 'allowance'
-                WHEN r.staff >= $min_employees THEN 'allowance:role'
+           CASE WHEN {_decides("p")} THEN 'allowance'
+                WHEN {_decides("r")} THEN 'allowance:role'
                 WHEN s.grp IS NOT NULL THEN 'allowance:similar'
                 ELSE 'allowance:kind' END AS explanation,
            -- whose kinds of look-up the allowance covers: the level that gave it
            -- (a group with no row of its own, p NULL, takes its role's kinds too)
-           CASE WHEN r.staff >= $min_employees AND NOT coalesce(p.staff >= $min_employees, FALSE)
+           CASE WHEN {_decides("r")} AND NOT coalesce({_decides("p")}, FALSE)
                 THEN 'role' ELSE 'peer' END AS kind_level,
-           CASE WHEN p.staff >= $min_employees THEN l.peer_group
-                WHEN r.staff >= $min_employees THEN l.role
+           CASE WHEN {_decides("p")} THEN l.peer_group
+                WHEN {_decides("r")} THEN l.role
                 WHEN s.grp IS NOT NULL THEN s.grp
                 ELSE f.grp END AS kind_grp
     FROM (  -- today's look-ups, each with the look-ups and work up to it
@@ -496,6 +512,7 @@ def explain_by_allowance(con, cfg: DetectionConfig, params: dict) -> None:
         con,
         _EXPLAIN_SQL,
         {**params, "min_employees": cfg.routine.min_employees, "by_kind": cfg.allowance.by_kind,
+         "min_share": cfg.routine.min_share,
          "per_work": cfg.allowance.per_work},
     )  # fmt: skip
 
