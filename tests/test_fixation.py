@@ -380,3 +380,45 @@ def test_fixation_weighs_little_a_return_to_a_customer_of_ones_relationship_book
     assert booked == "book:relationship"
     assert fifth["points"] < DetectionConfig().detector_config(DETECTORS.get("fixation")()).points
     assert "relationship book" in fifth["reason"]
+
+
+def _small_book_desk():
+    """A desk where everyone keeps clients of their own, called with no case: each other
+    agent two clients on three days and one on two, and two strangers a day once; the
+    agent (a smaller book, called more often) sixteen clients, each on a third day on day
+    8 or 9. Far more of their customers reach three days than the peers' rate per look-up
+    predicts."""
+    c = base_company(ACT_DAY)
+    days = ([2, 4, 6], [3, 5, 7], [2, 5])
+    for i, e in enumerate(AGENTS[1:], start=1):
+        for j, when in enumerate(days):
+            for day in when:
+                c.event(e, at(day, 12, j), "view", [f"c{200 + 3 * i + j:03d}"], ["name"])
+        for day in range(1, ACT_DAY + 1):
+            for k in range(2):  # strangers, each looked up once
+                cust = f"o{i:02d}{day}{k}"
+                c.customers.append({"customer_id": cust, "surname": f"Once{cust}",
+                                    "postcode": "ON1 1CE"})  # fmt: skip
+                c.event(e, at(day, 13, k), "view", [cust], ["name"])
+    for j in range(16):
+        for day in (2 + j % 3, 5 + j % 3, 8 + j % 2):
+            c.event(INSIDER, at(day, 14, j), "view", [f"c{300 + j:03d}"], ["name"])
+    return c
+
+
+def test_fixation_judges_returns_to_ones_relationship_book_by_their_depth(tmp_path: Path):
+    """How many of one's own clients come back on three days is the size of one's book,
+    which varies between members of a desk: the agent's sixteen clients at three days,
+    each in the relationship book, raise nothing (before version 8 each was a finding,
+    judged against the peers' rate per look-up). Their depth is still judged: a client
+    on five days where the peers' go three stays a finding (the test above)."""
+    store = detect(_small_book_desk(), tmp_path)
+    booked = store.scalar(
+        "SELECT count(*) FROM access_explained a JOIN access e USING (event_id) "
+        "WHERE e.employee_id = ? AND a.explanation = 'book:relationship'",
+        [INSIDER],
+    )
+    lenient = [f for f in _findings(store, "fixation") if f["employee_id"] == INSIDER]
+    store.close()
+    assert booked >= 16  # the third day of each client, at least
+    assert lenient == []

@@ -50,6 +50,17 @@ client, which the book explained): the desk's work, kept low in the queue rather
 dropped, since the book is learned from these very returns. A relative or neighbour never
 enters a book, so such returns keep their full weight. Evidence is the first look-up of
 each day of the window.
+
+A client of the employee's relationship book is judged by how *deep* the return goes, not
+by how many customers came back: how many of one's own clients reach ``min_days`` is the
+size of one's book, which varies between members of a desk (thirty clients or two
+hundred), so a member with a small book, calling each more often, had every client's
+third day judged against the peers' rate per look-up and a finding for each. For such a
+client the mean is the employee's customers at ``min_days`` or more so far times the
+share of the peers' returns of ``min_days`` or more that reach ``n`` days (read from their
+depth as above, with one return at the company's share as the prior): reaching
+``min_days`` predicts itself, and a client kept coming back to far deeper than the peers'
+ever go still fires. Any other customer is judged by the rate per look-up, as before.
 """
 
 from __future__ import annotations
@@ -163,7 +174,7 @@ def _shaped(seen: str, returns: str, excess: str) -> str:
 
 class Fixation(Detector):
     id = "fixation"
-    version = "7"
+    version = "8"
     title = "Coming back to the same customer with no case"
     description = (
         "Counts, for each customer the employee looks up today with no case (look-ups the "
@@ -175,7 +186,9 @@ class Fixation(Detector):
         "the group that looks customers up most like them where lower, never a book "
         "group's), and fires once per customer and "
         "day while the chance is small, weighing more for relatives and neighbours and for "
-        "contact details or an address, less for a client of their relationship book."
+        "contact details or an address, less for a client of their relationship book, whose "
+        "returns are judged by their depth against the depth of the peers' returns, not "
+        "by how many clients came back."
     )
     why = (
         "Snooping on an ex-partner, a neighbour or a famous customer is a few small "
@@ -218,7 +231,7 @@ WITH today AS (  -- today's case-less look-ups: each customer's first, in time o
   SELECT t.employee_id, any_value(t.peer_group) AS peer_group, t.customer_id,
          min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id,
          bool_or(list_has_any(t.fields, ['email', 'phone', 'address'])) AS sensitive,
-         bool_or(t.explanation = '{RELATIONSHIP_BOOK}') AS in_book,
+         coalesce(bool_or(t.explanation = '{RELATIONSHIP_BOOK}'), FALSE) AS in_book,
          any_value(em.surname) AS surname, any_value(em.home_postcode) AS home_postcode
   FROM step_touch t JOIN employees em USING (employee_id)
   WHERE t.in_step AND {CASELESS_LOOKUP}
@@ -249,7 +262,9 @@ counted AS (  -- at each candidate look-up: customers at n days or more, and loo
   SELECT k.employee_id, k.customer_id, k.n,
          count(*) FILTER (WHERE a.before + CASE WHEN a.today_time <= k.time THEN 1 ELSE 0 END
                                 >= k.n) AS returns,
-         sum(a.before + CASE WHEN a.today_time <= k.time THEN 1 ELSE 0 END) AS looks
+         sum(a.before + CASE WHEN a.today_time <= k.time THEN 1 ELSE 0 END) AS looks,
+         count(*) FILTER (WHERE a.before + CASE WHEN a.today_time <= k.time THEN 1 ELSE 0 END
+                                >= {c.min_days}) AS returned
   FROM candidates k JOIN theirs a USING (employee_id)
   GROUP BY ALL
 ),
@@ -282,7 +297,8 @@ rates AS (  -- the returns that often: seen, or what the depths' shape predicts 
   SELECT employee_id, customer_id,
          {_shaped("peer_n", "peer_m", "peer_excess")} AS peer_returns,
          {_shaped("like_n", "like_m", "like_excess")} AS like_returns,
-         {_shaped("all_n", "all_m", "all_excess")} AS all_returns
+         {_shaped("all_n", "all_m", "all_excess")} AS all_returns,
+         peer_m, all_m
   FROM depths
 ),
 looks AS (  -- the case-less look-ups the returns above came from: the peer group's, the
@@ -301,7 +317,8 @@ priors AS (  -- the company's rate, and the resembling group's where it is stric
              -- stands in for a company rate its busiest returners set, never for a more
              -- lenient one (a lone snoop who works in a relationship desk's app would
              -- otherwise be judged by the desk's returns to its own clients)
-  SELECT employee_id, customer_id, x.returns, x.looks, r.peer_returns, l.peer_looks, l.k,
+  SELECT employee_id, customer_id, x.returns, x.looks, x.returned, r.peer_returns, l.peer_looks,
+         l.k, (r.peer_returns + (r.all_returns + 0.5) / (r.all_m + 0.5)) / (r.peer_m + 1) AS reach,
          (r.all_returns + 0.5) / l.all_looks AS all_rate,
          (r.like_returns + 0.5) / nullif(l.like_looks, 0) AS like_rate,
          l.like_looks > 0 AND l.peer_looks < l.k AND like_rate < all_rate AS alike
@@ -314,10 +331,15 @@ expected AS (  -- the peers' rate, pulled towards the company's; where the peers
                 -- case-less look-ups than one typical colleague (someone alone in their
                 -- group), towards the group that looks customers up the same way instead
                 -- where its rate is lower: the company's is set by its busiest returners
-                -- (tellers' regulars)
-  SELECT k.*, p.returns, p.looks, p.peer_returns, p.peer_looks, p.k, p.alike,
-         p.looks * (p.peer_returns + p.k * CASE WHEN p.alike THEN p.like_rate ELSE p.all_rate END)
-                 / (p.peer_looks + p.k) AS mean
+                -- (tellers' regulars). A client of their relationship book: their customers
+                -- at min_days or more times the share of the peers' returns reaching n
+                -- (the prior: one return at the company's share); its depth is judged,
+                -- not how many clients a book of their size brings back
+  SELECT k.*, p.returns, p.looks, p.returned, p.peer_returns, p.peer_looks, p.k, p.alike,
+         CASE WHEN k.in_book THEN p.returned * least(1.0, p.reach)
+              ELSE p.looks * (p.peer_returns + p.k * CASE WHEN p.alike THEN p.like_rate
+                                                         ELSE p.all_rate END)
+                   / (p.peer_looks + p.k) END AS mean
   FROM candidates k JOIN priors p USING (employee_id, customer_id)
 ),
 chance AS (  -- P(at least `returns` such customers) for a Poisson count of that mean
@@ -346,9 +368,14 @@ SELECT employee_id, time, since AS first_time, {c.points} * weight AS points,
        CASE WHEN p <= {c.max_chance} * {c.max_chance} THEN 'medium' ELSE 'low' END AS severity,
        FALSE AS critical, strftime($day, '%Y-%m-%d') || ':' || customer_id AS key,
        format('came back to customer {{}} with no case on {{}} separate days since {{}}; '
-              || '{{}} customer(s) revisited that often over {{}} case-less look-ups, where '
-              || 'the peer group''s rate of such returns predicts {{}} (chance {{}})',
-              customer_id, n, strftime(since, '%Y-%m-%d'), returns, {fmt_num("looks")},
+              || '{{}} customer(s) revisited that often {{}}, where '
+              || 'the peer group''s {{}} predicts {{}} (chance {{}})',
+              customer_id, n, strftime(since, '%Y-%m-%d'), returns,
+              CASE WHEN in_book
+                   THEN format('of the {{}} they came back to on {c.min_days} days or more',
+                               returned)
+                   ELSE 'over ' || {fmt_num("looks")} || ' case-less look-ups' END,
+              CASE WHEN in_book THEN 'depth of returns' ELSE 'rate of such returns' END,
               -- below one, significant digits: "predicts 0.0" says nothing
               CASE WHEN mean < 1 THEN printf('%.2g', mean) ELSE {fmt_num("mean")} END,
               printf('%.1e', p))
