@@ -388,40 +388,6 @@ def test_vip_lookups_weigh_by_their_percentile_among_peers(tmp_path):
     lone.close()
 
 
-def test_a_name_search_then_a_vip_record_in_full_is_an_alert_alone_a_desks_routine_is_not(
-    tmp_path,
-):
-    """A celebrity snoop: a name search lists a VIP among namesakes, then the VIP's record
-    is opened with address, phone and payment, no case. Alone, by someone whose peers
-    never look VIPs up, it opens an alert; the same VIP opened with name and orders and no
-    search stays one light finding; a desk whose agents do the same every day is quiet."""
-    full = ["name", "address", "phone", "orders", "payment"]
-    company = base_company()
-    company.event(INSIDER, at(ACT_DAY, 11), "search", ["c001", "c301", "c302"], ["name"], act=True)
-    opened = company.event(INSIDER, at(ACT_DAY, 11, 1), "view", ["c001"], full, act=True)
-    company.event(AGENTS[1], at(ACT_DAY, 11), "view", ["c002"], ["name", "orders"])
-    store, _ = detect(company, tmp_path / "snoop")
-    points = DetectionConfig().detector_config(DETECTORS.get("vip")()).points
-    vip = {f["employee_id"]: f for f in findings(store) if f["detector"] == "vip"}
-    assert vip[INSIDER]["event_ids"] == [opened] and vip[INSIDER]["points"] > points
-    assert "sought by a name search" in vip[INSIDER]["reason"]
-    assert vip[AGENTS[1]]["points"] == points
-    assert [a.employee_id for a in read_alerts(store)] == [INSIDER]
-    store.close()
-
-    desk = base_company()
-    for day in range(1, ACT_DAY + 1):
-        for e in AGENTS:
-            desk.event(e, at(day, 12), "search", ["c000", "c300"], ["name"])
-            desk.event(e, at(day, 12, 1), "view", ["c000"], full)
-    store, _ = detect(desk, tmp_path / "desk")
-    act_day = at(ACT_DAY, 0).date()
-    assert not [
-        f for f in findings(store) if f["detector"] == "vip" and f["time"].date() == act_day
-    ]
-    store.close()
-
-
 def _shifted_company(hours: int):
     """The base company with every access and case ``hours`` later: the same staff
     working in a time zone (or shift) whose day is elsewhere on the UTC clock."""

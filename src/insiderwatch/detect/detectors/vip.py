@@ -30,27 +30,11 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # teams, and that towards the whole company's, as if that many more employee-days of
     # each wider level were seen.
     prior_days: float = 20.0
-    # A snoop is targeted: a name search listed the figure (with at most
-    # sought_max_listed customers: a name and its namesakes) at or before the record was
-    # opened, and the opening showed fields weighing at least sensitive_weight (contact
-    # details, address or payment: name and address alone weigh 1.5, with a phone 3). Such
-    # a look-up weighs sought_factor times a plain one: with nothing else, one is an alert
-    # where the peers never look VIPs up.
-    sought_factor: float = 2.0
-    sought_max_listed: int = 10
-    sensitive_weight: float = 2.5
-    # Escalation. Opening the same figure again the same day is a second finding, at the
-    # second opening, of repeat_share of the first's points; a figure looked up when the
-    # employee already had a vip finding with points in the window_days before weighs
-    # escalation times as much (several famous people, or the same one on another day).
-    repeat_share: float = 1.0
-    escalation: float = 1.5
-    window_days: int = 14
 
 
 class Vip(Detector):
     id = "vip"
-    version = "5"
+    version = "4"
     title = "VIP or public figure looked up without a case"
     description = (
         "Unexplained targeted look-ups (a view or search showing at most "
@@ -63,11 +47,7 @@ class Vip(Detector):
         "days (the employee's own left out; a small group's pulled towards its team's, "
         "its role's and the company's), nothing where the peers make as many on a tenth of their days. A "
         "figure only listed among others by a search weighs 1/breadth of one opened; "
-        "among the rows of a broad search or export they are not singled out. A figure "
-        "sought (a name search listed them at or before the opening) and opened with "
-        "sensitive fields weighs sought_factor times as much; opening them again that day "
-        "is a second finding; a figure looked up with earlier vip findings in the window "
-        "weighs escalation times as much."
+        "among the rows of a broad search or export they are not singled out."
     )
     why = (
         "Curiosity about famous customers is frequent, and their data is what the press "
@@ -87,22 +67,8 @@ class Vip(Detector):
         # Unexplained targeted touches, not revisits' CASELESS_LOOKUP: the allowance never
         # explains a figure, and a book that does (a desk that keeps VIPs) says who it is.
         k = config.prior_days
-        weight = f"""CASE WHEN tail = 0 THEN 1.0 ELSE least(1.0,
-         ln(tail / {config.routine_tail}) / ln({config.full_weight_tail} / {config.routine_tail}))
-         END"""
         return f"""
-WITH sought AS (  -- when a small search of the employee's first listed each figure today
-  SELECT t.employee_id, t.customer_id, min(t.time) AS at
-  FROM step_touch t JOIN {PUBLIC_FIGURES} pf USING (customer_id)
-  WHERE t.action = 'search' AND t.breadth <= {int(config.sought_max_listed)}
-  GROUP BY ALL
-),
-earlier AS (  -- employees with a weighed vip finding in the window before today
-  SELECT DISTINCT employee_id FROM findings
-  WHERE detector = 'vip' AND points > 0 AND day < $day
-    AND day >= $day - INTERVAL {int(config.window_days)} DAY
-),
-looks AS (  -- the first targeted look-up of each public figure today, in time order
+WITH looks AS (  -- the first targeted look-up of each public figure today, in time order
   SELECT *, row_number() OVER (PARTITION BY employee_id ORDER BY time, customer_id) AS nth
   FROM (
     SELECT t.employee_id, any_value(t.peer_group) AS peer_group, any_value(t.role) AS role,
@@ -117,11 +83,6 @@ looks AS (  -- the first targeted look-up of each public figure today, in time o
            coalesce(arg_min(t.event_id, (t.time, t.event_id)) FILTER (WHERE {_OPENED}),
                     arg_min(t.event_id, (t.time, t.event_id))) AS event_id,
            bool_or({_OPENED}) AS opened, min(t.breadth) AS breadth,
-           -- the fields the first opening showed, and the openings in time order (a
-           -- second one is a second finding, at its own time)
-           arg_min(t.weight, (t.time, t.event_id)) FILTER (WHERE {_OPENED}) AS shown,
-           list(t.event_id ORDER BY t.time, t.event_id) FILTER (WHERE {_OPENED}) AS openings,
-           list(t.time ORDER BY t.time, t.event_id) FILTER (WHERE {_OPENED}) AS opened_at,
            any_value(pf.flagged) AS flagged, any_value(pf.staff) AS staff,
            any_value(pf.groups) AS groups, any_value(pf.days) AS days
     FROM step_touch t JOIN {PUBLIC_FIGURES} pf USING (customer_id)
@@ -136,7 +97,7 @@ days AS (  -- everyone's earlier days, counted by VIP look-ups
 ),
 counts AS (  -- others' days with at least as many: group, team family, role, company
   SELECT l.employee_id, l.customer_id, l.time, l.event_id, l.nth, l.opened, l.breadth,
-         l.shown, l.openings, l.opened_at, l.flagged, l.staff, l.groups, l.days,
+         l.flagged, l.staff, l.groups, l.days,
          coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group), 0) AS grp_n,
          coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group AND d.v >= l.nth), 0) AS grp_k,
          coalesce(sum(d.n) FILTER (WHERE d.family = l.family), 0) AS team_n,
@@ -156,50 +117,24 @@ scored AS (  -- the tail share, each level's own days weighing against the wider
       )
     )
   )
-),
-weighed AS (  -- sought and sensitive, escalated: the points of the first opening
-  SELECT s.*,
-         s.opened AND s.shown >= {config.sensitive_weight}
-           AND coalesce(f.at <= s.time, FALSE) AS targeted_snoop,
-         e.employee_id IS NOT NULL AS escalated
-  FROM scored s
-  LEFT JOIN sought f USING (employee_id, customer_id)
-  LEFT JOIN earlier e USING (employee_id)
-  WHERE s.tail < {config.routine_tail}
-),
-found AS (
-  SELECT *, {config.points} * CASE WHEN opened THEN 1.0 ELSE 1.0 / breadth END * {weight}
-              * CASE WHEN targeted_snoop THEN {config.sought_factor} ELSE 1.0 END
-              * CASE WHEN escalated THEN {config.escalation} ELSE 1.0 END AS weighed_points,
-         format('{{}} {{}} with no case{{}} ({{}} number {{}} today; more than on '
-                || '{{}}% of peers'' days{{}})',
-                CASE WHEN opened THEN 'opened' ELSE 'listed' END,
-                CASE WHEN flagged THEN 'VIP customer ' || customer_id
-                     ELSE format('customer {{}}, a public figure ({{}} staff of {{}} groups looked '
-                                 || 'them up with no case on {{}} days of the window)',
-                                 customer_id, staff, groups, days)
-                     END,
-                CASE WHEN targeted_snoop
-                     THEN ', sought by a name search and opened with sensitive fields'
-                     ELSE '' END,
-                CASE WHEN flagged THEN 'VIP' ELSE 'public figure' END,
-                nth, round(100 * (1 - tail))::INTEGER,
-                CASE WHEN escalated
-                     THEN '; after VIP findings in the {int(config.window_days)} days before'
-                     ELSE '' END) AS why
-  FROM weighed
 )
-SELECT employee_id, time, time AS first_time, weighed_points AS points,
+SELECT employee_id, time, time AS first_time,
+       {config.points} * CASE WHEN opened THEN 1.0 ELSE 1.0 / breadth END
+         * CASE WHEN tail = 0 THEN 1.0 ELSE least(1.0,
+         ln(tail / {config.routine_tail}) / ln({config.full_weight_tail} / {config.routine_tail}))
+         END AS points,
        'medium' AS severity, FALSE AS critical,
-       strftime($day, '%Y-%m-%d') || ':' || customer_id AS key, why AS reason,
+       strftime($day, '%Y-%m-%d') || ':' || customer_id AS key,
+       format('{{}} {{}} with no case ({{}} number {{}} today; more than on '
+              || '{{}}% of peers'' days)',
+              CASE WHEN opened THEN 'opened' ELSE 'listed' END,
+              CASE WHEN flagged THEN 'VIP customer ' || customer_id
+                   ELSE format('customer {{}}, a public figure ({{}} staff of {{}} groups looked '
+                               || 'them up with no case on {{}} days of the window)',
+                               customer_id, staff, groups, days)
+                   END,
+              CASE WHEN flagged THEN 'VIP' ELSE 'public figure' END,
+              nth, round(100 * (1 - tail))::INTEGER) AS reason,
        [event_id] AS event_ids, [customer_id] AS customer_ids
-FROM found
-UNION ALL  -- the same figure opened again today: a second finding, at the second opening
-SELECT employee_id, opened_at[2] AS time, time AS first_time,
-       {config.repeat_share} * weighed_points AS points,
-       'medium' AS severity, FALSE AS critical,
-       strftime($day, '%Y-%m-%d') || ':' || customer_id || ':again' AS key,
-       'opened again: ' || why AS reason,
-       [event_id, openings[2]] AS event_ids, [customer_id] AS customer_ids
-FROM found WHERE len(openings) >= 2 AND {config.repeat_share} > 0
+FROM scored WHERE tail < {config.routine_tail}
 """
