@@ -8,9 +8,11 @@ Datasets are written with the helpers in ``sample_data.py``.
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import itertools
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,36 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
         return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200", **(env or {})})
 
     return invoke
+
+
+# --- worlds built once per run ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def built_once(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``built_once(name, build)``: the folder ``build(folder)`` filled, built once for the
+    whole run and shared by every module and every pytest-xdist worker (each worker has its
+    own session, so the folder lives under the run's common temp root and a file lock
+    keeps the other workers waiting while one builds). The folder is read-only by
+    convention: a test copies what it changes (``sample_data.copy_store``)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the controller's temp root, above every worker's
+    root = root / "built-once"
+    root.mkdir(exist_ok=True)
+
+    def get(name: str, build: Callable[[Path], object]) -> Path:
+        folder = root / name
+        with open(root / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (folder / ".built").exists():
+                shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way
+                folder.mkdir()
+                build(folder)
+                (folder / ".built").touch()
+        return folder
+
+    return get
 
 
 # --- the operational store on both backends ---------------------------------------------

@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
-from collections.abc import Iterable, Iterator
+import shutil
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,16 +20,13 @@ from insiderwatch.app.alerts import sync_store, triage
 from insiderwatch.app.users import add_user
 from insiderwatch.contract import Alert
 from insiderwatch.contract.workflow import ROLES
-from insiderwatch.detect import DetectionConfig, run_detection
-from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.settings import load_settings
-from insiderwatch.store import Store
 from insiderwatch.web.api import create_app
 from insiderwatch.web.server import build
 from insiderwatch.web.service import Service
-from sample_data import KEY_HEX
-from test_alert_history import episode_company
+from sample_data import KEY_HEX, copy_store
+from test_alert_history import detect_episode
 
 KEY = HashKey(bytes.fromhex(KEY_HEX))
 PASSWORD = "correct horse battery staple"
@@ -66,17 +64,17 @@ class World:
     case_id: int  # a case the first alert was escalated into
 
 
-def make_world(folder: Path, **flags) -> World:
+def make_world(folder: Path, built_once: Callable[..., Path], **flags) -> World:
     """The episode company detected, its alert history in the ops store, a user per role;
-    plain-http cookies (the test client talks http)."""
-    dataset = episode_company().write(folder / "dataset")
+    plain-http cookies (the test client talks http). Ingesting and detecting happen once
+    per run (``built_once``): ``folder`` gets a copy of the dataset and of the store."""
+    built = built_once("episode-detected", detect_episode)
+    shutil.copytree(built / "dataset", folder / "dataset")
     respond = folder / "respond.yaml"
     respond.write_text(RESPOND_YAML.format(path=folder / "findings.jsonl"))
     flags = {"db": str(folder / "iw.duckdb"), "hash_key": KEY_HEX, "threads": 1,
              "console_secure_cookies": False, "respond_config": str(respond), **flags}  # fmt: skip
-    with Store(flags["db"], threads=1) as store:
-        ingest_dataset(store, dataset, KEY)
-        run_detection(store, DetectionConfig(), KEY)
+    copy_store(built / "iw.duckdb", Path(flags["db"]))
     service = build(load_settings(flags))
     ops = service.ops.store
     with service.reading() as store:

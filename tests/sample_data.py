@@ -12,6 +12,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -278,3 +279,18 @@ EVENTS_ONLY = ("employees", "access")
 def flat(text: str) -> str:
     """Text without any whitespace: Rich wraps long lines (paths) at the terminal width."""
     return "".join(text.split())
+
+
+def copy_store(db: Path, to: Path) -> Path:
+    """A closed store copied whole to the database file ``to``: the file, its write-ahead
+    log if any and its event segments (stored relative to the file, so the copy reads its
+    own); the copy is a store of its own, as if it had been built there."""
+    to.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(db, to)
+    wal = db.with_name(db.name + ".wal")
+    if wal.exists():
+        shutil.copy2(wal, to.with_name(to.name + ".wal"))
+    segments = db.with_name(db.name + ".segments")
+    if segments.exists():
+        shutil.copytree(segments, to.with_name(to.name + ".segments"))
+    return to

@@ -26,7 +26,7 @@ from insiderwatch.errors import ConfigError
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
-from sample_data import KEY_HEX, OTHER_KEY_HEX
+from sample_data import KEY_HEX, OTHER_KEY_HEX, copy_store
 
 KEY = HashKey(bytes.fromhex(KEY_HEX))
 FIRST, END = at(1, 0), at(ACT_DAY + 1, 0)
@@ -51,6 +51,15 @@ def episode_company():
         company.event(INSIDER, at(d, 15, k), "view", [f"c{250 + k:03d}"], ["name", "email"])
     company.event(AGENTS[3], at(d, 11), "search", ["c150", "decoy1"], ["name"])
     return company
+
+
+def detect_episode(folder: Path) -> None:
+    """The episode company in ``folder``: its dataset, and the store (``iw.duckdb``) that
+    ingesting and detecting it once, with the default settings, gives. Built once per
+    run (the ``built_once`` fixture) for every module that starts from it."""
+    dataset = episode_company().write(folder / "dataset")
+    with fresh_store(dataset, folder) as store:
+        run_detection(store, DetectionConfig(), KEY)
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +92,11 @@ def fresh_store(dataset: Path, folder: Path) -> Store:
 
 
 @pytest.fixture(scope="module")
-def replayed(dataset, tmp_path_factory):
-    """One replay of everything: the reference history."""
-    store = fresh_store(dataset, tmp_path_factory.mktemp("once"))
-    run_detection(store, DetectionConfig(), KEY)
+def replayed(built_once, tmp_path_factory):
+    """One replay of everything: the reference history (a copy of the run's one)."""
+    built = built_once("episode-detected", detect_episode)
+    copied = copy_store(built / "iw.duckdb", tmp_path_factory.mktemp("once") / "iw.duckdb")
+    store = Store(copied, threads=1)
     yield store
     store.close()
 

@@ -59,7 +59,7 @@ def on_disk(folder: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("point", ["compact.written", "compact.before_commit"])
-def test_kill_9_mid_compaction_then_restart(tmp_path, company, point):  # noqa: F811
+def test_kill_9_mid_compaction_then_restart(tmp_path, company, point, built_once):  # noqa: F811
     context, lines = company
     # Day 3 arrives last, after detection has passed it: late events.
     late = [line for line in lines if json.loads(line)["time"].startswith("2026-09-03")]
@@ -89,7 +89,7 @@ def test_kill_9_mid_compaction_then_restart(tmp_path, company, point):  # noqa: 
         assert len(ids) == len(set(ids)) == len(lines)
         assert audit_store(store) == []
         history = read_alert_history(store)
-    assert history == replay(context, lines, tmp_path)
+    assert history == replay(context, lines, built_once)
     assert stored_lines(ops) == sorted((a.alert_id, a.revision) for a in history)
 
 

@@ -25,8 +25,8 @@ PROTECTED = [r for r in ROUTES if not r.public]
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    world = make_world(tmp_path_factory.mktemp("console"))
+def world(tmp_path_factory, built_once):
+    world = make_world(tmp_path_factory.mktemp("console"), built_once)
     with world.service.reading() as store:
         world.proposal_id = propose_from_dismissal(
             world.service.ops.store, store, world.service.deployment.detection,

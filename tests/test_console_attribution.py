@@ -22,9 +22,9 @@ HARVEST = [f"c{200 + k:03d}" for k in range(40)]
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, built_once):
     folder = tmp_path_factory.mktemp("console-attribution")
-    world = make_world(folder)
+    world = make_world(folder, built_once)
     yield world, folder
     world.service.stop()
 

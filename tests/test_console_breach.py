@@ -23,8 +23,8 @@ HARVEST = {f"c{200 + k:03d}" for k in range(40)}
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    world = make_world(tmp_path_factory.mktemp("breach"))
+def world(tmp_path_factory, built_once):
+    world = make_world(tmp_path_factory.mktemp("breach"), built_once)
     yield world
     world.service.stop()
 

@@ -18,8 +18,8 @@ from insiderwatch.app.ops import audit_entries
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    world = make_world(tmp_path_factory.mktemp("cases"))
+def world(tmp_path_factory, built_once):
+    world = make_world(tmp_path_factory.mktemp("cases"), built_once)
     yield world
     world.service.stop()
 

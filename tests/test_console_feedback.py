@@ -20,8 +20,8 @@ from insiderwatch.store.ops import reads
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    world = make_world(tmp_path_factory.mktemp("feedback"))
+def world(tmp_path_factory, built_once):
+    world = make_world(tmp_path_factory.mktemp("feedback"), built_once)
     yield world
     world.service.stop()
 

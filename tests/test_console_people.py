@@ -23,8 +23,8 @@ EMAIL, PHONE, CUSTOMER = "c5@example.com", "+44 7700 900005", "c005"  # as in ba
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    world = make_world(tmp_path_factory.mktemp("people"))
+def world(tmp_path_factory, built_once):
+    world = make_world(tmp_path_factory.mktemp("people"), built_once)
     # The insider gets a name to look for in every page (the roster is read on first use).
     world.service.store.con.execute(
         "UPDATE employees SET display_name = ? WHERE employee_id = ?", [NAME, INSIDER]

@@ -28,8 +28,8 @@ NOISY_AFTER = 1_000_000  # grouping off unless a test asks for it
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    world = make_world(tmp_path_factory.mktemp("queue"))
+def world(tmp_path_factory, built_once):
+    world = make_world(tmp_path_factory.mktemp("queue"), built_once)
     world.synthetic = synthetic_alerts(300, employees_of(world), seed=3)
     record_published(world.service.ops.store, world.synthetic, source="test", actor="test")
     yield world

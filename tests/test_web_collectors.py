@@ -33,7 +33,7 @@ async def publish(url: str, stream: str, subject: str, bodies: list[str]) -> Non
     await nc.close()
 
 
-def test_nats_events_reach_the_store_and_live_detection(tmp_path, company):  # noqa: F811
+def test_nats_events_reach_the_store_and_live_detection(tmp_path, company, built_once):  # noqa: F811
     context, lines = company
     server = Nats()
     server.start()
@@ -58,6 +58,6 @@ def test_nats_events_reach_the_store_and_live_detection(tmp_path, company):  # n
                 history = read_alert_history(store)
         loaded = f'insiderwatch_events_total{{outcome="loaded",table="access"}} {len(lines)}.0'
         assert loaded in metrics
-        assert history == replay(context, lines, tmp_path) and history
+        assert history == replay(context, lines, built_once) and history
     finally:
         server.remove()

@@ -100,7 +100,7 @@ def send(url: str, token: str, lines: list[str]) -> bool:
     return reply.status_code == 202
 
 
-def test_kill_9_mid_stream_then_restart(tmp_path, company):  # noqa: F811
+def test_kill_9_mid_stream_then_restart(tmp_path, company, built_once):  # noqa: F811
     context, lines = company
     with Store(tmp_path / "iw.duckdb", threads=1) as store:
         ingest_dataset(store, context, KEY)
@@ -140,7 +140,7 @@ def test_kill_9_mid_stream_then_restart(tmp_path, company):  # noqa: F811
         ids = [r[0] for r in store.con.execute("SELECT event_id FROM access").fetchall()]
         history = read_alert_history(store)
     assert len(ids) == len(set(ids)) == len(lines)
-    assert history == replay(context, lines, tmp_path)
+    assert history == replay(context, lines, built_once)
     assert stored_lines(ops) == sorted((a.alert_id, a.revision) for a in history)
     assert alert_states(ops, [alert_id]) == {alert_id: "triaging"}
 
