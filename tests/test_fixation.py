@@ -382,43 +382,57 @@ def test_fixation_weighs_little_a_return_to_a_customer_of_ones_relationship_book
     assert "relationship book" in fifth["reason"]
 
 
+BOOK_DAYS = 14
+DEEP_CLIENT = "c330"
+
+
 def _small_book_desk():
-    """A desk where everyone keeps clients of their own, called with no case: each other
-    agent two clients on three days and one on two, and two strangers a day once; the
-    agent (a smaller book, called more often) sixteen clients, each on a third day on day
-    8 or 9. Far more of their customers reach three days than the peers' rate per look-up
+    """A desk where everyone keeps clients of their own, called with no case, over two
+    weeks: each other agent two clients on three days and one on four, and a stranger a
+    day once; the agent (a smaller book, called more often) sixteen clients, ten on
+    three days, four on four and two on five (as deep as the peers' go, or a day more),
+    and one client on every day from the second to the thirteenth, far deeper than any
+    peer's. Far more of their customers reach three days than the peers' rate per look-up
     predicts."""
-    c = base_company(ACT_DAY)
-    days = ([2, 4, 6], [3, 5, 7], [2, 5])
+    c = base_company(BOOK_DAYS)
+    days = ([1, 3, 5], [2, 4, 6], [1, 4, 6, 8])
     for i, e in enumerate(AGENTS[1:], start=1):
         for j, when in enumerate(days):
             for day in when:
                 c.event(e, at(day, 12, j), "view", [f"c{200 + 3 * i + j:03d}"], ["name"])
-        for day in range(1, ACT_DAY + 1):
-            for k in range(2):  # strangers, each looked up once
-                cust = f"o{i:02d}{day}{k}"
+        for day in range(1, BOOK_DAYS + 1):
+            for k in range(1):  # a stranger, looked up once
+                cust = f"o{i:02d}{day:02d}{k}"
                 c.customers.append({"customer_id": cust, "surname": f"Once{cust}",
                                     "postcode": "ON1 1CE"})  # fmt: skip
                 c.event(e, at(day, 13, k), "view", [cust], ["name"])
     for j in range(16):
-        for day in (2 + j % 3, 5 + j % 3, 8 + j % 2):
+        deeper = [13] * (j >= 10) + [14] * (j >= 14)
+        for day in (2 + j % 3, 6 + j % 3, 10 + j % 2, *deeper):
             c.event(INSIDER, at(day, 14, j), "view", [f"c{300 + j:03d}"], ["name"])
+    for day in range(2, 14):
+        c.event(INSIDER, at(day, 15), "view", [DEEP_CLIENT], ["name"])
     return c
 
 
 def test_fixation_judges_returns_to_ones_relationship_book_by_their_depth(tmp_path: Path):
     """How many of one's own clients come back on three days is the size of one's book,
-    which varies between members of a desk: the agent's sixteen clients at three days,
-    each in the relationship book, raise nothing (before version 8 each was a finding,
-    judged against the peers' rate per look-up). Their depth is still judged: a client
-    on five days where the peers' go three stays a finding (the test above)."""
+    which varies between members of a desk: the agent's sixteen clients at three to five
+    days, each in the relationship book, raise nothing (before version 8 each was a
+    finding, judged against the peers' rate per look-up), those at four and five days
+    judged by the share of the peers' returns that go that deep. Their depth is still
+    judged: in this small book the client called on every day, far deeper than any peer's
+    return, stays a finding, also once all sixteen came back (an expected count of every
+    client come back to would call it usual)."""
     store = detect(_small_book_desk(), tmp_path)
     booked = store.scalar(
         "SELECT count(*) FROM access_explained a JOIN access e USING (event_id) "
         "WHERE e.employee_id = ? AND a.explanation = 'book:relationship'",
         [INSIDER],
     )
-    lenient = [f for f in _findings(store, "fixation") if f["employee_id"] == INSIDER]
+    found = [f for f in _findings(store, "fixation") if f["employee_id"] == INSIDER]
     store.close()
     assert booked >= 16  # the third day of each client, at least
-    assert lenient == []
+    assert {c for f in found for c in f["customer_ids"]} == {DEEP_CLIENT}
+    assert max(f["time"] for f in found) >= at(12, 0)  # after every client's last third day
+    assert all("relationship book" in f["reason"] for f in found)

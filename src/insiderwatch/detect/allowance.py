@@ -41,10 +41,14 @@ or fewer than ``min_employees`` making look-ups while at least the routine's ``m
 of its staff do: three managers, two of whom answered a question in the window, are too
 few doers to learn an amount from, not a group whose usual is none)
 fall back to their role's, learned the same way across teams (``allowance:role``); when
-that is too small as well, to the allowance of the peer group whose work theirs
+that is too small as well (or has as few doers), staff of a group with fewer than
+``min_employees`` active to the allowance of the peer group whose work theirs
 resembles (:mod:`~insiderwatch.detect.similar`, ``allowance:similar``): the only manager
 of a team who looks customers up the way support agents do gets the agents' usual,
-spent the same way. Staff of such a group with no work in the window yet (a newcomer,
+spent the same way. A group with staff enough but too few doers resembles nobody (the
+similar groups are for groups too small): its staff go on to the kind, below, or get
+none. A group with doers enough whose history is shorter than ``learning_days`` has no
+allowance yet and borrows none. Staff of such a group with no work in the window yet (a newcomer,
 the head of service whose look-ups now and then are all they ever do with customer data)
 have no behaviour to resemble anyone by: a look-up or two is too thin a mix to compare,
 and it is the very thing being judged. Their look-up takes the allowance of the peer group
@@ -317,16 +321,21 @@ def _line(level: str, grp: str) -> str:
         (SELECT y.line FROM {line} y WHERE y.level = '{level}' AND y.grp = {grp} AND y.who = ''))"""
 
 
-def _decides(level: str) -> str:
-    """Whether the allowance level ``level`` (a row of :data:`ALLOWANCE`) decides: large
-    enough to learn from, and either it learned an amount or too few of its staff look
-    anyone up for one to be usual (fewer than the routine's ``min_share``: its usual is
-    none). A group where most of the staff look customers up, but too few of them yet to
-    learn how many (three managers, two of whom answered a question in the window),
-    learned nothing either way: the next level decides, as for a group too small."""
+def decides(level: str) -> str:
+    """SQL: whether the allowance level ``level`` (a row of :data:`ALLOWANCE`, or of a
+    table :func:`learn_allowances` wrote) decides, with the parameters ``$min_employees``
+    and ``$min_share`` (the routine's). It does when large enough to learn from, unless
+    most of its staff look customers up but fewer than ``min_employees`` of them yet (three
+    managers, two of whom answered a question in the window): that learned nothing either
+    way, and the next level decides, as for a group too small. A group where few look
+    anyone up (fewer than ``min_share`` of its staff) decides: its usual is none; so does
+    one with enough doers whose history is still shorter than ``learning_days``: it has no
+    allowance yet, and borrows none meanwhile. Calibrate lists borrowed allowances by the
+    same test."""
     return (
         f"({level}.staff >= $min_employees AND ({level}.allowance IS NOT NULL"
-        f" OR {level}.doers < $min_share * {level}.staff))"
+        f" OR {level}.doers < $min_share * {level}.staff"
+        f" OR {level}.doers >= $min_employees))"
     )
 
 
@@ -344,24 +353,24 @@ FROM (
   SELECT l.event_id, l.explanation FROM (
     SELECT l.*,
            -- a group's own staff: no less than the chance line of their colleagues
-           CASE WHEN {_decides("p")} THEN greatest(p.allowance, {_line("peer", "l.peer_group")})
-                WHEN {_decides("r")} THEN greatest(r.allowance, {_line("role", "l.role")})
+           CASE WHEN {decides("p")} THEN greatest(p.allowance, {_line("peer", "l.peer_group")})
+                WHEN {decides("r")} THEN greatest(r.allowance, {_line("role", "l.role")})
                 WHEN s.grp IS NOT NULL THEN s.allowance
                 ELSE f.allowance END AS allowance,
            CASE WHEN NOT $per_work THEN NULL
-                WHEN {_decides("p")} THEN p.pace
-                WHEN {_decides("r")} THEN r.pace
+                WHEN {decides("p")} THEN p.pace
+                WHEN {decides("r")} THEN r.pace
                 ELSE s.pace END AS pace,  -- no pace by kind: the newcomer's work is unknown
-           CASE WHEN {_decides("p")} THEN 'allowance'
-                WHEN {_decides("r")} THEN 'allowance:role'
+           CASE WHEN {decides("p")} THEN 'allowance'
+                WHEN {decides("r")} THEN 'allowance:role'
                 WHEN s.grp IS NOT NULL THEN 'allowance:similar'
                 ELSE 'allowance:kind' END AS explanation,
            -- whose kinds of look-up the allowance covers: the level that gave it
            -- (a group with no row of its own, p NULL, takes its role's kinds too)
-           CASE WHEN {_decides("r")} AND NOT coalesce({_decides("p")}, FALSE)
+           CASE WHEN {decides("r")} AND NOT coalesce({decides("p")}, FALSE)
                 THEN 'role' ELSE 'peer' END AS kind_level,
-           CASE WHEN {_decides("p")} THEN l.peer_group
-                WHEN {_decides("r")} THEN l.role
+           CASE WHEN {decides("p")} THEN l.peer_group
+                WHEN {decides("r")} THEN l.role
                 WHEN s.grp IS NOT NULL THEN s.grp
                 ELSE f.grp END AS kind_grp
     FROM (  -- today's look-ups, each with the look-ups and work up to it

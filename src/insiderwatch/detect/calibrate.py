@@ -13,7 +13,7 @@ import datetime as dt
 import msgspec
 import yaml
 
-from insiderwatch.detect.allowance import learn_allowances
+from insiderwatch.detect.allowance import decides, learn_allowances
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params
 from insiderwatch.detect.config import DetectionConfig, ReviewedFlow
@@ -196,17 +196,20 @@ def _allowances(
     groups = [GroupAllowance(level=lv, group=g, doers=d, staff=s, allowance=a, pace=p,
                              line_min=lo, line_max=hi)
               for lv, g, d, s, a, p, lo, hi in rows]  # fmt: skip
-    rows = store.con.execute(
-        """SELECT peer_group, grp, count(*), min(cosine), any_value(allowance) FROM (
+    rows = execute(
+        store.con,
+        f"""SELECT peer_group, grp, count(*), min(cosine), any_value(allowance) FROM (
              SELECT m.employee_id, m.peer_group, arg_max(m.grp, (m.cosine, m.grp)) AS grp,
                     max(m.cosine) AS cosine, arg_max(a.allowance, (m.cosine, m.grp)) AS allowance
              FROM step_similar m JOIN step_allowance a ON a.level = 'peer' AND a.grp = m.grp
              JOIN employees e USING (employee_id)
+             LEFT JOIN step_allowance p ON p.level = 'peer' AND p.grp = m.peer_group
              LEFT JOIN step_allowance r ON r.level = 'role' AND r.grp = e.role
-             WHERE a.allowance IS NOT NULL AND coalesce(r.staff, 0) < ?  -- no role level
+             WHERE a.allowance IS NOT NULL  -- neither their group nor their role decides
+               AND NOT coalesce({decides("p")}, FALSE) AND NOT coalesce({decides("r")}, FALSE)
              GROUP BY ALL
            ) GROUP BY ALL ORDER BY ALL""",
-        [cfg.routine.min_employees],
+        {"min_employees": cfg.routine.min_employees, "min_share": cfg.routine.min_share},
     ).fetchall()
     borrowed = [BorrowedAllowance(group=g, similar_to=to, staff=n, min_similarity=c, allowance=a)
                 for g, to, n, c, a in rows]  # fmt: skip

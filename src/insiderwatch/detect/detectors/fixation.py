@@ -59,8 +59,11 @@ third day judged against the peers' rate per look-up and a finding for each. For
 client the mean is the employee's customers at ``min_days`` or more so far times the
 share of the peers' returns of ``min_days`` or more that reach ``n`` days (read from their
 depth as above, with one return at the company's share as the prior): reaching
-``min_days`` predicts itself, and a client kept coming back to far deeper than the peers'
-ever go still fires. Any other customer is judged by the rate per look-up, as before.
+``min_days`` predicts itself. In a small book a client kept coming back to far deeper
+than the peers' ever go still fires; in a large one it may not, since the mean grows
+with the book (thirty clients come back to, at a share of 0.008 reaching that depth,
+predict 0.24 such clients, where one is no rarity). Any other customer is judged by the
+rate per look-up, as before.
 """
 
 from __future__ import annotations
@@ -334,9 +337,11 @@ expected AS (  -- the peers' rate, pulled towards the company's; where the peers
                 -- (tellers' regulars). A client of their relationship book: their customers
                 -- at min_days or more times the share of the peers' returns reaching n
                 -- (the prior: one return at the company's share); its depth is judged,
-                -- not how many clients a book of their size brings back
+                -- not how many clients a book of their size brings back. The share is at
+                -- most one: the returns at n days, seen or shaped, never outnumber those
+                -- at min_days, for the peers and the company alike
   SELECT k.*, p.returns, p.looks, p.returned, p.peer_returns, p.peer_looks, p.k, p.alike,
-         CASE WHEN k.in_book THEN p.returned * least(1.0, p.reach)
+         CASE WHEN k.in_book THEN p.returned * p.reach
               ELSE p.looks * (p.peer_returns + p.k * CASE WHEN p.alike THEN p.like_rate
                                                          ELSE p.all_rate END)
                    / (p.peer_looks + p.k) END AS mean
