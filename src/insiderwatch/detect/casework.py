@@ -38,7 +38,7 @@ from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.similar import learn_similar
 
 # Each team's portfolio sellers, learned once a day (:mod:`~insiderwatch.detect.daily`).
-PORTFOLIO = "daily_team_sellers"
+PORTFOLIO = "daily_team_buyers"
 
 # What explains one customer shown by an access, in the order they are tried (the first
 # explanations of :mod:`~insiderwatch.detect.explain`).
@@ -76,10 +76,16 @@ SELECT team, seller_id FROM (
   AND n - team_n * seller_n / all_n >= 3 * sqrt(team_n * seller_n / all_n)))
 """
 
-# Kept as sellers, not their buyers: a step joins its own look-ups to the orders, which
-# costs less than listing every portfolio seller's buyers once a day where a day is one
-# step (a replay).
-_PORTFOLIO_SQL = f"CREATE OR REPLACE TEMP TABLE {PORTFOLIO} AS {TEAM_SELLERS_SQL}"
+# When each customer first bought from each team's portfolio, kept for the day: a live
+# day's steps (a step a second) each scanned every order again to find the buyers among
+# their own touches, a cost that grew with the orders table, not with what arrived. A
+# replay's day is one step, which scanned them once anyway.
+_PORTFOLIO_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {PORTFOLIO} AS
+SELECT o.customer_id, ts.team, min(o.ordered_at) AS since
+FROM orders o JOIN ({TEAM_SELLERS_SQL}) ts USING (seller_id)
+GROUP BY ALL
+"""
 
 # A view of a customer logged under the id of a real case (opened before it) that is about
 # somebody else, which nothing explains but the allowance: what ``case_mismatch`` counts,
@@ -196,7 +202,8 @@ def casework_settings(cfg: DetectionConfig) -> dict:
 
 
 def learn_portfolios(con, params: dict) -> None:
-    """Write each team's portfolio sellers on ``$day`` (the step's start ``$s``)."""
+    """Write when each customer first bought from each team's portfolio sellers on
+    ``$day`` (the step's start ``$s``): the touches a step explains as ``portfolio``."""
     execute(con, _PORTFOLIO_SQL, params)
 
 

@@ -227,17 +227,11 @@ linked AS (  -- similar: only as staff working like an investigating group (simi
          OR {matches_any(x.investigation_roles, "t.role", "t.team")})
   GROUP BY ALL
 ),
-bought AS (  -- when each customer touched first bought from each team's portfolio
-  SELECT o.customer_id, ts.team, min(o.ordered_at) AS since
-  FROM orders o JOIN {PORTFOLIO} ts USING (seller_id)
-  WHERE o.customer_id IN (SELECT customer_id FROM fresh)
-  GROUP BY ALL
-),
 portfolio AS (  -- a buyer of a seller in the team's portfolio, learned from its past cases;
-  -- through the first purchase per team: a touch joined to every order of its customer
-  -- made hundreds of thousands of rows a step
+  -- through the first purchase per team (learned for the day, casework.PORTFOLIO): a
+  -- touch joined to every order of its customer made hundreds of thousands of rows a step
   SELECT DISTINCT t.event_id, t.customer_id
-  FROM fresh t JOIN bought b ON b.customer_id = t.customer_id AND b.team = t.team
+  FROM fresh t JOIN {PORTFOLIO} b ON b.customer_id = t.customer_id AND b.team = t.team
   WHERE b.since <= t.time
 )
 SELECT t.*,
