@@ -21,6 +21,9 @@ from insiderwatch.detect.revisits import (
 # Per employee and peer group, the earlier days and those with a bulk send no case, no
 # routine flow and nothing else explained to an internal destination (learned once a day).
 BULK_DAYS = "daily_exfiltration_bulk_days"
+# Destinations each peer group sent data to in the baseline window (earlier days only):
+# learned once a day, where each live step scanned the window's routine_days again.
+KNOWN = "daily_exfiltration_known"
 
 # A look-up an export carries: a view or search of the customer nothing explained, of
 # any breadth (a broad search harvests every customer it shows), in the hours before.
@@ -108,6 +111,9 @@ class Exfiltration(Detector):
         c = config
         dest_class = destination_class_sql(ctx.config, "a.destination")
         return {
+            KNOWN: """
+SELECT DISTINCT peer_group, destination FROM routine_days
+WHERE day >= $b0 AND day < $day AND destination <> ''""",
             BULK_DAYS: f"""
 WITH bulk AS (
   SELECT DISTINCT x.employee_id, x.day
@@ -141,10 +147,6 @@ WITH outbound AS (
   WHERE o.in_step AND o.action IN ('export', 'download', 'print', 'copy', 'message')
     AND o.record_count > 0
 ),
-known AS (  -- destinations the peer group sent data to in the baseline window
-  SELECT DISTINCT peer_group, destination FROM routine_days
-  WHERE day >= $b0 AND day < $day AND destination <> ''
-),
 routine AS (  -- the group's routine flows today, with their breadth
   SELECT grp, app, action, destination, max(max_records) AS max_records
   FROM routine_flows WHERE day = $day GROUP BY ALL
@@ -165,7 +167,8 @@ flagged AS (  -- a case explains looking at a customer, never sending them outsi
   SELECT o.*, o.dest_class = 'external' AND NOT o.outside AS unvetted,
          k.destination IS NULL AS new_flow
   FROM matched o
-  LEFT JOIN known k ON k.peer_group = o.peer_group AND k.destination = o.destination
+  LEFT JOIN {KNOWN} k  -- destinations the peer group sent data to in the baseline window
+    ON k.peer_group = o.peer_group AND k.destination = o.destination
   WHERE ((o.dest_class = 'external'
           AND (o.outside
                OR (coalesce(o.explanation, '') NOT IN ('routine', 'handover')
