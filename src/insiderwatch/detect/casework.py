@@ -37,7 +37,8 @@ from insiderwatch.detect.casescope import scope_params
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.similar import learn_similar
 
-# Each team's portfolio sellers, learned once a day (:mod:`~insiderwatch.detect.daily`).
+# When each customer first bought from each team's portfolio sellers, learned once a day
+# (:mod:`~insiderwatch.detect.daily`).
 PORTFOLIO = "daily_team_buyers"
 
 # What explains one customer shown by an access, in the order they are tried (the first

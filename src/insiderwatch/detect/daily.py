@@ -3,8 +3,8 @@
 Every explanation a step gives that is learned (:mod:`~insiderwatch.detect.explain`) is
 learned from the days before the step's day and the context tables only: the investigating
 groups and the staff who work like them (:mod:`~insiderwatch.detect.casework`,
-:mod:`~insiderwatch.detect.similar`), each team's portfolio sellers, the investigating
-groups' case scope (:mod:`~insiderwatch.detect.casescope`), the routine in force
+:mod:`~insiderwatch.detect.similar`), the buyers of each team's portfolio sellers, the
+investigating groups' case scope (:mod:`~insiderwatch.detect.casescope`), the routine in force
 (``routine_flows`` of the day, :mod:`~insiderwatch.detect.routine`), the look-up
 allowances and the kinds they cover (:mod:`~insiderwatch.detect.allowance`), the
 customer books (:mod:`~insiderwatch.detect.book`) and relationship books
