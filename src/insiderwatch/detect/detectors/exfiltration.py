@@ -133,7 +133,7 @@ WITH bulk AS (
 SELECT d.employee_id, d.peer_group, count(*) AS n, count(b.day) AS k
 FROM employee_days d LEFT JOIN bulk b USING (employee_id, day)
 WHERE d.day >= $b0 AND d.day < $day
-GROUP BY ALL"""
+GROUP BY ALL""",
         }
 
     def sql(self, ctx: StepContext, config: Config) -> str:
