@@ -69,6 +69,14 @@ class RuleDetector(Detector):
     source: Path
     off_hours: float | None = None  # the share of a native rule's where.off_hours
 
+    def daily(self, ctx: StepContext, config: Any) -> dict[str, str]:
+        if self.off_hours is None:
+            return {}
+        table = off_hours_table(self.off_hours)
+        return {
+            table: f"SELECT peer_group, hour FROM ({group_hours_sql(self.off_hours)}) WHERE off"
+        }
+
     def findings_sql(self, matches: str, count_distinct: str | None, count: int) -> str:
         points = LEVEL_POINTS[self.level]
         critical = "TRUE" if self.level == "critical" else "FALSE"
@@ -148,7 +156,9 @@ def _native_where(path: Path, rule: NativeRule) -> str:
                     f"{path}: where.off_hours: a share of the peer group's days between 0 "
                     f"and 1 (e.g. 0.02), not {value!r}"
                 )
-            tests.append(_off_hours_sql(float(value)))
+            tests.append(
+                f"(peer_group, hour(time)) IN (SELECT (peer_group, hour) FROM {off_hours_table(value)})"
+            )
         elif field not in RULE_COLUMNS and field not in ("customer_count", "destination_class"):
             raise ConfigError(f"{path}: where.{field}: unknown field")
         elif isinstance(value, bool):
@@ -182,10 +192,12 @@ LEFT JOIN (
 ) g ON g.peer_group = t.peer_group AND g.hour = h.hour"""
 
 
-def _off_hours_sql(share: float) -> str:
-    """The event's UTC hour is one of its peer group's off hours (:func:`group_hours_sql`)."""
-    return f"""(peer_group, hour(time)) IN (
-  SELECT (peer_group, hour) FROM ({group_hours_sql(share)}) WHERE off)"""
+def off_hours_table(share: float) -> str:
+    """The day's table of the peer groups' off hours at ``share`` (peer_group, hour),
+    learned once a day from earlier days' flows (:meth:`RuleDetector.daily`), where each
+    live step scanned the baseline window's ``routine_days`` twice. Named by the share:
+    rules with the same share read the same table."""
+    return "daily_rules_off_hours_" + repr(float(share)).replace(".", "_").replace("-", "_")
 
 
 def load_rule(path: Path) -> type[RuleDetector]:
