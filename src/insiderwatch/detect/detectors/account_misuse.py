@@ -4,8 +4,6 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
 
-HISTORY = "daily_account_misuse_history"
-
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     min_history_days: int = 5  # before that every device is new
@@ -40,21 +38,15 @@ class AccountMisuse(Detector):
     )
     Config = Config
 
-    def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
-        # Each employee's earlier days and usual hours, from earlier days only: learned
-        # once a day, where each live step read the baseline window again.
-        return {
-            HISTORY: """
-SELECT employee_id, count(*) AS days,
-       quantile_disc(hour(first_time), 0.05) AS usual_start,
-       quantile_disc(hour(last_time), 0.95) AS usual_end
-FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL"""
-        }
-
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
         return f"""
-WITH history AS (SELECT * FROM {HISTORY}),
+WITH history AS (
+  SELECT employee_id, count(*) AS days,
+         quantile_disc(hour(first_time), 0.05) AS usual_start,
+         quantile_disc(hour(last_time), 0.95) AS usual_end
+  FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
+),
 seen AS (
   SELECT e.employee_id, k.kind, k.value, min(e.time) AS t_new,
          arg_min(e.event_id, (e.time, e.event_id)) AS new_event

@@ -21,9 +21,6 @@ from insiderwatch.detect.revisits import (
 # Per employee and peer group, the earlier days and those with a bulk send no case, no
 # routine flow and nothing else explained to an internal destination (learned once a day).
 BULK_DAYS = "daily_exfiltration_bulk_days"
-# Destinations each peer group sent data to in the baseline window (earlier days only):
-# learned once a day, where each live step scanned the window's routine_days again.
-KNOWN = "daily_exfiltration_known"
 
 # A look-up an export carries: a view or search of the customer nothing explained, of
 # any breadth (a broad search harvests every customer it shows), in the hours before.
@@ -111,9 +108,6 @@ class Exfiltration(Detector):
         c = config
         dest_class = destination_class_sql(ctx.config, "a.destination")
         return {
-            KNOWN: """
-SELECT DISTINCT peer_group, destination FROM routine_days
-WHERE day >= $b0 AND day < $day AND destination <> ''""",
             BULK_DAYS: f"""
 WITH bulk AS (
   SELECT DISTINCT x.employee_id, x.day
@@ -133,7 +127,7 @@ WITH bulk AS (
 SELECT d.employee_id, d.peer_group, count(*) AS n, count(b.day) AS k
 FROM employee_days d LEFT JOIN bulk b USING (employee_id, day)
 WHERE d.day >= $b0 AND d.day < $day
-GROUP BY ALL""",
+GROUP BY ALL"""
         }
 
     def sql(self, ctx: StepContext, config: Config) -> str:
@@ -146,6 +140,10 @@ WITH outbound AS (
   FROM step_events o
   WHERE o.in_step AND o.action IN ('export', 'download', 'print', 'copy', 'message')
     AND o.record_count > 0
+),
+known AS (  -- destinations the peer group sent data to in the baseline window
+  SELECT DISTINCT peer_group, destination FROM routine_days
+  WHERE day >= $b0 AND day < $day AND destination <> ''
 ),
 routine AS (  -- the group's routine flows today, with their breadth
   SELECT grp, app, action, destination, max(max_records) AS max_records
@@ -167,8 +165,7 @@ flagged AS (  -- a case explains looking at a customer, never sending them outsi
   SELECT o.*, o.dest_class = 'external' AND NOT o.outside AS unvetted,
          k.destination IS NULL AS new_flow
   FROM matched o
-  LEFT JOIN {KNOWN} k  -- destinations the peer group sent data to in the baseline window
-    ON k.peer_group = o.peer_group AND k.destination = o.destination
+  LEFT JOIN known k ON k.peer_group = o.peer_group AND k.destination = o.destination
   WHERE ((o.dest_class = 'external'
           AND (o.outside
                OR (coalesce(o.explanation, '') NOT IN ('routine', 'handover')

@@ -13,9 +13,6 @@ _FAMILY = "regexp_replace(coalesce({}, ''), '[-_ ]*[0-9]+$', '')"
 _OPENED = "(t.action <> 'search' OR t.breadth = 1)"
 
 
-DAYS = "daily_vip_days"
-
-
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     # A finding for the day's n-th VIP weighs by how rare n such look-ups are among the
     # peers' earlier days (the tail share t of days with at least n), on a log scale from
@@ -66,16 +63,6 @@ class Vip(Detector):
     )
     Config = Config
 
-    def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
-        # Everyone's earlier days, counted by VIP look-ups: learned once a day, where each
-        # live step read the baseline window again.
-        return {
-            DAYS: f"""
-SELECT employee_id, peer_group, role, {_FAMILY.format("team")} AS family,
-       unexplained_vip AS v, count(*) AS n
-FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL"""
-        }
-
     def sql(self, ctx: StepContext, config: Config) -> str:
         # Unexplained targeted touches, not revisits' CASELESS_LOOKUP: the allowance never
         # explains a figure, and a book that does (a desk that keeps VIPs) says who it is.
@@ -103,7 +90,11 @@ WITH looks AS (  -- the first targeted look-up of each public figure today, in t
     GROUP BY t.employee_id, t.customer_id
   )
 ),
-days AS (SELECT * FROM {DAYS}),  -- everyone's earlier days, counted by VIP look-ups
+days AS (  -- everyone's earlier days, counted by VIP look-ups
+  SELECT employee_id, peer_group, role, {_FAMILY.format("team")} AS family,
+         unexplained_vip AS v, count(*) AS n
+  FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
+),
 counts AS (  -- others' days with at least as many: group, team family, role, company
   SELECT l.employee_id, l.customer_id, l.time, l.event_id, l.nth, l.opened, l.breadth,
          l.flagged, l.staff, l.groups, l.days,
