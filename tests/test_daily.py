@@ -176,20 +176,23 @@ class _Statements:
     """A store connection that keeps the text of every statement it runs."""
 
     def __init__(self, con):
-        self._con, self.seen = con, []
+        self._con, self.seen, self.detectors = con, [], {}
 
     def __getattr__(self, name):
         return getattr(self._con, name)
 
     def execute(self, sql, *args):
         self.seen.append(sql)
+        if args and isinstance(args[0], dict) and "detector" in args[0]:
+            self.detectors[args[0]["detector"]] = sql
         return self._con.execute(sql, *args)
 
 
 def test_a_days_later_steps_read_no_order_and_a_new_order_is_seen_at_once(tmp_path):
-    """The portfolios' buyers are learned with the day: its later steps never scan the
-    orders again, and an order loaded mid-day (a context table changed) is learned at the
-    next step, which explains the buyer's look-up after it as a replay does."""
+    """The portfolios' buyers (and an off-hours rule's hours) are learned with the day:
+    its later steps never scan the orders (nor earlier days' flows) again, and an order
+    loaded mid-day (a context table changed) is learned at the next step, which explains
+    the buyer's look-up after it as a replay does."""
     c, _ = company()
     newcomer = "c005"  # a buyer of s5 only: in no portfolio (the seller desk's is s2)
     c.event(SELLERS[2], at(DAYS, 15), "view", [newcomer], ["name"])
@@ -220,6 +223,9 @@ def test_a_days_later_steps_read_no_order_and_a_new_order_is_seen_at_once(tmp_pa
     store.con = recorder._con
     assert recorder.seen  # the step ran, and none of its statements read the orders
     assert not [sql for sql in recorder.seen if re.search(r"\b(FROM|JOIN)\s+orders\b", sql)]
+    # nor does the off-hours rule read earlier days' flows again (RuleDetector.daily)
+    night = recorder.detectors["rule:night-contact-lookups"]
+    assert "daily_rules_off_hours_" in night and "routine_days" not in night
 
     ingest_dataset(store, _write(tmp_path / "o1", "orders", [order]), KEY)
     arrive(at(DAYS + 1, 0), at(DAYS, 14))
