@@ -260,8 +260,9 @@ def test_fixation_judges_someone_alone_in_their_group_by_those_who_look_up_alike
     """The modeller's group teaches nothing about returns (nobody else looks anyone up), and
     the company's rate is the tellers' regulars: judged by it, four days on one person
     look usual. The agents look customers up the same way (a view of name and address),
-    and almost never come back: judged by them, it is rare."""
-    store = detect(_alone_company(), tmp_path)
+    and almost never come back: judged by them, it is rare. (Two tellers, too few keepers
+    to be a book group: a book group's returns stay out of the company's rate anyway.)"""
+    store = detect(_alone_company(tellers=2), tmp_path)
     found = [f for f in _findings(store, "fixation") if f["employee_id"] == "mod"]
     store.close()
     assert [f["customer_ids"] for f in found][-1:] == [["c390"]]
@@ -276,8 +277,8 @@ def test_fixation_judges_someone_alone_by_the_same_action_where_nobody_opens_the
     group makes their kind of look-up, nor that action with those fields in any app. The
     company's rate is the tellers' regulars, by which four days on one person look usual;
     the agents, who view customers too and almost never come back, are the group whose
-    look-ups theirs resemble, and by them the returns are rare."""
-    c = _alone_company(fields=("name", "address", "notes"))
+    look-ups theirs resemble, and by them the returns are rare. (Two tellers, as above.)"""
+    c = _alone_company(tellers=2, fields=("name", "address", "notes"))
     store = detect(c, tmp_path)
     found = [f for f in _findings(store, "fixation") if f["employee_id"] == "mod"]
     store.close()
@@ -290,14 +291,15 @@ def test_fixation_never_judges_someone_alone_by_a_book_groups_returns(tmp_path: 
     """The modeller looks c390 up in the tellers' till, opening what they open: the
     tellers look customers up exactly that way, but they are a book group (each comes
     back to thirty regulars of their own), and looking customers up alike gives nobody
-    their clients. The agents, who open the same fields in their own tool, are the
-    resembling group, and four days on one person are rare among them."""
+    their clients. Nor do their returns set the company's rate (version 9), which is then
+    the agents', who open the same fields in their own tool: four days on one person are
+    rare among them."""
     store = detect(_alone_company(app="till", fields=("name", "orders")), tmp_path)
     found = [f for f in _findings(store, "fixation") if f["employee_id"] == "mod"]
     store.close()
     assert [f["customer_ids"] for f in found][-1:] == [["c390"]]
     assert found[-1]["time"] == at(ACT_DAY, 14)
-    assert "pulled towards cs_agent" in found[-1]["reason"], found[-1]["reason"]
+    assert "teller" not in found[-1]["reason"], found[-1]["reason"]
 
 
 def test_fixation_never_judges_someone_alone_more_leniently_than_the_company(tmp_path: Path):
@@ -436,3 +438,47 @@ def test_fixation_judges_returns_to_ones_relationship_book_by_their_depth(tmp_pa
     assert {c for f in found for c in f["customer_ids"]} == {DEEP_CLIENT}
     assert max(f["time"] for f in found) >= at(12, 0)  # after every client's last third day
     assert all("relationship book" in f["reason"] for f in found)
+
+
+def _desk_and_snoop(tellers: int = 4):
+    """The base company's agents, each with one quick look-up a day and no case, never of
+    the same customer twice (their group comes back to nobody), beside a branch of
+    ``tellers`` tellers who come back to thirty regulars each every day with no case (with
+    four, a book group: most of the company's returns are their clients); an agent comes
+    back to one stranger on three days."""
+    c = base_company(ACT_DAY)
+    quick = [r for r in c.access if r["time"].hour == 16 and "case_id" not in r]
+    for n, row in enumerate(quick):
+        row["customer_ids"] = [f"q{n:03d}"]
+        c.customers.append({"customer_id": f"q{n:03d}", "surname": f"Quick{n}",
+                            "postcode": "QK1 1AA"})  # fmt: skip
+    for i in range(tellers):
+        c.employees.append({"employee_id": f"t{i}", "surname": f"Teller{i}", "role": "teller",
+                            "team": "branch-1", "hired_on": "2020-01-01",
+                            "home_postcode": f"TL{i} 1AA"})  # fmt: skip
+    for day in range(1, ACT_DAY + 1):
+        for i in range(tellers):
+            for k in range(30):
+                c.event(f"t{i}", at(day, 10, k), "view", [f"c{200 + 30 * i + k:03d}"],
+                        ["name", "orders"], app="till")  # fmt: skip
+    for day in (ACT_DAY - 4, ACT_DAY - 2, ACT_DAY):
+        c.event(INSIDER, at(day, 14), "view", ["c340"], ["name", "address"], act=True)
+    return c
+
+
+def test_fixation_judges_returns_outside_a_desk_without_the_desks_clients(tmp_path: Path):
+    """The company's returns are the branch's regulars, which its relationship books
+    explain: by that rate three days on one stranger look usual for an agent, whose own
+    group makes too few case-less look-ups to outweigh it (before version 9 nothing fired).
+    Without the book groups' returns, the company's rate is the agents', and the snoop's
+    third day is rare; the tellers' returns to their own regulars, as deep as each
+    other's, still raise nothing."""
+    store = detect(_desk_and_snoop(), tmp_path)
+    booked = store.scalar(
+        "SELECT count(*) FROM access_explained WHERE explanation = 'book:relationship'"
+    )
+    found = _findings(store, "fixation")
+    store.close()
+    assert booked > 0  # the branch works from books
+    assert [(f["employee_id"], f["customer_ids"]) for f in found] == [(INSIDER, ["c340"])]
+    assert found[0]["time"] == at(ACT_DAY, 14)

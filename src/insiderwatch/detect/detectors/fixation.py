@@ -17,8 +17,13 @@ case-less look-ups in the window, is how many such customers their work should b
 (a Poisson mean), and the chance of at least as many as they have is the finding's
 surprise. A group with little history is pulled towards the whole company's rate
 (weighted like ``prior_staff`` typical colleague), so a group of two neither fires on
-everything nor hides everything. Only the peers are the baseline: a snoop who started
-early does not make returning their own usual (their returns and their look-ups are left
+everything nor hides everything. For staff outside a group that works from relationship
+books (:mod:`~insiderwatch.detect.groupbook`), the company's rate leaves those groups
+out, their returns and their look-ups: a desk's returns are its members' own clients,
+learned as such, and say nothing of how often anyone else comes back to a person (in a
+bank whose private-banking desk made most of the returns, a complaints handler's three
+days on one stranger, in a group with few case-less look-ups, looked usual). Only the
+peers are the baseline: a snoop who started early does not make returning their own usual (their returns and their look-ups are left
 out of the company's rate too). Someone alone in their group (its other staff made fewer
 case-less look-ups in the window than one typical colleague: the one modeller who looks
 customers up) is pulled not towards the company, whose rate the busiest returners set (a
@@ -177,15 +182,16 @@ def _shaped(seen: str, returns: str, excess: str) -> str:
 
 class Fixation(Detector):
     id = "fixation"
-    version = "8"
+    version = "9"
     title = "Coming back to the same customer with no case"
     description = (
         "Counts, for each customer the employee looks up today with no case (look-ups the "
         "allowance explained included), the separate days in the last four weeks with such "
         "a look-up; from the third on, compares the customers they came back to that often "
         "with what the peer group's rate of such returns per case-less look-up (read from "
-        "the depth of all their returns, the employee's own left out) predicts for "
-        "their amount of case-less work (for someone alone in their group, the rate of "
+        "the depth of all their returns, the employee's own left out; pulled towards the "
+        "company's, without the relationship desks' returns to their own clients) predicts "
+        "for their amount of case-less work (for someone alone in their group, the rate of "
         "the group that looks customers up most like them where lower, never a book "
         "group's), and fires once per customer and "
         "day while the chance is small, weighing more for relatives and neighbours and for "
@@ -229,6 +235,11 @@ class Fixation(Detector):
 
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
+        book_groups = (
+            f"SELECT DISTINCT peer_group FROM {GROUP_BOOK}"
+            if ctx.config.book.relationship.enabled
+            else "SELECT NULL::VARCHAR AS peer_group WHERE FALSE"
+        )
         return f"""
 WITH today AS (  -- today's case-less look-ups: each customer's first, in time order
   SELECT t.employee_id, any_value(t.peer_group) AS peer_group, t.customer_id,
@@ -250,9 +261,12 @@ mine AS (  -- the same employees' earlier days, per customer: a span as long as 
     AND r.employee_id IN (SELECT employee_id FROM today)
   GROUP BY ALL
 ),
+book_groups AS ({book_groups}),  -- groups that work from relationship books: their
+                                 -- returns set no one else's prior
 candidates AS (  -- customers reaching min_days today, and whose work theirs resembles
   SELECT t.*, coalesce(m.before, 0) + 1 AS n, coalesce(m.since, t.time) AS since,
-         list_append(coalesce(m.event_ids, []), t.event_id) AS event_ids, g.grp AS like_grp
+         list_append(coalesce(m.event_ids, []), t.event_id) AS event_ids, g.grp AS like_grp,
+         coalesce(t.peer_group IN (SELECT peer_group FROM book_groups), FALSE) AS book_group
   FROM today t LEFT JOIN mine m USING (employee_id, customer_id)
   LEFT JOIN like_grp g USING (employee_id)
   WHERE coalesce(m.before, 0) + 1 >= {c.min_days}
@@ -288,11 +302,15 @@ depths AS (  -- per candidate: the returns of min_days or more, their depth, and
          count(days) FILTER (WHERE other) AS all_m,
          coalesce(sum(days - {c.min_days}) FILTER (WHERE other), 0) AS all_excess
   FROM (
-    SELECT k.*, p.days, p.employee_id <> k.employee_id AS other,
+    SELECT k.*, p.days,
+           p.employee_id <> k.employee_id AND (k.book_group OR NOT p.book_group) AS other,
            p.peer_group = k.peer_group AND p.employee_id <> k.employee_id AS peer,
            p.peer_group = k.like_grp AND p.employee_id <> k.employee_id AS alike
     FROM candidates k
-    LEFT JOIN (SELECT p.*, s.peer_group FROM pairs p JOIN staff s USING (employee_id)) p ON TRUE
+    LEFT JOIN (SELECT p.*, s.peer_group,
+                      coalesce(s.peer_group IN (SELECT peer_group FROM book_groups), FALSE)
+                        AS book_group
+               FROM pairs p JOIN staff s USING (employee_id)) p ON TRUE
   ) k
   GROUP BY ALL
 ),
@@ -312,8 +330,13 @@ looks AS (  -- the case-less look-ups the returns above came from: the peer grou
   SELECT t.employee_id, t.customer_id,
          coalesce(sum(s.looks) FILTER (WHERE s.peer_group = t.peer_group), 0) AS peer_looks,
          coalesce(sum(s.looks) FILTER (WHERE s.peer_group = t.like_grp), 0) AS like_looks,
-         {c.prior_staff} * median(s.looks) AS k, sum(s.looks) AS all_looks
-  FROM candidates t LEFT JOIN staff s ON s.employee_id <> t.employee_id
+         {c.prior_staff} * median(s.looks) FILTER (WHERE t.book_group OR NOT s.in_books) AS k,
+         sum(s.looks) FILTER (WHERE t.book_group OR NOT s.in_books) AS all_looks
+  FROM candidates t
+  LEFT JOIN (SELECT s.*,
+                    coalesce(s.peer_group IN (SELECT peer_group FROM book_groups), FALSE)
+                      AS in_books
+             FROM staff s) s ON s.employee_id <> t.employee_id
   GROUP BY ALL
 ),
 priors AS (  -- the company's rate, and the resembling group's where it is stricter: it
