@@ -4,10 +4,8 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
 from insiderwatch.detect.public import PUBLIC_FIGURES
-
-# A team's family, as in peer groups ("vip-care-2" and "vip-care-7" are one family).
-_FAMILY = "regexp_replace(coalesce({}, ''), '[-_ ]*[0-9]+$', '')"
-
+from insiderwatch.detect.vipwindow import TEAM_FAMILY as _FAMILY
+from insiderwatch.detect.vipwindow import daily_tables, findings_sql
 
 # A look-up that opens the record: a view, or a search that found only them.
 _OPENED = "(t.action <> 'search' OR t.breadth = 1)"
@@ -30,11 +28,18 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # teams, and that towards the whole company's, as if that many more employee-days of
     # each wider level were seen.
     prior_days: float = 20.0
+    # The employee judged over a window (detect/vipwindow.py): the distinct figures they
+    # looked up with no case in the last window_days, each shared among the staff who
+    # looked them up, against the peers' windows; the figures beyond the first min_vips
+    # weigh up to window_points in all, by the same rarity scale.
+    window_days: int = 7
+    min_vips: float = 2.0
+    window_points: float = 20.0
 
 
 class Vip(Detector):
     id = "vip"
-    version = "4"
+    version = "5"
     title = "VIP or public figure looked up without a case"
     description = (
         "Unexplained targeted look-ups (a view or search showing at most "
@@ -63,7 +68,14 @@ class Vip(Detector):
     )
     Config = Config
 
+    def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
+        return daily_tables(config.window_days)
+
     def sql(self, ctx: StepContext, config: Config) -> str:
+        # The day's look-ups, each judged alone, and the employee's window of them.
+        return f"SELECT * FROM ({self._day_sql(config)}) UNION ALL SELECT * FROM ({findings_sql(config)})"
+
+    def _day_sql(self, config: Config) -> str:
         # Unexplained targeted touches, not revisits' CASELESS_LOOKUP: the allowance never
         # explains a figure, and a book that does (a desk that keeps VIPs) says who it is.
         k = config.prior_days
