@@ -13,7 +13,7 @@ from insiderwatch.detect.detectors.vip import Vip
 # Under a fortnight: staff busy on every calendar day for longer look like machines.
 DAYS = 13
 SNOOP = AGENTS[1]
-VIPS = [f"c{200 + k:03d}" for k in range(40)]  # no case, no quick look-up touches these
+VIPS = [f"c{200 + k:03d}" for k in range(60)]  # no case, no quick look-up touches these
 
 
 def _company() -> Company:
@@ -64,7 +64,7 @@ def test_vip_calls_as_many_as_the_peers_take_are_no_window_finding_five_are(tmp_
             for d in (start + i % 4, start + 3 + i % 3)
             if d <= DAYS
         ):
-            _look(c, e, day, VIPS[10 + (5 * i + n) % 30], minute=30)
+            _look(c, e, day, VIPS[10 + 4 * i + n], minute=30)  # nobody else's
     for k, day in enumerate((9, 10, 11, 12, 13)):
         _look(c, SNOOP, day, VIPS[k])
     store = detect(c, tmp_path)

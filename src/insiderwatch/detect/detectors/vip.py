@@ -52,7 +52,11 @@ class Vip(Detector):
         "days (the employee's own left out; a small group's pulled towards its team's, "
         "its role's and the company's), nothing where the peers make as many on a tenth of their days. A "
         "figure only listed among others by a search weighs 1/breadth of one opened; "
-        "among the rows of a broad search or export they are not singled out."
+        "among the rows of a broad search or export they are not singled out. And the "
+        "employee over window_days: the different figures they looked up with no case "
+        "(each shared among the staff who looked them up), ranked against the peers' "
+        "whole windows the same way; each figure beyond the first min_vips weighs the "
+        "rise in rarity it brings, up to window_points for the window."
     )
     why = (
         "Curiosity about famous customers is frequent, and their data is what the press "
