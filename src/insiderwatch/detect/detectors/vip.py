@@ -4,8 +4,10 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
 from insiderwatch.detect.public import PUBLIC_FIGURES
-from insiderwatch.detect.vipwindow import TEAM_FAMILY as _FAMILY
-from insiderwatch.detect.vipwindow import daily_tables, findings_sql
+
+# A team's family, as in peer groups ("vip-care-2" and "vip-care-7" are one family).
+_FAMILY = "regexp_replace(coalesce({}, ''), '[-_ ]*[0-9]+$', '')"
+
 
 # A look-up that opens the record: a view, or a search that found only them.
 _OPENED = "(t.action <> 'search' OR t.breadth = 1)"
@@ -28,18 +30,11 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # teams, and that towards the whole company's, as if that many more employee-days of
     # each wider level were seen.
     prior_days: float = 20.0
-    # The employee judged over a window (detect/vipwindow.py): the distinct figures they
-    # looked up with no case in the last window_days, each shared among the staff who
-    # looked them up, against the peers' windows; the figures beyond the first min_vips
-    # weigh up to window_points in all, by the same rarity scale.
-    window_days: int = 7
-    min_vips: float = 2.0
-    window_points: float = 20.0
 
 
 class Vip(Detector):
     id = "vip"
-    version = "5"
+    version = "4"
     title = "VIP or public figure looked up without a case"
     description = (
         "Unexplained targeted look-ups (a view or search showing at most "
@@ -52,11 +47,7 @@ class Vip(Detector):
         "days (the employee's own left out; a small group's pulled towards its team's, "
         "its role's and the company's), nothing where the peers make as many on a tenth of their days. A "
         "figure only listed among others by a search weighs 1/breadth of one opened; "
-        "among the rows of a broad search or export they are not singled out. And the "
-        "employee over window_days: the different figures they looked up with no case "
-        "(each shared among the staff who looked them up), ranked against the peers' "
-        "whole windows the same way; each figure beyond the first min_vips weighs the "
-        "rise in rarity it brings, up to window_points for the window."
+        "among the rows of a broad search or export they are not singled out."
     )
     why = (
         "Curiosity about famous customers is frequent, and their data is what the press "
@@ -72,14 +63,7 @@ class Vip(Detector):
     )
     Config = Config
 
-    def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
-        return daily_tables(config.window_days)
-
     def sql(self, ctx: StepContext, config: Config) -> str:
-        # The day's look-ups, each judged alone, and the employee's window of them.
-        return f"SELECT * FROM ({self._day_sql(config)}) UNION ALL SELECT * FROM ({findings_sql(config)})"
-
-    def _day_sql(self, config: Config) -> str:
         # Unexplained targeted touches, not revisits' CASELESS_LOOKUP: the allowance never
         # explains a figure, and a book that does (a desk that keeps VIPs) says who it is.
         k = config.prior_days
