@@ -230,7 +230,7 @@ per AS (
 )
 SELECT peer_group, count(*), sum(looks), sum(returns) FROM per
 WHERE peer_group IS NOT NULL GROUP BY ALL
-UNION ALL  -- the company's, last (the prior every group is pulled towards)
+UNION ALL  -- the company's, last (the prior; staff outside a book group use it without those groups)
 SELECT NULL, count(*), sum(looks), sum(returns) FROM per HAVING count(*) > 0
 ORDER BY peer_group NULLS LAST"""
     rows = [RevisitRate(group=g or "", staff=s, lookups=n, returns=r, rate=r / n if n else 0.0)
