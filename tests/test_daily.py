@@ -83,24 +83,45 @@ def _why(store: Store, event_id: str) -> str | None:
     return store.scalar("SELECT explanation FROM access_explained WHERE event_id = ?", [event_id])
 
 
-def test_a_late_case_before_the_day_relearns_the_portfolio_and_equals_a_replay(tmp_path):
-    c, late = company()
-    full = c.write(tmp_path / "dataset")
+def _live(tmp_path: Path, c: Company, full: Path, held_back: tuple[str, ...]):
+    """A live store holding the dataset's context but its access and the ``held_back``
+    tables (the caller loads their earlier part), and a step that loads the access
+    events in [since, until) and detects, as the service does."""
     context = tmp_path / "context"
     context.mkdir()
     for path in full.iterdir():
-        if path.name not in ("access.jsonl", "cases.jsonl"):
+        if path.name not in ("access.jsonl", *(f"{t}.jsonl" for t in held_back)):
             (context / path.name).write_bytes(path.read_bytes())
-    _write(context, "cases", [k for k in c.cases if k not in late])
     store = Store(tmp_path / "live.duckdb", threads=1)
-    ingest_dataset(store, context, KEY)
-    cfg = DetectionConfig()
     pieces = iter(range(100))
 
     def arrive(until: dt.datetime, since: dt.datetime | None = None) -> None:
         rows = [r for r in c.access if r["time"] < until and (since is None or r["time"] >= since)]
         ingest_dataset(store, _write(tmp_path / f"a{next(pieces)}", "access", rows), KEY)
-        run_detection(store, cfg, KEY)
+        run_detection(store, DetectionConfig(), KEY)
+
+    return store, context, arrive
+
+
+def _assert_equals_one_replay(store: Store, full: Path, tmp_path: Path) -> None:
+    """The live store explains, finds and alerts exactly as one replay of the dataset."""
+    once = Store(tmp_path / "once.duckdb", threads=1)
+    ingest_dataset(once, full, KEY)
+    run_detection(once, DetectionConfig(), KEY)
+    why = "SELECT event_id, explanation FROM access_explained ORDER BY event_id"
+    assert store.con.execute(why).fetchall() == once.con.execute(why).fetchall()
+    assert read_findings(store.con) == read_findings(once.con)
+    assert read_alert_history(store) == read_alert_history(once)
+    store.close()
+    once.close()
+
+
+def test_a_late_case_before_the_day_relearns_the_portfolio_and_equals_a_replay(tmp_path):
+    c, late = company()
+    full = c.write(tmp_path / "dataset")
+    store, context, arrive = _live(tmp_path, c, full, ("cases",))
+    _write(context, "cases", [k for k in c.cases if k not in late])
+    ingest_dataset(store, context, KEY)
 
     arrive(at(DAYS, 12))  # the history, and the last day's morning: the day is learned
     token = store.meta(TOKEN_META)
@@ -116,15 +137,7 @@ def test_a_late_case_before_the_day_relearns_the_portfolio_and_equals_a_replay(t
     later = next(r["event_id"] for r in c.access if r["customer_ids"] == [PORTFOLIO_BUYERS[0]])
     assert (_why(store, look), _why(store, later)) == ("portfolio", "portfolio")
 
-    once = Store(tmp_path / "once.duckdb", threads=1)
-    ingest_dataset(once, full, KEY)
-    run_detection(once, cfg, KEY)
-    why = "SELECT event_id, explanation FROM access_explained ORDER BY event_id"
-    assert store.con.execute(why).fetchall() == once.con.execute(why).fetchall()
-    assert read_findings(store.con) == read_findings(once.con)
-    assert read_alert_history(store) == read_alert_history(once)
-    store.close()
-    once.close()
+    _assert_equals_one_replay(store, full, tmp_path)
 
 
 def test_a_new_connection_learns_the_day_again(tmp_path):
@@ -200,21 +213,9 @@ def test_a_days_later_steps_read_no_order_and_a_new_order_is_seen_at_once(tmp_pa
              "ordered_at": at(DAYS, 13)}  # fmt: skip
     full = c.write(tmp_path / "dataset")
     _write(full, "orders", [*c.orders, order])
-    context = tmp_path / "context"
-    context.mkdir()
-    for path in full.iterdir():
-        if path.name != "access.jsonl":
-            (context / path.name).write_bytes(path.read_bytes())
+    store, context, arrive = _live(tmp_path, c, full, ("orders",))
     _write(context, "orders", c.orders)
-    store = Store(tmp_path / "live.duckdb", threads=1)
     ingest_dataset(store, context, KEY)
-    cfg = DetectionConfig()
-    pieces = iter(range(100))
-
-    def arrive(until: dt.datetime, since: dt.datetime | None = None) -> None:
-        rows = [r for r in c.access if r["time"] < until and (since is None or r["time"] >= since)]
-        ingest_dataset(store, _write(tmp_path / f"a{next(pieces)}", "access", rows), KEY)
-        run_detection(store, cfg, KEY)
 
     arrive(at(DAYS, 12))  # the day's first step learns the buyers
     recorder = _Statements(store.con)
@@ -233,12 +234,4 @@ def test_a_days_later_steps_read_no_order_and_a_new_order_is_seen_at_once(tmp_pa
                 and r["employee_id"] == SELLERS[2])  # fmt: skip
     assert _why(store, look) == "portfolio"
 
-    once = Store(tmp_path / "once.duckdb", threads=1)
-    ingest_dataset(once, full, KEY)
-    run_detection(once, cfg, KEY)
-    why = "SELECT event_id, explanation FROM access_explained ORDER BY event_id"
-    assert store.con.execute(why).fetchall() == once.con.execute(why).fetchall()
-    assert read_findings(store.con) == read_findings(once.con)
-    assert read_alert_history(store) == read_alert_history(once)
-    store.close()
-    once.close()
+    _assert_equals_one_replay(store, full, tmp_path)
