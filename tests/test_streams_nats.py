@@ -282,7 +282,9 @@ def test_messages_fetched_during_a_slow_commit_are_committed_together(nats_serve
     counters, (left, unacked) = asyncio.run(scenario())
     assert counters.committed == total and (left, unacked) == (0, 0)
     assert sorted(stored(sink)) == sorted(f"n{n}" for n in range(total))
-    # Behind a slow commit the collector took more than one fetch's worth at a time,
-    # never more than two batches waiting (max_ack_pending is four).
-    assert max(slow.sizes) > config.batch and max(slow.sizes) <= 2 * config.batch
+    # Behind a slow commit the collector took more than one fetch's worth at a time, and
+    # asks for no more than two batches waiting (max_ack_pending is four). nats-py's fetch
+    # also hands over what an expired pull (fetch_wait is short) had delivered late, at
+    # most one pull's batch, so that much may ride along.
+    assert max(slow.sizes) > config.batch and max(slow.sizes) <= 3 * config.batch
     assert len(slow.sizes) < total / config.batch
