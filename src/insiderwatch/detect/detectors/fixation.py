@@ -264,6 +264,9 @@ mine AS (  -- the same employees' earlier days, per customer: a span as long as 
 ),
 book_groups AS ({book_groups}),  -- groups that work from relationship books: their
                                  -- returns set no one else's prior
+staff AS (SELECT s.*, coalesce(s.peer_group IN (SELECT peer_group FROM book_groups), FALSE)
+                        AS in_books
+          FROM {STAFF} s),
 candidates AS (  -- customers reaching min_days today, and whose work theirs resembles
   SELECT t.*, coalesce(m.before, 0) + 1 AS n, coalesce(m.since, t.time) AS since,
          list_append(coalesce(m.event_ids, []), t.event_id) AS event_ids, g.grp AS like_grp,
@@ -286,7 +289,6 @@ counted AS (  -- at each candidate look-up: customers at n days or more, and loo
   FROM candidates k JOIN theirs a USING (employee_id)
   GROUP BY ALL
 ),
-staff AS (SELECT * FROM {STAFF}),
 pairs AS (SELECT * FROM {PAIRS}),
 depths AS (  -- per candidate: the returns of min_days or more, their depth, and how many
              -- reached the candidate's n; the peers', the resembling group's, then
@@ -308,9 +310,7 @@ depths AS (  -- per candidate: the returns of min_days or more, their depth, and
            p.peer_group = k.peer_group AND p.employee_id <> k.employee_id AS peer,
            p.peer_group = k.like_grp AND p.employee_id <> k.employee_id AS alike
     FROM candidates k
-    LEFT JOIN (SELECT p.*, s.peer_group,
-                      coalesce(s.peer_group IN (SELECT peer_group FROM book_groups), FALSE)
-                        AS book_group
+    LEFT JOIN (SELECT p.*, s.peer_group, s.in_books AS book_group
                FROM pairs p JOIN staff s USING (employee_id)) p ON TRUE
   ) k
   GROUP BY ALL
@@ -334,10 +334,7 @@ looks AS (  -- the case-less look-ups the returns above came from: the peer grou
          {c.prior_staff} * median(s.looks) FILTER (WHERE t.book_group OR NOT s.in_books) AS k,
          sum(s.looks) FILTER (WHERE t.book_group OR NOT s.in_books) AS all_looks
   FROM candidates t
-  LEFT JOIN (SELECT s.*,
-                    coalesce(s.peer_group IN (SELECT peer_group FROM book_groups), FALSE)
-                      AS in_books
-             FROM staff s) s ON s.employee_id <> t.employee_id
+  LEFT JOIN staff s ON s.employee_id <> t.employee_id
   GROUP BY ALL
 ),
 priors AS (  -- the company's rate, and the resembling group's where it is stricter: it
