@@ -19,7 +19,7 @@ from detect_scenarios import ACT_DAY, AGENTS, INSIDER, at, base_company
 from insiderwatch.alerts import evidence_after_detection, read_alert_history, read_alerts
 from insiderwatch.contract import Alert
 from insiderwatch.detect import DetectionConfig, run_detection
-from insiderwatch.detect.config import Risk, Suppression
+from insiderwatch.detect.config import Suppression
 from insiderwatch.detect.history import FindingsBefore, read_findings, update_history
 from insiderwatch.detect.risk import alert_id
 from insiderwatch.errors import ConfigError
@@ -296,27 +296,4 @@ def test_suppression_marks_survive_steps_that_do_not_rescore_their_employee(data
     assert any(f.suppressed_by for f in found if f.employee_id == AGENTS[3])
     assert found == read_findings(once.con)
     assert history == read_alert_history(once)
-    once.close()
-
-
-# The analysts' capacity so large for this small company that its alert line drops to the
-# floor once a judged day lies behind it: the insider's alert opens as a capacity alert.
-CAPACITY = DetectionConfig(risk=Risk(alert_capacity_per_1k=200))
-
-
-@pytest.mark.parametrize(
-    "arrive", ["", "in order", "latest first"], ids=["steps", "in-order", "late"]
-)
-def test_capacity_lines_split_into_steps_give_the_history_of_one_replay(dataset, arrive, tmp_path):
-    """The line of a day reads the days before it: a late piece that moves an earlier
-    day's findings or staff-days moves the later days' lines, and the employees with
-    findings on them are rescored, as one replay scores them."""
-    once = fresh_store(dataset, tmp_path)
-    run_detection(once, CAPACITY, KEY)
-    replayed_lines = read_alert_history(once)
-    assert any(r.startswith("capacity alert") for a in replayed_lines for r in a.reasons)
-    cuts = [at(4, 3), at(ACT_DAY - 1, 12), at(ACT_DAY, 10, 30)]
-    found, history = history_in_steps(dataset, cuts, arrive=arrive, cfg=CAPACITY)
-    assert found == read_findings(once.con)
-    assert history == replayed_lines
     once.close()

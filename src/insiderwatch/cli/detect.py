@@ -271,15 +271,11 @@ def _print_routine(found) -> None:
                             f"{b.allowance:,}", "")  # fmt: skip
         out.print(allowed)
     print_learned(out, found.learned, found.day)
-    days = Table(title="Alerts a deployment would have opened per day, and the day's alert "
-                 "line (lowered to the capacity the window before it left)")  # fmt: skip
-    for col in ("day", "alerts", "critical", "high", "medium", "low", "line", "capacity"):
+    days = Table(title="Alerts a deployment would have opened per day")
+    for col in ("day", "alerts", "critical", "high", "medium", "low"):
         days.add_column(col, justify="left" if col == "day" else "right")
     for d in found.alerts_per_day:
-        line = "-" if d.line is None else f"{d.line:.1f}"
-        capacity = "-" if d.capacity is None else f"{d.capacity} in {d.window_employee_days:,}"
-        days.add_row(str(d.day), *(str(v) for v in (d.alerts, d.critical, d.high, d.medium, d.low)),
-                     line, capacity)  # fmt: skip
+        days.add_row(str(d.day), *(str(v) for v in (d.alerts, d.critical, d.high, d.medium, d.low)))
     out.print(days)
 
 

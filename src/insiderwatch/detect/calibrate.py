@@ -50,20 +50,12 @@ class LearnedFlow(ReviewedFlow, kw_only=True, frozen=True):
 
 
 class DayAlerts(msgspec.Struct, kw_only=True, frozen=True):
-    """The alert lines of a day, and the day's alert line (detect/alertline.py): the score
-    an alert opened at, ``alert_score`` or lower where the window before the day opened
-    fewer than ``capacity`` alerts in its ``window_employee_days``; None on a day
-    without findings."""
-
     day: dt.date
     alerts: int
     critical: int
     high: int
     medium: int
     low: int
-    line: float | None = None
-    capacity: int | None = None
-    window_employee_days: int | None = None
 
 
 class TeamPortfolio(msgspec.Struct, kw_only=True, frozen=True):
@@ -150,7 +142,16 @@ def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration
     )
     names = [d[0] for d in cur.description]
     flows = [LearnedFlow(**dict(zip(names, row, strict=True))) for row in cur.fetchall()]
-    days = _per_day(store)
+    per_day = store.con.execute(
+        """SELECT detected_at::DATE AS day, count(*) AS alerts,
+                  count(*) FILTER (WHERE severity = 'critical') AS critical,
+                  count(*) FILTER (WHERE severity = 'high') AS high,
+                  count(*) FILTER (WHERE severity = 'medium') AS medium,
+                  count(*) FILTER (WHERE severity = 'low') AS low
+           FROM alerts GROUP BY ALL ORDER BY day"""
+    ).fetchall()
+    days = [DayAlerts(day=r[0], alerts=r[1], critical=r[2], high=r[3], medium=r[4], low=r[5])
+            for r in per_day]  # fmt: skip
     if not (cfg and day):
         return Calibration(day=day, flows=flows, alerts_per_day=days)
     params = casework_params(store.con, cfg, step_of(cfg, day)) if store.has_table(
@@ -171,29 +172,6 @@ def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration
         borrowed=borrowed,
         learned=learned(store, cfg, step_of(cfg, day), params),
     )
-
-
-def _per_day(store: Store) -> list[DayAlerts]:
-    """Alert lines per day and severity beside the day's alert line."""
-    lines = "alert_lines" if store.has_table("alert_lines") else (
-        "(SELECT NULL::DATE AS day, NULL::DOUBLE AS line, NULL::BIGINT AS alerts, "
-        "NULL::BIGINT AS employee_days WHERE FALSE)")  # fmt: skip
-    cur = store.con.execute(
-        f"""WITH per_day AS (
-              SELECT detected_at::DATE AS day, count(*) AS alerts,
-                     count(*) FILTER (WHERE severity = 'critical') AS critical,
-                     count(*) FILTER (WHERE severity = 'high') AS high,
-                     count(*) FILTER (WHERE severity = 'medium') AS medium,
-                     count(*) FILTER (WHERE severity = 'low') AS low
-              FROM alerts GROUP BY ALL)
-            SELECT coalesce(a.day, l.day) AS day, coalesce(a.alerts, 0) AS alerts,
-                   coalesce(a.critical, 0) AS critical, coalesce(a.high, 0) AS high,
-                   coalesce(a.medium, 0) AS medium, coalesce(a.low, 0) AS low, l.line,
-                   l.alerts AS capacity, l.employee_days AS window_employee_days
-            FROM per_day a FULL JOIN {lines} l ON l.day = a.day ORDER BY 1"""
-    )
-    names = [d[0] for d in cur.description]
-    return [DayAlerts(**dict(zip(names, row, strict=True))) for row in cur.fetchall()]
 
 
 def _allowances(

@@ -136,13 +136,6 @@ class Routine(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     policy_file: str | None = None
     reviewed: list[ReviewedFlow] = []  # read from policy_file at load
 
-    def judging_from(self, first_day: dt.date) -> dt.date:
-        """The first day detectors judge in a history that starts on ``first_day``: after
-        the learning window (none when routine is off or comes from a reviewed policy)."""
-        if not self.enabled or self.policy_file is not None:
-            return first_day
-        return first_day + dt.timedelta(days=self.learning_days)
-
 
 class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """The few case-less look-ups a peer group's staff make are explained up to the
@@ -236,14 +229,6 @@ class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True
     rearm_score: float = 20.0
     departing_weight: float = 1.5  # findings in the weeks before departs_on
     departing_window_days: int = 28
-    # The capacity line (docs/detections.md, "The alert line"): the alerts an analyst team
-    # can take per 1,000 employee-days. On a day whose trailing window of earlier days
-    # would have opened fewer at ``alert_score``, the day's line drops to the score that
-    # would have opened about this many there, never below ``min_alert_score``; it never
-    # rises above ``alert_score``. 0 keeps the fixed line.
-    alert_capacity_per_1k: float = 1.0
-    min_alert_score: float = 30.0  # keep it above rearm_score: an episode must end below it
-    capacity_window_days: int = 14
 
 
 class Suppression(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

@@ -171,7 +171,10 @@ def day_left_partial(store: Store) -> bool:
 def _learning_ends(earliest: dt.datetime, cfg: DetectionConfig) -> dt.date:
     """The first day detectors judge: after the learning window of the whole history
     (none when routine is off or comes from a reviewed policy file)."""
-    return cfg.routine.judging_from(earliest.date())
+    r = cfg.routine
+    if not r.enabled or r.policy_file is not None:
+        return earliest.date()
+    return earliest.date() + dt.timedelta(days=r.learning_days)
 
 
 def _context(day: dt.date, latest: dt.datetime, cfg: DetectionConfig, learned_from: dt.date):

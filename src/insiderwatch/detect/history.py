@@ -2,13 +2,10 @@
 while rewriting only the employees whose findings a run changed.
 
 The risk engine (:mod:`~insiderwatch.detect.risk`) works per employee: an employee's lines
-depend only on their own findings, their departure date, the risk settings, the
-suppressions and the alert line of each day they have findings on
-(:mod:`~insiderwatch.detect.alertline`, which the earlier days of every employee set). So
-after a run only the employees whose findings differ from before it, or who have findings
-on a day whose line the run changed (late events on an earlier day can move a later day's
-line), need their lines recomputed and replaced; everyone else's lines stay as they are,
-and the lines that are new or changed are exactly the ones to publish. A live step that adds a finding
+depend only on their own findings, their departure date, the risk settings and the
+suppressions. So after a run only the employees whose findings differ from before it need
+their lines recomputed and replaced; everyone else's lines stay as they are, and the lines
+that are new or changed are exactly the ones to publish. A live step that adds a finding
 for one employee reads, scores and writes that employee's findings and lines alone,
 whatever the length of the history.
 
@@ -29,7 +26,6 @@ import msgspec
 import pyarrow as pa
 
 from insiderwatch.contract import Alert, Finding
-from insiderwatch.detect.alertline import stored_lines, update_lines
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.risk import score_findings, suppression_of
 from insiderwatch.privacy import HashKey
@@ -110,32 +106,16 @@ def update_history(
     same_basis = store.meta(_BASIS_META) == basis
     if not same_basis:
         employees = None  # scoring's inputs changed: every line may differ
-    employees = _with_moved_lines(con, cfg, before, employees)
     changed: list[Alert] = []
     suppressed: dict[str, str] = {}
     if employees != []:
-        findings = read_findings(con, employees)
-        history, suppressed = score_findings(findings, departs, cfg, key, stored_lines(con))
+        history, suppressed = score_findings(read_findings(con, employees), departs, cfg, key)
         changed = _replace_lines(store, employees, history)
     _mark_suppressed(con, cfg, before, employees, suppressed)
     if not same_basis:
         store.set_meta(_BASIS_META, basis)
     rescored = None if employees is None else len(employees)
     return HistoryUpdate(alerts=_alert_count(con), changed=changed, rescored=rescored)
-
-
-def _with_moved_lines(con, cfg, before: FindingsBefore, employees: list[str] | None):
-    """``employees`` and those with findings on a day whose alert line moved, after
-    updating the lines of the days the run rewrote (every day when all are rescored)."""
-    if before.nothing and employees is not None:
-        return employees  # no finding changed, nor anything else scoring reads
-    moved = update_lines(con, cfg, None if employees is None else before.since)
-    if employees is None or not moved:
-        return employees
-    on_moved = con.execute(
-        "SELECT DISTINCT employee_id FROM findings WHERE list_contains(?, day)", [moved]
-    ).fetchall()
-    return sorted({*employees, *(r[0] for r in on_moved)})
 
 
 def read_findings(con, employees: list[str] | None = None) -> list[Finding]:

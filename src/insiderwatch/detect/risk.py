@@ -7,9 +7,7 @@ risk at time t is
     R(t) = sum_i w_i * points_i * 2 ** (-(t - t_i) / half_life)
     score(t) = 100 * (1 - exp(-R(t) / scale))
 
-An alert opens when the score reaches the day's line or a critical finding arrives: the
-line is ``alert_score``, lowered in a quiet company to what the analysts' capacity allows
-(:mod:`~insiderwatch.detect.alertline`; such an alert says so in its reasons);
+An alert opens when the score reaches ``alert_score`` or a critical finding arrives;
 while it is open (the employee's *episode*), every new finding of that employee joins it
 instead of opening another. The episode ends once the score has decayed below
 ``rearm_score``; a later rise opens a new alert.
@@ -57,8 +55,6 @@ class Episode:
     events: dict[str, None] = field(default_factory=dict)
     customers: dict[str, None] = field(default_factory=dict)
     revision: int = -1
-    # Why it opened below the fixed line (the day's capacity line), None when it did not.
-    capacity_note: str | None = None
 
     def absorb(self, f: Finding, score: float) -> None:
         self.findings.append(f)
@@ -72,8 +68,6 @@ class Episode:
         """The alert as it stands at ``at``, the time of its latest findings."""
         self.revision += 1
         reasons, summary = summarise(self.findings, len(self.customers))
-        if self.capacity_note:
-            reasons = [*reasons, self.capacity_note]
         return Alert(
             alert_id=self.alert_id,
             revision=self.revision,
@@ -119,17 +113,10 @@ def alert_id(key: HashKey, employee_id: str, opened_at: datetime) -> str:
 class _Scorer:
     """Each employee's decaying risk and open episode, fed findings in time order."""
 
-    def __init__(
-        self,
-        cfg: DetectionConfig,
-        departs: dict[str, date],
-        key: HashKey,
-        lines: dict[date, float] | None = None,
-    ):
+    def __init__(self, cfg: DetectionConfig, departs: dict[str, date], key: HashKey):
         self.r = cfg.risk
         self.key = key
         self.departs = departs
-        self.lines = lines or {}
         self.decay_per_day = math.log(2) / self.r.half_life_days
         self.risk: dict[str, tuple[float, datetime]] = {}
         self.open: dict[str, Episode] = {}
@@ -152,13 +139,6 @@ class _Scorer:
             return self.r.departing_weight
         return 1.0
 
-    def _capacity_note(self, score: float, line: float) -> str:
-        return (
-            f"capacity alert: opened at score {score:.1f}, under the day's line {line:.1f} "
-            f"(the fixed line {self.r.alert_score:g} lowered to about "
-            f"{self.r.alert_capacity_per_1k:g} alert(s) per 1,000 employee-days)"
-        )
-
     def add(self, f: Finding) -> Episode | None:
         """Score ``f``; the episode it opened or changed, if any."""
         emp, at = f.employee_id, f.detected_at
@@ -175,14 +155,11 @@ class _Scorer:
             return episode
         pending = self.recent.setdefault(emp, [])
         pending.append(f)
-        line = min(self.lines.get(at.date(), self.r.alert_score), self.r.alert_score)
-        if score < line and not f.critical:
+        if score < self.r.alert_score and not f.critical:
             return None
         # The alert carries the findings that still weigh in the score.
         live = [g for g in pending[:-1] if self._decayed(g.points, g.detected_at, at) >= 1]
         episode = self.open[emp] = Episode(alert_id(self.key, emp, at), emp, at)
-        if score < self.r.alert_score and not f.critical:
-            episode.capacity_note = self._capacity_note(score, line)
         for g in [*live, f]:
             episode.absorb(g, score)
         self.recent[emp] = []
@@ -190,16 +167,11 @@ class _Scorer:
 
 
 def score_findings(
-    findings: list[Finding],
-    departs: dict[str, date],
-    cfg: DetectionConfig,
-    key: HashKey,
-    lines: dict[date, float] | None = None,
+    findings: list[Finding], departs: dict[str, date], cfg: DetectionConfig, key: HashKey
 ) -> tuple[list[Alert], dict[str, str]]:
     """The alert history (lines in time order) and each finding's suppression, from
-    findings in time order; ``key`` (the deployment's hashing key) makes the alert ids;
-    ``lines``: each day's alert line (a day without one: ``alert_score``)."""
-    scorer = _Scorer(cfg, departs, key, lines)
+    findings in time order; ``key`` (the deployment's hashing key) makes the alert ids."""
+    scorer = _Scorer(cfg, departs, key)
     history: list[Alert] = []
     suppressed: dict[str, str] = {}
     changed: dict[str, Episode] = {}

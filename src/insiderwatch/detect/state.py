@@ -220,16 +220,6 @@ DETECT_DDL = (
   finding_ids VARCHAR[] NOT NULL,
   PRIMARY KEY (alert_id, revision)
 )""",
-    # The alert line of each day with findings (detect/alertline.py): the fixed
-    # alert_score, or lower where the window before the day opened fewer alerts than the
-    # analysts' capacity (``alerts`` of its ``employee_days``). Kept by the history, not
-    # rewound with the daily tables: a run compares the lines it computes with these.
-    """CREATE TABLE IF NOT EXISTS alert_lines (
-  day DATE PRIMARY KEY,
-  employee_days BIGINT NOT NULL,
-  alerts BIGINT NOT NULL,
-  line DOUBLE NOT NULL
-)""",
 )
 
 # What each employee_days measure counts, in words ({} is the value), for alert summaries.
@@ -247,10 +237,10 @@ DAILY_TABLES = ("access_explained", "employee_days", "findings", "routine_days",
                 "casework_days", "case_scope_days", "allowance_days", "allowance_kinds",
                 "book_days", "revisit_days", "own_copy_days")  # fmt: skip
 ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee_footprint",
-              "alerts", "alert_lines")  # fmt: skip
+              "alerts")  # fmt: skip
 # Bumped when a table above changes shape or what it holds: the state is then rebuilt by
 # a full replay.
-STATE_VERSION = "27"
+STATE_VERSION = "26"
 
 
 def ensure_tables(con) -> None:
