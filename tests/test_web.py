@@ -182,11 +182,24 @@ def test_a_full_queue_answers_503_with_retry_after(tmp_path, company):
         assert post(client, company[1][0], tokens.collector).status_code == 202
 
 
-def test_alerts_timeline_audit_and_metrics(served, company):
+def test_alerts_timeline_audit_and_metrics(served, company, monkeypatch):
     client, service, tokens = served
+    gate = service.ops
+
+    def not_yet(lines):  # the moment between the step's write and the ops store's copy
+        raise ConnectionError("the ops store has not taken the lines yet")
+
+    monkeypatch.setattr(gate, "publish", not_yet)
     assert post(client, "\n".join(company[1]), tokens.collector).status_code == 202
     service.flush()
     auth = {"Authorization": f"Bearer {tokens.reader}"}
+    # A live step writes the alert to the analytics store, then publishes it to the ops
+    # store, where triage happens: in between, the API does not list it.
+    with service.reading() as store:
+        assert read_alert_history(store), "the step wrote the insider's alert"
+    assert client.get("/v1/alerts", headers=auth).json() == []
+    monkeypatch.delattr(gate, "publish")  # the ops store takes the lines at the retry
+    service.flush()
     assert client.get("/v1/alerts").status_code == 401
     assert (
         client.get(
