@@ -10,6 +10,7 @@ import copy
 import csv
 import datetime as dt
 import gzip
+import hashlib
 import io
 import json
 import shutil
@@ -294,3 +295,13 @@ def copy_store(db: Path, to: Path) -> Path:
     if segments.exists():
         shutil.copytree(segments, to.with_name(to.name + ".segments"))
     return to
+
+
+def folder_digest(folder: Path, seed: bytes = b"") -> str:
+    """A short digest of ``seed`` and every file under ``folder`` (its path and bytes):
+    the name of what ``built_once`` builds from that content, so a test that asks for
+    the same content again gets the same build."""
+    digest = hashlib.sha256(seed)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(f"\0{path.relative_to(folder).as_posix()}\0".encode() + path.read_bytes())
+    return digest.hexdigest()[:16]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from detect_scenarios import base_company
 from insiderwatch.app.deployment import load_deployment
 from insiderwatch.app.ingest import ingest_records
 from insiderwatch.detect import DetectionConfig, run_detection
@@ -15,15 +16,16 @@ from insiderwatch.report.evidence.log import append_pending
 from insiderwatch.store import Store
 from insiderwatch.store.compact import _groups, _Segment, compact_segments, tier
 from sample_data import KEY_HEX
-from test_alert_history import episode_company
 
 KEY = HashKey(bytes.fromhex(KEY_HEX))
 
 
 def small_batches(tmp_path, pieces: int, held_back: int = 0) -> tuple[Store, list[str]]:
     """The company's access events in ``pieces`` small batches, but the last
-    ``held_back`` of them (returned all the same)."""
-    folder = episode_company().write(tmp_path / "dataset")
+    ``held_back`` of them (returned all the same). Four ordinary days: compaction cares
+    how the events were batched, not what they say, and detection (which must have read
+    a batch before it merges) runs in a fraction of the time it takes on a longer one."""
+    folder = base_company(days=4).write(tmp_path / "dataset")
     lines = (folder / "access.jsonl").read_text().splitlines()
     (folder / "access.jsonl").unlink()
     store = Store(tmp_path / "iw.duckdb", threads=1)
@@ -77,7 +79,7 @@ def test_sealed_and_unsealed_batches_never_merge_together(tmp_path):
         json.dumps(
             {
                 "event_id": f"late{k}",
-                "time": "2026-09-09T17:00:00Z",
+                "time": "2026-09-04T17:00:00Z",
                 "employee_id": "a01",
                 "action": "view",
                 "customer_ids": ["c100"],

@@ -20,7 +20,7 @@ from insiderwatch.detect.history import read_findings
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
-from sample_data import KEY_HEX
+from sample_data import KEY_HEX, folder_digest
 
 KEY = HashKey(bytes.fromhex(KEY_HEX))
 DESK = [f"ag{i}" for i in range(6)]  # support: cases about any customer
@@ -103,11 +103,17 @@ def _live(tmp_path: Path, c: Company, full: Path, held_back: tuple[str, ...]):
     return store, context, arrive
 
 
-def _assert_equals_one_replay(store: Store, full: Path, tmp_path: Path) -> None:
-    """The live store explains, finds and alerts exactly as one replay of the dataset."""
-    once = Store(tmp_path / "once.duckdb", threads=1)
-    ingest_dataset(once, full, KEY)
-    run_detection(once, DetectionConfig(), KEY)
+def _assert_equals_one_replay(store: Store, full: Path, built_once) -> None:
+    """The live store explains, finds and alerts exactly as one replay of the dataset
+    (built once per run for each dataset: two tests replay the same company)."""
+
+    def build(folder: Path) -> None:
+        with Store(folder / "once.duckdb", threads=1) as once:
+            ingest_dataset(once, full, KEY)
+            run_detection(once, DetectionConfig(), KEY)
+
+    built = built_once(f"daily-replay-{folder_digest(full)}", build)
+    once = Store(built / "once.duckdb", threads=1, read_only=True)
     why = "SELECT event_id, explanation FROM access_explained ORDER BY event_id"
     assert store.con.execute(why).fetchall() == once.con.execute(why).fetchall()
     assert read_findings(store.con) == read_findings(once.con)
@@ -116,7 +122,9 @@ def _assert_equals_one_replay(store: Store, full: Path, tmp_path: Path) -> None:
     once.close()
 
 
-def test_a_late_case_before_the_day_relearns_the_portfolio_and_equals_a_replay(tmp_path):
+def test_a_late_case_before_the_day_relearns_the_portfolio_and_equals_a_replay(
+    tmp_path, built_once
+):
     c, late = company()
     full = c.write(tmp_path / "dataset")
     store, context, arrive = _live(tmp_path, c, full, ("cases",))
@@ -137,10 +145,10 @@ def test_a_late_case_before_the_day_relearns_the_portfolio_and_equals_a_replay(t
     later = next(r["event_id"] for r in c.access if r["customer_ids"] == [PORTFOLIO_BUYERS[0]])
     assert (_why(store, look), _why(store, later)) == ("portfolio", "portfolio")
 
-    _assert_equals_one_replay(store, full, tmp_path)
+    _assert_equals_one_replay(store, full, built_once)
 
 
-def test_a_new_connection_learns_the_day_again(tmp_path):
+def test_a_new_connection_learns_the_day_again(tmp_path, built_once):
     """Temp tables die with their connection: a step on a store opened afresh learns the
     day again, with the same explanations as the first connection's steps."""
     c, _ = company()
@@ -153,14 +161,7 @@ def test_a_new_connection_learns_the_day_again(tmp_path):
     store = Store(tmp_path / "iw.duckdb", threads=1)
     run_detection(store, DetectionConfig(), KEY)
     assert store.meta(TOKEN_META) not in (None, token)
-    once = Store(tmp_path / "once.duckdb", threads=1)
-    ingest_dataset(once, full, KEY)
-    run_detection(once, DetectionConfig(), KEY)
-    why = "SELECT event_id, explanation FROM access_explained ORDER BY event_id"
-    assert store.con.execute(why).fetchall() == once.con.execute(why).fetchall()
-    assert read_alert_history(store) == read_alert_history(once)
-    store.close()
-    once.close()
+    _assert_equals_one_replay(store, full, built_once)
 
 
 def test_a_detectors_tables_of_earlier_days_are_made_once_a_day(tmp_path):
@@ -201,7 +202,7 @@ class _Statements:
         return self._con.execute(sql, *args)
 
 
-def test_a_days_later_steps_read_no_order_and_a_new_order_is_seen_at_once(tmp_path):
+def test_a_days_later_steps_read_no_order_and_a_new_order_is_seen_at_once(tmp_path, built_once):
     """The portfolios' buyers (and an off-hours rule's hours) are learned with the day:
     its later steps never scan the orders (nor earlier days' flows) again, and an order
     loaded mid-day (a context table changed) is learned at the next step, which explains
@@ -234,4 +235,4 @@ def test_a_days_later_steps_read_no_order_and_a_new_order_is_seen_at_once(tmp_pa
                 and r["employee_id"] == SELLERS[2])  # fmt: skip
     assert _why(store, look) == "portfolio"
 
-    _assert_equals_one_replay(store, full, tmp_path)
+    _assert_equals_one_replay(store, full, built_once)

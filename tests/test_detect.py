@@ -31,6 +31,18 @@ def detect(company, folder: Path, cfg: DetectionConfig | None = None, **kwargs):
     return store, run
 
 
+def detected_scenario(name: str, built_once) -> Store:
+    """The golden scenario ``name`` detected with the default settings, opened read-only:
+    built once per run, since its golden test and a closer look at the same detector
+    read the same store."""
+
+    def build(folder: Path) -> None:
+        store, _ = detect(scenario(name), folder)
+        store.close()
+
+    return Store(built_once(f"scenario-{name}", build) / "iw.duckdb", threads=1, read_only=True)
+
+
 def findings(store: Store) -> list[dict]:
     cur = store.con.execute(
         "SELECT detector, employee_id, time, reason, event_ids, customer_ids, critical, points "
@@ -76,9 +88,9 @@ def test_case_work_is_explained_and_quick_lookups_are_not(quiet_company):
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_each_detector_catches_its_scenario_and_nobody_else(name, tmp_path):
+def test_each_detector_catches_its_scenario_and_nobody_else(name, built_once):
     company = scenario(name)
-    store, _ = detect(company, tmp_path)
+    store = detected_scenario(name, built_once)
     found = findings(store)
     mine = [f for f in found if f["detector"] == name]
     assert mine, f"{name} did not fire"
@@ -99,9 +111,9 @@ def test_every_registered_detector_has_a_golden_scenario():
     assert set(DETECTORS.names()) <= set(SCENARIOS)
 
 
-def test_volume_fires_at_the_crossing_event_and_again_when_it_doubles(tmp_path):
+def test_volume_fires_at_the_crossing_event_and_again_when_it_doubles(built_once):
     company = scenario("volume")
-    store, _ = detect(company, tmp_path)
+    store = detected_scenario("volume", built_once)
     volume = [f for f in findings(store) if f["detector"] == "volume"]
     floor = DetectionConfig().detector_config(DETECTORS.get("volume")()).floor
     # 40 customers in a row with a threshold of 8: levels 1, 2 and 4 are crossed.
@@ -120,9 +132,8 @@ def test_volume_fires_at_the_crossing_event_and_again_when_it_doubles(tmp_path):
     store.close()
 
 
-def test_exfiltration_after_harvest_is_critical_and_raises_an_alert(tmp_path):
-    company = scenario("exfiltration")
-    store, _ = detect(company, tmp_path)
+def test_exfiltration_after_harvest_is_critical_and_raises_an_alert(built_once):
+    store = detected_scenario("exfiltration", built_once)
     (exfil,) = [f for f in findings(store) if f["detector"] == "exfiltration"]
     assert exfil["critical"]
     assert exfil["time"] == at(ACT_DAY, 13)

@@ -6,7 +6,6 @@ replay gives."""
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import pickle
 import shutil
@@ -32,7 +31,7 @@ from insiderwatch.store import Store
 from insiderwatch.web.api import create_app
 from insiderwatch.web.server import build
 from insiderwatch.web.service import Service
-from sample_data import KEY_HEX
+from sample_data import KEY_HEX, folder_digest
 from test_alert_history import episode_company
 
 KEY = HashKey(bytes.fromhex(KEY_HEX))
@@ -149,17 +148,32 @@ def test_gzip_and_json_arrays_are_accepted(served, company):
     ids=["no-token", "bad-token", "reader-token", "oversized", "gzip-bomb", "bad-gzip",
          "brotli", "csv", "latin-1", "not-utf8", "bad-json", "not-array"],
 )  # fmt: skip
-def test_refusals_are_clear(tmp_path, company, body, headers, token, status, says):
-    service, tokens = make_service(tmp_path, company[0], max_request_bytes=1024)
+def test_refusals_are_clear(refusing, body, headers, token, status, says):
+    client, service, tokens = refusing
     token = getattr(tokens, token, token) if token else None
+    before = refused(client, status)
+    reply = post(client, body, token, **headers)
+    assert reply.status_code == status
+    assert says in reply.json()["detail"]
+    assert refused(client, status) == before + 1
+    with service.reading() as store:
+        assert store.scalar("SELECT count(*) FROM ingest_batches WHERE format = 'http'") == 0
+
+
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory, company):
+    """One service for every refusal: a refused request leaves nothing but its count."""
+    folder = tmp_path_factory.mktemp("refusals")
+    service, tokens = make_service(folder, company[0], max_request_bytes=1024)
     with TestClient(create_app(service)) as client:
-        reply = post(client, body, token, **headers)
-        assert reply.status_code == status
-        assert says in reply.json()["detail"]
-        metrics = client.get("/metrics").text
-        assert f'insiderwatch_requests_refused_total{{status="{status}"}} 1.0' in metrics
-        with service.reading() as store:
-            assert store.scalar("SELECT count(*) FROM ingest_batches WHERE format = 'http'") == 0
+        yield client, service, tokens
+
+
+def refused(client, status: int) -> float:
+    """How many requests the service has refused with ``status``."""
+    name = f'insiderwatch_requests_refused_total{{status="{status}"}} '
+    lines = client.get("/metrics").text.splitlines()
+    return next((float(line.removeprefix(name)) for line in lines if line.startswith(name)), 0.0)
 
 
 def test_a_full_queue_answers_503_with_retry_after(tmp_path, company):
@@ -182,11 +196,24 @@ def test_a_full_queue_answers_503_with_retry_after(tmp_path, company):
         assert post(client, company[1][0], tokens.collector).status_code == 202
 
 
-def test_alerts_timeline_audit_and_metrics(served, company):
+def test_alerts_timeline_audit_and_metrics(served, company, monkeypatch):
     client, service, tokens = served
+    gate = service.ops
+
+    def not_yet(lines):  # the moment between the step's write and the ops store's copy
+        raise ConnectionError("the ops store has not taken the lines yet")
+
+    monkeypatch.setattr(gate, "publish", not_yet)
     assert post(client, "\n".join(company[1]), tokens.collector).status_code == 202
     service.flush()
     auth = {"Authorization": f"Bearer {tokens.reader}"}
+    # A live step writes the alert to the analytics store, then publishes it to the ops
+    # store, where triage happens: in between, the API does not list it.
+    with service.reading() as store:
+        assert read_alert_history(store), "the step wrote the insider's alert"
+    assert client.get("/v1/alerts", headers=auth).json() == []
+    monkeypatch.delattr(gate, "publish")  # the ops store takes the lines at the retry
+    service.flush()
     assert client.get("/v1/alerts").status_code == 401
     assert (
         client.get(
@@ -231,9 +258,6 @@ def replay(context: Path, lines: list[str], built_once) -> list:
     reference a live run must equal. Replaying is deterministic, so the same inputs (the
     key is their content) are replayed once per run (``built_once``), whichever module
     asks first."""
-    digest = hashlib.sha256("\n".join(lines).encode())
-    for path in sorted(p for p in context.rglob("*") if p.is_file()):
-        digest.update(f"\0{path.relative_to(context).as_posix()}\0".encode() + path.read_bytes())
 
     def build(folder: Path) -> None:
         dataset = folder / "replay"
@@ -244,7 +268,8 @@ def replay(context: Path, lines: list[str], built_once) -> list:
             run_detection(store, DetectionConfig(), KEY)
             (folder / "history.pickle").write_bytes(pickle.dumps(read_alert_history(store)))
 
-    folder = built_once(f"replay-{digest.hexdigest()[:16]}", build)
+    events = "\n".join(lines).encode()
+    folder = built_once(f"replay-{folder_digest(context, events)}", build)
     return pickle.loads((folder / "history.pickle").read_bytes())
 
 

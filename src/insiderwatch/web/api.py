@@ -180,7 +180,7 @@ def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     ) -> list[AlertOut]:
         """Alerts as they stand now, highest score first, each with its triage state and
-        its whole history."""
+        its whole history; an alert appears once the operational store holds it."""
         alerts = _alerts(service)
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
@@ -202,7 +202,8 @@ def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
         responses={**_REFUSALS, 404: {"model": Problem, "description": "No such alert."}},
     )
     def get_alert(alert_id: str, _who: Annotated[str, Depends(reader)]) -> AlertOut:
-        """One alert with its triage state and history."""
+        """One alert with its triage state and history (404 until the operational store
+        holds it)."""
         for alert in _alerts(service, alert_id):
             return alert
         raise HTTPException(404, f"no alert {alert_id}")
@@ -262,8 +263,10 @@ def _alerts(service: Service, alert_id: str | None = None) -> list[AlertOut]:
     for line in history:
         if alert_id is None or line.alert_id == alert_id:
             by_id.setdefault(line.alert_id, []).append(line)
+    # Only alerts the ops store holds, so that every listed alert can be triaged: a live
+    # step writes the analytics store first and publishes the new lines there after it.
     states = _ops(service.ops.alert_states, list(by_id)) if by_id else {}
-    return [_alert_out(service, lines, states.get(i, "new")) for i, lines in by_id.items()]
+    return [_alert_out(service, lines, states[i]) for i, lines in by_id.items() if i in states]
 
 
 def _alert_out(service: Service, lines: list[Alert], state: str) -> AlertOut:
