@@ -102,7 +102,7 @@ allowed and their work to ``allowance_days``, and the look-ups' kinds to
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute
+from insiderwatch.detect.base import execute, sql_list
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
 from insiderwatch.detect.public import FIGURE_JOIN
@@ -118,6 +118,9 @@ ALLOWANCE_KINDS = "daily_allowance_kinds"
 # for strangers.
 SPENDS_ALLOWANCE = RELATIONSHIP_BOOK
 
+# What looks a customer up for the allowance: opening a record, or changing it.
+LOOKUP_ACTIONS = ("view", "search", "update")
+
 # A look-up's kind: the app, the action and the (sorted) field set it showed.
 KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(list_sort(fields), ','), '')"
 
@@ -128,9 +131,13 @@ KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(li
 # follow-up comes after it) and must count the same in every later step of the day.
 # Unlike revisits' CASELESS_LOOKUP (over step_touch), a team portfolio's look-up does
 # not: the portfolio explained it before the allowance is reached, as the team's work.
+# A case-less update of a few customers spends it too: it opens the record as a view does
+# (an account manager changing a client's details with no ticket), and as work it would
+# pay for look-ups while nothing explained it.
 SPENDING_LOOKUP = "policy IS NULL AND " + caseless_lookup_sql(
-    "action", "len(customer_ids)", "explanation", excluding=(PORTFOLIO,)
-)
+    "action", "len(customer_ids)", "explanation", excluding=(PORTFOLIO,),
+    actions=LOOKUP_ACTIONS,
+)  # fmt: skip
 
 # This step's case-less targeted look-ups that could be allowed, in spending order.
 _CANDIDATES_SQL = f"""
@@ -434,7 +441,7 @@ WHERE e.event_id = x.event_id AND e.fresh AND e.explanation IS DISTINCT FROM '{S
 UNSOUGHT_SQL = """
 SELECT l.event_id, count(DISTINCT t.customer_id) AS unsought
 FROM step_lookups l JOIN step_touch t USING (event_id)
-WHERE t.action <> 'search' AND NOT EXISTS (
+WHERE t.action = 'view' AND NOT EXISTS (
   SELECT 1 FROM step_touch s
   WHERE s.employee_id = t.employee_id AND s.customer_id = t.customer_id
     AND s.action = 'search' AND s.time <= t.time AND s.time >= t.time - to_hours({hours})
@@ -472,7 +479,7 @@ SELECT employee_id, $day,
        {KIND} AS kind,
        any_value(peer_group), any_value(role), sum(len(customer_ids))
 FROM step_events
-WHERE in_step AND policy IS NULL AND action IN ('view', 'search')
+WHERE in_step AND policy IS NULL AND list_contains({sql_list(LOOKUP_ACTIONS)}, action)
   AND len(customer_ids) BETWEEN 1 AND $targeted
 GROUP BY employee_id, kind
 """
