@@ -8,9 +8,11 @@ learns (once, :mod:`~insiderwatch.detect.daily`), per peer group, how many such 
 and explains an employee's look-ups only while their own total over that window stays
 within it (``allowance``).
 
-A *look-up* here is a targeted access (a view or search showing at most
+A *look-up* here is a targeted access (a view, search or update showing at most
 ``targeted_max_customers`` customers) that no business reason or routine explained,
-counted in customers shown. Never part of it: look-ups of public figures (customers
+counted in customers shown: a case-less update opens the record as a view does (an
+account manager changing a client's details with no ticket), and as work it paid for
+look-ups while nothing explained it. Never part of it: look-ups of public figures (customers
 flagged VIP or learned famous, :mod:`~insiderwatch.detect.public`), of customers who
 share the employee's surname or home postcode (what the VIP and relationship detectors
 are for) and of canaries. The group's allowance is the ``quantile`` (the 90th percentile by
@@ -69,8 +71,8 @@ them opens; such a look-up still counts against the employee's total.
 Staff who look more up because they do more work (a walk-in counter, a teller, a front
 desk: the busier the counter, the more customers looked up) would spend a fixed amount
 early, so the allowance also grows with the employee's own *work*: every access to data
-that is not itself a case-less look-up (case work, updates, a search returning more
-customers than a look-up shows). Per group, each active member with work has a *pace*,
+that is not itself a case-less look-up (case work, updates under a case, a search
+returning more customers than a look-up shows). Per group, each active member with work has a *pace*,
 their look-ups per access of work over the window (none counting as zero); the group's
 pace is the ``quantile`` of those, and never more than ``min_employees`` of them
 reached, so one insider, or a pair, cannot raise it: the same rule as for the amount,
