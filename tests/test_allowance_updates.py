@@ -1,6 +1,8 @@
 """Case-less updates spend the learned look-up allowance (detect/allowance.py): account
 managers who change their clients' details with no ticket have that amount as usual, and
-someone rewriting strangers' records past it still stays unexplained."""
+someone rewriting strangers' records past it still stays unexplained; an update of a
+customer the employee opened earlier that day stays work (a teller's transaction after
+looking the walk-in up: tests/test_allowance_work.py)."""
 
 from __future__ import annotations
 

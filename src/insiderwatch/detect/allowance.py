@@ -135,11 +135,35 @@ KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(li
 # not: the portfolio explained it before the allowance is reached, as the team's work.
 # A case-less update of a few customers spends it too: it opens the record as a view does
 # (an account manager changing a client's details with no ticket), and as work it would
-# pay for look-ups while nothing explained it.
-SPENDING_LOOKUP = "policy IS NULL AND " + caseless_lookup_sql(
-    "action", "len(customer_ids)", "explanation", excluding=(PORTFOLIO,),
-    actions=LOOKUP_ACTIONS,
+# pay for look-ups while nothing explained it. Not one of customers the employee opened
+# earlier that day (``step_transactions``): the teller's transaction after looking the
+# walk-in up is the work that look-up was for.
+SPENDING_LOOKUP = (
+    "policy IS NULL AND "
+    + caseless_lookup_sql(
+        "action", "len(customer_ids)", "explanation", excluding=(PORTFOLIO,),
+        actions=LOOKUP_ACTIONS,
+    )
+    + " AND event_id NOT IN (SELECT event_id FROM step_transactions)"
 )  # fmt: skip
+
+# This step's updates of customers all of whom the employee opened (a view or search)
+# earlier the same day: work, not look-ups. The same day only, as followup's: the rows
+# before the day are kept for some employees alone.
+_TRANSACTIONS_SQL = """
+CREATE OR REPLACE TEMP TABLE step_transactions AS
+WITH updates AS (
+  SELECT event_id, employee_id, time, unnest(customer_ids) AS customer_id
+  FROM step_events
+  WHERE in_step AND action = 'update' AND len(customer_ids) BETWEEN 1 AND $targeted
+),
+opened AS (  -- when the employee first opened each customer today
+  SELECT employee_id, customer_id, min(time) AS first FROM step_touch
+  WHERE in_step AND action IN ('view', 'search') GROUP BY ALL
+)
+SELECT u.event_id FROM updates u LEFT JOIN opened o USING (employee_id, customer_id)
+GROUP BY u.event_id HAVING bool_and(coalesce(o.first < u.time, FALSE))
+"""
 
 # This step's case-less targeted look-ups that could be allowed, in spending order.
 _CANDIDATES_SQL = f"""
@@ -522,6 +546,7 @@ def learn_allowance_kinds(
 def explain_by_allowance(con, cfg: DetectionConfig, params: dict) -> None:
     """Explain this step's case-less look-ups that stay within the group's allowance (learned
     for the day: :func:`learn_allowances`, :func:`learn_allowance_kinds`)."""
+    execute(con, _TRANSACTIONS_SQL, params)
     execute(con, _CANDIDATES_SQL, params)
     execute(con, _WORK_SQL, params)
     if not cfg.allowance.enabled:
