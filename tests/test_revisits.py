@@ -1,6 +1,7 @@
 """The one definition of a case-less look-up (detect/revisits.py) and what each detector
 that counts case-less look-ups leaves out of it, on purpose: revisits counts them all, the
-allowance never spends on a team portfolio's look-up, shared_harvest takes neither the
+allowance never spends on a team portfolio's look-up and also spends on a case-less update
+(but not on a transaction on a customer opened before it), shared_harvest takes neither the
 portfolio's nor the relationship book's as harvest, and exfiltration carries only what
 nothing explained (or a follow-up), of any breadth."""
 
@@ -13,6 +14,7 @@ from insiderwatch.detect import allowance, revisits
 from insiderwatch.detect.detectors import exfiltration, shared_harvest
 
 TARGETED = 3
+TRANSACTION = 4  # the CASES row below that is an update of a customer opened before it
 
 # (action, customers shown, explanation) -> counted by revisits, allowance, shared_harvest,
 # exfiltration
@@ -20,7 +22,10 @@ CASES = [
     ("view", 1, None, (True, True, True, True)),
     ("search", TARGETED, None, (True, True, True, True)),
     ("search", TARGETED + 1, None, (False, False, False, True)),  # broad: only carried
-    ("update", 1, None, (False, False, False, False)),  # not a look-up
+    # an update opens the record: the allowance spends on it (not the others) ...
+    ("update", 1, None, (False, True, False, False)),
+    # ... unless it is a transaction on a customer opened earlier that day (work)
+    ("update", 1, None, (False, False, False, False)),
     ("export", 1, None, (False, False, False, False)),
     ("view", 1, "allowance", (True, True, True, False)),
     ("view", 1, "allowance:role", (True, True, True, False)),
@@ -38,14 +43,16 @@ CASES = [
 def con():
     con = duckdb.connect()
     con.execute(
-        "CREATE TABLE r (id INT, action VARCHAR, breadth INT, customer_ids VARCHAR[],"
-        " explanation VARCHAR, explained BOOLEAN, policy VARCHAR)"
+        "CREATE TABLE r (id INT, event_id VARCHAR, action VARCHAR, breadth INT,"
+        " customer_ids VARCHAR[], explanation VARCHAR, explained BOOLEAN, policy VARCHAR)"
     )
     for i, (action, n, why, _) in enumerate(CASES):
         con.execute(
-            "INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, NULL)",
-            [i, action, n, [f"c{k}" for k in range(n)], why, why is not None],
+            "INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+            [i, f"e{i}", action, n, [f"c{k}" for k in range(n)], why, why is not None],
         )
+    # the allowance's updates that are transactions (detect/allowance.py)
+    con.execute(f"CREATE TABLE step_transactions AS SELECT 'e{TRANSACTION}' AS event_id")
     return con
 
 

@@ -337,3 +337,38 @@ def test_a_job_that_never_logs_in_is_a_machine_after_the_learning_window(tmp_pat
     machines = store.con.execute("SELECT DISTINCT grp FROM routine_flows WHERE machine").fetchall()
     assert machines == [("self:job1",)]
     store.close()
+
+
+def test_staff_on_a_seven_day_rota_stay_people(tmp_path):
+    """Someone who signs in and works every calendar day for three weeks (a seven-day
+    rota) is no machine: their look-ups of particular customers never become a routine of
+    their own, while a job with the same calendar that never signs in is one."""
+    days = 21
+    assert days > DetectionConfig().routine.machine_min_span_days
+    c = Company()
+    for i, e in enumerate(["rota1", "job1", "desk0", "desk1"]):
+        c.employees.append({"employee_id": e, "surname": f"Solo{i}", "role": f"solo{i}",
+                            "team": f"t{i}", "hired_on": "2020-01-01"})  # fmt: skip
+    for i in range(200):
+        c.customers.append({"customer_id": f"c{i:03d}", "surname": f"Cust{i}",
+                            "postcode": f"PC{i} 1AA"})  # fmt: skip
+    for day in range(1, days + 1):
+        c.event("rota1", at(day, 8), "login", [], [], app="sso")
+        for k in range(4):  # a few particular customers a day, never the same
+            cust = f"c{(day * 4 + k) % 200:03d}"
+            c.event("rota1", at(day, 9 + k), "view", [cust], ["name", "email"], app="crm")
+        c.event("job1", at(day, 2), "export", [], ["name", "orders"], app="crm",
+                record_count=900, destination="cloud:vault")  # fmt: skip
+        for e in ("desk0", "desk1"):  # weekday staff who sign in: logins are usual here
+            if at(day, 0).weekday() < 5:
+                c.event(e, at(day, 8), "login", [], [], app="sso")
+    store = detect(c, tmp_path)
+    why = explanations(store)
+    span = DetectionConfig().routine.machine_min_span_days
+    late = [r for r in by(c, "rota1", action="view") if r["time"] >= at(span + 2, 0)]
+    assert late and {why[r["event_id"]] for r in late} == {None}
+    job = [r for r in by(c, "job1") if r["time"] >= at(span + 2, 0)]
+    assert {why[r["event_id"]] for r in job} == {"routine"}
+    machines = store.con.execute("SELECT DISTINCT grp FROM routine_flows WHERE machine").fetchall()
+    assert machines == [("self:job1",)]
+    store.close()

@@ -8,9 +8,11 @@ learns (once, :mod:`~insiderwatch.detect.daily`), per peer group, how many such 
 and explains an employee's look-ups only while their own total over that window stays
 within it (``allowance``).
 
-A *look-up* here is a targeted access (a view or search showing at most
+A *look-up* here is a targeted access (a view, search or update showing at most
 ``targeted_max_customers`` customers) that no business reason or routine explained,
-counted in customers shown. Never part of it: look-ups of public figures (customers
+counted in customers shown: a case-less update opens the record as a view does (an
+account manager changing a client's details with no ticket), and as work it paid for
+look-ups while nothing explained it. Never part of it: look-ups of public figures (customers
 flagged VIP or learned famous, :mod:`~insiderwatch.detect.public`), of customers who
 share the employee's surname or home postcode (what the VIP and relationship detectors
 are for) and of canaries. The group's allowance is the ``quantile`` (the 90th percentile by
@@ -69,8 +71,8 @@ them opens; such a look-up still counts against the employee's total.
 Staff who look more up because they do more work (a walk-in counter, a teller, a front
 desk: the busier the counter, the more customers looked up) would spend a fixed amount
 early, so the allowance also grows with the employee's own *work*: every access to data
-that is not itself a case-less look-up (case work, updates, a search returning more
-customers than a look-up shows). Per group, each active member with work has a *pace*,
+that is not itself a case-less look-up (case work, updates under a case, a search
+returning more customers than a look-up shows). Per group, each active member with work has a *pace*,
 their look-ups per access of work over the window (none counting as zero); the group's
 pace is the ``quantile`` of those, and never more than ``min_employees`` of them
 reached, so one insider, or a pair, cannot raise it: the same rule as for the amount,
@@ -102,7 +104,7 @@ allowed and their work to ``allowance_days``, and the look-ups' kinds to
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute
+from insiderwatch.detect.base import execute, sql_list
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
 from insiderwatch.detect.public import FIGURE_JOIN
@@ -118,6 +120,9 @@ ALLOWANCE_KINDS = "daily_allowance_kinds"
 # for strangers.
 SPENDS_ALLOWANCE = RELATIONSHIP_BOOK
 
+# What looks a customer up for the allowance: opening a record, or changing it.
+LOOKUP_ACTIONS = ("view", "search", "update")
+
 # A look-up's kind: the app, the action and the (sorted) field set it showed.
 KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(list_sort(fields), ','), '')"
 
@@ -128,9 +133,37 @@ KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(li
 # follow-up comes after it) and must count the same in every later step of the day.
 # Unlike revisits' CASELESS_LOOKUP (over step_touch), a team portfolio's look-up does
 # not: the portfolio explained it before the allowance is reached, as the team's work.
-SPENDING_LOOKUP = "policy IS NULL AND " + caseless_lookup_sql(
-    "action", "len(customer_ids)", "explanation", excluding=(PORTFOLIO,)
+# A case-less update of a few customers spends it too: it opens the record as a view does
+# (an account manager changing a client's details with no ticket), and as work it would
+# pay for look-ups while nothing explained it. Not one of customers the employee opened
+# earlier that day (``step_transactions``): the teller's transaction after looking the
+# walk-in up is the work that look-up was for.
+SPENDING_LOOKUP = (
+    "policy IS NULL AND "
+    + caseless_lookup_sql(
+        "action", "len(customer_ids)", "explanation", excluding=(PORTFOLIO,),
+        actions=LOOKUP_ACTIONS,
+    )
+    + " AND event_id NOT IN (SELECT event_id FROM step_transactions)"
+)  # fmt: skip
+
+# This step's updates of customers all of whom the employee opened (a view or search)
+# earlier the same day: work, not look-ups. The same day only, as followup's: the rows
+# before the day are kept for some employees alone.
+_TRANSACTIONS_SQL = """
+CREATE OR REPLACE TEMP TABLE step_transactions AS
+WITH updates AS (
+  SELECT event_id, employee_id, time, unnest(customer_ids) AS customer_id
+  FROM step_events
+  WHERE in_step AND action = 'update' AND len(customer_ids) BETWEEN 1 AND $targeted
+),
+opened AS (  -- when the employee first opened each customer today
+  SELECT employee_id, customer_id, min(time) AS first FROM step_touch
+  WHERE in_step AND action IN ('view', 'search') GROUP BY ALL
 )
+SELECT u.event_id FROM updates u LEFT JOIN opened o USING (employee_id, customer_id)
+GROUP BY u.event_id HAVING bool_and(coalesce(o.first < u.time, FALSE))
+"""
 
 # This step's case-less targeted look-ups that could be allowed, in spending order.
 _CANDIDATES_SQL = f"""
@@ -434,7 +467,7 @@ WHERE e.event_id = x.event_id AND e.fresh AND e.explanation IS DISTINCT FROM '{S
 UNSOUGHT_SQL = """
 SELECT l.event_id, count(DISTINCT t.customer_id) AS unsought
 FROM step_lookups l JOIN step_touch t USING (event_id)
-WHERE t.action <> 'search' AND NOT EXISTS (
+WHERE t.action = 'view' AND NOT EXISTS (
   SELECT 1 FROM step_touch s
   WHERE s.employee_id = t.employee_id AND s.customer_id = t.customer_id
     AND s.action = 'search' AND s.time <= t.time AND s.time >= t.time - to_hours({hours})
@@ -472,7 +505,7 @@ SELECT employee_id, $day,
        {KIND} AS kind,
        any_value(peer_group), any_value(role), sum(len(customer_ids))
 FROM step_events
-WHERE in_step AND policy IS NULL AND action IN ('view', 'search')
+WHERE in_step AND policy IS NULL AND list_contains({sql_list(LOOKUP_ACTIONS)}, action)
   AND len(customer_ids) BETWEEN 1 AND $targeted
 GROUP BY employee_id, kind
 """
@@ -513,6 +546,7 @@ def learn_allowance_kinds(
 def explain_by_allowance(con, cfg: DetectionConfig, params: dict) -> None:
     """Explain this step's case-less look-ups that stay within the group's allowance (learned
     for the day: :func:`learn_allowances`, :func:`learn_allowance_kinds`)."""
+    execute(con, _TRANSACTIONS_SQL, params)
     execute(con, _CANDIDATES_SQL, params)
     execute(con, _WORK_SQL, params)
     if not cfg.allowance.enabled:

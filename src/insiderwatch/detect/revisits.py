@@ -39,6 +39,7 @@ def caseless_lookup_sql(
     explanation: str = "t.explanation",
     *,
     excluding: Collection[str] = (),
+    actions: Collection[str] = ("view", "search"),
 ) -> str:
     """The one definition of a case-less look-up, as a SQL condition on a row whose
     ``action``, number of customers shown (``breadth``) and ``explanation`` are the
@@ -48,7 +49,9 @@ def caseless_lookup_sql(
     None) that nothing explained (NULL: ``explained`` is ``explanation IS NOT NULL`` in
     the step tables, and ``access_explained`` keeps only the explanation) or only one of
     :data:`CASELESS_REASONS` did, less those in ``excluding``: what a caller counts as
-    explained, each for a reason it states beside the call.
+    explained, each for a reason it states beside the call. ``actions``: the actions that
+    look a customer up (the allowance also spends on case-less updates, which open the
+    record as a view does).
 
     The allowance spends on these look-ups, revisits records them, and shared_harvest
     and exfiltration match them with a list that left: spelled once, so an explanation
@@ -63,7 +66,8 @@ def caseless_lookup_sql(
     if exact := [f"'{r}'" for r in reasons if r != ALLOWANCE]:
         terms.append(f"{explanation} IN ({', '.join(exact)})")
     targeted = "" if breadth is None else f" AND {breadth} BETWEEN 1 AND $targeted"
-    return f"({action} IN ('view', 'search'){targeted} AND ({' OR '.join(terms)}))"
+    opening = ", ".join(f"'{a}'" for a in actions)
+    return f"({action} IN ({opening}){targeted} AND ({' OR '.join(terms)}))"
 
 
 # A touch of step_touch that is a case-less targeted look-up (fixation's returns and

@@ -2,9 +2,9 @@
 
 A careful harvester stays under every daily line and spends the peer group's allowance
 within days; what gives them away is the total. Over a trailing window (four weeks by
-default) this detector counts the employee's case-less look-ups (targeted views and
-searches that no case, policy or routine explained, allowed ones included: the
-allowance's own measure, so VIPs, relatives and canaries stay with their own detectors)
+default) this detector counts the employee's case-less look-ups (targeted views,
+searches and updates that no case, policy or routine explained, allowed ones included:
+the allowance's own measure, so VIPs, relatives and canaries stay with their own detectors)
 and their work (every access to data). The peer group's pace (look-ups per access, from
 the other members' earlier days in the window) predicts how many look-ups that much work
 brings; the spread of the peers around their own predictions (a quasi-Poisson
@@ -75,7 +75,7 @@ SPREAD = "daily_lookup_pace_spread"
 
 class LookupPace(Detector):
     id = "lookup_pace"
-    version = "3"
+    version = "4"
     title = "Case-less look-ups piling up over weeks"
     description = (
         "Counts the employee's look-ups with no case over the last four weeks (allowed "
