@@ -29,7 +29,9 @@ shown with at least a set's fields against the peers' days counted the same way
 customers a search under its cases showing address and payment details, lifts the whole
 day's line to ten or more; a skim showing contact and payment details together, which
 no colleague's search shows, is judged against the line of that set (zero) and not
-hidden under it. Each multiple is one finding, from whichever line it crossed first.
+hidden under it. Each multiple is one finding, from whichever line it crossed first. A
+set's line is the most the peers' days reached with it: a day showing several sets has
+as many chances to pass a 99th percentile by chance.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ from insiderwatch.detect.casework import MISMATCHED_TOUCH
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     floor: int = 2  # customers a day, never fewer
     peer_quantile: float = 0.99  # of the peers' daily counts of such customers
+    # The same for the counts of one field set: a day is judged by each set it showed as
+    # well, so each set's line is the most the peers showed (1.0): with the 99th percentile
+    # a day of five sets had five chances to pass one by chance.
+    field_set_quantile: float = 1.0
     # Employee-days in the baseline window a line needs: a group with fewer is judged
     # against all staff working alike; with fewer there too, nobody is judged.
     min_peer_days: int = 20
@@ -78,7 +84,8 @@ class CaseMismatch(Detector):
         "passes the 99th percentile of the same count on the peers' earlier days (the "
         "employee's own left out; all staff working alike for a group with too few), "
         "counted over the whole day or over the customers shown with at least one field "
-        "set's fields (each set the day showed, against the peers' days counted alike); "
+        "set's fields (each set the day showed, against the most the peers' days counted "
+        "alike reached); "
         "again at 2x, 4x and 8x a line learned from the peers."
     )
     why = (
@@ -100,6 +107,8 @@ class CaseMismatch(Detector):
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
         q, days = c.peer_quantile, c.min_peer_days
+        line = (f"CASE WHEN j.field_set IS NULL THEN quantile_cont({_COUNT}, {q}) "
+                f"ELSE quantile_cont({_COUNT}, {c.field_set_quantile}) END")  # fmt: skip
         return f"""
 WITH mismatched AS (  -- each view today under a case about someone else, with its fields
   SELECT t.employee_id, t.peer_group, t.customer_id, t.time, t.event_id, t.case_id,
@@ -125,14 +134,14 @@ hist AS (  -- earlier days, with how each group works now (investigating or not)
 ),
 peers AS (  -- the peers' days worked as the group works now, the employee's own left out,
   -- each counted as the day is judged (_COUNT)
-  SELECT j.employee_id, j.field_set, quantile_cont({_COUNT}, {q}) AS q
+  SELECT j.employee_id, j.field_set, {line} AS q
   FROM judged j JOIN hist h ON h.peer_group = j.peer_group AND h.employee_id <> j.employee_id
   WHERE h.investigating = h.now
   GROUP BY j.employee_id, j.field_set HAVING count(*) >= {days}
 ),
 alike AS (  -- too few: every group's days worked the same way (a group new to the
   -- history is taken as not investigating)
-  SELECT j.employee_id, j.field_set, quantile_cont({_COUNT}, {q}) AS q
+  SELECT j.employee_id, j.field_set, {line} AS q
   FROM judged j ANTI JOIN peers p  -- (a whole day's field set is NULL: no USING)
     ON p.employee_id = j.employee_id AND p.field_set IS NOT DISTINCT FROM j.field_set
   LEFT JOIN (SELECT DISTINCT peer_group, now FROM hist) g ON g.peer_group = j.peer_group
