@@ -135,6 +135,13 @@ def exact_sum(value: str, over: str = "") -> str:
     return f"(sum(({value})::DECIMAL(38, 9)){window})::DOUBLE"
 
 
+def field_set(fields: str) -> str:
+    """SQL: the set of fields one access showed as one canonical text (sorted, distinct,
+    comma-separated; '' for none), so histories keep a short text per set shown and
+    compare sets by equality. ``string_split(text, ',')`` gives the list back."""
+    return f"array_to_string(list_sort(list_distinct(coalesce({fields}, []))), ',')"
+
+
 def sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 

@@ -26,8 +26,9 @@ POLICY_HEADER = """\
 # learned on {day}. Review it like code: each flow explains the accesses of a peer group
 # (role:team family; 'self:<id>' is a machine account's own routine) in one app, with one
 # action and destination, up to max_records records per access, in the listed UTC hours,
-# showing only the listed fields. Delete a flow that is not legitimate work, tighten
-# max_records, then commit the file and name it in the detection settings:
+# showing only the listed fields, and together only a listed field set (or part of one).
+# Delete a flow that is not legitimate work, tighten max_records, then commit the file and
+# name it in the detection settings:
 #
 #   [routine]
 #   policy_file = "routine-policy.yaml"
@@ -134,7 +135,7 @@ def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration
     day = store.scalar("SELECT max(day) FROM routine_flows")
     cur = store.con.execute(
         """SELECT grp AS "group", app, action, destination, max_records, hours, fields,
-                  evidence, machine, doers, staff, employee_days, events,
+                  field_sets, evidence, machine, doers, staff, employee_days, events,
                   median_breadth AS median_records
            FROM routine_flows WHERE day = ?
            ORDER BY machine, grp, app, action, destination""",

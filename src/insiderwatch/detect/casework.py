@@ -32,7 +32,7 @@ the employee had a critical finding teach nothing.
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute, sql_list
+from insiderwatch.detect.base import execute, field_set, sql_list
 from insiderwatch.detect.casescope import scope_params
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.similar import learn_similar
@@ -126,11 +126,22 @@ WITH own AS (
 mismatched AS (
   SELECT t.employee_id, count(DISTINCT t.customer_id) AS customers
   FROM step_touch t WHERE {MISMATCHED_TOUCH} GROUP BY t.employee_id
+),
+mismatched_sets AS (  -- the same customers per field set shown
+  SELECT employee_id, list({{'fields': fields, 'customers': customers}} ORDER BY fields) AS sets
+  FROM (
+    SELECT t.employee_id, {field_set("t.fields")} AS fields,
+           count(DISTINCT t.customer_id) AS customers
+    FROM step_touch t WHERE {MISMATCHED_TOUCH} GROUP BY ALL
+  ) GROUP BY employee_id
 )
+-- in casework_days' column order
 SELECT e.employee_id, $day, any_value(e.peer_group), coalesce(any_value(o.linked), 0),
        coalesce(any_value(o.linked_other), 0), coalesce(any_value(m.customers), 0),
-       list_contains($investigating::VARCHAR[], any_value(e.peer_group))
+       list_contains($investigating::VARCHAR[], any_value(e.peer_group)),
+       coalesce(any_value(s.sets), [])
 FROM step_events e LEFT JOIN own o USING (employee_id) LEFT JOIN mismatched m USING (employee_id)
+LEFT JOIN mismatched_sets s USING (employee_id)
 WHERE e.in_step AND e.action <> 'login'
 GROUP BY e.employee_id
 """

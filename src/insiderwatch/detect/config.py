@@ -94,6 +94,9 @@ class ReviewedFlow(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     max_records: int  # wider accesses are not routine
     hours: list[int] = msgspec.field(default_factory=lambda: list(range(24)))  # UTC
     fields: list[str] = []
+    # The sets of fields one access may show together (each, or part of one); none: any
+    # of the fields above in any combination.
+    field_sets: list[list[str]] = []
     evidence: str = ""
 
 

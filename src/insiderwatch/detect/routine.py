@@ -25,7 +25,10 @@ insider's scripted nightly export under their own (interactive) account never be
 routine by repeating, and a nightly job is known after a week instead of two. An event of a routine flow is
 explained (``routine``) when its breadth (records) stays within ``breadth_factor`` times
 the doers' usual widest access, within the span of hours the group works and with fields
-the doers use. A look-up of a
+the doers show together: the set of fields the access shows must be one the doers show
+in one access (on ``min_hour_days`` employee-days), or part of one. The union of their
+fields is not enough: a group whose name searches show contact details and whose link
+analysis shows payment details does not make a search showing both usual. A look-up of a
 few particular customers by a person is never routine: only a business reason explains
 it, and its usual amount is what the volume baselines already learn.
 
@@ -33,8 +36,9 @@ Staff of a peer group too small to learn a routine (:mod:`~insiderwatch.detect.s
 follow the routine of the groups whose work theirs resembles (``routine:similar``), for
 everything but sending data out: a flow out of the company stays their own.
 
-Each step writes the routine in force (with its evidence) to ``routine_flows`` and its
-own flows to ``routine_days``, the history of later steps. Days on which the employee had
+Each step writes the routine in force (with its evidence and field sets) to
+``routine_flows`` and its own flows to ``routine_days`` (each with the distinct field sets
+its accesses showed, as canonical texts), the history of later steps. Days on which the employee had
 a critical finding never enter the history. With a reviewed policy file configured, its
 flows are the routine instead, and nothing is learned.
 """
@@ -43,20 +47,22 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from insiderwatch.detect.base import execute
+from insiderwatch.detect.base import execute, field_set
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.similar import SIMILAR
 
 OUTBOUND = "('export', 'download', 'print', 'copy', 'message')"
 
-# This step's flows, the history routine is learned from.
-_RECORD_SQL = """
+# This step's flows, the history routine is learned from: the union of the fields they
+# showed (what the reviewed policy lists) and each distinct set shown in one access.
+_RECORD_SQL = f"""
 INSERT OR REPLACE INTO routine_days
 SELECT employee_id, $day, any_value(peer_group), coalesce(app, '') AS app, action,
        coalesce(destination, '') AS destination, count(*) AS events,
        max(record_count) AS max_breadth, median(record_count) AS median_breadth,
        list_sort(list_distinct(flatten(list(fields)))) AS fields,
-       list_sort(list(DISTINCT hour(time))) AS hours
+       list_sort(list(DISTINCT hour(time))) AS hours,
+       list_sort(list(DISTINCT {field_set("fields")})) AS field_sets
 FROM step_events WHERE in_step AND action <> 'login'
 GROUP BY employee_id, coalesce(app, ''), action, coalesce(destination, '')
 """
@@ -142,11 +148,22 @@ usual_fields AS (
       SELECT grp, app, action, destination, unnest(fields) AS field FROM doer_days
     ) GROUP BY ALL HAVING count(*) >= $hour_days
   ) GROUP BY grp, app, action, destination
+),
+usual_field_sets AS (  -- the sets of fields the doers show together in one access, each
+                       -- on enough employee-days: a name search showing contact details
+                       -- and a link analysis showing payment details do not make a search
+                       -- showing contact and payment details together usual
+  SELECT grp, app, action, destination,
+         list(string_split(field_set, ',') ORDER BY field_set) AS field_sets FROM (
+    SELECT grp, app, action, destination, field_set FROM (
+      SELECT grp, app, action, destination, unnest(field_sets) AS field_set FROM doer_days
+    ) GROUP BY ALL HAVING count(*) >= $hour_days
+  ) GROUP BY grp, app, action, destination
 )
 SELECT $day, r.grp, starts_with(r.grp, 'self:'), r.app, r.action, r.destination,
        r.doers, r.staff, u.employee_days, u.events, u.median_breadth,
        ceil(greatest(u.breadth_q, 1) * $breadth_factor)::BIGINT AS max_records,
-       coalesce(h.hours, []), coalesce(f.fields, []),
+       coalesce(h.hours, []), coalesce(f.fields, []), coalesce(fs.field_sets, []),
        format('routine for {}: {} of {} {} {}{} regularly ({} employee-days in {} days), '
               || 'median {} records', r.grp, r.doers, r.staff, r.action,
               CASE WHEN r.app = '' THEN 'in an unnamed app' ELSE 'in ' || r.app END,
@@ -155,12 +172,13 @@ SELECT $day, r.grp, starts_with(r.grp, 'self:'), r.app, r.action, r.destination,
 FROM routine r JOIN usual u USING (grp, app, action, destination)
 LEFT JOIN usual_hours h USING (grp)
 LEFT JOIN usual_fields f USING (grp, app, action, destination)
+LEFT JOIN usual_field_sets fs USING (grp, app, action, destination)
 """
 
 _REVIEWED_SQL = """
 INSERT INTO routine_flows
 SELECT $day, "group", starts_with("group", 'self:'), app, action, destination,
-       NULL, NULL, NULL, NULL, NULL, max_records, hours, fields,
+       NULL, NULL, NULL, NULL, NULL, max_records, hours, fields, field_sets,
        CASE WHEN evidence = '' THEN 'reviewed routine for ' || "group" ELSE evidence END
 FROM reviewed_flows
 """
@@ -185,6 +203,10 @@ FROM (
     AND e.record_count <= r.max_records
     AND list_contains(r.hours, hour(e.time))
     AND list_has_all(r.fields, e.fields)
+    -- the access's fields together are a set the doers show (or part of one); a reviewed
+    -- flow listing no sets checks the fields alone
+    AND (len(r.field_sets) = 0
+         OR list_bool_or(list_transform(r.field_sets, lambda s: list_has_all(s, e.fields))))
     AND (r.machine OR e.action IN {OUTBOUND}
          OR NOT len(e.customer_ids) BETWEEN 1 AND $targeted)
   GROUP BY e.event_id
@@ -201,7 +223,7 @@ def learn_routine(con, cfg: DetectionConfig, params: dict) -> None:
         rows = [
             {"group": f.group, "app": f.app, "action": f.action, "destination": f.destination,
              "max_records": f.max_records, "hours": f.hours, "fields": f.fields,
-             "evidence": f.evidence}
+             "field_sets": f.field_sets, "evidence": f.evidence}
             for f in r.reviewed
         ]  # fmt: skip
         con.register("reviewed_flows", _reviewed_table(rows))
@@ -229,7 +251,7 @@ def _reviewed_table(rows: list[dict]) -> pa.Table:
         [("group", pa.string()), ("app", pa.string()), ("action", pa.string()),
          ("destination", pa.string()), ("max_records", pa.int64()),
          ("hours", pa.list_(pa.int32())), ("fields", pa.list_(pa.string())),
-         ("evidence", pa.string())]
+         ("field_sets", pa.list_(pa.list_(pa.string()))), ("evidence", pa.string())]
     )  # fmt: skip
     return pa.Table.from_pylist(rows, schema=schema)
 

@@ -61,6 +61,7 @@ DETECT_DDL = (
   median_breadth DOUBLE,
   fields VARCHAR[],
   hours INTEGER[],
+  field_sets VARCHAR[],  -- each set shown in one access, canonical (base.field_set)
   PRIMARY KEY (employee_id, day, app, action, destination)
 )""",
     # Per employee and day of data access: views under a case id of their own, how many were
@@ -75,6 +76,9 @@ DETECT_DDL = (
   linked_other BIGINT NOT NULL,
   mismatched BIGINT NOT NULL,
   investigating BOOLEAN NOT NULL,
+  -- the mismatched customers per field set shown (base.field_set), what case_mismatch's
+  -- line per field set is learned from; empty on most days
+  mismatched_sets STRUCT(fields VARCHAR, customers BIGINT)[] NOT NULL,
   PRIMARY KEY (employee_id, day)
 )""",
     # Per employee, day, own case and field set shown: views of customers other than the
@@ -170,6 +174,9 @@ DETECT_DDL = (
   max_records BIGINT NOT NULL,
   hours INTEGER[] NOT NULL,
   fields VARCHAR[] NOT NULL,
+  -- an access's fields must be one of these sets (or part of one); none listed (a reviewed
+  -- flow written before sets were): its fields alone
+  field_sets VARCHAR[][] NOT NULL DEFAULT [],
   evidence VARCHAR NOT NULL
 )""",
     # Devices and addresses each employee has used, and hours they usually work.

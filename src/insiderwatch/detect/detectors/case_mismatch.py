@@ -22,6 +22,16 @@ Searches count too when none of the customers they listed is the case's (a name 
 lists namesakes beside the case's customer; those are the case's work), even when the
 group's routine explained them: a skim of payment details under one's own old cases is
 a search of the routine's breadth and fields, and only the case id tells it apart.
+
+A day is judged as a whole and by each field set it showed (version 5): the customers
+shown with at least a set's fields against the peers' days counted the same way
+(``casework_days.mismatched_sets``). A disputes team's real link analysis, several
+customers a search under its cases showing address and payment details, lifts the whole
+day's line to ten or more; a skim showing contact and payment details together, which
+no colleague's search shows, is judged against the line of that set (zero) and not
+hidden under it. Each multiple is one finding, from whichever line it crossed first. A
+set's line is the most the peers' days reached with it: a day showing several sets has
+as many chances to pass a 99th percentile by chance.
 """
 
 from __future__ import annotations
@@ -36,6 +46,10 @@ from insiderwatch.detect.casework import MISMATCHED_TOUCH
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     floor: int = 2  # customers a day, never fewer
     peer_quantile: float = 0.99  # of the peers' daily counts of such customers
+    # The same for the counts of one field set: a day is judged by each set it showed as
+    # well, so each set's line is the most the peers showed (1.0): with the 99th percentile
+    # a day of five sets had five chances to pass one by chance.
+    field_set_quantile: float = 1.0
     # Employee-days in the baseline window a line needs: a group with fewer is judged
     # against all staff working alike; with fewer there too, nobody is judged.
     min_peer_days: int = 20
@@ -47,9 +61,19 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     max_evidence: int = 200
 
 
+# A day of the history counted as today's day is judged (``judged`` as j,
+# ``casework_days`` as h): all its mismatched customers, or those it showed with at least
+# the judged set's fields (summed over the sets it showed: a customer shown in two such
+# sets counts twice, so the line errs high).
+_COUNT = """CASE WHEN j.field_set IS NULL THEN h.mismatched ELSE coalesce(list_sum(list_transform(
+  list_filter(h.mismatched_sets,
+              lambda s: list_has_all(string_split(s.fields, ','), j.field_set)),
+  lambda s: s.customers)), 0) END"""
+
+
 class CaseMismatch(Detector):
     id = "case_mismatch"
-    version = "4"
+    version = "5"
     title = "Look-ups under a case about someone else"
     description = (
         "Views of customers logged under the id of a real case (open when it was used, "
@@ -58,7 +82,10 @@ class CaseMismatch(Detector):
         "case scope covers), and searches under such a case that list none of its "
         "customers, which only the allowance or the routine explained; fires when the day's count reaches the floor and "
         "passes the 99th percentile of the same count on the peers' earlier days (the "
-        "employee's own left out; all staff working alike for a group with too few); "
+        "employee's own left out; all staff working alike for a group with too few), "
+        "counted over the whole day or over the customers shown with at least one field "
+        "set's fields (each set the day showed, against the most the peers' days counted "
+        "alike reached); "
         "again at 2x, 4x and 8x a line learned from the peers."
     )
     why = (
@@ -80,46 +107,61 @@ class CaseMismatch(Detector):
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
         q, days = c.peer_quantile, c.min_peer_days
+        line = (f"CASE WHEN j.field_set IS NULL THEN quantile_cont({_COUNT}, {q}) "
+                f"ELSE quantile_cont({_COUNT}, {c.field_set_quantile}) END")  # fmt: skip
         return f"""
-WITH mismatched AS (  -- first view of each customer today under a case about someone else
-  SELECT t.employee_id, any_value(t.peer_group) AS peer_group, t.customer_id,
-         min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id,
-         arg_min(t.case_id, (t.time, t.event_id, t.case_id)) AS case_id
+WITH mismatched AS (  -- each view today under a case about someone else, with its fields
+  SELECT t.employee_id, t.peer_group, t.customer_id, t.time, t.event_id, t.case_id,
+         list_sort(list_distinct(coalesce(t.fields, []))) AS fields
   FROM step_touch t WHERE {MISMATCHED_TOUCH}
-  GROUP BY t.employee_id, t.customer_id
 ),
-judged AS (SELECT DISTINCT employee_id, peer_group FROM mismatched),
+judged AS (  -- a day is judged as a whole (no field set, NULL) and by each set it showed
+  SELECT DISTINCT employee_id, peer_group, NULL::VARCHAR[] AS field_set FROM mismatched
+  UNION
+  SELECT DISTINCT employee_id, peer_group, fields FROM mismatched
+),
+counted AS (  -- first view of each customer today showing at least the set's fields
+  SELECT j.employee_id, j.field_set, any_value(j.peer_group) AS peer_group, m.customer_id,
+         min(m.time) AS time, arg_min(m.event_id, (m.time, m.event_id)) AS event_id,
+         arg_min(m.case_id, (m.time, m.event_id, m.case_id)) AS case_id
+  FROM judged j JOIN mismatched m ON m.employee_id = j.employee_id
+   AND (j.field_set IS NULL OR list_has_all(m.fields, j.field_set))
+  GROUP BY j.employee_id, j.field_set, m.customer_id
+),
 hist AS (  -- earlier days, with how each group works now (investigating or not)
   SELECT *, arg_max(investigating, (day, investigating)) OVER (PARTITION BY peer_group) AS now
   FROM casework_days WHERE day >= $b0 AND day < $day
 ),
-peers AS (  -- the peers' days worked as the group works now, the employee's own left out
-  SELECT j.employee_id, quantile_cont(h.mismatched, {q}) AS q
+peers AS (  -- the peers' days worked as the group works now, the employee's own left out,
+  -- each counted as the day is judged (_COUNT)
+  SELECT j.employee_id, j.field_set, {line} AS q
   FROM judged j JOIN hist h ON h.peer_group = j.peer_group AND h.employee_id <> j.employee_id
   WHERE h.investigating = h.now
-  GROUP BY j.employee_id HAVING count(*) >= {days}
+  GROUP BY j.employee_id, j.field_set HAVING count(*) >= {days}
 ),
 alike AS (  -- too few: every group's days worked the same way (a group new to the
   -- history is taken as not investigating)
-  SELECT j.employee_id, quantile_cont(h.mismatched, {q}) AS q
-  FROM (SELECT * FROM judged ANTI JOIN peers USING (employee_id)) j
-  LEFT JOIN (SELECT DISTINCT peer_group, now FROM hist) g USING (peer_group)
+  SELECT j.employee_id, j.field_set, {line} AS q
+  FROM judged j ANTI JOIN peers p  -- (a whole day's field set is NULL: no USING)
+    ON p.employee_id = j.employee_id AND p.field_set IS NOT DISTINCT FROM j.field_set
+  LEFT JOIN (SELECT DISTINCT peer_group, now FROM hist) g ON g.peer_group = j.peer_group
   JOIN hist h ON h.investigating = coalesce(g.now, FALSE) AND h.employee_id <> j.employee_id
-  GROUP BY j.employee_id HAVING count(*) >= {days}
+  GROUP BY j.employee_id, j.field_set HAVING count(*) >= {days}
 ),
 line AS (
-  SELECT employee_id, q, 'peers''' AS whose FROM peers
+  SELECT employee_id, field_set, q, 'peers''' AS whose FROM peers
   UNION ALL
-  SELECT employee_id, q, 'staff working alike:' FROM alike
+  SELECT employee_id, field_set, q, 'staff working alike:' FROM alike
 ),
 run AS (
-  SELECT m.*, row_number() OVER (PARTITION BY m.employee_id ORDER BY m.time, m.customer_id)
-           AS total,
+  SELECT m.*, row_number() OVER (PARTITION BY m.employee_id, m.field_set
+                                 ORDER BY m.time, m.customer_id) AS total,
          greatest({c.floor}, l.q + 1) AS threshold, l.q AS peer_q, l.whose
-  FROM mismatched m JOIN line l USING (employee_id)  -- no history, no line to pass
+  FROM counted m JOIN line l  -- no history, no line to pass
+    ON l.employee_id = m.employee_id AND l.field_set IS NOT DISTINCT FROM m.field_set
 ),
-crossing AS (  -- the look-up that takes the day past each multiple of the line
-  SELECT r.employee_id, lvl.level, min(r.total) AS total
+crossing AS (  -- the look-up that takes the day past each multiple of a line
+  SELECT r.employee_id, r.field_set, lvl.level, min(r.total) AS total
   FROM run r CROSS JOIN (SELECT unnest({list(c.levels)}) AS level) lvl
   WHERE r.total >= r.threshold * lvl.level
     -- a line borrowed from all staff working alike is a guess for a group too small to
@@ -127,18 +169,29 @@ crossing AS (  -- the look-up that takes the day past each multiple of the line
     -- a multiple of it
     AND (lvl.level <= 1 OR r.whose = 'peers''')
   GROUP BY ALL
+),
+first_crossing AS (  -- per multiple, the line (the whole day's or a set's) crossed first
+  SELECT x.employee_id, x.level,
+         arg_min(x.field_set, (r.time, x.field_set IS NOT NULL, x.field_set)) AS field_set,
+         arg_min(x.total, (r.time, x.field_set IS NOT NULL, x.field_set)) AS total
+  FROM crossing x JOIN run r ON r.employee_id = x.employee_id AND r.total = x.total
+   AND r.field_set IS NOT DISTINCT FROM x.field_set
+  GROUP BY ALL
 )
 SELECT r.employee_id, max(r.time) AS time, min(r.time) AS first_time, {c.points} AS points,
        CASE WHEN x.level >= 4 THEN 'high' WHEN x.level >= 2 THEN 'medium' ELSE 'low' END
          AS severity,
        FALSE AS critical, strftime($day, '%Y-%m-%d') || ':x' || x.level::VARCHAR AS key,
-       format('looked up {{}} customers under cases about someone else (e.g. case {{}}) '
+       format('looked up {{}} customers under cases about someone else (e.g. case {{}}){{}} '
               'with no other reason by {{}} UTC; {{}} 99th percentile {{}} a day',
               {fmt_num("any_value(x.total)")}, arg_min(r.case_id, r.total),
+              CASE WHEN any_value(x.field_set) IS NULL THEN ''
+                   ELSE ' showing ' || array_to_string(any_value(x.field_set), ', ') END,
               strftime(max(r.time), '%H:%M'), any_value(r.whose),
               {fmt_num("any_value(r.peer_q)")}) AS reason,
        {capped_list("r.event_id", c.max_evidence)} AS event_ids,
        {capped_list("r.customer_id", c.max_evidence)} AS customer_ids
-FROM run r JOIN crossing x ON x.employee_id = r.employee_id AND r.total <= x.total
+FROM run r JOIN first_crossing x ON x.employee_id = r.employee_id AND r.total <= x.total
+ AND r.field_set IS NOT DISTINCT FROM x.field_set
 GROUP BY r.employee_id, x.level
 """
