@@ -20,6 +20,8 @@ SKIMMER, CHECKER = "d0", "d5"
 CONTACT = ["email", "name", "phone"]
 LINKS = ["address", "name", "payment"]
 SKIM = ["email", "name", "payment", "phone"]
+EMAIL_PAYMENT = ["email", "payment"]
+WIDER = [["address", "email", "payment"], ["email", "payment", "phone"]]
 APP = {"app": "disputes"}
 
 
@@ -48,6 +50,12 @@ def company() -> Company:
             c.event(e, at(day, 9, 10 + k), "view", [subject], [*CONTACT, "address"],
                     case_id=case)  # fmt: skip
             if e == SKIMMER and day == ACT:
+                # One customer each showing two sets that hold email and payment, then the
+                # skim; only at 16:00 a search shows email and payment alone.
+                for n, (hour, fields) in enumerate(((11, WIDER[0]), (11, WIDER[1]),
+                                                    (16, EMAIL_PAYMENT))):  # fmt: skip
+                    c.event(e, at(day, hour, 20 * n), "search", _pool(day, k, 1, 350 + 10 * n),
+                            fields, case_id=case, act=True, **APP)  # fmt: skip
                 for n, hour in enumerate((12, 13)):
                     c.event(e, at(day, hour, k), "search", _pool(day, k, 6, 300 + 6 * n), SKIM,
                             case_id=case, act=True, **APP)  # fmt: skip
@@ -63,7 +71,7 @@ def company() -> Company:
 # Case-less searches by a colleague on the act day: each learned set and parts of them
 # are routine; contact and payment details together are not.
 LEARNED = [CONTACT, LINKS, ["email", "name"], ["name", "payment"], ["address"]]
-UNLEARNED = [SKIM, ["email", "payment"]]
+UNLEARNED = [SKIM, EMAIL_PAYMENT]
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +116,28 @@ def test_case_mismatch_judges_the_skim_against_searches_showing_its_fields(world
         " GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     assert [(e, d) for e, d, _ in found] == [(SKIMMER, at(ACT, 0).date())]
+
+
+def test_a_field_sets_line_is_crossed_no_earlier_than_a_view_showing_that_set(world):
+    # By 11:20 two customers were shown with email and payment among other fields, but
+    # no search showed that set alone until 16:00: the set's line did not exist before
+    # then, so no finding may name it with an earlier time (a step ending at noon could
+    # not have made it). The skim crosses its own set's line at 12:00.
+    c, store, _ = world
+    first_shown = {}
+    for row in c.access:
+        if (
+            row["employee_id"] == SKIMMER
+            and row.get("case_id")
+            and row["time"].date() == at(ACT, 0).date()
+        ):
+            key = ", ".join(sorted(row["fields"]))
+            first_shown[key] = min(first_shown.get(key, row["time"]), row["time"])
+    found = store.con.execute(
+        "SELECT time, reason FROM findings WHERE detector = 'case_mismatch' ORDER BY time"
+    ).fetchall()
+    assert found
+    for time, reason in found:
+        shown = reason.split(" showing ")[1].split(" with no")[0] if " showing " in reason else None
+        assert shown is None or time >= first_shown[shown], (time, reason)
+    assert found[0][0] == at(ACT, 12, 0)

@@ -157,9 +157,11 @@ WITH updates AS (
   FROM step_events
   WHERE in_step AND action = 'update' AND len(customer_ids) BETWEEN 1 AND $targeted
 ),
-opened AS (  -- when the employee first opened each customer today
+opened AS (  -- when the employee first opened each customer today, in a targeted view or
+            -- search (one customer in a broad list is not a customer served)
   SELECT employee_id, customer_id, min(time) AS first FROM step_touch
-  WHERE in_step AND action IN ('view', 'search') GROUP BY ALL
+  WHERE in_step AND action IN ('view', 'search') AND breadth BETWEEN 1 AND $targeted
+  GROUP BY ALL
 )
 SELECT u.event_id FROM updates u LEFT JOIN opened o USING (employee_id, customer_id)
 GROUP BY u.event_id HAVING bool_and(coalesce(o.first < u.time, FALSE))

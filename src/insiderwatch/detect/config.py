@@ -123,8 +123,9 @@ class Routine(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     # Identities active in this many distinct hours of a typical day are machines (service
     # accounts): each learns its own routine, as a group of one.
     machine_min_hours: int = 18
-    # ... or active on this share of the calendar days of at least this many days of history:
-    # a nightly job runs on weekends and holidays too, staff on a rota take days off.
+    # ... or active on this share of the calendar days of at least this many days of history,
+    # and never signed in: a nightly job runs on weekends and holidays too, and so may
+    # staff on a seven-day rota, but they sign in.
     machine_min_day_share: float = 0.95
     machine_min_span_days: int = 14
     # An identity that never logs in, where most identities in the window do, needs only

@@ -154,7 +154,9 @@ usual_field_sets AS (  -- the sets of fields the doers show together in one acce
                        -- and a link analysis showing payment details do not make a search
                        -- showing contact and payment details together usual
   SELECT grp, app, action, destination,
-         list(string_split(field_set, ',') ORDER BY field_set) AS field_sets FROM (
+         -- (an access showing no field is the empty set, not [''])
+         list(CASE WHEN field_set = '' THEN []::VARCHAR[] ELSE string_split(field_set, ',') END
+              ORDER BY field_set) AS field_sets FROM (
     SELECT grp, app, action, destination, field_set FROM (
       SELECT grp, app, action, destination, unnest(field_sets) AS field_set FROM doer_days
     ) GROUP BY ALL HAVING count(*) >= $hour_days

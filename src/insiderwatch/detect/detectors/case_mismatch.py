@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext, capped_list
+from insiderwatch.detect.base import Detector, StepContext, capped_list, sql_str
 from insiderwatch.detect.baseline import fmt_num
 from insiderwatch.detect.casework import MISMATCHED_TOUCH
 
@@ -65,6 +65,11 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 # ``casework_days`` as h): all its mismatched customers, or those it showed with at least
 # the judged set's fields (summed over the sets it showed: a customer shown in two such
 # sets counts twice, so the line errs high).
+def _line_name(quantile: float) -> str:
+    """How a finding's reason names the line a quantile of the peers' days sets."""
+    return "highest" if quantile >= 1.0 else f"{quantile * 100:g}th percentile"
+
+
 _COUNT = """CASE WHEN j.field_set IS NULL THEN h.mismatched ELSE coalesce(list_sum(list_transform(
   list_filter(h.mismatched_sets,
               lambda s: list_has_all(string_split(s.fields, ','), j.field_set)),
@@ -115,13 +120,18 @@ WITH mismatched AS (  -- each view today under a case about someone else, with i
          list_sort(list_distinct(coalesce(t.fields, []))) AS fields
   FROM step_touch t WHERE {MISMATCHED_TOUCH}
 ),
-judged AS (  -- a day is judged as a whole (no field set, NULL) and by each set it showed
-  SELECT DISTINCT employee_id, peer_group, NULL::VARCHAR[] AS field_set FROM mismatched
-  UNION
-  SELECT DISTINCT employee_id, peer_group, fields FROM mismatched
+judged AS (  -- a day is judged as a whole (no field set, NULL) and by each set it showed,
+             -- from the first view showing it (``since``): until then no line of that set
+             -- exists to cross, so a later step cannot date a finding before it
+  SELECT employee_id, peer_group, NULL::VARCHAR[] AS field_set, min(time) AS since
+  FROM mismatched GROUP BY employee_id, peer_group
+  UNION ALL
+  SELECT employee_id, peer_group, fields, min(time) FROM mismatched
+  GROUP BY employee_id, peer_group, fields
 ),
 counted AS (  -- first view of each customer today showing at least the set's fields
-  SELECT j.employee_id, j.field_set, any_value(j.peer_group) AS peer_group, m.customer_id,
+  SELECT j.employee_id, j.field_set, any_value(j.peer_group) AS peer_group,
+         any_value(j.since) AS since, m.customer_id,
          min(m.time) AS time, arg_min(m.event_id, (m.time, m.event_id)) AS event_id,
          arg_min(m.case_id, (m.time, m.event_id, m.case_id)) AS case_id
   FROM judged j JOIN mismatched m ON m.employee_id = j.employee_id
@@ -163,7 +173,7 @@ run AS (
 crossing AS (  -- the look-up that takes the day past each multiple of a line
   SELECT r.employee_id, r.field_set, lvl.level, min(r.total) AS total
   FROM run r CROSS JOIN (SELECT unnest({list(c.levels)}) AS level) lvl
-  WHERE r.total >= r.threshold * lvl.level
+  WHERE r.total >= r.threshold * lvl.level AND r.time >= r.since
     -- a line borrowed from all staff working alike is a guess for a group too small to
     -- know (a team's only supervisor taking up casework): past it is worth a look, not
     -- a multiple of it
@@ -183,11 +193,13 @@ SELECT r.employee_id, max(r.time) AS time, min(r.time) AS first_time, {c.points}
          AS severity,
        FALSE AS critical, strftime($day, '%Y-%m-%d') || ':x' || x.level::VARCHAR AS key,
        format('looked up {{}} customers under cases about someone else (e.g. case {{}}){{}} '
-              'with no other reason by {{}} UTC; {{}} 99th percentile {{}} a day',
+              'with no other reason by {{}} UTC; {{}} {{}} {{}} a day',
               {fmt_num("any_value(x.total)")}, arg_min(r.case_id, r.total),
               CASE WHEN any_value(x.field_set) IS NULL THEN ''
                    ELSE ' showing ' || array_to_string(any_value(x.field_set), ', ') END,
               strftime(max(r.time), '%H:%M'), any_value(r.whose),
+              CASE WHEN any_value(x.field_set) IS NULL THEN {sql_str(_line_name(q))}
+                   ELSE {sql_str(_line_name(c.field_set_quantile))} END,
               {fmt_num("any_value(r.peer_q)")}) AS reason,
        {capped_list("r.event_id", c.max_evidence)} AS event_ids,
        {capped_list("r.customer_id", c.max_evidence)} AS customer_ids

@@ -5,7 +5,7 @@ within days; what gives them away is the total. Over a trailing window (four wee
 default) this detector counts the employee's case-less look-ups (targeted views,
 searches and updates that no case, policy or routine explained, allowed ones included:
 the allowance's own measure, so VIPs, relatives and canaries stay with their own detectors)
-and their work (every access to data). The peer group's pace (look-ups per access, from
+and their work (every other access to data). The peer group's pace (look-ups per access, from
 the other members' earlier days in the window) predicts how many look-ups that much work
 brings; the spread of the peers around their own predictions (a quasi-Poisson
 dispersion, from the median so one odd colleague does not widen it) says how surprising
