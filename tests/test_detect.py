@@ -399,6 +399,44 @@ def test_vip_lookups_weigh_by_their_percentile_among_peers(tmp_path):
     lone.close()
 
 
+@pytest.mark.parametrize(
+    ("device", "destination", "sent"),
+    [
+        ("dev-unknown", "external:paste.example", True),  # from the new device, outside
+        ("dev-unknown", "personal_email", True),
+        (f"dev-{INSIDER}", "external:paste.example", False),  # from their own machine
+        ("dev-unknown", "printer", False),  # stays inside
+    ],
+)
+def test_data_sent_outside_from_a_new_device_after_a_burst_is_a_second_finding(
+    device, destination, sent, tmp_path
+):
+    """A stolen login: a new device at night, a burst of look-ups, then an export. The send
+    is a finding of its own, at the send, citing the device's first use and the export;
+    the same export from the employee's own machine, or to a printer, adds nothing."""
+    company = scenario("account_misuse")
+    listed = [f"c{300 + k:03d}" for k in range(30)]
+    ip = "203.0.113.9" if device == "dev-unknown" else f"10.0.0.{AGENTS.index(INSIDER) + 1}"
+    export = company.event(INSIDER, at(ACT_DAY, 2, 40), "export", listed, ["name", "email"],
+                           destination=destination, record_count=2000, device_id=device,
+                           src_ip=ip, act=True)  # fmt: skip
+    store, _ = detect(company, tmp_path)
+    mine = [f for f in findings(store) if f["detector"] == "account_misuse"]
+    first_use = company.act[0]
+    assert [f["time"] for f in mine if f["time"] < at(ACT_DAY, 2, 40)] == [at(ACT_DAY, 2, 9)]
+    later = [f for f in mine if f["time"] >= at(ACT_DAY, 2, 40)]
+    if sent:
+        (send,) = later
+        assert send["time"] == at(ACT_DAY, 2, 40) and send["employee_id"] == INSIDER
+        assert sorted(send["event_ids"]) == sorted([first_use, export])
+        assert f"2000 customer record(s) sent to {destination}" in send["reason"]
+        assert send["points"] == DetectionConfig().detector_config(
+            DETECTORS.get("account_misuse")()).sent_points  # fmt: skip
+    else:
+        assert later == []
+    store.close()
+
+
 def _shifted_company(hours: int):
     """The base company with every access and case ``hours`` later: the same staff
     working in a time zone (or shift) whose day is elsewhere on the UTC clock."""

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext
+from insiderwatch.detect.base import Detector, StepContext, destination_class_sql, matches_any
+from insiderwatch.detect.routine import OUTBOUND
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -11,16 +12,24 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     window_hours: int = 4
     points: float = 20.0
     unusual_hour_points: float = 10.0
+    # Customer data then sent outside from the new device or address (a destination outside
+    # the company that the peer group never sent to in the baseline window, or a personal
+    # one) within the same hours: someone else at the keyboard taking the data away, not a
+    # replaced laptop. A finding of its own at the first such send.
+    sent_points: float = 30.0
+    max_evidence: int = 500  # customers of the send cited, the least ids
 
 
 class AccountMisuse(Detector):
     id = "account_misuse"
-    version = "1"
+    version = "2"
     title = "New device or address, then a burst of access"
     description = (
         "A device or source address the employee has never used, followed within hours by "
         "unexplained access to many customers; more points when it happens outside the "
-        "hours the employee usually works."
+        "hours the employee usually works, and a second finding when customer data then "
+        "leaves from that device or address to a destination outside the company that is "
+        "personal or new to the peer group."
     )
     why = (
         "Stolen or shared credentials, and insiders working from a personal machine to "
@@ -40,6 +49,8 @@ class AccountMisuse(Detector):
 
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
+        dest_class = destination_class_sql(ctx.config, "o.destination")
+        outside = matches_any(ctx.config.destinations.outside, "o.destination")
         return f"""
 WITH history AS (
   SELECT employee_id, count(*) AS days,
@@ -88,7 +99,42 @@ burst AS (
          list(DISTINCT event_id) AS event_ids, list(DISTINCT customer_id) AS customer_ids
   FROM after WHERE rn <= {c.burst_customers}
   GROUP BY employee_id HAVING max(rn) >= {c.burst_customers}
+),
+known AS (  -- destinations the peer group sent data to in the baseline window
+  SELECT DISTINCT peer_group, destination FROM routine_days
+  WHERE day >= $b0 AND day < $day AND destination <> ''
+),
+sent AS (  -- the first send outside from a new device or address within the window: at
+           -- the send, or at the burst when the send came first (a finding never cites
+           -- what it has not yet seen)
+  SELECT b.employee_id, greatest(b.time, arg_min(o.time, (o.time, o.event_id))) AS time,
+         any_value(b.t_new) AS t_new, any_value(b.what) AS what,
+         any_value(b.new_event) AS new_event,
+         any_value(b.odd_hour) AS odd_hour,
+         arg_min(o.event_id, (o.time, o.event_id)) AS event_id,
+         arg_min(o.record_count, (o.time, o.event_id)) AS records,
+         arg_min(o.destination, (o.time, o.event_id)) AS destination,
+         arg_min(o.customer_ids, (o.time, o.event_id)) AS customer_ids
+  FROM burst b
+  JOIN step_events o ON o.employee_id = b.employee_id AND o.in_step
+   AND o.action IN {OUTBOUND} AND o.record_count > 0
+   AND o.time >= b.t_new AND o.time <= b.t_new + to_hours({c.window_hours})
+  JOIN new_things n ON n.employee_id = o.employee_id
+   AND ((n.kind = 'device' AND n.value = o.device_id) OR (n.kind = 'ip' AND n.value = o.src_ip))
+  LEFT JOIN known k ON k.peer_group = o.peer_group AND k.destination = o.destination
+  WHERE {dest_class} = 'external' AND ({outside} OR k.destination IS NULL)
+  GROUP BY b.employee_id, b.time
 )
+SELECT employee_id, time, t_new AS first_time, {c.sent_points} AS points,
+       'high' AS severity, FALSE AS critical,
+       strftime($day, '%Y-%m-%d') || ':sent' AS key,
+       format('{{}} customer record(s) sent to {{}} from a device or address first used at '
+              || '{{}} UTC ({{}}){{}}', records, destination, strftime(t_new, '%H:%M'), what,
+              CASE WHEN odd_hour THEN ', outside their usual hours' ELSE '' END) AS reason,
+       list_distinct([new_event, event_id]) AS event_ids,
+       list_sort(customer_ids)[1:{c.max_evidence}] AS customer_ids
+FROM sent
+UNION ALL
 SELECT employee_id, time, t_new AS first_time,
        {c.points} + CASE WHEN odd_hour THEN {c.unusual_hour_points} ELSE 0 END AS points,
        CASE WHEN odd_hour THEN 'high' ELSE 'medium' END AS severity, FALSE AS critical,
