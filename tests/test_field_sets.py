@@ -141,3 +141,46 @@ def test_a_field_sets_line_is_crossed_no_earlier_than_a_view_showing_that_set(wo
         shown = reason.split(" showing ")[1].split(" with no")[0] if " showing " in reason else None
         assert shown is None or time >= first_shown[shown], (time, reason)
     assert found[0][0] == at(ACT, 12, 0)
+
+
+# A learned flow whose doers never show one set twice has fields but no usual set: each
+# field is common, no combination is. It explains nothing (only a reviewed flow written
+# before field sets existed checks its fields alone), so a report showing every field at
+# once is not routine.
+REPORTERS = ["r0", "r1", "r2"]
+ALL_FIELDS = ["address", "email", "name", "notes", "orders", "payment", "phone"]
+
+
+def _distinct_sets() -> list[list[str]]:
+    """Every pair and triple of the fields, each to be shown on one employee-day only."""
+    from itertools import combinations
+
+    return [list(s) for n in (2, 3) for s in combinations(ALL_FIELDS, n)]
+
+
+def test_a_learned_flow_with_no_usual_field_set_explains_nothing(tmp_path):
+    c = Company()
+    for i, e in enumerate(REPORTERS):
+        c.employees.append({"employee_id": e, "surname": f"Rep{i}", "role": "reporting",
+                            "team": "rep-1", "hired_on": "2020-01-01",
+                            "home_postcode": f"HR{i} 1AA"})  # fmt: skip
+    for i in range(600):
+        c.customers.append({"customer_id": f"c{i:03d}", "surname": f"Cust{i}",
+                            "postcode": f"PC{i % 40} 2BB", "is_vip": False})  # fmt: skip
+    sets = iter(_distinct_sets())
+    for day in range(1, DAYS):
+        for k, e in enumerate(REPORTERS):
+            c.event(e, at(day, 10, k), "search", _pool(day, k, 10, 0), next(sets),
+                    app="reports")  # fmt: skip
+    every = c.event("r0", at(DAYS, 10), "search", _pool(DAYS, 0, 10, 0), ALL_FIELDS,
+                    app="reports")  # fmt: skip
+    store = detect(c, tmp_path)
+    try:
+        flows = store.con.execute(
+            "SELECT fields, field_sets FROM routine_flows WHERE day = ? AND app = 'reports'",
+            [at(DAYS, 0).date()],
+        ).fetchall()
+        assert flows == [(ALL_FIELDS, [])]  # every field usual, no set
+        assert not (explanations(store)[every] or "").startswith("routine")
+    finally:
+        store.close()

@@ -14,8 +14,8 @@ counted in customers shown: a case-less update opens the record as a view does (
 account manager changing a client's details with no ticket), and as work it paid for
 look-ups while nothing explained it. Never part of it: look-ups of public figures (customers
 flagged VIP or learned famous, :mod:`~insiderwatch.detect.public`), of customers who
-share the employee's surname or home postcode (what the VIP and relationship detectors
-are for) and of canaries. The group's allowance is the ``quantile`` (the 90th percentile by
+live in the employee's home postcode or share a surname rare among the customers with
+them (:mod:`~insiderwatch.detect.kin`: what the VIP and relationship detectors are for) and of canaries. The group's allowance is the ``quantile`` (the 90th percentile by
 default) of its active staff's totals over the window, none counting as zero, and never
 more than ``min_employees`` of them reached; the group has one when at least
 ``min_employees`` made such look-ups on ``min_days`` days and its history goes back
@@ -107,6 +107,7 @@ from __future__ import annotations
 from insiderwatch.detect.base import execute, sql_list
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
+from insiderwatch.detect.kin import known_person_sql
 from insiderwatch.detect.public import FIGURE_JOIN
 from insiderwatch.detect.revisits import PORTFOLIO, caseless_lookup_sql
 from insiderwatch.detect.similar import SIMILAR
@@ -184,8 +185,7 @@ singled_out AS (  -- a public figure, a namesake or neighbour, a canary: never u
   LEFT JOIN canaries k USING (customer_id)
   {FIGURE_JOIN.format("c.customer_id")}
   WHERE pf.customer_id IS NOT NULL OR k.customer_id IS NOT NULL
-     OR (cu.surname <> '' AND lower(cu.surname) = lower(c.surname))
-     OR (cu.postcode <> '' AND cu.postcode = c.home_postcode)
+     OR {known_person_sql("cu", "c")}
 )
 SELECT event_id, employee_id, role, peer_group, time, len(customer_ids) AS looks, kind
 FROM candidates ANTI JOIN singled_out USING (event_id)

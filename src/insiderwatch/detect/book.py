@@ -18,8 +18,8 @@ What never enters a book, so that it cannot explain a snoop's returns to the sam
   team's portfolio (a relation to a seller, not to a person);
 * days on which the employee had a critical finding.
 
-And the book never explains a look-up of a customer who shares the employee's surname or
-home postcode, or of a canary (what the relationship and canary detectors are for), nor
+And the book never explains a look-up of a customer who shares the employee's home
+postcode or rare surname (:mod:`~insiderwatch.detect.kin`), or of a canary (what the relationship and canary detectors are for), nor
 anything sent out (exports, downloads, prints, copies and messages: a handover has its own
 rule, :mod:`~insiderwatch.detect.handover`), nor broad accesses (more than
 ``targeted_max_customers`` customers: the routine's domain). A search is explained when a
@@ -35,6 +35,7 @@ from __future__ import annotations
 from insiderwatch.detect.base import execute, sql_list
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.dayrows import write_day_rows
+from insiderwatch.detect.kin import known_person_sql
 from insiderwatch.detect.routine import OUTBOUND
 
 # The touch reasons that make a customer the employee's own: a case about that customer.
@@ -73,8 +74,7 @@ FROM (
   GROUP BY t.event_id, s.action, s.surname, s.home_postcode
   HAVING NOT bool_or(  -- a relative, a neighbour or a canary: never the book's
            k.customer_id IS NOT NULL
-           OR (c.surname <> '' AND lower(c.surname) = lower(s.surname))
-           OR (c.postcode <> '' AND c.postcode = s.home_postcode))
+           OR {known_person_sql("c", "s")})
      AND CASE WHEN s.action = 'search' THEN bool_or(b.customer_id IS NOT NULL)
               ELSE bool_and(b.customer_id IS NOT NULL) END
 ) x

@@ -14,7 +14,7 @@ What keeps it from explaining anything new:
 
 * only what another reason already explained is followed: a look-up nothing explained
   stays unexplained however often it is opened again; and never a relative or neighbour
-  (the employee's surname or home postcode), a canary or a public figure, whose own
+  (the employee's home postcode, or a surname rare among customers: detect/kin.py), a canary or a public figure, whose own
   detectors judge every opening whatever explained the first;
 * the earlier access showed that customer alone: opening one of the namesakes an
   allowed search listed is singling a person out (how an ex-partner is found), which
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.kin import known_person_sql
 from insiderwatch.detect.public import FIGURE_JOIN
 
 EXPLANATION = "followup"
@@ -79,8 +80,7 @@ FROM (
      AND NOT bool_or(  -- a relative, a neighbour, a canary, a public figure: their own
                        -- detectors judge every opening, whatever explained the first
            k.customer_id IS NOT NULL OR pf.customer_id IS NOT NULL
-           OR (cu.surname <> '' AND lower(cu.surname) = lower(c.surname))
-           OR (cu.postcode <> '' AND cu.postcode = c.home_postcode))
+           OR {known_person_sql("cu", "c")})
 ) x
 WHERE e.event_id = x.event_id
 """

@@ -25,8 +25,8 @@ days or more that no colleague came back to as often; a later targeted case-less
 ``book:relationship``. A customer the employee never returned to is not in it, so a
 relationship manager's look-ups outside their book stay with the detectors.
 
-Never explained, as in the customer book: a customer who shares the employee's surname
-or home postcode, a canary, anything sent out or broad. A VIP only where the group's
+Never explained, as in the customer book: a customer who shares the employee's rare
+surname or home postcode (:mod:`~insiderwatch.detect.kin`), a canary, anything sent out or broad. A VIP only where the group's
 books hold VIPs the way peers' do: at least ``min_staff`` (and ``group_share`` of the
 keepers) have one in their book, so one snoop's celebrity never makes them the group's.
 Days with a critical finding never teach. The ``fixation`` detector still sees these
@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.kin import known_person_sql
 from insiderwatch.detect.public import PUBLIC_FIGURES
 from insiderwatch.detect.routine import OUTBOUND
 
@@ -119,8 +120,7 @@ FROM (
   HAVING NOT bool_or(  -- a relative, a neighbour, a canary, a public figure (flagged or
                        -- learned) where books have none
            k.customer_id IS NOT NULL
-           OR (c.surname <> '' AND lower(c.surname) = lower(x.surname))
-           OR (c.postcode <> '' AND c.postcode = x.home_postcode)
+           OR {known_person_sql("c", "x")}
            OR (f.customer_id IS NOT NULL AND v.peer_group IS NULL))
      AND CASE WHEN x.action = 'search' THEN bool_or(b.customer_id IS NOT NULL)
               ELSE bool_and(b.customer_id IS NOT NULL) END

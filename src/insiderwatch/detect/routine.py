@@ -206,8 +206,9 @@ FROM (
     AND list_contains(r.hours, hour(e.time))
     AND list_has_all(r.fields, e.fields)
     -- the access's fields together are a set the doers show (or part of one); a reviewed
-    -- flow listing no sets checks the fields alone
-    AND (len(r.field_sets) = 0
+    -- flow listing no sets (written before field sets existed: no employee-days) checks
+    -- the fields alone, a learned flow none of whose sets is usual explains nothing
+    AND ((len(r.field_sets) = 0 AND r.employee_days IS NULL)
          OR list_bool_or(list_transform(r.field_sets, lambda s: list_has_all(s, e.fields))))
     AND (r.machine OR e.action IN {OUTBOUND}
          OR NOT len(e.customer_ids) BETWEEN 1 AND $targeted)
