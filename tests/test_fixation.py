@@ -441,25 +441,18 @@ def test_fixation_judges_returns_to_ones_relationship_book_by_their_depth(tmp_pa
     assert all("relationship book" in f["reason"] for f in found)
 
 
-def _quick_agents():
-    """The base company, whose agents' one quick look-up a day with no case is never of the
-    same customer twice: their group comes back to nobody."""
-    c = base_company(ACT_DAY)
-    quick = [r for r in c.access if r["time"].hour == 16 and "case_id" not in r]
-    for n, row in enumerate(quick):
-        row["customer_ids"] = [f"q{n:03d}"]
-        c.customers.append({"customer_id": f"q{n:03d}", "surname": f"Quick{n}",
-                            "postcode": "QK1 1AA"})  # fmt: skip
-    return c
-
-
 def _desk_and_snoop(tellers: int = 4):
     """The base company's agents, each with one quick look-up a day and no case, never of
     the same customer twice (their group comes back to nobody), beside a branch of
     ``tellers`` tellers who come back to thirty regulars each every day with no case (with
     four, a book group: most of the company's returns are their clients); an agent comes
     back to one stranger on three days."""
-    c = _quick_agents()
+    c = base_company(ACT_DAY)
+    quick = [r for r in c.access if r["time"].hour == 16 and "case_id" not in r]
+    for n, row in enumerate(quick):
+        row["customer_ids"] = [f"q{n:03d}"]
+        c.customers.append({"customer_id": f"q{n:03d}", "surname": f"Quick{n}",
+                            "postcode": "QK1 1AA"})  # fmt: skip
     for i in range(tellers):
         c.employees.append({"employee_id": f"t{i}", "surname": f"Teller{i}", "role": "teller",
                             "team": "branch-1", "hired_on": "2020-01-01",
@@ -490,36 +483,3 @@ def test_fixation_judges_returns_outside_a_desk_without_the_desks_clients(tmp_pa
     assert booked > 0  # the branch works from books
     assert [(f["employee_id"], f["customer_ids"]) for f in found] == [(INSIDER, ["c340"])]
     assert found[0]["time"] == at(ACT_DAY, 14)
-
-
-def _sync_and_snoop():
-    """The base company's agents, each with one quick look-up a day and no case, never of
-    the same customer twice, beside a sync job that opens thirty customers, one at a time,
-    around the clock every day (their returns are nearly all the company's until the
-    routine knows it for a machine); an agent comes back to one stranger on three days."""
-    c = _quick_agents()
-    c.employees.append({"employee_id": "sync1", "surname": "Job", "role": "integration",
-                        "team": "platform", "hired_on": "2020-01-01"})  # fmt: skip
-    for day in range(1, ACT_DAY + 1):
-        for hour in range(24):
-            for k in range(2):
-                c.event("sync1", at(day, hour, 30 * k), "view", [f"c{200 + (2 * hour + k) % 30:03d}"],
-                        ["name", "orders"], app="sync")  # fmt: skip
-    for day in (ACT_DAY - 4, ACT_DAY - 2, ACT_DAY):
-        c.event(INSIDER, at(day, 14), "view", ["c340"], ["name", "address"], act=True)
-    return c
-
-
-def test_fixation_judges_a_persons_returns_without_the_machines(tmp_path: Path):
-    """A service account's returns to the customers it syncs say nothing of how often a
-    person comes back to one: before version 10 they set the company's rate the agents'
-    quiet group is pulled towards, and three days on one stranger looked usual. Without
-    the machines the day's routine knows, the snoop's third day is rare."""
-    store = detect(_sync_and_snoop(), tmp_path)
-    machines = store.con.execute(
-        "SELECT DISTINCT grp FROM routine_flows WHERE machine AND day = ?", [at(ACT_DAY, 0).date()]
-    ).fetchall()
-    found = [f for f in _findings(store, "fixation") if f["employee_id"] == INSIDER]
-    store.close()
-    assert machines == [("self:sync1",)]  # the routine knows the job for a machine
-    assert [(f["time"], f["customer_ids"]) for f in found] == [(at(ACT_DAY, 14), ["c340"])]

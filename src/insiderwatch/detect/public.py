@@ -35,7 +35,6 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
-from insiderwatch.detect.routine import MACHINES
 
 PUBLIC_FIGURES = "daily_public_figures"
 
@@ -47,7 +46,10 @@ CREATE OR REPLACE TEMP TABLE {into} AS
 WITH served AS (  -- who had a case about whom in the window
   SELECT DISTINCT employee_id, customer_id FROM book_days WHERE day >= $b0 AND day < $day
 ),
-machines AS ({machines}),  -- service accounts the day's routine knows: no person's curiosity
+machines AS (  -- service accounts the day's routine knows: no person's curiosity
+  SELECT DISTINCT substr(grp, 6) AS employee_id FROM routine_flows
+  WHERE day = $day AND machine
+),
 strangers AS (  -- case-less look-ups by staff who never served the customer under a case
   SELECT r.customer_id, r.employee_id, arg_max(r.peer_group, r.day) AS peer_group,
          count(*) AS days
@@ -89,4 +91,4 @@ def learn_public_figures(con, cfg: DetectionConfig, params: dict, *, into: str) 
     flags VIP. Columns: customer_id, staff, groups and days (the strangers who taught it
     and their attention, NULL for a flagged one nobody's look-ups made famous), bar (the
     attention the day's figures had to pass), flagged."""
-    execute(con, _LEARN_SQL.format(into=into, machines=MACHINES), {**params, **_settings(cfg)})
+    execute(con, _LEARN_SQL.format(into=into), {**params, **_settings(cfg)})

@@ -177,11 +177,6 @@ LEFT JOIN usual_fields f USING (grp, app, action, destination)
 LEFT JOIN usual_field_sets fs USING (grp, app, action, destination)
 """
 
-# The service accounts the routine in force on ``$day`` knows (employee_id): each is a
-# group of one ('self:<id>'). What a machine does says nothing of a person's curiosity.
-MACHINES = """SELECT DISTINCT substr(grp, 6) AS employee_id FROM routine_flows
-  WHERE day = $day AND machine"""
-
 _REVIEWED_SQL = """
 INSERT INTO routine_flows
 SELECT $day, "group", starts_with("group", 'self:'), app, action, destination,

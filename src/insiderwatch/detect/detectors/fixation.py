@@ -22,12 +22,7 @@ books (:mod:`~insiderwatch.detect.groupbook`), the company's rate leaves those g
 out, their returns and their look-ups: a desk's returns are its members' own clients,
 learned as such, and say nothing of how often anyone else comes back to a person (in a
 bank whose private-banking desk made most of the returns, a complaints handler's three
-days on one stranger, in a group with few case-less look-ups, looked usual). Nor do the
-service accounts the day's routine knows for machines
-(:data:`~insiderwatch.detect.routine.MACHINES`) count for a person, in the peers' rate or
-the company's: a sync job opens the same customers day after day, and its look-ups from
-before the routine knew it stay in the window for weeks (a company whose three sync jobs
-made all its 24,654 returns hid a snoop's four days on one stranger). Only the
+days on one stranger, in a group with few case-less look-ups, looked usual). Only the
 peers are the baseline: a snoop who started early does not make returning their own usual (their returns and their look-ups are left
 out of the company's rate too). Someone alone in their group (its other staff made fewer
 case-less look-ups in the window than one typical colleague: the one modeller who looks
@@ -85,7 +80,6 @@ from insiderwatch.detect.baseline import fmt_num
 from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
 from insiderwatch.detect.groupbook import GROUP_BOOK
 from insiderwatch.detect.revisits import CASELESS_LOOKUP, window_looks_sql, window_returns_sql
-from insiderwatch.detect.routine import MACHINES
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -188,7 +182,7 @@ def _shaped(seen: str, returns: str, excess: str) -> str:
 
 class Fixation(Detector):
     id = "fixation"
-    version = "10"
+    version = "9"
     title = "Coming back to the same customer with no case"
     description = (
         "Counts, for each customer the employee looks up today with no case (look-ups the "
@@ -197,7 +191,7 @@ class Fixation(Detector):
         "with what the peer group's rate of such returns per case-less look-up (read from "
         "the depth of all their returns, the employee's own left out; pulled towards the "
         "company's, which for staff outside a relationship desk leaves the desks' returns "
-        "and look-ups out, and for a person the machines') predicts "
+        "and look-ups out) predicts "
         "for their amount of case-less work (for someone alone in their group, the rate of "
         "the group that looks customers up most like them where lower, never a book "
         "group's), and fires once per customer and "
@@ -270,16 +264,13 @@ mine AS (  -- the same employees' earlier days, per customer: a span as long as 
 ),
 book_groups AS ({book_groups}),  -- groups that work from relationship books: their
                                  -- returns set no one else's prior
-machines AS ({MACHINES}),  -- service accounts: their returns set no person's prior
 staff AS (SELECT s.*, coalesce(s.peer_group IN (SELECT peer_group FROM book_groups), FALSE)
-                        AS in_books,
-                 s.employee_id IN (SELECT employee_id FROM machines) AS machine
+                        AS in_books
           FROM {STAFF} s),
 candidates AS (  -- customers reaching min_days today, and whose work theirs resembles
   SELECT t.*, coalesce(m.before, 0) + 1 AS n, coalesce(m.since, t.time) AS since,
          list_append(coalesce(m.event_ids, []), t.event_id) AS event_ids, g.grp AS like_grp,
-         coalesce(t.peer_group IN (SELECT peer_group FROM book_groups), FALSE) AS book_group,
-         t.employee_id IN (SELECT employee_id FROM machines) AS machine
+         coalesce(t.peer_group IN (SELECT peer_group FROM book_groups), FALSE) AS book_group
   FROM today t LEFT JOIN mine m USING (employee_id, customer_id)
   LEFT JOIN like_grp g USING (employee_id)
   WHERE coalesce(m.before, 0) + 1 >= {c.min_days}
@@ -319,9 +310,8 @@ depths AS (  -- per candidate: the returns of min_days or more, their depth, and
            p.peer_group = k.peer_group AND p.employee_id <> k.employee_id AS peer,
            p.peer_group = k.like_grp AND p.employee_id <> k.employee_id AS alike
     FROM candidates k
-    LEFT JOIN (SELECT p.*, s.peer_group, s.in_books AS book_group, s.machine
-               FROM pairs p JOIN staff s USING (employee_id)) p
-      ON k.machine OR NOT p.machine  -- a machine's returns count only for a machine
+    LEFT JOIN (SELECT p.*, s.peer_group, s.in_books AS book_group
+               FROM pairs p JOIN staff s USING (employee_id)) p ON TRUE
   ) k
   GROUP BY ALL
 ),
@@ -344,7 +334,7 @@ looks AS (  -- the case-less look-ups the returns above came from: the peer grou
          {c.prior_staff} * median(s.looks) FILTER (WHERE t.book_group OR NOT s.in_books) AS k,
          sum(s.looks) FILTER (WHERE t.book_group OR NOT s.in_books) AS all_looks
   FROM candidates t
-  LEFT JOIN staff s ON s.employee_id <> t.employee_id AND (t.machine OR NOT s.machine)
+  LEFT JOIN staff s ON s.employee_id <> t.employee_id
   GROUP BY ALL
 ),
 priors AS (  -- the company's rate, and the resembling group's where it is stricter: it
