@@ -70,6 +70,7 @@ from insiderwatch.detect.scope import (
     SCOPE_TABLE,
     context_changed,
     forget_scope,
+    partial_until,
     touched_scope,
 )
 from insiderwatch.detect.state import DAILY_TABLES, reset_if_outdated
@@ -227,12 +228,22 @@ def run_detection(
     if begin > last:
         _history_only(store, run, cfg, key, NOTHING_REWRITTEN)
         return run
+    everywhere = stale or set(stored) != set(versions)
+    if (
+        not everywhere
+        and run.rewound is None
+        and begin == last
+        and _nothing_new(store, meta, last, latest)
+    ):
+        # A redo of the partial day over the same events would write what is stored.
+        _history_only(store, run, cfg, key, NOTHING_REWRITTEN)
+        run.first_day, run.last_day = begin, last
+        return run
     learned_from = _learning_ends(earliest, cfg)
     con.execute("BEGIN")
     try:
         # The findings this run may rewrite, to rescore afterwards only the employees whose
         # findings changed; a detector changed or gone rewrites them on every day.
-        everywhere = stale or set(stored) != set(versions)
         before = FindingsBefore.keep(con, None if everywhere else begin)
         known_until = _explained_until(store, first, latest, run.rewound)
         keep = known_until is not None
@@ -278,6 +289,21 @@ def run_detection(
         con.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
     run.first_day, run.last_day = begin, last
     return run
+
+
+def _nothing_new(store: Store, meta: dict[str, str], day: dt.date, latest: dt.datetime) -> bool:
+    """Whether a run would only redo ``day``, the day the last run left partial, over the
+    events that run processed: it stopped at ``latest``, and no batch was loaded since
+    (of events, or one that may have changed a context table). Every step of a day depends
+    only on those, the state of earlier days and the configuration (the caller checks the
+    detectors are the same), so the redo would write what the store holds: the run is
+    skipped, a live step with nothing new costs a few catalogue reads."""
+    if partial_until(meta, day) != latest:
+        return False
+    last_batch = int(meta.get("detect_last_batch") or 0)
+    if store.scalar("SELECT coalesce(max(batch_id), 0) FROM event_segments") != last_batch:
+        return False
+    return not context_changed(store, last_batch)
 
 
 def _run_events(con, begin: dt.datetime, latest: dt.datetime) -> None:
