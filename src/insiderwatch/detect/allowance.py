@@ -482,8 +482,7 @@ GROUP BY l.event_id
 # Every employee with look-ups or work today: look-ups (customers shown), how many the
 # allowance explained, how many were unsought (above), and accesses of work.
 _RECORD_SQL = """
-INSERT INTO allowance_days (employee_id, day, peer_group, lookups, allowed, work,
-                                       unsought)
+INSERT INTO allowance_days (employee_id, day, peer_group, lookups, allowed, work, unsought)
 SELECT employee_id, $day, any_value(peer_group), sum(looks), sum(allowed), sum(work),
        sum(unsought)
 FROM (

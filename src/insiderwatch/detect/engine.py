@@ -9,7 +9,8 @@ a step leaves in the store (``employee_days``, ``employee_footprint``, ``finding
 earlier days' state and this step's events up to each finding's time.
 
 The last step is usually partial (live data stops mid-day). It is processed up to the
-latest event and redone on the next run, which replaces its findings: a run that stays
+latest event and redone on the next run, which replaces its findings (a run with nothing
+loaded since skips the redo, which would write what the store holds): a run that stays
 within that day redoes it only for the employees its new events touched
 (:mod:`~insiderwatch.detect.scope`), and keeps the explanations earlier runs gave
 (``step_explained``): each access is explained once
