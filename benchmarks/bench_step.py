@@ -5,7 +5,9 @@ history); the last day then arrives at a fixed rate in one-second batches, in ev
 order: each batch is loaded (``app.ingest_records``) and followed by one live step
 (``app.detect_step``, at most one day beyond the watermark), as ``insiderwatch serve``
 does with no HTTP, NATS or queue in between; ``--warm N`` first loads and detects the
-day's first N events untimed, to measure steps later in the day. Printed: the step's seconds (p50, p90, p99, max) and the load's, how many
+day's first N events untimed, to measure steps later in the day; ``--idle N`` follows each
+batch's step with N steps with nothing new (timed apart). Printed: the step's seconds
+(p50, p90, p99, max) and the load's, the statements a step runs, how many
 employees each step evaluated against those active so far that day (the touched share),
 the events each step explained afresh against those it streamed (an earlier step's stay
 explained), the checkpoints the service's writer makes between steps (timed apart, every
@@ -17,7 +19,7 @@ same company and machine load; the figures of one run are its own pair.
 
     .venv/bin/python benchmarks/bench_step.py [--employees 1000] [--days 8]
         [--profile NAME] [--seed S] [--rate 20000] [--batches 0] [--warm 0]
-        [--checkpoint-every 10] [--top 20]
+        [--idle 0] [--checkpoint-every 10] [--top 20]
         [--json FILE] [--keep DIR] [--report FILE]
 """
 
@@ -100,10 +102,27 @@ def checkpoint(store, checkpoints: list[float]) -> None:
     checkpoints.append(time.process_time() - cpu)
 
 
+def idle_steps(deployment, store, count: int, idle: list[tuple[float, int]]) -> None:
+    """``count`` steps with nothing loaded since the last: (CPU seconds, statements) each."""
+    for _ in range(count):
+        timed = StepTimer(store.con)
+        store.con, cpu = timed, time.process_time()
+        app.detect_step(deployment, store=store, record=False, max_days=1)
+        idle.append((time.process_time() - cpu, sum(timed.calls.values())))
+        store.con = timed._con
+
+
 def stream(
-    deployment, lines: list[bytes], rate: int, batches: int, warm: int, every: int = 10
+    deployment,
+    lines: list[bytes],
+    rate: int,
+    batches: int,
+    warm: int,
+    every: int = 10,
+    idle_after: int = 0,
 ) -> dict:
     steps, cpus, loads, evaluated, active, explained = [], [], [], [], [], []
+    idle: list[tuple[float, int]] = []
     checkpoints: list[float] = []
     with deployment.open_store() as store:
         if warm:  # the day's first events in one untimed load, detected until caught up
@@ -130,6 +149,7 @@ def stream(
             steps.append(time.perf_counter() - began)
             cpus.append(time.process_time() - cpu)
             store.con = timed._con
+            idle_steps(deployment, store, idle_after, idle)
             if every and len(steps) % every == 0:
                 checkpoint(store, checkpoints)
             # Employees the step evaluated (None where the engine does not say: everyone).
@@ -154,6 +174,7 @@ def stream(
         "queries_cpu": dict(timed.cpu),
         "calls": dict(timed.calls),
         "checkpoints": checkpoints,
+        "idle": idle,
     }
 
 
@@ -200,6 +221,11 @@ def report(f: dict, top: int) -> None:
     if fresh:
         print(f"events explained afresh per step: mean {np.mean(fresh):,.0f}, first "
               f"{fresh[0]:,}, last {fresh[-1]:,} (each step streams {f['rate']:,})")  # fmt: skip
+    print(f"statements per step: {sum(f['calls'].values()) / n:.1f}")
+    if idle := f.get("idle"):
+        cpu, count = np.array([c for c, _ in idle]), np.array([k for _, k in idle])
+        print(f"{len(idle)} steps with nothing new: CPU mean {cpu.mean():.3f} s, max "
+              f"{cpu.max():.3f} s; statements {count.mean():.1f}")  # fmt: skip
     if checkpoints := f.get("checkpoints"):
         print(f"checkpoints outside the steps (the writer's upkeep): {len(checkpoints)}, CPU "
               f"{1000 * sum(checkpoints) / n:.1f} ms per step, max {max(checkpoints):.3f} s")  # fmt: skip
@@ -233,6 +259,9 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=0, help="stop after this many (0: all)")
     parser.add_argument("--warm", type=int, default=0,
                         help="load and detect the day's first N events untimed, then stream")  # fmt: skip
+    parser.add_argument("--idle", type=int, default=0,
+                        help="after each batch's step, this many steps with nothing new, "
+                        "timed apart")  # fmt: skip
     parser.add_argument("--checkpoint-every", type=int, default=10,
                         help="checkpoint every N steps outside them, as the service's upkeep "
                         "(0: DuckDB's own checkpoints inside commits)")  # fmt: skip
@@ -264,7 +293,15 @@ def main() -> None:
         deployment = deployment_at(Path(tmp) / "run")
         figures = {
             "rate": args.rate,
-            **stream(deployment, lines, args.rate, args.batches, args.warm, args.checkpoint_every),
+            **stream(
+                deployment,
+                lines,
+                args.rate,
+                args.batches,
+                args.warm,
+                args.checkpoint_every,
+                args.idle,
+            ),
         }
     figures["load_end"] = load()
     print(f"load at end: {figures['load_end']}")

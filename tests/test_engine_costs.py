@@ -62,3 +62,42 @@ def test_a_run_ends_at_the_latest_event_and_keeps_its_time(tmp_path: Path):
     assert store.meta("detect_partial") == latest.isoformat()
     assert store.meta("detect_watermark") == at(ACT_DAY, 0).date().isoformat()
     store.close()
+
+
+_STATE = ("findings", "alerts", "access_explained", "employee_days", "routine_flows",
+          "allowance_days", "casework_days", "revisit_days", "employee_footprint")  # fmt: skip
+
+
+def _state(store: Store) -> dict[str, list]:
+    return {t: store.con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in _STATE}
+
+
+def test_a_run_with_nothing_new_steps_no_day_and_leaves_the_state(tmp_path: Path):
+    """A live step with nothing loaded since the last one redid the partial day for
+    nobody new (about a hundred statements): it is skipped, and the state stays exactly
+    what the redo wrote. A new context row, or a changed configuration, still steps."""
+    c = scenario("volume")
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    ingest_dataset(store, c.write(tmp_path / "dataset"), KEY)
+    assert run_detection(store, DetectionConfig(), KEY).steps > 0
+    left = _state(store)
+    again = run_detection(store, DetectionConfig(), KEY)
+    assert (again.steps, again.rewound, again.last_day) == (0, None, at(ACT_DAY, 0).date())
+    assert _state(store) == left
+    # A context table changed since: the day's step runs again.
+    c.employees[0] = {**c.employees[0], "surname": "Renamed"}
+    ingest_dataset(store, _only(c.write(tmp_path / "context"), "employees.jsonl"), KEY)
+    assert run_detection(store, DetectionConfig(), KEY).steps == 1
+    # A changed configuration replays from the first day.
+    changed = DetectionConfig(targeted_max_customers=DetectionConfig().targeted_max_customers + 1)
+    replay = run_detection(store, changed, KEY)
+    assert replay.rewound is not None and replay.steps > 1
+    store.close()
+
+
+def _only(folder: Path, name: str) -> Path:
+    """``folder`` with every file but ``name`` removed."""
+    for path in folder.iterdir():
+        if path.name != name:
+            path.unlink()
+    return folder

@@ -482,8 +482,7 @@ GROUP BY l.event_id
 # Every employee with look-ups or work today: look-ups (customers shown), how many the
 # allowance explained, how many were unsought (above), and accesses of work.
 _RECORD_SQL = """
-INSERT OR REPLACE INTO allowance_days (employee_id, day, peer_group, lookups, allowed, work,
-                                       unsought)
+INSERT INTO allowance_days (employee_id, day, peer_group, lookups, allowed, work, unsought)
 SELECT employee_id, $day, any_value(peer_group), sum(looks), sum(allowed), sum(work),
        sum(unsought)
 FROM (
@@ -502,7 +501,7 @@ GROUP BY employee_id
 # work is one it also looks up now and then without a case (an engineer's search in the
 # console, under a bug ticket or not); one it never uses at all is not.
 _RECORD_KINDS_SQL = f"""
-INSERT OR REPLACE INTO allowance_kinds
+INSERT INTO allowance_kinds
 SELECT employee_id, $day,
        {KIND} AS kind,
        any_value(peer_group), any_value(role), sum(len(customer_ids))

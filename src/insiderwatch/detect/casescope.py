@@ -134,7 +134,7 @@ WHERE t.event_id = s.event_id AND t.customer_id = s.customer_id
 """
 
 _RECORD_SQL = """
-INSERT OR REPLACE INTO case_scope_days
+INSERT INTO case_scope_days
 SELECT employee_id, $day, case_id, fields, any_value(peer_group), count(*),
        count(DISTINCT customer_id) FILTER (WHERE NOT searched)
 FROM step_case_views GROUP BY employee_id, case_id, fields

@@ -115,7 +115,7 @@ AND (t.action <> 'search' OR NOT EXISTS (
 # whose staff never do it has a line too); and whether the group investigated that day
 # (case_mismatch compares like with like).
 _RECORD_SQL = f"""
-INSERT OR REPLACE INTO casework_days
+INSERT INTO casework_days
 WITH own AS (
   SELECT t.employee_id, count(*) AS linked,
          count(*) FILTER (WHERE c.customer_id <> t.customer_id) AS linked_other

@@ -112,7 +112,7 @@ def record_own_copies(con, params: dict) -> None:
     history (``own_copy_days``), from ``step_own_copies``."""
     execute(
         con,
-        f"""INSERT OR REPLACE INTO own_copy_days
+        f"""INSERT INTO own_copy_days
               (employee_id, day, event_id, peer_group, time, size, covered, fresh, copied)
             SELECT employee_id, $day, event_id, peer_group, time, size, covered, fresh, copied
             FROM {STEP_COPIES}""",

@@ -56,7 +56,7 @@ OUTBOUND = "('export', 'download', 'print', 'copy', 'message')"
 # This step's flows, the history routine is learned from: the union of the fields they
 # showed (what the reviewed policy lists) and each distinct set shown in one access.
 _RECORD_SQL = f"""
-INSERT OR REPLACE INTO routine_days
+INSERT INTO routine_days
 SELECT employee_id, $day, any_value(peer_group), coalesce(app, '') AS app, action,
        coalesce(destination, '') AS destination, count(*) AS events,
        max(record_count) AS max_breadth, median(record_count) AS median_breadth,
