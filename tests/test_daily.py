@@ -17,6 +17,7 @@ from insiderwatch.alerts import read_alert_history
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.detect.daily import TOKEN_META
 from insiderwatch.detect.history import read_findings
+from insiderwatch.detect.kin import COMMON_SURNAMES
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
@@ -203,8 +204,9 @@ class _Statements:
 
 
 def test_a_days_later_steps_read_no_order_and_a_new_order_is_seen_at_once(tmp_path, built_once):
-    """The portfolios' buyers (and an off-hours rule's hours) are learned with the day:
-    its later steps never scan the orders (nor earlier days' flows) again, and an order
+    """The portfolios' buyers (and an off-hours rule's hours, and the surnames too common
+    to tell a relative by) are learned with the day: its later steps never scan the
+    orders (nor earlier days' flows, nor count the customers' surnames) again, and an order
     loaded mid-day (a context table changed) is learned at the next step, which explains
     the buyer's look-up after it as a replay does."""
     c, _ = company()
@@ -228,6 +230,9 @@ def test_a_days_later_steps_read_no_order_and_a_new_order_is_seen_at_once(tmp_pa
     # nor does the off-hours rule read earlier days' flows again (RuleDetector.daily)
     night = recorder.detectors["rule:night-contact-lookups"]
     assert "daily_rules_off_hours_" in night and "routine_days" not in night
+    # nor count the customers' surnames (kin.py's guards read the day's table)
+    assert not [sql for sql in recorder.seen if f"TEMP TABLE {COMMON_SURNAMES}" in sql]
+    assert [sql for sql in recorder.seen if COMMON_SURNAMES in sql]  # the guards read it
 
     ingest_dataset(store, _write(tmp_path / "o1", "orders", [order]), KEY)
     arrive(at(DAYS + 1, 0), at(DAYS, 14))

@@ -7,6 +7,7 @@ groups and the staff who work like them (:mod:`~insiderwatch.detect.casework`,
 investigating groups' case scope (:mod:`~insiderwatch.detect.casescope`), the routine in force
 (``routine_flows`` of the day, :mod:`~insiderwatch.detect.routine`), the look-up
 allowances and the kinds they cover (:mod:`~insiderwatch.detect.allowance`), the
+surnames too common to tell a relative by (:mod:`~insiderwatch.detect.kin`), the
 customer books (:mod:`~insiderwatch.detect.book`) and relationship books
 (:mod:`~insiderwatch.detect.groupbook`); and what a detector's query reads of earlier
 days (:meth:`~insiderwatch.detect.base.Detector.daily`). Live, a day is cut into a step a
@@ -43,6 +44,7 @@ from insiderwatch.detect.casescope import CASE_SCOPE, learn_case_scope
 from insiderwatch.detect.casework import casework_params, casework_settings, learn_portfolios
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.groupbook import learn_group_books
+from insiderwatch.detect.kin import learn_common_surnames
 from insiderwatch.detect.public import PUBLIC_FIGURES, learn_public_figures
 from insiderwatch.detect.routine import learn_routine
 from insiderwatch.detect.scope import context_changed
@@ -109,6 +111,7 @@ def _learn(con, cfg: DetectionConfig, params: dict, tables: dict[str, str]) -> d
     lists = {k: learned[k] for k in ("investigating", "investigating_staff")}
     params = {**params, **lists}
     learn_portfolios(con, params)
+    learn_common_surnames(con, cfg)  # who counts as a relative (the explanations' guards)
     if lists["investigating"]:
         learn_case_scope(con, params, into=CASE_SCOPE)
     if cfg.routine.enabled:

@@ -54,7 +54,6 @@ from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.followup import explain_followups
 from insiderwatch.detect.groupbook import explain_by_group_book
 from insiderwatch.detect.handover import explain_handover
-from insiderwatch.detect.kin import learn_common_surnames
 from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
 
 # A touch's weight for the sensitivity of what was exposed; contact details together
@@ -275,7 +274,6 @@ WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
 """,
     )
     explain_drilldown(con, params)
-    learn_common_surnames(con, cfg)  # who counts as a relative (the guards below)
     explain_by_routine(con, cfg, params)
     explain_by_book(con, cfg, params)
     explain_by_group_book(con, cfg, params)

@@ -15,7 +15,10 @@ name is (in a customer base of two hundred it is half a percent). Leaving every 
 that ignores common names left those look-ups unexplained by anything, however usual
 their amount.
 
-Each step writes the common surnames once (``step_common_surnames``); the guards read it.
+The common surnames are learned once a day with the day's other learned tables
+(``daily_common_surnames``, :mod:`~insiderwatch.detect.daily`): counting them scans the
+whole customer table, which a live step a second cannot afford; a changed customer table
+is a context change, so the next step learns them again.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.detectors.relationship import Relationship
 
-COMMON_SURNAMES = "step_common_surnames"
+COMMON_SURNAMES = "daily_common_surnames"
 
 _COMMON_SQL = f"""
 CREATE OR REPLACE TEMP TABLE {COMMON_SURNAMES} AS
