@@ -6,9 +6,13 @@ neighbour stay for the relationship detector, whatever the allowance."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from detect_scenarios import Company, at, detect, explanations
+from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.privacy import HashKey
+from sample_data import KEY_HEX
 
 DAYS = 14
 ACT = 12  # after the learning window (7 days)
@@ -78,3 +82,26 @@ def test_a_rare_namesake_and_a_neighbour_are_never_allowed(world):
         "SELECT DISTINCT employee_id FROM findings WHERE detector = 'relationship' ORDER BY 1"
     ).fetchall()
     assert found == [("en1",), ("en2",)]  # the common namesake is nobody's relative
+
+
+def test_changing_the_rarity_line_replays_what_the_guards_decided(tmp_path):
+    """The guards read the relationship detector's ``namesake_max_share``, so changing it
+    changes every day's explanations and allowance counts: the next run rebuilds them, and
+    the store equals a fresh replay with the new line (not only the detector's findings)."""
+    c = company()
+    look = c.event("en0", at(ACT, 11), "view", ["c003"], ["name", "email"], app="console")
+    wider = msgspec.structs.replace(
+        DetectionConfig(), detectors={"relationship": {"namesake_max_share": 0.05}}
+    )  # Jones (about 2% of the customers) is now rare: a Jones is a relative
+    rerun = detect(c, tmp_path / "rerun")
+    run_detection(rerun, wider, HashKey(bytes.fromhex(KEY_HEX)))
+    fresh = detect(c, tmp_path / "fresh", wider)
+    for sql in (
+        "SELECT * FROM allowance_days ORDER BY ALL",
+        "SELECT event_id, explanation FROM access_explained ORDER BY ALL",
+        "SELECT detector, employee_id, day, reason FROM findings ORDER BY ALL",
+    ):
+        assert rerun.con.execute(sql).fetchall() == fresh.con.execute(sql).fetchall(), sql
+    assert explanations(fresh)[look] is None  # a relative's, now
+    rerun.close()
+    fresh.close()

@@ -24,6 +24,7 @@ is a context change, so the next step learns them again.
 from __future__ import annotations
 
 from insiderwatch.detect.base import execute
+from insiderwatch.detect.catalog import history_config
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.detectors.relationship import Relationship
 
@@ -39,8 +40,10 @@ HAVING count(*) > greatest(1, $share * (SELECT count(*) FROM customers))
 def learn_common_surnames(con, cfg: DetectionConfig) -> None:
     """Write the surnames too common among the customers to tell a relative by: held by
     more than the relationship detector's ``namesake_max_share`` of them, and by two at
-    least."""
-    share = cfg.detector_config(Relationship).namesake_max_share
+    least. The setting is one of the detector's ``history_settings``: changing it replays
+    every day's explanations."""
+    # as the state is recorded with it (a disabled detector's config is never read)
+    share = history_config(Relationship, cfg).namesake_max_share
     execute(con, _COMMON_SQL, {"share": share})
 
 

@@ -39,6 +39,9 @@ class Relationship(Detector):
         "conversation with the employee and their manager."
     )
     Config = Config
+    # The explanations' guards (detect/kin.py) read the rarity line too: it decides which
+    # look-ups the allowance and the books may cover, recorded in every day's state.
+    history_settings = ("namesake_max_share",)
 
     def sql(self, ctx: StepContext, config: Config) -> str:
         # Unexplained targeted touches, not revisits' CASELESS_LOOKUP: neither the
