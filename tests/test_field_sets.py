@@ -9,9 +9,13 @@ every field is in the union, but no colleague's search shows that set."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from detect_scenarios import Company, at, detect, explanations
+from insiderwatch.detect import DetectionConfig
+from insiderwatch.detect.calibrate import calibration, policy_yaml
+from insiderwatch.detect.config import load_policy_file
 
 STAFF = [f"d{i}" for i in range(6)]
 DAYS = 12
@@ -182,5 +186,22 @@ def test_a_learned_flow_with_no_usual_field_set_explains_nothing(tmp_path):
         ).fetchall()
         assert flows == [(ALL_FIELDS, [])]  # every field usual, no set
         assert not (explanations(store)[every] or "").startswith("routine")
+        text = policy_yaml(calibration(store))
     finally:
         store.close()
+    # Reviewed and committed as calibrate writes it, it still explains nothing: the flow
+    # is left out (a reviewed flow with no sets would accept any combination).
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(text)
+    reviewed = load_policy_file(policy)
+    assert [f for f in reviewed if f.app == "reports"] == []
+    assert "no usual field set" in text and "reports search" in text
+    d = DetectionConfig()
+    cfg = msgspec.structs.replace(
+        d, routine=msgspec.structs.replace(d.routine, policy_file=str(policy), reviewed=reviewed)
+    )
+    again = detect(c, tmp_path / "reviewed", cfg)
+    try:
+        assert not (explanations(again)[every] or "").startswith("routine")
+    finally:
+        again.close()

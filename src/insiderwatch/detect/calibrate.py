@@ -262,12 +262,21 @@ def _casework(
 def policy_yaml(cal: Calibration) -> str:
     """The routine as a reviewed policy file (see :data:`POLICY_HEADER`)."""
     keys = ReviewedFlow.__struct_fields__
-    flows = [{k: getattr(f, k) for k in keys} for f in cal.flows]
+    # A learned flow none of whose field sets is usual explains nothing; written with no
+    # sets it would read as a reviewed flow from before sets existed, which accepts any
+    # combination of its fields. So it is left out, and said so.
+    flows = [{k: getattr(f, k) for k in keys} for f in cal.flows if f.field_sets]
     body = yaml.safe_dump(
         {"flows": flows}, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
     )
     head = POLICY_HEADER.format(day=cal.day or "no day yet")
-    return head + "\n" + body + "".join(f"{line}\n" for line in _facts(cal))
+    unset = [f"{f.group}: {f.app} {f.action}" for f in cal.flows if not f.field_sets]
+    left_out = (
+        [f"# left out, no usual field set (they explain nothing): {', '.join(unset)}"]
+        if unset
+        else []
+    )
+    return head + "\n" + body + "".join(f"{line}\n" for line in [*left_out, *_facts(cal)])
 
 
 def _facts(cal: Calibration) -> list[str]:
