@@ -406,6 +406,7 @@ def test_vip_lookups_weigh_by_their_percentile_among_peers(tmp_path):
         ("dev-unknown", "personal_email", True),
         (f"dev-{INSIDER}", "external:paste.example", False),  # from their own machine
         ("dev-unknown", "printer", False),  # stays inside
+        ("dev-other", "external:paste.example", True),  # from a second new device
     ],
 )
 def test_data_sent_outside_from_a_new_device_after_a_burst_is_a_second_finding(
@@ -413,7 +414,8 @@ def test_data_sent_outside_from_a_new_device_after_a_burst_is_a_second_finding(
 ):
     """A stolen login: a new device at night, a burst of look-ups, then an export. The send
     is a finding of its own, at the send, citing the device's first use and the export;
-    the same export from the employee's own machine, or to a printer, adds nothing."""
+    the same export from the employee's own machine, or to a printer, adds nothing. Sent
+    from another new device than the burst's, the finding names and cites that one."""
     company = scenario("account_misuse")
     listed = [f"c{300 + k:03d}" for k in range(30)]
     ip = "203.0.113.9" if device == "dev-unknown" else f"10.0.0.{AGENTS.index(INSIDER) + 1}"
@@ -428,8 +430,11 @@ def test_data_sent_outside_from_a_new_device_after_a_burst_is_a_second_finding(
     if sent:
         (send,) = later
         assert send["time"] == at(ACT_DAY, 2, 40) and send["employee_id"] == INSIDER
-        assert sorted(send["event_ids"]) == sorted([first_use, export])
+        origin = export if device == "dev-other" else first_use  # that device's first use
+        assert sorted(send["event_ids"]) == sorted({origin, export})
         assert f"2000 customer record(s) sent to {destination}" in send["reason"]
+        if device == "dev-other":
+            assert "device dev-other" in send["reason"]
         assert send["points"] == DetectionConfig().detector_config(
             DETECTORS.get("account_misuse")()).sent_points  # fmt: skip
     else:

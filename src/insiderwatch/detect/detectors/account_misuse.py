@@ -108,8 +108,10 @@ sent AS (  -- the first send outside from a new device or address within the win
            -- the send, or at the burst when the send came first (a finding never cites
            -- what it has not yet seen)
   SELECT b.employee_id, greatest(b.time, arg_min(o.time, (o.time, o.event_id))) AS time,
-         any_value(b.t_new) AS t_new, any_value(b.what) AS what,
-         any_value(b.new_event) AS new_event,
+         -- the device or address the send came from (not always the burst's first one)
+         arg_min(n.t_new, (o.time, o.event_id, n.kind)) AS t_new,
+         arg_min(n.kind || ' ' || n.value, (o.time, o.event_id, n.kind)) AS what,
+         arg_min(n.new_event, (o.time, o.event_id, n.kind)) AS new_event,
          any_value(b.odd_hour) AS odd_hour,
          arg_min(o.event_id, (o.time, o.event_id)) AS event_id,
          arg_min(o.record_count, (o.time, o.event_id)) AS records,
