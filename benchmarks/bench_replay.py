@@ -71,7 +71,8 @@ _VERB = re.compile(
 # What a step learns from earlier days (detect/daily.py: once a day).
 LEARN = ("learn_day", "_learn", "_kept", "_has_kept", "casework_params", "learn_similar",
          "learn_portfolios", "learn_case_scope", "learn_routine", "learn_allowances",
-         "learn_allowance_kinds", "learn_books", "learn_group_books")  # fmt: skip
+         "learn_allowance_kinds", "learn_books", "learn_group_books", "learn_common_surnames",
+         "learn_public_figures")  # fmt: skip
 # The engine's callers, named as the phases they are.
 PHASES = {
     "build_step": "explain",
