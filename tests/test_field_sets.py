@@ -34,18 +34,24 @@ def _pool(day: int, k: int, n: int, offset: int) -> list[str]:
     return [f"c{(start + i) % 500:03d}" for i in range(n)]
 
 
-def company() -> Company:
-    """Six dispute handlers; each day each opens a case, views its customer, searches by
-    name under it and runs link analysis under it (twice on alternate days). On the act
-    day the skimmer searches contact and payment details under their own case instead."""
+def _staffed(staff, role: str, team: str) -> Company:
+    """A company of ``staff`` in one role and team, and 600 customers."""
     c = Company()
-    for i, e in enumerate(STAFF):
-        c.employees.append({"employee_id": e, "surname": f"Staff{i}", "role": "disputes",
-                            "team": "disp-1", "hired_on": "2020-01-01",
+    for i, e in enumerate(staff):
+        c.employees.append({"employee_id": e, "surname": f"Staff{i}", "role": role,
+                            "team": team, "hired_on": "2020-01-01",
                             "home_postcode": f"HP{i} 1AA"})  # fmt: skip
     for i in range(600):
         c.customers.append({"customer_id": f"c{i:03d}", "surname": f"Cust{i}",
                             "postcode": f"PC{i % 40} 2BB", "is_vip": False})  # fmt: skip
+    return c
+
+
+def company() -> Company:
+    """Six dispute handlers; each day each opens a case, views its customer, searches by
+    name under it and runs link analysis under it (twice on alternate days). On the act
+    day the skimmer searches contact and payment details under their own case instead."""
+    c = _staffed(STAFF, "disputes", "disp-1")
     for day in range(1, DAYS + 1):
         for k, e in enumerate(STAFF):
             case, subject = f"k{day:02d}{k}", f"c{500 + day * 6 + k:03d}"
@@ -163,14 +169,7 @@ def _distinct_sets() -> list[list[str]]:
 
 
 def test_a_learned_flow_with_no_usual_field_set_explains_nothing(tmp_path):
-    c = Company()
-    for i, e in enumerate(REPORTERS):
-        c.employees.append({"employee_id": e, "surname": f"Rep{i}", "role": "reporting",
-                            "team": "rep-1", "hired_on": "2020-01-01",
-                            "home_postcode": f"HR{i} 1AA"})  # fmt: skip
-    for i in range(600):
-        c.customers.append({"customer_id": f"c{i:03d}", "surname": f"Cust{i}",
-                            "postcode": f"PC{i % 40} 2BB", "is_vip": False})  # fmt: skip
+    c = _staffed(REPORTERS, "reporting", "rep-1")
     sets = iter(_distinct_sets())
     for day in range(1, DAYS):
         for k, e in enumerate(REPORTERS):
