@@ -75,7 +75,8 @@ def _state(store: Store) -> dict[str, list]:
 def test_a_run_with_nothing_new_steps_no_day_and_leaves_the_state(tmp_path: Path):
     """A live step with nothing loaded since the last one redid the partial day for
     nobody new (about a hundred statements): it is skipped, and the state stays exactly
-    what the redo wrote. A new context row, or a changed configuration, still steps."""
+    what the redo wrote. A new context row, or a changed configuration, still steps, and
+    the context row is new once only."""
     c = scenario("volume")
     store = Store(tmp_path / "iw.duckdb", threads=1)
     ingest_dataset(store, c.write(tmp_path / "dataset"), KEY)
@@ -88,6 +89,9 @@ def test_a_run_with_nothing_new_steps_no_day_and_leaves_the_state(tmp_path: Path
     c.employees[0] = {**c.employees[0], "surname": "Renamed"}
     ingest_dataset(store, _only(c.write(tmp_path / "context"), "employees.jsonl"), KEY)
     assert run_detection(store, DetectionConfig(), KEY).steps == 1
+    # Once a run has seen it, that context batch is nothing new (batch ids are shared by
+    # every table, and no event batch came after it).
+    assert run_detection(store, DetectionConfig(), KEY).steps == 0
     # A changed configuration replays from the first day.
     changed = DetectionConfig(targeted_max_customers=DetectionConfig().targeted_max_customers + 1)
     replay = run_detection(store, changed, KEY)

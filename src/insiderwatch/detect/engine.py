@@ -67,8 +67,10 @@ from insiderwatch.detect.revisits import record_revisits
 from insiderwatch.detect.routine import record_flows
 from insiderwatch.detect.rules import load_rules
 from insiderwatch.detect.scope import (
+    CONTEXT_BATCH_META,
     PARTIAL_META,
     SCOPE_TABLE,
+    SEEN_CONTEXT_SQL,
     context_changed,
     forget_scope,
     partial_until,
@@ -325,13 +327,14 @@ def _run_events(con, begin: dt.datetime, latest: dt.datetime) -> None:
 def _advance(store: Store, cfg, versions, last: dt.date, latest: dt.datetime, first) -> None:
     """Record where the run stopped: the watermark (a day left partial is redone next
     run, and the time of its latest event processed), the configuration and detector
-    versions it ran with, the last batch it read."""
+    versions it ran with, the last event batch it read and the last context batch."""
     keys = {
         "detect_config": shared_fingerprint(cfg),
         "detect_versions": json.dumps(versions, sort_keys=True),
         "detect_last_batch": str(
             store.scalar("SELECT coalesce(max(batch_id), 0) FROM event_segments")
         ),
+        CONTEXT_BATCH_META: str(store.scalar(SEEN_CONTEXT_SQL)),
     }
     if last >= first:
         complete = latest >= _utc_day_start(last) + DAY - dt.timedelta(microseconds=1)

@@ -85,15 +85,33 @@ def touched_scope(
     return True
 
 
+# The last context batch (staff, customers, cases, ...) a detection run has seen: batch
+# ids are shared by every table, and ``detect_last_batch`` follows the event batches only,
+# so a context batch loaded after the last event batch would otherwise count as new on
+# every run until more events came.
+CONTEXT_BATCH_META = "detect_context_batch"
+
+
 def context_changed(store: Store, last_batch: int) -> bool:
-    """Whether a batch of a context table may have changed rows since ``last_batch``."""
+    """Whether a batch of a context table may have changed rows since the last run:
+    after ``last_batch`` (the last event batch it read) and after the last context batch
+    it saw (:data:`CONTEXT_BATCH_META`)."""
+    seen = max(last_batch, int(store.meta(CONTEXT_BATCH_META) or 0))
     return bool(
         store.scalar(
             "SELECT count(*) FROM ingest_batches WHERE batch_id > ? AND table_name <> 'access' "
             "AND NOT (status = 'done' AND loaded = 0 AND updated = 0)",
-            [last_batch],
+            [seen],
         )
     )
+
+
+SEEN_CONTEXT_SQL = """
+SELECT coalesce(max(batch_id), 0) FROM ingest_batches
+WHERE table_name <> 'access'
+  AND batch_id < coalesce((SELECT min(batch_id) FROM ingest_batches WHERE status = 'running'),
+                          9223372036854775807)
+"""  # a batch still loading, and every later one, is not seen yet
 
 
 def _new_events(store: Store, last_batch: int, since: dt.datetime) -> list[str]:
