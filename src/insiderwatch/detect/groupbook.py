@@ -20,7 +20,11 @@ over the baseline window:
   mostly one-off (a contact centre's) has no books.
 
 In a book group, an employee's book is the customers they came back to on ``min_days``
-days or more that no colleague came back to as often; a later targeted case-less look-up
+days or more that no colleague came back to as often, and the desk's *shared clients*
+they came back to on as many days: customers at least ``min_staff`` of the group came back
+to and no staff of another group did (a private desk shares its clients; a customer in
+the news draws returning strangers of other groups, and a one-day look-up never enters
+anyone's book); a later targeted case-less look-up
 (a view or search of at most ``targeted_max_customers`` customers) of them is
 ``book:relationship``. A customer the employee never returned to is not in it, so a
 relationship manager's look-ups outside their book stay with the detectors.
