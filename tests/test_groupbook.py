@@ -248,3 +248,39 @@ def test_a_desk_with_large_books_is_learned_before_most_of_its_look_ups_are_retu
         finally:
             store.close()
     assert runs["default"] >= 0.9 and runs["half"] <= 0.2, runs
+
+
+def test_a_client_the_desk_shares_is_in_the_book_of_each_who_comes_back_to_them(tmp_path):
+    """Three managers come back to one client every other workday (a private desk shares its
+    clients): no colleague's book holds him alone, yet each of the three keeps him, so
+    their later look-ups are the book's. Not so a client staff of another group come back
+    to as well (a customer in the news), nor one look-up of the shared client by a
+    manager who never came back to him (a one-day snoop)."""
+    c = company()
+    c.customers += [{"customer_id": "shared", "surname": "Desk", "postcode": "PD 1"},
+                    {"customer_id": "news", "surname": "Headline", "postcode": "PN 1"}]  # fmt: skip
+    days = workdays()
+    for n, day in enumerate(days[:-1]):
+        for k, e in enumerate(("rm1", "rm2", "rm3")):
+            if n % 2 == k % 2:
+                c.event(e, at(day, 11, k), "view", ["shared"], ["name", "email", "phone"])
+                c.event(e, at(day, 12, k), "view", ["news"], ["name", "email", "phone"])
+        for k, e in enumerate(("sa2", "sa3")):
+            if n % 2 == k % 2:
+                c.event(e, at(day, 13, k), "view", ["news"], ["name", "email"])
+    c.event("rm5", at(days[-1], 11), "view", ["shared"], ["name", "email", "phone"], act=True)
+    # Learned public figures off: the customer in the news is kept out by the returning
+    # strangers of another group alone, not by being learned famous.
+    store = detect(c, tmp_path, DetectionConfig(public_figures=PublicFigures(enabled=False)))
+    try:
+        why = explanations(store)
+    finally:
+        store.close()
+    late = {name: [r["event_id"] for r in c.access if r["time"] >= at(days[8], 0)
+                   and r["employee_id"] in ("rm1", "rm2", "rm3") and r["customer_ids"] == [name]]
+            for name in ("shared", "news")}  # fmt: skip
+    shared, news = late["shared"], late["news"]
+    once = _events(c, "rm5", ["shared"])
+    assert len(shared) >= 6 and len(news) >= 6 and len(once) == 1
+    assert {why[x] for x in shared} == {EXPLANATION}
+    assert EXPLANATION not in {why[x] for x in news + once}

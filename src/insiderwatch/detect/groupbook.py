@@ -20,7 +20,11 @@ over the baseline window:
   mostly one-off (a contact centre's) has no books.
 
 In a book group, an employee's book is the customers they came back to on ``min_days``
-days or more that no colleague came back to as often; a later targeted case-less look-up
+days or more that no colleague came back to as often, and the desk's *shared clients*
+they came back to on as many days: customers at least ``min_staff`` of the group came back
+to and no staff of another group did (a private desk shares its clients; a customer in
+the news draws returning strangers of other groups, and a one-day look-up never enters
+anyone's book); a later targeted case-less look-up
 (a view or search of at most ``targeted_max_customers`` customers) of them is
 ``book:relationship``. A customer the employee never returned to is not in it, so a
 relationship manager's look-ups outside their book stay with the detectors.
@@ -65,6 +69,13 @@ returners AS (  -- how many of the group came back to each customer
   SELECT peer_group, customer_id, count(*) AS staff FROM hist
   WHERE days >= $gb_days GROUP BY ALL
 ),
+desk AS (  -- the desk's shared clients: several of one group come back to them and
+           -- nobody outside it does (a celebrity draws returning strangers of other groups)
+  SELECT r.peer_group, r.customer_id FROM returners r
+  WHERE r.staff >= $gb_staff
+    AND NOT EXISTS (SELECT 1 FROM returners o
+                    WHERE o.customer_id = r.customer_id AND o.peer_group <> r.peer_group)
+),
 own AS (
   SELECT h.*, h.days >= $gb_days AND r.staff = 1 AS own_return
   FROM hist h LEFT JOIN returners r USING (peer_group, customer_id)
@@ -83,8 +94,9 @@ groups AS (
 books AS (
   SELECT o.peer_group, o.employee_id, o.customer_id, f.customer_id IS NOT NULL AS vip
   FROM own o JOIN groups USING (peer_group)
+  LEFT JOIN desk d USING (peer_group, customer_id)
   LEFT JOIN {PUBLIC_FIGURES} f USING (customer_id)  -- flagged or learned from look-ups
-  WHERE o.own_return
+  WHERE o.own_return OR (o.days >= $gb_days AND d.customer_id IS NOT NULL)
 ),
 vip_groups AS (  -- groups whose books hold VIPs the way peers' do
   SELECT b.peer_group FROM books b JOIN groups g USING (peer_group)

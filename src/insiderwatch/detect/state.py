@@ -250,7 +250,7 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
 # sign-in, and case-less updates spend the allowance. 29: a namesake of a common surname is
 # no relative, so allowance_days counts its look-ups; a learned routine flow with no usual
 # field set explains nothing, so access_explained may hold less.)
-STATE_VERSION = "29"
+STATE_VERSION = "30"
 
 
 def ensure_tables(con) -> None:
