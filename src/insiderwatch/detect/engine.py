@@ -287,9 +287,10 @@ def run_detection(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    finally:
+    finally:  # a run leaves no temp state of its own on the connection, failed or not
         con.execute("DROP TABLE IF EXISTS run_events")
         con.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
+        con.execute(f"DROP TABLE IF EXISTS {_STEP_FINDINGS}")
     run.first_day, run.last_day = begin, last
     return run
 
