@@ -13,6 +13,7 @@ from insiderwatch.detect import DetectionConfig, engine, run_detection
 from insiderwatch.detect.base import Detector
 from insiderwatch.detect.rules import load_rules
 from insiderwatch.detect.state import reset_if_outdated
+from insiderwatch.errors import InsiderwatchError
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
@@ -143,4 +144,15 @@ def test_a_run_leaves_no_step_findings_on_the_connection_failed_or_not(tmp_path:
     with pytest.raises(Exception, match="NOT NULL constraint failed"):
         run_detection(store, DetectionConfig(), KEY)
     assert "step_findings" not in _temp_tables(store)
+    store.close()
+
+
+def test_a_detector_whose_rows_cannot_be_stored_is_named(tmp_path: Path, monkeypatch):
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    ingest_dataset(store, scenario("volume").write(tmp_path / "dataset"), KEY)
+    broken = [*engine.active_detectors(DetectionConfig()), _NamelessReasons()]
+    monkeypatch.setattr(engine, "active_detectors", lambda cfg: broken)
+    with pytest.raises(InsiderwatchError, match=r"detector nameless_reasons .*NOT NULL.*reason"):
+        run_detection(store, DetectionConfig(), KEY)
+    assert store.scalar("SELECT count(*) FROM findings") == 0  # the run left nothing
     store.close()

@@ -31,6 +31,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import duckdb
+
 from insiderwatch.contract import Alert
 from insiderwatch.detect.allowance import record_lookups
 from insiderwatch.detect.base import (
@@ -76,7 +78,8 @@ from insiderwatch.detect.scope import (
     partial_until,
     touched_scope,
 )
-from insiderwatch.detect.state import DAILY_TABLES, reset_if_outdated
+from insiderwatch.detect.state import DAILY_TABLES, reset_if_outdated, step_findings_ddl
+from insiderwatch.errors import InsiderwatchError, Location
 from insiderwatch.privacy import HashKey
 from insiderwatch.store.duckdb_store import Store
 
@@ -406,6 +409,7 @@ def _forget(
 
 # The step's findings, before they enter ``findings`` in one statement.
 _STEP_FINDINGS = "step_findings"
+_STEP_FINDINGS_DDL = step_findings_ddl(_STEP_FINDINGS)
 # Which baseline columns each detector version's query yields, probed once per process.
 _BASELINE_COLUMNS: dict[tuple[str, str], list[str]] = {}
 
@@ -469,12 +473,19 @@ class _Steps:
         # a conflict check of the stored findings costs a statement about 5 ms of
         # planning, once instead of once per detector. No detector's query reads the
         # step's own findings, and ids differ between detectors (the id hashes its name).
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_STEP_FINDINGS} AS FROM findings LIMIT 0")
+        con.execute(_STEP_FINDINGS_DDL)
+        produced = []
         for det in running:
-            count = self._detect(det, ctx)
+            count = self._stored(det, ctx)
             self.run.per_detector[det.id] = self.run.per_detector.get(det.id, 0) + count
             self.run.findings += count
-        con.execute(f"INSERT OR REPLACE INTO findings BY NAME FROM {_STEP_FINDINGS}")
+            produced += [det.id] if count else []
+        try:
+            con.execute(f"INSERT OR REPLACE INTO findings BY NAME FROM {_STEP_FINDINGS}")
+        except duckdb.Error as exc:
+            raise InsiderwatchError(
+                f"the findings of {ctx.day} from {', '.join(produced)} could not be stored: {exc}"
+            ) from exc
         if refresh:
             # The day's rows of the evaluated employees were deleted before the run
             # (_forget, forget_scope): the day tables take plain INSERTs, without the
@@ -493,6 +504,18 @@ class _Steps:
             self.run.events += int(events)
             self.run.employees = int(employees)
             self.run.steps += 1
+
+    def _stored(self, det: Detector, ctx: StepContext) -> int:
+        """``det``'s findings of the step, in the step's table; a query that fails or
+        yields a row ``findings`` refuses (a column left empty) names the detector."""
+        try:
+            return self._detect(det, ctx)
+        except duckdb.Error as exc:
+            source = getattr(det, "source", None)  # a rule file
+            raise InsiderwatchError(
+                f"detector {det.id} (version {self.versions[det.id]}) failed on {ctx.day}: {exc}",
+                Location(file=str(source)) if source else None,
+            ) from exc
 
     def _detect(self, det: Detector, ctx: StepContext) -> int:
         con = self.store.con

@@ -253,6 +253,17 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
 STATE_VERSION = "29"
 
 
+def step_findings_ddl(name: str) -> str:
+    """A temp table shaped like ``findings``, its NOT NULL constraints included (a
+    ``CREATE TABLE AS`` copies none), so a detector's row that ``findings`` would refuse
+    is refused as that detector's query inserts it."""
+    ddl = next(d for d in DETECT_DDL if "EXISTS findings (" in d)
+    ddl = ddl.replace("VARCHAR PRIMARY KEY", "VARCHAR NOT NULL")  # a step's moves replace
+    return ddl.replace(
+        "CREATE TABLE IF NOT EXISTS findings", f"CREATE OR REPLACE TEMP TABLE {name}"
+    )
+
+
 def ensure_tables(con) -> None:
     for ddl in DETECT_DDL:
         con.execute(ddl)
