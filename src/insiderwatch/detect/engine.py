@@ -82,7 +82,7 @@ from insiderwatch.detect.scope import (
 from insiderwatch.detect.state import DAILY_TABLES, reset_if_outdated, step_findings_ddl
 from insiderwatch.errors import InsiderwatchError, Location
 from insiderwatch.privacy import HashKey
-from insiderwatch.store.duckdb_store import Store
+from insiderwatch.store.duckdb_store import FINGERPRINT_META, Store
 
 DAY = dt.timedelta(days=1)
 # Exfiltration sequences look back this far into the previous step.
@@ -155,13 +155,10 @@ def _snapshot(store: Store, meta: dict[str, str]) -> _Snapshot:
     return _Snapshot(*row)
 
 
-def _detect_meta(store: Store) -> dict[str, str]:
-    """The engine's keys of the store's metadata (``detect_*``), read at once."""
-    return dict(
-        store.con.execute(
-            "SELECT key, value FROM store_meta WHERE starts_with(key, 'detect_')"
-        ).fetchall()
-    )
+def _store_meta(store: Store) -> dict[str, str]:
+    """The store's metadata (a few dozen keys), read at once: a run reads the engine's
+    (``detect_*``), the key's fingerprint, the state version and the alerts' basis."""
+    return dict(store.con.execute("SELECT key, value FROM store_meta").fetchall())
 
 
 def _first_day(
@@ -235,12 +232,13 @@ def run_detection(
     """Process every step from the watermark up to ``until`` (default: the latest event),
     after recomputing the findings of detectors whose version changed. ``key`` is the
     deployment's hashing key (the one the store was hashed with): alert ids are keyed."""
-    store.check_key(key)
+    meta = _store_meta(store)
+    store.check_key(key, known=meta.get(FINGERPRINT_META))
     con = store.con
-    reset_if_outdated(store)
+    if reset_if_outdated(store, meta):
+        meta = _store_meta(store)
     detectors = active_detectors(cfg)
     versions = {d.id: content_version(d, cfg) for d in detectors}
-    meta = _detect_meta(store)
     stored = json.loads(meta.get("detect_versions") or "{}")
     stale = [d for d in detectors if stored.get(d.id) != versions[d.id]]
     run = DetectionRun()
@@ -326,7 +324,7 @@ def run_detection(
             day += DAY
         _advance(store, cfg, versions, snap, last, latest, first)
         # In the same transaction as the findings, so the two never disagree in the store.
-        _record_history(store, run, cfg, key, before)
+        _record_history(store, run, cfg, key, before, meta)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -398,8 +396,10 @@ def _advance(
     )
 
 
-def _record_history(store, run: DetectionRun, cfg, key, before: FindingsBefore) -> None:
-    update = update_history(store, cfg, key, before)
+def _record_history(
+    store, run: DetectionRun, cfg, key, before: FindingsBefore, meta: dict | None = None
+) -> None:
+    update = update_history(store, cfg, key, before, meta=meta)
     run.alerts, run.changed_lines, run.rescored = update.alerts, update.changed, update.rescored
 
 

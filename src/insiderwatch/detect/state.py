@@ -282,9 +282,13 @@ def _missing_tables(con) -> bool:
     return present < len(_DDL_TABLES)
 
 
-def reset_if_outdated(store) -> bool:
-    """Drop detection state written by another version of these tables."""
-    if store.meta("detect_state_version") == STATE_VERSION:
+def reset_if_outdated(store, meta: dict[str, str] | None = None) -> bool:
+    """Drop detection state written by another version of these tables. ``meta``: the
+    store's metadata when the caller has read it."""
+    version = meta.get("detect_state_version") if meta is not None else None
+    if version is None:
+        version = store.meta("detect_state_version")
+    if version == STATE_VERSION:
         if _missing_tables(store.con):
             ensure_tables(store.con)
         return False
