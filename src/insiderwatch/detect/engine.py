@@ -117,15 +117,6 @@ def _utc_day_start(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-def _event_span(store: Store) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """The first and latest event times, from the segment catalogue (kept exact by every
-    load and merge) instead of a scan of every segment."""
-    row = store.con.execute(
-        "SELECT min(min_time), max(max_time) FROM event_segments WHERE table_name = 'access'"
-    ).fetchall()[0]
-    return row[0], row[1]
-
-
 @dataclass(frozen=True)
 class _Snapshot:
     """What a run reads of the store's catalogue before it steps, in one query: the event
@@ -179,23 +170,44 @@ def _first_day(
     return day, None
 
 
-def step_bound(store: Store, days: int) -> dt.datetime | None:
+@dataclass(frozen=True)
+class LiveMarks:
+    """Where the last run stopped, read in one query before a live step: the watermark,
+    whether it left the day partial, and the latest event loaded."""
+
+    watermark: str | None
+    partial: bool
+    latest: dt.datetime | None
+
+
+def live_marks(store: Store) -> LiveMarks:
+    watermark, partial, latest = store.con.execute(
+        "SELECT (SELECT value FROM store_meta WHERE key = 'detect_watermark'), "
+        "EXISTS (SELECT 1 FROM store_meta WHERE key = ?), "
+        "(SELECT max(max_time) FROM event_segments WHERE table_name = 'access')",
+        [PARTIAL_META],
+    ).fetchall()[0]
+    return LiveMarks(watermark, bool(partial), latest)
+
+
+def step_bound(store: Store, days: int, marks: LiveMarks | None = None) -> dt.datetime | None:
     """The last instant of the ``days``-th day from the watermark, where a run that should
     cover at most that many days stops; None when every event is before it (or nothing
-    was detected yet). A run stopped there completes its days: none is redone later."""
-    watermark = store.meta("detect_watermark")
-    if watermark is None:
+    was detected yet). A run stopped there completes its days: none is redone later.
+    ``marks``: :func:`live_marks` when the caller has read them since the last run."""
+    marks = marks or live_marks(store)
+    if marks.watermark is None:
         return None
-    bound = _utc_day_start(dt.date.fromisoformat(watermark) + days * DAY)
+    bound = _utc_day_start(dt.date.fromisoformat(marks.watermark) + days * DAY)
     bound -= dt.timedelta(microseconds=1)
-    latest = _event_span(store)[1]
+    latest = marks.latest
     return bound if latest is not None and latest > bound else None
 
 
-def day_left_partial(store: Store) -> bool:
+def day_left_partial(store: Store, marks: LiveMarks | None = None) -> bool:
     """Whether the last run stopped mid-day (a run from the watermark completes that day
-    before it reaches the next)."""
-    return store.meta(PARTIAL_META) is not None
+    before it reaches the next). ``marks``: as for :func:`step_bound`."""
+    return (marks or live_marks(store)).partial
 
 
 def _learning_ends(earliest: dt.datetime, cfg: DetectionConfig) -> dt.date:
