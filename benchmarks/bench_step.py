@@ -184,8 +184,8 @@ _OTHER = {
                       "_replace_lines", "_mark_suppressed", "_alert_count", "_basis"),
     "scope": ("touched_scope", "forget_scope", "_new_events", "_context_changed", "_forget"),
     "run bookkeeping": ("meta", "set_meta", "scalar", "check_key", "reset_if_outdated",
-                        "ensure_tables", "_missing_tables", "_detect_meta", "_event_span",
-                        "_first_day", "step_bound", "_advance", "run_detection", "_history_only"),
+                        "ensure_tables", "_missing_tables", "_store_meta", "_snapshot",
+                        "_first_day", "step_bound", "live_marks", "_advance", "run_detection", "_history_only"),
 }  # fmt: skip
 
 

@@ -442,6 +442,38 @@ def test_data_sent_outside_from_a_new_device_after_a_burst_is_a_second_finding(
     store.close()
 
 
+@pytest.mark.parametrize("case", ["peers_send_there", "before_the_burst"])
+def test_a_send_from_the_new_device_that_peers_make_or_that_precedes_the_burst(case, tmp_path):
+    """The send finding's two other sides (docs: "Stolen logins"). A destination outside
+    the company that the peer group already sent to in the baseline window is no sign of
+    someone else at the keyboard: no send finding, the burst's stands. A send before the
+    burst is complete is a finding at the burst's last look-up, never before it (a
+    finding cites nothing it has not yet seen), citing the device's first use and the send."""
+    company = scenario("account_misuse")
+    destination = "external:paste.example"
+    if case == "peers_send_there":
+        company.event(AGENTS[3], at(3, 11), "export", ["c100"], ["name"],
+                      destination=destination, record_count=1)  # fmt: skip
+        when, listed = at(ACT_DAY, 2, 40), [f"c{300 + k:03d}" for k in range(30)]
+    else:  # the customers of the burst's first look-ups, sent at 02:03
+        when, listed = at(ACT_DAY, 2, 3), ["c200", "c201"]
+    export = company.event(INSIDER, when, "export", listed, ["name", "email"],
+                           destination=destination, record_count=2000,
+                           device_id="dev-unknown", src_ip="203.0.113.9", act=True)  # fmt: skip
+    store, _ = detect(company, tmp_path)
+    mine = [f for f in findings(store) if f["detector"] == "account_misuse"]
+    burst = [f for f in mine if f["reason"].startswith("first use of")]
+    assert [f["time"] for f in burst] == [at(ACT_DAY, 2, 9)]
+    sends = [f for f in mine if "sent to" in f["reason"]]
+    if case == "peers_send_there":
+        assert sends == []
+    else:
+        (send,) = sends
+        assert send["time"] == at(ACT_DAY, 2, 9)  # the burst's 10th customer, not 02:03
+        assert sorted(send["event_ids"]) == sorted({company.act[0], export})
+    store.close()
+
+
 def _shifted_company(hours: int):
     """The base company with every access and case ``hours`` later: the same staff
     working in a time zone (or shift) whose day is elsewhere on the UTC clock."""

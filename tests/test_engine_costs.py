@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from detect_scenarios import ACT_DAY, at, scenario
-from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.detect import DetectionConfig, engine, run_detection
+from insiderwatch.detect.base import Detector
 from insiderwatch.detect.rules import load_rules
 from insiderwatch.detect.state import reset_if_outdated
+from insiderwatch.errors import InsiderwatchError
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
@@ -105,3 +109,50 @@ def _only(folder: Path, name: str) -> Path:
         if path.name != name:
             path.unlink()
     return folder
+
+
+class _NamelessReasons(Detector):
+    """A plug-in detector whose rows cannot be stored: every finding lacks its reason."""
+
+    id, version, title = "nameless_reasons", "1", "Rows without a reason"
+    description = why = false_positives = investigate = "A test's broken plug-in."
+
+    def sql(self, ctx, config) -> str:
+        return """SELECT employee_id, max(time) AS time, min(time) AS first_time,
+                         1.0 AS points, 'low' AS severity, FALSE AS critical, 'k' AS key,
+                         NULL::VARCHAR AS reason, list(event_id) AS event_ids,
+                         NULL::VARCHAR[] AS customer_ids
+                  FROM step_events WHERE in_step GROUP BY ALL"""
+
+
+def _temp_tables(store: Store) -> set[str]:
+    return {
+        r[0]
+        for r in store.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary"
+        ).fetchall()
+    }
+
+
+def test_a_run_leaves_no_step_findings_on_the_connection_failed_or_not(tmp_path: Path, monkeypatch):
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    ingest_dataset(store, scenario("volume").write(tmp_path / "dataset"), KEY)
+    assert run_detection(store, DetectionConfig(), KEY).findings > 0
+    assert "step_findings" not in _temp_tables(store)
+    broken = [*engine.active_detectors(DetectionConfig()), _NamelessReasons()]
+    monkeypatch.setattr(engine, "active_detectors", lambda cfg: broken)
+    with pytest.raises(Exception, match="NOT NULL constraint failed"):
+        run_detection(store, DetectionConfig(), KEY)
+    assert "step_findings" not in _temp_tables(store)
+    store.close()
+
+
+def test_a_detector_whose_rows_cannot_be_stored_is_named(tmp_path: Path, monkeypatch):
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    ingest_dataset(store, scenario("volume").write(tmp_path / "dataset"), KEY)
+    broken = [*engine.active_detectors(DetectionConfig()), _NamelessReasons()]
+    monkeypatch.setattr(engine, "active_detectors", lambda cfg: broken)
+    with pytest.raises(InsiderwatchError, match=r"detector nameless_reasons .*NOT NULL.*reason"):
+        run_detection(store, DetectionConfig(), KEY)
+    assert store.scalar("SELECT count(*) FROM findings") == 0  # the run left nothing
+    store.close()

@@ -28,7 +28,7 @@ from insiderwatch.contract.runs import (
 )
 from insiderwatch.detect import DetectionRun, run_detection
 from insiderwatch.detect.calibrate import Calibration, calibration
-from insiderwatch.detect.engine import day_left_partial, step_bound
+from insiderwatch.detect.engine import day_left_partial, live_marks, step_bound
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
 
@@ -89,8 +89,9 @@ def detect_step(
     nothing later waits (the first step after midnight): they would otherwise wait for
     one more step."""
     with deployment.using(store, create=False) as s:
-        partial = max_days is not None and day_left_partial(s)
-        summary, run, caught_up = _bounded_run(s, deployment, until, progress, key, max_days)
+        marks = live_marks(s) if max_days is not None else None  # one read for both
+        partial = marks is not None and day_left_partial(s, marks)
+        summary, run, caught_up = _bounded_run(s, deployment, until, progress, key, max_days, marks)
         new = run.changed_lines
         if partial and not caught_up and step_bound(s, max_days) is None:
             # Two runs, just as two calls would make them: the step-split property of
@@ -105,11 +106,12 @@ def detect_step(
 
 
 def _bounded_run(
-    store: Store, deployment: Deployment, until, progress, key, max_days: int | None
+    store: Store, deployment: Deployment, until, progress, key, max_days: int | None, marks=None
 ) -> tuple[DetectionSummary, DetectionRun, bool]:
     """A run up to ``until`` covering at most ``max_days`` days from the watermark, and
-    whether it reached every event it was asked to."""
-    bound = step_bound(store, max_days) if max_days else None
+    whether it reached every event it was asked to. ``marks``: the engine's live marks
+    when read since the last run (``live_marks``)."""
+    bound = step_bound(store, max_days, marks) if max_days else None
     if bound is not None and (until is None or until > bound):
         until = bound
     else:

@@ -104,7 +104,7 @@ allowed and their work to ``allowance_days``, and the look-ups' kinds to
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute, sql_list
+from insiderwatch.detect.base import OPENING_ACTIONS, execute, opening_action_sql, sql_list
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
 from insiderwatch.detect.kin import known_person_sql
@@ -122,7 +122,7 @@ ALLOWANCE_KINDS = "daily_allowance_kinds"
 SPENDS_ALLOWANCE = RELATIONSHIP_BOOK
 
 # What looks a customer up for the allowance: opening a record, or changing it.
-LOOKUP_ACTIONS = ("view", "search", "update")
+LOOKUP_ACTIONS = (*OPENING_ACTIONS, "update")
 
 # A look-up's kind: the app, the action and the (sorted) field set it showed.
 KIND = "coalesce(app, '') || ' ' || action || ' ' || coalesce(array_to_string(list_sort(fields), ','), '')"
@@ -151,7 +151,7 @@ SPENDING_LOOKUP = (
 # This step's updates of customers all of whom the employee opened (a view or search)
 # earlier the same day: work, not look-ups. The same day only, as followup's: the rows
 # before the day are kept for some employees alone.
-_TRANSACTIONS_SQL = """
+_TRANSACTIONS_SQL = f"""
 CREATE OR REPLACE TEMP TABLE step_transactions AS
 WITH updates AS (
   SELECT event_id, employee_id, time, unnest(customer_ids) AS customer_id
@@ -161,7 +161,7 @@ WITH updates AS (
 opened AS (  -- when the employee first opened each customer today, in a targeted view or
             -- search (one customer in a broad list is not a customer served)
   SELECT employee_id, customer_id, min(time) AS first FROM step_touch
-  WHERE in_step AND action IN ('view', 'search') AND breadth BETWEEN 1 AND $targeted
+  WHERE in_step AND {opening_action_sql()} AND breadth BETWEEN 1 AND $targeted
   GROUP BY ALL
 )
 SELECT u.event_id FROM updates u LEFT JOIN opened o USING (employee_id, customer_id)

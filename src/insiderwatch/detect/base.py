@@ -135,6 +135,15 @@ def exact_sum(value: str, over: str = "") -> str:
     return f"(sum(({value})::DECIMAL(38, 9)){window})::DOUBLE"
 
 
+# The actions that open a customer's record, what a look-up is: a view, or a search.
+OPENING_ACTIONS = ("view", "search")
+
+
+def opening_action_sql(action: str = "action") -> str:
+    """SQL: whether ``action`` is one of :data:`OPENING_ACTIONS`."""
+    return f"{action} IN ({', '.join(map(sql_str, OPENING_ACTIONS))})"
+
+
 def field_set(fields: str) -> str:
     """SQL: the set of fields one access showed as one canonical text (sorted, distinct,
     comma-separated; '' for none), so histories keep a short text per set shown and

@@ -47,37 +47,42 @@ from insiderwatch.detect.groupbook import learn_group_books
 from insiderwatch.detect.kin import learn_common_surnames
 from insiderwatch.detect.public import PUBLIC_FIGURES, learn_public_figures
 from insiderwatch.detect.routine import learn_routine
-from insiderwatch.detect.scope import context_changed
 from insiderwatch.detect.similar import SIMILAR
-from insiderwatch.store.duckdb_store import Store
 
 TOKEN_META = "detect_learned"
 _KEPT = "daily_learned"  # the kept day, its token and the learned casework lists
 _FLOWS = "daily_routine_flows"  # the day's routine_flows rows (a rewind deletes those)
 
 
-def reusable(store: Store, meta: dict[str, str], *, rewound: bool, everywhere: bool) -> bool:
+def reusable(*, rewound: bool, everywhere: bool, context_changed: bool) -> bool:
     """Whether a run may take what an earlier run learned for the day it starts in:
-    nothing it learns from (earlier days' state, context tables) changed since. ``meta``:
-    the engine's store metadata as the run found it."""
-    if rewound or everywhere:
-        return False
-    return not context_changed(store, int(meta.get("detect_last_batch") or 0))
+    nothing it learns from (earlier days' state, context tables) changed since."""
+    return not (rewound or everywhere or context_changed)
 
 
 def learn_day(
-    con, cfg: DetectionConfig, step: dict, *, reuse: bool, tables: dict[str, str] | None = None
+    con,
+    cfg: DetectionConfig,
+    step: dict,
+    *,
+    reuse: bool,
+    tables: dict[str, str] | None = None,
+    flows_kept: bool = False,
 ) -> dict:
     """Make the day's learned tables current for ``step`` (``StepContext.params``) and
     return the learned parameters (investigating groups and staff) with the casework
     settings the step's queries read. ``reuse``: :func:`reusable` held for this run.
     ``tables``: the day's tables of the detectors the step runs (name: query,
-    :meth:`~insiderwatch.detect.base.Detector.daily`), made with the rest."""
+    :meth:`~insiderwatch.detect.base.Detector.daily`), made with the rest.
+    ``flows_kept``: the run left the day's ``routine_flows`` in the store (a scoped step
+    that expects to reuse them); learned again, they are replaced."""
     params = {**step, **casework_settings(cfg)}
     kept = _kept(con, step["day"]) if reuse else None
     if kept is None:
+        if flows_kept:
+            execute(con, "DELETE FROM routine_flows WHERE day = $day", params)
         kept = _learn(con, cfg, params, tables or {})
-    elif cfg.routine.enabled:  # the run deleted the day's routine_flows: the same again
+    elif cfg.routine.enabled and not flows_kept:  # the run deleted them: the same again
         con.execute(f"INSERT INTO routine_flows SELECT * FROM {_FLOWS}")
     return {**params, **kept}
 

@@ -19,13 +19,17 @@ from insiderwatch.detect.base import execute
 # Written by difference: a scoped step's forgetting leaves them (detect/scope.py).
 BY_DIFFERENCE = ("revisit_days", "book_days")
 _NEW = "step_day_rows"
+# The columns each query yields, read once per process (a query's text fixes them).
+_COLUMNS: dict[str, list[str]] = {}
 
 
 def write_day_rows(con, table: str, key: tuple[str, ...], query: str, params: dict) -> None:
     """Make ``table``'s rows of ``$day`` for the employees with events in the step those
     ``query`` yields (its columns named as the table's; ``key``: the table's key)."""
     execute(con, f"CREATE OR REPLACE TEMP TABLE {_NEW} AS {query}", params)
-    cols = [d[0] for d in con.execute(f"SELECT * FROM {_NEW} LIMIT 0").description]
+    if query not in _COLUMNS:
+        _COLUMNS[query] = [d[0] for d in con.execute(f"SELECT * FROM {_NEW} LIMIT 0").description]
+    cols = _COLUMNS[query]
     same = " AND ".join(f"r.{c} IS NOT DISTINCT FROM n.{c}" for c in cols)
     execute(
         con,

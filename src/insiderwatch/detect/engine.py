@@ -31,6 +31,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import duckdb
+
 from insiderwatch.contract import Alert
 from insiderwatch.detect.allowance import record_lookups
 from insiderwatch.detect.base import (
@@ -68,17 +70,19 @@ from insiderwatch.detect.routine import record_flows
 from insiderwatch.detect.rules import load_rules
 from insiderwatch.detect.scope import (
     CONTEXT_BATCH_META,
+    CONTEXT_CHANGED_SQL,
     PARTIAL_META,
     SCOPE_TABLE,
     SEEN_CONTEXT_SQL,
-    context_changed,
     forget_scope,
     partial_until,
+    seen_batch,
     touched_scope,
 )
-from insiderwatch.detect.state import DAILY_TABLES, reset_if_outdated
+from insiderwatch.detect.state import DAILY_TABLES, reset_if_outdated, step_findings_ddl
+from insiderwatch.errors import InsiderwatchError, Location
 from insiderwatch.privacy import HashKey
-from insiderwatch.store.duckdb_store import Store
+from insiderwatch.store.duckdb_store import FINGERPRINT_META, Store
 
 DAY = dt.timedelta(days=1)
 # Exfiltration sequences look back this far into the previous step.
@@ -113,28 +117,46 @@ def _utc_day_start(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-def _event_span(store: Store) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """The first and latest event times, from the segment catalogue (kept exact by every
-    load and merge) instead of a scan of every segment."""
-    row = store.con.execute(
-        "SELECT min(min_time), max(max_time) FROM event_segments WHERE table_name = 'access'"
+@dataclass(frozen=True)
+class _Snapshot:
+    """What a run reads of the store's catalogue before it steps, in one query: the event
+    span, the last batch of events loaded, the earliest event loaded since the last run
+    (late when before its watermark), whether a context table may have changed since the
+    last run, and the last context batch the run sees (nothing loads during a run: the
+    store has one writer)."""
+
+    earliest: dt.datetime | None
+    latest: dt.datetime | None
+    last_batch: int
+    late: dt.datetime | None
+    context_changed: bool
+    seen_context: int
+
+
+def _snapshot(store: Store, meta: dict[str, str]) -> _Snapshot:
+    access = "FROM event_segments WHERE table_name = 'access'"
+    row = execute(
+        store.con,
+        f"""SELECT (SELECT min(min_time) {access}), (SELECT max(max_time) {access}),
+                   (SELECT coalesce(max(batch_id), 0) FROM event_segments),
+                   (SELECT min(min_time) {access} AND batch_id > $last_batch),
+                   ({CONTEXT_CHANGED_SQL}), ({SEEN_CONTEXT_SQL})""",
+        {"last_batch": int(meta.get("detect_last_batch") or 0), "seen": seen_batch(meta)},
     ).fetchall()[0]
-    return row[0], row[1]
+    return _Snapshot(*row)
 
 
-def _detect_meta(store: Store) -> dict[str, str]:
-    """The engine's keys of the store's metadata (``detect_*``), read at once."""
-    return dict(
-        store.con.execute(
-            "SELECT key, value FROM store_meta WHERE starts_with(key, 'detect_')"
-        ).fetchall()
-    )
+def _store_meta(store: Store) -> dict[str, str]:
+    """The store's metadata (a few dozen keys), read at once: a run reads the engine's
+    (``detect_*``), the key's fingerprint, the state version and the alerts' basis."""
+    return dict(store.con.execute("SELECT key, value FROM store_meta").fetchall())
 
 
 def _first_day(
-    store: Store, meta: dict[str, str], fingerprint: str, earliest: dt.datetime | None
+    meta: dict[str, str], fingerprint: str, snap: _Snapshot
 ) -> tuple[dt.date | None, str | None]:
     """Where this run starts: the watermark, or earlier if something changed."""
+    earliest, late = snap.earliest, snap.late
     if earliest is None:
         return None, None
     watermark = meta.get("detect_watermark")
@@ -143,33 +165,49 @@ def _first_day(
     if meta.get("detect_config") != fingerprint:
         return earliest.date(), "configuration or detectors changed: full replay"
     day = dt.date.fromisoformat(watermark)
-    last_batch = int(meta.get("detect_last_batch") or 0)
-    late = store.scalar(
-        "SELECT min(min_time) FROM event_segments WHERE table_name = 'access' AND batch_id > ?",
-        [last_batch],
-    )
     if late is not None and late.date() < day:
         return late.date(), f"late events from {late.date()}: replaying from there"
     return day, None
 
 
-def step_bound(store: Store, days: int) -> dt.datetime | None:
+@dataclass(frozen=True)
+class LiveMarks:
+    """Where the last run stopped, read in one query before a live step: the watermark,
+    whether it left the day partial, and the latest event loaded."""
+
+    watermark: str | None
+    partial: bool
+    latest: dt.datetime | None
+
+
+def live_marks(store: Store) -> LiveMarks:
+    watermark, partial, latest = store.con.execute(
+        "SELECT (SELECT value FROM store_meta WHERE key = 'detect_watermark'), "
+        "EXISTS (SELECT 1 FROM store_meta WHERE key = ?), "
+        "(SELECT max(max_time) FROM event_segments WHERE table_name = 'access')",
+        [PARTIAL_META],
+    ).fetchall()[0]
+    return LiveMarks(watermark, bool(partial), latest)
+
+
+def step_bound(store: Store, days: int, marks: LiveMarks | None = None) -> dt.datetime | None:
     """The last instant of the ``days``-th day from the watermark, where a run that should
     cover at most that many days stops; None when every event is before it (or nothing
-    was detected yet). A run stopped there completes its days: none is redone later."""
-    watermark = store.meta("detect_watermark")
-    if watermark is None:
+    was detected yet). A run stopped there completes its days: none is redone later.
+    ``marks``: :func:`live_marks` when the caller has read them since the last run."""
+    marks = marks or live_marks(store)
+    if marks.watermark is None:
         return None
-    bound = _utc_day_start(dt.date.fromisoformat(watermark) + days * DAY)
+    bound = _utc_day_start(dt.date.fromisoformat(marks.watermark) + days * DAY)
     bound -= dt.timedelta(microseconds=1)
-    latest = _event_span(store)[1]
+    latest = marks.latest
     return bound if latest is not None and latest > bound else None
 
 
-def day_left_partial(store: Store) -> bool:
+def day_left_partial(store: Store, marks: LiveMarks | None = None) -> bool:
     """Whether the last run stopped mid-day (a run from the watermark completes that day
-    before it reaches the next)."""
-    return store.meta(PARTIAL_META) is not None
+    before it reaches the next). ``marks``: as for :func:`step_bound`."""
+    return (marks or live_marks(store)).partial
 
 
 def _learning_ends(earliest: dt.datetime, cfg: DetectionConfig) -> dt.date:
@@ -206,17 +244,19 @@ def run_detection(
     """Process every step from the watermark up to ``until`` (default: the latest event),
     after recomputing the findings of detectors whose version changed. ``key`` is the
     deployment's hashing key (the one the store was hashed with): alert ids are keyed."""
-    store.check_key(key)
+    meta = _store_meta(store)
+    store.check_key(key, known=meta.get(FINGERPRINT_META))
     con = store.con
-    reset_if_outdated(store)
+    if reset_if_outdated(store, meta):
+        meta = _store_meta(store)
     detectors = active_detectors(cfg)
     versions = {d.id: content_version(d, cfg) for d in detectors}
-    meta = _detect_meta(store)
     stored = json.loads(meta.get("detect_versions") or "{}")
     stale = [d for d in detectors if stored.get(d.id) != versions[d.id]]
     run = DetectionRun()
-    earliest, latest = _event_span(store)
-    first, run.rewound = _first_day(store, meta, shared_fingerprint(cfg), earliest)
+    snap = _snapshot(store, meta)
+    earliest, latest = snap.earliest, snap.latest
+    first, run.rewound = _first_day(meta, shared_fingerprint(cfg), snap)
     if until is not None and latest is not None:
         latest = min(latest, until)
     if first is None or latest is None:
@@ -236,7 +276,7 @@ def run_detection(
         not everywhere
         and run.rewound is None
         and begin == last
-        and _nothing_new(store, meta, last, latest)
+        and _nothing_new(meta, snap, last, latest)
     ):
         # A redo of the partial day over the same events would write what is stored.
         _history_only(store, run, cfg, key, NOTHING_REWRITTEN)
@@ -248,7 +288,7 @@ def run_detection(
         # The findings this run may rewrite, to rescore afterwards only the employees whose
         # findings changed; a detector changed or gone rewrites them on every day.
         before = FindingsBefore.keep(con, None if everywhere else begin)
-        known_until = _explained_until(store, first, latest, run.rewound)
+        known_until = _explained_until(meta, snap, first, latest, run.rewound)
         keep = known_until is not None
         # A run within the day the last one left partial evaluates only the employees
         # new events touched (detect/scope.py); any other run, everyone.
@@ -256,23 +296,37 @@ def run_detection(
             not everywhere
             and begin == last
             and touched_scope(
-                store, meta, _context(last, latest, cfg, learned_from), latest, detectors
+                store,
+                meta,
+                _context(last, latest, cfg, learned_from),
+                latest,
+                detectors,
+                context_changed=snap.context_changed,
             )
+        )
+        steps = _Steps(store, run, detectors, stale, versions, known_until)
+        # What the day learned from earlier days, kept from an earlier run (detect/daily.py).
+        steps.reuse_learned = reusable(
+            rewound=run.rewound is not None,
+            everywhere=bool(everywhere),
+            context_changed=snap.context_changed,
         )
         if scoped:
             company = [d.id for d in detectors if d.scope == "company"]
-            forget_scope(con, first, _utc_day_start(first), company, keep_explained=keep)
+            # The day's learned routine stays where the step expects to learn nothing new.
+            steps.flows_kept = steps.reuse_learned
+            forget_scope(
+                con,
+                first,
+                _utc_day_start(first),
+                company,
+                keep_explained=keep,
+                keep_flows=steps.flows_kept,
+            )
+            steps.scoped = True  # one step: its lookback only for the employees that read it
         else:
             _forget(con, first, stale, list(versions), keep_explained=keep)
-        steps = _Steps(store, run, detectors, stale, versions, known_until)
-        if scoped:  # one step: its lookback only for the employees that read it
-            steps.scoped = True
-        else:
             _run_events(con, _utc_day_start(begin) - LOOKBACK, latest)
-        # What the day learned from earlier days, kept from an earlier run (detect/daily.py).
-        steps.reuse_learned = reusable(
-            store, meta, rewound=run.rewound is not None, everywhere=bool(everywhere)
-        )
         total = (last - begin).days + 1
         day = begin
         while day <= last:
@@ -280,21 +334,22 @@ def run_detection(
             if progress:
                 progress(run.steps, total, day)
             day += DAY
-        _advance(store, cfg, versions, last, latest, first)
+        _advance(store, cfg, versions, snap, last, latest, first)
         # In the same transaction as the findings, so the two never disagree in the store.
-        _record_history(store, run, cfg, key, before)
+        _record_history(store, run, cfg, key, before, meta)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    finally:
+    finally:  # a run leaves no temp state of its own on the connection, failed or not
         con.execute("DROP TABLE IF EXISTS run_events")
         con.execute(f"DROP TABLE IF EXISTS {SCOPE_TABLE}")
+        con.execute(f"DROP TABLE IF EXISTS {_STEP_FINDINGS}")
     run.first_day, run.last_day = begin, last
     return run
 
 
-def _nothing_new(store: Store, meta: dict[str, str], day: dt.date, latest: dt.datetime) -> bool:
+def _nothing_new(meta: dict[str, str], snap: _Snapshot, day: dt.date, latest: dt.datetime) -> bool:
     """Whether a run would only redo ``day``, the day the last run left partial, over the
     events that run processed: it stopped at ``latest``, and no batch was loaded since
     (of events, or one that may have changed a context table). Every step of a day depends
@@ -303,10 +358,9 @@ def _nothing_new(store: Store, meta: dict[str, str], day: dt.date, latest: dt.da
     skipped, a live step with nothing new costs a few catalogue reads."""
     if partial_until(meta, day) != latest:
         return False
-    last_batch = int(meta.get("detect_last_batch") or 0)
-    if store.scalar("SELECT coalesce(max(batch_id), 0) FROM event_segments") != last_batch:
+    if snap.last_batch != int(meta.get("detect_last_batch") or 0):
         return False
-    return not context_changed(store, last_batch)
+    return not snap.context_changed
 
 
 def _run_events(con, begin: dt.datetime, latest: dt.datetime) -> None:
@@ -324,33 +378,40 @@ def _run_events(con, begin: dt.datetime, latest: dt.datetime) -> None:
     )
 
 
-def _advance(store: Store, cfg, versions, last: dt.date, latest: dt.datetime, first) -> None:
+def _advance(
+    store: Store, cfg, versions, snap: _Snapshot, last: dt.date, latest: dt.datetime, first
+) -> None:
     """Record where the run stopped: the watermark (a day left partial is redone next
-    run, and the time of its latest event processed), the configuration and detector
-    versions it ran with, the last event batch it read and the last context batch."""
+    run, and the time of its latest event processed, and the end of the step whose
+    explanations the next run keeps), the configuration and detector versions it ran
+    with, the last event batch it read and the last context batch."""
     keys = {
         "detect_config": shared_fingerprint(cfg),
         "detect_versions": json.dumps(versions, sort_keys=True),
-        "detect_last_batch": str(
-            store.scalar("SELECT coalesce(max(batch_id), 0) FROM event_segments")
-        ),
-        CONTEXT_BATCH_META: str(store.scalar(SEEN_CONTEXT_SQL)),
+        "detect_last_batch": str(snap.last_batch),
+        CONTEXT_BATCH_META: str(snap.seen_context),
     }
     if last >= first:
         complete = latest >= _utc_day_start(last) + DAY - dt.timedelta(microseconds=1)
         keys["detect_watermark"] = (last + DAY if complete else last).isoformat()
         if complete:
-            store.con.execute("DELETE FROM store_meta WHERE key = ?", [PARTIAL_META])
+            store.con.execute(
+                "DELETE FROM store_meta WHERE key IN (?, ?)", [PARTIAL_META, _EXPLAINED_UNTIL]
+            )
         else:
             keys[PARTIAL_META] = latest.isoformat()
+            # the end of the last step (_context): the next run's first step continues it
+            keys[_EXPLAINED_UNTIL] = (latest + dt.timedelta(microseconds=1)).isoformat()
     store.con.execute(
         "INSERT OR REPLACE INTO store_meta VALUES " + ", ".join(["(?, ?)"] * len(keys)),
         [x for item in keys.items() for x in item],
     )
 
 
-def _record_history(store, run: DetectionRun, cfg, key, before: FindingsBefore) -> None:
-    update = update_history(store, cfg, key, before)
+def _record_history(
+    store, run: DetectionRun, cfg, key, before: FindingsBefore, meta: dict | None = None
+) -> None:
+    update = update_history(store, cfg, key, before, meta=meta)
     run.alerts, run.changed_lines, run.rescored = update.alerts, update.changed, update.rescored
 
 
@@ -366,17 +427,18 @@ def _history_only(store, run: DetectionRun, cfg, key, before: FindingsBefore) ->
         raise
 
 
+_EXPLAINED_UNTIL = "detect_explained_until"
+
+
 def _explained_until(
-    store: Store, first: dt.date, latest: dt.datetime, rewound: str | None
+    meta: dict[str, str], snap: _Snapshot, first: dt.date, latest: dt.datetime, rewound: str | None
 ) -> dt.datetime | None:
     """The end of the earlier step of ``first`` whose explanations this run keeps (see
     :func:`~insiderwatch.detect.explain.build_step`): none after a rewind, when a context
     table (staff, customers, cases, orders, canaries) may have changed since, or when this
     run stops before that step did."""
-    value = store.meta("detect_explained_until")
-    if not value or rewound is not None:
-        return None
-    if context_changed(store, int(store.meta("detect_last_batch") or 0)):
+    value = meta.get(_EXPLAINED_UNTIL)
+    if not value or rewound is not None or snap.context_changed:
         return None
     until = dt.datetime.fromisoformat(value)
     reaches = until <= latest + dt.timedelta(microseconds=1)
@@ -405,6 +467,7 @@ def _forget(
 
 # The step's findings, before they enter ``findings`` in one statement.
 _STEP_FINDINGS = "step_findings"
+_STEP_FINDINGS_DDL = step_findings_ddl(_STEP_FINDINGS)
 # Which baseline columns each detector version's query yields, probed once per process.
 _BASELINE_COLUMNS: dict[tuple[str, str], list[str]] = {}
 
@@ -429,6 +492,8 @@ class _Steps:
         # A scoped run: its one step reads its events from the day's copies once it knows
         # whose lookback it reads (liveday.scoped_events), not from run_events.
         self.scoped = False
+        # The run left the day's routine_flows in the store for the step (forget_scope).
+        self.flows_kept = False
 
     def step(self, ctx: StepContext, *, refresh: bool) -> None:
         con = self.store.con
@@ -444,7 +509,15 @@ class _Steps:
             for det in running
             for name, sql in det.daily(ctx, ctx.config.detector_config(det)).items()
         }
-        params = learn_day(con, ctx.config, ctx.params, reuse=self.reuse_learned, tables=tables)
+        params = learn_day(
+            con,
+            ctx.config,
+            ctx.params,
+            reuse=self.reuse_learned,
+            tables=tables,
+            flows_kept=self.flows_kept,
+        )
+        self.flows_kept = False
         source, ordered = "run_events", True
         if self.scoped:  # the day's copies, sorted by the step (liveday.scoped_events)
             source, ordered = scoped_events(self.store, ctx.lookback_start, params), False
@@ -455,11 +528,8 @@ class _Steps:
             self.run.explained += record_explanations(
                 con, ctx.params, reused=reuse is not None, partial=partial
             )
-            if partial:  # the next run's first step continues this day
-                self.store.set_meta("detect_explained_until", ctx.end.isoformat())
-            else:
-                con.execute("DELETE FROM store_meta WHERE key = 'detect_explained_until'")
-            execute(con, _EMPLOYEE_DAY_SQL, ctx.params)
+            # One row per employee with events in the step: the step's counts come back.
+            counted = execute(con, _EMPLOYEE_DAY_SQL, ctx.params).fetchall()
         if refresh or any(det.id == OwnCopies.id for det in running):
             # its defaults while it is disabled: a disabled plug-in's config is never read
             own = history_config(OwnCopies, ctx.config)
@@ -468,12 +538,19 @@ class _Steps:
         # a conflict check of the stored findings costs a statement about 5 ms of
         # planning, once instead of once per detector. No detector's query reads the
         # step's own findings, and ids differ between detectors (the id hashes its name).
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_STEP_FINDINGS} AS FROM findings LIMIT 0")
+        con.execute(_STEP_FINDINGS_DDL)
+        produced = []
         for det in running:
-            count = self._detect(det, ctx)
+            count = self._stored(det, ctx)
             self.run.per_detector[det.id] = self.run.per_detector.get(det.id, 0) + count
             self.run.findings += count
-        con.execute(f"INSERT OR REPLACE INTO findings BY NAME FROM {_STEP_FINDINGS}")
+            produced += [det.id] if count else []
+        try:
+            con.execute(f"INSERT OR REPLACE INTO findings BY NAME FROM {_STEP_FINDINGS}")
+        except duckdb.Error as exc:
+            raise InsiderwatchError(
+                f"the findings of {ctx.day} from {', '.join(produced)} could not be stored: {exc}"
+            ) from exc
         if refresh:
             # The day's rows of the evaluated employees were deleted before the run
             # (_forget, forget_scope): the day tables take plain INSERTs, without the
@@ -486,12 +563,21 @@ class _Steps:
             record_own_copies(con, ctx.params)
             record_revisits(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
-            events, employees = con.execute(
-                "SELECT count(*), count(DISTINCT employee_id) FROM step_events WHERE in_step"
-            ).fetchall()[0]
-            self.run.events += int(events)
-            self.run.employees = int(employees)
+            self.run.events += sum(events for (events,) in counted)
+            self.run.employees = len(counted)
             self.run.steps += 1
+
+    def _stored(self, det: Detector, ctx: StepContext) -> int:
+        """``det``'s findings of the step, in the step's table; a query that fails or
+        yields a row ``findings`` refuses (a column left empty) names the detector."""
+        try:
+            return self._detect(det, ctx)
+        except duckdb.Error as exc:
+            source = getattr(det, "source", None)  # a rule file
+            raise InsiderwatchError(
+                f"detector {det.id} (version {self.versions[det.id]}) failed on {ctx.day}: {exc}",
+                Location(file=str(source)) if source else None,
+            ) from exc
 
     def _detect(self, det: Detector, ctx: StepContext) -> int:
         con = self.store.con
@@ -573,4 +659,5 @@ LEFT JOIN search_extra x USING (employee_id)
 LEFT JOIN contact k USING (employee_id)
 WHERE e.in_step
 GROUP BY e.employee_id
+RETURNING events
 """

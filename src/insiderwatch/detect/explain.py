@@ -62,9 +62,16 @@ FIELD_WEIGHTS = {"name": 0.5, "email": 1.5, "phone": 1.5, "address": 1.0, "payme
                  "orders": 0.5, "notes": 0.5}  # fmt: skip
 CONTACT_BONUS = 1.0
 
-# Peers: same role in the same family of teams ("fraud-6" and "fraud-10"), over the
-# employees table aliased ``e`` (the console lists and filters by the same groups).
-PEER_GROUP = "e.role || ':' || regexp_replace(coalesce(e.team, ''), '[-_ ]*[0-9]+$', '')"
+
+def team_family_sql(team: str) -> str:
+    """SQL: the family of the team in column ``team`` ("fraud-6" and "fraud-10" are one,
+    "fraud"): its name without a trailing number."""
+    return f"regexp_replace(coalesce({team}, ''), '[-_ ]*[0-9]+$', '')"
+
+
+# Peers: same role in the same family of teams, over the employees table aliased ``e``
+# (the console lists and filters by the same groups).
+PEER_GROUP = f"e.role || ':' || {team_family_sql('e.team')}"
 
 
 # Rows a search returned beyond the customers it listed (warehouse queries list none):

@@ -34,7 +34,7 @@ is unchanged), and a follow-up is still a case-less look-up for the history the
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute
+from insiderwatch.detect.base import execute, opening_action_sql
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.kin import known_person_sql
 from insiderwatch.detect.public import FIGURE_JOIN
@@ -44,7 +44,7 @@ EXPLANATION = "followup"
 # Only openings: a view or search. An update or a send of the customer is more than
 # looking again (an allowed view of someone, then a change of their email, is how an
 # account is taken over).
-_OPENING = """in_step AND policy IS NULL AND action IN ('view', 'search')
+_OPENING = f"""in_step AND policy IS NULL AND {opening_action_sql()}
       AND len(customer_ids) BETWEEN 1 AND $targeted"""
 # A follow-up has no case: a case's look-ups are the case detectors' to judge
 # (``case_mismatch`` counts a view under someone else's case however often it happens).

@@ -91,10 +91,16 @@ class HistoryUpdate:
 
 
 def update_history(
-    store: Store, cfg: DetectionConfig, key: HashKey, before: FindingsBefore
+    store: Store,
+    cfg: DetectionConfig,
+    key: HashKey,
+    before: FindingsBefore,
+    *,
+    meta: dict[str, str] | None = None,
 ) -> HistoryUpdate:
     """Bring the alert history and the findings' suppression marks up to date after a run
-    (inside the caller's transaction)."""
+    (inside the caller's transaction). ``meta``: the store's metadata as the run read it
+    (else read here)."""
     con = store.con
     departs = dict(
         con.execute(
@@ -103,7 +109,8 @@ def update_history(
     )
     basis = _basis(cfg, departs)
     employees = before.changed_employees(con)
-    same_basis = store.meta(_BASIS_META) == basis
+    stored = meta.get(_BASIS_META) if meta is not None else store.meta(_BASIS_META)
+    same_basis = stored == basis
     if not same_basis:
         employees = None  # scoring's inputs changed: every line may differ
     changed: list[Alert] = []

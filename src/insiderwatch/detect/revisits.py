@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from insiderwatch.detect.base import OPENING_ACTIONS
 from insiderwatch.detect.dayrows import write_day_rows
 from insiderwatch.detect.followup import EXPLANATION as FOLLOWUP
 from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
@@ -39,7 +40,7 @@ def caseless_lookup_sql(
     explanation: str = "t.explanation",
     *,
     excluding: Collection[str] = (),
-    actions: Collection[str] = ("view", "search"),
+    actions: Collection[str] = OPENING_ACTIONS,
 ) -> str:
     """The one definition of a case-less look-up, as a SQL condition on a row whose
     ``action``, number of customers shown (``breadth``) and ``explanation`` are the

@@ -51,16 +51,16 @@ def touched_scope(
     ctx: StepContext,
     latest: dt.datetime,
     detectors: list[Detector],
+    *,
+    context_changed: bool,
 ) -> bool:
     """Write the employees a step of the partial day ``ctx.day`` must evaluate to
     ``step_scope``; False when it must evaluate everyone. ``meta``: the engine's store
-    metadata as the run found it."""
+    metadata as the run found it; ``context_changed``: :data:`CONTEXT_CHANGED_SQL` held."""
     since = partial_until(meta, ctx.day)
-    if since is None:
+    if since is None or context_changed:
         return False
     last_batch = int(meta.get("detect_last_batch") or 0)
-    if context_changed(store, last_batch):
-        return False
     extra = []
     for det in detectors:
         if det.scope == "company":
@@ -92,18 +92,19 @@ def touched_scope(
 CONTEXT_BATCH_META = "detect_context_batch"
 
 
-def context_changed(store: Store, last_batch: int) -> bool:
-    """Whether a batch of a context table may have changed rows since the last run:
-    after ``last_batch`` (the last event batch it read) and after the last context batch
-    it saw (:data:`CONTEXT_BATCH_META`)."""
-    seen = max(last_batch, int(store.meta(CONTEXT_BATCH_META) or 0))
-    return bool(
-        store.scalar(
-            "SELECT count(*) FROM ingest_batches WHERE batch_id > ? AND table_name <> 'access' "
-            "AND NOT (status = 'done' AND loaded = 0 AND updated = 0)",
-            [seen],
-        )
-    )
+def seen_batch(meta: dict[str, str]) -> int:
+    """The last batch a detection run has seen: the last event batch it read, or the last
+    context batch it saw (:data:`CONTEXT_BATCH_META`), whichever came later. ``meta``:
+    the engine's store metadata."""
+    return max(int(meta.get("detect_last_batch") or 0), int(meta.get(CONTEXT_BATCH_META) or 0))
+
+
+# Whether a batch of a context table may have changed rows since the batch ``$seen``
+# (:func:`seen_batch`).
+CONTEXT_CHANGED_SQL = """
+SELECT count(*) > 0 FROM ingest_batches WHERE batch_id > $seen AND table_name <> 'access'
+  AND NOT (status = 'done' AND loaded = 0 AND updated = 0)
+"""
 
 
 SEEN_CONTEXT_SQL = """
@@ -143,12 +144,21 @@ def _new_events(store: Store, last_batch: int, since: dt.datetime) -> list[str]:
 
 
 def forget_scope(
-    con, day: dt.date, start: dt.datetime, company: list[str], *, keep_explained: bool = False
+    con,
+    day: dt.date,
+    start: dt.datetime,
+    company: list[str],
+    *,
+    keep_explained: bool = False,
+    keep_flows: bool = False,
 ) -> None:
     """Drop what a scoped step of ``day`` recomputes: the scope's day records and
     findings, every finding of the company-scope detectors, the day's learned routine.
     With ``keep_explained``, the day's explanations stay (its step replaces only those it
-    explains afresh, :func:`~insiderwatch.detect.explain.record_explanations`)."""
+    explains afresh, :func:`~insiderwatch.detect.explain.record_explanations`); with
+    ``keep_flows``, the day's learned routine stays until the step finds it must learn the
+    day again (:func:`~insiderwatch.detect.daily.learn_day`): learned from earlier days
+    only, it is what the step would write again."""
     scoped = f"employee_id IN (SELECT employee_id FROM {SCOPE_TABLE})"
     if not keep_explained:
         con.execute("DELETE FROM step_explained")
@@ -162,7 +172,8 @@ def forget_scope(
                 [day, company],
             )
         elif table == "routine_flows":  # per group, learned from earlier days: relearned
-            con.execute("DELETE FROM routine_flows WHERE day >= ?", [day])
+            if not keep_flows:
+                con.execute("DELETE FROM routine_flows WHERE day >= ?", [day])
         elif table in BY_DIFFERENCE:  # the step writes what changed (detect/dayrows.py)
             continue
         else:

@@ -253,6 +253,17 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
 STATE_VERSION = "30"
 
 
+def step_findings_ddl(name: str) -> str:
+    """A temp table shaped like ``findings``, its NOT NULL constraints included (a
+    ``CREATE TABLE AS`` copies none), so a detector's row that ``findings`` would refuse
+    is refused as that detector's query inserts it."""
+    ddl = next(d for d in DETECT_DDL if "EXISTS findings (" in d)
+    ddl = ddl.replace("VARCHAR PRIMARY KEY", "VARCHAR NOT NULL")  # a step's moves replace
+    return ddl.replace(
+        "CREATE TABLE IF NOT EXISTS findings", f"CREATE OR REPLACE TEMP TABLE {name}"
+    )
+
+
 def ensure_tables(con) -> None:
     for ddl in DETECT_DDL:
         con.execute(ddl)
@@ -271,9 +282,13 @@ def _missing_tables(con) -> bool:
     return present < len(_DDL_TABLES)
 
 
-def reset_if_outdated(store) -> bool:
-    """Drop detection state written by another version of these tables."""
-    if store.meta("detect_state_version") == STATE_VERSION:
+def reset_if_outdated(store, meta: dict[str, str] | None = None) -> bool:
+    """Drop detection state written by another version of these tables. ``meta``: the
+    store's metadata when the caller has read it."""
+    version = meta.get("detect_state_version") if meta is not None else None
+    if version is None:
+        version = store.meta("detect_state_version")
+    if version == STATE_VERSION:
         if _missing_tables(store.con):
             ensure_tables(store.con)
         return False

@@ -26,6 +26,8 @@ from insiderwatch.store.validate import TimeWindow
 # The WAL size at which DuckDB checkpoints in a commit once checkpoints are deferred: a
 # safety net only, as the writer checkpoints long before.
 DEFERRED_CHECKPOINT = "1GB"
+# The store_meta key of the hashing key's fingerprint (see bind_key).
+FINGERPRINT_META = "hash_key_fingerprint"
 
 
 class Store:
@@ -216,12 +218,13 @@ class Store:
         leak matching and relationship checks.
         """
         self.check_key(key)
-        if self.meta("hash_key_fingerprint") is None:
-            self.set_meta("hash_key_fingerprint", key.fingerprint)
+        if self.meta(FINGERPRINT_META) is None:
+            self.set_meta(FINGERPRINT_META, key.fingerprint)
 
-    def check_key(self, key: HashKey) -> None:
-        """Refuse a key other than the one the store was hashed with (if it has one)."""
-        known = self.meta("hash_key_fingerprint")
+    def check_key(self, key: HashKey, *, known: str | None = None) -> None:
+        """Refuse a key other than the one the store was hashed with (if it has one).
+        ``known``: the stored fingerprint when the caller has read it."""
+        known = known or self.meta(FINGERPRINT_META)
         if known is not None and known != key.fingerprint:
             raise ConfigError(
                 f"store {self.path} was hashed with key {known}, but the configured key is "

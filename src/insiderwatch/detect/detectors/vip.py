@@ -3,11 +3,8 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
+from insiderwatch.detect.explain import team_family_sql
 from insiderwatch.detect.public import PUBLIC_FIGURES
-
-# A team's family, as in peer groups ("vip-care-2" and "vip-care-7" are one family).
-_FAMILY = "regexp_replace(coalesce({}, ''), '[-_ ]*[0-9]+$', '')"
-
 
 # A look-up that opens the record: a view, or a search that found only them.
 _OPENED = "(t.action <> 'search' OR t.breadth = 1)"
@@ -72,7 +69,7 @@ WITH looks AS (  -- the first targeted look-up of each public figure today, in t
   SELECT *, row_number() OVER (PARTITION BY employee_id ORDER BY time, customer_id) AS nth
   FROM (
     SELECT t.employee_id, any_value(t.peer_group) AS peer_group, any_value(t.role) AS role,
-           any_value({_FAMILY.format("t.team")}) AS family,
+           any_value({team_family_sql("t.team")}) AS family,
            -- opened today (a view, a search that found only them) or only listed among
            -- others by small searches: a name search and then the record is snooping, a
            -- famous name among a search's few results alone is less. An opened figure's
@@ -91,7 +88,7 @@ WITH looks AS (  -- the first targeted look-up of each public figure today, in t
   )
 ),
 days AS (  -- everyone's earlier days, counted by VIP look-ups
-  SELECT employee_id, peer_group, role, {_FAMILY.format("team")} AS family,
+  SELECT employee_id, peer_group, role, {team_family_sql("team")} AS family,
          unexplained_vip AS v, count(*) AS n
   FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
 ),
