@@ -26,6 +26,13 @@ def workdays(days: int) -> list[int]:
     return [d for d in range(1, days + 1) if at(d, 0).weekday() < 5]
 
 
+def _detected(c: Company, tmp_path_factory, name: str):
+    """A module fixture's world: the company, each event's explanation and the open store."""
+    store = detect(c, tmp_path_factory.mktemp(name))
+    yield c, explanations(store), store
+    store.close()
+
+
 def customers_of(k: int) -> list[str]:
     """Account manager k's clients: twenty of their own."""
     return [f"c{20 * k + i:03d}" for i in range(20)]
@@ -79,10 +86,7 @@ def book_company() -> Company:
 
 @pytest.fixture(scope="module")
 def book_world(tmp_path_factory):
-    c = book_company()
-    store = detect(c, tmp_path_factory.mktemp("book"))
-    yield c, explanations(store), store
-    store.close()
+    yield from _detected(book_company(), tmp_path_factory, "book")
 
 
 def test_clients_served_under_a_case_on_earlier_days_are_the_book(book_world):
@@ -183,10 +187,7 @@ def handover_company() -> Company:
 
 @pytest.fixture(scope="module")
 def handover_world(tmp_path_factory):
-    c = handover_company()
-    store = detect(c, tmp_path_factory.mktemp("handover"))
-    yield c, explanations(store), store
-    store.close()
+    yield from _detected(handover_company(), tmp_path_factory, "handover")
 
 
 def _act(c: Company, employee: str) -> str:
@@ -313,10 +314,7 @@ def leavers_place_company() -> Company:
 
 @pytest.fixture(scope="module")
 def leavers_place_world(tmp_path_factory):
-    c = leavers_place_company()
-    store = detect(c, tmp_path_factory.mktemp("leavers-place"))
-    yield c, explanations(store), store
-    store.close()
+    yield from _detected(leavers_place_company(), tmp_path_factory, "leavers-place")
 
 
 @pytest.mark.parametrize(
