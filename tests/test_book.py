@@ -26,13 +26,6 @@ def workdays(days: int) -> list[int]:
     return [d for d in range(1, days + 1) if at(d, 0).weekday() < 5]
 
 
-def _detected(c: Company, tmp_path_factory, name: str):
-    """A module fixture's world: the company, each event's explanation and the open store."""
-    store = detect(c, tmp_path_factory.mktemp(name))
-    yield c, explanations(store), store
-    store.close()
-
-
 def customers_of(k: int) -> list[str]:
     """Account manager k's clients: twenty of their own."""
     return [f"c{20 * k + i:03d}" for i in range(20)]
@@ -86,7 +79,10 @@ def book_company() -> Company:
 
 @pytest.fixture(scope="module")
 def book_world(tmp_path_factory):
-    yield from _detected(book_company(), tmp_path_factory, "book")
+    c = book_company()
+    store = detect(c, tmp_path_factory.mktemp("book"))
+    yield c, explanations(store), store
+    store.close()
 
 
 def test_clients_served_under_a_case_on_earlier_days_are_the_book(book_world):
@@ -187,7 +183,10 @@ def handover_company() -> Company:
 
 @pytest.fixture(scope="module")
 def handover_world(tmp_path_factory):
-    yield from _detected(handover_company(), tmp_path_factory, "handover")
+    c = handover_company()
+    store = detect(c, tmp_path_factory.mktemp("handover"))
+    yield c, explanations(store), store
+    store.close()
 
 
 def _act(c: Company, employee: str) -> str:
@@ -263,88 +262,3 @@ def test_case_notes_sent_to_the_teams_share_raise_nothing(handover_world):
 def test_the_configuration_round_trips_the_book_settings():
     cfg = msgspec.convert({"book": {"enabled": True, "handover_days": 14}}, DetectionConfig)
     assert cfg.book.handover_days == 14
-
-
-# The company's leavers' place: a drive where leavers of any team leave their work and
-# nobody else sends customer data (detect/handover.py). (employee, peer group, leaving,
-# day, destination) of each export of thirty customers nobody served under a case.
-PLACE, MIXED, ONE_GROUP = "cloud:handover-drive", "cloud:ops-drive", "cloud:desk-drop"
-COLLEAGUE = "tl-y"
-PLACE_SENDS = [
-    ("ag-a", "care", True, 2, PLACE),
-    ("tl-a", "branch", True, 3, PLACE),
-    ("ag-b", "care", True, 2, MIXED),
-    ("tl-b", "branch", True, 3, MIXED),
-    ("tl-s", "branch", False, 4, MIXED),  # someone not leaving sends there too: no matter
-    ("ag-c", "care", True, 2, ONE_GROUP),
-    ("ag-d", "care", True, 3, ONE_GROUP),
-    ("ag-e", "care", True, 14, PLACE),  # a later leaver: a handover
-    ("tl-e", "branch", True, 14, "cloud:dropbox"),  # nobody else's place
-    ("ag-f", "care", True, 14, MIXED),
-    ("ag-g", "care", True, 14, ONE_GROUP),
-    ("tl-x", "branch", False, 14, PLACE),  # not leaving: never a handover
-]
-
-
-def leavers_place_company() -> Company:
-    c = Company()
-    for emp, team, leaving, *_ in PLACE_SENDS:
-        c.employees.append({"employee_id": emp, "surname": f"S{emp}", "team": f"{team}-1",
-                            "role": "cs_agent" if team == "care" else "teller",
-                            "hired_on": "2020-01-01",
-                            "departs_on": "2026-09-20" if leaving else None,
-                            "home_postcode": f"HP{emp} 1AA"})  # fmt: skip
-    for i in range(4000):  # many: thirty of them are no chance share of anyone's look-ups
-        c.customers.append({"customer_id": f"c{i:03d}", "surname": f"Cust{i}",
-                            "postcode": f"PC{i % 40} 2BB"})  # fmt: skip
-    lists = {}
-    for k, (emp, _, _, day, dest) in enumerate(PLACE_SENDS):
-        lists[emp] = [f"c{(30 * k + i) % 400:03d}" for i in range(30)]
-        c.event(emp, at(day, 11, k), "export", lists[emp], ["name", "orders"], act=day == 14,
-                destination=dest, record_count=len(lists[emp]))  # fmt: skip
-    # A colleague who is not leaving looked up, with no case, customers of the handover to
-    # the leavers' place and of the export to a personal cloud, before either left.
-    c.employees.append({"employee_id": COLLEAGUE, "surname": "Scol", "team": "branch-1",
-                        "role": "teller", "hired_on": "2020-01-01",
-                        "home_postcode": "HPcol 1AA"})  # fmt: skip
-    for n, cust in enumerate(lists["ag-e"][:6] + lists["tl-e"][:6]):
-        c.event(COLLEAGUE, at(9 + n % 4, 10, n), "view", [cust], ["name"])
-    return c
-
-
-@pytest.fixture(scope="module")
-def leavers_place_world(tmp_path_factory):
-    yield from _detected(leavers_place_company(), tmp_path_factory, "leavers-place")
-
-
-@pytest.mark.parametrize(
-    ("who", "handover"),
-    [("ag-e", True), ("ag-f", True), ("tl-e", False), ("ag-g", False), ("tl-x", False)],
-    ids=["leavers-place", "others-send-there-too", "personal-cloud", "one-group-only", "stayer"],
-)
-def test_a_leavers_export_to_the_companys_leavers_place_is_a_handover(
-    leavers_place_world, who, handover
-):
-    """Leavers of two groups, and nobody else, sent data to one drive on earlier days: a
-    later leaver's export there is a handover, whoever's customers it lists and whoever
-    else sends there, and raises nothing. A place only one group's leavers used, a
-    personal cloud, or someone not leaving, stay judged as any export."""
-    c, why, store = leavers_place_world
-    event = _act(c, who)
-    if handover:
-        assert why[event] == "handover"
-        assert _findings(store, event) == set()
-    else:
-        assert why[event] is None
-        leaving = next(s[2] for s in PLACE_SENDS if s[0] == who)
-        found = _findings(store, event)
-        assert "exfiltration" in found and ("departing" in found) == leaving
-
-
-def test_a_handover_is_no_list_a_colleague_harvested_for(leavers_place_world):
-    """shared_harvest: the colleague's case-less look-ups of customers a leaver then handed
-    over are no harvest for that list (a sanctioned handover), while the same look-ups of
-    customers a leaver sent to a personal cloud still are."""
-    c, _, store = leavers_place_world
-    assert "shared_harvest" not in _findings(store, _act(c, "ag-e"))
-    assert "shared_harvest" in _findings(store, _act(c, "tl-e"))

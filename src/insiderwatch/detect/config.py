@@ -202,9 +202,6 @@ class Book(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True
 
     enabled: bool = True
     handover_days: int = 28  # before a known departure date
-    # Leavers (of two peer groups or more) who sent data to one place before it is the
-    # company's leavers' place (detect/handover.py).
-    handover_min_leavers: int = 2
     relationship: RelationshipBook = RelationshipBook()
 
 

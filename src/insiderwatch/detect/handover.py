@@ -18,25 +18,12 @@ event is explained as ``handover`` when
   that they never opened is theirs to hand on), each known to be theirs by the export's
   time, and it carries no more records than those customers number.
 
-Some companies keep one place for handovers instead: a company drive that leavers of every
-team put their work on. Its lists need not be the leaver's book (a successor's queue, a
-site's open items), and the leaver's own group need not send there by routine (others
-may, now and then), so the rule above never learns it. An outbound event of a leaver is
-also explained as ``handover`` when its destination is a **leavers' place**: in the
-baseline window's earlier days, at least ``handover_min_leavers`` staff of at least two
-peer groups sent customer data there, each within ``handover_days`` of their own
-departure (neither ``destinations.internal`` nor ``destinations.outside``, as above).
-Learned from the company's own leavers, never from a name: a departing thief's personal
-mailbox, memory stick or private cloud is no one else's, let alone leavers' of other
-teams, and the first leavers to use a new place are judged as before, until enough of
-them have.
-
-A leaver who takes strangers' data, sends it somewhere the team never does (nor the
-company's leavers), or takes more than they ever served stays unexplained, and the
-departing and exfiltration detectors judge it as before. An export whose customers all
-have open cases of the leaver's is explained only as viewing them (a case never explains
-sending a customer out, beyond the breadth of what the group routinely sends where it
-sends its case work): the handover judges it as it does an unexplained one.
+A leaver who takes strangers' data, sends it somewhere the team never does, or takes more
+than they ever served stays unexplained, and the departing and exfiltration detectors
+judge it as before. An export whose customers all have open cases of the leaver's is
+explained only as viewing them (a case never explains sending a customer out, beyond
+the breadth of what the group routinely sends where it sends its case work): the
+handover judges it as it does an unexplained one.
 """
 
 from __future__ import annotations
@@ -65,32 +52,11 @@ def places_sql(cfg: DetectionConfig) -> str:
     """Where each peer group's leavers may hand their work over on ``$day`` (peer_group,
     destination): what its own routine sends data to, but for the employee's own device or
     printer, kinds that always leave the company, and '' (a flow with no destination)."""
+    d = cfg.destinations
+    kept = matches_any(d.internal + d.outside, "r.destination")
     return f"""
 SELECT DISTINCT r.grp AS peer_group, r.destination FROM routine_flows r
-WHERE r.day = $day AND r.destination IS NOT NULL AND r.destination <> '' AND NOT ({_kept(cfg)})
-"""
-
-
-def _kept(cfg: DetectionConfig) -> str:
-    """Whether ``r.destination`` keeps the data in the leaver's hands (their own device or
-    printer) or always leaves the company: never a place to hand work over."""
-    d = cfg.destinations
-    return matches_any(d.internal + d.outside, "r.destination")
-
-
-def leavers_places_sql(cfg: DetectionConfig) -> str:
-    """The company's leavers' places on ``$day`` (destination): where, in the baseline
-    window's earlier days, at least ``handover_min_leavers`` staff of at least two peer
-    groups sent customer data within ``handover_days`` of their departure (never the
-    employee's own device or printer, nor a kind that always leaves the company)."""
-    return f"""
-SELECT r.destination FROM routine_days r JOIN employees em USING (employee_id)
-WHERE r.day >= $b0 AND r.day < $day AND r.action IN {OUTBOUND}
-  AND r.destination <> '' AND NOT ({_kept(cfg)})
-  AND em.departs_on >= r.day AND em.departs_on <= r.day + to_days($handover_days)
-GROUP BY r.destination
-HAVING count(DISTINCT r.employee_id) >= {int(cfg.book.handover_min_leavers)}
-   AND count(DISTINCT r.peer_group) >= 2
+WHERE r.day = $day AND r.destination IS NOT NULL AND r.destination <> '' AND NOT ({kept})
 """
 
 
@@ -98,20 +64,16 @@ def _sql(cfg: DetectionConfig) -> str:
     return f"""
 UPDATE step_events e SET explanation = 'handover', explained = TRUE
 FROM (
-  WITH leaving AS (
-    SELECT o.*,
-           EXISTS (SELECT 1 FROM ({places_sql(cfg)}) r
-                   WHERE r.peer_group = o.peer_group AND r.destination = o.destination)
-             AS team_place,
-           o.destination IN (SELECT destination FROM ({leavers_places_sql(cfg)})) AS shared_place
-    FROM step_events o
+  WITH outbound AS (
+    SELECT o.* FROM step_events o
     WHERE o.in_step AND o.policy IS NULL AND o.action IN {OUTBOUND}
       AND (NOT o.explained OR (o.fresh AND o.explanation NOT IN {_FLOW_REASONS}
                                AND NOT EXISTS ({_CASE_WORK_SQL})))
       AND o.departs_on IS NOT NULL AND o.departs_on >= $day
       AND o.departs_on <= $day + to_days($handover_days)
+      AND EXISTS (SELECT 1 FROM ({places_sql(cfg)}) r
+                  WHERE r.peer_group = o.peer_group AND r.destination = o.destination)
   ),
-  outbound AS (SELECT * FROM leaving WHERE team_place),  -- judged by the leaver's book
   book AS (  -- the leavers' books, each customer from when it was known to be theirs:
              -- earlier days' case work, today's, and cases assigned to them in the window
              -- (one handed over to them that they never opened included)
@@ -143,8 +105,6 @@ FROM (
   SELECT o.event_id FROM outbound o JOIN sizes s USING (event_id)
   ANTI JOIN strangers USING (event_id)
   WHERE o.record_count <= s.customers
-  UNION
-  SELECT event_id FROM leaving WHERE shared_place  -- the company's leavers' place
 ) x
 WHERE e.event_id = x.event_id
 """

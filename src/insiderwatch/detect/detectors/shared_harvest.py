@@ -56,13 +56,12 @@ def _caseless_sql(days: str, times: str) -> str:
 
 class SharedHarvest(Detector):
     id = "shared_harvest"
-    version = "2"
+    version = "1"
     title = "Customers someone else sent out, looked up without a case"
     description = (
         "When customer data leaves for a destination nothing explains (outside the "
-        "company, or a bulk copy no routine covers; never a leaver's handover), finds the "
-        "other staff who looked up those customers without a case in the weeks before: "
-        "one whose case-less look-ups "
+        "company, or a bulk copy no routine covers), finds the other staff who looked up "
+        "those customers without a case in the weeks before: one whose case-less look-ups "
         "make up a good part of the list that left (at least min_shared customers, and "
         "min_share of their own case-less look-ups in the window) is flagged at the moment "
         "the data left, when that is far beyond chance (min_lift times what the list's share "
@@ -116,9 +115,7 @@ WITH outbound AS (  -- data leaving today for a destination nothing explains
   FROM step_events o
   WHERE o.in_step AND o.action IN ('export', 'download', 'print', 'copy', 'message')
     AND len(o.customer_ids) >= {c.min_shared}
-    -- a routine flow, or a leaver's handover (their book, or the company's leavers'
-    -- place): a sanctioned list, not a harvest's
-    AND coalesce(o.explanation, '') NOT IN ('routine', 'handover')
+    AND o.explanation IS DISTINCT FROM 'routine'
     AND ({dest_class} = 'external' OR NOT o.explained)
 ),
 sent AS (
