@@ -249,7 +249,8 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
 # a full replay. (28: routine_days keeps field sets, the calendar-day machine rule needs no
 # sign-in, and case-less updates spend the allowance. 29: a namesake of a common surname is
 # no relative, so allowance_days counts its look-ups; a learned routine flow with no usual
-# field set explains nothing, so access_explained may hold less.)
+# field set explains nothing, so access_explained may hold less. 30: a client several of
+# a book desk come back to is in each returning member's book.)
 STATE_VERSION = "30"
 
 
