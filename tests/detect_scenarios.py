@@ -12,15 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
-from sample_data import KEY_HEX
+from sample_data import KEY_HEX, copy_store, folder_digest
 
 UTC = dt.UTC
 AGENTS = [f"a{i:02d}" for i in range(12)]
@@ -81,6 +84,42 @@ def detect(c: Company, folder: Path, cfg: DetectionConfig | None = None) -> Stor
     ingest_dataset(store, folder / "dataset", key)
     run_detection(store, cfg or DetectionConfig(), key)
     return store
+
+
+def replayed(dataset: Company | Path, built_once, cfg: DetectionConfig | None = None) -> Path:
+    """The database file of one replay of the dataset folder or company (ingested, then
+    detected with ``cfg``), built once per run for every test that replays the same
+    content with the same settings (``built_once``, named by a digest of both).
+    Read-only by convention: open it with ``read_only=True``, or copy it
+    (``replayed_copy``)."""
+    if isinstance(dataset, Company):
+        with tempfile.TemporaryDirectory() as folder:
+            return replayed(dataset.write(Path(folder) / "dataset"), built_once, cfg)
+    cfg = cfg or DetectionConfig()
+    settings = msgspec.json.encode(cfg, enc_hook=str)
+
+    def build(folder: Path) -> None:
+        key = HashKey(bytes.fromhex(KEY_HEX))
+        with Store(folder / "iw.duckdb", threads=1) as store:
+            ingest_dataset(store, dataset, key)
+            run_detection(store, cfg, key)
+
+    return built_once(f"detected-{folder_digest(dataset, settings)}", build) / "iw.duckdb"
+
+
+def detected(c: Company, built_once, cfg: DetectionConfig | None = None) -> Store:
+    """What ``detect(c, folder, cfg)`` finds, opened read-only: one replay shared by every
+    test (in any module) that detects the same company with the same settings."""
+    return Store(replayed(c, built_once, cfg), threads=1, read_only=True)
+
+
+def replayed_copy(
+    c: Company, folder: Path, built_once, cfg: DetectionConfig | None = None
+) -> Store:
+    """What ``detect(c, folder, cfg)`` leaves, without detecting again when another test
+    replayed the same company: a copy of the shared replay in ``folder``, left open."""
+    db = replayed(c.write(folder / "dataset"), built_once, cfg)
+    return Store(copy_store(db, folder / "iw.duckdb"), threads=1)
 
 
 def explanations(store: Store) -> dict[str, str | None]:

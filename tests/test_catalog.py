@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from detect_scenarios import ACT_DAY, AGENTS, at, scenario
+from detect_scenarios import ACT_DAY, AGENTS, at, replayed_copy, scenario
 from insiderwatch.detect import DetectionConfig, active_detectors, run_detection
 from insiderwatch.detect.base import DETECTORS
 from insiderwatch.detect.catalog import content_version, history_config, shared_fingerprint
@@ -78,11 +78,9 @@ def company():
 
 
 @pytest.fixture
-def detected(tmp_path):
-    company().write(tmp_path / "dataset")
-    store = Store(tmp_path / "iw.duckdb", threads=1)
-    ingest_dataset(store, tmp_path / "dataset", KEY)
-    run_detection(store, DetectionConfig(), KEY)
+def detected(tmp_path, built_once):
+    """The company detected with the default settings: a copy of one shared replay."""
+    store = replayed_copy(company(), tmp_path, built_once)
     yield store
     store.close()
 

@@ -9,7 +9,17 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from detect_scenarios import ACT_DAY, AGENTS, INSIDER, SCENARIOS, at, base_company, scenario
+from detect_scenarios import (
+    ACT_DAY,
+    AGENTS,
+    INSIDER,
+    SCENARIOS,
+    at,
+    base_company,
+    replayed,
+    replayed_copy,
+    scenario,
+)
 from insiderwatch.alerts import read_alert_history, read_alerts
 from insiderwatch.detect import DetectionConfig, active_detectors, run_detection
 from insiderwatch.detect.base import DETECTORS
@@ -34,13 +44,8 @@ def detect(company, folder: Path, cfg: DetectionConfig | None = None, **kwargs):
 def detected_scenario(name: str, built_once) -> Store:
     """The golden scenario ``name`` detected with the default settings, opened read-only:
     built once per run, since its golden test and a closer look at the same detector
-    read the same store."""
-
-    def build(folder: Path) -> None:
-        store, _ = detect(scenario(name), folder)
-        store.close()
-
-    return Store(built_once(f"scenario-{name}", build) / "iw.duckdb", threads=1, read_only=True)
+    (here and in other modules) read the same store."""
+    return Store(replayed(scenario(name), built_once), threads=1, read_only=True)
 
 
 def findings(store: Store) -> list[dict]:
@@ -268,6 +273,12 @@ def _truncate(company, cutoff: dt.datetime):
     return out
 
 
+def _everything_replayed(company, folder: Path, built_once) -> Store:
+    """One replay of ``_everything``, shared by the tests that compare with it (read-only)."""
+    db = replayed(company.write(folder / "full"), built_once)
+    return Store(db, threads=1, read_only=True)
+
+
 def _everything():
     company = base_company()
     ins = INSIDER
@@ -282,9 +293,9 @@ def _everything():
 
 
 @pytest.mark.parametrize("cutoff", [at(ACT_DAY, 9, 20), at(ACT_DAY, 12), at(ACT_DAY, 13)])
-def test_replay_never_uses_future_events(cutoff, tmp_path):
+def test_replay_never_uses_future_events(cutoff, tmp_path, built_once):
     company = _everything()
-    full, _ = detect(company, tmp_path / "full")
+    full = _everything_replayed(company, tmp_path, built_once)
     cut, _ = detect(_truncate(company, cutoff), tmp_path / "cut")
     later = [f for f in findings(full) if f["time"] <= cutoff]
     assert later, "the cutoff should leave some findings to compare"
@@ -293,9 +304,9 @@ def test_replay_never_uses_future_events(cutoff, tmp_path):
     cut.close()
 
 
-def test_live_runs_in_pieces_end_where_one_replay_ends(tmp_path):
+def test_live_runs_in_pieces_end_where_one_replay_ends(tmp_path, built_once):
     company = _everything()
-    once, _ = detect(company, tmp_path / "once")
+    once = _everything_replayed(company, tmp_path, built_once)
     store, first = detect(company, tmp_path / "pieces", until=at(ACT_DAY, 10))
     assert first.last_day == at(ACT_DAY, 0).date()
     second = run_detection(store, DetectionConfig(), KEY)
@@ -306,9 +317,8 @@ def test_live_runs_in_pieces_end_where_one_replay_ends(tmp_path):
     store.close()
 
 
-def test_late_events_rewind_the_engine(tmp_path):
-    company = _everything()
-    store, _ = detect(company, tmp_path)
+def test_late_events_rewind_the_engine(tmp_path, built_once):
+    store = replayed_copy(_everything(), tmp_path, built_once)
     late = tmp_path / "late"
     late.mkdir()
     row = {"event_id": "late1", "time": at(2, 10).isoformat(), "employee_id": "a05",
@@ -381,7 +391,7 @@ def test_a_vip_among_many_rows_is_not_snooping_a_targeted_lookup_is(tmp_path):
     store.close()
 
 
-def test_vip_lookups_weigh_by_their_percentile_among_peers(tmp_path):
+def test_vip_lookups_weigh_by_their_percentile_among_peers(tmp_path, built_once):
     """Where every peer looks up a VIP without a case each day, one more is their routine
     and no finding; alone among peers who never do, it weighs in full."""
     company = scenario("vip")
@@ -391,7 +401,7 @@ def test_vip_lookups_weigh_by_their_percentile_among_peers(tmp_path):
     store, _ = detect(company, tmp_path)
     points = DetectionConfig().detector_config(DETECTORS.get("vip")()).points
     mine = [f for f in findings(store) if f["detector"] == "vip" and f["employee_id"] == INSIDER]
-    lone, _ = detect(scenario("vip"), tmp_path / "lone")
+    lone = detected_scenario("vip", built_once)
     (alone,) = [f for f in findings(lone) if f["detector"] == "vip"]
     assert alone["points"] == points and "more than on 100% of peers' days" in alone["reason"]
     assert [f for f in mine if f["customer_ids"] == ["c001"]] == []

@@ -10,7 +10,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from detect_scenarios import ACT_DAY, AGENTS, INSIDER, Company, at, base_company
+from detect_scenarios import ACT_DAY, AGENTS, INSIDER, Company, at, base_company, replayed
 from insiderwatch.alerts import read_alert_history
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.detect.config import Explanation
@@ -74,11 +74,9 @@ def state(store: Store):
     return explained, read_findings(store.con), read_alert_history(store)
 
 
-def replay(dataset: Path, folder: Path, cfg: DetectionConfig) -> Store:
-    store = Store(folder / "once.duckdb", threads=1)
-    ingest_dataset(store, dataset, KEY)
-    run_detection(store, cfg, KEY)
-    return store
+def replay(dataset: Path, built_once, cfg: DetectionConfig) -> Store:
+    """One replay of the dataset, shared by the tests that use the same settings."""
+    return Store(replayed(dataset, built_once, cfg), threads=1, read_only=True)
 
 
 def steps_through_the_day(dataset, folder, cfg, cuts, *, order=None):
@@ -96,14 +94,14 @@ def steps_through_the_day(dataset, folder, cfg, cuts, *, order=None):
     return store, counted
 
 
-def test_small_steps_explain_each_event_once_and_end_as_one_replay(dataset, tmp_path):
+def test_small_steps_explain_each_event_once_and_end_as_one_replay(dataset, tmp_path, built_once):
     cfg = DetectionConfig()
     cuts = [at(ACT_DAY, h, 2) for h in range(8, 18)]  # hourly, just after each hour
     store, counted = steps_through_the_day(dataset, tmp_path, cfg, cuts)
     # Every run explains exactly the events that arrived for it: nothing of the day twice.
     assert all(explained == events for events, explained in counted)
     assert sum(n > 0 for n, _ in counted[1:]) >= 8, "the day comes in many pieces"
-    once = replay(dataset, tmp_path, cfg)
+    once = replay(dataset, built_once, cfg)
     assert state(store) == state(once)
     assert read_alert_history(store), "the busy day should raise an alert"
     # The day is still open (no later event yet): only its explanations are kept.
@@ -113,7 +111,9 @@ def test_small_steps_explain_each_event_once_and_end_as_one_replay(dataset, tmp_
     once.close()
 
 
-def test_a_case_opened_after_a_look_up_within_the_slack_explains_it_again(dataset, tmp_path):
+def test_a_case_opened_after_a_look_up_within_the_slack_explains_it_again(
+    dataset, tmp_path, built_once
+):
     """With slack before a case opens, a step that learns of a new case re-explains the
     look-ups of its employee just before it: the colleague's view at 11:50."""
     cfg = DetectionConfig(explanation=Explanation(slack_before_minutes=10))
@@ -127,13 +127,15 @@ def test_a_case_opened_after_a_look_up_within_the_slack_explains_it_again(datase
     assert view == [("own_case",)]
     (before, _), (middle, again), _ = counted[1:]
     assert again == middle + 1, "only the view before the new case is explained again"
-    once = replay(dataset, tmp_path, cfg)
+    once = replay(dataset, built_once, cfg)
     assert state(store) == state(once)
     store.close()
     once.close()
 
 
-def test_events_of_the_day_arriving_late_are_explained_in_their_place(dataset, tmp_path):
+def test_events_of_the_day_arriving_late_are_explained_in_their_place(
+    dataset, tmp_path, built_once
+):
     """The afternoon arrives before the morning: the insider's morning look-ups are new
     to a day already partly explained, and everything after them is explained again."""
     cfg = DetectionConfig()
@@ -143,7 +145,7 @@ def test_events_of_the_day_arriving_late_are_explained_in_their_place(dataset, t
     afternoon, morning = counted[1][0], counted[2][0]
     assert counted[1][1] == afternoon
     assert counted[2][1] > morning, "the afternoon's events after the morning's are redone"
-    once = replay(dataset, tmp_path, cfg)
+    once = replay(dataset, built_once, cfg)
     assert state(store) == state(once)
     store.close()
     once.close()

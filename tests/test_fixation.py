@@ -11,7 +11,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from detect_scenarios import ACT_DAY, AGENTS, INSIDER, at, base_company, detect, scenario
+from detect_scenarios import (
+    ACT_DAY,
+    AGENTS,
+    INSIDER,
+    at,
+    base_company,
+    detect,
+    detected,
+    scenario,
+)
 from insiderwatch.detect import DetectionConfig
 from insiderwatch.detect.base import DETECTORS, execute
 from insiderwatch.detect.detectors.fixation import _like_sql
@@ -27,9 +36,9 @@ def _findings(store, detector: str) -> list[dict]:
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def test_fixation_cites_each_day_of_the_returns_and_fires_on_every_later_one(tmp_path: Path):
+def test_fixation_cites_each_day_of_the_returns_and_fires_on_every_later_one(built_once):
     c = scenario("fixation")
-    store = detect(c, tmp_path)
+    store = detected(c, built_once)
     found = _findings(store, "fixation")
     store.close()
     # Days 2, 4, 6, 8 and 9: judged from day 8 (after the learning window), at the first
@@ -94,12 +103,12 @@ def _desk(depth: int):
     return c
 
 
-def test_fixation_reads_how_deep_returns_go_from_all_the_peers_returns(tmp_path: Path):
+def test_fixation_reads_how_deep_returns_go_from_all_the_peers_returns(tmp_path, built_once):
     """Nobody else came back to a customer on five days; but where the peers' clients come
     back on three days and often on a fourth, a fifth is what their returns' depth
     predicts, and the agent's two customers at five days raise nothing. Where the peers'
     returns stop at three days, five is still far beyond them."""
-    shallow = detect(_desk(3), tmp_path / "shallow")
+    shallow = detected(_desk(3), built_once)
     fired = {f["time"] for f in _findings(shallow, "fixation")}
     shallow.close()
     assert at(ACT_DAY, 14) in fired  # c260 on its fifth day
@@ -368,11 +377,11 @@ def test_the_resembling_group_falls_back_to_the_same_action_last():
     assert "e" not in _like([r for r in rows if r[2] != "agents"])  # nobody views at all
 
 
-def test_fixation_weighs_little_a_return_to_a_customer_of_ones_relationship_book(tmp_path: Path):
+def test_fixation_weighs_little_a_return_to_a_customer_of_ones_relationship_book(built_once):
     """In a desk where everyone keeps clients of their own (a book group), the agent's
     client on a fifth day is still deeper than the peers' returns go, but the relationship
     book explained it: the finding stays, below the points of any other return."""
-    store = detect(_desk(3), tmp_path)
+    store = detected(_desk(3), built_once)
     [fifth] = [f for f in _findings(store, "fixation") if f["time"] == at(ACT_DAY, 14)]
     booked = store.scalar(
         "SELECT explanation FROM access_explained a JOIN access e USING (event_id) "

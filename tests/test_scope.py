@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from detect_scenarios import ACT_DAY, AGENTS, INSIDER, Company, at, base_company, scenario
+from detect_scenarios import (
+    ACT_DAY,
+    AGENTS,
+    INSIDER,
+    Company,
+    at,
+    base_company,
+    replayed,
+    scenario,
+)
 from insiderwatch.alerts import read_alert_history
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.detect.config import Explanation
@@ -35,8 +44,9 @@ class Arrivals:
     """The company's context loaded first, then its events in the pieces given (each a
     predicate on an event), one detection run after each; and one replay of all of it."""
 
-    def __init__(self, company: Company, folder: Path, cfg: DetectionConfig | None = None):
+    def __init__(self, company: Company, folder: Path, built_once, cfg=None):
         self.company, self.folder, self.cfg = company, folder, cfg or DetectionConfig()
+        self.built_once = built_once
         dataset = company.write(folder / "dataset")
         context = folder / "context"
         context.mkdir()
@@ -54,22 +64,22 @@ class Arrivals:
         return run_detection(self.store, self.cfg, KEY)
 
     def assert_replay(self) -> None:
-        """Every event arrived: findings and alert history equal one replay's."""
+        """Every event arrived: findings and alert history equal one replay's (shared by
+        the tests that replay the same company with the same settings)."""
         assert self.sent == {r["event_id"] for r in self.company.access}
-        once = Store(self.folder / "once.duckdb", threads=1)
-        ingest_dataset(once, self.folder / "dataset", KEY)
-        run_detection(once, self.cfg, KEY)
+        db = replayed(self.folder / "dataset", self.built_once, self.cfg)
+        once = Store(db, threads=1, read_only=True)
         assert read_findings(self.store.con) == read_findings(once.con)
         assert read_alert_history(self.store) == read_alert_history(once)
         once.close()
 
 
 @pytest.fixture
-def arrivals(tmp_path):
+def arrivals(tmp_path, built_once):
     made = []
 
     def make(company: Company, cfg: DetectionConfig | None = None) -> Arrivals:
-        made.append(Arrivals(company, tmp_path, cfg))
+        made.append(Arrivals(company, tmp_path, built_once, cfg))
         return made[-1]
 
     yield make

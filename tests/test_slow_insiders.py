@@ -19,6 +19,7 @@ from detect_scenarios import (
     at,
     base_company,
     detect,
+    detected,
     scenario,
 )
 from insiderwatch.detect import DetectionConfig, run_detection
@@ -185,9 +186,9 @@ def test_shared_harvest_needs_lookups_without_a_case(tmp_path: Path):
     store.close()
 
 
-def test_shared_harvest_cites_the_lookups_and_the_list_that_left(tmp_path: Path):
+def test_shared_harvest_cites_the_lookups_and_the_list_that_left(built_once):
     c = scenario("shared_harvest")
-    store = detect(c, tmp_path)
+    store = detected(c, built_once)
     [(emp, events)] = _findings(store, "shared_harvest")
     store.close()
     sent = next(r["event_id"] for r in c.access if r["action"] == "copy")
@@ -208,10 +209,12 @@ def test_shared_harvest_discounts_what_chance_gives_for_a_list_of_most_customers
     store.close()
 
 
-def test_own_copies_weighs_a_copy_of_own_lookups_by_how_rare_it_is_among_peers(tmp_path: Path):
+def test_own_copies_weighs_a_copy_of_own_lookups_by_how_rare_it_is_among_peers(
+    tmp_path: Path, built_once
+):
     """The same copy of the insider's own case-less look-ups is a finding where no peer
     copies as many of theirs, and none where every peer does so every day."""
-    alone = detect(scenario("own_copies"), tmp_path / "alone")
+    alone = detected(scenario("own_copies"), built_once)
     [(emp, events)] = _findings(alone, "own_copies")
     alone.close()
     assert emp == INSIDER
@@ -498,9 +501,9 @@ def test_own_copies_needs_the_action_to_be_mostly_own_lookups(tmp_path: Path):
     store.close()
 
 
-def test_own_copies_cites_the_lookups_and_the_copy(tmp_path: Path):
+def test_own_copies_cites_the_lookups_and_the_copy(built_once):
     c = scenario("own_copies")
-    store = detect(c, tmp_path)
+    store = detected(c, built_once)
     [(_, events)] = _findings(store, "own_copies")
     store.close()
     assert set(events) == set(c.act)
