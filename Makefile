@@ -33,11 +33,12 @@ demo: $(STAMP)
 # tools/provision.sh installs the system packages the server tests need (or says loudly
 # that it cannot); property tests run a bounded, derandomised search when CI is set.
 # The suite runs on every core (pytest-xdist); a test module stays on one worker, so its
-# module fixtures (simulated companies, detected stores) are built once.
+# module fixtures (simulated companies, detected stores) are built once. The slowest tests
+# are listed at the end, to show where the suite's time goes.
 PYTEST_JOBS ?= auto
 test: $(STAMP)
 	tools/provision.sh
-	$(BIN)/python -m pytest -q -n $(PYTEST_JOBS) --dist loadscope
+	$(BIN)/python -m pytest -q -n $(PYTEST_JOBS) --dist loadscope --durations=25
 
 # A wide random search of every parser's property tests (the fuzz Hypothesis profile).
 fuzz: $(STAMP)
