@@ -3,12 +3,22 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, destination_class_sql
+from insiderwatch.detect.baseline import ThresholdConfig, baseline_tables, fmt_num
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     window_days: int = 28
     outbound_points: float = 20.0
-    min_customers: int = 10  # unexplained customers in a day before leaving
+    # Unexplained customers looked up in a day before leaving: never fewer than this, nor
+    # than the peer group's high quantile of its days or the leaver's own usual day
+    # (median + mad_k MADs, days this detector flagged left out), both learned from the
+    # baseline window's days before the step's.
+    min_customers: int = 10
+    peer_quantile: float = 0.95
+    mad_k: float = 3.0
+    min_own_days: int = 5  # fewer days of their own: the peers' line and the floor only
+    min_peer_days: int = 20  # employee-days of the peer group before its line counts
+    min_history_days: int = 5  # distinct days of it
     # Bulk exports count even when a portfolio or case explains viewing the customers
     # (not a role policy's routine extracts, nor ones to allowed company services).
     bulk_records: int = 20
@@ -17,13 +27,14 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Departing(Detector):
     id = "departing"
-    version = "1"
+    version = "2"
     title = "Taking data before leaving"
     description = (
         "For staff with a known departure date in the next weeks: any unexplained export, "
         "download, print or copy (wherever it goes), any bulk one even when viewing the "
-        "customers is explained by a case or portfolio, and unexplained look-ups of more than "
-        "a handful of customers in a day. The risk engine also weighs all their findings "
+        "customers is explained by a case or portfolio, and unexplained look-ups in a day "
+        "of more customers than a handful, than the peer group's 95th percentile day and "
+        "than the leaver's own usual day. The risk engine also weighs all their findings "
         "more."
     )
     why = (
@@ -42,9 +53,13 @@ class Departing(Detector):
     )
     Config = Config
 
+    def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
+        return baseline_tables(self.id, _line_config(config), "unexplained_customers")
+
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
         dest_class = destination_class_sql(ctx.config)
+        pct = fmt_pct(c.peer_quantile)
         return f"""
 WITH leaving AS (
   SELECT * FROM step_events
@@ -73,18 +88,51 @@ touched AS (
   WHERE l.action IN ('search', 'view') AND NOT l.explained
   GROUP BY ALL
 ),
+lines AS (  -- the day's line: the floor, the peers' high day, the leaver's own usual day
+  SELECT l.employee_id, any_value(p.peer_q) AS peer_q, any_value(o.own_median) AS own_median,
+         ceil(greatest({c.min_customers}, coalesce(any_value(p.peer_q), 0),
+                       CASE WHEN any_value(o.own_days) >= {c.min_own_days}
+                            THEN any_value(o.own_median)
+                                 + {c.mad_k} * 1.4826 * any_value(o.mad) + 1
+                            ELSE 0 END)) AS line
+  FROM leaving l
+  LEFT JOIN daily_departing_own o USING (employee_id)
+  LEFT JOIN daily_departing_peer p ON p.peer_group = l.peer_group
+  GROUP BY l.employee_id
+),
 ranked AS (
-  SELECT *, row_number() OVER (PARTITION BY employee_id ORDER BY time, customer_id) AS rn
-  FROM touched
+  SELECT t.*, n.line, n.peer_q, n.own_median,
+         row_number() OVER (PARTITION BY t.employee_id ORDER BY t.time, t.customer_id) AS rn
+  FROM touched t JOIN lines n USING (employee_id)
 ),
 volume AS (
   SELECT employee_id, max(time) AS time, min(time) AS first_time, {c.volume_points} AS points,
          'medium' AS severity, FALSE AS critical, strftime($day, '%Y-%m-%d') AS key,
-         format('looked up {{}} customers with no case, {{}} day(s) before leaving on {{}}',
-                max(rn), any_value(departs_on) - $day, any_value(departs_on)) AS reason,
+         format('looked up {{}} customers with no case, {{}} day(s) before leaving on {{}} '
+                '(line {{}}: peers'' {pct}th percentile day {{}}, own usual day {{}})',
+                max(rn), any_value(departs_on) - $day, any_value(departs_on),
+                {fmt_num("any_value(line)")}, {fmt_num("any_value(peer_q)")},
+                {fmt_num("any_value(own_median)")}) AS reason,
          list(DISTINCT event_id) AS event_ids, list(DISTINCT customer_id) AS customer_ids
-  FROM ranked WHERE rn <= {c.min_customers}
-  GROUP BY employee_id HAVING max(rn) >= {c.min_customers}
+  FROM ranked WHERE rn <= line
+  GROUP BY employee_id HAVING max(rn) >= any_value(line)
 )
 SELECT * FROM outbound UNION ALL SELECT * FROM volume
 """
+
+
+def _line_config(c: Config) -> ThresholdConfig:
+    """The look-up line's baseline settings in the shape :func:`baseline_tables` reads."""
+    return ThresholdConfig(
+        floor=float(c.min_customers),
+        mad_k=c.mad_k,
+        min_own_days=c.min_own_days,
+        min_peer_days=c.min_peer_days,
+        min_history_days=c.min_history_days,
+        peer_quantile=c.peer_quantile,
+    )
+
+
+def fmt_pct(q: float) -> str:
+    """A quantile as a percentile for a sentence (0.95: 95)."""
+    return f"{q * 100:g}"
