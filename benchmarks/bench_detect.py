@@ -175,6 +175,11 @@ def run_company(profile: str, seed: int, args: argparse.Namespace) -> dict:
 # --- printing ---------------------------------------------------------------------------------
 
 
+# A role's share of fewer benign accesses than this is printed with their number: 0% of
+# 3 accesses is no finding about the role.
+FEW_ACCESSES = 100
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.0%}"
 
@@ -183,16 +188,17 @@ def _hours(x: float | None) -> str:
     return "-" if x is None else f"{x:.1f}"
 
 
-def _explained(r: dict) -> tuple[float, str, float]:
-    """(overall share, worst role kind, its share) after the learning window."""
+def _explained(r: dict) -> tuple[float, str, float, int]:
+    """(overall share, worst role kind, its share, its benign accesses) after the learning
+    window."""
     roles = r["explained_by_role"]
     if not roles:  # a window no longer than the learning window
-        return (0.0, "-", 0.0)
+        return (0.0, "-", 0.0, 0)
     done = sum(v[0] for v in roles.values())
     total = sum(v[1] for v in roles.values())
     worst = min(roles, key=lambda k: roles[k][0] / roles[k][1] if roles[k][1] else 1.0)
     w = roles[worst]
-    return (done / total if total else 0.0, worst, w[0] / w[1] if w[1] else 0.0)
+    return (done / total if total else 0.0, worst, w[0] / w[1] if w[1] else 0.0, w[1])
 
 
 def print_companies(results: list[dict]) -> None:
@@ -200,11 +206,11 @@ def print_companies(results: list[dict]) -> None:
           "baselines' recall at 1/1k")  # fmt: skip
     head = (f"{'profile':<20}{'seed':>6}{'events':>10}{'ins':>4}  {'recall':^23}  "
             f"{'precision':^23} {'TTD@1':>6} {'IF@1':>5} {'rules@1':>7} {'explnd':>6} "
-            f"{'worst role':>24} {'late ev':>7} {'det ev/s':>9} {'ana ev/s':>9}")  # fmt: skip
+            f"{'worst role (of accesses)':>32} {'late ev':>7} {'det ev/s':>9} {'ana ev/s':>9}")  # fmt: skip
     print(head)
     for r in results:
         ours = r["scores"]["ours"]
-        share, worst, wshare = _explained(r)
+        share, worst, wshare, wtotal = _explained(r)
         events = r["events"]
         print(
             f"{r['profile']:<20}{r['seed']:>6}{events:>10,}{r['insiders']:>4}  "
@@ -212,7 +218,7 @@ def print_companies(results: list[dict]) -> None:
             + " ".join(f"{s['precision']:>5.0%}" for s in ours)
             + f" {_hours(ours[1]['ttd_median_h']):>6} {r['scores']['isolation_forest'][1]['recall']:>5.0%}"
             f" {r['scores']['fixed_rules'][1]['recall']:>7.0%} {share:>6.1%}"
-            f" {f'{worst} {wshare:.0%}':>24} {r['evidence_after_detected_at']:>7}"
+            f" {f'{worst} {wshare:.0%} of {wtotal:,}':>32} {r['evidence_after_detected_at']:>7}"
             f" {events / r['detect_s']:>9,.0f} {events / (r['ingest_s'] + r['detect_s']):>9,.0f}"
         )  # fmt: skip
 
@@ -251,7 +257,8 @@ def print_scenarios(results: list[dict], which: str = "companies") -> None:
 
 def print_roles(results: list[dict], learning_days: int) -> None:
     print(f"\nBenign access explained per role (after the first {learning_days} days; "
-          "role kinds as the simulator knows them, each company names them its own way):")  # fmt: skip
+          "role kinds as the simulator knows them, each company names them its own way; "
+          f"a share of fewer than {FEW_ACCESSES} accesses shows their number after '/'):")  # fmt: skip
     kinds = sorted({k for r in results for k in r["explained_by_role"]})
     print(
         f"{'role kind':<20}"
@@ -264,7 +271,8 @@ def print_roles(results: list[dict], learning_days: int) -> None:
             v = r["explained_by_role"].get(kind)
             share = v[0] / v[1] if v and v[1] else None
             shares += [share] if share is not None else []
-            cells.append(f"{_pct(share):>15}")
+            few = f"/{v[1]}" if v and v[1] < FEW_ACCESSES else ""  # a share of a handful is noise
+            cells.append(f"{_pct(share) + few:>15}")
         print(f"{kind:<20}" + "".join(cells) + f"{_pct(min(shares) if shares else None):>8}")
     overall = [_explained(r)[0] for r in results]
     print(f"{'all benign access':<20}" + "".join(f"{x:>15.1%}" for x in overall)
