@@ -271,7 +271,9 @@ def print_roles(results: list[dict], learning_days: int) -> None:
             v = r["explained_by_role"].get(kind)
             share = v[0] / v[1] if v and v[1] else None
             shares += [share] if share is not None else []
-            few = f"/{v[1]}" if v and v[1] < FEW_ACCESSES else ""  # a share of a handful is noise
+            few = (
+                f"/{v[1]}" if v and 0 < v[1] < FEW_ACCESSES else ""
+            )  # a share of a handful is noise
             cells.append(f"{_pct(share) + few:>15}")
         print(f"{kind:<20}" + "".join(cells) + f"{_pct(min(shares) if shares else None):>8}")
     overall = [_explained(r)[0] for r in results]

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from detect_scenarios import ACT_DAY, AGENTS, INSIDER, at, base_company, detected
+from insiderwatch.detect.detectors.departing import Config
 
 # Case-less look-ups every agent makes on an ordinary day (a counter's walk-ins): more
 # than departing's fixed floor of ten customers.
@@ -44,6 +45,11 @@ def test_a_leaver_at_the_counters_usual_pace_is_not_flagged(built_once):
     # case-less customers (13) pass the fixed floor of ten but stay under the colleagues'
     # (and their own) usual day of 17.
     with detected(_counter_company(ROUTINE + 8), built_once) as store:
+        (left,) = store.con.execute(
+            "SELECT unexplained_customers FROM employee_days WHERE employee_id = ? AND day = ?",
+            [INSIDER, at(ACT_DAY, 0).date()],
+        ).fetchone()
+        assert left > Config().min_customers  # past the old fixed line: the case is real
         assert _lookup_findings(store) == []
 
 

@@ -101,9 +101,20 @@ FROM found
 """
 
 
-def baseline_tables(detector: str, cfg: ThresholdConfig, history_column: str) -> dict[str, str]:
+def baseline_tables(
+    detector: str, cfg: ThresholdConfig, history_column: str, peers_unflagged: bool = False
+) -> dict[str, str]:
     """The usual of :func:`running_excess_sql` (``Detector.daily``): each employee's
-    own and each peer group's, from the days before the step's; the same all day."""
+    own and each peer group's, from the days before the step's; the same all day.
+    ``peers_unflagged``: the peers' days this detector flagged are left out too (a high
+    quantile that a few flagged days would lift: the harvest days of a group's leavers)."""
+    flagged = f"""NOT EXISTS (SELECT 1 FROM findings f WHERE f.detector = {sql_str(detector)}
+                    AND f.employee_id = h.employee_id AND f.day = h.day)"""
+    # the peers' days, as the query read before the option (its text is part of the
+    # detectors' versions)
+    peer_filter = " WHERE day >= $b0 AND day < $day"
+    if peers_unflagged:
+        peer_filter = f" h{peer_filter} AND {flagged}"
     return {
         _table(detector, "own"): f"""
 WITH history AS (
@@ -112,8 +123,7 @@ WITH history AS (
 ),
 own_history AS (  -- days this detector flagged teach nothing about the usual
   SELECT * FROM history h
-  WHERE NOT EXISTS (SELECT 1 FROM findings f WHERE f.detector = {sql_str(detector)}
-                    AND f.employee_id = h.employee_id AND f.day = h.day)
+  WHERE {flagged}
 ),
 own AS (
   SELECT employee_id, count(*) AS own_days, median(v) AS own_median FROM own_history GROUP BY ALL
@@ -124,7 +134,7 @@ SELECT o.*, m.mad FROM own o LEFT JOIN (
 ) m USING (employee_id)""",
         _table(detector, "peer"): f"""
 SELECT peer_group, quantile_cont({history_column}, {cfg.peer_quantile}) AS peer_q
-FROM employee_days WHERE day >= $b0 AND day < $day
+FROM employee_days{peer_filter}
 GROUP BY ALL
 HAVING count(*) >= {cfg.min_peer_days} AND count(DISTINCT day) >= {cfg.min_history_days}""",
     }
