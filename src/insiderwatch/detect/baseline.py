@@ -140,6 +140,11 @@ HAVING count(*) >= {cfg.min_peer_days} AND count(DISTINCT day) >= {cfg.min_histo
     }
 
 
+def quantile_name(quantile: float) -> str:
+    """How a finding's reason names the line a quantile of the peers' days sets."""
+    return "highest" if quantile >= 1.0 else f"{quantile * 100:g}th percentile"
+
+
 def _table(detector: str, part: str) -> str:
     return f"daily_{detector}_{part}"
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, capped_list, sql_str
-from insiderwatch.detect.baseline import fmt_num
+from insiderwatch.detect.baseline import fmt_num, quantile_name
 from insiderwatch.detect.casework import MISMATCHED_TOUCH
 
 
@@ -65,11 +65,6 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 # ``casework_days`` as h): all its mismatched customers, or those it showed with at least
 # the judged set's fields (summed over the sets it showed: a customer shown in two such
 # sets counts twice, so the line errs high).
-def _line_name(quantile: float) -> str:
-    """How a finding's reason names the line a quantile of the peers' days sets."""
-    return "highest" if quantile >= 1.0 else f"{quantile * 100:g}th percentile"
-
-
 _COUNT = """CASE WHEN j.field_set IS NULL THEN h.mismatched ELSE coalesce(list_sum(list_transform(
   list_filter(h.mismatched_sets,
               lambda s: list_has_all(string_split(s.fields, ','), j.field_set)),
@@ -198,8 +193,8 @@ SELECT r.employee_id, max(r.time) AS time, min(r.time) AS first_time, {c.points}
               CASE WHEN any_value(x.field_set) IS NULL THEN ''
                    ELSE ' showing ' || array_to_string(any_value(x.field_set), ', ') END,
               strftime(max(r.time), '%H:%M'), any_value(r.whose),
-              CASE WHEN any_value(x.field_set) IS NULL THEN {sql_str(_line_name(q))}
-                   ELSE {sql_str(_line_name(c.field_set_quantile))} END,
+              CASE WHEN any_value(x.field_set) IS NULL THEN {sql_str(quantile_name(q))}
+                   ELSE {sql_str(quantile_name(c.field_set_quantile))} END,
               {fmt_num("any_value(r.peer_q)")}) AS reason,
        {capped_list("r.event_id", c.max_evidence)} AS event_ids,
        {capped_list("r.customer_id", c.max_evidence)} AS customer_ids

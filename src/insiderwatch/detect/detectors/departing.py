@@ -3,7 +3,7 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, destination_class_sql
-from insiderwatch.detect.baseline import ThresholdConfig, baseline_tables, fmt_num
+from insiderwatch.detect.baseline import ThresholdConfig, baseline_tables, fmt_num, quantile_name
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -66,7 +66,7 @@ class Departing(Detector):
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
         dest_class = destination_class_sql(ctx.config)
-        pct = fmt_pct(c.peer_quantile)
+        peer_line = quantile_name(c.peer_quantile)
         return f"""
 WITH leaving AS (
   SELECT * FROM step_events
@@ -116,7 +116,7 @@ volume AS (
   SELECT employee_id, max(time) AS time, min(time) AS first_time, {c.volume_points} AS points,
          'medium' AS severity, FALSE AS critical, strftime($day, '%Y-%m-%d') AS key,
          format('looked up {{}} customers with no case, {{}} day(s) before leaving on {{}} '
-                '(line {{}}: peers'' {pct}th percentile day {{}}, own usual day {{}})',
+                '(line {{}}: peers'' {peer_line} day {{}}, own usual day {{}})',
                 max(rn), any_value(departs_on) - $day, any_value(departs_on),
                 {fmt_num("any_value(line)")}, {fmt_num("any_value(peer_q)")},
                 {fmt_num("any_value(own_median)")}) AS reason,
@@ -138,8 +138,3 @@ def _line_config(c: Config) -> ThresholdConfig:
         min_history_days=c.min_history_days,
         peer_quantile=c.peer_quantile,
     )
-
-
-def fmt_pct(q: float) -> str:
-    """A quantile as a percentile for a sentence (0.95: 95)."""
-    return f"{q * 100:g}"
