@@ -64,6 +64,7 @@ from insiderwatch.privacy import HashKey  # noqa: E402
 from insiderwatch.store import Store  # noqa: E402
 from insiderwatch_sim import PROFILES, SimulationConfig, simulate, write_dataset  # noqa: E402
 from machine import describe  # noqa: E402
+from trace_insiders import TRUTH  # noqa: E402
 
 KEY = HashKey(bytes(range(32)))  # any key: alert ids are keyed, results are not
 DEFAULT_SEEDS = (48611,)  # never used while developing detection (nor by the tests)
@@ -122,7 +123,8 @@ def top_alerts(lines: list, insiders: dict, employee_days: int) -> list[dict]:
 
 def run_company(profile: str, seed: int, args: argparse.Namespace) -> dict:
     """Simulate, ingest, detect and score one company; plain data back (it may run in a
-    worker process). With ``--keep`` the dataset and store stay under that folder."""
+    worker process). With ``--keep`` the dataset, the ground truth (``truth.json``) and the
+    store stay under that folder."""
     kept = args.keep / f"{profile.replace(':', '-')}-{seed}" if args.keep else None
     if kept:
         kept.mkdir(parents=True)  # a fresh folder: a store left from another run would be continued
@@ -132,6 +134,8 @@ def run_company(profile: str, seed: int, args: argparse.Namespace) -> dict:
         began = time.perf_counter()
         truth, kinds = simulated(profile, seed, args, root / "dataset")
         sim_s = time.perf_counter() - began
+        if kept:  # outside the dataset, which detection reads: for trace_insiders.py
+            (kept / TRUTH).write_text(json.dumps(truth, indent=1))
         with Store(root / "iw.duckdb", memory_limit=args.memory, threads=args.threads) as store:
             began = time.perf_counter()
             ingest_dataset(store, root / "dataset", KEY)
@@ -357,7 +361,10 @@ def main() -> None:
         "detectors), and keep them in --json: the false alerts to read",
     )
     parser.add_argument(
-        "--keep", type=Path, help="keep each company's dataset and store in a folder here"
+        "--keep",
+        type=Path,
+        help="keep each company's dataset, ground truth and store in a folder here "
+        "(benchmarks/trace_insiders.py reads them)",
     )
     parser.add_argument(
         "--disable",
