@@ -57,11 +57,10 @@ class Departing(Detector):
     def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
         # The peers' days this detector flagged are left out as the leaver's own are: a
         # group's leavers' harvest days would lift its 95th percentile over later ones.
-        # The line is learned from unexplained customers of any action (what employee_days
-        # keeps), the day's count from look-ups alone, so it errs high for staff whose
-        # usual days leave many updates or exports unexplained.
+        # The line is learned from the customers of unexplained look-ups, as the day is
+        # counted: a back office's usual updates with no case raise no line of look-ups.
         return baseline_tables(
-            self.id, _line_config(config), "unexplained_customers", peers_unflagged=True
+            self.id, _line_config(config), "unexplained_lookup_customers", peers_unflagged=True
         )
 
     def sql(self, ctx: StepContext, config: Config) -> str:
