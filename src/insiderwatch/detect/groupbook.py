@@ -52,11 +52,12 @@ EXPLANATION = "book:relationship"
 
 # Each book group's books on a day, learned once a day (:mod:`~insiderwatch.detect.daily`):
 # one row per employee and customer of their book, with whether the group's books hold
-# VIPs the way peers' do (``vip_books``, the same for every row of a group).
+# VIPs the way peers' do (``vip_books``, the same for every row of a group) and whether
+# the customer is in it as one of the desk's shared clients, not an own return (``shared``).
 GROUP_BOOK = "daily_group_book"
 
-_LEARN_SQL = f"""
-CREATE OR REPLACE TEMP TABLE {GROUP_BOOK} AS
+_LEARN_SQL = """
+CREATE OR REPLACE TEMP TABLE {into} AS
 WITH hist AS (  -- the window's case-less look-ups: days per staff and customer
   SELECT r.peer_group, r.employee_id, r.customer_id, count(*) AS days
   FROM revisit_days r
@@ -92,10 +93,11 @@ groups AS (
   HAVING count(*) FILTER (WHERE keeps) >= greatest($gb_staff, $gb_share * count(*))
 ),
 books AS (
-  SELECT o.peer_group, o.employee_id, o.customer_id, f.customer_id IS NOT NULL AS vip
+  SELECT o.peer_group, o.employee_id, o.customer_id, f.customer_id IS NOT NULL AS vip,
+         NOT o.own_return AS shared
   FROM own o JOIN groups USING (peer_group)
   LEFT JOIN desk d USING (peer_group, customer_id)
-  LEFT JOIN {PUBLIC_FIGURES} f USING (customer_id)  -- flagged or learned from look-ups
+  LEFT JOIN {figures} f USING (customer_id)  -- flagged or learned from look-ups
   WHERE o.own_return OR (o.days >= $gb_days AND d.customer_id IS NOT NULL)
 ),
 vip_groups AS (  -- groups whose books hold VIPs the way peers' do
@@ -103,7 +105,8 @@ vip_groups AS (  -- groups whose books hold VIPs the way peers' do
   WHERE b.vip GROUP BY b.peer_group, g.keepers
   HAVING count(DISTINCT b.employee_id) >= greatest($gb_staff, $gb_share * g.keepers)
 )
-SELECT b.peer_group, b.employee_id, b.customer_id, v.peer_group IS NOT NULL AS vip_books
+SELECT b.peer_group, b.employee_id, b.customer_id, v.peer_group IS NOT NULL AS vip_books,
+       b.shared
 FROM books b LEFT JOIN vip_groups v USING (peer_group)
 """
 
@@ -147,10 +150,14 @@ def _settings(cfg: DetectionConfig) -> dict:
             "gb_staff": g.min_staff, "gb_share": g.group_share}  # fmt: skip
 
 
-def learn_group_books(con, cfg: DetectionConfig, params: dict) -> None:
+def learn_group_books(
+    con, cfg: DetectionConfig, params: dict, *, into: str = GROUP_BOOK,
+    figures: str = PUBLIC_FIGURES,
+) -> None:  # fmt: skip
     """Write the books of every group that works from books on ``$day``, from the earlier
-    days of the window."""
-    execute(con, _LEARN_SQL, {**params, **_settings(cfg)})
+    days of the window, to the temp table ``into`` (the day's public figures read from
+    ``figures``)."""
+    execute(con, _LEARN_SQL.format(into=into, figures=figures), {**params, **_settings(cfg)})
 
 
 def explain_by_group_book(con, cfg: DetectionConfig, params: dict) -> None:
