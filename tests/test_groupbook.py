@@ -12,7 +12,7 @@ from detect_scenarios import Company, at, detect, explanations
 from insiderwatch.detect import DetectionConfig
 from insiderwatch.detect.calibrate import calibration, policy_yaml
 from insiderwatch.detect.config import Book, PublicFigures, RelationshipBook
-from insiderwatch.detect.groupbook import EXPLANATION
+from insiderwatch.detect.groupbook import DESK_EXPLANATION, EXPLANATION, EXPLANATIONS
 from insiderwatch.privacy import HashKey
 from insiderwatch.privacy.pseudonyms import pseudonym
 from sample_data import KEY_HEX
@@ -259,7 +259,8 @@ def test_a_client_the_desk_shares_is_in_the_book_of_each_who_comes_back_to_them(
     clients): no colleague's book holds him alone, yet each of the three keeps him, so
     their later look-ups are the book's. Not so a client staff of another group come back
     to as well (a customer in the news), nor one look-up of the shared client by a
-    manager who never came back to him (a one-day snoop)."""
+    manager who never came back to him (a one-day snoop). Their look-ups of him are the
+    desk's (book:desk), told apart from those of their own clients (book:relationship)."""
     c = company()
     c.customers += [{"customer_id": "shared", "surname": "Desk", "postcode": "PD 1"},
                     {"customer_id": "news", "surname": "Headline", "postcode": "PN 1"}]  # fmt: skip
@@ -286,8 +287,12 @@ def test_a_client_the_desk_shares_is_in_the_book_of_each_who_comes_back_to_them(
     shared, news = late["shared"], late["news"]
     once = _events(c, "rm5", ["shared"])
     assert len(shared) >= 6 and len(news) >= 6 and len(once) == 1
-    assert {why[x] for x in shared} == {EXPLANATION}
-    assert EXPLANATION not in {why[x] for x in news + once}
+    # The desk's client is said apart from the employee's own (still their own: EXPLANATION).
+    assert {why[x] for x in shared} == {DESK_EXPLANATION}
+    assert not set(EXPLANATIONS) & {why[x] for x in news + once}
+    own = [x for k, e in enumerate(("rm1", "rm2", "rm3"), start=1)
+           for x in _events(c, e, [book_of(k)[0]])][-3:]  # fmt: skip
+    assert {why[x] for x in own} == {EXPLANATION}
 
 
 def test_calibrate_lists_the_desks_and_each_keepers_book_under_a_pseudonym(tmp_path):

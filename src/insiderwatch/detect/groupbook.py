@@ -26,7 +26,9 @@ to and no staff of another group did (a private desk shares its clients; a custo
 the news draws returning strangers of other groups, and a one-day look-up never enters
 anyone's book); a later targeted case-less look-up
 (a view or search of at most ``targeted_max_customers`` customers) of them is
-``book:relationship``. A customer the employee never returned to is not in it, so a
+``book:relationship``, or ``book:desk`` where what the book holds of it are the desk's
+shared clients alone (a search: none of the customers it found is an own client; another
+look-up: not all are). A customer the employee never returned to is not in it, so a
 relationship manager's look-ups outside their book stay with the detectors.
 
 Never explained, as in the customer book: a customer who shares the employee's rare
@@ -49,6 +51,11 @@ from insiderwatch.detect.public import PUBLIC_FIGURES
 from insiderwatch.detect.routine import OUTBOUND
 
 EXPLANATION = "book:relationship"
+# A look-up of the desk's shared clients (several of the group came back to them, nobody
+# outside it did) that are in the employee's book by coming back to them too, not as
+# their own: an investigator tells the desk's client from the employee's own.
+DESK_EXPLANATION = "book:desk"
+EXPLANATIONS = (EXPLANATION, DESK_EXPLANATION)
 
 # Each book group's books on a day, learned once a day (:mod:`~insiderwatch.detect.daily`):
 # one row per employee and customer of their book, with whether the group's books hold
@@ -111,7 +118,7 @@ FROM books b LEFT JOIN vip_groups v USING (peer_group)
 """
 
 _EXPLAIN_SQL = f"""
-UPDATE step_events e SET explanation = '{EXPLANATION}', explained = TRUE
+UPDATE step_events e SET explanation = x.why, explained = TRUE
 FROM (
   WITH cand AS (  -- this step's targeted look-ups nothing explained yet (not
                  -- CASELESS_LOOKUP: the book explains any targeted access but a send,
@@ -124,7 +131,11 @@ FROM (
       AND len(s.customer_ids) BETWEEN 1 AND $targeted
   ),
   vip_groups AS (SELECT DISTINCT peer_group FROM {GROUP_BOOK} WHERE vip_books)
-  SELECT x.event_id
+  SELECT x.event_id,
+         CASE WHEN CASE WHEN x.action = 'search' THEN bool_or(b.customer_id IS NOT NULL
+                                                              AND NOT b.shared)
+                        ELSE bool_and(b.customer_id IS NOT NULL AND NOT b.shared) END
+              THEN '{EXPLANATION}' ELSE '{DESK_EXPLANATION}' END AS why
   FROM cand x
   LEFT JOIN {GROUP_BOOK} b USING (peer_group, employee_id, customer_id)
   LEFT JOIN customers c ON c.customer_id = x.customer_id

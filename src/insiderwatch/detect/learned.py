@@ -21,7 +21,7 @@ from insiderwatch.detect.book import BOOK_HISTORY_SQL
 from insiderwatch.detect.casescope import learn_case_scope
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.detectors.fixation import Fixation
-from insiderwatch.detect.groupbook import EXPLANATION as GROUP_BOOK_EXPLANATION
+from insiderwatch.detect.groupbook import EXPLANATIONS as GROUP_BOOK_EXPLANATIONS
 from insiderwatch.detect.groupbook import learn_group_books
 from insiderwatch.detect.handover import places_sql
 from insiderwatch.detect.public import learn_public_figures
@@ -203,10 +203,10 @@ def _allowance_kinds(store: Store, cfg: DetectionConfig, step: dict) -> list[All
 _GROUPS = """SELECT employee_id, arg_max(peer_group, day) AS peer_group FROM employee_days
   WHERE day >= $b0 AND day <= $day GROUP BY ALL"""
 
-# Accesses one explanation explained per peer group in the window, the day included.
+# Accesses the explanations $why explained per peer group in the window, the day included.
 _EXPLAINED = """SELECT d.peer_group, count(*) AS n FROM access_explained x
   JOIN employee_days d USING (employee_id, day)
-  WHERE x.day >= $b0 AND x.day <= $day AND x.explanation = $why GROUP BY ALL"""
+  WHERE x.day >= $b0 AND x.day <= $day AND list_contains($why, x.explanation) GROUP BY ALL"""
 
 
 def _books(store: Store, cfg: DetectionConfig, step: dict) -> list[BookSize]:
@@ -224,7 +224,7 @@ FROM per p JOIN ({_GROUPS}) g USING (employee_id)
 LEFT JOIN ({_EXPLAINED}) x USING (peer_group)
 WHERE g.peer_group IS NOT NULL
 GROUP BY g.peer_group ORDER BY g.peer_group"""
-    rows = execute(store.con, sql, {**step, "why": "book"}).fetchall()
+    rows = execute(store.con, sql, {**step, "why": ["book"]}).fetchall()
     return [BookSize(group=g, staff=s, customers=c, median_customers=m, max_customers=mx,
                      employee_days=d, explained=x)
             for g, s, c, m, mx, d, x in rows]  # fmt: skip
@@ -251,7 +251,7 @@ SELECT b.peer_group, count(DISTINCT b.employee_id), count(*) FILTER (WHERE NOT b
        count(DISTINCT b.customer_id) FILTER (WHERE b.shared), any_value(coalesce(x.n, 0))
 FROM calibrate_group_book b LEFT JOIN ({_EXPLAINED}) x USING (peer_group)
 GROUP BY b.peer_group ORDER BY b.peer_group"""
-    desks = execute(store.con, sql, {**step, "why": GROUP_BOOK_EXPLANATION}).fetchall()
+    desks = execute(store.con, sql, {**step, "why": list(GROUP_BOOK_EXPLANATIONS)}).fetchall()
     store.con.execute("DROP TABLE calibrate_group_book; DROP TABLE calibrate_public_figures")
     keepers = [RelationshipBookOf(group=g, employee=pseudonym(key, e), own_clients=o,
                                   shared_clients=sh)
@@ -317,7 +317,7 @@ SELECT p.peer_group, list(DISTINCT p.destination ORDER BY p.destination),
 FROM places p LEFT JOIN leavers l USING (peer_group) LEFT JOIN ({_EXPLAINED}) x USING (peer_group)
 WHERE NOT starts_with(p.peer_group, 'self:')  -- a machine account never leaves
 GROUP BY p.peer_group ORDER BY p.peer_group"""
-    params = {**step, "why": "handover", "handover_days": cfg.book.handover_days}
+    params = {**step, "why": ["handover"], "handover_days": cfg.book.handover_days}
     rows = execute(store.con, sql, params).fetchall()
     return [HandoverPlaces(group=g, destinations=d, leavers=n, handed_over=x)
             for g, d, n, x in rows]  # fmt: skip

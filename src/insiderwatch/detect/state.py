@@ -253,8 +253,9 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
 # no relative, so allowance_days counts its look-ups; a learned routine flow with no usual
 # field set explains nothing, so access_explained may hold less. 30: a client several of
 # a book desk come back to is in each returning member's book. 31: employee_days counts
-# the unexplained customers of look-ups alone too, departing's learned line.)
-STATE_VERSION = "31"
+# the unexplained customers of look-ups alone too, departing's learned line. 32: a look-up
+# of a desk's shared client is explained as book:desk, no longer book:relationship.)
+STATE_VERSION = "32"
 
 
 def step_findings_ddl(name: str) -> str:

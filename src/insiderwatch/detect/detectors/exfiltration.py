@@ -13,7 +13,7 @@ from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Positive, Share,
 from insiderwatch.detect.revisits import (
     ALLOWANCE,
     PORTFOLIO,
-    RELATIONSHIP_BOOK,
+    RELATIONSHIP_BOOKS,
     caseless_lookup_sql,
 )
 
@@ -27,7 +27,7 @@ BULK_DAYS = "daily_exfiltration_bulk_days"
 # the relationship book explained is not the harvest the detector describes ("unexplained
 # look-ups"); a follow-up is, being an opening again that nothing explained before
 # detect/followup.py named it.
-_CARRIED = caseless_lookup_sql(breadth=None, excluding=(ALLOWANCE, PORTFOLIO, RELATIONSHIP_BOOK))
+_CARRIED = caseless_lookup_sql(breadth=None, excluding=(ALLOWANCE, PORTFOLIO, *RELATIONSHIP_BOOKS))
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

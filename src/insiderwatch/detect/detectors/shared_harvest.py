@@ -17,7 +17,7 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, capped_list, destination_class_sql
 from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Positive, Share
-from insiderwatch.detect.revisits import PORTFOLIO, RELATIONSHIP_BOOK, caseless_lookup_sql
+from insiderwatch.detect.revisits import PORTFOLIO, RELATIONSHIP_BOOKS, caseless_lookup_sql
 from insiderwatch.detect.routine import OUTBOUND
 
 
@@ -40,7 +40,7 @@ EARLIER = "daily_harvest_caseless"
 # book explained is explained by whom it is about (the team's buyers, the employee's own
 # clients), so it is no harvest for a list someone else sent.
 _CASELESS = caseless_lookup_sql(
-    "a.action", "len(a.customer_ids)", "x.explanation", excluding=(PORTFOLIO, RELATIONSHIP_BOOK)
+    "a.action", "len(a.customer_ids)", "x.explanation", excluding=(PORTFOLIO, *RELATIONSHIP_BOOKS)
 )
 
 
