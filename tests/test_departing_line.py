@@ -24,10 +24,15 @@ def _counter_company(leaving_lookups: int):
             for k in range(ROUTINE):
                 cust = f"c{200 + (day * 7 + n * 3 + k) % 150:03d}"
                 c.event(e, at(day, 12, k, n), "view", [cust], ["name", "orders"])
+    return _leaving(c, leaving_lookups)
+
+
+def _leaving(c, lookups: int):
+    """The insider leaves in ten days and, on the act day, looks up ``lookups`` customers."""
     for row in c.employees:
         if row["employee_id"] == INSIDER:
             row["departs_on"] = (at(ACT_DAY, 0) + dt.timedelta(days=10)).date().isoformat()
-    for k in range(leaving_lookups):
+    for k in range(lookups):
         c.event(INSIDER, at(ACT_DAY, 12, k), "view", [f"c{200 + k:03d}"], ["name", "orders"],
                 act=True)  # fmt: skip
     return c
@@ -80,13 +85,7 @@ def _updating_company(leaving_lookups: int):
                 for k in range(UPDATES):
                     cust = f"c{(day * 41 + k) % 150:03d}"
                     c.event(e, at(day, 14, k), "update", [cust], ["address"])
-    for row in c.employees:
-        if row["employee_id"] == INSIDER:
-            row["departs_on"] = (at(ACT_DAY, 0) + dt.timedelta(days=10)).date().isoformat()
-    for k in range(leaving_lookups):
-        c.event(INSIDER, at(ACT_DAY, 12, k), "view", [f"c{200 + k:03d}"], ["name", "orders"],
-                act=True)  # fmt: skip
-    return c
+    return _leaving(c, leaving_lookups)
 
 
 def test_a_leaver_whose_usual_days_are_updates_is_judged_by_their_usual_look_ups(built_once):
