@@ -24,10 +24,15 @@ def _counter_company(leaving_lookups: int):
             for k in range(ROUTINE):
                 cust = f"c{200 + (day * 7 + n * 3 + k) % 150:03d}"
                 c.event(e, at(day, 12, k, n), "view", [cust], ["name", "orders"])
+    return _leaving(c, leaving_lookups)
+
+
+def _leaving(c, lookups: int):
+    """The insider leaves in ten days and, on the act day, looks up ``lookups`` customers."""
     for row in c.employees:
         if row["employee_id"] == INSIDER:
             row["departs_on"] = (at(ACT_DAY, 0) + dt.timedelta(days=10)).date().isoformat()
-    for k in range(leaving_lookups):
+    for k in range(lookups):
         c.event(INSIDER, at(ACT_DAY, 12, k), "view", [f"c{200 + k:03d}"], ["name", "orders"],
                 act=True)  # fmt: skip
     return c
@@ -59,3 +64,40 @@ def test_a_leaver_far_past_the_counters_pace_is_flagged(built_once, factor):
         found = _lookup_findings(store)
     assert [e for e, _ in found] == [INSIDER]
     assert "peers' 95th percentile day" in found[0][1]
+
+
+# Look-ups every agent makes on an ordinary day, and the leaver's usual day of updates
+# with no case (a back-office habit of theirs nobody else has).
+FEW = 2
+UPDATES = 40
+
+
+def _updating_company(leaving_lookups: int):
+    c = base_company()
+    for day in range(1, ACT_DAY + 1):
+        for n, e in enumerate(AGENTS):
+            if e == INSIDER and day == ACT_DAY:
+                continue
+            for k in range(FEW):
+                c.event(e, at(day, 11, k, n), "view", [f"c{(day * 5 + n * 2 + k) % 150:03d}"],
+                        ["name"])  # fmt: skip
+            if e == INSIDER:
+                for k in range(UPDATES):
+                    cust = f"c{(day * 41 + k) % 150:03d}"
+                    c.event(e, at(day, 14, k), "update", [cust], ["address"])
+    return _leaving(c, leaving_lookups)
+
+
+def test_a_leaver_whose_usual_days_are_updates_is_judged_by_their_usual_look_ups(built_once):
+    """The line is learned from look-ups alone, as the day is counted: forty unexplained
+    updates a day are no usual day of look-ups, so twenty-five look-ups pass it."""
+    with detected(_updating_company(25), built_once) as store:
+        (usual,) = store.con.execute(
+            "SELECT median(unexplained_customers) FROM employee_days "
+            "WHERE employee_id = ? AND day < ?",
+            [INSIDER, at(ACT_DAY, 0).date()],
+        ).fetchone()
+        found = _lookup_findings(store)
+    assert usual > 25  # counted with the updates, the usual day is above the day's look-ups
+    assert [e for e, _ in found] == [INSIDER]
+    assert "line 10: peers" in found[0][1]  # the floor: neither usual day reaches it

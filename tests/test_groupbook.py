@@ -10,8 +10,12 @@ import pytest
 
 from detect_scenarios import Company, at, detect, explanations
 from insiderwatch.detect import DetectionConfig
+from insiderwatch.detect.calibrate import calibration, policy_yaml
 from insiderwatch.detect.config import Book, PublicFigures, RelationshipBook
-from insiderwatch.detect.groupbook import EXPLANATION
+from insiderwatch.detect.groupbook import DESK_EXPLANATION, EXPLANATION, EXPLANATIONS
+from insiderwatch.privacy import HashKey
+from insiderwatch.privacy.pseudonyms import pseudonym
+from sample_data import KEY_HEX
 
 DAYS = 20
 MANAGERS = [f"rm{i}" for i in range(6)]
@@ -255,7 +259,8 @@ def test_a_client_the_desk_shares_is_in_the_book_of_each_who_comes_back_to_them(
     clients): no colleague's book holds him alone, yet each of the three keeps him, so
     their later look-ups are the book's. Not so a client staff of another group come back
     to as well (a customer in the news), nor one look-up of the shared client by a
-    manager who never came back to him (a one-day snoop)."""
+    manager who never came back to him (a one-day snoop). Their look-ups of him are the
+    desk's (book:desk), told apart from those of their own clients (book:relationship)."""
     c = company()
     c.customers += [{"customer_id": "shared", "surname": "Desk", "postcode": "PD 1"},
                     {"customer_id": "news", "surname": "Headline", "postcode": "PN 1"}]  # fmt: skip
@@ -282,5 +287,37 @@ def test_a_client_the_desk_shares_is_in_the_book_of_each_who_comes_back_to_them(
     shared, news = late["shared"], late["news"]
     once = _events(c, "rm5", ["shared"])
     assert len(shared) >= 6 and len(news) >= 6 and len(once) == 1
-    assert {why[x] for x in shared} == {EXPLANATION}
-    assert EXPLANATION not in {why[x] for x in news + once}
+    # The desk's client is said apart from the employee's own (still their own: EXPLANATION).
+    assert {why[x] for x in shared} == {DESK_EXPLANATION}
+    assert not set(EXPLANATIONS) & {why[x] for x in news + once}
+    own = [x for k, e in enumerate(("rm1", "rm2", "rm3"), start=1)
+           for x in _events(c, e, [book_of(k)[0]])][-3:]  # fmt: skip
+    assert {why[x] for x in own} == {EXPLANATION}
+
+
+def test_calibrate_lists_the_desks_and_each_keepers_book_under_a_pseudonym(tmp_path):
+    """What the relationship book learned, for review: the desk (its keepers and clients)
+    and each keeper's number of own and shared clients, staff as keyed pseudonyms; the
+    support agents' one-off look-ups make no desk."""
+    key = HashKey(bytes.fromhex(KEY_HEX))
+    store = detect(company(), tmp_path)
+    try:
+        cal = calibration(store, DetectionConfig(), key)
+        keyless = calibration(store, DetectionConfig())
+    finally:
+        store.close()
+    (desk,) = cal.learned.desks
+    assert desk.group.startswith("relationship") and desk.keepers >= 5
+    assert desk.explained > 0 and desk.shared_clients == 0
+    books = {b.employee: b for b in cal.learned.relationship_books}
+    assert len(books) == desk.keepers
+    assert set(books) <= {pseudonym(key, e) for e in MANAGERS}
+    assert not set(books) & set(MANAGERS + AGENTS)  # never the employee id
+    assert all(1 <= b.own_clients <= BOOK_SIZE + 2 for b in books.values())  # + kin and star
+    assert sum(b.own_clients for b in books.values()) == desk.own_clients
+    # Without the key the desk is shown, nobody by name or pseudonym.
+    assert keyless.learned.desks == cal.learned.desks
+    assert keyless.learned.relationship_books == []
+    policy = policy_yaml(cal)
+    assert f"#   {desk.group}: {desk.keepers} keepers" in policy
+    assert all(f"#     {p}: " in policy for p in books)

@@ -31,6 +31,7 @@ CASES = [
     ("view", 1, "allowance:role", (True, True, True, False)),
     ("view", 1, "portfolio", (True, False, False, False)),
     ("view", 1, "book:relationship", (True, True, False, False)),
+    ("view", 1, "book:desk", (True, True, False, False)),  # a client the desk shares
     ("view", 1, "followup", (True, True, True, True)),
     ("view", 1, "own_case", (False, False, False, False)),
     ("view", 1, "book", (False, False, False, False)),  # the employee's own case book

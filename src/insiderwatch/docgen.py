@@ -123,7 +123,6 @@ _SCOPES = {
 
 def detection_catalogue() -> str:
     """Every detector and built-in rule, from its own metadata and config model."""
-    import msgspec
 
     from insiderwatch.detect import DetectionConfig, active_detectors
     from insiderwatch.detect.catalog import content_version
@@ -137,15 +136,28 @@ def detection_catalogue() -> str:
         parts.append(f"**False positives.** {det.false_positives}\n")
         parts.append(f"**How to investigate.** {det.investigate}\n")
         parts.append(f"**Scope.** {_SCOPES[det.scope]}\n")
-        fields = msgspec.structs.fields(det.Config)
-        if fields:
-            defaults = msgspec.to_builtins(det.Config())
-            parts.append(
-                f"Settings (`[detectors.{det.id}]`): "
-                + ", ".join(f"`{f.name} = {defaults[f.name]!r}`" for f in fields)
-                + "\n"
-            )
+        if settings := _settings_with_ranges(det.Config):
+            parts.append(f"Settings (`[detectors.{det.id}]`): {settings}\n")
     return "\n".join(parts)
+
+
+def _settings_with_ranges(config: type) -> str:
+    """A detector's settings as ``name = default`` with the range each number must be in
+    (:mod:`~insiderwatch.detect.ranges`, checked when the configuration loads)."""
+    import msgspec
+    import msgspec.inspect as mi
+
+    from insiderwatch.detect.ranges import describe, numeric_types
+
+    defaults = msgspec.to_builtins(config())
+    ranges = {
+        path.replace("[]", ""): ("each " if path.endswith("[]") else "") + describe(t)
+        for path, t in numeric_types(mi.type_info(config))
+    }
+    return "; ".join(
+        f"`{f.name} = {defaults[f.name]!r}` {ranges.get(f.name, '')}".rstrip()
+        for f in msgspec.structs.fields(config)
+    )
 
 
 def console_roles() -> str:

@@ -193,8 +193,9 @@ def analyze_dataset(
 def calibrate(deployment: Deployment, *, store: Store | None = None) -> Calibration:
     """Bring detection up to date, then report the learned routine and alerts per day."""
     with deployment.using(store, create=False) as s:
-        run_detection(s, deployment.detection, existing_key(deployment.settings, s))
-        return calibration(s, deployment.detection)
+        key = existing_key(deployment.settings, s)
+        run_detection(s, deployment.detection, key)
+        return calibration(s, deployment.detection, key)
 
 
 def current_alerts(

@@ -31,6 +31,7 @@ def _table(title: str, *columns: str, right: tuple[str, ...] = ()) -> Table:
 def print_learned(out: Console, found: Learned, day) -> None:
     """Each non-empty section as a table."""
     for table in filter(None, (_scope(found, day), _kinds(found, day), _books(found, day),
+                               _desks(found, day), _keepers(found, day),
                                _hours(found, day), _revisits(found, day),
                                _handover(found, day), _figures(found, day))):  # fmt: skip
         out.print(table)
@@ -71,6 +72,30 @@ def _books(found: Learned, day) -> Table | None:
         t.add_row(escape(b.group), str(b.staff),
                   f"{b.median_customers:,.0f} / {b.max_customers:,}",
                   f"{b.employee_days:,} employee-days", f"{b.explained:,}")  # fmt: skip
+    return t
+
+
+def _desks(found: Learned, day) -> Table | None:
+    if not found.desks:
+        return None
+    t = _table(f"Relationship desks as of {day} (clients come back to with no case)",
+               "peer group", "staff with a book", "own clients", "shared clients of the desk",
+               "accesses explained in the window",
+               right=("staff with a book", "own clients", "shared clients of the desk",
+                      "accesses explained in the window"))  # fmt: skip
+    for d in found.desks:
+        t.add_row(escape(d.group), str(d.keepers), f"{d.own_clients:,}",
+                  f"{d.shared_clients:,}", f"{d.explained:,}")  # fmt: skip
+    return t
+
+
+def _keepers(found: Learned, day) -> Table | None:
+    if not found.relationship_books:
+        return None
+    t = _table(f"Relationship books as of {day}", "peer group", "staff (pseudonym)",
+               "own clients", "shared clients", right=("own clients", "shared clients"))  # fmt: skip
+    for b in found.relationship_books:
+        t.add_row(escape(b.group), b.employee, f"{b.own_clients:,}", f"{b.shared_clients:,}")
     return t
 
 

@@ -106,7 +106,7 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import OPENING_ACTIONS, execute, opening_action_sql, sql_list
 from insiderwatch.detect.config import DetectionConfig
-from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
+from insiderwatch.detect.groupbook import EXPLANATIONS as RELATIONSHIP_BOOKS
 from insiderwatch.detect.kin import known_person_sql
 from insiderwatch.detect.public import FIGURE_JOIN
 from insiderwatch.detect.revisits import PORTFOLIO, caseless_lookup_sql
@@ -119,7 +119,7 @@ ALLOWANCE_KINDS = "daily_allowance_kinds"
 # Explained by who the customer is, not by an amount: a relationship book's look-up still
 # spends the allowance (and is no work), so explaining one's own clients never frees room
 # for strangers.
-SPENDS_ALLOWANCE = RELATIONSHIP_BOOK
+SPENDS_ALLOWANCE = RELATIONSHIP_BOOKS
 
 # What looks a customer up for the allowance: opening a record, or changing it.
 LOOKUP_ACTIONS = (*OPENING_ACTIONS, "update")
@@ -457,7 +457,8 @@ FROM (
                                  WHERE k.level = l.kind_level AND k.grp = l.kind_grp
                                    AND k.kind = l.kind))
 ) x
-WHERE e.event_id = x.event_id AND e.fresh AND e.explanation IS DISTINCT FROM '{SPENDS_ALLOWANCE}'
+WHERE e.event_id = x.event_id AND e.fresh
+  AND (e.explanation IS NULL OR e.explanation NOT IN {tuple(SPENDS_ALLOWANCE)})
 """
 
 # Per look-up of this step (``step_lookups``): the customers it opened that no search of

@@ -16,20 +16,21 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import StepContext, capped_list, exact_sum, sql_str
+from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Positive, Quantile
 
 
 class ThresholdConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    floor: float  # never flag below this
-    mad_k: float = 4.0
-    min_own_days: int = 5  # fewer days of history: peers only (cold start)
+    floor: NonNegative  # never flag below this
+    mad_k: NonNegative = 4.0
+    min_own_days: AtLeastOne = 5  # fewer days of history: peers only (cold start)
     # History needed before judging anyone (a learning period): on the first days of a
     # deployment the baselines are too thin, and guessing floods the queue.
-    min_peer_days: int = 20  # employee-days of the peer group
-    min_history_days: int = 5  # distinct days
-    peer_quantile: float = 0.99
-    points: float = 12.0  # per level crossed
-    levels: list[float] = msgspec.field(default_factory=lambda: [1.0, 2.0, 4.0, 8.0])
-    max_evidence: int = 500
+    min_peer_days: AtLeastOne = 20  # employee-days of the peer group
+    min_history_days: AtLeastOne = 5  # distinct days
+    peer_quantile: Quantile = 0.99
+    points: NonNegative = 12.0  # per level crossed
+    levels: list[Positive] = msgspec.field(default_factory=lambda: [1.0, 2.0, 4.0, 8.0])
+    max_evidence: AtLeastOne = 500
 
 
 def running_excess_sql(

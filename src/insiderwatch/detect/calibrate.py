@@ -19,6 +19,7 @@ from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params
 from insiderwatch.detect.config import DetectionConfig, ReviewedFlow
 from insiderwatch.detect.learned import Learned, learned, step_of
 from insiderwatch.detect.similar import learn_similar
+from insiderwatch.privacy.hashing import HashKey
 from insiderwatch.store.duckdb_store import Store
 
 POLICY_HEADER = """\
@@ -127,9 +128,12 @@ class Calibration(msgspec.Struct, kw_only=True, frozen=True):
     learned: Learned = Learned()
 
 
-def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration:
+def calibration(
+    store: Store, cfg: DetectionConfig | None = None, key: HashKey | None = None
+) -> Calibration:
     """The routine of the latest detection step, the casework learned for it (with
-    ``cfg``) and the alerts opened per day."""
+    ``cfg``) and the alerts opened per day; ``key`` (the deployment's) lists each keeper's
+    relationship book under their pseudonym."""
     if not store.has_table("routine_flows"):
         return Calibration(day=None, flows=[], alerts_per_day=[])
     day = store.scalar("SELECT max(day) FROM routine_flows")
@@ -171,7 +175,7 @@ def calibration(store: Store, cfg: DetectionConfig | None = None) -> Calibration
         portfolios=portfolios,
         allowances=allowances,
         borrowed=borrowed,
-        learned=learned(store, cfg, step_of(cfg, day), params),
+        learned=learned(store, cfg, step_of(cfg, day), params, key),
     )
 
 
@@ -301,6 +305,14 @@ def _facts(cal: Calibration) -> list[str]:
         for b in cal.borrowed:
             lines.append(f"#   similar {b.group}: {b.allowance}, as {b.similar_to} "
                          f"({b.staff} staff, cosine >= {b.min_similarity:.2f})")  # fmt: skip
+    if cal.learned.desks:
+        lines += ["", "# Relationship desks: staff who come back to their own clients with no "
+                  "case (learned, detect/groupbook.py):"]  # fmt: skip
+        for d in cal.learned.desks:
+            lines.append(f"#   {d.group}: {d.keepers} keepers, {d.own_clients} own clients, "
+                         f"{d.shared_clients} shared clients of the desk")  # fmt: skip
+        lines += [f"#     {b.employee}: {b.own_clients} own, {b.shared_clients} shared"
+                  for b in cal.learned.relationship_books]  # fmt: skip
     if cal.learned.case_scope:
         lines += ["", "# How far an investigating group's own case reaches (learned, "
                   "detect/casescope.py):"]  # fmt: skip

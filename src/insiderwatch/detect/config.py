@@ -16,7 +16,19 @@ from typing import Any
 import msgspec
 import yaml
 
-from insiderwatch.errors import ConfigError
+from insiderwatch.detect.ranges import (
+    AtLeastOne,
+    Count,
+    HourOfDay,
+    HoursInDay,
+    NonNegative,
+    Positive,
+    Quantile,
+    Score,
+    Share,
+    explain_error,
+)
+from insiderwatch.errors import ConfigError, Location
 
 
 class Explanation(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -25,21 +37,21 @@ class Explanation(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fiel
     # Slack before a case opens: set it when agents look customers up before the ticket
     # exists. An access is then judged with cases opened up to that long after it, so
     # live findings on the newest accesses may be withdrawn when the step is re-run.
-    slack_before_minutes: int = 0
+    slack_before_minutes: Count = 0
     # Agents finish notes after the case is closed.
-    slack_after_minutes: int = 60
+    slack_after_minutes: Count = 60
     # The customer rings back after the case was closed.
-    callback_hours: int = 48
+    callback_hours: Count = 48
     # Supervisors review their reports' cases, often the day after.
-    supervisor_after_hours: int = 24
+    supervisor_after_hours: Count = 24
     # Investigating peer groups are learned (see detect/casework.py): a group whose staff
     # routinely view customers other than the case's own under their own case ids. A case
     # id such a group captured explains every customer looked at under it.
-    investigation_min_staff: int = 2  # of the group doing so in the baseline window
-    investigation_share: float = 0.5  # of the group's case-linked views being of others
+    investigation_min_staff: AtLeastOne = 2  # of the group doing so in the baseline window
+    investigation_share: Share = 0.5  # of the group's case-linked views being of others
     # An investigating group's view of a customer its own explained search returned
     # within this many hours follows the investigation.
-    drilldown_hours: int = 24
+    drilldown_hours: Count = 24
     # A targeted access that opens again, the same day and with no more fields, customers
     # an explained access showed the employee earlier (detect/followup.py): a debugging
     # session opening one account four times spends no more than its first opening.
@@ -49,9 +61,9 @@ class Explanation(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fiel
     # peers' counts; field sets shown of other customers under cases by at least
     # investigation_min_staff of them and in at least this share of such views. A group
     # with fewer case-days of such views in the baseline window is not limited.
-    case_scope_quantile: float = 0.99
-    case_scope_min_share: float = 0.01
-    case_scope_min_case_days: int = 20
+    case_scope_quantile: Quantile = 0.99
+    case_scope_min_share: Share = 0.01
+    case_scope_min_case_days: Count = 20
     # Roles (or teams; a trailing '*' matches a prefix) to treat as investigating from the
     # first day, besides the learned groups. Empty by default.
     investigation_roles: list[str] = []
@@ -60,9 +72,9 @@ class Explanation(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fiel
     # all cases, in at least portfolio_min_cases of them. Roles listed in portfolio_roles
     # need no lift (every seller with enough of their team's cases). Empty by default.
     portfolio_roles: list[str] = []
-    portfolio_min_cases: int = 5
-    portfolio_lift: float = 1.5  # a team serving half the sellers has 2
-    portfolio_history_days: int = 60
+    portfolio_min_cases: AtLeastOne = 5
+    portfolio_lift: Positive = 1.5  # a team serving half the sellers has 2
+    portfolio_history_days: AtLeastOne = 60
     # Role policies: identities whose every access is explained by what they are; their
     # volume is still watched against their own baseline. None by default: service
     # accounts and analysts are explained by their learned routine (see ``Routine``).
@@ -91,8 +103,8 @@ class ReviewedFlow(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     app: str
     action: str
     destination: str = ""  # '' when the action sends nothing anywhere
-    max_records: int  # wider accesses are not routine
-    hours: list[int] = msgspec.field(default_factory=lambda: list(range(24)))  # UTC
+    max_records: Count  # wider accesses are not routine
+    hours: list[HourOfDay] = msgspec.field(default_factory=lambda: list(range(24)))  # UTC
     fields: list[str] = []
     # The sets of fields one access may show together (each, or part of one); none: any
     # of the fields above in any combination.
@@ -111,30 +123,32 @@ class Routine(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     """
 
     enabled: bool = True
-    min_employees: int = 3
-    min_share: float = 0.5
-    regular_share: float = 0.2  # of the group's days with activity: about weekly
-    min_days: int = 1  # days each of them must have done it
-    learning_days: int = 7  # days of a group's history before anything is routine for it
+    min_employees: AtLeastOne = 3
+    min_share: Share = 0.5
+    regular_share: Share = 0.2  # of the group's days with activity: about weekly
+    min_days: AtLeastOne = 1  # days each of them must have done it
+    learning_days: Count = 7  # days of a group's history before anything is routine for it
     # Routine breadth: this factor times the given quantile of the doers' widest daily access.
-    breadth_quantile: float = 0.9
-    breadth_factor: float = 4.0
-    min_hour_days: int = 2  # an hour is the group's once it worked in it on this many employee-days
+    breadth_quantile: Quantile = 0.9
+    breadth_factor: Positive = 4.0
+    min_hour_days: AtLeastOne = (
+        2  # an hour is the group's once it worked in it on this many employee-days
+    )
     # Identities active in this many distinct hours of a typical day are machines (service
     # accounts): each learns its own routine, as a group of one.
-    machine_min_hours: int = 18
+    machine_min_hours: HoursInDay = 18
     # ... or active on this share of the calendar days of at least this many days of history,
     # and never signed in: a nightly job runs on weekends and holidays too, and so may
     # staff on a seven-day rota, but they sign in.
-    machine_min_day_share: float = 0.95
-    machine_min_span_days: int = 14
+    machine_min_day_share: Share = 0.95
+    machine_min_span_days: AtLeastOne = 14
     # An identity that never logs in, where most identities in the window do, needs only
     # learning_days of that history: no person sits behind it, whatever it does.
     machine_without_login: bool = True
     # Staff of a peer group smaller than min_employees take the learned habits (look-up
     # allowance, investigating) of the group whose mix of (app, action) accesses theirs
     # resembles at least this closely (cosine): most of what they do is what it does.
-    min_similarity: float = 0.8
+    min_similarity: Share = 0.8
     # A reviewed policy file (YAML, from `insiderwatch calibrate --out`): when set, its flows
     # are the routine and nothing is learned; a flow removed from it explains nothing.
     policy_file: str | None = None
@@ -151,20 +165,20 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
     # look-ups per access of work: an employee whose own total, explained or not, passes
     # both the group's 90th percentile and that pace for their work is unusual, and every
     # further look-up of theirs is left to the detectors.
-    quantile: float = 0.9
+    quantile: Quantile = 0.9
     # In a small group, what min_employees of it reached (the cap on the quantile, so one
     # or two can't raise it) is near its median, which half the group passes by chance
     # when look-ups are rare. Each member may also spend the line chance draws around the
     # usual total of their *colleagues* (never their own history): their lower median
     # plus this many dispersion-scaled standard deviations, never above the colleagues'
     # quantile. 2.33: a 1-in-100 excess for someone doing the group's usual.
-    chance_z: float = 2.33
+    chance_z: NonNegative = 2.33
     # Explain only the kinds of look-up (app, action, field set) at least min_employees
     # of the group's staff make (with a case or without); other kinds still spend it.
     by_kind: bool = True
     # Staff of the group who made a kind of look-up in the window before it is the
     # group's: two, so one insider's own habit never becomes the group's.
-    kind_min_staff: int = 2
+    kind_min_staff: AtLeastOne = 2
     # Let an employee's allowance grow with their own work (accesses to data that are not
     # case-less look-ups) at the group's pace of look-ups per such access: the busiest
     # counter agent is not past the usual for being busy.
@@ -179,18 +193,18 @@ class RelationshipBook(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown
     customer book's alone."""
 
     enabled: bool = True
-    min_days: int = 2  # separate earlier days with a case-less look-up of the customer
+    min_days: AtLeastOne = 2  # separate earlier days with a case-less look-up of the customer
     # A member keeps a book when they made at least min_lookups case-less look-ups (one per
     # customer and day) in the window, at least keeper_share of them of customers of
     # their own. A third, not half: a client called about monthly is seen twice only
     # after weeks, so a desk with large books has fewer own returns than one-off look-ups
     # for most of its first month (a contact centre's agents have next to none).
-    min_lookups: int = 5
-    keeper_share: float = 0.3
+    min_lookups: AtLeastOne = 5
+    keeper_share: Share = 0.3
     # Keepers a group needs, at least min_staff and this share of its staff with
     # case-less look-ups: one insider, or a pair, never makes a group one.
-    min_staff: int = 3
-    group_share: float = 0.5
+    min_staff: AtLeastOne = 3
+    group_share: Share = 0.5
 
 
 class Book(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -201,7 +215,7 @@ class Book(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True
     their customers without cases."""
 
     enabled: bool = True
-    handover_days: int = 28  # before a known departure date
+    handover_days: AtLeastOne = 28  # before a known departure date
     relationship: RelationshipBook = RelationshipBook()
 
 
@@ -215,24 +229,24 @@ class PublicFigures(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fi
     # Strangers (case-less, never under a case, no service account) a customer needs in
     # the baseline window, in at least min_groups peer groups: one snoop, or a team's
     # pair, is not a crowd.
-    min_staff: int = 3
-    min_groups: int = 2
+    min_staff: AtLeastOne = 3
+    min_groups: AtLeastOne = 2
     # ... and their attention (days each looked the customer up, added up) above this
     # quantile of all customers looked up with no case: what the busiest callers of a
     # large contact centre get is ordinary, not fame.
-    quantile: float = 0.999
+    quantile: Quantile = 0.999
 
 
 class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """How findings become a score and alerts (see docs/detections.md for the formula)."""
 
-    half_life_days: float = 7.0
-    scale: float = 40.0  # points at which the score reaches 63 (1 - 1/e)
-    alert_score: float = 50.0
+    half_life_days: Positive = 7.0
+    scale: Positive = 40.0  # points at which the score reaches 63 (1 - 1/e)
+    alert_score: Score = 50.0
     # An alert stays open, absorbing new findings, until the score decays below this.
-    rearm_score: float = 20.0
-    departing_weight: float = 1.5  # findings in the weeks before departs_on
-    departing_window_days: int = 28
+    rearm_score: Score = 20.0
+    departing_weight: Positive = 1.5  # findings in the weeks before departs_on
+    departing_window_days: Count = 28
 
 
 class Suppression(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -246,7 +260,7 @@ class Suppression(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fiel
 
 
 class DetectionConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    baseline_days: int = 28
+    baseline_days: AtLeastOne = 28
     explanation: Explanation = Explanation()
     destinations: Destinations = Destinations()
     risk: Risk = Risk()
@@ -258,7 +272,7 @@ class DetectionConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_
     # business reason explains it (never routine), and VIP, relationship and sensitivity
     # weigh it in full. Broader accesses weigh 1/breadth of that (one VIP in a 1,000-row
     # export is not snooping on her).
-    targeted_max_customers: int = 3
+    targeted_max_customers: AtLeastOne = 3
     suppressions: list[Suppression] = []
     # Per-detector parameters, validated by each detector's own Config model.
     detectors: dict[str, dict[str, Any]] = {}
@@ -268,10 +282,33 @@ class DetectionConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_
 
     def detector_config(self, detector) -> Any:
         raw = self.detectors.get(detector.id, {})
-        try:
-            return msgspec.convert(raw, detector.Config, strict=False)
-        except msgspec.ValidationError as exc:
-            raise ConfigError(f"detectors.{detector.id}: {exc}") from None
+        return convert_settings(raw, detector.Config, None, f"detectors.{detector.id}")
+
+
+def convert_settings(raw: Any, struct: type, file: Path | str | None, prefix: str = "") -> Any:
+    """``raw`` settings as ``struct``, every number checked against its declared range
+    (:mod:`~insiderwatch.detect.ranges`); a problem is a ConfigError naming the file and
+    the setting (``prefix`` and its path within ``raw``)."""
+    try:
+        return msgspec.convert(raw, struct, strict=False)
+    except msgspec.ValidationError as exc:
+        setting, problem = explain_error(exc, struct, raw)
+        field = ".".join(part for part in (prefix, setting) if part) or None
+        where = str(file) if file is not None else None
+        raise ConfigError(problem, Location(file=where, field=field)) from None
+
+
+def check_detector_settings(cfg: DetectionConfig, file: Path | str | None) -> None:
+    """Every enabled, registered detector's ``[detectors.<id>]`` settings converted once,
+    at load, so a value outside its range stops the run before any step. A disabled
+    detector's settings are never read (catalog.history_config), nor are those of an id
+    no detector registered (a rule's, or a plug-in's not installed here)."""
+    from insiderwatch.detect.base import DETECTORS  # base imports this module
+
+    known = dict(DETECTORS)
+    for det_id, raw in cfg.detectors.items():
+        if det_id in known and det_id not in cfg.disabled:
+            convert_settings(raw, known[det_id].Config, file, f"detectors.{det_id}")
 
 
 def load_detection_config(path: Path | None) -> DetectionConfig:
@@ -283,10 +320,8 @@ def load_detection_config(path: Path | None) -> DetectionConfig:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    try:
-        cfg = msgspec.convert(raw, DetectionConfig, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    cfg = convert_settings(raw, DetectionConfig, path)
+    check_detector_settings(cfg, path)
     if cfg.routine.policy_file is None:
         return cfg
     policy = Path(path).parent / cfg.routine.policy_file
@@ -308,8 +343,5 @@ def load_policy_file(path: Path) -> list[ReviewedFlow]:
         raise ConfigError(f"{path}: expected a mapping with a list under 'flows'")
     out = []
     for i, flow in enumerate(flows, start=1):
-        try:
-            out.append(msgspec.convert(flow, ReviewedFlow, strict=False))
-        except msgspec.ValidationError as exc:
-            raise ConfigError(f"{path}: flow {i}: {exc}") from None
+        out.append(convert_settings(flow, ReviewedFlow, path, f"flows[{i}]"))
     return out

@@ -43,6 +43,7 @@ from insiderwatch.detect.base import (
     StepContext,
     exact_sum,
     execute,
+    opening_action_sql,
 )
 from insiderwatch.detect.book import record_book
 from insiderwatch.detect.casescope import record_case_scope
@@ -620,14 +621,17 @@ SELECT employee_id, kind, value, min(time) FROM (
 
 
 _EMPLOYEE_DAY_SQL = f"""
-INSERT INTO employee_days
+INSERT INTO employee_days (employee_id, day, role, team, peer_group, events, data_events,
+  unexplained_events, unexplained_customers, unexplained_lookup_customers, unexplained_weight,
+  unexplained_vip, unexplained_contact, outbound_records, first_time, last_time)
 WITH unexplained AS (
   SELECT employee_id, customer_id, max(weight) AS weight,
-         bool_or(breadth <= $targeted) AS targeted
+         bool_or(breadth <= $targeted) AS targeted, bool_or({opening_action_sql()}) AS looked_up
   FROM step_touch WHERE in_step AND NOT explained GROUP BY ALL
 ),
 per_customer AS (  -- public figures singled out by a targeted look-up (what vip counts)
-  SELECT u.employee_id, count(*) AS customers, {exact_sum("u.weight")} AS weight,
+  SELECT u.employee_id, count(*) AS customers, count(*) FILTER (WHERE u.looked_up) AS looked_up,
+         {exact_sum("u.weight")} AS weight,
          count(*) FILTER (WHERE pf.customer_id IS NOT NULL AND u.targeted) AS vip
   FROM unexplained u {FIGURE_JOIN.format("u.customer_id")} GROUP BY ALL
 ),
@@ -647,6 +651,7 @@ SELECT e.employee_id, $day, any_value(e.role), any_value(e.team), any_value(e.pe
        count(*) FILTER (WHERE e.action <> 'login'),
        count(*) FILTER (WHERE NOT e.explained),
        coalesce(any_value(c.customers), 0),
+       coalesce(any_value(c.looked_up), 0),
        coalesce(any_value(c.weight), 0) + coalesce(any_value(x.weight), 0),
        coalesce(any_value(c.vip), 0),
        coalesce(any_value(k.customers), 0),

@@ -24,6 +24,8 @@ every step. An access (one event, one customer shown) is explained, in this orde
 ``book:relationship``  a case-less look-up of a customer the employee keeps coming back
                    to, in a peer group most of whose staff keep such a book of their own
                    (learned, see :mod:`~insiderwatch.detect.groupbook`);
+``book:desk``      the same, of a client the employee's desk shares (several of the
+                   group come back to them, nobody outside it) rather than their own;
 ``handover``       a leaver's export of their own book to where their peer group
                    routinely sends its work (see :mod:`~insiderwatch.detect.handover`);
 ``allowance``      a case-less look-up within the few most of the peer group make over

@@ -26,7 +26,9 @@ to and no staff of another group did (a private desk shares its clients; a custo
 the news draws returning strangers of other groups, and a one-day look-up never enters
 anyone's book); a later targeted case-less look-up
 (a view or search of at most ``targeted_max_customers`` customers) of them is
-``book:relationship``. A customer the employee never returned to is not in it, so a
+``book:relationship``, or ``book:desk`` where what the book holds of it are the desk's
+shared clients alone (a search: none of the customers it found is an own client; another
+look-up: not all are). A customer the employee never returned to is not in it, so a
 relationship manager's look-ups outside their book stay with the detectors.
 
 Never explained, as in the customer book: a customer who shares the employee's rare
@@ -49,14 +51,20 @@ from insiderwatch.detect.public import PUBLIC_FIGURES
 from insiderwatch.detect.routine import OUTBOUND
 
 EXPLANATION = "book:relationship"
+# A look-up of the desk's shared clients (several of the group came back to them, nobody
+# outside it did) that are in the employee's book by coming back to them too, not as
+# their own: an investigator tells the desk's client from the employee's own.
+DESK_EXPLANATION = "book:desk"
+EXPLANATIONS = (EXPLANATION, DESK_EXPLANATION)
 
 # Each book group's books on a day, learned once a day (:mod:`~insiderwatch.detect.daily`):
 # one row per employee and customer of their book, with whether the group's books hold
-# VIPs the way peers' do (``vip_books``, the same for every row of a group).
+# VIPs the way peers' do (``vip_books``, the same for every row of a group) and whether
+# the customer is in it as one of the desk's shared clients, not an own return (``shared``).
 GROUP_BOOK = "daily_group_book"
 
-_LEARN_SQL = f"""
-CREATE OR REPLACE TEMP TABLE {GROUP_BOOK} AS
+_LEARN_SQL = """
+CREATE OR REPLACE TEMP TABLE {into} AS
 WITH hist AS (  -- the window's case-less look-ups: days per staff and customer
   SELECT r.peer_group, r.employee_id, r.customer_id, count(*) AS days
   FROM revisit_days r
@@ -92,10 +100,11 @@ groups AS (
   HAVING count(*) FILTER (WHERE keeps) >= greatest($gb_staff, $gb_share * count(*))
 ),
 books AS (
-  SELECT o.peer_group, o.employee_id, o.customer_id, f.customer_id IS NOT NULL AS vip
+  SELECT o.peer_group, o.employee_id, o.customer_id, f.customer_id IS NOT NULL AS vip,
+         NOT o.own_return AS shared
   FROM own o JOIN groups USING (peer_group)
   LEFT JOIN desk d USING (peer_group, customer_id)
-  LEFT JOIN {PUBLIC_FIGURES} f USING (customer_id)  -- flagged or learned from look-ups
+  LEFT JOIN {figures} f USING (customer_id)  -- flagged or learned from look-ups
   WHERE o.own_return OR (o.days >= $gb_days AND d.customer_id IS NOT NULL)
 ),
 vip_groups AS (  -- groups whose books hold VIPs the way peers' do
@@ -103,12 +112,13 @@ vip_groups AS (  -- groups whose books hold VIPs the way peers' do
   WHERE b.vip GROUP BY b.peer_group, g.keepers
   HAVING count(DISTINCT b.employee_id) >= greatest($gb_staff, $gb_share * g.keepers)
 )
-SELECT b.peer_group, b.employee_id, b.customer_id, v.peer_group IS NOT NULL AS vip_books
+SELECT b.peer_group, b.employee_id, b.customer_id, v.peer_group IS NOT NULL AS vip_books,
+       b.shared
 FROM books b LEFT JOIN vip_groups v USING (peer_group)
 """
 
 _EXPLAIN_SQL = f"""
-UPDATE step_events e SET explanation = '{EXPLANATION}', explained = TRUE
+UPDATE step_events e SET explanation = x.why, explained = TRUE
 FROM (
   WITH cand AS (  -- this step's targeted look-ups nothing explained yet (not
                  -- CASELESS_LOOKUP: the book explains any targeted access but a send,
@@ -121,7 +131,11 @@ FROM (
       AND len(s.customer_ids) BETWEEN 1 AND $targeted
   ),
   vip_groups AS (SELECT DISTINCT peer_group FROM {GROUP_BOOK} WHERE vip_books)
-  SELECT x.event_id
+  SELECT x.event_id,
+         CASE WHEN CASE WHEN x.action = 'search' THEN bool_or(b.customer_id IS NOT NULL
+                                                              AND NOT b.shared)
+                        ELSE bool_and(b.customer_id IS NOT NULL AND NOT b.shared) END
+              THEN '{EXPLANATION}' ELSE '{DESK_EXPLANATION}' END AS why
   FROM cand x
   LEFT JOIN {GROUP_BOOK} b USING (peer_group, employee_id, customer_id)
   LEFT JOIN customers c ON c.customer_id = x.customer_id
@@ -147,10 +161,14 @@ def _settings(cfg: DetectionConfig) -> dict:
             "gb_staff": g.min_staff, "gb_share": g.group_share}  # fmt: skip
 
 
-def learn_group_books(con, cfg: DetectionConfig, params: dict) -> None:
+def learn_group_books(
+    con, cfg: DetectionConfig, params: dict, *, into: str = GROUP_BOOK,
+    figures: str = PUBLIC_FIGURES,
+) -> None:  # fmt: skip
     """Write the books of every group that works from books on ``$day``, from the earlier
-    days of the window."""
-    execute(con, _LEARN_SQL, {**params, **_settings(cfg)})
+    days of the window, to the temp table ``into`` (the day's public figures read from
+    ``figures``)."""
+    execute(con, _LEARN_SQL.format(into=into, figures=figures), {**params, **_settings(cfg)})
 
 
 def explain_by_group_book(con, cfg: DetectionConfig, params: dict) -> None:

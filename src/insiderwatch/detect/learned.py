@@ -6,7 +6,7 @@ public figures the look-ups made.
 Each section runs the engine's own query for the step's day (imported from the module
 that explains or detects with it), so what is shown is what applied that day, and comes
 with the counts of staff and days that taught it. Staff appear only as counts per peer
-group, customers only as counts.
+group, or as keyed pseudonyms (each keeper's relationship book); customers only as counts.
 """
 
 from __future__ import annotations
@@ -21,10 +21,14 @@ from insiderwatch.detect.book import BOOK_HISTORY_SQL
 from insiderwatch.detect.casescope import learn_case_scope
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.detectors.fixation import Fixation
+from insiderwatch.detect.groupbook import EXPLANATIONS as GROUP_BOOK_EXPLANATIONS
+from insiderwatch.detect.groupbook import learn_group_books
 from insiderwatch.detect.handover import places_sql
 from insiderwatch.detect.public import learn_public_figures
 from insiderwatch.detect.revisits import window_looks_sql, window_returns_sql
 from insiderwatch.detect.rules import group_hours_sql, load_rules
+from insiderwatch.privacy.hashing import HashKey
+from insiderwatch.privacy.pseudonyms import pseudonym
 from insiderwatch.store.duckdb_store import Store
 
 
@@ -63,6 +67,26 @@ class BookSize(msgspec.Struct, kw_only=True, frozen=True):
     max_customers: int
     employee_days: int  # days of case work that taught the books
     explained: int  # accesses the book explained in the window, the day included
+
+
+class RelationshipDesk(msgspec.Struct, kw_only=True, frozen=True):
+    """A peer group that works from relationship books (detect/groupbook.py), as counts."""
+
+    group: str
+    keepers: int  # staff with a book
+    own_clients: int  # employee-client pairs of own returns, over all its books
+    shared_clients: int  # the desk's shared clients (customers, each counted once)
+    explained: int  # accesses the books explained in the window, the day included
+
+
+class RelationshipBookOf(msgspec.Struct, kw_only=True, frozen=True):
+    """One keeper's relationship book, as counts; ``employee`` is their keyed pseudonym
+    (privacy/pseudonyms.py), never the employee id."""
+
+    group: str
+    employee: str
+    own_clients: int  # customers they came back to that no colleague did
+    shared_clients: int  # the desk's shared clients they came back to
 
 
 class OffHours(msgspec.Struct, kw_only=True, frozen=True):
@@ -115,6 +139,9 @@ class Learned(msgspec.Struct, kw_only=True, frozen=True):
     case_scope: list[CaseScope] = []
     allowance_kinds: list[AllowanceKind] = []
     books: list[BookSize] = []
+    desks: list[RelationshipDesk] = []
+    # Per keeper; only with the deployment key (staff are shown as pseudonyms).
+    relationship_books: list[RelationshipBookOf] = []
     off_hours: list[OffHours] = []
     revisit_window_days: int | None = None
     revisit_min_days: int | None = None
@@ -124,15 +151,22 @@ class Learned(msgspec.Struct, kw_only=True, frozen=True):
     public_figures: PublicFigures | None = None
 
 
-def learned(store: Store, cfg: DetectionConfig, step: dict, casework: dict | None) -> Learned:
+def learned(
+    store: Store, cfg: DetectionConfig, step: dict, casework: dict | None,
+    key: HashKey | None = None,
+) -> Learned:  # fmt: skip
     """Every section for ``step`` (see :func:`step_of`); ``casework`` is the step's
-    ``casework_params`` (None without casework history)."""
+    ``casework_params`` (None without casework history); ``key``: the deployment's, to
+    list each keeper's relationship book under their pseudonym (none without it)."""
     rates, company = _revisits(store, cfg, step)
     fix = cfg.detector_config(Fixation)
+    desks, keepers = _relationship_books(store, cfg, step, key)
     return Learned(
         case_scope=_case_scope(store, {**step, **casework}) if casework else [],
         allowance_kinds=_allowance_kinds(store, cfg, step),
         books=_books(store, cfg, step),
+        desks=desks,
+        relationship_books=keepers,
         off_hours=_off_hours(store, cfg, step),
         revisit_window_days=fix.window_days if company else None,
         revisit_min_days=fix.min_days if company else None,
@@ -169,10 +203,10 @@ def _allowance_kinds(store: Store, cfg: DetectionConfig, step: dict) -> list[All
 _GROUPS = """SELECT employee_id, arg_max(peer_group, day) AS peer_group FROM employee_days
   WHERE day >= $b0 AND day <= $day GROUP BY ALL"""
 
-# Accesses one explanation explained per peer group in the window, the day included.
+# Accesses the explanations $why explained per peer group in the window, the day included.
 _EXPLAINED = """SELECT d.peer_group, count(*) AS n FROM access_explained x
   JOIN employee_days d USING (employee_id, day)
-  WHERE x.day >= $b0 AND x.day <= $day AND x.explanation = $why GROUP BY ALL"""
+  WHERE x.day >= $b0 AND x.day <= $day AND list_contains($why, x.explanation) GROUP BY ALL"""
 
 
 def _books(store: Store, cfg: DetectionConfig, step: dict) -> list[BookSize]:
@@ -190,10 +224,40 @@ FROM per p JOIN ({_GROUPS}) g USING (employee_id)
 LEFT JOIN ({_EXPLAINED}) x USING (peer_group)
 WHERE g.peer_group IS NOT NULL
 GROUP BY g.peer_group ORDER BY g.peer_group"""
-    rows = execute(store.con, sql, {**step, "why": "book"}).fetchall()
+    rows = execute(store.con, sql, {**step, "why": ["book"]}).fetchall()
     return [BookSize(group=g, staff=s, customers=c, median_customers=m, max_customers=mx,
                      employee_days=d, explained=x)
             for g, s, c, m, mx, d, x in rows]  # fmt: skip
+
+
+def _relationship_books(
+    store: Store, cfg: DetectionConfig, step: dict, key: HashKey | None
+) -> tuple[list[RelationshipDesk], list[RelationshipBookOf]]:
+    """The desks and their keepers' books, learned as the step learned them (into temp
+    tables of calibrate's own: the engine's day keeps its daily tables for later steps)."""
+    needed = ("revisit_days", "book_days", "routine_flows", "findings")
+    if not cfg.book.relationship.enabled or not all(store.has_table(t) for t in needed):
+        return [], []
+    learn_public_figures(store.con, cfg, step, into="calibrate_public_figures")
+    learn_group_books(store.con, cfg, step, into="calibrate_group_book",
+                      figures="calibrate_public_figures")  # fmt: skip
+    per = store.con.execute(
+        """SELECT peer_group, employee_id, count(*) FILTER (WHERE NOT shared),
+                  count(*) FILTER (WHERE shared)
+           FROM calibrate_group_book GROUP BY ALL ORDER BY ALL"""
+    ).fetchall()
+    sql = f"""
+SELECT b.peer_group, count(DISTINCT b.employee_id), count(*) FILTER (WHERE NOT b.shared),
+       count(DISTINCT b.customer_id) FILTER (WHERE b.shared), any_value(coalesce(x.n, 0))
+FROM calibrate_group_book b LEFT JOIN ({_EXPLAINED}) x USING (peer_group)
+GROUP BY b.peer_group ORDER BY b.peer_group"""
+    desks = execute(store.con, sql, {**step, "why": list(GROUP_BOOK_EXPLANATIONS)}).fetchall()
+    store.con.execute("DROP TABLE calibrate_group_book; DROP TABLE calibrate_public_figures")
+    keepers = [RelationshipBookOf(group=g, employee=pseudonym(key, e), own_clients=o,
+                                  shared_clients=sh)
+               for g, e, o, sh in per] if key else []  # fmt: skip
+    return [RelationshipDesk(group=g, keepers=k, own_clients=o, shared_clients=sh, explained=x)
+            for g, k, o, sh, x in desks], keepers  # fmt: skip
 
 
 def _off_hours(store: Store, cfg: DetectionConfig, step: dict) -> list[OffHours]:
@@ -253,7 +317,7 @@ SELECT p.peer_group, list(DISTINCT p.destination ORDER BY p.destination),
 FROM places p LEFT JOIN leavers l USING (peer_group) LEFT JOIN ({_EXPLAINED}) x USING (peer_group)
 WHERE NOT starts_with(p.peer_group, 'self:')  -- a machine account never leaves
 GROUP BY p.peer_group ORDER BY p.peer_group"""
-    params = {**step, "why": "handover", "handover_days": cfg.book.handover_days}
+    params = {**step, "why": ["handover"], "handover_days": cfg.book.handover_days}
     rows = execute(store.con, sql, params).fetchall()
     return [HandoverPlaces(group=g, destinations=d, leavers=n, handed_over=x)
             for g, d, n, x in rows]  # fmt: skip

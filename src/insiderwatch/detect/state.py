@@ -40,6 +40,8 @@ DETECT_DDL = (
   data_events BIGINT,
   unexplained_events BIGINT,
   unexplained_customers BIGINT,
+  -- Of them, those an unexplained view or search opened (what departing's line counts).
+  unexplained_lookup_customers BIGINT,
   unexplained_weight DOUBLE,
   unexplained_vip BIGINT,
   unexplained_contact BIGINT,
@@ -250,8 +252,10 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
 # sign-in, and case-less updates spend the allowance. 29: a namesake of a common surname is
 # no relative, so allowance_days counts its look-ups; a learned routine flow with no usual
 # field set explains nothing, so access_explained may hold less. 30: a client several of
-# a book desk come back to is in each returning member's book.)
-STATE_VERSION = "30"
+# a book desk come back to is in each returning member's book. 31: employee_days counts
+# the unexplained customers of look-ups alone too, departing's learned line. 32: a look-up
+# of a desk's shared client is explained as book:desk, no longer book:relationship.)
+STATE_VERSION = "32"
 
 
 def step_findings_ddl(name: str) -> str:

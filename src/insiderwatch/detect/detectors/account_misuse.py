@@ -3,21 +3,22 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, destination_class_sql, matches_any
+from insiderwatch.detect.ranges import AtLeastOne, NonNegative
 from insiderwatch.detect.routine import OUTBOUND
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    min_history_days: int = 5  # before that every device is new
-    burst_customers: int = 10  # unexplained customers after the new device/address
-    window_hours: int = 4
-    points: float = 20.0
-    unusual_hour_points: float = 10.0
+    min_history_days: AtLeastOne = 5  # before that every device is new
+    burst_customers: AtLeastOne = 10  # unexplained customers after the new device/address
+    window_hours: AtLeastOne = 4
+    points: NonNegative = 20.0
+    unusual_hour_points: NonNegative = 10.0
     # Customer data then sent outside from the new device or address (a destination outside
     # the company that the peer group never sent to in the baseline window, or a personal
     # one) within the same hours: someone else at the keyboard taking the data away, not a
     # replaced laptop. A finding of its own at the first such send.
-    sent_points: float = 30.0
-    max_evidence: int = 500  # customers of the send cited, the least ids
+    sent_points: NonNegative = 30.0
+    max_evidence: AtLeastOne = 500  # customers of the send cited, the least ids
 
 
 class AccountMisuse(Detector):

@@ -3,10 +3,11 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
+from insiderwatch.detect.ranges import NonNegative
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    points: float = 100.0
+    points: NonNegative = 100.0
 
 
 class Canary(Detector):

@@ -41,24 +41,25 @@ import msgspec
 from insiderwatch.detect.base import Detector, StepContext, capped_list, sql_str
 from insiderwatch.detect.baseline import fmt_num, quantile_name
 from insiderwatch.detect.casework import MISMATCHED_TOUCH
+from insiderwatch.detect.ranges import AtLeastOne, Count, NonNegative, Positive, Quantile
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    floor: int = 2  # customers a day, never fewer
-    peer_quantile: float = 0.99  # of the peers' daily counts of such customers
+    floor: Count = 2  # customers a day, never fewer
+    peer_quantile: Quantile = 0.99  # of the peers' daily counts of such customers
     # The same for the counts of one field set: a day is judged by each set it showed as
     # well, so each set's line is the most the peers showed (1.0): with the 99th percentile
     # a day of five sets had five chances to pass one by chance.
-    field_set_quantile: float = 1.0
+    field_set_quantile: Quantile = 1.0
     # Employee-days in the baseline window a line needs: a group with fewer is judged
     # against all staff working alike; with fewer there too, nobody is judged.
-    min_peer_days: int = 20
-    points: float = 12.0  # a day's look-ups under a reason that does not hold, per level
+    min_peer_days: AtLeastOne = 20
+    points: NonNegative = 12.0  # a day's look-ups under a reason that does not hold, per level
     # Multiples of the line, each crossed a further finding: a heavy skim (fifty customers
     # under other people's cases where peers reach three) adds up in the risk score,
     # a light one just past the line does not.
-    levels: list[float] = msgspec.field(default_factory=lambda: [1.0, 2.0, 4.0, 8.0])
-    max_evidence: int = 200
+    levels: list[Positive] = msgspec.field(default_factory=lambda: [1.0, 2.0, 4.0, 8.0])
+    max_evidence: AtLeastOne = 200
 
 
 # A day of the history counted as today's day is judged (``judged`` as j,

@@ -4,25 +4,26 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, destination_class_sql
 from insiderwatch.detect.baseline import ThresholdConfig, baseline_tables, fmt_num, quantile_name
+from insiderwatch.detect.ranges import AtLeastOne, Count, NonNegative, Quantile
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    window_days: int = 28
-    outbound_points: float = 20.0
+    window_days: AtLeastOne = 28
+    outbound_points: NonNegative = 20.0
     # Unexplained customers looked up in a day before leaving: never fewer than this, nor
     # than the peer group's high quantile of its days or the leaver's own usual day
     # (median + mad_k MADs, days this detector flagged left out), both learned from the
     # baseline window's days before the step's.
-    min_customers: int = 10
-    peer_quantile: float = 0.95
-    mad_k: float = 3.0
-    min_own_days: int = 5  # fewer days of their own: the peers' line and the floor only
-    min_peer_days: int = 20  # employee-days of the peer group before its line counts
-    min_history_days: int = 5  # distinct days of it
+    min_customers: Count = 10
+    peer_quantile: Quantile = 0.95
+    mad_k: NonNegative = 3.0
+    min_own_days: AtLeastOne = 5  # fewer days of their own: the peers' line and the floor only
+    min_peer_days: AtLeastOne = 20  # employee-days of the peer group before its line counts
+    min_history_days: AtLeastOne = 5  # distinct days of it
     # Bulk exports count even when a portfolio or case explains viewing the customers
     # (not a role policy's routine extracts, nor ones to allowed company services).
-    bulk_records: int = 20
-    volume_points: float = 12.0
+    bulk_records: AtLeastOne = 20
+    volume_points: NonNegative = 12.0
 
 
 class Departing(Detector):
@@ -56,11 +57,10 @@ class Departing(Detector):
     def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
         # The peers' days this detector flagged are left out as the leaver's own are: a
         # group's leavers' harvest days would lift its 95th percentile over later ones.
-        # The line is learned from unexplained customers of any action (what employee_days
-        # keeps), the day's count from look-ups alone, so it errs high for staff whose
-        # usual days leave many updates or exports unexplained.
+        # The line is learned from the customers of unexplained look-ups, as the day is
+        # counted: a back office's usual updates with no case raise no line of look-ups.
         return baseline_tables(
-            self.id, _line_config(config), "unexplained_customers", peers_unflagged=True
+            self.id, _line_config(config), "unexplained_lookup_customers", peers_unflagged=True
         )
 
     def sql(self, ctx: StepContext, config: Config) -> str:

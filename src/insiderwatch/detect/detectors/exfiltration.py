@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
 
 from insiderwatch.detect.base import (
@@ -11,10 +9,11 @@ from insiderwatch.detect.base import (
     destination_class_sql,
     matches_any,
 )
+from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Positive, Share, Tail
 from insiderwatch.detect.revisits import (
     ALLOWANCE,
     PORTFOLIO,
-    RELATIONSHIP_BOOK,
+    RELATIONSHIP_BOOKS,
     caseless_lookup_sql,
 )
 
@@ -28,19 +27,19 @@ BULK_DAYS = "daily_exfiltration_bulk_days"
 # the relationship book explained is not the harvest the detector describes ("unexplained
 # look-ups"); a follow-up is, being an opening again that nothing explained before
 # detect/followup.py named it.
-_CARRIED = caseless_lookup_sql(breadth=None, excluding=(ALLOWANCE, PORTFOLIO, RELATIONSHIP_BOOK))
+_CARRIED = caseless_lookup_sql(breadth=None, excluding=(ALLOWANCE, PORTFOLIO, *RELATIONSHIP_BOOKS))
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    external_points: float = 30.0
+    external_points: NonNegative = 30.0
     # A cloud or external destination that is not the peer group's routine (new to the
     # group, or used by a few of them), with no harvest before it: a data flow to review,
     # not exfiltration.
-    new_flow_points: float = 5.0
-    internal_points: float = 10.0
-    internal_min_records: int = 20  # a bulk print or local export without a reason
-    lookback_hours: int = 24  # harvesting that an export may be carrying out
-    sequence_min_customers: int = 20  # of the exported customers, looked up before
+    new_flow_points: NonNegative = 5.0
+    internal_points: NonNegative = 10.0
+    internal_min_records: AtLeastOne = 20  # a bulk print or local export without a reason
+    lookback_hours: AtLeastOne = 24  # harvesting that an export may be carrying out
+    sequence_min_customers: AtLeastOne = 20  # of the exported customers, looked up before
     # A bulk print or local export that no routine flow covers weighs by how rare such
     # sends are among the peer group's earlier days, the employee's own left out: t is
     # the share of the peers' earlier employee-days with an unexplained send (no case,
@@ -53,14 +52,14 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # not a bulk export each time; a clerk's first print of fifty customers is. A group
     # with few days is pulled towards the company's share as if prior_days more
     # employee-days of it were seen.
-    full_weight_tail: float = 0.01
-    prior_days: float = 20.0
+    full_weight_tail: Tail = 0.01
+    prior_days: Positive = 20.0
     # The least weight of such a send, however common among the peers: it is customer
     # data leaving the system with nothing explaining it, and that a group does so often
     # makes each less telling (a practice to review once) but never legitimate, so it
     # keeps a quarter of its points: below a rare one's, never a zero-point finding.
-    min_weight: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.25  # above 1: common over rare
-    max_evidence: int = 500
+    min_weight: Share = 0.25  # above 1: common over rare
+    max_evidence: AtLeastOne = 500
 
 
 class Exfiltration(Detector):

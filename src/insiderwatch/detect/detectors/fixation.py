@@ -77,28 +77,29 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
 from insiderwatch.detect.baseline import fmt_num
-from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
+from insiderwatch.detect.groupbook import EXPLANATIONS as RELATIONSHIP_BOOKS
 from insiderwatch.detect.groupbook import GROUP_BOOK
+from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Positive, Tail
 from insiderwatch.detect.revisits import CASELESS_LOOKUP, window_looks_sql, window_returns_sql
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    window_days: int = 28
-    min_days: int = 3  # separate days with a look-up of the customer, never fewer
-    max_chance: float = 0.01  # of that many returns, at the peers' rate, to fire
+    window_days: AtLeastOne = 28
+    min_days: AtLeastOne = 3  # separate days with a look-up of the customer, never fewer
+    max_chance: Tail = 0.01  # of that many returns, at the peers' rate, to fire
     # A group's rate is pulled towards the company's as if one typical colleague's look-ups
     # were added: more, and the busiest group's returns (a contact centre's popular
     # customers) would set every quiet group's line.
-    prior_staff: float = 1.0
-    points: float = 12.0  # at max_chance; more the rarer, up to max_weight times
-    max_weight: float = 3.0
-    related_weight: float = 2.0  # same surname or postcode as the employee
-    sensitive_weight: float = 1.5  # email, phone or address opened
+    prior_staff: Positive = 1.0
+    points: NonNegative = 12.0  # at max_chance; more the rarer, up to max_weight times
+    max_weight: Positive = 3.0
+    related_weight: NonNegative = 2.0  # same surname or postcode as the employee
+    sensitive_weight: NonNegative = 1.5  # email, phone or address opened
     # A customer of the employee's relationship book (a key-accounts desk's own client): the
     # return is the desk's work, shown low in the queue rather than dropped, because the
     # book is learned from these very returns.
-    book_weight: float = 0.25
-    max_terms: int = 60  # of the Poisson tail summed (returns beyond this are certain)
+    book_weight: NonNegative = 0.25
+    max_terms: AtLeastOne = 60  # of the Poisson tail summed (returns beyond this are certain)
 
 
 # The window before the step's day, learned once a day.
@@ -246,7 +247,7 @@ WITH today AS (  -- today's case-less look-ups: each customer's first, in time o
   SELECT t.employee_id, any_value(t.peer_group) AS peer_group, t.customer_id,
          min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id,
          bool_or(list_has_any(t.fields, ['email', 'phone', 'address'])) AS sensitive,
-         coalesce(bool_or(t.explanation = '{RELATIONSHIP_BOOK}'), FALSE) AS in_book,
+         coalesce(bool_or(t.explanation IN {RELATIONSHIP_BOOKS}), FALSE) AS in_book,
          any_value(em.surname) AS surname, any_value(em.home_postcode) AS home_postcode
   FROM step_touch t JOIN employees em USING (employee_id)
   WHERE t.in_step AND {CASELESS_LOOKUP}

@@ -46,6 +46,7 @@ import msgspec
 from insiderwatch.detect.allowance import unsought_sql
 from insiderwatch.detect.base import Detector, StepContext, capped_list
 from insiderwatch.detect.baseline import fmt_num
+from insiderwatch.detect.ranges import AtLeastOne, Count, NonNegative, Positive, Quantile
 
 # The median of a chi-square variable with one degree of freedom: dividing the median
 # squared Pearson residual by it estimates the dispersion (1 for a Poisson count).
@@ -56,15 +57,15 @@ _UNSOUGHT_RATE = "(g.gu + 0.5) / g.gw"
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    window_days: int = 28
-    min_z: float = 4.0  # surprise (in dispersion-scaled standard deviations) to fire
-    min_lookups: int = 10  # never below this many look-ups in the window
-    min_peers: int = 5  # peers with work in the window besides the employee
+    window_days: AtLeastOne = 28
+    min_z: NonNegative = 4.0  # surprise (in dispersion-scaled standard deviations) to fire
+    min_lookups: Count = 10  # never below this many look-ups in the window
+    min_peers: AtLeastOne = 5  # peers with work in the window besides the employee
     # work counts as at least this quantile of the group's staff's work per day at work
-    work_quantile: float = 0.25
-    points: float = 6.0  # at min_z; more the further past it, up to max_weight times
-    max_weight: float = 4.0
-    max_evidence: int = 200
+    work_quantile: Quantile = 0.25
+    points: NonNegative = 6.0  # at min_z; more the further past it, up to max_weight times
+    max_weight: Positive = 4.0
+    max_evidence: AtLeastOne = 200
 
 
 # The window's earlier days, learned once a day.

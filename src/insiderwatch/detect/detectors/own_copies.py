@@ -37,32 +37,32 @@ repeats before it) are cited with it.
 from __future__ import annotations
 
 import math
-from typing import Annotated
 
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
 from insiderwatch.detect.owncopies import STEP_COPIES
+from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Positive, Share, Tail
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    window_days: int = 14  # of own case-less look-ups an action can carry
-    min_customers: int = 3  # covered by them: a single customer just served is work
-    min_share: float = 0.5  # of the action's customers
+    window_days: AtLeastOne = 14  # of own case-less look-ups an action can carry
+    min_customers: AtLeastOne = 3  # covered by them: a single customer just served is work
+    min_share: Share = 0.5  # of the action's customers
     # The company's employee-days in the baseline window that could carry such a copy, to
     # judge at all; a peer group whose other staff have fewer adds the employee's own.
-    min_peer_days: int = 20
+    min_peer_days: AtLeastOne = 20
     # Every group's share is pulled towards the company's, as if this many more
     # employee-days of it were seen: a queue's two managers, a kiosk team's first week,
     # a lone role's own first days weigh little; a group's many days outweigh it.
-    prior_days: Annotated[float, msgspec.Meta(gt=0)] = 20.0
-    max_tail: float = 0.05  # share of the peers' days with such an action, to fire
-    full_weight_tail: float = 0.01  # at or below it the finding weighs in full
+    prior_days: Positive = 20.0
+    max_tail: Tail = 0.05  # share of the peers' days with such an action, to fire
+    full_weight_tail: Tail = 0.01  # at or below it the finding weighs in full
     # In full, enough to open an alert alone (alert_score 50 needs about 28 points): a
     # copy nobody around makes, of several customers looked up with no case, is the
     # harvest leaving, and a careful harvester may make only one or two of them.
-    points: float = 30.0
-    max_evidence: int = 500
+    points: NonNegative = 30.0
+    max_evidence: AtLeastOne = 500
 
 
 class OwnCopies(Detector):

@@ -3,14 +3,15 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
+from insiderwatch.detect.ranges import NonNegative, Share
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    household_points: float = 25.0  # same surname and postcode as the employee
-    neighbour_points: float = 12.0  # lives in the employee's postcode
+    household_points: NonNegative = 25.0  # same surname and postcode as the employee
+    neighbour_points: NonNegative = 12.0  # lives in the employee's postcode
     # A shared surname counts only when it is rare among customers (Smith says nothing).
-    namesake_points: float = 12.0
-    namesake_max_share: float = 0.002
+    namesake_points: NonNegative = 12.0
+    namesake_max_share: Share = 0.002
 
 
 class Relationship(Detector):

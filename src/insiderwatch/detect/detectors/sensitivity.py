@@ -8,11 +8,12 @@ from insiderwatch.detect.baseline import (
     running_excess_sql,
 )
 from insiderwatch.detect.explain import UNEXPLAINED_WIDE_SEARCH, UNLISTED_ROWS_WEIGHT
+from insiderwatch.detect.ranges import NonNegative
 
 
 class Config(ThresholdConfig, frozen=True, kw_only=True):
-    floor: float = 20.0
-    points: float = 8.0
+    floor: NonNegative = 20.0
+    points: NonNegative = 8.0
 
 
 class Sensitivity(Detector):

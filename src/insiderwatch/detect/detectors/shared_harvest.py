@@ -16,19 +16,20 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, capped_list, destination_class_sql
-from insiderwatch.detect.revisits import PORTFOLIO, RELATIONSHIP_BOOK, caseless_lookup_sql
+from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Positive, Share
+from insiderwatch.detect.revisits import PORTFOLIO, RELATIONSHIP_BOOKS, caseless_lookup_sql
 from insiderwatch.detect.routine import OUTBOUND
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    window_days: int = 28  # look-ups this far back can have fed the list
-    min_shared: int = 5  # of the customers sent out, looked up by the colleague
-    min_share: float = 0.25  # of the colleague's case-less look-ups in the window
+    window_days: AtLeastOne = 28  # look-ups this far back can have fed the list
+    min_shared: AtLeastOne = 5  # of the customers sent out, looked up by the colleague
+    min_share: Share = 0.25  # of the colleague's case-less look-ups in the window
     # Times more shared customers than chance gives (their look-ups x the list's share of
     # all customers): a list of half the customers shares half of anyone's look-ups.
-    min_lift: float = 20.0
-    points: float = 40.0  # as much as the export itself: the same harvest
-    max_evidence: int = 500
+    min_lift: Positive = 20.0
+    points: NonNegative = 40.0  # as much as the export itself: the same harvest
+    max_evidence: AtLeastOne = 500
 
 
 # The case-less look-ups of the window's days before the step's (learned once a day).
@@ -39,7 +40,7 @@ EARLIER = "daily_harvest_caseless"
 # book explained is explained by whom it is about (the team's buyers, the employee's own
 # clients), so it is no harvest for a list someone else sent.
 _CASELESS = caseless_lookup_sql(
-    "a.action", "len(a.customer_ids)", "x.explanation", excluding=(PORTFOLIO, RELATIONSHIP_BOOK)
+    "a.action", "len(a.customer_ids)", "x.explanation", excluding=(PORTFOLIO, *RELATIONSHIP_BOOKS)
 )
 
 

@@ -4,17 +4,18 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
 from insiderwatch.detect.baseline import fmt_num
+from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Quantile
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    window_days: int = 7
-    floor: float = 15.0
-    mad_k: float = 4.0
-    min_own_windows: int = 5
-    peer_quantile: float = 0.99
-    min_peer_days: int = 20
-    min_history_days: int = 5
-    points: float = 12.0
+    window_days: AtLeastOne = 7
+    floor: NonNegative = 15.0
+    mad_k: NonNegative = 4.0
+    min_own_windows: AtLeastOne = 5
+    peer_quantile: Quantile = 0.99
+    min_peer_days: AtLeastOne = 20
+    min_history_days: AtLeastOne = 5
+    points: NonNegative = 12.0
 
 
 # The days before the step's, learned once a day.

@@ -5,6 +5,7 @@ import msgspec
 from insiderwatch.detect.base import Detector, StepContext
 from insiderwatch.detect.explain import team_family_sql
 from insiderwatch.detect.public import PUBLIC_FIGURES
+from insiderwatch.detect.ranges import NonNegative, Positive, Tail
 
 # A look-up that opens the record: a view, or a search that found only them.
 _OPENED = "(t.action <> 'search' OR t.breadth = 1)"
@@ -19,14 +20,14 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # weight on each such day would add up, in a decaying risk score, to more than one
     # snoop's week. What they do on one day in a hundred weighs in full, and so does a VIP
     # look-up by someone whose peers never make one.
-    points: float = 15.0
-    full_weight_tail: float = 0.01
-    routine_tail: float = 0.1
+    points: NonNegative = 15.0
+    full_weight_tail: Tail = 0.01
+    routine_tail: Tail = 0.1
     # A small group's share is pulled towards its team family's (everyone serving the same
     # book: a VIP desk's supervisor sits with the desk), that towards the role's across
     # teams, and that towards the whole company's, as if that many more employee-days of
     # each wider level were seen.
-    prior_days: float = 20.0
+    prior_days: Positive = 20.0
 
 
 class Vip(Detector):

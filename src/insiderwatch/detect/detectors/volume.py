@@ -7,10 +7,11 @@ from insiderwatch.detect.baseline import (
     fmt_num,
     running_excess_sql,
 )
+from insiderwatch.detect.ranges import NonNegative
 
 
 class Config(ThresholdConfig, frozen=True, kw_only=True):
-    floor: float = 8.0
+    floor: NonNegative = 8.0
 
 
 class Volume(Detector):
