@@ -3,7 +3,7 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext
-from insiderwatch.detect.ranges import NonNegative, Share
+from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Share, Tail
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -12,17 +12,30 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # A shared surname counts only when it is rare among customers (Smith says nothing).
     namesake_points: NonNegative = 12.0
     namesake_max_share: Share = 0.002
+    # A kin look-up weighs by the chance that the employee's own case-less look-ups of the
+    # baseline window's earlier days would meet that many customers of the kind (those
+    # living in their postcode, sharing their surname) among strangers: in full at
+    # full_weight_chance or rarer, nothing at routine_chance or more, on a log scale between.
+    # Someone who looks up hundreds of walk-in customers a week meets a neighbour now and
+    # then; someone who looks up a few meets one only by looking for them.
+    full_weight_chance: Tail = 0.01
+    routine_chance: Tail = 0.5
+    max_terms: AtLeastOne = 30  # of the Poisson sum (kin beyond this many are never chance)
 
 
 class Relationship(Detector):
     id = "relationship"
-    version = "1"
+    version = "2"
     title = "Looking up family, neighbours or namesakes"
     description = (
         "Unexplained targeted look-ups (at most targeted_max_customers customers shown) of "
         "customers who share the employee's surname and postcode "
         "(household), live in the employee's postcode (neighbour), or share a rare surname "
-        "(relative or ex-partner)."
+        "(relative or ex-partner), each weighted by how rare meeting that many such "
+        "customers is among the employee's own case-less look-ups of the baseline window: "
+        "the customers of their postcode or surname, a share of all customers, times the "
+        "customers they looked up with no case (nothing where it is likely by chance, in "
+        "full at full_weight_chance)."
     )
     why = (
         "Snooping on people one knows is the commonest privacy breach by staff in every "
@@ -32,7 +45,8 @@ class Relationship(Detector):
     false_positives = (
         "Staff who are also customers serving their own household by mistake or through a "
         "case opened later; common surnames in a small country (kept out by the rarity "
-        "test); large postcodes."
+        "test); large postcodes; counter staff serving their own neighbourhood (weighed "
+        "by how many strangers they look up)."
     )
     investigate = (
         "Confirm the relation with HR data; check what was viewed (address, orders, "
@@ -46,7 +60,10 @@ class Relationship(Detector):
 
     def sql(self, ctx: StepContext, config: Config) -> str:
         # Unexplained targeted touches, not revisits' CASELESS_LOOKUP: neither the
-        # allowance nor a book ever explains a relative or a neighbour.
+        # allowance nor a book ever explains a relative or a neighbour. How likely the kin
+        # are by chance is read from revisit_days (the employee's case-less targeted
+        # look-ups, one row per customer and day) of the baseline window's earlier days:
+        # more kin met is only ever rarer, so a snoop's returns cannot teach it.
         c = config
         return f"""
 WITH surname_share AS (
@@ -69,20 +86,80 @@ kinds AS (
                  WHEN same_postcode THEN 'neighbour'
                  WHEN same_name AND rare_name THEN 'namesake' END AS kind
   FROM hits
+),
+today AS (  -- each kin customer once, at the first look-up; the n-th of its kind today
+  SELECT *, row_number() OVER (PARTITION BY employee_id, kind ORDER BY time, customer_id) AS nth
+  FROM (SELECT employee_id, kind, customer_id, min(time) AS time,
+               arg_min(event_id, (time, event_id)) AS event_id
+        FROM kinds WHERE kind IS NOT NULL GROUP BY ALL)
+),
+kin AS (  -- every customer of their postcode or surname, by kind, as `kinds` names them
+  SELECT e.employee_id, cu.customer_id,
+         CASE WHEN cu.postcode = e.home_postcode AND cu.postcode <> ''
+                   AND lower(cu.surname) = lower(e.surname) AND cu.surname <> '' THEN 'household'
+              WHEN cu.postcode = e.home_postcode AND cu.postcode <> '' THEN 'neighbour'
+              ELSE 'namesake' END AS kind
+  FROM employees e JOIN customers cu
+    ON (cu.postcode = e.home_postcode AND cu.postcode <> '')
+    OR (lower(cu.surname) = lower(e.surname) AND cu.surname <> '')
+  WHERE e.employee_id IN (SELECT employee_id FROM today)
+),
+kin_share AS (
+  SELECT employee_id, kind, count(*) / (SELECT count(*) FROM customers) AS share
+  FROM kin GROUP BY ALL
+),
+looked AS (  -- their case-less customers of the window's earlier days
+  SELECT employee_id, count(DISTINCT customer_id) AS looked
+  FROM revisit_days
+  WHERE day >= $b0 AND day < $day AND employee_id IN (SELECT employee_id FROM today)
+  GROUP BY ALL
+),
+met AS (  -- the kin among them, by kind (today's counted by `nth`)
+  SELECT r.employee_id, k.kind, count(DISTINCT r.customer_id) AS met
+  FROM revisit_days r JOIN kin k USING (employee_id, customer_id)
+  WHERE r.day >= $b0 AND r.day < $day
+    AND (r.employee_id, r.customer_id) NOT IN (SELECT employee_id, customer_id FROM today)
+  GROUP BY ALL
+),
+expected AS (  -- kin met so far (today's n-th included) and what chance would bring
+  SELECT t.*, coalesce(l.looked, 0) AS looked, t.nth + coalesce(m.met, 0) AS met,
+         coalesce(l.looked, 0) * coalesce(k.share, 0) AS mean
+  FROM today t LEFT JOIN looked l USING (employee_id)
+  LEFT JOIN met m USING (employee_id, kind) LEFT JOIN kin_share k USING (employee_id, kind)
+),
+chance AS (  -- P(at least `met` such customers) for a Poisson count of that mean
+  SELECT *, CASE WHEN mean <= 0 THEN 0.0 ELSE greatest(0.0, 1.0 - below) END AS p
+  FROM (
+    SELECT x.*,
+           -- summed in term order: a float sum in whatever order threads add it differs
+           -- in its last digits between a replay and a day cut into steps
+           list_sum(list(exp(-x.mean + i.i * ln(greatest(x.mean, 1e-300)) - lgamma(i.i + 1))
+                         ORDER BY i.i)) AS below
+    FROM expected x JOIN range({c.max_terms}) i(i) ON i.i < x.met
+    GROUP BY ALL
+  )
+),
+weighed AS (
+  SELECT *, CASE WHEN p <= {c.full_weight_chance} THEN 1.0
+                 ELSE ln(p / {c.routine_chance}) / ln({c.full_weight_chance} / {c.routine_chance})
+                 END AS weight
+  FROM chance WHERE p < {c.routine_chance}
 )
-SELECT employee_id, min(time) AS time, min(time) AS first_time,
-       CASE kind WHEN 'household' THEN {c.household_points}
-                 WHEN 'neighbour' THEN {c.neighbour_points}
-                 ELSE {c.namesake_points} END AS points,
+SELECT employee_id, time, time AS first_time,
+       weight * CASE kind WHEN 'household' THEN {c.household_points}
+                          WHEN 'neighbour' THEN {c.neighbour_points}
+                          ELSE {c.namesake_points} END AS points,
        CASE kind WHEN 'household' THEN 'high' ELSE 'medium' END AS severity,
        FALSE AS critical,
        strftime($day, '%Y-%m-%d') || ':' || kind || ':' || customer_id AS key,
-       format('viewed a customer who is {{}} ({{}}) with no case',
+       format('viewed a customer who is {{}} ({{}}) with no case ({{}} such customer(s) met '
+              || 'since {{}} among {{}} looked up with no case before today, where chance '
+              || 'predicts {{}}; chance {{}})',
               CASE kind WHEN 'household' THEN 'in their household (same surname and postcode)'
                         WHEN 'neighbour' THEN 'a neighbour (same postcode as their home)'
                         ELSE 'a namesake (same rare surname)' END,
-              customer_id) AS reason,
-       [arg_min(event_id, (time, event_id))] AS event_ids, [customer_id] AS customer_ids
-FROM kinds WHERE kind IS NOT NULL
-GROUP BY employee_id, kind, customer_id
+              customer_id, met, strftime($b0, '%Y-%m-%d'), looked,
+              printf('%.2g', mean), printf('%.1e', p)) AS reason,
+       [event_id] AS event_ids, [customer_id] AS customer_ids
+FROM weighed
 """
