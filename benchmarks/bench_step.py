@@ -19,7 +19,7 @@ same company and machine load; the figures of one run are its own pair.
 
     .venv/bin/python benchmarks/bench_step.py [--employees 1000] [--days 8]
         [--profile NAME] [--seed S] [--rate 20000] [--batches 0] [--warm 0]
-        [--idle 0] [--checkpoint-every 10] [--top 20]
+        [--idle 0] [--checkpoint-every 10] [--plans] [--top 20]
         [--json FILE] [--keep DIR] [--report FILE]
 """
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -86,13 +87,31 @@ def deployment_at(root: Path) -> app.Deployment:
 
 
 class StepTimer(TimedConnection):
-    """bench_replay's timed connection, naming statements it cannot (BEGIN, COMMIT, DROP)."""
+    """bench_replay's timed connection, naming statements it cannot (BEGIN, COMMIT, DROP);
+    with ``plans``, each query is planned alone first (``EXPLAIN``, its CPU kept apart in
+    ``plan_cpu``): what of a statement's time is planning, and what running it."""
+
+    def __init__(self, con, plans: bool = False):
+        super().__init__(con)
+        self.plans = plans
+        self.plan_cpu: dict[str, float] = defaultdict(float)
+
+    def execute(self, sql, params=None):
+        if self.plans and _PLANNED.match(sql):
+            label, cpu = self._label(sql, params), time.process_time()
+            explain = "EXPLAIN " + sql
+            self._con.execute(explain, params) if params is not None else self._con.execute(explain)
+            self.plan_cpu[label] += time.process_time() - cpu
+        return super().execute(sql, params)
 
     def _label(self, sql: str, params) -> str:
         label = super()._label(sql, params)
         if label.endswith(": ?"):
             label = label[:-1] + sql.split(None, 1)[0].lower()
         return label
+
+
+_PLANNED = re.compile(r"\s*(SELECT|WITH|CREATE|INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
 
 def checkpoint(store, checkpoints: list[float]) -> None:
@@ -120,6 +139,7 @@ def stream(
     warm: int,
     every: int = 10,
     idle_after: int = 0,
+    plans: bool = False,
 ) -> dict:
     steps, cpus, loads, evaluated, active, explained = [], [], [], [], [], []
     idle: list[tuple[float, int]] = []
@@ -133,7 +153,7 @@ def stream(
         if every:  # as the service's writer: no checkpoint in a commit, one every few seconds
             store.defer_checkpoints()
             store.checkpoint()
-        timed = StepTimer(store.con)
+        timed = StepTimer(store.con, plans)
         for k in range(warm, len(lines), rate):
             if batches and len(steps) >= batches:
                 break
@@ -172,6 +192,7 @@ def stream(
         "explained": explained,
         "queries": dict(timed.seconds),
         "queries_cpu": dict(timed.cpu),
+        "plans_cpu": dict(timed.plan_cpu),
         "calls": dict(timed.calls),
         "checkpoints": checkpoints,
         "idle": idle,
@@ -233,18 +254,23 @@ def report(f: dict, top: int) -> None:
     for label, secs in f["queries"].items():
         per_phase[phase(label)][0] += secs
         per_phase[phase(label)][1] += f["queries_cpu"][label]
+    plans = f.get("plans_cpu") or {}
+    if plans:  # the EXPLAINs of --plans ran inside the steps, outside the timed queries
+        per_phase["planning alone (--plans)"] = [sum(plans.values())] * 2
     per_phase["python and outside queries"] = [
-        steps.sum() - sum(f["queries"].values()),
-        cpus.sum() - sum(f["queries_cpu"].values()),
+        steps.sum() - sum(f["queries"].values()) - sum(plans.values()),
+        cpus.sum() - sum(f["queries_cpu"].values()) - sum(plans.values()),
     ]
     print(f"\nstep time per phase, per step:{'wall ms':>12}{'share':>7}{'CPU ms':>9}{'share':>7}")
     for name, (secs, c) in sorted(per_phase.items(), key=lambda kv: -kv[1][1]):
         print(f"  {name:<38}{1000 * secs / n:>8.1f}{secs / steps.sum():>7.0%}"
               f"{1000 * c / n:>9.1f}{c / cpus.sum():>7.0%}")  # fmt: skip
-    print(f"\nslowest query groups by CPU, per step:{'wall ms':>44}{'CPU ms':>8}{'calls':>7}")
+    print(f"\nslowest query groups by CPU, per step:{'wall ms':>44}{'CPU ms':>8}{'calls':>7}"
+          + (f"{'plan ms':>9}" if plans else ""))  # fmt: skip
     for label, c in sorted(f["queries_cpu"].items(), key=lambda kv: -kv[1])[:top]:
+        plan = f"{1000 * plans.get(label, 0) / n:>9.1f}" if plans else ""
         print(f"  {label[:78]:<78}{1000 * f['queries'][label] / n:>8.1f}{1000 * c / n:>8.1f}"
-              f"{f['calls'][label] / n:>7.1f}")  # fmt: skip
+              f"{f['calls'][label] / n:>7.1f}{plan}")  # fmt: skip
 
 
 def main() -> None:
@@ -265,6 +291,9 @@ def main() -> None:
     parser.add_argument("--checkpoint-every", type=int, default=10,
                         help="checkpoint every N steps outside them, as the service's upkeep "
                         "(0: DuckDB's own checkpoints inside commits)")  # fmt: skip
+    parser.add_argument("--plans", action="store_true",
+                        help="plan each query alone first (EXPLAIN) and show its planning CPU "
+                        "(the step times then include the EXPLAINs)")  # fmt: skip
     parser.add_argument("--top", type=int, default=20, help="query groups to list")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--keep", type=Path, help="prepare the history here once and reuse it")
@@ -301,6 +330,7 @@ def main() -> None:
                 args.warm,
                 args.checkpoint_every,
                 args.idle,
+                args.plans,
             ),
         }
     figures["load_end"] = load()

@@ -61,8 +61,11 @@ SELECT employee_id, $day, any_value(peer_group), coalesce(app, '') AS app, actio
        coalesce(destination, '') AS destination, count(*) AS events,
        max(record_count) AS max_breadth, median(record_count) AS median_breadth,
        list_sort(list_distinct(flatten(list(fields)))) AS fields,
-       list_sort(list(DISTINCT hour(time))) AS hours,
-       list_sort(list(DISTINCT {field_set("fields")})) AS field_sets
+       list_sort(list_distinct(list(hour(time)))) AS hours,
+       -- each distinct list of fields made canonical once, not each row's: a DISTINCT
+       -- aggregate (a hash table per group) cost as much as the rest of the statement
+       list_sort(list_distinct(list_transform(list_distinct(list(coalesce(fields, []))),
+                                              lambda f: {field_set("f")}))) AS field_sets
 FROM step_events WHERE in_step AND action <> 'login'
 GROUP BY employee_id, coalesce(app, ''), action, coalesce(destination, '')
 """

@@ -1,0 +1,41 @@
+"""benchmarks/bench_step.py: ``--plans`` times each query's planning apart, by the same
+label as the query, and leaves what the query returns and its own timing as they were."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import duckdb
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _step_timer():
+    sys.path.insert(0, str(BENCHMARKS))  # only while importing
+    try:
+        from bench_step import StepTimer
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return StepTimer
+
+
+def _use(timed) -> list:
+    timed.execute("CREATE TEMP TABLE t AS SELECT range AS x FROM range(10)")
+    rows = timed.execute("SELECT sum(x) FROM t WHERE x > $low", {"low": 4}).fetchall()
+    timed.execute("BEGIN")  # no plan to time: not a query
+    timed.execute("COMMIT")
+    return rows
+
+
+def test_plans_times_each_query_planning_under_its_label():
+    timed = _step_timer()(duckdb.connect(), plans=True)
+    assert _use(timed) == [(35,)]
+    assert set(timed.plan_cpu) == {k for k in timed.calls if "begin" not in k and "commit" not in k}
+    assert len(timed.plan_cpu) == 2 and sum(timed.calls.values()) == 4
+
+
+def test_without_plans_nothing_is_planned_apart():
+    timed = _step_timer()(duckdb.connect())
+    assert _use(timed) == [(35,)]
+    assert not timed.plan_cpu and sum(timed.calls.values()) == 4
