@@ -31,7 +31,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Vip(Detector):
     id = "vip"
-    version = "4"
+    version = "5"
     title = "VIP or public figure looked up without a case"
     description = (
         "Unexplained targeted look-ups (a view or search showing at most "
@@ -44,7 +44,9 @@ class Vip(Detector):
         "days (the employee's own left out; a small group's pulled towards its team's, "
         "its role's and the company's), nothing where the peers make as many on a tenth of their days. A "
         "figure only listed among others by a search weighs 1/breadth of one opened; "
-        "among the rows of a broad search or export they are not singled out."
+        "among the rows of a broad search or export they are not singled out. The learning "
+        "window's look-ups are judged once, on the first day after it, with what the window "
+        "taught (one finding per figure over the window, the n-th counted per day)."
     )
     why = (
         "Curiosity about famous customers is frequent, and their data is what the press "
@@ -59,14 +61,17 @@ class Vip(Detector):
         "look-ups of the same VIP by the same person are rarely work."
     )
     Config = Config
+    looks_back = True
 
     def sql(self, ctx: StepContext, config: Config) -> str:
         # Unexplained targeted touches, not revisits' CASELESS_LOOKUP: the allowance never
         # explains a figure, and a book that does (a desk that keeps VIPs) says who it is.
         k = config.prior_days
         return f"""
-WITH looks AS (  -- the first targeted look-up of each public figure today, in time order
-  SELECT *, row_number() OVER (PARTITION BY employee_id ORDER BY time, customer_id) AS nth
+WITH looks AS (  -- the first targeted look-up of each public figure, in time order per day
+  -- (one day in a step; the learning window's days in its look-back, Detector.looks_back)
+  SELECT *, row_number() OVER (PARTITION BY employee_id, time::DATE ORDER BY time, customer_id)
+              AS nth
   FROM (
     SELECT t.employee_id, any_value(t.peer_group) AS peer_group, any_value(t.role) AS role,
            any_value({team_family_sql("t.team")}) AS family,
