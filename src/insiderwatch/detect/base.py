@@ -54,7 +54,7 @@ class StepContext:
     config: DetectionConfig
     learning: bool = False  # inside the learning window
     # The first day after the learning window: the day the window began, whose
-    # accesses the look-back detectors judge once (``looks_back``); None on other days.
+    # accesses the look-back detectors judge once (``Detector.window_sql``); None on other days.
     window_start: dt.date | None = None
 
     @property
@@ -77,12 +77,6 @@ class Detector:
     # history), when routine is not known yet and every analyst export would look odd.
     # Only detectors that no routine can explain (a decoy touched) do.
     during_learning: ClassVar[bool] = False
-    # Whether it also judges the learning window's accesses once, at the first step after
-    # the window: its query run over them, with the state and explanations learned by
-    # then, each finding timed at that step (never earlier than what judged it) and keyed
-    # apart from the day's own. A detector of single look-ups against learned
-    # explanations: an insider who strikes in the first week is otherwise never judged.
-    looks_back: ClassVar[bool] = False
     # Whose events a finding can come from. "employee": the employee's own only (and
     # earlier days' state), so a live step evaluates it for the employees with new events
     # alone (:mod:`~insiderwatch.detect.scope`). "company": other staff's too, so every
@@ -98,6 +92,15 @@ class Detector:
 
     def sql(self, ctx: StepContext, config: Any) -> str:
         raise NotImplementedError
+
+    def window_sql(self, ctx: StepContext, config: Any) -> str | None:
+        """Its query over the learning window's accesses, run once at the first step after
+        the window with the state and explanations learned by then (each finding timed at
+        that step, never earlier than what judged it, and keyed apart from the day's own),
+        or None: it does not look back. For a detector of single look-ups against learned
+        explanations, an insider who strikes in the first week is otherwise never judged.
+        Part of the detector's version."""
+        return None
 
     def daily(self, ctx: StepContext, config: Any) -> dict[str, str]:
         """Temp tables (name: query) of what the query reads from before ``ctx.day``:

@@ -236,7 +236,7 @@ def _context(day: dt.date, latest: dt.datetime, cfg: DetectionConfig, learned_fr
 
 def _window_start(day: dt.date, cfg: DetectionConfig, learned_from: dt.date) -> dt.date | None:
     """The first day of the learning window when ``day`` is the first after it (the
-    look-back's day, :attr:`~insiderwatch.detect.base.Detector.looks_back`), else None."""
+    look-back's day, :meth:`~insiderwatch.detect.base.Detector.window_sql`), else None."""
     if day != learned_from or not cfg.routine.enabled or cfg.routine.policy_file is not None:
         return None
     return learned_from - dt.timedelta(days=cfg.routine.learning_days)
@@ -528,7 +528,7 @@ class _Steps:
         )
         self.flows_kept = False
         con.execute(_STEP_FINDINGS_DDL)
-        produced = self._look_back(ctx, params, [det for det in running if det.looks_back])
+        produced = self._look_back(ctx, params, running)
         source, ordered = "run_events", True
         if self.scoped:  # the day's copies, sorted by the step (liveday.scoped_events)
             source, ordered = scoped_events(self.store, ctx.lookback_start, params), False
@@ -580,7 +580,10 @@ class _Steps:
         is timed at that start, when every event it cites was known and the state judging
         it was learned: every step of the day finds the same (a replay and a live day
         agree), and a rewind or a changed detector that redoes the day redoes it."""
-        if ctx.window_start is None or not detectors:
+        if ctx.window_start is None:
+            return []
+        detectors = [d for d in detectors if d.window_sql(ctx, ctx.config.detector_config(d))]
+        if not detectors:
             return []
         window = _utc_day_start(ctx.window_start)
         params = {**learned, "s": window, "ls": window, "e": ctx.start}
@@ -613,7 +616,8 @@ class _Steps:
     def _detect(self, det: Detector, ctx: StepContext, window: dict | None = None) -> int:
         con = self.store.con
         cfg = ctx.config
-        sql = det.sql(ctx, cfg.detector_config(det))
+        own = cfg.detector_config(det)
+        sql = det.sql(ctx, own) if window is None else det.window_sql(ctx, own)
         params = {**ctx.params, "detector": det.id, "version": self.versions[det.id]}
         if window is not None:  # the look-back: timed at the step, keyed apart from the day's
             # own findings, its reason's day ('today') the look-up's day in the window

@@ -46,7 +46,8 @@ class Vip(Detector):
         "figure only listed among others by a search weighs 1/breadth of one opened; "
         "among the rows of a broad search or export they are not singled out. The learning "
         "window's look-ups are judged once, on the first day after it, with what the window "
-        "taught (one finding per figure over the window, the n-th counted per day)."
+        "taught (flagged VIPs only; one finding per figure over the window, the n-th counted "
+        "per day)."
     )
     why = (
         "Curiosity about famous customers is frequent, and their data is what the press "
@@ -61,15 +62,19 @@ class Vip(Detector):
         "look-ups of the same VIP by the same person are rarely work."
     )
     Config = Config
-    looks_back = True
 
-    def sql(self, ctx: StepContext, config: Config) -> str:
+    def window_sql(self, ctx: StepContext, config: Config) -> str:
+        # Flagged VIPs only: a figure learned famous in the window was learned from the
+        # very case-less look-ups the look-back judges (those who made them famous).
+        return self.sql(ctx, config, flagged_only=True)
+
+    def sql(self, ctx: StepContext, config: Config, *, flagged_only: bool = False) -> str:
         # Unexplained targeted touches, not revisits' CASELESS_LOOKUP: the allowance never
         # explains a figure, and a book that does (a desk that keeps VIPs) says who it is.
         k = config.prior_days
         return f"""
 WITH looks AS (  -- the first targeted look-up of each public figure, in time order per day
-  -- (one day in a step; the learning window's days in its look-back, Detector.looks_back)
+  -- (one day in a step; the learning window's days in its look-back, window_sql)
   SELECT *, row_number() OVER (PARTITION BY employee_id, time::DATE ORDER BY time, customer_id)
               AS nth
   FROM (
@@ -88,7 +93,7 @@ WITH looks AS (  -- the first targeted look-up of each public figure, in time or
            any_value(pf.flagged) AS flagged, any_value(pf.staff) AS staff,
            any_value(pf.groups) AS groups, any_value(pf.days) AS days
     FROM step_touch t JOIN {PUBLIC_FIGURES} pf USING (customer_id)
-    WHERE t.in_step AND NOT t.explained AND t.breadth <= $targeted
+    WHERE t.in_step AND NOT t.explained AND t.breadth <= $targeted{" AND pf.flagged" if flagged_only else ""}
     GROUP BY t.employee_id, t.customer_id
   )
 ),
