@@ -68,7 +68,7 @@ def test_a_reviewed_flows_hour_is_an_hour_of_the_day(tmp_path):
     )
     path, load = _load(tmp_path, '[routine]\npolicy_file = "routine.yaml"\n')
     with pytest.raises(
-        ConfigError, match=r"routine.yaml:flows\[1\].hours\[1\]: 24 .* in \[0, 23\]"
+        ConfigError, match=r"routine.yaml:flows\[0\].hours\[1\]: 24 .* in \[0, 23\]"
     ):
         load()
 

@@ -235,7 +235,7 @@ def test_a_reviewed_policy_file_is_the_routine(world, tmp_path):
 def test_a_broken_policy_file_names_the_file_and_flow(tmp_path):
     (tmp_path / "policy.yaml").write_text("flows:\n  - group: g\n    app: a\n")
     (tmp_path / "detect.toml").write_text('[routine]\npolicy_file = "policy.yaml"\n')
-    with pytest.raises(Exception, match=r"policy.yaml:flows\[1\]: .*action"):
+    with pytest.raises(Exception, match=r"policy.yaml:flows\[0\]: .*action"):
         load_detection_config(tmp_path / "detect.toml")
 
 

@@ -458,7 +458,7 @@ FROM (
                                    AND k.kind = l.kind))
 ) x
 WHERE e.event_id = x.event_id AND e.fresh
-  AND (e.explanation IS NULL OR e.explanation NOT IN {tuple(SPENDS_ALLOWANCE)})
+  AND (e.explanation IS NULL OR NOT list_contains({sql_list(SPENDS_ALLOWANCE)}, e.explanation))
 """
 
 # Per look-up of this step (``step_lookups``): the customers it opened that no search of

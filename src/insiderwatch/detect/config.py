@@ -188,7 +188,8 @@ class Allowance(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields
 class RelationshipBook(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """Where most of a peer group's staff come back, case-less, to customers of their own
     that no colleague comes back to (a relationship desk), each one's customers returned to
-    on ``min_days`` days explain later look-ups of them (``book:relationship``, see
+    on ``min_days`` days explain later look-ups of them (``book:relationship``; a desk's
+    shared client, in the book of each member who comes back to them, ``book:desk``; see
     detect/groupbook.py). Switched on and off on its own: ``[book] enabled`` is the
     customer book's alone."""
 
@@ -342,6 +343,6 @@ def load_policy_file(path: Path) -> list[ReviewedFlow]:
     if not isinstance(flows, list):
         raise ConfigError(f"{path}: expected a mapping with a list under 'flows'")
     out = []
-    for i, flow in enumerate(flows, start=1):
+    for i, flow in enumerate(flows):  # 0-based, as msgspec names the paths inside a flow
         out.append(convert_settings(flow, ReviewedFlow, path, f"flows[{i}]"))
     return out

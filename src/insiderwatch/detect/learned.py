@@ -238,21 +238,25 @@ def _relationship_books(
     needed = ("revisit_days", "book_days", "routine_flows", "findings")
     if not cfg.book.relationship.enabled or not all(store.has_table(t) for t in needed):
         return [], []
-    learn_public_figures(store.con, cfg, step, into="calibrate_public_figures")
-    learn_group_books(store.con, cfg, step, into="calibrate_group_book",
-                      figures="calibrate_public_figures")  # fmt: skip
-    per = store.con.execute(
-        """SELECT peer_group, employee_id, count(*) FILTER (WHERE NOT shared),
-                  count(*) FILTER (WHERE shared)
-           FROM calibrate_group_book GROUP BY ALL ORDER BY ALL"""
-    ).fetchall()
-    sql = f"""
+    try:
+        learn_public_figures(store.con, cfg, step, into="calibrate_public_figures")
+        learn_group_books(store.con, cfg, step, into="calibrate_group_book",
+                          figures="calibrate_public_figures")  # fmt: skip
+        per = store.con.execute(
+            """SELECT peer_group, employee_id, count(*) FILTER (WHERE NOT shared),
+                      count(*) FILTER (WHERE shared)
+               FROM calibrate_group_book GROUP BY ALL ORDER BY ALL"""
+        ).fetchall()
+        sql = f"""
 SELECT b.peer_group, count(DISTINCT b.employee_id), count(*) FILTER (WHERE NOT b.shared),
        count(DISTINCT b.customer_id) FILTER (WHERE b.shared), any_value(coalesce(x.n, 0))
 FROM calibrate_group_book b LEFT JOIN ({_EXPLAINED}) x USING (peer_group)
 GROUP BY b.peer_group ORDER BY b.peer_group"""
-    desks = execute(store.con, sql, {**step, "why": list(GROUP_BOOK_EXPLANATIONS)}).fetchall()
-    store.con.execute("DROP TABLE calibrate_group_book; DROP TABLE calibrate_public_figures")
+        desks = execute(store.con, sql, {**step, "why": list(GROUP_BOOK_EXPLANATIONS)}).fetchall()
+    finally:  # a failed query leaves no calibrate table behind
+        store.con.execute(
+            "DROP TABLE IF EXISTS calibrate_group_book; DROP TABLE IF EXISTS calibrate_public_figures"
+        )
     keepers = [RelationshipBookOf(group=g, employee=pseudonym(key, e), own_clients=o,
                                   shared_clients=sh)
                for g, e, o, sh in per] if key else []  # fmt: skip
@@ -327,14 +331,16 @@ def _public_figures(store: Store, cfg: DetectionConfig, step: dict) -> PublicFig
     if not all(store.has_table(t) for t in ("revisit_days", "book_days", "routine_flows")):
         return None
     # Its own table: the engine's day keeps daily_public_figures for its later steps.
-    learn_public_figures(store.con, cfg, step, into="calibrate_public_figures")
-    row = store.con.execute(
-        """SELECT count(staff), count(*) FILTER (WHERE flagged),
-                  count(*) FILTER (WHERE staff IS NOT NULL AND flagged),
-                  max(bar), max(staff), max(groups), max(days)
-           FROM calibrate_public_figures"""
-    ).fetchall()[0]
-    store.con.execute("DROP TABLE IF EXISTS calibrate_public_figures")
+    try:
+        learn_public_figures(store.con, cfg, step, into="calibrate_public_figures")
+        row = store.con.execute(
+            """SELECT count(staff), count(*) FILTER (WHERE flagged),
+                      count(*) FILTER (WHERE staff IS NOT NULL AND flagged),
+                      max(bar), max(staff), max(groups), max(days)
+               FROM calibrate_public_figures"""
+        ).fetchall()[0]
+    finally:
+        store.con.execute("DROP TABLE IF EXISTS calibrate_public_figures")
     learned, flagged, both, bar, staff, groups, days = row
     return PublicFigures(learned=learned, flagged=flagged, both=both, bar=bar,
                          max_staff=staff, max_groups=groups, max_days=days)  # fmt: skip

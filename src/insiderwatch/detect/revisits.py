@@ -20,8 +20,7 @@ from collections.abc import Collection
 from insiderwatch.detect.base import OPENING_ACTIONS
 from insiderwatch.detect.dayrows import write_day_rows
 from insiderwatch.detect.followup import EXPLANATION as FOLLOWUP
-from insiderwatch.detect.groupbook import DESK_EXPLANATION as DESK_BOOK
-from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
+from insiderwatch.detect.groupbook import EXPLANATIONS as RELATIONSHIP_BOOKS
 
 # The explanations that still leave a targeted look-up case-less: what explains a
 # population rather than a person: the allowance (an amount of look-ups, at every level:
@@ -32,7 +31,6 @@ from insiderwatch.detect.groupbook import EXPLANATION as RELATIONSHIP_BOOK
 # explains a person's look-up of particular customers, nor does a case.
 ALLOWANCE = "allowance"
 PORTFOLIO = "portfolio"
-RELATIONSHIP_BOOKS = (RELATIONSHIP_BOOK, DESK_BOOK)  # the employee's own clients, the desk's
 CASELESS_REASONS = (ALLOWANCE, PORTFOLIO, *RELATIONSHIP_BOOKS, FOLLOWUP)
 
 

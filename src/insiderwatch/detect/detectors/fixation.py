@@ -75,7 +75,7 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext
+from insiderwatch.detect.base import Detector, StepContext, sql_list
 from insiderwatch.detect.baseline import fmt_num
 from insiderwatch.detect.groupbook import EXPLANATIONS as RELATIONSHIP_BOOKS
 from insiderwatch.detect.groupbook import GROUP_BOOK
@@ -247,7 +247,7 @@ WITH today AS (  -- today's case-less look-ups: each customer's first, in time o
   SELECT t.employee_id, any_value(t.peer_group) AS peer_group, t.customer_id,
          min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id,
          bool_or(list_has_any(t.fields, ['email', 'phone', 'address'])) AS sensitive,
-         coalesce(bool_or(t.explanation IN {RELATIONSHIP_BOOKS}), FALSE) AS in_book,
+         coalesce(bool_or(list_contains({sql_list(RELATIONSHIP_BOOKS)}, t.explanation)), FALSE) AS in_book,
          any_value(em.surname) AS surname, any_value(em.home_postcode) AS home_postcode
   FROM step_touch t JOIN employees em USING (employee_id)
   WHERE t.in_step AND {CASELESS_LOOKUP}
