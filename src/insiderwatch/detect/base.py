@@ -53,9 +53,6 @@ class StepContext:
     baseline_start: dt.date
     config: DetectionConfig
     learning: bool = False  # inside the learning window
-    # The first day after the learning window: the day the window began, whose
-    # accesses the look-back detectors judge once (``Detector.window_sql``); None on other days.
-    window_start: dt.date | None = None
 
     @property
     def params(self) -> dict[str, Any]:
@@ -92,15 +89,6 @@ class Detector:
 
     def sql(self, ctx: StepContext, config: Any) -> str:
         raise NotImplementedError
-
-    def window_sql(self, ctx: StepContext, config: Any) -> str | None:
-        """Its query over the learning window's accesses, run once at the first step after
-        the window with the state and explanations learned by then (each finding timed at
-        that step, never earlier than what judged it, and keyed apart from the day's own),
-        or None: it does not look back. For a detector of single look-ups against learned
-        explanations, an insider who strikes in the first week is otherwise never judged.
-        Part of the detector's version."""
-        return None
 
     def daily(self, ctx: StepContext, config: Any) -> dict[str, str]:
         """Temp tables (name: query) of what the query reads from before ``ctx.day``:

@@ -37,8 +37,6 @@ def content_version(detector: Detector, cfg: DetectionConfig) -> str:
     parts = [detector.version, detector.sql(ctx, own), own]
     if daily := detector.daily(ctx, own):  # only where there are: other versions stay
         parts.append(daily)
-    if window := detector.window_sql(ctx, own):
-        parts.append(window)
     blob = msgspec.json.encode(parts)
     return f"{detector.version}-{hashlib.sha256(blob).hexdigest()[:12]}"
 

@@ -231,16 +231,7 @@ def _context(day: dt.date, latest: dt.datetime, cfg: DetectionConfig, learned_fr
         baseline_start=day - dt.timedelta(days=cfg.baseline_days),
         config=cfg,
         learning=day < learned_from,
-        window_start=_window_start(day, cfg, learned_from),
     )
-
-
-def _window_start(day: dt.date, cfg: DetectionConfig, learned_from: dt.date) -> dt.date | None:
-    """The first day of the learning window when ``day`` is the first after it (the
-    look-back's day, :meth:`~insiderwatch.detect.base.Detector.window_sql`), else None."""
-    if day != learned_from or not cfg.routine.enabled or cfg.routine.policy_file is not None:
-        return None
-    return learned_from - dt.timedelta(days=cfg.routine.learning_days)
 
 
 def run_detection(
@@ -528,8 +519,6 @@ class _Steps:
             flows_kept=self.flows_kept,
         )
         self.flows_kept = False
-        con.execute(_STEP_FINDINGS_DDL)
-        produced = self._look_back(ctx, params, running)
         source, ordered = "run_events", True
         if self.scoped:  # the day's copies, sorted by the step (liveday.scoped_events)
             source, ordered = scoped_events(self.store, ctx.lookback_start, params), False
@@ -549,9 +538,14 @@ class _Steps:
         # Each detector's findings go to a temp table, then all into ``findings`` at once:
         # a conflict check of the stored findings costs a statement about 5 ms of
         # planning, once instead of once per detector. No detector's query reads the
-        # step's own findings, and ids differ between detectors (the id hashes its name;
-        # a look-back's keys are prefixed apart from the day's).
-        produced += self._findings(running, ctx)
+        # step's own findings, and ids differ between detectors (the id hashes its name).
+        con.execute(_STEP_FINDINGS_DDL)
+        produced = []
+        for det in running:
+            count = self._stored(det, ctx)
+            self.run.per_detector[det.id] = self.run.per_detector.get(det.id, 0) + count
+            self.run.findings += count
+            produced += [det.id] if count else []
         try:
             con.execute(f"INSERT OR REPLACE INTO findings BY NAME FROM {_STEP_FINDINGS}")
         except duckdb.Error as exc:
@@ -574,39 +568,11 @@ class _Steps:
             self.run.employees = len(counted)
             self.run.steps += 1
 
-    def _look_back(self, ctx: StepContext, learned: dict, detectors: list[Detector]) -> list:
-        """On the first day after the learning window, the look-back detectors' findings
-        over the window's accesses (in the step's table), explained afresh with what the
-        day learned from the window and the cases known at the day's start. Each finding
-        is timed at that start, when every event it cites was known and the state judging
-        it was learned: every step of the day finds the same (a replay and a live day
-        agree), and a rewind or a changed detector that redoes the day redoes it."""
-        if ctx.window_start is None:
-            return []
-        detectors = [d for d in detectors if d.window_sql(ctx, ctx.config.detector_config(d))]
-        if not detectors:
-            return []
-        window = _utc_day_start(ctx.window_start)
-        params = {**learned, "s": window, "ls": window, "e": ctx.start}
-        build_step(self.store.con, ctx.config, params)
-        return self._findings(detectors, ctx, params)
-
-    def _findings(self, detectors: list[Detector], ctx: StepContext, window=None) -> list[str]:
-        """Each detector's findings of the step (of the look-back's ``window``) in the
-        step's table, counted; the ids of those that found any."""
-        produced = []
-        for det in detectors:
-            count = self._stored(det, ctx, window)
-            self.run.per_detector[det.id] = self.run.per_detector.get(det.id, 0) + count
-            self.run.findings += count
-            produced += [det.id] if count else []
-        return produced
-
-    def _stored(self, det: Detector, ctx: StepContext, window: dict | None = None) -> int:
+    def _stored(self, det: Detector, ctx: StepContext) -> int:
         """``det``'s findings of the step, in the step's table; a query that fails or
         yields a row ``findings`` refuses (a column left empty) names the detector."""
         try:
-            return self._detect(det, ctx, window)
+            return self._detect(det, ctx)
         except duckdb.Error as exc:
             source = getattr(det, "source", None)  # a rule file
             raise InsiderwatchError(
@@ -614,18 +580,11 @@ class _Steps:
                 Location(file=str(source)) if source else None,
             ) from exc
 
-    def _detect(self, det: Detector, ctx: StepContext, window: dict | None = None) -> int:
+    def _detect(self, det: Detector, ctx: StepContext) -> int:
         con = self.store.con
         cfg = ctx.config
-        own = cfg.detector_config(det)
-        sql = det.sql(ctx, own) if window is None else det.window_sql(ctx, own)
+        sql = det.sql(ctx, cfg.detector_config(det))
         params = {**ctx.params, "detector": det.id, "version": self.versions[det.id]}
-        if window is not None:  # the look-back: timed at the step, keyed apart from the day's
-            # own findings, its reason's day ('today') the look-up's day in the window
-            params |= {k: window[k] for k in ("s", "ls", "e")} | {"judged": ctx.start}
-            sql = f"""SELECT * REPLACE ($judged AS time, 'window:' || key AS key,
-                          'in the learning window: ' || replace(reason, ' today', ' that day')
-                            AS reason) FROM ({sql})"""
         probed = (det.id, self.versions[det.id])
         if probed not in _BASELINE_COLUMNS:
             # Baseline columns are optional: probe once which ones this query yields (a

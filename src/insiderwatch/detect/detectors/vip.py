@@ -32,7 +32,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Vip(Detector):
     id = "vip"
-    version = "5"
+    version = "4"
     title = "VIP or public figure looked up without a case"
     description = (
         "Unexplained targeted look-ups (a view or search showing at most "
@@ -45,10 +45,7 @@ class Vip(Detector):
         "days (the employee's own left out; a small group's pulled towards its team's, "
         "its role's and the company's), nothing where the peers make as many on a tenth of their days. A "
         "figure only listed among others by a search weighs 1/breadth of one opened; "
-        "among the rows of a broad search or export they are not singled out. The learning "
-        "window's look-ups are judged once, on the first day after it, with what the window "
-        "taught (flagged VIPs only; one finding per figure over the window, the n-th counted "
-        "per day)."
+        "among the rows of a broad search or export they are not singled out."
     )
     why = (
         "Curiosity about famous customers is frequent, and their data is what the press "
@@ -64,20 +61,13 @@ class Vip(Detector):
     )
     Config = Config
 
-    def window_sql(self, ctx: StepContext, config: Config) -> str:
-        # Flagged VIPs only: a figure learned famous in the window was learned from the
-        # very case-less look-ups the look-back judges (those who made them famous).
-        return self.sql(ctx, config, flagged_only=True)
-
-    def sql(self, ctx: StepContext, config: Config, *, flagged_only: bool = False) -> str:
+    def sql(self, ctx: StepContext, config: Config) -> str:
         # Unexplained targeted touches, not revisits' CASELESS_LOOKUP: the allowance never
         # explains a figure, and a book that does (a desk that keeps VIPs) says who it is.
         k = config.prior_days
         return f"""
-WITH looks AS (  -- the first targeted look-up of each public figure, in time order per day
-  -- (one day in a step; the learning window's days in its look-back, window_sql)
-  SELECT *, row_number() OVER (PARTITION BY employee_id, time::DATE ORDER BY time, customer_id)
-              AS nth
+WITH looks AS (  -- the first targeted look-up of each public figure today, in time order
+  SELECT *, row_number() OVER (PARTITION BY employee_id ORDER BY time, customer_id) AS nth
   FROM (
     SELECT t.employee_id, any_value(t.peer_group) AS peer_group, any_value(t.role) AS role,
            any_value({team_family_sql("t.team")}) AS family,
@@ -94,7 +84,7 @@ WITH looks AS (  -- the first targeted look-up of each public figure, in time or
            any_value(pf.flagged) AS flagged, any_value(pf.staff) AS staff,
            any_value(pf.groups) AS groups, any_value(pf.days) AS days
     FROM step_touch t JOIN {PUBLIC_FIGURES} pf USING (customer_id)
-    WHERE t.in_step AND NOT t.explained AND t.breadth <= $targeted{" AND pf.flagged" if flagged_only else ""}
+    WHERE t.in_step AND NOT t.explained AND t.breadth <= $targeted
     GROUP BY t.employee_id, t.customer_id
   )
 ),
