@@ -73,13 +73,26 @@ def test_a_reviewed_flows_hour_is_an_hour_of_the_day(tmp_path):
         load()
 
 
-def test_a_disabled_or_unknown_detectors_settings_are_not_read(tmp_path):
+def test_a_disabled_detectors_or_a_rules_settings_are_not_read(tmp_path):
     _, load = _load(
         tmp_path,
         'disabled = ["departing"]\n[detectors.departing]\npeer_quantile = 2\n'
-        "[detectors.some_rule]\npeer_quantile = 2\n",
+        '[detectors."rule:some-rule"]\npeer_quantile = 2\n',
     )
     assert load().disabled == ["departing"]
+
+
+@pytest.mark.parametrize(
+    "text, field",
+    [
+        ("[detectors.departng]\npeer_quantile = 0.9", "detectors.departng"),
+        ('disabled = ["vip", "volumee"]', r"disabled\[1\]"),
+    ],
+)
+def test_a_misspelt_detector_id_is_named_with_the_known_ones(tmp_path, text, field):
+    path, load = _load(tmp_path, text)
+    with pytest.raises(ConfigError, match=rf"^{path}:{field}: no detector is called .*departing"):
+        load()
 
 
 def test_a_wrong_type_still_names_the_detector(tmp_path):

@@ -30,6 +30,9 @@ from insiderwatch.detect.ranges import (
 )
 from insiderwatch.errors import ConfigError, Location
 
+# A rule file's rule is the detector rule:<its id> (detect/rules.py).
+RULE_PREFIX = "rule:"
+
 
 class Explanation(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """When a case or a policy makes an access legitimate."""
@@ -302,11 +305,23 @@ def convert_settings(raw: Any, struct: type, file: Path | str | None, prefix: st
 def check_detector_settings(cfg: DetectionConfig, file: Path | str | None) -> None:
     """Every enabled, registered detector's ``[detectors.<id>]`` settings converted once,
     at load, so a value outside its range stops the run before any step. A disabled
-    detector's settings are never read (catalog.history_config), nor are those of an id
-    no detector registered (a rule's, or a plug-in's not installed here)."""
+    detector's settings are never read (catalog.history_config), nor are a rule's (rules
+    come from rule files, read later). An id that names neither a registered detector (a
+    plug-in's included, once installed) nor a rule, in ``[detectors]`` or ``disabled``, is
+    an error: a misspelt id would otherwise leave its detector at the defaults, or on."""
     from insiderwatch.detect.base import DETECTORS  # base imports this module
 
     known = dict(DETECTORS)
+    where = str(file) if file is not None else None
+    named = [(f"detectors.{det_id}", det_id) for det_id in cfg.detectors]
+    named += [(f"disabled[{i}]", det_id) for i, det_id in enumerate(cfg.disabled)]
+    for field, det_id in named:
+        if det_id not in known and not det_id.startswith(RULE_PREFIX):
+            raise ConfigError(
+                f"no detector is called {det_id!r} (rules are {RULE_PREFIX}<id>); "
+                f"the detectors are {', '.join(sorted(known))}",
+                Location(file=where, field=field),
+            )
     for det_id, raw in cfg.detectors.items():
         if det_id in known and det_id not in cfg.disabled:
             convert_settings(raw, known[det_id].Config, file, f"detectors.{det_id}")

@@ -27,6 +27,7 @@ import yaml
 from sqlglot import exp
 
 from insiderwatch.detect.base import Detector, StepContext, destination_class_sql, sql_list, sql_str
+from insiderwatch.detect.config import RULE_PREFIX
 from insiderwatch.errors import ConfigError
 
 BUILTIN_RULES = Path(__file__).parent / "rules"
@@ -237,7 +238,7 @@ def load_rule(path: Path) -> type[RuleDetector]:
         f"Rule_{meta['id']}",
         (RuleDetector,),
         {
-            "id": f"rule:{meta['id']}",
+            "id": f"{RULE_PREFIX}{meta['id']}",
             "version": "1",
             "kind": kind,
             "level": meta["level"],
