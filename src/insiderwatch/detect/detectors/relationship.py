@@ -23,10 +23,10 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # Of the Poisson sum: more kin met than this is never chance (p 0, full weight).
     max_terms: AtLeastOne = 30
     # The look-ups counted are at most this quantile of the other members of the peer
-    # group's (their case-less customers over the same days): looking up strangers beyond
-    # what the peers do buys no chance, while a counter whose whole group looks up
-    # hundreds keeps it. With no other member, the employee's own count.
-    peer_quantile: Quantile = 0.9
+    # group's (their case-less customers over the same days; 1: the busiest of them):
+    # looking up strangers beyond what the peers do buys no chance, while a counter whose
+    # whole group looks up hundreds keeps it. With no other member, the employee's own.
+    peer_quantile: Quantile = 1.0
     min_points: NonNegative = 1.0  # a kin look-up weighing less is no finding
 
     def __post_init__(self) -> None:
