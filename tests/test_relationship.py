@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 
 from detect_scenarios import Company, at, detect
+from insiderwatch.detect.config import DetectionConfig, load_detection_config
+from insiderwatch.errors import ConfigError
 
 DAYS = 14
 ACT = 12  # after the learning window (7 days)
@@ -15,6 +17,16 @@ COUNTER = [f"ct{i}" for i in range(4)]
 POSTCODES = 40
 CUSTOMERS = 2000  # 50 a postcode
 PER_DAY = 40  # strangers each counter agent looks up with no case, every day
+
+
+BACK_OFFICE = ["bo1", "bo2", "bo3", "bp"]  # the clerk's peers, the padder among them
+PADDER = "bp"
+
+
+def _stranger(n: int) -> str:
+    """A customer of any postcode but PC7 2BB, the padder's."""
+    n %= CUSTOMERS
+    return f"c{n + (n % POSTCODES == 7):04d}"
 
 
 def company() -> Company:
@@ -29,6 +41,10 @@ def company() -> Company:
     for i in range(CUSTOMERS):
         c.customers.append({"customer_id": f"c{i:04d}", "surname": f"Cust{i}",
                             "postcode": f"PC{i % POSTCODES} 2BB", "is_vip": False})  # fmt: skip
+    for i, e in enumerate(BACK_OFFICE):  # the clerk's peers; the padder lives in PC7 2BB
+        c.employees.append({"employee_id": e, "surname": f"Peer{i}", "role": "back_office",
+                            "team": "ops-1", "hired_on": "2020-01-01",
+                            "home_postcode": "PC7 2BB" if e == PADDER else f"ZZ{i} 9ZZ"})  # fmt: skip
     for i in range(3):  # the back-office clerk's street
         c.customers.append({"customer_id": f"q{i}", "surname": f"Street{i}",
                             "postcode": "QQ1 1AA", "is_vip": False})  # fmt: skip
@@ -42,6 +58,13 @@ def company() -> Company:
                         ["name", "email"], app="till")  # fmt: skip
         c.event("bo", at(day, 10), "view", [f"c{(day * 37) % CUSTOMERS:04d}"], ["name"],
                 app="ledger")  # fmt: skip
+        for k, e in enumerate(BACK_OFFICE):  # a stranger a day each, none of PC7
+            c.event(e, at(day, 10, 10 + k), "view", [_stranger(day * 53 + k * 7)], ["name"],
+                    app="ledger")  # fmt: skip
+        if day < ACT - 1:  # the padder's 30 more strangers before the day they look
+            for j in range(3):
+                c.event(PADDER, at(day, 11, 10 * j), "view", [_stranger(day * 101 + j * 13)],
+                        ["name"], app="ledger")  # fmt: skip
     return c
 
 
@@ -54,6 +77,8 @@ def world(tmp_path_factory):
         # the back-office clerk opens two neighbours of theirs
         "first": c.event("bo", at(ACT, 15), "view", ["q0"], ["name", "address"], app="ledger"),
         "second": c.event("bo", at(ACT, 15, 30), "view", ["q1"], ["name", "address"], app="ledger"),
+        # the padder opens a neighbour (one customer in forty lives in PC7 2BB)
+        "padded": c.event(PADDER, at(ACT, 15), "view", ["c0047"], ["name", "address"], app="ledger"),
     }  # fmt: skip
     store = detect(c, tmp_path_factory.mktemp("relationship"))
     yield looks, store
@@ -86,3 +111,61 @@ def test_neighbours_met_by_someone_who_looks_up_few_still_weigh(world):
         "SELECT reason FROM findings WHERE detector = 'relationship' AND customer_ids = ['q1']"
     )
     assert "2 such customer(s) met" in reason
+
+
+def test_padding_past_the_peers_usual_buys_no_chance(world):
+    _, store = world
+    # 41 strangers looked up before where the other back-office clerks look up 11: counted
+    # as the peers' 11, one neighbour in forty customers is no chance (about 0.24); all 41
+    # would have made it likely (0.64) and the neighbour no finding
+    points = _points(store, PADDER)
+    assert set(points) == {"c0047"}
+    assert points["c0047"] > 1.0
+    reason = store.scalar(
+        "SELECT reason FROM findings WHERE detector = 'relationship' AND customer_ids = ['c0047']"
+    )
+    assert "among 11 looked up" in reason, reason
+    assert "of their 40" in reason  # one stranger came up twice
+
+
+def test_kin_past_max_terms_are_never_chance(tmp_path):
+    # with one term of the Poisson sum the second neighbour's chance was P(at least one),
+    # as the first's; more kin met must only ever lower it
+    c = company()
+    c.event("bo", at(ACT, 15), "view", ["q0"], ["name", "address"], app="ledger")
+    c.event("bo", at(ACT, 15, 30), "view", ["q1"], ["name", "address"], app="ledger")
+    cfg = DetectionConfig(detectors={"relationship": {"max_terms": 1}})
+    with detect(c, tmp_path, cfg) as store:
+        points = _points(store, "bo")
+    assert points["q0"] < 12.0
+    assert points["q1"] == 12.0
+
+
+def test_full_weight_must_be_rarer_than_routine(tmp_path):
+    path = tmp_path / "detection.toml"
+    path.write_text("[detectors.relationship]\nfull_weight_chance = 0.6\n")
+    with pytest.raises(ConfigError, match="full_weight_chance .*routine_chance"):
+        load_detection_config(path)
+
+
+def test_a_kin_look_up_weighing_under_min_points_is_no_finding(tmp_path):
+    # the padder's neighbour weighs a few points (chance about 0.24): under the floor it
+    # is no finding, while the clerk's rare neighbours still are
+    c = company()
+    c.event(PADDER, at(ACT, 15), "view", ["c0047"], ["name", "address"], app="ledger")
+    c.event("bo", at(ACT, 15), "view", ["q0"], ["name", "address"], app="ledger")
+    cfg = DetectionConfig(detectors={"relationship": {"min_points": 3.0}})
+    with detect(c, tmp_path, cfg) as store:
+        assert _points(store, PADDER) == {}
+        assert set(_points(store, "bo")) == {"q0"}
+
+
+def test_kin_met_today_count_as_the_look_ups_do(tmp_path):
+    # an update opens no one: like the look-ups of earlier days (views and searches), it
+    # does not make the neighbour viewed after it the second met
+    c = company()
+    c.event("bo", at(ACT, 14), "update", ["q2"], ["address"], app="ledger")
+    c.event("bo", at(ACT, 15), "view", ["q0"], ["name", "address"], app="ledger")
+    with detect(c, tmp_path) as store:
+        points = _points(store, "bo")
+    assert 0 < points["q0"] < 12.0

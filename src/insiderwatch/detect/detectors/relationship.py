@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext
-from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Share, Tail
+from insiderwatch.detect.base import Detector, StepContext, opening_action_sql
+from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Quantile, Share, Tail
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -20,7 +20,22 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # then; someone who looks up a few meets one only by looking for them.
     full_weight_chance: Tail = 0.01
     routine_chance: Tail = 0.5
-    max_terms: AtLeastOne = 30  # of the Poisson sum (kin beyond this many are never chance)
+    # Of the Poisson sum: more kin met than this is never chance (p 0, full weight).
+    max_terms: AtLeastOne = 30
+    # The look-ups counted are at most this quantile of the other members of the peer
+    # group's (their case-less customers over the same days; 1: the busiest of them):
+    # looking up strangers beyond what the peers do buys no chance, while a counter whose
+    # whole group looks up hundreds keeps it. With no other member, the employee's own.
+    peer_quantile: Quantile = 1.0
+    min_points: NonNegative = 1.0  # a kin look-up weighing less is no finding
+
+    def __post_init__(self) -> None:
+        if self.full_weight_chance >= self.routine_chance:
+            raise ValueError(
+                f"full_weight_chance ({self.full_weight_chance:g}) must be below "
+                f"routine_chance ({self.routine_chance:g}): the weight grows from nothing at "
+                "routine_chance to full at full_weight_chance"
+            )
 
 
 class Relationship(Detector):
@@ -34,7 +49,7 @@ class Relationship(Detector):
         "(relative or ex-partner), each weighted by how rare meeting that many such "
         "customers is among the employee's own case-less look-ups of the baseline window: "
         "the customers of their postcode or surname, a share of all customers, times the "
-        "customers they looked up with no case (nothing where it is likely by chance, in "
+        "customers they looked up with no case, at most peer_quantile of their peers' (nothing where it is likely by chance, in "
         "full at full_weight_chance)."
     )
     why = (
@@ -71,7 +86,8 @@ WITH surname_share AS (
   FROM customers WHERE surname <> '' GROUP BY ALL
 ),
 hits AS (
-  SELECT t.employee_id, t.time, t.event_id, t.customer_id,
+  SELECT t.employee_id, t.peer_group, t.time, t.event_id, t.customer_id,
+         {opening_action_sql("t.action")} AS opened,
          lower(cu.surname) = lower(e.surname) AND cu.surname <> '' AS same_name,
          cu.postcode = e.home_postcode AND cu.postcode <> '' AS same_postcode,
          coalesce(s.share, 1) <= {c.namesake_max_share} AS rare_name
@@ -87,32 +103,57 @@ kinds AS (
                  WHEN same_name AND rare_name THEN 'namesake' END AS kind
   FROM hits
 ),
-today AS (  -- each kin customer once, at the first look-up; the n-th of its kind today
-  SELECT *, row_number() OVER (PARTITION BY employee_id, kind ORDER BY time, customer_id) AS nth
-  FROM (SELECT employee_id, kind, customer_id, min(time) AS time,
+today AS (  -- each kin customer once, at the first touch; the n-th of its kind today,
+            -- counting those before it as `met` does: the ones a view or search opened
+  SELECT *, 1 + coalesce(sum(opened::INT) OVER (
+              PARTITION BY employee_id, kind ORDER BY time, customer_id
+              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS nth
+  FROM (SELECT employee_id, any_value(peer_group) AS peer_group, kind, customer_id,
+               min(time) AS time, bool_or(opened) AS opened,
                arg_min(event_id, (time, event_id)) AS event_id
         FROM kinds WHERE kind IS NOT NULL GROUP BY ALL)
 ),
 kin AS (  -- every customer of their postcode or surname, by kind, as `kinds` names them
   SELECT e.employee_id, cu.customer_id,
-         CASE WHEN cu.postcode = e.home_postcode AND cu.postcode <> ''
-                   AND lower(cu.surname) = lower(e.surname) AND cu.surname <> '' THEN 'household'
-              WHEN cu.postcode = e.home_postcode AND cu.postcode <> '' THEN 'neighbour'
-              ELSE 'namesake' END AS kind
-  FROM employees e JOIN customers cu
-    ON (cu.postcode = e.home_postcode AND cu.postcode <> '')
-    OR (lower(cu.surname) = lower(e.surname) AND cu.surname <> '')
-  WHERE e.employee_id IN (SELECT employee_id FROM today)
+         CASE WHEN lower(cu.surname) = lower(e.surname) AND cu.surname <> '' THEN 'household'
+              ELSE 'neighbour' END AS kind
+  FROM employees e JOIN customers cu ON cu.postcode = e.home_postcode
+  WHERE cu.postcode <> '' AND e.employee_id IN (SELECT employee_id FROM today)
+  UNION  -- a household is met by both joins, once
+  SELECT e.employee_id, cu.customer_id,
+         CASE WHEN cu.postcode = e.home_postcode AND cu.postcode <> '' THEN 'household'
+              ELSE 'namesake' END
+  FROM employees e JOIN customers cu ON lower(cu.surname) = lower(e.surname)
+  WHERE cu.surname <> '' AND e.employee_id IN (SELECT employee_id FROM today)
 ),
 kin_share AS (
   SELECT employee_id, kind, count(*) / (SELECT count(*) FROM customers) AS share
   FROM kin GROUP BY ALL
 ),
-looked AS (  -- their case-less customers of the window's earlier days
+members AS (  -- the other members of their peer group on the window's earlier days
+  SELECT DISTINCT t.employee_id, d.employee_id AS peer
+  FROM (SELECT DISTINCT employee_id, peer_group FROM today) t
+  JOIN employee_days d ON d.peer_group = t.peer_group AND d.employee_id <> t.employee_id
+   AND d.day >= $b0 AND d.day < $day
+),
+own AS (  -- the case-less customers of those days, theirs and their peers'
   SELECT employee_id, count(DISTINCT customer_id) AS looked
   FROM revisit_days
-  WHERE day >= $b0 AND day < $day AND employee_id IN (SELECT employee_id FROM today)
+  WHERE day >= $b0 AND day < $day
+    AND (employee_id IN (SELECT employee_id FROM today) OR employee_id IN (SELECT peer FROM members))
   GROUP BY ALL
+),
+peers AS (
+  SELECT m.employee_id, coalesce(o.looked, 0) AS looked
+  FROM members m LEFT JOIN own o ON o.employee_id = m.peer
+),
+looked AS (  -- their own, at most the peers' line: padding past it buys no chance
+  SELECT t.employee_id, coalesce(o.looked, 0) AS own,
+         least(coalesce(o.looked, 0), coalesce(p.line, o.looked, 0)) AS looked
+  FROM (SELECT DISTINCT employee_id FROM today) t
+  LEFT JOIN own o USING (employee_id)
+  LEFT JOIN (SELECT employee_id, quantile_cont(looked, {c.peer_quantile}) AS line
+             FROM peers GROUP BY ALL) p USING (employee_id)
 ),
 met AS (  -- the kin among them, by kind (today's counted by `nth`)
   SELECT r.employee_id, k.kind, count(DISTINCT r.customer_id) AS met
@@ -122,13 +163,14 @@ met AS (  -- the kin among them, by kind (today's counted by `nth`)
   GROUP BY ALL
 ),
 expected AS (  -- kin met so far (today's n-th included) and what chance would bring
-  SELECT t.*, coalesce(l.looked, 0) AS looked, t.nth + coalesce(m.met, 0) AS met,
+  SELECT t.*, coalesce(l.own, 0) AS own, coalesce(l.looked, 0) AS looked, t.nth + coalesce(m.met, 0) AS met,
          coalesce(l.looked, 0) * coalesce(k.share, 0) AS mean
   FROM today t LEFT JOIN looked l USING (employee_id)
   LEFT JOIN met m USING (employee_id, kind) LEFT JOIN kin_share k USING (employee_id, kind)
 ),
 chance AS (  -- P(at least `met` such customers) for a Poisson count of that mean
-  SELECT *, CASE WHEN mean <= 0 THEN 0.0 ELSE greatest(0.0, 1.0 - below) END AS p
+  SELECT *, CASE WHEN mean <= 0 OR met > {c.max_terms} THEN 0.0
+                 ELSE greatest(0.0, 1.0 - below) END AS p
   FROM (
     SELECT x.*,
            -- summed in term order: a float sum in whatever order threads add it differs
@@ -144,22 +186,27 @@ weighed AS (
                  ELSE ln(p / {c.routine_chance}) / ln({c.full_weight_chance} / {c.routine_chance})
                  END AS weight
   FROM chance WHERE p < {c.routine_chance}
+),
+pointed AS (
+  SELECT *, weight * CASE kind WHEN 'household' THEN {c.household_points}
+                               WHEN 'neighbour' THEN {c.neighbour_points}
+                               ELSE {c.namesake_points} END AS points
+  FROM weighed
 )
-SELECT employee_id, time, time AS first_time,
-       weight * CASE kind WHEN 'household' THEN {c.household_points}
-                          WHEN 'neighbour' THEN {c.neighbour_points}
-                          ELSE {c.namesake_points} END AS points,
+SELECT employee_id, time, time AS first_time, points,
        CASE kind WHEN 'household' THEN 'high' ELSE 'medium' END AS severity,
        FALSE AS critical,
        strftime($day, '%Y-%m-%d') || ':' || kind || ':' || customer_id AS key,
        format('viewed a customer who is {{}} ({{}}) with no case ({{}} such customer(s) met '
-              || 'since {{}} among {{}} looked up with no case before today, where chance '
-              || 'predicts {{}}; chance {{}})',
+              || 'since {{}} among {{}} looked up with no case before today{{}}, where '
+              || 'chance predicts {{}}; chance {{}})',
               CASE kind WHEN 'household' THEN 'in their household (same surname and postcode)'
                         WHEN 'neighbour' THEN 'a neighbour (same postcode as their home)'
                         ELSE 'a namesake (same rare surname)' END,
-              customer_id, met, strftime($b0, '%Y-%m-%d'), looked,
+              customer_id, met, strftime($b0, '%Y-%m-%d'), printf('%.0f', looked),
+              CASE WHEN own > looked THEN format(' (of their {{}}: no more than their peers '
+                                                 || 'usually do count)', own) ELSE '' END,
               printf('%.2g', mean), printf('%.1e', p)) AS reason,
        [event_id] AS event_ids, [customer_id] AS customer_ids
-FROM weighed
+FROM pointed WHERE points >= {c.min_points}
 """
