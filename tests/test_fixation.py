@@ -117,18 +117,26 @@ def test_fixation_reads_how_deep_returns_go_from_all_the_peers_returns(tmp_path,
     deep.close()
 
 
-def _rate_per_lookup(tmp_path: Path, extra: int) -> float:
-    """The rate per case-less look-up fixation judged the insider's first deep return
-    by, when the insider also made ``extra`` one-off case-less look-ups on earlier days:
-    the Poisson mean over the look-ups counted (both in its reason; one return, so the
-    chance is 1 - exp(-mean))."""
-    c = scenario("fixation")
-    for k in range(extra):  # each a customer of its own, looked up once
-        cust = f"x{k:03d}"
+def _once(c, employee: str, n: int, prefix: str) -> None:
+    """``n`` case-less look-ups by ``employee`` on the days before the returns judged, each
+    of a customer of its own, looked up once."""
+    for k in range(n):
+        cust = f"{prefix}{k:03d}"
         c.customers.append({"customer_id": cust, "surname": f"Once{k}", "postcode": "ON1 1CE"})
-        c.event(INSIDER, at(1 + k % (ACT_DAY - 2), 17, k), "view", [cust], ["name"])
+        c.event(employee, at(1 + k % (ACT_DAY - 2), 17, k % 60), "view", [cust], ["name"])
+
+
+def _rate_per_lookup(tmp_path: Path, extra: int, counter: tuple[int, ...] = ()) -> float:
+    """The rate per case-less look-up fixation judged the insider's first deep return
+    by, when the insider also made ``extra`` one-off case-less look-ups on earlier days
+    (and the other agents, in turn, ``counter`` each): the Poisson mean over the look-ups
+    counted (both in its reason; one return, so the chance is 1 - exp(-mean))."""
+    c = scenario("fixation")
+    _once(c, INSIDER, extra, "x")
+    for i, n in enumerate(counter, start=1):
+        _once(c, AGENTS[i], n, f"p{i:02d}")
     lenient = DetectionConfig(detectors={"fixation": {"max_chance": 0.5}})
-    store = detect(c, tmp_path / str(extra), lenient)
+    store = detect(c, tmp_path / f"{extra}-{len(counter)}", lenient)
     [first] = [f for f in _findings(store, "fixation") if f["time"] == at(ACT_DAY - 1, 14)]
     store.close()
     looks = int(
@@ -149,6 +157,21 @@ def test_fixation_leaves_the_employees_own_lookups_out_of_the_company_rate(tmp_p
     company's rate is the others' returns over the others' look-ups."""
     alone, busy = _rate_per_lookup(tmp_path, 0), _rate_per_lookup(tmp_path, 60)
     assert busy == pytest.approx(alone, rel=0.1)  # the chance is printed to two digits
+
+
+def test_fixation_judges_a_busy_member_by_the_rate_at_their_volume(tmp_path: Path):
+    """At a counter customers come back on their own, and meet the same member of staff
+    again with that member's share of the counter's traffic: the member who serves as
+    many strangers as the busiest colleague is judged by a rate per look-up raised by
+    their volume over the peers' (weighed by look-ups), where a quiet member's is not.
+    Padding beyond the busiest colleague's volume buys no more: the term is capped
+    there."""
+    counter = (60, 20, 20, 20)
+    quiet = _rate_per_lookup(tmp_path, 0, counter)
+    busy = _rate_per_lookup(tmp_path, 60, counter)
+    padded = _rate_per_lookup(tmp_path, 180, counter)
+    assert busy > 1.25 * quiet
+    assert padded == pytest.approx(busy, rel=0.1)
 
 
 def test_fixation_never_uses_a_later_lookup(tmp_path: Path):

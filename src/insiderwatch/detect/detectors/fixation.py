@@ -15,7 +15,10 @@ group's staff (the employee left out) revisited some number of customers on at l
 as many days, per case-less look-up they made. That rate, times the employee's own
 case-less look-ups in the window, is how many such customers their work should bring
 (a Poisson mean), and the chance of at least as many as they have is the finding's
-surprise. A group with little history is pulled towards the whole company's rate
+surprise. Someone busier than their peers (their volume over the peers' look-ups weighed
+by each one's own) has that rate raised by as much, up to the busiest peer's volume: at a
+counter, a customer who comes back on their own meets the same member of staff again with
+that member's share of the traffic, so the busiest member's returns are no rarity. A group with little history is pulled towards the whole company's rate
 (weighted like ``prior_staff`` typical colleague), so a group of two neither fires on
 everything nor hides everything. For staff outside a group that works from relationship
 books (:mod:`~insiderwatch.detect.groupbook`), the company's rate leaves those groups
@@ -181,9 +184,24 @@ def _shaped(seen: str, returns: str, excess: str) -> str:
     return f"greatest({seen}, CASE WHEN {returns} > 0 THEN {shaped} ELSE 0 END)"
 
 
+def _own_volume(own: str, peer_looks: str, peer_sq: str) -> str:
+    """How much more often than the peers' rate per look-up someone busier than the peers
+    comes back (SQL): a customer who comes back to a counter on their own meets the same
+    member of staff again with that member's share of the counter's traffic, so returns
+    per look-up grow with one's volume. The peers' rate is their returns over their
+    look-ups, made at their volume weighed by look-ups (``peer_sq / peer_looks``), and
+    the term is the employee's volume over that, linear (as the share of a second visit,
+    not of every further day: a power per day took an ex-partner snoop at a busy counter
+    out of the queue). ``own`` is capped by the caller at the busiest peer's volume, so
+    padding with strangers buys no more cover than the peers' own work shows, and the
+    term is never below one: a quiet member is judged as before."""
+    scale = f"{own} * {peer_looks} / {peer_sq}"
+    return f"CASE WHEN {peer_sq} > 0 THEN greatest(1.0, {scale}) ELSE 1.0 END"
+
+
 class Fixation(Detector):
     id = "fixation"
-    version = "9"
+    version = "10"
     title = "Coming back to the same customer with no case"
     description = (
         "Counts, for each customer the employee looks up today with no case (look-ups the "
@@ -193,7 +211,8 @@ class Fixation(Detector):
         "the depth of all their returns, the employee's own left out; pulled towards the "
         "company's, which for staff outside a relationship desk leaves the desks' returns "
         "and look-ups out) predicts "
-        "for their amount of case-less work (for someone alone in their group, the rate of "
+        "for their amount of case-less work (raised for someone busier than the peers, "
+        "up to the busiest peer's volume; for someone alone in their group, the rate of "
         "the group that looks customers up most like them where lower, never a book "
         "group's), and fires once per customer and "
         "day while the chance is small, weighing more for relatives and neighbours and for "
@@ -331,6 +350,11 @@ looks AS (  -- the case-less look-ups the returns above came from: the peer grou
            -- company's rate their returns are judged by
   SELECT t.employee_id, t.customer_id,
          coalesce(sum(s.looks) FILTER (WHERE s.peer_group = t.peer_group), 0) AS peer_looks,
+         -- the peers' look-ups weighed by each one's own (a look-up's colleague's volume)
+         -- and their busiest colleague's: the own-volume term's scale and cap
+         coalesce(sum(s.looks * s.looks) FILTER (WHERE s.peer_group = t.peer_group), 0)
+           AS peer_sq,
+         max(s.looks) FILTER (WHERE s.peer_group = t.peer_group) AS peer_most,
          coalesce(sum(s.looks) FILTER (WHERE s.peer_group = t.like_grp), 0) AS like_looks,
          {c.prior_staff} * median(s.looks) FILTER (WHERE t.book_group OR NOT s.in_books) AS k,
          sum(s.looks) FILTER (WHERE t.book_group OR NOT s.in_books) AS all_looks
@@ -343,6 +367,7 @@ priors AS (  -- the company's rate, and the resembling group's where it is stric
              -- lenient one (a lone snoop who works in a relationship desk's app would
              -- otherwise be judged by the desk's returns to its own clients)
   SELECT employee_id, customer_id, x.returns, x.looks, x.returned, r.peer_returns, l.peer_looks,
+         l.peer_sq, l.peer_most,
          l.k, (r.peer_returns + (r.all_returns + 0.5) / (r.all_m + 0.5)) / (r.peer_m + 1) AS reach,
          (r.all_returns + 0.5) / l.all_looks AS all_rate,
          (r.like_returns + 0.5) / nullif(l.like_looks, 0) AS like_rate,
@@ -366,7 +391,9 @@ expected AS (  -- the peers' rate, pulled towards the company's; where the peers
          CASE WHEN k.in_book THEN p.returned * p.reach
               ELSE p.looks * (p.peer_returns + p.k * CASE WHEN p.alike THEN p.like_rate
                                                          ELSE p.all_rate END)
-                   / (p.peer_looks + p.k) END AS mean
+                   / (p.peer_looks + p.k)
+                   * {_own_volume("least(p.looks, p.peer_most)", "p.peer_looks", "p.peer_sq")}
+              END AS mean
   FROM candidates k JOIN priors p USING (employee_id, customer_id)
 ),
 chance AS (  -- P(at least `returns` such customers) for a Poisson count of that mean
