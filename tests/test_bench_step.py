@@ -3,21 +3,13 @@ label as the query, and leaves what the query returns and its own timing as they
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import duckdb
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from bench_modules import bench_module
 
 
 def _step_timer():
-    sys.path.insert(0, str(BENCHMARKS))  # only while importing
-    try:
-        from bench_step import StepTimer
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return StepTimer
+    return bench_module("bench_step").StepTimer
 
 
 def _use(timed) -> list:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench_modules import bench_module
 from insiderwatch.investigate.calibration import Calibration, shipped
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -31,11 +32,7 @@ def test_the_shipped_map_is_a_probability_that_never_falls_as_the_margin_grows(k
 def test_the_map_says_how_it_was_made_on_companies_the_benchmark_does_not_evaluate():
     """Fitted on other profiles and other seeds than the benchmark judges it on, and on
     more than one profile (a map fitted on one kind of company learns its habits)."""
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        from bench_attribution import EVAL
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    EVAL = bench_module("bench_attribution").EVAL
     made = shipped().made
     assert "isotonic" in made["method"]
     fitted = made["companies"]

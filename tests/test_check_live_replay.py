@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench_modules import bench_module
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "check_live_replay.py"
 
 
@@ -19,12 +21,8 @@ def _help() -> str:
 
 
 def test_the_default_seed_is_documented_and_outside_the_reserved_seeds():
-    sys.path.insert(0, str(SCRIPT.parent))  # only while importing
-    try:
-        import bench_detect
-        import check_live_replay
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+    bench_detect = bench_module("bench_detect")
+    check_live_replay = bench_module("check_live_replay")
     seed = check_live_replay.DEFAULT_SEED
     # hold-out companies take seeds from HOLDOUT_SEED on, one per company added
     holdout = range(bench_detect.HOLDOUT_SEED, bench_detect.HOLDOUT_SEED + 16)

@@ -107,8 +107,9 @@ def test_the_cli_says_which_setting_without_a_traceback(tmp_path):
         app, ["detect", "--db", str(tmp_path / "s.duckdb"), "--rules-config", str(path)]
     )
     assert result.exit_code == 1
-    assert "detectors.departing.peer_quantile" in result.output
-    assert "in (0, 1]" in result.output
+    said = "".join(result.output.split())  # the console wraps a long path anywhere
+    assert "detectors.departing.peer_quantile" in said
+    assert "in(0,1]" in said
     assert "Traceback" not in result.output
 
 

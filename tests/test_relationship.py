@@ -125,7 +125,7 @@ def test_padding_past_the_peers_usual_buys_no_chance(world):
         "SELECT reason FROM findings WHERE detector = 'relationship' AND customer_ids = ['c0047']"
     )
     assert "among 11 looked up" in reason, reason
-    assert "of their 40" in reason  # one stranger came up twice
+    assert "of their 40: counted no higher than the peers' highest" in reason  # one came up twice
 
 
 def test_kin_past_max_terms_are_never_chance(tmp_path):
@@ -169,3 +169,39 @@ def test_kin_met_today_count_as_the_look_ups_do(tmp_path):
     with detect(c, tmp_path) as store:
         points = _points(store, "bo")
     assert 0 < points["q0"] < 12.0
+
+
+def _clerk_alone_or_with(quiet_peer: bool) -> Company:
+    """A back-office clerk who looks up 40 strangers a day and then a neighbour; with or
+    without a colleague of the group who only ever logs in."""
+    c = Company()
+    staff = [("bo", "QQ1 1AA")] + ([("bz", "ZZ9 9ZZ")] if quiet_peer else [])
+    for e, home in staff:
+        c.employees.append({"employee_id": e, "surname": f"Clerk{e}", "role": "back_office",
+                            "team": "ops-1", "hired_on": "2020-01-01", "home_postcode": home})  # fmt: skip
+    for i in range(CUSTOMERS):
+        c.customers.append({"customer_id": f"c{i:04d}", "surname": f"Cust{i}",
+                            "postcode": f"PC{i % POSTCODES} 2BB", "is_vip": False})  # fmt: skip
+    for i in range(3):
+        c.customers.append({"customer_id": f"q{i}", "surname": f"Street{i}",
+                            "postcode": "QQ1 1AA", "is_vip": False})  # fmt: skip
+    for day in range(1, DAYS + 1):
+        for j in range(PER_DAY):
+            c.event("bo", at(day, 9, j), "view", [f"c{(day * PER_DAY + j) % CUSTOMERS:04d}"],
+                    ["name"], app="ledger")  # fmt: skip
+        if quiet_peer:
+            c.event("bz", at(day, 9, 1), "login", [], [], app="ledger")
+    c.event("bo", at(ACT, 15), "view", ["q0"], ["name", "address"], app="ledger")
+    return c
+
+
+def test_a_colleague_who_looked_nobody_up_sets_no_line(tmp_path):
+    # the peers' line is drawn from colleagues who looked anyone up: one who only logs in
+    # made it 0, so the clerk's strangers counted as none and the neighbour weighed in full
+    store = detect(_clerk_alone_or_with(quiet_peer=True), tmp_path / "s")
+    rows = store.con.execute(
+        "SELECT points, reason FROM findings WHERE detector = 'relationship' AND employee_id = 'bo'"
+    ).fetchall()
+    store.close()
+    assert all(points < 12.0 / 2 for points, _ in rows), rows
+    assert not any("among 0 looked up" in reason for _, reason in rows), rows

@@ -4,23 +4,16 @@ store, their malicious accesses per explanation and their findings per detector.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import duckdb
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from bench_modules import bench_module
 
 
 @pytest.fixture(scope="module")
 def trace_insiders():
-    sys.path.insert(0, str(BENCHMARKS))  # only while importing
-    try:
-        import trace_insiders
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return trace_insiders
+    return bench_module("trace_insiders")
 
 
 @pytest.fixture

@@ -193,8 +193,8 @@ def _own_volume(own: str, peer_looks: str, peer_sq: str) -> str:
     the term is the employee's volume over that, linear (as the share of a second visit,
     not of every further day: a power per day took an ex-partner snoop at a busy counter
     out of the queue). ``own`` is capped by the caller at the busiest peer's volume, so
-    padding with strangers buys no more cover than the peers' own work shows, and the
-    term is never below one: a quiet member is judged as before."""
+    padding with strangers buys cover up to the busiest colleague's rate and never past
+    it, and the term is never below one: a quiet member is judged as before."""
     scale = f"{own} * {peer_looks} / {peer_sq}"
     return f"CASE WHEN {peer_sq} > 0 THEN greatest(1.0, {scale}) ELSE 1.0 END"
 

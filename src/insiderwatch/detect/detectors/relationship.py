@@ -3,6 +3,7 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, opening_action_sql
+from insiderwatch.detect.baseline import quantile_name
 from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Quantile, Share, Tail
 
 
@@ -40,7 +41,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Relationship(Detector):
     id = "relationship"
-    version = "2"
+    version = "3"
     title = "Looking up family, neighbours or namesakes"
     description = (
         "Unexplained targeted look-ups (at most targeted_max_customers customers shown) of "
@@ -143,9 +144,10 @@ own AS (  -- the case-less customers of those days, theirs and their peers'
     AND (employee_id IN (SELECT employee_id FROM today) OR employee_id IN (SELECT peer FROM members))
   GROUP BY ALL
 ),
-peers AS (
-  SELECT m.employee_id, coalesce(o.looked, 0) AS looked
-  FROM members m LEFT JOIN own o ON o.employee_id = m.peer
+peers AS (  -- only those who looked anyone up: a colleague who works from cases (or only
+            -- logged in) sets no line, or it would be 0 and every kin look-up full weight
+  SELECT m.employee_id, o.looked
+  FROM members m JOIN own o ON o.employee_id = m.peer
 ),
 looked AS (  -- their own, at most the peers' line: padding past it buys no chance
   SELECT t.employee_id, coalesce(o.looked, 0) AS own,
@@ -204,8 +206,9 @@ SELECT employee_id, time, time AS first_time, points,
                         WHEN 'neighbour' THEN 'a neighbour (same postcode as their home)'
                         ELSE 'a namesake (same rare surname)' END,
               customer_id, met, strftime($b0, '%Y-%m-%d'), printf('%.0f', looked),
-              CASE WHEN own > looked THEN format(' (of their {{}}: no more than their peers '
-                                                 || 'usually do count)', own) ELSE '' END,
+              CASE WHEN own > looked THEN format(' (of their {{}}: counted no higher than '
+                                                 || 'the peers'' {quantile_name(c.peer_quantile)})',
+                                                 own) ELSE '' END,
               printf('%.2g', mean), printf('%.1e', p)) AS reason,
        [event_id] AS event_ids, [customer_id] AS customer_ids
 FROM pointed WHERE points >= {c.min_points}
