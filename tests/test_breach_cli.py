@@ -10,7 +10,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from breach_world import email, write_contacts, write_world
+from breach_store import detected_world_copy
+from breach_world import email, write_contacts
 from insiderwatch.contract.breach import TAKEN_OUT_ACTIONS
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.ingest import ingest_dataset
@@ -30,11 +31,9 @@ measures: [access_revoked, investigation, police]
 
 
 @pytest.fixture
-def world_db(tmp_path: Path, store, ingest, hash_key) -> Path:
-    ingest(write_world(tmp_path / "dataset"))
-    run_detection(store, DetectionConfig(), hash_key)
-    store.close()
-    return store.path
+def world_db(tmp_path: Path, built_once) -> Path:
+    """The breach world detected (once per run), copied: the commands may write to it."""
+    return detected_world_copy(built_once, tmp_path / "store" / "iw.duckdb")
 
 
 def test_scope_notices_and_report_from_the_command_line(cli, world_db, tmp_path: Path) -> None:

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from breach_world import EXPECTED, WINDOW_END, write_world
-from insiderwatch.detect import DetectionConfig, run_detection
+from breach_store import detected_world_copy
+from breach_world import EXPECTED, WINDOW_END
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.report.scope import ScopeQuery, compute_scope, place
 from insiderwatch.report.scope_files import read_scope, summarise, write_scope
+from insiderwatch.store import Store
 
 
-@pytest.fixture
-def world(tmp_path: Path, store, ingest, hash_key):
-    ingest(write_world(tmp_path / "dataset"))
-    run_detection(store, DetectionConfig(), hash_key)
-    return store
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, built_once) -> Iterator[Store]:
+    """The breach world detected once per run; one copy for the module, which only reads
+    its scope (``compute_scope`` leaves nothing in the store)."""
+    db = detected_world_copy(built_once, tmp_path_factory.mktemp("breach") / "iw.duckdb")
+    with Store(db, threads=1) as store:
+        yield store
 
 
 def _by_customer(scope) -> dict[str, dict]:
