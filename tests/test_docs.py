@@ -1,5 +1,7 @@
 """The reference docs are generated from the code; fail when they are stale."""
 
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,24 @@ from insiderwatch.docgen import GENERATORS, render, stale
 from insiderwatch.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module", autouse=True)
+def generated_once(monkeypatch_module) -> Iterator[None]:
+    """Each generator runs once for the module: a section is a function of the code alone
+    (the CLI reference alone invokes every command's ``--help``), and both the staleness
+    check and the rendering checks below ask for every section."""
+    for rel, sections in GENERATORS.items():
+        monkeypatch_module.setitem(
+            GENERATORS, rel, {name: cache(make) for name, make in sections.items()}
+        )
+    yield
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
 
 
 def test_generated_docs_are_current():
