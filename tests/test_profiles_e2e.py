@@ -18,7 +18,7 @@ BLATANT = {"bulk_exfiltration", "canary_harvester", "departing_exporter"}
 
 @pytest.mark.parametrize("profile", ["eu-telco", "india-bpo"])
 def test_analyze_completes_and_flags_the_blatant_insiders(profile, cli, tmp_path):
-    company = simulate(SimulationConfig(employees=240, days=12, seed=4, insider_rate=0.04,
+    company = simulate(SimulationConfig(employees=160, days=12, seed=4, insider_rate=0.04,
                                         profile=profile))  # fmt: skip
     write_dataset(company, tmp_path / "dataset")
     write_truth(company, tmp_path / "truth.json")
