@@ -3,7 +3,9 @@ alerts in the operational store, one user per role, and ``insiderwatch serve`` r
 its own process on a free port.
 
 Built once per test session by the ``console_site`` fixture of the tests that use it
-(``tests/test_console_browser.py``); building takes a few seconds (120 staff, 14 days).
+(``tests/test_console_browser.py``); building takes a few seconds (80 staff, 10 days:
+enough for several alerts and an insider who harvested at least the 30 customers of the
+leaked list, as the tests and ``leaked_list`` assert).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from insiderwatch_sim import SimulationConfig, simulate, write_dataset
 from sample_data import KEY_HEX
 from servers import free_port
 
-COMPANY = SimulationConfig(employees=120, days=14, seed=13, insider_rate=0.05)
+COMPANY = SimulationConfig(employees=80, days=10, seed=13, insider_rate=0.05)
 # Every user's password is the same: what the tests check is what a role may do.
 PASSWORD = "correct horse battery staple"
 SERVER_START_SECONDS = 60
@@ -94,6 +96,7 @@ def leaked_list(folder: Path, truth: dict) -> tuple[bytes, str]:
     customers = pq.read_table(folder / "dataset" / "customers.parquet").to_pylist()
     by_id = {c["customer_id"]: c for c in customers}
     taken = [by_id[c] for c in insider["customer_ids"] if c in by_id and by_id[c]["email"]]
+    assert len(taken) >= 30, "the company should have an insider who took 30 customers"
     lines = ["E-Mail,Mobile"] + [f"{c['email'].upper()}, {c['phone'] or ''}" for c in taken[:30]]
     return ("\n".join(lines) + "\n").encode(), insider["employee_id"]
 
