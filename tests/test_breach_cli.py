@@ -22,6 +22,10 @@ from sample_data import KEY_HEX, flat
 
 pytestmark = pytest.mark.filterwarnings("ignore:HarfBuzz-Subset")
 
+# The insiders of the simulated company whose scope is checked against the truth.
+SCENARIOS = {"bulk_exfiltration", "canary_harvester", "departing_exporter",
+             "relationship_snooping", "slow_drip", "vip_snooping"}  # fmt: skip
+
 NOTICE_YAML = """\
 company: Example Shop
 sender: "Example Shop Privacy <privacy@shop.example>"
@@ -110,7 +114,9 @@ def test_errors_are_messages_not_tracebacks(cli, world_db, tmp_path: Path) -> No
 
 
 def test_scope_of_a_simulated_insider_matches_the_events_and_the_truth(tmp_path: Path, hash_key):
-    company = simulate(SimulationConfig(employees=120, days=10, seed=11, insider_rate=0.05))
+    # Small (40,000 events), but with an insider of each of these six scenarios.
+    company = simulate(SimulationConfig(employees=80, days=10, seed=12, insider_rate=0.08))
+    assert {i["scenario"] for i in company.truth["insiders"]} >= SCENARIOS
     data = tmp_path / "dataset"
     write_dataset(company, data, "parquet")
     with Store(tmp_path / "iw.duckdb", threads=1) as store:
