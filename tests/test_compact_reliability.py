@@ -23,7 +23,7 @@ from insiderwatch.failpoints import KILL_AT
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.report.evidence.audit import audit_store
 from insiderwatch.store import Store
-from sample_data import KEY_HEX, copy_store, folder_digest
+from sample_data import KEY_HEX
 from servers import free_port
 from test_web import KEY, company, replay  # noqa: F401  (company: the fixture)
 from test_web_reliability import Server, send, stored_lines
@@ -32,7 +32,7 @@ PIECES = 12  # small segments already stored and read by detection when the serv
 COMPACT = {"INSIDERWATCH_COMPACT_MIN_SEGMENTS": "4"}
 
 
-def preload(folder: Path, context: Path, lines: list[str]) -> None:
+def preload(folder: Path, context: Path, lines: list[str]) -> list[Path]:
     """The store as a collector left it: ``lines`` in small batches, detection run."""
     db = folder / "iw.duckdb"
     deployment = load_deployment({"db": str(db), "hash_key": KEY_HEX})
@@ -43,15 +43,6 @@ def preload(folder: Path, context: Path, lines: list[str]) -> None:
             ingest_records(deployment, "access", lines[k : k + size], source="pre", store=store,
                            sealed=False)  # fmt: skip
         run_detection(store, DetectionConfig(), KEY)
-
-
-def preloaded(folder: Path, context: Path, lines: list[str], built_once) -> list[Path]:
-    """``preload`` built once per run (both crash points start from the same store) and
-    copied into ``folder``; the copy's small segment files."""
-    name = f"compact-preloaded-{folder_digest(context, chr(10).join(lines).encode())}"
-    built = built_once(name, lambda into: preload(into, context, lines))
-    copy_store(built / "iw.duckdb", folder / "iw.duckdb")
-    with Store(folder / "iw.duckdb", threads=1) as store:
         return store.segment_files()
 
 
@@ -74,7 +65,7 @@ def test_kill_9_mid_compaction_then_restart(tmp_path, company, point, built_once
     late = [line for line in lines if json.loads(line)["time"].startswith("2026-09-03")]
     ordered = [line for line in lines if line not in late]
     cut = len(ordered) * 6 // 10
-    small = preloaded(tmp_path, context, ordered[:cut], built_once)
+    small = preload(tmp_path, context, ordered[:cut])
     assert len(small) == PIECES
     ops = load_deployment({"db": str(tmp_path / "iw.duckdb")}).open_ops()
     collector = create_token(ops, kind="source", owner="crm", actor="test").token
