@@ -4,7 +4,14 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, opening_action_sql
 from insiderwatch.detect.baseline import quantile_name
-from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Quantile, Share, Tail
+from insiderwatch.detect.ranges import (
+    AtLeastOne,
+    NonNegative,
+    Quantile,
+    Share,
+    Tail,
+    check_order,
+)
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -31,12 +38,9 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     min_points: NonNegative = 1.0  # a kin look-up weighing less is no finding
 
     def __post_init__(self) -> None:
-        if self.full_weight_chance >= self.routine_chance:
-            raise ValueError(
-                f"full_weight_chance ({self.full_weight_chance:g}) must be below "
-                f"routine_chance ({self.routine_chance:g}): the weight grows from nothing at "
-                "routine_chance to full at full_weight_chance"
-            )
+        check_order(self, "full_weight_chance", "routine_chance",
+                    "the weight grows from nothing at routine_chance to full at "
+                    "full_weight_chance")  # fmt: skip
 
 
 class Relationship(Detector):
