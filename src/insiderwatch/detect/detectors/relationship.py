@@ -118,18 +118,21 @@ today AS (  -- each kin customer once, at the first touch; the n-th of its kind 
                arg_min(event_id, (time, event_id)) AS event_id
         FROM kinds WHERE kind IS NOT NULL GROUP BY ALL)
 ),
+judged AS (  -- the staff with a kin look-up today: the only ones the rest is about
+  SELECT employee_id, surname, home_postcode FROM employees SEMI JOIN today USING (employee_id)
+),
 kin AS (  -- every customer of their postcode or surname, by kind, as `kinds` names them
   SELECT e.employee_id, cu.customer_id,
          CASE WHEN lower(cu.surname) = lower(e.surname) AND cu.surname <> '' THEN 'household'
               ELSE 'neighbour' END AS kind
-  FROM employees e JOIN customers cu ON cu.postcode = e.home_postcode
-  WHERE cu.postcode <> '' AND e.employee_id IN (SELECT employee_id FROM today)
+  FROM judged e JOIN customers cu ON cu.postcode = e.home_postcode
+  WHERE cu.postcode <> ''
   UNION  -- a household is met by both joins, once
   SELECT e.employee_id, cu.customer_id,
          CASE WHEN cu.postcode = e.home_postcode AND cu.postcode <> '' THEN 'household'
               ELSE 'namesake' END
-  FROM employees e JOIN customers cu ON lower(cu.surname) = lower(e.surname)
-  WHERE cu.surname <> '' AND e.employee_id IN (SELECT employee_id FROM today)
+  FROM judged e JOIN customers cu ON lower(cu.surname) = lower(e.surname)
+  WHERE cu.surname <> ''
 ),
 kin_share AS (
   SELECT employee_id, kind, count(*) / (SELECT count(*) FROM customers) AS share
@@ -145,7 +148,7 @@ own AS (  -- the case-less customers of those days, theirs and their peers'
   SELECT employee_id, count(DISTINCT customer_id) AS looked
   FROM revisit_days
   WHERE day >= $b0 AND day < $day
-    AND (employee_id IN (SELECT employee_id FROM today) OR employee_id IN (SELECT peer FROM members))
+    AND employee_id IN (SELECT employee_id FROM judged UNION SELECT peer FROM members)
   GROUP BY ALL
 ),
 peers AS (  -- only those who looked anyone up: a colleague who works from cases (or only
@@ -156,7 +159,7 @@ peers AS (  -- only those who looked anyone up: a colleague who works from cases
 looked AS (  -- their own, at most the peers' line: padding past it buys no chance
   SELECT t.employee_id, coalesce(o.looked, 0) AS own,
          least(coalesce(o.looked, 0), coalesce(p.line, o.looked, 0)) AS looked
-  FROM (SELECT DISTINCT employee_id FROM today) t
+  FROM judged t
   LEFT JOIN own o USING (employee_id)
   LEFT JOIN (SELECT employee_id, quantile_cont(looked, {c.peer_quantile}) AS line
              FROM peers GROUP BY ALL) p USING (employee_id)
