@@ -45,7 +45,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Relationship(Detector):
     id = "relationship"
-    version = "3"
+    version = "4"
     title = "Looking up family, neighbours or namesakes"
     description = (
         "Unexplained targeted look-ups (at most targeted_max_customers customers shown) of "
@@ -138,23 +138,21 @@ kin_share AS (
   SELECT employee_id, kind, count(*) / (SELECT count(*) FROM customers) AS share
   FROM kin GROUP BY ALL
 ),
-members AS (  -- the other members of their peer group on the window's earlier days
-  SELECT DISTINCT t.employee_id, d.employee_id AS peer
-  FROM (SELECT DISTINCT employee_id, peer_group FROM today) t
-  JOIN employee_days d ON d.peer_group = t.peer_group AND d.employee_id <> t.employee_id
-   AND d.day >= $b0 AND d.day < $day
-),
-own AS (  -- the case-less customers of those days, theirs and their peers'
+own AS (  -- their case-less customers of the window's earlier days
   SELECT employee_id, count(DISTINCT customer_id) AS looked
-  FROM revisit_days
+  FROM revisit_days SEMI JOIN judged USING (employee_id)
   WHERE day >= $b0 AND day < $day
-    AND employee_id IN (SELECT employee_id FROM judged UNION SELECT peer FROM members)
   GROUP BY ALL
 ),
-peers AS (  -- only those who looked anyone up: a colleague who works from cases (or only
+peers AS (  -- the other members' case-less customers of the days they were in the peer
+            -- group (what a colleague looked up in another group is not this group's
+            -- usual); only those who looked anyone up: one who works from cases (or only
             -- logged in) sets no line, or it would be 0 and every kin look-up full weight
-  SELECT m.employee_id, o.looked
-  FROM members m JOIN own o ON o.employee_id = m.peer
+  SELECT t.employee_id, r.employee_id AS peer, count(DISTINCT r.customer_id) AS looked
+  FROM (SELECT DISTINCT employee_id, peer_group FROM today) t
+  JOIN revisit_days r ON r.peer_group = t.peer_group AND r.employee_id <> t.employee_id
+  WHERE r.day >= $b0 AND r.day < $day
+  GROUP BY ALL
 ),
 looked AS (  -- their own, at most the peers' line: padding past it buys no chance
   SELECT t.employee_id, coalesce(o.looked, 0) AS own,
