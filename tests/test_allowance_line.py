@@ -210,7 +210,7 @@ def test_calibrate_shows_the_chance_line_per_employee(worlds):
     lines = [r[0] for r in rows]
     assert (eng.line_min, eng.line_max) == (min(lines), max(lines))
     assert "chance line per employee (from colleagues' totals, leave-one-out): " in (
-        policy_yaml(cal)
+        policy_yaml(cal, store)
     )
 
 

@@ -157,8 +157,8 @@ def test_handover_places_are_the_groups_routine_destinations(world):
 
 
 def test_the_policy_file_lists_allowances_and_case_scope_as_comments_only(world):
-    _, cal = world
-    text = policy_yaml(cal)
+    store, cal = world
+    text = policy_yaml(cal, store)
     facts = text[text.index("# Case-less look-ups allowed") :]
     assert all(line.startswith("#") or not line.strip() for line in facts.splitlines())
     for a in cal.allowances:

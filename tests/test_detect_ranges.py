@@ -113,6 +113,48 @@ def test_the_cli_says_which_setting_without_a_traceback(tmp_path):
     assert "Traceback" not in result.output
 
 
+# One setting against another: (TOML, the table named, what it says of the pair).
+ORDERS = [
+    ("[detectors.vip]\nfull_weight_tail = 0.2", "detectors.vip",
+     "full_weight_tail (0.2) must be below routine_tail (0.1)"),
+    ("[detectors.vip]\nroutine_tail = 0.01", "detectors.vip",
+     "full_weight_tail (0.01) must be below routine_tail (0.01)"),
+    ("[risk]\nrearm_score = 60", "risk", "rearm_score (60) must be at most alert_score (50)"),
+    ("[risk]\nalert_score = 10", "risk", "rearm_score (20) must be at most alert_score (10)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("toml", "table", "said"), ORDERS)
+def test_settings_out_of_order_are_an_error_naming_file_and_both(tmp_path, toml, table, said):
+    path, load = _load(tmp_path, toml)
+    with pytest.raises(ConfigError) as caught:
+        load()
+    assert str(caught.value).startswith(f"{path}:{table}: {said}: ")
+
+
+def test_settings_in_order_load(tmp_path):
+    _, load = _load(
+        tmp_path,
+        "[detectors.vip]\nfull_weight_tail = 0.05\nroutine_tail = 0.2\n"
+        "[risk]\nalert_score = 40\nrearm_score = 40\n",  # no hysteresis: allowed
+    )
+    cfg = load()
+    assert (cfg.risk.alert_score, cfg.risk.rearm_score) == (40, 40)
+
+
+@pytest.mark.parametrize(("toml", "table", "said"), ORDERS[::2])
+def test_the_cli_names_both_settings_out_of_order_without_a_traceback(tmp_path, toml, table, said):
+    path, _ = _load(tmp_path, toml)
+    result = CliRunner().invoke(
+        app, ["detect", "--db", str(tmp_path / "s.duckdb"), "--rules-config", str(path)]
+    )
+    assert result.exit_code == 1
+    said_flat = "".join(result.output.split())  # the console wraps a long path anywhere
+    assert f"{path}:{table}:".replace(" ", "") in said_flat
+    assert "".join(said.split()) in said_flat
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize("name", [name for name, _ in DETECTORS])
 def test_every_numeric_setting_of_every_detector_declares_a_range(name):
     settings = numeric_types(mi.type_info(DETECTORS.get(name).Config))

@@ -185,7 +185,7 @@ def test_a_learned_flow_with_no_usual_field_set_explains_nothing(tmp_path):
         ).fetchall()
         assert flows == [(ALL_FIELDS, [])]  # every field usual, no set
         assert not (explanations(store)[every] or "").startswith("routine")
-        text = policy_yaml(calibration(store))
+        text = policy_yaml(calibration(store), store)
     finally:
         store.close()
     # Reviewed and committed as calibrate writes it, it still explains nothing: the flow

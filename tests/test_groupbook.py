@@ -304,6 +304,7 @@ def test_calibrate_lists_the_desks_and_each_keepers_book_under_a_pseudonym(tmp_p
     try:
         cal = calibration(store, DetectionConfig(), key)
         keyless = calibration(store, DetectionConfig())
+        policy = policy_yaml(cal, store)
     finally:
         store.close()
     (desk,) = cal.learned.desks
@@ -318,6 +319,5 @@ def test_calibrate_lists_the_desks_and_each_keepers_book_under_a_pseudonym(tmp_p
     # Without the key the desk is shown, nobody by name or pseudonym.
     assert keyless.learned.desks == cal.learned.desks
     assert keyless.learned.relationship_books == []
-    policy = policy_yaml(cal)
     assert f"#   {desk.group}: {desk.keepers} keepers" in policy
     assert all(f"#     {p}: " in policy for p in books)

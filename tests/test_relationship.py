@@ -8,8 +8,12 @@ from __future__ import annotations
 import pytest
 
 from detect_scenarios import Company, at, detect
+from insiderwatch.detect import run_detection
 from insiderwatch.detect.config import DetectionConfig, load_detection_config
 from insiderwatch.errors import ConfigError
+from insiderwatch.ingest import ingest_dataset
+from insiderwatch.privacy import HashKey
+from sample_data import KEY_HEX
 
 DAYS = 14
 ACT = 12  # after the learning window (7 days)
@@ -205,3 +209,49 @@ def test_a_colleague_who_looked_nobody_up_sets_no_line(tmp_path):
     store.close()
     assert all(points < 12.0 / 2 for points, _ in rows), rows
     assert not any("among 0 looked up" in reason for _, reason in rows), rows
+
+
+MOVED_ON = 7  # the day a counter agent joins the clerk's group
+
+
+def _with_a_colleague_from_the_counter(moved: bool) -> Company:
+    """The clerk who looks up 40 strangers a day, and a colleague who looked up 40 a day
+    at the counter until MOVED_ON and one a day in the clerk's group since (``moved``: the
+    roster after the move). The clerk signs in at the start of MOVED_ON, so the days
+    before it are complete when the roster changes."""
+    c = _clerk_alone_or_with(quiet_peer=False)
+    role, team = ("back_office", "ops-1") if moved else ("counter", "branch-1")
+    c.employees.append({"employee_id": "mv", "surname": "Mover", "role": role, "team": team,
+                        "hired_on": "2020-01-01", "home_postcode": "ZZ8 8ZZ"})  # fmt: skip
+    c.event("bo", at(MOVED_ON, 0), "login", [], [], app="ledger")
+    for day in range(1, DAYS + 1):
+        for j in range(PER_DAY if day < MOVED_ON else 1):
+            c.event("mv", at(day, 10, j), "view", [f"c{(1000 + day * PER_DAY + j) % CUSTOMERS:04d}"],
+                    ["name"], app="ledger")  # fmt: skip
+    return c
+
+
+def test_a_colleagues_look_ups_in_another_group_set_no_line(tmp_path):
+    # the peers' line counts a colleague's case-less customers of the days they were in
+    # the group: the 240 strangers the mover looked up at the counter are not what the
+    # back office looks up, and counted they would have made the clerk's neighbour chance
+    key = HashKey(bytes.fromhex(KEY_HEX))
+    early = _with_a_colleague_from_the_counter(moved=False)
+    early.access = [r for r in early.access if r["time"] <= at(MOVED_ON, 0)]
+    store = detect(early, tmp_path / "early")
+    later = _with_a_colleague_from_the_counter(moved=True)
+    ingest_dataset(store, later.write(tmp_path / "later"), key)
+    run_detection(store, DetectionConfig(), key)
+    groups = store.con.execute(
+        "SELECT peer_group, min(day), count(DISTINCT customer_id) FROM revisit_days "
+        "WHERE employee_id = 'mv' GROUP BY ALL ORDER BY 2"
+    ).fetchall()
+    rows = store.con.execute(
+        "SELECT points, reason FROM findings WHERE detector = 'relationship' AND employee_id = 'bo'"
+    ).fetchall()
+    store.close()
+    (counter, _, there), (group, joined, here) = groups  # the move is in the history
+    assert counter != group and joined == at(MOVED_ON, 0).date() and here < there
+    ((points, reason),) = rows
+    assert f"among {here} looked up" in reason, reason  # the line: theirs in the group
+    assert points == 12.0  # a neighbour among so few strangers is no chance

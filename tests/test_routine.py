@@ -5,15 +5,21 @@ the reviewed policy file."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
+import msgspec
 import pytest
 import yaml
 
 from detect_scenarios import Company, at, detect, explanations
 from insiderwatch.detect import DetectionConfig, load_detection_config
 from insiderwatch.detect.base import DETECTORS
-from insiderwatch.detect.calibrate import calibration, policy_yaml
+from insiderwatch.detect.calibrate import WITHHELD, calibration, policy_yaml
+from insiderwatch.privacy import HashKey
+from insiderwatch.privacy.pseudonyms import pseudonym
+from insiderwatch.store import Store
+from sample_data import KEY_HEX
 
 ANALYSTS = [f"an{i}" for i in range(6)]
 DAYS = 12
@@ -216,7 +222,7 @@ def test_routine_uses_no_future(world, tmp_path):
 
 def test_a_reviewed_policy_file_is_the_routine(world, tmp_path):
     c, store = world
-    policy = yaml.safe_load(policy_yaml(calibration(store)))
+    policy = yaml.safe_load(policy_yaml(calibration(store), store))
     kept = [f for f in policy["flows"] if not (f["group"] == GROUP and f["action"] == "search")]
     assert len(kept) == len(policy["flows"]) - 1
     (tmp_path / "policy.yaml").write_text(yaml.safe_dump({"flows": kept}))
@@ -230,6 +236,38 @@ def test_a_reviewed_policy_file_is_the_routine(world, tmp_path):
     # Reviewed flows hold from the first day: no learning window.
     assert {why[r["event_id"]] for r in exports if r["record_count"] < 1000} == {"routine"}
     reviewed.close()
+
+
+def test_calibrate_shows_a_machine_account_as_its_pseudonym(tmp_path, cli):
+    """Staff are pseudonyms until an audited unmasking, machine accounts too: calibrate's
+    tables and JSON show the sync job's own routine as 'self:anon-...' (withheld without
+    the key); the policy file names it by its id only in the flow's group, which is what
+    detection matches, and that file still explains the job's events."""
+    key = HashKey(bytes.fromhex(KEY_HEX))
+    shown = "self:" + pseudonym(key, "svc1")
+    c = company()
+    detect(c, tmp_path / "run").close()
+    db, policy = tmp_path / "run" / "iw.duckdb", tmp_path / "policy.yaml"
+    env = {"INSIDERWATCH_HASH_KEY": KEY_HEX}
+    table = cli("calibrate", "--db", db, "--out", policy, env=env)
+    raw = cli("calibrate", "--db", db, "--json", env=env).stdout
+    assert table.exit_code == 0, table.stderr
+    assert shown in table.stdout and "svc1" not in table.stdout
+    machine = {f["group"] for f in json.loads(raw)["flows"] if f["machine"]}
+    assert machine == {shown} and "svc1" not in raw
+    with Store(db, threads=1, read_only=True) as store:
+        keyless = calibration(store, DetectionConfig())
+    assert {f.group for f in keyless.flows if f.machine} == {"self:" + WITHHELD}
+    assert "svc1" not in msgspec.json.encode(keyless).decode()
+    text = policy.read_text()
+    named = [line.strip() for line in text.splitlines() if "svc1" in line]
+    assert named and set(named) == {"- group: self:svc1"}
+    assert shown in text  # the flow's evidence
+    (tmp_path / "detect.toml").write_text('[routine]\npolicy_file = "policy.yaml"\n')
+    reviewed = detect(c, tmp_path / "reviewed", load_detection_config(tmp_path / "detect.toml"))
+    why = explanations(reviewed)
+    reviewed.close()
+    assert {why[r["event_id"]] for r in by(c, "svc1", app="sync")} == {"routine"}
 
 
 def test_a_broken_policy_file_names_the_file_and_flow(tmp_path):

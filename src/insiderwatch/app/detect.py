@@ -27,7 +27,7 @@ from insiderwatch.contract.runs import (
     DetectStep,
 )
 from insiderwatch.detect import DetectionRun, run_detection
-from insiderwatch.detect.calibrate import Calibration, calibration
+from insiderwatch.detect.calibrate import Calibration, calibration, policy_yaml
 from insiderwatch.detect.engine import day_left_partial, live_marks, step_bound
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
@@ -190,12 +190,19 @@ def analyze_dataset(
     return Analysis(ingest=ingested, detection=report, alerts_file=str(alerts_file))
 
 
-def calibrate(deployment: Deployment, *, store: Store | None = None) -> Calibration:
-    """Bring detection up to date, then report the learned routine and alerts per day."""
+def calibrate(
+    deployment: Deployment, *, store: Store | None = None, policy_out: Path | None = None
+) -> Calibration:
+    """Bring detection up to date, then report the learned routine and alerts per day
+    (staff as keyed pseudonyms); with ``policy_out``, write the routine there as a policy
+    file to review."""
     with deployment.using(store, create=False) as s:
         key = existing_key(deployment.settings, s)
         run_detection(s, deployment.detection, key)
-        return calibration(s, deployment.detection, key)
+        found = calibration(s, deployment.detection, key)
+        if policy_out is not None:
+            policy_out.write_text(policy_yaml(found, s, key))
+        return found
 
 
 def current_alerts(

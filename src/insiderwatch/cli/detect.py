@@ -29,7 +29,6 @@ from insiderwatch.cli.app import (
 from insiderwatch.cli.learned_view import print_learned
 from insiderwatch.contract.runs import DetectionReport
 from insiderwatch.detect import active_detectors
-from insiderwatch.detect.calibrate import policy_yaml
 from insiderwatch.detect.catalog import content_version
 from insiderwatch.errors import InsiderwatchError
 
@@ -201,11 +200,10 @@ def calibrate(
     """Show the learned routine per peer group and the alerts per day; write a policy file."""
     deployment = deployment_for(db, config, rules_config=rules_config)
     try:
-        found = calibrate_routine(deployment)
+        found = calibrate_routine(deployment, policy_out=policy_out)
     except InsiderwatchError as exc:
         raise fail(exc) from None
     if policy_out is not None:
-        policy_out.write_text(policy_yaml(found))
         err.print(f"Policy written to {policy_out}: review it, commit it, then set "
                   "[routine] policy_file in the detection settings.")  # fmt: skip
     if as_json:

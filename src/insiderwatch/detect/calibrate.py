@@ -20,7 +20,11 @@ from insiderwatch.detect.config import DetectionConfig, ReviewedFlow
 from insiderwatch.detect.learned import Learned, learned, step_of
 from insiderwatch.detect.similar import learn_similar
 from insiderwatch.privacy.hashing import HashKey
+from insiderwatch.privacy.pseudonyms import pseudonym
 from insiderwatch.store.duckdb_store import Store
+
+MACHINE = "self:"  # the routine group of a machine account: 'self:<employee_id>'
+WITHHELD = "(id withheld)"  # a machine account shown without the deployment key
 
 POLICY_HEADER = """\
 # insiderwatch routine policy, written by `insiderwatch calibrate` from the routine it
@@ -28,6 +32,9 @@ POLICY_HEADER = """\
 # (role:team family; 'self:<id>' is a machine account's own routine) in one app, with one
 # action and destination, up to max_records records per access, in the listed UTC hours,
 # showing only the listed fields, and together only a listed field set (or part of one).
+# A machine account's group names it by its employee id, in clear, because detection
+# matches the account's events by that id; everywhere else (calibrate's tables, this
+# file's evidence and comments) it appears as its keyed pseudonym, 'self:anon-...'.
 # Delete a flow that is not legitimate work, tighten max_records, then commit the file and
 # name it in the detection settings:
 #
@@ -132,21 +139,13 @@ def calibration(
     store: Store, cfg: DetectionConfig | None = None, key: HashKey | None = None
 ) -> Calibration:
     """The routine of the latest detection step, the casework learned for it (with
-    ``cfg``) and the alerts opened per day; ``key`` (the deployment's) lists each keeper's
-    relationship book under their pseudonym."""
+    ``cfg``) and the alerts opened per day; ``key`` (the deployment's) shows machine
+    accounts and lists each keeper's relationship book under their pseudonym (without it
+    a machine account's id is withheld and no keeper is listed)."""
     if not store.has_table("routine_flows"):
         return Calibration(day=None, flows=[], alerts_per_day=[])
     day = store.scalar("SELECT max(day) FROM routine_flows")
-    cur = store.con.execute(
-        """SELECT grp AS "group", app, action, destination, max_records, hours, fields,
-                  field_sets, evidence, machine, doers, staff, employee_days, events,
-                  median_breadth AS median_records
-           FROM routine_flows WHERE day = ?
-           ORDER BY machine, grp, app, action, destination""",
-        [day],
-    )
-    names = [d[0] for d in cur.description]
-    flows = [LearnedFlow(**dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+    flows = [shown_flow(f, key) for f in _flows(store, day)]
     per_day = store.con.execute(
         """SELECT detected_at::DATE AS day, count(*) AS alerts,
                   count(*) FILTER (WHERE severity = 'critical') AS critical,
@@ -176,6 +175,40 @@ def calibration(
         allowances=allowances,
         borrowed=borrowed,
         learned=learned(store, cfg, step_of(cfg, day), params, key),
+    )
+
+
+def _flows(store: Store, day: dt.date | None) -> list[LearnedFlow]:
+    """The routine flows in force on ``day`` as the engine keeps them (a machine account's
+    group holds its employee id: what a policy file needs, never what is shown)."""
+    cur = store.con.execute(
+        """SELECT grp AS "group", app, action, destination, max_records, hours, fields,
+                  field_sets, evidence, machine, doers, staff, employee_days, events,
+                  median_breadth AS median_records
+           FROM routine_flows WHERE day = ?
+           ORDER BY machine, grp, app, action, destination""",
+        [day],
+    )
+    names = [d[0] for d in cur.description]
+    return [LearnedFlow(**dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+
+
+def shown_group(group: str, key: HashKey | None) -> str:
+    """A routine group as calibrate shows it: a machine account's (``self:<employee_id>``)
+    under its keyed pseudonym, like any staff member, or withheld without the key."""
+    if not group.startswith(MACHINE):
+        return group
+    account = group.removeprefix(MACHINE)
+    return MACHINE + (pseudonym(key, account) if key is not None else WITHHELD)
+
+
+def shown_flow(flow: LearnedFlow, key: HashKey | None) -> LearnedFlow:
+    """``flow`` with its group, and the group in its evidence, as :func:`shown_group`."""
+    shown = shown_group(flow.group, key)
+    if shown == flow.group:
+        return flow
+    return msgspec.structs.replace(
+        flow, group=shown, evidence=flow.evidence.replace(flow.group, shown)
     )
 
 
@@ -263,13 +296,20 @@ def _casework(
     return investigating, [TeamPortfolio(team=t, sellers=s) for t, s in teams.items()]
 
 
-def policy_yaml(cal: Calibration) -> str:
-    """The routine as a reviewed policy file (see :data:`POLICY_HEADER`)."""
+def policy_yaml(cal: Calibration, store: Store, key: HashKey | None = None) -> str:
+    """The routine as a reviewed policy file (see :data:`POLICY_HEADER`) from ``store``,
+    the one ``cal`` was made from: a machine account's flow names it by its employee id,
+    which is what detection matches, and nowhere else (its evidence shows it as
+    :func:`shown_group`, with ``key``)."""
     keys = ReviewedFlow.__struct_fields__
     # A learned flow none of whose field sets is usual explains nothing; written with no
     # sets it would read as a reviewed flow from before sets existed, which accepts any
     # combination of its fields. So it is left out, and said so.
-    flows = [{k: getattr(f, k) for k in keys} for f in cal.flows if f.field_sets]
+    flows = [
+        {k: getattr(f, k) for k in keys} | {"evidence": shown_flow(f, key).evidence}
+        for f in (_flows(store, cal.day) if cal.day else [])
+        if f.field_sets
+    ]
     body = yaml.safe_dump(
         {"flows": flows}, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
     )

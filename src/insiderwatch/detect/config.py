@@ -26,6 +26,7 @@ from insiderwatch.detect.ranges import (
     Quantile,
     Score,
     Share,
+    check_order,
     explain_error,
 )
 from insiderwatch.errors import ConfigError, Location
@@ -251,6 +252,12 @@ class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True
     rearm_score: Score = 20.0
     departing_weight: Positive = 1.5  # findings in the weeks before departs_on
     departing_window_days: Count = 28
+
+    def __post_init__(self) -> None:
+        check_order(self, "rearm_score", "alert_score",
+                    "an open alert ends when the score decays below rearm_score, so above "
+                    "alert_score it would end while the score still alerts and the next "
+                    "finding would open another", equal=True)  # fmt: skip
 
 
 class Suppression(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

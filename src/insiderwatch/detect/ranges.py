@@ -39,6 +39,17 @@ HoursInDay = Annotated[int, msgspec.Meta(ge=1, le=24)]
 _NUMBERS = (mi.IntType, mi.FloatType)
 
 
+def check_order(settings: Any, low: str, high: str, why: str, *, equal: bool = False) -> None:
+    """One setting against another, for a struct's ``__post_init__``: ``low`` must be below
+    ``high`` (or equal, with ``equal``). msgspec reports the ValueError at load as the
+    struct's problem, so the error names the file, the table and both settings."""
+    a, b = getattr(settings, low), getattr(settings, high)
+    if a < b or (equal and a == b):
+        return
+    order = "at most" if equal else "below"
+    raise ValueError(f"{low} ({a:g}) must be {order} {high} ({b:g}): {why}")
+
+
 def describe(t: mi.IntType | mi.FloatType) -> str:
     """A numeric type's range as text: ``in (0, 1]``, ``>= 1``; '' when it has none."""
     low = f"({t.gt:g}" if t.gt is not None else f"[{t.ge:g}" if t.ge is not None else ""

@@ -4,7 +4,14 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, opening_action_sql
 from insiderwatch.detect.baseline import quantile_name
-from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Quantile, Share, Tail
+from insiderwatch.detect.ranges import (
+    AtLeastOne,
+    NonNegative,
+    Quantile,
+    Share,
+    Tail,
+    check_order,
+)
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -31,17 +38,14 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     min_points: NonNegative = 1.0  # a kin look-up weighing less is no finding
 
     def __post_init__(self) -> None:
-        if self.full_weight_chance >= self.routine_chance:
-            raise ValueError(
-                f"full_weight_chance ({self.full_weight_chance:g}) must be below "
-                f"routine_chance ({self.routine_chance:g}): the weight grows from nothing at "
-                "routine_chance to full at full_weight_chance"
-            )
+        check_order(self, "full_weight_chance", "routine_chance",
+                    "the weight grows from nothing at routine_chance to full at "
+                    "full_weight_chance")  # fmt: skip
 
 
 class Relationship(Detector):
     id = "relationship"
-    version = "3"
+    version = "4"
     title = "Looking up family, neighbours or namesakes"
     description = (
         "Unexplained targeted look-ups (at most targeted_max_customers customers shown) of "
@@ -114,45 +118,46 @@ today AS (  -- each kin customer once, at the first touch; the n-th of its kind 
                arg_min(event_id, (time, event_id)) AS event_id
         FROM kinds WHERE kind IS NOT NULL GROUP BY ALL)
 ),
+judged AS (  -- the staff with a kin look-up today: the only ones the rest is about
+  SELECT employee_id, surname, home_postcode FROM employees SEMI JOIN today USING (employee_id)
+),
 kin AS (  -- every customer of their postcode or surname, by kind, as `kinds` names them
   SELECT e.employee_id, cu.customer_id,
          CASE WHEN lower(cu.surname) = lower(e.surname) AND cu.surname <> '' THEN 'household'
               ELSE 'neighbour' END AS kind
-  FROM employees e JOIN customers cu ON cu.postcode = e.home_postcode
-  WHERE cu.postcode <> '' AND e.employee_id IN (SELECT employee_id FROM today)
+  FROM judged e JOIN customers cu ON cu.postcode = e.home_postcode
+  WHERE cu.postcode <> ''
   UNION  -- a household is met by both joins, once
   SELECT e.employee_id, cu.customer_id,
          CASE WHEN cu.postcode = e.home_postcode AND cu.postcode <> '' THEN 'household'
               ELSE 'namesake' END
-  FROM employees e JOIN customers cu ON lower(cu.surname) = lower(e.surname)
-  WHERE cu.surname <> '' AND e.employee_id IN (SELECT employee_id FROM today)
+  FROM judged e JOIN customers cu ON lower(cu.surname) = lower(e.surname)
+  WHERE cu.surname <> ''
 ),
 kin_share AS (
   SELECT employee_id, kind, count(*) / (SELECT count(*) FROM customers) AS share
   FROM kin GROUP BY ALL
 ),
-members AS (  -- the other members of their peer group on the window's earlier days
-  SELECT DISTINCT t.employee_id, d.employee_id AS peer
-  FROM (SELECT DISTINCT employee_id, peer_group FROM today) t
-  JOIN employee_days d ON d.peer_group = t.peer_group AND d.employee_id <> t.employee_id
-   AND d.day >= $b0 AND d.day < $day
-),
-own AS (  -- the case-less customers of those days, theirs and their peers'
+own AS (  -- their case-less customers of the window's earlier days
   SELECT employee_id, count(DISTINCT customer_id) AS looked
-  FROM revisit_days
+  FROM revisit_days SEMI JOIN judged USING (employee_id)
   WHERE day >= $b0 AND day < $day
-    AND (employee_id IN (SELECT employee_id FROM today) OR employee_id IN (SELECT peer FROM members))
   GROUP BY ALL
 ),
-peers AS (  -- only those who looked anyone up: a colleague who works from cases (or only
+peers AS (  -- the other members' case-less customers of the days they were in the peer
+            -- group (what a colleague looked up in another group is not this group's
+            -- usual); only those who looked anyone up: one who works from cases (or only
             -- logged in) sets no line, or it would be 0 and every kin look-up full weight
-  SELECT m.employee_id, o.looked
-  FROM members m JOIN own o ON o.employee_id = m.peer
+  SELECT t.employee_id, r.employee_id AS peer, count(DISTINCT r.customer_id) AS looked
+  FROM (SELECT DISTINCT employee_id, peer_group FROM today) t
+  JOIN revisit_days r ON r.peer_group = t.peer_group AND r.employee_id <> t.employee_id
+  WHERE r.day >= $b0 AND r.day < $day
+  GROUP BY ALL
 ),
 looked AS (  -- their own, at most the peers' line: padding past it buys no chance
   SELECT t.employee_id, coalesce(o.looked, 0) AS own,
          least(coalesce(o.looked, 0), coalesce(p.line, o.looked, 0)) AS looked
-  FROM (SELECT DISTINCT employee_id FROM today) t
+  FROM judged t
   LEFT JOIN own o USING (employee_id)
   LEFT JOIN (SELECT employee_id, quantile_cont(looked, {c.peer_quantile}) AS line
              FROM peers GROUP BY ALL) p USING (employee_id)

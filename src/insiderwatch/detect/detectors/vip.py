@@ -5,7 +5,7 @@ import msgspec
 from insiderwatch.detect.base import Detector, StepContext
 from insiderwatch.detect.explain import team_family_sql
 from insiderwatch.detect.public import PUBLIC_FIGURES
-from insiderwatch.detect.ranges import NonNegative, Positive, Tail
+from insiderwatch.detect.ranges import NonNegative, Positive, Tail, check_order
 
 # A look-up that opens the record: a view, or a search that found only them.
 _OPENED = "(t.action <> 'search' OR t.breadth = 1)"
@@ -28,6 +28,11 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # teams, and that towards the whole company's, as if that many more employee-days of
     # each wider level were seen.
     prior_days: Positive = 20.0
+
+    def __post_init__(self) -> None:
+        check_order(self, "full_weight_tail", "routine_tail",
+                    "the weight grows from nothing at routine_tail to full at "
+                    "full_weight_tail")  # fmt: skip
 
 
 class Vip(Detector):
