@@ -156,3 +156,32 @@ def test_a_detector_whose_rows_cannot_be_stored_is_named(tmp_path: Path, monkeyp
         run_detection(store, DetectionConfig(), KEY)
     assert store.scalar("SELECT count(*) FROM findings") == 0  # the run left nothing
     store.close()
+
+
+def test_a_step_with_no_outbound_action_skips_what_judges_sends(tmp_path: Path, monkeypatch):
+    """The own_copies company sends data out once, on the act's day: only that step runs
+    the queries that judge sends (exfiltration, own_copies, the step's own copies), and
+    they still find the copy; every other detector runs on every day it judges."""
+    ran: list[tuple[str, object]] = []
+    detect, build = engine._Steps._detect, engine.build_own_copies
+
+    def recorded(self, det, ctx):
+        ran.append((det.id, ctx.day))
+        return detect(self, det, ctx)
+
+    def built(con, params, *args):
+        ran.append(("step_own_copies", params["day"]))
+        build(con, params, *args)
+
+    monkeypatch.setattr(engine._Steps, "_detect", recorded)
+    monkeypatch.setattr(engine, "build_own_copies", built)
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    ingest_dataset(store, scenario("own_copies").write(tmp_path / "dataset"), KEY)
+    run = run_detection(store, DetectionConfig(), KEY)
+    act_day = at(ACT_DAY, 0).date()
+    for skipped in ("exfiltration", "own_copies", "step_own_copies"):
+        assert {day for det, day in ran if det == skipped} == {act_day}
+    assert len({day for det, day in ran if det == "canary"}) == run.steps  # all: during learning
+    assert run.per_detector.get("own_copies") == 1
+    assert store.scalar("SELECT count(*) FROM own_copy_days") > 0
+    store.close()
