@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from detect_scenarios import ACT_DAY, at, scenario
-from insiderwatch.detect import DetectionConfig, engine, run_detection
+from insiderwatch.detect import DetectionConfig, engine, handover, run_detection
 from insiderwatch.detect.base import Detector
 from insiderwatch.detect.rules import load_rules
 from insiderwatch.detect.state import reset_if_outdated
@@ -184,4 +184,26 @@ def test_a_step_with_no_outbound_action_skips_what_judges_sends(tmp_path: Path, 
     assert len({day for det, day in ran if det == "canary"}) == run.steps  # all: during learning
     assert run.per_detector.get("own_copies") == 1
     assert store.scalar("SELECT count(*) FROM own_copy_days") > 0
+    store.close()
+
+
+@pytest.mark.parametrize(("name", "explains_on"), [("volume", 0), ("departing", "every")])
+def test_the_handover_runs_only_on_a_day_with_a_leaver(
+    tmp_path: Path, monkeypatch, name, explains_on
+):
+    """No one in the volume company has a departure date: no step plans the handover's
+    query. The departing insider leaves within handover_days of every day: every step
+    does."""
+    updates = []
+    execute = handover.execute
+
+    def recorded(con, sql, params=None):
+        updates.extend(["handover"] if "SET explanation = 'handover'" in sql else [])
+        return execute(con, sql, params)
+
+    monkeypatch.setattr(handover, "execute", recorded)
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    ingest_dataset(store, scenario(name).write(tmp_path / "dataset"), KEY)
+    run = run_detection(store, DetectionConfig(), KEY)
+    assert len(updates) == (run.steps if explains_on == "every" else 0)
     store.close()
