@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from detect_scenarios import ACT_DAY, at, scenario
-from insiderwatch.detect import DetectionConfig, engine, run_detection
+from insiderwatch.detect import DetectionConfig, engine, handover, run_detection
 from insiderwatch.detect.base import Detector
 from insiderwatch.detect.rules import load_rules
 from insiderwatch.detect.state import reset_if_outdated
@@ -155,4 +155,55 @@ def test_a_detector_whose_rows_cannot_be_stored_is_named(tmp_path: Path, monkeyp
     with pytest.raises(InsiderwatchError, match=r"detector nameless_reasons .*NOT NULL.*reason"):
         run_detection(store, DetectionConfig(), KEY)
     assert store.scalar("SELECT count(*) FROM findings") == 0  # the run left nothing
+    store.close()
+
+
+def test_a_step_with_no_outbound_action_skips_what_judges_sends(tmp_path: Path, monkeypatch):
+    """The own_copies company sends data out once, on the act's day: only that step runs
+    the queries that judge sends (exfiltration, own_copies, the step's own copies), and
+    they still find the copy; every other detector runs on every day it judges."""
+    ran: list[tuple[str, object]] = []
+    detect, build = engine._Steps._detect, engine.build_own_copies
+
+    def recorded(self, det, ctx):
+        ran.append((det.id, ctx.day))
+        return detect(self, det, ctx)
+
+    def built(con, params, *args):
+        ran.append(("step_own_copies", params["day"]))
+        build(con, params, *args)
+
+    monkeypatch.setattr(engine._Steps, "_detect", recorded)
+    monkeypatch.setattr(engine, "build_own_copies", built)
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    ingest_dataset(store, scenario("own_copies").write(tmp_path / "dataset"), KEY)
+    run = run_detection(store, DetectionConfig(), KEY)
+    act_day = at(ACT_DAY, 0).date()
+    for skipped in ("exfiltration", "own_copies", "step_own_copies"):
+        assert {day for det, day in ran if det == skipped} == {act_day}
+    assert len({day for det, day in ran if det == "canary"}) == run.steps  # all: during learning
+    assert run.per_detector.get("own_copies") == 1
+    assert store.scalar("SELECT count(*) FROM own_copy_days") > 0
+    store.close()
+
+
+@pytest.mark.parametrize(("name", "explains_on"), [("volume", 0), ("departing", "every")])
+def test_the_handover_runs_only_on_a_day_with_a_leaver(
+    tmp_path: Path, monkeypatch, name, explains_on
+):
+    """No one in the volume company has a departure date: no step plans the handover's
+    query. The departing insider leaves within handover_days of every day: every step
+    does."""
+    updates = []
+    execute = handover.execute
+
+    def recorded(con, sql, params=None):
+        updates.extend(["handover"] if "SET explanation = 'handover'" in sql else [])
+        return execute(con, sql, params)
+
+    monkeypatch.setattr(handover, "execute", recorded)
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    ingest_dataset(store, scenario(name).write(tmp_path / "dataset"), KEY)
+    run = run_detection(store, DetectionConfig(), KEY)
+    assert len(updates) == (run.steps if explains_on == "every" else 0)
     store.close()

@@ -44,13 +44,14 @@ from insiderwatch.detect.casescope import CASE_SCOPE, learn_case_scope
 from insiderwatch.detect.casework import casework_params, casework_settings, learn_portfolios
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.groupbook import learn_group_books
+from insiderwatch.detect.handover import learn_leavers
 from insiderwatch.detect.kin import learn_common_surnames
 from insiderwatch.detect.public import PUBLIC_FIGURES, learn_public_figures
 from insiderwatch.detect.routine import learn_routine
 from insiderwatch.detect.similar import SIMILAR
 
 TOKEN_META = "detect_learned"
-_KEPT = "daily_learned"  # the kept day, its token and the learned casework lists
+_KEPT = "daily_learned"  # the kept day, its token, the learned casework lists and leavers
 _FLOWS = "daily_routine_flows"  # the day's routine_flows rows (a rewind deletes those)
 
 
@@ -92,14 +93,14 @@ def _kept(con, day: dt.date) -> dict | None:
     if not _has_kept(con):
         return None
     rows = con.execute(
-        f"""SELECT k.investigating, k.investigating_staff
+        f"""SELECT k.investigating, k.investigating_staff, k.leavers
             FROM temp.main.{_KEPT} k JOIN store_meta m ON m.key = ? AND m.value = k.token
             WHERE k.day = ?""",
         [TOKEN_META, day],
     ).fetchall()
     if not rows:
         return None
-    return {"investigating": rows[0][0], "investigating_staff": rows[0][1]}
+    return dict(zip(("investigating", "investigating_staff", "leavers"), rows[0], strict=True))
 
 
 def _has_kept(con) -> bool:
@@ -114,6 +115,7 @@ def _learn(con, cfg: DetectionConfig, params: dict, tables: dict[str, str]) -> d
     """Learn everything for ``params['day']`` into the day's temp tables and keep it."""
     learned = casework_params(con, cfg, params, similar=SIMILAR)
     lists = {k: learned[k] for k in ("investigating", "investigating_staff")}
+    lists["leavers"] = learn_leavers(con, cfg, params)
     params = {**params, **lists}
     learn_portfolios(con, params)
     learn_common_surnames(con, cfg)  # who counts as a relative (the explanations' guards)
@@ -140,8 +142,9 @@ def _learn(con, cfg: DetectionConfig, params: dict, tables: dict[str, str]) -> d
     token = uuid.uuid4().hex
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {_KEPT} AS SELECT ?::DATE AS day, ? AS token, "
-        "?::VARCHAR[] AS investigating, ?::VARCHAR[] AS investigating_staff",
-        [params["day"], token, lists["investigating"], lists["investigating_staff"]],
+        "?::VARCHAR[] AS investigating, ?::VARCHAR[] AS investigating_staff, "
+        "?::VARCHAR[] AS leavers",
+        [params["day"], token, *lists.values()],
     )
     con.execute("INSERT OR REPLACE INTO store_meta VALUES (?, ?)", [TOKEN_META, token])
     return lists

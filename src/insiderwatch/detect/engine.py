@@ -524,6 +524,10 @@ class _Steps:
             source, ordered = scoped_events(self.store, ctx.lookback_start, params), False
             self.scoped = False
         build_step(con, ctx.config, params, source=source, known_until=reuse, ordered=ordered)
+        # Whether the step may hold an outbound action carrying records; known only where
+        # the step counts its employee-days. With none, what judges the step's sends (its
+        # own copies, the detectors that need_outbound) would be empty: it is skipped.
+        sends = True
         if refresh:
             partial = ctx.end < ctx.start + DAY
             self.run.explained += record_explanations(
@@ -531,7 +535,8 @@ class _Steps:
             )
             # One row per employee with events in the step: the step's counts come back.
             counted = execute(con, _EMPLOYEE_DAY_SQL, ctx.params).fetchall()
-        if refresh or any(det.id == OwnCopies.id for det in running):
+            sends = any(outbound for _, outbound in counted)
+        if sends and (refresh or any(det.id == OwnCopies.id for det in running)):
             # its defaults while it is disabled: a disabled plug-in's config is never read
             own = history_config(OwnCopies, ctx.config)
             build_own_copies(con, ctx.params, own.window_days, own.max_evidence)
@@ -542,7 +547,7 @@ class _Steps:
         con.execute(_STEP_FINDINGS_DDL)
         produced = []
         for det in running:
-            count = self._stored(det, ctx)
+            count = self._stored(det, ctx) if sends or not det.needs_outbound else 0
             self.run.per_detector[det.id] = self.run.per_detector.get(det.id, 0) + count
             self.run.findings += count
             produced += [det.id] if count else []
@@ -561,10 +566,11 @@ class _Steps:
             record_case_scope(con, ctx.params)
             record_lookups(con, ctx.config, ctx.params)
             record_book(con, ctx.params)
-            record_own_copies(con, ctx.params)
+            if sends:  # step_own_copies was made (an earlier step's would be stale)
+                record_own_copies(con, ctx.params)
             record_revisits(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
-            self.run.events += sum(events for (events,) in counted)
+            self.run.events += sum(events for events, _ in counted)
             self.run.employees = len(counted)
             self.run.steps += 1
 
@@ -664,5 +670,5 @@ LEFT JOIN search_extra x USING (employee_id)
 LEFT JOIN contact k USING (employee_id)
 WHERE e.in_step
 GROUP BY e.employee_id
-RETURNING events
+RETURNING events, outbound_records
 """

@@ -48,6 +48,13 @@ WHERE r.day = $day AND r.grp = o.peer_group AND r.app = coalesce(o.app, '')
 """
 
 
+# An employee (of the alias given) with a known departure date at most handover_days ahead.
+_LEAVING = (
+    "{0}.departs_on IS NOT NULL AND {0}.departs_on >= $day"
+    " AND {0}.departs_on <= $day + to_days($handover_days)"
+)
+
+
 def places_sql(cfg: DetectionConfig) -> str:
     """Where each peer group's leavers may hand their work over on ``$day`` (peer_group,
     destination): what its own routine sends data to, but for the employee's own device or
@@ -69,8 +76,7 @@ FROM (
     WHERE o.in_step AND o.policy IS NULL AND o.action IN {OUTBOUND}
       AND (NOT o.explained OR (o.fresh AND o.explanation NOT IN {_FLOW_REASONS}
                                AND NOT EXISTS ({_CASE_WORK_SQL})))
-      AND o.departs_on IS NOT NULL AND o.departs_on >= $day
-      AND o.departs_on <= $day + to_days($handover_days)
+      AND {_LEAVING.format("o")}
       AND EXISTS (SELECT 1 FROM ({places_sql(cfg)}) r
                   WHERE r.peer_group = o.peer_group AND r.destination = o.destination)
   ),
@@ -110,7 +116,26 @@ WHERE e.event_id = x.event_id
 """
 
 
+# The staff with a known departure date within handover_days of the day: the only ones
+# whose exports a handover explains (learned once a day, the query's own condition).
+_LEAVERS_SQL = f"SELECT e.employee_id FROM employees e WHERE {_LEAVING.format('e')} ORDER BY ALL"
+
+
+def _enabled(cfg: DetectionConfig) -> bool:
+    return cfg.book.enabled and cfg.routine.enabled
+
+
+def learn_leavers(con, cfg: DetectionConfig, params: dict) -> list[str]:
+    """The staff whose exports a handover may explain on ``$day`` (once a day, with what
+    the day learns: :mod:`~insiderwatch.detect.daily`); none where it is off."""
+    if not _enabled(cfg):
+        return []
+    rows = execute(con, _LEAVERS_SQL, {**params, "handover_days": cfg.book.handover_days})
+    return [e for (e,) in rows.fetchall()]
+
+
 def explain_handover(con, cfg: DetectionConfig, params: dict) -> None:
-    """Explain leavers' exports of their own book to where their group keeps its work."""
-    if cfg.book.enabled and cfg.routine.enabled:
+    """Explain leavers' exports of their own book to where their group keeps its work;
+    a day with no leavers (``params['leavers']``, learned for the day) has none to."""
+    if _enabled(cfg) and params["leavers"]:
         execute(con, _sql(cfg), {**params, "handover_days": cfg.book.handover_days})

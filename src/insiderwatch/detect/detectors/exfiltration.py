@@ -67,6 +67,7 @@ class Exfiltration(Detector):
     version = "5"
     # USB and personal email need no learned routine to judge: watched from the first day.
     during_learning = True
+    needs_outbound = True  # every finding is a send of the step (outbound, below)
     title = "Data leaving without a reason"
     description = (
         "Exports, downloads, prints, copies and messages of customer data. Anything on "

@@ -68,6 +68,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 class OwnCopies(Detector):
     id = "own_copies"
     version = "6"
+    needs_outbound = True  # judges the step's sends (step_own_copies), made of nothing else
     title = "Sending out the customers one looked up with no case"
     description = (
         "An export, download, print, copy or message, of any size and to any destination, "
