@@ -12,8 +12,10 @@ import pytest
 
 from detect_scenarios import Company, at, detect, explanations, lookups
 
-DAYS = 14
 FIRST = 10  # after the learning window (7 days)
+# The company ends on the last day judged (the head's second look-up): detection never
+# reads a later day, so days after it would only cost time.
+DAYS = FIRST + 2
 AGENTS = {f"ag{i}": 2 + i % 3 for i in range(6)}  # a look-up every few days each
 CLERKS = {f"cl{i}": 3 for i in range(4)}  # another group, looking up in its own tool
 HEAD = "head"  # the only one of her role; silent until FIRST, then the agents' kind

@@ -9,7 +9,7 @@ import math
 import msgspec
 import pytest
 
-from detect_scenarios import ACT_DAY, AGENTS, Company, at, base_company, detect
+from detect_scenarios import ACT_DAY, AGENTS, Company, at, base_company, detect, detected
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.detect.config import ReviewedFlow
 from insiderwatch.detect.detectors.exfiltration import Config
@@ -135,13 +135,13 @@ def _beyond(store: Store) -> list[tuple]:
     ).fetchall()
 
 
-def test_a_routine_flow_beyond_its_hours_all_morning_is_one_deviation(tmp_path):
+def test_a_routine_flow_beyond_its_hours_all_morning_is_one_deviation(built_once):
     """Fifteen sends beyond the group's routine flow in one morning are one deviation,
     placed at the first and weighed by the furthest: a finding at the first send (half the
     flow's points, as any send in its breadth but out of its hours), and one more at the
     far broader send, bringing only the difference. Sends that go no further add nothing."""
     c, night, broad = _night_company()
-    store = detect(c, tmp_path)
+    store = detected(c, built_once)  # one replay, shared with the day cut into steps
     usual = store.scalar(
         "SELECT max(max_records) FROM routine_flows WHERE day = ? AND destination = 'cloud:lake'",
         [at(NIGHT_DAY, 0).date()],
@@ -162,11 +162,11 @@ def test_a_routine_flow_beyond_its_hours_all_morning_is_one_deviation(tmp_path):
     assert "send 11 beyond it today, further than the earlier ones" in second[4]
 
 
-def test_a_flow_day_cut_into_steps_gives_the_same_findings(tmp_path):
+def test_a_flow_day_cut_into_steps_gives_the_same_findings(tmp_path, built_once):
     """A run that stops between the first send and the broad one finds only the first (no
     later send weighs in it); the next run ends where one replay of the day ends."""
     c, night, _ = _night_company()
-    once = detect(c, tmp_path / "once")
+    once = detected(c, built_once)
     c.write(tmp_path / "pieces" / "dataset")
     with Store(tmp_path / "pieces" / "iw.duckdb", threads=1) as store:
         ingest_dataset(store, tmp_path / "pieces" / "dataset", KEY)

@@ -18,22 +18,25 @@ from insiderwatch.privacy.pseudonyms import pseudonym
 from sample_data import KEY_HEX
 
 DAYS = 20
+# Tests that judge only the look-ups from the ninth workday on need no more than five such
+# workdays: their company ends on day 17 (detection never reads a later day).
+SHORT_DAYS = 17
 MANAGERS = [f"rm{i}" for i in range(6)]
 AGENTS = [f"sa{i}" for i in range(6)]
 RM_SNOOP, AGENT_SNOOP, AGENT_PAIR = "rm0", "sa0", "sa1"
 BOOK_SIZE = 12
 
 
-def workdays() -> list[int]:
+def workdays(days: int = DAYS) -> list[int]:
     """Weekdays only: staff on every calendar day for weeks would be machines (routine.py)."""
-    return [d for d in range(1, DAYS + 1) if at(d, 0).weekday() < 5]
+    return [d for d in range(1, days + 1) if at(d, 0).weekday() < 5]
 
 
 def book_of(k: int) -> list[str]:
     return [f"b{k}-{i:02d}" for i in range(BOOK_SIZE)]
 
 
-def company() -> Company:
+def company(days: int = DAYS) -> Company:
     """Six relationship managers each call four of their own twelve clients a day, no case
     (every client every three workdays; rm0 three a day, then eight from the sixth workday); six support agents look up four customers a day
     with no case, each a different one. The insiders: rm0 looks up strangers (once each),
@@ -61,7 +64,7 @@ def company() -> Company:
         {"customer_id": "target2", "surname": "Another", "postcode": "PT 2"},
     ]
     fresh = iter(range(600))
-    for n, day in enumerate(workdays()):
+    for n, day in enumerate(workdays(days)):
         for k, e in enumerate(MANAGERS):
             book = book_of(k)
             calls = 4 if e != RM_SNOOP else 3 if n < 5 else 8  # rm0 gets busy: allowance spent
@@ -78,18 +81,26 @@ def company() -> Company:
         for e, target in ((AGENT_SNOOP, "target"), (AGENT_PAIR, "target2")):
             c.event(e, at(day, 15), "view", [target], ["name", "address"], act=True)
     # rm0 looks up strangers once each near the end, a view and a search (not his book).
-    c.event(RM_SNOOP, at(DAYS - 1, 16), "view", ["c590"], ["name", "email", "phone"], act=True)
-    c.event(RM_SNOOP, at(DAYS - 1, 16, 5), "search", ["c591", "c592"], ["name", "phone"],
+    c.event(RM_SNOOP, at(days - 1, 16), "view", ["c590"], ["name", "email", "phone"], act=True)
+    c.event(RM_SNOOP, at(days - 1, 16, 5), "search", ["c591", "c592"], ["name", "phone"],
             act=True)  # fmt: skip
     return c
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def detected_company(tmp_path_factory):
+    """The company detected with the default settings, once for the module: the golden
+    cases read its explanations, calibrate what it learned."""
     c = company()
     store = detect(c, tmp_path_factory.mktemp("groupbook"))
-    yield c, explanations(store)
+    yield c, store
     store.close()
+
+
+@pytest.fixture(scope="module")
+def world(detected_company):
+    c, store = detected_company
+    return c, explanations(store)
 
 
 def _events(c: Company, employee: str, customers: list[str]) -> list[str]:
@@ -131,7 +142,7 @@ def test_support_agents_returns_to_one_customer_are_not_explained(world):
 def test_a_snoop_and_a_partner_cannot_teach_their_group(tmp_path):
     """With one keeper enough, the two agents' returns would make their group a book group
     and be explained: what keeps them out is the group rule, not the data."""
-    c = company()
+    c = company(SHORT_DAYS)
     lax = DetectionConfig(book=Book(relationship=RelationshipBook(min_staff=1, group_share=0.0)))
     store = detect(c, tmp_path, lax)
     try:
@@ -145,7 +156,7 @@ def test_a_snoop_and_a_partner_cannot_teach_their_group(tmp_path):
 def test_a_vip_kept_by_most_of_the_group_is_explained(tmp_path):
     """Where the group's books hold VIPs the way peers' do, a VIP of one's book is
     explained like any other client."""
-    c = company()
+    c = company(SHORT_DAYS)
     c.customers = [{**x, "is_vip": True} if x["customer_id"].endswith("-00") else x
                    for x in c.customers]  # fmt: skip
     store = detect(c, tmp_path)
@@ -180,7 +191,7 @@ def test_a_public_figure_learned_from_look_ups_stays_out_of_the_book(tmp_path):
     """Nobody flagged "star", but two support agents looked her up with no case as well as
     rm0: learned as a public figure, she is kept out of his book like a flagged VIP. With
     learned figures switched off, his daily returns to her make her a client of his book."""
-    c = company()
+    c = company(SHORT_DAYS)
     c.customers = [{**x, "is_vip": False} if x["customer_id"] == "star" else x
                    for x in c.customers]  # fmt: skip
     for n, e in enumerate(("sa2", "sa3")):
@@ -200,7 +211,12 @@ def test_a_public_figure_learned_from_look_ups_stays_out_of_the_book(tmp_path):
     assert runs["off"] == {EXPLANATION}
 
 
-def large_books(days: int = 26) -> tuple[Company, list[tuple[str, int, str]]]:
+# The last workday whose returns the large-books test judges (workdays 9 to 12); detection
+# never reads a later day, so the company ends on it (day 17 of the calendar).
+LARGE_LAST_WORKDAY = 12
+
+
+def large_books(days: int = 17) -> tuple[Company, list[tuple[str, int, str]]]:
     """Six relationship managers, each with a book of eighty clients of their own, call four
     of them a day at random (seeded), no case: each client about once in four weeks, so
     in the first weeks most look-ups are of a client not yet seen twice. Returns the
@@ -234,10 +250,11 @@ def test_a_desk_with_large_books_is_learned_before_most_of_its_look_ups_are_retu
     books by then and each manager's returns to their own clients are explained; at half,
     as before, the desk is not yet one and they are not."""
     c, calls = large_books()
+    assert max(n for _, n, _ in calls) == LARGE_LAST_WORKDAY  # the days judged, no fewer
     seen: dict[tuple[str, str], int] = {}
     returns = []
     for (e, n, cust), row in zip(calls, c.access, strict=True):
-        if 9 <= n <= 12 and seen.get((e, cust), 0) >= 2:
+        if 9 <= n <= LARGE_LAST_WORKDAY and seen.get((e, cust), 0) >= 2:
             returns.append(row["event_id"])
         seen[(e, cust)] = seen.get((e, cust), 0) + 1
     assert len(returns) >= 10
@@ -295,18 +312,15 @@ def test_a_client_the_desk_shares_is_in_the_book_of_each_who_comes_back_to_them(
     assert {why[x] for x in own} == {EXPLANATION}
 
 
-def test_calibrate_lists_the_desks_and_each_keepers_book_under_a_pseudonym(tmp_path):
+def test_calibrate_lists_the_desks_and_each_keepers_book_under_a_pseudonym(detected_company):
     """What the relationship book learned, for review: the desk (its keepers and clients)
     and each keeper's number of own and shared clients, staff as keyed pseudonyms; the
     support agents' one-off look-ups make no desk."""
     key = HashKey(bytes.fromhex(KEY_HEX))
-    store = detect(company(), tmp_path)
-    try:
-        cal = calibration(store, DetectionConfig(), key)
-        keyless = calibration(store, DetectionConfig())
-        policy = policy_yaml(cal, store)
-    finally:
-        store.close()
+    _, store = detected_company
+    cal = calibration(store, DetectionConfig(), key)
+    keyless = calibration(store, DetectionConfig())
+    policy = policy_yaml(cal, store)
     (desk,) = cal.learned.desks
     assert desk.group.startswith("relationship") and desk.keepers >= 5
     assert desk.explained > 0 and desk.shared_clients == 0

@@ -228,10 +228,16 @@ def test_a_reviewed_policy_file_is_the_routine(world, tmp_path):
     (tmp_path / "policy.yaml").write_text(yaml.safe_dump({"flows": kept}))
     (tmp_path / "detect.toml").write_text('[routine]\npolicy_file = "policy.yaml"\n')
     cfg = load_detection_config(tmp_path / "detect.toml")
-    reviewed = detect(c, tmp_path / "run", cfg)
+    # The learning window and a day past it show what the reviewed file does (learned
+    # flows would hold from day 8 only): the run with it ends there, detection never
+    # reading a later day.
+    short = Company(employees=c.employees, customers=c.customers, canaries=c.canaries)
+    short.access = [r for r in c.access if r["time"] < at(9, 0)]
+    reviewed = detect(short, tmp_path / "run", cfg)
     why = explanations(reviewed)
-    searches = [r for e in ANALYSTS for r in by(c, e, action="search")]
-    exports = [r for e in ANALYSTS for r in by(c, e, destination="cloud:lake")]
+    searches = [r for e in ANALYSTS for r in by(short, e, action="search")]
+    exports = [r for e in ANALYSTS for r in by(short, e, destination="cloud:lake")]
+    assert any(r["time"] < at(8, 0) for r in exports)  # before anything could be learned
     assert {why[r["event_id"]] for r in searches} == {None}  # removed: explains nothing
     # Reviewed flows hold from the first day: no learning window.
     assert {why[r["event_id"]] for r in exports if r["record_count"] < 1000} == {"routine"}
@@ -318,7 +324,7 @@ def test_a_nightly_job_is_a_machine_once_it_ran_every_night_for_weeks(tmp_path):
     """A job that works two hours a night, every night, learns its own routine once its
     history covers the span; someone doing the same but taking a day off a week does not."""
     span = DetectionConfig().routine.machine_min_span_days
-    days = span + 4
+    days = span + 2  # two nights judged as a machine's (detection never reads a later day)
     c = Company()
     for i, e in enumerate(["night1", "clerk1"]):
         c.employees.append({"employee_id": e, "surname": f"Solo{i}", "role": f"solo{i}",
@@ -378,10 +384,10 @@ def test_a_job_that_never_logs_in_is_a_machine_after_the_learning_window(tmp_pat
 
 
 def test_staff_on_a_seven_day_rota_stay_people(tmp_path):
-    """Someone who signs in and works every calendar day for three weeks (a seven-day
-    rota) is no machine: their look-ups of particular customers never become a routine of
-    their own, while a job with the same calendar that never signs in is one."""
-    days = 21
+    """Someone who signs in and works every calendar day for longer than a machine's span
+    (a seven-day rota) is no machine: their look-ups of particular customers never become a
+    routine of their own, while a job with the same calendar that never signs in is one."""
+    days = DetectionConfig().routine.machine_min_span_days + 3  # two days judged after it
     assert days > DetectionConfig().routine.machine_min_span_days
     c = Company()
     for i, e in enumerate(["rota1", "job1", "desk0", "desk1"]):
