@@ -122,6 +122,67 @@ def replayed_copy(
     return Store(copy_store(db, folder / "iw.duckdb"), threads=1)
 
 
+def detected_before(c: Company, day: int, built_once, cfg: DetectionConfig | None = None) -> Path:
+    """The database file of the company's context tables and its events before ``day``,
+    detected up to that day (``until``, so every earlier day is complete): built once per run
+    for every test, in any module, whose company has the same context tables and the
+    same such events (``built_once``, named by a digest of both and the settings).
+    Read-only by convention: copy it (``copy_store``) to go on from there."""
+    cut = at(day, 0)
+    cfg = cfg or DetectionConfig()
+    early = Company(c.employees, c.customers, c.cases, c.canaries, c.orders)
+    early.access = [r for r in c.access if r["time"] < cut]
+    key = HashKey(bytes.fromhex(KEY_HEX))
+
+    def build(built: Path) -> None:
+        with Store(built / "iw.duckdb", threads=1) as store:
+            ingest_dataset(store, dataset, key)
+            run_detection(store, cfg, key, until=cut)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        dataset = early.write(Path(tmp) / "dataset")
+        settings = msgspec.json.encode(cfg, enc_hook=str)
+        name = f"before-day-{day}-{folder_digest(dataset, settings)}"
+        return built_once(name, build) / "iw.duckdb"
+
+
+def ingest_events(store: Store, rows: list[dict[str, Any]], folder: Path) -> None:
+    """``rows`` written to ``folder`` as an access file and ingested (events only)."""
+    folder.mkdir(parents=True)
+    with (folder / "access.jsonl").open("w") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, default=_iso) + "\n")
+    ingest_dataset(store, folder, HashKey(bytes.fromhex(KEY_HEX)))
+
+
+def continued(
+    c: Company, built_once, cfg: DetectionConfig | None = None, *, day: int = ACT_DAY
+) -> Store:
+    """What ``detected(c, built_once, cfg)`` finds, for tests about what happens from
+    ``day`` on, opened read-only: a copy of the days before it detected once per run
+    (``detected_before``, shared by every test whose company has the same context and
+    the same earlier events), then the later events ingested and detected as a live run
+    goes on; built once per run for every test that continues the same company with the
+    same settings. The engine promises that a run continued in steps ends where one
+    replay ends (test_alert_history, test_arrival_order and test_scope check it)."""
+    cfg = cfg or DetectionConfig()
+    late = [r for r in c.access if r["time"] >= at(day, 0)]
+    assert late, f"the company has no event from day {day} on to continue with"
+
+    def build(folder: Path) -> None:
+        db = copy_store(detected_before(c, day, built_once, cfg), folder / "iw.duckdb")
+        with Store(db, threads=1) as store:
+            ingest_events(store, late, folder / "late")
+            run_detection(store, cfg, HashKey(bytes.fromhex(KEY_HEX)))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        dataset = c.write(Path(tmp) / "dataset")
+        settings = msgspec.json.encode(cfg, enc_hook=str)
+        name = f"continued-{day}-{folder_digest(dataset, settings)}"
+        db = built_once(name, build) / "iw.duckdb"
+    return Store(db, threads=1, read_only=True)
+
+
 def explanations(store: Store) -> dict[str, str | None]:
     """Each event's explanation (None: unexplained)."""
     return dict(store.con.execute("SELECT event_id, explanation FROM access_explained").fetchall())

@@ -254,11 +254,12 @@ def test_a_step_rescores_only_the_employees_whose_findings_changed(dataset, tmp_
     store.close()
 
 
-def test_changing_what_scoring_reads_rescores_everyone(dataset, replayed, tmp_path):
+def test_changing_what_scoring_reads_rescores_everyone(dataset, replayed, tmp_path, built_once):
     """Suppressions and risk settings shape alerts only: changed with no new event, the
-    whole history is recomputed, as a replay under the new settings gives it."""
-    store = fresh_store(dataset, tmp_path / "live")
-    run_detection(store, DetectionConfig(), KEY)
+    whole history is recomputed, as a replay under the new settings gives it. The store
+    starts as the run's one replay with the default settings (a copy of it)."""
+    built = built_once("episode-detected", detect_episode)
+    store = Store(copy_store(built / "iw.duckdb", tmp_path / "live" / "iw.duckdb"), threads=1)
     drill = Suppression(employee_id=INSIDER, until=END.date(), reason="red-team drill")
     silenced = DetectionConfig(suppressions=[drill])
     run = run_detection(store, silenced, KEY)

@@ -19,7 +19,7 @@ from insiderwatch.detect.history import read_findings
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
-from sample_data import KEY_HEX
+from sample_data import KEY_HEX, copy_store, folder_digest
 
 KEY = HashKey(bytes.fromhex(KEY_HEX))
 # Evidence capped well below what the harvest cites, so which items are kept matters.
@@ -62,21 +62,43 @@ def _encoded(history) -> list[bytes]:
     return [msgspec.json.encode(line) for line in history]
 
 
-def in_steps(dataset: Path, folder: Path, cuts: list[dt.datetime]):
+def _piece(rows: list[bytes], lo: dt.datetime, hi: dt.datetime, folder: Path) -> Path:
+    """The events in [lo, hi) written to ``folder`` in the reverse of the dataset's order."""
+    folder.mkdir()
+    inside = [r for r in rows if lo <= _time(r) < hi]
+    (folder / "access.jsonl").write_bytes(b"".join(r + b"\n" for r in reversed(inside)))
+    return folder
+
+
+def first_step(dataset: Path, built_once) -> Path:
+    """The database file of every split's first step: the context tables, then the days
+    before the act day arriving reversed, and a run. The same for every split here, so
+    it is built once per run (``built_once``); read-only, copied by each split."""
+
+    def build(folder: Path) -> None:
+        context = folder / "context"
+        shutil.copytree(dataset, context, ignore=shutil.ignore_patterns("access*"))
+        rows = (dataset / "access.jsonl").read_bytes().splitlines()
+        with Store(folder / "steps.duckdb", threads=1) as store:
+            ingest_dataset(store, context, KEY)
+            ingest_dataset(store, _piece(rows, at(1, 0), at(ACT_DAY, 0), folder / "piece0"), KEY)
+            run_detection(store, CFG, KEY)
+
+    settings = msgspec.json.encode(CFG, enc_hook=str)
+    return built_once(f"arrival-first-step-{folder_digest(dataset, settings)}", build)
+
+
+def in_steps(dataset: Path, folder: Path, cuts: list[dt.datetime], built_once):
     """The context tables, then the events of each piece between ``cuts`` arriving in
-    the reverse of the dataset's order, each followed by a run."""
-    context = folder / "context"
-    shutil.copytree(dataset, context, ignore=shutil.ignore_patterns("access*"))
-    store = Store(folder / "steps.duckdb", threads=1)
-    ingest_dataset(store, context, KEY)
+    the reverse of the dataset's order, each followed by a run; the first piece, the days
+    before the act day, is ``first_step``'s."""
+    assert cuts[0] == at(ACT_DAY, 0), "every split starts with the days before the act"
+    db = first_step(dataset, built_once) / "steps.duckdb"
+    store = Store(copy_store(db, folder / "steps.duckdb"), threads=1)
     rows = (dataset / "access.jsonl").read_bytes().splitlines()
-    bounds = [at(1, 0), *cuts, at(ACT_DAY + 1, 0)]
-    for k, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
-        inside = [r for r in rows if lo <= _time(r) < hi]
-        piece = folder / f"piece{k}"
-        piece.mkdir()
-        (piece / "access.jsonl").write_bytes(b"".join(r + b"\n" for r in reversed(inside)))
-        ingest_dataset(store, piece, KEY)
+    bounds = [*cuts, at(ACT_DAY + 1, 0)]
+    for k, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False), start=1):
+        ingest_dataset(store, _piece(rows, lo, hi, folder / f"piece{k}"), KEY)
         run_detection(store, CFG, KEY)
     found, history = read_findings(store.con), _encoded(read_alert_history(store))
     store.close()
@@ -105,7 +127,9 @@ def test_the_harvest_fires_with_capped_evidence(replayed):
     ],
     ids=["day", "three-pieces", "after-each-burst"],
 )
-def test_a_day_cut_into_steps_and_reordered_gives_the_replay(cuts, dataset, replayed, tmp_path):
-    found, history = in_steps(dataset, tmp_path, cuts)
+def test_a_day_cut_into_steps_and_reordered_gives_the_replay(
+    cuts, dataset, replayed, tmp_path, built_once
+):
+    found, history = in_steps(dataset, tmp_path, cuts, built_once)
     assert found == replayed[0]
     assert history == replayed[1]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from detect_scenarios import ACT_DAY, INSIDER, at, detect, scenario
+from detect_scenarios import ACT_DAY, INSIDER, at, continued, detect, scenario
 from insiderwatch.detect import DetectionConfig
 from insiderwatch.detect.base import DETECTORS
 
@@ -32,9 +32,9 @@ def _found(store) -> list[tuple]:
     ).fetchall()
 
 
-def test_a_heavy_skim_weighs_more_than_a_light_one_by_the_multiples_it_crosses(tmp_path: Path):
+def test_a_heavy_skim_weighs_more_than_a_light_one_by_the_multiples_it_crosses(built_once):
     points = DetectionConfig().detector_config(DETECTORS.get("case_mismatch")()).points
-    light = detect(_skim(0), tmp_path / "light")
+    light = continued(_skim(0), built_once)
     [(emp, light_points, severity, evidence, *_)] = _found(light)
     light.close()
     line = len(evidence)  # the look-up that crossed the line is the last one cited
@@ -42,7 +42,7 @@ def test_a_heavy_skim_weighs_more_than_a_light_one_by_the_multiples_it_crosses(t
     assert 1 < line <= 3
 
     c = _skim(8 * line)
-    heavy = detect(c, tmp_path / "heavy")
+    heavy = continued(c, built_once)
     rows = _found(heavy)
     heavy.close()
     # One finding per multiple crossed, each citing the look-ups up to its crossing, none

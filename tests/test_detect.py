@@ -16,6 +16,7 @@ from detect_scenarios import (
     SCENARIOS,
     at,
     base_company,
+    continued,
     replayed,
     replayed_copy,
     scenario,
@@ -43,9 +44,11 @@ def detect(company, folder: Path, cfg: DetectionConfig | None = None, **kwargs):
 
 def detected_scenario(name: str, built_once) -> Store:
     """The golden scenario ``name`` detected with the default settings, opened read-only:
-    built once per run, since its golden test and a closer look at the same detector
-    (here and in other modules) read the same store."""
-    return Store(replayed(scenario(name), built_once), threads=1, read_only=True)
+    the ordinary days detected once for every scenario that shares them, then the act's
+    days as a live run goes on (``continued``), built once per run, since its golden test
+    and a closer look at the same detector (here and in other modules) read the same
+    store."""
+    return continued(scenario(name), built_once)
 
 
 def findings(store: Store) -> list[dict]:
@@ -174,7 +177,7 @@ def test_an_export_after_midnight_carries_the_harvest_of_the_evening_before(tmp_
     store.close()
 
 
-def test_exfiltration_carries_the_exports_customers_looked_up_before_it_once_each(tmp_path):
+def test_exfiltration_carries_the_exports_customers_looked_up_before_it_once_each(built_once):
     """A customer looked up twice counts once; one looked up only after the export, one
     not in it, and one in it never looked up count not at all."""
     company = base_company()
@@ -188,7 +191,7 @@ def test_exfiltration_carries_the_exports_customers_looked_up_before_it_once_eac
     company.event(INSIDER, at(ACT_DAY, 12), "export", [*harvest, "c230"], ["name", "email"],
                   destination="personal_email", act=True)  # fmt: skip
     after = company.event(INSIDER, at(ACT_DAY, 12, 30), "view", [harvest[1]], ["name"])
-    store, _ = detect(company, tmp_path)
+    store = continued(company, built_once)
     (exfil,) = [f for f in findings(store) if f["detector"] == "exfiltration"]
     assert "2.0 h after looking up 10 of them" in exfil["reason"]  # from the first, at 10:00
     assert set(views) | {again} <= set(exfil["event_ids"])
@@ -196,7 +199,7 @@ def test_exfiltration_carries_the_exports_customers_looked_up_before_it_once_eac
     store.close()
 
 
-def test_shared_harvest_counts_each_customer_the_colleague_looked_up_by_then_once(tmp_path):
+def test_shared_harvest_counts_each_customer_the_colleague_looked_up_by_then_once(built_once):
     """The colleague's case-less look-ups are the customers looked up by the time the list
     left: one looked up twice counts once, look-ups after it not at all."""
     company = scenario("shared_harvest")
@@ -204,7 +207,7 @@ def test_shared_harvest_counts_each_customer_the_colleague_looked_up_by_then_onc
     company.event(INSIDER, at(ACT_DAY, 12), "view", ["c200"], ["name", "address"])  # again
     for k in range(3):  # after the list left
         company.event(INSIDER, at(ACT_DAY, 16, k), "view", [f"c{240 + k}"], ["name"])
-    store, _ = detect(company, tmp_path)
+    store = continued(company, built_once)
     (found,) = [f for f in findings(store) if f["detector"] == "shared_harvest"]
     assert found["employee_id"] == INSIDER and found["time"] == sent
     window = at(ACT_DAY - 27, 0)
@@ -237,11 +240,11 @@ def test_a_suppression_silences_the_detector_until_it_expires(tmp_path):
     store.close()
 
 
-def test_alerts_merge_repeated_findings(tmp_path):
+def test_alerts_merge_repeated_findings(built_once):
     company = scenario("vip")
     for k, cust in enumerate(["c000", "c002"]):  # more VIPs, later the same day
         company.event(INSIDER, at(ACT_DAY, 14 + k), "view", [cust], ["name"], act=True)
-    store, _ = detect(company, tmp_path)
+    store = continued(company, built_once)
     n_findings = store.scalar("SELECT count(*) FROM findings WHERE detector = 'vip'")
     assert n_findings == 3
     (alert,) = read_alerts(store)
@@ -294,9 +297,11 @@ def _everything():
 
 @pytest.mark.parametrize("cutoff", [at(ACT_DAY, 9, 20), at(ACT_DAY, 12), at(ACT_DAY, 13)])
 def test_replay_never_uses_future_events(cutoff, tmp_path, built_once):
+    """One replay of everything finds up to the cutoff exactly what the systems' holdings
+    at the cutoff give (their ordinary days are the shared ones: ``continued``)."""
     company = _everything()
     full = _everything_replayed(company, tmp_path, built_once)
-    cut, _ = detect(_truncate(company, cutoff), tmp_path / "cut")
+    cut = continued(_truncate(company, cutoff), built_once)
     later = [f for f in findings(full) if f["time"] <= cutoff]
     assert later, "the cutoff should leave some findings to compare"
     assert findings(cut) == later
@@ -372,13 +377,13 @@ def test_a_case_explains_viewing_a_customer_never_sending_them_out(tmp_path):
     store.close()
 
 
-def test_a_vip_among_many_rows_is_not_snooping_a_targeted_lookup_is(tmp_path):
+def test_a_vip_among_many_rows_is_not_snooping_a_targeted_lookup_is(built_once):
     company = base_company()
     d = ACT_DAY
     broad = ["c001", *(f"c{200 + k:03d}" for k in range(40))]  # a VIP among 41 customers
     company.event("a01", at(d, 10), "search", broad, ["name"])
     company.event(INSIDER, at(d, 11), "search", ["c002"], ["name", "email"], act=True)
-    store, _ = detect(company, tmp_path)
+    store = continued(company, built_once)
     vip = [f for f in findings(store) if f["detector"] == "vip"]
     assert [(f["employee_id"], f["customer_ids"]) for f in vip] == [(INSIDER, ["c002"])]
     # The broad search weighs 1/breadth per customer in the sensitivity measure.
@@ -420,7 +425,7 @@ def test_vip_lookups_weigh_by_their_percentile_among_peers(tmp_path, built_once)
     ],
 )
 def test_data_sent_outside_from_a_new_device_after_a_burst_is_a_second_finding(
-    device, destination, sent, tmp_path
+    device, destination, sent, built_once
 ):
     """A stolen login: a new device at night, a burst of look-ups, then an export. The send
     is a finding of its own, at the send, citing the device's first use and the export;
@@ -432,7 +437,7 @@ def test_data_sent_outside_from_a_new_device_after_a_burst_is_a_second_finding(
     export = company.event(INSIDER, at(ACT_DAY, 2, 40), "export", listed, ["name", "email"],
                            destination=destination, record_count=2000, device_id=device,
                            src_ip=ip, act=True)  # fmt: skip
-    store, _ = detect(company, tmp_path)
+    store = continued(company, built_once)
     mine = [f for f in findings(store) if f["detector"] == "account_misuse"]
     first_use = company.act[0]
     assert [f["time"] for f in mine if f["time"] < at(ACT_DAY, 2, 40)] == [at(ACT_DAY, 2, 9)]
@@ -453,7 +458,7 @@ def test_data_sent_outside_from_a_new_device_after_a_burst_is_a_second_finding(
 
 
 @pytest.mark.parametrize("case", ["peers_send_there", "before_the_burst"])
-def test_a_send_from_the_new_device_that_peers_make_or_that_precedes_the_burst(case, tmp_path):
+def test_a_send_from_the_new_device_that_peers_make_or_that_precedes_the_burst(case, built_once):
     """The send finding's two other sides (docs: "Stolen logins"). A destination outside
     the company that the peer group already sent to in the baseline window is no sign of
     someone else at the keyboard: no send finding, the burst's stands. A send before the
@@ -470,7 +475,7 @@ def test_a_send_from_the_new_device_that_peers_make_or_that_precedes_the_burst(c
     export = company.event(INSIDER, when, "export", listed, ["name", "email"],
                            destination=destination, record_count=2000,
                            device_id="dev-unknown", src_ip="203.0.113.9", act=True)  # fmt: skip
-    store, _ = detect(company, tmp_path)
+    store = continued(company, built_once)
     mine = [f for f in findings(store) if f["detector"] == "account_misuse"]
     burst = [f for f in mine if f["reason"].startswith("first use of")]
     assert [f["time"] for f in burst] == [at(ACT_DAY, 2, 9)]

@@ -18,7 +18,7 @@ from insiderwatch.detect.history import read_findings
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
-from sample_data import KEY_HEX
+from sample_data import KEY_HEX, copy_store, folder_digest
 
 KEY = HashKey(bytes.fromhex(KEY_HEX))
 
@@ -79,15 +79,36 @@ def replay(dataset: Path, built_once, cfg: DetectionConfig) -> Store:
     return Store(replayed(dataset, built_once, cfg), threads=1, read_only=True)
 
 
-def steps_through_the_day(dataset, folder, cfg, cuts, *, order=None):
-    """The history up to the day in one run, then the day arriving in pieces, each
-    followed by a run: the events each run explained afresh, and the store."""
+def history_step(dataset: Path, built_once, cfg: DetectionConfig) -> tuple[Path, int]:
+    """The first step of every split here: the context tables, then the days before the
+    act day arriving, and one run. Built once per run for each setting (``built_once``):
+    the database file, read-only, and the events that run explained."""
+
+    def build(folder: Path) -> None:
+        context, [(piece, _)] = split(dataset, folder, [(at(1, 0), at(ACT_DAY, 0))])
+        with Store(folder / "steps.duckdb", threads=1) as store:
+            ingest_dataset(store, context, KEY)
+            ingest_dataset(store, piece, KEY)
+            explained = run_detection(store, cfg, KEY).explained
+        (folder / "explained").write_text(str(explained))
+
+    settings = msgspec.json.encode(cfg, enc_hook=str)
+    built = built_once(f"explain-history-{folder_digest(dataset, settings)}", build)
+    return built / "steps.duckdb", int((built / "explained").read_text())
+
+
+def steps_through_the_day(dataset, folder, cfg, cuts, built_once, *, order=None):
+    """The history up to the day in one run (``history_step``'s), then the day arriving
+    in pieces, each followed by a run: the events each run explained afresh, and the
+    store."""
     bounds = [at(1, 0), at(ACT_DAY, 0), *cuts, at(ACT_DAY + 1, 0)]
-    context, arrivals = split(dataset, folder, list(zip(bounds, bounds[1:], strict=False)))
-    store = Store(folder / "steps.duckdb", threads=1)
-    ingest_dataset(store, context, KEY)
-    counted = []
-    for k in order or range(len(arrivals)):
+    _, arrivals = split(dataset, folder, list(zip(bounds, bounds[1:], strict=False)))
+    db, explained = history_step(dataset, built_once, cfg)
+    store = Store(copy_store(db, folder / "steps.duckdb"), threads=1)
+    order = order or range(len(arrivals))
+    assert order[0] == 0, "the history comes first"
+    counted = [(arrivals[0][1], explained)]
+    for k in order[1:]:
         piece, events = arrivals[k]
         ingest_dataset(store, piece, KEY)
         counted.append((events, run_detection(store, cfg, KEY).explained))
@@ -97,7 +118,7 @@ def steps_through_the_day(dataset, folder, cfg, cuts, *, order=None):
 def test_small_steps_explain_each_event_once_and_end_as_one_replay(dataset, tmp_path, built_once):
     cfg = DetectionConfig()
     cuts = [at(ACT_DAY, h, 2) for h in range(8, 18)]  # hourly, just after each hour
-    store, counted = steps_through_the_day(dataset, tmp_path, cfg, cuts)
+    store, counted = steps_through_the_day(dataset, tmp_path, cfg, cuts, built_once)
     # Every run explains exactly the events that arrived for it: nothing of the day twice.
     assert all(explained == events for events, explained in counted)
     assert sum(n > 0 for n, _ in counted[1:]) >= 8, "the day comes in many pieces"
@@ -118,7 +139,7 @@ def test_a_case_opened_after_a_look_up_within_the_slack_explains_it_again(
     look-ups of its employee just before it: the colleague's view at 11:50."""
     cfg = DetectionConfig(explanation=Explanation(slack_before_minutes=10))
     cuts = [at(ACT_DAY, 11, 52), at(ACT_DAY, 13)]
-    store, counted = steps_through_the_day(dataset, tmp_path, cfg, cuts)
+    store, counted = steps_through_the_day(dataset, tmp_path, cfg, cuts, built_once)
     view = store.con.execute(
         "SELECT explanation FROM access_explained a JOIN access USING (event_id) "
         "WHERE a.employee_id = ? AND time = ?",
@@ -141,7 +162,9 @@ def test_events_of_the_day_arriving_late_are_explained_in_their_place(
     cfg = DetectionConfig()
     cuts = [at(ACT_DAY, 12), at(ACT_DAY, 16)]
     # pieces: history, day 00-12, 12-16, 16-24; the 12-16 piece comes before 00-12
-    store, counted = steps_through_the_day(dataset, tmp_path, cfg, cuts, order=[0, 2, 1, 3])
+    store, counted = steps_through_the_day(
+        dataset, tmp_path, cfg, cuts, built_once, order=[0, 2, 1, 3]
+    )
     afternoon, morning = counted[1][0], counted[2][0]
     assert counted[1][1] == afternoon
     assert counted[2][1] > morning, "the afternoon's events after the morning's are redone"

@@ -16,6 +16,8 @@ from detect_scenarios import (
     Company,
     at,
     base_company,
+    detected_before,
+    ingest_events,
     replayed,
     scenario,
 )
@@ -26,41 +28,43 @@ from insiderwatch.detect.history import read_findings
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
-from sample_data import KEY_HEX
+from sample_data import KEY_HEX, copy_store
 
 KEY = HashKey(bytes.fromhex(KEY_HEX))
 D = ACT_DAY
 
 
-def _write(rows: list[dict], folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    with (folder / "access.jsonl").open("w") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, default=lambda v: v.isoformat()) + "\n")
-    return folder
-
-
 class Arrivals:
     """The company's context loaded first, then its events in the pieces given (each a
-    predicate on an event), one detection run after each; and one replay of all of it."""
+    predicate on an event), one detection run after each; and one replay of all of it.
+
+    The days before the act day that the first piece holds are a copy of a store that
+    detected them once for the run (``detected_before``: shared by every test whose
+    company has the same context and the same such events); the first piece's events of
+    the act day arrive as a piece, as every later one does."""
 
     def __init__(self, company: Company, folder: Path, built_once, cfg=None):
         self.company, self.folder, self.cfg = company, folder, cfg or DetectionConfig()
         self.built_once = built_once
-        dataset = company.write(folder / "dataset")
-        context = folder / "context"
-        context.mkdir()
-        for path in dataset.iterdir():
-            if path.name != "access.jsonl":
-                (context / path.name).write_bytes(path.read_bytes())
-        self.store = Store(folder / "live.duckdb", threads=1)
-        ingest_dataset(self.store, context, KEY)
+        company.write(folder / "dataset")
+        # The context as written now: a test may add to the company's tables later.
+        self.context = Company(*(list(rows) for rows in (company.employees, company.customers,
+                                                          company.cases, company.canaries,
+                                                          company.orders)))  # fmt: skip
+        self.store: Store | None = None
         self.sent: set[str] = set()
 
     def arrive(self, which) -> object:
+        if self.store is None:  # the first piece: its earlier days come detected
+            early = [r for r in self.company.access if r["time"] < at(D, 0) and which(r)]
+            self.context.access = early
+            ids = {r["event_id"] for r in early}
+            db = detected_before(self.context, D, self.built_once, self.cfg)
+            self.store = Store(copy_store(db, self.folder / "live" / db.name), threads=1)
+            self.sent |= ids
         rows = [r for r in self.company.access if r["event_id"] not in self.sent and which(r)]
         self.sent |= {r["event_id"] for r in rows}
-        ingest_dataset(self.store, _write(rows, self.folder / f"piece{len(self.sent)}"), KEY)
+        ingest_events(self.store, rows, self.folder / f"piece{len(self.sent)}")
         return run_detection(self.store, self.cfg, KEY)
 
     def assert_replay(self) -> None:
@@ -84,7 +88,8 @@ def arrivals(tmp_path, built_once):
 
     yield make
     for a in made:
-        a.store.close()
+        if a.store is not None:
+            a.store.close()
 
 
 def _findings(store: Store, detector: str) -> list[str]:

@@ -18,8 +18,8 @@ from detect_scenarios import (
     OWN_LOOKED,
     at,
     base_company,
+    continued,
     detect,
-    detected,
     scenario,
 )
 from insiderwatch.detect import DetectionConfig, run_detection
@@ -143,22 +143,20 @@ def test_lookup_pace_weighs_records_opened_with_no_search_against_the_peers_habi
     store.close()
 
 
-def test_whether_a_record_was_sought_never_depends_on_what_the_day_brings_later(
-    tmp_path: Path,
-):
+def test_whether_a_record_was_sought_never_depends_on_what_the_day_brings_later(built_once):
     """A search just before midnight and the record opened just after: whether the
     employee sends something out later that day (which keeps the day before's rows in the
     step for them) must not change whether that opening counts as unsought, or a live step
     before the export and a replay of the day would disagree."""
 
-    def unsought(export_later: bool, where: Path) -> int:
+    def unsought(export_later: bool) -> int:
         c = base_company(days=ACT_DAY)
         c.event(INSIDER, at(ACT_DAY - 1, 23, 58), "search", ["c201"], ["name"])
         c.event(INSIDER, at(ACT_DAY, 0, 5), "view", ["c201"], ["name", "phone"])
         if export_later:
             c.event(INSIDER, at(ACT_DAY, 15), "export", ["c202"], ["name"],
                     destination="local", record_count=1)  # fmt: skip
-        store = detect(c, where)
+        store = continued(c, built_once)
         value = store.scalar(
             "SELECT unsought FROM allowance_days WHERE employee_id = ? AND day = ?",
             [INSIDER, at(ACT_DAY, 0).date()],
@@ -166,9 +164,9 @@ def test_whether_a_record_was_sought_never_depends_on_what_the_day_brings_later(
         store.close()
         return value
 
-    quiet = unsought(False, tmp_path / "quiet")
+    quiet = unsought(False)
     assert quiet >= 1  # the day's first opening had no search of that day before it
-    assert unsought(True, tmp_path / "exports") == quiet
+    assert unsought(True) == quiet
 
 
 def test_shared_harvest_needs_lookups_without_a_case(tmp_path: Path):
@@ -188,7 +186,7 @@ def test_shared_harvest_needs_lookups_without_a_case(tmp_path: Path):
 
 def test_shared_harvest_cites_the_lookups_and_the_list_that_left(built_once):
     c = scenario("shared_harvest")
-    store = detected(c, built_once)
+    store = continued(c, built_once)
     [(emp, events)] = _findings(store, "shared_harvest")
     store.close()
     sent = next(r["event_id"] for r in c.access if r["action"] == "copy")
@@ -199,12 +197,12 @@ def test_shared_harvest_cites_the_lookups_and_the_list_that_left(built_once):
     assert set(events) == looked | {sent}
 
 
-def test_shared_harvest_discounts_what_chance_gives_for_a_list_of_most_customers(tmp_path: Path):
+def test_shared_harvest_discounts_what_chance_gives_for_a_list_of_most_customers(built_once):
     """A copy holding most customers holds most of anyone's look-ups: no link."""
     c = scenario("shared_harvest")
     copy = next(r for r in c.access if r["action"] == "copy")
     copy["customer_ids"] = sorted({*copy["customer_ids"], *(f"c{k:03d}" for k in range(3, 350))})
-    store = detect(c, tmp_path)
+    store = continued(c, built_once)
     assert _findings(store, "shared_harvest") == []
     store.close()
 
@@ -214,7 +212,7 @@ def test_own_copies_weighs_a_copy_of_own_lookups_by_how_rare_it_is_among_peers(
 ):
     """The same copy of the insider's own case-less look-ups is a finding where no peer
     copies as many of theirs, and none where every peer does so every day."""
-    alone = detected(scenario("own_copies"), built_once)
+    alone = continued(scenario("own_copies"), built_once)
     [(emp, events)] = _findings(alone, "own_copies")
     alone.close()
     assert emp == INSIDER
@@ -464,20 +462,20 @@ def _alerts(store) -> list[tuple[str, list[str]]]:
     ).fetchall()
 
 
-def test_own_copies_in_full_opens_an_alert_alone(tmp_path: Path):
+def test_own_copies_in_full_opens_an_alert_alone(built_once):
     """A copy made only of the employee's own case-less look-ups, which no one in the
     company makes, is the harvest leaving: it opens an alert with no other finding (volume
     and sustained, which count the same look-ups, switched off), where version 5's 20
     points stayed under the line. The same copy with a third of its customers nobody
     looked up weighs a third less and opens none alone."""
     quiet = DetectionConfig(disabled=["volume", "sustained"])
-    store = detect(scenario("own_copies"), tmp_path / "full", quiet)
+    store = continued(scenario("own_copies"), built_once, quiet)
     assert _alerts(store) == [(INSIDER, ["own_copies"])]
     store.close()
     c = scenario("own_copies")
     copy = next(r for r in c.access if r["action"] == "copy")
     copy["customer_ids"] = sorted({*OWN_LOOKED, *(f"c{k:03d}" for k in range(100, 104))})
-    store = detect(c, tmp_path / "part", quiet)
+    store = continued(c, built_once, quiet)
     assert [emp for emp, _ in _findings(store, "own_copies")] == [INSIDER]
     assert _alerts(store) == []
     store.close()
@@ -491,25 +489,25 @@ def test_own_copies_needs_a_positive_prior():
         DetectionConfig(detectors={"own_copies": {"prior_days": 0}}).detector_config(OwnCopies)
 
 
-def test_own_copies_needs_the_action_to_be_mostly_own_lookups(tmp_path: Path):
+def test_own_copies_needs_the_action_to_be_mostly_own_lookups(built_once):
     """Eight looked-up customers inside a copy of thirty are not what the copy is made of."""
     c = scenario("own_copies")
     copy = next(r for r in c.access if r["action"] == "copy")
     copy["customer_ids"] = sorted({*OWN_LOOKED, *(f"c{k:03d}" for k in range(100, 122))})
-    store = detect(c, tmp_path)
+    store = continued(c, built_once)
     assert _findings(store, "own_copies") == []
     store.close()
 
 
 def test_own_copies_cites_the_lookups_and_the_copy(built_once):
     c = scenario("own_copies")
-    store = detected(c, built_once)
+    store = continued(c, built_once)
     [(_, events)] = _findings(store, "own_copies")
     store.close()
     assert set(events) == set(c.act)
 
 
-def test_own_copies_judges_a_list_sent_again_as_the_same_copy(tmp_path: Path):
+def test_own_copies_judges_a_list_sent_again_as_the_same_copy(built_once):
     """The same list copied again the same day is no new copy; the next day's copy of it
     with three new look-ups is one, counted by what it adds and citing both before it."""
     c = scenario("own_copies")
@@ -521,7 +519,7 @@ def test_own_copies_judges_a_list_sent_again_as_the_same_copy(tmp_path: Path):
         c.event(INSIDER, at(ACT_DAY + 1, 10, k), "view", [cust], ["name", "phone"])
     more = c.event(INSIDER, at(ACT_DAY + 1, 11), "copy", [*OWN_LOOKED, *new], ["name", "phone"],
                    destination="local")  # fmt: skip
-    store = detect(c, tmp_path)
+    store = continued(c, built_once)
     found = store.con.execute(
         "SELECT event_ids, reason FROM findings WHERE detector = 'own_copies' ORDER BY time"
     ).fetchall()
@@ -597,18 +595,18 @@ def _searches_under_cover(with_case_customer: bool):
     return c
 
 
-def test_case_mismatch_counts_searches_that_find_nobody_of_the_case(tmp_path: Path):
+def test_case_mismatch_counts_searches_that_find_nobody_of_the_case(built_once):
     """Searches under a real, open case that list none of the case's customers are the
     same false reason as views; a name search that lists the case's customer among
     namesakes is the case's work."""
     c = _searches_under_cover(with_case_customer=False)
-    store = detect(c, tmp_path / "strangers")
+    store = continued(c, built_once)
     rows = _findings(store, "case_mismatch")
     store.close()
     assert {emp for emp, _ in rows} == {INSIDER}
     # The first search's three customers pass the floor of two; the nine of all three
     # pass it twice and four times over, further findings citing the searches up to each.
     assert [events for _, events in rows] == [c.act[:1], c.act[:2], c.act[:3]]
-    store = detect(_searches_under_cover(with_case_customer=True), tmp_path / "namesakes")
+    store = continued(_searches_under_cover(with_case_customer=True), built_once)
     assert _findings(store, "case_mismatch") == []
     store.close()
