@@ -5,14 +5,16 @@ health when it could not close the store."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 from fastapi.testclient import TestClient
 
+from insiderwatch.alerts import read_alert_history
 from insiderwatch.store import Store
 from insiderwatch.web.api import create_app
 from insiderwatch.web.readers import Stopping
-from test_web import company, make_service, post  # noqa: F401  (company: the fixture)
+from test_web import company, make_service, post, replay  # noqa: F401  (company: the fixture)
 
 
 def stopping(service, **graces) -> tuple[threading.Thread, list[BaseException]]:
@@ -157,3 +159,22 @@ def test_a_writer_that_does_not_finish_leaves_the_store_open_and_says_so(
     assert done.result(30) == 7  # the store was not closed under the writer
     service.writer.stop()
     service.store.close()
+
+
+def test_a_stop_detects_every_waiting_day(tmp_path, company, built_once):  # noqa: F811
+    """A live step covers one day past the watermark; the stop's last detection covers
+    every day that waits."""
+    context, lines = company
+    service, tokens = make_service(tmp_path, context, detect_interval_seconds=3600,
+                                   detect_after_events=10**9)  # fmt: skip
+    first = json.loads(lines[0])["time"][:10]
+    day1 = [line for line in lines if json.loads(line)["time"].startswith(first)]
+    with TestClient(create_app(service)) as client:  # its end stops the service
+        assert post(client, "\n".join(day1), tokens.collector).status_code == 202
+        service.flush()  # the watermark stands in the first day
+        steps = service.live.steps
+        assert post(client, "\n".join(lines[len(day1) :]), tokens.collector).status_code == 202
+        assert service.live.steps == steps  # the days after it wait for the stop
+    with Store(tmp_path / "iw.duckdb", threads=1, read_only=True) as store:
+        assert read_alert_history(store) == replay(context, lines, built_once)
+    assert service.live.steps > steps + 1

@@ -181,6 +181,8 @@ class Service:
         requests still reading, then close the store. What cannot be waited for within
         the graces leaves the store open: logged and in health, never raised, and
         nothing committed is lost (the next start detects and publishes the rest)."""
+        if self.state != "running":  # stopped once already
+            return
         self.state = "stopping"
         self.readers.refuse()
         problems = []

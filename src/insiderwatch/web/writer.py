@@ -38,7 +38,8 @@ class Duty(Protocol):
     def due(self, now: float) -> float | None:
         """Seconds until due (<= 0: now), or None when there is nothing to do."""
 
-    def run(self, store: Store) -> None: ...
+    def run(self, store: Store) -> bool | None:
+        """Do it; True when more is due at once (a stop then runs it again)."""
 
 
 @dataclass
@@ -157,10 +158,17 @@ class Writer:
         for duty in self.duties:
             wait = duty.due(now)
             if wait is not None and (force or wait <= 0):
-                try:
-                    duty.run(self.store)
-                except Exception:  # a duty that fails retries when next due
-                    log.exception("%s failed", type(duty).__name__)
+                # Forced (the stop), a duty runs until done: live detection over every
+                # waiting day, not only the first.
+                while self._run_duty(duty) and force:
+                    pass
+
+    def _run_duty(self, duty: Duty) -> bool:
+        try:
+            return bool(duty.run(self.store))
+        except Exception:  # a duty that fails retries when next due
+            log.exception("%s failed", type(duty).__name__)
+            return False
 
     def _coalesce(self, first: _Ingest) -> list[_Ingest]:
         """``first`` and the queued ingest jobs of the same table and source after it,
