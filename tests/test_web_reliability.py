@@ -26,6 +26,7 @@ from insiderwatch.ingest import ingest_dataset
 from insiderwatch.store import Store
 from insiderwatch.store.ops.models import AlertLine
 from insiderwatch.web.api import create_app
+from insiderwatch.web.service import READER_GRACE_SECONDS, WRITER_GRACE_SECONDS
 from sample_data import KEY_HEX
 from servers import Postgres, free_port
 from test_web import (
@@ -69,7 +70,9 @@ class Server:
         )  # fmt: skip
         if not wait:
             return
-        deadline = time.monotonic() + 30
+        # Only a guard against a server that hangs: a correct one on a machine at a
+        # load average of 7+ took over 30 s to answer, so the guard is generous.
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
@@ -84,8 +87,11 @@ class Server:
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
-        # uvicorn shuts down cleanly, then re-raises the signal it caught.
-        assert self.proc.wait(60) in (0, -signal.SIGTERM)
+        # uvicorn shuts down cleanly, then re-raises the signal it caught. The wait only
+        # guards against a hang: a stop may take the writer's grace (its last detection
+        # step on a loaded machine) and the readers'.
+        grace = WRITER_GRACE_SECONDS + READER_GRACE_SECONDS
+        assert self.proc.wait(grace + 60) in (0, -signal.SIGTERM)
         assert "Application shutdown complete" in (self.folder / "server.log").read_text()
 
 

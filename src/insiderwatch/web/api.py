@@ -31,6 +31,7 @@ from insiderwatch.web.models import (
     TimelineEntryOut,
     TimelineOut,
 )
+from insiderwatch.web.readers import Stopping
 from insiderwatch.web.service import Service
 from insiderwatch.web.unavailable import OPS_UNAVAILABLE, ops_unavailable, retry_later
 from insiderwatch.web.writer import Busy
@@ -88,6 +89,10 @@ def create_app(service: Service, *, run_service: bool = True) -> FastAPI:
         if exc.status_code >= 400:
             service.metrics.requests_refused.labels(str(exc.status_code)).inc()
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Stopping)
+    async def _stopping(request: Request, exc: Stopping) -> JSONResponse:
+        return await _problem(request, retry_later(str(exc)))
 
     def collector(token: Token) -> str:
         source = token and _ops(service.ops.collector_source, token.credentials)

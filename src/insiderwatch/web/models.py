@@ -85,10 +85,15 @@ class TimelineOut(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok", "degraded"]
+    status: Literal["ok", "degraded", "stopping", "stopped"]
     writer_alive: bool
     queued: int
-    unpublished_alert_lines: int
+    unpublished_alert_lines: int | None = Field(
+        description="Alert lines no sink has confirmed yet (null while the service stops)."
+    )
+    stop_problem: str | None = Field(
+        None, description="Why the last stop could not close the store (null: it did)."
+    )
 
 
 class UnmaskIn(BaseModel):

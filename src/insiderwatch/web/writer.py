@@ -38,7 +38,8 @@ class Duty(Protocol):
     def due(self, now: float) -> float | None:
         """Seconds until due (<= 0: now), or None when there is nothing to do."""
 
-    def run(self, store: Store) -> None: ...
+    def run(self, store: Store) -> bool | None:
+        """Do it; True when more is due at once (a stop then runs it again)."""
 
 
 @dataclass
@@ -74,17 +75,27 @@ class Writer:
         self.duties: list[Duty] = []
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
         self._held: list[Any] = []  # jobs taken while coalescing that did not fit
+        self._intake = threading.Lock()  # a job is queued before the stop, or refused
+        self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="insiderwatch-writer", daemon=True)
 
     # -- for other threads ----------------------------------------------------------------
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish the queued jobs, then stop (blocks until there is room to say so)."""
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Refuse new jobs, finish the queued ones and the duties, then stop; False when
+        the thread still works after ``timeout`` seconds (it then holds the store)."""
+        with self._intake:
+            self._stopping = True
         if self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join(timeout)
+            deadline = time.monotonic() + timeout
+            try:  # the queue drains, so there is room for the stop before long
+                self._queue.put(_STOP, timeout=timeout)
+            except queue.Full:
+                return False
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+        return not self._thread.is_alive()
 
     @property
     def alive(self) -> bool:
@@ -103,12 +114,17 @@ class Writer:
         return self._put(_Call(fn))
 
     def _put(self, job):
-        if not self._thread.is_alive():
-            raise Busy("the writer is not running")
-        try:
-            self._queue.put_nowait(job)
-        except queue.Full:
-            raise Busy(f"{self._queue.maxsize} requests are already waiting") from None
+        with self._intake:
+            if self._stopping or not self._thread.is_alive():
+                # Queued after the stop, the job would never run and its caller never
+                # hear back.
+                raise Busy(
+                    "the writer is stopping" if self._stopping else "the writer is not running"
+                )
+            try:
+                self._queue.put_nowait(job)
+            except queue.Full:
+                raise Busy(f"{self._queue.maxsize} requests are already waiting") from None
         return job.future
 
     # -- the writer thread ----------------------------------------------------------------
@@ -142,10 +158,17 @@ class Writer:
         for duty in self.duties:
             wait = duty.due(now)
             if wait is not None and (force or wait <= 0):
-                try:
-                    duty.run(self.store)
-                except Exception:  # a duty that fails retries when next due
-                    log.exception("%s failed", type(duty).__name__)
+                # Forced (the stop), a duty runs until done: live detection over every
+                # waiting day, not only the first.
+                while self._run_duty(duty) and force:
+                    pass
+
+    def _run_duty(self, duty: Duty) -> bool:
+        try:
+            return bool(duty.run(self.store))
+        except Exception:  # a duty that fails retries when next due
+            log.exception("%s failed", type(duty).__name__)
+            return False
 
     def _coalesce(self, first: _Ingest) -> list[_Ingest]:
         """``first`` and the queued ingest jobs of the same table and source after it,
