@@ -416,37 +416,3 @@ def test_staff_on_a_seven_day_rota_stay_people(tmp_path):
     machines = store.con.execute("SELECT DISTINCT grp FROM routine_flows WHERE machine").fetchall()
     assert machines == [("self:job1",)]
     store.close()
-
-
-def test_a_person_who_signs_in_never_scripts_themself_into_a_machine(tmp_path):
-    """Alone in their peer group, a clerk who signs in every day and scripts a harmless
-    search into every hour is no machine: the one customer a day they look up with no case
-    never becomes a routine of their own (the busy-hours rule once made them one, and their
-    snooping routine, after learning_days). A sync job keeping the same hours stays one."""
-    learn = DetectionConfig().routine.learning_days
-    days = learn + 4
-    c = Company()
-    staff = [("clerk", "clerk", "t-solo"), ("sync", "job", "t-job")]
-    staff += [(f"desk{i}", "desk", "front") for i in range(3)]
-    for i, (e, role, team) in enumerate(staff):
-        c.employees.append({"employee_id": e, "surname": f"Solo{i}", "role": role,
-                            "team": team, "hired_on": "2020-01-01"})  # fmt: skip
-    for i in range(200):
-        c.customers.append({"customer_id": f"c{i:03d}", "surname": f"Cust{i}",
-                            "postcode": f"PC{i} 1AA"})  # fmt: skip
-    for day in range(1, days + 1):
-        for e in ("clerk", *(f"desk{i}" for i in range(3))):
-            c.event(e, at(day, 8), "login", [], [], app="sso")
-        for hour in range(24):
-            c.event("clerk", at(day, hour, 40), "search", [], ["name"], record_count=20)
-            c.event("sync", at(day, hour, 5), "view", [f"c{hour:03d}"], ["name"], app="sync")
-        c.event("clerk", at(day, 10), "view", [f"c{(day * 7) % 200:03d}"], ["name", "email"])
-    store = detect(c, tmp_path)
-    why = explanations(store)
-    snoops = by(c, "clerk", action="view")
-    assert len(snoops) == days and {why[r["event_id"]] for r in snoops} == {None}
-    job = [r for r in by(c, "sync") if r["time"] >= at(learn + 1, 0)]
-    assert {why[r["event_id"]] for r in job} == {"routine"}
-    machines = store.con.execute("SELECT DISTINCT grp FROM routine_flows WHERE machine").fetchall()
-    assert machines == [("self:sync",)]
-    store.close()

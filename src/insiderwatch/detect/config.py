@@ -138,8 +138,8 @@ class Routine(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=T
     min_hour_days: AtLeastOne = (
         2  # an hour is the group's once it worked in it on this many employee-days
     )
-    # Identities active in this many distinct hours of a typical day, and never signed in,
-    # are machines (service accounts): each learns its own routine, as a group of one.
+    # Identities active in this many distinct hours of a typical day are machines (service
+    # accounts): each learns its own routine, as a group of one.
     machine_min_hours: HoursInDay = 18
     # ... or active on this share of the calendar days of at least this many days of history,
     # and never signed in: a nightly job runs on weekends and holidays too, and so may

@@ -13,13 +13,12 @@ step's day,
 * it happened on ``regular_share`` of the days the group worked;
 * the group's history goes back ``learning_days`` days.
 
-Identities that never log in and are active in most hours of the day, or on nearly every
-calendar day for weeks (weekends and holidays included: nightly jobs), are machines
+Identities active in most hours of the day, or on nearly every calendar day for weeks
+(weekends and holidays included: nightly jobs) without ever logging in, are machines
 (service accounts): each is a group of one, whose own regular flows are its routine.
 Someone who signs in is a person at a keyboard: staff on a seven-day rota work every
-calendar day too, an insider can script a harmless search into every hour, and their
-look-ups of particular customers must stay theirs to explain (only a source that records
-no logins at all leaves the hours and the calendar alone to tell). An identity that never logs in,
+calendar day too, and their look-ups of particular customers must stay theirs to explain
+(only a source that records no logins at all leaves the calendar alone to tell). An identity that never logs in,
 in a company where most do, is a machine once it has been active on nearly every calendar
 day of ``learning_days``: no login is a trait of the identity, not of what it does, so an
 insider's scripted nightly export under their own (interactive) account never becomes
@@ -87,18 +86,17 @@ headless AS (  -- never logged in, where most identities do: no person at a keyb
   SELECT employee_id FROM sessions
   WHERE $headless AND NOT logs_in AND (SELECT avg(logs_in::INTEGER) FROM sessions) >= 0.5
 ),
-machines AS (  -- a service account, never signed in (someone who signs in is a person,
-                -- whatever their rota or the script they run every hour): active in most
-                -- hours of a typical day, or on (nearly) every calendar day for weeks,
-                -- weekends and holidays included; one that never logs in where others do,
-                -- every day since the learning window
+machines AS (  -- a service account: active in most hours of a typical day, or on
+                -- (nearly) every calendar day for weeks, weekends and holidays included,
+                -- with no login (someone who signs in is a person, whatever their rota);
+                -- one that never logs in where others do, every day since the learning window
   SELECT employee_id FROM (
     SELECT employee_id, day, len(list_distinct(flatten(list(hours)))) AS hours
     FROM hist GROUP BY ALL
-  ) GROUP BY ALL HAVING $day - min(day) >= $learn
-    AND employee_id NOT IN (SELECT employee_id FROM sessions WHERE logs_in) AND (
+  ) GROUP BY ALL HAVING $day - min(day) >= $learn AND (
     median(hours) >= $machine_hours
     OR (($day - min(day) >= $machine_span OR employee_id IN (SELECT employee_id FROM headless))
+        AND employee_id NOT IN (SELECT employee_id FROM sessions WHERE logs_in)
         AND count(*) >= $machine_days * ($day - min(day))))
 ),
 grouped AS (
