@@ -14,6 +14,7 @@ from insiderwatch.alerts import read_alert_history
 from insiderwatch.store import Store
 from insiderwatch.web.api import create_app
 from insiderwatch.web.readers import Stopping
+from insiderwatch.web.writer import Writer
 from test_web import company, make_service, post, replay  # noqa: F401  (company: the fixture)
 
 
@@ -178,3 +179,29 @@ def test_a_stop_detects_every_waiting_day(tmp_path, company, built_once):  # noq
     with Store(tmp_path / "iw.duckdb", threads=1, read_only=True) as store:
         assert read_alert_history(store) == replay(context, lines, built_once)
     assert service.live.steps > steps + 1
+
+
+class EndlessBacklog:
+    """A duty that always has more due at once, as a long backlog of waiting days has."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def due(self, now: float) -> float | None:
+        return 0.0
+
+    def run(self, store) -> bool:
+        self.runs += 1
+        return True
+
+
+def test_a_stop_starts_no_step_after_half_its_grace(tmp_path):
+    """A backlog longer than the grace: the stop's forced duty starts no new step after
+    half of it, so the writer ends within the grace and the store can close cleanly."""
+    with Store(tmp_path / "iw.duckdb", threads=1) as store:
+        writer = Writer(None, store)
+        backlog = EndlessBacklog()
+        writer.duties.append(backlog)
+        writer.start()
+        assert writer.stop(2.0)  # ended within the grace
+        assert not writer.alive and backlog.runs > 1

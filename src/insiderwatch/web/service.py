@@ -187,10 +187,15 @@ class Service:
         self.readers.refuse()
         problems = []
         if self.collectors:
-            self.collectors.stop()
-        if not self.writer.stop(writer_grace):
+            try:
+                self.collectors.stop()
+            except Exception as exc:  # logged; the writer still drains, the store closes
+                log.error("stop: the collectors did not stop: %s", exc)
+        writer_done = self.writer.stop(writer_grace)
+        if not writer_done:
             problems.append(f"the writer was still at work after {writer_grace:g} s")
-        if self.responder:
+        # A writer still at work may be publishing through the responder: left open too.
+        if self.responder and writer_done:
             try:
                 self.responder.close()
             except Exception as exc:  # logged; the store still closes

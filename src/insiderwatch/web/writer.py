@@ -77,6 +77,8 @@ class Writer:
         self._held: list[Any] = []  # jobs taken while coalescing that did not fit
         self._intake = threading.Lock()  # a job is queued before the stop, or refused
         self._stopping = False
+        # When the stop's forced detection starts no further step (see stop()).
+        self._last_step_by = float("inf")
         self._thread = threading.Thread(target=self._loop, name="insiderwatch-writer", daemon=True)
 
     # -- for other threads ----------------------------------------------------------------
@@ -90,6 +92,10 @@ class Writer:
             self._stopping = True
         if self._thread.is_alive():
             deadline = time.monotonic() + timeout
+            # A backlog of days can outlast the grace: no new step starts after half of
+            # it, so the step under way can finish within the other half and the store
+            # is closed cleanly; the next start detects the rest from the watermark.
+            self._last_step_by = time.monotonic() + timeout / 2
             try:  # the queue drains, so there is room for the stop before long
                 self._queue.put(_STOP, timeout=timeout)
             except queue.Full:
@@ -160,7 +166,7 @@ class Writer:
             if wait is not None and (force or wait <= 0):
                 # Forced (the stop), a duty runs until done: live detection over every
                 # waiting day, not only the first.
-                while self._run_duty(duty) and force:
+                while self._run_duty(duty) and force and time.monotonic() < self._last_step_by:
                     pass
 
     def _run_duty(self, duty: Duty) -> bool:
