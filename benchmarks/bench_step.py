@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -88,30 +87,47 @@ def deployment_at(root: Path) -> app.Deployment:
 
 class StepTimer(TimedConnection):
     """bench_replay's timed connection, naming statements it cannot (BEGIN, COMMIT, DROP);
-    with ``plans``, each query is planned alone first (``EXPLAIN``, its CPU kept apart in
-    ``plan_cpu``): what of a statement's time is planning, and what running it."""
+    with ``plans``, DuckDB's profiler reports how long each statement spent planning
+    (binding, optimizing, the physical plan) as it ran, kept apart in ``plan_seconds``
+    under its label: what of a statement's time is planning, and what running it.
+
+    Planned a second time on its own (``EXPLAIN``), a statement took about as long again as
+    it did whole, and its planning looked like nearly all of it; the profiler times the
+    one plan the statement runs with, inside its own time."""
 
     def __init__(self, con, plans: bool = False):
         super().__init__(con)
         self.plans = plans
-        self.plan_cpu: dict[str, float] = defaultdict(float)
+        self.plan_seconds: dict[str, float] = defaultdict(float)
+        self._unread: tuple[str, str] | None = None  # the last statement: SQL, label
+        if plans:  # kept on the connection, read after each statement; nothing printed
+            con.execute("SET enable_profiling = 'no_output'")
 
     def execute(self, sql, params=None):
-        if self.plans and _PLANNED.match(sql):
-            label, cpu = self._label(sql, params), time.process_time()
-            explain = "EXPLAIN " + sql
-            self._con.execute(explain, params) if params is not None else self._con.execute(explain)
-            self.plan_cpu[label] += time.process_time() - cpu
-        return super().execute(sql, params)
+        self.read_plan()
+        result = super().execute(sql, params)
+        if self.plans:
+            self._unread = (sql, self._label(sql, params))
+        return result
+
+    def read_plan(self) -> None:
+        """Add the last statement's planning to its label: DuckDB's profile of a query is
+        whole once its result was read, so it is read before the next statement runs (and
+        after a step). A statement with no plan (BEGIN, SET) leaves no profile of its own."""
+        if self._unread is None:
+            return
+        (sql, label), self._unread = self._unread, None
+        profile = json.loads(self._con.get_profiling_information(format="json"))
+        if profile.get("query", {}).get("sql") == sql:
+            self.plan_seconds[label] += sum(
+                profile[part]["total_time"] for part in ("planner", "optimizer", "physical_planner")
+            )
 
     def _label(self, sql: str, params) -> str:
         label = super()._label(sql, params)
         if label.endswith(": ?"):
             label = label[:-1] + sql.split(None, 1)[0].lower()
         return label
-
-
-_PLANNED = re.compile(r"\s*(SELECT|WITH|CREATE|INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
 
 def checkpoint(store, checkpoints: list[float]) -> None:
@@ -168,6 +184,7 @@ def stream(
             step = app.detect_step(deployment, store=store, record=False, max_days=1)
             steps.append(time.perf_counter() - began)
             cpus.append(time.process_time() - cpu)
+            timed.read_plan()
             store.con = timed._con
             idle_steps(deployment, store, idle_after, idle)
             if every and len(steps) % every == 0:
@@ -192,7 +209,7 @@ def stream(
         "explained": explained,
         "queries": dict(timed.seconds),
         "queries_cpu": dict(timed.cpu),
-        "plans_cpu": dict(timed.plan_cpu),
+        "plans": dict(timed.plan_seconds),
         "calls": dict(timed.calls),
         "checkpoints": checkpoints,
         "idle": idle,
@@ -254,17 +271,19 @@ def report(f: dict, top: int) -> None:
     for label, secs in f["queries"].items():
         per_phase[phase(label)][0] += secs
         per_phase[phase(label)][1] += f["queries_cpu"][label]
-    plans = f.get("plans_cpu") or {}
-    if plans:  # the EXPLAINs of --plans ran inside the steps, outside the timed queries
-        per_phase["planning alone (--plans)"] = [sum(plans.values())] * 2
     per_phase["python and outside queries"] = [
-        steps.sum() - sum(f["queries"].values()) - sum(plans.values()),
-        cpus.sum() - sum(f["queries_cpu"].values()) - sum(plans.values()),
+        steps.sum() - sum(f["queries"].values()),
+        cpus.sum() - sum(f["queries_cpu"].values()),
     ]
     print(f"\nstep time per phase, per step:{'wall ms':>12}{'share':>7}{'CPU ms':>9}{'share':>7}")
     for name, (secs, c) in sorted(per_phase.items(), key=lambda kv: -kv[1][1]):
         print(f"  {name:<38}{1000 * secs / n:>8.1f}{secs / steps.sum():>7.0%}"
               f"{1000 * c / n:>9.1f}{c / cpus.sum():>7.0%}")  # fmt: skip
+    plans = f.get("plans") or {}  # within the statements' wall time
+    if plans:
+        print(f"\nplanning (--plans; DuckDB's profiler, wall): {1000 * sum(plans.values()) / n:.1f} "
+              f"ms per step, {sum(plans.values()) / sum(f['queries'].values()):.0%} of the "
+              "statements' wall time")  # fmt: skip
     print(f"\nslowest query groups by CPU, per step:{'wall ms':>44}{'CPU ms':>8}{'calls':>7}"
           + (f"{'plan ms':>9}" if plans else ""))  # fmt: skip
     for label, c in sorted(f["queries_cpu"].items(), key=lambda kv: -kv[1])[:top]:
@@ -292,8 +311,8 @@ def main() -> None:
                         help="checkpoint every N steps outside them, as the service's upkeep "
                         "(0: DuckDB's own checkpoints inside commits)")  # fmt: skip
     parser.add_argument("--plans", action="store_true",
-                        help="plan each query alone first (EXPLAIN) and show its planning CPU "
-                        "(the step times then include the EXPLAINs)")  # fmt: skip
+                        help="show how long each statement spent planning (DuckDB's profiler: "
+                        "binding, optimizing, the physical plan; wall time within the statement's)")  # fmt: skip
     parser.add_argument("--top", type=int, default=20, help="query groups to list")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--keep", type=Path, help="prepare the history here once and reuse it")
