@@ -117,6 +117,19 @@ def add_acts(c: Company) -> dict[str, str]:
         "seller_portfolio": c.event("sd0", at(DAYS, 17), "view", ["c020"], ["name"]),
         "seller_other": c.event("sd0", at(DAYS, 17, 5), "view", ["c025"], ["name"]),
         "desk_portfolio_seller": c.event("ag1", at(DAYS, 17), "view", ["c030"], ["name"]),
+        # A name search finding a buyer of s0 beside three namesakes of other sellers'.
+        "seller_name_search": c.event(
+            "sd1", at(DAYS, 17, 10), "search", ["c010", "c013", "c015", "c017"], ["name"]
+        ),
+        # A harvester's wide search: 40 customers none of their cases concern, 8 of them
+        # buyers of s0 or s1.
+        "seller_wide_search": c.event(
+            "sd2",
+            at(DAYS, 17, 10),
+            "search",
+            [f"c{540 + k}" for k in range(40)],
+            ["name", "email", "phone"],
+        ),
     }
 
 
@@ -162,6 +175,14 @@ def test_a_team_portfolio_is_learned_from_its_cases(world):
     # The desk serves every seller's buyers: no portfolio (the agent served this customer
     # under a case before, so it is his book).
     assert why["desk_portfolio_seller"] == "book"
+
+
+def test_a_portfolio_explains_a_search_for_a_buyer_not_a_sweep_of_many(world):
+    _, why = world
+    # A search is explained when it found a buyer among a few namesakes, as when it found
+    # a case's customer; but some customer of a wide search is nearly always a buyer.
+    assert why["seller_name_search"] == "portfolio"
+    assert why["seller_wide_search"] is None
 
 
 def test_calibration_shows_the_casework_it_learned(world):

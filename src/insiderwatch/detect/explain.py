@@ -42,7 +42,9 @@ Investigating groups and team portfolios are learned from earlier days' case wor
 (:mod:`~insiderwatch.detect.casework`), never from role names.
 
 A search is explained when any customer it returned is (it found the case's customer);
-another event when all its customers are. Logins are not data access: ``login``.
+another event when all its customers are. A team's portfolio, which explains a population
+rather than a person, explains a search only with at most ``targeted_max_customers``
+customers beside its buyers. Logins are not data access: ``login``.
 """
 
 from __future__ import annotations
@@ -264,9 +266,12 @@ LEFT JOIN portfolio p USING (event_id, customer_id)
     if known_until is not None:
         execute(con, _KEEP_TOUCH_SQL, params)
     # Event-level explanation, then copied back onto each touch: a search's namesakes
-    # share the search's reason. Updated in place: rebuilding the tables costs more, and
-    # a join would reorder the rows (see _KEEP_SQL). Learned routine comes after business
-    # reasons, before the copy onto touches.
+    # share the search's reason. But a portfolio explains a population, not the person a
+    # search was for: of a wide search some customer is nearly always a buyer, so it
+    # explains a search only with at most $targeted customers beside its buyers (the
+    # namesakes of a look-up of one). Updated in place: rebuilding the tables costs more,
+    # and a join would reorder the rows (see _KEEP_SQL). Learned routine comes after
+    # business reasons, before the copy onto touches.
     execute(
         con,
         f"""
@@ -275,12 +280,15 @@ FROM (
   SELECT event_id,  -- the first reason in the order above, whichever customer has it
          arg_min(touch_explanation, list_position({sql_list(TOUCH_REASONS)}, touch_explanation))
            AS any_reason,
-         bool_and(touch_explanation IS NOT NULL) AS all_explained
+         bool_and(touch_explanation IS NOT NULL) AS all_explained,
+         count(*) FILTER (WHERE touch_explanation IS NULL) AS others
   FROM step_touch WHERE fresh GROUP BY event_id
 ) x
 WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
-  AND (e.action = 'search' OR x.all_explained)
+  AND (x.all_explained OR e.action = 'search'
+       AND (x.any_reason <> 'portfolio' OR x.others <= $targeted))
 """,
+        params,
     )
     explain_drilldown(con, params)
     explain_by_routine(con, cfg, params)
