@@ -20,6 +20,7 @@ from rich.markup import escape
 
 from insiderwatch.app import Deployment, from_settings
 from insiderwatch.contract.runs import EvidenceNote
+from insiderwatch.detect.reasons import describe
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.settings import Settings, load_settings
 
@@ -72,6 +73,13 @@ def shown(value: object) -> str:
     text = "" if value is None else str(value)
     text = _UNSAFE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
     return escape(text)
+
+
+def print_meanings(names) -> None:
+    """What each explanation reason among ``names`` means (the reason registry), under a
+    table that shows them by name alone."""
+    for name in sorted(set(names)):
+        out.print(f"  {escape(name)}: {escape(describe(name))}", highlight=False)
 
 
 def note_aborted(aborted: list[int]) -> None:

@@ -165,8 +165,8 @@ ALLOWANCE_KIND = _reason(
 )  # fmt: skip
 FOLLOWUP = _reason(
     "followup", "Follow-up",
-    "A customer opened again, with no more fields, after an access explained above showed "
-    "them to the same employee earlier that day.",
+    "A customer opened again, with no more fields, after another reason explained an "
+    "access showing them to the same employee earlier that day.",
     "The earlier explained access of the same day.",
 )  # fmt: skip
 
@@ -181,9 +181,14 @@ def reason_of(name: str) -> Reason | None:
     return found if found is not None and found.family else None
 
 
-def meaning(name: str | None) -> str | None:
-    """The sentence to show beside an explanation; None for none (nothing explains it)."""
-    if name is None:
-        return None
+def describe(name: str) -> str:
+    """The sentence to show beside the reason ``name``: :data:`UNKNOWN` for a name this
+    version does not know (a store written by another), never an error."""
     found = reason_of(name)
     return found.meaning if found else UNKNOWN
+
+
+def meaning(name: str | None) -> str | None:
+    """:func:`describe` for an explanation that may be missing (None: nothing explains
+    the access, so there is nothing to describe)."""
+    return None if name is None else describe(name)
