@@ -162,6 +162,34 @@ def test_a_writer_that_does_not_finish_leaves_the_store_open_and_says_so(
     service.store.close()
 
 
+def test_the_writer_grace_is_the_deployment_setting(tmp_path, company, caplog):  # noqa: F811
+    """A stop called as `serve` calls it (no graces given) waits for the writer as long as
+    the configured ``stop_writer_grace_seconds``, not a constant of the code: set to 0, a
+    writer still at work leaves the store open at once."""
+    service, _ = make_service(tmp_path, company[0], detect_interval_seconds=3600,
+                              stop_writer_grace_seconds=0)  # fmt: skip
+    service.start()
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(x: int) -> int:
+        entered.set()
+        release.wait(60)
+        return x
+
+    def job(store) -> int:
+        store.con.create_function("hold", hold, ["BIGINT"], "BIGINT")
+        return store.scalar("SELECT hold(7)")
+
+    done = service.writer.call(job)
+    assert entered.wait(30)
+    service.stop()
+    assert "the writer was still at work after 0 s" in service.health().stop_problem
+    release.set()
+    assert done.result(30) == 7
+    service.writer.stop()
+    service.store.close()
+
+
 def test_a_stop_detects_every_waiting_day(tmp_path, company, built_once):  # noqa: F811
     """A live step covers one day past the watermark; the stop's last detection covers
     every day that waits."""
