@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
 from fastapi.testclient import TestClient
 
 from insiderwatch.alerts import read_alert_history
@@ -132,12 +133,21 @@ def test_a_reader_that_does_not_finish_is_interrupted_and_refused(tmp_path, comp
     Store(tmp_path / "iw.duckdb", threads=1).close()  # the store was closed: it opens
 
 
+@pytest.mark.parametrize(
+    ("configured", "given"),
+    [({}, {"writer_grace": 0}), ({"stop_writer_grace_seconds": 0}, {})],
+    ids=["grace-given", "grace-configured"],
+)
 def test_a_writer_that_does_not_finish_leaves_the_store_open_and_says_so(
     tmp_path,
     company,  # noqa: F811
     caplog,
+    configured,
+    given,
 ):
-    service, _ = make_service(tmp_path, company[0], detect_interval_seconds=3600)
+    """The writer's grace is the caller's, else the deployment's setting
+    ``stop_writer_grace_seconds`` (a stop as `serve` makes it gives none)."""
+    service, _ = make_service(tmp_path, company[0], detect_interval_seconds=3600, **configured)
     service.start()
     entered, release = threading.Event(), threading.Event()
 
@@ -152,40 +162,13 @@ def test_a_writer_that_does_not_finish_leaves_the_store_open_and_says_so(
 
     done = service.writer.call(job)
     assert entered.wait(30)
-    service.stop(writer_grace=0)  # the writer's query runs on: no close, no exception
+    service.stop(**given)  # the writer's query runs on: no close, no exception
     health = service.health()
-    assert health.status == "stopped" and "the writer was still at work" in health.stop_problem
+    assert health.status == "stopped"
+    assert "the writer was still at work after 0 s" in health.stop_problem
     assert "the store was left open" in caplog.text
     release.set()
     assert done.result(30) == 7  # the store was not closed under the writer
-    service.writer.stop()
-    service.store.close()
-
-
-def test_the_writer_grace_is_the_deployment_setting(tmp_path, company, caplog):  # noqa: F811
-    """A stop called as `serve` calls it (no graces given) waits for the writer as long as
-    the configured ``stop_writer_grace_seconds``, not a constant of the code: set to 0, a
-    writer still at work leaves the store open at once."""
-    service, _ = make_service(tmp_path, company[0], detect_interval_seconds=3600,
-                              stop_writer_grace_seconds=0)  # fmt: skip
-    service.start()
-    entered, release = threading.Event(), threading.Event()
-
-    def hold(x: int) -> int:
-        entered.set()
-        release.wait(60)
-        return x
-
-    def job(store) -> int:
-        store.con.create_function("hold", hold, ["BIGINT"], "BIGINT")
-        return store.scalar("SELECT hold(7)")
-
-    done = service.writer.call(job)
-    assert entered.wait(30)
-    service.stop()
-    assert "the writer was still at work after 0 s" in service.health().stop_problem
-    release.set()
-    assert done.result(30) == 7
     service.writer.stop()
     service.store.close()
 
