@@ -525,9 +525,8 @@ class _Steps:
             self.scoped = False
         build_step(con, ctx.config, params, source=source, known_until=reuse, ordered=ordered)
         # Whether the step may hold an outbound action carrying records; known only where
-        # the step counts its employee-days (a step reusing them may not have its rows).
-        # With none, what judges the step's sends (its own copies, the detectors that
-        # need_outbound) would be empty: it is skipped.
+        # the step counts its employee-days. With none, what judges the step's sends (its
+        # own copies, the detectors that need_outbound) would be empty: it is skipped.
         sends = True
         if refresh:
             partial = ctx.end < ctx.start + DAY
