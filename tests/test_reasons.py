@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 
+from insiderwatch.alerts.export import explained_share
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.detect.calibrate import calibration
 from insiderwatch.detect.config import Explanation
@@ -114,3 +115,9 @@ def test_calibrate_lists_the_reasons_of_the_window_with_their_sentences(company)
         [b0, found.day],
     )
     assert used["own_case"] == own
+
+
+def test_the_detect_summary_says_what_each_reason_it_counts_means(company):
+    shares = explained_share(company)
+    assert shares and all(s.meanings == {k: describe(k) for k in s.by_reason} for s in shares)
+    assert any("routine" in s.meanings for s in shares)

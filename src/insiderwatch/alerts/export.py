@@ -8,7 +8,7 @@ import msgspec
 
 from insiderwatch.contract import Alert
 from insiderwatch.contract.runs import ExplainedShare
-from insiderwatch.detect.reasons import LOGIN
+from insiderwatch.detect.reasons import LOGIN, describe
 from insiderwatch.store.duckdb_store import Store
 
 _FIELDS = tuple(f.name for f in msgspec.structs.fields(Alert))
@@ -86,7 +86,11 @@ def explained_share(store: Store) -> list[ExplainedShare]:
         unexplained = reasons.pop("", 0)
         out.append(
             ExplainedShare(
-                role=role, accesses=total, explained=total - unexplained, by_reason=reasons
+                role=role,
+                accesses=total,
+                explained=total - unexplained,
+                by_reason=reasons,
+                meanings={name: describe(name) for name in reasons},
             )
         )
     return sorted(out, key=lambda s: -s.accesses)

@@ -20,7 +20,6 @@ from rich.markup import escape
 
 from insiderwatch.app import Deployment, from_settings
 from insiderwatch.contract.runs import EvidenceNote
-from insiderwatch.detect.reasons import describe
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.settings import Settings, load_settings
 
@@ -75,11 +74,11 @@ def shown(value: object) -> str:
     return escape(text)
 
 
-def print_meanings(names) -> None:
-    """What each explanation reason among ``names`` means (the reason registry), under a
-    table that shows them by name alone."""
-    for name in sorted(set(names)):
-        out.print(f"  {escape(name)}: {escape(describe(name))}", highlight=False)
+def print_meanings(reasons) -> None:
+    """What each explanation reason means, under a table that shows them by name alone:
+    ``reasons`` holds (name, sentence) pairs, as the records carry them."""
+    for name, meaning in sorted(set(reasons)):
+        out.print(f"  {escape(name)}: {escape(meaning)}", highlight=False)
 
 
 def note_aborted(aborted: list[int]) -> None:

@@ -87,7 +87,7 @@ def _summary(report: DetectionReport, top: int) -> None:
         explained = sum(s.explained for s in shares)
         table.add_row("all", f"{total:,}", f"{explained / total:.1%}" if total else "-", "")
         out.print(table)
-        print_meanings(k for s in shares for k in _main(s))
+        print_meanings((k, s.meanings[k]) for s in shares for k in _main(s))
     _print_alerts(report.top_alerts, title=f"Top {top} alerts")
     if report.recorded is not None:
         out.print(

@@ -128,4 +128,4 @@ def timeline(
             shown(e.explanation) if e.explanation else "[yellow]nothing[/]",
         )
     out.print(table)
-    print_meanings(e.explanation for e in entries if e.explanation)
+    print_meanings((e.explanation, e.explanation_meaning) for e in entries if e.explanation)
