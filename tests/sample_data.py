@@ -285,7 +285,13 @@ def flat(text: str) -> str:
 def copy_store(db: Path, to: Path) -> Path:
     """A closed store copied whole to the database file ``to``: the file, its write-ahead
     log if any and its event segments (stored relative to the file, so the copy reads its
-    own); the copy is a store of its own, as if it had been built there."""
+    own); the copy is a store of its own, as if it had been built there.
+
+    Keep the file's name (copy ``.../iw.duckdb`` to ``elsewhere/iw.duckdb``): segments are
+    found by a path that includes it. The catalogue inside the file (``event_segments``)
+    lists each segment as ``<name>.segments/...`` relative to the file's folder, so a copy
+    under another name reads no events, and opening it for writing deletes the copied
+    segments as files no batch committed."""
     to.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(db, to)
     wal = db.with_name(db.name + ".wal")

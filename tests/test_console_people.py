@@ -6,6 +6,7 @@ viewer holds an approved, unexpired unmasking of their own."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -15,6 +16,7 @@ from console_world import USERS, csrf_of, logged_in, make_world
 from detect_scenarios import INSIDER
 from insiderwatch.app.ops import audit_entries
 from insiderwatch.contract.workflow import ROLES
+from insiderwatch.detect.reasons import UNKNOWN, describe
 from insiderwatch.web.console.registry import all_routes
 
 NAME = "Zelda Quintrell"
@@ -92,6 +94,36 @@ def test_the_employee_page_shows_their_own_figures_under_their_pseudonym(world, 
 
 def test_an_employee_id_is_not_a_pseudonym(world, sessions):
     assert sessions["analyst"].get(f"/employees/{INSIDER}").status_code == 404
+
+
+def timeline_text(client, world) -> str:
+    """The employee page's timeline as its reader sees it: text, no markup."""
+    page = client.get(f"/employees/{mask(world)}")
+    assert page.status_code == 200
+    timeline = page.text.split('id="timeline"', 1)[1]
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", timeline)))
+
+
+def test_the_employee_page_says_what_each_explanation_means(world, sessions):
+    """Beside each access's reason its sentence (the reason registry); a reason an older
+    store holds that this version does not know is shown bare, with "(no description)"."""
+    client = sessions["investigator"]
+    with world.service.reading() as store:
+        event, name = store.con.execute(
+            "SELECT event_id, x.explanation FROM access a JOIN access_explained x "
+            "USING (event_id) WHERE a.employee_id = ? AND x.explanation IS NOT NULL "
+            "ORDER BY a.time DESC, event_id LIMIT 1",
+            [INSIDER],
+        ).fetchone()
+    assert f" {name} {describe(name)} " in timeline_text(client, world)
+    con = world.service.store.con
+    con.execute("UPDATE access_explained SET explanation = 'retired_reason' WHERE event_id = ?",
+                [event])  # fmt: skip
+    try:
+        assert f" retired_reason {UNKNOWN} " in timeline_text(client, world)
+    finally:
+        con.execute("UPDATE access_explained SET explanation = ? WHERE event_id = ?",
+                    [name, event])  # fmt: skip
 
 
 def test_a_customer_is_found_by_a_hash_of_what_was_typed_which_is_never_kept(world, sessions):

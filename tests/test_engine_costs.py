@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from detect_scenarios import ACT_DAY, at, scenario
@@ -185,6 +186,27 @@ def test_a_step_with_no_outbound_action_skips_what_judges_sends(tmp_path: Path, 
     assert run.per_detector.get("own_copies") == 1
     assert store.scalar("SELECT count(*) FROM own_copy_days") > 0
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("rows", "sends"),
+    [
+        ([], False),
+        ([(True, "export", 0), (True, "message", 0)], False),  # sent nothing
+        ([(True, "view", 40), (True, "search", 500)], False),  # records, but not sent
+        ([(False, "export", 40)], False),  # the lookback's send is an earlier step's
+        ([(True, "export", 0), (True, "print", 1)], True),
+        ([(True, "download", 3)], True),
+    ],
+)
+def test_a_step_sends_when_an_outbound_action_of_its_own_carries_records(rows, sends):
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TEMP TABLE step_events (in_step BOOLEAN, action VARCHAR, record_count BIGINT)"
+    )
+    if rows:
+        con.executemany("INSERT INTO step_events VALUES (?, ?, ?)", rows)
+    assert engine.step_sends(con) is sends
 
 
 @pytest.mark.parametrize(("name", "explains_on"), [("volume", 0), ("departing", "every")])

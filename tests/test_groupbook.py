@@ -12,7 +12,9 @@ from detect_scenarios import Company, at, detect, explanations
 from insiderwatch.detect import DetectionConfig
 from insiderwatch.detect.calibrate import calibration, policy_yaml
 from insiderwatch.detect.config import Book, PublicFigures, RelationshipBook
-from insiderwatch.detect.groupbook import DESK_EXPLANATION, EXPLANATION, EXPLANATIONS
+from insiderwatch.detect.groupbook import EXPLANATIONS
+from insiderwatch.detect.reasons import BOOK_DESK as DESK_EXPLANATION
+from insiderwatch.detect.reasons import BOOK_RELATIONSHIP as EXPLANATION
 from insiderwatch.privacy import HashKey
 from insiderwatch.privacy.pseudonyms import pseudonym
 from sample_data import KEY_HEX

@@ -70,6 +70,8 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
         "coalesce_rows": "100",
         "detect_interval_seconds": "0.5",
         "detect_after_events": "10",
+        "stop_writer_grace_seconds": "45",
+        "stop_reader_grace_seconds": "2.5",
         "compact_min_segments": "4",
         "nats_url": "nats://127.0.0.1:4333",
         "nats_stream": "EVENTS",
@@ -107,6 +109,7 @@ def test_every_setting_reads_its_environment_variable(tmp_path):
     assert resolved.evidence_key_path == tmp_path / "evidence.key"
     assert (resolved.port, resolved.detect_interval_seconds) == (9000, 0.5)
     assert resolved.unmask_hours == 1.5
+    assert (resolved.stop_writer_grace_seconds, resolved.stop_reader_grace_seconds) == (45, 2.5)
     assert all(resolved.source(name) == "env" for name in values)
 
 
@@ -161,6 +164,10 @@ def test_unknown_key_in_file_is_an_error_naming_it(tmp_path):
         ("file", "tail_interval", "0"),
         ("env", "unmask_hours", "0"),
         ("env", "unmask_hours", "inf"),
+        ("env", "stop_writer_grace_seconds", "-1"),
+        ("file", "stop_writer_grace_seconds", "3601"),
+        ("env", "stop_reader_grace_seconds", "nan"),
+        ("flag", "stop_reader_grace_seconds", "601"),
     ],
 )
 def test_bad_values_name_the_setting(tmp_path, where, name, value):

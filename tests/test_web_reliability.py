@@ -23,10 +23,10 @@ from insiderwatch.app.deployment import load_deployment
 from insiderwatch.app.tokens import create_token
 from insiderwatch.app.users import add_user
 from insiderwatch.ingest import ingest_dataset
+from insiderwatch.settings import REGISTRY
 from insiderwatch.store import Store
 from insiderwatch.store.ops.models import AlertLine
 from insiderwatch.web.api import create_app
-from insiderwatch.web.service import READER_GRACE_SECONDS, WRITER_GRACE_SECONDS
 from sample_data import KEY_HEX
 from servers import Postgres, free_port
 from test_web import (
@@ -90,7 +90,7 @@ class Server:
         # uvicorn shuts down cleanly, then re-raises the signal it caught. The wait only
         # guards against a hang: a stop may take the writer's grace (its last detection
         # step on a loaded machine) and the readers'.
-        grace = WRITER_GRACE_SECONDS + READER_GRACE_SECONDS
+        grace = sum(REGISTRY[f"stop_{who}_grace_seconds"].default for who in ("writer", "reader"))
         assert self.proc.wait(grace + 60) in (0, -signal.SIGTERM)
         assert "Application shutdown complete" in (self.folder / "server.log").read_text()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
 from fastapi.testclient import TestClient
 
 from insiderwatch.alerts import read_alert_history
@@ -132,12 +133,21 @@ def test_a_reader_that_does_not_finish_is_interrupted_and_refused(tmp_path, comp
     Store(tmp_path / "iw.duckdb", threads=1).close()  # the store was closed: it opens
 
 
+@pytest.mark.parametrize(
+    ("configured", "given"),
+    [({}, {"writer_grace": 0}), ({"stop_writer_grace_seconds": 0}, {})],
+    ids=["grace-given", "grace-configured"],
+)
 def test_a_writer_that_does_not_finish_leaves_the_store_open_and_says_so(
     tmp_path,
     company,  # noqa: F811
     caplog,
+    configured,
+    given,
 ):
-    service, _ = make_service(tmp_path, company[0], detect_interval_seconds=3600)
+    """The writer's grace is the caller's, else the deployment's setting
+    ``stop_writer_grace_seconds`` (a stop as `serve` makes it gives none)."""
+    service, _ = make_service(tmp_path, company[0], detect_interval_seconds=3600, **configured)
     service.start()
     entered, release = threading.Event(), threading.Event()
 
@@ -152,9 +162,10 @@ def test_a_writer_that_does_not_finish_leaves_the_store_open_and_says_so(
 
     done = service.writer.call(job)
     assert entered.wait(30)
-    service.stop(writer_grace=0)  # the writer's query runs on: no close, no exception
+    service.stop(**given)  # the writer's query runs on: no close, no exception
     health = service.health()
-    assert health.status == "stopped" and "the writer was still at work" in health.stop_problem
+    assert health.status == "stopped"
+    assert "the writer was still at work after 0 s" in health.stop_problem
     assert "the store was left open" in caplog.text
     release.set()
     assert done.result(30) == 7  # the store was not closed under the writer

@@ -1,7 +1,7 @@
 """Reference documentation generated from the code itself.
 
-``docs/contract.md``, ``docs/settings.md``, ``docs/cli.md``, ``docs/detections.md`` and
-``docs/console.md`` hold
+``docs/contract.md``, ``docs/settings.md``, ``docs/cli.md``, ``docs/detections.md`` (the
+detectors and the explanation reasons) and ``docs/console.md`` hold
 generated sections
 between ``<!-- generated:NAME -->`` markers; ``python tools/gen_docs.py`` rewrites them and
 a test fails when they are stale, so the docs cannot drift from the contract, the
@@ -160,6 +160,17 @@ def _settings_with_ranges(config: type) -> str:
     )
 
 
+def reason_catalogue() -> str:
+    """Every reason an access can be explained by, from the reason registry."""
+    from insiderwatch.detect.reasons import REASONS
+
+    rows = ["| reason | title | what it means | evidence |", "|---|---|---|---|"]
+    for name, r in REASONS:
+        shown = f"`{name}ROLE`, `{name}ROLE@APP`" if r.family else f"`{name}`"
+        rows.append(f"| {shown} | {r.title} | {r.meaning} | {r.evidence} |")
+    return "\n".join(rows) + "\n"
+
+
 def console_roles() -> str:
     """The console's role matrix, read from the page registry (what the tests enforce)."""
     from insiderwatch.contract.workflow import ROLES
@@ -184,7 +195,7 @@ GENERATORS = {
     "docs/contract.md": {"tables": contract_tables, "outputs": output_records},
     "docs/settings.md": {"settings": settings_table},
     "docs/cli.md": {"commands": cli_reference},
-    "docs/detections.md": {"catalogue": detection_catalogue},
+    "docs/detections.md": {"reasons": reason_catalogue, "catalogue": detection_catalogue},
     "docs/console.md": {"roles": console_roles},
 }
 

@@ -95,6 +95,18 @@ def _at_least_one(value: str) -> int:
     return number
 
 
+def _seconds_up_to(limit: float) -> Callable[[str], float]:
+    """A parser of a number of seconds from 0 to ``limit``."""
+
+    def parse(value: str) -> float:
+        number = float(value)
+        if not 0 <= number <= limit:  # also refuses nan and inf
+            raise ValueError(f"must be a number of seconds from 0 to {limit:g}")
+        return number
+
+    return parse
+
+
 def _iso_date(value: str) -> str:
     return date.fromisoformat(str(value).strip()).isoformat()
 
@@ -263,6 +275,21 @@ SETTINGS: tuple[Setting, ...] = (
         20_000,
         "Live detection also steps as soon as this many new events have been loaded.",
         _positive_int,
+    ),
+    Setting(
+        "stop_writer_grace_seconds",
+        300.0,
+        "How long a stop of `insiderwatch serve` waits for the writer's last work (the queued "
+        "loads, the last detection, publishing) before it leaves the store open; no new "
+        "detection step starts after half of it (0 to 3600).",
+        _seconds_up_to(3600),
+    ),
+    Setting(
+        "stop_reader_grace_seconds",
+        10.0,
+        "How long a stop then waits for requests still reading before it interrupts their "
+        "queries (0 to 600).",
+        _seconds_up_to(600),
     ),
     Setting(
         "compact_min_segments",

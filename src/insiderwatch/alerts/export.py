@@ -8,6 +8,7 @@ import msgspec
 
 from insiderwatch.contract import Alert
 from insiderwatch.contract.runs import ExplainedShare
+from insiderwatch.detect.reasons import LOGIN, describe
 from insiderwatch.store.duckdb_store import Store
 
 _FIELDS = tuple(f.name for f in msgspec.structs.fields(Alert))
@@ -72,8 +73,9 @@ def explained_share(store: Store) -> list[ExplainedShare]:
         return []
     rows = store.con.execute(
         """SELECT role, coalesce(explanation, '') AS reason, count(*)
-           FROM access_explained WHERE explanation IS DISTINCT FROM 'login'
-           GROUP BY ALL ORDER BY role"""
+           FROM access_explained WHERE explanation IS DISTINCT FROM ?
+           GROUP BY ALL ORDER BY role""",
+        [LOGIN],
     ).fetchall()
     per_role: dict[str, dict[str, int]] = {}
     for role, reason, n in rows:
@@ -84,7 +86,11 @@ def explained_share(store: Store) -> list[ExplainedShare]:
         unexplained = reasons.pop("", 0)
         out.append(
             ExplainedShare(
-                role=role, accesses=total, explained=total - unexplained, by_reason=reasons
+                role=role,
+                accesses=total,
+                explained=total - unexplained,
+                by_reason=reasons,
+                meanings={name: describe(name) for name in reasons},
             )
         )
     return sorted(out, key=lambda s: -s.accesses)

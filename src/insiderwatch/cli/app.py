@@ -74,6 +74,13 @@ def shown(value: object) -> str:
     return escape(text)
 
 
+def print_meanings(reasons) -> None:
+    """What each explanation reason means, under a table that shows them by name alone:
+    ``reasons`` holds (name, sentence) pairs, as the records carry them."""
+    for name, meaning in sorted(set(reasons)):
+        out.print(f"  {escape(name)}: {escape(meaning)}", highlight=False)
+
+
 def note_aborted(aborted: list[int]) -> None:
     """Say when opening the store found batches of an earlier, killed run."""
     if aborted:

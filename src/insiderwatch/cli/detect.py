@@ -24,6 +24,7 @@ from insiderwatch.cli.app import (
     out,
     parse_when,
     print_json,
+    print_meanings,
     shown,
 )
 from insiderwatch.cli.learned_view import print_learned
@@ -80,15 +81,13 @@ def _summary(report: DetectionReport, top: int) -> None:
         for col in ("role", "accesses", "explained", "main reasons"):
             table.add_column(col, justify="right" if col in ("accesses", "explained") else "left")
         for s in shares:
-            reasons = ", ".join(
-                f"{k} {v / s.accesses:.0%}"
-                for k, v in sorted(s.by_reason.items(), key=lambda x: -x[1])[:3]
-            )
+            reasons = ", ".join(f"{k} {s.by_reason[k] / s.accesses:.0%}" for k in _main(s))
             table.add_row(s.role, f"{s.accesses:,}", f"{s.share:.1%}", reasons)
         total = sum(s.accesses for s in shares)
         explained = sum(s.explained for s in shares)
         table.add_row("all", f"{total:,}", f"{explained / total:.1%}" if total else "-", "")
         out.print(table)
+        print_meanings((k, s.meanings[k]) for s in shares for k in _main(s))
     _print_alerts(report.top_alerts, title=f"Top {top} alerts")
     if report.recorded is not None:
         out.print(
@@ -214,6 +213,11 @@ def calibrate(
     _print_routine(found)
 
 
+def _main(share) -> list[str]:
+    """A role's three reasons that explained most of its accesses, most first."""
+    return sorted(share.by_reason, key=lambda k: -share.by_reason[k])[:3]
+
+
 def _print_routine(found) -> None:
     table = Table(title=f"Routine learned as of {found.day} ({len(found.flows)} flows)")
     for col in ("group", "flow", "doers", "employee-days", "median / max records", "hours"):
@@ -269,6 +273,13 @@ def _print_routine(found) -> None:
                             f"{b.allowance:,}", "")  # fmt: skip
         out.print(allowed)
     print_learned(out, found.learned, found.day)
+    if found.reasons:
+        why = Table(title="Reasons that explained access in the window as of " + str(found.day))
+        for col in ("reason", "what it means", "accesses"):
+            why.add_column(col, justify="right" if col == "accesses" else "left")
+        for r in found.reasons:
+            why.add_row(escape(r.name), escape(r.meaning), f"{r.accesses:,}")
+        out.print(why)
     days = Table(title="Alerts a deployment would have opened per day")
     for col in ("day", "alerts", "critical", "high", "medium", "low"):
         days.add_column(col, justify="left" if col == "day" else "right")

@@ -19,6 +19,7 @@ from insiderwatch.cli.app import (
     out,
     parse_when,
     print_json,
+    print_meanings,
     settings_for,
     shown,
 )
@@ -102,6 +103,7 @@ def timeline(
         "case",
         "open cases",
         "where to",
+        "why",
     ):
         table.add_column(name, overflow="fold")
     for e in entries:
@@ -123,5 +125,7 @@ def timeline(
             shown(e.case_id),
             covered,
             shown(e.destination),
+            shown(e.explanation) if e.explanation else "[yellow]nothing[/]",
         )
     out.print(table)
+    print_meanings((e.explanation, e.explanation_meaning) for e in entries if e.explanation)

@@ -140,6 +140,7 @@ class EvidenceEvent(msgspec.Struct, kw_only=True, frozen=True):
     destination: str | None = None
     case_id: str | None = None
     explanation: str | None = None  # None: nothing explains it (or detection has not seen it)
+    explanation_meaning: str | None = None  # the reason's sentence (detect/reasons.py)
 
 
 class AlertView(msgspec.Struct, kw_only=True, frozen=True):

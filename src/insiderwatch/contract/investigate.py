@@ -10,6 +10,12 @@ import msgspec
 from insiderwatch.contract.records import _doc
 from insiderwatch.contract.workflow import StaffIdentity
 
+# Beside an explanation's reason name: the sentence the reason registry gives it.
+MEANING_DOC = (
+    "What the reason means, in a sentence (the reason registry); '(no description)' for "
+    "a reason this version does not know."
+)
+
 
 class TimelineEntry(msgspec.Struct, kw_only=True, frozen=True):
     event_id: str
@@ -26,6 +32,10 @@ class TimelineEntry(msgspec.Struct, kw_only=True, frozen=True):
     open_cases: Annotated[
         list[str], _doc("Cases of this employee open for these customers at that time.")
     ]
+    explanation: Annotated[
+        str | None, _doc("The reason detection gave it; None: nothing (or not judged yet).")
+    ] = None
+    explanation_meaning: Annotated[str | None, _doc(MEANING_DOC)] = None
 
     def as_dict(self) -> dict:
         d = msgspec.structs.asdict(self)
@@ -91,6 +101,7 @@ class CustomerAccess(msgspec.Struct, kw_only=True, frozen=True):
     explanation: Annotated[
         str | None, _doc("The case or routine that explains it; None: nothing does.")
     ]
+    explanation_meaning: Annotated[str | None, _doc(MEANING_DOC)] = None
 
 
 class CustomerFile(msgspec.Struct, kw_only=True, frozen=True):

@@ -157,6 +157,9 @@ class ExplainedShare(msgspec.Struct, kw_only=True, frozen=True):
     accesses: Count
     explained: Count
     by_reason: dict[str, int]
+    meanings: Annotated[
+        dict[str, str], _doc("What each reason of by_reason means, in a sentence.")
+    ] = {}
 
     @property
     def share(self) -> float:

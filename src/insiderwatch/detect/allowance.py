@@ -104,11 +104,19 @@ allowed and their work to ``allowance_days``, and the look-ups' kinds to
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import OPENING_ACTIONS, execute, opening_action_sql, sql_list
+from insiderwatch.detect.base import (
+    OPENING_ACTIONS,
+    execute,
+    opening_action_sql,
+    sql_list,
+    sql_str,
+)
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.groupbook import EXPLANATIONS as RELATIONSHIP_BOOKS
 from insiderwatch.detect.kin import known_person_sql
 from insiderwatch.detect.public import FIGURE_JOIN
+from insiderwatch.detect.reasons import ALLOWANCE as ALLOWANCE_REASON
+from insiderwatch.detect.reasons import ALLOWANCE_KIND, ALLOWANCE_ROLE, ALLOWANCE_SIMILAR
 from insiderwatch.detect.revisits import PORTFOLIO, caseless_lookup_sql
 from insiderwatch.detect.similar import SIMILAR
 
@@ -396,10 +404,10 @@ FROM (
                 WHEN {decides("p")} THEN p.pace
                 WHEN {decides("r")} THEN r.pace
                 ELSE s.pace END AS pace,  -- no pace by kind: the newcomer's work is unknown
-           CASE WHEN {decides("p")} THEN 'allowance'
-                WHEN {decides("r")} THEN 'allowance:role'
-                WHEN s.grp IS NOT NULL THEN 'allowance:similar'
-                ELSE 'allowance:kind' END AS explanation,
+           CASE WHEN {decides("p")} THEN {sql_str(ALLOWANCE_REASON)}
+                WHEN {decides("r")} THEN {sql_str(ALLOWANCE_ROLE)}
+                WHEN s.grp IS NOT NULL THEN {sql_str(ALLOWANCE_SIMILAR)}
+                ELSE {sql_str(ALLOWANCE_KIND)} END AS explanation,
            -- whose kinds of look-up the allowance covers: the level that gave it
            -- (a group with no row of its own, p NULL, takes its role's kinds too)
            CASE WHEN {decides("r")} AND NOT coalesce({decides("p")}, FALSE)
@@ -482,16 +490,16 @@ GROUP BY l.event_id
 
 # Every employee with look-ups or work today: look-ups (customers shown), how many the
 # allowance explained, how many were unsought (above), and accesses of work.
-_RECORD_SQL = """
+_RECORD_SQL = f"""
 INSERT INTO allowance_days (employee_id, day, peer_group, lookups, allowed, work, unsought)
 SELECT employee_id, $day, any_value(peer_group), sum(looks), sum(allowed), sum(work),
        sum(unsought)
 FROM (
   SELECT l.employee_id, l.peer_group, l.looks,
-         CASE WHEN starts_with(e.explanation, 'allowance') THEN l.looks ELSE 0 END AS allowed,
+         CASE WHEN starts_with(e.explanation, {sql_str(ALLOWANCE_REASON)}) THEN l.looks ELSE 0 END AS allowed,
          0 AS work, coalesce(u.unsought, 0) AS unsought
   FROM step_lookups l JOIN step_events e USING (event_id)
-  LEFT JOIN ({unsought}) u USING (event_id)
+  LEFT JOIN ({{unsought}}) u USING (event_id)
   UNION ALL
   SELECT employee_id, peer_group, 0, 0, 1, 0 FROM step_work
 )

@@ -82,8 +82,8 @@ class Detector:
     scope: ClassVar[Literal["employee", "company"]] = "employee"
     # Whether every finding stems from an outbound action of the step carrying records (an
     # export, download, print, copy or message with a record count above 0): a step
-    # known to have none (its employee-days count no outbound records) skips the query,
-    # whose result would be empty, instead of planning and running it for nothing.
+    # known to have none (``engine.step_sends``) skips the query, whose result would be
+    # empty, instead of planning and running it for nothing.
     needs_outbound: ClassVar[bool] = False
     # Settings of its config that shape state the engine records every day for it (a
     # table of ``state.DAILY_TABLES``), not only its findings. A changed version

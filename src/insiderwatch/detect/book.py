@@ -32,14 +32,16 @@ Each step records the customers its case reasons explained per employee to
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute, sql_list
+from insiderwatch.detect.base import execute, sql_list, sql_str
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.dayrows import write_day_rows
 from insiderwatch.detect.kin import known_person_sql
+from insiderwatch.detect.reasons import BOOK as BOOK_REASON
+from insiderwatch.detect.reasons import CALLBACK, CASE_LINKED, OWN_CASE, TEAM_CASE
 from insiderwatch.detect.routine import OUTBOUND
 
 # The touch reasons that make a customer the employee's own: a case about that customer.
-CASE_REASONS = ("own_case", "callback", "team_case")
+CASE_REASONS = (OWN_CASE, CALLBACK, TEAM_CASE)
 
 # The book in force on $day: customers case reasons explained to each employee on earlier
 # days of the baseline window, days with a critical finding left out (the book explains
@@ -60,7 +62,7 @@ SELECT DISTINCT b.employee_id, b.customer_id FROM ({BOOK_HISTORY_SQL}) b
 """
 
 _EXPLAIN_SQL = f"""
-UPDATE step_events e SET explanation = 'book', explained = TRUE
+UPDATE step_events e SET explanation = {sql_str(BOOK_REASON)}, explained = TRUE
 FROM (
   SELECT t.event_id
   FROM step_touch t
@@ -87,7 +89,7 @@ _RECORD_SQL = f"""
 SELECT DISTINCT t.employee_id, $day AS day, t.customer_id FROM step_touch t
 WHERE t.in_step
   AND (list_contains({sql_list(CASE_REASONS)}, t.touch_explanation)
-       OR (starts_with(t.touch_explanation, 'case_linked')
+       OR (starts_with(t.touch_explanation, {sql_str(CASE_LINKED)})
            AND EXISTS (SELECT 1 FROM step_cases c
                        WHERE c.case_id = t.case_id AND c.customer_id = t.customer_id)))
 """

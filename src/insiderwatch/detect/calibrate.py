@@ -18,6 +18,7 @@ from insiderwatch.detect.base import execute
 from insiderwatch.detect.casework import TEAM_SELLERS_SQL, casework_params
 from insiderwatch.detect.config import DetectionConfig, ReviewedFlow
 from insiderwatch.detect.learned import Learned, learned, step_of
+from insiderwatch.detect.reasons import LOGIN, describe
 from insiderwatch.detect.similar import learn_similar
 from insiderwatch.privacy.hashing import HashKey
 from insiderwatch.privacy.pseudonyms import pseudonym
@@ -115,6 +116,16 @@ class Resemblance(msgspec.Struct, kw_only=True, frozen=True):
     min_similarity: float
 
 
+class ReasonUse(msgspec.Struct, kw_only=True, frozen=True):
+    """A reason that explained access in the baseline window up to the step shown, with
+    what it means (:mod:`~insiderwatch.detect.reasons`; ``(no description)`` for one this
+    version does not know) and how many accesses it explained."""
+
+    name: str
+    meaning: str
+    accesses: int
+
+
 class Calibration(msgspec.Struct, kw_only=True, frozen=True):
     day: dt.date | None  # the step whose routine is shown
     flows: list[LearnedFlow]
@@ -133,6 +144,7 @@ class Calibration(msgspec.Struct, kw_only=True, frozen=True):
     # The rest of what the step learned (case scope, allowance kinds, books, off hours,
     # revisit rates, handover places; see detect/learned.py).
     learned: Learned = Learned()
+    reasons: list[ReasonUse] = []  # most used first
 
 
 def calibration(
@@ -175,7 +187,23 @@ def calibration(
         allowances=allowances,
         borrowed=borrowed,
         learned=learned(store, cfg, step_of(cfg, day), params, key),
+        reasons=_reasons(store, step_of(cfg, day)),
     )
+
+
+def _reasons(store: Store, step: dict) -> list[ReasonUse]:
+    """The reasons that explained access (sign-ins aside) from the window's first day to
+    the step's, most used first."""
+    if not store.has_table("access_explained"):
+        return []
+    rows = execute(
+        store.con,
+        """SELECT explanation, count(*) AS n FROM access_explained
+           WHERE day BETWEEN $b0 AND $day AND explanation IS NOT NULL AND explanation <> $login
+           GROUP BY ALL ORDER BY n DESC, explanation""",
+        {**step, "login": LOGIN},
+    ).fetchall()
+    return [ReasonUse(name=r, meaning=describe(r), accesses=n) for r, n in rows]
 
 
 def _flows(store: Store, day: dt.date | None) -> list[LearnedFlow]:

@@ -38,8 +38,9 @@ employee had a critical finding; each step records its own views for later steps
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute
+from insiderwatch.detect.base import execute, sql_str
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.reasons import CASE_LINKED
 
 # The scope each investigating group with enough case history has, learned once a day
 # (:mod:`~insiderwatch.detect.daily`).
@@ -128,7 +129,7 @@ _LIMIT_SQL = f"""
 UPDATE step_touch t SET touch_explanation = NULL
 FROM step_case_views s JOIN {CASE_SCOPE} g USING (peer_group)
 WHERE t.event_id = s.event_id AND t.customer_id = s.customer_id
-  AND t.touch_explanation = 'case_linked'
+  AND t.touch_explanation = {sql_str(CASE_LINKED)}
   AND (NOT list_contains(coalesce(g.field_sets, []), s.fields)
        OR coalesce(s.unsearched_rank > g.breadth, FALSE))
 """

@@ -32,9 +32,21 @@ the employee had a critical finding teach nothing.
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute, field_set, sql_list
+from insiderwatch.detect.base import execute, field_set, sql_list, sql_str
 from insiderwatch.detect.casescope import scope_params
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.reasons import (
+    ALLOWANCE,
+    CALLBACK,
+    CASE_LINKED,
+    CASE_LINKED_SIMILAR,
+    CASE_SEARCH,
+    CASE_SEARCH_SIMILAR,
+    OWN_CASE,
+    ROUTINE,
+    TEAM_CASE,
+)
+from insiderwatch.detect.reasons import PORTFOLIO as PORTFOLIO_REASON
 from insiderwatch.detect.similar import learn_similar
 
 # When each customer first bought from each team's portfolio sellers, learned once a day
@@ -43,8 +55,7 @@ PORTFOLIO = "daily_team_buyers"
 
 # What explains one customer shown by an access, in the order they are tried (the first
 # explanations of :mod:`~insiderwatch.detect.explain`).
-TOUCH_REASONS = ("own_case", "callback", "team_case", "case_linked", "case_linked:similar",
-                "portfolio")  # fmt: skip
+TOUCH_REASONS = (OWN_CASE, CALLBACK, TEAM_CASE, CASE_LINKED, CASE_LINKED_SIMILAR, PORTFOLIO_REASON)
 
 # Investigating peer groups, learned from the case-linked views of earlier days.
 INVESTIGATING_SQL = """
@@ -96,10 +107,10 @@ GROUP BY ALL
 # only the group's routine explained it: the routine says such searches are usual in
 # breadth and fields, while the case id says why these customers were looked at, and
 # no case explained them (case reasons come first).
-MISMATCHED_TOUCH = """
+MISMATCHED_TOUCH = f"""
 t.in_step AND coalesce(t.case_id, '') <> ''
-AND (NOT t.explained OR starts_with(t.explanation, 'allowance')
-     OR (t.action = 'search' AND starts_with(t.explanation, 'routine')))
+AND (NOT t.explained OR starts_with(t.explanation, {sql_str(ALLOWANCE)})
+     OR (t.action = 'search' AND starts_with(t.explanation, {sql_str(ROUTINE)})))
 AND EXISTS (SELECT 1 FROM step_cases k WHERE k.case_id = t.case_id AND k.opened_at <= t.time)
 AND NOT EXISTS (SELECT 1 FROM step_cases k
                 WHERE k.case_id = t.case_id AND k.customer_id = t.customer_id)
@@ -168,7 +179,7 @@ FROM (
     )
   )
   SELECT v.event_id, CASE WHEN any_value(list_contains($investigating::VARCHAR[], v.peer_group))
-                          THEN 'case_search' ELSE 'case_search:similar' END AS explanation
+                          THEN {sql_str(CASE_SEARCH)} ELSE {sql_str(CASE_SEARCH_SIMILAR)} END AS explanation
   FROM views v
   LEFT JOIN found f ON f.employee_id = v.employee_id AND f.customer_id = v.customer_id
      AND f.time <= v.time AND f.time >= v.time - to_hours($drill)

@@ -67,7 +67,7 @@ from insiderwatch.detect.liveday import scoped_events
 from insiderwatch.detect.owncopies import build_own_copies, record_own_copies
 from insiderwatch.detect.public import FIGURE_JOIN
 from insiderwatch.detect.revisits import record_revisits
-from insiderwatch.detect.routine import record_flows
+from insiderwatch.detect.routine import OUTBOUND, record_flows
 from insiderwatch.detect.rules import load_rules
 from insiderwatch.detect.scope import (
     CONTEXT_BATCH_META,
@@ -535,7 +535,7 @@ class _Steps:
             )
             # One row per employee with events in the step: the step's counts come back.
             counted = execute(con, _EMPLOYEE_DAY_SQL, ctx.params).fetchall()
-            sends = any(outbound for _, outbound in counted)
+            sends = step_sends(con)
         if sends and (refresh or any(det.id == OwnCopies.id for det in running)):
             # its defaults while it is disabled: a disabled plug-in's config is never read
             own = history_config(OwnCopies, ctx.config)
@@ -570,7 +570,7 @@ class _Steps:
                 record_own_copies(con, ctx.params)
             record_revisits(con, ctx.params)
             con.execute(_FOOTPRINT_SQL)
-            self.run.events += sum(events for events, _ in counted)
+            self.run.events += sum(events for (events,) in counted)
             self.run.employees = len(counted)
             self.run.steps += 1
 
@@ -613,6 +613,18 @@ class _Steps:
                 FROM (SELECT {cols}, {baseline} FROM ({sql}))""",
             params,
         ).fetchall()[0][0]
+
+
+def step_sends(con) -> bool:
+    """Whether any outbound action of the step carries records (``record_count`` above 0,
+    which is the number of customers listed where the log gave none)."""
+    return con.execute(_SENDS_SQL).fetchone()[0]
+
+
+_SENDS_SQL = f"""
+SELECT coalesce(bool_or(record_count > 0), FALSE) FROM step_events
+WHERE in_step AND action IN {OUTBOUND}
+"""
 
 
 _FOOTPRINT_SQL = """
@@ -662,7 +674,7 @@ SELECT e.employee_id, $day, any_value(e.role), any_value(e.team), any_value(e.pe
        coalesce(any_value(c.vip), 0),
        coalesce(any_value(k.customers), 0),
        coalesce(sum(e.record_count) FILTER (
-         WHERE e.action IN ('export', 'download', 'print', 'copy', 'message')), 0),
+         WHERE e.action IN {OUTBOUND}), 0),
        min(e.time), max(e.time)
 FROM step_events e
 LEFT JOIN per_customer c USING (employee_id)
@@ -670,5 +682,5 @@ LEFT JOIN search_extra x USING (employee_id)
 LEFT JOIN contact k USING (employee_id)
 WHERE e.in_step
 GROUP BY e.employee_id
-RETURNING events, outbound_records
+RETURNING events
 """

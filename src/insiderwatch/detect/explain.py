@@ -50,7 +50,7 @@ customers beside its buyers. Logins are not data access: ``login``.
 from __future__ import annotations
 
 from insiderwatch.detect.allowance import explain_by_allowance
-from insiderwatch.detect.base import execute, matches_any, sql_list
+from insiderwatch.detect.base import execute, matches_any, sql_list, sql_str
 from insiderwatch.detect.book import explain_by_book
 from insiderwatch.detect.casescope import limit_case_scope
 from insiderwatch.detect.casework import PORTFOLIO, TOUCH_REASONS, explain_drilldown
@@ -58,6 +58,16 @@ from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.followup import explain_followups
 from insiderwatch.detect.groupbook import explain_by_group_book
 from insiderwatch.detect.handover import explain_handover
+from insiderwatch.detect.reasons import (
+    CALLBACK,
+    CASE_LINKED,
+    CASE_LINKED_SIMILAR,
+    LOGIN,
+    OWN_CASE,
+    POLICY,
+    TEAM_CASE,
+)
+from insiderwatch.detect.reasons import PORTFOLIO as PORTFOLIO_REASON
 from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
 
 # A touch's weight for the sensitivity of what was exposed; contact details together
@@ -175,10 +185,10 @@ SELECT a.event_id, a.time, a.employee_id, a.action, a.customer_ids, a.fields,
        e.role, e.team, e.surname, e.home_postcode, e.departs_on,
        {PEER_GROUP} AS peer_group,
        a.time >= $s AS in_step,
-       CASE WHEN a.action = 'login' THEN 'login'
-            WHEN list_contains({sql_list(x.policy_roles)}, e.role) THEN 'policy:' || e.role
+       CASE WHEN a.action = 'login' THEN {sql_str(LOGIN)}
+            WHEN list_contains({sql_list(x.policy_roles)}, e.role) THEN {sql_str(POLICY)} || e.role
             WHEN list_contains({sql_list(policy_apps)}, e.role || '@' || a.app)
-                 THEN 'policy:' || e.role || '@' || a.app
+                 THEN {sql_str(POLICY)} || e.role || '@' || a.app
        END AS policy
 FROM {source} a JOIN employees e USING (employee_id)
 WHERE a.time >= $ls AND a.time < $e
@@ -246,12 +256,12 @@ portfolio AS (  -- a buyer of a seller in the team's portfolio, learned from its
   WHERE b.since <= t.time
 )
 SELECT t.*,
-       CASE WHEN o.own_case THEN 'own_case'
-            WHEN o.callback THEN 'callback'
-            WHEN m.event_id IS NOT NULL THEN 'team_case'
-            WHEN l.event_id IS NOT NULL
-                 THEN CASE WHEN l.similar THEN 'case_linked:similar' ELSE 'case_linked' END
-            WHEN p.event_id IS NOT NULL THEN 'portfolio'
+       CASE WHEN o.own_case THEN {sql_str(OWN_CASE)}
+            WHEN o.callback THEN {sql_str(CALLBACK)}
+            WHEN m.event_id IS NOT NULL THEN {sql_str(TEAM_CASE)}
+            WHEN l.event_id IS NOT NULL THEN CASE WHEN l.similar
+                 THEN {sql_str(CASE_LINKED_SIMILAR)} ELSE {sql_str(CASE_LINKED)} END
+            WHEN p.event_id IS NOT NULL THEN {sql_str(PORTFOLIO_REASON)}
        END AS touch_explanation,
        NULL::VARCHAR AS explanation, FALSE AS explained
 FROM touch t

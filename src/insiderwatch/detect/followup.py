@@ -34,12 +34,11 @@ is unchanged), and a follow-up is still a case-less look-up for the history the
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute, opening_action_sql
+from insiderwatch.detect.base import execute, opening_action_sql, sql_str
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.kin import known_person_sql
 from insiderwatch.detect.public import FIGURE_JOIN
-
-EXPLANATION = "followup"
+from insiderwatch.detect.reasons import FOLLOWUP, ROUTINE
 
 # Only openings: a view or search. An update or a send of the customer is more than
 # looking again (an allowed view of someone, then a change of their email, is how an
@@ -51,7 +50,7 @@ _OPENING = f"""in_step AND policy IS NULL AND {opening_action_sql()}
 _CASELESS = "coalesce(case_id, '') = ''"
 
 _EXPLAIN_SQL = f"""
-UPDATE step_events e SET explanation = '{EXPLANATION}', explained = TRUE
+UPDATE step_events e SET explanation = {sql_str(FOLLOWUP)}, explained = TRUE
 FROM (
   WITH cand AS (  -- this step's targeted accesses nothing explained, per customer
     SELECT event_id, employee_id, time, fields, surname, home_postcode,
@@ -62,7 +61,7 @@ FROM (
     SELECT event_id, employee_id, time, fields, customer_ids[1] AS customer_id
     FROM step_events
     WHERE {_OPENING} AND len(customer_ids) = 1 AND explained
-      AND explanation <> '{EXPLANATION}' AND NOT starts_with(explanation, 'routine')
+      AND explanation <> {sql_str(FOLLOWUP)} AND NOT starts_with(explanation, {sql_str(ROUTINE)})
   ),
   followed AS (
     SELECT DISTINCT c.event_id, c.customer_id

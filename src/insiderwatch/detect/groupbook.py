@@ -44,18 +44,17 @@ one's own clients never leaves room in the allowance for strangers.
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute
+from insiderwatch.detect.base import execute, sql_str
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.kin import known_person_sql
 from insiderwatch.detect.public import PUBLIC_FIGURES
+from insiderwatch.detect.reasons import BOOK_DESK, BOOK_RELATIONSHIP
 from insiderwatch.detect.routine import OUTBOUND
 
-EXPLANATION = "book:relationship"
 # A look-up of the desk's shared clients (several of the group came back to them, nobody
 # outside it did) that are in the employee's book by coming back to them too, not as
-# their own: an investigator tells the desk's client from the employee's own.
-DESK_EXPLANATION = "book:desk"
-EXPLANATIONS = (EXPLANATION, DESK_EXPLANATION)
+# their own (BOOK_DESK): an investigator tells the desk's client from the employee's own.
+EXPLANATIONS = (BOOK_RELATIONSHIP, BOOK_DESK)
 
 # Each book group's books on a day, learned once a day (:mod:`~insiderwatch.detect.daily`):
 # one row per employee and customer of their book, with whether the group's books hold
@@ -135,7 +134,7 @@ FROM (
          CASE WHEN CASE WHEN x.action = 'search' THEN bool_or(b.customer_id IS NOT NULL
                                                               AND NOT b.shared)
                         ELSE bool_and(b.customer_id IS NOT NULL AND NOT b.shared) END
-              THEN '{EXPLANATION}' ELSE '{DESK_EXPLANATION}' END AS why
+              THEN {sql_str(BOOK_RELATIONSHIP)} ELSE {sql_str(BOOK_DESK)} END AS why
   FROM cand x
   LEFT JOIN {GROUP_BOOK} b USING (peer_group, employee_id, customer_id)
   LEFT JOIN customers c ON c.customer_id = x.customer_id

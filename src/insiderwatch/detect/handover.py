@@ -28,13 +28,14 @@ handover judges it as it does an unexplained one.
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute, matches_any, sql_list
+from insiderwatch.detect.base import execute, matches_any, sql_list, sql_str
 from insiderwatch.detect.book import BOOK_HISTORY_SQL, CASE_REASONS
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.reasons import HANDOVER, ROUTINE, ROUTINE_SIMILAR
 from insiderwatch.detect.routine import OUTBOUND
 
 # Explanations of the flow itself, not of viewing its customers: nothing left to explain.
-_FLOW_REASONS = "('routine', 'routine:similar', 'handover')"
+_FLOW_REASONS = "(" + ", ".join(map(sql_str, (ROUTINE, ROUTINE_SIMILAR, HANDOVER))) + ")"
 
 # A case explains looking at a customer, never sending them out, except where the group
 # routinely sends its work, within that flow's breadth: that is the case's own work (a
@@ -69,7 +70,7 @@ WHERE r.day = $day AND r.destination IS NOT NULL AND r.destination <> '' AND NOT
 
 def _sql(cfg: DetectionConfig) -> str:
     return f"""
-UPDATE step_events e SET explanation = 'handover', explained = TRUE
+UPDATE step_events e SET explanation = {sql_str(HANDOVER)}, explained = TRUE
 FROM (
   WITH outbound AS (
     SELECT o.* FROM step_events o

@@ -25,6 +25,8 @@ from insiderwatch.detect.groupbook import EXPLANATIONS as GROUP_BOOK_EXPLANATION
 from insiderwatch.detect.groupbook import learn_group_books
 from insiderwatch.detect.handover import places_sql
 from insiderwatch.detect.public import learn_public_figures
+from insiderwatch.detect.reasons import BOOK as BOOK_REASON
+from insiderwatch.detect.reasons import HANDOVER
 from insiderwatch.detect.revisits import window_looks_sql, window_returns_sql
 from insiderwatch.detect.rules import group_hours_sql, load_rules
 from insiderwatch.privacy.hashing import HashKey
@@ -224,7 +226,7 @@ FROM per p JOIN ({_GROUPS}) g USING (employee_id)
 LEFT JOIN ({_EXPLAINED}) x USING (peer_group)
 WHERE g.peer_group IS NOT NULL
 GROUP BY g.peer_group ORDER BY g.peer_group"""
-    rows = execute(store.con, sql, {**step, "why": ["book"]}).fetchall()
+    rows = execute(store.con, sql, {**step, "why": [BOOK_REASON]}).fetchall()
     return [BookSize(group=g, staff=s, customers=c, median_customers=m, max_customers=mx,
                      employee_days=d, explained=x)
             for g, s, c, m, mx, d, x in rows]  # fmt: skip
@@ -321,7 +323,7 @@ SELECT p.peer_group, list(DISTINCT p.destination ORDER BY p.destination),
 FROM places p LEFT JOIN leavers l USING (peer_group) LEFT JOIN ({_EXPLAINED}) x USING (peer_group)
 WHERE NOT starts_with(p.peer_group, 'self:')  -- a machine account never leaves
 GROUP BY p.peer_group ORDER BY p.peer_group"""
-    params = {**step, "why": ["handover"], "handover_days": cfg.book.handover_days}
+    params = {**step, "why": [HANDOVER], "handover_days": cfg.book.handover_days}
     rows = execute(store.con, sql, params).fetchall()
     return [HandoverPlaces(group=g, destinations=d, leavers=n, handed_over=x)
             for g, d, n, x in rows]  # fmt: skip

@@ -19,8 +19,8 @@ from collections.abc import Collection
 
 from insiderwatch.detect.base import OPENING_ACTIONS
 from insiderwatch.detect.dayrows import write_day_rows
-from insiderwatch.detect.followup import EXPLANATION as FOLLOWUP
 from insiderwatch.detect.groupbook import EXPLANATIONS as RELATIONSHIP_BOOKS
+from insiderwatch.detect.reasons import ALLOWANCE, FOLLOWUP, PORTFOLIO
 
 # The explanations that still leave a targeted look-up case-less: what explains a
 # population rather than a person: the allowance (an amount of look-ups, at every level:
@@ -29,8 +29,6 @@ from insiderwatch.detect.groupbook import EXPLANATIONS as RELATIONSHIP_BOOKS
 # customers) and leaves judging them against the peers' rate to fixation; and a follow-up,
 # which only says the same person was opened again (detect/followup.py). Routine never
 # explains a person's look-up of particular customers, nor does a case.
-ALLOWANCE = "allowance"
-PORTFOLIO = "portfolio"
 CASELESS_REASONS = (ALLOWANCE, PORTFOLIO, *RELATIONSHIP_BOOKS, FOLLOWUP)
 
 

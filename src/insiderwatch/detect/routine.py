@@ -47,8 +47,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from insiderwatch.detect.base import execute, field_set
+from insiderwatch.detect.base import execute, field_set, sql_str
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.reasons import ROUTINE, ROUTINE_SIMILAR
 from insiderwatch.detect.similar import SIMILAR
 
 OUTBOUND = "('export', 'download', 'print', 'copy', 'message')"
@@ -195,7 +196,7 @@ UPDATE step_events e SET explanation = x.explanation, explained = TRUE
 FROM (
   SELECT e.event_id,
          CASE WHEN bool_or(r.grp = e.peer_group OR r.grp = 'self:' || e.employee_id)
-              THEN 'routine' ELSE 'routine:similar' END AS explanation
+              THEN {sql_str(ROUTINE)} ELSE {sql_str(ROUTINE_SIMILAR)} END AS explanation
   FROM step_events e
   LEFT JOIN {SIMILAR} s USING (employee_id, peer_group)
   JOIN routine_flows r

@@ -9,6 +9,7 @@ import datetime as dt
 
 from insiderwatch.contract import Finding
 from insiderwatch.contract.console import DayValue, EvidenceEvent
+from insiderwatch.detect.reasons import meaning
 from insiderwatch.detect.state import MEASURES
 from insiderwatch.store.duckdb_store import Store
 
@@ -112,6 +113,7 @@ def evidence(
             destination=r[6],
             case_id=r[7],
             explanation=r[8],
+            explanation_meaning=meaning(r[8]),
         )
         for r in rows
     ]

@@ -20,6 +20,7 @@ from insiderwatch.contract.investigate import (
     PeerActivity,
     RiskPoint,
 )
+from insiderwatch.detect.reasons import meaning
 from insiderwatch.investigate.timeline import timeline
 from insiderwatch.store.duckdb_store import Store
 
@@ -147,6 +148,7 @@ def customer_file(
             action=act,
             fields=list(fields or []),
             explanation=x,
+            explanation_meaning=meaning(x),
         )  # fmt: skip
         for e, t, emp, app, act, fields, x, _, _ in rows
     ]

@@ -1,4 +1,5 @@
-"""An employee's accesses in time order, each with the case context that may explain it.
+"""An employee's accesses in time order, each with the case context that may explain it
+and the reason detection gave it, with its sentence (:mod:`~insiderwatch.detect.reasons`).
 
 A case "covers" an access when it is assigned to the same employee, is about one of the
 customers shown, and was open at the time. Written once with Ibis (portable backends).
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import ibis
 import pandas as pd
 
 from insiderwatch.contract.investigate import TimelineEntry
+from insiderwatch.detect.reasons import meaning
 from insiderwatch.store.duckdb_store import Store
 
 
@@ -50,6 +53,7 @@ def timeline(
     joined = events.left_join(covered, events.event_id == covered.event_id).select(
         events, covered.open_cases
     )
+    joined = _with_explanation(store, joined)
     joined = joined.order_by([joined.time, joined.event_id])
     frame = joined.execute()
     entries = []
@@ -68,9 +72,20 @@ def timeline(
                 src_ip=_text(row.src_ip),
                 device_id=_text(row.device_id),
                 open_cases=_names(row.open_cases),
+                explanation=_text(row.explanation),
+                explanation_meaning=meaning(_text(row.explanation)),
             )
         )
     return entries
+
+
+def _with_explanation(store: Store, events):
+    """``events`` with the reason detection stored for each (NULL: none, or detection
+    has not run yet and there is no table)."""
+    if not store.has_table("access_explained"):
+        return events.mutate(explanation=ibis.null(str))
+    why = store.ibis.table("access_explained")
+    return events.left_join(why, events.event_id == why.event_id).select(events, why.explanation)
 
 
 def _names(value) -> list[str]:

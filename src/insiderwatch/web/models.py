@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from insiderwatch.contract.investigate import MEANING_DOC
+
 Severity = Literal["low", "medium", "high", "critical"]
 
 
@@ -77,6 +79,10 @@ class TimelineEntryOut(BaseModel):
     case_id: str | None
     destination: str | None
     open_cases: list[str]
+    explanation: str | None = Field(
+        None, description="The reason detection gave it; null: nothing (or not judged yet)."
+    )
+    explanation_meaning: str | None = Field(None, description=MEANING_DOC)
 
 
 class TimelineOut(BaseModel):

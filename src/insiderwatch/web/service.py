@@ -41,11 +41,6 @@ from insiderwatch.web.writer import Writer
 T = TypeVar("T")
 log = logging.getLogger("insiderwatch.service")
 
-# How long a stop waits for the writer's last work (the queued loads, the last detection
-# step, publishing: minutes on a loaded machine), then for requests still reading.
-WRITER_GRACE_SECONDS = 300.0
-READER_GRACE_SECONDS = 10.0
-
 
 class Service:
     def __init__(
@@ -171,18 +166,20 @@ class Service:
         if self.collectors:
             self.collectors.start()
 
-    def stop(
-        self,
-        writer_grace: float = WRITER_GRACE_SECONDS,
-        reader_grace: float = READER_GRACE_SECONDS,
-    ) -> None:
+    def stop(self, writer_grace: float | None = None, reader_grace: float | None = None) -> None:
         """Stop taking work (requests get 503, collectors stop fetching), finish what
         was taken (the writer's queue, the last detection step, publishing), wait for the
         requests still reading, then close the store. What cannot be waited for within
-        the graces leaves the store open: logged and in health, never raised, and
-        nothing committed is lost (the next start detects and publishes the rest)."""
+        the graces (by default the settings ``stop_writer_grace_seconds``, minutes on a
+        loaded machine, and ``stop_reader_grace_seconds``) leaves the store open: logged
+        and in health, never raised, and nothing committed is lost (the next start
+        detects and publishes the rest)."""
         if self.state != "running":  # stopped once already
             return
+        if writer_grace is None:
+            writer_grace = self.settings.stop_writer_grace_seconds
+        if reader_grace is None:
+            reader_grace = self.settings.stop_reader_grace_seconds
         self.state = "stopping"
         self.readers.refuse()
         problems = []

@@ -1,0 +1,123 @@
+"""The reason registry (detect/reasons.py): every reason the engine writes on a simulated
+company has an entry, what reads explanations gives its sentence beside the name, and a
+name this version does not know is shown bare with "(no description)", never an error."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from insiderwatch.alerts.export import explained_share
+from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.detect.calibrate import calibration
+from insiderwatch.detect.config import Explanation
+from insiderwatch.detect.reasons import POLICY, REASONS, UNKNOWN, describe, meaning, reason_of
+from insiderwatch.ingest import ingest_dataset
+from insiderwatch.investigate.timeline import timeline
+from insiderwatch.privacy import HashKey
+from insiderwatch.store import Store
+from insiderwatch_sim import SimulationConfig, simulate, write_dataset
+from sample_data import KEY_HEX
+
+KEY = HashKey(bytes.fromhex(KEY_HEX))
+CFG = DetectionConfig()
+
+
+def simulated(folder, **sim) -> Store:
+    """A simulated company's store, ingested, not detected yet."""
+    company = simulate(SimulationConfig(insider_rate=0.03, **sim))
+    write_dataset(company, folder / "dataset")
+    store = Store(folder / "iw.duckdb", threads=1)
+    ingest_dataset(store, folder / "dataset", KEY)
+    return store
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory):
+    store = simulated(tmp_path_factory.mktemp("reasons"), employees=240, days=12, seed=4)
+    run_detection(store, CFG, KEY)
+    yield store
+    store.close()
+
+
+def written(store: Store) -> set[str]:
+    rows = store.con.execute(
+        "SELECT DISTINCT explanation FROM access_explained WHERE explanation IS NOT NULL"
+    ).fetchall()
+    return {r for (r,) in rows}
+
+
+def test_every_reason_the_engine_writes_has_an_entry(company):
+    names = written(company)
+    # The company exercises cases, learned routine and the case-less reasons alike.
+    assert {"own_case", "routine", "allowance", "login"} <= names
+    assert len(names) >= 10, names
+    assert [n for n in names if reason_of(n) is None] == []
+
+
+def test_a_configured_role_policy_is_described_by_its_family(tmp_path):
+    """The engine writes ``policy:ROLE``: a name the company's settings make up, found by
+    its family."""
+    with simulated(tmp_path, employees=60, days=3, seed=5) as store:
+        role = store.scalar("SELECT role FROM employees ORDER BY role LIMIT 1")
+        cfg = DetectionConfig(explanation=Explanation(policy_roles=[role]))
+        run_detection(store, cfg, KEY)
+        policies = {n for n in written(store) if n.startswith(POLICY)}
+    assert policies == {f"{POLICY}{role}"}
+    assert reason_of(f"{POLICY}{role}") is dict(REASONS)[POLICY]
+    assert describe(f"{POLICY}{role}@crm") == dict(REASONS)[POLICY].meaning
+
+
+@pytest.mark.parametrize("name", ["retired_reason", "routine:elsewhere", "policyless", "own"])
+def test_a_name_this_version_does_not_know_is_described_as_such(name):
+    assert reason_of(name) is None
+    assert describe(name) == UNKNOWN
+    assert meaning(None) is None  # nothing explains it: nothing to describe
+
+
+def test_every_entry_reads_as_a_sentence_with_its_evidence():
+    for name, reason in REASONS:
+        assert reason.name == name and reason.title
+        assert reason.meaning.endswith(".") and reason.evidence.endswith(".")
+        assert reason.meaning[0].isupper(), name
+
+
+def test_the_timeline_gives_each_access_its_reason_and_sentence(company):
+    employee = company.scalar(
+        "SELECT min(employee_id) FROM access_explained WHERE explanation = 'routine'"
+    )
+    stored = dict(
+        company.con.execute(
+            "SELECT event_id, explanation FROM access_explained WHERE employee_id = ?",
+            [employee],
+        ).fetchall()
+    )
+    entries = timeline(company, employee)
+    assert entries and {e.event_id: e.explanation for e in entries} == stored
+    assert {e.explanation_meaning for e in entries if e.explanation == "routine"} == {
+        describe("routine")
+    }
+    assert all(e.explanation_meaning is None for e in entries if e.explanation is None)
+
+
+def test_calibrate_lists_the_reasons_of_the_window_with_their_sentences(company):
+    found = calibration(company, CFG)
+    assert found.day is not None and found.reasons
+    used = {r.name: r.accesses for r in found.reasons}
+    assert "login" not in used  # sign-ins are no access to data
+    assert [r.accesses for r in found.reasons] == sorted(used.values(), reverse=True)
+    assert all(r.meaning == describe(r.name) for r in found.reasons)
+    b0 = found.day - dt.timedelta(days=CFG.baseline_days)
+    own = company.scalar(
+        "SELECT count(*) FROM access_explained WHERE explanation = 'own_case' "
+        "AND day >= ? AND day <= ?",
+        [b0, found.day],
+    )
+    assert used["own_case"] == own
+
+
+def test_the_detect_summary_says_what_each_reason_it_counts_means(company):
+    shares = explained_share(company)
+    assert shares and all(s.meanings == {k: describe(k) for k in s.by_reason} for s in shares)
+    assert any("routine" in s.meanings for s in shares)
