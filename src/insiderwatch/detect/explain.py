@@ -296,7 +296,7 @@ FROM (
 ) x
 WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
   AND (x.all_explained OR e.action = 'search'
-       AND (x.any_reason <> 'portfolio' OR x.others <= $targeted))
+       AND (x.any_reason <> {sql_str(PORTFOLIO_REASON)} OR x.others <= $targeted))
 """,
         params,
     )
