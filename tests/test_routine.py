@@ -431,13 +431,9 @@ def _solo_company(staff: list[tuple[str, str, str]], customers: int = 200) -> Co
     return c
 
 
-def test_a_person_who_signs_in_and_scripts_every_hour_keeps_their_lookups(tmp_path):
-    """Alone in their peer group, a clerk who signs in every day and scripts a harmless
-    search into every hour is busy enough to be a machine, and stays one; but the one
-    customer a day they look up with no case is never explained as their routine, so
-    their look-up of a VIP is a finding. Their scripted search, broad, stays routine."""
-    learn = DetectionConfig().routine.learning_days
-    days = learn + 4
+def _scripting_clerk(days: int) -> Company:
+    """A clerk alone in their group who signs in daily, scripts a broad search into every
+    hour and looks one customer up a day with no case (the last day's a VIP)."""
     c = _solo_company(
         [("clerk", "clerk", "t-solo"), *((f"desk{i}", "desk", "front") for i in range(3))]
     )
@@ -449,6 +445,19 @@ def test_a_person_who_signs_in_and_scripts_every_hour_keeps_their_lookups(tmp_pa
             c.event("clerk", at(day, hour, 40), "search", [], ["name"], record_count=20)
         cust = vip if day == days else f"c{(day * 7) % 150:03d}"
         c.event("clerk", at(day, 10), "view", [cust], ["name", "email"])
+    return c
+
+
+def test_a_person_who_signs_in_and_scripts_every_hour_keeps_their_lookups(tmp_path):
+    """Alone in their peer group, a clerk who signs in every day and scripts a harmless
+    search into every hour is busy enough to be a machine, and stays one; but the one
+    customer a day they look up with no case is never explained as their routine, so
+    their look-up of a VIP is a finding. Their scripted search, broad, stays routine. A
+    reviewer who lists such a flow of theirs (``self:``) vouches for it: with the policy
+    file, their look-ups are explained as listed."""
+    learn = DetectionConfig().routine.learning_days
+    days = learn + 4
+    c = _scripting_clerk(days)
     store = detect(c, tmp_path)
     why = explanations(store)
     judged = [r for r in by(c, "clerk", action="view") if r["time"] >= at(learn + 1, 0)]
@@ -462,6 +471,14 @@ def test_a_person_who_signs_in_and_scripts_every_hour_keeps_their_lookups(tmp_pa
     ).fetchall()
     assert vip_days == [(at(days, 0).date(),)]
     store.close()
+    flow = {"group": "self:clerk", "app": "crm", "action": "view", "max_records": 1,
+            "fields": ["name", "email"]}  # fmt: skip
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump({"flows": [flow]}))
+    (tmp_path / "detect.toml").write_text('[routine]\npolicy_file = "policy.yaml"\n')
+    reviewed = detect(c, tmp_path / "reviewed", load_detection_config(tmp_path / "detect.toml"))
+    listed = explanations(reviewed)
+    assert {listed[r["event_id"]] for r in by(c, "clerk", action="view")} == {"routine"}
+    reviewed.close()
 
 
 def test_a_service_account_that_logs_sign_ins_keeps_its_routine_and_protection(tmp_path):
