@@ -13,12 +13,14 @@ import pytest
 import yaml
 
 from detect_scenarios import Company, at, detect, explanations
+from insiderwatch.app.contain import StoreSubjects
 from insiderwatch.detect import DetectionConfig, load_detection_config
 from insiderwatch.detect.base import DETECTORS
 from insiderwatch.detect.calibrate import WITHHELD, calibration, policy_yaml
 from insiderwatch.privacy import HashKey
 from insiderwatch.privacy.pseudonyms import pseudonym
 from insiderwatch.store import Store
+from respond_helpers import alert
 from sample_data import KEY_HEX
 
 ANALYSTS = [f"an{i}" for i in range(6)]
@@ -415,4 +417,126 @@ def test_staff_on_a_seven_day_rota_stay_people(tmp_path):
     assert {why[r["event_id"]] for r in job} == {"routine"}
     machines = store.con.execute("SELECT DISTINCT grp FROM routine_flows WHERE machine").fetchall()
     assert machines == [("self:job1",)]
+    store.close()
+
+
+def _solo_company(staff: list[tuple[str, str, str]], customers: int = 200) -> Company:
+    c = Company()
+    for i, (e, role, team) in enumerate(staff):
+        c.employees.append({"employee_id": e, "surname": f"Solo{i}", "role": role,
+                            "team": team, "hired_on": "2020-01-01"})  # fmt: skip
+    for i in range(customers):
+        c.customers.append({"customer_id": f"c{i:03d}", "surname": f"Cust{i}",
+                            "postcode": f"PC{i} 1AA", "is_vip": i == customers - 1})  # fmt: skip
+    return c
+
+
+def _scripting_clerk(days: int) -> Company:
+    """A clerk alone in their group who signs in daily, scripts a broad search into every
+    hour and looks one customer up a day with no case (the last day's a VIP)."""
+    c = _solo_company(
+        [("clerk", "clerk", "t-solo"), *((f"desk{i}", "desk", "front") for i in range(3))]
+    )
+    vip = c.customers[-1]["customer_id"]
+    for day in range(1, days + 1):
+        for e in ("clerk", *(f"desk{i}" for i in range(3))):
+            c.event(e, at(day, 8), "login", [], [], app="sso")
+        for hour in range(24):
+            c.event("clerk", at(day, hour, 40), "search", [], ["name"], record_count=20)
+        cust = vip if day == days else f"c{(day * 7) % 150:03d}"
+        c.event("clerk", at(day, 10), "view", [cust], ["name", "email"])
+    return c
+
+
+def test_a_person_who_signs_in_and_scripts_every_hour_keeps_their_lookups(tmp_path):
+    """Alone in their peer group, a clerk who signs in every day and scripts a harmless
+    search into every hour is busy enough to be a machine, and stays one; but the one
+    customer a day they look up with no case is never explained as their routine, so
+    their look-up of a VIP is a finding. Their scripted search, broad, stays routine. A
+    reviewer who lists such a flow of theirs (``self:``) vouches for it: with the policy
+    file, their look-ups are explained as listed."""
+    learn = DetectionConfig().routine.learning_days
+    days = learn + 4
+    c = _scripting_clerk(days)
+    store = detect(c, tmp_path)
+    why = explanations(store)
+    judged = [r for r in by(c, "clerk", action="view") if r["time"] >= at(learn + 1, 0)]
+    assert len(judged) == days - learn and {why[r["event_id"]] for r in judged} == {None}
+    searches = [r for r in by(c, "clerk", action="search") if r["time"] >= at(learn + 1, 0)]
+    assert {why[r["event_id"]] for r in searches} == {"routine"}
+    machines = store.con.execute("SELECT DISTINCT grp FROM routine_flows WHERE machine").fetchall()
+    assert machines == [("self:clerk",)]
+    vip_days = store.con.execute(
+        "SELECT day FROM findings WHERE detector = 'vip' AND employee_id = 'clerk'"
+    ).fetchall()
+    assert vip_days == [(at(days, 0).date(),)]
+    store.close()
+    flow = {"group": "self:clerk", "app": "crm", "action": "view", "max_records": 1,
+            "fields": ["name", "email"]}  # fmt: skip
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump({"flows": [flow]}))
+    (tmp_path / "detect.toml").write_text('[routine]\npolicy_file = "policy.yaml"\n')
+    reviewed = detect(c, tmp_path / "reviewed", load_detection_config(tmp_path / "detect.toml"))
+    listed = explanations(reviewed)
+    assert {listed[r["event_id"]] for r in by(c, "clerk", action="view")} == {"routine"}
+    reviewed.close()
+
+
+def test_a_service_account_that_logs_sign_ins_keeps_its_routine_and_protection(tmp_path):
+    """A sync job whose source logs a sign-in before every hourly run is still a machine:
+    its broad syncs are its own routine, and containment knows it as a service account
+    (automatic playbooks never suspend an integration)."""
+    learn = DetectionConfig().routine.learning_days
+    days = learn + 4
+    c = _solo_company(
+        [("sync", "job", "t-job"), *((f"desk{i}", "desk", "front") for i in range(3))]
+    )
+    for day in range(1, days + 1):
+        for e in (f"desk{i}" for i in range(3)):
+            c.event(e, at(day, 8), "login", [], [], app="sso")
+        for hour in range(24):
+            c.event("sync", at(day, hour, 4), "login", [], [], app="sso")
+            c.event(
+                "sync",
+                at(day, hour, 5),
+                "view",
+                [f"c{(hour * 5 + k) % 200:03d}" for k in range(40)],
+                ["name"],
+                app="sync",
+            )
+    store = detect(c, tmp_path)
+    why = explanations(store)
+    runs = [r for r in by(c, "sync", action="view") if r["time"] >= at(learn + 1, 0)]
+    assert runs and {why[r["event_id"]] for r in runs} == {"routine"}
+    machines = store.con.execute("SELECT DISTINCT grp FROM routine_flows WHERE machine").fetchall()
+    assert machines == [("self:sync",)]
+    subject = StoreSubjects(store)(
+        msgspec.structs.replace(alert("sync"), event_ids=[runs[-1]["event_id"]])
+    )
+    assert (subject.service_account, subject.routine) == (True, True)
+    store.close()
+
+
+def test_colleagues_who_only_sign_in_do_not_make_a_clerk_headless(tmp_path):
+    """The no-login machine rule asks whether most identities that access data log in:
+    receptionists who only sign in (and touch no customer) do not tip two clerks who
+    never log in into machines, so their daily look-ups of particular customers are not
+    their routine (tests above: where most who access data log in, a job that never does
+    is a machine)."""
+    learn = DetectionConfig().routine.learning_days
+    days = learn + 4  # short of machine_min_span_days: only the no-login rule can apply
+    assert days < DetectionConfig().routine.machine_min_span_days
+    staff = [("clerk0", "clerk", "back"), ("clerk1", "clerk", "back"), ("desk0", "desk", "front")]
+    staff += [(f"rec{i}", "reception", "lobby") for i in range(2)]
+    c = _solo_company(staff)
+    for day in range(1, days + 1):
+        for e in ("desk0", "rec0", "rec1"):
+            c.event(e, at(day, 8), "login", [], [], app="sso")
+        c.event("desk0", at(day, 9), "view", [], ["name"], app="ledger", record_count=0)
+        for k, e in enumerate(("clerk0", "clerk1")):
+            c.event(e, at(day, 10, k), "view", [f"c{(day * 7 + k) % 150:03d}"], ["name", "email"])
+    store = detect(c, tmp_path)
+    why = explanations(store)
+    views = [r for e in ("clerk0", "clerk1") for r in by(c, e) if r["time"] >= at(learn + 1, 0)]
+    assert views and {why[r["event_id"]] for r in views} == {None}
+    assert not store.scalar("SELECT count(*) FROM routine_flows WHERE machine")
     store.close()

@@ -18,9 +18,14 @@ Identities active in most hours of the day, or on nearly every calendar day for 
 (service accounts): each is a group of one, whose own regular flows are its routine.
 Someone who signs in is a person at a keyboard: staff on a seven-day rota work every
 calendar day too, and their look-ups of particular customers must stay theirs to explain
-(only a source that records no logins at all leaves the calendar alone to tell). An identity that never logs in,
-in a company where most do, is a machine once it has been active on nearly every calendar
-day of ``learning_days``: no login is a trait of the identity, not of what it does, so an
+(only a source that records no logins at all leaves the calendar alone to tell). The
+busy-hours rule asks nothing of sign-ins, so a service account whose source logs them stays
+a machine (its routine, and containment's protection of an integration); but a machine that
+signed in during the window never has a targeted look-up explained as its routine: a person
+who signs in and scripts a search into every hour is busy enough to be one, and their
+look-ups of particular customers stay theirs to explain. An identity that never logs in,
+in a company where most of those that access data do, is a machine once it has been active
+on nearly every calendar day of ``learning_days``: no login is a trait of the identity, not of what it does, so an
 insider's scripted nightly export under their own (interactive) account never becomes
 routine by repeating, and a nightly job is known after a week instead of two. An event of a routine flow is
 explained (``routine``) when its breadth (records) stays within ``breadth_factor`` times
@@ -79,11 +84,13 @@ WITH hist AS (  -- a day with a critical finding teaches nothing about routine
     AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = r.employee_id
                     AND f.day = r.day AND f.critical)
 ),
-sessions AS (  -- who logged in (a login is the only event that is no data access)
+sessions AS (  -- who logged in (a login is the only event that is no data access), of the
+               -- identities that access data: a colleague who only signs in is no evidence
+               -- that the identities touching data are people
   SELECT employee_id, bool_or(events > data_events) AS logs_in FROM employee_days
-  WHERE day >= $b0 AND day < $day GROUP BY ALL
+  WHERE day >= $b0 AND day < $day GROUP BY ALL HAVING sum(data_events) > 0
 ),
-headless AS (  -- never logged in, where most identities do: no person at a keyboard
+headless AS (  -- never logged in, where most identities with data do: no person at a keyboard
   SELECT employee_id FROM sessions
   WHERE $headless AND NOT logs_in AND (SELECT avg(logs_in::INTEGER) FROM sessions) >= 0.5
 ),
@@ -190,10 +197,18 @@ FROM reviewed_flows
 """
 
 # Events of a routine flow within its breadth, hours and fields; a person's look-up of a
-# few particular customers is left to business reasons.
+# few particular customers is left to business reasons. So is a machine's, when it signed
+# in during the window: a service account whose source logs sign-ins stays a machine (its
+# routine, the containment protection), but someone who signs in and scripts a search into
+# every hour is busy enough to be one, and their look-ups must stay theirs to explain.
+# A reviewed policy file's machine flows were vouched for by a reviewer and explain as listed.
 _EXPLAIN_SQL = f"""
 UPDATE step_events e SET explanation = x.explanation, explained = TRUE
 FROM (
+  WITH signs_in AS (  -- identities that logged in during the window, as the learning saw it
+    SELECT DISTINCT employee_id FROM employee_days
+    WHERE day >= $b0 AND day < $day AND events > data_events
+  )
   SELECT e.event_id,
          CASE WHEN bool_or(r.grp = e.peer_group OR r.grp = 'self:' || e.employee_id)
               THEN {sql_str(ROUTINE)} ELSE {sql_str(ROUTINE_SIMILAR)} END AS explanation
@@ -214,8 +229,8 @@ FROM (
     -- the fields alone, a learned flow none of whose sets is usual explains nothing
     AND ((len(r.field_sets) = 0 AND r.employee_days IS NULL)
          OR list_bool_or(list_transform(r.field_sets, lambda s: list_has_all(s, e.fields))))
-    AND (r.machine OR e.action IN {OUTBOUND}
-         OR NOT len(e.customer_ids) BETWEEN 1 AND $targeted)
+    AND ((r.machine AND ($reviewed OR e.employee_id NOT IN (SELECT employee_id FROM signs_in)))
+         OR e.action IN {OUTBOUND} OR NOT len(e.customer_ids) BETWEEN 1 AND $targeted)
   GROUP BY e.event_id
 ) x
 WHERE e.event_id = x.event_id
@@ -267,7 +282,7 @@ def explain_by_routine(con, cfg: DetectionConfig, params: dict) -> None:
     """Explain this step's events that follow the routine in force for their group
     (``routine_flows`` of ``$day``, :func:`learn_routine`)."""
     if cfg.routine.enabled:
-        execute(con, _EXPLAIN_SQL, params)
+        execute(con, _EXPLAIN_SQL, {**params, "reviewed": cfg.routine.policy_file is not None})
 
 
 def record_flows(con, params: dict) -> None:
