@@ -5,9 +5,12 @@ name this version does not know is shown bare with "(no description)", never an 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
 
+import insiderwatch
 from insiderwatch.alerts.export import explained_share
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.detect.calibrate import calibration
@@ -22,6 +25,7 @@ from sample_data import KEY_HEX
 
 KEY = HashKey(bytes.fromhex(KEY_HEX))
 CFG = DetectionConfig()
+DETECT = Path(insiderwatch.__file__).parent / "detect"
 
 
 def simulated(folder, **sim) -> Store:
@@ -121,3 +125,44 @@ def test_the_detect_summary_says_what_each_reason_it_counts_means(company):
     shares = explained_share(company)
     assert shares and all(s.meanings == {k: describe(k) for k in s.by_reason} for s in shares)
     assert any("routine" in s.meanings for s in shares)
+
+
+# A reason spelled as a literal goes stale in silence when the registry renames it: the
+# query still runs, comparing explanations with a name nobody writes any more. So the
+# detection code takes every name from detect/reasons.py. Two look-alikes are no reason:
+# an event's action compared as one (``action <> 'login'``: the sign-in reason is named
+# after it) and a struct or dictionary key (``{'allowance': ...}``, a field's name).
+_ACTION_TEST = re.compile(r"""action\s*(?:=|<>|!=)\s*'[a-z_]+'""")
+
+
+def quoted_reasons(text: str) -> list[str]:
+    """The registered reason names ``text`` spells as quoted literals."""
+    names = "|".join(re.escape(name) for name, _ in REASONS)
+    found = re.findall(rf"""(['"])({names})\1(?!\s*:(?!:))""", _ACTION_TEST.sub("", text))
+    return [name for _, name in found]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("coalesce(explanation, '') NOT IN ('routine', 'handover')", ["routine", "handover"]),
+        ("starts_with(explanation, 'policy:')", ["policy:"]),
+        ("o.explanation IS DISTINCT FROM 'routine'::VARCHAR", ["routine"]),
+        ('[r for r in rows if r == "allowance:kind"]', ["allowance:kind"]),
+        ("CASE WHEN a.action = 'login' THEN 'login' END", ["login"]),
+        ("WHERE e.action <> 'login' AND explanation = 'routines'", []),
+        ("arg_max({'allowance': a.allowance, 'grp': m.grp}, m.cosine)", []),
+        ('{**step, "login": LOGIN}', []),
+    ],
+)
+def test_a_quoted_reason_is_found_and_its_look_alikes_are_not(text, found):
+    assert quoted_reasons(text) == found
+
+
+def test_the_detection_code_spells_no_reason_outside_the_registry():
+    spelled = {
+        str(path.relative_to(DETECT)): names
+        for path in sorted(DETECT.rglob("*.py"))
+        if path.name != "reasons.py" and (names := quoted_reasons(path.read_text()))
+    }
+    assert spelled == {}

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext, destination_class_sql
+from insiderwatch.detect.base import Detector, StepContext, destination_class_sql, sql_str
 from insiderwatch.detect.baseline import ThresholdConfig, baseline_tables, fmt_num, quantile_name
 from insiderwatch.detect.ranges import AtLeastOne, Count, NonNegative, Quantile
+from insiderwatch.detect.reasons import HANDOVER, POLICY, ROUTINE
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -84,8 +85,8 @@ outbound AS (
   FROM leaving
   WHERE action IN ('export', 'download', 'print', 'copy', 'message') AND record_count > 0
     AND (NOT explained
-         OR (record_count >= {c.bulk_records} AND NOT starts_with(explanation, 'policy:')
-             AND coalesce(explanation, '') NOT IN ('routine', 'handover')
+         OR (record_count >= {c.bulk_records} AND NOT starts_with(explanation, {sql_str(POLICY)})
+             AND coalesce(explanation, '') NOT IN ({sql_str(ROUTINE)}, {sql_str(HANDOVER)})
              AND {dest_class} IS DISTINCT FROM 'allowed'))
 ),
 touched AS (

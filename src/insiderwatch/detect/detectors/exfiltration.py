@@ -8,8 +8,10 @@ from insiderwatch.detect.base import (
     capped_list,
     destination_class_sql,
     matches_any,
+    sql_str,
 )
 from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Positive, Share, Tail
+from insiderwatch.detect.reasons import HANDOVER, ROUTINE
 from insiderwatch.detect.revisits import (
     ALLOWANCE,
     PORTFOLIO,
@@ -168,7 +170,7 @@ flagged AS (  -- a case explains looking at a customer, never sending them outsi
   LEFT JOIN known k ON k.peer_group = o.peer_group AND k.destination = o.destination
   WHERE ((o.dest_class = 'external'
           AND (o.outside
-               OR (coalesce(o.explanation, '') NOT IN ('routine', 'handover')
+               OR (coalesce(o.explanation, '') NOT IN ({sql_str(ROUTINE)}, {sql_str(HANDOVER)})
                    -- a case's customer sent where the group routinely sends its work,
                    -- within that flow's breadth, is the case's work
                    AND NOT (o.explained AND coalesce(o.record_count <= o.routine_max, FALSE)))))

@@ -15,8 +15,15 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext, capped_list, destination_class_sql
+from insiderwatch.detect.base import (
+    Detector,
+    StepContext,
+    capped_list,
+    destination_class_sql,
+    sql_str,
+)
 from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Positive, Share
+from insiderwatch.detect.reasons import ROUTINE
 from insiderwatch.detect.revisits import PORTFOLIO, RELATIONSHIP_BOOKS, caseless_lookup_sql
 from insiderwatch.detect.routine import OUTBOUND
 
@@ -116,7 +123,7 @@ WITH outbound AS (  -- data leaving today for a destination nothing explains
   FROM step_events o
   WHERE o.in_step AND o.action IN ('export', 'download', 'print', 'copy', 'message')
     AND len(o.customer_ids) >= {c.min_shared}
-    AND o.explanation IS DISTINCT FROM 'routine'
+    AND o.explanation IS DISTINCT FROM {sql_str(ROUTINE)}
     AND ({dest_class} = 'external' OR NOT o.explained)
 ),
 sent AS (
