@@ -524,9 +524,11 @@ class _Steps:
             source, ordered = scoped_events(self.store, ctx.lookback_start, params), False
             self.scoped = False
         build_step(con, ctx.config, params, source=source, known_until=reuse, ordered=ordered)
-        # Whether the step may hold an outbound action carrying records; known only where
-        # the step counts its employee-days. With none, what judges the step's sends (its
-        # own copies, the detectors that need_outbound) would be empty: it is skipped.
+        # Whether the step may hold an outbound action carrying records; asked only where
+        # the step explains afresh (elsewhere it would cost a query of its own, and on the
+        # companies measured every such step sent something). With none, what judges the
+        # step's sends (its own copies, the detectors that need_outbound) would be empty:
+        # it is skipped.
         sends = True
         if refresh:
             partial = ctx.end < ctx.start + DAY

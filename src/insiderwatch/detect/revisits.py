@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from insiderwatch.detect.base import OPENING_ACTIONS
+from insiderwatch.detect.base import OPENING_ACTIONS, sql_str
 from insiderwatch.detect.dayrows import write_day_rows
 from insiderwatch.detect.groupbook import EXPLANATIONS as RELATIONSHIP_BOOKS
 from insiderwatch.detect.reasons import ALLOWANCE, FOLLOWUP, PORTFOLIO
@@ -61,11 +61,11 @@ def caseless_lookup_sql(
     reasons = [r for r in CASELESS_REASONS if r not in excluding]
     terms = [f"{explanation} IS NULL"]
     if ALLOWANCE in reasons:
-        terms.append(f"starts_with({explanation}, '{ALLOWANCE}')")
-    if exact := [f"'{r}'" for r in reasons if r != ALLOWANCE]:
+        terms.append(f"starts_with({explanation}, {sql_str(ALLOWANCE)})")
+    if exact := [sql_str(r) for r in reasons if r != ALLOWANCE]:
         terms.append(f"{explanation} IN ({', '.join(exact)})")
     targeted = "" if breadth is None else f" AND {breadth} BETWEEN 1 AND $targeted"
-    opening = ", ".join(f"'{a}'" for a in actions)
+    opening = ", ".join(sql_str(a) for a in actions)
     return f"({action} IN ({opening}){targeted} AND ({' OR '.join(terms)}))"
 
 
