@@ -144,23 +144,6 @@ def exact_sum(value: str, over: str = "") -> str:
 OPENING_ACTIONS = ("view", "search")
 
 
-def poisson_tail_sql(rows: str, count: str, max_terms: int, name: str) -> str:
-    """SQL: the rows of ``rows`` (with a ``mean``) and ``name``, the chance of at least
-    ``count`` for a Poisson count of that mean (0 where the mean is 0 or the count is past
-    ``max_terms``, the terms summed): how surprising so many kin or figures are by chance."""
-    return f"""SELECT *, CASE WHEN mean <= 0 OR {count} > {max_terms} THEN 0.0
-                 ELSE greatest(0.0, 1.0 - below) END AS {name}
-  FROM (
-    SELECT x.*,
-           -- summed in term order: a float sum in whatever order threads add it differs
-           -- in its last digits between a replay and a day cut into steps
-           list_sum(list(exp(-x.mean + i.i * ln(greatest(x.mean, 1e-300)) - lgamma(i.i + 1))
-                         ORDER BY i.i)) AS below
-    FROM {rows} x JOIN range({max_terms}) i(i) ON i.i < x.{count}
-    GROUP BY ALL
-  )"""
-
-
 def opening_action_sql(action: str = "action") -> str:
     """SQL: whether ``action`` is one of :data:`OPENING_ACTIONS`."""
     return f"{action} IN ({', '.join(map(sql_str, OPENING_ACTIONS))})"

@@ -2,12 +2,7 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import (
-    Detector,
-    StepContext,
-    opening_action_sql,
-    poisson_tail_sql,
-)
+from insiderwatch.detect.base import Detector, StepContext, opening_action_sql
 from insiderwatch.detect.baseline import quantile_name
 from insiderwatch.detect.ranges import (
     AtLeastOne,
@@ -181,7 +176,17 @@ expected AS (  -- kin met so far (today's n-th included) and what chance would b
   LEFT JOIN met m USING (employee_id, kind) LEFT JOIN kin_share k USING (employee_id, kind)
 ),
 chance AS (  -- P(at least `met` such customers) for a Poisson count of that mean
-  {poisson_tail_sql("expected", "met", c.max_terms, "p")}
+  SELECT *, CASE WHEN mean <= 0 OR met > {c.max_terms} THEN 0.0
+                 ELSE greatest(0.0, 1.0 - below) END AS p
+  FROM (
+    SELECT x.*,
+           -- summed in term order: a float sum in whatever order threads add it differs
+           -- in its last digits between a replay and a day cut into steps
+           list_sum(list(exp(-x.mean + i.i * ln(greatest(x.mean, 1e-300)) - lgamma(i.i + 1))
+                         ORDER BY i.i)) AS below
+    FROM expected x JOIN range({c.max_terms}) i(i) ON i.i < x.met
+    GROUP BY ALL
+  )
 ),
 weighed AS (
   SELECT *, CASE WHEN p <= {c.full_weight_chance} THEN 1.0

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext, poisson_tail_sql
+from insiderwatch.detect.base import Detector, StepContext
 from insiderwatch.detect.explain import team_family_sql
 from insiderwatch.detect.public import PUBLIC_FIGURES
-from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Positive, Tail, check_order
-from insiderwatch.detect.revisits import CASELESS_LOOKUP
+from insiderwatch.detect.ranges import NonNegative, Positive, Tail, check_order
 
 # A look-up that opens the record: a view, or a search that found only them.
 _OPENED = "(t.action <> 'search' OR t.breadth = 1)"
@@ -29,15 +28,6 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # teams, and that towards the whole company's, as if that many more employee-days of
     # each wider level were seen.
     prior_days: Positive = 20.0
-    # The n-th figure of a day also weighs by the chance of meeting that many among the
-    # employee's case-less look-ups of the day so far, at the rate figures come up among
-    # the peers' (their figures per case-less look-up over the window, pulled towards the
-    # company's as the tail is): a counter agent who looks up a hundred walk-ins a day
-    # meets a famous one now and then, a snoop opens one out of nothing. The look-ups
-    # counted are at most the peers' busiest day's: padding past it buys no chance. The
-    # weight is that of the larger of the two tail shares, so only a figure rare both
-    # against the peers' days and against the employee's own day weighs in full.
-    max_terms: AtLeastOne = 30  # of the Poisson sum: more figures than this are no chance
 
     def __post_init__(self) -> None:
         check_order(self, "full_weight_tail", "routine_tail",
@@ -47,7 +37,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Vip(Detector):
     id = "vip"
-    version = "5"
+    version = "4"
     title = "VIP or public figure looked up without a case"
     description = (
         "Unexplained targeted look-ups (a view or search showing at most "
@@ -58,10 +48,7 @@ class Vip(Detector):
         "finding per figure and day, at the first look-up, "
         "weighted by how rare that many such look-ups in a day are among the peers' earlier "
         "days (the employee's own left out; a small group's pulled towards its team's, "
-        "its role's and the company's), nothing where the peers make as many on a tenth of their days, "
-        "and no more than the chance of meeting that many among the employee's own case-less "
-        "look-ups of the day so far (at most the peers' busiest day's) at the peers' rate "
-        "of figures per look-up. A "
+        "its role's and the company's), nothing where the peers make as many on a tenth of their days. A "
         "figure only listed among others by a search weighs 1/breadth of one opened; "
         "among the rows of a broad search or export they are not singled out."
     )
@@ -121,55 +108,19 @@ counts AS (  -- others' days with at least as many: group, team family, role, co
          coalesce(sum(d.n) FILTER (WHERE d.role = l.role), 0) AS role_n,
          coalesce(sum(d.n) FILTER (WHERE d.role = l.role AND d.v >= l.nth), 0) AS role_k,
          coalesce(sum(d.n), 0) AS all_n,
-         coalesce(sum(d.n) FILTER (WHERE d.v >= l.nth), 0) AS all_k,
-         coalesce(sum(d.v * d.n) FILTER (WHERE d.peer_group = l.peer_group), 0) AS grp_figures,
-         coalesce(sum(d.v * d.n), 0) AS all_figures
+         coalesce(sum(d.n) FILTER (WHERE d.v >= l.nth), 0) AS all_k
   FROM looks l LEFT JOIN days d ON d.employee_id <> l.employee_id
   GROUP BY ALL
 ),
-looked AS (  -- the employee's case-less look-ups of the day up to each figure's, its own in
-  SELECT l.employee_id, l.customer_id, count(DISTINCT t.customer_id) AS looked
-  FROM looks l JOIN step_touch t ON t.employee_id = l.employee_id AND t.time <= l.time
-  WHERE t.in_step AND {CASELESS_LOOKUP}
-  GROUP BY ALL
-),
-peer_looks AS (  -- everyone's case-less look-ups per earlier day of the window (read only
-                 -- on a day with a figure looked up: most steps have none)
-  SELECT employee_id, peer_group, day, count(*) AS looks FROM revisit_days
-  WHERE day >= $b0 AND day < $day AND EXISTS (SELECT 1 FROM looks) GROUP BY ALL
-),
-volumes AS (  -- the others' look-ups: the peer group's, its busiest day, the company's
-  SELECT l.employee_id, l.customer_id,
-         coalesce(sum(r.looks) FILTER (WHERE r.peer_group = l.peer_group), 0) AS grp_looks,
-         coalesce(max(r.looks) FILTER (WHERE r.peer_group = l.peer_group), 0) AS grp_most,
-         coalesce(sum(r.looks), 0) AS all_looks
-  FROM looks l LEFT JOIN peer_looks r ON r.employee_id <> l.employee_id
-  GROUP BY ALL
-),
-peer_tails AS (  -- the tail share, each level's own days weighing against the wider level's
-  SELECT *, (grp_k + {k} * team_tail) / (grp_n + {k}) AS peer_tail FROM (
+scored AS (  -- the tail share, each level's own days weighing against the wider level's
+  SELECT *, (grp_k + {k} * team_tail) / (grp_n + {k}) AS tail FROM (
     SELECT *, (team_k + {k} * role_tail) / (team_n + {k}) AS team_tail FROM (
       SELECT *, (role_k + {k} * all_tail) / (role_n + {k}) AS role_tail FROM (
         SELECT *, coalesce(all_k / nullif(all_n, 0), 0.0) AS all_tail FROM counts
       )
     )
   )
-),
-sized AS (  -- figures expected among the day's look-ups so far, at the peers' rate per
-            -- look-up pulled towards the company's as if prior_days typical days were seen
-  SELECT p.*, coalesce(x.looked, 0) AS looked,
-         least(coalesce(x.looked, 0), v.grp_most)
-           * coalesce((p.grp_figures + {k} * v.all_looks / nullif(p.all_n, 0)
-                                       * p.all_figures / nullif(v.all_looks, 0))
-                      / nullif(v.grp_looks + {k} * v.all_looks / nullif(p.all_n, 0), 0), 0)
-           AS mean
-  FROM peer_tails p JOIN volumes v USING (employee_id, customer_id)
-  LEFT JOIN looked x USING (employee_id, customer_id)
-),
-chance AS (  -- P(at least nth figures) for a Poisson count of that mean
-  {poisson_tail_sql("sized", "nth", config.max_terms, "chance")}
-),
-scored AS (SELECT *, greatest(peer_tail, chance) AS tail FROM chance)
+)
 SELECT employee_id, time, time AS first_time,
        {config.points} * CASE WHEN opened THEN 1.0 ELSE 1.0 / breadth END
          * CASE WHEN tail = 0 THEN 1.0 ELSE least(1.0,
@@ -178,8 +129,7 @@ SELECT employee_id, time, time AS first_time,
        'medium' AS severity, FALSE AS critical,
        strftime($day, '%Y-%m-%d') || ':' || customer_id AS key,
        format('{{}} {{}} with no case ({{}} number {{}} today; more than on '
-              || '{{}}% of peers'' days; chance {{}} among their {{}} look-up(s) with no '
-              || 'case today)',
+              || '{{}}% of peers'' days)',
               CASE WHEN opened THEN 'opened' ELSE 'listed' END,
               CASE WHEN flagged THEN 'VIP customer ' || customer_id
                    ELSE format('customer {{}}, a public figure ({{}} staff of {{}} groups looked '
@@ -187,8 +137,7 @@ SELECT employee_id, time, time AS first_time,
                                customer_id, staff, groups, days)
                    END,
               CASE WHEN flagged THEN 'VIP' ELSE 'public figure' END,
-              nth, round(100 * (1 - peer_tail))::INTEGER, printf('%.1e', chance),
-              looked) AS reason,
+              nth, round(100 * (1 - tail))::INTEGER) AS reason,
        [event_id] AS event_ids, [customer_id] AS customer_ids
 FROM scored WHERE tail < {config.routine_tail}
 """
