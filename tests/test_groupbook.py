@@ -314,33 +314,6 @@ def test_a_client_the_desk_shares_is_in_the_book_of_each_who_comes_back_to_them(
     assert {why[x] for x in own} == {EXPLANATION}
 
 
-def test_a_client_several_of_the_desk_looked_up_once_each_is_the_desks(tmp_path):
-    """A desk covering for each other sees a client once a fortnight each: four managers
-    look one up on a day apiece, nobody comes back. He is the desk's client, so a
-    manager's look-up of him after their own earlier one is book:desk; never a first one
-    (a manager who never looked him up), nor a return to a client only two of them looked
-    up (what a snooping pair looks like)."""
-    c = company(SHORT_DAYS)
-    c.customers += [{"customer_id": "cover", "surname": "Covered", "postcode": "PD 2"},
-                    {"customer_id": "pair", "surname": "Paired", "postcode": "PD 3"}]  # fmt: skip
-    days = workdays(SHORT_DAYS)
-    for n, e in enumerate(("rm1", "rm2", "rm3", "rm4")):
-        c.event(e, at(days[1 + n], 11), "view", ["cover"], ["name", "email", "phone"])
-    for n, e in enumerate(("rm2", "rm3")):
-        c.event(e, at(days[2 + n], 12), "view", ["pair"], ["name", "email", "phone"])
-    c.event("rm1", at(days[-1], 11), "view", ["cover"], ["name", "email", "phone"], act=True)
-    c.event("rm5", at(days[-1], 11, 5), "view", ["cover"], ["name", "email", "phone"], act=True)
-    c.event("rm2", at(days[-1], 12), "view", ["pair"], ["name", "email", "phone"], act=True)
-    store = detect(c, tmp_path)
-    try:
-        why = explanations(store)
-    finally:
-        store.close()
-    again, first, pair = c.act[-3:]
-    assert why[again] == DESK_EXPLANATION
-    assert why[first] not in EXPLANATIONS and why[pair] not in EXPLANATIONS
-
-
 def test_calibrate_lists_the_desks_and_each_keepers_book_under_a_pseudonym(detected_company):
     """What the relationship book learned, for review: the desk (its keepers and clients)
     and each keeper's number of own and shared clients, staff as keyed pseudonyms; the

@@ -21,11 +21,10 @@ over the baseline window:
 
 In a book group, an employee's book is the customers they came back to on ``min_days``
 days or more that no colleague came back to as often, and the desk's *shared clients*
-they looked up before: customers at least ``min_staff`` of the group looked up, each on
-days of their own, and no staff of another group came back to (a private desk shares its
-clients and covers for each other, so each may see one only once a fortnight; a customer
-in the news draws returning strangers of other groups, and an employee's first look-up of
-a client never enters their book); a later targeted case-less look-up
+they came back to on as many days: customers at least ``min_staff`` of the group came back
+to and no staff of another group did (a private desk shares its clients; a customer in
+the news draws returning strangers of other groups, and a one-day look-up never enters
+anyone's book); a later targeted case-less look-up
 (a view or search of at most ``targeted_max_customers`` customers) of them is
 ``book:relationship``, or ``book:desk`` where what the book holds of it are the desk's
 shared clients alone (a search: none of the customers it found is an own client; another
@@ -77,16 +76,12 @@ returners AS (  -- how many of the group came back to each customer
   SELECT peer_group, customer_id, count(*) AS staff FROM hist
   WHERE days >= $gb_days GROUP BY ALL
 ),
-lookers AS (  -- how many of the group looked each customer up, on any day
-  SELECT peer_group, customer_id, count(*) AS staff FROM hist GROUP BY ALL
-),
-desk AS (  -- the desk's shared clients: several of one group look them up (each on their
-           -- own days: a desk covering for each other sees a client once a fortnight) and
-           -- nobody outside it comes back to them (a celebrity draws returning strangers)
-  SELECT l.peer_group, l.customer_id FROM lookers l
-  WHERE l.staff >= $gb_staff
+desk AS (  -- the desk's shared clients: several of one group come back to them and
+           -- nobody outside it does (a celebrity draws returning strangers of other groups)
+  SELECT r.peer_group, r.customer_id FROM returners r
+  WHERE r.staff >= $gb_staff
     AND NOT EXISTS (SELECT 1 FROM returners o
-                    WHERE o.customer_id = l.customer_id AND o.peer_group <> l.peer_group)
+                    WHERE o.customer_id = r.customer_id AND o.peer_group <> r.peer_group)
 ),
 own AS (
   SELECT h.*, h.days >= $gb_days AND r.staff = 1 AS own_return
@@ -109,7 +104,7 @@ books AS (
   FROM own o JOIN groups USING (peer_group)
   LEFT JOIN desk d USING (peer_group, customer_id)
   LEFT JOIN {figures} f USING (customer_id)  -- flagged or learned from look-ups
-  WHERE o.own_return OR d.customer_id IS NOT NULL  -- a shared client they looked up before
+  WHERE o.own_return OR (o.days >= $gb_days AND d.customer_id IS NOT NULL)
 ),
 vip_groups AS (  -- groups whose books hold VIPs the way peers' do
   SELECT b.peer_group FROM books b JOIN groups g USING (peer_group)

@@ -88,7 +88,7 @@ class RelationshipBookOf(msgspec.Struct, kw_only=True, frozen=True):
     group: str
     employee: str
     own_clients: int  # customers they came back to that no colleague did
-    shared_clients: int  # the desk's shared clients they looked up before
+    shared_clients: int  # the desk's shared clients they came back to
 
 
 class OffHours(msgspec.Struct, kw_only=True, frozen=True):

@@ -258,9 +258,7 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
 # search with more than the targeted number of customers beside its team's portfolio
 # buyers is not explained by the portfolio, so access_explained may hold less. 34: a
 # machine that signed in explains none of its targeted look-ups as routine, and the no-login
-# machine rule counts only identities that access data, so access_explained may hold less;
-# a desk's shared client is one min_staff of the desk looked up, in the book of each member
-# who looked them up before, so access_explained may hold more book:desk.)
+# machine rule counts only identities that access data, so access_explained may hold less.)
 STATE_VERSION = "34"
 
 
