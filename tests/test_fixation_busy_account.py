@@ -17,7 +17,8 @@ BULK = "bulk"
 RETURNS = (9, 11, 13)  # judged after the learning window (7 days)
 
 
-def company() -> Company:
+def company(padding: int = 0) -> Company:
+    """``padding``: strangers the snoop also opens each day, beyond the clerks' one."""
     c = Company()
     staff = [(e, "clerk", "counter") for e in CLERKS] + [(BULK, "operator", "back-office")]
     for i, (e, role, team) in enumerate(staff):
@@ -36,6 +37,9 @@ def company() -> Company:
         for k in range(100):  # the bulk account works a list of 300, one at a time
             c.event(BULK, at(day, 12, k // 60, k % 60), "view",
                     [f"c{900 + (day * 100 + k) % 300:04d}"], ["name"])  # fmt: skip
+        for k in range(padding):
+            n += 1
+            c.event(SNOOP, at(day, 11, k), "view", [f"c{n:04d}"], ["name"], act=True)
         if day in RETURNS:
             c.event(SNOOP, at(day, 16), "view", ["ex"], ["name", "phone"], act=True)
     return c
@@ -65,3 +69,17 @@ def test_a_return_to_one_person_is_found_beside_a_busy_account(fired):
 def test_clerks_meeting_strangers_once_raise_nothing(fired):
     rows, _ = fired
     assert {e for e, _ in rows if e in CLERKS} <= {SNOOP}
+
+
+def test_padding_ones_own_days_with_strangers_raises_no_cover(tmp_path):
+    """The snoop opens a second stranger a day, more look-ups than any colleague: the
+    cap on the busy account's weight in the company's rate is the busiest colleague's,
+    never the judged employee's own, so the padding buys no more than its own volume."""
+    store = detect(company(padding=1), tmp_path)
+    found = store.scalar(
+        "SELECT count(*) FROM findings WHERE detector = 'fixation' AND employee_id = ? "
+        "AND customer_ids = ['ex']",
+        [SNOOP],
+    )
+    store.close()
+    assert found >= 1

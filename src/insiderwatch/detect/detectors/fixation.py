@@ -21,8 +21,8 @@ counter, a customer who comes back on their own meets the same member of staff a
 that member's share of the traffic, so the busiest member's returns are no rarity. A group with little history is pulled towards the whole company's rate
 (weighted like ``prior_staff`` typical colleague), so a group of two neither fires on
 everything nor hides everything. In that rate no member counts with more case-less
-look-ups than a typical colleague or the busiest of the employee's peer group (the
-employee included), whichever is more, their returns weighed down alike: returns per
+look-ups than a typical colleague or the busiest of the employee's peers (the
+employee left out, so padding their own days buys no cover), whichever is more, their returns weighed down alike: returns per
 look-up grow with volume, so an account far busier than anyone in the group (one that
 works through the same few hundred customers every few days) says nothing of how often
 its members meet a person again, and pooled as it was it hid an ex-partner snoop's three
@@ -317,14 +317,16 @@ counted AS (  -- at each candidate look-up: customers at n days or more, and loo
   GROUP BY ALL
 ),
 pairs AS (SELECT * FROM {PAIRS}),
-typical AS (  -- a typical colleague's case-less look-ups (the employee's own left out),
-              -- and the most any one member counts with in the company's rate: that, the
-              -- busiest peer's or the employee's own, whichever is most
-  SELECT t.employee_id, t.customer_id,
+typical AS (  -- per judged employee: a typical colleague's case-less look-ups, and the
+              -- most any one member counts with in the company's rate, that or the
+              -- busiest peer's, whichever is more (the employee's own left out of both:
+              -- padding one's own days with strangers must not raise it)
+  SELECT t.employee_id,
          median(s.looks) FILTER (WHERE s.employee_id <> t.employee_id
                                    AND (t.book_group OR NOT s.in_books)) AS volume,
-         greatest(volume, max(s.looks) FILTER (WHERE s.peer_group = t.peer_group)) AS cap
-  FROM candidates t
+         greatest(volume, max(s.looks) FILTER (WHERE s.peer_group = t.peer_group
+                                                 AND s.employee_id <> t.employee_id)) AS cap
+  FROM (SELECT DISTINCT employee_id, peer_group, book_group FROM candidates) t
   LEFT JOIN staff s ON TRUE
   GROUP BY ALL
 ),
@@ -349,7 +351,7 @@ depths AS (  -- per candidate: the returns of min_days or more, their depth, and
            p.peer_group = k.peer_group AND p.employee_id <> k.employee_id AS peer,
            p.peer_group = k.like_grp AND p.employee_id <> k.employee_id AS alike
     FROM candidates k
-    JOIN typical y USING (employee_id, customer_id)
+    JOIN typical y USING (employee_id)
     LEFT JOIN (SELECT p.*, s.peer_group, s.in_books AS book_group, s.looks
                FROM pairs p JOIN staff s USING (employee_id)) p ON TRUE
   ) k
@@ -379,7 +381,7 @@ looks AS (  -- the case-less look-ups the returns above came from: the peer grou
          {c.prior_staff} * any_value(y.volume) AS k,
          sum(least(s.looks, y.cap)) FILTER (WHERE t.book_group OR NOT s.in_books)
            AS all_looks
-  FROM candidates t JOIN typical y USING (employee_id, customer_id)
+  FROM candidates t JOIN typical y USING (employee_id)
   LEFT JOIN staff s ON s.employee_id <> t.employee_id
   GROUP BY ALL
 ),
