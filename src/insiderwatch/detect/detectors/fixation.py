@@ -20,13 +20,7 @@ by each one's own) has that rate raised by as much, up to the busiest peer's vol
 counter, a customer who comes back on their own meets the same member of staff again with
 that member's share of the traffic, so the busiest member's returns are no rarity. A group with little history is pulled towards the whole company's rate
 (weighted like ``prior_staff`` typical colleague), so a group of two neither fires on
-everything nor hides everything. In that rate no member counts with more case-less
-look-ups than a typical colleague or the busiest of the employee's peers (the
-employee left out, so padding their own days buys no cover), whichever is more, their returns weighed down alike: returns per
-look-up grow with volume, so an account far busier than anyone in the group (one that
-works through the same few hundred customers every few days) says nothing of how often
-its members meet a person again, and pooled as it was it hid an ex-partner snoop's three
-days on one person in a counter group of strangers met once. For staff outside a group that works from relationship
+everything nor hides everything. For staff outside a group that works from relationship
 books (:mod:`~insiderwatch.detect.groupbook`), the company's rate leaves those groups
 out, their returns and their look-ups: a desk's returns are its members' own clients,
 learned as such, and say nothing of how often anyone else comes back to a person (in a
@@ -207,7 +201,7 @@ def _own_volume(own: str, peer_looks: str, peer_sq: str) -> str:
 
 class Fixation(Detector):
     id = "fixation"
-    version = "11"
+    version = "10"
     title = "Coming back to the same customer with no case"
     description = (
         "Counts, for each customer the employee looks up today with no case (look-ups the "
@@ -215,9 +209,8 @@ class Fixation(Detector):
         "a look-up; from the third on, compares the customers they came back to that often "
         "with what the peer group's rate of such returns per case-less look-up (read from "
         "the depth of all their returns, the employee's own left out; pulled towards the "
-        "company's, each member counted at no more than a typical colleague's look-ups or "
-        "the busiest peer's, whichever is more, which for staff outside a relationship "
-        "desk leaves the desks' returns and look-ups out) predicts "
+        "company's, which for staff outside a relationship desk leaves the desks' returns "
+        "and look-ups out) predicts "
         "for their amount of case-less work (raised for someone busier than the peers, "
         "up to the busiest peer's volume; for someone alone in their group, the rate of "
         "the group that looks customers up most like them where lower, never a book "
@@ -317,19 +310,6 @@ counted AS (  -- at each candidate look-up: customers at n days or more, and loo
   GROUP BY ALL
 ),
 pairs AS (SELECT * FROM {PAIRS}),
-typical AS (  -- per judged employee: a typical colleague's case-less look-ups, and the
-              -- most any one member counts with in the company's rate, that or the
-              -- busiest peer's, whichever is more (the employee's own left out of both:
-              -- padding one's own days with strangers must not raise it)
-  SELECT t.employee_id,
-         median(s.looks) FILTER (WHERE s.employee_id <> t.employee_id
-                                   AND (t.book_group OR NOT s.in_books)) AS volume,
-         greatest(volume, max(s.looks) FILTER (WHERE s.peer_group = t.peer_group
-                                                 AND s.employee_id <> t.employee_id)) AS cap
-  FROM (SELECT DISTINCT employee_id, peer_group, book_group FROM candidates) t
-  LEFT JOIN staff s ON TRUE
-  GROUP BY ALL
-),
 depths AS (  -- per candidate: the returns of min_days or more, their depth, and how many
              -- reached the candidate's n; the peers', the resembling group's, then
              -- everyone's (the employee's own left out of all: a snoop's returns never
@@ -341,18 +321,16 @@ depths AS (  -- per candidate: the returns of min_days or more, their depth, and
          count(days) FILTER (WHERE days >= n AND alike) AS like_n,
          count(days) FILTER (WHERE alike) AS like_m,
          coalesce(sum(days - {c.min_days}) FILTER (WHERE alike), 0) AS like_excess,
-         -- the company's, each member weighed down to a typical colleague's volume
-         coalesce(sum(w) FILTER (WHERE days >= n AND other), 0) AS all_n,
-         coalesce(sum(w) FILTER (WHERE other), 0) AS all_m,
-         coalesce(sum(w * (days - {c.min_days})) FILTER (WHERE other), 0) AS all_excess
+         count(days) FILTER (WHERE days >= n AND other) AS all_n,
+         count(days) FILTER (WHERE other) AS all_m,
+         coalesce(sum(days - {c.min_days}) FILTER (WHERE other), 0) AS all_excess
   FROM (
-    SELECT k.*, p.days, least(1.0, y.cap / p.looks) AS w,
+    SELECT k.*, p.days,
            p.employee_id <> k.employee_id AND (k.book_group OR NOT p.book_group) AS other,
            p.peer_group = k.peer_group AND p.employee_id <> k.employee_id AS peer,
            p.peer_group = k.like_grp AND p.employee_id <> k.employee_id AS alike
     FROM candidates k
-    JOIN typical y USING (employee_id)
-    LEFT JOIN (SELECT p.*, s.peer_group, s.in_books AS book_group, s.looks
+    LEFT JOIN (SELECT p.*, s.peer_group, s.in_books AS book_group
                FROM pairs p JOIN staff s USING (employee_id)) p ON TRUE
   ) k
   GROUP BY ALL
@@ -378,10 +356,9 @@ looks AS (  -- the case-less look-ups the returns above came from: the peer grou
            AS peer_sq,
          max(s.looks) FILTER (WHERE s.peer_group = t.peer_group) AS peer_most,
          coalesce(sum(s.looks) FILTER (WHERE s.peer_group = t.like_grp), 0) AS like_looks,
-         {c.prior_staff} * any_value(y.volume) AS k,
-         sum(least(s.looks, y.cap)) FILTER (WHERE t.book_group OR NOT s.in_books)
-           AS all_looks
-  FROM candidates t JOIN typical y USING (employee_id)
+         {c.prior_staff} * median(s.looks) FILTER (WHERE t.book_group OR NOT s.in_books) AS k,
+         sum(s.looks) FILTER (WHERE t.book_group OR NOT s.in_books) AS all_looks
+  FROM candidates t
   LEFT JOIN staff s ON s.employee_id <> t.employee_id
   GROUP BY ALL
 ),
