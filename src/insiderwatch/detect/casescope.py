@@ -125,10 +125,11 @@ JOIN scopes x
 
 # A view past the learned scope is not explained by the case (the touch's other reasons
 # come before case_linked, so a customer of the employee's own case keeps its own_case).
+# Fresh touches only: a kept touch holds the reason an earlier step limited already.
 _LIMIT_SQL = f"""
 UPDATE step_touch t SET touch_explanation = NULL
 FROM step_case_views s JOIN {CASE_SCOPE} g USING (peer_group)
-WHERE t.event_id = s.event_id AND t.customer_id = s.customer_id
+WHERE t.event_id = s.event_id AND t.customer_id = s.customer_id AND t.fresh
   AND t.touch_explanation = {sql_str(CASE_LINKED)}
   AND (NOT list_contains(coalesce(g.field_sets, []), s.fields)
        OR coalesce(s.unsearched_rank > g.breadth, FALSE))

@@ -199,7 +199,10 @@ WHERE a.time >= $ls AND a.time < $e
     )
     if known_until is not None:
         execute(con, _KEEP_SQL, params)
-    # Case reasons only for fresh touches; a kept touch takes its stored reason below.
+    # Case reasons only for fresh touches; a kept touch takes its stored reason
+    # (_KEPT_TOUCH) and its event's kept explanation (a fresh row's is NULL, not explained)
+    # as it is made, instead of an update of the table after it.
+    kept = known_until is not None
     execute(
         con,
         f"""
@@ -210,7 +213,8 @@ CREATE OR REPLACE TEMP TABLE step_touch AS
 WITH touch AS (
   SELECT event_id, time, employee_id, role, team, peer_group, action, case_id, fields, in_step,
          record_count, destination, app, src_ip, device_id, breadth,
-         unnest(customer_ids) AS customer_id, fresh, weight
+         unnest(customer_ids) AS customer_id, fresh, weight,
+         explanation AS kept_explanation, explained AS kept_explained
   FROM (
     SELECT *, len(customer_ids) AS breadth,
            {weight_expr("fields")} * least(1.0, $targeted / greatest(len(customer_ids), 1))
@@ -255,26 +259,25 @@ portfolio AS (  -- a buyer of a seller in the team's portfolio, learned from its
   FROM fresh t JOIN {PORTFOLIO} b ON b.customer_id = t.customer_id AND b.team = t.team
   WHERE b.since <= t.time
 )
-SELECT t.*,
-       CASE WHEN o.own_case THEN {sql_str(OWN_CASE)}
+SELECT t.* EXCLUDE (kept_explanation, kept_explained),
+       CASE WHEN NOT t.fresh THEN {"k.reason" if kept else "NULL"}
+            WHEN o.own_case THEN {sql_str(OWN_CASE)}
             WHEN o.callback THEN {sql_str(CALLBACK)}
             WHEN m.event_id IS NOT NULL THEN {sql_str(TEAM_CASE)}
             WHEN l.event_id IS NOT NULL THEN CASE WHEN l.similar
                  THEN {sql_str(CASE_LINKED_SIMILAR)} ELSE {sql_str(CASE_LINKED)} END
             WHEN p.event_id IS NOT NULL THEN {sql_str(PORTFOLIO_REASON)}
        END AS touch_explanation,
-       NULL::VARCHAR AS explanation, FALSE AS explained
+       t.kept_explanation AS explanation, t.kept_explained AS explained
 FROM touch t
 LEFT JOIN own o USING (event_id, customer_id)
 LEFT JOIN managed m USING (event_id, customer_id)
 LEFT JOIN linked l USING (event_id, customer_id)
-LEFT JOIN portfolio p USING (event_id, customer_id)
+LEFT JOIN portfolio p USING (event_id, customer_id){_KEPT_TOUCH if kept else ""}
 """,
         params,
     )
     limit_case_scope(con, params)
-    if known_until is not None:
-        execute(con, _KEEP_TOUCH_SQL, params)
     # Event-level explanation, then copied back onto each touch: a search's namesakes
     # share the search's reason. But a portfolio explains a population, not the person a
     # search was for: of a wide search some customer is nearly always a buyer, so it
@@ -312,6 +315,7 @@ WHERE e.event_id = x.event_id AND e.policy IS NULL AND x.any_reason IS NOT NULL
         """
 UPDATE step_touch t SET explanation = e.explanation, explained = e.explained
 FROM step_events e WHERE t.event_id = e.event_id AND e.explained
+  AND t.explanation IS DISTINCT FROM e.explanation  -- a kept row has its own already
 """,
     )
 
@@ -347,12 +351,14 @@ FROM (
 WHERE e.event_id = x.event_id
 """
 
-# The stored case reasons of the kept touches (what the book learns from).
-_KEEP_TOUCH_SQL = """
-UPDATE step_touch t SET touch_explanation = k.reason
-FROM step_touch_explained k
-WHERE k.day = $day AND NOT t.fresh AND k.event_id = t.event_id AND k.customer_id = t.customer_id
-"""
+# The stored case reasons of the kept touches (what the book learns from), joined as
+# step_touch is made. At most one row per (event, customer), so the join adds no row: a
+# touch's case reason depends on its event and customer alone, an event's customer
+# listed twice was stored once (record_explanations: DISTINCT), and a step replaces the
+# rows of the events it explains afresh.
+_KEPT_TOUCH = """
+LEFT JOIN step_touch_explained k
+  ON NOT t.fresh AND k.day = $day AND k.event_id = t.event_id AND k.customer_id = t.customer_id"""
 
 
 def record_explanations(con, params: dict, *, reused: bool, partial: bool) -> int:
