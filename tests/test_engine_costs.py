@@ -4,6 +4,7 @@ the event span comes from the segment catalogue."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
@@ -12,8 +13,9 @@ import pytest
 from detect_scenarios import ACT_DAY, at, scenario
 from insiderwatch.detect import DetectionConfig, engine, handover, run_detection
 from insiderwatch.detect.base import Detector
+from insiderwatch.detect.public import PUBLIC_FIGURES
 from insiderwatch.detect.rules import load_rules
-from insiderwatch.detect.state import reset_if_outdated
+from insiderwatch.detect.state import ensure_tables, reset_if_outdated
 from insiderwatch.errors import InsiderwatchError
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
@@ -200,13 +202,31 @@ def test_a_step_with_no_outbound_action_skips_what_judges_sends(tmp_path: Path, 
     ],
 )
 def test_a_step_sends_when_an_outbound_action_of_its_own_carries_records(rows, sends):
+    # Read from what the step's employee_days insert returns, one row per employee.
     con = duckdb.connect()
+    ensure_tables(con)
+    con.execute(f"CREATE TEMP TABLE {PUBLIC_FIGURES} (customer_id VARCHAR)")
     con.execute(
-        "CREATE TEMP TABLE step_events (in_step BOOLEAN, action VARCHAR, record_count BIGINT)"
+        """CREATE TEMP TABLE step_events (event_id VARCHAR, employee_id VARCHAR, time TIMESTAMPTZ,
+             role VARCHAR, team VARCHAR, peer_group VARCHAR, explained BOOLEAN,
+             customer_ids VARCHAR[], in_step BOOLEAN, action VARCHAR, record_count BIGINT)"""
     )
-    if rows:
-        con.executemany("INSERT INTO step_events VALUES (?, ?, ?)", rows)
-    assert engine.step_sends(con) is sends
+    con.execute(
+        """CREATE TEMP TABLE step_touch (employee_id VARCHAR, customer_id VARCHAR,
+             weight DOUBLE, breadth BIGINT, action VARCHAR, fields VARCHAR[],
+             in_step BOOLEAN, explained BOOLEAN)"""
+    )
+    for k, row in enumerate(rows):  # each row its own employee's
+        con.execute(
+            "INSERT INTO step_events VALUES (?, ?, TIMESTAMPTZ '2026-03-02 10:00:00+00', "
+            "'agent', 'care', 'agent:care', FALSE, ['c1'], ?, ?, ?)",
+            [f"e{k}", f"emp{k}", *row],
+        )
+    counted = con.execute(
+        engine._EMPLOYEE_DAY_SQL, {"day": dt.date(2026, 3, 2), "targeted": 2}
+    ).fetchall()
+    assert len(counted) == sum(in_step for in_step, _, _ in rows)
+    assert engine.step_sends(counted) is sends
 
 
 @pytest.mark.parametrize(("name", "explains_on"), [("volume", 0), ("departing", "every")])
