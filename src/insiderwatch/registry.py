@@ -46,6 +46,12 @@ class Registry(Generic[T]):
             known = ", ".join(sorted(self._items)) or "none"
             raise InsiderwatchError(f"unknown {self.kind} {name!r} (known: {known})") from None
 
+    def find(self, name: str) -> T | None:
+        """The item registered as ``name``, None when there is none: a lookup, where
+        iterating sorts every item."""
+        self._load_entry_points()
+        return self._items.get(name)
+
     def names(self) -> list[str]:
         self._load_entry_points()
         return sorted(self._items)

@@ -173,11 +173,10 @@ FOLLOWUP = _reason(
 
 def reason_of(name: str) -> Reason | None:
     """The registered reason ``name`` is (whole, else by its family); None: unknown."""
-    known = dict(REASONS)
-    if name in known:
-        return known[name]
-    family = name.split(":", 1)[0] + ":"
-    found = known.get(family)
+    found = REASONS.find(name)  # called per row shown: a lookup, not dict(REASONS)
+    if found is not None:
+        return found
+    found = REASONS.find(name.split(":", 1)[0] + ":")
     return found if found is not None and found.family else None
 
 
