@@ -355,10 +355,13 @@ WHERE e.event_id = x.event_id
 # step_touch is made. At most one row per (event, customer), so the join adds no row: a
 # touch's case reason depends on its event and customer alone, an event's customer
 # listed twice was stored once (record_explanations: DISTINCT), and a step replaces the
-# rows of the events it explains afresh.
+# rows of the events it explains afresh. Only the kept events' rows are joined: the table
+# holds the whole day's, everyone's (joined whole, the statement cost what the update did).
 _KEPT_TOUCH = """
-LEFT JOIN step_touch_explained k
-  ON NOT t.fresh AND k.day = $day AND k.event_id = t.event_id AND k.customer_id = t.customer_id"""
+LEFT JOIN (SELECT k.event_id, k.customer_id, k.reason FROM step_touch_explained k
+           SEMI JOIN step_events e ON e.event_id = k.event_id AND NOT e.fresh
+           WHERE k.day = $day) k
+  ON NOT t.fresh AND k.event_id = t.event_id AND k.customer_id = t.customer_id"""
 
 
 def record_explanations(con, params: dict, *, reused: bool, partial: bool) -> int:
