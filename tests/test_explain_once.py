@@ -12,7 +12,8 @@ import pytest
 
 from detect_scenarios import ACT_DAY, AGENTS, INSIDER, Company, at, base_company, replayed
 from insiderwatch.alerts import read_alert_history
-from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.detect import DetectionConfig, explain, run_detection
+from insiderwatch.detect.casescope import limit_case_scope
 from insiderwatch.detect.config import Explanation
 from insiderwatch.detect.history import read_findings
 from insiderwatch.ingest import ingest_dataset
@@ -168,6 +169,41 @@ def test_events_of_the_day_arriving_late_are_explained_in_their_place(
     afternoon, morning = counted[1][0], counted[2][0]
     assert counted[1][1] == afternoon
     assert counted[2][1] > morning, "the afternoon's events after the morning's are redone"
+    once = replay(dataset, built_once, cfg)
+    assert state(store) == state(once)
+    store.close()
+    once.close()
+
+
+def test_kept_touches_are_made_with_their_stored_case_reasons(
+    dataset, tmp_path, built_once, monkeypatch
+):
+    """A step that keeps the day's explanations makes ``step_touch`` with each kept touch's
+    stored case reason (the book and the handover read them), not with none to be filled
+    in by an update after: what the case-scope limit sees. The touches it explains afresh
+    have theirs from the step, and the day ends as one replay."""
+    seen = []
+
+    def limit(con, params):  # step_touch as made, before anything updates it
+        seen.append(
+            con.execute(
+                """SELECT t.touch_explanation, k.reason FROM step_touch t
+                   LEFT JOIN step_touch_explained k
+                     ON k.day = $day AND k.event_id = t.event_id
+                    AND k.customer_id = t.customer_id
+                   WHERE NOT t.fresh""",
+                {"day": params["day"]},
+            ).fetchall()
+        )
+        limit_case_scope(con, params)
+
+    monkeypatch.setattr(explain, "limit_case_scope", limit)
+    cfg = DetectionConfig()
+    cuts = [at(ACT_DAY, h, 2) for h in (10, 12, 14)]
+    store, _ = steps_through_the_day(dataset, tmp_path, cfg, cuts, built_once)
+    kept = [row for rows in seen for row in rows]
+    assert sum(stored is not None for _, stored in kept) >= 3, "kept touches with case reasons"
+    assert all(made == stored for made, stored in kept)
     once = replay(dataset, built_once, cfg)
     assert state(store) == state(once)
     store.close()
