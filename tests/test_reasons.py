@@ -166,3 +166,16 @@ def test_the_detection_code_spells_no_reason_outside_the_registry():
         if path.name != "reasons.py" and (names := quoted_reasons(path.read_text()))
     }
     assert spelled == {}
+
+
+def test_a_reason_is_looked_up_not_found_by_sorting_the_registry(monkeypatch):
+    """``reason_of`` runs once per row shown: it finds a name without iterating (which
+    sorts every reason), and the family's entry for a name of a registered family."""
+
+    def sorted_items(_):
+        raise AssertionError("the registry was iterated")
+
+    monkeypatch.setattr(type(REASONS), "__iter__", sorted_items)
+    assert reason_of("own_case").name == "own_case"
+    assert reason_of(f"{POLICY}clerk").name == POLICY
+    assert reason_of("own") is None
