@@ -99,10 +99,10 @@ a view or search showing only customers the employee opened alone earlier the sa
 with at least the fields it shows now (an engineer's debugging session opens one account
 three or four times). It still counts among the look-ups the group learns from
 (``lookups``), as every opening does, so the allowance is learned as before; only what
-the employee spends (``spent``) counts the customer once. The allowance never explains a
-reopening: the follow-up (:mod:`~insiderwatch.detect.followup`) does when something
-explained the first opening, and otherwise it stays unexplained as its first opening
-did. Distinct customers spend as before, so a harvest spends as much. A look-up the relationship book
+the employee spends (``spent``) counts the customer once. A reopening is explained while
+the employee is within the allowance at its moment, as any look-up; every look-up the old
+count explained is still explained, since nothing spends more than it did. Distinct
+customers spend as before, so a harvest spends as much. A look-up the relationship book
 explained (:mod:`~insiderwatch.detect.groupbook`) counts and spends like any other, and is
 no work: the book says whom, not how many. Days with a critical finding
 never teach the allowance. Each step records every employee's look-ups, how many were
@@ -188,9 +188,9 @@ GROUP BY u.event_id HAVING bool_and(coalesce(o.first < u.time, FALSE))
 # *reopening* (``reopens``) is a view or search showing only customers the employee
 # opened alone earlier the same day, with at least the fields it shows now (what a
 # follow-up is, detect/followup.py): it counts among the look-ups the group learns from,
-# as every opening does, but spends nothing more and is never the allowance's to explain;
-# the follow-up explains it when, and only when, something explained the first opening.
-# Not after an opening the routine explained: it vouches for a flow, not for a person.
+# as every opening does, but spends nothing more. It is explained like any look-up while
+# the employee is within the allowance at its moment. Not after an opening the routine
+# explained: it vouches for a flow, not for a person.
 _CANDIDATES_SQL = f"""
 CREATE OR REPLACE TEMP TABLE step_lookups AS
 WITH candidates AS (
@@ -450,14 +450,14 @@ FROM (
       SELECT * FROM (
         SELECT *, sum(spends) OVER w AS running, sum(work) OVER w AS worked
         FROM (SELECT event_id, employee_id, role, peer_group, time, looks, kind, 0 AS work,
-                     CASE WHEN reopens THEN 0 ELSE looks END AS spends, reopens
+                     CASE WHEN reopens THEN 0 ELSE looks END AS spends
               FROM step_lookups
               UNION ALL
-              SELECT event_id, employee_id, NULL, peer_group, time, 0, NULL, 1, 0, FALSE
+              SELECT event_id, employee_id, NULL, peer_group, time, 0, NULL, 1, 0
               FROM step_work
               SEMI JOIN step_lookups USING (employee_id))  -- only lookers' work matters
         WINDOW w AS (PARTITION BY employee_id ORDER BY time, event_id)
-      ) WHERE work = 0 AND NOT reopens  -- a reopening is the follow-up's to explain
+      ) WHERE work = 0
     ) l
     LEFT JOIN {ALLOWANCE} p ON p.level = 'peer' AND p.grp = l.peer_group
     LEFT JOIN {ALLOWANCE} r ON r.level = 'role' AND r.grp = l.role

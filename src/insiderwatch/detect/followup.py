@@ -2,9 +2,9 @@
 
 An engineer debugging one account opens it three or four times in an hour; an adviser
 looks a client up, then opens the record again to check what was said. The allowance
-(:mod:`~insiderwatch.detect.allowance`) explains only the first opening of such a session
-(the reopenings spend nothing, and are not its to explain), and the openings after it show
-nobody new. So, last of the explanations, a
+(:mod:`~insiderwatch.detect.allowance`) spends only the first opening of such a session,
+but explains none of it once the employee is past it, although the openings after an
+explained one show nobody new. So, last of the explanations, a
 targeted view or search with no case (at most ``targeted_max_customers`` customers) is
 explained (``followup``) when every customer it shows was shown to the same employee
 earlier the same day, alone, by an access that something else explained, with at least
@@ -29,8 +29,7 @@ What keeps it from explaining anything new:
 
 It runs after the allowance, which learns from every opening (``allowance_days.lookups``)
 but spends only the first of a customer's openings that day: a reopening (the same test as
-above, whether or not the first was explained) spends nothing and is left to this rule, so
-it takes its first opening's status. A follow-up is still a case-less look-up for the
+above, whether or not the first was explained) spends nothing more. A follow-up is still a case-less look-up for the
 history the ``fixation`` detector counts returns in (:mod:`~insiderwatch.detect.revisits`).
 """
 
