@@ -70,14 +70,14 @@ def world(tmp_path_factory):
 
 
 def allowance_on(store: Store, employee: str, day: int, *, own: bool = True) -> tuple[int, int]:
-    """(the employee's look-ups in the window before ``day``, their allowance that day),
+    """(what the employee's look-ups in the window before ``day`` spent, their allowance that day),
     recomputed from what the store recorded: the 90th percentile of the engineers' totals
     (an actual total, none counting as zero; days with a critical finding left out), but
     no more than three of them reached (the group's, all ``own=False`` gives), or the
     chance line of the other engineers' totals where that is higher."""
     before = at(day, 0).date()
-    used = store.scalar(
-        "SELECT coalesce(sum(lookups), 0) FROM allowance_days WHERE employee_id = ? AND day < ?",
+    used = store.scalar(  # what spent it: a same-day reopening does not
+        "SELECT coalesce(sum(spent), 0) FROM allowance_days WHERE employee_id = ? AND day < ?",
         [employee, before],
     )
     rows = store.con.execute(

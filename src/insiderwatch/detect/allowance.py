@@ -94,11 +94,19 @@ The allowance is spent in time order and over the whole window, not per day, and
 look-up the employee made in the window counts against it, explained or not: someone
 already past the group's usual gets nothing, a harvester working a few customers a day
 for weeks has it spent within days, and everything after that stays unexplained,
-feeding the volume and sustained detectors as before. A look-up the relationship book
+feeding the volume and sustained detectors as before. A *reopening* spends nothing more:
+a view or search showing only customers the employee opened alone earlier the same day,
+with at least the fields it shows now (an engineer's debugging session opens one account
+three or four times). It still counts among the look-ups the group learns from
+(``lookups``), as every opening does, so the allowance is learned as before; only what
+the employee spends (``spent``) counts the customer once. A reopening is explained while
+the employee is within the allowance at its moment, as any look-up; every look-up the old
+count explained is still explained, since nothing spends more than it did. Distinct
+customers spend as before, so a harvest spends as much. A look-up the relationship book
 explained (:mod:`~insiderwatch.detect.groupbook`) counts and spends like any other, and is
 no work: the book says whom, not how many. Days with a critical finding
 never teach the allowance. Each step records every employee's look-ups, how many were
-allowed and their work to ``allowance_days``, and the look-ups' kinds to
+allowed, how many spent it and their work to ``allowance_days``, and the look-ups' kinds to
 ``allowance_kinds``, the history of later steps.
 """
 
@@ -116,7 +124,7 @@ from insiderwatch.detect.groupbook import EXPLANATIONS as RELATIONSHIP_BOOKS
 from insiderwatch.detect.kin import known_person_sql
 from insiderwatch.detect.public import FIGURE_JOIN
 from insiderwatch.detect.reasons import ALLOWANCE as ALLOWANCE_REASON
-from insiderwatch.detect.reasons import ALLOWANCE_KIND, ALLOWANCE_ROLE, ALLOWANCE_SIMILAR
+from insiderwatch.detect.reasons import ALLOWANCE_KIND, ALLOWANCE_ROLE, ALLOWANCE_SIMILAR, ROUTINE
 from insiderwatch.detect.revisits import PORTFOLIO, caseless_lookup_sql
 from insiderwatch.detect.similar import SIMILAR
 
@@ -176,15 +184,36 @@ SELECT u.event_id FROM updates u LEFT JOIN opened o USING (employee_id, customer
 GROUP BY u.event_id HAVING bool_and(coalesce(o.first < u.time, FALSE))
 """
 
-# This step's case-less targeted look-ups that could be allowed, in spending order.
+# This step's case-less targeted look-ups that could be allowed, in spending order. A
+# *reopening* (``reopens``) is a view or search showing only customers the employee
+# opened alone earlier the same day, with at least the fields it shows now (what a
+# follow-up is, detect/followup.py): it counts among the look-ups the group learns from,
+# as every opening does, but spends nothing more. It is explained like any look-up while
+# the employee is within the allowance at its moment. Not after an opening the routine
+# explained: it vouches for a flow, not for a person.
 _CANDIDATES_SQL = f"""
 CREATE OR REPLACE TEMP TABLE step_lookups AS
 WITH candidates AS (
-  SELECT event_id, employee_id, role, peer_group, time, customer_ids, surname, home_postcode,
-         {KIND} AS kind
+  SELECT event_id, employee_id, role, peer_group, time, action, fields, customer_ids, surname,
+         home_postcode, {KIND} AS kind
   FROM step_events
   WHERE in_step AND {SPENDING_LOOKUP}
 ),
+reopened AS (  -- per customer of an opening: did the employee open them alone earlier today?
+  SELECT c.event_id, c.customer_id, bool_or(s.event_id IS NOT NULL) AS seen
+  FROM (SELECT event_id, employee_id, time, fields, unnest(customer_ids) AS customer_id
+        FROM candidates WHERE {opening_action_sql()}) c
+  LEFT JOIN (
+    SELECT event_id, employee_id, time, fields, customer_ids[1] AS customer_id
+    FROM step_events
+    WHERE in_step AND policy IS NULL AND {opening_action_sql()} AND len(customer_ids) = 1
+      AND NOT coalesce(starts_with(explanation, {sql_str(ROUTINE)}), FALSE)
+  ) s ON s.employee_id = c.employee_id AND s.customer_id = c.customer_id
+     AND (s.time < c.time OR (s.time = c.time AND s.event_id < c.event_id))
+     AND list_has_all(coalesce(s.fields, []), coalesce(c.fields, []))
+  GROUP BY ALL
+),
+reopens AS (SELECT event_id FROM reopened GROUP BY event_id HAVING bool_and(seen)),
 singled_out AS (  -- a public figure, a namesake or neighbour, a canary: never usual
   SELECT DISTINCT c.event_id
   FROM (SELECT event_id, surname, home_postcode, unnest(customer_ids) AS customer_id
@@ -195,7 +224,8 @@ singled_out AS (  -- a public figure, a namesake or neighbour, a canary: never u
   WHERE pf.customer_id IS NOT NULL OR k.customer_id IS NOT NULL
      OR {known_person_sql("cu", "c")}
 )
-SELECT event_id, employee_id, role, peer_group, time, len(customer_ids) AS looks, kind
+SELECT event_id, employee_id, role, peer_group, time, len(customer_ids) AS looks, kind,
+       event_id IN (SELECT event_id FROM reopens) AS reopens
 FROM candidates ANTI JOIN singled_out USING (event_id)
 """
 
@@ -418,11 +448,13 @@ FROM (
                 ELSE f.grp END AS kind_grp
     FROM (  -- today's look-ups, each with the look-ups and work up to it
       SELECT * FROM (
-        SELECT *, sum(looks) OVER w AS running, sum(work) OVER w AS worked
-        FROM (SELECT event_id, employee_id, role, peer_group, time, looks, kind, 0 AS work
+        SELECT *, sum(spends) OVER w AS running, sum(work) OVER w AS worked
+        FROM (SELECT event_id, employee_id, role, peer_group, time, looks, kind, 0 AS work,
+                     CASE WHEN reopens THEN 0 ELSE looks END AS spends
               FROM step_lookups
               UNION ALL
-              SELECT event_id, employee_id, NULL, peer_group, time, 0, NULL, 1 FROM step_work
+              SELECT event_id, employee_id, NULL, peer_group, time, 0, NULL, 1, 0
+              FROM step_work
               SEMI JOIN step_lookups USING (employee_id))  -- only lookers' work matters
         WINDOW w AS (PARTITION BY employee_id ORDER BY time, event_id)
       ) WHERE work = 0
@@ -455,7 +487,7 @@ FROM (
       WHERE h.employee_id = l.employee_id AND h.day >= $b0 AND h.day < $day AND h.work > 0)
   ) l
   LEFT JOIN (
-    SELECT employee_id, sum(lookups) AS used, sum(work) AS work FROM allowance_days
+    SELECT employee_id, sum(spent) AS used, sum(work) AS work FROM allowance_days
     WHERE day >= $b0 AND day < $day GROUP BY ALL
   ) u USING (employee_id)
   WHERE coalesce(u.used, 0) + l.running
@@ -491,17 +523,19 @@ GROUP BY l.event_id
 # Every employee with look-ups or work today: look-ups (customers shown), how many the
 # allowance explained, how many were unsought (above), and accesses of work.
 _RECORD_SQL = f"""
-INSERT INTO allowance_days (employee_id, day, peer_group, lookups, allowed, work, unsought)
+INSERT INTO allowance_days (employee_id, day, peer_group, lookups, allowed, work, unsought,
+                            spent)
 SELECT employee_id, $day, any_value(peer_group), sum(looks), sum(allowed), sum(work),
-       sum(unsought)
+       sum(unsought), sum(spent)
 FROM (
   SELECT l.employee_id, l.peer_group, l.looks,
          CASE WHEN starts_with(e.explanation, {sql_str(ALLOWANCE_REASON)}) THEN l.looks ELSE 0 END AS allowed,
-         0 AS work, coalesce(u.unsought, 0) AS unsought
+         0 AS work, coalesce(u.unsought, 0) AS unsought,
+         CASE WHEN l.reopens THEN 0 ELSE l.looks END AS spent
   FROM step_lookups l JOIN step_events e USING (event_id)
   LEFT JOIN ({{unsought}}) u USING (event_id)
   UNION ALL
-  SELECT employee_id, peer_group, 0, 0, 1, 0 FROM step_work
+  SELECT employee_id, peer_group, 0, 0, 1, 0, 0 FROM step_work
 )
 GROUP BY employee_id
 """

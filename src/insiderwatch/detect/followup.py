@@ -2,9 +2,9 @@
 
 An engineer debugging one account opens it three or four times in an hour; an adviser
 looks a client up, then opens the record again to check what was said. The allowance
-(:mod:`~insiderwatch.detect.allowance`) counts every opening as a look-up, so a debugging
-session of one account spends three or four of a small group's few, and the openings past
-it stay unexplained although they show nobody new. So, last of the explanations, a
+(:mod:`~insiderwatch.detect.allowance`) spends only the first opening of such a session,
+but explains none of it once the employee is past it, although the openings after an
+explained one show nobody new. So, last of the explanations, a
 targeted view or search with no case (at most ``targeted_max_customers`` customers) is
 explained (``followup``) when every customer it shows was shown to the same employee
 earlier the same day, alone, by an access that something else explained, with at least
@@ -27,9 +27,10 @@ What keeps it from explaining anything new:
   step's rows before the day are kept for some employees alone, and what explains a row
   must not depend on what comes after it.
 
-It runs after the allowance, so the allowance still counts every opening (``allowance_days``
-is unchanged), and a follow-up is still a case-less look-up for the history the
-``fixation`` detector counts returns in (:mod:`~insiderwatch.detect.revisits`).
+It runs after the allowance, which learns from every opening (``allowance_days.lookups``)
+but spends only the first of a customer's openings that day: a reopening (the same test as
+above, whether or not the first was explained) spends nothing more. A follow-up is still a case-less look-up for the
+history the ``fixation`` detector counts returns in (:mod:`~insiderwatch.detect.revisits`).
 """
 
 from __future__ import annotations

@@ -142,8 +142,9 @@ ALLOWANCE = _reason(
     "allowance", "Peer group's look-up allowance",
     "A look-up without a case, within the few such look-ups most of the employee's peer "
     "group make over the baseline window.",
-    "The employee's look-ups in `allowance_days`; the group's allowance and the kinds it "
-    "covers (`insiderwatch calibrate`).",
+    "The employee's look-ups in `allowance_days` (`spent`: a reopening of a customer the "
+    "same day spends nothing); the group's allowance and the kinds it covers "
+    "(`insiderwatch calibrate`).",
 )  # fmt: skip
 ALLOWANCE_ROLE = _reason(
     "allowance:role", "Role's look-up allowance",

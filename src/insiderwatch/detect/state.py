@@ -100,7 +100,9 @@ DETECT_DDL = (
     # of them the peer group's allowance explained, and their work (accesses to data that
     # are not such look-ups): what the allowance is learned from; and how many customers
     # those look-ups opened with no search of the employee's finding them first
-    # (``unsought``, allowance.UNSOUGHT_SQL): what lookup_pace also weighs.
+    # (``unsought``, allowance.UNSOUGHT_SQL): what lookup_pace also weighs; and how many
+    # of the look-ups spent the allowance (``spent``: all but the reopenings of customers
+    # the employee opened alone earlier that day).
     """CREATE TABLE IF NOT EXISTS allowance_days (
   employee_id VARCHAR NOT NULL,
   day DATE NOT NULL,
@@ -109,6 +111,7 @@ DETECT_DDL = (
   allowed BIGINT NOT NULL,
   work BIGINT NOT NULL,
   unsought BIGINT NOT NULL,
+  spent BIGINT NOT NULL,
   PRIMARY KEY (employee_id, day)
 )""",
     # The customers each employee served under a case that day: their book (detect/book.py).
@@ -258,8 +261,9 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
 # search with more than the targeted number of customers beside its team's portfolio
 # buyers is not explained by the portfolio, so access_explained may hold less. 34: a
 # machine that signed in explains none of its targeted look-ups as routine, and the no-login
-# machine rule counts only identities that access data, so access_explained may hold less.)
-STATE_VERSION = "34"
+# machine rule counts only identities that access data, so access_explained may hold less.
+# 35: allowance_days records what spent the allowance; a same-day reopening spends nothing.)
+STATE_VERSION = "35"
 
 
 def step_findings_ddl(name: str) -> str:

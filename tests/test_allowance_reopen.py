@@ -1,0 +1,56 @@
+"""Reopenings and the allowance, on test_allowance's hand-built company: a customer the
+employee opened alone earlier the same day, opened again with no more fields, spends
+nothing more, while the group still learns from every opening."""
+
+from __future__ import annotations
+
+import pytest
+
+from detect_scenarios import at, detect, explanations
+from test_allowance import ACT, HARVESTER, allowance_on, company
+
+FIELDS = ["name", "email"]
+
+
+def session_company():
+    """test_allowance's company, where the engineer who harvests on day ACT first debugs
+    one account (opened three times) before the harvest, and after it, his allowance
+    spent, opens another account twice."""
+    c = company()
+    debug = [c.event(HARVESTER, at(ACT, 9, 30 + 5 * k), "view", ["c310"], FIELDS, app="console")
+             for k in range(3)]  # fmt: skip
+    late = [c.event(HARVESTER, at(ACT, 11, 30 + 5 * k), "view", ["c311"], FIELDS, app="console")
+            for k in range(2)]  # fmt: skip
+    return c, debug, late
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    c, debug, late = session_company()
+    store = detect(c, tmp_path_factory.mktemp("reopen"))
+    yield c, debug, late, store
+    store.close()
+
+
+def test_a_debugging_session_spends_the_allowance_once(world):
+    c, debug, late, store = world
+    why = explanations(store)
+    used, allowance = allowance_on(store, HARVESTER, ACT)
+    assert used + 3 <= allowance  # room for the session opened three times, and more
+    # The first opening spends one look-up, the two reopenings nothing: the harvest after
+    # them has two more allowed than had every opening spent.
+    assert [why[e] for e in debug] == ["allowance"] * 3
+    harvest = [r["event_id"] for r in c.access if r["event_id"] in c.act][:20]
+    allowed = [e for e in harvest if why[e] == "allowance"]
+    assert len(allowed) == allowance - used - 1 and allowed == harvest[: len(allowed)]
+    # Past the allowance, a reopening spending nothing is still no look-up within it.
+    assert [why[e] for e in late] == [None, None]
+
+
+def test_the_group_learns_from_every_opening_and_spends_the_first(world):
+    _, _, _, store = world
+    lookups, spent = store.con.execute(
+        "SELECT lookups, spent FROM allowance_days WHERE employee_id = ? AND day = ?",
+        [HARVESTER, at(ACT, 0).date()],
+    ).fetchone()
+    assert (lookups, spent) == (3 + 20 + 2, 1 + 20 + 1)
