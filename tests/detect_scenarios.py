@@ -295,11 +295,9 @@ def scenario(name: str) -> Company:
                     case_id="k-cover", act=True)  # fmt: skip
     elif name == "relationship":
         c.event(ins, at(d, 11), "view", ["rel1"], ["name", "address"], act=True)
-    elif name == "crowd":  # a customer in the news: four strangers (two back from the
-        c.actors = [*CROWD, ins]  # day before), then the insider
+    elif name == "crowd":  # a customer in the news: four strangers, then the insider
+        c.actors = [*CROWD, ins]
         for k, e in enumerate(c.actors):
-            if k < 2:
-                c.event(e, at(d - 1, 15, 10 * k), "view", [STAR], ["name", "orders"], act=True)
             c.event(e, at(d, 11, 10 * k), "view", [STAR], ["name", "orders"], act=True)
     elif name == "vip":
         c.event(ins, at(d, 11), "view", ["c001"], ["name", "orders"], act=True)

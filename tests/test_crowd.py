@@ -35,16 +35,13 @@ def test_the_strangers_before_the_crossing_are_flagged_at_it_and_cite_it(built_o
     store.close()
 
 
-def _news(members: list[str], *, cases: bool = False, search: bool = False, returns: int = 2):
-    """The base company with ``members`` looking up the star on the act's day (the first
-    ``returns`` the day before too); each with a case about her that morning (``cases``), or
-    finding her by a name search first."""
+def _news(members: list[str], *, cases: bool = False, search: bool = False):
+    """The base company with ``members`` looking up the star on the act's day; each with
+    a case about her that morning (``cases``), or finding her by a name search first."""
     c = base_company()
     for e in AGENTS[1:]:
         c.event(e, at(ACT_DAY, 10), "view", ["c100"], ["name"])
     for k, e in enumerate(members):
-        if k < returns:  # they come back from the day before
-            c.event(e, at(ACT_DAY - 1, 15, 10 * k), "view", [STAR], ["name", "orders"])
         t = at(ACT_DAY, 11, 10 * k)
         if cases:
             c.cases.append({"case_id": f"kn{k}", "customer_id": STAR, "employee_id": e,
@@ -91,10 +88,3 @@ def test_a_customer_worked_under_many_cases_draws_no_crowd(tmp_path, worked):
             c.event(e, opened + dt.timedelta(minutes=5), "view", [STAR], ["name"], case_id=f"kw{k}")
     store, _ = detect(c, tmp_path)
     assert bool(_crowd(store)) == (not worked)
-
-
-@pytest.mark.parametrize("returns", [1, 2])
-def test_a_crowd_has_strangers_who_come_back(tmp_path, returns):
-    # A customer calling the queues draws each agent once; news draws staff back.
-    store, _ = detect(_news([*CROWD, INSIDER], returns=returns), tmp_path)
-    assert bool(_crowd(store)) == (returns == 2)

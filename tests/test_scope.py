@@ -176,20 +176,6 @@ def test_a_company_scope_detector_sees_the_colleague_the_sender_links(arrivals):
     live.assert_replay()
 
 
-def test_a_crowd_forming_flags_the_strangers_who_made_nothing_new(arrivals):
-    """crowd flags everyone in a crowd the moment it forms: when only the last stranger's
-    look-up arrives, the earlier strangers (no new event) get their findings in that
-    step; the end equals a replay."""
-    c = scenario("crowd")
-    live = arrivals(c)
-    live.arrive(lambda r: r["employee_id"] != INSIDER or r["time"] < at(D, 0))
-    assert _findings(live.store, "crowd") == []
-    step = live.arrive(lambda r: True)
-    assert step.employees == 1  # the insider alone
-    assert sorted(_findings(live.store, "crowd")) == sorted(c.actors)
-    live.assert_replay()
-
-
 def test_a_changed_context_table_evaluates_everyone(arrivals, tmp_path):
     c = base_company()
     for e in AGENTS:

@@ -18,14 +18,9 @@ customers expects fewer than ``chance`` of them to draw as many), and at least
 the window (a popular account calling a general queue, a well-known client) is no story.
 
 The step counts, per customer, the strangers of the window and of the day up to each
-look-up (a view, or a search that found only her); the moment the crowd reaches the line,
-with staff of at least ``min_groups`` peer groups and ``min_roles`` roles (a customer
-calling the queues reaches the front line's teams, one role; news reaches every
-function), and the strangers are at least ``min_share`` of the staff who came to her
-(those serving her under a case included: a customer worked under many cases draws a few
-case-less look-ups from its queues), every stranger in it gets a finding (at that
-moment: nothing later is used), and each stranger who comes to her later in the window
-gets one at their look-up.
+look-up; the moment the crowd reaches the line, with staff of at least ``min_groups``
+peer groups, every stranger in it gets a finding (at that moment: nothing later is
+used), and each stranger who comes to her later in the window gets one at their look-up.
 A finding weighs ``points``, more for what a snoop does (a name search that found her,
 contact details opened, coming back on more days of the window): ``extra`` each, up to
 ``max_weight`` times ``points``.
@@ -38,15 +33,7 @@ import msgspec
 from insiderwatch.detect.base import Detector, StepContext, capped_list, sql_list, sql_str
 from insiderwatch.detect.book import CASE_REASONS
 from insiderwatch.detect.explain import PEER_GROUP
-from insiderwatch.detect.ranges import (
-    AtLeastOne,
-    Count,
-    NonNegative,
-    Positive,
-    Quantile,
-    Share,
-    Tail,
-)
+from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Positive, Quantile, Share, Tail
 from insiderwatch.detect.reasons import CASE_LINKED, PORTFOLIO
 from insiderwatch.detect.revisits import RELATIONSHIP_BOOKS, caseless_lookup_sql
 
@@ -57,15 +44,9 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     chance: Tail = 0.01  # customers expected to draw the line's crowd by chance
     min_staff: AtLeastOne = 3
     min_groups: AtLeastOne = 2  # a general queue's agents are one group
-    # and one role: the customers' callers reach the front line's teams, while news
-    # reaches every function
-    min_roles: AtLeastOne = 2
-    # Strangers of the crowd who came back on another day: a caller draws each agent once,
-    # news draws staff back.
-    min_returning: Count = 2
     # Of the staff who came to the customer in the window, the strangers' share at least:
     # a customer worked under many cases draws a few case-less look-ups from its queues.
-    min_share: Share = 0.5
+    min_share: Share = 0.75
     points: NonNegative = 30.0
     extra: NonNegative = 0.25  # per sign of snooping: name search, contact, each more day
     max_weight: Positive = 2.0
@@ -99,8 +80,7 @@ _MACHINES = """SELECT DISTINCT substr(grp, 6) AS employee_id FROM routine_flows
 def _looks_sql(days: str, times: str, condition: str) -> str:
     """Touches (employee, group, day, time, event, customer, search, contact) of the
     explained ``days`` within ``times`` that meet ``condition``."""
-    return f"""SELECT a.employee_id, {PEER_GROUP} AS peer_group, e.role, x.day, a.time,
-    a.event_id,
+    return f"""SELECT a.employee_id, {PEER_GROUP} AS peer_group, x.day, a.time, a.event_id,
     unnest(a.customer_ids) AS customer_id, a.action = 'search' AS searched,
     list_contains(a.fields, 'email') OR list_contains(a.fields, 'phone') AS contact
   FROM access a JOIN access_explained x USING (event_id)
@@ -125,12 +105,11 @@ class Crowd(Detector):
     title = "One of a crowd of strangers at a customer's record"
     description = (
         "Targeted look-ups with no case of a customer whom, within window_days, more "
-        "distinct staff with no case of theirs (of at least min_groups peer groups and "
-        "min_roles roles; no service account) opened than customers of the company usually "
-        "draw in as many days (above the quantile of strangers per customer, and above what "
-        "Poisson chance gives any customer), when they are at least min_share of the staff "
-        "who came to the customer (cases included); customers who drew such a crowd before "
-        "the window are left out. Every stranger in the crowd gets a finding when it reaches the line, "
+        "distinct staff with no case of theirs (of at least min_groups peer groups; no "
+        "service account) looked up than customers of the company usually draw in as many "
+        "days (above the quantile of strangers per customer, and above what Poisson chance "
+        "gives any customer); customers who drew such a crowd before the window are "
+        "left out. Every stranger in the crowd gets a finding when it reaches the line, "
         "each later one at their look-up; a name search, contact details and more days "
         "weigh more."
     )
@@ -199,24 +178,18 @@ WITH looks AS (  -- strangers' case-less look-ups of the window, up to now
   ANTI JOIN {STANDING} st USING (customer_id)
 ),
 firsts AS (  -- when each stranger first came to each customer
-  SELECT customer_id, employee_id, any_value(peer_group) AS peer_group,
-         any_value(role) AS role, min(time) AS time,
-         arg_min(event_id, (time, event_id)) AS event_id,
-         min(time) FILTER (WHERE day > first_day) AS returned  -- on another day
-  FROM (SELECT *, min(day) OVER (PARTITION BY customer_id, employee_id) AS first_day
-        FROM looks)
-  GROUP BY customer_id, employee_id
+  SELECT customer_id, employee_id, any_value(peer_group) AS peer_group, min(time) AS time,
+         arg_min(event_id, (time, event_id)) AS event_id
+  FROM looks GROUP BY customer_id, employee_id
 ),
 busy AS (  -- customers whose strangers reach the line at all
   SELECT customer_id FROM firsts GROUP BY customer_id
   HAVING count(*) >= (SELECT line FROM {LINE})
      AND count(DISTINCT peer_group) >= {c.min_groups}
-     AND count(DISTINCT role) >= {c.min_roles}
 ),
 running AS (  -- the crowd as each stranger arrived
   SELECT f.customer_id, f.employee_id, f.time, f.event_id, count(*) AS staff,
-         count(DISTINCT g.peer_group) AS groups, count(DISTINCT g.role) AS roles,
-         count(*) FILTER (WHERE g.returned <= f.time) AS returners
+         count(DISTINCT g.peer_group) AS groups
   FROM firsts f JOIN firsts g ON g.customer_id = f.customer_id AND g.time <= f.time
   WHERE f.customer_id IN (SELECT customer_id FROM busy)
   GROUP BY ALL
@@ -241,7 +214,6 @@ crossed AS (  -- the moment each customer's crowd reached the line, of strangers
     FROM running r
   )
   WHERE staff >= (SELECT line FROM {LINE}) AND groups >= {c.min_groups}
-    AND roles >= {c.min_roles} AND returners >= {c.min_returning}
     AND staff >= {c.min_share} * (staff + served)
   GROUP BY customer_id
 ),
