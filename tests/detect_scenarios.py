@@ -29,10 +29,6 @@ UTC = dt.UTC
 AGENTS = [f"a{i:02d}" for i in range(12)]
 INSIDER = "a00"
 ACT_DAY = 9
-# The crowd scenario's customer in the news (nobody flagged her) and the strangers of two
-# peer groups who look her up before the insider does.
-STAR = "c300"
-CROWD = [AGENTS[4], AGENTS[5], "sup", AGENTS[6]]
 # The customers the own_copies scenario looks up with no case and then copies.
 OWN_LOOKED = [f"c{200 + k:03d}" for k in range(8)]
 
@@ -52,8 +48,6 @@ class Company:
     orders: list[dict[str, Any]] = field(default_factory=list)
     access: list[dict[str, Any]] = field(default_factory=list)
     act: list[str] = field(default_factory=list)  # event ids of the scenario's act
-    # Who the act's findings may name: the insider, or a crowd of them.
-    actors: list[str] = field(default_factory=lambda: [INSIDER])
 
     def event(self, employee: str, time: dt.datetime, action: str, customers: list[str],
               fields: list[str], *, act: bool = False, **extra: Any) -> str:  # fmt: skip
@@ -295,10 +289,6 @@ def scenario(name: str) -> Company:
                     case_id="k-cover", act=True)  # fmt: skip
     elif name == "relationship":
         c.event(ins, at(d, 11), "view", ["rel1"], ["name", "address"], act=True)
-    elif name == "crowd":  # a customer in the news: four strangers, then the insider
-        c.actors = [*CROWD, ins]
-        for k, e in enumerate(c.actors):
-            c.event(e, at(d, 11, 10 * k), "view", [STAR], ["name", "orders"], act=True)
     elif name == "vip":
         c.event(ins, at(d, 11), "view", ["c001"], ["name", "orders"], act=True)
     elif name == "canary":
@@ -340,7 +330,6 @@ SCENARIOS = (
     "case_mismatch",
     "own_copies",
     "fixation",
-    "crowd",
     "rule:0c6f4b0e-5a53-4c61-9a55-2d8b7f1f1a01",
     "rule:night-contact-lookups",
 )

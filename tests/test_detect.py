@@ -102,7 +102,7 @@ def test_each_detector_catches_its_scenario_and_nobody_else(name, built_once):
     found = findings(store)
     mine = [f for f in found if f["detector"] == name]
     assert mine, f"{name} did not fire"
-    assert {f["employee_id"] for f in found} == set(company.actors)
+    assert {f["employee_id"] for f in found} == {INSIDER}
     act = set(company.act)
     act_times = {r["event_id"]: r["time"] for r in company.access if r["event_id"] in act}
     for f in mine:
