@@ -4,10 +4,14 @@ nothing more, while the group still learns from every opening."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import msgspec
 import pytest
 
 from detect_scenarios import at, detect, explanations
-from test_allowance import ACT, HARVESTER, allowance_on, company
+from insiderwatch.detect import DetectionConfig
+from test_allowance import ACT, HARVESTER, MANAGERS, allowance_on, company
 
 FIELDS = ["name", "email"]
 
@@ -54,3 +58,35 @@ def test_the_group_learns_from_every_opening_and_spends_the_first(world):
         [HARVESTER, at(ACT, 0).date()],
     ).fetchone()
     assert (lookups, spent) == (3 + 20 + 2, 1 + 20 + 1)
+
+
+def test_a_reopening_after_a_case_opening_spends(tmp_path):
+    """A manager opens a customer under her case, then again with no case (no call-back
+    window here, so no case reason covers it): the reopening followed no opening that
+    spent, so it spends like any look-up and stays a follow-up of the case's opening.
+    Counting any earlier opening, it spent nothing, a first spend at a running count of
+    nothing, which fell within an allowance even where the group has none."""
+    c = company()
+    manager = MANAGERS[0]
+    opened = at(ACT, 10)
+    c.cases.append({"case_id": "k-m0", "customer_id": "c390", "employee_id": manager,
+                    "opened_at": opened, "closed_at": opened + dt.timedelta(minutes=30)})  # fmt: skip
+    first = c.event(manager, at(ACT, 10, 5), "view", ["c390"], FIELDS, case_id="k-m0")
+    again = c.event(manager, at(ACT, 13), "view", ["c390"], FIELDS)
+    cfg = DetectionConfig()
+    cfg = msgspec.structs.replace(
+        cfg, explanation=msgspec.structs.replace(cfg.explanation, callback_hours=0)
+    )
+    store = detect(c, tmp_path, cfg)
+    try:
+        why = explanations(store)
+        assert why[first] is not None and not why[first].startswith("allowance")
+        assert why[again] is None or not why[again].startswith("allowance")
+        lookups, spent = store.con.execute(
+            "SELECT lookups, spent FROM allowance_days WHERE employee_id = ? AND day = ?",
+            [manager, at(ACT, 0).date()],
+        ).fetchone()
+        assert lookups >= 2  # the reopening and the group's daily look-up
+        assert spent == lookups  # none of them reopened a customer whose opening spent
+    finally:
+        store.close()

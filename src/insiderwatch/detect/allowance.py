@@ -124,7 +124,7 @@ from insiderwatch.detect.groupbook import EXPLANATIONS as RELATIONSHIP_BOOKS
 from insiderwatch.detect.kin import known_person_sql
 from insiderwatch.detect.public import FIGURE_JOIN
 from insiderwatch.detect.reasons import ALLOWANCE as ALLOWANCE_REASON
-from insiderwatch.detect.reasons import ALLOWANCE_KIND, ALLOWANCE_ROLE, ALLOWANCE_SIMILAR, ROUTINE
+from insiderwatch.detect.reasons import ALLOWANCE_KIND, ALLOWANCE_ROLE, ALLOWANCE_SIMILAR
 from insiderwatch.detect.revisits import PORTFOLIO, caseless_lookup_sql
 from insiderwatch.detect.similar import SIMILAR
 
@@ -189,8 +189,10 @@ GROUP BY u.event_id HAVING bool_and(coalesce(o.first < u.time, FALSE))
 # opened alone earlier the same day, with at least the fields it shows now (what a
 # follow-up is, detect/followup.py): it counts among the look-ups the group learns from,
 # as every opening does, but spends nothing more. It is explained like any look-up while
-# the employee is within the allowance at its moment. Not after an opening the routine
-# explained: it vouches for a flow, not for a person.
+# the employee is within the allowance at its moment. The earlier opening must be one that
+# spent (a candidate itself): after an opening a case or the routine explained, the
+# reopening spends as any look-up, so it never rides on an allowance nobody has (a group
+# with none, a running count of nothing spent) and stays a follow-up where it was one.
 _CANDIDATES_SQL = f"""
 CREATE OR REPLACE TEMP TABLE step_lookups AS
 WITH candidates AS (
@@ -205,9 +207,7 @@ reopened AS (  -- per customer of an opening: did the employee open them alone e
         FROM candidates WHERE {opening_action_sql()}) c
   LEFT JOIN (
     SELECT event_id, employee_id, time, fields, customer_ids[1] AS customer_id
-    FROM step_events
-    WHERE in_step AND policy IS NULL AND {opening_action_sql()} AND len(customer_ids) = 1
-      AND NOT coalesce(starts_with(explanation, {sql_str(ROUTINE)}), FALSE)
+    FROM candidates WHERE {opening_action_sql()} AND len(customer_ids) = 1
   ) s ON s.employee_id = c.employee_id AND s.customer_id = c.customer_id
      AND (s.time < c.time OR (s.time = c.time AND s.event_id < c.event_id))
      AND list_has_all(coalesce(s.fields, []), coalesce(c.fields, []))

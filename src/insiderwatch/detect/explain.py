@@ -200,8 +200,10 @@ WHERE a.time >= $ls AND a.time < $e
     if known_until is not None:
         execute(con, _KEEP_SQL, params)
     # Case reasons only for fresh touches; a kept touch takes its stored reason
-    # (_KEPT_TOUCH) and its event's kept explanation (a fresh row's is NULL, not explained)
-    # as it is made, instead of an update of the table after it.
+    # (_KEPT_TOUCH) and its event's kept explanation as it is made, instead of an update
+    # of the table after it. A fresh row carries what its event has so far: nothing, or a
+    # reviewed policy's reason (explained already); nothing reads the touches' explanations
+    # before the final copy from the events rewrites those that changed.
     kept = known_until is not None
     execute(
         con,
