@@ -5,14 +5,21 @@ nothing more, while the group still learns from every opening."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import shutil
 
 import msgspec
 import pytest
 
 from detect_scenarios import at, detect, explanations
-from insiderwatch.detect import DetectionConfig
+from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.ingest import ingest_dataset
+from insiderwatch.privacy import HashKey
+from insiderwatch.store import Store
+from sample_data import KEY_HEX
 from test_allowance import ACT, HARVESTER, MANAGERS, allowance_on, company
 
+KEY = HashKey(bytes.fromhex(KEY_HEX))
 FIELDS = ["name", "email"]
 
 
@@ -90,3 +97,66 @@ def test_a_reopening_after_a_case_opening_spends(tmp_path):
         assert spent == lookups  # none of them reopened a customer whose opening spent
     finally:
         store.close()
+
+
+def _state(store):
+    return (
+        store.con.execute(
+            "SELECT event_id, explanation FROM access_explained ORDER BY ALL"
+        ).fetchall(),
+        store.con.execute("SELECT * FROM allowance_days ORDER BY ALL").fetchall(),
+    )
+
+
+def test_only_a_reopening_spends_nothing_and_any_split_into_steps_agrees(world, tmp_path):
+    """More fields than the first opening, or another customer beside it, is no reopening:
+    each spends as any look-up; two reopenings at one instant spend nothing. The day cut
+    into steps between the opening and its reopenings ends as one replay does."""
+    _, _, _, base = world
+    base_lookups, base_spent = base.con.execute(
+        "SELECT lookups, spent FROM allowance_days WHERE employee_id = ? AND day = ?",
+        [HARVESTER, at(ACT, 0).date()],
+    ).fetchone()
+    c, _, _ = session_company()
+    c.event(HARVESTER, at(ACT, 9, 50), "view", ["c310"], [*FIELDS, "phone"], app="console")
+    c.event(HARVESTER, at(ACT, 9, 52), "search", ["c310", "c312"], FIELDS, app="console")
+    for _ in range(2):  # the same instant: told apart by event id
+        c.event(HARVESTER, at(ACT, 9, 45), "view", ["c310"], FIELDS, app="console")
+    once = detect(c, tmp_path / "once")
+    try:
+        lookups, spent = once.con.execute(
+            "SELECT lookups, spent FROM allowance_days WHERE employee_id = ? AND day = ?",
+            [HARVESTER, at(ACT, 0).date()],
+        ).fetchone()
+        assert lookups == base_lookups + 1 + 2 + 2
+        assert spent == base_spent + 1 + 2  # the wider view and the search; not the pair
+        replayed = _state(once)
+    finally:
+        once.close()
+    cuts = [at(ACT, 9, 32), at(ACT, 9, 40), at(ACT, 9, 45), at(ACT, 9, 51), at(ACT, 11, 31)]
+    store = _detect_in_steps(c, tmp_path / "steps", cuts)
+    try:
+        assert _state(store) == replayed
+    finally:
+        store.close()
+
+
+def _detect_in_steps(c, folder, cuts) -> Store:
+    """The company's context, then its events loaded and detected in parts cut at ``cuts``."""
+    data = c.write(folder / "dataset")
+    rows = [msgspec.json.decode(x) for x in (data / "access.jsonl").read_bytes().splitlines()]
+    context = folder / "context"
+    shutil.copytree(data, context, ignore=shutil.ignore_patterns("access*"))
+    store = Store(folder / "iw.duckdb", threads=1)
+    ingest_dataset(store, context, KEY)
+    bounds = [dt.datetime.min.replace(tzinfo=dt.UTC), *cuts, dt.datetime.max.replace(tzinfo=dt.UTC)]
+    for k, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        part = folder / f"part{k}"
+        part.mkdir()
+        (part / "access.jsonl").write_bytes(b"".join(
+            msgspec.json.encode(r) + b"\n" for r in rows
+            if lo <= dt.datetime.fromisoformat(r["time"]) < hi
+        ))  # fmt: skip
+        ingest_dataset(store, part, KEY)
+        run_detection(store, DetectionConfig(), KEY)
+    return store
