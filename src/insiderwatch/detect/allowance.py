@@ -96,8 +96,8 @@ already past the group's usual gets nothing, a harvester working a few customers
 for weeks has it spent within days, and everything after that stays unexplained,
 feeding the volume and sustained detectors as before. A *reopening* spends nothing more:
 a view or search showing only customers the employee opened alone earlier the same day,
-with at least the fields it shows now (an engineer's debugging session opens one account
-three or four times). It still counts among the look-ups the group learns from
+in a look-up that spent the allowance, with at least the fields it shows now (an
+engineer's debugging session opens one account three or four times). It still counts among the look-ups the group learns from
 (``lookups``), as every opening does, so the allowance is learned as before; only what
 the employee spends (``spent``) counts the customer once. A reopening is explained while
 the employee is within the allowance at its moment, as any look-up; every look-up the old

@@ -29,8 +29,9 @@ What keeps it from explaining anything new:
 
 It runs after the allowance, which learns from every opening (``allowance_days.lookups``)
 but spends only the first of a customer's openings that day: a reopening (the same test as
-above, whether or not the first was explained) spends nothing more. A follow-up is still a case-less look-up for the
-history the ``fixation`` detector counts returns in (:mod:`~insiderwatch.detect.revisits`).
+above) after an opening that spent the allowance, explained or not, spends nothing more. A
+follow-up is still a case-less look-up for the history the ``fixation`` detector counts
+returns in (:mod:`~insiderwatch.detect.revisits`).
 """
 
 from __future__ import annotations
