@@ -147,3 +147,37 @@ def test_a_figure_only_listed_by_a_small_search_weighs_less_than_one_opened(tmp_
 def test_the_settings_are_a_documented_section():
     cfg = msgspec.convert({"public_figures": {"min_staff": 5}}, DetectionConfig)
     assert cfg.public_figures.min_staff == 5 and cfg.public_figures.min_groups == 2
+
+
+def test_a_figure_many_staff_serve_under_cases_weighs_less(tmp_path):
+    """A public figure the company is in frequent contact with (a second team's twelve
+    agents each served her under a case, where an ordinary customer has two or three)
+    draws case-less look-ups from work too: the insider's look-up of her weighs the
+    company's bar over her twelve. The second team works the same cases in both companies,
+    in one about her, in the other about an ordinary customer: the peers' days are alike."""
+    desk = [f"b{i:02d}" for i in range(12)]
+
+    def company(serve: bool):
+        c = _news_company()
+        for i, e in enumerate(desk):
+            c.employees.append({"employee_id": e, "surname": f"Desk{i}", "role": "cs_agent",
+                                "team": "cs-2", "hired_on": "2020-01-01",
+                                "home_postcode": f"HQ{i} 1AA"})  # fmt: skip
+            who, day = (STAR if serve else "c010"), 3 + i % 4
+            c.cases.append({"case_id": f"call-{i}", "customer_id": who, "employee_id": e,
+                            "opened_at": at(day, 9), "closed_at": at(day, 9, 30)})  # fmt: skip
+            c.event(e, at(day, 9, 5), "view", [who], ["name", "orders"], case_id=f"call-{i}")
+        c.event(INSIDER, at(ACT_DAY, 11), "view", [STAR], ["name", "orders"], act=True)
+        return c
+
+    alone, _ = detect(company(False), tmp_path / "alone")
+    busy, _ = detect(company(True), tmp_path / "served")
+    (a,) = [f for f in _vip(alone) if f["customer_ids"] == [STAR]]
+    (b,) = [f for f in _vip(busy) if f["customer_ids"] == [STAR]]
+    assert "served them under cases" not in a["reason"]
+    assert f"; {len(desk)} staff served them under cases, more than the company's " in b["reason"]
+    weight = float(b["reason"].rsplit("weighs ", 1)[1].rstrip(")"))
+    assert 0 < weight < 1
+    assert b["points"] == pytest.approx(a["points"] * weight, rel=0.02)
+    alone.close()
+    busy.close()

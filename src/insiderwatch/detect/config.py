@@ -240,6 +240,11 @@ class PublicFigures(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fi
     # quantile of all customers looked up with no case: what the busiest callers of a
     # large contact centre get is ordinary, not fame.
     quantile: Quantile = 0.999
+    # A figure served under cases by more staff than this quantile of every customer
+    # anyone served is in frequent contact with the company: case-less look-ups of them
+    # come from work too (a transferred call, a late case), so the vip detector weighs one
+    # bar/served of a look-up of a figure nobody serves so often.
+    contact_quantile: Quantile = 0.99
 
 
 class Risk(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

@@ -24,8 +24,15 @@ a famous one draws several strangers who come back. Customers the context flags
 ``is_vip`` are public figures too. One snoop, or a pair of one team, never makes anyone
 famous; nor does a case worked by many hands.
 
+A figure the company is in frequent contact with (a VIP who calls every week, served
+under cases by more staff than the ``contact_quantile`` of every customer anyone served)
+draws case-less look-ups from work too: a transferred call, a colleague asked to look,
+a case logged late. How many served them, and the company's bar, go with each figure;
+the ``vip`` detector weighs a look-up of such a figure bar/served of one of a figure
+nobody serves so often.
+
 The day's figures are a temp table, ``daily_public_figures`` (customer, strangers,
-groups, attention, the day's bar, flagged): the look-up allowance never counts a
+groups, attention, the day's bar, flagged, served, the served bar): the look-up allowance never counts a
 figure's look-up among the usual ones (:mod:`~insiderwatch.detect.allowance`),
 ``employee_days.unexplained_vip`` counts them, and the ``vip`` detector judges their
 targeted case-less look-ups.
@@ -64,6 +71,12 @@ per_customer AS (
          sum(days) AS days
   FROM strangers GROUP BY customer_id
 ),
+contact AS (  -- how many staff served each customer under a case in the window
+  SELECT customer_id, count(*) AS served FROM served GROUP BY customer_id
+),
+contact_bar AS (  -- the tail of that over every customer anyone served
+  SELECT coalesce(quantile_cont(served, $pf_contact_quantile), 0) AS served FROM contact
+),
 bar AS (  -- the tail of the attention every customer looked up with no case got
   SELECT coalesce(quantile_cont(days, $pf_quantile), 0) AS days FROM per_customer
 ),
@@ -72,17 +85,23 @@ learned AS (
   FROM per_customer p, bar b
   WHERE $pf_enabled AND p.staff >= $pf_staff AND p.groups >= $pf_groups AND p.days > b.days
 )
-SELECT coalesce(l.customer_id, f.customer_id) AS customer_id, l.staff, l.groups, l.days,
-       l.bar, f.customer_id IS NOT NULL AS flagged
-FROM learned l
-FULL JOIN (SELECT customer_id FROM customers WHERE is_vip) f USING (customer_id)
+SELECT customer_id, fig.staff, fig.groups, fig.days, fig.bar, fig.flagged,
+       coalesce(c.served, 0) AS served, cb.served AS served_bar
+FROM (
+  SELECT coalesce(l.customer_id, f.customer_id) AS customer_id, l.staff, l.groups, l.days,
+         l.bar, f.customer_id IS NOT NULL AS flagged
+  FROM learned l
+  FULL JOIN (SELECT customer_id FROM customers WHERE is_vip) f USING (customer_id)
+) fig
+LEFT JOIN contact c USING (customer_id)
+CROSS JOIN contact_bar cb
 """
 
 
 def _settings(cfg: DetectionConfig) -> dict:
     p = cfg.public_figures
     return {"pf_enabled": p.enabled, "pf_staff": p.min_staff, "pf_groups": p.min_groups,
-            "pf_quantile": p.quantile}  # fmt: skip
+            "pf_quantile": p.quantile, "pf_contact_quantile": p.contact_quantile}  # fmt: skip
 
 
 def learn_public_figures(con, cfg: DetectionConfig, params: dict, *, into: str) -> None:
@@ -90,5 +109,7 @@ def learn_public_figures(con, cfg: DetectionConfig, params: dict, *, into: str) 
     learned from the earlier days of the baseline window, with the customers the context
     flags VIP. Columns: customer_id, staff, groups and days (the strangers who taught it
     and their attention, NULL for a flagged one nobody's look-ups made famous), bar (the
-    attention the day's figures had to pass), flagged."""
+    attention the day's figures had to pass), flagged, served (staff who served them
+    under a case in the window) and served_bar (the company's contact_quantile of that
+    over every customer anyone served)."""
     execute(con, _LEARN_SQL.format(into=into), {**params, **_settings(cfg)})

@@ -262,8 +262,10 @@ ALL_TABLES = (*DAILY_TABLES, "step_explained", "step_touch_explained", "employee
 # buyers is not explained by the portfolio, so access_explained may hold less. 34: a
 # machine that signed in explains none of its targeted look-ups as routine, and the no-login
 # machine rule counts only identities that access data, so access_explained may hold less.
-# 35: allowance_days records what spent the allowance; a same-day reopening spends nothing.)
-STATE_VERSION = "35"
+# 35: allowance_days records what spent the allowance; a same-day reopening spends nothing.
+# 36: the day's public figures carry how many staff served them under cases and the
+# company's bar for that, which the vip detector weighs by.)
+STATE_VERSION = "36"
 
 
 def step_findings_ddl(name: str) -> str:

@@ -37,7 +37,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Vip(Detector):
     id = "vip"
-    version = "4"
+    version = "5"
     title = "VIP or public figure looked up without a case"
     description = (
         "Unexplained targeted look-ups (a view or search showing at most "
@@ -50,7 +50,10 @@ class Vip(Detector):
         "days (the employee's own left out; a small group's pulled towards its team's, "
         "its role's and the company's), nothing where the peers make as many on a tenth of their days. A "
         "figure only listed among others by a search weighs 1/breadth of one opened; "
-        "among the rows of a broad search or export they are not singled out."
+        "among the rows of a broad search or export they are not singled out. A figure "
+        "served under cases by more staff than the public_figures.contact_quantile of "
+        "every customer anyone served weighs bar/served: look-ups of a customer in "
+        "frequent contact with the company come from work too."
     )
     why = (
         "Curiosity about famous customers is frequent, and their data is what the press "
@@ -58,7 +61,7 @@ class Vip(Detector):
     )
     false_positives = (
         "VIP care work done without a case id captured; a VIP who called a general queue "
-        "and whose case was logged late."
+        "and whose case was logged late (weighed down where many staff serve the figure)."
     )
     investigate = (
         "Check whether any case or call explains the look-up; what was viewed; repeated "
@@ -87,7 +90,8 @@ WITH looks AS (  -- the first targeted look-up of each public figure today, in t
                     arg_min(t.event_id, (t.time, t.event_id))) AS event_id,
            bool_or({_OPENED}) AS opened, min(t.breadth) AS breadth,
            any_value(pf.flagged) AS flagged, any_value(pf.staff) AS staff,
-           any_value(pf.groups) AS groups, any_value(pf.days) AS days
+           any_value(pf.groups) AS groups, any_value(pf.days) AS days,
+           any_value(pf.served) AS served, any_value(pf.served_bar) AS served_bar
     FROM step_touch t JOIN {PUBLIC_FIGURES} pf USING (customer_id)
     WHERE t.in_step AND NOT t.explained AND t.breadth <= $targeted
     GROUP BY t.employee_id, t.customer_id
@@ -100,7 +104,7 @@ days AS (  -- everyone's earlier days, counted by VIP look-ups
 ),
 counts AS (  -- others' days with at least as many: group, team family, role, company
   SELECT l.employee_id, l.customer_id, l.time, l.event_id, l.nth, l.opened, l.breadth,
-         l.flagged, l.staff, l.groups, l.days,
+         l.flagged, l.staff, l.groups, l.days, l.served, l.served_bar,
          coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group), 0) AS grp_n,
          coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group AND d.v >= l.nth), 0) AS grp_k,
          coalesce(sum(d.n) FILTER (WHERE d.family = l.family), 0) AS team_n,
@@ -125,11 +129,13 @@ SELECT employee_id, time, time AS first_time,
        {config.points} * CASE WHEN opened THEN 1.0 ELSE 1.0 / breadth END
          * CASE WHEN tail = 0 THEN 1.0 ELSE least(1.0,
          ln(tail / {config.routine_tail}) / ln({config.full_weight_tail} / {config.routine_tail}))
-         END AS points,
+         END
+         -- a figure in frequent contact with the company draws look-ups from work too
+         * CASE WHEN served > served_bar THEN served_bar / served ELSE 1.0 END AS points,
        'medium' AS severity, FALSE AS critical,
        strftime($day, '%Y-%m-%d') || ':' || customer_id AS key,
        format('{{}} {{}} with no case ({{}} number {{}} today; more than on '
-              || '{{}}% of peers'' days)',
+              || '{{}}% of peers'' days{{}})',
               CASE WHEN opened THEN 'opened' ELSE 'listed' END,
               CASE WHEN flagged THEN 'VIP customer ' || customer_id
                    ELSE format('customer {{}}, a public figure ({{}} staff of {{}} groups looked '
@@ -137,7 +143,12 @@ SELECT employee_id, time, time AS first_time,
                                customer_id, staff, groups, days)
                    END,
               CASE WHEN flagged THEN 'VIP' ELSE 'public figure' END,
-              nth, round(100 * (1 - tail))::INTEGER) AS reason,
+              nth, round(100 * (1 - tail))::INTEGER,
+              CASE WHEN served > served_bar
+                   THEN format('; {{}} staff served them under cases, more than the '
+                               || 'company''s {{}}: weighs {{}}', served,
+                               round(served_bar, 1), round(served_bar / served, 2))
+                   ELSE '' END) AS reason,
        [event_id] AS event_ids, [customer_id] AS customer_ids
 FROM scored WHERE tail < {config.routine_tail}
 """
