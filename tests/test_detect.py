@@ -414,6 +414,32 @@ def test_vip_lookups_weigh_by_their_percentile_among_peers(tmp_path, built_once)
     lone.close()
 
 
+def test_a_busy_member_meets_more_vips_the_peers_rate_scaled_to_their_work(tmp_path):
+    """Where the peers look a VIP up with no case on a few of their days, one by someone
+    whose usual day holds twice the peers' work is about twice as likely: it weighs less
+    than the same look-up by a member of ordinary volume, who is judged as before. The
+    busy member's work counts no higher than the busiest peer's (a02's)."""
+    company = base_company()
+    busy = (INSIDER, "a02")
+    for case in list(company.cases):  # the busy members open each case three times
+        if case["employee_id"] in busy:
+            for minutes in (10, 15):
+                company.event(case["employee_id"], case["opened_at"] + dt.timedelta(minutes=minutes),
+                              "view", [case["customer_id"]], ["name", "orders"],
+                              case_id=case["case_id"])  # fmt: skip
+    for e, day in (("a04", 2), ("a05", 4), ("a06", 6)):  # VIPs on 3 of the peers' 88 days
+        company.event(e, at(day, 12), "view", ["c000"], ["name"])
+    company.event(INSIDER, at(ACT_DAY, 11), "view", ["c001"], ["name", "orders"], act=True)
+    company.event("a03", at(ACT_DAY, 11), "view", ["c002"], ["name", "orders"])
+    store, _ = detect(company, tmp_path)
+    vip = {f["employee_id"]: f for f in findings(store) if f["detector"] == "vip"}
+    store.close()
+    assert set(vip) == {INSIDER, "a03"}
+    assert 0 < vip[INSIDER]["points"] < vip["a03"]["points"]
+    assert "times the peers' work" in vip[INSIDER]["reason"], vip[INSIDER]["reason"]
+    assert "times the peers' work" not in vip["a03"]["reason"], vip["a03"]["reason"]
+
+
 @pytest.mark.parametrize(
     ("device", "destination", "sent"),
     [

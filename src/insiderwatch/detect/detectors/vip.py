@@ -37,7 +37,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Vip(Detector):
     id = "vip"
-    version = "5"
+    version = "6"
     title = "VIP or public figure looked up without a case"
     description = (
         "Unexplained targeted look-ups (a view or search showing at most "
@@ -48,7 +48,9 @@ class Vip(Detector):
         "finding per figure and day, at the first look-up, "
         "weighted by how rare that many such look-ups in a day are among the peers' earlier "
         "days (the employee's own left out; a small group's pulled towards its team's, "
-        "its role's and the company's), nothing where the peers make as many on a tenth of their days. A "
+        "its role's and the company's), as likely r^n times as often for someone whose "
+        "usual day holds r times the peers' work (counted no higher than the busiest "
+        "peer's), nothing where the peers make as many on a tenth of their days. A "
         "figure only listed among others by a search weighs 1/breadth of one opened; "
         "among the rows of a broad search or export they are not singled out. A figure "
         "served under cases by more staff than the public_figures.contact_quantile of "
@@ -97,10 +99,25 @@ WITH looks AS (  -- the first targeted look-up of each public figure today, in t
     GROUP BY t.employee_id, t.customer_id
   )
 ),
-days AS (  -- everyone's earlier days, counted by VIP look-ups
+days AS (  -- everyone's earlier days, counted by VIP look-ups, with their accesses
   SELECT employee_id, peer_group, role, {team_family_sql("team")} AS family,
-         unexplained_vip AS v, count(*) AS n
+         unexplained_vip AS v, count(*) AS n, sum(data_events) AS work
   FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
+),
+volume AS (  -- the employee's usual day of work against the peers' (theirs left out)
+  SELECT l.employee_id, l.customer_id,
+         sum(d.work) FILTER (WHERE d.employee_id = l.employee_id)
+           / sum(d.n) FILTER (WHERE d.employee_id = l.employee_id) AS own,
+         sum(d.work) FILTER (WHERE d.employee_id <> l.employee_id)
+           / sum(d.n) FILTER (WHERE d.employee_id <> l.employee_id) AS peers
+  FROM looks l JOIN days d ON d.peer_group = l.peer_group GROUP BY ALL
+),
+busiest AS (  -- the busiest peer's usual day: more work than theirs buys no more cover
+  SELECT employee_id, customer_id, max(own_day) AS busiest FROM (
+    SELECT l.employee_id, l.customer_id, sum(d.work) / sum(d.n) AS own_day
+    FROM looks l JOIN days d ON d.peer_group = l.peer_group AND d.employee_id <> l.employee_id
+    GROUP BY l.employee_id, l.customer_id, d.employee_id
+  ) GROUP BY ALL
 ),
 counts AS (  -- others' days with at least as many: group, team family, role, company
   SELECT l.employee_id, l.customer_id, l.time, l.event_id, l.nth, l.opened, l.breadth,
@@ -116,14 +133,28 @@ counts AS (  -- others' days with at least as many: group, team family, role, co
   FROM looks l LEFT JOIN days d ON d.employee_id <> l.employee_id
   GROUP BY ALL
 ),
-scored AS (  -- the tail share, each level's own days weighing against the wider level's
-  SELECT *, (grp_k + {k} * team_tail) / (grp_n + {k}) AS tail FROM (
+pooled AS (  -- the tail share, each level's own days weighing against the wider level's
+  SELECT *, (grp_k + {k} * team_tail) / (grp_n + {k}) AS peer_tail FROM (
     SELECT *, (team_k + {k} * role_tail) / (team_n + {k}) AS team_tail FROM (
       SELECT *, (role_k + {k} * all_tail) / (role_n + {k}) AS role_tail FROM (
         SELECT *, coalesce(all_k / nullif(all_n, 0), 0.0) AS all_tail FROM counts
       )
     )
   )
+),
+busy AS (  -- the employee's usual day of work over the peers' (r), at least one, their
+           -- work counted no higher than the busiest peer's: padding buys no more cover
+  SELECT p.*, greatest(1.0, coalesce(least(v.own, b.busiest) / nullif(v.peers, 0), 1.0)) AS r
+  FROM pooled p
+  LEFT JOIN volume v ON v.employee_id = p.employee_id AND v.customer_id = p.customer_id
+  LEFT JOIN busiest b ON b.employee_id = p.employee_id AND b.customer_id = p.customer_id
+),
+scored AS (  -- figures met in the work come with it: a counter member who serves twice
+             -- the peers' customers meets about twice the famous ones. While rare, n
+             -- such look-ups are r^n times as likely at r times the work (Poisson), so
+             -- the peers' tail t becomes 1 - (1 - t)^(r^n): a quiet member is judged as
+             -- before, and where the peers never look figures up (t = 0) it stays 0
+  SELECT *, 1 - pow(1 - peer_tail, pow(r, nth)) AS tail FROM busy
 )
 SELECT employee_id, time, time AS first_time,
        {config.points} * CASE WHEN opened THEN 1.0 ELSE 1.0 / breadth END
@@ -144,7 +175,11 @@ SELECT employee_id, time, time AS first_time,
                    END,
               CASE WHEN flagged THEN 'VIP' ELSE 'public figure' END,
               nth, round(100 * (1 - tail))::INTEGER,
-              CASE WHEN served > served_bar
+              CASE WHEN r > 1
+                   THEN format(', scaled to their usual day of {{}} times the peers'' work',
+                               round(r, 1))
+                   ELSE '' END
+              || CASE WHEN served > served_bar
                    THEN format('; {{}} staff served them under cases, more than the '
                                || 'company''s {{}}: weighs {{}}', served,
                                round(served_bar, 1), round(served_bar / served, 2))
