@@ -32,8 +32,8 @@ the ``vip`` detector weighs a look-up of such a figure bar/served of one of a fi
 nobody serves so often.
 
 The day's figures are a temp table, ``daily_public_figures`` (customer, strangers,
-groups, attention, the day's bar, flagged, served, the served bar): the look-up allowance never counts a
-figure's look-up among the usual ones (:mod:`~insiderwatch.detect.allowance`),
+groups, attention, the day's bar, flagged, served, the served bar): the look-up
+allowance never counts a figure's look-up among the usual ones (:mod:`~insiderwatch.detect.allowance`),
 ``employee_days.unexplained_vip`` counts them, and the ``vip`` detector judges their
 targeted case-less look-ups.
 """

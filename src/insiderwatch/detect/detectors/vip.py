@@ -104,20 +104,18 @@ days AS (  -- everyone's earlier days, counted by VIP look-ups, with their acces
          unexplained_vip AS v, count(*) AS n, sum(data_events) AS work
   FROM employee_days WHERE day >= $b0 AND day < $day GROUP BY ALL
 ),
-volume AS (  -- the employee's usual day of work against the peers' (theirs left out)
-  SELECT l.employee_id, l.customer_id,
-         sum(d.work) FILTER (WHERE d.employee_id = l.employee_id)
-           / sum(d.n) FILTER (WHERE d.employee_id = l.employee_id) AS own,
-         sum(d.work) FILTER (WHERE d.employee_id <> l.employee_id)
-           / sum(d.n) FILTER (WHERE d.employee_id <> l.employee_id) AS peers
-  FROM looks l JOIN days d ON d.peer_group = l.peer_group GROUP BY ALL
-),
-busiest AS (  -- the busiest peer's usual day: more work than theirs buys no more cover
-  SELECT employee_id, customer_id, max(own_day) AS busiest FROM (
-    SELECT l.employee_id, l.customer_id, sum(d.work) / sum(d.n) AS own_day
-    FROM looks l JOIN days d ON d.peer_group = l.peer_group AND d.employee_id <> l.employee_id
+volume AS (  -- the employee's usual day of work against the peers' (theirs left out),
+            -- and the busiest peer's: more work than theirs buys no more cover
+  SELECT employee_id, customer_id,
+         sum(work) FILTER (WHERE own) / sum(n) FILTER (WHERE own) AS own,
+         sum(work) FILTER (WHERE NOT own) / sum(n) FILTER (WHERE NOT own) AS peers,
+         max(work / n) FILTER (WHERE NOT own) AS busiest
+  FROM (  -- each member of the peer group's days and work, once per look
+    SELECT l.employee_id, l.customer_id, d.employee_id = l.employee_id AS own,
+           sum(d.work) AS work, sum(d.n) AS n
+    FROM looks l JOIN days d ON d.peer_group = l.peer_group
     GROUP BY l.employee_id, l.customer_id, d.employee_id
-  ) GROUP BY ALL
+  ) GROUP BY employee_id, customer_id
 ),
 counts AS (  -- others' days with at least as many: group, team family, role, company
   SELECT l.employee_id, l.customer_id, l.time, l.event_id, l.nth, l.opened, l.breadth,
@@ -144,10 +142,9 @@ pooled AS (  -- the tail share, each level's own days weighing against the wider
 ),
 busy AS (  -- the employee's usual day of work over the peers' (r), at least one, their
            -- work counted no higher than the busiest peer's: padding buys no more cover
-  SELECT p.*, greatest(1.0, coalesce(least(v.own, b.busiest) / nullif(v.peers, 0), 1.0)) AS r
+  SELECT p.*, greatest(1.0, coalesce(least(v.own, v.busiest) / nullif(v.peers, 0), 1.0)) AS r
   FROM pooled p
   LEFT JOIN volume v ON v.employee_id = p.employee_id AND v.customer_id = p.customer_id
-  LEFT JOIN busiest b ON b.employee_id = p.employee_id AND b.customer_id = p.customer_id
 ),
 scored AS (  -- figures met in the work come with it: a counter member who serves twice
              -- the peers' customers meets about twice the famous ones. While rare, n
