@@ -4,6 +4,7 @@ and of a routine flow gone beyond its breadth, hours or fields (once per flow an
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import msgspec
@@ -210,3 +211,77 @@ def test_the_least_weight_is_a_share_of_the_points():
         DetectionConfig(detectors={"exfiltration": {"min_weight": 2}}).detector_config(Exfiltration)
     ok = DetectionConfig(detectors={"exfiltration": {"min_weight": 1}})
     assert ok.detector_config(Exfiltration).min_weight == 1
+
+
+# A desk of three agents (a peer group of its own, too small for any flow to be its
+# routine) and the twelve agents of the same role in the big team, who send one case
+# customer a day each to the company's drive: their routine flow.
+DESK = ["d0", "d1", "d2"]
+DRIVE = {"app": "crm", "destination": "cloud:team-drive"}
+
+
+def _desk_company() -> Company:
+    c = base_company()
+    for i, e in enumerate(DESK):
+        c.employees.append({"employee_id": e, "surname": f"Desk{i}", "role": "cs_agent",
+                            "team": "vip-desk", "manager_id": "sup", "hired_on": "2020-01-01",
+                            "home_postcode": f"DP{i} 1AA"})  # fmt: skip
+    for day in range(1, ACT_DAY + 1):
+        for i, e in enumerate(DESK):
+            _case_view(c, e, at(day, 10 + i), f"c{150 + 3 * day + i:03d}")
+    # the big team's routine: each agent sends a case customer to the drive every day
+    for case in [k for k in c.cases if k["employee_id"] in AGENTS]:
+        if case["opened_at"].hour == 9:
+            c.event(case["employee_id"], case["opened_at"] + dt.timedelta(minutes=10),
+                    "export", [case["customer_id"]], ["name", "email"],
+                    case_id=case["case_id"], **DRIVE)  # fmt: skip
+    return c
+
+
+def _case_view(c: Company, employee: str, time: dt.datetime, customer: str) -> str:
+    case_id = f"desk-{len(c.cases):05d}"
+    c.cases.append({"case_id": case_id, "customer_id": customer, "employee_id": employee,
+                    "opened_at": time, "closed_at": time + dt.timedelta(minutes=30)})  # fmt: skip
+    c.event(employee, time + dt.timedelta(minutes=5), "view", [customer],
+            ["name", "email"], case_id=case_id)  # fmt: skip
+    return case_id
+
+
+def _desk_send(tmp_path, *, with_case=True, destination="cloud:team-drive", customers=1):
+    c = _desk_company()
+    sent_at = at(ACT_DAY, 14)
+    who = [f"c{300 + k:03d}" for k in range(customers)]
+    extra = {"app": "crm", "destination": destination}
+    if with_case:
+        extra["case_id"] = _case_view(c, "d0", sent_at - dt.timedelta(minutes=10), who[0])
+        c.cases[-1]["customer_id"] = who[0]
+    sent = c.event("d0", sent_at, "export", who, ["name", "email"], **extra)
+    store = detect(c, tmp_path)
+    rows = store.con.execute(
+        "SELECT points, reason FROM findings WHERE detector = 'exfiltration' "
+        "AND list_contains(event_ids, ?)",
+        [sent],
+    ).fetchall()
+    store.close()
+    return rows
+
+
+def test_a_case_sent_where_the_roles_other_groups_routinely_send_theirs_is_work(tmp_path):
+    """A desk member sends a case's customer to the drive where the big team of the same
+    role sends its case work every day: the desk (no staff of its own doing it, the sender
+    left out) borrows the role's flow, within its breadth, and there is no finding (before
+    exfiltration version 6, a low 'new data flow' of 5 points)."""
+    assert _desk_send(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        {"with_case": False},  # no case: nothing explains it
+        {"destination": "cloud:elsewhere"},  # a destination no group of the role uses
+        {"customers": 40},  # beyond the breadth the lending group's flow allows
+    ],
+)
+def test_what_the_role_does_not_send_routinely_stays_a_finding(tmp_path, send):
+    ((points, reason),) = _desk_send(tmp_path, **send)
+    assert points > 0 and "cloud:" in reason

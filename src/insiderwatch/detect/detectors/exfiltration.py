@@ -61,12 +61,21 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # makes each less telling (a practice to review once) but never legitimate, so it
     # keeps a quarter of its points: below a rare one's, never a zero-point finding.
     min_weight: Share = 0.25  # above 1: common over rare
+    # A case's customer sent to a cloud or external destination that is no routine flow of
+    # the sender's group but one of other groups of the same role (people, not machines),
+    # within the widest breadth those groups allow, is the case's work when the share of
+    # the group's staff doing that flow, the sender left out, pulled towards the role's
+    # other groups' share as if role_prior_staff more of their staff were seen (that share
+    # pulled the same way towards every other group's), reaches the routine's min_share:
+    # a desk of three borrows the flow its role's larger groups send their work to, a large
+    # group whose own staff do not use it does not. 0 switches the borrowing off.
+    role_prior_staff: NonNegative = 10.0
     max_evidence: AtLeastOne = 500
 
 
 class Exfiltration(Detector):
     id = "exfiltration"
-    version = "5"
+    version = "6"
     # USB and personal email need no learned routine to judge: watched from the first day.
     during_learning = True
     needs_outbound = True  # every finding is a send of the step (outbound, below)
@@ -76,7 +85,10 @@ class Exfiltration(Detector):
         "USB or to a personal mailbox is high, whatever case explains looking at the "
         "customers; a cloud service or domain that is neither allowed nor the peer group's "
         "learned routine is a low 'data flow' to review (new to the group, or used by few "
-        "of them); a bulk print or local export that nothing explains is medium (weighed by how far it "
+        "of them; a case's customer sent within its breadth to a flow other groups of the "
+        "sender's role have as routine is the case's work where the share of the group doing "
+        "it, pulled towards the role's and the company's by role_prior_staff, reaches "
+        "routine.min_share); a bulk print or local export that nothing explains is medium (weighed by how far it "
         "goes beyond the group's routine for that flow, if it has one, as is a routine flow "
         "to a cloud service gone beyond its usual breadth, hours or fields, once per flow and "
         "day: a finding at the first send beyond it, and one more only where a later send "
@@ -136,12 +148,20 @@ GROUP BY ALL"""
         c = config
         dest_class = destination_class_sql(ctx.config, "o.destination")
         outside = matches_any(ctx.config.destinations.outside, "o.destination")
+        k = c.role_prior_staff
+        # learned routine only: a reviewed policy file's flows are the routine as listed
+        r = ctx.config.routine
+        lending = "TRUE" if k > 0 and r.enabled and r.policy_file is None else "FALSE"
         return f"""
 WITH outbound AS (
   SELECT o.*, {dest_class} AS dest_class, {outside} AS outside
   FROM step_events o
   WHERE o.in_step AND o.action IN ('export', 'download', 'print', 'copy', 'message')
     AND o.record_count > 0
+),
+group_roles AS (  -- each peer group's role, as the window's days knew it
+  SELECT peer_group, any_value(role) AS role FROM employee_days
+  WHERE day >= $b0 AND day < $day GROUP BY peer_group
 ),
 known AS (  -- destinations the peer group sent data to in the baseline window
   SELECT DISTINCT peer_group, destination FROM routine_days
@@ -161,6 +181,55 @@ matched AS (  -- the routine flow a send belongs to: an account's own ('self:') 
   QUALIFY row_number() OVER (
     PARTITION BY o.event_id ORDER BY (r.grp = 'self:' || o.employee_id) DESC NULLS LAST) = 1
 ),
+lend AS (  -- a case's send to a cloud or external destination no routine flow of its
+           -- group covers, that other groups of the sender's role (people's, not
+           -- machines') have as routine: the widest breadth they allow
+  SELECT o.event_id, any_value(o.employee_id) AS employee_id,
+         any_value(o.peer_group) AS peer_group, any_value(o.role) AS role,
+         coalesce(any_value(o.app), '') AS app, any_value(o.action) AS action,
+         coalesce(any_value(o.destination), '') AS destination, max(r.max_records) AS lent_max
+  FROM matched o
+  JOIN routine_flows r
+    ON r.day = $day AND NOT r.machine AND r.grp <> o.peer_group AND r.doers IS NOT NULL
+   AND r.app = coalesce(o.app, '') AND r.action = o.action
+   AND r.destination = coalesce(o.destination, '')
+  JOIN group_roles g ON g.peer_group = r.grp AND g.role = o.role
+  WHERE {lending} AND o.routine_max IS NULL AND o.explained AND o.dest_class = 'external'
+    AND NOT o.outside
+  GROUP BY o.event_id
+),
+staff AS (  -- the window's staff of each group, with its role
+  SELECT h.peer_group, h.employee_id, any_value(g.role) AS role FROM routine_days h
+  LEFT JOIN group_roles g USING (peer_group)
+  WHERE h.day >= $b0 AND h.day < $day GROUP BY h.peer_group, h.employee_id
+),
+flow_doers AS (  -- who of them did a lent flow (on the routine's min_days)
+  SELECT h.peer_group, h.employee_id, h.app, h.action, h.destination FROM routine_days h
+  SEMI JOIN lend l USING (app, action, destination)
+  WHERE h.day >= $b0 AND h.day < $day
+  GROUP BY ALL HAVING count(DISTINCT day) >= {ctx.config.routine.min_days}
+),
+lent AS (  -- the share of the group doing the flow, the sender left out, pulled towards
+           -- the role's other groups' share and that towards every other group's
+  SELECT event_id, lent_max,
+         (g_k + {k} * (r_k + {k} * coalesce(c_k / nullif(c_n, 0), 0)) / (r_n + {k}))
+           / (g_n + {k}) AS pooled_share
+  FROM (
+    SELECT l.event_id, l.lent_max,
+           count(*) FILTER (WHERE s.peer_group = l.peer_group) AS g_n,
+           count(d.employee_id) FILTER (WHERE s.peer_group = l.peer_group) AS g_k,
+           count(*) FILTER (WHERE s.peer_group <> l.peer_group AND s.role = l.role) AS r_n,
+           count(d.employee_id) FILTER (WHERE s.peer_group <> l.peer_group AND s.role = l.role)
+             AS r_k,
+           count(*) FILTER (WHERE s.peer_group <> l.peer_group) AS c_n,
+           count(d.employee_id) FILTER (WHERE s.peer_group <> l.peer_group) AS c_k
+    FROM lend l JOIN staff s ON s.employee_id <> l.employee_id
+    LEFT JOIN flow_doers d
+      ON d.peer_group = s.peer_group AND d.employee_id = s.employee_id AND d.app = l.app
+     AND d.action = l.action AND d.destination = l.destination
+    GROUP BY l.event_id, l.lent_max
+  )
+),
 flagged AS (  -- a case explains looking at a customer, never sending them outside;
               -- the group's routine explains sending them where it always does, and so
               -- does a leaver's handover of their own book (detect/handover.py)
@@ -168,12 +237,17 @@ flagged AS (  -- a case explains looking at a customer, never sending them outsi
          k.destination IS NULL AS new_flow
   FROM matched o
   LEFT JOIN known k ON k.peer_group = o.peer_group AND k.destination = o.destination
+  LEFT JOIN lent l USING (event_id)
   WHERE ((o.dest_class = 'external'
           AND (o.outside
                OR (coalesce(o.explanation, '') NOT IN ({sql_str(ROUTINE)}, {sql_str(HANDOVER)})
                    -- a case's customer sent where the group routinely sends its work,
                    -- within that flow's breadth, is the case's work
-                   AND NOT (o.explained AND coalesce(o.record_count <= o.routine_max, FALSE)))))
+                   AND NOT (o.explained AND coalesce(o.record_count <= o.routine_max, FALSE))
+                   -- or where the role's other groups do, the group pooled with them
+                   AND NOT coalesce(o.record_count <= l.lent_max
+                                    AND l.pooled_share >= {ctx.config.routine.min_share},
+                                    FALSE))))
          OR (NOT o.explained AND coalesce(o.dest_class, 'internal') = 'internal'
              AND o.record_count >= {c.internal_min_records}))
     AND {"o.outside" if ctx.learning else "TRUE"}  -- learning: only what no routine explains
