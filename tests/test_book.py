@@ -253,6 +253,66 @@ def test_a_team_case_the_export_itself_touches_never_vouches_for_it(tmp_path):
         store.close()
 
 
+DESK_LEAVER, OTHER_ROLE_LEAVER = "dk0", "an0"
+
+
+def desk_handover_company() -> Company:
+    """The agents above, and two desks in a team of their own that work cases but never
+    send anything out, so neither has a routine destination: three agents of the same
+    role as the care team (``cs_agent``), and three analysts. One of each leaves and
+    exports the customers of their cases to the care team's share."""
+    c = handover_company()
+    desk = {"dk0": "cs_agent", "dk1": "cs_agent", "dk2": "cs_agent",
+            "an0": "analyst", "an1": "analyst", "an2": "analyst"}  # fmt: skip
+    for i in range(120):
+        c.customers.append({"customer_id": f"d{i:03d}", "surname": f"Desk{i}",
+                            "postcode": f"PD{i % 30} 2BB"})  # fmt: skip
+    served: dict[str, list[str]] = {e: [] for e in desk}
+    for k, (e, role) in enumerate(desk.items()):
+        departs = "2026-09-20" if e in (DESK_LEAVER, OTHER_ROLE_LEAVER) else None
+        c.employees.append({"employee_id": e, "surname": f"Dk{k}", "role": role,
+                            "team": "desk-1", "hired_on": "2020-01-01", "departs_on": departs,
+                            "home_postcode": f"HD{k} 1AA"})  # fmt: skip
+        for day in workdays(HANDOVER_DAY):
+            for j in range(2):
+                cust = f"d{(20 * k + 2 * day + j) % 120:03d}"
+                case = f"kd-{e}-{day}-{j}"
+                opened = at(day, 10 + j, k)
+                c.cases.append({"case_id": case, "customer_id": cust, "employee_id": e,
+                                "opened_at": opened,
+                                "closed_at": opened + dt.timedelta(minutes=40)})  # fmt: skip
+                c.event(e, opened + dt.timedelta(minutes=5), "view", [cust], ["name"],
+                        case_id=case)  # fmt: skip
+                served[e].append(cust)
+    for e in (DESK_LEAVER, OTHER_ROLE_LEAVER):
+        book = sorted(set(served[e]))
+        c.event(e, at(HANDOVER_DAY, 15, 30), "export", book, ["name", "orders"], act=True,
+                destination=SHARE, record_count=len(book))  # fmt: skip
+    return c
+
+
+def test_a_desk_leaver_hands_over_where_their_role_keeps_its_work(tmp_path):
+    """A desk that never sends data out has no routine destination of its own; its
+    leaver's book, exported to the share the same role's case-working team uses every day,
+    is a handover (before, a departing export and a new data flow: a benign alert). A
+    leaver of another role sending the same to that share is judged as before: it is not
+    where their role keeps its work."""
+    c = desk_handover_company()
+    store = detect(c, tmp_path)
+    try:
+        why = explanations(store)
+        desk_export = _act(c, DESK_LEAVER)
+        assert why[desk_export] == "handover"
+        assert _findings(store, desk_export) == set()
+        other = _act(c, OTHER_ROLE_LEAVER)
+        assert why[other] is None
+        assert {"exfiltration", "departing"} <= _findings(store, other)
+        for who in (THIEF, GREEDY):  # the care team's own leavers, as before
+            assert why[_act(c, who)] is None
+    finally:
+        store.close()
+
+
 def test_case_notes_sent_to_the_teams_share_raise_nothing(handover_world):
     c, why, store = handover_world
     notes = [r["event_id"] for r in c.access

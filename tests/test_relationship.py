@@ -257,3 +257,28 @@ def test_a_colleagues_look_ups_in_another_group_set_no_line(tmp_path):
     ((points, reason),) = rows
     assert f"among {here} looked up" in reason, reason  # the line: theirs in the group
     assert points == 12.0  # a neighbour among so few strangers is no chance
+
+
+def test_kin_only_listed_by_a_search_weigh_a_share_of_one_opened(tmp_path):
+    """A name search lists the namesakes (or neighbours) of whoever it is for, all at
+    once: three kin in one case-less search opened by nobody were three findings of up to
+    12 points each (a benign alert of 59.3 on eu-telco/26301). Listed only, each weighs
+    1/breadth of one opened; the one then viewed weighs in full, at the view."""
+    c = company()
+    c.event("bo", at(ACT, 15), "search", ["q0", "q1", "q2"], ["name"], app="ledger")
+    with detect(c, tmp_path / "listed") as store:
+        points = _points(store, "bo")
+        reason = store.scalar(
+            "SELECT reason FROM findings WHERE detector = 'relationship' AND customer_ids = ['q2']"
+        )
+    assert set(points) == {"q0", "q1", "q2"}
+    assert max(points.values()) <= 12.0 / 3
+    assert reason.startswith("listed a customer") and "only listed among 3" in reason
+    viewed = c.event("bo", at(ACT, 15, 1), "view", ["q1"], ["name", "address"], app="ledger")
+    with detect(c, tmp_path / "viewed") as store:
+        points = _points(store, "bo")
+        cited = store.scalar(
+            "SELECT event_ids FROM findings WHERE detector = 'relationship' AND customer_ids = ['q1']"
+        )
+    assert points["q1"] == 12.0 and cited == [viewed]
+    assert points["q0"] <= 12.0 / 3 and points["q2"] <= 12.0 / 3

@@ -215,9 +215,9 @@ class RelationshipBook(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown
 class Book(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """Customers an employee served under a case in the baseline window are their book:
     later targeted look-ups of them need no case (``book``, see detect/book.py), and a
-    leaver may export them to where the peer group routinely sends its work
-    (``handover``, see detect/handover.py). ``relationship``: the books of staff who serve
-    their customers without cases."""
+    leaver may export them to where the peer group (or another group of their role)
+    routinely sends its work (``handover``, see detect/handover.py). ``relationship``: the
+    books of staff who serve their customers without cases."""
 
     enabled: bool = True
     handover_days: AtLeastOne = 28  # before a known departure date

@@ -8,8 +8,10 @@ event is explained as ``handover`` when
 
 * the employee has a known departure date at most ``handover_days`` ahead;
 * its destination is one their peer group sends data to by routine today (learned, see
-  :mod:`~insiderwatch.detect.routine`; the group's own, never a similar group's nor a
-  machine's), and neither the employee's own device or printer (``destinations.internal``:
+  :mod:`~insiderwatch.detect.routine`; never a similar group's nor a machine's), or one
+  another group of their role does (where the role keeps its work: a desk that works from
+  books, without cases, has no routine export of its own, yet its leavers hand over to
+  the drive their role's case-working groups use every day), and neither the employee's own device or printer (``destinations.internal``:
   the data would stay in their hands) nor a kind that always leaves the company
   (``destinations.outside``);
 * every customer it lists is in the employee's book (:mod:`~insiderwatch.detect.book`: a
@@ -58,13 +60,26 @@ _LEAVING = (
 
 def places_sql(cfg: DetectionConfig) -> str:
     """Where each peer group's leavers may hand their work over on ``$day`` (peer_group,
-    destination): what its own routine sends data to, but for the employee's own device or
-    printer, kinds that always leave the company, and '' (a flow with no destination)."""
+    destination): what its own routine sends data to, or the routine of another group of
+    the same role (not a machine's: the place where the role keeps its work, which a group
+    that works from books, without cases, never sends to by routine), but for the
+    employee's own device or printer, kinds that always leave the company, and '' (a flow
+    with no destination). A group's role is read from earlier days' ``employee_days``."""
     d = cfg.destinations
     kept = matches_any(d.internal + d.outside, "r.destination")
     return f"""
-SELECT DISTINCT r.grp AS peer_group, r.destination FROM routine_flows r
-WHERE r.day = $day AND r.destination IS NOT NULL AND r.destination <> '' AND NOT ({kept})
+WITH flows AS (
+  SELECT DISTINCT r.grp, r.machine, r.destination FROM routine_flows r
+  WHERE r.day = $day AND r.destination IS NOT NULL AND r.destination <> '' AND NOT ({kept})
+),
+roles AS (  -- each peer group's role (a group is one role within a team family)
+  SELECT DISTINCT peer_group, role FROM employee_days WHERE day >= $b0 AND day < $day
+)
+SELECT grp AS peer_group, destination FROM flows
+UNION
+SELECT g.peer_group, f.destination FROM flows f
+JOIN roles o ON o.peer_group = f.grp JOIN roles g ON g.role = o.role
+WHERE NOT f.machine AND NOT starts_with(f.grp, 'self:')
 """
 
 

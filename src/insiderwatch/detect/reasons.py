@@ -133,10 +133,10 @@ BOOK_DESK = _reason(
 )  # fmt: skip
 HANDOVER = _reason(
     "handover", "Leaver's handover",
-    "A leaver's export of their own customer book to where their peer group routinely "
-    "sends its work.",
-    "The departure date in `employees`, the employee's book and the group's routine "
-    "destinations.",
+    "A leaver's export of their own customer book to where their peer group, or another "
+    "group of their role, routinely sends its work.",
+    "The departure date in `employees`, the employee's book and the routine destinations "
+    "of their group and role.",
 )  # fmt: skip
 ALLOWANCE = _reason(
     "allowance", "Peer group's look-up allowance",

@@ -45,7 +45,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Relationship(Detector):
     id = "relationship"
-    version = "4"
+    version = "5"
     title = "Looking up family, neighbours or namesakes"
     description = (
         "Unexplained targeted look-ups (at most targeted_max_customers customers shown) of "
@@ -55,7 +55,8 @@ class Relationship(Detector):
         "customers is among the employee's own case-less look-ups of the baseline window: "
         "the customers of their postcode or surname, a share of all customers, times the "
         "customers they looked up with no case, at most peer_quantile of their peers' (nothing where it is likely by chance, in "
-        "full at full_weight_chance)."
+        "full at full_weight_chance). A kin only listed among others by a search (never "
+        "opened by a view or a search that found only them) weighs 1/breadth of one opened."
     )
     why = (
         "Snooping on people one knows is the commonest privacy breach by staff in every "
@@ -91,8 +92,10 @@ WITH surname_share AS (
   FROM customers WHERE surname <> '' GROUP BY ALL
 ),
 hits AS (
-  SELECT t.employee_id, t.peer_group, t.time, t.event_id, t.customer_id,
+  SELECT t.employee_id, t.peer_group, t.time, t.event_id, t.customer_id, t.breadth,
          {opening_action_sql("t.action")} AS opened,
+         -- singled out: a view (any access but a search), or a search that found only them
+         (t.action <> 'search' OR t.breadth = 1) AS singled,
          lower(cu.surname) = lower(e.surname) AND cu.surname <> '' AS same_name,
          cu.postcode = e.home_postcode AND cu.postcode <> '' AS same_postcode,
          coalesce(s.share, 1) <= {c.namesake_max_share} AS rare_name
@@ -108,14 +111,19 @@ kinds AS (
                  WHEN same_name AND rare_name THEN 'namesake' END AS kind
   FROM hits
 ),
-today AS (  -- each kin customer once, at the first touch; the n-th of its kind today,
-            -- counting those before it as `met` does: the ones a view or search opened
+today AS (  -- each kin customer once, at the first touch that singled them out (else
+            -- the first listing: the weight it carries is known only from then on); the
+            -- n-th of its kind today, counting those before it as `met` does: the ones a
+            -- view or search opened
   SELECT *, 1 + coalesce(sum(opened::INT) OVER (
               PARTITION BY employee_id, kind ORDER BY time, customer_id
               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS nth
   FROM (SELECT employee_id, any_value(peer_group) AS peer_group, kind, customer_id,
-               min(time) AS time, bool_or(opened) AS opened,
-               arg_min(event_id, (time, event_id)) AS event_id
+               coalesce(min(time) FILTER (WHERE singled), min(time)) AS time,
+               bool_or(opened) AS opened, bool_or(singled) AS singled,
+               min(breadth) AS breadth,
+               coalesce(arg_min(event_id, (time, event_id)) FILTER (WHERE singled),
+                        arg_min(event_id, (time, event_id))) AS event_id
         FROM kinds WHERE kind IS NOT NULL GROUP BY ALL)
 ),
 judged AS (  -- the staff with a kin look-up today: the only ones the rest is about
@@ -194,19 +202,22 @@ weighed AS (
                  END AS weight
   FROM chance WHERE p < {c.routine_chance}
 ),
-pointed AS (
+pointed AS (  -- a kin only listed among others by searches weighs 1/breadth of one singled
+               -- out: a name search lists the namesakes of whoever it is for, together
   SELECT *, weight * CASE kind WHEN 'household' THEN {c.household_points}
                                WHEN 'neighbour' THEN {c.neighbour_points}
-                               ELSE {c.namesake_points} END AS points
+                               ELSE {c.namesake_points} END
+                   * CASE WHEN singled THEN 1.0 ELSE 1.0 / greatest(breadth, 1) END AS points
   FROM weighed
 )
 SELECT employee_id, time, time AS first_time, points,
        CASE kind WHEN 'household' THEN 'high' ELSE 'medium' END AS severity,
        FALSE AS critical,
        strftime($day, '%Y-%m-%d') || ':' || kind || ':' || customer_id AS key,
-       format('viewed a customer who is {{}} ({{}}) with no case ({{}} such customer(s) met '
+       format('{{}} a customer who is {{}} ({{}}) with no case ({{}} such customer(s) met '
               || 'since {{}} among {{}} looked up with no case before today{{}}, where '
-              || 'chance predicts {{}}; chance {{}})',
+              || 'chance predicts {{}}; chance {{}}{{}})',
+              CASE WHEN singled THEN 'viewed' ELSE 'listed' END,
               CASE kind WHEN 'household' THEN 'in their household (same surname and postcode)'
                         WHEN 'neighbour' THEN 'a neighbour (same postcode as their home)'
                         ELSE 'a namesake (same rare surname)' END,
@@ -214,7 +225,10 @@ SELECT employee_id, time, time AS first_time, points,
               CASE WHEN own > looked THEN format(' (of their {{}}: counted no higher than '
                                                  || 'the peers'' {quantile_name(c.peer_quantile)})',
                                                  own) ELSE '' END,
-              printf('%.2g', mean), printf('%.1e', p)) AS reason,
+              printf('%.2g', mean), printf('%.1e', p),
+              CASE WHEN singled THEN ''
+                   ELSE format('; only listed among {{}} by a search, weighing 1/{{}} of one '
+                               || 'opened', breadth, breadth) END) AS reason,
        [event_id] AS event_ids, [customer_id] AS customer_ids
 FROM pointed WHERE points >= {c.min_points}
 """
