@@ -224,7 +224,14 @@ WITH touch AS (
     FROM step_events WHERE policy IS NULL
   )
 ),
-fresh AS (SELECT * FROM touch WHERE fresh),
+-- The fresh touches unnested again from the events, with only the columns the joins below
+-- read: a `SELECT *` of `touch` made it a CTE read twice, which DuckDB materializes (the
+-- whole width, fields lists included, written once more before the table itself).
+fresh AS (
+  SELECT event_id, time, employee_id, role, team, peer_group, case_id,
+         unnest(customer_ids) AS customer_id
+  FROM step_events WHERE policy IS NULL AND fresh
+),
 own AS (
   SELECT t.event_id, t.customer_id,
          bool_or(t.time BETWEEN c.opened_at - to_minutes($before)
