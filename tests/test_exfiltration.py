@@ -252,9 +252,9 @@ def _desk_send(tmp_path, *, with_case=True, destination="cloud:team-drive", cust
     sent_at = at(ACT_DAY, 14)
     who = [f"c{300 + k:03d}" for k in range(customers)]
     extra = {"app": "crm", "destination": destination}
-    if with_case:
-        extra["case_id"] = _case_view(c, "d0", sent_at - dt.timedelta(minutes=10), who[0])
-        c.cases[-1]["customer_id"] = who[0]
+    if with_case:  # a case for each customer: viewing every one of them is explained
+        for customer in who:
+            extra["case_id"] = _case_view(c, "d0", sent_at - dt.timedelta(minutes=10), customer)
     sent = c.event("d0", sent_at, "export", who, ["name", "email"], **extra)
     store = detect(c, tmp_path)
     rows = store.con.execute(
@@ -279,9 +279,11 @@ def test_a_case_sent_where_the_roles_other_groups_routinely_send_theirs_is_work(
     [
         {"with_case": False},  # no case: nothing explains it
         {"destination": "cloud:elsewhere"},  # a destination no group of the role uses
-        {"customers": 40},  # beyond the breadth the lending group's flow allows
+        {"customers": 5},  # one beyond the breadth the lending group's flow allows (4)
     ],
 )
 def test_what_the_role_does_not_send_routinely_stays_a_finding(tmp_path, send):
     ((points, reason),) = _desk_send(tmp_path, **send)
     assert points > 0 and "cloud:" in reason
+    # a case explains viewing them, so only the flow's own test can raise the finding
+    assert ("viewing them is explained" in reason) == send.get("with_case", True)

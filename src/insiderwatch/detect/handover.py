@@ -41,8 +41,10 @@ _FLOW_REASONS = "(" + ", ".join(map(sql_str, (ROUTINE, ROUTINE_SIMILAR, HANDOVER
 
 # A case explains looking at a customer, never sending them out, except where the group
 # routinely sends its work, within that flow's breadth: that is the case's own work (a
-# case's note saved to the team's share), as the exfiltration detector judges it. Any
-# other export that a case explains only as viewing is left to the handover rule.
+# case's note saved to the team's share), as the exfiltration detector judges it for the
+# group's own flows (a flow it borrows from its role's other groups is not checked here:
+# such a send stays the case's, 'own_case', unless it is a leaver's handover). Any other
+# export that a case explains only as viewing is left to the handover rule.
 _CASE_WORK_SQL = """
 SELECT 1 FROM routine_flows r
 WHERE r.day = $day AND r.grp = o.peer_group AND r.app = coalesce(o.app, '')

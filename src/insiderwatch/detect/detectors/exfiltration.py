@@ -198,15 +198,24 @@ lend AS (  -- a case's send to a cloud or external destination no routine flow o
     AND NOT o.outside
   GROUP BY o.event_id
 ),
+people_days AS (  -- the window's days as the routine learns from them: no day with a
+                 -- critical finding (a harvest never makes a flow common), no machine (a
+                 -- service account is its own 'self:' group, never a member of a desk)
+  SELECT h.* FROM routine_days h
+  WHERE h.day >= $b0 AND h.day < $day
+    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = h.employee_id
+                    AND f.day = h.day AND f.critical)
+    AND h.employee_id NOT IN (SELECT substr(grp, 6) FROM routine_flows
+                              WHERE day = $day AND machine AND grp LIKE 'self:%')
+),
 staff AS (  -- the window's staff of each group, with its role
-  SELECT h.peer_group, h.employee_id, any_value(g.role) AS role FROM routine_days h
+  SELECT h.peer_group, h.employee_id, any_value(g.role) AS role FROM people_days h
   LEFT JOIN group_roles g USING (peer_group)
-  WHERE h.day >= $b0 AND h.day < $day GROUP BY h.peer_group, h.employee_id
+  GROUP BY h.peer_group, h.employee_id
 ),
 flow_doers AS (  -- who of them did a lent flow (on the routine's min_days)
-  SELECT h.peer_group, h.employee_id, h.app, h.action, h.destination FROM routine_days h
+  SELECT h.peer_group, h.employee_id, h.app, h.action, h.destination FROM people_days h
   SEMI JOIN lend l USING (app, action, destination)
-  WHERE h.day >= $b0 AND h.day < $day
   GROUP BY ALL HAVING count(DISTINCT day) >= {ctx.config.routine.min_days}
 ),
 lent AS (  -- the share of the group doing the flow, the sender left out, pulled towards
