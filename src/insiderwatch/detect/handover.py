@@ -43,7 +43,7 @@ _FLOW_REASONS = "(" + ", ".join(map(sql_str, (ROUTINE, ROUTINE_SIMILAR, HANDOVER
 # routinely sends its work, within that flow's breadth: that is the case's own work (a
 # case's note saved to the team's share), as the exfiltration detector judges it for the
 # group's own flows (a flow it borrows from its role's other groups is not checked here:
-# such a send stays the case's, 'own_case', unless it is a leaver's handover). Any other
+# such a send stays explained by its own case, unless it is a leaver's handover). Any other
 # export that a case explains only as viewing is left to the handover rule.
 _CASE_WORK_SQL = """
 SELECT 1 FROM routine_flows r
