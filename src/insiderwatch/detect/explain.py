@@ -27,7 +27,8 @@ every step. An access (one event, one customer shown) is explained, in this orde
 ``book:desk``      the same, of a client the employee's desk shares (several of the
                    group come back to them, nobody outside it) rather than their own;
 ``handover``       a leaver's export of their own book to where their peer group
-                   (or another group of their role) routinely sends its work (see :mod:`~insiderwatch.detect.handover`);
+                   (or another group of their role) routinely sends its work (see
+                   :mod:`~insiderwatch.detect.handover`);
 ``allowance``      a case-less look-up within the few most of the peer group make over
                    the baseline window (learned, see :mod:`~insiderwatch.detect.allowance`);
                    ``allowance:role`` / ``allowance:similar`` when a group too small to

@@ -11,9 +11,9 @@ event is explained as ``handover`` when
   :mod:`~insiderwatch.detect.routine`; never a similar group's nor a machine's), or one
   another group of their role does (where the role keeps its work: a desk that works from
   books, without cases, has no routine export of its own, yet its leavers hand over to
-  the drive their role's case-working groups use every day), and neither the employee's own device or printer (``destinations.internal``:
-  the data would stay in their hands) nor a kind that always leaves the company
-  (``destinations.outside``);
+  the drive their role's case-working groups use every day), and neither the employee's
+  own device or printer (``destinations.internal``: the data would stay in their hands)
+  nor a kind that always leaves the company (``destinations.outside``);
 * every customer it lists is in the employee's book (:mod:`~insiderwatch.detect.book`: a
   customer they served under a case, on an earlier day of the baseline window or today)
   or the customer of a case assigned to them in the window (a case handed over to them
@@ -34,7 +34,7 @@ from insiderwatch.detect.base import execute, matches_any, sql_list, sql_str
 from insiderwatch.detect.book import BOOK_HISTORY_SQL, CASE_REASONS
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.reasons import HANDOVER, ROUTINE, ROUTINE_SIMILAR
-from insiderwatch.detect.routine import OUTBOUND
+from insiderwatch.detect.routine import GROUP_ROLES_SQL, OUTBOUND
 
 # Explanations of the flow itself, not of viewing its customers: nothing left to explain.
 _FLOW_REASONS = "(" + ", ".join(map(sql_str, (ROUTINE, ROUTINE_SIMILAR, HANDOVER))) + ")"
@@ -74,8 +74,7 @@ WITH flows AS (
   SELECT DISTINCT r.grp, r.machine, r.destination FROM routine_flows r
   WHERE r.day = $day AND r.destination IS NOT NULL AND r.destination <> '' AND NOT ({kept})
 ),
-roles AS (  -- each peer group's role (a group is one role within a team family)
-  SELECT DISTINCT peer_group, role FROM employee_days WHERE day >= $b0 AND day < $day
+roles AS ({GROUP_ROLES_SQL}
 )
 SELECT grp AS peer_group, destination FROM flows
 UNION

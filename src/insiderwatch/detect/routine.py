@@ -59,6 +59,13 @@ from insiderwatch.detect.similar import SIMILAR
 
 OUTBOUND = "('export', 'download', 'print', 'copy', 'message')"
 
+# Each peer group's role, as the baseline window's days knew it: a group is one role within
+# a team family, so the groups of a role are where that role's routine can be borrowed from
+# (a leaver's handover place, a case's send to the role's routine flow).
+GROUP_ROLES_SQL = """
+SELECT peer_group, any_value(role) AS role FROM employee_days
+WHERE day >= $b0 AND day < $day GROUP BY peer_group"""
+
 # This step's flows, the history routine is learned from: the union of the fields they
 # showed (what the reviewed policy lists) and each distinct set shown in one access.
 _RECORD_SQL = f"""

@@ -18,6 +18,7 @@ from insiderwatch.detect.revisits import (
     RELATIONSHIP_BOOKS,
     caseless_lookup_sql,
 )
+from insiderwatch.detect.routine import GROUP_ROLES_SQL
 
 # Per employee and peer group, the earlier days and those with a bulk send no case, no
 # routine flow and nothing else explained to an internal destination (learned once a day).
@@ -159,9 +160,7 @@ WITH outbound AS (
   WHERE o.in_step AND o.action IN ('export', 'download', 'print', 'copy', 'message')
     AND o.record_count > 0
 ),
-group_roles AS (  -- each peer group's role, as the window's days knew it
-  SELECT peer_group, any_value(role) AS role FROM employee_days
-  WHERE day >= $b0 AND day < $day GROUP BY peer_group
+group_roles AS ({GROUP_ROLES_SQL}
 ),
 known AS (  -- destinations the peer group sent data to in the baseline window
   SELECT DISTINCT peer_group, destination FROM routine_days
