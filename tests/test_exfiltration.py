@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from functools import partial
 
 import msgspec
 import pytest
@@ -247,8 +248,13 @@ def _case_view(c: Company, employee: str, time: dt.datetime, customer: str) -> s
     return case_id
 
 
-def _desk_send(tmp_path, *, with_case=True, destination="cloud:team-drive", customers=1):
+def _desk_send(tmp_path, *, with_case=True, destination="cloud:team-drive", customers=1,
+               colleagues=None, cfg=None):  # fmt: skip
+    """The findings on d0's send of ``customers`` to ``destination`` on the act day, the
+    desk company first changed by ``colleagues`` (when given) and detected with ``cfg``."""
     c = _desk_company()
+    if colleagues:
+        colleagues(c)
     sent_at = at(ACT_DAY, 14)
     who = [f"c{300 + k:03d}" for k in range(customers)]
     extra = {"app": "crm", "destination": destination}
@@ -256,7 +262,7 @@ def _desk_send(tmp_path, *, with_case=True, destination="cloud:team-drive", cust
         for customer in who:
             extra["case_id"] = _case_view(c, "d0", sent_at - dt.timedelta(minutes=10), customer)
     sent = c.event("d0", sent_at, "export", who, ["name", "email"], **extra)
-    store = detect(c, tmp_path)
+    store = detect(c, tmp_path, cfg)
     rows = store.con.execute(
         "SELECT points, reason FROM findings WHERE detector = 'exfiltration' "
         "AND list_contains(event_ids, ?)",
@@ -287,3 +293,62 @@ def test_what_the_role_does_not_send_routinely_stays_a_finding(tmp_path, send):
     assert points > 0 and "cloud:" in reason
     # a case explains viewing them, so only the flow's own test can raise the finding
     assert ("viewing them is explained" in reason) == send.get("with_case", True)
+
+
+# The role's share weighing one colleague's worth (role_prior_staff 1), not ten: the
+# desk's own staff decide whether it borrows the big team's flow. With neither of d0's
+# two colleagues sending to the drive the pooled share is 1/3, under min_share; with one
+# of them, 2/3, over it.
+ONE_PRIOR = DetectionConfig(detectors={"exfiltration": {"role_prior_staff": 1.0}})
+
+
+def _findings_with_one_prior(tmp_path, colleagues) -> int:
+    """How many findings d0's case send to the drive raises, with ONE_PRIOR and the desk
+    changed by ``colleagues``: each of them one about the drive flow."""
+    rows = _desk_send(tmp_path, cfg=ONE_PRIOR, colleagues=colleagues)
+    assert all("cloud:team-drive" in reason for _, reason in rows)
+    return len(rows)
+
+
+def _colleague_sends(c: Company, *, critical: bool) -> None:
+    """d1 sends one case customer to the drive on day 5; that day d1 also touched the
+    canary (a critical finding) when ``critical``."""
+    case_id = _case_view(c, "d1", at(5, 13), "c290")
+    c.event("d1", at(5, 13, 20), "export", ["c290"], ["name", "email"], case_id=case_id,
+            **DRIVE)  # fmt: skip
+    if critical:
+        c.event("d1", at(5, 12), "search", ["c150", "decoy1"], ["name"])
+
+
+@pytest.mark.parametrize("critical", [False, True])
+def test_a_colleagues_send_on_a_day_with_a_critical_finding_lends_no_share(tmp_path, critical):
+    """A desk colleague's send to the drive counts towards the desk's share of doers, so
+    d0's case send borrows the flow and raises nothing; the same send on a day the
+    colleague had a critical finding teaches nothing (as the routine learns), and d0's
+    send stays a finding."""
+    found = _findings_with_one_prior(tmp_path, partial(_colleague_sends, critical=critical))
+    assert found == int(critical)
+
+
+def _desk_accounts(c: Company, *, machines: bool) -> None:
+    """Two more identities of the desk's role and team send a customer to the drive every
+    day before the act day: in every hour (service accounts, each a machine with its
+    own routine) when ``machines``, else once a day at eleven (two more people)."""
+    for i, e in enumerate(("dx0", "dx1")):
+        c.employees.append({"employee_id": e, "surname": f"Extra{i}", "role": "cs_agent",
+                            "team": "vip-desk", "hired_on": "2020-01-01",
+                            "home_postcode": f"DX{i} 1AA"})  # fmt: skip
+        for day in range(1, ACT_DAY):
+            for hour in range(24) if machines else (11,):
+                c.event(e, at(day, hour, i), "export", ["c291"], ["name", "email"], **DRIVE)
+
+
+@pytest.mark.parametrize("machines", [False, True])
+def test_service_accounts_of_the_desk_lend_no_share(tmp_path, machines):
+    """Two colleagues of the desk who send to the drive every day make half of d0's
+    colleagues doers (pooled 3/5): d0's case send borrows the flow. Two service accounts
+    of the desk doing the same around the clock are no staff of it (a machine is its own
+    'self:' group): the share is the two people's, none of them doers, and the send
+    stays a finding."""
+    found = _findings_with_one_prior(tmp_path, partial(_desk_accounts, machines=machines))
+    assert found == int(machines)

@@ -118,6 +118,7 @@ from insiderwatch.detect.base import (
     opening_action_sql,
     sql_list,
     sql_str,
+    teaching_day_sql,
 )
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.groupbook import EXPLANATIONS as RELATIONSHIP_BOOKS
@@ -241,13 +242,12 @@ WHERE in_step AND action <> 'login' AND NOT ({SPENDING_LOOKUP})
 
 # Every peer group's and role's allowance over the baseline window, learned from earlier
 # days: NULL for a group with too few doers or too short a history (its usual is none).
-_LEARN_SQL = """
-CREATE OR REPLACE TEMP TABLE {into} AS
+_LEARN_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {{into}} AS
 WITH hist AS (  -- a day with a critical finding teaches nothing about the usual
   SELECT a.* FROM allowance_days a
   WHERE a.day >= $b0 AND a.day < $day
-    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = a.employee_id
-                    AND f.day = a.day AND f.critical)
+    AND {teaching_day_sql("a")}
 ),
 staff AS (  -- the staff active in the window, and when each was first seen
   SELECT peer_group, employee_id, any_value(role) AS role, min(day) AS first_day
@@ -310,14 +310,13 @@ FROM (
 # min_employees / (1 - quantile) staff): in a larger one the quantile
 # is no near-median and no line is needed, and every member's colleagues would cost the
 # square of its size every day.
-_LEARN_LINE_SQL = """
-CREATE OR REPLACE TEMP TABLE {into}_line AS
+_LEARN_LINE_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {{into}}_line AS
 WITH hist AS (  -- per group as the allowance's totals: a mover's old team stays there
   SELECT a.peer_group, a.employee_id, sum(a.lookups) AS total,
          count(*) FILTER (WHERE a.lookups > 0) AS days FROM allowance_days a
   WHERE a.day >= $b0 AND a.day < $day
-    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = a.employee_id
-                    AND f.day = a.day AND f.critical)
+    AND {teaching_day_sql("a")}
   GROUP BY ALL
 ),
 members AS (  -- the staff active in the window of each small learned group and role
@@ -325,7 +324,7 @@ members AS (  -- the staff active in the window of each small learned group and 
          coalesce(h.days, 0) >= $min_days AS doer
   FROM (SELECT DISTINCT peer_group, role, employee_id FROM employee_days
         WHERE day >= $b0 AND day < $day) s
-  JOIN {into} l ON l.allowance IS NOT NULL AND l.staff * (1 - $quantile) < $min_employees
+  JOIN {{into}} l ON l.allowance IS NOT NULL AND l.staff * (1 - $quantile) < $min_employees
    AND ((l.level = 'peer' AND l.grp = s.peer_group) OR (l.level = 'role' AND l.grp = s.role))
   LEFT JOIN hist h USING (peer_group, employee_id)
 ),
@@ -345,7 +344,7 @@ spread AS (
   SELECT level, grp, who, any_value(u.usual) AS usual, any_value(u.top) AS top, sqrt(
            greatest(1.0, quantile_disc(power(o.total - u.usual, 2) / greatest(u.usual, 1.0),
                                        0.5) FILTER (WHERE o.doer)
-                         / {chi2})
+                         / {{chi2}})
            * greatest(any_value(u.usual), 1.0)) AS sd
   FROM others o JOIN usual u USING (level, grp, who) GROUP BY level, grp, who
 )
@@ -365,13 +364,12 @@ _CHI2_MEDIAN = 0.455
 # The kinds of look-up (app, action, field set) at least kind_min_staff of each peer
 # group's and role's staff made over the baseline window: all an allowance covers (with
 # how many staff made each, what calibrate shows).
-_LEARN_KINDS_SQL = """
-CREATE OR REPLACE TEMP TABLE {into} AS
+_LEARN_KINDS_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {{into}} AS
 WITH hist AS (
   SELECT a.* FROM allowance_kinds a
   WHERE a.day >= $b0 AND a.day < $day
-    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = a.employee_id
-                    AND f.day = a.day AND f.critical)
+    AND {teaching_day_sql("a")}
 ),
 levels AS (
   SELECT 'peer' AS level, peer_group AS grp, employee_id, kind FROM hist

@@ -149,6 +149,18 @@ def opening_action_sql(action: str = "action") -> str:
     return f"{action} IN ({', '.join(map(sql_str, OPENING_ACTIONS))})"
 
 
+def teaching_day_sql(row: str) -> str:
+    """SQL: whether the employee-day ``row`` (the alias of a recorded history's row, with
+    its ``employee_id`` and ``day``) may teach what staff usually do: the employee had no
+    critical finding that day. Every learned habit (routine, allowance, book, case work
+    and scope, similarity) skips such days, so a harvest that raised one never becomes
+    anybody's usual."""
+    return (
+        f"NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = {row}.employee_id "
+        f"AND f.day = {row}.day AND f.critical)"
+    )
+
+
 def field_set(fields: str) -> str:
     """SQL: the set of fields one access showed as one canonical text (sorted, distinct,
     comma-separated; '' for none), so histories keep a short text per set shown and

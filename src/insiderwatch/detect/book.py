@@ -32,7 +32,7 @@ Each step records the customers its case reasons explained per employee to
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute, sql_list, sql_str
+from insiderwatch.detect.base import execute, sql_list, sql_str, teaching_day_sql
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.dayrows import write_day_rows
 from insiderwatch.detect.kin import known_person_sql
@@ -46,11 +46,10 @@ CASE_REASONS = (OWN_CASE, CALLBACK, TEAM_CASE)
 # The book in force on $day: customers case reasons explained to each employee on earlier
 # days of the baseline window, days with a critical finding left out (the book explains
 # from it, a leaver's handover lists from it, calibrate counts it).
-BOOK_HISTORY_SQL = """
+BOOK_HISTORY_SQL = f"""
 SELECT b.* FROM book_days b
 WHERE b.day >= $b0 AND b.day < $day
-  AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = b.employee_id
-                  AND f.day = b.day AND f.critical)
+  AND {teaching_day_sql("b")}
 """
 
 # Each employee's book on a day, learned once a day (:mod:`~insiderwatch.detect.daily`).

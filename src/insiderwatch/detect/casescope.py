@@ -38,7 +38,7 @@ employee had a critical finding; each step records its own views for later steps
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute, sql_str
+from insiderwatch.detect.base import execute, sql_str, teaching_day_sql
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.reasons import CASE_LINKED
 
@@ -83,13 +83,12 @@ FROM marked
 # The scope each investigating group has on $day: its own where its case history is long
 # enough, else the one the investigating groups' case history shows together (``pooled``);
 # with the case-days and staff it was learned from (what calibrate shows).
-_LEARN_SQL = """
-CREATE OR REPLACE TEMP TABLE {into} AS
+_LEARN_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {{into}} AS
 WITH hist AS (
   SELECT s.* FROM case_scope_days s
   WHERE s.day >= $b0 AND s.day < $day
-    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = s.employee_id
-                    AND f.day = s.day AND f.critical)
+    AND {teaching_day_sql("s")}
 ),
 levels AS (  -- each group's history, and the investigating groups' together ('')
   SELECT peer_group AS grp, * FROM hist

@@ -32,7 +32,7 @@ the employee had a critical finding teach nothing.
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute, field_set, sql_list, sql_str
+from insiderwatch.detect.base import execute, field_set, sql_list, sql_str, teaching_day_sql
 from insiderwatch.detect.casescope import scope_params
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.reasons import (
@@ -58,11 +58,10 @@ PORTFOLIO = "daily_team_buyers"
 TOUCH_REASONS = (OWN_CASE, CALLBACK, TEAM_CASE, CASE_LINKED, CASE_LINKED_SIMILAR, PORTFOLIO_REASON)
 
 # Investigating peer groups, learned from the case-linked views of earlier days.
-INVESTIGATING_SQL = """
+INVESTIGATING_SQL = f"""
 SELECT peer_group FROM casework_days r
 WHERE r.day >= $b0 AND r.day < $day
-  AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = r.employee_id
-                  AND f.day = r.day AND f.critical)
+  AND {teaching_day_sql("r")}
 GROUP BY peer_group
 HAVING count(DISTINCT employee_id) FILTER (WHERE linked_other > 0) >= $inv_staff
    AND sum(linked_other) > 0 AND sum(linked_other) >= $inv_share * sum(linked)

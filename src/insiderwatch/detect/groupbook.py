@@ -44,7 +44,7 @@ one's own clients never leaves room in the allowance for strangers.
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute, sql_str
+from insiderwatch.detect.base import execute, sql_str, teaching_day_sql
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.kin import known_person_sql
 from insiderwatch.detect.public import PUBLIC_FIGURES
@@ -62,14 +62,13 @@ EXPLANATIONS = (BOOK_RELATIONSHIP, BOOK_DESK)
 # the customer is in it as one of the desk's shared clients, not an own return (``shared``).
 GROUP_BOOK = "daily_group_book"
 
-_LEARN_SQL = """
-CREATE OR REPLACE TEMP TABLE {into} AS
+_LEARN_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {{into}} AS
 WITH hist AS (  -- the window's case-less look-ups: days per staff and customer
   SELECT r.peer_group, r.employee_id, r.customer_id, count(*) AS days
   FROM revisit_days r
   WHERE r.day >= $b0 AND r.day < $day
-    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = r.employee_id
-                    AND f.day = r.day AND f.critical)
+    AND {teaching_day_sql("r")}
   GROUP BY ALL
 ),
 returners AS (  -- how many of the group came back to each customer
@@ -103,7 +102,7 @@ books AS (
          NOT o.own_return AS shared
   FROM own o JOIN groups USING (peer_group)
   LEFT JOIN desk d USING (peer_group, customer_id)
-  LEFT JOIN {figures} f USING (customer_id)  -- flagged or learned from look-ups
+  LEFT JOIN {{figures}} f USING (customer_id)  -- flagged or learned from look-ups
   WHERE o.own_return OR (o.days >= $gb_days AND d.customer_id IS NOT NULL)
 ),
 vip_groups AS (  -- groups whose books hold VIPs the way peers' do

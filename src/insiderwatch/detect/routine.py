@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from insiderwatch.detect.base import execute, field_set, sql_str
+from insiderwatch.detect.base import execute, field_set, sql_str, teaching_day_sql
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.reasons import ROUTINE, ROUTINE_SIMILAR
 from insiderwatch.detect.similar import SIMILAR
@@ -83,13 +83,12 @@ FROM step_events WHERE in_step AND action <> 'login'
 GROUP BY employee_id, coalesce(app, ''), action, coalesce(destination, '')
 """
 
-_LEARN_SQL = """
+_LEARN_SQL = f"""
 INSERT INTO routine_flows
 WITH hist AS (  -- a day with a critical finding teaches nothing about routine
   SELECT r.* FROM routine_days r
   WHERE r.day >= $b0 AND r.day < $day
-    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = r.employee_id
-                    AND f.day = r.day AND f.critical)
+    AND {teaching_day_sql("r")}
 ),
 sessions AS (  -- who logged in (a login is the only event that is no data access), of the
                -- identities that access data: a colleague who only signs in is no evidence
@@ -184,8 +183,8 @@ SELECT $day, r.grp, starts_with(r.grp, 'self:'), r.app, r.action, r.destination,
        r.doers, r.staff, u.employee_days, u.events, u.median_breadth,
        ceil(greatest(u.breadth_q, 1) * $breadth_factor)::BIGINT AS max_records,
        coalesce(h.hours, []), coalesce(f.fields, []), coalesce(fs.field_sets, []),
-       format('routine for {}: {} of {} {} {}{} regularly ({} employee-days in {} days), '
-              || 'median {} records', r.grp, r.doers, r.staff, r.action,
+       format('routine for {{}}: {{}} of {{}} {{}} {{}}{{}} regularly ({{}} employee-days in {{}} days), '
+              || 'median {{}} records', r.grp, r.doers, r.staff, r.action,
               CASE WHEN r.app = '' THEN 'in an unnamed app' ELSE 'in ' || r.app END,
               CASE WHEN r.destination = '' THEN '' ELSE ' to ' || r.destination END,
               u.employee_days, $window, round(u.median_breadth)::BIGINT) AS evidence

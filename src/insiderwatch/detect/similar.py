@@ -19,19 +19,18 @@ nothing, so a harvest that raised one cannot make its author resemble anybody.
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute
+from insiderwatch.detect.base import execute, teaching_day_sql
 from insiderwatch.detect.config import DetectionConfig
 
 # The table a step reads (kept for the day, :mod:`~insiderwatch.detect.daily`).
 SIMILAR = "daily_similar"
 
-_SIMILAR_SQL = """
-CREATE OR REPLACE TEMP TABLE {into} AS
+_SIMILAR_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {{into}} AS
 WITH flows AS (
   SELECT r.* FROM routine_days r
   WHERE r.day >= $b0 AND r.day < $day
-    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = r.employee_id
-                    AND f.day = r.day AND f.critical)
+    AND {teaching_day_sql("r")}
 ),
 mix AS (  -- each one's share of accesses per (app, action) in the window
   SELECT *, n / sum(n) OVER (PARTITION BY peer_group, employee_id) AS w FROM (

@@ -9,6 +9,7 @@ from insiderwatch.detect.base import (
     destination_class_sql,
     matches_any,
     sql_str,
+    teaching_day_sql,
 )
 from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Positive, Share, Tail
 from insiderwatch.detect.reasons import HANDOVER, ROUTINE
@@ -202,8 +203,7 @@ people_days AS (  -- the window's days as the routine learns from them: no day w
                  -- service account is its own 'self:' group, never a member of a desk)
   SELECT h.* FROM routine_days h
   WHERE h.day >= $b0 AND h.day < $day
-    AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = h.employee_id
-                    AND f.day = h.day AND f.critical)
+    AND {teaching_day_sql("h")}
     AND h.employee_id NOT IN (SELECT substr(grp, 6) FROM routine_flows
                               WHERE day = $day AND machine AND grp LIKE 'self:%')
 ),
