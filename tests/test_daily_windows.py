@@ -1,7 +1,8 @@
 """A detector's table of earlier days over a window (``DayWindow``, detect/daily.py) is
 carried from one day to the next: the day that left the window dropped, the day that
 joined it added. Carried, it holds exactly what reading the whole window gives; a rewind
-reads it whole again; and runs of a day each end as one replay does."""
+reads it whole again; and runs of a day each end as one replay does. The cases the
+portfolios are learned from are carried the same way."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from detect_scenarios import ACT_DAY, AGENTS, at, scenario
 from insiderwatch.alerts import read_alert_history
 from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.detect.base import StepContext, execute
+from insiderwatch.detect.casework import TEAM_CASES, casework_settings, team_cases_window
 from insiderwatch.detect.detectors.shared_harvest import EARLIER, SharedHarvest
 from insiderwatch.detect.history import read_findings
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
 from sample_data import KEY_HEX
+from test_daily import company as seller_desk
 
 KEY = HashKey(bytes.fromhex(KEY_HEX))
 WINDOW = 3  # the harvest's window, in days with the step's: two earlier days carried
@@ -123,4 +126,27 @@ def test_runs_of_a_day_each_end_as_one_replay(tmp_path):
         assert any(f.detector == "shared_harvest" for f in read_findings(once.con))
         assert read_findings(store.con) == read_findings(once.con)
         assert read_alert_history(store) == read_alert_history(once)
+    store.close()
+
+
+def test_the_portfolios_cases_carried_hold_what_reading_them_whole_gives(tmp_path):
+    """The cases the teams' portfolios are learned from are a window too (casework.py):
+    carried day by day over a short history, they are the window's cases read whole."""
+    c, _ = seller_desk()
+    base = DetectionConfig()
+    cfg = msgspec.structs.replace(
+        base, explanation=msgspec.structs.replace(base.explanation, portfolio_history_days=3)
+    )
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    ingest_dataset(store, c.write(tmp_path / "dataset"), KEY)
+    window = team_cases_window(cfg)
+    for day in range(1, 9):
+        run_detection(store, cfg, KEY, until=_end(day))
+        on = at(day, 0)
+        params = {"s": on, "since": on.date() - dt.timedelta(days=window.days),
+                  **casework_settings(cfg)}  # fmt: skip
+        whole = execute(store.con, f"{window.sql} ORDER BY ALL", params).fetchall()
+        carried = store.con.execute(f"SELECT * FROM {TEAM_CASES} ORDER BY ALL").fetchall()
+        assert carried == whole
+        assert day < 4 or len({r[4].date() for r in carried}) == 3  # three days' cases
     store.close()

@@ -26,8 +26,9 @@ gone), a rewind. The rows a day's steps write for that day are never read by its
 learning (earlier days only), so what the first step learned is what each later step
 would learn again.
 
-A detector's table of each earlier day's rows over a window
-(:class:`~insiderwatch.detect.base.DayWindow`) is carried to the next day instead of read
+A table of each earlier day's rows over a window
+(:class:`~insiderwatch.detect.base.DayWindow`: a detector's, or the cases the portfolios
+are learned from) is carried to the next day instead of read
 again whole: the days that left the window are dropped and the days since added, when the
 table is the one the store's last learning made (its token), of an earlier day of the
 window, by the same query, and nothing it holds changed since (``carry``: the run learned
@@ -51,7 +52,13 @@ from insiderwatch.detect.allowance import (
 from insiderwatch.detect.base import DayWindow, execute
 from insiderwatch.detect.book import learn_books
 from insiderwatch.detect.casescope import CASE_SCOPE, learn_case_scope
-from insiderwatch.detect.casework import casework_params, casework_settings, learn_portfolios
+from insiderwatch.detect.casework import (
+    TEAM_CASES,
+    casework_params,
+    casework_settings,
+    learn_portfolios,
+    team_cases_window,
+)
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.groupbook import learn_group_books
 from insiderwatch.detect.handover import learn_leavers
@@ -176,6 +183,9 @@ def _learn(
     lists = {k: learned[k] for k in ("investigating", "investigating_staff")}
     lists["leavers"] = learn_leavers(con, cfg, params)
     params = {**params, **lists}
+    cases = team_cases_window(cfg)
+    _learn_window(con, TEAM_CASES, cases, params, carried.get(TEAM_CASES))
+    windows = {TEAM_CASES: _digest(cases)}
     learn_portfolios(con, params)
     learn_common_surnames(con, cfg)  # who counts as a relative (the explanations' guards)
     if lists["investigating"]:
@@ -196,7 +206,6 @@ def _learn(
     learn_public_figures(con, cfg, params, into=PUBLIC_FIGURES)
     if cfg.book.relationship.enabled:
         learn_group_books(con, cfg, params)
-    windows = {}
     for name, sql in tables.items():
         if isinstance(sql, DayWindow):
             _learn_window(con, name, sql, params, carried.get(name))
