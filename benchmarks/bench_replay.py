@@ -17,6 +17,11 @@ shared machine are pessimistic; quote the ratios and the load with them.
 
     .venv/bin/python benchmarks/bench_replay.py [--employees 2000] [--days 14]
         [--profile NAME] [--seed S] [--memory 1GB] [--threads 0] [--top 25] [--json FILE]
+        [--keep DIR]
+
+``--keep DIR`` prepares the company's store there once (simulated and ingested, not
+timed) and replays a copy of it on each run: old and new code (``PYTHONPATH``) compared
+on the same prepared data.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -72,7 +78,7 @@ _VERB = re.compile(
 LEARN = ("learn_day", "_learn", "_kept", "_has_kept", "casework_params", "learn_similar",
          "learn_portfolios", "learn_case_scope", "learn_routine", "learn_allowances",
          "learn_allowance_kinds", "learn_books", "learn_group_books", "learn_common_surnames",
-         "learn_public_figures")  # fmt: skip
+         "learn_public_figures", "_learn_window", "_windows")  # fmt: skip
 # The engine's callers, named as the phases they are.
 PHASES = {
     "build_step": "explain",
@@ -154,6 +160,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25, help="query groups to list")
     parser.add_argument("--skip-analyze", action="store_true", help="ingest untimed instead")
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument("--keep", type=Path, help="prepare the store here once and reuse it")
     args = parser.parse_args()
     PROFILES.get(args.profile)
     print(f"machine: {describe()}")
@@ -161,34 +168,10 @@ def main() -> None:
     figures: dict = {"args": {k: str(v) for k, v in vars(args).items()}}
     with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
         root = Path(tmp)
-        began = time.perf_counter()
-        cfg = SimulationConfig(
-            employees=args.employees, days=args.days, seed=args.seed, profile=args.profile
-        )
-        company = simulate(cfg)
-        write_dataset(company, root / "dataset")
-        del company
-        print(f"simulated {args.profile}/{args.seed}, {args.employees} employees x "
-              f"{args.days} days in {time.perf_counter() - began:.0f} s")  # fmt: skip
-        deployment = load_deployment(
-            {"db": root / "out" / "insiderwatch.duckdb", "memory_limit": args.memory,
-             "threads": args.threads, "secret_file": root / "hash.key"},
-            environ={},
-        )  # fmt: skip
-        reset_peak_rss()
-        began, cpu = time.perf_counter(), time.process_time()
-        if args.skip_analyze:
-            from insiderwatch.app.keys import ingest_key
-            from insiderwatch.ingest import ingest_dataset
-
-            with deployment.open_store() as store:
-                ingest_dataset(store, root / "dataset", ingest_key(deployment.settings))
+        if args.keep:
+            deployment = _kept(args, root)
         else:
-            analyze_dataset(deployment, root / "dataset", root / "out")
-        if not args.skip_analyze:
-            figures["analyze"] = (time.perf_counter() - began, time.process_time() - cpu)
-        figures["analyze_rss"] = peak_rss()
-        print(f"load after analyze: {load()}")
+            deployment = _prepare(args, root, root, figures, analyze=not args.skip_analyze)
         with Store(deployment.store_path, memory_limit=args.memory, threads=args.threads) as store:
             events = store.scalar("SELECT count(*) FROM access")
             figures["events"] = events
@@ -215,6 +198,57 @@ def main() -> None:
     report(figures, args.top)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str))
+
+
+def _deployment(root: Path, args):
+    return load_deployment(
+        {"db": root / "out" / "insiderwatch.duckdb", "memory_limit": args.memory,
+         "threads": args.threads, "secret_file": root / "hash.key"},
+        environ={},
+    )  # fmt: skip
+
+
+def _kept(args, root: Path):
+    """The store prepared in ``args.keep`` (the first time: simulated and ingested there,
+    untimed), copied to ``root``: each run replays the same events, and the prepared
+    store stays as it was."""
+    if not (args.keep / "out").exists():
+        args.keep.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="bench-replay-") as scratch:
+            _prepare(args, args.keep, Path(scratch), {}, analyze=False)
+    shutil.copytree(args.keep / "out", root / "out")
+    shutil.copy(args.keep / "hash.key", root / "hash.key")
+    print(f"prepared store: {args.keep}")
+    return _deployment(root, args)
+
+
+def _prepare(args, root: Path, scratch: Path, figures: dict, *, analyze: bool):
+    """Simulate the company into ``scratch`` and ingest it into the store under ``root``,
+    detecting too (``analyze``, timed into ``figures``) or not."""
+    began = time.perf_counter()
+    cfg = SimulationConfig(
+        employees=args.employees, days=args.days, seed=args.seed, profile=args.profile
+    )
+    company = simulate(cfg)
+    write_dataset(company, scratch / "dataset")
+    del company
+    print(f"simulated {args.profile}/{args.seed}, {args.employees} employees x "
+          f"{args.days} days in {time.perf_counter() - began:.0f} s")  # fmt: skip
+    deployment = _deployment(root, args)
+    reset_peak_rss()
+    began, cpu = time.perf_counter(), time.process_time()
+    if analyze:
+        analyze_dataset(deployment, scratch / "dataset", root / "out")
+        figures["analyze"] = (time.perf_counter() - began, time.process_time() - cpu)
+    else:
+        from insiderwatch.app.keys import ingest_key
+        from insiderwatch.ingest import ingest_dataset
+
+        with deployment.open_store() as store:
+            ingest_dataset(store, scratch / "dataset", ingest_key(deployment.settings))
+    figures["analyze_rss"] = peak_rss()
+    print(f"load after analyze: {load()}")
+    return deployment
 
 
 def _store_key(store: Store, deployment):

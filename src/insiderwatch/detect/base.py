@@ -39,6 +39,19 @@ class NoConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pass
 
 
+class DayWindow(msgspec.Struct, frozen=True):
+    """A learned table (:meth:`Detector.daily`) that is the rows of each of the ``days``
+    days before the step's day, a row of one day only: ``sql`` selects those of the days
+    from ``$since`` (a DATE) up to the step's day (``$day``, its start ``$s``), and
+    ``placed`` is the column (a day, or a UTC time) that puts a row in its day. Made in
+    full once; each later day drops the days that left the window and adds the days
+    since (:mod:`~insiderwatch.detect.daily`), instead of reading the whole window again."""
+
+    days: int
+    sql: str
+    placed: str
+
+
 @dataclass(frozen=True)
 class StepContext:
     """One step of the engine: events in [start, end) of ``day``, lookback from
@@ -95,13 +108,15 @@ class Detector:
     def sql(self, ctx: StepContext, config: Any) -> str:
         raise NotImplementedError
 
-    def daily(self, ctx: StepContext, config: Any) -> dict[str, str]:
+    def daily(self, ctx: StepContext, config: Any) -> dict[str, str | DayWindow]:
         """Temp tables (name: query) of what the query reads from before ``ctx.day``:
         earlier days' state and the context tables, never the day's own rows (the
         step's parameters to read). Made once, at the day's first step
         (:mod:`~insiderwatch.detect.daily`), and read by every step of the day, where
         the query would otherwise compute them again each step. A name starts with
-        ``daily_`` and the detector's own prefix, unique among detectors."""
+        ``daily_`` and the detector's own prefix, unique among detectors. A table of
+        each earlier day's rows over a window is a :class:`DayWindow`: carried from one
+        day to the next."""
         return {}
 
     def step_employees(self, ctx: StepContext, config: Any) -> str | None:

@@ -32,7 +32,14 @@ the employee had a critical finding teach nothing.
 
 from __future__ import annotations
 
-from insiderwatch.detect.base import execute, field_set, sql_list, sql_str, teaching_day_sql
+from insiderwatch.detect.base import (
+    DayWindow,
+    execute,
+    field_set,
+    sql_list,
+    sql_str,
+    teaching_day_sql,
+)
 from insiderwatch.detect.casescope import scope_params
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.reasons import (
@@ -67,25 +74,55 @@ HAVING count(DISTINCT employee_id) FILTER (WHERE linked_other > 0) >= $inv_staff
    AND sum(linked_other) > 0 AND sum(linked_other) >= $inv_share * sum(linked)
 """
 
-# Sellers over-represented among each team's past cases (lift over all cases); teams of
-# configured portfolio roles need no lift.
-TEAM_SELLERS_SQL = """
+# Each case of a span of days with the sellers its customer bought from before it opened,
+# its employee's team, and whether that employee is of a configured portfolio role:
+# ``{since}`` is the span's first instant, it ends at the step's start.
+_TEAM_CASES_SQL = """
+SELECT DISTINCT e.team, o.seller_id, c.case_id,
+       list_contains($portfolio_roles::VARCHAR[], e.role) AS configured, c.opened_at
+FROM cases c
+JOIN employees e ON e.employee_id = c.employee_id
+JOIN orders o ON o.customer_id = c.customer_id AND o.ordered_at <= c.opened_at
+WHERE c.opened_at >= {since} AND c.opened_at < $s AND e.team IS NOT NULL
+"""
+
+
+def _team_sellers_sql(cases: str) -> str:
+    """Sellers over-represented among each team's past cases (``cases``: rows of
+    :data:`_TEAM_CASES_SQL`; lift over all cases); teams of configured portfolio roles
+    need no lift."""
+    return f"""
 SELECT team, seller_id FROM (
-  SELECT e.team, o.seller_id, count(DISTINCT c.case_id) AS n,
-         bool_or(list_contains($portfolio_roles::VARCHAR[], e.role)) AS configured,
-         sum(count(DISTINCT c.case_id)) OVER (PARTITION BY e.team) AS team_n,
-         sum(count(DISTINCT c.case_id)) OVER (PARTITION BY o.seller_id) AS seller_n,
-         sum(count(DISTINCT c.case_id)) OVER () AS all_n
-  FROM cases c
-  JOIN employees e ON e.employee_id = c.employee_id
-  JOIN orders o ON o.customer_id = c.customer_id AND o.ordered_at <= c.opened_at
-  WHERE c.opened_at >= $s - to_days($hist) AND c.opened_at < $s AND e.team IS NOT NULL
-  GROUP BY e.team, o.seller_id
+  SELECT team, seller_id, count(DISTINCT case_id) AS n, bool_or(configured) AS configured,
+         sum(count(DISTINCT case_id)) OVER (PARTITION BY team) AS team_n,
+         sum(count(DISTINCT case_id)) OVER (PARTITION BY seller_id) AS seller_n,
+         sum(count(DISTINCT case_id)) OVER () AS all_n
+  FROM ({cases})
+  GROUP BY team, seller_id
 ) WHERE n >= $minc AND (configured OR (
   n * all_n >= $lift * team_n * seller_n
   -- and clearly above chance (3 standard deviations of a Poisson count), for small teams
   AND n - team_n * seller_n / all_n >= 3 * sqrt(team_n * seller_n / all_n)))
 """
+
+
+# The teams' portfolio sellers, learned from the cases of the last ``$hist`` days.
+TEAM_SELLERS_SQL = _team_sellers_sql(_TEAM_CASES_SQL.format(since="$s - to_days($hist)"))
+
+# The cases of the history window, each day's kept from one day to the next (a
+# DayWindow, :mod:`~insiderwatch.detect.daily`): a day joins only its own cases with the
+# orders, where joining every case of the window cost two thirds of the learning.
+TEAM_CASES = "daily_team_cases"
+
+
+def team_cases_window(cfg: DetectionConfig) -> DayWindow:
+    """The window of cases the portfolios are learned from (:data:`TEAM_CASES`)."""
+    return DayWindow(
+        days=cfg.explanation.portfolio_history_days,
+        sql=_TEAM_CASES_SQL.format(since="$since"),
+        placed="opened_at",
+    )
+
 
 # When each customer first bought from each team's portfolio, kept for the day: a live
 # day's steps (a step a second) each scanned every order again to find the buyers among
@@ -94,7 +131,7 @@ SELECT team, seller_id FROM (
 _PORTFOLIO_SQL = f"""
 CREATE OR REPLACE TEMP TABLE {PORTFOLIO} AS
 SELECT o.customer_id, ts.team, min(o.ordered_at) AS since
-FROM orders o JOIN ({TEAM_SELLERS_SQL}) ts USING (seller_id)
+FROM orders o JOIN ({_team_sellers_sql(f"SELECT * FROM {TEAM_CASES}")}) ts USING (seller_id)
 GROUP BY ALL
 """
 
@@ -225,7 +262,8 @@ def casework_settings(cfg: DetectionConfig) -> dict:
 
 def learn_portfolios(con, params: dict) -> None:
     """Write when each customer first bought from each team's portfolio sellers on
-    ``$day`` (the step's start ``$s``): the touches a step explains as ``portfolio``."""
+    ``$day`` (the step's start ``$s``): the touches a step explains as ``portfolio``.
+    The window's cases (:data:`TEAM_CASES`) are made first."""
     execute(con, _PORTFOLIO_SQL, params)
 
 

@@ -25,11 +25,22 @@ its own. Anything else learns afresh: another day, a new connection (temp tables
 gone), a rewind. The rows a day's steps write for that day are never read by its own
 learning (earlier days only), so what the first step learned is what each later step
 would learn again.
+
+A table of each earlier day's rows over a window
+(:class:`~insiderwatch.detect.base.DayWindow`: a detector's, or the cases the portfolios
+are learned from) is carried to the next day instead of read
+again whole: the days that left the window are dropped and the days since added, when the
+table is the one the store's last learning made (its token), of an earlier day of the
+window, by the same query, and nothing it holds changed since (``carry``: the run learned
+a day before this one, or :func:`reusable` held for it; a rewind or a changed context
+learns the window afresh). Earlier days' explanations change only through a rewind, so
+the carried table holds the rows a full read would.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 
 from insiderwatch.detect.allowance import (
@@ -38,10 +49,16 @@ from insiderwatch.detect.allowance import (
     learn_allowance_kinds,
     learn_allowances,
 )
-from insiderwatch.detect.base import execute
+from insiderwatch.detect.base import DayWindow, execute
 from insiderwatch.detect.book import learn_books
 from insiderwatch.detect.casescope import CASE_SCOPE, learn_case_scope
-from insiderwatch.detect.casework import casework_params, casework_settings, learn_portfolios
+from insiderwatch.detect.casework import (
+    TEAM_CASES,
+    casework_params,
+    casework_settings,
+    learn_portfolios,
+    team_cases_window,
+)
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.groupbook import learn_group_books
 from insiderwatch.detect.handover import learn_leavers
@@ -53,6 +70,7 @@ from insiderwatch.detect.similar import SIMILAR
 TOKEN_META = "detect_learned"
 _KEPT = "daily_learned"  # the kept day, its token, the learned casework lists and leavers
 _FLOWS = "daily_routine_flows"  # the day's routine_flows rows (a rewind deletes those)
+_WINDOWS = "daily_windows"  # the day-window tables the last learning made: day, token, query
 
 
 def reusable(*, rewound: bool, everywhere: bool, context_changed: bool) -> bool:
@@ -67,8 +85,9 @@ def learn_day(
     step: dict,
     *,
     reuse: bool,
-    tables: dict[str, str] | None = None,
+    tables: dict[str, str | DayWindow] | None = None,
     flows_kept: bool = False,
+    carry: bool = False,
 ) -> dict:
     """Make the day's learned tables current for ``step`` (``StepContext.params``) and
     return the learned parameters (investigating groups and staff) with the casework
@@ -76,13 +95,16 @@ def learn_day(
     ``tables``: the day's tables of the detectors the step runs (name: query,
     :meth:`~insiderwatch.detect.base.Detector.daily`), made with the rest.
     ``flows_kept``: the run left the day's ``routine_flows`` in the store (a scoped step
-    that expects to reuse them); learned again, they are replaced."""
+    that expects to reuse them); learned again, they are replaced. ``carry``: the
+    day-window tables the last learning made may be carried (the run learned an earlier
+    day, or ``reuse``)."""
     params = {**step, **casework_settings(cfg)}
     kept = _kept(con, step["day"]) if reuse else None
     if kept is None:
         if flows_kept:
             execute(con, "DELETE FROM routine_flows WHERE day = $day", params)
-        kept = _learn(con, cfg, params, tables or {})
+        carried = _windows(con) if carry or reuse else {}
+        kept = _learn(con, cfg, params, tables or {}, carried)
     elif cfg.routine.enabled and not flows_kept:  # the run deleted them: the same again
         con.execute(f"INSERT INTO routine_flows SELECT * FROM {_FLOWS}")
     return {**params, **kept}
@@ -103,20 +125,67 @@ def _kept(con, day: dt.date) -> dict | None:
     return dict(zip(("investigating", "investigating_staff", "leavers"), rows[0], strict=True))
 
 
-def _has_kept(con) -> bool:
+def _has_kept(con, table: str = _KEPT) -> bool:
     return bool(
         con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [_KEPT]
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [table]
         ).fetchall()[0][0]
     )
 
 
-def _learn(con, cfg: DetectionConfig, params: dict, tables: dict[str, str]) -> dict:
+def _windows(con) -> dict[str, tuple[dt.date, str]]:
+    """The day-window tables the store's last learning made on this connection (name:
+    the day they were made for, their query's digest); none when another learning came
+    since (on another connection, or one rolled back)."""
+    if not _has_kept(con, _WINDOWS):
+        return {}
+    rows = con.execute(
+        f"""SELECT w.name, w.day, w.digest
+            FROM temp.main.{_WINDOWS} w JOIN store_meta m ON m.key = ? AND m.value = w.token""",
+        [TOKEN_META],
+    ).fetchall()
+    return {name: (day, digest) for name, day, digest in rows}
+
+
+def _digest(window: DayWindow) -> str:
+    return hashlib.sha256(f"{window.days}\n{window.placed}\n{window.sql}".encode()).hexdigest()
+
+
+def _learn_window(
+    con, name: str, window: DayWindow, params: dict, made: tuple[dt.date, str] | None
+) -> None:
+    """Make the day-window table ``name`` for ``params['day']``: carried from ``made``
+    (the day it was made for, its query's digest) when that is an earlier day of the same
+    query still in the window (the days that left it dropped, the days since added), else
+    read whole."""
+    day = params["day"]
+    since = day - dt.timedelta(days=window.days)
+    if made is None or made[1] != _digest(window) or not since <= made[0] <= day:
+        execute(
+            con, f"CREATE OR REPLACE TEMP TABLE {name} AS {window.sql}", {**params, "since": since}
+        )
+        return
+    if made[0] == day:  # made for this day already: nothing left, nothing new
+        return
+    con.execute(f"DELETE FROM {name} WHERE {window.placed} < ?", [since])
+    execute(con, f"INSERT INTO {name} {window.sql}", {**params, "since": made[0]})
+
+
+def _learn(
+    con,
+    cfg: DetectionConfig,
+    params: dict,
+    tables: dict[str, str | DayWindow],
+    carried: dict[str, tuple[dt.date, str]],
+) -> dict:
     """Learn everything for ``params['day']`` into the day's temp tables and keep it."""
     learned = casework_params(con, cfg, params, similar=SIMILAR)
     lists = {k: learned[k] for k in ("investigating", "investigating_staff")}
     lists["leavers"] = learn_leavers(con, cfg, params)
     params = {**params, **lists}
+    cases = team_cases_window(cfg)
+    _learn_window(con, TEAM_CASES, cases, params, carried.get(TEAM_CASES))
+    windows = {TEAM_CASES: _digest(cases)}
     learn_portfolios(con, params)
     learn_common_surnames(con, cfg)  # who counts as a relative (the explanations' guards)
     if lists["investigating"]:
@@ -138,13 +207,23 @@ def _learn(con, cfg: DetectionConfig, params: dict, tables: dict[str, str]) -> d
     if cfg.book.relationship.enabled:
         learn_group_books(con, cfg, params)
     for name, sql in tables.items():
-        execute(con, f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params)
+        if isinstance(sql, DayWindow):
+            _learn_window(con, name, sql, params, carried.get(name))
+            windows[name] = _digest(sql)
+        else:
+            execute(con, f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params)
     token = uuid.uuid4().hex
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {_KEPT} AS SELECT ?::DATE AS day, ? AS token, "
         "?::VARCHAR[] AS investigating, ?::VARCHAR[] AS investigating_staff, "
         "?::VARCHAR[] AS leavers",
         [params["day"], token, *lists.values()],
+    )
+    # Only the windows made now: any other was not carried to this day.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_WINDOWS} AS SELECT unnest(?::VARCHAR[]) AS name, "
+        "?::DATE AS day, ? AS token, unnest(?::VARCHAR[]) AS digest",
+        [list(windows), params["day"], token, list(windows.values())],
     )
     con.execute("INSERT OR REPLACE INTO store_meta VALUES (?, ?)", [TOKEN_META, token])
     return lists

@@ -495,6 +495,8 @@ class _Steps:
         self.scoped = False
         # The run left the day's routine_flows in the store for the step (forget_scope).
         self.flows_kept = False
+        # The run learned a day: its day-window tables may be carried to the next (daily.py).
+        self.learned = False
 
     def step(self, ctx: StepContext, *, refresh: bool) -> None:
         con = self.store.con
@@ -517,8 +519,9 @@ class _Steps:
             reuse=self.reuse_learned,
             tables=tables,
             flows_kept=self.flows_kept,
+            carry=self.learned,
         )
-        self.flows_kept = False
+        self.flows_kept, self.learned = False, True
         source, ordered = "run_events", True
         if self.scoped:  # the day's copies, sorted by the step (liveday.scoped_events)
             source, ordered = scoped_events(self.store, ctx.lookback_start, params), False

@@ -16,6 +16,7 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import (
+    DayWindow,
     Detector,
     StepContext,
     capped_list,
@@ -64,7 +65,7 @@ def _caseless_sql(days: str, times: str) -> str:
 
 class SharedHarvest(Detector):
     id = "shared_harvest"
-    version = "1"
+    version = "2"
     title = "Customers someone else sent out, looked up without a case"
     description = (
         "When customer data leaves for a destination nothing explains (outside the "
@@ -102,13 +103,17 @@ class SharedHarvest(Detector):
 WHERE time >= $s AND time < $e AND action IN {OUTBOUND}
   AND len(customer_ids) >= {config.min_shared}"""
 
-    def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
+    def daily(self, ctx: StepContext, config: Config) -> dict[str, str | DayWindow]:
         # The window's earlier days: their explanations are final, and scanning them
-        # again each step of a live day cost more than the rest of the query.
-        since = f"$day - INTERVAL {config.window_days - 1} DAY"
+        # again each step of a live day cost more than the rest of the query; carried
+        # from day to day, only the day that joined the window is read.
         return {
-            EARLIER: _caseless_sql(
-                f"x.day >= {since} AND x.day < $day", f"a.time >= {since} AND a.time < $s"
+            EARLIER: DayWindow(
+                days=config.window_days - 1,
+                sql=_caseless_sql(
+                    "x.day >= $since AND x.day < $day", "a.time >= $since AND a.time < $s"
+                ),
+                placed="time",
             )
         }
 
