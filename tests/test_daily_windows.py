@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from unittest import mock
 
 import msgspec
 
 from detect_scenarios import ACT_DAY, AGENTS, at, scenario
 from insiderwatch.alerts import read_alert_history
-from insiderwatch.detect import DetectionConfig, run_detection
+from insiderwatch.detect import DetectionConfig, daily, run_detection
 from insiderwatch.detect.base import StepContext, execute
 from insiderwatch.detect.casework import TEAM_CASES, casework_settings, team_cases_window
 from insiderwatch.detect.detectors.shared_harvest import EARLIER, SharedHarvest
@@ -126,6 +127,27 @@ def test_runs_of_a_day_each_end_as_one_replay(tmp_path):
         assert any(f.detector == "shared_harvest" for f in read_findings(once.con))
         assert read_findings(store.con) == read_findings(once.con)
         assert read_alert_history(store) == read_alert_history(once)
+    store.close()
+
+
+def test_steps_within_days_find_as_a_replay_that_reads_every_window_whole(tmp_path):
+    """Live steps that stop mid-day (the window carried between them) find and alert as
+    a replay that never carries and reads each day's window whole: a carrying bug both
+    paths of the engine share shows here, where comparing two carried runs cannot."""
+    store, dataset = _store(tmp_path)
+    for day in range(1, ACT_DAY + 1):
+        for hour in (6, 13, 20):
+            run_detection(store, CFG, KEY, until=at(day, hour))
+            if day >= 2:
+                assert _window_rows(store) == _read_whole(store, day)
+        run_detection(store, CFG, KEY, until=_end(day))
+    with Store(tmp_path / "whole.duckdb", threads=1) as whole:
+        ingest_dataset(whole, dataset, KEY)
+        with mock.patch.object(daily, "_windows", lambda con: {}):  # nothing to carry
+            run_detection(whole, CFG, KEY)
+        assert any(f.detector == "shared_harvest" for f in read_findings(whole.con))
+        assert read_findings(store.con) == read_findings(whole.con)
+        assert read_alert_history(store) == read_alert_history(whole)
     store.close()
 
 

@@ -45,7 +45,12 @@ class DayWindow(msgspec.Struct, frozen=True):
     from ``$since`` (a DATE) up to the step's day (``$day``, its start ``$s``), and
     ``placed`` is the column (a day, or a UTC time) that puts a row in its day. Made in
     full once; each later day drops the days that left the window and adds the days
-    since (:mod:`~insiderwatch.detect.daily`), instead of reading the whole window again."""
+    since (:mod:`~insiderwatch.detect.daily`), instead of reading the whole window again.
+
+    A kept row is never read again, so ``sql`` may read only ``$since``, ``$day``, ``$s``
+    and settings that hold for the whole run (a changed setting replays from the start):
+    a parameter that moves with the step (``$e``, ``$ls``, ``$b0``, the day's leavers or
+    investigating groups) would leave earlier days' rows stale."""
 
     days: int
     sql: str
@@ -171,8 +176,8 @@ def teaching_day_sql(row: str) -> str:
     and scope, similarity) skips such days, so a harvest that raised one never becomes
     anybody's usual."""
     return (
-        f"NOT EXISTS (SELECT 1 FROM findings f WHERE f.employee_id = {row}.employee_id "
-        f"AND f.day = {row}.day AND f.critical)"
+        f"NOT EXISTS (SELECT 1 FROM findings crit WHERE crit.employee_id = {row}.employee_id "
+        f"AND crit.day = {row}.day AND crit.critical)"
     )
 
 
