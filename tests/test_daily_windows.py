@@ -6,6 +6,7 @@ portfolios are learned from are carried the same way."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from pathlib import Path
@@ -61,6 +62,21 @@ def _read_whole(store: Store, day: int) -> list[tuple]:
     since = on.date() - dt.timedelta(days=window.days)
     rows = execute(store.con, f"{window.sql} ORDER BY ALL", {**ctx.params, "since": since})
     return rows.fetchall()
+
+
+def _assert_finds_as_one_replay(store: Store, dataset: Path, path: Path, *, carry: bool):
+    """``store`` holds the findings and alert history of one replay of ``dataset`` into a
+    new store at ``path``: one that carries its windows between steps, or (``carry``
+    false) one that finds nothing to carry and reads every day's window whole."""
+    whole = (
+        contextlib.nullcontext() if carry else mock.patch.object(daily, "_windows", lambda con: {})
+    )
+    with Store(path, threads=1) as once, whole:
+        ingest_dataset(once, dataset, KEY)
+        run_detection(once, CFG, KEY)
+        assert any(f.detector == "shared_harvest" for f in read_findings(once.con))
+        assert read_findings(store.con) == read_findings(once.con)
+        assert read_alert_history(store) == read_alert_history(once)
 
 
 def test_a_carried_window_holds_what_reading_it_whole_gives(tmp_path):
@@ -121,12 +137,7 @@ def test_runs_of_a_day_each_end_as_one_replay(tmp_path):
     store, dataset = _store(tmp_path)
     for day in range(1, ACT_DAY + 1):
         run_detection(store, CFG, KEY, until=_end(day))
-    with Store(tmp_path / "once.duckdb", threads=1) as once:
-        ingest_dataset(once, dataset, KEY)
-        run_detection(once, CFG, KEY)
-        assert any(f.detector == "shared_harvest" for f in read_findings(once.con))
-        assert read_findings(store.con) == read_findings(once.con)
-        assert read_alert_history(store) == read_alert_history(once)
+    _assert_finds_as_one_replay(store, dataset, tmp_path / "once.duckdb", carry=True)
     store.close()
 
 
@@ -141,13 +152,7 @@ def test_steps_within_days_find_as_a_replay_that_reads_every_window_whole(tmp_pa
             if day >= 2:
                 assert _window_rows(store) == _read_whole(store, day)
         run_detection(store, CFG, KEY, until=_end(day))
-    with Store(tmp_path / "whole.duckdb", threads=1) as whole:
-        ingest_dataset(whole, dataset, KEY)
-        with mock.patch.object(daily, "_windows", lambda con: {}):  # nothing to carry
-            run_detection(whole, CFG, KEY)
-        assert any(f.detector == "shared_harvest" for f in read_findings(whole.con))
-        assert read_findings(store.con) == read_findings(whole.con)
-        assert read_alert_history(store) == read_alert_history(whole)
+    _assert_finds_as_one_replay(store, dataset, tmp_path / "whole.duckdb", carry=False)
     store.close()
 
 
