@@ -2,7 +2,8 @@
 carried from one day to the next: the day that left the window dropped, the day that
 joined it added. Carried, it holds exactly what reading the whole window gives; a rewind
 reads it whole again; and runs of a day each end as one replay does. The cases the
-portfolios are learned from are carried the same way."""
+portfolios are learned from, and exfiltration's days with a bulk send, are carried the
+same way."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from insiderwatch.alerts import read_alert_history
 from insiderwatch.detect import DetectionConfig, daily, run_detection
 from insiderwatch.detect.base import StepContext, execute
 from insiderwatch.detect.casework import TEAM_CASES, casework_settings, team_cases_window
+from insiderwatch.detect.detectors.exfiltration import BULK_EMPLOYEE_DAYS, Exfiltration
 from insiderwatch.detect.detectors.shared_harvest import EARLIER, SharedHarvest
 from insiderwatch.detect.history import read_findings
 from insiderwatch.ingest import ingest_dataset
@@ -26,6 +28,7 @@ from insiderwatch.privacy import HashKey
 from insiderwatch.store import Store
 from sample_data import KEY_HEX
 from test_daily import company as seller_desk
+from test_exfiltration import _company as printing_desk
 
 KEY = HashKey(bytes.fromhex(KEY_HEX))
 WINDOW = 3  # the harvest's window, in days with the step's: two earlier days carried
@@ -176,4 +179,44 @@ def test_the_portfolios_cases_carried_hold_what_reading_them_whole_gives(tmp_pat
         carried = store.con.execute(f"SELECT * FROM {TEAM_CASES} ORDER BY ALL").fetchall()
         assert carried == whole
         assert day < 4 or len({r[4].date() for r in carried}) == 3  # three days' cases
+    store.close()
+
+
+def test_the_bulk_send_days_carried_hold_what_reading_them_whole_gives(tmp_path):
+    """Exfiltration's employee-days with or without a bulk send no reason explains are a
+    window too: carried day by day over a short baseline, they are the window read
+    whole, and a replay that reads every day's window whole finds and alerts alike."""
+    base = DetectionConfig(baseline_days=3)
+    cfg = msgspec.structs.replace(
+        base, routine=msgspec.structs.replace(base.routine, learning_days=1)
+    )
+    c, _ = printing_desk(peers_print=True)  # peers print in bulk on every other day
+    dataset = c.write(tmp_path / "dataset")
+    store = Store(tmp_path / "iw.duckdb", threads=1)
+    ingest_dataset(store, dataset, KEY)
+    det = Exfiltration()
+    bulk = set()
+    for day in range(1, ACT_DAY + 1):
+        run_detection(store, cfg, KEY, until=_end(day))
+        if day < 2:  # judged from the second day on: the window is made
+            continue
+        on = at(day, 0)
+        ctx = StepContext(day=on.date(), start=on, end=on + dt.timedelta(days=1),
+                          lookback_start=on - dt.timedelta(days=1),
+                          baseline_start=on.date() - dt.timedelta(days=3), config=cfg)  # fmt: skip
+        window = det.daily(ctx, cfg.detector_config(det))[BULK_EMPLOYEE_DAYS]
+        params = {**ctx.params, "since": on.date() - dt.timedelta(days=window.days)}
+        whole = execute(store.con, f"{window.sql} ORDER BY ALL", params).fetchall()
+        carried = store.con.execute(f"SELECT * FROM {BULK_EMPLOYEE_DAYS} ORDER BY ALL")
+        assert carried.fetchall() == whole
+        assert {r[1] for r in whole} == {at(day - k, 0).date() for k in (1, 2, 3) if day > k}
+        bulk.update((r[0], r[1]) for r in whole if r[3])
+    assert len(bulk) > 2 * ACT_DAY  # many employee-days with a bulk send went through it
+    with Store(tmp_path / "whole.duckdb", threads=1) as once:
+        with mock.patch.object(daily, "_windows", lambda con: {}):
+            ingest_dataset(once, dataset, KEY)
+            run_detection(once, cfg, KEY)
+        assert any(f.detector == "exfiltration" for f in read_findings(once.con))
+        assert read_findings(store.con) == read_findings(once.con)
+        assert read_alert_history(store) == read_alert_history(once)
     store.close()

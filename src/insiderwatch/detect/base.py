@@ -121,7 +121,7 @@ class Detector:
         the query would otherwise compute them again each step. A name starts with
         ``daily_`` and the detector's own prefix, unique among detectors. A table of
         each earlier day's rows over a window is a :class:`DayWindow`: carried from one
-        day to the next."""
+        day to the next. Made in the order given: a later table may read an earlier one."""
         return {}
 
     def step_employees(self, ctx: StepContext, config: Any) -> str | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import msgspec
 
 from insiderwatch.detect.base import (
+    DayWindow,
     Detector,
     StepContext,
     capped_list,
@@ -24,6 +25,9 @@ from insiderwatch.detect.routine import GROUP_ROLES_SQL
 # Per employee and peer group, the earlier days and those with a bulk send no case, no
 # routine flow and nothing else explained to an internal destination (learned once a day).
 BULK_DAYS = "daily_exfiltration_bulk_days"
+# Their employee-days over the baseline window, each with whether it had such a send
+# (a DayWindow: carried from day to day).
+BULK_EMPLOYEE_DAYS = "daily_exfiltration_bulk_employee_days"
 
 # A look-up an export carries: a view or search of the customer nothing explained, of
 # any breadth (a broad search harvests every customer it shows), in the hours before.
@@ -75,6 +79,31 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     max_evidence: AtLeastOne = 500
 
 
+def _bulk_days_sql(ctx: StepContext, c: Config) -> str:
+    """Each employee-day from ``$since`` up to the step's day, its peer group, and whether
+    it had a bulk send the detector would weigh by rarity."""
+    dest_class = destination_class_sql(ctx.config, "a.destination")
+    return f"""
+WITH bulk AS (
+  SELECT DISTINCT x.employee_id, x.day
+  FROM access a JOIN access_explained x USING (event_id)
+  JOIN employee_days d ON d.employee_id = x.employee_id AND d.day = x.day
+  WHERE x.day >= $since AND x.day < $day AND a.time >= $since - INTERVAL 1 DAY AND a.time < $s
+    AND x.explanation IS NULL
+    AND a.action IN ('export', 'download', 'print', 'copy', 'message')
+    AND a.record_count >= {c.internal_min_records}
+    AND coalesce({dest_class}, 'internal') = 'internal'
+    AND NOT EXISTS (
+      SELECT 1 FROM routine_flows r
+      WHERE r.day = x.day AND r.app = coalesce(a.app, '') AND r.action = a.action
+        AND r.destination = coalesce(a.destination, '')
+        AND (r.grp = d.peer_group OR r.grp = 'self:' || x.employee_id))
+)
+SELECT d.employee_id, d.day, d.peer_group, b.day IS NOT NULL AS bulk
+FROM employee_days d LEFT JOIN bulk b USING (employee_id, day)
+WHERE d.day >= $since AND d.day < $day"""
+
+
 class Exfiltration(Detector):
     id = "exfiltration"
     version = "6"
@@ -117,33 +146,20 @@ class Exfiltration(Detector):
     )
     Config = Config
 
-    def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
+    def daily(self, ctx: StepContext, config: Config) -> dict[str, str | DayWindow]:
         # Per employee and peer group: earlier active days, and those with a bulk send
         # this detector would weigh by rarity (unexplained, internal, no routine flow of
-        # that day covering it); learned once a day from the stored explanations.
-        c = config
-        dest_class = destination_class_sql(ctx.config, "a.destination")
+        # that day covering it); learned once a day from the stored explanations. A day's
+        # verdict reads that day's sends, explanations and routine flows alone, final once
+        # the day is over: carried from day to day, only the day that joined the baseline
+        # is read, not all of it again.
         return {
+            BULK_EMPLOYEE_DAYS: DayWindow(
+                days=ctx.config.baseline_days, sql=_bulk_days_sql(ctx, config), placed="day"
+            ),
             BULK_DAYS: f"""
-WITH bulk AS (
-  SELECT DISTINCT x.employee_id, x.day
-  FROM access a JOIN access_explained x USING (event_id)
-  JOIN employee_days d ON d.employee_id = x.employee_id AND d.day = x.day
-  WHERE x.day >= $b0 AND x.day < $day AND a.time >= $b0 - INTERVAL 1 DAY AND a.time < $s
-    AND x.explanation IS NULL
-    AND a.action IN ('export', 'download', 'print', 'copy', 'message')
-    AND a.record_count >= {c.internal_min_records}
-    AND coalesce({dest_class}, 'internal') = 'internal'
-    AND NOT EXISTS (
-      SELECT 1 FROM routine_flows r
-      WHERE r.day = x.day AND r.app = coalesce(a.app, '') AND r.action = a.action
-        AND r.destination = coalesce(a.destination, '')
-        AND (r.grp = d.peer_group OR r.grp = 'self:' || x.employee_id))
-)
-SELECT d.employee_id, d.peer_group, count(*) AS n, count(b.day) AS k
-FROM employee_days d LEFT JOIN bulk b USING (employee_id, day)
-WHERE d.day >= $b0 AND d.day < $day
-GROUP BY ALL"""
+SELECT employee_id, peer_group, count(*) AS n, count_if(bulk) AS k
+FROM {BULK_EMPLOYEE_DAYS} GROUP BY ALL""",
         }
 
     def sql(self, ctx: StepContext, config: Config) -> str:
