@@ -67,17 +67,21 @@ def _read_whole(store: Store, day: int) -> list[tuple]:
     return rows.fetchall()
 
 
-def _assert_finds_as_one_replay(store: Store, dataset: Path, path: Path, *, carry: bool):
-    """``store`` holds the findings and alert history of one replay of ``dataset`` into a
-    new store at ``path``: one that carries its windows between steps, or (``carry``
-    false) one that finds nothing to carry and reads every day's window whole."""
+def _assert_finds_as_one_replay(
+    store: Store, dataset: Path, path: Path, *, carry: bool,
+    cfg: DetectionConfig = CFG, detector: str = "shared_harvest",
+):  # fmt: skip
+    """``store`` holds the findings (``detector``'s among them) and alert history of one
+    replay of ``dataset`` into a new store at ``path``: one that carries its windows
+    between steps, or (``carry`` false) one that finds nothing to carry and reads every
+    day's window whole."""
     whole = (
         contextlib.nullcontext() if carry else mock.patch.object(daily, "_windows", lambda con: {})
     )
     with Store(path, threads=1) as once, whole:
         ingest_dataset(once, dataset, KEY)
-        run_detection(once, CFG, KEY)
-        assert any(f.detector == "shared_harvest" for f in read_findings(once.con))
+        run_detection(once, cfg, KEY)
+        assert any(f.detector == detector for f in read_findings(once.con))
         assert read_findings(store.con) == read_findings(once.con)
         assert read_alert_history(store) == read_alert_history(once)
 
@@ -212,11 +216,7 @@ def test_the_bulk_send_days_carried_hold_what_reading_them_whole_gives(tmp_path)
         assert {r[1] for r in whole} == {at(day - k, 0).date() for k in (1, 2, 3) if day > k}
         bulk.update((r[0], r[1]) for r in whole if r[3])
     assert len(bulk) > 2 * ACT_DAY  # many employee-days with a bulk send went through it
-    with Store(tmp_path / "whole.duckdb", threads=1) as once:
-        with mock.patch.object(daily, "_windows", lambda con: {}):
-            ingest_dataset(once, dataset, KEY)
-            run_detection(once, cfg, KEY)
-        assert any(f.detector == "exfiltration" for f in read_findings(once.con))
-        assert read_findings(store.con) == read_findings(once.con)
-        assert read_alert_history(store) == read_alert_history(once)
+    _assert_finds_as_one_replay(
+        store, dataset, tmp_path / "whole.duckdb", carry=False, cfg=cfg, detector="exfiltration"
+    )
     store.close()
