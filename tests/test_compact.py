@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pyarrow.parquet as pq
+
 from detect_scenarios import base_company
 from insiderwatch.app.deployment import load_deployment
 from insiderwatch.app.ingest import ingest_records
@@ -13,7 +15,7 @@ from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
 from insiderwatch.report.evidence.audit import audit_store
 from insiderwatch.report.evidence.log import append_pending
-from insiderwatch.store import Store
+from insiderwatch.store import Store, duckdb_store
 from insiderwatch.store.compact import _groups, _Segment, compact_segments, tier
 from sample_data import KEY_HEX
 
@@ -132,6 +134,22 @@ def test_a_merge_holds_at_most_max_rows(tmp_path):
     assert (done.merged, done.written) == (6, 2)
     rows = [r for (r,) in store.con.execute("SELECT rows FROM event_segments").fetchall()]
     assert max(rows) <= 3 * per and sum(rows) == len(lines)
+    store.close()
+
+
+def test_a_merged_segment_is_written_in_time_ordered_row_groups(tmp_path, monkeypatch):
+    """As an ingested segment: a scan filtering on time skips the row groups of the merged
+    segment's other stretches of time."""
+    monkeypatch.setattr(duckdb_store, "SEGMENT_ROW_GROUP", 100)
+    store, lines = small_batches(tmp_path, 4)
+    run_detection(store, DetectionConfig(), KEY)
+    assert compact_segments(store, min_segments=4).written == 1
+    (merged,) = store.segment_files()
+    meta = pq.ParquetFile(merged).metadata
+    assert meta.num_row_groups == -(-len(lines) // 100) > 2
+    column = [meta.schema.column(i).name for i in range(meta.num_columns)].index("time")
+    stats = [meta.row_group(g).column(column).statistics for g in range(meta.num_row_groups)]
+    assert all(a.max <= b.min for a, b in zip(stats, stats[1:], strict=False))
     store.close()
 
 

@@ -29,10 +29,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from insiderwatch.failpoints import kill_point
-from insiderwatch.store.duckdb_store import Store
+from insiderwatch.store.duckdb_store import Store, write_segment
 
 
 @dataclass
@@ -151,7 +149,7 @@ def _merge(store: Store, table: str, group: list[_Segment], result: Compaction) 
     # crashed transaction left unlisted.
     final = folder / f"batch-{batch_id:06d}-compact-{uuid.uuid4().hex[:12]}.parquet"
     partial = final.with_suffix(".parquet.partial")
-    pq.write_table(data, partial, compression="zstd", compression_level=3)
+    write_segment(data, partial, compression="zstd", compression_level=3)
     os.replace(partial, final)
     kill_point("compact.written")
     con = store.con
