@@ -148,22 +148,28 @@ loose AS (
 acts AS (
   SELECT peer_group AS grp, act, count(DISTINCT employee_id) AS staff FROM hist GROUP BY ALL
 ),
+-- Each kind with the employee's group, made first: left to the planner, a replay joined
+-- the other groups on the kind alone and tested the group in the employee join (2x).
+mine_now AS MATERIALIZED (
+  SELECT m.employee_id, m.kind, m.loose, m.act, m.n, now.grp AS own
+  FROM mine m JOIN now USING (employee_id)
+),
 others AS (  -- per employee, kind and other group: that group's other staff making it
   SELECT m.employee_id, m.n, x.grp, 2 AS level,
          x.staff - CASE WHEN EXISTS (SELECT 1 FROM own o WHERE o.employee_id = m.employee_id
                                      AND o.grp = x.grp AND o.kind = m.kind) THEN 1 ELSE 0 END
            AS staff
-  FROM mine m JOIN now USING (employee_id) JOIN exact x ON x.kind = m.kind AND x.grp <> now.grp {books}
+  FROM mine_now m JOIN exact x ON x.kind = m.kind AND x.grp <> m.own {books}
   UNION ALL
   SELECT m.employee_id, m.n, x.grp, 1,
          x.staff - CASE WHEN EXISTS (SELECT 1 FROM own o WHERE o.employee_id = m.employee_id
                                      AND o.grp = x.grp AND o.loose = m.loose) THEN 1 ELSE 0 END
-  FROM mine m JOIN now USING (employee_id) JOIN loose x ON x.loose = m.loose AND x.grp <> now.grp {books}
+  FROM mine_now m JOIN loose x ON x.loose = m.loose AND x.grp <> m.own {books}
   UNION ALL
   SELECT m.employee_id, m.n, x.grp, 0,
          x.staff - CASE WHEN EXISTS (SELECT 1 FROM own o WHERE o.employee_id = m.employee_id
                                      AND o.grp = x.grp AND o.act = m.act) THEN 1 ELSE 0 END
-  FROM mine m JOIN now USING (employee_id) JOIN acts x ON x.act = m.act AND x.grp <> now.grp {books}
+  FROM mine_now m JOIN acts x ON x.act = m.act AND x.grp <> m.own {books}
 ),
 scored AS (  -- per other group: its makers of the employee's kinds, per look-up of theirs
   SELECT employee_id, grp, level, sum(n * staff) AS score FROM others
@@ -201,7 +207,7 @@ def _own_volume(own: str, peer_looks: str, peer_sq: str) -> str:
 
 class Fixation(Detector):
     id = "fixation"
-    version = "10"
+    version = "11"
     title = "Coming back to the same customer with no case"
     description = (
         "Counts, for each customer the employee looks up today with no case (look-ups the "
