@@ -76,6 +76,9 @@ from insiderwatch.detect.routine import OUTBOUND, explain_by_routine
 FIELD_WEIGHTS = {"name": 0.5, "email": 1.5, "phone": 1.5, "address": 1.0, "payment": 3.0,
                  "orders": 0.5, "notes": 0.5}  # fmt: skip
 CONTACT_BONUS = 1.0
+# Contact details or an address: a finding that exposed them weighs more where a detector
+# says so (``sensitive_weight``: fixation's returns, case_mismatch's field sets).
+SENSITIVE_FIELDS = ("email", "phone", "address")
 
 
 def team_family_sql(team: str) -> str:

@@ -32,15 +32,24 @@ no colleague's search shows, is judged against the line of that set (zero) and n
 hidden under it. Each multiple is one finding, from whichever line it crossed first. A
 set's line is the most the peers' days reached with it: a day showing several sets has
 as many chances to pass a 99th percentile by chance.
+
+A set's finding weighs more for what it exposed (version 6): ``sensitive_weight`` where
+the set holds contact details or an address (fixation's sensitive fields) and no day of
+the peers' showed a customer with those fields under a case about someone else (the
+set's line is zero). A group whose own work shows such details under others' cases (a
+disputes team's link analysis: address and payment) has a line above zero and gains
+nothing; a line borrowed from all staff working alike is a guess and gains nothing
+either. A whole day's finding keeps its points: it counts every field shown.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext, capped_list, sql_str
+from insiderwatch.detect.base import Detector, StepContext, capped_list, sql_list, sql_str
 from insiderwatch.detect.baseline import fmt_num, quantile_name
 from insiderwatch.detect.casework import MISMATCHED_TOUCH
+from insiderwatch.detect.explain import SENSITIVE_FIELDS
 from insiderwatch.detect.ranges import AtLeastOne, Count, NonNegative, Positive, Quantile
 
 
@@ -59,6 +68,10 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # under other people's cases where peers reach three) adds up in the risk score,
     # a light one just past the line does not.
     levels: list[Positive] = msgspec.field(default_factory=lambda: [1.0, 2.0, 4.0, 8.0])
+    # A field set's finding that exposed contact details or an address, where the peers'
+    # line of that set is zero (nobody in the group shows them under others' cases), as
+    # fixation's sensitive_weight.
+    sensitive_weight: NonNegative = 1.5
     max_evidence: AtLeastOne = 200
 
 
@@ -74,7 +87,7 @@ _COUNT = """CASE WHEN j.field_set IS NULL THEN h.mismatched ELSE coalesce(list_s
 
 class CaseMismatch(Detector):
     id = "case_mismatch"
-    version = "5"
+    version = "6"
     title = "Look-ups under a case about someone else"
     description = (
         "Views of customers logged under the id of a real case (open when it was used, "
@@ -87,7 +100,9 @@ class CaseMismatch(Detector):
         "counted over the whole day or over the customers shown with at least one field "
         "set's fields (each set the day showed, against the most the peers' days counted "
         "alike reached); "
-        "again at 2x, 4x and 8x a line learned from the peers."
+        "again at 2x, 4x and 8x a line learned from the peers. A field set's finding "
+        "weighs 1.5 times where the set holds contact details or an address and the "
+        "peers' line of that set is zero."
     )
     why = (
         "Insiders who know that case-less look-ups are counted put a real ticket's id on "
@@ -184,7 +199,11 @@ first_crossing AS (  -- per multiple, the line (the whole day's or a set's) cros
    AND r.field_set IS NOT DISTINCT FROM x.field_set
   GROUP BY ALL
 )
-SELECT r.employee_id, max(r.time) AS time, min(r.time) AS first_time, {c.points} AS points,
+SELECT r.employee_id, max(r.time) AS time, min(r.time) AS first_time,
+       {c.points} * CASE WHEN any_value(x.field_set) IS NOT NULL AND any_value(r.whose) = 'peers'''
+                          AND any_value(r.peer_q) = 0
+                          AND list_has_any(any_value(x.field_set), {sql_list(SENSITIVE_FIELDS)})
+                     THEN {c.sensitive_weight} ELSE 1.0 END AS points,
        CASE WHEN x.level >= 4 THEN 'high' WHEN x.level >= 2 THEN 'medium' ELSE 'low' END
          AS severity,
        FALSE AS critical, strftime($day, '%Y-%m-%d') || ':x' || x.level::VARCHAR AS key,

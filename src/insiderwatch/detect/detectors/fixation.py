@@ -78,8 +78,9 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext, sql_list
+from insiderwatch.detect.base import Detector, StepContext, sql_list, sql_str
 from insiderwatch.detect.baseline import fmt_num
+from insiderwatch.detect.explain import SENSITIVE_FIELDS
 from insiderwatch.detect.groupbook import EXPLANATIONS as RELATIONSHIP_BOOKS
 from insiderwatch.detect.groupbook import GROUP_BOOK
 from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Positive, Tail
@@ -110,6 +111,8 @@ SPAN = "daily_fixation_span"
 STAFF = "daily_fixation_staff"
 PAIRS = "daily_fixation_pairs"
 LIKE = "daily_fixation_like"
+# Contact details or an address, as a list in the query.
+SENSITIVE = ", ".join(sql_str(f) for f in SENSITIVE_FIELDS)
 
 
 def _like_sql(window_days: int, min_staff: int, book_groups: bool) -> str:
@@ -271,7 +274,7 @@ class Fixation(Detector):
 WITH today AS (  -- today's case-less look-ups: each customer's first, in time order
   SELECT t.employee_id, any_value(t.peer_group) AS peer_group, t.customer_id,
          min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id,
-         bool_or(list_has_any(t.fields, ['email', 'phone', 'address'])) AS sensitive,
+         bool_or(list_has_any(t.fields, [{SENSITIVE}])) AS sensitive,
          coalesce(bool_or(list_contains({sql_list(RELATIONSHIP_BOOKS)}, t.explanation)), FALSE) AS in_book,
          any_value(em.surname) AS surname, any_value(em.home_postcode) AS home_postcode
   FROM step_touch t JOIN employees em USING (employee_id)
