@@ -305,6 +305,10 @@ def scenario(name: str) -> Company:
                 destination="printer", act=True)  # fmt: skip
     elif name == "rule:0c6f4b0e-5a53-4c61-9a55-2d8b7f1f1a01":
         c.event(ins, at(d, 15), "download", ["c250"], ["name"], destination="usb", act=True)
+    elif name == "unusual_fields":  # contact details alone, where colleagues open whole records
+        for k in range(3):
+            c.event(ins, at(d, 11, 5 * k), "view", [f"c{200 + k:03d}"], ["email", "phone"],
+                    act=True)  # fmt: skip
     elif name == "rule:night-contact-lookups":
         for k in range(10):
             c.event(ins, at(d, 1, k), "view", [f"c{300 + k:03d}"], ["email", "phone"], act=True)
@@ -330,6 +334,7 @@ SCENARIOS = (
     "case_mismatch",
     "own_copies",
     "fixation",
+    "unusual_fields",
     "rule:0c6f4b0e-5a53-4c61-9a55-2d8b7f1f1a01",
     "rule:night-contact-lookups",
 )

@@ -1,0 +1,61 @@
+"""`unusual_fields`: case-less look-ups showing a set of fields no colleague's show.
+
+The hand-built company's agents open whole records under their cases and name and orders
+on their quick look-ups; the insider opens the contact details alone on day 9. What the
+colleagues showed in the window makes a set usual; the insider's own earlier use does
+not; a day needs ``min_customers`` customers; a group too small is not judged.
+"""
+
+from __future__ import annotations
+
+from detect_scenarios import ACT_DAY, AGENTS, INSIDER, at, base_company, continued, scenario
+from insiderwatch.detect import DetectionConfig
+from insiderwatch.detect.base import DETECTORS
+
+CONTACT = ["email", "phone"]
+
+
+def _findings(store) -> list[tuple[str, str, int]]:
+    rows = store.con.execute(
+        "SELECT employee_id, strftime(time, '%Y-%m-%d'), len(customer_ids) FROM findings "
+        "WHERE detector = 'unusual_fields' ORDER BY time"
+    ).fetchall()
+    store.close()
+    return rows
+
+
+def test_a_colleague_showing_the_set_in_the_window_makes_it_usual(built_once):
+    company = scenario("unusual_fields")
+    # one colleague opened a customer's contact details alone on day 3
+    company.event(AGENTS[1], at(3, 14), "view", ["c360"], CONTACT)
+    assert _findings(continued(company, built_once)) == []
+
+
+def test_the_employees_own_earlier_use_does_not_make_it_usual(built_once):
+    company = scenario("unusual_fields")
+    for day in (3, 4, 5):  # the insider's own habit in the window, no colleague's
+        company.event(INSIDER, at(day, 14), "view", ["c361"], CONTACT)
+    found = _findings(continued(company, built_once))
+    assert found == [(INSIDER, at(ACT_DAY, 0).strftime("%Y-%m-%d"), 3)]
+
+
+def test_one_customer_twice_is_not_a_day(built_once):
+    cfg = DetectionConfig().detector_config(DETECTORS.get("unusual_fields")())
+    assert cfg.min_customers == 2  # the day below is one customer short of it
+    company = base_company(days=ACT_DAY - 1)
+    company.event(INSIDER, at(ACT_DAY, 11), "view", ["c200"], CONTACT, act=True)
+    company.event(INSIDER, at(ACT_DAY, 12), "view", ["c200"], CONTACT, act=True)
+    assert _findings(continued(company, built_once)) == []
+
+
+def test_a_group_with_too_few_other_members_is_not_judged(built_once):
+    cfg = DetectionConfig().detector_config(DETECTORS.get("unusual_fields")())
+    company = scenario("unusual_fields")
+    # the insider and two colleagues form a desk of their own: two others, one short of
+    # min_peers, whose sets say little about what the insider's work needs
+    desk = {INSIDER, *AGENTS[1 : cfg.min_peers]}
+    assert len(desk) - 1 == cfg.min_peers - 1
+    for row in company.employees:
+        if row["employee_id"] in desk:
+            row["team"] = "desk-1"
+    assert _findings(continued(company, built_once)) == []
