@@ -78,7 +78,7 @@ from __future__ import annotations
 
 import msgspec
 
-from insiderwatch.detect.base import Detector, StepContext, sql_list, sql_str
+from insiderwatch.detect.base import Detector, StepContext, sql_list
 from insiderwatch.detect.baseline import fmt_num
 from insiderwatch.detect.explain import SENSITIVE_FIELDS
 from insiderwatch.detect.groupbook import EXPLANATIONS as RELATIONSHIP_BOOKS
@@ -111,8 +111,6 @@ SPAN = "daily_fixation_span"
 STAFF = "daily_fixation_staff"
 PAIRS = "daily_fixation_pairs"
 LIKE = "daily_fixation_like"
-# Contact details or an address, as a list in the query.
-SENSITIVE = ", ".join(sql_str(f) for f in SENSITIVE_FIELDS)
 
 
 def _like_sql(window_days: int, min_staff: int, book_groups: bool) -> str:
@@ -210,7 +208,7 @@ def _own_volume(own: str, peer_looks: str, peer_sq: str) -> str:
 
 class Fixation(Detector):
     id = "fixation"
-    version = "11"
+    version = "13"  # 11 and 12 name changes tried and dropped (docs/detections.md)
     title = "Coming back to the same customer with no case"
     description = (
         "Counts, for each customer the employee looks up today with no case (look-ups the "
@@ -274,7 +272,7 @@ class Fixation(Detector):
 WITH today AS (  -- today's case-less look-ups: each customer's first, in time order
   SELECT t.employee_id, any_value(t.peer_group) AS peer_group, t.customer_id,
          min(t.time) AS time, arg_min(t.event_id, (t.time, t.event_id)) AS event_id,
-         bool_or(list_has_any(t.fields, [{SENSITIVE}])) AS sensitive,
+         bool_or(list_has_any(t.fields, {sql_list(SENSITIVE_FIELDS)})) AS sensitive,
          coalesce(bool_or(list_contains({sql_list(RELATIONSHIP_BOOKS)}, t.explanation)), FALSE) AS in_book,
          any_value(em.surname) AS surname, any_value(em.home_postcode) AS home_postcode
   FROM step_touch t JOIN employees em USING (employee_id)

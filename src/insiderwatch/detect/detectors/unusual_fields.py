@@ -14,8 +14,9 @@ caseless_lookup_sql`) showing such a set are counted by customer; ``min_customer
 them make a finding of the day, of few points: one day is a new screen or a one-off
 report, while days of it add up in the risk score. The group's sets are read from the
 recorded routine history (``routine_days``, each distinct set an employee showed with an
-action in a day), of the baseline window before today, from other members only: an
-employee's own habit does not make a set the group's. A group with fewer than
+action in a day), of the baseline window before today, from other members only and
+without the days that had a critical finding: an employee's own habit does not make a
+set the group's, nor does a colleague's harvest. A group with fewer than
 ``min_peers`` other members who looked anyone up in the window is not judged (every set of
 a lone employee is nobody else's).
 """
@@ -30,6 +31,7 @@ from insiderwatch.detect.base import (
     capped_list,
     field_set,
     opening_action_sql,
+    teaching_day_sql,
 )
 from insiderwatch.detect.baseline import fmt_num
 from insiderwatch.detect.ranges import AtLeastOne, NonNegative
@@ -83,18 +85,19 @@ class UnusualFields(Detector):
     Config = Config
 
     def daily(self, ctx: StepContext, config: Config) -> dict[str, str]:
-        # The window before today is the same for every step of the day.
+        # The window before today is the same for every step of the day. A day with a
+        # critical finding teaches nothing: a colleague's harvest does not make its set
+        # of fields the group's.
+        days = f"""FROM routine_days r
+WHERE r.day >= $b0 AND r.day < $day AND {opening_action_sql("r.action")}
+  AND r.peer_group IS NOT NULL AND {teaching_day_sql("r")}"""
         return {
             SHOWN: f"""
 SELECT peer_group, action, shown, count(DISTINCT employee_id) AS staff,
        min(employee_id) AS one
-FROM (SELECT peer_group, action, employee_id, unnest(field_sets) AS shown
-      FROM routine_days
-      WHERE day >= $b0 AND day < $day AND {opening_action_sql()} AND peer_group IS NOT NULL)
+FROM (SELECT r.peer_group, r.action, r.employee_id, unnest(r.field_sets) AS shown {days})
 GROUP BY ALL""",
-            LOOKERS: f"""
-SELECT DISTINCT peer_group, employee_id FROM routine_days
-WHERE day >= $b0 AND day < $day AND {opening_action_sql()} AND peer_group IS NOT NULL""",
+            LOOKERS: f"SELECT DISTINCT r.peer_group, r.employee_id {days}",
         }
 
     def sql(self, ctx: StepContext, config: Config) -> str:
@@ -131,12 +134,13 @@ counted AS (
 )
 SELECT employee_id, max(time) AS time, min(time) AS first_time, {c.points} AS points,
        'low' AS severity, FALSE AS critical, strftime($day, '%Y-%m-%d') AS key,
-       format('looked up {{}} customers with no case by {{}} UTC showing {{}} ({{}}), which '
-              'none of the {{}} colleagues who looked customers up in the window showed',
-              {fmt_num("count(*)")}, strftime(max(time), '%H:%M'),
+       format('looked up {{}} customers with no case by {{}} UTC with a set of fields none of '
+              'the {{}} colleagues who looked customers up in the window showed (the first in {{}} '
+              'showing {{}})', {fmt_num("count(*)")}, strftime(max(time), '%H:%M'),
+              any_value(peers), CASE arg_min(action, n) WHEN 'search' THEN 'searches'
+                                 ELSE arg_min(action, n) || 's' END,
               CASE WHEN arg_min(shown, n) = '' THEN 'no fields'
-                   ELSE replace(arg_min(shown, n), ',', ', ') END,
-              arg_min(action, n), any_value(peers)) AS reason,
+                   ELSE replace(arg_min(shown, n), ',', ', ') END) AS reason,
        {capped_list("event_id", c.max_evidence)} AS event_ids,
        {capped_list("customer_id", c.max_evidence)} AS customer_ids
 FROM counted WHERE customers >= {c.min_customers}
