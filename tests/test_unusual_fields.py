@@ -37,7 +37,7 @@ def test_a_colleagues_day_with_a_critical_finding_teaches_nothing(built_once):
     company.event(AGENTS[1], at(3, 14), "view", ["c360"], CONTACT)
     company.event(AGENTS[1], at(3, 15), "search", ["c150", "decoy1", "c151"], ["name"])
     found = _findings(continued(company, built_once))
-    assert (INSIDER, at(ACT_DAY, 0).strftime("%Y-%m-%d"), 3) in found
+    assert (INSIDER, at(ACT_DAY, 0).strftime("%Y-%m-%d"), 2) in found
 
 
 def test_the_employees_own_earlier_use_does_not_make_it_usual(built_once):
@@ -45,7 +45,7 @@ def test_the_employees_own_earlier_use_does_not_make_it_usual(built_once):
     for day in (3, 4, 5):  # the insider's own habit in the window, no colleague's
         company.event(INSIDER, at(day, 14), "view", ["c361"], CONTACT)
     found = _findings(continued(company, built_once))
-    assert found == [(INSIDER, at(ACT_DAY, 0).strftime("%Y-%m-%d"), 3)]
+    assert found == [(INSIDER, at(ACT_DAY, 0).strftime("%Y-%m-%d"), 2)]
 
 
 def _one_customer_twice(second: str):
@@ -80,7 +80,7 @@ def test_a_group_with_too_few_other_members_is_not_judged(built_once):
     # the same desk is judged where two others are enough
     two = DetectionConfig(detectors={"unusual_fields": {"min_peers": 2}})
     found = _findings(continued(_desk_company(), built_once, two))
-    assert found == [(INSIDER, at(ACT_DAY, 0).strftime("%Y-%m-%d"), 3)]
+    assert found == [(INSIDER, at(ACT_DAY, 0).strftime("%Y-%m-%d"), 2)]
 
 
 def test_the_reason_names_the_set_and_the_colleagues(built_once):
@@ -91,7 +91,7 @@ def test_the_reason_names_the_set_and_the_colleagues(built_once):
     store.close()
     others = len(AGENTS) - 1
     assert reason == (
-        f"looked up 3 customers with no case by 11:10 UTC with a set of fields none of the "
+        f"looked up 2 customers with no case by 11:05 UTC with a set of fields none of the "
         f"{others} colleagues who looked customers up in the window showed (the first in "
         f"views showing email, phone)"
     )

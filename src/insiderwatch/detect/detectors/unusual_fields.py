@@ -10,8 +10,9 @@ shared: a set nobody else in the group showed with that action in the weeks befo
 way of looking people up of the employee's own.
 
 Each day, an employee's case-less look-ups (:func:`~insiderwatch.detect.revisits.
-caseless_lookup_sql`) showing such a set are counted by customer; ``min_customers`` of
-them make a finding of the day, of few points: one day is a new screen or a one-off
+caseless_lookup_sql`) showing such a set are counted by customer; the look-up that
+reaches ``min_customers`` makes the finding of the day (its evidence the customers up to
+it), of few points: one day is a new screen or a one-off
 report, while days of it add up in the risk score. The group's sets are read from the
 recorded routine history (``routine_days``, each distinct set an employee showed with an
 action in a day), of the baseline window before today, from other members only and
@@ -127,9 +128,10 @@ firsts AS (  -- each customer's first such look-up today, counted in time order
          any_value(peers) AS peers
   FROM unusual GROUP BY employee_id, customer_id
 ),
-counted AS (
-  SELECT *, count(*) OVER (PARTITION BY employee_id) AS customers,
-         row_number() OVER (PARTITION BY employee_id ORDER BY time, customer_id) AS n
+counted AS (  -- in time order: the day's finding is made by the look-up that reaches
+             -- min_customers, and stays as it was made (a later step of the day, or a
+             -- replay of the whole day, finds it with the same evidence and time)
+  SELECT *, row_number() OVER (PARTITION BY employee_id ORDER BY time, customer_id) AS n
   FROM firsts
 )
 SELECT employee_id, max(time) AS time, min(time) AS first_time, {c.points} AS points,
@@ -143,6 +145,6 @@ SELECT employee_id, max(time) AS time, min(time) AS first_time, {c.points} AS po
                    ELSE replace(arg_min(shown, n), ',', ', ') END) AS reason,
        {capped_list("event_id", c.max_evidence)} AS event_ids,
        {capped_list("customer_id", c.max_evidence)} AS customer_ids
-FROM counted WHERE customers >= {c.min_customers}
-GROUP BY employee_id
+FROM counted WHERE n <= {c.min_customers}
+GROUP BY employee_id HAVING count(*) >= {c.min_customers}
 """
