@@ -186,6 +186,7 @@ def test_a_changed_context_table_evaluates_everyone(arrivals, tmp_path):
     case = {"case_id": "k-new", "customer_id": "c102", "employee_id": AGENTS[4],
             "opened_at": at(D, 11, 55), "closed_at": None}  # fmt: skip
     c.cases.append(case)
+    c.write(live.folder / "dataset")  # the replay compared with is of the context as it ends
     folder = tmp_path / "new-case"
     folder.mkdir()
     (folder / "cases.jsonl").write_text(json.dumps(case, default=lambda v: v.isoformat()) + "\n")
