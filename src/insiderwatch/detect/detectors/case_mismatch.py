@@ -36,10 +36,11 @@ as many chances to pass a 99th percentile by chance.
 A set's finding weighs more for what it exposed (version 6): ``sensitive_weight`` where
 the set holds contact details or an address (fixation's sensitive fields) and the set's
 line is zero (at the default ``field_set_quantile`` of 1.0: no day of the peers' showed a
-customer with those fields under a case about someone else). A group whose own work shows such details under others' cases (a
-disputes team's link analysis: address and payment) has a line above zero and gains
-nothing; a line borrowed from all staff working alike is a guess and gains nothing
-either. A whole day's finding keeps its points: it counts every field shown.
+customer with those fields under a case about someone else). A group whose own work
+shows such details under others' cases (a disputes team's link analysis: address and
+payment) has a line above zero and gains nothing; a line borrowed from all staff working
+alike is a guess and gains nothing either. A whole day's finding keeps its points: it
+counts every field shown.
 """
 
 from __future__ import annotations
