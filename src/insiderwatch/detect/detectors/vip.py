@@ -28,6 +28,14 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # teams, and that towards the whole company's, as if that many more employee-days of
     # each wider level were seen.
     prior_days: Positive = 20.0
+    # A figure the employee already looked up with no case on an earlier day of the
+    # baseline window weighs this many times one looked up for the first time. A famous
+    # customer who calls a general queue draws each agent once; coming back to her on
+    # another day, with still no case, is the curiosity this detector is for ("repeated
+    # look-ups of the same VIP by the same person are rarely work"). The earlier day
+    # counts whether or not it had a finding: the first look-ups of a story come before
+    # the figure is learned famous.
+    return_weight: Positive = 1.5
 
     def __post_init__(self) -> None:
         check_order(self, "full_weight_tail", "routine_tail",
@@ -37,7 +45,7 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
 class Vip(Detector):
     id = "vip"
-    version = "6"
+    version = "7"
     title = "VIP or public figure looked up without a case"
     description = (
         "Unexplained targeted look-ups (a view or search showing at most "
@@ -55,7 +63,9 @@ class Vip(Detector):
         "among the rows of a broad search or export they are not singled out. A figure "
         "served under cases by more staff than the public_figures.contact_quantile of "
         "every customer anyone served weighs bar/served: look-ups of a customer in "
-        "frequent contact with the company come from work too."
+        "frequent contact with the company come from work too. A figure the employee "
+        "already looked up with no case on an earlier day of the baseline window weighs "
+        "return_weight times as much."
     )
     why = (
         "Curiosity about famous customers is frequent, and their data is what the press "
@@ -99,6 +109,13 @@ WITH looks AS (  -- the first targeted look-up of each public figure today, in t
     GROUP BY t.employee_id, t.customer_id
   )
 ),
+back AS (  -- earlier days of the window on which the employee looked the figure up with
+           -- no case (finding or not: a story's first look-ups precede its learning)
+  SELECT r.employee_id, r.customer_id, count(*) AS days
+  FROM revisit_days r SEMI JOIN looks l USING (employee_id, customer_id)
+  WHERE r.day >= $b0 AND r.day < $day
+  GROUP BY ALL
+),
 days AS (  -- everyone's earlier days, counted by VIP look-ups, with their accesses
   SELECT employee_id, peer_group, role, {team_family_sql("team")} AS family,
          unexplained_vip AS v, count(*) AS n, sum(data_events) AS work
@@ -120,6 +137,7 @@ volume AS (  -- the employee's usual day of work against the peers' (theirs left
 counts AS (  -- others' days with at least as many: group, team family, role, company
   SELECT l.employee_id, l.customer_id, l.time, l.event_id, l.nth, l.opened, l.breadth,
          l.flagged, l.staff, l.groups, l.days, l.served, l.served_bar,
+         coalesce(any_value(b.days), 0) AS back_days,
          coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group), 0) AS grp_n,
          coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group AND d.v >= l.nth), 0) AS grp_k,
          coalesce(sum(d.n) FILTER (WHERE d.family = l.family), 0) AS team_n,
@@ -129,7 +147,9 @@ counts AS (  -- others' days with at least as many: group, team family, role, co
          coalesce(sum(d.n), 0) AS all_n,
          coalesce(sum(d.n) FILTER (WHERE d.v >= l.nth), 0) AS all_k
   FROM looks l LEFT JOIN days d ON d.employee_id <> l.employee_id
-  GROUP BY ALL
+  LEFT JOIN back b ON b.employee_id = l.employee_id AND b.customer_id = l.customer_id
+  GROUP BY l.employee_id, l.customer_id, l.time, l.event_id, l.nth, l.opened, l.breadth,
+           l.flagged, l.staff, l.groups, l.days, l.served, l.served_bar
 ),
 pooled AS (  -- the tail share, each level's own days weighing against the wider level's
   SELECT *, (grp_k + {k} * team_tail) / (grp_n + {k}) AS peer_tail FROM (
@@ -159,7 +179,9 @@ SELECT employee_id, time, time AS first_time,
          ln(tail / {config.routine_tail}) / ln({config.full_weight_tail} / {config.routine_tail}))
          END
          -- a figure in frequent contact with the company draws look-ups from work too
-         * CASE WHEN served > served_bar THEN served_bar / served ELSE 1.0 END AS points,
+         * CASE WHEN served > served_bar THEN served_bar / served ELSE 1.0 END
+         -- a return to a figure, on another day and still with no case
+         * CASE WHEN back_days > 0 THEN {config.return_weight} ELSE 1.0 END AS points,
        'medium' AS severity, FALSE AS critical,
        strftime($day, '%Y-%m-%d') || ':' || customer_id AS key,
        format('{{}} {{}} with no case ({{}} number {{}} today; more than on '
@@ -180,6 +202,11 @@ SELECT employee_id, time, time AS first_time,
                    THEN format('; {{}} staff served them under cases, more than the '
                                || 'company''s {{}}: weighs {{}}', served,
                                round(served_bar, 1), round(served_bar / served, 2))
+                   ELSE '' END
+              || CASE WHEN back_days > 0
+                   THEN format('; back to them after {{}} earlier day{{}} of looking them up '
+                               || 'with no case: weighs {config.return_weight:g}', back_days,
+                               CASE WHEN back_days = 1 THEN '' ELSE 's' END)
                    ELSE '' END) AS reason,
        [event_id] AS event_ids, [customer_id] AS customer_ids
 FROM scored WHERE tail < {config.routine_tail}

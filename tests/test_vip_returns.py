@@ -1,0 +1,61 @@
+"""The vip detector's returns: a figure the employee already looked up with no case on an
+earlier day of the window weighs ``return_weight`` times a first look-up, whether or not
+that day had a finding (here it is inside the learning window, when no detector judges);
+an earlier look-up the same day is no return."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from detect_scenarios import ACT_DAY, INSIDER, at, detect, scenario
+from insiderwatch.detect import DetectionConfig
+from insiderwatch.detect.base import DETECTORS
+
+VIP = DETECTORS.get("vip")()
+
+
+def _mine(store, customer: str) -> list[dict]:
+    cur = store.con.execute(
+        "SELECT points, reason FROM findings WHERE detector = 'vip' AND employee_id = ? "
+        "AND customer_ids = [?] ORDER BY time",
+        [INSIDER, customer],
+    )
+    return [{"points": p, "reason": r} for p, r in cur.fetchall()]
+
+
+def _config(**settings) -> DetectionConfig:
+    return msgspec.convert({"detectors": {"vip": settings}}, DetectionConfig)
+
+
+def test_a_return_to_a_figure_on_another_day_weighs_return_weight_times(tmp_path: Path):
+    c = scenario("vip")  # the insider opens VIP c001 with no case on ACT_DAY
+    c.event(INSIDER, at(ACT_DAY - 2, 11), "view", ["c001"], ["name", "orders"], act=True)
+    store = detect(c, tmp_path)
+    (back,) = _mine(store, "c001")  # the earlier day is in the learning window
+    store.close()
+    cfg = DetectionConfig().detector_config(VIP)
+    assert cfg.return_weight > 1
+    assert back["points"] == cfg.return_weight * cfg.points
+    assert "back to them after 1 earlier day of looking them up with no case" in back["reason"]
+
+
+def test_the_return_weight_is_a_setting(tmp_path: Path):
+    c = scenario("vip")
+    c.event(INSIDER, at(ACT_DAY - 2, 11), "view", ["c001"], ["name", "orders"], act=True)
+    store = detect(c, tmp_path, _config(return_weight=3.0))
+    (back,) = _mine(store, "c001")
+    store.close()
+    assert back["points"] == 3.0 * DetectionConfig().detector_config(VIP).points
+    assert "weighs 3" in back["reason"]
+
+
+def test_an_earlier_look_up_the_same_day_is_no_return(tmp_path: Path):
+    c = scenario("vip")  # ... at 11:00, after this one at 09:00
+    c.event(INSIDER, at(ACT_DAY, 9), "view", ["c001"], ["name", "orders"], act=True)
+    store = detect(c, tmp_path)
+    (today,) = _mine(store, "c001")
+    store.close()
+    assert today["points"] == DetectionConfig().detector_config(VIP).points
+    assert "back to them" not in today["reason"]
