@@ -18,11 +18,17 @@ VIP = DETECTORS.get("vip")()
 
 def _mine(store, customer: str) -> list[dict]:
     cur = store.con.execute(
-        "SELECT points, reason FROM findings WHERE detector = 'vip' AND employee_id = ? "
-        "AND customer_ids = [?] ORDER BY time",
+        "SELECT points, reason, event_ids, first_time, time FROM findings "
+        "WHERE detector = 'vip' AND employee_id = ? AND customer_ids = [?] ORDER BY time",
         [INSIDER, customer],
     )
-    return [{"points": p, "reason": r} for p, r in cur.fetchall()]
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _event_times(store, event_ids: list[str]) -> list:
+    return [store.con.execute("SELECT time FROM access WHERE event_id = ?", [e]).fetchone()[0]
+            for e in event_ids]  # fmt: skip
 
 
 def _config(**settings) -> DetectionConfig:
@@ -34,7 +40,11 @@ def test_a_return_to_a_figure_on_another_day_weighs_return_weight_times(tmp_path
     c.event(INSIDER, at(ACT_DAY - 2, 11), "view", ["c001"], ["name", "orders"], act=True)
     store = detect(c, tmp_path)
     (back,) = _mine(store, "c001")  # the earlier day is in the learning window
+    # It cites the earlier day's look-up and today's, and its window starts there.
+    times = _event_times(store, back["event_ids"])
     store.close()
+    assert sorted(times) == [at(ACT_DAY - 2, 11), at(ACT_DAY, 11)]
+    assert back["first_time"] == at(ACT_DAY - 2, 11) and back["time"] == at(ACT_DAY, 11)
     cfg = DetectionConfig().detector_config(VIP)
     assert cfg.return_weight > 1
     assert back["points"] == cfg.return_weight * cfg.points
@@ -56,6 +66,7 @@ def test_an_earlier_look_up_the_same_day_is_no_return(tmp_path: Path):
     c.event(INSIDER, at(ACT_DAY, 9), "view", ["c001"], ["name", "orders"], act=True)
     store = detect(c, tmp_path)
     (today,) = _mine(store, "c001")
+    assert _event_times(store, today["event_ids"]) == [at(ACT_DAY, 9)]
     store.close()
     assert today["points"] == DetectionConfig().detector_config(VIP).points
     assert "back to them" not in today["reason"]

@@ -65,7 +65,7 @@ class Vip(Detector):
         "every customer anyone served weighs bar/served: look-ups of a customer in "
         "frequent contact with the company come from work too. A figure the employee "
         "already looked up with no case on an earlier day of the baseline window weighs "
-        "return_weight times as much."
+        "return_weight times as much, and the finding cites each such day's first look-up."
     )
     why = (
         "Curiosity about famous customers is frequent, and their data is what the press "
@@ -110,8 +110,10 @@ WITH looks AS (  -- the first targeted look-up of each public figure today, in t
   )
 ),
 back AS (  -- earlier days of the window on which the employee looked the figure up with
-           -- no case (finding or not: a story's first look-ups precede its learning)
-  SELECT r.employee_id, r.customer_id, count(*) AS days
+           -- no case (finding or not: a story's first look-ups precede its learning), with
+           -- each day's first such look-up: the finding cites them
+  SELECT r.employee_id, r.customer_id, count(*) AS days, min(r.time) AS since,
+         list(r.event_id ORDER BY r.day) AS event_ids
   FROM revisit_days r SEMI JOIN looks l USING (employee_id, customer_id)
   WHERE r.day >= $b0 AND r.day < $day
   GROUP BY ALL
@@ -137,7 +139,8 @@ volume AS (  -- the employee's usual day of work against the peers' (theirs left
 counts AS (  -- others' days with at least as many: group, team family, role, company
   SELECT l.employee_id, l.customer_id, l.time, l.event_id, l.nth, l.opened, l.breadth,
          l.flagged, l.staff, l.groups, l.days, l.served, l.served_bar,
-         coalesce(any_value(b.days), 0) AS back_days,
+         coalesce(any_value(b.days), 0) AS back_days, any_value(b.since) AS back_since,
+         coalesce(any_value(b.event_ids), []) AS back_events,
          coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group), 0) AS grp_n,
          coalesce(sum(d.n) FILTER (WHERE d.peer_group = l.peer_group AND d.v >= l.nth), 0) AS grp_k,
          coalesce(sum(d.n) FILTER (WHERE d.family = l.family), 0) AS team_n,
@@ -173,7 +176,7 @@ scored AS (  -- figures met in the work come with it: a counter member who serve
              -- before, and where the peers never look figures up (t = 0) it stays 0
   SELECT *, 1 - pow(1 - peer_tail, pow(r, nth)) AS tail FROM busy
 )
-SELECT employee_id, time, time AS first_time,
+SELECT employee_id, time, coalesce(back_since, time) AS first_time,
        {config.points} * CASE WHEN opened THEN 1.0 ELSE 1.0 / breadth END
          * CASE WHEN tail = 0 THEN 1.0 ELSE least(1.0,
          ln(tail / {config.routine_tail}) / ln({config.full_weight_tail} / {config.routine_tail}))
@@ -208,6 +211,6 @@ SELECT employee_id, time, time AS first_time,
                                || 'with no case: weighs {config.return_weight:g}', back_days,
                                CASE WHEN back_days = 1 THEN '' ELSE 's' END)
                    ELSE '' END) AS reason,
-       [event_id] AS event_ids, [customer_id] AS customer_ids
+       list_append(back_events, event_id) AS event_ids, [customer_id] AS customer_ids
 FROM scored WHERE tail < {config.routine_tail}
 """
