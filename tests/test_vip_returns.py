@@ -1,7 +1,8 @@
 """The vip detector's returns: a figure the employee already looked up with no case on an
 earlier day of the window weighs ``return_weight`` times a first look-up, whether or not
 that day had a finding (here it is inside the learning window, when no detector judges);
-an earlier look-up the same day is no return."""
+an earlier look-up the same day is no return, in one replay or in a live run's earlier
+step."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ from pathlib import Path
 import msgspec
 
 from detect_scenarios import ACT_DAY, INSIDER, at, detect, scenario
-from insiderwatch.detect import DetectionConfig
+from insiderwatch.detect import DetectionConfig, run_detection
 from insiderwatch.detect.base import DETECTORS
+from insiderwatch.ingest import ingest_dataset
+from insiderwatch.privacy import HashKey
+from insiderwatch.store import Store
+from sample_data import KEY_HEX
 
 VIP = DETECTORS.get("vip")()
 
@@ -68,5 +73,22 @@ def test_an_earlier_look_up_the_same_day_is_no_return(tmp_path: Path):
     (today,) = _mine(store, "c001")
     assert _event_times(store, today["event_ids"]) == [at(ACT_DAY, 9)]
     store.close()
+    assert today["points"] == DetectionConfig().detector_config(VIP).points
+    assert "back to them" not in today["reason"]
+
+
+def test_a_look_up_earlier_the_same_day_in_an_earlier_step_is_no_return(tmp_path: Path):
+    """A live run records the day's look-ups as it goes: the 09:00 look-up is in
+    revisit_days when the step holding 11:00 runs, and still no return, as in a replay."""
+    c = scenario("vip")
+    c.event(INSIDER, at(ACT_DAY, 9), "view", ["c001"], ["name", "orders"], act=True)
+    c.write(tmp_path / "dataset")
+    key = HashKey(bytes.fromhex(KEY_HEX))
+    with Store(tmp_path / "iw.duckdb", threads=1) as store:
+        ingest_dataset(store, tmp_path / "dataset", key)
+        run_detection(store, DetectionConfig(), key, until=at(ACT_DAY, 10))
+        run_detection(store, DetectionConfig(), key)
+        (today,) = _mine(store, "c001")
+        assert _event_times(store, today["event_ids"]) == [at(ACT_DAY, 9)]
     assert today["points"] == DetectionConfig().detector_config(VIP).points
     assert "back to them" not in today["reason"]
