@@ -4,7 +4,7 @@ import msgspec
 
 from insiderwatch.detect.base import Detector, StepContext, destination_class_sql, sql_str
 from insiderwatch.detect.baseline import ThresholdConfig, baseline_tables, fmt_num, quantile_name
-from insiderwatch.detect.ranges import AtLeastOne, Count, NonNegative, Quantile
+from insiderwatch.detect.ranges import AtLeastOne, Count, NonNegative, Quantile, Share
 from insiderwatch.detect.reasons import HANDOVER, POLICY, ROUTINE
 
 
@@ -25,19 +25,27 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # (not a role policy's routine extracts, nor ones to allowed company services).
     bulk_records: AtLeastOne = 20
     volume_points: NonNegative = 12.0
+    # A send to a destination the leaver's peer group (or their own account) has as a
+    # routine flow of that app and action today weighs this share of outbound_points: an
+    # analyst's export to the team's data lake in their last weeks is their job, and
+    # whether it went beyond the routine in size, hours or fields is what exfiltration
+    # judges. A send anywhere else (personal mail, a USB stick, a drive nobody in the group
+    # uses) keeps its full weight.
+    routine_weight: Share = 0.25
 
 
 class Departing(Detector):
     id = "departing"
-    version = "2"
+    version = "3"
     title = "Taking data before leaving"
     description = (
         "For staff with a known departure date in the next weeks: any unexplained export, "
         "download, print or copy (wherever it goes), any bulk one even when viewing the "
         "customers is explained by a case or portfolio, and unexplained look-ups in a day "
         "of more customers than a handful, than the peer group's 95th percentile day and "
-        "than the leaver's own usual day. The risk engine also weighs all their findings "
-        "more."
+        "than the leaver's own usual day. A send to a destination the peer group has as a "
+        "routine flow weighs routine_weight of one elsewhere. The risk engine also weighs "
+        "all their findings more."
     )
     why = (
         "Leavers take customer lists to their next employer or to sell: most data theft "
@@ -74,16 +82,34 @@ WITH leaving AS (
   WHERE in_step AND departs_on IS NOT NULL
     AND departs_on >= $day AND departs_on <= $day + to_days({c.window_days})
 ),
+routine AS (  -- today's routine flows: the group's, and service accounts' own ('self:')
+  SELECT DISTINCT grp, app, action, destination FROM routine_flows WHERE day = $day
+),
+sends AS (
+  SELECT l.*, EXISTS (
+           SELECT 1 FROM routine r
+           WHERE (r.grp = l.peer_group OR r.grp = 'self:' || l.employee_id)
+             AND r.app = coalesce(l.app, '') AND r.action = l.action
+             AND r.destination = coalesce(l.destination, '')) AS routine_dest
+  FROM leaving l
+  WHERE l.action IN ('export', 'download', 'print', 'copy', 'message') AND l.record_count > 0
+),
 outbound AS (
-  SELECT employee_id, time, time AS first_time, {c.outbound_points} AS points,
-         'high' AS severity, FALSE AS critical, event_id AS key,
-         format('{{}} {{}} customer record(s) to {{}}{{}}, {{}} day(s) before leaving on {{}}',
+  SELECT employee_id, time, time AS first_time,
+         {c.outbound_points} * CASE WHEN routine_dest THEN {c.routine_weight} ELSE 1.0 END
+           AS points,
+         CASE WHEN routine_dest THEN 'low' ELSE 'high' END AS severity, FALSE AS critical,
+         event_id AS key,
+         format('{{}} {{}} customer record(s) to {{}}{{}}, {{}} day(s) before leaving on {{}}{{}}',
                 action, record_count, coalesce(destination, 'an unknown destination'),
                 CASE WHEN explained THEN '' ELSE ' with no case' END,
-                departs_on - $day, departs_on) AS reason,
+                departs_on - $day, departs_on,
+                CASE WHEN routine_dest
+                     THEN format('; where the peer group routinely sends: weighs {c.routine_weight:g}')
+                     ELSE '' END) AS reason,
          [event_id] AS event_ids, customer_ids
-  FROM leaving
-  WHERE action IN ('export', 'download', 'print', 'copy', 'message') AND record_count > 0
+  FROM sends
+  WHERE TRUE
     AND (NOT explained
          OR (record_count >= {c.bulk_records} AND NOT starts_with(explanation, {sql_str(POLICY)})
              AND coalesce(explanation, '') NOT IN ({sql_str(ROUTINE)}, {sql_str(HANDOVER)})
