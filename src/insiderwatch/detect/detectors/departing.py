@@ -105,12 +105,11 @@ outbound AS (
                 CASE WHEN explained THEN '' ELSE ' with no case' END,
                 departs_on - $day, departs_on,
                 CASE WHEN routine_dest
-                     THEN format('; where the peer group routinely sends: weighs {c.routine_weight:g}')
+                     THEN '; where the peer group routinely sends: weighs {c.routine_weight:g}'
                      ELSE '' END) AS reason,
          [event_id] AS event_ids, customer_ids
   FROM sends
-  WHERE TRUE
-    AND (NOT explained
+  WHERE (NOT explained
          OR (record_count >= {c.bulk_records} AND NOT starts_with(explanation, {sql_str(POLICY)})
              AND coalesce(explanation, '') NOT IN ({sql_str(ROUTINE)}, {sql_str(HANDOVER)})
              AND {dest_class} IS DISTINCT FROM 'allowed'))
