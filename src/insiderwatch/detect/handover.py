@@ -34,7 +34,7 @@ from insiderwatch.detect.base import execute, matches_any, sql_list, sql_str
 from insiderwatch.detect.book import BOOK_HISTORY_SQL, CASE_REASONS
 from insiderwatch.detect.config import DetectionConfig
 from insiderwatch.detect.reasons import HANDOVER, ROUTINE, ROUTINE_SIMILAR
-from insiderwatch.detect.routine import GROUP_ROLES_SQL, OUTBOUND
+from insiderwatch.detect.routine import GROUP_ROLES_SQL, OUTBOUND, same_flow_sql
 
 # Explanations of the flow itself, not of viewing its customers: nothing left to explain.
 _FLOW_REASONS = "(" + ", ".join(map(sql_str, (ROUTINE, ROUTINE_SIMILAR, HANDOVER))) + ")"
@@ -45,10 +45,9 @@ _FLOW_REASONS = "(" + ", ".join(map(sql_str, (ROUTINE, ROUTINE_SIMILAR, HANDOVER
 # group's own flows (a flow it borrows from its role's other groups is not checked here:
 # such a send stays explained by its own case, unless it is a leaver's handover). Any other
 # export that a case explains only as viewing is left to the handover rule.
-_CASE_WORK_SQL = """
+_CASE_WORK_SQL = f"""
 SELECT 1 FROM routine_flows r
-WHERE r.day = $day AND r.grp = o.peer_group AND r.app = coalesce(o.app, '')
-  AND r.action = o.action AND r.destination = coalesce(o.destination, '')
+WHERE r.day = $day AND r.grp = o.peer_group AND {same_flow_sql("r", "o")}
   AND o.record_count <= r.max_records
 """
 

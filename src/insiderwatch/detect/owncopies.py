@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import capped_list, execute
 from insiderwatch.detect.revisits import CASELESS_LOOKUP
+from insiderwatch.detect.routine import OUTBOUND
 
-OUTBOUND_ACTIONS = "('export', 'download', 'print', 'copy', 'message')"
 # The step's outbound actions with what they carried (build_own_copies).
 STEP_COPIES = "step_own_copies"
 
@@ -48,7 +48,7 @@ WITH outbound AS (
          greatest(o.record_count, len(list_distinct(o.customer_ids))) AS size,
          list_sort(list_distinct(o.customer_ids)) AS customers
   FROM step_events o
-  WHERE o.in_step AND o.action IN {OUTBOUND_ACTIONS} AND o.record_count > 0
+  WHERE o.in_step AND o.action IN {OUTBOUND} AND o.record_count > 0
     AND len(o.customer_ids) > 0
 ),
 sent AS (

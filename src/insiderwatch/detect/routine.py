@@ -59,6 +59,23 @@ from insiderwatch.detect.similar import SIMILAR
 
 OUTBOUND = "('export', 'download', 'print', 'copy', 'message')"
 
+
+def same_flow_sql(r: str, e: str) -> str:
+    """SQL true where the routine flow ``r`` (a ``routine_flows`` row) is the flow of the
+    access ``e``: the same app, action and destination, an access's missing app or
+    destination standing as '' as flows store them."""
+    return (
+        f"{r}.app = coalesce({e}.app, '') AND {r}.action = {e}.action"
+        f" AND {r}.destination = coalesce({e}.destination, '')"
+    )
+
+
+def own_flow_sql(r: str, peer_group: str, employee_id: str) -> str:
+    """SQL true where the routine flow ``r`` is the peer group's or the employee's own (a
+    service account is a group of one, ``'self:'`` and its id)."""
+    return f"({r}.grp = {peer_group} OR {r}.grp = 'self:' || {employee_id})"
+
+
 # Each peer group's role, as the baseline window's days knew it: a group is one role within
 # a team family, so the groups of a role are where that role's routine can be borrowed from
 # (a leaver's handover place, a case's send to the role's routine flow).
@@ -202,6 +219,8 @@ SELECT $day, "group", starts_with("group", 'self:'), app, action, destination,
 FROM reviewed_flows
 """
 
+_OWN_FLOW = own_flow_sql("r", "e.peer_group", "e.employee_id")
+
 # Events of a routine flow within its breadth, hours and fields; a person's look-up of a
 # few particular customers is left to business reasons. So is a machine's, when it signed
 # in during the window: a service account whose source logs sign-ins stays a machine (its
@@ -216,14 +235,13 @@ FROM (
     WHERE day >= $b0 AND day < $day AND events > data_events
   )
   SELECT e.event_id,
-         CASE WHEN bool_or(r.grp = e.peer_group OR r.grp = 'self:' || e.employee_id)
+         CASE WHEN bool_or({_OWN_FLOW})
               THEN {sql_str(ROUTINE)} ELSE {sql_str(ROUTINE_SIMILAR)} END AS explanation
   FROM step_events e
   LEFT JOIN {SIMILAR} s USING (employee_id, peer_group)
   JOIN routine_flows r
-    ON r.day = $day AND r.app = coalesce(e.app, '') AND r.action = e.action
-   AND r.destination = coalesce(e.destination, '')
-   AND (r.grp = e.peer_group OR r.grp = 'self:' || e.employee_id
+    ON r.day = $day AND {same_flow_sql("r", "e")}
+   AND ({_OWN_FLOW}
         -- staff of a group too small to learn from: a similar group's, sending nothing out
         OR (r.grp = s.grp AND e.action NOT IN {OUTBOUND}))
   WHERE e.fresh AND NOT e.explained AND e.policy IS NULL AND e.action <> 'login'

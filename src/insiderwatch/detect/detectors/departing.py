@@ -6,6 +6,7 @@ from insiderwatch.detect.base import Detector, StepContext, destination_class_sq
 from insiderwatch.detect.baseline import ThresholdConfig, baseline_tables, fmt_num, quantile_name
 from insiderwatch.detect.ranges import AtLeastOne, Count, NonNegative, Quantile, Share
 from insiderwatch.detect.reasons import HANDOVER, POLICY, ROUTINE
+from insiderwatch.detect.routine import OUTBOUND, own_flow_sql, same_flow_sql
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -88,11 +89,10 @@ routine AS (  -- today's routine flows: the group's, and service accounts' own (
 sends AS (
   SELECT l.*, EXISTS (
            SELECT 1 FROM routine r
-           WHERE (r.grp = l.peer_group OR r.grp = 'self:' || l.employee_id)
-             AND r.app = coalesce(l.app, '') AND r.action = l.action
-             AND r.destination = coalesce(l.destination, '')) AS routine_dest
+           WHERE {own_flow_sql("r", "l.peer_group", "l.employee_id")}
+             AND {same_flow_sql("r", "l")}) AS routine_dest
   FROM leaving l
-  WHERE l.action IN ('export', 'download', 'print', 'copy', 'message') AND l.record_count > 0
+  WHERE l.action IN {OUTBOUND} AND l.record_count > 0
 ),
 outbound AS (
   SELECT employee_id, time, time AS first_time,

@@ -20,7 +20,7 @@ from insiderwatch.detect.revisits import (
     RELATIONSHIP_BOOKS,
     caseless_lookup_sql,
 )
-from insiderwatch.detect.routine import GROUP_ROLES_SQL
+from insiderwatch.detect.routine import GROUP_ROLES_SQL, OUTBOUND, own_flow_sql, same_flow_sql
 
 # Per employee and peer group, the earlier days and those with a bulk send no case, no
 # routine flow and nothing else explained to an internal destination (learned once a day).
@@ -90,14 +90,13 @@ WITH bulk AS (
   JOIN employee_days d ON d.employee_id = x.employee_id AND d.day = x.day
   WHERE x.day >= $since AND x.day < $day AND a.time >= $since - INTERVAL 1 DAY AND a.time < $s
     AND x.explanation IS NULL
-    AND a.action IN ('export', 'download', 'print', 'copy', 'message')
+    AND a.action IN {OUTBOUND}
     AND a.record_count >= {c.internal_min_records}
     AND coalesce({dest_class}, 'internal') = 'internal'
     AND NOT EXISTS (
       SELECT 1 FROM routine_flows r
-      WHERE r.day = x.day AND r.app = coalesce(a.app, '') AND r.action = a.action
-        AND r.destination = coalesce(a.destination, '')
-        AND (r.grp = d.peer_group OR r.grp = 'self:' || x.employee_id))
+      WHERE r.day = x.day AND {same_flow_sql("r", "a")}
+        AND {own_flow_sql("r", "d.peer_group", "x.employee_id")})
 )
 SELECT d.employee_id, d.day, d.peer_group, b.day IS NOT NULL AS bulk
 FROM employee_days d LEFT JOIN bulk b USING (employee_id, day)
@@ -174,7 +173,7 @@ FROM {BULK_EMPLOYEE_DAYS} GROUP BY ALL""",
 WITH outbound AS (
   SELECT o.*, {dest_class} AS dest_class, {outside} AS outside
   FROM step_events o
-  WHERE o.in_step AND o.action IN ('export', 'download', 'print', 'copy', 'message')
+  WHERE o.in_step AND o.action IN {OUTBOUND}
     AND o.record_count > 0
 ),
 group_roles AS ({GROUP_ROLES_SQL}
@@ -192,8 +191,7 @@ matched AS (  -- the routine flow a send belongs to: an account's own ('self:') 
   SELECT o.*, r.max_records AS routine_max
   FROM outbound o
   LEFT JOIN routine r
-    ON (r.grp = o.peer_group OR r.grp = 'self:' || o.employee_id) AND r.app = coalesce(o.app, '')
-   AND r.action = o.action AND r.destination = coalesce(o.destination, '')
+    ON {own_flow_sql("r", "o.peer_group", "o.employee_id")} AND {same_flow_sql("r", "o")}
   QUALIFY row_number() OVER (
     PARTITION BY o.event_id ORDER BY (r.grp = 'self:' || o.employee_id) DESC NULLS LAST) = 1
 ),
@@ -207,8 +205,7 @@ lend AS (  -- a case's send to a cloud or external destination no routine flow o
   FROM matched o
   JOIN routine_flows r
     ON r.day = $day AND NOT r.machine AND r.grp <> o.peer_group AND r.doers IS NOT NULL
-   AND r.app = coalesce(o.app, '') AND r.action = o.action
-   AND r.destination = coalesce(o.destination, '')
+   AND {same_flow_sql("r", "o")}
   JOIN group_roles g ON g.peer_group = r.grp AND g.role = o.role
   WHERE {lending} AND o.routine_max IS NULL AND o.explained AND o.dest_class = 'external'
     AND NOT o.outside

@@ -126,7 +126,7 @@ WITH outbound AS (  -- data leaving today for a destination nothing explains
   SELECT o.event_id, o.employee_id AS sender, o.time, o.action, o.destination, o.customer_ids,
          len(o.customer_ids) / (SELECT greatest(count(*), 1) FROM customers) AS list_share
   FROM step_events o
-  WHERE o.in_step AND o.action IN ('export', 'download', 'print', 'copy', 'message')
+  WHERE o.in_step AND o.action IN {OUTBOUND}
     AND len(o.customer_ids) >= {c.min_shared}
     AND o.explanation IS DISTINCT FROM {sql_str(ROUTINE)}
     AND ({dest_class} = 'external' OR NOT o.explained)
