@@ -521,3 +521,70 @@ def test_fixation_judges_returns_outside_a_desk_without_the_desks_clients(tmp_pa
     assert booked > 0  # the branch works from books
     assert [(f["employee_id"], f["customer_ids"]) for f in found] == [(INSIDER, ["c340"])]
     assert found[0]["time"] == at(ACT_DAY, 14)
+
+
+BUSY = AGENTS[1]  # comes back to a stranger too, among a colleague's many look-ups
+
+
+def _quiet_counter_and_a_sync_job():
+    """The base company's agents, each making 25 case-less look-ups a day besides their
+    cases, never of the same customer twice (the group comes back to nobody), and a sync
+    job that reads the same 100 customers in every hour of every day with no case (a
+    machine: the routine learns it after its first week, and its earlier look-ups stay
+    in the window). On the act's day two agents reach a third day on one stranger each:
+    the insider, whose only other case-less look-ups are one a day, and a busy colleague
+    among their 200-odd."""
+    c = base_company(ACT_DAY)
+    n = 0
+    for row in c.access:
+        if row["time"].hour == 16 and "case_id" not in row:  # the quick look-ups: one-offs
+            row["customer_ids"] = [f"q{n:04d}"]
+            n += 1
+    for day in range(1, ACT_DAY + 1):
+        for e in AGENTS[1:]:
+            for k in range(25):
+                c.event(e, at(day, 17, k), "view", [f"q{n:04d}"], ["name", "orders"])
+                n += 1
+        for hour in range(24):
+            for k in range(100 // 24 + 1):
+                c.event("sync", at(day, hour, k), "view", [f"s{(24 * k + hour) % 100:03d}"],
+                        ["name", "orders"], app="billing-sync")  # fmt: skip
+    c.customers += [{"customer_id": f"q{i:04d}", "surname": f"Quick{i}", "postcode": "QK1 1AA"}
+                    for i in range(n)]  # fmt: skip
+    c.customers += [{"customer_id": f"s{i:03d}", "surname": f"Synced{i}", "postcode": "SY1 1AA"}
+                    for i in range(100)]  # fmt: skip
+    c.employees.append({"employee_id": "sync", "surname": "", "role": "integration",
+                        "team": "it", "hired_on": "2020-01-01", "home_postcode": ""})  # fmt: skip
+    for who, cust, minute in ((INSIDER, "c340", 0), (BUSY, "c341", 30)):
+        for day in (ACT_DAY - 4, ACT_DAY - 2, ACT_DAY):
+            c.event(who, at(day, 14, minute), "view", [cust], ["name", "address"],
+                    act=who == INSIDER)  # fmt: skip
+    return c
+
+
+def test_fixation_leaves_the_service_accounts_out_of_the_company_rate(built_once):
+    """The sync job made nearly every case-less look-up of the window and every return:
+    counted, its rate (a hundred customers on every day) made the insider's third day on
+    one stranger look usual. The service accounts the day's routine knows are left out of
+    the company's rate, their returns and their look-ups."""
+    store = detected(_quiet_counter_and_a_sync_job(), built_once)
+    machines = store.scalar(
+        "SELECT list(DISTINCT grp) FROM routine_flows WHERE machine AND day = ?",
+        [at(ACT_DAY, 0).date()],
+    )
+    found = [f for f in _findings(store, "fixation") if f["employee_id"] == INSIDER]
+    store.close()
+    assert machines == ["self:sync"]
+    assert [(f["time"], f["customer_ids"]) for f in found] == [(at(ACT_DAY, 14), ["c340"])]
+
+
+def test_fixation_never_judges_a_group_that_came_back_to_no_one_as_never_returning(built_once):
+    """The agents came back to no one in some 2,000 case-less look-ups: that says their
+    rate is below about one in 2,000, not that it is nil. Judged at half a return in
+    them, the busy colleague's one third day among 200-odd look-ups is no rarity (chance
+    about 0.04), while the insider's among a dozen still is; judged at the company's rate
+    over one typical colleague's look-ups, both fired."""
+    store = detected(_quiet_counter_and_a_sync_job(), built_once)
+    found = _findings(store, "fixation")
+    store.close()
+    assert {(f["employee_id"], *f["customer_ids"]) for f in found} == {(INSIDER, "c340")}

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from insiderwatch.detect.base import execute
 from insiderwatch.detect.config import DetectionConfig
+from insiderwatch.detect.routine import KNOWN_MACHINES
 
 PUBLIC_FIGURES = "daily_public_figures"
 
@@ -53,10 +54,7 @@ CREATE OR REPLACE TEMP TABLE {into} AS
 WITH served AS (  -- who had a case about whom in the window
   SELECT DISTINCT employee_id, customer_id FROM book_days WHERE day >= $b0 AND day < $day
 ),
-machines AS (  -- service accounts the day's routine knows: no person's curiosity
-  SELECT DISTINCT substr(grp, 6) AS employee_id FROM routine_flows
-  WHERE day = $day AND machine
-),
+machines AS ({machines}),  -- service accounts the routine knows: no person's curiosity
 strangers AS (  -- case-less look-ups by staff who never served the customer under a case
   SELECT r.customer_id, r.employee_id, arg_max(r.peer_group, r.day) AS peer_group,
          count(*) AS days
@@ -112,4 +110,6 @@ def learn_public_figures(con, cfg: DetectionConfig, params: dict, *, into: str) 
     attention the day's figures had to pass), flagged, served (staff who served them
     under a case in the window) and served_bar (the company's contact_quantile of that
     over every customer anyone served)."""
-    execute(con, _LEARN_SQL.format(into=into), {**params, **_settings(cfg)})
+    execute(
+        con, _LEARN_SQL.format(into=into, machines=KNOWN_MACHINES), {**params, **_settings(cfg)}
+    )

@@ -59,6 +59,11 @@ from insiderwatch.detect.similar import SIMILAR
 
 OUTBOUND = "('export', 'download', 'print', 'copy', 'message')"
 
+# The service accounts the day's routine knows (employee_id): each is a group of one,
+# 'self:<employee_id>'. No person's curiosity, nor a member of anyone's peer group.
+KNOWN_MACHINES = """SELECT DISTINCT substr(grp, 6) AS employee_id FROM routine_flows
+  WHERE day = $day AND machine AND starts_with(grp, 'self:')"""
+
 
 def same_flow_sql(r: str, e: str) -> str:
     """SQL true where the routine flow ``r`` (a ``routine_flows`` row) is the flow of the

@@ -20,7 +20,13 @@ from insiderwatch.detect.revisits import (
     RELATIONSHIP_BOOKS,
     caseless_lookup_sql,
 )
-from insiderwatch.detect.routine import GROUP_ROLES_SQL, OUTBOUND, own_flow_sql, same_flow_sql
+from insiderwatch.detect.routine import (
+    GROUP_ROLES_SQL,
+    KNOWN_MACHINES,
+    OUTBOUND,
+    own_flow_sql,
+    same_flow_sql,
+)
 
 # Per employee and peer group, the earlier days and those with a bulk send no case, no
 # routine flow and nothing else explained to an internal destination (learned once a day).
@@ -217,8 +223,7 @@ people_days AS (  -- the window's days as the routine learns from them: no day w
   SELECT h.* FROM routine_days h
   WHERE h.day >= $b0 AND h.day < $day
     AND {teaching_day_sql("h")}
-    AND h.employee_id NOT IN (SELECT substr(grp, 6) FROM routine_flows
-                              WHERE day = $day AND machine AND grp LIKE 'self:%')
+    AND h.employee_id NOT IN ({KNOWN_MACHINES})
 ),
 staff AS (  -- the window's staff of each group, with its role
   SELECT h.peer_group, h.employee_id, any_value(g.role) AS role FROM people_days h

@@ -20,8 +20,15 @@ by each one's own) has that rate raised by as much, up to the busiest peer's vol
 counter, a customer who comes back on their own meets the same member of staff again with
 that member's share of the traffic, so the busiest member's returns are no rarity. A group with little history is pulled towards the whole company's rate
 (weighted like ``prior_staff`` typical colleague), so a group of two neither fires on
-everything nor hides everything. For staff outside a group that works from relationship
-books (:mod:`~insiderwatch.detect.groupbook`), the company's rate leaves those groups
+everything nor hides everything; and never below ``floor_returns`` (half a return) over
+the group's look-ups, or the company's rate where that is lower: a group that came back to
+no one in 2,000 look-ups has a rate below about one in 2,000, not a rate of nil, and one
+typical colleague at the company's rate says too little where people rarely come back (a
+counter agent's one third day among 646 look-ups was a chance of 1e-4). The service
+accounts the day's routine knows are no one's peers: a sync job that reads the same records
+every night would otherwise set the company's rate (three jobs made every return of three
+days in a company whose people made none), and hide a snoop's third day. For staff
+outside a group that works from relationship books (:mod:`~insiderwatch.detect.groupbook`), the company's rate leaves those groups
 out, their returns and their look-ups: a desk's returns are its members' own clients,
 learned as such, and say nothing of how often anyone else comes back to a person (in a
 bank whose private-banking desk made most of the returns, a complaints handler's three
@@ -95,6 +102,13 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # were added: more, and the busiest group's returns (a contact centre's popular
     # customers) would set every quiet group's line.
     prior_staff: Positive = 1.0
+    # A group whose staff came back to no one in thousands of case-less look-ups is judged
+    # as if this many returns had been seen in them (or at the company's rate, if lower):
+    # none in 2,000 look-ups says its rate is below about one in 2,000, not that it is nil,
+    # and one typical colleague's look-ups at a company rate of people who rarely return
+    # weigh too little to say so (a counter agent's one third day in 646 look-ups had a
+    # chance of 1e-4).
+    floor_returns: NonNegative = 0.5
     points: NonNegative = 12.0  # at max_chance; more the rarer, up to max_weight times
     max_weight: Positive = 3.0
     related_weight: NonNegative = 2.0  # same surname or postcode as the employee
@@ -208,7 +222,7 @@ def _own_volume(own: str, peer_looks: str, peer_sq: str) -> str:
 
 class Fixation(Detector):
     id = "fixation"
-    version = "13"  # 11 and 12 name changes tried and dropped (docs/detections.md)
+    version = "14"  # 11 and 12 name changes tried and dropped (docs/detections.md)
     title = "Coming back to the same customer with no case"
     description = (
         "Counts, for each customer the employee looks up today with no case (look-ups the "
@@ -217,7 +231,8 @@ class Fixation(Detector):
         "with what the peer group's rate of such returns per case-less look-up (read from "
         "the depth of all their returns, the employee's own left out; pulled towards the "
         "company's, which for staff outside a relationship desk leaves the desks' returns "
-        "and look-ups out) predicts "
+        "and look-ups out, never below half a return over the group's look-ups; the "
+        "service accounts the routine knows left out of all) predicts "
         "for their amount of case-less work (raised for someone busier than the peers, "
         "up to the busiest peer's volume; for someone alone in their group, the rate of "
         "the group that looks customers up most like them where lower, never a book "
@@ -393,15 +408,19 @@ expected AS (  -- the peers' rate, pulled towards the company's; where the peers
                 -- (the prior: one return at the company's share); its depth is judged,
                 -- not how many clients a book of their size brings back. The share is at
                 -- most one: the returns at n days, seen or shaped, never outnumber those
-                -- at min_days, for the peers and the company alike
+                -- at min_days, for the peers and the company alike. Never below
+                -- floor_returns over the peers' look-ups (or the prior's rate if lower):
+                -- no return among thousands says the rate is below about one in as
+                -- many, not that it is nil
   SELECT k.*, p.returns, p.looks, p.returned, p.peer_returns, p.peer_looks, p.k, p.alike,
          CASE WHEN k.in_book THEN p.returned * p.reach
-              ELSE p.looks * (p.peer_returns + p.k * CASE WHEN p.alike THEN p.like_rate
-                                                         ELSE p.all_rate END)
-                   / (p.peer_looks + p.k)
+              ELSE p.looks * greatest((p.peer_returns + p.k * p.prior) / (p.peer_looks + p.k),
+                                      least(p.prior, {c.floor_returns} / (p.peer_looks + p.k)))
                    * {_own_volume("least(p.looks, p.peer_most)", "p.peer_looks", "p.peer_sq")}
               END AS mean
-  FROM candidates k JOIN priors p USING (employee_id, customer_id)
+  FROM candidates k
+  JOIN (SELECT *, CASE WHEN alike THEN like_rate ELSE all_rate END AS prior FROM priors) p
+    USING (employee_id, customer_id)
 ),
 chance AS (  -- P(at least `returns` such customers) for a Poisson count of that mean
   SELECT x.employee_id, x.customer_id,
