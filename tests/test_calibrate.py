@@ -125,15 +125,22 @@ def test_revisit_rates_are_the_fixation_windows_case_less_look_ups(world):
     store, cal = world
     fix = CFG.detector_config(Fixation)
     start = cal.day - dt.timedelta(days=fix.window_days)
-    looks, returns = rows(
-        store,
-        f"""SELECT (SELECT count(*) FROM revisit_days WHERE day >= ?1 AND day < ?2),
-                   (SELECT count(*) FROM (SELECT 1 FROM revisit_days WHERE day >= ?1 AND day < ?2
-                    GROUP BY employee_id, customer_id HAVING count(*) >= {fix.min_days}))""",
-        [start, cal.day],
-    )[0]
+    # the service accounts the day's routine knows are nobody's peers: left out
+    window = """FROM revisit_days WHERE day >= ?1 AND day < ?2 AND (?3 OR employee_id NOT IN
+                (SELECT substr(grp, 6) FROM routine_flows WHERE day = ?2 AND machine))"""
+    counts = {
+        people: rows(
+            store,
+            f"""SELECT (SELECT count(*) {window}), (SELECT count(*) FROM (SELECT 1 {window}
+                GROUP BY employee_id, customer_id HAVING count(*) >= {fix.min_days}))""",
+            [start, cal.day, not people],
+        )[0]
+        for people in (True, False)
+    }
+    looks, returns = counts[True]
     company = cal.learned.revisit_company
     assert company is not None and (company.lookups, company.returns) == (looks, returns)
+    assert counts[False][0] > looks  # the company's machines made case-less look-ups too
     assert sum(r.lookups for r in cal.learned.revisits) <= looks
     assert all(r.rate == pytest.approx(r.returns / r.lookups) for r in cal.learned.revisits)
 

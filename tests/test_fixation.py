@@ -36,8 +36,43 @@ def _findings(store, detector: str) -> list[dict]:
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def test_fixation_cites_each_day_of_the_returns_and_fires_on_every_later_one(built_once):
+def _one_offs(c, per_day: int, prefix: str, employees=tuple(AGENTS[1:])) -> None:
+    """``per_day`` case-less look-ups a day by each of ``employees``, each of a customer
+    looked up never again: a group that comes back to nobody, with history enough to say
+    so. Fixation judges a group that came back to no one at half a return over its
+    look-ups at least: among the base company's hundred, one return is no rarity."""
+    n = 0
+    for day in range(1, ACT_DAY + 1):
+        for e in employees:
+            for k in range(per_day):
+                cust = f"{prefix}{n:05d}"
+                c.customers.append({"customer_id": cust, "surname": f"Once{n}",
+                                    "postcode": "ON1 1CE"})  # fmt: skip
+                c.event(e, at(day, 17, k), "view", [cust], ["name", "orders"])
+                n += 1
+
+
+def _base_without_returns():
+    """The base company through the act's day, each agent's daily quick look-up with no
+    case of a customer of its own: nobody comes back to anyone."""
+    c = base_company(ACT_DAY)
+    quick = [r for r in c.access if r["time"].hour == 16 and "case_id" not in r]
+    for n, row in enumerate(quick):
+        row["customer_ids"] = [f"q{n:04d}"]
+        c.customers.append({"customer_id": f"q{n:04d}", "surname": f"Quick{n}",
+                            "postcode": "QK1 1AA"})  # fmt: skip
+    return c
+
+
+def _fixation_with_history():
+    """The fixation scenario, the other agents making ten more one-off look-ups a day."""
     c = scenario("fixation")
+    _one_offs(c, 10, "h")
+    return c
+
+
+def test_fixation_cites_each_day_of_the_returns_and_fires_on_every_later_one(built_once):
+    c = _fixation_with_history()
     store = detected(c, built_once)
     found = _findings(store, "fixation")
     store.close()
@@ -180,7 +215,7 @@ def test_fixation_judges_a_busy_member_by_the_rate_at_their_volume(tmp_path: Pat
 def test_fixation_never_uses_a_later_lookup(tmp_path: Path):
     """Stopped just before the fourth day's look-up, nothing has fired; the finding that
     fires later is stamped with that look-up."""
-    c = scenario("fixation")
+    c = _fixation_with_history()
     from insiderwatch.detect import run_detection
     from insiderwatch.ingest import ingest_dataset
     from insiderwatch.privacy import HashKey
@@ -484,13 +519,10 @@ def _desk_and_snoop(tellers: int = 4):
     the same customer twice (their group comes back to nobody), beside a branch of
     ``tellers`` tellers who come back to thirty regulars each every day with no case (with
     four, a book group: most of the company's returns are their clients); an agent comes
-    back to one stranger on three days."""
-    c = base_company(ACT_DAY)
-    quick = [r for r in c.access if r["time"].hour == 16 and "case_id" not in r]
-    for n, row in enumerate(quick):
-        row["customer_ids"] = [f"q{n:03d}"]
-        c.customers.append({"customer_id": f"q{n:03d}", "surname": f"Quick{n}",
-                            "postcode": "QK1 1AA"})  # fmt: skip
+    back to one stranger on three days. The other agents make ten more one-off look-ups a
+    day: history enough to show their group comes back to no one."""
+    c = _base_without_returns()
+    _one_offs(c, 10, "h")
     for i in range(tellers):
         c.employees.append({"employee_id": f"t{i}", "surname": f"Teller{i}", "role": "teller",
                             "team": "branch-1", "hired_on": "2020-01-01",
@@ -534,23 +566,13 @@ def _quiet_counter_and_a_sync_job():
     in the window). On the act's day two agents reach a third day on one stranger each:
     the insider, whose only other case-less look-ups are one a day, and a busy colleague
     among their 200-odd."""
-    c = base_company(ACT_DAY)
-    n = 0
-    for row in c.access:
-        if row["time"].hour == 16 and "case_id" not in row:  # the quick look-ups: one-offs
-            row["customer_ids"] = [f"q{n:04d}"]
-            n += 1
+    c = _base_without_returns()
+    _one_offs(c, 25, "h")
     for day in range(1, ACT_DAY + 1):
-        for e in AGENTS[1:]:
-            for k in range(25):
-                c.event(e, at(day, 17, k), "view", [f"q{n:04d}"], ["name", "orders"])
-                n += 1
         for hour in range(24):
             for k in range(100 // 24 + 1):
                 c.event("sync", at(day, hour, k), "view", [f"s{(24 * k + hour) % 100:03d}"],
                         ["name", "orders"], app="billing-sync")  # fmt: skip
-    c.customers += [{"customer_id": f"q{i:04d}", "surname": f"Quick{i}", "postcode": "QK1 1AA"}
-                    for i in range(n)]  # fmt: skip
     c.customers += [{"customer_id": f"s{i:03d}", "surname": f"Synced{i}", "postcode": "SY1 1AA"}
                     for i in range(100)]  # fmt: skip
     c.employees.append({"employee_id": "sync", "surname": "", "role": "integration",

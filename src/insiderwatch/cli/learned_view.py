@@ -121,7 +121,7 @@ def _revisits(found: Learned, day) -> Table | None:
                       "per 1,000 look-ups"))  # fmt: skip
     rows = [*found.revisits, *([found.revisit_company] if found.revisit_company else [])]
     for r in rows:
-        name = escape(r.group) if r.group else "(whole company)"
+        name = escape(r.group) if r.group else "(whole company, service accounts left out)"
         t.add_row(name, str(r.staff), f"{r.lookups:,}", f"{r.returns:,}", f"{1000 * r.rate:.1f}")
     return t
 

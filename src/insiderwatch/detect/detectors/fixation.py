@@ -362,7 +362,11 @@ rates AS (  -- the returns that often: seen, or what the depths' shape predicts 
          {_shaped("peer_n", "peer_m", "peer_excess")} AS peer_returns,
          {_shaped("like_n", "like_m", "like_excess")} AS like_returns,
          {_shaped("all_n", "all_m", "all_excess")} AS all_returns,
-         peer_m, all_m
+         peer_m, all_m,
+         -- the share of returns of min_days that go n days deep: the company's depth, as
+         -- _shaped reads it, with half a day more and half a return more (so that, with
+         -- no return seen, each further day halves it): the floor's depth
+         pow((all_excess + 0.5) / (all_excess + all_m + 1), deeper) AS floor_depth
   FROM depths
 ),
 looks AS (  -- the case-less look-ups the returns above came from: the peer group's, the
@@ -389,7 +393,7 @@ priors AS (  -- the company's rate, and the resembling group's where it is stric
              -- lenient one (a lone snoop who works in a relationship desk's app would
              -- otherwise be judged by the desk's returns to its own clients)
   SELECT employee_id, customer_id, x.returns, x.looks, x.returned, r.peer_returns, l.peer_looks,
-         l.peer_sq, l.peer_most,
+         l.peer_sq, l.peer_most, r.floor_depth,
          l.k, (r.peer_returns + (r.all_returns + 0.5) / (r.all_m + 0.5)) / (r.peer_m + 1) AS reach,
          (r.all_returns + 0.5) / l.all_looks AS all_rate,
          (r.like_returns + 0.5) / nullif(l.like_looks, 0) AS like_rate,
@@ -415,7 +419,8 @@ expected AS (  -- the peers' rate, pulled towards the company's; where the peers
   SELECT k.*, p.returns, p.looks, p.returned, p.peer_returns, p.peer_looks, p.k, p.alike,
          CASE WHEN k.in_book THEN p.returned * p.reach
               ELSE p.looks * greatest((p.peer_returns + p.k * p.prior) / (p.peer_looks + p.k),
-                                      least(p.prior, {c.floor_returns} / (p.peer_looks + p.k)))
+                                      least(p.prior, {c.floor_returns} * p.floor_depth
+                                                     / (p.peer_looks + p.k)))
                    * {_own_volume("least(p.looks, p.peer_most)", "p.peer_looks", "p.peer_sq")}
               END AS mean
   FROM candidates k
