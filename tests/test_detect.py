@@ -25,6 +25,7 @@ from insiderwatch.alerts import read_alert_history, read_alerts
 from insiderwatch.detect import DetectionConfig, active_detectors, run_detection
 from insiderwatch.detect.base import DETECTORS
 from insiderwatch.detect.config import Suppression
+from insiderwatch.detect.detectors import shared_harvest
 from insiderwatch.detect.rules import load_rules
 from insiderwatch.ingest import ingest_dataset
 from insiderwatch.privacy import HashKey
@@ -218,6 +219,45 @@ def test_shared_harvest_counts_each_customer_the_colleague_looked_up_by_then_onc
         for cust in r["customer_ids"]
     }
     assert f"6 of their {len(looked)} case-less look-ups" in found["reason"]
+    store.close()
+
+
+def _desk_copies_its_clients():
+    """The base company in a larger customer base, whose agents each look up, with no case,
+    one of ten desk clients a day (each agent a different one, in turn): on the act's day
+    one agent copies the ten to local disk, a copy no routine covers."""
+    c = base_company()
+    c.customers += [{"customer_id": f"f{i:04d}", "surname": f"Filler{i}"} for i in range(2000)]
+    desk = [f"c{200 + k:03d}" for k in range(10)]
+    for day in range(1, ACT_DAY):
+        for i, e in enumerate(AGENTS):
+            c.event(e, at(day, 15, i), "view", [desk[(i + day) % len(desk)]], ["name", "phone"])
+    c.event(AGENTS[1], at(ACT_DAY, 15), "copy", desk, ["name", "phone"], destination="local")
+    return c, desk
+
+
+def test_shared_harvest_takes_a_list_of_what_the_colleagues_peers_look_up_as_no_harvest(
+    built_once,
+):
+    """Each agent's case-less look-ups hold eight of the ten customers that left, far above
+    the list's share of all customers, which alone would flag all eleven. But the rest of
+    their group looks those customers up with no case too: the list is the desk's own
+    clients, and chance is the list's share of what the peers look up."""
+    company, desk = _desk_copies_its_clients()
+    store = continued(company, built_once)
+    looked = {
+        cust
+        for r in company.access
+        if r["employee_id"] == INSIDER and not r.get("case_id") and r["time"] < at(ACT_DAY, 0)
+        for cust in r["customer_ids"]
+    }
+    shared = looked & set(desk)
+    customers = len(company.customers)
+    cfg = shared_harvest.Config()
+    # What the old measure of chance (the list's share of all customers) would have flagged.
+    assert len(shared) >= cfg.min_shared and len(shared) >= cfg.min_share * len(looked)
+    assert len(shared) >= cfg.min_lift * len(looked) * len(desk) / customers
+    assert [f for f in findings(store) if f["detector"] == "shared_harvest"] == []
     store.close()
 
 

@@ -7,8 +7,14 @@ copy no routine covers), the customers in it are matched with the case-less look
 other staff made in the weeks before. A colleague whose own look-ups without a case
 account for at least ``min_shared`` of the customers that left, and for
 ``min_share`` of their case-less look-ups in the window, helped build the list, when
-that is ``min_lift`` times what chance gives (their look-ups times the list's share of all
-customers: a list of half the customers holds half of anyone's look-ups).
+that is ``min_lift`` times what chance gives: their look-ups times the list's share of
+what they could be expected to look up. That is the list's share of all customers (a
+list of half the customers holds half of anyone's look-ups), or, where it is more, its
+share of the customers the rest of their peer group looked up with no case in the
+window's earlier days: a departing relationship manager's export of the desk's clients
+holds most of what every colleague of the desk looks up without a case, and is no
+harvest of theirs. That share starts from the company's, with the weight of one look-up
+of the list, so peers who looked up little leave it near the company's.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from insiderwatch.detect.base import (
 from insiderwatch.detect.ranges import AtLeastOne, NonNegative, Positive, Share
 from insiderwatch.detect.reasons import ROUTINE
 from insiderwatch.detect.revisits import PORTFOLIO, RELATIONSHIP_BOOKS, caseless_lookup_sql
-from insiderwatch.detect.routine import OUTBOUND
+from insiderwatch.detect.routine import KNOWN_MACHINES, OUTBOUND
 
 
 class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -65,7 +71,7 @@ def _caseless_sql(days: str, times: str) -> str:
 
 class SharedHarvest(Detector):
     id = "shared_harvest"
-    version = "2"
+    version = "3"
     title = "Customers someone else sent out, looked up without a case"
     description = (
         "When customer data leaves for a destination nothing explains (outside the "
@@ -74,7 +80,8 @@ class SharedHarvest(Detector):
         "make up a good part of the list that left (at least min_shared customers, and "
         "min_share of their own case-less look-ups in the window) is flagged at the moment "
         "the data left, when that is far beyond chance (min_lift times what the list's share "
-        "of all customers gives)."
+        "of all customers gives, or its share of what the rest of the colleague's peer "
+        "group looked up with no case, where that is more)."
     )
     why = (
         "Insiders who know the rules split the work: each collects a few customers a day "
@@ -84,7 +91,9 @@ class SharedHarvest(Detector):
     false_positives = (
         "A colleague who legitimately handled the same customers without cases (a team "
         "working one incident) when the export is itself legitimate but not yet routine: "
-        "review the export first; if it was sanctioned, both findings go."
+        "review the export first; if it was sanctioned, both findings go. A list of the "
+        "customers the colleague's whole peer group looks up without a case (a desk's "
+        "shared clients) is judged by that group's look-ups and flags no one."
     )
     investigate = (
         "Start from the export named in the reason: who sent it, where, and which "
@@ -168,11 +177,41 @@ own AS (  -- each colleague's case-less look-ups in the window up to the moment 
   FROM shared h JOIN firsts l ON l.employee_id = h.employee_id AND l.time <= h.time
   GROUP BY ALL
 ),
+peer_group AS (  -- each colleague's peer group in the window's earlier days
+  SELECT employee_id, arg_max(peer_group, day) AS peer_group FROM revisit_days
+  WHERE day >= $day - INTERVAL {c.window_days} DAY AND day < $day
+    AND employee_id IN (SELECT employee_id FROM shared)
+  GROUP BY ALL
+),
+peer_looks AS (  -- the customers the rest of that group (not the colleague, not the
+                 -- sender, no service account) looked up with no case in those days
+  SELECT DISTINCT h.sent_event, h.employee_id, r.customer_id
+  FROM shared h
+  JOIN peer_group g USING (employee_id)
+  JOIN revisit_days r ON r.peer_group = g.peer_group
+   AND r.employee_id <> h.employee_id AND r.employee_id <> h.sender
+  WHERE r.day >= $day - INTERVAL {c.window_days} DAY AND r.day < $day
+    AND r.employee_id NOT IN ({KNOWN_MACHINES})
+),
+peer_chance AS (  -- the list's share of the peers' case-less look-ups, with a prior of
+                  -- one look-up of the list in the whole company's share of it: no peers,
+                  -- or peers who looked up few, leave the company's share
+  SELECT p.sent_event, p.employee_id, count(*) AS peers_looked,
+         count(s.customer_id) AS peers_in_list
+  FROM peer_looks p
+  LEFT JOIN (SELECT DISTINCT event_id, customer_id FROM sent) s
+    ON s.event_id = p.sent_event AND s.customer_id = p.customer_id
+  GROUP BY ALL
+),
 judged AS (
   SELECT h.*, o.looked,
          row_number() OVER (PARTITION BY h.employee_id ORDER BY h.time, h.sent_event) AS n
   FROM shared h JOIN own o USING (sent_event, employee_id)
-  WHERE h.shared >= {c.min_share} * o.looked AND h.shared >= {c.min_lift} * o.looked * h.list_share
+  LEFT JOIN peer_chance pc USING (sent_event, employee_id)
+  WHERE h.shared >= {c.min_share} * o.looked
+    AND h.shared >= {c.min_lift} * o.looked * greatest(
+          h.list_share,
+          (coalesce(pc.peers_in_list, 0) + 1) / (coalesce(pc.peers_looked, 0) + 1 / h.list_share))
 )
 SELECT employee_id, time, first_time, {c.points} AS points, 'high' AS severity,
        FALSE AS critical, sent_event AS key,
