@@ -17,6 +17,7 @@ from detect_scenarios import (
     at,
     base_company,
     continued,
+    explanations,
     replayed,
     replayed_copy,
     scenario,
@@ -253,11 +254,36 @@ def test_shared_harvest_takes_a_list_of_what_the_colleagues_peers_look_up_as_no_
     }
     shared = looked & set(desk)
     customers = len(company.customers)
+    copy = company.access[-1]["event_id"]
+    assert explanations(store)[copy] is None  # a send nothing explains: the detector judges it
     cfg = shared_harvest.Config()
     # What the old measure of chance (the list's share of all customers) would have flagged.
     assert len(shared) >= cfg.min_shared and len(shared) >= cfg.min_share * len(looked)
     assert len(shared) >= cfg.min_lift * len(looked) * len(desk) / customers
     assert [f for f in findings(store) if f["detector"] == "shared_harvest"] == []
+    store.close()
+
+
+def test_shared_harvest_still_flags_two_harvesters_of_one_group_for_a_third_ones_send(
+    built_once,
+):
+    """Two agents each harvest half a list (six customers apiece, no case) and a third of
+    their group copies all of it out. Each one's look-ups are the other's peers', so the
+    peers' look-ups hold the list; but a customer one colleague alone looked up is no
+    shared client of the group, and chance stays the list's share of all customers."""
+    c = base_company()
+    c.customers += [{"customer_id": f"f{i:04d}", "surname": f"Filler{i}"} for i in range(2000)]
+    halves = {INSIDER: [f"c{200 + k:03d}" for k in range(6)],
+              AGENTS[2]: [f"c{206 + k:03d}" for k in range(6)]}  # fmt: skip
+    for who, half in halves.items():
+        for k, cust in enumerate(half):
+            c.event(who, at(ACT_DAY - 3 + k // 2, 11, k), "view", [cust], ["name", "phone"],
+                    act=True)  # fmt: skip
+    listed = [cust for half in halves.values() for cust in half]
+    c.event(AGENTS[1], at(ACT_DAY, 15), "copy", listed, ["name", "phone"], destination="local")
+    store = continued(c, built_once)
+    flagged = {f["employee_id"] for f in findings(store) if f["detector"] == "shared_harvest"}
+    assert flagged == set(halves)
     store.close()
 
 

@@ -10,11 +10,15 @@ account for at least ``min_shared`` of the customers that left, and for
 that is ``min_lift`` times what chance gives: their look-ups times the list's share of
 what they could be expected to look up. That is the list's share of all customers (a
 list of half the customers holds half of anyone's look-ups), or, where it is more, its
-share of the customers the rest of their peer group looked up with no case in the
-window's earlier days: a departing relationship manager's export of the desk's clients
-holds most of what every colleague of the desk looks up without a case, and is no
-harvest of theirs. That share starts from the company's, with the weight of one look-up
-of the list, so peers who looked up little leave it near the company's.
+share of their peer group's shared clients: the customers at least ``min_peer_lookers``
+of the rest of the group (the colleague, the sender and service accounts left out) looked
+up with no case in the window's earlier days. A departing relationship manager's export
+of the desk's clients holds most of what every colleague of the desk looks up without a
+case, and is no harvest of theirs; a customer one other colleague alone looked up is no
+shared client, so two accomplices of one group, each harvesting half of a list a third
+sends, do not make each other's halves look like the group's. That share starts from the
+company's, with the weight of one look-up of the list, so a group with few shared
+clients leaves it near the company's.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # Times more shared customers than chance gives (their look-ups x the list's share of
     # all customers): a list of half the customers shares half of anyone's look-ups.
     min_lift: Positive = 20.0
+    # A customer is one of the colleague's group's shared clients when at least this many
+    # of its people, the colleague and the sender left out, looked them up with no case:
+    # a desk's clients are looked up by many of it, an accomplice's half of a list by one.
+    min_peer_lookers: AtLeastOne = 2
     points: NonNegative = 40.0  # as much as the export itself: the same harvest
     max_evidence: AtLeastOne = 500
 
@@ -71,7 +79,7 @@ def _caseless_sql(days: str, times: str) -> str:
 
 class SharedHarvest(Detector):
     id = "shared_harvest"
-    version = "3"
+    version = "4"
     title = "Customers someone else sent out, looked up without a case"
     description = (
         "When customer data leaves for a destination nothing explains (outside the "
@@ -80,8 +88,9 @@ class SharedHarvest(Detector):
         "make up a good part of the list that left (at least min_shared customers, and "
         "min_share of their own case-less look-ups in the window) is flagged at the moment "
         "the data left, when that is far beyond chance (min_lift times what the list's share "
-        "of all customers gives, or its share of what the rest of the colleague's peer "
-        "group looked up with no case, where that is more)."
+        "of all customers gives, or its share of the customers min_peer_lookers or more of "
+        "the rest of the colleague's peer group looked up with no case, where that is "
+        "more)."
     )
     why = (
         "Insiders who know the rules split the work: each collects a few customers a day "
@@ -129,6 +138,9 @@ WHERE time >= $s AND time < $e AND action IN {OUTBOUND}
     def sql(self, ctx: StepContext, config: Config) -> str:
         c = config
         today = _caseless_sql("x.day = $day", "a.time >= $s AND a.time < $e")
+        # The same earlier days the colleague's own look-ups come from (EARLIER).
+        earlier = f"day >= $day - INTERVAL {c.window_days - 1} DAY AND day < $day"
+        earlier_r = f"r.day >= $day - INTERVAL {c.window_days - 1} DAY AND r.day < $day"
         dest_class = destination_class_sql(ctx.config, "o.destination")
         return f"""
 WITH outbound AS (  -- data leaving today for a destination nothing explains
@@ -179,29 +191,50 @@ own AS (  -- each colleague's case-less look-ups in the window up to the moment 
 ),
 peer_group AS (  -- each colleague's peer group in the window's earlier days
   SELECT employee_id, arg_max(peer_group, day) AS peer_group FROM revisit_days
-  WHERE day >= $day - INTERVAL {c.window_days} DAY AND day < $day
-    AND employee_id IN (SELECT employee_id FROM shared)
+  WHERE {earlier} AND employee_id IN (SELECT employee_id FROM shared)
   GROUP BY ALL
 ),
-peer_looks AS (  -- the customers the rest of that group (not the colleague, not the
-                 -- sender, no service account) looked up with no case in those days
-  SELECT DISTINCT h.sent_event, h.employee_id, r.customer_id
-  FROM shared h
-  JOIN peer_group g USING (employee_id)
-  JOIN revisit_days r ON r.peer_group = g.peer_group
-   AND r.employee_id <> h.employee_id AND r.employee_id <> h.sender
-  WHERE r.day >= $day - INTERVAL {c.window_days} DAY AND r.day < $day
-    AND r.employee_id NOT IN ({KNOWN_MACHINES})
+pairs AS (  -- each colleague judged against a list, with their group and the sender
+  SELECT DISTINCT h.sent_event, h.employee_id, h.sender, g.peer_group
+  FROM shared h JOIN peer_group g USING (employee_id)
 ),
-peer_chance AS (  -- the list's share of the peers' case-less look-ups, with a prior of
-                  -- one look-up of the list in the whole company's share of it: no peers,
-                  -- or peers who looked up few, leave the company's share
-  SELECT p.sent_event, p.employee_id, count(*) AS peers_looked,
-         count(s.customer_id) AS peers_in_list
-  FROM peer_looks p
-  LEFT JOIN (SELECT DISTINCT event_id, customer_id FROM sent) s
-    ON s.event_id = p.sent_event AND s.customer_id = p.customer_id
+lookers AS (  -- per customer those groups' people looked up with no case, how many did
+  SELECT peer_group, customer_id, count(DISTINCT employee_id) AS lookers
+  FROM revisit_days
+  WHERE {earlier} AND peer_group IN (SELECT peer_group FROM pairs)
+    AND employee_id NOT IN ({KNOWN_MACHINES})
   GROUP BY ALL
+),
+listed AS (SELECT DISTINCT event_id AS sent_event, customer_id FROM sent),
+group_clients AS (  -- per pair: the group's shared clients (looked up by min_peer_lookers
+                    -- of its people or more), and how many the list holds
+  SELECT p.sent_event, p.employee_id, count(*) AS clients, count(t.customer_id) AS in_list
+  FROM pairs p
+  JOIN lookers l ON l.peer_group = p.peer_group AND l.lookers >= {c.min_peer_lookers}
+  LEFT JOIN listed t ON t.sent_event = p.sent_event AND t.customer_id = l.customer_id
+  GROUP BY ALL
+),
+not_theirs AS (  -- of those, the clients that fall short once the colleague and the sender
+                 -- are left out (only customers the two looked up can: a small set)
+  SELECT p.sent_event, p.employee_id, l.customer_id,
+         any_value(t.customer_id) IS NOT NULL AS in_list
+  FROM pairs p
+  JOIN revisit_days r ON r.employee_id IN (p.employee_id, p.sender)
+   AND r.peer_group = p.peer_group AND {earlier_r}
+   AND r.employee_id NOT IN ({KNOWN_MACHINES})
+  JOIN lookers l ON l.peer_group = p.peer_group AND l.customer_id = r.customer_id
+   AND l.lookers >= {c.min_peer_lookers}
+  LEFT JOIN listed t ON t.sent_event = p.sent_event AND t.customer_id = l.customer_id
+  GROUP BY p.sent_event, p.employee_id, l.customer_id, l.lookers
+  HAVING l.lookers - count(DISTINCT r.employee_id) < {c.min_peer_lookers}
+),
+peer_chance AS (  -- the list's share of the rest of the group's shared clients
+  SELECT g.sent_event, g.employee_id,
+         g.clients - count(n.customer_id) AS clients,
+         g.in_list - count(n.customer_id) FILTER (WHERE n.in_list) AS in_list
+  FROM group_clients g
+  LEFT JOIN not_theirs n USING (sent_event, employee_id)
+  GROUP BY g.sent_event, g.employee_id, g.clients, g.in_list
 ),
 judged AS (
   SELECT h.*, o.looked,
@@ -211,7 +244,7 @@ judged AS (
   WHERE h.shared >= {c.min_share} * o.looked
     AND h.shared >= {c.min_lift} * o.looked * greatest(
           h.list_share,
-          (coalesce(pc.peers_in_list, 0) + 1) / (coalesce(pc.peers_looked, 0) + 1 / h.list_share))
+          (coalesce(pc.in_list, 0) + 1) / (coalesce(pc.clients, 0) + 1 / h.list_share))
 )
 SELECT employee_id, time, first_time, {c.points} AS points, 'high' AS severity,
        FALSE AS critical, sent_event AS key,
