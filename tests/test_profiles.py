@@ -177,16 +177,17 @@ def test_spread_harvest_prints_small_pages_over_weeks(aware: Company) -> None:
 
 
 def test_accomplices_split_one_harvest(aware: Company) -> None:
-    pair = by_scenario(aware)["accomplices"]
-    assert len(pair) == 2 and len({i["group"] for i in pair}) == 1
-    lead = next(i for i in pair if i["employee_id"] == i["group"])
-    partner = next(i for i in pair if i is not lead)
+    ring = by_scenario(aware)["accomplices"]
+    assert len(ring) in (2, 3) and len({i["group"] for i in ring}) == 1
+    lead = next(i for i in ring if i["employee_id"] == i["group"])
+    partners = [i for i in ring if i is not lead]
     ev = _events(aware, lead)
     exports = ev.filter(pc.equal(ev["action"], "export")).to_pylist()
     assert len(exports) == 1
     sent = set(exports[0]["customer_ids"])
-    assert set(partner["customer_ids"]) <= sent  # the lead sends what the partner looked up
-    assert set(_events(aware, partner)["action"].to_pylist()) == {"view"}  # sends nothing
+    for partner in partners:
+        assert set(partner["customer_ids"]) <= sent  # the lead sends what each looked up
+        assert set(_events(aware, partner)["action"].to_pylist()) == {"view"}  # sends nothing
 
 
 def test_every_profile_and_scenario_is_documented() -> None:

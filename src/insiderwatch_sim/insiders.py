@@ -133,20 +133,33 @@ def _cast(
     return chosen
 
 
+# Of the accomplices' leads, the share whose ring has two partners instead of one: two
+# harvesters of one team feeding a third who sends the list.
+RING_OF_THREE = 1 / 3
+
+
 def _partners(
     rng: np.random.Generator, r: Roster, insiders: list[Insider], free: np.ndarray
 ) -> list[Insider]:
-    """A second insider for every accomplice, from the same team when there is one."""
+    """One partner for every accomplice, two for some (``RING_OF_THREE``), from the same
+    team when there is one. The ring's size is drawn from its own generator, seeded by
+    the lead, so the company's other draws stay as they were."""
     out: list[Insider] = []
     for lead in insiders:  # a handful at most
         if lead.scenario != "accomplices" or not len(free):
             continue
-        mates = free[r.team[free] == r.team[lead.emp]]
-        partner = int(rng.choice(mates if len(mates) else free))
-        free = free[free != partner]
+        size = (
+            2 if np.random.default_rng([lead.emp, lead.start_day]).random() < RING_OF_THREE else 1
+        )
         lead.group = lead.number
-        number = len(insiders) + len(out)
-        out.append(Insider(number, partner, "accomplices", lead.start_day, group=lead.number))
+        for _ in range(size):
+            if not len(free):
+                break
+            mates = free[r.team[free] == r.team[lead.emp]]
+            partner = int(rng.choice(mates if len(mates) else free))
+            free = free[free != partner]
+            number = len(insiders) + len(out)
+            out.append(Insider(number, partner, "accomplices", lead.start_day, group=lead.number))
     return out
 
 
@@ -548,8 +561,9 @@ def spread_harvest(w: World, ins: Insider, rng: np.random.Generator) -> None:
 
 
 def accomplices(w: World, ins: Insider, rng: np.random.Generator) -> None:
-    """Two colleagues split one harvest: each looks up a few customers a day, and the lead
-    sends the whole list out once, at the end, mixed into an ordinary-looking export."""
+    """Two colleagues (three in some rings) split one harvest: each looks up a few
+    customers a day, and the lead sends the whole list out once, at the end, mixed into an
+    ordinary-looking export."""
     if ins.group != ins.number:  # the lead generates the pair's work
         return
     pair = [ins] + [p for p in w.insiders if p.group == ins.number and p is not ins]
