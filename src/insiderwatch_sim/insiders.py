@@ -142,8 +142,8 @@ def _partners(
     rng: np.random.Generator, r: Roster, insiders: list[Insider], free: np.ndarray
 ) -> list[Insider]:
     """One partner for every accomplice, two for some (``RING_OF_THREE``), from the same
-    team when there is one. The ring's size is drawn from its own generator, seeded by
-    the lead, so the company's other draws stay as they were."""
+    team when there is one. The ring's size is drawn from a generator of its own, seeded by
+    the lead, so a company without a ring of three is drawn exactly as before."""
     out: list[Insider] = []
     for lead in insiders:  # a handful at most
         if lead.scenario != "accomplices" or not len(free):
